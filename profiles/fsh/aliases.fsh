@@ -1,0 +1,52 @@
+// Aliases and rule sets shared by every FSH file. Canonical base: http://peerbridge.org/fhir
+
+// External code systems
+Alias: $SCT = http://snomed.info/sct
+Alias: $HCPCS = http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets
+Alias: $NUCC = http://nucc.org/provider-taxonomy
+Alias: $POS = https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set
+Alias: $UCUM = http://unitsofmeasure.org
+Alias: $v3-ActCode = http://terminology.hl7.org/CodeSystem/v3-ActCode
+Alias: $observation-category = http://terminology.hl7.org/CodeSystem/observation-category
+
+// Extensions from the R4 core package
+Alias: $ordinalValue = http://hl7.org/fhir/StructureDefinition/ordinalValue
+Alias: $questionnaire-maxOccurs = http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs
+
+// SDC extension (not in R4 core; kept under SDC's own canonical URL, never re-published here)
+Alias: $sdc-calculatedExpression = http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-calculatedExpression
+
+// Our own canonicals, for places where FSH needs a literal URL
+Alias: $pb-questionnaire-irc = http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale
+Alias: $pb-questionnaire-eligibility = http://peerbridge.org/fhir/Questionnaire/peer-support-eligibility-review
+Alias: $pb-questionnaire-supervisor = http://peerbridge.org/fhir/Questionnaire/supervisor-peer-workers-self-assessment
+
+// Metadata for every conformance resource defined with FSH keywords (Profile, Extension,
+// CodeSystem, ValueSet). The date is pinned so that rebuilds are byte-identical.
+RuleSet: PBMetadata
+* ^version = "0.1.0"
+* ^status = #active
+* ^experimental = false
+* ^date = "2026-11-01"
+* ^publisher = "PeerBridge"
+
+// The same metadata for definitional Instances (Questionnaires); url is set by each instance.
+RuleSet: PBInstanceMetadata
+* version = "0.1.0"
+* status = #active
+* experimental = false
+* date = "2026-11-01"
+* publisher = "PeerBridge"
+
+// A local code system: complete content, case-sensitive.
+RuleSet: PBCodeSystem
+* insert PBMetadata
+* ^caseSensitive = true
+* ^content = #complete
+
+// Slicing of a repeating CodeableConcept/Coding element by pattern on the element itself.
+// (Rules on repeating elements are always authored as slices, never as a pattern on the array.)
+RuleSet: SliceByPattern(path)
+* {path} ^slicing.discriminator.type = #pattern
+* {path} ^slicing.discriminator.path = "$this"
+* {path} ^slicing.rules = #open

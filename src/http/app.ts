@@ -1,0 +1,207 @@
+/**
+ * The Express app. `createApp(deps)` builds it without listening, so tests drive it with supertest.
+ * Every failure is answered with an OperationOutcome; the status is decided in `errorHandler`.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Config } from '../config';
+import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
+import { jsonDepth, MAX_DEPTH, type Validator } from '../validation';
+import { capabilityStatement } from './capability';
+
+export interface AppDeps {
+  validator: Validator;
+  config: Pick<Config, 'MAX_BODY_BYTES'> & Partial<Config>;
+  log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
+}
+
+export const FHIR_JSON = 'application/fhir+json';
+const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
+
+/** Builds the app. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  const fhir = express.Router();
+  fhir.use(readFhirJsonBody(deps.config.MAX_BODY_BYTES));
+
+  fhir.get('/metadata', (req, res) => {
+    send(res, 200, capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL)));
+  });
+
+  fhir.post('/\\$validate', (req, res) => {
+    send(res, 200, validateHandler(deps.validator, req.body, undefined));
+  });
+
+  fhir.post('/:type/\\$validate', (req, res) => {
+    send(res, 200, validateHandler(deps.validator, req.body, String(req.params.type)));
+  });
+
+  fhir.all('/{*rest}', (req) => {
+    throw new FhirError(notFound(`No FHIR route for ${req.method} ${req.originalUrl.split('?')[0]}`), 404);
+  });
+
+  app.use('/fhir', fhir);
+  app.get('/', (_req, res) => {
+    res.json({ name: 'PeerBridge', fhir: '/fhir', metadata: '/fhir/metadata' });
+  });
+  app.use((req, _res, next) => next(new FhirError(notFound(`Not found: ${req.method} ${req.path}`), 404)));
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+function baseUrl(req: Request, configured?: string): string {
+  return configured ?? `${req.protocol}://${req.get('host') ?? 'localhost'}/fhir`;
+}
+
+/** Sends a FHIR resource as application/fhir+json. */
+export function send(res: Response, status: number, body: Resource): void {
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
+/**
+ * `$validate` (https://hl7.org/fhir/R4/resource-operation-validate.html): the body is the resource,
+ * or a Parameters with `resource` and optional `profile`. Always 200 with the OperationOutcome when
+ * the request itself is well formed; the verdict is in the issues.
+ */
+export function validateHandler(validator: Validator, body: unknown, typeInUrl: string | undefined): OperationOutcome {
+  if (typeInUrl && !validator.defs.isResourceType(typeInUrl)) {
+    throw new FhirError(notFound(`Unknown resource type '${typeInUrl}' in the URL`), 404);
+  }
+  let resource: unknown = body;
+  let profile: string | undefined;
+  if (isObject(body) && body.resourceType === 'Parameters' && typeInUrl !== 'Parameters') {
+    const params = (body as unknown as Parameters).parameter ?? [];
+    const resourceParam = params.find((p) => p?.name === 'resource');
+    if (!resourceParam?.resource) {
+      throw new FhirError(badRequest("Parameters must have a 'resource' parameter holding the resource to validate", 'Parameters.parameter'), 400);
+    }
+    resource = resourceParam.resource;
+    const profileParam = params.find((p) => p?.name === 'profile');
+    profile = profileParam?.valueUri ?? profileParam?.valueCanonical ?? profileParam?.valueString;
+  }
+  if (typeInUrl && isObject(resource) && resource.resourceType !== typeInUrl) {
+    throw new FhirError(
+      badRequest(`The URL says ${typeInUrl} but the body is a ${String(resource.resourceType)}`, 'resourceType'),
+      400,
+    );
+  }
+  return validator.validate(resource, { profile }).outcome;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Reads a JSON body for POST/PUT: checks Content-Type (415), size (413), syntax (400 with the line
+ * and column) and nesting depth (400), before any handler sees it.
+ */
+function readFhirJsonBody(maxBytes: number) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') {
+      next();
+      return;
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (!JSON_TYPES.includes(type)) {
+      next(
+        new FhirError(
+          unsupportedMediaType(`Content-Type must be application/fhir+json (got '${type || 'none'}')`),
+          415,
+        ),
+      );
+      return;
+    }
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      req.resume();
+      next(new FhirError(tooLarge(`Request body of ${declared} bytes is over the limit of ${maxBytes} bytes`), 413));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) {
+        return;
+      }
+      size += chunk.length;
+      if (size > maxBytes) {
+        failed = true;
+        chunks.length = 0;
+        next(new FhirError(tooLarge(`Request body is over the limit of ${maxBytes} bytes`), 413));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (err) => {
+      if (!failed) {
+        failed = true;
+        next(new FhirError(badRequest(`Could not read the request body: ${err.message}`), 400));
+      }
+    });
+    req.on('end', () => {
+      if (failed) {
+        return;
+      }
+      const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
+      if (!text.trim()) {
+        next(new FhirError(badRequest('Request body is empty; expected a FHIR JSON resource'), 400));
+        return;
+      }
+      try {
+        req.body = JSON.parse(text);
+      } catch (e) {
+        next(new FhirError(badRequest(`Malformed JSON: ${describeJsonError(e as Error, text)}`), 400));
+        return;
+      }
+      if (jsonDepth(req.body, MAX_DEPTH + 1) > MAX_DEPTH) {
+        next(new FhirError(badRequest(`JSON is nested more than ${MAX_DEPTH} levels deep`), 400));
+        return;
+      }
+      next();
+    });
+  };
+}
+
+/** Turns a JSON.parse error into "line L, column C: message". */
+export function describeJsonError(err: Error, text: string): string {
+  const m = /position (\d+)/.exec(err.message);
+  const message = err.message.replace(/^JSON\.parse: /, '').replace(/ in JSON at position \d+.*$/, '');
+  if (!m) {
+    return message;
+  }
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}: ${message}`;
+}
+
+function errorHandler(log: AppDeps['log']) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (err instanceof FhirError) {
+      send(res, err.status, err.outcome);
+      return;
+    }
+    if (err instanceof OperationOutcomeError) {
+      send(res, statusOf(err.outcome), err.outcome);
+      return;
+    }
+    const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
+    if (status && status >= 400 && status < 500) {
+      send(res, status, badRequest((err as Error).message ?? 'Bad request'));
+      return;
+    }
+    log?.('error', 'unhandled error', { method: req.method, path: req.path, error: err instanceof Error ? err.stack : String(err) });
+    send(res, 500, serverError());
+  };
+}

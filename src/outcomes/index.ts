@@ -1,0 +1,64 @@
+/**
+ * Errors are OperationOutcomes (https://hl7.org/fhir/R4/operationoutcome.html). Code throws
+ * `OperationOutcomeError`; the HTTP layer turns it into a status in one place (`statusOf`).
+ */
+import { OperationOutcomeError } from '@medplum/core';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+export { OperationOutcomeError };
+
+type IssueType = OperationOutcomeIssue['code'];
+
+function oo(code: IssueType, text: string, expression?: string, severity: OperationOutcomeIssue['severity'] = 'error'): OperationOutcome {
+  const issue: OperationOutcomeIssue = { severity, code, details: { text } };
+  if (expression) {
+    issue.expression = [expression];
+  }
+  return { resourceType: 'OperationOutcome', issue: [issue] };
+}
+
+/** 400: the request itself is wrong (malformed JSON, bad parameter). */
+export const badRequest = (text: string, expression?: string): OperationOutcome => oo('invalid', text, expression);
+/** 404 */
+export const notFound = (text: string): OperationOutcome => oo('not-found', text);
+/** 405 */
+export const notSupported = (text: string): OperationOutcome => oo('not-supported', text);
+/** 413 */
+export const tooLarge = (text: string): OperationOutcome => oo('too-long', text);
+/** 415 */
+export const unsupportedMediaType = (text: string): OperationOutcome => oo('not-supported', text);
+/** 500: details stay in the log, never in the response. */
+export const serverError = (): OperationOutcome => oo('exception', 'Internal server error');
+
+/** An OperationOutcomeError that knows its HTTP status. */
+export class FhirError extends OperationOutcomeError {
+  constructor(
+    outcome: OperationOutcome,
+    readonly status: number,
+  ) {
+    super(outcome);
+  }
+}
+
+/** HTTP status for an outcome without an explicit one, by its first issue code. */
+export function statusOf(outcome: OperationOutcome): number {
+  switch (outcome.issue?.[0]?.code) {
+    case 'not-found':
+      return 404;
+    case 'too-long':
+      return 413;
+    case 'not-supported':
+      return 415;
+    case 'exception':
+      return 500;
+    case 'informational':
+      return 200;
+    default:
+      return 400;
+  }
+}
+
+/** Throws a FhirError with the given status. */
+export function fail(outcome: OperationOutcome, status: number): never {
+  throw new FhirError(outcome, status);
+}

@@ -1,0 +1,3 @@
+export { Definitions, type DefinitionsOptions, DEFAULT_PACKAGE_DIR, PROJECT_ROOT } from './definitions';
+export { hasErrors, issue, outcome } from './issues';
+export { jsonDepth, MAX_DEPTH, type ValidateOptions, type ValidationResult, Validator } from './validator';

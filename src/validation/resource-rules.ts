@@ -1,0 +1,158 @@
+/**
+ * Whole-resource rules that are not expressible (or not evaluable by our FHIRPath engine) as
+ * element invariants: Bundle entry identity (bdl-7 and duplicate ids), dom-3 (contained resources
+ * must be referenced), CodeSystem csd-1, and CodeSystem code uniqueness.
+ * Questionnaire and QuestionnaireResponse rules live in questionnaire-rules.ts.
+ */
+import type { Bundle, CodeSystem, Resource } from '@medplum/fhirtypes';
+import { checkQuestionnaire, checkQuestionnaireResponse } from './questionnaire-rules';
+import type { Walker } from './walker';
+
+type Json = Record<string, unknown>;
+
+/** Dispatches the whole-resource rules for one resource. */
+export function checkResourceRules(resource: Resource, path: string, walker: Walker): void {
+  checkContainedReferenced(resource, path, walker);
+  switch (resource.resourceType) {
+    case 'Bundle':
+      checkBundle(resource, path, walker);
+      break;
+    case 'CodeSystem':
+      checkCodeSystem(resource, path, walker);
+      break;
+    case 'Questionnaire':
+      checkQuestionnaire(resource, path, walker);
+      break;
+    case 'QuestionnaireResponse':
+      checkQuestionnaireResponse(resource, path, walker);
+      break;
+    default:
+      break;
+  }
+}
+
+/** bdl-7 (fullUrl unique), one entry per resource identity, fullUrl consistent with the resource id. */
+function checkBundle(bundle: Bundle, path: string, walker: Walker): void {
+  if (bundle.type === 'history' || !Array.isArray(bundle.entry)) {
+    return;
+  }
+  const fullUrls = new Map<string, number>();
+  const identities = new Map<string, number>();
+  bundle.entry.forEach((entry, i) => {
+    if (!entry || typeof entry !== 'object') {
+      return;
+    }
+    const where = `${path}.entry[${i}]`;
+    const fullUrl = entry.fullUrl;
+    if (typeof fullUrl === 'string') {
+      const first = fullUrls.get(fullUrl);
+      if (first !== undefined) {
+        walker.report('error', 'duplicate', `Duplicate fullUrl '${fullUrl}': also used by entry[${first}] (bdl-7)`, `${where}.fullUrl`);
+      } else {
+        fullUrls.set(fullUrl, i);
+      }
+    }
+    const r = entry.resource as (Resource & Json) | undefined;
+    if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string' || typeof r.id !== 'string') {
+      return;
+    }
+    const identity = `${r.resourceType}/${r.id}`;
+    const first = identities.get(identity);
+    // In a transaction the same identity may legitimately appear only once too (one write per resource).
+    if (first !== undefined) {
+      walker.report('error', 'duplicate', `Duplicate resource ${identity}: entry[${first}] has the same type and id`, `${where}.resource.id`);
+    } else {
+      identities.set(identity, i);
+    }
+    if (typeof fullUrl === 'string' && /^https?:/.test(fullUrl)) {
+      const m = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(fullUrl);
+      if (m && (m[1] !== r.resourceType || m[2] !== r.id)) {
+        walker.report(
+          'error',
+          'invalid',
+          `fullUrl '${fullUrl}' does not match the resource it holds (${identity})`,
+          `${where}.fullUrl`,
+        );
+      }
+    }
+  });
+}
+
+/** csd-1 and its cousin: codes must be unique in a CodeSystem, at every level of the hierarchy. */
+function checkCodeSystem(cs: CodeSystem, path: string, walker: Walker): void {
+  const seen = new Set<string>();
+  const visit = (concepts: unknown, p: string): void => {
+    if (!Array.isArray(concepts)) {
+      return;
+    }
+    concepts.forEach((c: Json, i) => {
+      if (!c || typeof c !== 'object') {
+        return;
+      }
+      if (typeof c.code === 'string') {
+        if (seen.has(c.code)) {
+          walker.report('error', 'duplicate', `Code '${c.code}' is defined more than once (csd-1)`, `${p}[${i}].code`);
+        }
+        seen.add(c.code);
+      }
+      visit(c.concept, `${p}[${i}].concept`);
+    });
+  };
+  visit(cs.concept, `${path}.concept`);
+}
+
+/** dom-3: every contained resource is referenced from the rest of the resource (or refers to it with '#'). */
+function checkContainedReferenced(resource: Resource, path: string, walker: Walker): void {
+  const contained = (resource as Resource & { contained?: unknown[] }).contained;
+  if (!Array.isArray(contained) || contained.length === 0) {
+    return;
+  }
+  const refs = new Set<string>();
+  collectLocalRefs(resource, refs, true);
+  contained.forEach((c, i) => {
+    if (!c || typeof c !== 'object') {
+      return;
+    }
+    const id = (c as Json).id;
+    if (typeof id !== 'string') {
+      walker.report('error', 'required', 'A contained resource must have an id', `${path}.contained[${i}]`);
+      return;
+    }
+    const inner = new Set<string>();
+    collectLocalRefs(c, inner, false);
+    if (!refs.has('#' + id) && !inner.has('#')) {
+      walker.report(
+        'error',
+        'invariant',
+        `Contained resource '${id}' is not referenced from the resource that contains it (dom-3)`,
+        `${path}.contained[${i}]`,
+      );
+    }
+  });
+}
+
+/** All '#...' strings in a resource; at the top level the contained list is walked too (cross-references count). */
+function collectLocalRefs(value: unknown, out: Set<string>, top: boolean, depth = 0): void {
+  if (depth > 200) {
+    return;
+  }
+  if (typeof value === 'string') {
+    if (value.startsWith('#')) {
+      out.add(value);
+    }
+  } else if (Array.isArray(value)) {
+    for (const v of value) {
+      collectLocalRefs(v, out, top, depth + 1);
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Json)) {
+      if (k === 'contained' && !top) {
+        continue;
+      }
+      if (k === 'div') {
+        continue;
+      }
+      collectLocalRefs(v, out, top, depth + 1);
+    }
+  }
+}

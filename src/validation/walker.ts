@@ -1,0 +1,1032 @@
+/**
+ * The structure walker: checks one resource against a base type or a profile, element by element.
+ *
+ * It reads the schemas that @medplum/core parses from StructureDefinition snapshots
+ * (parseStructureDefinition, cached per profile) and evaluates invariants with @medplum/core's FHIRPath
+ * engine, but does the walking itself, because validateResource alone misses what the reference
+ * validator checks: empty arrays and objects, rules inside slices, closed slicing, extension
+ * definitions and value types, Period order, resource id format, required bindings, and it re-parses
+ * a profile on every call. Rules: https://hl7.org/fhir/R4/validation.html, https://hl7.org/fhir/R4/json.html
+ */
+import {
+  evalFhirPathTyped,
+  type FhirPathAtom,
+  type InternalSchemaElement,
+  type InternalTypeSchema,
+  parseFhirPath,
+  type SliceDefinition,
+  type TypedValue,
+  validationRegexes,
+} from '@medplum/core';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { Definitions, LoadedProfile } from './definitions';
+import { issue, type IssueCode, type Severity } from './issues';
+import { checkNarrative } from './narrative';
+
+type Scope = Record<string, InternalSchemaElement>;
+type Json = Record<string, unknown>;
+
+interface KeyInfo {
+  /** Element name in the scope, e.g. `value[x]`. */
+  name: string;
+  /** The type picked by a choice key (`valueQuantity` -> `Quantity`). */
+  choiceType?: string;
+}
+
+const PRIMITIVE_JS_TYPE: Record<string, 'string' | 'number' | 'boolean'> = {
+  base64Binary: 'string',
+  boolean: 'boolean',
+  canonical: 'string',
+  code: 'string',
+  date: 'string',
+  dateTime: 'string',
+  decimal: 'number',
+  id: 'string',
+  instant: 'string',
+  integer: 'number',
+  markdown: 'string',
+  oid: 'string',
+  positiveInt: 'number',
+  string: 'string',
+  time: 'string',
+  unsignedInt: 'number',
+  uri: 'string',
+  url: 'string',
+  uuid: 'string',
+  xhtml: 'string',
+  'http://hl7.org/fhirpath/System.String': 'string',
+};
+
+/** Invariants the FHIRPath engine cannot evaluate (descendants(), htmlChecks(), resolve()); checked natively or skipped. */
+const NATIVE_INVARIANTS = new Set(['ele-1', 'txt-1', 'txt-2', 'dom-3', 'que-2', 'csd-1', 'ctm-1', 'per-1', 'ref-1', 'sdf-19', 'bdl-7']);
+
+const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const RELATIVE_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
+
+const atomCache = new Map<string, FhirPathAtom | null>();
+function compile(expression: string): FhirPathAtom | null {
+  let atom = atomCache.get(expression);
+  if (atom === undefined) {
+    try {
+      atom = parseFhirPath(expression);
+    } catch {
+      atom = null;
+    }
+    atomCache.set(expression, atom);
+  }
+  return atom;
+}
+
+const keyMaps = new WeakMap<Scope, Map<string, KeyInfo>>();
+const requiredLists = new WeakMap<Scope, string[]>();
+const childScopes = new WeakMap<Scope, Map<string, Scope>>();
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** JSON property name -> element, including every `value[x]` spelling. */
+function keyMap(scope: Scope): Map<string, KeyInfo> {
+  let m = keyMaps.get(scope);
+  if (!m) {
+    m = new Map();
+    for (const [name, el] of Object.entries(scope)) {
+      if (name.includes('.')) {
+        continue;
+      }
+      if (name.endsWith('[x]')) {
+        const base = name.slice(0, -3);
+        for (const t of el.type) {
+          m.set(base + capitalize(t.code), { name, choiceType: t.code });
+        }
+      } else {
+        m.set(name, { name });
+      }
+    }
+    keyMaps.set(scope, m);
+  }
+  return m;
+}
+
+function requiredElements(scope: Scope): string[] {
+  let list = requiredLists.get(scope);
+  if (!list) {
+    list = Object.entries(scope)
+      .filter(([name, el]) => !name.includes('.') && el.min > 0)
+      .map(([name]) => name);
+    requiredLists.set(scope, list);
+  }
+  return list;
+}
+
+/** Constraints a profile puts on children of a complex element (`period.start`) become the child's overlay. */
+function childScope(parent: Scope, name: string, base: Scope): Scope {
+  let perParent = childScopes.get(parent);
+  if (!perParent) {
+    perParent = new Map();
+    childScopes.set(parent, perParent);
+  }
+  const cacheKey = `${name}\u0000${Object.keys(base).length}`;
+  let scope = perParent.get(cacheKey);
+  if (!scope) {
+    const prefix = name + '.';
+    let overlay: Scope | undefined;
+    for (const [k, el] of Object.entries(parent)) {
+      if (k.startsWith(prefix)) {
+        overlay ??= {};
+        overlay[k.slice(prefix.length)] = el;
+      }
+    }
+    scope = overlay ? { ...base, ...overlay } : base;
+    perParent.set(cacheKey, scope);
+  }
+  return scope;
+}
+
+/** True when `value` contains everything in `pattern` (FHIR pattern[x] semantics). */
+export function matchesPattern(value: unknown, pattern: unknown): boolean {
+  if (Array.isArray(pattern)) {
+    return Array.isArray(value) && pattern.every((p) => value.some((v) => matchesPattern(v, p)));
+  }
+  if (pattern !== null && typeof pattern === 'object') {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return false;
+    }
+    return Object.entries(pattern as Json).every(([k, p]) => matchesPattern((value as Json)[k], p));
+  }
+  return value === pattern;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) {
+    return true;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const ka = Object.keys(a as Json);
+    const kb = Object.keys(b as Json);
+    return ka.length === kb.length && ka.every((k) => deepEqual((a as Json)[k], (b as Json)[k]));
+  }
+  return false;
+}
+
+/** Earliest and latest instants a FHIR date/dateTime can denote (for comparing partial dates). */
+export function dateRange(value: string): [number, number] | undefined {
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(value);
+  if (!m) {
+    return undefined;
+  }
+  const [, y, mo, d, h, mi, s, frac, tz] = m;
+  if (h !== undefined) {
+    const iso = `${y}-${mo}-${d}T${h}:${mi}:${s ?? '00'}${frac ? '.' + frac.slice(0, 3) : ''}${tz ?? 'Z'}`;
+    const t = Date.parse(iso);
+    const span = s === undefined ? 60_000 - 1 : 0;
+    return Number.isNaN(t) ? undefined : [t, t + span];
+  }
+  // Dates without a time zone: widen by +/-14h so comparisons never guess the zone.
+  const zone = 14 * 3600_000;
+  const start = Date.UTC(+y, mo ? +mo - 1 : 0, d ? +d : 1);
+  const end = d ? Date.UTC(+y, +mo - 1, +d + 1) : mo ? Date.UTC(+y, +mo, 1) : Date.UTC(+y + 1, 0, 1);
+  return [start - zone, end - 1 + zone];
+}
+
+export interface ResourceFrame {
+  resource: Resource;
+  path: string;
+  /** True for a resource inside another's `contained`. */
+  contained: boolean;
+}
+
+/** Hook for checks that need the whole resource (Bundle, Questionnaire, ...), called by the walker. */
+export type ResourceValidatorHook = (resource: Resource, path: string, walker: Walker) => void;
+
+/** One validation run: collects issues over a resource and everything nested in it. */
+export class Walker {
+  readonly issues: OperationOutcomeIssue[] = [];
+  private readonly frames: ResourceFrame[] = [];
+
+  constructor(
+    readonly defs: Definitions,
+    private readonly resourceHook: ResourceValidatorHook,
+  ) {}
+
+  report(severity: Severity, code: IssueCode, text: string, path: string): void {
+    this.issues.push(issue(severity, code, text, path));
+  }
+
+  /**
+   * Validates a resource at `path`: against its base definition, or against each profile given (a
+   * profile's snapshot already carries the base rules), then the whole-resource checks.
+   */
+  validateResource(resource: unknown, path: string, extraProfiles: string[] = [], contained = false): void {
+    if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) {
+      this.report('error', 'structure', 'Expected a resource (a JSON object with a resourceType)', path);
+      return;
+    }
+    const res = resource as Resource;
+    const type = (res as unknown as Json).resourceType;
+    if (typeof type !== 'string' || !type) {
+      this.report('error', 'structure', 'Missing resourceType: a FHIR resource must say what type it is', path);
+      return;
+    }
+    if (!this.defs.isResourceType(type)) {
+      this.report('error', 'not-found', `Unknown resourceType '${type}': not a FHIR R4 resource type`, path);
+      return;
+    }
+    const profileUrls = [...new Set([...(metaProfiles(res) ?? []), ...extraProfiles])];
+    const targets: LoadedProfile[] = [];
+    for (const url of profileUrls) {
+      const p = this.defs.profile(url);
+      if (!p || p.sd.kind !== 'resource') {
+        const where = (metaProfiles(res) ?? []).indexOf(url);
+        this.report(
+          'error',
+          'not-found',
+          `Unknown profile '${url}': PeerBridge does not know this StructureDefinition, so the resource cannot be checked against it`,
+          where >= 0 ? `${path}.meta.profile[${where}]` : path,
+        );
+        continue;
+      }
+      if (p.sd.type !== type) {
+        this.report('error', 'invalid', `Profile '${url}' is for ${p.sd.type} resources, not ${type}`, path);
+        continue;
+      }
+      targets.push(p);
+    }
+    if (targets.length === 0) {
+      const base = this.defs.profile(HL7_SD + type);
+      if (!base) {
+        this.report('error', 'not-found', `No definition loaded for ${type}`, path);
+        return;
+      }
+      targets.push(base);
+    }
+    this.frames.push({ resource: res, path, contained });
+    try {
+      const seen = new Set<string>();
+      for (const target of targets) {
+        const before = this.issues.length;
+        this.walkObject(res as unknown as Json, target.schema.elements, target, type, path, [type], target.schema.constraints);
+        // Several profiles repeat the base rules: keep each message once.
+        const fresh = this.issues.splice(before);
+        for (const i of fresh) {
+          const key = `${i.expression?.[0]}\u0000${i.details?.text}`;
+          if (!seen.has(key)) {
+            seen.add(key);
+            this.issues.push(i);
+          }
+        }
+      }
+      this.checkResourceId(res, path);
+      this.resourceHook(res, path, this);
+    } finally {
+      this.frames.pop();
+    }
+  }
+
+  /** The resources being walked, outermost first (a Bundle, then its entry, ...). */
+  enclosingResources(): Resource[] {
+    return this.frames.map((f) => f.resource);
+  }
+
+  /** The resource being walked (innermost). */
+  currentResource(): Resource | undefined {
+    return this.frames[this.frames.length - 1]?.resource;
+  }
+
+  /** FHIRPath's %rootResource: the innermost resource that is not itself contained. */
+  private rootResource(): Resource | undefined {
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      if (!this.frames[i].contained) {
+        return this.frames[i].resource;
+      }
+    }
+    return undefined;
+  }
+
+  private checkResourceId(res: Resource, path: string): void {
+    // R4 types Resource.id as System.String in the snapshot, so the id pattern must be applied here.
+    const id = (res as unknown as Json).id;
+    if (typeof id === 'string' && !RESOURCE_ID.test(id)) {
+      this.report(
+        'error',
+        'value',
+        `Invalid resource id '${id}': ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '.'`,
+        `${path}.id`,
+      );
+    }
+  }
+
+  /**
+   * Walks the properties of one JSON object.
+   * @param obj - the object
+   * @param scope - its elements (with profile constraints on nested datatypes as dotted keys)
+   * @param profile - the profile whose inner types apply
+   * @param typeName - the FHIR type of the object
+   * @param path - FHIRPath of the object
+   * @param contexts - element path and type name, for extension context checks
+   * @param typeConstraints - invariants on the type itself (e.g. Period per-1)
+   */
+  walkObject(
+    obj: Json,
+    scope: Scope,
+    profile: LoadedProfile | undefined,
+    typeName: string,
+    path: string,
+    contexts: string[],
+    typeConstraints?: InternalTypeSchema['constraints'],
+  ): void {
+    const keys = keyMap(scope);
+    const present = new Set<string>();
+    for (const key of Object.keys(obj)) {
+      if (key === 'resourceType' && this.defs.isResourceType(typeName)) {
+        continue;
+      }
+      const isShadow = key.startsWith('_');
+      const info = keys.get(isShadow ? key.slice(1) : key);
+      if (!info) {
+        this.reportUnknownKey(key, scope, path);
+        continue;
+      }
+      present.add(info.name);
+      const el = scope[info.name];
+      const value = obj[key];
+      if (isShadow) {
+        this.walkShadow(value, el, key, path, obj[key.slice(1)]);
+        continue;
+      }
+      this.visitProperty(value, el, info, `${path}.${key}`, scope, profile, obj);
+      if ((key === 'extension' || key === 'modifierExtension') && Array.isArray(value)) {
+        value.forEach((ext, i) => this.checkExtensionContext(ext, `${path}.${key}[${i}]`, contexts));
+      }
+    }
+    for (const name of requiredElements(scope)) {
+      if (!present.has(name)) {
+        const el = scope[name];
+        this.report(
+          'error',
+          'required',
+          `Missing required element '${name}' (minimum cardinality ${el.min})`,
+          `${path}.${name.replace('[x]', '')}`,
+        );
+      }
+    }
+    this.checkConstraints(typeConstraints, obj, typeName, path);
+    this.typeChecks(obj, typeName, path);
+  }
+
+  private reportUnknownKey(key: string, scope: Scope, path: string): void {
+    for (const [name, el] of Object.entries(scope)) {
+      if (name.endsWith('[x]') && key.startsWith(name.slice(0, -3)) && /^[A-Z]/.test(key.slice(name.length - 3))) {
+        const allowed = el.type.map((t) => t.code).join(', ');
+        this.report(
+          'error',
+          'structure',
+          `'${key}' is not allowed here: ${name} may only be ${allowed}`,
+          `${path}.${key}`,
+        );
+        return;
+      }
+    }
+    this.report('error', 'structure', `Unknown element '${key}': not part of this type or profile`, `${path}.${key}`);
+  }
+
+  /** `_field`: the id/extensions of a primitive (or of each item of a primitive array). */
+  private walkShadow(value: unknown, el: InternalSchemaElement, key: string, parentPath: string, partner: unknown): void {
+    const path = `${parentPath}.${key}`;
+    const elementScope = this.defs.baseType('Element')?.elements ?? {};
+    const walkOne = (v: unknown, p: string): void => {
+      if (v === null) {
+        return;
+      }
+      if (typeof v !== 'object' || Array.isArray(v)) {
+        this.report('error', 'structure', 'Expected an object holding the id or extensions of a primitive value', p);
+        return;
+      }
+      if (Object.keys(v as Json).length === 0) {
+        this.report('error', 'structure', 'Empty object: an element must have a value or children', p);
+        return;
+      }
+      this.walkObject(v as Json, elementScope, undefined, 'Element', p, [el.path, 'Element']);
+    };
+    if (el.isArray) {
+      if (!Array.isArray(value)) {
+        this.report('error', 'structure', `Expected an array for '${key}'`, path);
+        return;
+      }
+      if (Array.isArray(partner) && partner.length !== value.length) {
+        this.report('error', 'structure', `'${key}' must have as many items as '${key.slice(1)}'`, path);
+      }
+      value.forEach((v, i) => walkOne(v, `${path}[${i}]`));
+    } else {
+      walkOne(value, path);
+    }
+  }
+
+  private visitProperty(
+    value: unknown,
+    el: InternalSchemaElement,
+    info: KeyInfo,
+    path: string,
+    scope: Scope,
+    profile: LoadedProfile | undefined,
+    parent: Json,
+  ): void {
+    const name = info.name.replace('[x]', '');
+    let items: unknown[];
+    if (el.isArray) {
+      if (!Array.isArray(value)) {
+        this.report('error', 'structure', `Expected an array for '${name}' (it can repeat), got a single value`, path);
+        return;
+      }
+      if (value.length === 0) {
+        this.report('error', 'structure', `Empty array for '${name}': leave the element out instead`, path);
+        return;
+      }
+      items = value;
+    } else {
+      if (Array.isArray(value)) {
+        this.report('error', 'structure', `Expected a single value for '${name}', got an array`, path);
+        return;
+      }
+      items = [value];
+    }
+    if (items.length < el.min || items.length > el.max) {
+      this.report(
+        'error',
+        'structure',
+        `'${name}' has ${items.length} value(s); allowed ${el.min}..${Number.isFinite(el.max) ? el.max : '*'}`,
+        path,
+      );
+    }
+    const slicing = el.slicing;
+    const counts = slicing ? new Map<string, number>(slicing.slices.map((s) => [s.name, 0])) : undefined;
+    const shadow = parent['_' + path.slice(path.lastIndexOf('.') + 1)];
+    items.forEach((item, i) => {
+      const itemPath = el.isArray ? `${path}[${i}]` : path;
+      if (item === null) {
+        const hasShadow = Array.isArray(shadow) ? shadow[i] != null : shadow != null;
+        if (!hasShadow) {
+          this.report('error', 'structure', 'Null is not a valid FHIR value: leave the element out instead', itemPath);
+        }
+        return;
+      }
+      const type = info.choiceType ?? this.pickType(el, item);
+      const slice = slicing ? this.matchSlice(item, slicing.slices, slicing.discriminator, type) : undefined;
+      if (slice && counts) {
+        counts.set(slice.name, (counts.get(slice.name) ?? 0) + 1);
+      } else if (slicing?.rule === 'closed') {
+        this.report(
+          'error',
+          'structure',
+          `This '${name}' matches none of the allowed slices (${slicing.slices.map((s) => s.name).join(', ')}) and the slicing is closed`,
+          itemPath,
+        );
+      }
+      this.validateValue(item, el, type, itemPath, scope, info.name, profile, slice);
+    });
+    if (slicing && counts) {
+      for (const s of slicing.slices) {
+        const n = counts.get(s.name) ?? 0;
+        if (n < s.min || n > s.max) {
+          this.report(
+            'error',
+            'structure',
+            `Slice '${s.name}' of '${name}' has ${n} value(s); allowed ${s.min}..${Number.isFinite(s.max) ? s.max : '*'}`,
+            path,
+          );
+        }
+      }
+    }
+  }
+
+  private pickType(el: InternalSchemaElement, item: unknown): string {
+    if (el.type.length === 1) {
+      return el.type[0].code;
+    }
+    // Several types without [x]: only happens for Resource-like elements.
+    const rt = item && typeof item === 'object' ? (item as Json).resourceType : undefined;
+    return typeof rt === 'string' ? rt : (el.type[0]?.code ?? 'Element');
+  }
+
+  /** Validates one value of an element: type, pattern/fixed, binding, invariants, children. */
+  private validateValue(
+    item: unknown,
+    el: InternalSchemaElement,
+    type: string,
+    path: string,
+    scope: Scope,
+    elementName: string,
+    profile: LoadedProfile | undefined,
+    slice?: SliceDefinition,
+  ): void {
+    const rules: InternalSchemaElement[] = slice ? [el, slice as InternalSchemaElement] : [el];
+    if (type in PRIMITIVE_JS_TYPE) {
+      const effective = type === 'http://hl7.org/fhirpath/System.String' ? 'string' : type;
+      if (this.checkPrimitive(item, effective, path, el)) {
+        this.checkElementRules(rules, item, effective, path, slice);
+      }
+      return;
+    }
+    if (type === 'Resource' || this.defs.isResourceType(type)) {
+      this.validateResource(item, path, [], elementName === 'contained');
+      return;
+    }
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      this.report('error', 'structure', `Expected an object of type ${type}, got ${Array.isArray(item) ? 'an array' : typeof item}`, path);
+      return;
+    }
+    const obj = item as Json;
+    if (Object.keys(obj).length === 0) {
+      this.report('error', 'structure', 'Empty object: an element must have a value or children', path);
+      return;
+    }
+    // Which definition governs the children?
+    let typeSchema: InternalTypeSchema | undefined;
+    let childProfile = profile;
+    if (type === 'Extension') {
+      const ext = this.extensionDefinition(obj, path, el);
+      if (ext) {
+        typeSchema = ext.schema;
+        childProfile = ext;
+      }
+    } else if (el.type.find((t) => t.code === type)?.profile?.[0]) {
+      const p = this.defs.profile(el.type.find((t) => t.code === type)?.profile?.[0] as string);
+      if (p && p.sd.type === type) {
+        typeSchema = p.schema;
+        childProfile = p;
+      }
+    }
+    typeSchema ??= (profile?.innerTypes.get(type) as InternalTypeSchema | undefined) ?? this.defs.baseType(type);
+    if (!typeSchema) {
+      this.report('error', 'structure', `Unknown type '${type}'`, path);
+      return;
+    }
+    let children = childScope(scope, elementName, typeSchema.elements);
+    if (slice && Object.keys(slice.elements).length > 0) {
+      children = sliceChildScope(slice, children);
+    }
+    this.walkObject(obj, children, childProfile, type, path, [el.path, type], typeSchema.constraints);
+    this.checkElementRules(rules, obj, type, path, slice);
+    if (type === 'Reference') {
+      this.checkReferenceTarget(obj, el, path);
+    }
+  }
+
+  /** fixed/pattern, required binding and invariants of an element (and of the slice the value fell in). */
+  private checkElementRules(rules: InternalSchemaElement[], value: unknown, type: string, path: string, slice?: SliceDefinition): void {
+    for (const r of rules) {
+      const before = this.issues.length;
+      this.checkFixedPattern(value, r, path);
+      this.checkBinding(value, type, r, path);
+      this.checkConstraints(r.constraints, value, type, path);
+      if (slice && r === (slice as InternalSchemaElement)) {
+        for (const i of this.issues.slice(before)) {
+          i.details = { text: `${i.details?.text} (slice '${slice.name}')` };
+        }
+      }
+    }
+  }
+
+  private matchSlice(
+    item: unknown,
+    slices: SliceDefinition[],
+    discriminators: { path: string; type: string }[],
+    type: string,
+  ): SliceDefinition | undefined {
+    for (const slice of slices) {
+      if (discriminators.every((d) => this.matchDiscriminator(item, slice, d, type))) {
+        return slice;
+      }
+    }
+    return undefined;
+  }
+
+  private matchDiscriminator(item: unknown, slice: SliceDefinition, d: { path: string; type: string }, type: string): boolean {
+    if (d.type === 'type') {
+      return slice.type.some((t) => t.code === type);
+    }
+    if (d.type !== 'value' && d.type !== 'pattern') {
+      return false;
+    }
+    if (d.path === 'url' && type === 'Extension') {
+      // SUSHI snapshots carry the extension's url only as the slice's type profile, not as a fixed `url` child.
+      const url = slice.elements['url']?.fixed?.value ?? slice.type.find((t) => t.profile?.length)?.profile?.[0];
+      return !!url && !!item && typeof item === 'object' && (item as Json).url === url;
+    }
+    const values = d.path === '$this' ? [item] : getPath(item, d.path);
+    const sliceEl = d.path === '$this' ? (slice as InternalSchemaElement) : slice.elements[d.path];
+    if (!sliceEl) {
+      return false;
+    }
+    if (sliceEl.fixed) {
+      return values.some((v) => deepEqual(v, sliceEl.fixed?.value));
+    }
+    if (sliceEl.pattern) {
+      return values.some((v) => matchesPattern(v, sliceEl.pattern?.value));
+    }
+    if (sliceEl.binding?.strength === 'required' && sliceEl.binding.valueSet) {
+      const idx = this.defs.codeIndex(sliceEl.binding.valueSet);
+      return !!idx && values.some((v) => this.inValueSet(v, idx));
+    }
+    return false;
+  }
+
+  private inValueSet(v: unknown, idx: NonNullable<ReturnType<Definitions['codeIndex']>>): boolean {
+    if (typeof v === 'string') {
+      return idx.hasCode(v);
+    }
+    const o = v as Json;
+    if (Array.isArray(o?.coding)) {
+      return (o.coding as Json[]).some((c) => idx.hasCoding(c.system as string, c.code as string));
+    }
+    return idx.hasCoding(o?.system as string, o?.code as string);
+  }
+
+  /** Returns the extension's definition (profile), reporting unknown ones. */
+  private extensionDefinition(obj: Json, path: string, el: InternalSchemaElement): LoadedProfile | undefined {
+    const url = obj.url;
+    if (typeof url !== 'string' || !url) {
+      return undefined; // the missing url is reported as a missing required element
+    }
+    const declared = el.type.find((t) => t.code === 'Extension')?.profile?.[0];
+    const def = this.defs.profile(url) ?? (declared ? this.defs.profile(declared) : undefined);
+    if (!def || def.sd.type !== 'Extension') {
+      const known = url.startsWith(HL7_SD) || url.startsWith('http://peerbridge.org/fhir/');
+      this.report(
+        known ? 'error' : 'warning',
+        'extension',
+        known
+          ? `Unknown extension '${url}': no such extension definition`
+          : `Unknown extension '${url}': its content is not checked`,
+        path,
+      );
+      return undefined;
+    }
+    return def;
+  }
+
+  private checkPrimitive(value: unknown, type: string, path: string, el: InternalSchemaElement): boolean {
+    const jsType = PRIMITIVE_JS_TYPE[type];
+    if (typeof value !== jsType) {
+      this.report(
+        'error',
+        'structure',
+        `Expected a JSON ${jsType} for ${type}, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+        path,
+      );
+      return false;
+    }
+    if (jsType === 'string') {
+      const s = value as string;
+      if (s.length === 0) {
+        this.report('error', 'value', 'Empty string: leave the element out instead', path);
+        return false;
+      }
+      if (type !== 'xhtml' && !s.trim()) {
+        this.report('error', 'value', 'Value has only whitespace', path);
+        return false;
+      }
+      if (s.length > 1024 * 1024) {
+        this.report('error', 'too-long', 'String longer than 1 MB', path);
+        return false;
+      }
+      const max = (el as InternalSchemaElement & { maxLength?: number }).maxLength;
+      if (max && s.length > max) {
+        this.report('error', 'too-long', `Value longer than the maximum of ${max} characters`, path);
+      }
+      const re = validationRegexes[type];
+      if (re && type !== 'xhtml' && !re.test(s)) {
+        this.report('error', 'value', `'${truncate(s)}' is not a valid ${type}`, path);
+        return false;
+      }
+      if ((type === 'date' || type === 'dateTime' || type === 'instant') && !validCalendarDate(s)) {
+        this.report('error', 'value', `'${truncate(s)}' is not a real calendar date`, path);
+        return false;
+      }
+      if ((type === 'dateTime' || type === 'instant') && /T/.test(s) && !/(Z|[+-]\d{2}:\d{2})$/.test(s)) {
+        this.report('error', 'value', `'${truncate(s)}': a dateTime with a time must have a time zone`, path);
+        return false;
+      }
+      return true;
+    }
+    if (jsType === 'number') {
+      const n = value as number;
+      if (!Number.isFinite(n)) {
+        this.report('error', 'value', 'Not a finite number', path);
+        return false;
+      }
+      if ((type === 'integer' || type === 'positiveInt' || type === 'unsignedInt') && !Number.isInteger(n)) {
+        this.report('error', 'value', `${n} is not an integer`, path);
+        return false;
+      }
+      if (type === 'integer' && (n > 2147483647 || n < -2147483648)) {
+        this.report('error', 'value', `${n} is outside the 32-bit integer range`, path);
+        return false;
+      }
+      if (type === 'positiveInt' && n < 1) {
+        this.report('error', 'value', `${n} is not a positive integer`, path);
+        return false;
+      }
+      if (type === 'unsignedInt' && n < 0) {
+        this.report('error', 'value', `${n} is negative`, path);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private checkFixedPattern(value: unknown, el: InternalSchemaElement, path: string): void {
+    if (el.fixed && !deepEqual(value, el.fixed.value)) {
+      this.report('error', 'value', `Value must be exactly ${JSON.stringify(el.fixed.value)}`, path);
+    }
+    if (el.pattern && !matchesPattern(value, el.pattern.value)) {
+      this.report('error', 'value', `Value must match the pattern ${JSON.stringify(el.pattern.value)}`, path);
+    }
+  }
+
+  /** Required bindings, checked against offline expansions. */
+  private checkBinding(value: unknown, type: string, el: InternalSchemaElement, path: string): void {
+    const b = el.binding;
+    if (!b?.valueSet || b.strength !== 'required') {
+      return;
+    }
+    const idx = this.defs.codeIndex(b.valueSet);
+    if (!idx || idx.size === 0) {
+      return;
+    }
+    const vs = b.valueSet.split('|')[0];
+    const fail = (text: string, p = path): void => {
+      this.report(idx.complete ? 'error' : 'warning', 'code-invalid', idx.complete ? text : `${text} (value set only partly known offline)`, p);
+    };
+    if (type === 'code' || type === 'string' || type === 'uri') {
+      if (typeof value === 'string' && !idx.hasCode(value)) {
+        fail(`Code '${value}' is not in the required value set ${vs}`);
+      }
+    } else if (type === 'Coding' || type === 'Quantity') {
+      const c = value as Json;
+      if (c.code !== undefined && !idx.hasCoding(c.system as string, c.code as string)) {
+        fail(`Code '${c.system ?? ''}#${c.code}' is not in the required value set ${vs}`);
+      }
+    } else if (type === 'CodeableConcept') {
+      const codings = Array.isArray((value as Json).coding) ? ((value as Json).coding as Json[]) : [];
+      if (codings.length === 0) {
+        fail(`A code from the required value set ${vs} is needed; found only text`);
+      } else if (!codings.some((c) => idx.hasCoding(c.system as string, c.code as string))) {
+        const list = codings.map((c) => `${c.system ?? ''}#${c.code ?? ''}`).join(', ');
+        fail(`None of the codes (${list}) is in the required value set ${vs}`);
+      }
+    }
+  }
+
+  private checkConstraints(constraints: InternalTypeSchema['constraints'], value: unknown, type: string, path: string): void {
+    if (!constraints?.length) {
+      return;
+    }
+    for (const c of constraints) {
+      if (NATIVE_INVARIANTS.has(c.key) || !c.expression) {
+        continue;
+      }
+      const atom = compile(c.expression);
+      if (!atom) {
+        continue;
+      }
+      const typed: TypedValue = { type, value };
+      const current = this.currentResource();
+      const root = this.rootResource();
+      const vars: Record<string, TypedValue> = { '%context': typed, '%ucum': { type: 'string', value: 'http://unitsofmeasure.org' } };
+      if (current) {
+        vars['%resource'] = { type: current.resourceType, value: current };
+      }
+      if (root) {
+        vars['%rootResource'] = { type: root.resourceType, value: root };
+      }
+      let ok: boolean;
+      try {
+        const r = evalFhirPathTyped(atom, [typed], vars);
+        ok = !(r.length === 1 && r[0].value === false);
+      } catch {
+        // The engine lacks some functions; an invariant it cannot evaluate is not a verdict.
+        continue;
+      }
+      if (!ok) {
+        this.report(c.severity === 'warning' ? 'warning' : 'error', 'invariant', `${c.description || c.expression} (${c.key})`, path);
+      }
+    }
+  }
+
+  /** Checks tied to a datatype rather than to a profile. */
+  private typeChecks(obj: Json, type: string, path: string): void {
+    switch (type) {
+      case 'Period': {
+        const s = typeof obj.start === 'string' ? dateRange(obj.start) : undefined;
+        const e = typeof obj.end === 'string' ? dateRange(obj.end) : undefined;
+        if (s && e && s[0] > e[1]) {
+          this.report('error', 'invariant', `Period starts (${obj.start}) after it ends (${obj.end}) (per-1)`, path);
+        }
+        break;
+      }
+      case 'Reference':
+        this.checkReference(obj, path);
+        break;
+      case 'Narrative':
+        for (const problem of checkNarrative(obj.div)) {
+          this.report('error', problem.code, problem.message, `${path}.div`);
+        }
+        break;
+      case 'Coding':
+        this.checkCodingInCodeSystem(obj, path);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Format of Reference.reference; contained targets must exist. */
+  private checkReference(obj: Json, path: string): void {
+    const ref = obj.reference;
+    if (typeof ref !== 'string') {
+      return;
+    }
+    if (ref.startsWith('#')) {
+      const id = ref.slice(1);
+      const contained = (this.containerOf()?.contained ?? []) as Resource[];
+      if (id && !contained.some((c) => c.id === id)) {
+        this.report('error', 'not-found', `Reference '${ref}' points to no contained resource with id '${id}'`, `${path}.reference`);
+      }
+      return;
+    }
+    if (/^[a-z][a-z0-9+.-]*:/.test(ref) || ref.includes('?')) {
+      return;
+    }
+    const m = RELATIVE_REFERENCE.exec(ref);
+    if (!m) {
+      this.report('error', 'value', `Reference '${truncate(ref)}' is not of the form Type/id, #id, or an absolute URL`, `${path}.reference`);
+    } else if (!this.defs.isResourceType(m[1])) {
+      this.report('error', 'value', `Reference '${truncate(ref)}' names an unknown resource type '${m[1]}'`, `${path}.reference`);
+    }
+  }
+
+  /** The resource type a reference points to, when it can be told without resolving it. */
+  private referenceType(obj: Json): string | undefined {
+    const ref = obj.reference;
+    if (typeof ref !== 'string') {
+      return typeof obj.type === 'string' ? obj.type : undefined;
+    }
+    if (ref.startsWith('#')) {
+      const contained = (this.containerOf()?.contained ?? []) as Resource[];
+      return contained.find((c) => c.id === ref.slice(1))?.resourceType;
+    }
+    if (ref.includes('?')) {
+      return ref.slice(0, ref.indexOf('?'));
+    }
+    const m = /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[^/]+)?$/.exec(ref);
+    if (m && this.defs.isResourceType(m[1])) {
+      return m[1];
+    }
+    return typeof obj.type === 'string' ? obj.type : undefined;
+  }
+
+  /** Reference target type against the element's targetProfile list. */
+  private checkReferenceTarget(obj: Json, el: InternalSchemaElement, path: string): void {
+    const targetType = this.referenceType(obj);
+    if (typeof obj.type === 'string' && typeof obj.reference === 'string' && targetType && obj.type !== targetType) {
+      this.report('error', 'value', `Reference.type '${obj.type}' does not match the reference '${truncate(obj.reference)}'`, `${path}.type`);
+      return;
+    }
+    const targets = el.type.find((t) => t.code === 'Reference')?.targetProfile;
+    if (!targetType || !targets?.length) {
+      return;
+    }
+    const allowed = new Set<string>();
+    for (const t of targets) {
+      const base = t.startsWith(HL7_SD) ? t.slice(HL7_SD.length) : undefined;
+      if (base === 'Resource' || base === 'DomainResource') {
+        return;
+      }
+      const type = base && this.defs.isResourceType(base) ? base : this.defs.profile(t)?.sd.type;
+      if (!type) {
+        return; // a target profile we do not know: cannot judge
+      }
+      allowed.add(type);
+    }
+    if (!allowed.has(targetType)) {
+      this.report(
+        'error',
+        'value',
+        `Reference to a ${targetType} is not allowed here; expected ${[...allowed].join(' or ')}`,
+        `${path}.reference`,
+      );
+    }
+  }
+
+  /** The resource whose `contained` list `#id` references point into. */
+  private containerOf(): (Resource & { contained?: Resource[] }) | undefined {
+    return this.rootResource() as (Resource & { contained?: Resource[] }) | undefined;
+  }
+
+  /** An extension may only sit where its definition's context allows. `contexts` = [element path, type] of the holder. */
+  private checkExtensionContext(ext: unknown, path: string, contexts: string[]): void {
+    const url = (ext as Json | null)?.url;
+    if (typeof url !== 'string') {
+      return;
+    }
+    const def = this.defs.profile(url);
+    const ctx = def?.sd.context;
+    if (!def || !ctx?.length) {
+      return;
+    }
+    const [elementPath, typeName] = contexts;
+    const ok = ctx.some((c) => {
+      const e = c.expression ?? '';
+      return (
+        e === 'Element' ||
+        e === 'Resource' ||
+        e === 'DomainResource' ||
+        e === elementPath ||
+        e === typeName ||
+        (!!elementPath && elementPath.endsWith('.' + e)) ||
+        (!!elementPath && e.endsWith('.' + elementPath)) ||
+        (c.type === 'extension' && e === elementPath)
+      );
+    });
+    if (!ok) {
+      this.report(
+        'error',
+        'extension',
+        `Extension '${url}' is not allowed on ${elementPath ?? typeName}; it may be used on ${ctx.map((c) => c.expression).join(', ')}`,
+        path,
+      );
+    }
+  }
+
+  private checkCodingInCodeSystem(obj: Json, path: string): void {
+    const system = obj.system;
+    const code = obj.code;
+    if (typeof system !== 'string' || typeof code !== 'string') {
+      return;
+    }
+    const cs = this.defs.codeSystemCodes(system);
+    if (cs && !cs.has(code)) {
+      this.report('error', 'code-invalid', `Unknown code '${code}' in code system ${system}`, `${path}.code`);
+    }
+  }
+}
+
+/** Children of a value that fell in a slice: the slice's own child rules override the element's. */
+function sliceChildScope(slice: SliceDefinition, children: Scope): Scope {
+  let perSlice = sliceScopes.get(slice);
+  if (!perSlice) {
+    perSlice = new WeakMap();
+    sliceScopes.set(slice, perSlice);
+  }
+  let scope = perSlice.get(children);
+  if (!scope) {
+    scope = { ...children, ...slice.elements };
+    perSlice.set(children, scope);
+  }
+  return scope;
+}
+const sliceScopes = new WeakMap<SliceDefinition, WeakMap<Scope, Scope>>();
+
+function metaProfiles(res: Resource): string[] | undefined {
+  const p = res.meta?.profile;
+  return Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : undefined;
+}
+
+/** Values at a dotted path below an object, flattening arrays. */
+function getPath(obj: unknown, path: string): unknown[] {
+  let current: unknown[] = [obj];
+  for (const part of path.split('.')) {
+    const next: unknown[] = [];
+    for (const c of current) {
+      if (c && typeof c === 'object' && !Array.isArray(c)) {
+        const v = (c as Json)[part];
+        if (Array.isArray(v)) {
+          next.push(...v);
+        } else if (v !== undefined) {
+          next.push(v);
+        }
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+function validCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (!m) {
+    return true;
+  }
+  const [y, mo, d] = [+m[1], +m[2], +m[3]];
+  const dt = new Date(Date.UTC(y, mo - 1, d));
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === mo - 1 && dt.getUTCDate() === d;
+}
+
+function truncate(s: string, n = 60): string {
+  return s.length > n ? s.slice(0, n) + '...' : s;
+}
