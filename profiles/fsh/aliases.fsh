@@ -38,6 +38,11 @@ RuleSet: PBInstanceMetadata
 * date = "2026-11-01"
 * publisher = "PeerBridge"
 
+// A short generated narrative for an Instance (dom-6: resources should have narrative).
+RuleSet: Narrative(summary)
+* text.status = #generated
+* text.div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>{summary}</p></div>"
+
 // A local code system: complete content, case-sensitive.
 RuleSet: PBCodeSystem
 * insert PBMetadata

@@ -29,6 +29,7 @@ Description: "Admission (service and exclusion criteria), continued-stay and dis
 * name = "PeerSupportEligibilityReview"
 * subjectType = #Patient
 * code = PeerBridgeCodes#peer-support-eligibility-review "Peer support eligibility review"
+* insert Narrative([[Peer Support Eligibility Review: admission (service and exclusion criteria), continued-stay and discharge criteria, each met, not met or unknown.]])
 * item[0].linkId = "review-type"
 * item[=].text = "Review type"
 * item[=].type = #choice

@@ -38,6 +38,7 @@ Description: "Idaho Recovery Capital Scale (adapted from William White, for the 
 * name = "IdahoRecoveryCapitalScale"
 * subjectType = #Patient
 * code = PeerBridgeCodes#idaho-recovery-capital-scale "Idaho Recovery Capital Scale"
+* insert Narrative([[Idaho Recovery Capital Scale: 23 statements rated 1 (completely disagree) to 5 (completely agree); total 23-115; areas to increase, next-week activities and helpers.]])
 * insert RecoveryCapitalStatement(irc-1, [[I live in an environment that is free from alcohol and other drugs]])
 * insert RecoveryCapitalStatement(irc-2, [[I have an intimate partner that is supportive of my recovery]])
 * insert RecoveryCapitalStatement(irc-3, [[I have family members who are supportive of my recovery]])

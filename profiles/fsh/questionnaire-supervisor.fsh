@@ -30,6 +30,7 @@ Description: "This Supervisor of Peer Workers Self-Assessment is designed to hel
 * subjectType[0] = #Practitioner
 * subjectType[1] = #PractitionerRole
 * code = PeerBridgeCodes#supervisor-peer-workers-self-assessment "Supervisor of Peer Workers Self-Assessment"
+* insert Narrative([[Supervisor of Peer Workers Self-Assessment: 11 statements rated 1 (professional learning need) to 5 (mastery).]])
 * insert SupervisorStatement(sup-1, [[I understand and can clarify organizational systems, structures and processes]])
 * insert SupervisorStatement(sup-2, [[I understand the values and practice of peer support]])
 * insert SupervisorStatement(sup-3, [[I understand the roles and responsibilities of peer support workers]])

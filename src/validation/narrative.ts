@@ -132,7 +132,7 @@ export function checkNarrative(div: unknown): NarrativeProblem[] {
       if (!ALLOWED_ATTRIBUTES.has(attr)) {
         add('security', `Narrative may not use the attribute '${attr}' on <${name}> (txt-1)`);
       } else if ((attr === 'href' || attr === 'src') && /^\s*(javascript|vbscript|data):/i.test(decodeEntities(value))) {
-        if (!(attr === 'src' && /^\s*data:image\//i.test(value))) {
+        if (!(attr === 'src' && /^\s*data:\s*image\//i.test(value))) {
           add('security', `Narrative may not use a script or data URL in '${attr}' (txt-1)`);
         }
       } else if (attr === 'style' && /expression\s*\(|url\s*\(\s*['"]?\s*javascript:/i.test(value)) {

@@ -45,18 +45,20 @@ function checkBundle(bundle: Bundle, path: string, walker: Walker): void {
     const where = `${path}.entry[${i}]`;
     const fullUrl = entry.fullUrl;
     if (typeof fullUrl === 'string') {
-      const first = fullUrls.get(fullUrl);
+      // bdl-7: the same fullUrl may appear again only as a different version.
+      const key = `${fullUrl}|${String((entry.resource as Resource | undefined)?.meta?.versionId ?? '')}`;
+      const first = fullUrls.get(key);
       if (first !== undefined) {
         walker.report('error', 'duplicate', `Duplicate fullUrl '${fullUrl}': also used by entry[${first}] (bdl-7)`, `${where}.fullUrl`);
       } else {
-        fullUrls.set(fullUrl, i);
+        fullUrls.set(key, i);
       }
     }
     const r = entry.resource as (Resource & Json) | undefined;
     if (!r || typeof r !== 'object' || typeof r.resourceType !== 'string' || typeof r.id !== 'string') {
       return;
     }
-    const identity = `${r.resourceType}/${r.id}`;
+    const identity = `${r.resourceType}/${r.id}${r.meta?.versionId ? `/_history/${String(r.meta.versionId)}` : ''}`;
     const first = identities.get(identity);
     // In a transaction the same identity may legitimately appear only once too (one write per resource).
     if (first !== undefined) {
