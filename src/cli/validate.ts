@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
-import { describeJsonError } from '../http/app';
+import { describeJsonError } from '../inbound/json-error';
 import { issue, outcome, Validator } from '../validation';
 
 /** Files larger than this are refused with an invalid verdict (override with --max-bytes). */

@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config';
 import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
+import { describeJsonError } from '../inbound/json-error';
 import { jsonDepth, MAX_DEPTH, type Validator } from '../validation';
 import { capabilityStatement } from './capability';
 
@@ -170,20 +171,6 @@ function readFhirJsonBody(maxBytes: number) {
       next();
     });
   };
-}
-
-/** Turns a JSON.parse error into "line L, column C: message". */
-export function describeJsonError(err: Error, text: string): string {
-  const m = /position (\d+)/.exec(err.message);
-  const message = err.message.replace(/^JSON\.parse: /, '').replace(/ in JSON at position \d+.*$/, '');
-  if (!m) {
-    return message;
-  }
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const column = pos - before.lastIndexOf('\n');
-  return `line ${line}, column ${column}: ${message}`;
 }
 
 function errorHandler(log: AppDeps['log']) {
