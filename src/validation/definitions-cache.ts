@@ -128,18 +128,21 @@ function sourceVersion(): string {
 
 /** Loads the manifest, building the cache first if it is missing or stale. */
 export function ensureDefinitionsCache(dir = defaultCacheDir()): CacheManifest {
+  return currentManifest(dir) ?? buildDefinitionsCache(dir);
+}
+
+/** The cache's manifest when it is present and matches this build, else undefined. */
+function currentManifest(dir: string): CacheManifest | undefined {
   const manifestFile = join(dir, 'manifest.json');
-  if (existsSync(manifestFile)) {
-    try {
-      const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as CacheManifest;
-      if (m.format === CACHE_FORMAT && m.source === sourceVersion()) {
-        return m;
-      }
-    } catch {
-      // fall through: rebuild a corrupt manifest
-    }
+  if (!existsSync(manifestFile)) {
+    return undefined;
   }
-  return buildDefinitionsCache(dir);
+  try {
+    const m = JSON.parse(readFileSync(manifestFile, 'utf8')) as CacheManifest;
+    return m.format === CACHE_FORMAT && m.source === sourceVersion() ? m : undefined;
+  } catch {
+    return undefined; // a corrupt manifest is rebuilt
+  }
 }
 
 /**
@@ -210,6 +213,11 @@ export function buildDefinitionsCache(dir = defaultCacheDir()): CacheManifest {
   writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest));
 
   mkdirSync(dirname(dir), { recursive: true });
+  if (currentManifest(dir)) {
+    // Another process (a parallel test worker) built it meanwhile and may be reading it: keep theirs.
+    rmSync(tmp, { recursive: true, force: true });
+    return manifest;
+  }
   if (existsSync(dir)) {
     rmSync(dir, { recursive: true, force: true });
   }
