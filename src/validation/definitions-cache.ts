@@ -258,7 +258,8 @@ function baseTerminologySource(): TerminologySource & { completeCodeSystems(): R
   };
 }
 
-function codesOf(concepts: CodeSystem['concept'], out: string[] = []): string[] {
+/** Every code of a CodeSystem's concept tree. */
+export function codesOf(concepts: CodeSystem['concept'], out: string[] = []): string[] {
   for (const c of concepts ?? []) {
     out.push(c.code as string);
     codesOf(c.concept, out);

@@ -12,7 +12,7 @@ import {
   tryGetDataType,
 } from '@medplum/core';
 import type { CodeSystem, ElementDefinition, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { type CacheManifest, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
+import { type CacheManifest, codesOf, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
 import { EXTERNAL_EXTENSIONS, type ExternalExtension } from './external-extensions';
 import { canonicalUrl, CodeIndex, type Expansion, expandValueSet } from './terminology';
 
@@ -92,7 +92,7 @@ export class Definitions {
       } else if (r.resourceType === 'CodeSystem' && r.url) {
         codeSystems.set(r.url, r);
         if (r.content === 'complete') {
-          this.localCodeSystems.set(r.url, new Set(allCodes(r.concept)));
+          this.localCodeSystems.set(r.url, new Set(codesOf(r.concept)));
         }
       } else if (r.resourceType === 'ValueSet' && r.url) {
         valueSets.set(r.url, r);
@@ -248,14 +248,6 @@ function externalExtensionDefinition(baseElements: ElementDefinition[], ext: Ext
     context: ext.context.map((expression) => ({ type: 'element', expression })),
     snapshot: { element: elements },
   } as StructureDefinition;
-}
-
-function allCodes(concepts: CodeSystem['concept'], out: string[] = []): string[] {
-  for (const c of concepts ?? []) {
-    out.push(c.code as string);
-    allCodes(c.concept, out);
-  }
-  return out;
 }
 
 function indexInner(schema: InternalTypeSchema): Map<string, InternalTypeSchema> {
