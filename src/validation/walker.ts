@@ -814,6 +814,8 @@ export class Walker {
     if (!constraints?.length) {
       return;
     }
+    let typed: TypedValue | undefined;
+    let vars: Record<string, TypedValue> | undefined;
     for (const c of constraints) {
       if (NATIVE_INVARIANTS.has(c.key) || !c.expression) {
         continue;
@@ -822,15 +824,18 @@ export class Walker {
       if (!atom) {
         continue;
       }
-      const typed: TypedValue = { type, value };
-      const current = this.currentResource();
-      const root = this.rootResource();
-      const vars: Record<string, TypedValue> = { '%context': typed, '%ucum': { type: 'string', value: 'http://unitsofmeasure.org' } };
-      if (current) {
-        vars['%resource'] = { type: current.resourceType, value: current };
-      }
-      if (root) {
-        vars['%rootResource'] = { type: root.resourceType, value: root };
+      // The input and variables depend only on the value and the resource frame: build them once per call.
+      if (!typed || !vars) {
+        typed = { type, value };
+        vars = { '%context': typed, '%ucum': { type: 'string', value: 'http://unitsofmeasure.org' } };
+        const current = this.currentResource();
+        const root = this.rootResource();
+        if (current) {
+          vars['%resource'] = { type: current.resourceType, value: current };
+        }
+        if (root) {
+          vars['%rootResource'] = { type: root.resourceType, value: root };
+        }
       }
       let ok: boolean;
       try {
