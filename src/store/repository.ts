@@ -1,0 +1,95 @@
+/**
+ * The one repository interface every store driver serves (FHIR RESTful API semantics,
+ * https://hl7.org/fhir/R4/http.html). One SQL implementation sits behind it; the drivers
+ * (PGlite embedded, `pg` for a server) differ only in how SQL reaches PostgreSQL.
+ *
+ * Errors are thrown as `FhirError` (src/outcomes) with the status the REST spec gives:
+ * 404 unknown id, 410 deleted, 409/412 version conflicts, 400 bad search.
+ *
+ * Contract shared by the store, fhir-api, export and pipeline modules: extend it, do not break it.
+ */
+import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
+import type { SearchRequest } from '@medplum/core';
+
+/** Options for a write. */
+export interface WriteOptions {
+  /** `If-Match` version id (weak ETag value without `W/"..."`): 412 when the current version differs. */
+  ifMatch?: string;
+}
+
+/** The result of an update-or-create. */
+export interface UpdateResult<T extends Resource = Resource> {
+  resource: T;
+  /** true when no current version existed (update-as-create). */
+  created: boolean;
+}
+
+/** One page of search results. */
+export interface SearchResult {
+  /** Matches, in order, with `search.mode` = `match`. */
+  resources: Resource[];
+  /** `_include` / `_revinclude` resources (mode `include`). */
+  included: Resource[];
+  /** Total matches when asked for (`_total=accurate`, `_summary=count`), else undefined. */
+  total?: number;
+  /** Opaque cursor for the next page, undefined on the last page. */
+  next?: string;
+  /** Warnings to return in an OperationOutcome entry (ignored parameters under lenient handling). */
+  warnings: string[];
+}
+
+/** Filter for streaming resources out (Bulk Data export, $everything). */
+export interface StreamFilter {
+  types?: ResourceType[];
+  /** Only resources whose current version was written after this instant. */
+  since?: Date;
+  /** Snapshot: the version current at this instant (a job's transactionTime). */
+  asOf?: Date;
+  /** Only resources in these patients' compartments (Patient itself included). */
+  patientIds?: string[];
+}
+
+/** A repository of versioned FHIR resources. */
+export interface Repository {
+  /** create: server-assigned id, version 1. */
+  create<T extends Resource>(resource: T): Promise<T>;
+  /** update (update-as-create when the id is new); `created` tells which. */
+  update<T extends Resource>(resource: T, options?: WriteOptions): Promise<UpdateResult<T>>;
+  /** read: 404 unknown, 410 deleted. */
+  read<T extends Resource>(type: T['resourceType'], id: string): Promise<T>;
+  /** vread */
+  readVersion<T extends Resource>(type: T['resourceType'], id: string, versionId: string): Promise<T>;
+  /** delete: a tombstone version; deleting an unknown or deleted id is not an error. */
+  delete(type: ResourceType, id: string, options?: WriteOptions): Promise<void>;
+  /** history of an instance, a type, or the whole system (type and id undefined): a `history` Bundle. */
+  history(type?: ResourceType, id?: string, options?: { since?: Date; count?: number; offset?: number }): Promise<Bundle>;
+  /** search (parsed by `parseSearchRequest` from @medplum/core). */
+  search(request: SearchRequest, options?: { strict?: boolean; cursor?: string }): Promise<SearchResult>;
+  /** Runs `fn` atomically: every write inside commits or none does. */
+  withTransaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T>;
+  /** Streams current (or `asOf`) resources in batches, never holding them all in memory. */
+  stream(filter: StreamFilter, batchSize?: number): AsyncIterable<Resource[]>;
+  /** Closes the driver's connections. */
+  close(): Promise<void>;
+}
+
+/** Rows of a query. */
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+/**
+ * The tiny query interface both drivers implement (PGlite, `pg`). `$1`-style parameters.
+ * Other modules that keep their own tables (Bulk Data jobs, ingest rejects, audit) use it too,
+ * creating their tables idempotently (`CREATE TABLE IF NOT EXISTS`) when they start.
+ */
+export interface SqlDriver {
+  readonly name: 'pglite' | 'pg';
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T>;
+  /** Streams a query's rows in batches through a cursor, never holding all of them. */
+  cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]>;
+  close(): Promise<void>;
+}
