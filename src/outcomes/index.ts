@@ -27,6 +27,18 @@ export const notSupported = (text: string): OperationOutcome => oo('not-supporte
 export const tooLarge = (text: string): OperationOutcome => oo('too-long', text);
 /** 415 */
 export const unsupportedMediaType = (text: string): OperationOutcome => oo('not-supported', text);
+/** 406: an answer format we cannot produce (`_format=xml`). */
+export const notAcceptable = (text: string): OperationOutcome => oo('not-supported', text);
+/** 409: a version conflict or a duplicate the request must not create. */
+export const conflict = (text: string): OperationOutcome => oo('conflict', text);
+/** 410: the resource was deleted. */
+export const gone = (text: string): OperationOutcome => oo('deleted', text);
+/** 412: `If-Match` or a conditional request's match count does not hold. */
+export const preconditionFailed = (text: string): OperationOutcome => oo('conflict', text);
+/** 422: a well-formed resource that fails validation (the validator's outcome is used as is). */
+export const unprocessable = (text: string, expression?: string): OperationOutcome => oo('processing', text, expression);
+/** A success outcome (`Prefer: return=OperationOutcome`, batch entries). */
+export const allOk = (text: string): OperationOutcome => oo('informational', text, undefined, 'information');
 /** 500: details stay in the log, never in the response. */
 export const serverError = (): OperationOutcome => oo('exception', 'Internal server error');
 
@@ -45,6 +57,10 @@ export function statusOf(outcome: OperationOutcome): number {
   switch (outcome.issue?.[0]?.code) {
     case 'not-found':
       return 404;
+    case 'deleted':
+      return 410;
+    case 'conflict':
+      return 409;
     case 'too-long':
       return 413;
     case 'not-supported':

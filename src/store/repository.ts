@@ -49,6 +49,25 @@ export interface StreamFilter {
   patientIds?: string[];
 }
 
+/** Options for one page of a patient's compartment (`$everything`). */
+export interface CompartmentOptions {
+  types?: ResourceType[];
+  /** Only resources whose current version was written after this instant (`_since`). */
+  since?: Date;
+  /** Page size. */
+  count: number;
+  /** `next` of the previous page. */
+  cursor?: string;
+}
+
+/** One page of a patient's compartment. */
+export interface CompartmentPage {
+  resources: Resource[];
+  /** Size of the whole compartment (first page only). */
+  total?: number;
+  next?: string;
+}
+
 /** A repository of versioned FHIR resources. */
 export interface Repository {
   /** create: server-assigned id, version 1. */
@@ -65,6 +84,18 @@ export interface Repository {
   history(type?: ResourceType, id?: string, options?: { since?: Date; count?: number; offset?: number }): Promise<Bundle>;
   /** search (parsed by `parseSearchRequest` from @medplum/core). */
   search(request: SearchRequest, options?: { strict?: boolean; cursor?: string }): Promise<SearchResult>;
+  /**
+   * Conditional create (`If-None-Exist`, https://hl7.org/fhir/R4/http.html#ccreate): creates when
+   * nothing matches `search`, returns the one match unchanged (`created` false), 412 for several.
+   */
+  conditionalCreate<T extends Resource>(resource: T, search: SearchRequest): Promise<UpdateResult<T>>;
+  /**
+   * Conditional update (https://hl7.org/fhir/R4/http.html#cond-update): updates the one match,
+   * creates when none (with the body's id if any), 412 for several.
+   */
+  conditionalUpdate<T extends Resource>(resource: T, search: SearchRequest, options?: WriteOptions): Promise<UpdateResult<T>>;
+  /** One page of a patient's compartment (Patient/{id}/$everything), the Patient itself included. */
+  compartment(patientId: string, options: CompartmentOptions): Promise<CompartmentPage>;
   /** Runs `fn` atomically: every write inside commits or none does. */
   withTransaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T>;
   /** Streams current (or `asOf`) resources in batches, never holding them all in memory. */

@@ -1,0 +1,48 @@
+/**
+ * Opening the store: `openStore(config)` picks the driver (PostgreSQL when `DATABASE_URL` is set,
+ * else PGlite in `DATA_DIR`, or in memory), creates or migrates the schema and returns the
+ * repository; `repo.driver` is the `SqlDriver` for modules that keep tables of their own.
+ */
+import type { SqlDriver } from './repository';
+import { openPgDriver } from './pg-driver';
+import { openPgliteDriver } from './pglite-driver';
+import { migrate } from './schema';
+import { loadSearchParameters } from './search-params';
+import { SqlRepository } from './sql-repository';
+
+export type * from './repository';
+export { SqlRepository } from './sql-repository';
+export { migrate, SCHEMA_VERSION } from './schema';
+export { DEFAULT_COUNT, MAX_COUNT } from './sql-search';
+export { definedParams, paramsOf, patientCompartmentTypes } from './search-params';
+
+/** Where the data lives. */
+export interface StoreOptions {
+  /** `postgres://...`: a PostgreSQL server through `pg`. */
+  DATABASE_URL?: string;
+  /** PGlite's data directory (ignored with DATABASE_URL). */
+  DATA_DIR?: string;
+  /** PGlite in memory (tests); wins over DATA_DIR. */
+  memory?: boolean;
+}
+
+/** Opens the driver the options name, without touching the schema. */
+export function openDriver(options: StoreOptions): Promise<SqlDriver> {
+  if (options.DATABASE_URL) {
+    return openPgDriver(options.DATABASE_URL);
+  }
+  return openPgliteDriver(options.memory ? undefined : options.DATA_DIR ?? './data');
+}
+
+/** Opens the driver, creates or migrates the schema, and returns the repository. */
+export async function openStore(options: StoreOptions): Promise<SqlRepository> {
+  loadSearchParameters();
+  const driver = await openDriver(options);
+  try {
+    await migrate(driver);
+  } catch (err) {
+    await driver.close().catch(() => undefined);
+    throw err;
+  }
+  return new SqlRepository(driver);
+}

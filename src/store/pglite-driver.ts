@@ -1,0 +1,99 @@
+/**
+ * The embedded driver: PGlite (PostgreSQL compiled to WASM, https://pglite.dev), file-backed in
+ * `DATA_DIR` for the server or in memory for tests. One PGlite instance is one PostgreSQL session,
+ * so PGlite itself queues queries and transactions; the SQL is the same as for the `pg` driver.
+ */
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { mkdirSync } from 'node:fs';
+import type { QueryResult, SqlDriver } from './repository';
+
+let cursorSeq = 0;
+
+/** Opens PGlite in `dataDir` (created when missing), or in memory when `dataDir` is undefined. */
+export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const db = await PGlite.create(dataDir);
+  return new PgliteDriver(db);
+}
+
+type Queryable = Pick<Transaction, 'query'>;
+
+async function run<R>(q: Queryable, sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+  const res = await q.query<R>(sql, params);
+  return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+}
+
+class PgliteDriver implements SqlDriver {
+  readonly name = 'pglite' as const;
+  constructor(private readonly db: PGlite) {}
+
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    return run<R>(this.db, sql, params);
+  }
+
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => fn(new PgliteTxDriver(tx)));
+  }
+
+  /**
+   * A `WITH HOLD` cursor outlives the transaction that declares it, so other queries on this
+   * single session can run between two FETCHes (a plain cursor would keep PGlite's one
+   * transaction, and with it every other request, waiting until the consumer is done).
+   */
+  async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
+    const name = `pb_cursor_${++cursorSeq}`;
+    await this.db.transaction((tx) => tx.query(`DECLARE ${name} NO SCROLL CURSOR WITH HOLD FOR ${sql}`, params));
+    try {
+      for (;;) {
+        const batch = await this.db.query<R>(`FETCH ${Math.max(1, Math.floor(batchSize))} FROM ${name}`);
+        if (batch.rows.length === 0) {
+          return;
+        }
+        yield batch.rows;
+      }
+    } finally {
+      await this.db.query(`CLOSE ${name}`).catch(() => undefined);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+/** The driver handed to `transaction()` callbacks: every query runs inside that transaction. */
+class PgliteTxDriver implements SqlDriver {
+  readonly name = 'pglite' as const;
+  constructor(private readonly tx: Transaction) {}
+
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    return run<R>(this.tx, sql, params);
+  }
+
+  /** Already in a transaction: nested calls join it. */
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+
+  async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
+    const name = `pb_cursor_${++cursorSeq}`;
+    await this.tx.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
+    try {
+      for (;;) {
+        const batch = await this.tx.query<R>(`FETCH ${Math.max(1, Math.floor(batchSize))} FROM ${name}`);
+        if (batch.rows.length === 0) {
+          return;
+        }
+        yield batch.rows;
+      }
+    } finally {
+      await this.tx.query(`CLOSE ${name}`).catch(() => undefined);
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

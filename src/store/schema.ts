@@ -1,0 +1,82 @@
+/**
+ * The store's tables, created or migrated when a process starts. Several processes may start at
+ * once on one PostgreSQL: the DDL runs in one transaction under an advisory lock, and every
+ * statement is idempotent.
+ *
+ * - `fhir_resource`: the current version of each resource (a tombstone row, `deleted`, after a delete).
+ * - `fhir_history`: every version, the current one included (vread, history, `asOf` snapshots).
+ * - `fhir_token|string|date|reference|number`: search values extracted at write time from the
+ *   base spec's SearchParameter expressions, one row per value, so searches are indexed joins
+ *   (the approach of HAPI's and Medplum's lookup tables).
+ */
+import type { SqlDriver } from './repository';
+
+/** Bumped when the DDL below changes; each step runs once. */
+export const SCHEMA_VERSION = 1;
+
+/** Arbitrary, fixed key for `pg_advisory_xact_lock`: "PBSCHEMA" read as ASCII. */
+const MIGRATION_LOCK = 0x5042534348454d41n;
+
+const STEPS: string[][] = [
+  [
+    `CREATE TABLE IF NOT EXISTS fhir_resource (
+      resource_type text NOT NULL,
+      id text NOT NULL,
+      version_id integer NOT NULL,
+      last_updated timestamptz NOT NULL,
+      deleted boolean NOT NULL DEFAULT false,
+      content jsonb,
+      patient_ids text[] NOT NULL DEFAULT '{}',
+      PRIMARY KEY (resource_type, id))`,
+    'CREATE INDEX IF NOT EXISTS fhir_resource_updated ON fhir_resource (resource_type, last_updated)',
+    'CREATE INDEX IF NOT EXISTS fhir_resource_content ON fhir_resource USING gin (content jsonb_path_ops)',
+    'CREATE INDEX IF NOT EXISTS fhir_resource_patients ON fhir_resource USING gin (patient_ids)',
+    `CREATE TABLE IF NOT EXISTS fhir_history (
+      resource_type text NOT NULL,
+      id text NOT NULL,
+      version_id integer NOT NULL,
+      last_updated timestamptz NOT NULL,
+      deleted boolean NOT NULL DEFAULT false,
+      content jsonb,
+      patient_ids text[] NOT NULL DEFAULT '{}',
+      PRIMARY KEY (resource_type, id, version_id))`,
+    'CREATE INDEX IF NOT EXISTS fhir_history_updated ON fhir_history (last_updated)',
+    'CREATE INDEX IF NOT EXISTS fhir_history_type_updated ON fhir_history (resource_type, last_updated)',
+    `CREATE TABLE IF NOT EXISTS fhir_token (
+      resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, system text, value text)`,
+    'CREATE INDEX IF NOT EXISTS fhir_token_value ON fhir_token (resource_type, code, value, system)',
+    'CREATE INDEX IF NOT EXISTS fhir_token_owner ON fhir_token (resource_type, id)',
+    `CREATE TABLE IF NOT EXISTS fhir_string (
+      resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, value text NOT NULL, norm text NOT NULL)`,
+    'CREATE INDEX IF NOT EXISTS fhir_string_norm ON fhir_string (resource_type, code, norm text_pattern_ops)',
+    'CREATE INDEX IF NOT EXISTS fhir_string_owner ON fhir_string (resource_type, id)',
+    `CREATE TABLE IF NOT EXISTS fhir_date (
+      resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, low timestamptz NOT NULL, high timestamptz NOT NULL)`,
+    'CREATE INDEX IF NOT EXISTS fhir_date_range ON fhir_date (resource_type, code, low, high)',
+    'CREATE INDEX IF NOT EXISTS fhir_date_owner ON fhir_date (resource_type, id)',
+    `CREATE TABLE IF NOT EXISTS fhir_reference (
+      resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, target_type text, target_id text, ref text NOT NULL)`,
+    'CREATE INDEX IF NOT EXISTS fhir_reference_target ON fhir_reference (target_id, target_type, code, resource_type)',
+    'CREATE INDEX IF NOT EXISTS fhir_reference_ref ON fhir_reference (resource_type, code, ref)',
+    'CREATE INDEX IF NOT EXISTS fhir_reference_owner ON fhir_reference (resource_type, id)',
+    `CREATE TABLE IF NOT EXISTS fhir_number (
+      resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, low numeric, high numeric, system text, unit text)`,
+    'CREATE INDEX IF NOT EXISTS fhir_number_value ON fhir_number (resource_type, code, low, high)',
+    'CREATE INDEX IF NOT EXISTS fhir_number_owner ON fhir_number (resource_type, id)',
+  ],
+];
+
+/** Creates or migrates the schema; safe to call from several processes at the same time. */
+export async function migrate(driver: SqlDriver): Promise<void> {
+  await driver.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
+    await tx.query('CREATE TABLE IF NOT EXISTS fhir_schema (version integer NOT NULL)');
+    const current = (await tx.query<{ version: number }>('SELECT max(version)::int AS version FROM fhir_schema')).rows[0]?.version ?? 0;
+    for (let v = current; v < STEPS.length; v++) {
+      for (const sql of STEPS[v]) {
+        await tx.query(sql);
+      }
+      await tx.query('INSERT INTO fhir_schema (version) VALUES ($1)', [v + 1]);
+    }
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * The one SQL implementation of `Repository` (https://hl7.org/fhir/R4/http.html), the same for
+ * PGlite and PostgreSQL. It keeps no state of its own: everything, version numbers included, is
+ * in the database, so several processes can share one PostgreSQL.
+ */
+import type { SearchRequest } from '@medplum/core';
+import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../outcomes';
+import type { Repository, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteOptions } from './repository';
+import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
+import { runSearch } from './sql-search';
+import { writeVersion } from './sql-write';
+
+/** Postgres errors worth one more try of a whole top-level write: serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+interface HistoryRow {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: Date | string;
+  deleted: boolean;
+  content: Resource | null;
+}
+
+export class SqlRepository implements Repository {
+  /**
+   * @param driver - the driver (or, inside `withTransaction`, the transaction's driver)
+   * @param inTransaction - true when `driver` is already a transaction: writes join it
+   */
+  constructor(
+    readonly driver: SqlDriver,
+    private readonly inTransaction = false,
+  ) {}
+
+  /** Runs `fn` in a transaction: the open one, or a new one retried on deadlock/serialization failure. */
+  private async tx<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    if (this.inTransaction) {
+      return fn(this.driver);
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.driver.transaction(fn);
+      } catch (err) {
+        if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? '')) {
+          throw err;
+        }
+      }
+    }
+  }
+
+  async create<T extends Resource>(resource: T): Promise<T> {
+    const id = randomUUID();
+    const v = await this.tx((tx) => writeVersion(tx, resource.resourceType, id, { ...resource, id }));
+    return withMeta({ ...resource, id }, v.versionId, v.lastUpdated);
+  }
+
+  async update<T extends Resource>(resource: T, options: WriteOptions = {}): Promise<UpdateResult<T>> {
+    if (!resource.id) {
+      throw new FhirError(badRequest('An update needs the resource id', `${resource.resourceType}.id`), 400);
+    }
+    const id = resource.id;
+    const v = await this.tx((tx) => writeVersion(tx, resource.resourceType, id, resource, options.ifMatch));
+    return { resource: withMeta(resource, v.versionId, v.lastUpdated), created: !v.existed };
+  }
+
+  async read<T extends Resource>(type: T['resourceType'], id: string): Promise<T> {
+    const res = await this.driver.query<{ deleted: boolean; content: T | null }>(
+      'SELECT deleted, content FROM fhir_resource WHERE resource_type = $1 AND id = $2',
+      [type, id],
+    );
+    const row = res.rows[0];
+    if (!row) {
+      throw new FhirError(notFound(`${type}/${id} not found`), 404);
+    }
+    if (row.deleted || !row.content) {
+      throw new FhirError(gone(`${type}/${id} was deleted`), 410);
+    }
+    return row.content;
+  }
+
+  async readVersion<T extends Resource>(type: T['resourceType'], id: string, versionId: string): Promise<T> {
+    const res = /^\d{1,9}$/.test(versionId)
+      ? await this.driver.query<{ deleted: boolean; content: T | null }>(
+          'SELECT deleted, content FROM fhir_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
+          [type, id, Number(versionId)],
+        )
+      : { rows: [] };
+    const row = res.rows[0];
+    if (!row) {
+      throw new FhirError(notFound(`Version ${versionId} of ${type}/${id} not found`), 404);
+    }
+    if (row.deleted || !row.content) {
+      throw new FhirError(gone(`Version ${versionId} of ${type}/${id} is a deletion`), 410);
+    }
+    return row.content;
+  }
+
+  async delete(type: ResourceType, id: string, options: WriteOptions = {}): Promise<void> {
+    await this.tx((tx) => writeVersion(tx, type, id, null, options.ifMatch));
+  }
+
+  async history(
+    type?: ResourceType,
+    id?: string,
+    options: { since?: Date; count?: number; offset?: number } = {},
+  ): Promise<Bundle> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (type) {
+      params.push(type);
+      where.push(`resource_type = $${params.length}`);
+    }
+    if (id) {
+      params.push(id);
+      where.push(`id = $${params.length}`);
+    }
+    if (options.since) {
+      params.push(options.since.toISOString());
+      where.push(`last_updated > $${params.length}::timestamptz`);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const count = Math.min(Math.max(options.count ?? 100, 0), 1000);
+    const offset = Math.max(options.offset ?? 0, 0);
+    const [total, page] = await Promise.all([
+      this.driver.query<{ n: number }>(`SELECT count(*)::int AS n FROM fhir_history ${clause}`, params),
+      this.driver.query<HistoryRow>(
+        `SELECT resource_type, id, version_id, last_updated, deleted, content FROM fhir_history ${clause}
+         ORDER BY last_updated DESC, resource_type, id, version_id DESC LIMIT ${count} OFFSET ${offset}`,
+        params,
+      ),
+    ]);
+    if (type && id && total.rows[0].n === 0) {
+      throw new FhirError(notFound(`${type}/${id} not found`), 404);
+    }
+    return { resourceType: 'Bundle', type: 'history', total: total.rows[0].n, entry: page.rows.map(historyEntry) };
+  }
+
+  search(request: SearchRequest, options: { strict?: boolean; cursor?: string } = {}): Promise<SearchResult> {
+    return runSearch(this.driver, request, { strict: options.strict ?? false, cursor: options.cursor ?? request.cursor });
+  }
+
+  /**
+   * Conditional create (https://hl7.org/fhir/R4/http.html#ccreate): no match creates, one match
+   * returns it unchanged, several are a 412. Serialised per query with an advisory lock, so two
+   * processes sending the same record at once do not both create it.
+   */
+  conditionalCreate<T extends Resource>(resource: T, search: SearchRequest): Promise<UpdateResult<T>> {
+    return this.withTransaction(async (repo) => {
+      const found = await (repo as SqlRepository).lockedMatches(search);
+      if (found.length > 1) {
+        throw new FhirError(preconditionFailed(`If-None-Exist matched ${found.length} ${search.resourceType} resources`), 412);
+      }
+      if (found.length === 1) {
+        return { resource: found[0] as T, created: false };
+      }
+      return { resource: await repo.create(resource), created: true };
+    });
+  }
+
+  /**
+   * Conditional update (https://hl7.org/fhir/R4/http.html#cond-update): no match creates (with the
+   * body's id if it has one), one match updates it, several are a 412.
+   */
+  conditionalUpdate<T extends Resource>(resource: T, search: SearchRequest, options: WriteOptions = {}): Promise<UpdateResult<T>> {
+    return this.withTransaction(async (repo) => {
+      const found = await (repo as SqlRepository).lockedMatches(search);
+      if (found.length > 1) {
+        throw new FhirError(preconditionFailed(`The conditional update matched ${found.length} ${search.resourceType} resources`), 412);
+      }
+      if (found.length === 1) {
+        if (resource.id && resource.id !== found[0].id) {
+          throw new FhirError(badRequest(`The body's id '${resource.id}' is not the matching resource's id '${found[0].id}'`, 'id'), 400);
+        }
+        return repo.update({ ...resource, id: found[0].id }, options);
+      }
+      if (resource.id) {
+        return repo.update(resource, options);
+      }
+      return { resource: await repo.create(resource), created: true };
+    });
+  }
+
+  private async lockedMatches(search: SearchRequest): Promise<Resource[]> {
+    const key = `${search.resourceType}?${JSON.stringify(search.filters ?? [])}`;
+    await this.driver.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+    if (!search.filters?.length) {
+      throw new FhirError(badRequest('A conditional request needs at least one search parameter'), 400);
+    }
+    const res = await this.search({ ...search, count: 2, sortRules: [], include: [], revInclude: [], total: 'none' }, { strict: true });
+    return res.resources;
+  }
+
+  withTransaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    if (this.inTransaction) {
+      return fn(this);
+    }
+    return this.driver.transaction((tx) => fn(new SqlRepository(tx, true)));
+  }
+
+  stream(filter: StreamFilter, batchSize = 1000): AsyncIterable<Resource[]> {
+    return streamResources(this.driver, filter, batchSize);
+  }
+
+  /** A page of a patient's compartment (`Patient/{id}/$everything`), keyset-paged by type and id. */
+  compartment(patientId: string, options: CompartmentOptions): Promise<CompartmentPage> {
+    return compartmentPage(this.driver, patientId, options);
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+}
+
+function withMeta<T extends Resource>(resource: T, versionId: number, lastUpdated: string): T {
+  return { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } };
+}
+
+function historyEntry(row: HistoryRow): BundleEntry {
+  const lastModified = new Date(row.last_updated).toISOString();
+  const method = row.deleted ? 'DELETE' : row.version_id === 1 ? 'POST' : 'PUT';
+  const entry: BundleEntry = {
+    request: { method, url: method === 'POST' ? row.resource_type : `${row.resource_type}/${row.id}` },
+    response: { status: row.deleted ? '204' : row.version_id === 1 ? '201' : '200', etag: `W/"${row.version_id}"`, lastModified },
+  };
+  if (row.content) {
+    entry.resource = row.content;
+  }
+  return entry;
+}

@@ -1,0 +1,202 @@
+/**
+ * Runs a search (https://hl7.org/fhir/R4/search.html) as SQL: filters (search-sql.ts), `_sort`,
+ * `_count`, `_total`, paging and `_include` / `_revinclude`.
+ *
+ * Paging: without `_sort` results are ordered by id and the cursor is the last id seen (keyset:
+ * stable while resources are written, and cheap on deep pages); with `_sort` the cursor is an
+ * offset. `_count` above MAX_COUNT is clamped to it with a warning; a negative one is a 400.
+ */
+import type { IncludeTarget, SearchRequest } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import { badRequest, FhirError } from '../outcomes';
+import type { SearchResult, SqlDriver } from './repository';
+import { paramsOf } from './search-params';
+import { filterConditions, sortTerms, SqlParams, unsupported, type FilterContext } from './search-sql';
+
+/** Page size when `_count` is absent. */
+export const DEFAULT_COUNT = 20;
+/** Largest page served; a larger `_count` is clamped (with a warning in the answer). */
+export const MAX_COUNT = 1000;
+/** Resources `_include`/`_revinclude` may add to one page. */
+const MAX_INCLUDED = 5000;
+
+interface Cursor {
+  /** keyset: last id of the previous page */
+  k?: string;
+  /** offset */
+  o?: number;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(text: string | undefined): Cursor {
+  if (!text) {
+    return {};
+  }
+  try {
+    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+    if (c && typeof c === 'object' && (typeof c.k === 'string' || (Number.isInteger(c.o) && (c.o as number) >= 0))) {
+      return c;
+    }
+  } catch {
+    // fall through
+  }
+  throw new FhirError(badRequest(`Invalid paging cursor '${text}'`, '_cursor'), 400);
+}
+
+/** Checks `_count`: 400 when negative or not a number; clamps large values to MAX_COUNT. */
+export function pageSize(count: number | undefined | null, warnings: string[]): number {
+  if (count === undefined) {
+    return DEFAULT_COUNT;
+  }
+  if (count === null || !Number.isInteger(count) || count < 0) {
+    throw new FhirError(badRequest(`_count must be a whole number from 0 to ${MAX_COUNT}`, '_count'), 400);
+  }
+  if (count > MAX_COUNT) {
+    warnings.push(`_count=${count} is more than ${MAX_COUNT}; pages hold ${MAX_COUNT} resources`);
+    return MAX_COUNT;
+  }
+  return count;
+}
+
+function where(request: SearchRequest, ctx: FilterContext): string {
+  const conds = [`r.resource_type = ${ctx.params.add(request.resourceType)}`, 'NOT r.deleted'];
+  conds.push(...filterConditions(request.resourceType, request.filters ?? [], 'r', ctx));
+  return conds.join(' AND ');
+}
+
+/** Runs one page of a search. */
+export async function runSearch(
+  driver: SqlDriver,
+  request: SearchRequest,
+  options: { strict: boolean; cursor?: string },
+): Promise<SearchResult> {
+  const warnings: string[] = [];
+  const ctx: FilterContext = { params: new SqlParams(), strict: options.strict, warnings };
+  const count = pageSize(request.count, warnings);
+  const cursor = decodeCursor(options.cursor);
+  let conditions = where(request, ctx);
+  const sort = sortTerms(request.resourceType, request.sortRules ?? [], 'r', ctx);
+  const keyset = sort.length === 0;
+
+  let total: number | undefined;
+  if (request.total === 'accurate' || request.total === 'estimate') {
+    // A fresh parameter list: the page query below adds sort and cursor parameters this one does not use.
+    const countCtx: FilterContext = { params: new SqlParams(), strict: options.strict, warnings: [] };
+    const countWhere = where(request, countCtx);
+    const res = await driver.query<{ n: number }>(`SELECT count(*)::int AS n FROM fhir_resource r WHERE ${countWhere}`, countCtx.params.values);
+    total = res.rows[0].n;
+  }
+  if (count === 0) {
+    return { resources: [], included: [], total, warnings };
+  }
+
+  let offset = 0;
+  if (keyset && cursor.k !== undefined) {
+    conditions += ` AND r.id > ${ctx.params.add(cursor.k)}`;
+  } else {
+    offset = cursor.o ?? request.offset ?? 0;
+  }
+  const order = keyset ? 'r.id' : [...sort, 'r.id'].join(', ');
+  const rows = await driver.query<{ id: string; content: Resource }>(
+    `SELECT r.id, r.content FROM fhir_resource r WHERE ${conditions} ORDER BY ${order} LIMIT ${count + 1}${offset ? ` OFFSET ${offset}` : ''}`,
+    ctx.params.values,
+  );
+  const resources = rows.rows.slice(0, count).map((r) => r.content);
+  let next: string | undefined;
+  if (rows.rows.length > count) {
+    next = encodeCursor(keyset ? { k: rows.rows[count - 1].id } : { o: offset + count });
+  }
+  const included = await includes(driver, request, resources, ctx);
+  return { resources, included, total, next, warnings };
+}
+
+const keyOf = (r: Resource): string => `${r.resourceType}/${r.id}`;
+
+/** `_include` and `_revinclude` (https://hl7.org/fhir/R4/search.html#include); `:iterate` repeats over what was added. */
+async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<Resource[]> {
+  if (matches.length === 0 || (!request.include?.length && !request.revInclude?.length)) {
+    return [];
+  }
+  const seen = new Set(matches.map(keyOf));
+  const included: Resource[] = [];
+  let frontier = matches;
+  for (let round = 0; round < 4 && frontier.length > 0 && included.length < MAX_INCLUDED; round++) {
+    const added: Resource[] = [];
+    const targets = [
+      ...(request.include ?? []).map((t) => ({ t, rev: false })),
+      ...(request.revInclude ?? []).map((t) => ({ t, rev: true })),
+    ].filter(({ t }) => round === 0 || t.modifier === 'iterate');
+    for (const { t, rev } of targets) {
+      const found = rev ? await revIncluded(driver, t, frontier, ctx) : await included1(driver, t, frontier, ctx);
+      for (const r of found) {
+        if (!seen.has(keyOf(r))) {
+          seen.add(keyOf(r));
+          added.push(r);
+        }
+      }
+    }
+    included.push(...added);
+    frontier = added;
+  }
+  return included.slice(0, MAX_INCLUDED);
+}
+
+function idsOfType(resources: Resource[], type: string): string[] {
+  return resources.filter((r) => r.resourceType === type && r.id).map((r) => r.id as string);
+}
+
+async function included1(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<Resource[]> {
+  const def = paramsOf(t.resourceType).get(t.searchParam);
+  if (!def || def.type !== 'reference') {
+    unsupported(ctx, `_include=${t.resourceType}:${t.searchParam}: not a reference search parameter; ignored`);
+    return [];
+  }
+  const ids = idsOfType(from, t.resourceType);
+  if (ids.length === 0) {
+    return [];
+  }
+  const targets = t.targetType ? [t.targetType] : def.targets;
+  // Literal references by type/id, and canonical references (QuestionnaireResponse.questionnaire) by url.
+  const res = await driver.query<{ content: Resource }>(
+    `SELECT i.content FROM fhir_reference x
+       JOIN fhir_resource i ON i.resource_type = x.target_type AND i.id = x.target_id AND NOT i.deleted
+      WHERE x.resource_type = $1 AND x.id = ANY($2::text[]) AND x.code = $3 AND x.target_type = ANY($4::text[])
+     UNION ALL
+     SELECT i.content FROM fhir_reference x
+       JOIN fhir_token u ON u.code = 'url' AND u.value = split_part(x.ref, '|', 1) AND u.resource_type = ANY($4::text[])
+       JOIN fhir_resource i ON i.resource_type = u.resource_type AND i.id = u.id AND NOT i.deleted
+      WHERE x.resource_type = $1 AND x.id = ANY($2::text[]) AND x.code = $3 AND x.target_id IS NULL
+     LIMIT ${MAX_INCLUDED}`,
+    [t.resourceType, ids, def.code, targets],
+  );
+  return res.rows.map((r) => r.content);
+}
+
+async function revIncluded(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<Resource[]> {
+  const def = paramsOf(t.resourceType).get(t.searchParam);
+  if (!def || def.type !== 'reference') {
+    unsupported(ctx, `_revinclude=${t.resourceType}:${t.searchParam}: not a reference search parameter; ignored`);
+    return [];
+  }
+  const byType = new Map<string, string[]>();
+  for (const r of from) {
+    if (r.id && (!t.targetType || t.targetType === r.resourceType)) {
+      byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r.id]);
+    }
+  }
+  const out: Resource[] = [];
+  for (const [type, ids] of byType) {
+    const res = await driver.query<{ content: Resource }>(
+      `SELECT i.content FROM fhir_reference x
+         JOIN fhir_resource i ON i.resource_type = x.resource_type AND i.id = x.id AND NOT i.deleted
+        WHERE x.target_id = ANY($1::text[]) AND x.target_type = $2 AND x.code = $3 AND x.resource_type = $4
+        LIMIT ${MAX_INCLUDED}`,
+      [ids, type, def.code, t.resourceType],
+    );
+    out.push(...res.rows.map((r) => r.content));
+  }
+  return out;
+}
