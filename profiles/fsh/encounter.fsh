@@ -17,7 +17,9 @@ Description: "One peer support contact (service event) delivered by a peer suppo
     SocialSupportTypeExtension named supportType 0..* MS and
     IcrcTaskExtension named icrcTask 0..* and
     PlaceOfServiceExtension named placeOfService 0..1 MS and
-    GroupContactExtension named groupContact 0..1 MS
+    GroupContactExtension named groupContact 0..1 MS and
+    NoShowExtension named noShow 0..1 MS and
+    ContactNoteExtension named note 0..1 MS
 * status MS
 * class 1..1 MS
 * class from PeerEncounterClass (required)

@@ -51,6 +51,24 @@ Context: Encounter
 * value[x] 1..1
 * value[x] only boolean
 
+Extension: NoShowExtension
+Id: no-show
+Title: "No-show"
+Description: "True when the person did not attend a planned contact. Encounter.status is then cancelled: R4 Encounter has no no-show status."
+Context: Encounter
+* insert PBMetadata
+* value[x] 1..1
+* value[x] only boolean
+
+Extension: ContactNoteExtension
+Id: contact-note
+Title: "Contact Note"
+Description: "The peer support specialist's note on the contact (R4 Encounter has no note element). Non-clinical: peer support does not assess or diagnose."
+Context: Encounter
+* insert PBMetadata
+* value[x] 1..1
+* value[x] only string
+
 // --- on CarePlan (recovery plan) -------------------------------------------------------------
 
 Extension: CrisisPlanPresentExtension

@@ -16,6 +16,8 @@ Description: "Local codes used by PeerBridge where no standard code exists: the 
 * #eligibility-determination "Peer support eligibility determination" "The outcome of an admission, continued-stay or discharge review."
 * #review-type "Eligibility review type" "Which review an eligibility determination answers: admission, continued stay or discharge."
 * #deciding-criterion "Deciding criterion" "A criterion whose status decided an eligibility determination."
+* #part2-program "42 CFR Part 2 program" "A federally assisted substance use disorder program whose records are protected by 42 CFR Part 2 (used on Organization.type)."
+* #source-record "Source record identifier" "The identifier of the record this resource was translated from, in its source system (used on Identifier.type)."
 
 ValueSet: PeerBridgeCodesVS
 Id: peerbridge-codes

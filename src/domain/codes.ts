@@ -1,0 +1,114 @@
+/**
+ * The code lists of the canonical model. Each mirrors a CodeSystem of the PeerBridge FHIR package
+ * (profiles/package, canonical http://peerbridge.org/fhir); test/domain/codes.test.ts keeps them
+ * equal, so the canonical schema, the JSON Schema and the profiles never disagree.
+ */
+
+/** peer-intervention: seed 003, I. Definition of Services. */
+export const INTERVENTIONS = [
+  'self-help',
+  'community-education',
+  'individual-advocacy',
+  'pre-crisis-support',
+  'education-volunteering-employment',
+  'managing-distressing-symptoms',
+] as const;
+
+/** social-support-type: seed 001. */
+export const SUPPORT_TYPES = ['emotional', 'informational', 'instrumental', 'affiliational'] as const;
+
+/** icrc-task: IC&RC peer recovery domains I-IV (seed 002). */
+export const ICRC_TASKS = [
+  ...Array.from({ length: 11 }, (_, i) => `I${i + 1}`),
+  ...Array.from({ length: 15 }, (_, i) => `II${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `III${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `IV${i + 1}`),
+] as [string, ...string[]];
+
+/** peer-credential */
+export const CREDENTIALS = ['certified-peer-specialist', 'certified-peer-counselor', 'family-peer-specialist', 'paraprofessional-peer'] as const;
+
+/** peer-referral-reason: who may benefit (seed 004 section 4). */
+export const REFERRAL_REASONS = [
+  'expresses-interest',
+  'difficulty-engaging',
+  'family-member',
+  'frequently-hospitalized',
+  'new-to-system',
+  'socially-isolated',
+  'needs-personal-contact',
+] as const;
+
+/** eligibility-criterion: seed 003 sections IV-VII. */
+export const CRITERIA = [
+  'service-A',
+  'service-B',
+  'service-C',
+  'service-D',
+  'service-E',
+  'service-F',
+  'service-G',
+  'exclusion-A',
+  'exclusion-B',
+  'continued-stay-A',
+  'continued-stay-B',
+  'continued-stay-C',
+  'discharge-A',
+  'discharge-B',
+] as const;
+export type Criterion = (typeof CRITERIA)[number];
+
+/** criterion-status */
+export const CRITERION_STATUSES = ['met', 'not-met', 'unknown'] as const;
+export type CriterionStatus = (typeof CRITERION_STATUSES)[number];
+
+/** eligibility-review-type */
+export const REVIEW_TYPES = ['admission', 'continued-stay', 'discharge'] as const;
+export type ReviewType = (typeof REVIEW_TYPES)[number];
+
+/** eligibility-result */
+export const ELIGIBILITY_RESULTS = ['eligible', 'not-eligible', 'continue', 'discharge', 'indeterminate'] as const;
+export type EligibilityResult = (typeof ELIGIBILITY_RESULTS)[number];
+
+/** How a contact was made; each maps to one SNOMED CT code of the PeerContactMode ValueSet. */
+export const CONTACT_MODES = ['in-person', 'telephone', 'video'] as const;
+
+/** Encounter.class, v3-ActCode (PeerEncounterClass ValueSet). */
+export const SETTINGS = ['AMB', 'HH', 'FLD', 'VR'] as const;
+
+/** CMS place of service codes of the PlaceOfService ValueSet. */
+export const PLACES_OF_SERVICE = ['02', '10', '11', '12', '53', '99'] as const;
+
+/** The contact's outcome: finished contacts are billed; the others are not. */
+export const CONTACT_STATUSES = ['finished', 'planned', 'cancelled', 'no-show'] as const;
+
+/** EpisodeOfCare.status */
+export const EPISODE_STATUSES = ['planned', 'waitlist', 'active', 'onhold', 'finished', 'cancelled'] as const;
+
+/** ServiceRequest.status */
+export const REFERRAL_STATUSES = ['draft', 'active', 'on-hold', 'revoked', 'completed'] as const;
+
+/** CarePlan.status */
+export const PLAN_STATUSES = ['draft', 'active', 'on-hold', 'revoked', 'completed'] as const;
+
+/** Goal.lifecycleStatus */
+export const GOAL_STATUSES = ['proposed', 'planned', 'accepted', 'active', 'on-hold', 'completed', 'cancelled'] as const;
+
+/** Goal.achievementStatus (goal-achievement) */
+export const GOAL_ACHIEVEMENTS = [
+  'in-progress',
+  'improving',
+  'worsening',
+  'no-change',
+  'achieved',
+  'sustaining',
+  'not-achieved',
+  'no-progress',
+  'not-attainable',
+] as const;
+
+/** CarePlan.activity.detail.status */
+export const ACTIVITY_STATUSES = ['not-started', 'scheduled', 'in-progress', 'on-hold', 'completed', 'cancelled', 'stopped'] as const;
+
+/** Patient.gender */
+export const SEXES = ['female', 'male', 'other', 'unknown'] as const;

@@ -1,0 +1,74 @@
+/**
+ * Code systems and canonical URLs the mappers write (DOMAIN.md sections 2-8).
+ */
+export const PB = 'http://peerbridge.org/fhir';
+export const cs = (id: string): string => `${PB}/CodeSystem/${id}`;
+export const sd = (id: string): string => `${PB}/StructureDefinition/${id}`;
+export const questionnaireUrl = (id: string): string => `${PB}/Questionnaire/${id}`;
+
+export const SYSTEMS = {
+  hcpcs: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  snomed: 'http://snomed.info/sct',
+  nucc: 'http://nucc.org/provider-taxonomy',
+  pos: 'https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set',
+  actCode: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+  confidentiality: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality',
+  participationType: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+  observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
+  observationInterpretation: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation',
+  goalAchievement: 'http://terminology.hl7.org/CodeSystem/goal-achievement',
+  organizationType: 'http://terminology.hl7.org/CodeSystem/organization-type',
+  ucum: 'http://unitsofmeasure.org',
+} as const;
+
+export const QUESTIONNAIRES = {
+  recoveryCapital: questionnaireUrl('idaho-recovery-capital-scale'),
+  eligibility: questionnaireUrl('peer-support-eligibility-review'),
+  supervisor: questionnaireUrl('supervisor-peer-workers-self-assessment'),
+} as const;
+
+export const PROFILES = {
+  encounter: sd('peer-support-encounter'),
+  episode: sd('peer-support-episode'),
+  referral: sd('peer-support-referral'),
+  plan: sd('recovery-plan'),
+  goal: sd('recovery-goal'),
+  specialist: sd('peer-specialist'),
+  specialistRole: sd('peer-specialist-role'),
+  charge: sd('peer-support-charge'),
+  recoveryCapitalResponse: sd('recovery-capital-response'),
+  eligibilityResponse: sd('eligibility-review-response'),
+  supervisorResponse: sd('supervisor-self-assessment-response'),
+  recoveryCapitalTotal: sd('recovery-capital-total'),
+  determination: sd('eligibility-determination'),
+} as const;
+
+export const EXTENSIONS = {
+  intervention: sd('peer-intervention'),
+  supportType: sd('social-support-type'),
+  icrcTask: sd('icrc-task'),
+  placeOfService: sd('place-of-service'),
+  groupContact: sd('group-contact'),
+  noShow: sd('no-show'),
+  contactNote: sd('contact-note'),
+  crisisPlanPresent: sd('crisis-plan-present'),
+  nextReviewDate: sd('next-review-date'),
+  trainingCompletion: sd('training-completion'),
+  supervisor: sd('supervisor'),
+  /** Core R4 extension linking workflow resources to their EpisodeOfCare. */
+  episodeOfCare: 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare',
+} as const;
+
+/** Contact mode -> SNOMED CT (PeerContactMode ValueSet). */
+export const MODE_CODES = {
+  'in-person': { code: '453701000124103', display: 'In-person encounter' },
+  telephone: { code: '185317003', display: 'Telephone encounter' },
+  video: { code: '448337001', display: 'Telemedicine consultation with patient' },
+} as const;
+
+/** 42 CFR Part 2 labels (DOMAIN.md section 8). */
+export const PART2_LABELS = [
+  { system: SYSTEMS.confidentiality, code: 'R', display: 'restricted' },
+  { system: SYSTEMS.actCode, code: '42CFRPart2', display: '42 CFR Part2' },
+  { system: SYSTEMS.actCode, code: 'ETH', display: 'substance abuse information sensitivity' },
+];

@@ -1,0 +1,109 @@
+/**
+ * What the pure mappers need besides the record: the source system, the rule set, and the
+ * displays and item texts of the PeerBridge package (profiles/package), loaded once.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CodeSystem, CodeSystemConcept, Coding, Questionnaire, QuestionnaireItem } from '@medplum/fhirtypes';
+import type { RuleSet } from '../domain/rules';
+import { cs, PB } from './codes';
+import { recordSystem, resourceId } from './ids';
+
+export const PACKAGE_DIR = join(__dirname, '..', '..', 'profiles', 'package');
+
+/** Displays of our CodeSystems and the item texts of our Questionnaires. */
+export interface PackageTerms {
+  display(system: string, code: string): string | undefined;
+  /** The Questionnaire item with this linkId, and the linkId path of groups above it. */
+  item(questionnaireUrl: string, linkId: string): { item: QuestionnaireItem; groups: QuestionnaireItem[] } | undefined;
+  questionnaire(url: string): Questionnaire;
+}
+
+/** Loads displays and questionnaires from the package directory. */
+export function loadPackageTerms(dir: string = PACKAGE_DIR): PackageTerms {
+  const index = JSON.parse(readFileSync(join(dir, '.index.json'), 'utf8')) as { files: { filename: string; resourceType: string }[] };
+  const displays = new Map<string, string>();
+  const questionnaires = new Map<string, Questionnaire>();
+  const items = new Map<string, { item: QuestionnaireItem; groups: QuestionnaireItem[] }>();
+  for (const f of index.files) {
+    if (f.resourceType === 'CodeSystem') {
+      const system = JSON.parse(readFileSync(join(dir, f.filename), 'utf8')) as CodeSystem;
+      const add = (concepts: CodeSystemConcept[] | undefined) =>
+        concepts?.forEach((c) => {
+          displays.set(`${system.url}|${c.code}`, c.display ?? c.code);
+          add(c.concept);
+        });
+      add(system.concept);
+    } else if (f.resourceType === 'Questionnaire') {
+      const q = JSON.parse(readFileSync(join(dir, f.filename), 'utf8')) as Questionnaire;
+      questionnaires.set(q.url as string, q);
+      const walk = (list: QuestionnaireItem[] | undefined, groups: QuestionnaireItem[]) =>
+        list?.forEach((it) => {
+          items.set(`${q.url}#${it.linkId}`, { item: it, groups });
+          walk(it.item, [...groups, it]);
+        });
+      walk(q.item, []);
+    }
+  }
+  return {
+    display: (system, code) => displays.get(`${system}|${code}`),
+    item: (url, linkId) => items.get(`${url}#${linkId}`),
+    questionnaire: (url) => {
+      const q = questionnaires.get(url);
+      if (!q) {
+        throw new Error(`Questionnaire ${url} is not in ${dir}`);
+      }
+      return q;
+    },
+  };
+}
+
+/** The mapping context of one run. */
+export interface MapContext {
+  /** The source system URI of the records. */
+  source: string;
+  rules: RuleSet;
+  terms: PackageTerms;
+}
+
+/** FHIR id for a record of `kind` (a resource type, or `Type/role`). */
+export function idFor(ctx: MapContext, kind: string, recordId: string): string {
+  return resourceId(ctx.source, kind, recordId);
+}
+
+/** `Type/id` reference to the resource made from a record. */
+export function refTo(ctx: MapContext, type: string, recordId: string, kind: string = type): { reference: string } {
+  return { reference: `${type}/${idFor(ctx, kind, recordId)}` };
+}
+
+/** The identifier that names the source record a resource was made from. */
+export function recordIdentifier(ctx: MapContext, kind: string, recordId: string) {
+  return {
+    type: { coding: [{ system: cs('peerbridge-codes'), code: 'source-record', display: 'Source record identifier' }] },
+    system: recordSystem(ctx.source, kind),
+    value: recordId,
+  };
+}
+
+/** The source record id in an identifier list made by `recordIdentifier`, if any. */
+export function recordIdOf(identifiers: { system?: string; value?: string; type?: { coding?: Coding[] } }[] | undefined, kind?: string): { source: string; kind: string; value: string } | undefined {
+  for (const i of identifiers ?? []) {
+    if (i.type?.coding?.some((c) => c.system === cs('peerbridge-codes') && c.code === 'source-record') && i.system && i.value) {
+      const cut = i.system.lastIndexOf('/');
+      const found = { source: i.system.slice(0, cut), kind: i.system.slice(cut + 1), value: i.value };
+      if (!kind || found.kind === kind) {
+        return found;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A Coding of one of our CodeSystems (by id) with its display. */
+export function pbCoding(ctx: MapContext, codeSystemId: string, code: string): Coding {
+  const system = cs(codeSystemId);
+  const display = ctx.terms.display(system, code);
+  return display === undefined ? { system, code } : { system, code, display };
+}
+
+export { PB };

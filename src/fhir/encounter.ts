@@ -1,0 +1,84 @@
+/** Contact <-> Encounter (peer-support-encounter profile; DOMAIN.md section 4). */
+import type { Encounter, Extension } from '@medplum/fhirtypes';
+import type { ContactRecord, EpisodeHeaderRecord } from '../domain/model';
+import { CONTACT_MODES } from '../domain/codes';
+import { cs, EXTENSIONS, MODE_CODES, PROFILES, SYSTEMS } from './codes';
+import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
+import { metaFor, put, type ResolveRef } from './common';
+
+const CLASS_DISPLAY = { AMB: 'ambulatory', HH: 'home health', FLD: 'field', VR: 'virtual' } as const;
+
+const STATUS = { finished: 'finished', planned: 'planned', cancelled: 'cancelled', 'no-show': 'cancelled' } as const;
+
+function coded(url: string, ctx: MapContext, codeSystemId: string, codes: readonly string[]): Extension[] {
+  return codes.map((code) => ({ url, valueCodeableConcept: { coding: [pbCoding(ctx, codeSystemId, code)] } }));
+}
+
+export function toEncounter(c: ContactRecord, episode: EpisodeHeaderRecord, ctx: MapContext, part2: boolean): Encounter {
+  const extension: Extension[] = [
+    ...coded(EXTENSIONS.intervention, ctx, 'peer-intervention', c.interventions),
+    ...coded(EXTENSIONS.supportType, ctx, 'social-support-type', c.supportTypes),
+    ...coded(EXTENSIONS.icrcTask, ctx, 'icrc-task', c.icrcTasks),
+  ];
+  if (c.placeOfService) {
+    const display = ctx.terms.display(SYSTEMS.pos, c.placeOfService);
+    extension.push({ url: EXTENSIONS.placeOfService, valueCodeableConcept: { coding: [{ system: SYSTEMS.pos, code: c.placeOfService, ...(display ? { display } : {}) }] } });
+  }
+  if (c.group) extension.push({ url: EXTENSIONS.groupContact, valueBoolean: true });
+  if (c.status === 'no-show') extension.push({ url: EXTENSIONS.noShow, valueBoolean: true });
+  if (c.note) extension.push({ url: EXTENSIONS.contactNote, valueString: c.note });
+  const mode = MODE_CODES[c.mode];
+  const out: Encounter = {
+    resourceType: 'Encounter',
+    id: idFor(ctx, 'Encounter', c.id),
+    ...metaFor(PROFILES.encounter, part2),
+    ...(extension.length ? { extension } : {}),
+    identifier: [recordIdentifier(ctx, 'contact', c.id)],
+    status: STATUS[c.status],
+    class: { system: SYSTEMS.actCode, code: c.setting, display: CLASS_DISPLAY[c.setting] },
+    type: [
+      { coding: [{ system: SYSTEMS.hcpcs, code: ctx.rules.billing.code, display: 'Self-help/peer services, per 15 minutes' }] },
+      { coding: [{ system: SYSTEMS.snomed, code: mode.code, display: mode.display }] },
+    ],
+    subject: refTo(ctx, 'Patient', episode.personId),
+    episodeOfCare: [refTo(ctx, 'EpisodeOfCare', episode.id)],
+    participant: [
+      {
+        type: [{ coding: [{ system: SYSTEMS.participationType, code: 'PPRF', display: 'primary performer' }] }],
+        individual: refTo(ctx, 'PractitionerRole', c.specialistId),
+      },
+    ],
+    period: { start: c.start, ...(c.end ? { end: c.end } : {}) },
+  };
+  if (episode.referral) out.basedOn = [refTo(ctx, 'ServiceRequest', episode.id)];
+  if (c.durationMinutes !== undefined) out.length = { value: c.durationMinutes, unit: 'min', system: SYSTEMS.ucum, code: 'min' };
+  out.serviceProvider = refTo(ctx, 'Organization', episode.organizationId);
+  return out;
+}
+
+const codesOf = (r: Encounter, url: string, system: string): string[] =>
+  (r.extension ?? []).filter((e) => e.url === url).flatMap((e) => e.valueCodeableConcept?.coding?.filter((c) => c.system === system).map((c) => c.code as string) ?? []);
+
+export function fromEncounter(r: Encounter, resolve: ResolveRef): ContactRecord {
+  const ext = (url: string) => r.extension?.find((e) => e.url === url);
+  const modeCode = r.type?.flatMap((t) => t.coding ?? []).find((c) => c.system === SYSTEMS.snomed)?.code;
+  const mode = CONTACT_MODES.find((m) => MODE_CODES[m].code === modeCode) ?? 'in-person';
+  const status: ContactRecord['status'] = ext(EXTENSIONS.noShow)?.valueBoolean ? 'no-show' : (r.status as ContactRecord['status']);
+  const out: ContactRecord = {
+    id: recordIdOf(r.identifier, 'contact')?.value ?? (r.id as string),
+    status,
+    start: r.period?.start as string,
+    mode,
+    setting: r.class.code as ContactRecord['setting'],
+    group: ext(EXTENSIONS.groupContact)?.valueBoolean === true,
+    specialistId: resolve(r.participant?.[0]?.individual) as string,
+    interventions: codesOf(r, EXTENSIONS.intervention, cs('peer-intervention')) as ContactRecord['interventions'],
+    supportTypes: codesOf(r, EXTENSIONS.supportType, cs('social-support-type')) as ContactRecord['supportTypes'],
+    icrcTasks: codesOf(r, EXTENSIONS.icrcTask, cs('icrc-task')),
+  };
+  put(out, 'end', r.period?.end);
+  put(out, 'durationMinutes', r.length?.value);
+  put(out, 'placeOfService', codesOf(r, EXTENSIONS.placeOfService, SYSTEMS.pos)[0] as ContactRecord['placeOfService']);
+  put(out, 'note', ext(EXTENSIONS.contactNote)?.valueString);
+  return out;
+}

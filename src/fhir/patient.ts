@@ -1,0 +1,51 @@
+/** Person <-> Patient (https://hl7.org/fhir/R4/patient.html). */
+import type { HumanName as FhirName, Identifier, Patient } from '@medplum/fhirtypes';
+import type { PersonRecord } from '../domain/model';
+import { idFor, type MapContext, recordIdentifier, recordIdOf, refTo } from './context';
+import { metaFor, put, type ResolveRef } from './common';
+
+export function toHumanName(n: { family?: string; given: string[]; suffix: string[] }): FhirName {
+  const name: FhirName = { use: 'official' };
+  put(name, 'family', n.family);
+  if (n.given.length) name.given = n.given;
+  if (n.suffix.length) name.suffix = n.suffix;
+  return name;
+}
+
+export function fromHumanName(n: FhirName | undefined): { family?: string; given: string[]; suffix: string[] } {
+  const out: { family?: string; given: string[]; suffix: string[] } = { given: n?.given ?? [], suffix: n?.suffix ?? [] };
+  put(out, 'family', n?.family);
+  return out;
+}
+
+/** Identifiers other than the source-record one. */
+export function otherIdentifiers(list: Identifier[] | undefined): { system: string; value: string }[] {
+  return (list ?? []).filter((i) => !recordIdOf([i])).map((i) => ({ system: i.system as string, value: i.value as string }));
+}
+
+export function toPatient(person: PersonRecord, ctx: MapContext, part2: boolean): Patient {
+  const patient: Patient = {
+    resourceType: 'Patient',
+    id: idFor(ctx, 'Patient', person.id),
+    ...metaFor(undefined, part2),
+    identifier: [recordIdentifier(ctx, 'person', person.id), ...person.identifiers],
+    active: true,
+    name: [toHumanName(person.name)],
+  };
+  put(patient, 'gender', person.sex);
+  put(patient, 'birthDate', person.birthDate);
+  if (person.organizationId) patient.managingOrganization = refTo(ctx, 'Organization', person.organizationId);
+  return patient;
+}
+
+export function fromPatient(p: Patient, resolve: ResolveRef): PersonRecord {
+  const person: PersonRecord = {
+    id: recordIdOf(p.identifier, 'person')?.value ?? (p.id as string),
+    identifiers: otherIdentifiers(p.identifier),
+    name: fromHumanName(p.name?.[0]),
+  };
+  put(person, 'birthDate', p.birthDate);
+  put(person, 'sex', p.gender);
+  put(person, 'organizationId', resolve(p.managingOrganization));
+  return person;
+}

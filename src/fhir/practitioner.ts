@@ -1,0 +1,82 @@
+/**
+ * Practitioner record <-> Practitioner + PractitionerRole (DOMAIN.md section 2): a peer
+ * specialist's role carries NUCC 175T00000X; a supervisor's role is a plain PractitionerRole.
+ */
+import type { Practitioner, PractitionerQualification, PractitionerRole } from '@medplum/fhirtypes';
+import type { PractitionerRecord } from '../domain/model';
+import { EXTENSIONS, PROFILES, SYSTEMS } from './codes';
+import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
+import { codeOf, metaFor, put, type ResolveRef } from './common';
+import { fromHumanName, otherIdentifiers, toHumanName } from './patient';
+import { cs } from './codes';
+
+const SUPERVISOR_ROLE_TEXT = 'Supervisor of peer workers';
+
+export function toPractitioner(p: PractitionerRecord, ctx: MapContext): Practitioner {
+  const peer = p.role === 'peer-specialist';
+  const out: Practitioner = {
+    resourceType: 'Practitioner',
+    id: idFor(ctx, 'Practitioner', p.id),
+    ...metaFor(peer ? PROFILES.specialist : undefined, false),
+  };
+  if (p.trainingCompleted) out.extension = [{ url: EXTENSIONS.trainingCompletion, valueDate: p.trainingCompleted }];
+  out.identifier = [recordIdentifier(ctx, 'practitioner', p.id), ...p.identifiers];
+  out.active = true;
+  out.name = [toHumanName(p.name)];
+  put(out, 'gender', p.sex);
+  const c = p.credential;
+  if (c) {
+    const q: PractitionerQualification = { code: c.code ? { coding: [pbCoding(ctx, 'peer-credential', c.code)] } : { text: c.text } };
+    if (c.code && c.text) q.code.text = c.text;
+    if (c.number) q.identifier = [c.number];
+    if (c.start || c.end) q.period = { ...(c.start ? { start: c.start } : {}), ...(c.end ? { end: c.end } : {}) };
+    if (c.issuer) q.issuer = { display: c.issuer };
+    out.qualification = [q];
+  }
+  return out;
+}
+
+export function toPractitionerRole(p: PractitionerRecord, ctx: MapContext): PractitionerRole {
+  const peer = p.role === 'peer-specialist';
+  const out: PractitionerRole = {
+    resourceType: 'PractitionerRole',
+    id: idFor(ctx, 'PractitionerRole', p.id),
+    ...metaFor(peer ? PROFILES.specialistRole : undefined, false),
+  };
+  if (p.supervisorId) out.extension = [{ url: EXTENSIONS.supervisor, valueReference: refTo(ctx, 'PractitionerRole', p.supervisorId) }];
+  out.identifier = [recordIdentifier(ctx, 'practitioner', p.id)];
+  out.active = true;
+  if (p.roleStart) out.period = { start: p.roleStart };
+  out.practitioner = refTo(ctx, 'Practitioner', p.id);
+  out.organization = refTo(ctx, 'Organization', p.organizationId);
+  out.code = peer ? [{ coding: [{ system: SYSTEMS.nucc, code: '175T00000X', display: 'Peer Specialist' }] }] : [{ text: SUPERVISOR_ROLE_TEXT }];
+  return out;
+}
+
+export function fromPractitioner(pr: Practitioner, role: PractitionerRole | undefined, resolve: ResolveRef): PractitionerRecord {
+  const isPeer = (role?.code ?? []).some((c) => codeOf(c.coding, SYSTEMS.nucc) === '175T00000X');
+  const out: PractitionerRecord = {
+    id: recordIdOf(pr.identifier, 'practitioner')?.value ?? (pr.id as string),
+    role: isPeer ? 'peer-specialist' : 'supervisor',
+    name: fromHumanName(pr.name?.[0]),
+    identifiers: otherIdentifiers(pr.identifier),
+    organizationId: resolve(role?.organization) as string,
+  };
+  put(out, 'sex', pr.gender);
+  const q = pr.qualification?.[0];
+  if (q) {
+    const credential: NonNullable<PractitionerRecord['credential']> = {};
+    put(credential, 'code', codeOf(q.code.coding, cs('peer-credential')) as NonNullable<PractitionerRecord['credential']>['code']);
+    put(credential, 'text', q.code.text);
+    const num = q.identifier?.[0];
+    if (num) credential.number = { system: num.system as string, value: num.value as string };
+    put(credential, 'issuer', q.issuer?.display);
+    put(credential, 'start', q.period?.start);
+    put(credential, 'end', q.period?.end);
+    out.credential = credential;
+  }
+  put(out, 'trainingCompleted', pr.extension?.find((e) => e.url === EXTENSIONS.trainingCompletion)?.valueDate);
+  put(out, 'supervisorId', resolve(role?.extension?.find((e) => e.url === EXTENSIONS.supervisor)?.valueReference));
+  put(out, 'roleStart', role?.period?.start);
+  return out;
+}

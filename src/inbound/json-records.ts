@@ -1,0 +1,197 @@
+/**
+ * Streams the records of a large JSON document shaped `{ "key": scalar, "collection": [ {...}, ... ] }`
+ * without holding the whole text: each element of a top-level array is cut out as text and parsed
+ * on its own, so memory stays flat whatever the file size. Syntax errors name line and column.
+ */
+import { describeJsonError } from './json-error';
+
+export type TopLevelEvent =
+  | { type: 'property'; key: string; value: unknown }
+  | { type: 'item'; collection: string; index: number; value: unknown; line: number }
+  | { type: 'error'; message: string };
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/** Scans a JSON object's top-level properties; array properties yield one `item` per element. */
+export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<TopLevelEvent> {
+  let line = 1;
+  let col = 0;
+  let depth = 0;
+  let inString = false;
+  let escape = false;
+  /** 'start' before '{'; 'key' expecting a key or '}'; 'colon'; 'value'; 'in-value' capturing a scalar/object value; 'array' between elements; 'in-item' capturing an element; 'after' after a value; 'end'. */
+  let state: 'start' | 'key' | 'in-key' | 'colon' | 'value' | 'in-value' | 'array' | 'in-item' | 'after' | 'end' = 'start';
+  let buf = '';
+  let key = '';
+  let index = 0;
+  let itemLine = 0;
+  let itemCol = 0;
+  const where = () => `line ${line}, column ${col}`;
+  const parse = (text: string, atLine: number, atCol: number): { ok: true; value: unknown } | { ok: false; message: string } => {
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch (err) {
+      const described = describeJsonError(err, text);
+      const m = /^line (\d+), column (\d+): (.*)$/s.exec(described);
+      if (!m) return { ok: false, message: described };
+      const l = Number(m[1]);
+      const c = l === 1 ? Number(m[2]) + atCol - 1 : Number(m[2]);
+      return { ok: false, message: `line ${atLine + l - 1}, column ${c}: ${m[3]}` };
+    }
+  };
+
+  for await (const chunk of chunks) {
+    // A value or key cut by the chunk boundary goes on from this chunk's first character.
+    let segmentStart = state === 'in-item' || state === 'in-value' || state === 'in-key' ? 0 : -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const ch = chunk.charCodeAt(i);
+      if (ch === 0x0a) {
+        line++;
+        col = 0;
+      } else {
+        col++;
+      }
+      if (state === 'in-item' || state === 'in-value' || state === 'in-key') {
+        if (inString) {
+          if (escape) escape = false;
+          else if (ch === 0x5c) escape = true;
+          else if (ch === 0x22) {
+            inString = false;
+            if (state === 'in-key') {
+              key = JSON.parse(buf + chunk.slice(segmentStart, i + 1)) as string;
+              buf = '';
+              segmentStart = -1;
+              state = 'colon';
+            }
+          }
+          continue;
+        }
+        const target = state === 'in-item' ? 2 : 1;
+        let closesScalar = false;
+        if (ch === 0x22) {
+          inString = true;
+          continue;
+        } else if (ch === 0x7b || ch === 0x5b) {
+          depth++;
+          continue;
+        } else if (ch === 0x7d || ch === 0x5d) {
+          if (depth > target) {
+            depth--;
+            if (depth > target) continue;
+          } else {
+            closesScalar = true;
+          }
+        } else if (ch === 0x2c && depth === target) {
+          closesScalar = true;
+        } else {
+          continue;
+        }
+        // The value ends here: with this char for a container, before it for a scalar.
+        const end = closesScalar ? i : i + 1;
+        const text = buf + chunk.slice(segmentStart, end);
+        buf = '';
+        segmentStart = -1;
+        const parsed = parse(text, itemLine, itemCol);
+        if (state === 'in-item') {
+          yield parsed.ok
+            ? { type: 'item', collection: key, index, value: parsed.value, line: itemLine }
+            : { type: 'error', message: `$.${key}[${index}] is not valid JSON (${parsed.message})` };
+          if (!parsed.ok) return;
+          index++;
+          state = 'array';
+        } else {
+          if (!parsed.ok) {
+            yield { type: 'error', message: `$.${key} is not valid JSON (${parsed.message})` };
+            return;
+          }
+          yield { type: 'property', key, value: parsed.value };
+          state = 'after';
+        }
+        if (!closesScalar) continue;
+        // Fall through so the ',' / ']' / '}' that closed a scalar is handled below.
+      }
+      if (WS.has(ch)) continue;
+      switch (state) {
+        case 'start':
+          if (ch !== 0x7b) {
+            yield { type: 'error', message: `${where()}: expected a JSON object ('{')` };
+            return;
+          }
+          depth = 1;
+          state = 'key';
+          break;
+        case 'key':
+          if (ch === 0x7d) {
+            depth = 0;
+            state = 'end';
+          } else if (ch === 0x22) {
+            state = 'in-key';
+            inString = true;
+            segmentStart = i;
+          } else {
+            yield { type: 'error', message: `${where()}: expected a property name` };
+            return;
+          }
+          break;
+        case 'colon':
+          if (ch !== 0x3a) {
+            yield { type: 'error', message: `${where()}: expected ':' after "${key}"` };
+            return;
+          }
+          state = 'value';
+          break;
+        case 'value':
+          if (ch === 0x5b) {
+            depth = 2;
+            index = 0;
+            state = 'array';
+          } else {
+            state = 'in-value';
+            segmentStart = i;
+            itemLine = line;
+            itemCol = col;
+            if (ch === 0x22) inString = true;
+            else if (ch === 0x7b) depth++;
+          }
+          break;
+        case 'array':
+          if (ch === 0x5d) {
+            depth = 1;
+            state = 'after';
+          } else if (ch === 0x2c) {
+            if (index === 0) {
+              yield { type: 'error', message: `${where()}: unexpected ',' in $.${key}` };
+              return;
+            }
+          } else {
+            state = 'in-item';
+            segmentStart = i;
+            itemLine = line;
+            itemCol = col;
+            if (ch === 0x22) inString = true;
+            else if (ch === 0x7b || ch === 0x5b) depth++;
+          }
+          break;
+        case 'after':
+          if (ch === 0x2c) state = 'key';
+          else if (ch === 0x7d) {
+            depth = 0;
+            state = 'end';
+          } else {
+            yield { type: 'error', message: `${where()}: expected ',' or '}' after $.${key}` };
+            return;
+          }
+          break;
+        case 'end':
+          yield { type: 'error', message: `${where()}: unexpected text after the end of the JSON object` };
+          return;
+        default:
+          break;
+      }
+    }
+    if (segmentStart >= 0) buf += chunk.slice(segmentStart);
+  }
+  if (state !== 'end') {
+    yield { type: 'error', message: `line ${line}, column ${col}: unexpected end of JSON (the file is cut short)` };
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * The canonical pipeline: record (JSON) -> canonical (zod) -> rules -> FHIR -> validated. Each
+ * record is accepted or rejected on its own; a rejected record is reported with its JSON path
+ * (`$.episodes[3].contacts[1].durationMinutes`), the stage and the reason, and the rest go on.
+ * Records of an episode (reviews, contacts, plan) are records of their own: one bad contact
+ * rejects that contact, not the episode.
+ *
+ * A run keeps only small state across records (ids seen, units billed per person and day,
+ * recovery capital totals), so it can stream files of any size.
+ */
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { z } from 'zod';
+import {
+  Contact,
+  EligibilityReview,
+  EPISODE_CHILDREN,
+  EpisodeHeader,
+  Organization,
+  Person,
+  Practitioner,
+  RecoveryCapitalAdministration,
+  RecoveryPlan,
+  SupervisorAssessment,
+  Uri,
+  type CollectionName,
+  type EpisodeHeaderRecord,
+} from '../domain/model';
+import { billingUnits, cappedUnits, recoveryCapitalChanges, recoveryCapitalTotal, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
+import { localDate } from '../domain/datetime';
+import type { MapContext, PackageTerms } from '../fhir/context';
+import * as records from '../fhir/records';
+import { rewriteReferences } from '../fhir/bundle';
+import type { Validator } from '../validation';
+import { futureDateIssues, recordIssue, zodIssues, type Stage } from './issues';
+
+export type RecordKind =
+  | 'organization'
+  | 'practitioner'
+  | 'person'
+  | 'episode'
+  | 'eligibility-review'
+  | 'contact'
+  | 'recovery-plan'
+  | 'recovery-capital'
+  | 'supervisor-assessment';
+
+const KIND_OF: Record<CollectionName, RecordKind> = {
+  organizations: 'organization',
+  practitioners: 'practitioner',
+  people: 'person',
+  episodes: 'episode',
+  recoveryCapital: 'recovery-capital',
+  supervisorAssessments: 'supervisor-assessment',
+};
+
+/** What happened to one record. */
+export interface RecordResult {
+  kind: RecordKind;
+  path: string;
+  id?: string;
+  accepted: boolean;
+  /** Resources made from the record (empty when rejected). */
+  resources: Resource[];
+  issues: OperationOutcomeIssue[];
+}
+
+export interface KindCounts {
+  read: number;
+  accepted: number;
+  rejected: number;
+}
+
+export interface RunSummary {
+  read: number;
+  accepted: number;
+  rejected: number;
+  resources: number;
+  byKind: Partial<Record<RecordKind, KindCounts>>;
+  recoveryCapitalChanges: RecoveryCapitalChange[];
+}
+
+export interface PipelineDeps {
+  validator: Validator;
+  rules: RuleSet;
+  terms: PackageTerms;
+  /** The clock for future-date checks (injected for tests). */
+  now?: () => Date;
+}
+
+/** One translation run over the records of one source. */
+export class CanonicalRun {
+  private ctx: MapContext | undefined;
+  private readonly seen = new Map<RecordKind, Set<string>>();
+  private readonly part2Orgs = new Set<string>();
+  private readonly declared = { organization: new Set<string>(), practitioner: new Set<string>(), person: new Set<string>() };
+  private readonly referenced = { organization: new Map<string, string>(), practitioner: new Map<string, string>(), person: new Map<string, string>() };
+  private readonly unitsUsed = new Map<string, number>();
+  private readonly scored: { personId: string; administrationId: string; date: string; total: number }[] = [];
+  private readonly emitted = new Set<string>();
+  private readonly counts: Partial<Record<RecordKind, KindCounts>> = {};
+  private resourceCount = 0;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** Sets the source system; returns issues when it is not a URI (then every record is rejected). */
+  setSource(value: unknown): OperationOutcomeIssue[] {
+    const parsed = Uri.refine((s) => !s.endsWith('/'), 'Must not end with /').safeParse(value);
+    if (!parsed.success) {
+      return zodIssues(parsed.error, '$.source', 'canonical');
+    }
+    this.ctx = { source: parsed.data, rules: this.deps.rules, terms: this.deps.terms };
+    return [];
+  }
+
+  get hasSource(): boolean {
+    return this.ctx !== undefined;
+  }
+
+  /** Translates one record of a top-level collection (an episode yields its children's results too). */
+  translate(collection: CollectionName, index: number, raw: unknown): RecordResult[] {
+    const path = `$.${collection}[${index}]`;
+    const kind = KIND_OF[collection];
+    if (!this.ctx) {
+      return [this.count(this.reject(kind, path, raw, [recordIssue('error', 'required', '$.source', 'The file has no valid "source" (the URI of the source system) before its records', 'canonical')]))];
+    }
+    switch (collection) {
+      case 'organizations':
+        return [this.simple(kind, path, raw, Organization, (o) => {
+          this.declared.organization.add(o.id);
+          if (o.part2Program) this.part2Orgs.add(o.id);
+          return records.organizationResources(o, this.ctx as MapContext);
+        })];
+      case 'practitioners':
+        return [this.simple(kind, path, raw, Practitioner, (p) => {
+          this.declared.practitioner.add(p.id);
+          this.refer('organization', p.organizationId, `${path}.organizationId`);
+          if (p.supervisorId) this.refer('practitioner', p.supervisorId, `${path}.supervisorId`);
+          return records.practitionerResources(p, this.ctx as MapContext);
+        })];
+      case 'people':
+        return [this.simple(kind, path, raw, Person, (p) => {
+          this.declared.person.add(p.id);
+          if (p.organizationId) this.refer('organization', p.organizationId, `${path}.organizationId`);
+          return records.personResources(p, this.ctx as MapContext, p.organizationId !== undefined && this.part2Orgs.has(p.organizationId));
+        })];
+      case 'episodes':
+        return this.episode(path, raw);
+      case 'recoveryCapital':
+        return [this.simple(kind, path, raw, RecoveryCapitalAdministration, (a, issues) => {
+          this.refer('person', a.personId, `${path}.personId`);
+          const result = recoveryCapitalTotal(a.answers);
+          if (result.total === undefined) {
+            const items = result.missing.map((n) => `${n} (irc-${n})`).join(', ');
+            issues.push(recordIssue('warning', 'incomplete', `${path}.answers`, `No total: item${result.missing.length > 1 ? 's' : ''} ${items} not answered`, 'rules'));
+          } else {
+            this.scored.push({ personId: a.personId, administrationId: a.id, date: a.date, total: result.total });
+          }
+          return records.administrationResources(a, this.ctx as MapContext, false);
+        })];
+      case 'supervisorAssessments':
+        return [this.simple(kind, path, raw, SupervisorAssessment, (s) => {
+          this.refer('practitioner', s.supervisorId, `${path}.supervisorId`);
+          return records.assessmentResources(s, this.ctx as MapContext);
+        })];
+    }
+  }
+
+  /** Warnings that need the whole run (references to records not in it) and the summary. */
+  finish(): { issues: OperationOutcomeIssue[]; summary: RunSummary } {
+    const issues: OperationOutcomeIssue[] = [];
+    for (const kind of ['organization', 'practitioner', 'person'] as const) {
+      for (const [id, where] of this.referenced[kind]) {
+        if (!this.declared[kind].has(id)) {
+          issues.push(recordIssue('warning', 'not-found', where, `No ${kind} "${id}" in this file: the reference assumes it was sent before`, 'canonical'));
+        }
+      }
+    }
+    const totals = Object.values(this.counts).reduce((s, c) => ({ read: s.read + c.read, accepted: s.accepted + c.accepted, rejected: s.rejected + c.rejected }), { read: 0, accepted: 0, rejected: 0 });
+    return { issues, summary: { ...totals, resources: this.resourceCount, byKind: this.counts, recoveryCapitalChanges: recoveryCapitalChanges(this.scored) } };
+  }
+
+  // --- records -------------------------------------------------------------------------------
+
+  private episode(path: string, raw: unknown): RecordResult[] {
+    const header: Record<string, unknown> = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
+    const children = Object.fromEntries(EPISODE_CHILDREN.map((k) => [k, header[k]]));
+    EPISODE_CHILDREN.forEach((k) => delete header[k]);
+    let episode: EpisodeHeaderRecord | undefined;
+    let part2 = false;
+    const result = this.simple('episode', path, typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw, EpisodeHeader, (e) => {
+      episode = e;
+      part2 = this.part2Orgs.has(e.organizationId);
+      this.refer('person', e.personId, `${path}.personId`);
+      this.refer('organization', e.organizationId, `${path}.organizationId`);
+      if (e.specialistId) this.refer('practitioner', e.specialistId, `${path}.specialistId`);
+      if (e.referral?.requesterId) this.refer('practitioner', e.referral.requesterId, `${path}.referral.requesterId`);
+      return records.episodeResources(e, this.ctx as MapContext, part2);
+    });
+    const out = [result];
+    const list = (key: string): unknown[] => {
+      const v = children[key];
+      if (v === undefined) return [];
+      if (!Array.isArray(v)) {
+        result.issues.push(recordIssue('error', 'structure', `${path}.${key}`, `Expected an array, got ${v === null ? 'null' : typeof v}`, 'canonical'));
+        return [];
+      }
+      return v;
+    };
+    const childResult = (kind: RecordKind, childPath: string, childRaw: unknown, run: (e: EpisodeHeaderRecord) => RecordResult): RecordResult => {
+      if (!result.accepted || !episode) {
+        return this.count(this.reject(kind, childPath, childRaw, [recordIssue('error', 'invariant', childPath, `Not translated: its episode ${path} was rejected`, 'canonical')]));
+      }
+      return run(episode);
+    };
+    list('eligibilityReviews').forEach((r, i) => {
+      const p = `${path}.eligibilityReviews[${i}]`;
+      out.push(childResult('eligibility-review', p, r, (e) =>
+        this.simple('eligibility-review', p, r, EligibilityReview, (rev, issues) => {
+          const allowed = new Set<string>(this.deps.rules.eligibility[rev.type].criteria);
+          for (const c of Object.keys(rev.criteria)) {
+            if (!allowed.has(c)) issues.push(recordIssue('error', 'business-rule', `${p}.criteria.${c}`, `Criterion ${c} is not part of a ${rev.type} review (it takes ${[...allowed].join(', ')})`, 'rules'));
+          }
+          if (rev.reviewerId) this.refer('practitioner', rev.reviewerId, `${p}.reviewerId`);
+          return records.reviewResources(rev, e, this.ctx as MapContext, part2);
+        }),
+      ));
+    });
+    list('contacts').forEach((c, i) => {
+      const p = `${path}.contacts[${i}]`;
+      out.push(childResult('contact', p, c, (e) =>
+        this.simple('contact', p, c, Contact, (contact, issues) => {
+          this.refer('practitioner', contact.specialistId, `${p}.specialistId`);
+          let units = 0;
+          if (contact.status === 'finished' && contact.durationMinutes !== undefined && !issues.some((x) => x.severity === 'error')) {
+            const raw = billingUnits(contact.durationMinutes, this.deps.rules.billing);
+            units = cappedUnits(raw, `${e.personId}|${localDate(contact.start)}`, this.unitsUsed, this.deps.rules.billing);
+            if (raw === 0) issues.push(recordIssue('warning', 'informational', `${p}.durationMinutes`, `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`, 'rules'));
+            else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${localDate(contact.start)}: ${units} of ${raw} units billed`, 'rules'));
+          }
+          return records.contactResources(contact, e, units, this.ctx as MapContext, part2);
+        }),
+      ));
+    });
+    const plan = children.recoveryPlan;
+    if (plan !== undefined) {
+      const p = `${path}.recoveryPlan`;
+      out.push(childResult('recovery-plan', p, plan, (e) => this.simple('recovery-plan', p, plan, RecoveryPlan, (rp) => records.planResources(rp, e, this.ctx as MapContext, part2))));
+    }
+    return out;
+  }
+
+  /**
+   * Parses a record with its schema, checks ids and dates, maps it and validates every resource.
+   * `map` may add issues; any error rejects the record.
+   */
+  private simple<S extends z.ZodType>(kind: RecordKind, path: string, raw: unknown, schema: S, map: (value: z.output<S>, issues: OperationOutcomeIssue[]) => Resource[]): RecordResult {
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      return this.count(this.reject(kind, path, raw, zodIssues(parsed.error, path, 'canonical')));
+    }
+    const value = parsed.data as z.output<S>;
+    const id = (value as { id?: string }).id;
+    const issues: OperationOutcomeIssue[] = [...futureDateIssues(kind, value, path, this.now())];
+    if (id !== undefined) {
+      const seen = this.seen.get(kind) ?? new Set<string>();
+      this.seen.set(kind, seen);
+      if (seen.has(id)) issues.push(recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical'));
+      else seen.add(id);
+    }
+    let resources: Resource[] = [];
+    if (!issues.some((i) => i.severity === 'error')) {
+      resources = map(value, issues);
+    }
+    if (issues.some((i) => i.severity === 'error')) {
+      return this.count(this.reject(kind, path, raw, issues, id));
+    }
+    for (const resource of resources) {
+      const result = this.deps.validator.validate(resource);
+      for (const v of result.issues) {
+        if (v.severity === 'error' || v.severity === 'fatal') {
+          issues.push(recordIssue('error', v.code, path, `${resource.resourceType} made from this record is invalid: ${v.expression?.[0] ?? resource.resourceType}: ${v.details?.text ?? v.diagnostics ?? ''}`, 'validate'));
+        }
+      }
+    }
+    if (issues.some((i) => i.severity === 'error')) {
+      return this.count(this.reject(kind, path, raw, issues, id));
+    }
+    for (const r of resources) this.emitted.add(r.id as string);
+    for (const r of resources) rewriteReferences(r, this.emitted);
+    this.resourceCount += resources.length;
+    return this.count({ kind, path, ...(id !== undefined ? { id } : {}), accepted: true, resources, issues });
+  }
+
+  private reject(kind: RecordKind, path: string, raw: unknown, issues: OperationOutcomeIssue[], id?: string): RecordResult {
+    const rawId = id ?? (raw !== null && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined);
+    return { kind, path, ...(rawId !== undefined ? { id: rawId } : {}), accepted: false, resources: [], issues };
+  }
+
+  private count(r: RecordResult): RecordResult {
+    const c = (this.counts[r.kind] ??= { read: 0, accepted: 0, rejected: 0 });
+    c.read++;
+    if (r.accepted) c.accepted++;
+    else c.rejected++;
+    return r;
+  }
+
+  private refer(kind: 'organization' | 'practitioner' | 'person', id: string, where: string): void {
+    if (!this.referenced[kind].has(id)) this.referenced[kind].set(id, where);
+  }
+}
+
+export type { Stage };
