@@ -31,7 +31,7 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
     try {
       return { ok: true, value: JSON.parse(text) };
     } catch (err) {
-      const described = describeJsonError(err, text);
+      const described = describeJsonError(err as Error, text);
       const m = /^line (\d+), column (\d+): (.*)$/s.exec(described);
       if (!m) return { ok: false, message: described };
       const l = Number(m[1]);
