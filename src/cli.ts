@@ -1,12 +1,15 @@
 /**
  * The `peerbridge` command line.
  *   peerbridge validate <file|dir>... [--format text|json]   exit 0 valid, 1 invalid, 2 usage or I/O error
+ *   peerbridge translate --mapping canonical <input> [--out f] [--report f]   exit 0 all accepted, 1 any rejected, 2 usage/I/O
  *   peerbridge serve                                        same as npm start
  */
+import { translateCommand } from './cli/translate';
 import { validateCommand } from './cli/validate';
 
 const USAGE = `Usage:
   peerbridge validate <file|dir>... [--format text|json] [--profile <url>]
+  peerbridge translate --mapping canonical <input|-> [--out <file>] [--report <file>] [--format text|json]
   peerbridge serve
 `;
 
@@ -16,6 +19,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   switch (command) {
     case 'validate':
       return validateCommand(rest, out, err);
+    case 'translate':
+      return translateCommand(rest, out, err);
     case 'serve': {
       const { serve } = await import('./server');
       await serve();
