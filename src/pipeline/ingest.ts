@@ -1,0 +1,74 @@
+/**
+ * `POST /ingest/{source}`: a source's own format in, FHIR out. `canonical` is the native JSON
+ * format. With `dryRun` the translated transaction Bundle is returned without storing it;
+ * otherwise it is committed as one transaction (PUTs to deterministic ids, so re-sending the same
+ * records updates them, never duplicates) and the transaction-response is returned.
+ *
+ * The answer is a `Parameters` resource: `bundle` (the transaction, or the transaction-response),
+ * `outcome` (every per-record issue, with JSON paths), and counts `read` / `accepted` / `rejected`
+ * / `resources`. Status: 200 when at least one record was accepted (or the file held none),
+ * 422 when records were read and none was accepted.
+ */
+import type { Bundle, BundleEntry, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import { putEntry } from '../fhir/bundle';
+import { badRequest, FhirError, notFound } from '../outcomes';
+import type { PipelineDeps } from './canonical';
+import { documentEvents, translateCanonical, type TranslateReport } from './translate-canonical';
+
+export interface IngestDeps extends PipelineDeps {
+  /** Commits a transaction Bundle atomically and returns the transaction-response (the store's transaction processor). */
+  commit?: (bundle: Bundle) => Promise<Bundle>;
+}
+
+/** The sources `/ingest/{source}` knows. Outside EHR mappings join this list with the translation layer. */
+export const INGEST_SOURCES = ['canonical'] as const;
+
+export interface IngestResult {
+  status: number;
+  body: Parameters;
+}
+
+function count(name: string, value: number): ParametersParameter {
+  return { name, valueInteger: value };
+}
+
+/** Builds the answer. */
+export function ingestAnswer(bundle: Bundle, report: TranslateReport): IngestResult {
+  const s = report.summary;
+  const parameter: ParametersParameter[] = [
+    { name: 'bundle', resource: bundle },
+    { name: 'outcome', resource: report.outcome },
+    count('read', s.read),
+    count('accepted', s.accepted),
+    count('rejected', s.rejected),
+    count('resources', s.resources),
+  ];
+  const status = s.read > 0 && s.accepted === 0 ? 422 : 200;
+  return { status, body: { resourceType: 'Parameters', parameter } };
+}
+
+/** Translates (and unless `dryRun`, stores) one ingest body. */
+export async function ingest(source: string, body: unknown, dryRun: boolean, deps: IngestDeps): Promise<IngestResult> {
+  if (!(INGEST_SOURCES as readonly string[]).includes(source)) {
+    throw new FhirError(notFound(`Unknown ingest source '${source}': known sources are ${INGEST_SOURCES.join(', ')}`), 404);
+  }
+  if (body === undefined) {
+    throw new FhirError(badRequest('The request has no body: send the source file as JSON'), 400);
+  }
+  const resources: Resource[] = [];
+  const report = await translateCanonical(documentEvents(body), deps, (made) => {
+    resources.push(...made);
+  });
+  if (report.fatal && report.summary.read === 0) {
+    throw new FhirError(report.outcome, 400);
+  }
+  const entry: BundleEntry[] = resources.map(putEntry);
+  const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };
+  if (dryRun || entry.length === 0) {
+    return ingestAnswer(transaction, report);
+  }
+  if (!deps.commit) {
+    throw new FhirError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server has no store: use ?dryRun=true' } }] }, 501);
+  }
+  return ingestAnswer(await deps.commit(transaction), report);
+}
