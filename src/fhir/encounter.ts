@@ -8,6 +8,16 @@ import { metaFor, put, type ResolveRef } from './common';
 
 const CLASS_DISPLAY = { AMB: 'ambulatory', HH: 'home health', FLD: 'field', VR: 'virtual' } as const;
 
+/** CMS place of service names (PlaceOfService ValueSet; the code system is external, so no CodeSystem of ours holds them). */
+const POS_DISPLAY: Record<string, string> = {
+  '02': "Telehealth Provided Other than in Patient's Home",
+  '10': "Telehealth Provided in Patient's Home",
+  '11': 'Office',
+  '12': 'Home',
+  '53': 'Community Mental Health Center',
+  '99': 'Other Place of Service',
+};
+
 const STATUS = { finished: 'finished', planned: 'planned', cancelled: 'cancelled', 'no-show': 'cancelled' } as const;
 
 function coded(url: string, ctx: MapContext, codeSystemId: string, codes: readonly string[]): Extension[] {
@@ -21,8 +31,7 @@ export function toEncounter(c: ContactRecord, episode: EpisodeHeaderRecord, ctx:
     ...coded(EXTENSIONS.icrcTask, ctx, 'icrc-task', c.icrcTasks),
   ];
   if (c.placeOfService) {
-    const display = ctx.terms.display(SYSTEMS.pos, c.placeOfService);
-    extension.push({ url: EXTENSIONS.placeOfService, valueCodeableConcept: { coding: [{ system: SYSTEMS.pos, code: c.placeOfService, ...(display ? { display } : {}) }] } });
+    extension.push({ url: EXTENSIONS.placeOfService, valueCodeableConcept: { coding: [{ system: SYSTEMS.pos, code: c.placeOfService, display: POS_DISPLAY[c.placeOfService] }] } });
   }
   if (c.group) extension.push({ url: EXTENSIONS.groupContact, valueBoolean: true });
   if (c.status === 'no-show') extension.push({ url: EXTENSIONS.noShow, valueBoolean: true });
