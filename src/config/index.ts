@@ -14,6 +14,8 @@ const ConfigSchema = z.object({
   /** Public base URL of the FHIR endpoint, used in CapabilityStatement.implementation.url. */
   BASE_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** The rule set (billing units, eligibility, recovery capital); rules/default.json when unset. */
+  RULES_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
