@@ -4,25 +4,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { Bundle } from '@medplum/fhirtypes';
-import { main } from '../../src/cli';
+import { run } from './run-cli';
 import { Validator } from '../../src/validation';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new Capture();
-  const err = new Capture();
-  const code = await main(args, out, err);
-  return { code, out: out.text, err: err.text };
-}
 
 const EXAMPLE = join(__dirname, '..', '..', 'examples', 'canonical', 'riverbend-dana-whitfield.json');
 let tmp: string;
