@@ -1,27 +1,40 @@
 /**
- * `npm start` / `peerbridge serve`: loads the configuration and the validator, then listens.
+ * `npm start` / `peerbridge serve`: loads the configuration, the validator and the store
+ * (PostgreSQL when DATABASE_URL is set, else embedded PGlite in DATA_DIR), then listens; closes
+ * the store on SIGINT/SIGTERM.
  */
 import { loadConfig } from './config';
 import { createApp } from './http/app';
+import { openStore } from './store';
 import { Validator } from './validation';
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const started = performance.now();
   const validator = Validator.create();
+  const store = await openStore(config);
   const app = createApp({
     validator,
+    store,
     config,
     log: (level, message, meta) => console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta })),
   });
   await new Promise<void>((resolve) => {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);
-      console.log(`PeerBridge listening on http://localhost:${config.PORT}/fhir (${validator.profileUrls().length} profiles loaded in ${ms} ms)`);
+      const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.DATA_DIR}`;
+      console.log(`PeerBridge listening on http://localhost:${config.PORT}/fhir (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`);
       resolve();
     });
     const stop = (): void => {
-      server.close(() => process.exit(0));
+      // Stop taking requests, let those in flight finish, then close the store so PGlite flushes its files.
+      server.close(() => {
+        store.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      });
+      server.closeIdleConnections();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -3,15 +3,23 @@
  * Every failure is answered with an OperationOutcome; the status is decided in `errorHandler`.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config';
 import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
+import { fhirRouter, type Route } from '../fhir-api';
+import type { Repository } from '../store/repository';
+import { fhirAdapter, formatCheck, noStore } from './fhir-adapter';
 import { describeJsonError } from '../inbound/json-error';
 import { jsonDepth, MAX_DEPTH, type Validator } from '../validation';
 import { capabilityStatement } from './capability';
+export { validateBody as validateHandler } from '../fhir-api/validate';
 
 export interface AppDeps {
   validator: Validator;
+  /** The FHIR store; without one the REST interactions answer 501 (validation still works). */
+  store?: Repository;
+  /** Routes matched before the standard FHIR ones (operations such as `$export`). */
+  routes?: Route[];
   config: Pick<Config, 'MAX_BODY_BYTES'> & Partial<Config>;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
@@ -31,23 +39,17 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   const fhir = express.Router();
+  fhir.use(formatCheck);
   fhir.use(readFhirJsonBody(deps.config.MAX_BODY_BYTES));
+  const router = fhirRouter(deps.routes);
 
   fhir.get('/metadata', (req, res) => {
-    send(res, 200, capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL)));
+    send(res, 200, capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes));
   });
 
-  fhir.post('/\\$validate', (req, res) => {
-    send(res, 200, validateHandler(deps.validator, req.body, undefined));
-  });
-
-  fhir.post('/:type/\\$validate', (req, res) => {
-    send(res, 200, validateHandler(deps.validator, req.body, String(req.params.type)));
-  });
-
-  fhir.all('/{*rest}', (req) => {
-    throw new FhirError(notFound(`No FHIR route for ${req.method} ${req.originalUrl.split('?')[0]}`), 404);
-  });
+  // Everything else is the FHIR REST API (src/fhir-api), through one adapter.
+  const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, log: deps.log };
+  fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, (req) => baseUrl(req, deps.config.BASE_URL)));
 
   app.use('/fhir', fhir);
   app.get('/', (_req, res) => {
@@ -68,40 +70,6 @@ export function send(res: Response, status: number, body: Resource): void {
 }
 
 /**
- * `$validate` (https://hl7.org/fhir/R4/resource-operation-validate.html): the body is the resource,
- * or a Parameters with `resource` and optional `profile`. Always 200 with the OperationOutcome when
- * the request itself is well formed; the verdict is in the issues.
- */
-export function validateHandler(validator: Validator, body: unknown, typeInUrl: string | undefined): OperationOutcome {
-  if (typeInUrl && !validator.defs.isResourceType(typeInUrl)) {
-    throw new FhirError(notFound(`Unknown resource type '${typeInUrl}' in the URL`), 404);
-  }
-  let resource: unknown = body;
-  let profile: string | undefined;
-  if (isObject(body) && body.resourceType === 'Parameters' && typeInUrl !== 'Parameters') {
-    const params = (body as unknown as Parameters).parameter ?? [];
-    const resourceParam = params.find((p) => p?.name === 'resource');
-    if (!resourceParam?.resource) {
-      throw new FhirError(badRequest("Parameters must have a 'resource' parameter holding the resource to validate", 'Parameters.parameter'), 400);
-    }
-    resource = resourceParam.resource;
-    const profileParam = params.find((p) => p?.name === 'profile');
-    profile = profileParam?.valueUri ?? profileParam?.valueCanonical ?? profileParam?.valueString;
-  }
-  if (typeInUrl && isObject(resource) && resource.resourceType !== typeInUrl) {
-    throw new FhirError(
-      badRequest(`The URL says ${typeInUrl} but the body is a ${String(resource.resourceType)}`, 'resourceType'),
-      400,
-    );
-  }
-  return validator.validate(resource, { profile }).outcome;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
-
-/**
  * Reads a JSON body for POST/PUT: checks Content-Type (415), size (413), syntax (400 with the line
  * and column) and nesting depth (400), before any handler sees it.
  */
@@ -112,7 +80,9 @@ function readFhirJsonBody(maxBytes: number) {
       return;
     }
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    if (!JSON_TYPES.includes(type)) {
+    // POST /{type}/_search may send its parameters as a form (https://hl7.org/fhir/R4/http.html#search).
+    const form = type === 'application/x-www-form-urlencoded' && req.method === 'POST' && req.path.endsWith('/_search');
+    if (!form && !JSON_TYPES.includes(type)) {
       next(
         new FhirError(
           unsupportedMediaType(`Content-Type must be application/fhir+json (got '${type || 'none'}')`),
@@ -154,6 +124,11 @@ function readFhirJsonBody(maxBytes: number) {
         return;
       }
       const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
+      if (form) {
+        req.body = new URLSearchParams(text);
+        next();
+        return;
+      }
       if (!text.trim()) {
         next(new FhirError(badRequest('Request body is empty; expected a FHIR JSON resource'), 400));
         return;

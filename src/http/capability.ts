@@ -1,24 +1,82 @@
 /**
- * The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html): says exactly what
- * this server does today, and which profiles it validates against.
+ * The CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), generated from the
+ * route table: the interactions and operations the routes serve, for every resource type, with
+ * the search parameters the store indexes for that type (from the base spec's definitions) and
+ * the profiles the validator knows.
  */
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestInteraction,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceInteraction,
+  CapabilityStatementRestResourceOperation,
+  CapabilityStatementRestResourceSearchParam,
+} from '@medplum/fhirtypes';
+import type { Route, RouteCapability } from '../fhir-api';
+import { paramsOf } from '../store/search-params';
 import type { Validator } from '../validation';
 
-const VALIDATE_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Resource-validate';
+type TypeInteraction = CapabilityStatementRestResourceInteraction['code'];
 
-export function capabilityStatement(validator: Validator, url: string): CapabilityStatement {
-  const byType = new Map<string, string[]>();
+/** Search result parameters every type supports (https://hl7.org/fhir/R4/search.html#Summary). */
+const COMMON_SEARCH: CapabilityStatementRestResourceSearchParam[] = [
+  { name: '_id', type: 'token' },
+  { name: '_lastUpdated', type: 'date' },
+];
+
+export function capabilityStatement(validator: Validator, url: string, routes: readonly Route[] = []): CapabilityStatement {
+  const caps = routes.flatMap((r) => r.capability ?? []);
+  const profiles = new Map<string, string[]>();
   for (const r of validator.defs.packageResourceList) {
     if (r.resourceType === 'StructureDefinition' && r.kind === 'resource' && r.derivation === 'constraint' && r.url && r.type) {
-      byType.set(r.type, [...(byType.get(r.type) ?? []), r.url]);
+      profiles.set(r.type, [...(profiles.get(r.type) ?? []), r.url]);
     }
   }
-  const resources: CapabilityStatementRestResource[] = [...byType.keys()].sort().map((type) => ({
-    type: type as CapabilityStatementRestResource['type'],
-    supportedProfile: (byType.get(type) ?? []).sort(),
-    operation: [{ name: 'validate', definition: VALIDATE_OPERATION }],
-  }));
+  const allTypes = [...validator.defs.resourceTypes].filter((t) => t !== 'Resource' && t !== 'DomainResource').sort();
+  const appliesTo = (c: RouteCapability, type: string): boolean => !('types' in c) || !c.types || c.types.includes(type as never);
+  const resource: CapabilityStatementRestResource[] = allTypes.map((type) => {
+    const interaction = caps
+      .filter((c): c is Extract<RouteCapability, { kind: 'instance' | 'type' }> => (c.kind === 'instance' || c.kind === 'type') && appliesTo(c, type))
+      .map((c) => ({ code: c.interaction as TypeInteraction }));
+    const operation: CapabilityStatementRestResourceOperation[] = caps
+      .filter((c): c is Extract<RouteCapability, { kind: 'operation' }> => c.kind === 'operation' && c.level !== 'system' && appliesTo(c, type))
+      .map((c) => ({ name: c.name, definition: c.definition }));
+    const entry: CapabilityStatementRestResource = {
+      type: type as CapabilityStatementRestResource['type'],
+      interaction,
+      versioning: 'versioned',
+      readHistory: true,
+      updateCreate: true,
+      conditionalCreate: true,
+      conditionalUpdate: true,
+      conditionalDelete: 'not-supported',
+    };
+    if (profiles.has(type)) {
+      entry.supportedProfile = (profiles.get(type) ?? []).sort();
+    }
+    if (interaction.some((i) => i.code === 'search-type')) {
+      entry.searchParam = [
+        ...COMMON_SEARCH,
+        ...[...paramsOf(type).values()].map((p) => ({
+          name: p.code,
+          type: p.type,
+          definition: p.definition.url,
+        })),
+      ];
+      entry.searchInclude = [...paramsOf(type).values()].filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`);
+      entry.searchRevInclude = ['*'];
+    }
+    if (operation.length > 0) {
+      entry.operation = operation;
+    }
+    return entry;
+  });
+  const systemInteraction: CapabilityStatementRestInteraction[] = caps
+    .filter((c): c is Extract<RouteCapability, { kind: 'system' }> => c.kind === 'system')
+    .map((c) => ({ code: c.interaction }));
+  const systemOperation = caps
+    .filter((c): c is Extract<RouteCapability, { kind: 'operation' }> => c.kind === 'operation' && c.level === 'system')
+    .map((c) => ({ name: c.name, definition: c.definition }));
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -32,9 +90,11 @@ export function capabilityStatement(validator: Validator, url: string): Capabili
     rest: [
       {
         mode: 'server',
-        documentation: 'Validation against base FHIR R4 and the PeerBridge profiles. Storage and search come in later releases.',
-        resource: resources,
-        operation: [{ name: 'validate', definition: VALIDATE_OPERATION }],
+        documentation:
+          'FHIR R4 REST API over a versioned PostgreSQL store; every create and update is validated against base R4 and the profiles in meta.profile.',
+        resource,
+        interaction: systemInteraction,
+        operation: systemOperation,
       },
     ],
   };

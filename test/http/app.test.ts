@@ -89,7 +89,13 @@ test('a body over the limit: 413', async () => {
 });
 
 test('unknown routes: 404 OperationOutcome', async () => {
-  const res = await request(app).get('/fhir/Patient/123');
+  const res = await request(app).get('/fhir/Patient/123/nothing-here');
   expect(res.status).toBe(404);
+  expect(res.body.resourceType).toBe('OperationOutcome');
+});
+
+test('without a store the REST interactions answer 501', async () => {
+  const res = await request(app).get('/fhir/Patient/123');
+  expect(res.status).toBe(501);
   expect(res.body.resourceType).toBe('OperationOutcome');
 });

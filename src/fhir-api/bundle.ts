@@ -1,0 +1,239 @@
+/**
+ * `POST /` with a Bundle (https://hl7.org/fhir/R4/http.html#transaction):
+ * - `transaction`: all or nothing, in one database transaction. Entries run in the spec's order
+ *   (DELETE, POST, PUT, GET); `urn:uuid` (and other fullUrl) references are rewritten in every
+ *   entry, nested ones included; conditional creates and updates are resolved first so their
+ *   ids can be referenced. Any failure answers with that entry's error and stores nothing.
+ * - `batch`: every entry on its own, each answered with its status or its OperationOutcome.
+ */
+import type { Bundle, BundleEntry, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
+import { randomUUID } from 'node:crypto';
+import { badRequest, FhirError, preconditionFailed, serverError } from '../outcomes';
+import type { Repository } from '../store/repository';
+import { parseQueryString, parseSearch, preferReturn, validateForWrite, versionHeaders } from './http-rules';
+import type { Router } from './router';
+import type { FhirDeps, FhirRequest, FhirResponse, HttpMethod } from './types';
+
+const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+interface Parsed {
+  index: number;
+  method: HttpMethod;
+  type?: ResourceType;
+  id?: string;
+  query?: string;
+  path: string;
+  entry: BundleEntry;
+}
+
+const fail = (index: number, text: string, status = 400): FhirError =>
+  new FhirError(badRequest(`Bundle.entry[${index}]: ${text}`, `Bundle.entry[${index}]`), status);
+
+/** Answers a transaction or batch Bundle. */
+export async function bundleHandler(req: FhirRequest, deps: FhirDeps, router: Router): Promise<FhirResponse> {
+  const bundle = req.body as Bundle | undefined;
+  if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
+    throw new FhirError(badRequest('POST to the base takes a Bundle of type transaction or batch'), 400);
+  }
+  if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
+    throw new FhirError(badRequest(`Bundle.type must be transaction or batch (got '${String(bundle.type)}')`, 'Bundle.type'), 400);
+  }
+  if (bundle.type === 'batch') {
+    return { status: 200, body: await batch(req, deps, router, bundle) };
+  }
+  return { status: 200, body: await transaction(req, deps, router, bundle) };
+}
+
+function parseEntry(entry: BundleEntry, index: number, baseUrl: string, deps: FhirDeps): Parsed {
+  const method = entry?.request?.method;
+  const url = entry?.request?.url;
+  if (!method || !url) {
+    throw fail(index, 'request.method and request.url are required');
+  }
+  if (method === 'PATCH' || method === 'HEAD') {
+    throw fail(index, `${method} is not supported in Bundles`);
+  }
+  const relative = url.startsWith(`${baseUrl}/`) ? url.slice(baseUrl.length + 1) : url.replace(/^\//, '');
+  const [pathPart, query] = relative.split('?', 2) as [string, string | undefined];
+  const [type, id, ...rest] = pathPart.split('/');
+  if (type && !deps.validator.defs.isResourceType(type) && !type.startsWith('$') && type !== '_history') {
+    throw fail(index, `unknown resource type '${type}' in request.url`, 404);
+  }
+  if (method !== 'GET' && rest.length > 0) {
+    throw fail(index, `request.url '${url}' is not a ${method} URL`);
+  }
+  return { index, method: method as HttpMethod, type: type as ResourceType, id, query, path: `/${pathPart}`, entry };
+}
+
+/** Runs one entry through the route table. */
+function run(req: FhirRequest, deps: FhirDeps, router: Router, p: Parsed, repo: Repository, body?: Resource): Promise<FhirResponse> {
+  const headers: FhirRequest['headers'] = { prefer: req.headers.prefer };
+  if (p.entry.request?.ifMatch) {
+    headers['if-match'] = p.entry.request.ifMatch;
+  }
+  if (p.entry.request?.ifNoneExist) {
+    headers['if-none-exist'] = p.entry.request.ifNoneExist;
+  }
+  return router.handle(
+    { method: p.method, path: p.path, query: p.query ? parseQueryString(p.query) : {}, headers, body: body ?? p.entry.resource, baseUrl: req.baseUrl },
+    { ...deps, repo },
+  );
+}
+
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content' };
+
+function responseEntry(res: FhirResponse, withResource: boolean): BundleEntry {
+  const h = res.headers ?? {};
+  const entry: BundleEntry = { response: { status: `${res.status}${STATUS_TEXT[res.status] ? ` ${STATUS_TEXT[res.status]}` : ''}` } };
+  if (h.location) {
+    entry.response!.location = h.location;
+  }
+  if (h.etag) {
+    entry.response!.etag = h.etag;
+  }
+  if (h['last-modified']) {
+    entry.response!.lastModified = new Date(h['last-modified']).toISOString();
+  }
+  if (res.body?.resourceType === 'OperationOutcome') {
+    entry.response!.outcome = res.body;
+  } else if (res.body && withResource) {
+    entry.resource = res.body;
+  }
+  return entry;
+}
+
+function errorEntry(err: unknown, deps: FhirDeps): BundleEntry {
+  if (err instanceof FhirError) {
+    return { response: { status: String(err.status), outcome: err.outcome as OperationOutcome } };
+  }
+  deps.log?.('error', 'batch entry failed', { error: err instanceof Error ? err.stack : String(err) });
+  return { response: { status: '500', outcome: serverError() } };
+}
+
+async function batch(req: FhirRequest, deps: FhirDeps, router: Router, bundle: Bundle): Promise<Bundle> {
+  const withResource = preferReturn(req.headers) === 'representation';
+  const entry: BundleEntry[] = [];
+  for (const [index, e] of (bundle.entry ?? []).entries()) {
+    try {
+      const p = parseEntry(e, index, req.baseUrl, deps);
+      entry.push(responseEntry(await run(req, deps, router, p, deps.repo), withResource));
+    } catch (err) {
+      entry.push(errorEntry(err, deps));
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', entry };
+}
+
+async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bundle: Bundle): Promise<Bundle> {
+  // Validate everything first: one invalid entry and nothing is written (422).
+  validateForWrite(deps, bundle);
+  const parsed = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, req.baseUrl, deps));
+  const withResource = preferReturn(req.headers) === 'representation';
+  return deps.repo.withTransaction(async (tx) => {
+    const refs = new Map<string, string>();
+    const ids = new Map<number, { id: string; existing?: Resource }>();
+    for (const p of parsed) {
+      await resolveTarget(p, tx, refs, ids);
+    }
+    const bodies = parsed.map((p) => (p.entry.resource ? (rewrite(p.entry.resource, refs, p.index) as Resource) : undefined));
+    const results: BundleEntry[] = new Array(parsed.length);
+    for (const p of [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index)) {
+      try {
+        results[p.index] = await transactionEntry(req, deps, router, p, tx, bodies[p.index], ids.get(p.index), withResource);
+      } catch (err) {
+        throw entryError(err, p.index);
+      }
+    }
+    return { resourceType: 'Bundle', type: 'transaction-response', entry: results } as Bundle;
+  });
+}
+
+/** Decides the id each POST and PUT entry will have, so references to its fullUrl can be rewritten. */
+async function resolveTarget(p: Parsed, tx: Repository, refs: Map<string, string>, ids: Map<number, { id: string; existing?: Resource }>): Promise<void> {
+  if ((p.method !== 'POST' && p.method !== 'PUT') || !p.type) {
+    return;
+  }
+  let target: { id: string; existing?: Resource };
+  const conditional = p.method === 'POST' ? p.entry.request?.ifNoneExist : p.id ? undefined : p.query;
+  if (p.method === 'PUT' && p.id) {
+    target = { id: p.id };
+  } else if (conditional) {
+    const found = await tx.search({ ...parseSearch(p.type, parseQueryString(conditional.replace(/^[^?]*\?/, ''))), count: 2 }, { strict: true });
+    if (found.resources.length > 1) {
+      throw new FhirError(preconditionFailed(`Bundle.entry[${p.index}]: the condition matched ${found.resources.length} resources`), 412);
+    }
+    const existing = found.resources[0];
+    target = existing ? { id: existing.id as string, existing: p.method === 'POST' ? existing : undefined } : { id: p.entry.resource?.id ?? randomUUID() };
+  } else if (p.method === 'POST') {
+    target = { id: randomUUID() };
+  } else {
+    throw fail(p.index, 'PUT needs Type/id or Type?search in request.url');
+  }
+  ids.set(p.index, target);
+  if (p.entry.fullUrl) {
+    refs.set(p.entry.fullUrl, `${p.type}/${target.id}`);
+  }
+}
+
+/** Replaces every string equal to a resolved fullUrl; an unresolved `urn:uuid` reference is a 400. */
+function rewrite(value: unknown, refs: Map<string, string>, index: number, key?: string): unknown {
+  if (typeof value === 'string') {
+    const to = refs.get(value);
+    if (to) {
+      return to;
+    }
+    if (key === 'reference' && value.startsWith('urn:uuid:')) {
+      throw fail(index, `reference '${value}' names no entry of this Bundle`);
+    }
+    return value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v) => rewrite(v, refs, index, key));
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewrite(v, refs, index, k)]));
+  }
+  return value;
+}
+
+async function transactionEntry(
+  req: FhirRequest,
+  deps: FhirDeps,
+  router: Router,
+  p: Parsed,
+  tx: Repository,
+  body: Resource | undefined,
+  target: { id: string; existing?: Resource } | undefined,
+  withResource: boolean,
+): Promise<BundleEntry> {
+  if ((p.method === 'POST' || p.method === 'PUT') && target && p.type) {
+    if (!body || body.resourceType !== p.type) {
+      throw fail(p.index, `the resource must be a ${p.type}`);
+    }
+    if (target.existing) {
+      return responseEntry({ status: 200, headers: versionHeaders(target.existing, req.baseUrl, true), body: target.existing }, withResource);
+    }
+    if (p.method === 'PUT' && p.id && body.id !== p.id) {
+      throw fail(p.index, `request.url says ${p.type}/${p.id} but the resource has ${body.id ? `id '${body.id}'` : 'no id'}`);
+    }
+    const result = await tx.update({ ...body, id: target.id }, { ifMatch: p.entry.request?.ifMatch?.replace(/^W\/"(.*)"$/, '$1') });
+    const status = p.method === 'POST' || result.created ? 201 : 200;
+    return responseEntry({ status, headers: versionHeaders(result.resource, req.baseUrl, true), body: result.resource }, withResource);
+  }
+  if (p.method === 'DELETE' && !p.id) {
+    throw fail(p.index, 'conditional delete is not supported');
+  }
+  return responseEntry(await run(req, deps, router, p, tx, body), withResource);
+}
+
+function entryError(err: unknown, index: number): unknown {
+  if (!(err instanceof FhirError)) {
+    return err;
+  }
+  const prefix = `Bundle.entry[${index}]`;
+  const outcome = err.outcome as OperationOutcome;
+  const issue = (outcome.issue ?? []).map((i) =>
+    i.details?.text?.startsWith(prefix) ? i : { ...i, details: { ...i.details, text: `${prefix}: ${i.details?.text ?? i.diagnostics ?? ''}` } },
+  );
+  return new FhirError({ ...outcome, issue }, err.status);
+}

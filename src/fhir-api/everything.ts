@@ -1,0 +1,41 @@
+/**
+ * Patient `$everything` (https://hl7.org/fhir/R4/patient-operation-everything.html): the Patient
+ * and every resource in its compartment, as pages of a `searchset` Bundle; `_since`, `_type`
+ * and `_count` as the operation defines them. Resources outside the compartment that these
+ * reference (Practitioner, Organization, Location...) are not added.
+ */
+import type { BundleLink, ResourceType } from '@medplum/fhirtypes';
+import { badRequest, FhirError } from '../outcomes';
+import { countParam, idParam, instantParam, queryString, queryValue } from './http-rules';
+import { entry, searchset, withQuery } from './search';
+import type { FhirHandler } from './types';
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+export const everythingHandler: FhirHandler = async (req, deps) => {
+  const id = idParam(req);
+  await deps.repo.read('Patient', id);
+  const typeText = queryValue(req.query, '_type');
+  let types: ResourceType[] | undefined;
+  if (typeText) {
+    types = typeText.split(',').map((t) => t.trim()) as ResourceType[];
+    const unknown = types.filter((t) => !deps.validator.defs.isResourceType(t));
+    if (unknown.length > 0) {
+      throw new FhirError(badRequest(`Unknown resource type(s) in _type: ${unknown.join(', ')}`, '_type'), 400);
+    }
+  }
+  const count = countParam(req.query, DEFAULT_PAGE, MAX_PAGE);
+  const page = await deps.repo.compartment(id, {
+    types,
+    since: instantParam(req.query, '_since'),
+    count: Math.max(count, 1),
+    cursor: queryValue(req.query, '_cursor'),
+  });
+  const self = `${req.baseUrl}/Patient/${id}/$everything`;
+  const links: BundleLink[] = [{ relation: 'self', url: withQuery(self, queryString(req.query)) }];
+  if (page.next) {
+    links.push({ relation: 'next', url: withQuery(self, queryString({ ...req.query, _cursor: page.next })) });
+  }
+  return { status: 200, body: searchset(links, page.resources.map((r) => entry(req, r, 'match')), page.total) };
+};

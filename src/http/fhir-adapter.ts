@@ -1,0 +1,79 @@
+/**
+ * The one Express catch-all that turns HTTP into FHIR handler calls (src/fhir-api): Express'
+ * `req`/`res` stop here. Also the `_format` / `Accept` check: this server speaks JSON only.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Resource } from '@medplum/fhirtypes';
+import type { FhirDeps, HttpMethod, Router } from '../fhir-api';
+import { FhirError, notAcceptable, notSupported } from '../outcomes';
+import type { Repository } from '../store/repository';
+
+const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
+const FHIR_JSON = 'application/fhir+json';
+
+/**
+ * `_format` (https://hl7.org/fhir/R4/http.html#mime-type) must name JSON; an `Accept` header
+ * that allows no JSON is refused too. 406 with an OperationOutcome.
+ */
+export function formatCheck(req: Request, _res: Response, next: NextFunction): void {
+  const format = req.query._format;
+  const text = Array.isArray(format) ? String(format[0]) : typeof format === 'string' ? format : undefined;
+  if (text !== undefined && !JSON_FORMATS.has(text.split(';')[0].trim().toLowerCase())) {
+    next(new FhirError(notAcceptable(`_format=${text} is not supported; this server answers application/fhir+json only`), 406));
+    return;
+  }
+  const accept = req.headers.accept;
+  if (accept && !/json|\*\/\*|application\/\*/i.test(accept)) {
+    next(new FhirError(notAcceptable(`Accept: ${accept} cannot be met; this server answers application/fhir+json only`), 406));
+    return;
+  }
+  next();
+}
+
+/** A repository stand-in for apps built without a store: every call is a 501. */
+export function noStore(): Repository {
+  return new Proxy({} as Repository, {
+    get: () => () => Promise.reject(new FhirError(notSupported('This server was started without a store'), 501)),
+  });
+}
+
+/** The catch-all: builds the FHIR request, runs the router, writes the answer. */
+export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: (req: Request) => string): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const headers: Record<string, string | undefined> = {};
+      for (const [k, v] of Object.entries(req.headers)) {
+        headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      const query = { ...(req.query as Record<string, string | string[] | undefined>) };
+      let body: unknown = req.body;
+      // POST /{type}/_search with a form body: its fields are search parameters.
+      if (req.method === 'POST' && req.path.endsWith('/_search') && body instanceof URLSearchParams) {
+        for (const [k, v] of body) {
+          const prev = query[k];
+          query[k] = prev === undefined ? v : [...[prev].flat(), v];
+        }
+        body = undefined;
+      }
+      const result = await router.handle(
+        { method: req.method as HttpMethod, path: req.path, query, headers, body, baseUrl: baseUrl(req) },
+        deps,
+      );
+      res.status(result.status);
+      for (const [k, v] of Object.entries(result.headers ?? {})) {
+        res.setHeader(k, v);
+      }
+      if (result.body) {
+        sendBody(res, result.body);
+      } else {
+        res.end();
+      }
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+function sendBody(res: Response, body: Resource): void {
+  res.type(FHIR_JSON).send(JSON.stringify(body));
+}
