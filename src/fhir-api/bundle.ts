@@ -137,7 +137,23 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
     }
     const bodies = parsed.map((p) => (p.entry.resource ? (rewrite(p.entry.resource, refs, p.index) as Resource) : undefined));
     const results: BundleEntry[] = new Array(parsed.length);
-    for (const p of [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index)) {
+    const sorted = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+    // Plain creates and updates are written in batches (one statement per table); the rest one by one.
+    const plain = (p: Parsed): boolean => (p.method === 'POST' || p.method === 'PUT') && !!ids.get(p.index) && !ids.get(p.index)?.existing && !p.entry.request?.ifMatch;
+    for (let i = 0; i < sorted.length; ) {
+      const group: Parsed[] = [];
+      while (i < sorted.length && plain(sorted[i]) && (group.length === 0 || group[0].method === sorted[i].method)) {
+        group.push(sorted[i++]);
+      }
+      if (group.length > 0) {
+        const written = await tx.updateMany(group.map((p) => ({ ...checkWriteBody(p, bodies[p.index]), id: ids.get(p.index)?.id })));
+        group.forEach((p, k) => {
+          const status = p.method === 'POST' || written[k].created ? 201 : 200;
+          results[p.index] = responseEntry({ status, headers: versionHeaders(written[k].resource, req.baseUrl, true), body: written[k].resource }, withResource);
+        });
+        continue;
+      }
+      const p = sorted[i++];
       try {
         results[p.index] = await transactionEntry(req, deps, router, p, tx, bodies[p.index], ids.get(p.index), withResource);
       } catch (err) {
@@ -207,16 +223,10 @@ async function transactionEntry(
   withResource: boolean,
 ): Promise<BundleEntry> {
   if ((p.method === 'POST' || p.method === 'PUT') && target && p.type) {
-    if (!body || body.resourceType !== p.type) {
-      throw fail(p.index, `the resource must be a ${p.type}`);
-    }
     if (target.existing) {
       return responseEntry({ status: 200, headers: versionHeaders(target.existing, req.baseUrl, true), body: target.existing }, withResource);
     }
-    if (p.method === 'PUT' && p.id && body.id !== p.id) {
-      throw fail(p.index, `request.url says ${p.type}/${p.id} but the resource has ${body.id ? `id '${body.id}'` : 'no id'}`);
-    }
-    const result = await tx.update({ ...body, id: target.id }, { ifMatch: p.entry.request?.ifMatch?.replace(/^W\/"(.*)"$/, '$1') });
+    const result = await tx.update({ ...checkWriteBody(p, body), id: target.id }, { ifMatch: p.entry.request?.ifMatch?.replace(/^W\/"(.*)"$/, '$1') });
     const status = p.method === 'POST' || result.created ? 201 : 200;
     return responseEntry({ status, headers: versionHeaders(result.resource, req.baseUrl, true), body: result.resource }, withResource);
   }
@@ -224,6 +234,17 @@ async function transactionEntry(
     throw fail(p.index, 'conditional delete is not supported');
   }
   return responseEntry(await run(req, deps, router, p, tx, body), withResource);
+}
+
+/** The entry's resource must be of the URL's type, and a PUT's id must be the URL's. */
+function checkWriteBody(p: Parsed, body: Resource | undefined): Resource {
+  if (!body || body.resourceType !== p.type) {
+    throw fail(p.index, `the resource must be a ${p.type}`);
+  }
+  if (p.method === 'PUT' && p.id && body.id !== p.id) {
+    throw fail(p.index, `request.url says ${p.type}/${p.id} but the resource has ${body.id ? `id '${body.id}'` : 'no id'}`);
+  }
+  return body;
 }
 
 function entryError(err: unknown, index: number): unknown {

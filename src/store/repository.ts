@@ -74,6 +74,12 @@ export interface Repository {
   create<T extends Resource>(resource: T): Promise<T>;
   /** update (update-as-create when the id is new); `created` tells which. */
   update<T extends Resource>(resource: T, options?: WriteOptions): Promise<UpdateResult<T>>;
+  /**
+   * Updates (or creates) many resources, each with its id, as one batch: one statement per
+   * table instead of several per resource. Results in input order. Use inside `withTransaction`
+   * for all-or-nothing; no If-Match (use `update` for that).
+   */
+  updateMany<T extends Resource>(resources: T[]): Promise<UpdateResult<T>[]>;
   /** read: 404 unknown, 410 deleted. */
   read<T extends Resource>(type: T['resourceType'], id: string): Promise<T>;
   /** vread */

@@ -11,6 +11,7 @@ import type { Repository, SearchResult, SqlDriver, StreamFilter, UpdateResult, W
 import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
 import { runSearch } from './sql-search';
 import { writeVersion } from './sql-write';
+import { writeMany } from './sql-write-many';
 
 /** Postgres errors worth one more try of a whole top-level write: serialization failure, deadlock. */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -63,6 +64,18 @@ export class SqlRepository implements Repository {
     const id = resource.id;
     const v = await this.tx((tx) => writeVersion(tx, resource.resourceType, id, resource, options.ifMatch));
     return { resource: withMeta(resource, v.versionId, v.lastUpdated), created: !v.existed };
+  }
+
+  async updateMany<T extends Resource>(resources: T[]): Promise<UpdateResult<T>[]> {
+    const missing = resources.findIndex((r) => !r.id);
+    if (missing >= 0) {
+      throw new FhirError(badRequest(`Resource ${missing} of the batch has no id`), 400);
+    }
+    if (resources.length === 0) {
+      return [];
+    }
+    const written = await this.tx((tx) => writeMany(tx, resources));
+    return written.map((v, i) => ({ resource: withMeta(resources[i], v.versionId, v.lastUpdated), created: !v.existed }));
   }
 
   async read<T extends Resource>(type: T['resourceType'], id: string): Promise<T> {

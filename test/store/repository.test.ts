@@ -119,6 +119,39 @@ describe.each(DRIVERS)('repository on %s', (driver) => {
     expect(updated.resource.id).toBe(results[0].resource.id);
   });
 
+  test('updateMany writes a batch: new, existing, tombstoned and repeated ids', async () => {
+    await repo.update<Patient>({ resourceType: 'Patient', id: 'many-1', gender: 'male' });
+    await repo.update<Patient>({ resourceType: 'Patient', id: 'many-gone' });
+    await repo.delete('Patient', 'many-gone');
+    const results = await repo.updateMany<Patient>([
+      { resourceType: 'Patient', id: 'many-1', gender: 'female' },
+      { resourceType: 'Patient', id: 'many-2', identifier: [{ system: 'urn:test:many', value: '2' }] },
+      { resourceType: 'Patient', id: 'many-gone' },
+      { resourceType: 'Patient', id: 'many-2', identifier: [{ system: 'urn:test:many', value: '2b' }] },
+    ]);
+    expect(results.map((r) => [r.resource.id, r.resource.meta?.versionId, r.created])).toEqual([
+      ['many-1', '2', false],
+      ['many-2', '1', true],
+      ['many-gone', '3', true],
+      ['many-2', '2', false],
+    ]);
+    expect((await repo.read<Patient>('Patient', 'many-1')).gender).toBe('female');
+    const found = await repo.search({ resourceType: 'Patient', filters: [{ code: 'identifier', operator: 'eq', value: 'urn:test:many|2b' }] });
+    expect(found.resources.map((r) => r.id)).toEqual(['many-2']);
+    const old = await repo.search({ resourceType: 'Patient', filters: [{ code: 'identifier', operator: 'eq', value: 'urn:test:many|2' }] });
+    expect(old.resources).toHaveLength(0);
+    expect((await repo.history('Patient', 'many-2')).total).toBe(2);
+  });
+
+  test('parallel batches over the same ids keep versions consecutive', async () => {
+    const batch = (n: number): Patient[] => ['pb-a', 'pb-b', 'pb-c'].map((id) => ({ resourceType: 'Patient', id, birthDate: `200${n}-01-01` }));
+    await Promise.all([1, 2, 3, 4].map((n) => repo.withTransaction((tx) => tx.updateMany(batch(n)))));
+    for (const id of ['pb-a', 'pb-b', 'pb-c']) {
+      const history = await repo.history('Patient', id);
+      expect(history.entry?.map((e) => e.response?.etag)).toEqual(['W/"4"', 'W/"3"', 'W/"2"', 'W/"1"']);
+    }
+  });
+
   describe('stream', () => {
     let start: Date;
     let examples: Resource[];

@@ -1,0 +1,171 @@
+/**
+ * Many updates in a few statements (a transaction Bundle, an ingest batch): the same rows as
+ * `writeVersion` writes one resource at a time, but with one statement per table for the whole
+ * batch (`unnest` over arrays). Existing rows are locked in key order first, so concurrent
+ * batches cannot deadlock on each other and version numbers stay consecutive. Must run inside a
+ * transaction. Ids that appear twice in one batch, or that another writer creates meanwhile, go
+ * through `writeVersion` one by one.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { SqlDriver } from './repository';
+import { extractSearchValues, type SearchValues } from './search-values';
+import { writeVersion, type WrittenVersion } from './sql-write';
+
+interface Planned {
+  /** index in the input */
+  at: number;
+  resource: Resource;
+  type: string;
+  id: string;
+  versionId: number;
+  existed: boolean;
+  /** had a row (possibly a tombstone) before */
+  hadRow: boolean;
+  doc: Resource;
+  values: SearchValues;
+}
+
+const key = (type: string, id: string): string => `${type}/${id}`;
+
+/** Writes the next version of each resource (they must have ids); results in input order. */
+export async function writeMany(tx: SqlDriver, resources: Resource[]): Promise<WrittenVersion[]> {
+  const results: WrittenVersion[] = new Array(resources.length);
+  const seen = new Set<string>();
+  const batch: number[] = [];
+  const oneByOne: number[] = [];
+  resources.forEach((r, i) => {
+    const k = key(r.resourceType, r.id as string);
+    (seen.has(k) ? oneByOne : batch).push(i);
+    seen.add(k);
+  });
+  if (batch.length > 0) {
+    const types = batch.map((i) => resources[i].resourceType);
+    const ids = batch.map((i) => resources[i].id as string);
+    const current = await tx.query<{ resource_type: string; id: string; version_id: number; deleted: boolean }>(
+      `SELECT r.resource_type, r.id, r.version_id, r.deleted FROM fhir_resource r
+         JOIN unnest($1::text[], $2::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i
+        ORDER BY r.resource_type, r.id FOR UPDATE OF r`,
+      [types, ids],
+    );
+    const byKey = new Map(current.rows.map((r) => [key(r.resource_type, r.id), r]));
+    const lastUpdated = new Date().toISOString();
+    const planned: Planned[] = batch.map((i) => {
+      const resource = resources[i];
+      const row = byKey.get(key(resource.resourceType, resource.id as string));
+      const versionId = row ? row.version_id + 1 : 1;
+      const doc = { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource;
+      return { at: i, resource, type: resource.resourceType, id: resource.id as string, versionId, existed: !!row && !row.deleted, hadRow: !!row, doc, values: extractSearchValues(doc) };
+    });
+    const fresh = planned.filter((p) => !p.hadRow);
+    const inserted = new Set<string>();
+    if (fresh.length > 0) {
+      const res = await tx.query<{ resource_type: string; id: string }>(
+        `INSERT INTO fhir_resource (resource_type, id, version_id, last_updated, deleted, content, patient_ids)
+         SELECT t, i, 1, $3::timestamptz, false, c::jsonb, string_to_array(p, chr(31))
+           FROM unnest($1::text[], $2::text[], $4::text[], $5::text[]) AS u(t, i, c, p)
+         ON CONFLICT (resource_type, id) DO NOTHING RETURNING resource_type, id`,
+        [fresh.map((p) => p.type), fresh.map((p) => p.id), lastUpdated, fresh.map((p) => JSON.stringify(p.doc)), fresh.map((p) => joinIds(p.values.patientIds))],
+      );
+      for (const r of res.rows) {
+        inserted.add(key(r.resource_type, r.id));
+      }
+    }
+    const lost = fresh.filter((p) => !inserted.has(key(p.type, p.id)));
+    const existing = planned.filter((p) => p.hadRow);
+    if (existing.length > 0) {
+      await tx.query(
+        `UPDATE fhir_resource r SET version_id = u.v, last_updated = $4::timestamptz, deleted = false, content = u.c::jsonb,
+                patient_ids = string_to_array(u.p, chr(31))
+           FROM unnest($1::text[], $2::text[], $3::int[], $5::text[], $6::text[]) AS u(t, i, v, c, p)
+          WHERE r.resource_type = u.t AND r.id = u.i`,
+        [existing.map((p) => p.type), existing.map((p) => p.id), existing.map((p) => p.versionId), lastUpdated, existing.map((p) => JSON.stringify(p.doc)), existing.map((p) => joinIds(p.values.patientIds))],
+      );
+    }
+    const written = planned.filter((p) => p.hadRow || inserted.has(key(p.type, p.id)));
+    await writeRows(tx, written, existing, lastUpdated);
+    for (const p of written) {
+      results[p.at] = { versionId: p.versionId, lastUpdated, existed: p.existed, changed: true };
+    }
+    // Created by another writer between our lock and our insert: take the one-by-one path.
+    for (const p of lost) {
+      results[p.at] = await writeVersion(tx, p.type, p.id, p.resource);
+    }
+  }
+  for (const i of oneByOne) {
+    const r = resources[i];
+    results[i] = await writeVersion(tx, r.resourceType, r.id as string, r);
+  }
+  return results;
+}
+
+/** Resource-type/id pairs can't travel as a 2-D array; patient id lists are joined on a unit separator. */
+const joinIds = (ids: string[]): string => ids.join('\u001f');
+
+async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[], lastUpdated: string): Promise<void> {
+  if (written.length === 0) {
+    return;
+  }
+  await tx.query(
+    `INSERT INTO fhir_history (resource_type, id, version_id, last_updated, deleted, content, patient_ids)
+     SELECT t, i, v, $4::timestamptz, false, c::jsonb, string_to_array(p, chr(31))
+       FROM unnest($1::text[], $2::text[], $3::int[], $5::text[], $6::text[]) AS u(t, i, v, c, p)`,
+    [written.map((p) => p.type), written.map((p) => p.id), written.map((p) => p.versionId), lastUpdated, written.map((p) => JSON.stringify(p.doc)), written.map((p) => joinIds(p.values.patientIds))],
+  );
+  if (replaced.length > 0) {
+    const keys = [replaced.map((p) => p.type), replaced.map((p) => p.id)];
+    for (const table of ['fhir_token', 'fhir_string', 'fhir_date', 'fhir_reference', 'fhir_number']) {
+      await tx.query(
+        `DELETE FROM ${table} x USING unnest($1::text[], $2::text[]) AS k(t, i) WHERE x.resource_type = k.t AND x.id = k.i`,
+        keys,
+      );
+    }
+  }
+  const owners = <T>(pick: (v: SearchValues) => T[]): { types: string[]; ids: string[]; rows: T[] } => {
+    const out = { types: [] as string[], ids: [] as string[], rows: [] as T[] };
+    for (const p of written) {
+      for (const row of pick(p.values)) {
+        out.types.push(p.type);
+        out.ids.push(p.id);
+        out.rows.push(row);
+      }
+    }
+    return out;
+  };
+  const tokens = owners((v) => v.tokens);
+  if (tokens.rows.length) {
+    await tx.query(
+      `INSERT INTO fhir_token (resource_type, id, code, system, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
+      [tokens.types, tokens.ids, tokens.rows.map((r) => r.code), tokens.rows.map((r) => r.system), tokens.rows.map((r) => r.value)],
+    );
+  }
+  const strings = owners((v) => v.strings);
+  if (strings.rows.length) {
+    await tx.query(
+      `INSERT INTO fhir_string (resource_type, id, code, value, norm) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
+      [strings.types, strings.ids, strings.rows.map((r) => r.code), strings.rows.map((r) => r.value), strings.rows.map((r) => r.norm)],
+    );
+  }
+  const dates = owners((v) => v.dates);
+  if (dates.rows.length) {
+    await tx.query(
+      `INSERT INTO fhir_date (resource_type, id, code, low, high) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])`,
+      [dates.types, dates.ids, dates.rows.map((r) => r.code), dates.rows.map((r) => r.low), dates.rows.map((r) => r.high)],
+    );
+  }
+  const refs = owners((v) => v.references);
+  if (refs.rows.length) {
+    await tx.query(
+      `INSERT INTO fhir_reference (resource_type, id, code, target_type, target_id, ref)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+      [refs.types, refs.ids, refs.rows.map((r) => r.code), refs.rows.map((r) => r.targetType), refs.rows.map((r) => r.targetId), refs.rows.map((r) => r.ref)],
+    );
+  }
+  const numbers = owners((v) => v.numbers);
+  if (numbers.rows.length) {
+    await tx.query(
+      `INSERT INTO fhir_number (resource_type, id, code, low, high, system, unit)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[])`,
+      [numbers.types, numbers.ids, numbers.rows.map((r) => r.code), numbers.rows.map((r) => r.low), numbers.rows.map((r) => r.high), numbers.rows.map((r) => r.system), numbers.rows.map((r) => r.unit)],
+    );
+  }
+}
