@@ -3,9 +3,8 @@
  * `DATABASE_URL`. Same SQL as the PGlite driver.
  */
 import { Pool, type PoolClient } from 'pg';
+import { cursorName, fetchBatches } from './cursor';
 import type { QueryResult, SqlDriver } from './repository';
-
-let cursorSeq = 0;
 
 /** Opens a pool on `url` and checks that the server answers. */
 export async function openPgDriver(url: string, options: { max?: number } = {}): Promise<SqlDriver> {
@@ -23,14 +22,8 @@ async function run<R>(client: Client, sql: string, params?: unknown[]): Promise<
   return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
 }
 
-async function* fetchAll<R>(client: Client, name: string, batchSize: number): AsyncIterable<R[]> {
-  for (;;) {
-    const batch = await run<R>(client, `FETCH ${Math.max(1, Math.floor(batchSize))} FROM ${name}`);
-    if (batch.rows.length === 0) {
-      return;
-    }
-    yield batch.rows;
-  }
+function fetchAll<R>(client: Client, name: string, batchSize: number): AsyncIterable<R[]> {
+  return fetchBatches(async (fetch) => (await run<R>(client, fetch)).rows, name, batchSize);
 }
 
 class PgPoolDriver implements SqlDriver {
@@ -59,7 +52,7 @@ class PgPoolDriver implements SqlDriver {
   /** A server-side cursor in its own transaction on one pooled connection, released at the end. */
   async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
     const client = await this.pool.connect();
-    const name = `pb_cursor_${++cursorSeq}`;
+    const name = cursorName();
     let ok = false;
     try {
       await client.query('BEGIN');
@@ -91,7 +84,7 @@ class PgClientDriver implements SqlDriver {
   }
 
   async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
-    const name = `pb_cursor_${++cursorSeq}`;
+    const name = cursorName();
     await this.client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
     try {
       yield* fetchAll<R>(this.client, name, batchSize);

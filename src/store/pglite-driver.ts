@@ -5,9 +5,8 @@
  */
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
+import { cursorName, fetchBatches } from './cursor';
 import type { QueryResult, SqlDriver } from './repository';
-
-let cursorSeq = 0;
 
 /** Opens PGlite in `dataDir` (created when missing), or in memory when `dataDir` is undefined. */
 export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
@@ -43,16 +42,10 @@ class PgliteDriver implements SqlDriver {
    * transaction, and with it every other request, waiting until the consumer is done).
    */
   async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
-    const name = `pb_cursor_${++cursorSeq}`;
+    const name = cursorName();
     await this.db.transaction((tx) => tx.query(`DECLARE ${name} NO SCROLL CURSOR WITH HOLD FOR ${sql}`, params));
     try {
-      for (;;) {
-        const batch = await this.db.query<R>(`FETCH ${Math.max(1, Math.floor(batchSize))} FROM ${name}`);
-        if (batch.rows.length === 0) {
-          return;
-        }
-        yield batch.rows;
-      }
+      yield* fetchBatches(async (fetch) => (await this.db.query<R>(fetch)).rows, name, batchSize);
     } finally {
       await this.db.query(`CLOSE ${name}`).catch(() => undefined);
     }
@@ -78,16 +71,10 @@ class PgliteTxDriver implements SqlDriver {
   }
 
   async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
-    const name = `pb_cursor_${++cursorSeq}`;
+    const name = cursorName();
     await this.tx.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
     try {
-      for (;;) {
-        const batch = await this.tx.query<R>(`FETCH ${Math.max(1, Math.floor(batchSize))} FROM ${name}`);
-        if (batch.rows.length === 0) {
-          return;
-        }
-        yield batch.rows;
-      }
+      yield* fetchBatches(async (fetch) => (await this.tx.query<R>(fetch)).rows, name, batchSize);
     } finally {
       await this.tx.query(`CLOSE ${name}`).catch(() => undefined);
     }

@@ -17,29 +17,18 @@ export const SCHEMA_VERSION = 1;
 /** Arbitrary, fixed key for `pg_advisory_xact_lock`: "PBSCHEMA" read as ASCII. */
 const MIGRATION_LOCK = 0x5042534348454d41n;
 
+/** The current and the history table have the same columns: one version of one resource per row. */
+const VERSION_COLUMNS = `resource_type text NOT NULL, id text NOT NULL, version_id integer NOT NULL,
+  last_updated timestamptz NOT NULL, deleted boolean NOT NULL DEFAULT false, content jsonb,
+  patient_ids text[] NOT NULL DEFAULT '{}'`;
+
 const STEPS: string[][] = [
   [
-    `CREATE TABLE IF NOT EXISTS fhir_resource (
-      resource_type text NOT NULL,
-      id text NOT NULL,
-      version_id integer NOT NULL,
-      last_updated timestamptz NOT NULL,
-      deleted boolean NOT NULL DEFAULT false,
-      content jsonb,
-      patient_ids text[] NOT NULL DEFAULT '{}',
-      PRIMARY KEY (resource_type, id))`,
+    `CREATE TABLE IF NOT EXISTS fhir_resource (${VERSION_COLUMNS}, PRIMARY KEY (resource_type, id))`,
     'CREATE INDEX IF NOT EXISTS fhir_resource_updated ON fhir_resource (resource_type, last_updated)',
     'CREATE INDEX IF NOT EXISTS fhir_resource_content ON fhir_resource USING gin (content jsonb_path_ops)',
     'CREATE INDEX IF NOT EXISTS fhir_resource_patients ON fhir_resource USING gin (patient_ids)',
-    `CREATE TABLE IF NOT EXISTS fhir_history (
-      resource_type text NOT NULL,
-      id text NOT NULL,
-      version_id integer NOT NULL,
-      last_updated timestamptz NOT NULL,
-      deleted boolean NOT NULL DEFAULT false,
-      content jsonb,
-      patient_ids text[] NOT NULL DEFAULT '{}',
-      PRIMARY KEY (resource_type, id, version_id))`,
+    `CREATE TABLE IF NOT EXISTS fhir_history (${VERSION_COLUMNS}, PRIMARY KEY (resource_type, id, version_id))`,
     'CREATE INDEX IF NOT EXISTS fhir_history_updated ON fhir_history (last_updated)',
     'CREATE INDEX IF NOT EXISTS fhir_history_type_updated ON fhir_history (resource_type, last_updated)',
     `CREATE TABLE IF NOT EXISTS fhir_token (
