@@ -3,7 +3,7 @@
  * Every failure is answered with an OperationOutcome; the status is decided in `errorHandler`.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config';
 import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
 import { fhirRouter, type Route } from '../fhir-api';
@@ -13,6 +13,10 @@ import { describeJsonError } from '../inbound/json-error';
 import { jsonDepth, MAX_DEPTH, type Validator } from '../validation';
 import { capabilityStatement } from './capability';
 export { validateBody as validateHandler } from '../fhir-api/validate';
+import { loadRules, type RuleSet } from '../domain/rules';
+import { loadPackageTerms, type PackageTerms } from '../fhir/context';
+import { extractRoute } from '../fhir-api/extract';
+import { ingest } from '../pipeline/ingest';
 
 export interface AppDeps {
   validator: Validator;
@@ -20,6 +24,10 @@ export interface AppDeps {
   store?: Repository;
   /** Routes matched before the standard FHIR ones (operations such as `$export`). */
   routes?: Route[];
+  /** Non-FHIR-resource endpoints under the FHIR base, mounted first (Bulk Data status and files, src/export). */
+  exportRouter?: express.RequestHandler;
+  /** Rule set and package terms for ingest and `$extract` (loaded from rules/default.json and profiles/package when absent). */
+  pipeline?: { rules: RuleSet; terms: PackageTerms };
   config: Pick<Config, 'MAX_BODY_BYTES'> & Partial<Config>;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
@@ -41,7 +49,9 @@ export function createApp(deps: AppDeps): express.Express {
   const fhir = express.Router();
   fhir.use(formatCheck);
   fhir.use(readFhirJsonBody(deps.config.MAX_BODY_BYTES));
-  const router = fhirRouter(deps.routes);
+  const pipeline = deps.pipeline ?? { rules: loadRules(deps.config.RULES_FILE), terms: loadPackageTerms() };
+  const pipelineDeps = { validator: deps.validator, ...pipeline };
+  const router = fhirRouter([extractRoute(pipelineDeps), ...(deps.routes ?? [])]);
 
   fhir.get('/metadata', (req, res) => {
     send(res, 200, capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes));
@@ -51,7 +61,20 @@ export function createApp(deps: AppDeps): express.Express {
   const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, log: deps.log };
   fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, (req) => baseUrl(req, deps.config.BASE_URL)));
 
+  if (deps.exportRouter) app.use('/fhir', deps.exportRouter);
   app.use('/fhir', fhir);
+
+  // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
+  app.post('/ingest/:source', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
+    const dryRun = req.query.dryRun === 'true';
+    // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
+    const commit = deps.store
+      ? async (bundle: Bundle): Promise<Bundle> =>
+          (await router.handle({ method: 'POST', path: '/', query: {}, headers: {}, body: bundle, baseUrl: baseUrl(req, deps.config.BASE_URL) }, fhirDeps)).body as Bundle
+      : undefined;
+    const result = await ingest(String(req.params.source), req.body, dryRun, { ...pipelineDeps, commit });
+    send(res, result.status, result.body);
+  });
   app.get('/', (_req, res) => {
     res.json({ name: 'PeerBridge', fhir: '/fhir', metadata: '/fhir/metadata' });
   });
