@@ -1,0 +1,76 @@
+/**
+ * The Express side of Bulk Data export: status polling, cancellation and file download under the
+ * FHIR base (`/fhir/bulkstatus/{id}`, `/fhir/bulkfiles/{id}/{Type}-{n}.ndjson`). These answers
+ * are not FHIR resources (the manifest is plain JSON, files are NDJSON streams), so they sit
+ * outside the FHIR route table; the logic is in status.ts and this file only adapts it to HTTP.
+ * Errors go to the app's error middleware as OperationOutcomes.
+ */
+import express, { type Request, type Response } from 'express';
+import type { SqlDriver } from '../store/repository';
+import type { JobStore } from './jobs';
+import { cancelExport, exportFile, exportStatus, FILES_PATH, STATUS_PATH, type StatusAnswer } from './status';
+
+export interface ExportRouterDeps {
+  jobs: JobStore;
+  driver: SqlDriver;
+  /** Public FHIR base URL (config BASE_URL); else taken from the request. */
+  baseUrl?: string;
+  log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
+}
+
+function send(res: Response, answer: StatusAnswer): void {
+  res.status(answer.status).set(answer.headers);
+  if (answer.manifest) {
+    res.type('application/json').send(JSON.stringify(answer.manifest));
+  } else {
+    res.end();
+  }
+}
+
+/** Resolves when `res` can take more data, or false when the client has gone. */
+function writable(res: Response): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** The router to mount at the FHIR base (`app.use('/fhir', router)`). */
+export function exportRouter(deps: ExportRouterDeps): express.Router {
+  const router = express.Router();
+  const base = (req: Request): string => deps.baseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+
+  router.get(`/${STATUS_PATH}/:id`, async (req, res) => {
+    send(res, await exportStatus(deps.jobs, String(req.params.id), base(req)));
+  });
+  router.delete(`/${STATUS_PATH}/:id`, async (req, res) => {
+    send(res, await cancelExport(deps.jobs, String(req.params.id)));
+  });
+  router.get(`/${FILES_PATH}/:id/:file`, async (req, res) => {
+    const file = await exportFile(deps.jobs, deps.driver, String(req.params.id), String(req.params.file));
+    res.status(200).set(file.headers);
+    try {
+      for await (const lines of file.lines) {
+        if (res.destroyed) {
+          return;
+        }
+        if (!res.write(`${lines.join('\n')}\n`) && !(await writable(res))) {
+          return;
+        }
+      }
+      res.end();
+    } catch (err) {
+      // Headers (and part of the file) are sent: all that is left is to cut the response short.
+      deps.log?.('error', 'bulk export download failed', { path: req.path, error: err instanceof Error ? err.stack : String(err) });
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
+  return router;
+}
