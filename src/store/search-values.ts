@@ -163,18 +163,18 @@ export function dateRange(text: string): { low: string; high: string } | undefin
   if (month > 11 || day < 1 || day > 31 || (h && (Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59))) {
     return undefined;
   }
-  const start = Date.UTC(year, month, day, Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), frac ? Math.floor(Number(frac) * 1000) : 0);
+  const start = utc(year, month, day, Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), frac ? Math.floor(Number(frac) * 1000) : 0);
   const check = new Date(start);
   if (check.getUTCDate() !== day || check.getUTCMonth() !== month) {
     return undefined;
   }
   let end: number;
   if (!mo) {
-    end = Date.UTC(year + 1, 0, 1);
+    end = utc(year + 1, 0, 1);
   } else if (!d) {
-    end = Date.UTC(year, month + 1, 1);
+    end = utc(year, month + 1, 1);
   } else if (!h) {
-    end = Date.UTC(year, month, day + 1);
+    end = utc(year, month, day + 1);
   } else if (!s) {
     end = start + 60_000;
   } else if (!frac) {
@@ -188,6 +188,14 @@ export function dateRange(text: string): { low: string; high: string } | undefin
     offset = sign * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4, 6))) * 60_000;
   }
   return { low: new Date(start - offset).toISOString(), high: new Date(end - offset - 1).toISOString() };
+}
+
+/** Date.UTC without its mapping of years 0-99 to 1900-1999. */
+function utc(year: number, month: number, day: number, h = 0, mi = 0, s = 0, ms = 0): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, day);
+  d.setUTCHours(h, mi, s, ms);
+  return d.getTime();
 }
 
 function datesOf(v: unknown): { low: string; high: string }[] {

@@ -98,6 +98,9 @@ export async function runSearch(
     conditions += ` AND r.id > ${ctx.params.add(cursor.k)}`;
   } else {
     offset = cursor.o ?? request.offset ?? 0;
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new FhirError(badRequest('_offset must be a whole number', '_offset'), 400);
+    }
   }
   const order = keyset ? 'r.id' : [...sort, 'r.id'].join(', ');
   const rows = await driver.query<{ id: string; content: Resource }>(

@@ -161,6 +161,7 @@ describe.each(DRIVERS)('FHIR handlers on %s', (driver) => {
       ['_count=-1', /_count must be a whole number/],
       ['_count=1e9', /_count must be a whole number/],
       ['_lastUpdated=gtbad', /Invalid/],
+      ['_offset=abc&_sort=date', /_offset/],
     ])('search %s is a 400', async (qs, message) => {
       const res = await call('GET', `/Encounter?${qs}`);
       expect(res.status).toBe(400);
