@@ -4,6 +4,7 @@
  * the store on SIGINT/SIGTERM.
  */
 import { loadConfig } from './config';
+import { openBulkExport } from './export';
 import { createApp } from './http/app';
 import { openStore } from './store';
 import { Validator } from './validation';
@@ -13,23 +14,23 @@ export async function serve(): Promise<void> {
   const started = performance.now();
   const validator = Validator.create();
   const store = await openStore(config);
-  const app = createApp({
-    validator,
-    store,
-    config,
-    log: (level, message, meta) => console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta })),
-  });
+  const log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>): void =>
+    console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
+  // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.
+  const bulk = await openBulkExport({ store, baseUrl: config.BASE_URL, log });
+  const app = createApp({ validator, store, routes: bulk.routes, exportRouter: bulk.router, config, log });
   await new Promise<void>((resolve) => {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);
       const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.DATA_DIR}`;
       console.log(`PeerBridge listening on http://localhost:${config.PORT}/fhir (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`);
+      bulk.start();
       resolve();
     });
     const stop = (): void => {
       // Stop taking requests, let those in flight finish, then close the store so PGlite flushes its files.
       server.close(() => {
-        store.close().then(
+        bulk.close().then(() => store.close()).then(
           () => process.exit(0),
           () => process.exit(1),
         );
