@@ -1,0 +1,371 @@
+/**
+ * API benchmark: `npm run bench:api` (tsx bench/api.ts). Issue 4, "Speed".
+ *
+ * For each store driver (PostgreSQL in a fresh database, PGlite in a temp directory):
+ *   1. starts the server (bench/api-server.ts) in a child process on an ephemeral port;
+ *   2. transaction ingest: loads N generated peer support resources (bench/workload.ts: Patients,
+ *      EpisodeOfCare, CarePlans, Goals, Encounters, ChargeItems, QuestionnaireResponses,
+ *      Observations, all valid against the profiles) as `POST /fhir` transaction Bundles of PUT
+ *      entries (validated on write), a few Bundles in flight: resources/s;
+ *   3. refreshes planner statistics (ANALYZE: autovacuum would do it on a PostgreSQL server within
+ *      a minute of such a load; PGlite has no autovacuum), unless --no-analyze;
+ *   4. with autocannon (this process) against the server: read by id (Encounter/{id}), search by
+ *      patient (Encounter?patient=Patient/{id}), search by date range (Encounter?date=ge..&date=lt..,
+ *      one week): requests/s, p50, p99 after a 2 s warm-up;
+ *   5. Bulk Data export of everything: kick-off, polling, every file downloaded (two at a time)
+ *      and its lines counted: resources/s from kick-off to the last byte, and the server
+ *      process's peak RSS during the export (VmHWM, reset through /proc/<pid>/clear_refs);
+ * then prints a table against the targets and writes bench/results/api-<timestamp>.json.
+ *
+ * Options: --resources N [100000], --drivers pg,pglite [both], --duration S [10] per load run,
+ * --connections C [10], --batch B [100] entries per transaction Bundle, --ingest-concurrency K [4],
+ * --seed S [20261122], --no-analyze. PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
+ * [postgres://postgres@127.0.0.1:5432/postgres].
+ */
+import autocannon from 'autocannon';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { Encounter, Resource } from '@medplum/fhirtypes';
+import { PROJECT_ROOT } from '../src/validation';
+import { generateWorkload } from './workload';
+
+type Driver = 'pg' | 'pglite';
+const ADMIN_URL = process.env.PEERBRIDGE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
+
+const TARGETS = { readRps: 2000, readP99: 20, patientP99: 50, exportRps: 20_000, exportRssMb: 300, ingestRps: 2000 };
+
+interface Args {
+  resources: number;
+  drivers: Driver[];
+  duration: number;
+  connections: number;
+  batch: number;
+  ingestConcurrency: number;
+  seed: number;
+  analyze: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { resources: 100_000, drivers: ['pg', 'pglite'], duration: 10, connections: 10, batch: 100, ingestConcurrency: 4, seed: 20261122, analyze: true };
+  const num = (i: number): number => {
+    const v = Number(argv[i + 1]);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`${argv[i]} needs a positive number`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--resources') args.resources = Math.floor(num(i++));
+    else if (a === '--duration') args.duration = num(i++);
+    else if (a === '--connections') args.connections = Math.floor(num(i++));
+    else if (a === '--batch') args.batch = Math.floor(num(i++));
+    else if (a === '--ingest-concurrency') args.ingestConcurrency = Math.floor(num(i++));
+    else if (a === '--seed') args.seed = Math.floor(num(i++));
+    else if (a === '--no-analyze') args.analyze = false;
+    else if (a === '--drivers') {
+      args.drivers = String(argv[++i] ?? '').split(',').filter(Boolean) as Driver[];
+      if (args.drivers.length === 0 || args.drivers.some((d) => d !== 'pg' && d !== 'pglite')) throw new Error('--drivers takes pg, pglite or pg,pglite');
+    } else throw new Error(`Unknown option ${a}`);
+  }
+  return args;
+}
+
+// --- workload -----------------------------------------------------------------------------------
+
+interface Workload {
+  /** Transaction Bundles, serialised, with their entry counts. */
+  bundles: { body: string; count: number }[];
+  byType: Record<string, number>;
+  encounterIds: string[];
+  patientIds: string[];
+  /** Encounter start dates, ms since the epoch: [min, max]. */
+  dates: [number, number];
+}
+
+function buildWorkload(args: Args): Workload {
+  const perPerson = 18;
+  const items = generateWorkload(args.seed, Math.ceil(args.resources / perPerson) + 2, join(PROJECT_ROOT, 'profiles', 'package'));
+  const resources: Resource[] = items.slice(0, args.resources).map((i) => i.resource);
+  if (resources.length < args.resources) throw new Error(`The generator made only ${resources.length} resources`);
+  const keys = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
+  if (keys.size !== resources.length) throw new Error('The generator repeated an id');
+  const byType: Record<string, number> = {};
+  const encounterIds: string[] = [];
+  const patientIds: string[] = [];
+  let min = Infinity;
+  let max = -Infinity;
+  for (const r of resources) {
+    byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;
+    if (r.resourceType === 'Patient') patientIds.push(r.id as string);
+    if (r.resourceType === 'Encounter') {
+      encounterIds.push(r.id as string);
+      const t = Date.parse((r as Encounter).period?.start ?? '');
+      if (Number.isFinite(t)) [min, max] = [Math.min(min, t), Math.max(max, t)];
+    }
+  }
+  const bundles: Workload['bundles'] = [];
+  for (let i = 0; i < resources.length; i += args.batch) {
+    const slice = resources.slice(i, i + args.batch);
+    const entry = slice.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } }));
+    bundles.push({ body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }), count: slice.length });
+  }
+  return { bundles, byType, encounterIds, patientIds, dates: [min, max] };
+}
+
+// --- server child ------------------------------------------------------------------------------
+
+interface ServerChild {
+  child: ChildProcess;
+  base: string;
+  command(cmd: string): Promise<void>;
+}
+
+function startServer(env: Record<string, string>): Promise<ServerChild> {
+  const child = fork(join(PROJECT_ROOT, 'bench', 'api-server.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const command = (cmd: string): Promise<void> =>
+    new Promise((resolve) => {
+      const on = (m: { done?: string }): void => {
+        if (m.done === cmd) {
+          child.off('message', on);
+          resolve();
+        }
+      };
+      child.on('message', on);
+      child.send({ cmd });
+    });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    child.on('message', (m: { ready?: number }) => {
+      if (m.ready) resolve({ child, base: `http://127.0.0.1:${m.ready}`, command });
+    });
+  });
+}
+
+/** Peak and current RSS of a process in MB (Linux /proc). */
+function rss(pid: number): { peak: number; now: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024 };
+}
+
+/** Resets a process's peak RSS (VmHWM) to its current RSS; false when the kernel refuses. */
+function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- measurements --------------------------------------------------------------------------------
+
+async function ingest(base: string, w: Workload, concurrency: number): Promise<{ resources: number; seconds: number; rps: number; failures: number; firstError?: string }> {
+  let next = 0;
+  let resources = 0;
+  let failures = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < w.bundles.length) {
+      const b = w.bundles[next++];
+      const res = await fetch(`${base}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: b.body });
+      const text = await res.text();
+      if (res.status === 200) resources += b.count;
+      else {
+        failures++;
+        firstError ??= `${res.status} ${text.slice(0, 300)}`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  return { resources, seconds, rps: resources / seconds, failures, firstError };
+}
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(base: string, args: Args, path: () => string): Promise<LoadResult> {
+  const run = (duration: number) =>
+    autocannon({
+      url: base,
+      connections: args.connections,
+      duration,
+      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
+    });
+  await run(2);
+  const r = await run(args.duration);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+}
+
+/** Counts the lines of a streamed download without keeping it. */
+async function countLines(url: string): Promise<number> {
+  const res = await fetch(url, { headers: { accept: 'application/fhir+ndjson' } });
+  if (res.status !== 200 || !res.body) throw new Error(`download ${url}: ${res.status}`);
+  let lines = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+  }
+  return lines;
+}
+
+async function bulkExport(base: string, pid: number): Promise<{ resources: number; files: number; seconds: number; rps: number; peakRssMb: number; rssBeforeMb: number; peakReset: boolean }> {
+  const peakReset = resetPeak(pid);
+  const rssBeforeMb = rss(pid).now;
+  let sampled = rssBeforeMb;
+  const sampler = setInterval(() => (sampled = Math.max(sampled, rss(pid).now)), 20);
+  const t0 = performance.now();
+  const kick = await fetch(`${base}/fhir/$export`, { headers: { prefer: 'respond-async', accept: 'application/fhir+json' } });
+  await kick.text();
+  const status = kick.headers.get('content-location');
+  if (kick.status !== 202 || !status) throw new Error(`kick-off: ${kick.status}`);
+  let manifest: { output: { url: string; count: number }[] } | undefined;
+  while (!manifest) {
+    const res = await fetch(status);
+    if (res.status === 200) manifest = (await res.json()) as typeof manifest;
+    else if (res.status === 202) await new Promise((r) => setTimeout(r, 50));
+    else throw new Error(`status: ${res.status} ${await res.text()}`);
+  }
+  const files = [...(manifest?.output ?? [])];
+  let resources = 0;
+  const worker = async (): Promise<void> => {
+    for (let f = files.shift(); f; f = files.shift()) {
+      const n = await countLines(f.url);
+      if (n !== f.count) throw new Error(`${f.url}: ${n} lines, manifest says ${f.count}`);
+      resources += n;
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  const peak = peakReset ? rss(pid).peak : Math.max(sampled, rss(pid).now);
+  await fetch(status, { method: 'DELETE' });
+  return { resources, files: manifest?.output.length ?? 0, seconds, rps: resources / seconds, peakRssMb: peak, rssBeforeMb, peakReset };
+}
+
+// --- one driver --------------------------------------------------------------------------------
+
+async function admin(sql: string): Promise<void> {
+  const c = new Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+async function runDriver(driver: Driver, args: Args, w: Workload): Promise<Record<string, unknown>> {
+  let env: Record<string, string>;
+  let cleanup: () => Promise<void>;
+  if (driver === 'pg') {
+    const name = `peerbridge_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+    await admin(`CREATE DATABASE ${name}`);
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${name}`;
+    env = { DATABASE_URL: url.toString() };
+    cleanup = () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'peerbridge-bench-'));
+    env = { DATA_DIR: dir, DATABASE_URL: '' };
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  }
+  const log = (s: string): void => console.log(`[${driver}] ${s}`);
+  const t0 = performance.now();
+  const server = await startServer(env);
+  const pid = server.child.pid as number;
+  try {
+    log(`server up in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${pid}); ingesting ${args.resources} resources`);
+    const ing = await ingest(server.base, w, args.ingestConcurrency);
+    log(`ingest: ${ing.resources} resources in ${ing.seconds.toFixed(1)} s = ${ing.rps.toFixed(0)}/s, ${ing.failures} failed Bundles${ing.firstError ? ` (first: ${ing.firstError})` : ''}`);
+    if (args.analyze) await server.command('analyze');
+    let seed = args.seed;
+    const rand = (n: number): number => {
+      seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0;
+      return (seed >>> 0) % n;
+    };
+    const read = await load(server.base, args, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`);
+    log(`read by id: ${read.rps.toFixed(0)} req/s, p50 ${read.p50} ms, p99 ${read.p99} ms, ${read.non2xx} non-2xx`);
+    const byPatient = await load(server.base, args, () => `/fhir/Encounter?patient=Patient/${w.patientIds[rand(w.patientIds.length)]}`);
+    log(`search by patient: ${byPatient.rps.toFixed(0)} req/s, p50 ${byPatient.p50} ms, p99 ${byPatient.p99} ms, ${byPatient.non2xx} non-2xx`);
+    const [min, max] = w.dates;
+    const week = 7 * 86_400_000;
+    const day = (t: number): string => new Date(t).toISOString().slice(0, 10);
+    const byDate = await load(server.base, args, () => {
+      const from = min + rand(Math.max(1, Math.floor((max - min) / 86_400_000))) * 86_400_000;
+      return `/fhir/Encounter?date=ge${day(from)}&date=lt${day(from + week)}`;
+    });
+    log(`search by date range: ${byDate.rps.toFixed(0)} req/s, p50 ${byDate.p50} ms, p99 ${byDate.p99} ms, ${byDate.non2xx} non-2xx`);
+    const exp = await bulkExport(server.base, pid);
+    log(`export: ${exp.resources} resources in ${exp.files} files, ${exp.seconds.toFixed(1)} s = ${exp.rps.toFixed(0)}/s, peak RSS ${exp.peakRssMb.toFixed(0)} MB (${exp.rssBeforeMb.toFixed(0)} MB before)`);
+    if (exp.resources !== ing.resources) log(`WARNING: exported ${exp.resources}, stored ${ing.resources}`);
+    return { driver, ingest: ing, read, byPatient, byDate, export: exp, serverPeakRssMb: rss(pid).peak };
+  } finally {
+    await Promise.race([server.command('stop'), new Promise((r) => setTimeout(r, 10_000))]);
+    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await cleanup();
+  }
+}
+
+// --- report ------------------------------------------------------------------------------------
+
+type R = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function table(results: R[]): string {
+  const by = (d: Driver): R | undefined => results.find((r) => r.driver === d);
+  const rows: [string, string, (r: R) => string][] = [
+    ['transaction ingest (resources/s)', `>= ${TARGETS.ingestRps}`, (r) => r.ingest.rps.toFixed(0)],
+    ['read by id (req/s)', `>= ${TARGETS.readRps}`, (r) => r.read.rps.toFixed(0)],
+    ['read by id p50 / p99 (ms)', `p99 < ${TARGETS.readP99}`, (r) => `${r.read.p50} / ${r.read.p99}`],
+    ['search by patient (req/s)', '', (r) => r.byPatient.rps.toFixed(0)],
+    ['search by patient p50 / p99 (ms)', `p99 < ${TARGETS.patientP99}`, (r) => `${r.byPatient.p50} / ${r.byPatient.p99}`],
+    ['search by date range (req/s)', '', (r) => r.byDate.rps.toFixed(0)],
+    ['search by date range p50 / p99 (ms)', '', (r) => `${r.byDate.p50} / ${r.byDate.p99}`],
+    ['bulk export (resources/s)', `>= ${TARGETS.exportRps}`, (r) => r.export.rps.toFixed(0)],
+    ['bulk export peak RSS (MB)', `< ${TARGETS.exportRssMb}`, (r) => r.export.peakRssMb.toFixed(0)],
+  ];
+  const head = ['metric', 'target (PostgreSQL)', 'PostgreSQL', 'PGlite'];
+  const body = rows.map(([name, target, f]) => [name, target, by('pg') ? f(by('pg') as R) : '-', by('pglite') ? f(by('pglite') as R) : '-']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const t0 = performance.now();
+  const w = buildWorkload(args);
+  console.log(`workload: ${args.resources} resources (${Object.entries(w.byType).map(([t, n]) => `${t} ${n}`).join(', ')}) in ${w.bundles.length} Bundles, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const results: R[] = [];
+  for (const driver of args.drivers) {
+    results.push(await runDriver(driver, args, w));
+  }
+  const report = table(results);
+  console.log(`\n${report}\n`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `api-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg() };
+  writeFileSync(file, `${JSON.stringify({ started: started.toISOString(), seconds: (performance.now() - t0) / 1000, args, machine, workload: w.byType, targets: TARGETS, results, table: report }, null, 2)}\n`);
+  console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s; results in ${file}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : String(err));
+  process.exit(1);
+});
