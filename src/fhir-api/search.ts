@@ -5,7 +5,6 @@
  * `_elements` trims matches to the listed elements and tags them SUBSETTED.
  */
 import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { MAX_COUNT } from '../store/sql-search';
 import { countParam, parseSearch, queryString, queryValue, strictHandling, typeParam } from './http-rules';
 import type { FhirHandler, FhirRequest } from './types';
 
@@ -80,5 +79,3 @@ export function elements(resource: Resource, fields: string[] | undefined): Reso
   out.meta = { ...meta, tag: [...(meta.tag ?? []), SUBSETTED] };
   return out as unknown as Resource;
 }
-
-export { MAX_COUNT };

@@ -4,7 +4,7 @@
  * the server on an ephemeral port.
  */
 import type { Bundle, CapabilityStatement, Encounter, Patient } from '@medplum/fhirtypes';
-import { Client } from 'fhir-kit-client';
+import { Client, type FhirResource } from 'fhir-kit-client';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import request from 'supertest';
@@ -122,32 +122,32 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     test('transaction, read, search with paging, update, history, $everything, delete', async () => {
-      const tx = (await client.transaction({ body: episodeBundle() })) as Bundle;
+      const tx = (await client.transaction({ body: episodeBundle() as unknown as FhirResource })) as unknown as Bundle;
       expect(tx.type).toBe('transaction-response');
       expect(tx.entry).toHaveLength(26);
 
-      const patient = (await client.read({ resourceType: 'Patient', id: 'dana-whitfield' })) as Patient;
+      const patient = (await client.read({ resourceType: 'Patient', id: 'dana-whitfield' })) as unknown as Patient;
       expect(patient.name?.[0].family).toBe('Whitfield');
 
-      let page = (await client.search({ resourceType: 'Encounter', searchParams: { patient: 'dana-whitfield', _count: 1, _sort: 'date' } })) as Bundle;
+      let page = (await client.search({ resourceType: 'Encounter', searchParams: { patient: 'dana-whitfield', _count: 1, _sort: 'date' } })) as unknown as Bundle;
       const dates: string[] = [];
       for (;;) {
         dates.push(...(page.entry ?? []).map((e) => (e.resource as Encounter).period?.start as string));
-        const next = client.nextPage({ bundle: page });
+        const next = client.nextPage({ bundle: page as unknown as Parameters<Client['nextPage']>[0]['bundle'] });
         if (!next) {
           break;
         }
-        page = (await next) as Bundle;
+        page = (await next) as unknown as Bundle;
       }
       expect(dates).toEqual(['2026-09-15T10:00:00-05:00', '2026-09-22T14:00:00-05:00', '2026-09-29T18:00:00-05:00']);
 
       const enc = readExample<Encounter>('Encounter-dana-whitfield-contact-2026-09-22.json');
-      const updated = (await client.update({ resourceType: 'Encounter', id: enc.id as string, body: { ...enc, status: 'entered-in-error' } })) as Encounter;
+      const updated = (await client.update({ resourceType: 'Encounter', id: enc.id as string, body: { ...enc, status: 'entered-in-error' } as unknown as FhirResource })) as unknown as Encounter;
       expect(updated.meta?.versionId).toBe('2');
-      const history = (await client.history({ resourceType: 'Encounter', id: enc.id as string })) as Bundle;
+      const history = (await client.history({ resourceType: 'Encounter', id: enc.id as string })) as unknown as Bundle;
       expect(history.entry).toHaveLength(2);
 
-      const everything = (await client.operation({ name: '$everything', resourceType: 'Patient', id: 'dana-whitfield', method: 'get' })) as Bundle;
+      const everything = (await client.operation({ name: '$everything', resourceType: 'Patient', id: 'dana-whitfield', method: 'GET' })) as unknown as Bundle;
       expect(everything.entry?.some((e) => e.resource?.resourceType === 'QuestionnaireResponse')).toBe(true);
 
       await client.delete({ resourceType: 'Goal', id: 'dana-whitfield-goal-wrap' });
