@@ -37,7 +37,7 @@ export function minutesBetween(start: string, end: string): number {
   return (toMillis(end) - toMillis(start)) / 60_000;
 }
 
-/** `start` plus `minutes`, written in `start`'s own offset, with seconds. */
+/** `start` plus whole `minutes`, written in `start`'s own offset, with seconds (and its fraction of a second, which whole minutes leave unchanged). */
 export function addMinutes(start: string, minutes: number): string {
   const m = DATE_TIME.exec(start);
   if (!m) {
@@ -47,7 +47,7 @@ export function addMinutes(start: string, minutes: number): string {
   const offsetMinutes = zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
   const local = new Date(toMillis(start) + (minutes + offsetMinutes) * 60_000);
   const iso = local.toISOString().slice(0, 19);
-  return `${iso}${zone}`;
+  return `${iso}${m[7] ?? ''}${zone}`;
 }
 
 /** The local calendar date of a dateTime, in its own offset (the day a contact counts toward). */

@@ -130,13 +130,15 @@ export function toRecoveryCapitalResponse(a: RecoveryCapitalRecord, ctx: MapCont
   out.authored = a.date;
   out.author = person;
   out.source = person;
-  out.item = [
+  const items = [
     ...ratingItems(ctx, url, 'irc-', 'recovery-capital-agreement', a.answers),
     ...(total === undefined ? [] : [item(ctx, url, 'total', [{ valueInteger: total }])]),
     ...strings(ctx, url, 'areas-to-increase', a.areasToIncrease),
     ...strings(ctx, url, 'next-week-activities', a.nextWeekActivities),
     ...strings(ctx, url, 'helpers', a.helpers),
   ];
+  // Nothing answered: no item at all (FHIR forbids an empty array).
+  if (items.length) out.item = items;
   return out;
 }
 
@@ -157,7 +159,7 @@ export function fromRecoveryCapitalResponse(qr: QuestionnaireResponse, resolve: 
 export function toSupervisorResponse(s: SupervisorAssessmentRecord, ctx: MapContext): QuestionnaireResponse {
   const url = QUESTIONNAIRES.supervisor;
   const supervisor = refTo(ctx, 'PractitionerRole', s.supervisorId);
-  return {
+  const out: QuestionnaireResponse = {
     resourceType: 'QuestionnaireResponse',
     id: idFor(ctx, 'QuestionnaireResponse', `assessment/${s.id}`),
     ...metaFor(PROFILES.supervisorResponse, false),
@@ -167,8 +169,10 @@ export function toSupervisorResponse(s: SupervisorAssessmentRecord, ctx: MapCont
     subject: supervisor,
     authored: s.date,
     author: supervisor,
-    item: ratingItems(ctx, url, 'sup-', 'supervisor-competency-rating', s.ratings),
   };
+  const items = ratingItems(ctx, url, 'sup-', 'supervisor-competency-rating', s.ratings);
+  if (items.length) out.item = items;
+  return out;
 }
 
 export function fromSupervisorResponse(qr: QuestionnaireResponse, resolve: ResolveRef): SupervisorAssessmentRecord {
