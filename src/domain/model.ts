@@ -278,7 +278,11 @@ export const Episode = z
   })
   .superRefine(checkEpisodeDates);
 
-const rating = z.number().int('Must be a whole number').min(1, 'Ratings run from 1 to 5').max(5, 'Ratings run from 1 to 5');
+const rating = z
+  .number()
+  .int('Must be a whole number')
+  .min(1, { error: (i) => `Ratings run from 1 to 5, got ${String(i.input)}` })
+  .max(5, { error: (i) => `Ratings run from 1 to 5, got ${String(i.input)}` });
 
 /** One administration of the Idaho Recovery Capital Scale (seed 002). */
 export const RecoveryCapitalAdministration = z.strictObject({

@@ -24,6 +24,10 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
   let buf = '';
   let key = '';
   let index = 0;
+  /** Inside a collection: what may come next ('first': an element or ']'; 'comma': ',' or ']'; 'element': an element). */
+  let arrayNeeds: 'first' | 'comma' | 'element' = 'first';
+  /** After a ',' between top-level properties a name must follow ('}' would be a trailing comma). */
+  let keyNeeded = false;
   let itemLine = 0;
   let itemCol = 0;
   const where = () => `line ${line}, column ${col}`;
@@ -99,6 +103,7 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
           if (!parsed.ok) return;
           index++;
           state = 'array';
+          arrayNeeds = 'comma';
         } else {
           if (!parsed.ok) {
             yield { type: 'error', message: `$.${key} is not valid JSON (${parsed.message})` };
@@ -121,11 +126,15 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
           state = 'key';
           break;
         case 'key':
-          if (ch === 0x7d) {
+          if (ch === 0x7d && keyNeeded) {
+            yield { type: 'error', message: `${where()}: unexpected '}' after ',' (trailing comma)` };
+            return;
+          } else if (ch === 0x7d) {
             depth = 0;
             state = 'end';
           } else if (ch === 0x22) {
             state = 'in-key';
+            keyNeeded = false;
             inString = true;
             segmentStart = i;
           } else {
@@ -145,6 +154,7 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
             depth = 2;
             index = 0;
             state = 'array';
+            arrayNeeds = 'first';
           } else {
             state = 'in-value';
             segmentStart = i;
@@ -156,13 +166,21 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
           break;
         case 'array':
           if (ch === 0x5d) {
+            if (arrayNeeds === 'element') {
+              yield { type: 'error', message: `${where()}: unexpected ']' after ',' in $.${key} (trailing comma)` };
+              return;
+            }
             depth = 1;
             state = 'after';
           } else if (ch === 0x2c) {
-            if (index === 0) {
+            if (arrayNeeds !== 'comma') {
               yield { type: 'error', message: `${where()}: unexpected ',' in $.${key}` };
               return;
             }
+            arrayNeeds = 'element';
+          } else if (arrayNeeds === 'comma') {
+            yield { type: 'error', message: `${where()}: expected ',' or ']' after $.${key}[${index - 1}]` };
+            return;
           } else {
             state = 'in-item';
             segmentStart = i;
@@ -173,7 +191,10 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
           }
           break;
         case 'after':
-          if (ch === 0x2c) state = 'key';
+          if (ch === 0x2c) {
+            state = 'key';
+            keyNeeded = true;
+          }
           else if (ch === 0x7d) {
             depth = 0;
             state = 'end';

@@ -92,6 +92,8 @@ export class CanonicalRun {
   private ctx: MapContext | undefined;
   private readonly seen = new Map<RecordKind, Set<string>>();
   private readonly part2Orgs = new Set<string>();
+  /** People whose records come from a Part 2 program (managed by one, or in an episode of one). */
+  private readonly part2People = new Set<string>();
   private readonly declared = { organization: new Set<string>(), practitioner: new Set<string>(), person: new Set<string>() };
   private readonly referenced = { organization: new Map<string, string>(), practitioner: new Map<string, string>(), person: new Map<string, string>() };
   private readonly unitsUsed = new Map<string, number>();
@@ -144,7 +146,9 @@ export class CanonicalRun {
         return [this.simple(kind, path, raw, Person, (p) => {
           this.declared.person.add(p.id);
           if (p.organizationId) this.refer('organization', p.organizationId, `${path}.organizationId`);
-          return records.personResources(p, this.ctx as MapContext, p.organizationId !== undefined && this.part2Orgs.has(p.organizationId));
+          const part2 = p.organizationId !== undefined && this.part2Orgs.has(p.organizationId);
+          if (part2) this.part2People.add(p.id);
+          return records.personResources(p, this.ctx as MapContext, part2);
         })];
       case 'episodes':
         return this.episode(path, raw);
@@ -158,7 +162,7 @@ export class CanonicalRun {
           } else {
             this.scored.push({ personId: a.personId, administrationId: a.id, date: a.date, total: result.total });
           }
-          return records.administrationResources(a, this.ctx as MapContext, false);
+          return records.administrationResources(a, this.ctx as MapContext, this.part2People.has(a.personId));
         })];
       case 'supervisorAssessments':
         return [this.simple(kind, path, raw, SupervisorAssessment, (s) => {
@@ -193,6 +197,7 @@ export class CanonicalRun {
     const result = this.simple('episode', path, typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw, EpisodeHeader, (e) => {
       episode = e;
       part2 = this.part2Orgs.has(e.organizationId);
+      if (part2) this.part2People.add(e.personId);
       this.refer('person', e.personId, `${path}.personId`);
       this.refer('organization', e.organizationId, `${path}.organizationId`);
       if (e.specialistId) this.refer('practitioner', e.specialistId, `${path}.specialistId`);

@@ -138,15 +138,13 @@ describe('syntax errors: one error event with line and column, and nothing after
     }
   });
 
-  // Known gaps of the scanner (reported to the lead; src/inbound is outside this change): JSON.parse
-  // rejects each of these, the scanner reads them as if the stray comma were not there or as if
-  // a missing one were. Each test fails today; when the scanner is fixed, drop `.failing`.
-  it.failing.each<[string, string]>([
+  // Stray or missing commas between records: JSON.parse rejects each, and so does the scanner.
+  it.each<[string, string]>([
     ['a trailing comma in a collection', '{"a": [1, 2,]}'],
     ['a doubled comma between elements', '{"a": [1,, 2]}'],
     ['no comma between two object elements', '{"a": [{"x": 1} {"y": 2}]}'],
     ['a trailing comma in the top-level object', '{"a": 1,}'],
-  ])('KNOWN GAP: %s is an error', async (_name, text) => {
+  ])('%s is an error', async (_name, text) => {
     expect(() => JSON.parse(text)).toThrow();
     const events = await scan([text]);
     expect(events[events.length - 1]).toMatchObject({ type: 'error', message: expect.stringMatching(/^line \d+, column \d+: /) });
