@@ -10,6 +10,9 @@ import type { SqlDriver } from '../store/repository';
 import type { JobStore } from './jobs';
 import { cancelExport, exportFile, exportStatus, FILES_PATH, STATUS_PATH, type StatusAnswer } from './status';
 
+/** Characters per `res.write` of a file download. */
+const CHUNK_CHARS = 32 * 1024;
+
 export interface ExportRouterDeps {
   jobs: JobStore;
   driver: SqlDriver;
@@ -61,7 +64,21 @@ export function exportRouter(deps: ExportRouterDeps): express.Router {
         if (res.destroyed) {
           return;
         }
-        if (!res.write(`${lines.join('\n')}\n`) && !(await writable(res))) {
+        // Written in chunks of ~32 KB, not one string per batch: strings over V8's large-object
+        // threshold (128 KB) are only freed by full GCs, so batch-sized strings piled up in RSS.
+        let ok = true;
+        let chunk = '';
+        for (const line of lines) {
+          chunk += `${line}\n`;
+          if (chunk.length >= CHUNK_CHARS) {
+            ok = res.write(chunk) && ok;
+            chunk = '';
+          }
+        }
+        if (chunk) {
+          ok = res.write(chunk) && ok;
+        }
+        if (!ok && !(await writable(res))) {
           return;
         }
       }
