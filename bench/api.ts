@@ -286,6 +286,7 @@ async function runDriver(driver: Driver, args: Args, w: Workload): Promise<Recor
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
   const log = (s: string): void => console.log(`[${driver}] ${s}`);
+  const load1 = loadavg();
   const t0 = performance.now();
   const server = await startServer(env);
   const pid = server.child.pid as number;
@@ -314,7 +315,7 @@ async function runDriver(driver: Driver, args: Args, w: Workload): Promise<Recor
     const exp = await bulkExport(server.base, pid);
     log(`export: ${exp.resources} resources in ${exp.files} files, ${exp.seconds.toFixed(1)} s = ${exp.rps.toFixed(0)}/s, peak RSS ${exp.peakRssMb.toFixed(0)} MB (${exp.rssBeforeMb.toFixed(0)} MB before)`);
     if (exp.resources !== ing.resources) log(`WARNING: exported ${exp.resources}, stored ${ing.resources}`);
-    return { driver, ingest: ing, read, byPatient, byDate, export: exp, serverPeakRssMb: rss(pid).peak };
+    return { driver, loadavg: load1, ingest: ing, read, byPatient, byDate, export: exp, serverPeakRssMb: rss(pid).peak };
   } finally {
     await Promise.race([server.command('stop'), new Promise((r) => setTimeout(r, 10_000))]);
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
@@ -338,6 +339,8 @@ function table(results: R[]): string {
     ['search by date range p50 / p99 (ms)', '', (r) => `${r.byDate.p50} / ${r.byDate.p99}`],
     ['bulk export (resources/s)', `>= ${TARGETS.exportRps}`, (r) => r.export.rps.toFixed(0)],
     ['bulk export peak RSS (MB)', `< ${TARGETS.exportRssMb}`, (r) => r.export.peakRssMb.toFixed(0)],
+    ['  server RSS before the export (MB)', '', (r) => r.export.rssBeforeMb.toFixed(0)],
+    ['load average when the driver started', '', (r) => r.loadavg.map((x: number) => x.toFixed(1)).join(' ')],
   ];
   const head = ['metric', 'target (PostgreSQL)', 'PostgreSQL', 'PGlite'];
   const body = rows.map(([name, target, f]) => [name, target, by('pg') ? f(by('pg') as R) : '-', by('pglite') ? f(by('pglite') as R) : '-']);
