@@ -75,6 +75,64 @@ const EXTRA_CONTEXTS: Record<string, string[]> = {
   'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type': ['ElementDefinition.type'],
 };
 
+/** R4's ext-1, evaluated natively (see `ext1Verdict`) when the extension has no `_` shadow keys. */
+const EXT_1 = 'extension.exists() != value.exists()';
+
+/** FHIRPath emptiness as @medplum/core's engine decides it (isEmpty): null, '', [] and {} are empty. */
+function fhirPathEmpty(v: unknown): boolean {
+  if (v === null || v === undefined) {
+    return true;
+  }
+  if (typeof v === 'string') {
+    return v === '';
+  }
+  if (typeof v === 'object') {
+    return !(('length' in v && (v as { length: number }).length > 0) || Object.keys(v).length > 0);
+  }
+  return false;
+}
+
+const extensionValueKeyLists = new WeakMap<InternalTypeSchema, string[]>();
+
+/**
+ * ext-1 on an Extension object, with the engine's semantics: `value` is the first `value<Type>`
+ * key present in the order of Extension.value[x]'s types, and exists unless empty. Returns
+ * undefined (evaluate with the engine) for anything unusual: `_` shadow keys, a null or array
+ * value, an `extension` that is not an array of objects. The engine looks `value` up by building
+ * and trying each of the ~50 type names per call, which made ext-1 the costliest invariant.
+ */
+function ext1Verdict(obj: Json, extensionSchema: InternalTypeSchema | undefined): boolean | undefined {
+  const valueEl = extensionSchema?.elements['value[x]'];
+  if (!extensionSchema || !valueEl) {
+    return undefined;
+  }
+  for (const k in obj) {
+    if (k.charCodeAt(0) === 0x5f) {
+      return undefined;
+    }
+  }
+  const ext = obj.extension;
+  if (ext !== undefined && (!Array.isArray(ext) || ext.some((e) => e === null || typeof e !== 'object'))) {
+    return undefined;
+  }
+  let keys = extensionValueKeyLists.get(extensionSchema);
+  if (!keys) {
+    keys = valueEl.type.map((t) => 'value' + capitalize(t.code));
+    extensionValueKeyLists.set(extensionSchema, keys);
+  }
+  let value: unknown;
+  for (const k of keys) {
+    if (obj[k] !== undefined) {
+      value = obj[k];
+      break;
+    }
+  }
+  if (value === null || Array.isArray(value)) {
+    return undefined;
+  }
+  return fhirPathEmpty(ext) !== fhirPathEmpty(value);
+}
+
 const atomCache = new Map<string, FhirPathAtom | null>();
 function compile(expression: string): FhirPathAtom | null {
   let atom = atomCache.get(expression);
@@ -222,6 +280,12 @@ export type ResourceValidatorHook = (resource: Resource, path: string, walker: W
 export class Walker {
   readonly issues: OperationOutcomeIssue[] = [];
   private readonly frames: ResourceFrame[] = [];
+  /**
+   * Invariant verdicts already reached on an object in this run (null: the engine could not
+   * evaluate it), keyed by type and expression: the type, the element and the slice each list the
+   * same invariants (ext-1 three times per extension), so each is evaluated once per value.
+   */
+  private readonly verdicts = new WeakMap<object, { type: string; current: Resource | undefined; root: Resource | undefined; byExpression: Map<string, boolean | null> }>();
 
   constructor(
     readonly defs: Definitions,
@@ -816,38 +880,76 @@ export class Walker {
     }
     let typed: TypedValue | undefined;
     let vars: Record<string, TypedValue> | undefined;
+    // A verdict depends on the expression, the value and its type, and %resource / %rootResource.
+    let known: Map<string, boolean | null> | undefined;
     for (const c of constraints) {
       if (NATIVE_INVARIANTS.has(c.key) || !c.expression) {
         continue;
       }
-      const atom = compile(c.expression);
-      if (!atom) {
-        continue;
-      }
-      // The input and variables depend only on the value and the resource frame: build them once per call.
-      if (!typed || !vars) {
-        typed = { type, value };
-        vars = { '%context': typed, '%ucum': { type: 'string', value: 'http://unitsofmeasure.org' } };
+      if (!known && value !== null && typeof value === 'object') {
         const current = this.currentResource();
         const root = this.rootResource();
-        if (current) {
-          vars['%resource'] = { type: current.resourceType, value: current };
-        }
-        if (root) {
-          vars['%rootResource'] = { type: root.resourceType, value: root };
+        const entry = this.verdicts.get(value);
+        if (entry && entry.type === type && entry.current === current && entry.root === root) {
+          known = entry.byExpression;
+        } else {
+          known = new Map();
+          this.verdicts.set(value, { type, current, root, byExpression: known });
         }
       }
-      let ok: boolean;
-      try {
-        const r = evalFhirPathTyped(atom, [typed], vars);
-        ok = !(r.length === 1 && r[0].value === false);
-      } catch {
+      let ok = known?.get(c.expression);
+      if (ok === undefined) {
+        ok = this.evaluateInvariant(c.expression, value, type, () => {
+          // The input and variables depend only on the value and the resource frame: build them once per call.
+          if (!typed || !vars) {
+            typed = { type, value };
+            vars = { '%context': typed, '%ucum': { type: 'string', value: 'http://unitsofmeasure.org' } };
+            const current = this.currentResource();
+            const root = this.rootResource();
+            if (current) {
+              vars['%resource'] = { type: current.resourceType, value: current };
+            }
+            if (root) {
+              vars['%rootResource'] = { type: root.resourceType, value: root };
+            }
+          }
+          return { typed, vars };
+        });
+        known?.set(c.expression, ok);
+      }
+      if (ok === null) {
         // The engine lacks some functions; an invariant it cannot evaluate is not a verdict.
         continue;
       }
       if (!ok) {
         this.report(c.severity === 'warning' ? 'warning' : 'error', 'invariant', `${c.description || c.expression} (${c.key})`, path);
       }
+    }
+  }
+
+  /** True / false: the invariant holds or not; null: it cannot be evaluated (not a verdict). */
+  private evaluateInvariant(
+    expression: string,
+    value: unknown,
+    type: string,
+    input: () => { typed: TypedValue; vars: Record<string, TypedValue> },
+  ): boolean | null {
+    if (expression === EXT_1 && type === 'Extension' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const native = ext1Verdict(value as Json, this.defs.baseType('Extension'));
+      if (native !== undefined) {
+        return native;
+      }
+    }
+    const atom = compile(expression);
+    if (!atom) {
+      return null;
+    }
+    try {
+      const { typed, vars } = input();
+      const r = evalFhirPathTyped(atom, [typed], vars);
+      return !(r.length === 1 && r[0].value === false);
+    } catch {
+      return null;
     }
   }
 
