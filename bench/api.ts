@@ -8,7 +8,9 @@
  *      Observations, all valid against the profiles) as `POST /fhir` transaction Bundles of PUT
  *      entries (validated on write), a few Bundles in flight: resources/s;
  *   3. refreshes planner statistics (ANALYZE: autovacuum would do it on a PostgreSQL server within
- *      a minute of such a load; PGlite has no autovacuum), unless --no-analyze;
+ *      a minute of such a load; PGlite has no autovacuum), unless --no-analyze; then restarts
+ *      the server on the loaded store (unless --no-restart), so the measurements below see a
+ *      server in its steady state rather than one still holding the load's garbage;
  *   4. with autocannon (this process) against the server: read by id (Encounter/{id}), search by
  *      patient (Encounter?patient=Patient/{id}), search by date range (Encounter?date=ge..&date=lt..,
  *      one week): requests/s, p50, p99 after a 2 s warm-up;
@@ -19,7 +21,7 @@
  *
  * Options: --resources N [100000], --drivers pg,pglite [both], --duration S [10] per load run,
  * --connections C [10], --batch B [100] entries per transaction Bundle, --ingest-concurrency K [4],
- * --seed S [20261122], --no-analyze. PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
+ * --seed S [20261122], --no-analyze, --no-restart. PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
  * [postgres://postgres@127.0.0.1:5432/postgres].
  */
 import autocannon from 'autocannon';
@@ -48,10 +50,11 @@ interface Args {
   ingestConcurrency: number;
   seed: number;
   analyze: boolean;
+  restart: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { resources: 100_000, drivers: ['pg', 'pglite'], duration: 10, connections: 10, batch: 100, ingestConcurrency: 4, seed: 20261122, analyze: true };
+  const args: Args = { resources: 100_000, drivers: ['pg', 'pglite'], duration: 10, connections: 10, batch: 100, ingestConcurrency: 4, seed: 20261122, analyze: true, restart: true };
   const num = (i: number): number => {
     const v = Number(argv[i + 1]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${argv[i]} needs a positive number`);
@@ -66,6 +69,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--ingest-concurrency') args.ingestConcurrency = Math.floor(num(i++));
     else if (a === '--seed') args.seed = Math.floor(num(i++));
     else if (a === '--no-analyze') args.analyze = false;
+    else if (a === '--no-restart') args.restart = false;
     else if (a === '--drivers') {
       args.drivers = String(argv[++i] ?? '').split(',').filter(Boolean) as Driver[];
       if (args.drivers.length === 0 || args.drivers.some((d) => d !== 'pg' && d !== 'pglite')) throw new Error('--drivers takes pg, pglite or pg,pglite');
@@ -288,13 +292,22 @@ async function runDriver(driver: Driver, args: Args, w: Workload): Promise<Recor
   const log = (s: string): void => console.log(`[${driver}] ${s}`);
   const load1 = loadavg();
   const t0 = performance.now();
-  const server = await startServer(env);
-  const pid = server.child.pid as number;
+  let server = await startServer(env);
+  const stop = async (s: ServerChild): Promise<void> => {
+    await Promise.race([s.command('stop'), new Promise((r) => setTimeout(r, 10_000))]);
+    if (s.child.exitCode === null) s.child.kill('SIGKILL');
+  };
   try {
-    log(`server up in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${pid}); ingesting ${args.resources} resources`);
+    log(`server up in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${server.child.pid}); ingesting ${args.resources} resources`);
     const ing = await ingest(server.base, w, args.ingestConcurrency);
     log(`ingest: ${ing.resources} resources in ${ing.seconds.toFixed(1)} s = ${ing.rps.toFixed(0)}/s, ${ing.failures} failed Bundles${ing.firstError ? ` (first: ${ing.firstError})` : ''}`);
     if (args.analyze) await server.command('analyze');
+    if (args.restart) {
+      await stop(server);
+      server = await startServer(env);
+      log(`server restarted on the loaded store (pid ${server.child.pid})`);
+    }
+    const pid = server.child.pid as number;
     let seed = args.seed;
     const rand = (n: number): number => {
       seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0;
@@ -317,8 +330,7 @@ async function runDriver(driver: Driver, args: Args, w: Workload): Promise<Recor
     if (exp.resources !== ing.resources) log(`WARNING: exported ${exp.resources}, stored ${ing.resources}`);
     return { driver, loadavg: load1, ingest: ing, read, byPatient, byDate, export: exp, serverPeakRssMb: rss(pid).peak };
   } finally {
-    await Promise.race([server.command('stop'), new Promise((r) => setTimeout(r, 10_000))]);
-    if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    await stop(server);
     await cleanup();
   }
 }
