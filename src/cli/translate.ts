@@ -7,7 +7,7 @@
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadRules } from '../domain/rules';
 import { putEntry } from '../fhir/bundle';
@@ -105,6 +105,12 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
       await once(target, 'finish');
     }
   } catch (e) {
+    // Never leave half a Bundle behind in --out.
+    if (parsed.out) {
+      (target as NodeJS.WritableStream).end();
+      await once(target, 'close').catch(() => undefined);
+      await rm(parsed.out, { force: true });
+    }
     err.write(`peerbridge translate: ${(e as Error).message}\n`);
     return 2;
   }

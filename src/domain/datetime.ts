@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+// Offsets as FHIR allows them: -14:00 .. +14:00.
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](?:0\d|1[0-3]):[0-5]\d|[+-]14:00)$/;
 
 /** A calendar date, `YYYY-MM-DD`. */
 export const DateString = z.iso.date({ error: 'Expected a date as YYYY-MM-DD' });
@@ -15,7 +16,7 @@ export const DateString = z.iso.date({ error: 'Expected a date as YYYY-MM-DD' })
 export const DateTimeString = z
   .string({ error: 'Expected a dateTime string' })
   .regex(DATE_TIME, 'Expected a dateTime with seconds and a time-zone offset, e.g. 2026-09-15T10:00:00-05:00')
-  .refine((s) => isRealDateTime(s), 'Not a real date and time');
+  .refine((s) => !DATE_TIME.test(s) || isRealDateTime(s), 'Not a real date and time');
 
 function isRealDateTime(s: string): boolean {
   const m = DATE_TIME.exec(s);

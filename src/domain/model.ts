@@ -137,7 +137,16 @@ export const EligibilityReview = z.strictObject({
   type: z.enum(REVIEW_TYPES),
   date: DateTimeString,
   reviewerId: RecordId.optional(),
-  criteria: z.partialRecord(z.enum(CRITERIA), z.enum(CRITERION_STATUSES)).refine((c) => Object.keys(c).length > 0, 'A review needs at least one criterion'),
+  criteria: z.preprocess(
+    (v, ctx) => {
+      // zod's record skips a "__proto__" key that JSON.parse made an own property: say so rather than drop it.
+      if (v !== null && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, '__proto__')) {
+        ctx.addIssue({ code: 'custom', message: 'Unrecognized key: "__proto__"', input: v });
+      }
+      return v;
+    },
+    z.partialRecord(z.enum(CRITERIA), z.enum(CRITERION_STATUSES)).refine((c) => Object.keys(c).length > 0, 'A review needs at least one criterion'),
+  ),
 });
 
 /** One peer support contact (a service event). */
@@ -166,8 +175,8 @@ export const Contact = z
       const minutes = minutesBetween(c.start, c.end);
       if (minutes <= 0) {
         ctx.addIssue({ code: 'custom', path: ['end'], message: `The contact ends (${c.end}) before or when it starts (${c.start})` });
-      } else if (c.durationMinutes !== undefined && Math.abs(minutes - c.durationMinutes) >= 1) {
-        ctx.addIssue({ code: 'custom', path: ['durationMinutes'], message: `durationMinutes (${c.durationMinutes}) disagrees with start and end (${Math.round(minutes)} minutes apart)` });
+      } else if (c.durationMinutes !== undefined && minutes !== c.durationMinutes) {
+        ctx.addIssue({ code: 'custom', path: ['durationMinutes'], message: `durationMinutes (${c.durationMinutes}) disagrees with start and end (${Math.round(minutes * 100) / 100} minutes apart)` });
       } else if (c.durationMinutes === undefined && (!Number.isInteger(minutes) || minutes > 1440)) {
         ctx.addIssue({ code: 'custom', path: ['end'], message: `start and end must be whole minutes apart, at most 1440 (they are ${minutes})` });
       }

@@ -21,18 +21,33 @@ const RuleExprSchema: z.ZodType<RuleExpr> = z.lazy(() =>
   ]),
 );
 
-const ReviewRuleSchema = z.strictObject({
-  /** The criteria a review of this type may answer. */
-  criteria: z.array(z.enum(CRITERIA)).min(1),
-  rule: RuleExprSchema,
-  whenTrue: z.enum(ELIGIBILITY_RESULTS),
-  whenFalse: z.enum(ELIGIBILITY_RESULTS),
-});
+/** Every criterion a rule names. */
+function leaves(expr: RuleExpr): Criterion[] {
+  if (typeof expr === 'string') return [expr];
+  if ('not' in expr) return leaves(expr.not);
+  return ('any' in expr ? expr.any : expr.all).flatMap(leaves);
+}
+
+const ReviewRuleSchema = z
+  .strictObject({
+    /** The criteria a review of this type may answer. */
+    criteria: z.array(z.enum(CRITERIA)).min(1),
+    rule: RuleExprSchema,
+    whenTrue: z.enum(ELIGIBILITY_RESULTS),
+    whenFalse: z.enum(ELIGIBILITY_RESULTS),
+  })
+  .superRefine((r, ctx) => {
+    // A criterion the review cannot answer would always be unknown: the rule could never decide.
+    for (const c of leaves(r.rule)) {
+      if (!r.criteria.includes(c)) ctx.addIssue({ code: 'custom', path: ['rule'], message: `The rule names ${c}, which is not among this review's criteria` });
+    }
+  });
 
 export const RuleSetSchema = z.strictObject({
   $comment: z.string().optional(),
   billing: z.strictObject({
-    code: z.string().min(1),
+    /** The HCPCS service code; the peer support profiles fix it to H0038. */
+    code: z.literal('H0038'),
     minutesPerUnit: z.number().int().positive(),
     /** A remainder of at least this many minutes counts as one more unit. */
     minimumRemainderMinutes: z.number().int().positive(),
@@ -40,11 +55,6 @@ export const RuleSetSchema = z.strictObject({
     maxUnitsPerPersonPerDay: z.number().int().positive().nullable(),
   }),
   eligibility: z.strictObject(Object.fromEntries(REVIEW_TYPES.map((t) => [t, ReviewRuleSchema])) as Record<ReviewType, typeof ReviewRuleSchema>),
-  recoveryCapital: z.strictObject({
-    items: z.literal(23),
-    minRating: z.number().int(),
-    maxRating: z.number().int(),
-  }),
 });
 
 export type RuleSet = z.infer<typeof RuleSetSchema>;

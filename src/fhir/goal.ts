@@ -5,8 +5,10 @@ import { PROFILES, SYSTEMS } from './codes';
 import { idFor, type MapContext, recordIdentifier, recordIdOf, refTo } from './context';
 import { codeOf, metaFor, put } from './common';
 
-/** Goal ids are unique within a plan: the record key is `<plan id>/<goal id>`. */
-export const goalKey = (plan: RecoveryPlanRecord, goalId: string): string => `${plan.id}/${goalId}`;
+const escape = (s: string): string => s.replace(/%/g, '%25').replace(/\//g, '%2F');
+
+/** Goal ids are unique within a plan: the record key is `<plan id>/<goal id>`, `%` and `/` escaped so no two keys collide. */
+export const goalKey = (plan: RecoveryPlanRecord, goalId: string): string => `${escape(plan.id)}/${escape(goalId)}`;
 
 const ACHIEVEMENT_DISPLAY: Record<string, string> = {
   'in-progress': 'In Progress',
@@ -39,8 +41,8 @@ export function toGoal(g: GoalRecord, plan: RecoveryPlanRecord, episode: Episode
   return out;
 }
 
-/** Goal ids within a plan, from the `<plan id>/<goal id>` record key. */
-export const goalIdOf = (planId: string, key: string | undefined): string => (key ?? '').slice(planId.length + 1);
+/** The goal id within a plan, from the `<plan id>/<goal id>` record key. */
+export const goalIdOf = (planId: string, key: string | undefined): string => decodeURIComponent((key ?? '').slice(escape(planId).length + 1));
 
 export function fromGoal(r: Goal, planId: string): GoalRecord {
   const out: GoalRecord = {

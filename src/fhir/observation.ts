@@ -9,6 +9,15 @@ import type { Determination } from '../domain/rules';
 import { EXTENSIONS, PROFILES, SYSTEMS } from './codes';
 import { type MapContext, pbCoding } from './context';
 import { metaFor } from './common';
+import { resourceId } from './ids';
+
+/**
+ * The id of the Observation derived from a response: the same whether it is made by the canonical
+ * pipeline or by `$extract`, so extracting a stored response updates its Observation.
+ */
+export function derivedObservationId(responseId: string, kind: 'recovery-capital-total' | 'eligibility-determination'): string {
+  return resourceId('urn:peerbridge:derived', `Observation/${kind}`, responseId);
+}
 
 const SURVEY = [{ coding: [{ system: SYSTEMS.observationCategory, code: 'survey', display: 'Survey' }] }];
 
@@ -33,7 +42,8 @@ function base(d: DerivedFrom, profile: string): Observation {
     resourceType: 'Observation',
     id: d.id,
     ...metaFor(profile, d.part2),
-    status: 'final',
+    // A response still in progress yields a preliminary result; an amended one an amended result.
+    status: qr.status === 'in-progress' ? 'preliminary' : qr.status === 'amended' ? 'amended' : 'final',
     category: SURVEY,
     code: { coding: [] },
   };

@@ -21,13 +21,12 @@ import { type MapContext } from './context';
 import { toEncounter } from './encounter';
 import { toEpisodeOfCare } from './episode-of-care';
 import { toGoal } from './goal';
-import { toEligibilityDetermination, toRecoveryCapitalTotal } from './observation';
+import { derivedObservationId, toEligibilityDetermination, toRecoveryCapitalTotal } from './observation';
 import { toOrganization } from './organization';
 import { toPatient } from './patient';
 import { toPractitioner, toPractitionerRole } from './practitioner';
 import { toEligibilityResponse, toRecoveryCapitalResponse, toSupervisorResponse } from './questionnaire-response';
 import { toServiceRequest } from './service-request';
-import { idFor } from './context';
 
 export const organizationResources = (o: OrganizationRecord, ctx: MapContext): Resource[] => [toOrganization(o, ctx)];
 
@@ -45,7 +44,7 @@ export function episodeResources(e: EpisodeHeaderRecord, ctx: MapContext, part2:
 export function reviewResources(r: EligibilityReviewRecord, e: EpisodeHeaderRecord, ctx: MapContext, part2: boolean): Resource[] {
   const qr = toEligibilityResponse(r, e, ctx, part2);
   const det = determine(r.type, r.criteria, ctx.rules.eligibility);
-  const derived = { id: idFor(ctx, 'Observation', `determination/${r.id}`), response: qr, responseRef: { reference: `QuestionnaireResponse/${qr.id}` }, part2 };
+  const derived = { id: derivedObservationId(qr.id as string, 'eligibility-determination'), response: qr, responseRef: { reference: `QuestionnaireResponse/${qr.id}` }, part2 };
   return [qr, toEligibilityDetermination(det, derived, ctx)];
 }
 
@@ -65,7 +64,7 @@ export function administrationResources(a: RecoveryCapitalRecord, ctx: MapContex
   const qr = toRecoveryCapitalResponse(a, ctx, part2);
   const { total } = recoveryCapitalTotal(a.answers);
   if (total === undefined) return [qr];
-  const derived = { id: idFor(ctx, 'Observation', `total/${a.id}`), response: qr, responseRef: { reference: `QuestionnaireResponse/${qr.id}` }, part2 };
+  const derived = { id: derivedObservationId(qr.id as string, 'recovery-capital-total'), response: qr, responseRef: { reference: `QuestionnaireResponse/${qr.id}` }, part2 };
   return [qr, toRecoveryCapitalTotal(total, derived, ctx)];
 }
 

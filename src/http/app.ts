@@ -10,6 +10,7 @@ import { fhirRouter, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
 import { fhirAdapter, formatCheck, noStore } from './fhir-adapter';
 import { describeJsonError } from '../inbound/json-error';
+import { repeatedTopLevelKey } from '../inbound/json-records';
 import { jsonDepth, MAX_DEPTH, type Validator } from '../validation';
 import { capabilityStatement } from './capability';
 export { validateBody as validateHandler } from '../fhir-api/validate';
@@ -66,7 +67,15 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
   app.post('/ingest/:source', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
-    const dryRun = req.query.dryRun === 'true';
+    const flag = String(req.query.dryRun ?? 'false').toLowerCase();
+    if (!['true', 'false', '1', '0'].includes(flag)) {
+      throw new FhirError(badRequest(`dryRun must be true or false, not '${String(req.query.dryRun)}'`, 'dryRun'), 400);
+    }
+    const dryRun = flag === 'true' || flag === '1';
+    const repeated = repeatedTopLevelKey(String(res.locals.bodyText ?? ''));
+    if (repeated !== undefined) {
+      throw new FhirError(badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`), 400);
+    }
     // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
     const commit = deps.store
       ? async (bundle: Bundle): Promise<Bundle> =>
@@ -158,6 +167,8 @@ function readFhirJsonBody(maxBytes: number) {
       }
       try {
         req.body = JSON.parse(text);
+        // Kept for ingest, which refuses duplicate top-level properties (JSON.parse drops all but the last).
+        _res.locals.bodyText = text;
       } catch (e) {
         next(new FhirError(badRequest(`Malformed JSON: ${describeJsonError(e as Error, text)}`), 400));
         return;

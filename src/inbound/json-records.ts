@@ -62,7 +62,12 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
           else if (ch === 0x22) {
             inString = false;
             if (state === 'in-key') {
-              key = JSON.parse(buf + chunk.slice(segmentStart, i + 1)) as string;
+              const parsedKey = parse(buf + chunk.slice(segmentStart, i + 1), itemLine, itemCol);
+              if (!parsedKey.ok) {
+                yield { type: 'error', message: `a property name is not valid JSON (${parsedKey.message})` };
+                return;
+              }
+              key = parsedKey.value as string;
               buf = '';
               segmentStart = -1;
               state = 'colon';
@@ -118,6 +123,10 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
       if (WS.has(ch)) continue;
       switch (state) {
         case 'start':
+          if (ch === 0xfeff && line === 1 && col === 1) {
+            // A UTF-8 byte-order mark before the object.
+            continue;
+          }
           if (ch !== 0x7b) {
             yield { type: 'error', message: `${where()}: expected a JSON object ('{')` };
             return;
@@ -137,6 +146,8 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
             keyNeeded = false;
             inString = true;
             segmentStart = i;
+            itemLine = line;
+            itemCol = col;
           } else {
             yield { type: 'error', message: `${where()}: expected a property name` };
             return;
@@ -215,4 +226,38 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
   if (state !== 'end') {
     yield { type: 'error', message: `line ${line}, column ${col}: unexpected end of JSON (the file is cut short)` };
   }
+}
+
+/**
+ * The first top-level property name that appears twice in a (syntactically valid) JSON object, if
+ * any. JSON.parse keeps only the last occurrence, silently: callers that parsed a whole document use
+ * this to refuse it instead.
+ */
+export function repeatedTopLevelKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22) {
+      // Find the end of the string, honouring escapes.
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (ch === 0x7b || ch === 0x5b) {
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (ch === 0x7d || ch === 0x5d) {
+      depth--;
+    } else if (ch === 0x2c && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return undefined;
 }

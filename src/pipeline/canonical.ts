@@ -130,37 +130,42 @@ export class CanonicalRun {
     }
     switch (collection) {
       case 'organizations':
-        return [this.simple(kind, path, raw, Organization, (o) => {
-          this.declared.organization.add(o.id);
-          if (o.part2Program) this.part2Orgs.add(o.id);
+        return [this.simple(kind, path, raw, Organization, (o, _issues, onAccept) => {
+          onAccept.push(() => {
+            this.declared.organization.add(o.id);
+            if (o.part2Program) this.part2Orgs.add(o.id);
+          });
           return records.organizationResources(o, this.ctx as MapContext);
         })];
       case 'practitioners':
-        return [this.simple(kind, path, raw, Practitioner, (p) => {
-          this.declared.practitioner.add(p.id);
+        return [this.simple(kind, path, raw, Practitioner, (p, _issues, onAccept) => {
+          onAccept.push(() => this.declared.practitioner.add(p.id));
           this.refer('organization', p.organizationId, `${path}.organizationId`);
           if (p.supervisorId) this.refer('practitioner', p.supervisorId, `${path}.supervisorId`);
           return records.practitionerResources(p, this.ctx as MapContext);
         })];
       case 'people':
-        return [this.simple(kind, path, raw, Person, (p) => {
-          this.declared.person.add(p.id);
+        return [this.simple(kind, path, raw, Person, (p, _issues, onAccept) => {
           if (p.organizationId) this.refer('organization', p.organizationId, `${path}.organizationId`);
-          const part2 = p.organizationId !== undefined && this.part2Orgs.has(p.organizationId);
-          if (part2) this.part2People.add(p.id);
+          const part2 = this.part2People.has(p.id) || (p.organizationId !== undefined && this.part2Orgs.has(p.organizationId));
+          onAccept.push(() => {
+            this.declared.person.add(p.id);
+            if (part2) this.part2People.add(p.id);
+          });
           return records.personResources(p, this.ctx as MapContext, part2);
         })];
       case 'episodes':
         return this.episode(path, raw);
       case 'recoveryCapital':
-        return [this.simple(kind, path, raw, RecoveryCapitalAdministration, (a, issues) => {
+        return [this.simple(kind, path, raw, RecoveryCapitalAdministration, (a, issues, onAccept) => {
           this.refer('person', a.personId, `${path}.personId`);
           const result = recoveryCapitalTotal(a.answers);
           if (result.total === undefined) {
             const items = result.missing.map((n) => `${n} (irc-${n})`).join(', ');
             issues.push(recordIssue('warning', 'incomplete', `${path}.answers`, `No total: item${result.missing.length > 1 ? 's' : ''} ${items} not answered`, 'rules'));
           } else {
-            this.scored.push({ personId: a.personId, administrationId: a.id, date: a.date, total: result.total });
+            const scored = { personId: a.personId, administrationId: a.id, date: a.date, total: result.total };
+            onAccept.push(() => this.scored.push(scored));
           }
           return records.administrationResources(a, this.ctx as MapContext, this.part2People.has(a.personId));
         })];
@@ -194,10 +199,10 @@ export class CanonicalRun {
     EPISODE_CHILDREN.forEach((k) => delete header[k]);
     let episode: EpisodeHeaderRecord | undefined;
     let part2 = false;
-    const result = this.simple('episode', path, typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw, EpisodeHeader, (e) => {
+    const result = this.simple('episode', path, typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw, EpisodeHeader, (e, _issues, onAccept) => {
       episode = e;
       part2 = this.part2Orgs.has(e.organizationId);
-      if (part2) this.part2People.add(e.personId);
+      if (part2) onAccept.push(() => this.part2People.add(e.personId));
       this.refer('person', e.personId, `${path}.personId`);
       this.refer('organization', e.organizationId, `${path}.organizationId`);
       if (e.specialistId) this.refer('practitioner', e.specialistId, `${path}.specialistId`);
@@ -209,7 +214,9 @@ export class CanonicalRun {
       const v = children[key];
       if (v === undefined) return [];
       if (!Array.isArray(v)) {
-        result.issues.push(recordIssue('error', 'structure', `${path}.${key}`, `Expected an array, got ${v === null ? 'null' : typeof v}`, 'canonical'));
+        const kindOf: Record<string, RecordKind> = { eligibilityReviews: 'eligibility-review', contacts: 'contact' };
+        const issue = recordIssue('error', 'structure', `${path}.${key}`, `Expected an array of records, got ${v === null ? 'null' : typeof v}: none of them was read`, 'canonical');
+        out.push(this.count(this.reject(kindOf[key], `${path}.${key}`, v, [issue])));
         return [];
       }
       return v;
@@ -236,12 +243,16 @@ export class CanonicalRun {
     list('contacts').forEach((c, i) => {
       const p = `${path}.contacts[${i}]`;
       out.push(childResult('contact', p, c, (e) =>
-        this.simple('contact', p, c, Contact, (contact, issues) => {
+        this.simple('contact', p, c, Contact, (contact, issues, onAccept) => {
           this.refer('practitioner', contact.specialistId, `${p}.specialistId`);
           let units = 0;
           if (contact.status === 'finished' && contact.durationMinutes !== undefined && !issues.some((x) => x.severity === 'error')) {
             const raw = billingUnits(contact.durationMinutes, this.deps.rules.billing);
-            units = cappedUnits(raw, `${e.personId}|${localDate(contact.start)}`, this.unitsUsed, this.deps.rules.billing);
+            // Work on a copy of the day's count: it is only updated if this contact is accepted.
+            const day = `${e.personId}|${localDate(contact.start)}`;
+            const trial = new Map([[day, this.unitsUsed.get(day) ?? 0]]);
+            units = cappedUnits(raw, day, trial, this.deps.rules.billing);
+            onAccept.push(() => this.unitsUsed.set(day, trial.get(day) as number));
             if (raw === 0) issues.push(recordIssue('warning', 'informational', `${p}.durationMinutes`, `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`, 'rules'));
             else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${localDate(contact.start)}: ${units} of ${raw} units billed`, 'rules'));
           }
@@ -261,7 +272,13 @@ export class CanonicalRun {
    * Parses a record with its schema, checks ids and dates, maps it and validates every resource.
    * `map` may add issues; any error rejects the record.
    */
-  private simple<S extends z.ZodType>(kind: RecordKind, path: string, raw: unknown, schema: S, map: (value: z.output<S>, issues: OperationOutcomeIssue[]) => Resource[]): RecordResult {
+  private simple<S extends z.ZodType>(
+    kind: RecordKind,
+    path: string,
+    raw: unknown,
+    schema: S,
+    map: (value: z.output<S>, issues: OperationOutcomeIssue[], onAccept: (() => void)[]) => Resource[],
+  ): RecordResult {
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       return this.count(this.reject(kind, path, raw, zodIssues(parsed.error, path, 'canonical')));
@@ -276,8 +293,10 @@ export class CanonicalRun {
       else seen.add(id);
     }
     let resources: Resource[] = [];
+    // State that spans records (daily units, totals, Part 2 people, ids declared) changes only once the record is accepted.
+    const onAccept: (() => void)[] = [];
     if (!issues.some((i) => i.severity === 'error')) {
-      resources = map(value, issues);
+      resources = map(value, issues, onAccept);
     }
     if (issues.some((i) => i.severity === 'error')) {
       return this.count(this.reject(kind, path, raw, issues, id));
@@ -293,6 +312,7 @@ export class CanonicalRun {
     if (issues.some((i) => i.severity === 'error')) {
       return this.count(this.reject(kind, path, raw, issues, id));
     }
+    for (const effect of onAccept) effect();
     for (const r of resources) this.emitted.add(r.id as string);
     for (const r of resources) rewriteReferences(r, this.emitted);
     this.resourceCount += resources.length;

@@ -12,8 +12,7 @@ import type { RuleSet } from '../domain/rules';
 import { determine, recoveryCapitalTotal } from '../domain/rules';
 import { QUESTIONNAIRES } from '../fhir/codes';
 import type { MapContext, PackageTerms } from '../fhir/context';
-import { resourceId } from '../fhir/ids';
-import { toEligibilityDetermination, toRecoveryCapitalTotal, type DerivedFrom } from '../fhir/observation';
+import { derivedObservationId, toEligibilityDetermination, toRecoveryCapitalTotal, type DerivedFrom } from '../fhir/observation';
 import { criteriaOf, reviewTypeOf } from '../fhir/questionnaire-response';
 import { badRequest, FhirError } from '../outcomes';
 import type { Validator } from '../validation';
@@ -24,7 +23,7 @@ export interface ExtractDeps {
   terms: PackageTerms;
 }
 
-/** Namespace of ids of extracted Observations (derived from the response's own id). */
+/** Source system of the mapping context (extraction makes no source-record identifiers of its own). */
 const EXTRACT_SOURCE = 'urn:peerbridge:extract';
 
 function unprocessable(text: string, expression?: string, more: OperationOutcomeIssue[] = []): FhirError {
@@ -50,6 +49,10 @@ export function extractInput(body: unknown): QuestionnaireResponse {
 
 /** Runs `$extract` on a response; throws 422 OperationOutcomes for responses it cannot extract from. */
 export function extractObservations(qr: QuestionnaireResponse, deps: ExtractDeps): Bundle {
+  // Only answers someone stands behind are extracted (SDC: extraction works on the response as it is).
+  if (qr.status === 'entered-in-error' || qr.status === 'stopped') {
+    throw unprocessable(`The response's status is ${qr.status}: nothing to extract`, 'QuestionnaireResponse.status');
+  }
   const checked = deps.validator.validate(qr);
   if (!checked.valid) {
     throw new FhirError(checked.outcome, 422);
@@ -67,8 +70,8 @@ export function extractObservations(qr: QuestionnaireResponse, deps: ExtractDeps
     responseRef = { reference: fullUrl };
   }
   const part2 = (qr.meta?.security ?? []).some((s) => s.code === '42CFRPart2');
-  const derived = (kind: string): DerivedFrom => ({
-    id: qr.id ? resourceId(EXTRACT_SOURCE, `Observation/${kind}`, qr.id) : randomUUID(),
+  const derived = (kind: 'recovery-capital-total' | 'eligibility-determination'): DerivedFrom => ({
+    id: qr.id ? derivedObservationId(qr.id, kind) : randomUUID(),
     response: qr,
     responseRef,
     part2,

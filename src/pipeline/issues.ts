@@ -44,6 +44,7 @@ function pastDates(kind: string, v: Record<string, unknown>): [string, unknown][
     case 'episode':
       return [
         ['start', v.status === 'planned' || v.status === 'waitlist' ? undefined : v.start],
+        ['end', v.status === 'finished' ? v.end : undefined],
         ['referral.date', (v.referral as { date?: string } | undefined)?.date],
       ];
     case 'eligibility-review':
@@ -51,7 +52,10 @@ function pastDates(kind: string, v: Record<string, unknown>): [string, unknown][
     case 'supervisor-assessment':
       return [['date', v.date]];
     case 'contact':
-      return [['start', v.status === 'finished' || v.status === 'no-show' ? v.start : undefined]];
+      return [
+        ['start', v.status === 'finished' || v.status === 'no-show' ? v.start : undefined],
+        ['end', v.status === 'finished' ? v.end : undefined],
+      ];
     case 'recovery-plan':
       return [['created', v.created]];
     default:
@@ -62,7 +66,8 @@ function pastDates(kind: string, v: Record<string, unknown>): [string, unknown][
 /** Errors for dates in the future where only past dates make sense. */
 export function futureDateIssues(kind: string, value: unknown, base: string, now: Date): OperationOutcomeIssue[] {
   const limit = now.getTime() + SKEW_MS;
-  return pastDates(kind, value as Record<string, unknown>).flatMap(([field, date]) =>
-    typeof date === 'string' && toMillis(date) > limit ? [recordIssue('error', 'business-rule', `${base}.${field}`, `${date} is in the future`, 'canonical')] : [],
-  );
+  const future = pastDates(kind, value as Record<string, unknown>).filter(([, date]) => typeof date === 'string' && toMillis(date) > limit);
+  // A future start makes its end future too: name the start only.
+  const shown = future.some(([f]) => f === 'start') ? future.filter(([f]) => f !== 'end') : future;
+  return shown.map(([field, date]) => recordIssue('error', 'business-rule', `${base}.${field}`, `${String(date)} is in the future`, 'canonical'));
 }

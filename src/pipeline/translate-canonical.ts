@@ -19,7 +19,14 @@ export interface TranslateReport {
 
 const isCollection = (k: string): k is CollectionName => (COLLECTIONS as readonly string[]).includes(k);
 
-/** The events of an already parsed document, collections in dependency order (organizations first). */
+/**
+ * The order collections of a parsed document are processed in: organizations first, and episodes
+ * before people and recovery capital, so a person with an episode at a 42 CFR Part 2 program is
+ * known as such before their Patient and responses are made (and labelled).
+ */
+const PROCESSING_ORDER: readonly CollectionName[] = ['organizations', 'practitioners', 'episodes', 'people', 'recoveryCapital', 'supervisorAssessments'];
+
+/** The events of an already parsed document, collections in PROCESSING_ORDER. */
 export function documentEvents(doc: unknown): TopLevelEvent[] {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     return [{ type: 'error', message: `A canonical file is a JSON object with "source" and record arrays, got ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc}` }];
@@ -30,7 +37,7 @@ export function documentEvents(doc: unknown): TopLevelEvent[] {
   for (const key of Object.keys(obj)) {
     if (key !== 'source' && !isCollection(key)) events.push({ type: 'property', key, value: obj[key] });
   }
-  for (const key of COLLECTIONS) {
+  for (const key of PROCESSING_ORDER) {
     const v = obj[key];
     if (v === undefined) continue;
     if (!Array.isArray(v)) {
@@ -61,7 +68,17 @@ export async function translateCanonical(
     }
   };
 
+  const seenKeys = new Set<string>();
   for await (const event of events) {
+    const key = event.type === 'property' ? event.key : event.type === 'item' && event.index === 0 ? event.collection : undefined;
+    if (key !== undefined) {
+      if (seenKeys.has(key)) {
+        fatal = `"${key}" appears twice at the top level`;
+        issues.push(recordIssue('fatal', 'structure', `$.${key}`, `${fatal}: a canonical file has each property once; the records before its second occurrence were translated, the rest of the file was not read`, 'parse'));
+        break;
+      }
+      seenKeys.add(key);
+    }
     if (event.type === 'error') {
       fatal = event.message;
       issues.push(recordIssue('fatal', 'structure', '$', `${event.message}; the records before it were translated, the rest of the file was not read`, 'parse'));

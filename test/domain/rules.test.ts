@@ -209,7 +209,7 @@ describe('loadRules', () => {
     ['an unknown result', (r) => (r.eligibility['continued-stay'].whenTrue = 'stay'), ['eligibility.continued-stay.whenTrue']],
     ['a review type missing', (r) => delete r.eligibility.discharge, ['eligibility.discharge']],
     ['an unknown property', (r) => (r.billing.roundUp = true), ['billing']],
-    ['a scale of 22 items', (r) => (r.recoveryCapital.items = 22), ['recoveryCapital.items']],
+    ['a rule naming a criterion its review does not answer', (r) => (r.eligibility.discharge.rule = { any: ['discharge-A', 'service-A'] }), ['eligibility.discharge.rule']],
     ['two bad fields: both named', (r) => ((r.billing.minutesPerUnit = -15), (r.eligibility.admission.whenFalse = 'nope')), ['billing.minutesPerUnit', 'eligibility.admission.whenFalse']],
   ])('rejects %s, naming the file and the field', (name, change, fields) => {
     const r = defaults();

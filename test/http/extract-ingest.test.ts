@@ -66,6 +66,26 @@ describe('POST /fhir/QuestionnaireResponse/$extract', () => {
     expect(res2.body.issue[0].details.text).toMatch(/says 99, but its 23 answers sum to 52/);
   });
 
+  test('response status: entered-in-error is refused, in-progress gives a preliminary result', async () => {
+    const qr = example('valid/QuestionnaireResponse-dana-whitfield-irc-2026-09-15.json');
+    qr.status = 'entered-in-error';
+    expect((await post('/fhir/QuestionnaireResponse/$extract', qr)).status).toBe(422);
+    qr.status = 'in-progress';
+    const res = await post('/fhir/QuestionnaireResponse/$extract', qr);
+    expect(res.status).toBe(200);
+    expect(res.body.entry[0].resource.status).toBe('preliminary');
+  });
+
+  test('$extract of a response the ingest made gives the same Observation id (an update, not a second total)', async () => {
+    const ingested = await post('/ingest/canonical?dryRun=true', example('canonical/riverbend-dana-whitfield.json'));
+    const entries = (param(ingested.body, 'bundle')?.resource as Bundle).entry ?? [];
+    const qr = entries.map((e) => e.resource).find((r) => r?.resourceType === 'QuestionnaireResponse' && (r as QuestionnaireResponse).questionnaire?.includes('idaho')) as QuestionnaireResponse;
+    const total = entries.map((e) => e.resource).find((r) => r?.resourceType === 'Observation' && (r as Observation).valueInteger !== undefined) as Observation;
+    const extracted = await post('/fhir/QuestionnaireResponse/$extract', qr);
+    expect(extracted.status).toBe(200);
+    expect(extracted.body.entry[0].resource.id).toBe(total.id);
+  });
+
   test('other questionnaires, other resources, invalid responses: 4xx OperationOutcomes', async () => {
     const sup = await post('/fhir/QuestionnaireResponse/$extract', example('valid/QuestionnaireResponse-ana-ortiz-supervisor-self-assessment-2026-10.json'));
     expect(sup.status).toBe(422);
@@ -120,5 +140,10 @@ describe('POST /ingest/canonical?dryRun=true', () => {
     expect(array.body.issue[0].details.text).toMatch(/JSON object/);
     const store = await post('/ingest/canonical', example('canonical/riverbend-dana-whitfield.json'));
     expect(store.status).toBe(501);
+    const maybe = await post('/ingest/canonical?dryRun=maybe', example('canonical/riverbend-dana-whitfield.json'));
+    expect(maybe.status).toBe(400);
+    const twice = await request(app).post('/ingest/canonical?dryRun=true').set('Content-Type', FHIR).send('{"source": "urn:x", "people": [], "people": []}');
+    expect(twice.status).toBe(400);
+    expect(twice.body.issue[0].details.text).toMatch(/"people" appears twice/);
   });
 });

@@ -68,12 +68,16 @@ describe.each(inputs)('examples/canonical/%s.json', (name) => {
     expect(produced.report).toStrictEqual(JSON.parse(readFileSync(reportFile, 'utf8')));
   });
 
-  it('gives the same Bundle from the parsed document', async () => {
+  it('gives the same resources from the parsed document', async () => {
+    // A parsed document is processed episodes-before-people (Part 2 labels), a stream in file order:
+    // the entries may come in another order, and a reference may then be Type/id rather than urn:uuid.
     const resources: Resource[] = [];
     await translateCanonical(documentEvents(JSON.parse(readFileSync(input, 'utf8'))), deps, (list) => {
       resources.push(...list);
     });
-    expect(resources.map(putEntry)).toStrictEqual(produced.bundle.entry ?? []);
+    const normal = (entries: unknown[]) =>
+      entries.map((e) => JSON.stringify(e).replace(/"reference":"[A-Za-z]+\/([0-9a-f-]{36})"/g, '"reference":"urn:uuid:$1"')).sort();
+    expect(normal(resources.map(putEntry))).toStrictEqual(normal(produced.bundle.entry ?? []));
   });
 
   it('the expected Bundle is a valid transaction', () => {
