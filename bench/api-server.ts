@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     }
   };
   const bulk = await openBulkExport({ store, env: process.env, log });
-  const app = createApp({ validator, store, routes: bulk.routes, exportRouter: bulk.router, config: { MAX_BODY_BYTES: 64 * 1024 * 1024 }, log });
+  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config: { MAX_BODY_BYTES: 64 * 1024 * 1024 }, log });
   const server = app.listen(0, '127.0.0.1', () => {
     bulk.start();
     process.send?.({ ready: (server.address() as AddressInfo).port });

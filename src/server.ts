@@ -18,7 +18,7 @@ export async function serve(): Promise<void> {
     console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
   // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.
   const bulk = await openBulkExport({ store, baseUrl: config.BASE_URL, log });
-  const app = createApp({ validator, store, routes: bulk.routes, exportRouter: bulk.router, config, log });
+  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log });
   await new Promise<void>((resolve) => {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);

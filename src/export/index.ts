@@ -3,8 +3,8 @@
  * and Group level. `openBulkExport({ store })` creates the module's tables and returns:
  * - `routes`: the kick-off routes for the FHIR route table (`createApp({ routes })`), with
  *   their CapabilityStatement operations;
- * - `router`: status polling, DELETE and file download, mounted at the FHIR base
- *   (`createApp({ exportRouter })`);
+ * - `jobs` and `driver`, from which src/http/export-router.ts serves status polling, DELETE and
+ *   file download at the FHIR base (`createApp({ bulkExport })`);
  * - `start()` / `close()`: the sweep timer (expired jobs removed, abandoned jobs resumed).
  *
  * Jobs and their file lists live in the database and each file is a key range of the store's
@@ -12,11 +12,9 @@
  * so any process on the same database answers for any job, and jobs outlive restarts.
  */
 import { randomUUID } from 'node:crypto';
-import type express from 'express';
 import type { Route } from '../fhir-api/types';
 import type { Repository, SqlDriver } from '../store/repository';
 import { loadExportConfig, type ExportConfig } from './config';
-import { exportRouter } from './http';
 import { JobStore } from './jobs';
 import { exportRoutes } from './routes';
 import { migrateExport } from './schema';
@@ -43,8 +41,11 @@ export interface BulkExportOptions {
 
 export interface BulkExport {
   routes: Route[];
-  router: express.Router;
   jobs: JobStore;
+  /** The driver the job tables and snapshots are read through. */
+  driver: SqlDriver;
+  /** Public FHIR base URL for file URLs, when configured. */
+  baseUrl?: string;
   config: ExportConfig;
   /** Starts the sweep timer (and runs one sweep now). */
   start(): void;
@@ -83,8 +84,9 @@ export async function openBulkExport(options: BulkExportOptions): Promise<BulkEx
         }
       },
     }),
-    router: exportRouter({ jobs, driver, baseUrl: options.baseUrl, log: options.log }),
     jobs,
+    driver,
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
     config,
     start() {
       if (timer || closed) {

@@ -13,6 +13,8 @@ import { describeJsonError } from '../inbound/json-error';
 import { repeatedTopLevelKey } from '../inbound/json-records';
 import { jsonDepth, MAX_DEPTH, type Validator } from '../validation';
 import { capabilityStatement } from './capability';
+import { exportRouter } from './export-router';
+import type { BulkExport } from '../export';
 export { validateBody as validateHandler } from '../fhir-api/validate';
 import { loadRules, type RuleSet } from '../domain/rules';
 import { loadPackageTerms, type PackageTerms } from '../fhir/context';
@@ -25,8 +27,8 @@ export interface AppDeps {
   store?: Repository;
   /** Routes matched before the standard FHIR ones (operations such as `$export`). */
   routes?: Route[];
-  /** Non-FHIR-resource endpoints under the FHIR base, mounted first (Bulk Data status and files, src/export). */
-  exportRouter?: express.RequestHandler;
+  /** Bulk Data export (src/export): its status and file endpoints are served under the FHIR base. */
+  bulkExport?: BulkExport;
   /** Rule set and package terms for ingest and `$extract` (loaded from rules/default.json and profiles/package when absent). */
   pipeline?: { rules: RuleSet; terms: PackageTerms };
   config: Pick<Config, 'MAX_BODY_BYTES'> & Partial<Config>;
@@ -62,7 +64,10 @@ export function createApp(deps: AppDeps): express.Express {
   const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, log: deps.log };
   fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, (req) => baseUrl(req, deps.config.BASE_URL)));
 
-  if (deps.exportRouter) app.use('/fhir', deps.exportRouter);
+  if (deps.bulkExport) {
+    const bulk = deps.bulkExport;
+    app.use('/fhir', exportRouter({ jobs: bulk.jobs, driver: bulk.driver, baseUrl: bulk.baseUrl ?? deps.config.BASE_URL, log: deps.log }));
+  }
   app.use('/fhir', fhir);
 
   // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.

@@ -60,7 +60,7 @@ export async function exportApp(validator: Validator, repo: SqlRepository, optio
     }
   };
   const bulk = await openBulkExport({ store: repo, env: {}, worker: options.worker, config: options.config, log });
-  const app = createApp({ validator, store: repo, routes: bulk.routes, exportRouter: bulk.router, config: { MAX_BODY_BYTES }, log });
+  const app = createApp({ validator, store: repo, routes: bulk.routes, bulkExport: bulk, config: { MAX_BODY_BYTES }, log });
   return { app, bulk, errors };
 }
 

@@ -2,13 +2,13 @@
  * The Express side of Bulk Data export: status polling, cancellation and file download under the
  * FHIR base (`/fhir/bulkstatus/{id}`, `/fhir/bulkfiles/{id}/{Type}-{n}.ndjson`). These answers
  * are not FHIR resources (the manifest is plain JSON, files are NDJSON streams), so they sit
- * outside the FHIR route table; the logic is in status.ts and this file only adapts it to HTTP.
+ * outside the FHIR route table; the logic is in src/export/status.ts and this file only adapts it to HTTP.
  * Errors go to the app's error middleware as OperationOutcomes.
  */
 import express, { type Request, type Response } from 'express';
 import type { SqlDriver } from '../store/repository';
-import type { JobStore } from './jobs';
-import { cancelExport, exportFile, exportStatus, FILES_PATH, STATUS_PATH, type StatusAnswer } from './status';
+import type { JobStore } from '../export/jobs';
+import { cancelExport, exportFile, exportStatus, FILES_PATH, STATUS_PATH, type StatusAnswer } from '../export/status';
 
 /** Characters per `res.write` of a file download. */
 const CHUNK_CHARS = 32 * 1024;
