@@ -21,6 +21,12 @@ const post = (path: string, body: unknown) => request(app).post(path).set('Conte
 const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name === name);
 
 describe('POST /fhir/QuestionnaireResponse/$extract', () => {
+  test('is listed in the CapabilityStatement', async () => {
+    const res = await request(app).get('/fhir/metadata');
+    const qr = res.body.rest[0].resource.find((r: { type: string }) => r.type === 'QuestionnaireResponse');
+    expect(qr.operation).toEqual(expect.arrayContaining([{ name: 'extract', definition: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract' }]));
+  });
+
   test.each([
     ['QuestionnaireResponse-dana-whitfield-irc-2026-09-15.json', 'Observation-dana-whitfield-irc-total-2026-09-15.json'],
     ['QuestionnaireResponse-dana-whitfield-irc-2026-10-27.json', 'Observation-dana-whitfield-irc-total-2026-10-27.json'],
