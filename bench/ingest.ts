@@ -38,7 +38,7 @@ import type { PipelineDeps, RunSummary } from '../src/pipeline/canonical';
 import { PROJECT_ROOT, type ValidationResult, type Validator } from '../src/validation';
 import { generateCanonicalFile, type GeneratedStats } from './ingest-generate';
 import { BundleWriter, loadDeps, runPipeline, type PipelineRun } from './ingest-pipeline';
-import { fmtInt, median, round } from './stats';
+import { fmt, fmtInt, median, round, table } from './stats';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -62,18 +62,9 @@ const CHILD = join(PROJECT_ROOT, 'bench', 'ingest-child.ts');
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const fmt = (x: number, digits = 1): string =>
-  Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
 const mib = (kb: number): string => `${fmt(kb / 1024, 0)} MiB`;
 const signedMib = (kb: number): string => `${kb < 0 ? '-' : '+'}${mib(Math.abs(kb))}`;
 
-function table(headers: string[], rows: string[][], align: ('l' | 'r')[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string =>
-    '| ' + cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
-  const sep = '|' + widths.map((w, i) => (align[i] === 'r' ? '-'.repeat(w + 1) + ':' : ':' + '-'.repeat(w + 1))).join('|') + '|';
-  return [line(headers), sep, ...rows.map(line)].join('\n');
-}
 
 /** Keeps results observable so no measured work can be optimized away. */
 let sink = 0;

