@@ -1,7 +1,10 @@
 /**
- * The FETCH loop both drivers use for a declared cursor
- * (https://www.postgresql.org/docs/current/sql-fetch.html); `CLOSE` is left to the caller.
+ * What both drivers share: the FETCH loop for a declared cursor
+ * (https://www.postgresql.org/docs/current/sql-fetch.html), and the driver handed to
+ * `transaction()` callbacks, which only needs a way to run SQL inside that transaction.
  */
+import type { QueryResult, SqlDriver } from './repository';
+
 let cursorSeq = 0;
 
 /** A cursor name unique in this process (cursors are per session, so that is enough). */
@@ -18,5 +21,39 @@ export async function* fetchBatches<R>(fetch: (sql: string) => Promise<R[]>, nam
       return;
     }
     yield rows;
+  }
+}
+
+/** Runs one statement on a connection that is already inside a transaction. */
+export type Exec = <R>(sql: string, params?: unknown[]) => Promise<QueryResult<R>>;
+
+/** The driver given to `transaction()` callbacks: every query runs in that transaction; nested calls join it. */
+export class JoinedTransactionDriver implements SqlDriver {
+  constructor(
+    readonly name: SqlDriver['name'],
+    private readonly exec: Exec,
+  ) {}
+
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    return this.exec<R>(sql, params);
+  }
+
+  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    return fn(this);
+  }
+
+  async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
+    const name = cursorName();
+    await this.exec(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
+    try {
+      yield* fetchBatches(async (fetch) => (await this.exec<R>(fetch)).rows, name, batchSize);
+    } finally {
+      await this.exec(`CLOSE ${name}`).catch(() => undefined);
+    }
+  }
+
+  /** The transaction's owner closes the connection. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

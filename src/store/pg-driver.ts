@@ -3,7 +3,7 @@
  * `DATABASE_URL`. Same SQL as the PGlite driver.
  */
 import { Pool, type PoolClient } from 'pg';
-import { cursorName, fetchBatches } from './cursor';
+import { cursorName, fetchBatches, JoinedTransactionDriver } from './cursor';
 import type { QueryResult, SqlDriver } from './repository';
 
 /** Opens a pool on `url` and checks that the server answers. */
@@ -22,10 +22,6 @@ async function run<R>(client: Client, sql: string, params?: unknown[]): Promise<
   return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
 }
 
-function fetchAll<R>(client: Client, name: string, batchSize: number): AsyncIterable<R[]> {
-  return fetchBatches(async (fetch) => (await run<R>(client, fetch)).rows, name, batchSize);
-}
-
 class PgPoolDriver implements SqlDriver {
   readonly name = 'pg' as const;
   constructor(private readonly pool: Pool) {}
@@ -38,7 +34,7 @@ class PgPoolDriver implements SqlDriver {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const result = await fn(new PgClientDriver(client));
+      const result = await fn(new JoinedTransactionDriver('pg', (sql, params) => run(client, sql, params)));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -57,7 +53,7 @@ class PgPoolDriver implements SqlDriver {
     try {
       await client.query('BEGIN');
       await client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
-      yield* fetchAll<R>(client, name, batchSize);
+      yield* fetchBatches(async (fetch) => (await run<R>(client, fetch)).rows, name, batchSize);
       ok = true;
     } finally {
       await client.query(ok ? 'COMMIT' : 'ROLLBACK').catch(() => undefined);
@@ -67,33 +63,5 @@ class PgPoolDriver implements SqlDriver {
 
   close(): Promise<void> {
     return this.pool.end();
-  }
-}
-
-/** The driver handed to `transaction()` callbacks: one client, already in a transaction. */
-class PgClientDriver implements SqlDriver {
-  readonly name = 'pg' as const;
-  constructor(private readonly client: PoolClient) {}
-
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    return run<R>(this.client, sql, params);
-  }
-
-  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
-    return fn(this);
-  }
-
-  async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
-    const name = cursorName();
-    await this.client.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
-    try {
-      yield* fetchAll<R>(this.client, name, batchSize);
-    } finally {
-      await this.client.query(`CLOSE ${name}`).catch(() => undefined);
-    }
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
-import { cursorName, fetchBatches } from './cursor';
+import { cursorName, fetchBatches, JoinedTransactionDriver } from './cursor';
 import type { QueryResult, SqlDriver } from './repository';
 
 /** Opens PGlite in `dataDir` (created when missing), or in memory when `dataDir` is undefined. */
@@ -33,7 +33,7 @@ class PgliteDriver implements SqlDriver {
   }
 
   transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => fn(new PgliteTxDriver(tx)));
+    return this.db.transaction((tx) => fn(new JoinedTransactionDriver('pglite', (sql, params) => run(tx, sql, params))));
   }
 
   /**
@@ -53,34 +53,5 @@ class PgliteDriver implements SqlDriver {
 
   close(): Promise<void> {
     return this.db.close();
-  }
-}
-
-/** The driver handed to `transaction()` callbacks: every query runs inside that transaction. */
-class PgliteTxDriver implements SqlDriver {
-  readonly name = 'pglite' as const;
-  constructor(private readonly tx: Transaction) {}
-
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    return run<R>(this.tx, sql, params);
-  }
-
-  /** Already in a transaction: nested calls join it. */
-  transaction<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
-    return fn(this);
-  }
-
-  async *cursor<R = Record<string, unknown>>(sql: string, params: unknown[], batchSize: number): AsyncIterable<R[]> {
-    const name = cursorName();
-    await this.tx.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`, params);
-    try {
-      yield* fetchBatches(async (fetch) => (await this.tx.query<R>(fetch)).rows, name, batchSize);
-    } finally {
-      await this.tx.query(`CLOSE ${name}`).catch(() => undefined);
-    }
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }
