@@ -101,6 +101,23 @@ export async function writeMany(tx: SqlDriver, resources: Resource[]): Promise<W
 /** Resource-type/id pairs can't travel as a 2-D array; patient id lists are joined on a unit separator. */
 const joinIds = (ids: string[]): string => ids.join('\u001f');
 
+/** The search-value side tables: which values fill them, and each column as [row field, column, SQL type]. */
+const SIDE_TABLES: { table: string; values: Exclude<keyof SearchValues, 'patientIds'>; columns: [string, string, string][] }[] = [
+  { table: 'fhir_token', values: 'tokens', columns: [['code', 'code', 'text'], ['system', 'system', 'text'], ['value', 'value', 'text']] },
+  { table: 'fhir_string', values: 'strings', columns: [['code', 'code', 'text'], ['value', 'value', 'text'], ['norm', 'norm', 'text']] },
+  { table: 'fhir_date', values: 'dates', columns: [['code', 'code', 'text'], ['low', 'low', 'timestamptz'], ['high', 'high', 'timestamptz']] },
+  {
+    table: 'fhir_reference',
+    values: 'references',
+    columns: [['code', 'code', 'text'], ['targetType', 'target_type', 'text'], ['targetId', 'target_id', 'text'], ['ref', 'ref', 'text']],
+  },
+  {
+    table: 'fhir_number',
+    values: 'numbers',
+    columns: [['code', 'code', 'text'], ['low', 'low', 'numeric'], ['high', 'high', 'numeric'], ['system', 'system', 'text'], ['unit', 'unit', 'text']],
+  },
+];
+
 async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[], lastUpdated: string): Promise<void> {
   if (written.length === 0) {
     return;
@@ -113,59 +130,30 @@ async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[],
   );
   if (replaced.length > 0) {
     const keys = [replaced.map((p) => p.type), replaced.map((p) => p.id)];
-    for (const table of ['fhir_token', 'fhir_string', 'fhir_date', 'fhir_reference', 'fhir_number']) {
+    for (const { table } of SIDE_TABLES) {
       await tx.query(
         `DELETE FROM ${table} x USING unnest($1::text[], $2::text[]) AS k(t, i) WHERE x.resource_type = k.t AND x.id = k.i`,
         keys,
       );
     }
   }
-  const owners = <T>(pick: (v: SearchValues) => T[]): { types: string[]; ids: string[]; rows: T[] } => {
-    const out = { types: [] as string[], ids: [] as string[], rows: [] as T[] };
+  for (const t of SIDE_TABLES) {
+    // One unnest per table: the owner's type and id, then the row's own columns, each as an array.
+    const types: string[] = [];
+    const ids: string[] = [];
+    const columns: unknown[][] = t.columns.map(() => []);
     for (const p of written) {
-      for (const row of pick(p.values)) {
-        out.types.push(p.type);
-        out.ids.push(p.id);
-        out.rows.push(row);
+      for (const row of p.values[t.values] as unknown as Record<string, unknown>[]) {
+        types.push(p.type);
+        ids.push(p.id);
+        t.columns.forEach(([field], k) => columns[k].push(row[field]));
       }
     }
-    return out;
-  };
-  const tokens = owners((v) => v.tokens);
-  if (tokens.rows.length) {
-    await tx.query(
-      `INSERT INTO fhir_token (resource_type, id, code, system, value) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
-      [tokens.types, tokens.ids, tokens.rows.map((r) => r.code), tokens.rows.map((r) => r.system), tokens.rows.map((r) => r.value)],
-    );
-  }
-  const strings = owners((v) => v.strings);
-  if (strings.rows.length) {
-    await tx.query(
-      `INSERT INTO fhir_string (resource_type, id, code, value, norm) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])`,
-      [strings.types, strings.ids, strings.rows.map((r) => r.code), strings.rows.map((r) => r.value), strings.rows.map((r) => r.norm)],
-    );
-  }
-  const dates = owners((v) => v.dates);
-  if (dates.rows.length) {
-    await tx.query(
-      `INSERT INTO fhir_date (resource_type, id, code, low, high) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])`,
-      [dates.types, dates.ids, dates.rows.map((r) => r.code), dates.rows.map((r) => r.low), dates.rows.map((r) => r.high)],
-    );
-  }
-  const refs = owners((v) => v.references);
-  if (refs.rows.length) {
-    await tx.query(
-      `INSERT INTO fhir_reference (resource_type, id, code, target_type, target_id, ref)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
-      [refs.types, refs.ids, refs.rows.map((r) => r.code), refs.rows.map((r) => r.targetType), refs.rows.map((r) => r.targetId), refs.rows.map((r) => r.ref)],
-    );
-  }
-  const numbers = owners((v) => v.numbers);
-  if (numbers.rows.length) {
-    await tx.query(
-      `INSERT INTO fhir_number (resource_type, id, code, low, high, system, unit)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::text[])`,
-      [numbers.types, numbers.ids, numbers.rows.map((r) => r.code), numbers.rows.map((r) => r.low), numbers.rows.map((r) => r.high), numbers.rows.map((r) => r.system), numbers.rows.map((r) => r.unit)],
-    );
+    if (types.length === 0) {
+      continue;
+    }
+    const names = t.columns.map(([, column]) => column).join(', ');
+    const arrays = t.columns.map(([, , cast], k) => `$${k + 3}::${cast}[]`).join(', ');
+    await tx.query(`INSERT INTO ${t.table} (resource_type, id, ${names}) SELECT * FROM unnest($1::text[], $2::text[], ${arrays})`, [types, ids, ...columns]);
   }
 }
