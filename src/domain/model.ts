@@ -342,6 +342,8 @@ export type GoalRecord = z.infer<typeof Goal>;
 export type RecoveryPlanRecord = z.infer<typeof RecoveryPlan>;
 export type EpisodeHeaderRecord = z.infer<typeof EpisodeHeader>;
 export type EpisodeRecord = z.infer<typeof Episode>;
+/** What an episode's contacts, reviews and plan need of it: a header, or a reference sent with a child on its own. */
+export type EpisodeLink = Pick<EpisodeHeaderRecord, 'id' | 'personId' | 'organizationId' | 'referral'>;
 export type RecoveryCapitalRecord = z.infer<typeof RecoveryCapitalAdministration>;
 export type SupervisorAssessmentRecord = z.infer<typeof SupervisorAssessment>;
 export type CanonicalDocumentRecord = z.infer<typeof CanonicalDocument>;

@@ -3,13 +3,13 @@
  * episodeOfCare element: the plan points at its episode with the core workflow-episodeOfCare extension.
  */
 import type { CarePlan, CarePlanActivity, Extension } from '@medplum/fhirtypes';
-import type { EpisodeHeaderRecord, RecoveryPlanRecord } from '../domain/model';
+import type { EpisodeLink, RecoveryPlanRecord } from '../domain/model';
 import { EXTENSIONS, PROFILES } from './codes';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
 import { metaFor, put, type ResolveRef } from './common';
 import { goalIdOf, goalKey } from './goal';
 
-export function toCarePlan(p: RecoveryPlanRecord, episode: EpisodeHeaderRecord, ctx: MapContext, part2: boolean): CarePlan {
+export function toCarePlan(p: RecoveryPlanRecord, episode: EpisodeLink, ctx: MapContext, part2: boolean): CarePlan {
   const person = refTo(ctx, 'Patient', episode.personId);
   const extension: Extension[] = [{ url: EXTENSIONS.episodeOfCare, valueReference: refTo(ctx, 'EpisodeOfCare', episode.id) }];
   if (p.crisisPlanPresent !== undefined) extension.push({ url: EXTENSIONS.crisisPlanPresent, valueBoolean: p.crisisPlanPresent });

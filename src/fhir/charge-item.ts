@@ -1,12 +1,12 @@
 /** Billing units of a finished contact -> ChargeItem (peer-support-charge profile; DOMAIN.md section 4). */
 import type { ChargeItem } from '@medplum/fhirtypes';
-import type { ContactRecord, EpisodeHeaderRecord } from '../domain/model';
+import type { ContactRecord, EpisodeLink } from '../domain/model';
 import { PROFILES, SYSTEMS } from './codes';
 import { idFor, type MapContext, recordIdentifier, refTo } from './context';
 import { metaFor } from './common';
 
 /** The charge for `units` (already capped) of a finished contact. Derived: it has no way back to canonical. */
-export function toChargeItem(c: ContactRecord, episode: EpisodeHeaderRecord, units: number, ctx: MapContext, part2: boolean): ChargeItem {
+export function toChargeItem(c: ContactRecord, episode: EpisodeLink, units: number, ctx: MapContext, part2: boolean): ChargeItem {
   const performer = refTo(ctx, 'PractitionerRole', c.specialistId);
   return {
     resourceType: 'ChargeItem',

@@ -1,6 +1,6 @@
 /** Contact <-> Encounter (peer-support-encounter profile; DOMAIN.md section 4). */
 import type { Encounter, Extension } from '@medplum/fhirtypes';
-import type { ContactRecord, EpisodeHeaderRecord } from '../domain/model';
+import type { ContactRecord, EpisodeLink } from '../domain/model';
 import { CONTACT_MODES } from '../domain/codes';
 import { cs, EXTENSIONS, MODE_CODES, PROFILES, SYSTEMS } from './codes';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
@@ -24,7 +24,7 @@ function coded(url: string, ctx: MapContext, codeSystemId: string, codes: readon
   return codes.map((code) => ({ url, valueCodeableConcept: { coding: [pbCoding(ctx, codeSystemId, code)] } }));
 }
 
-export function toEncounter(c: ContactRecord, episode: EpisodeHeaderRecord, ctx: MapContext, part2: boolean): Encounter {
+export function toEncounter(c: ContactRecord, episode: EpisodeLink, ctx: MapContext, part2: boolean): Encounter {
   const extension: Extension[] = [
     ...coded(EXTENSIONS.intervention, ctx, 'peer-intervention', c.interventions),
     ...coded(EXTENSIONS.supportType, ctx, 'social-support-type', c.supportTypes),

@@ -1,6 +1,6 @@
 /** Plan goal <-> Goal (recovery-goal profile; DOMAIN.md section 5). Goals are the person's own. */
 import type { Goal } from '@medplum/fhirtypes';
-import type { EpisodeHeaderRecord, GoalRecord, RecoveryPlanRecord } from '../domain/model';
+import type { EpisodeLink, GoalRecord, RecoveryPlanRecord } from '../domain/model';
 import { PROFILES, SYSTEMS } from './codes';
 import { idFor, type MapContext, recordIdentifier, recordIdOf, refTo } from './context';
 import { codeOf, metaFor, put } from './common';
@@ -22,7 +22,7 @@ const ACHIEVEMENT_DISPLAY: Record<string, string> = {
   'not-attainable': 'Not Attainable',
 };
 
-export function toGoal(g: GoalRecord, plan: RecoveryPlanRecord, episode: EpisodeHeaderRecord, ctx: MapContext, part2: boolean): Goal {
+export function toGoal(g: GoalRecord, plan: RecoveryPlanRecord, episode: EpisodeLink, ctx: MapContext, part2: boolean): Goal {
   const person = refTo(ctx, 'Patient', episode.personId);
   const out: Goal = {
     resourceType: 'Goal',

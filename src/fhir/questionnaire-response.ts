@@ -4,7 +4,7 @@
  * of Peer Workers Self-Assessment. Item texts come from the Questionnaires, word for word.
  */
 import type { QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
-import type { EligibilityReviewRecord, EpisodeHeaderRecord, RecoveryCapitalRecord, SupervisorAssessmentRecord } from '../domain/model';
+import type { EligibilityReviewRecord, EpisodeLink, RecoveryCapitalRecord, SupervisorAssessmentRecord } from '../domain/model';
 import type { Criterion, CriterionStatus } from '../domain/codes';
 import { CRITERIA } from '../domain/codes';
 import { recoveryCapitalTotal } from '../domain/rules';
@@ -22,7 +22,7 @@ function item(ctx: MapContext, url: string, linkId: string, answer?: Questionnai
 
 // --- Eligibility review ----------------------------------------------------------------------
 
-export function toEligibilityResponse(r: EligibilityReviewRecord, episode: EpisodeHeaderRecord, ctx: MapContext, part2: boolean): QuestionnaireResponse {
+export function toEligibilityResponse(r: EligibilityReviewRecord, episode: EpisodeLink, ctx: MapContext, part2: boolean): QuestionnaireResponse {
   const url = QUESTIONNAIRES.eligibility;
   const items: QuestionnaireResponseItem[] = [item(ctx, url, 'review-type', [{ valueCoding: pbCoding(ctx, 'eligibility-review-type', r.type) }])];
   const groups = new Map<string, QuestionnaireResponseItem>();

@@ -7,6 +7,7 @@ import type {
   ContactRecord,
   EligibilityReviewRecord,
   EpisodeHeaderRecord,
+  EpisodeLink,
   OrganizationRecord,
   PersonRecord,
   PractitionerRecord,
@@ -41,7 +42,7 @@ export function episodeResources(e: EpisodeHeaderRecord, ctx: MapContext, part2:
 }
 
 /** The response and its determination (under the context's rule set). */
-export function reviewResources(r: EligibilityReviewRecord, e: EpisodeHeaderRecord, ctx: MapContext, part2: boolean): Resource[] {
+export function reviewResources(r: EligibilityReviewRecord, e: EpisodeLink, ctx: MapContext, part2: boolean): Resource[] {
   const qr = toEligibilityResponse(r, e, ctx, part2);
   const det = determine(r.type, r.criteria, ctx.rules.eligibility);
   const derived = { id: derivedObservationId(qr.id as string, 'eligibility-determination'), response: qr, responseRef: { reference: `QuestionnaireResponse/${qr.id}` }, part2 };
@@ -49,13 +50,13 @@ export function reviewResources(r: EligibilityReviewRecord, e: EpisodeHeaderReco
 }
 
 /** The Encounter, and a ChargeItem when the contact is finished and earns at least one unit. */
-export function contactResources(c: ContactRecord, e: EpisodeHeaderRecord, units: number, ctx: MapContext, part2: boolean): Resource[] {
+export function contactResources(c: ContactRecord, e: EpisodeLink, units: number, ctx: MapContext, part2: boolean): Resource[] {
   const out: Resource[] = [toEncounter(c, e, ctx, part2)];
   if (c.status === 'finished' && units > 0) out.push(toChargeItem(c, e, units, ctx, part2));
   return out;
 }
 
-export function planResources(p: RecoveryPlanRecord, e: EpisodeHeaderRecord, ctx: MapContext, part2: boolean): Resource[] {
+export function planResources(p: RecoveryPlanRecord, e: EpisodeLink, ctx: MapContext, part2: boolean): Resource[] {
   return [toCarePlan(p, e, ctx, part2), ...p.goals.map((g) => toGoal(g, p, e, ctx, part2))];
 }
 

@@ -18,12 +18,14 @@ import {
   Organization,
   Person,
   Practitioner,
+  RecordId,
   RecoveryCapitalAdministration,
   RecoveryPlan,
   SupervisorAssessment,
   Uri,
   type CollectionName,
   type EpisodeHeaderRecord,
+  type EpisodeLink,
 } from '../domain/model';
 import { billingUnits, cappedUnits, recoveryCapitalChanges, recoveryCapitalTotal, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
 import { localDate } from '../domain/datetime';
@@ -85,7 +87,18 @@ export interface PipelineDeps {
   terms: PackageTerms;
   /** The clock for future-date checks (injected for tests). */
   now?: () => Date;
+  /** Organizations known to be 42 CFR Part 2 programs before the run (a mapping's `part2Organizations`). */
+  part2Organizations?: readonly string[];
 }
+
+/** The episode a contact, review or plan sent on its own belongs to (a mapping's `episode.*` targets). */
+export interface EpisodeRef {
+  id?: unknown;
+  personId?: unknown;
+  organizationId?: unknown;
+}
+
+export type ChildKind = 'contact' | 'eligibility-review' | 'recovery-plan';
 
 /** One translation run over the records of one source. */
 export class CanonicalRun {
@@ -103,8 +116,12 @@ export class CanonicalRun {
   private resourceCount = 0;
   private readonly now: () => Date;
 
+  /** Accepted episode headers by id, so a contact sent on its own later in the run finds its episode. */
+  private readonly episodes = new Map<string, EpisodeHeaderRecord>();
+
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? (() => new Date());
+    for (const id of deps.part2Organizations ?? []) this.part2Orgs.add(id);
   }
 
   /** Sets the source system; returns issues when it is not a URI (then every record is rejected). */
@@ -123,7 +140,11 @@ export class CanonicalRun {
 
   /** Translates one record of a top-level collection (an episode yields its children's results too). */
   translate(collection: CollectionName, index: number, raw: unknown): RecordResult[] {
-    const path = `$.${collection}[${index}]`;
+    return this.translateAt(collection, `$.${collection}[${index}]`, raw);
+  }
+
+  /** Translates one record of a collection; issues are reported under `path`. */
+  translateAt(collection: CollectionName, path: string, raw: unknown): RecordResult[] {
     const kind = KIND_OF[collection];
     if (!this.ctx) {
       return [this.count(this.reject(kind, path, raw, [recordIssue('error', 'required', '$.source', 'The file has no valid "source" (the URI of the source system) before its records', 'canonical')]))];
@@ -201,7 +222,8 @@ export class CanonicalRun {
     let part2 = false;
     const result = this.simple('episode', path, typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw, EpisodeHeader, (e, _issues, onAccept) => {
       episode = e;
-      part2 = this.part2Orgs.has(e.organizationId);
+      part2 = this.part2Orgs.has(e.organizationId) || this.part2People.has(e.personId);
+      onAccept.push(() => this.episodes.set(e.id, e));
       if (part2) onAccept.push(() => this.part2People.add(e.personId));
       this.refer('person', e.personId, `${path}.personId`);
       this.refer('organization', e.organizationId, `${path}.organizationId`);
@@ -229,43 +251,113 @@ export class CanonicalRun {
     };
     list('eligibilityReviews').forEach((r, i) => {
       const p = `${path}.eligibilityReviews[${i}]`;
-      out.push(childResult('eligibility-review', p, r, (e) =>
-        this.simple('eligibility-review', p, r, EligibilityReview, (rev, issues) => {
-          const allowed = new Set<string>(this.deps.rules.eligibility[rev.type].criteria);
-          for (const c of Object.keys(rev.criteria)) {
-            if (!allowed.has(c)) issues.push(recordIssue('error', 'business-rule', `${p}.criteria.${c}`, `Criterion ${c} is not part of a ${rev.type} review (it takes ${[...allowed].join(', ')})`, 'rules'));
-          }
-          if (rev.reviewerId) this.refer('practitioner', rev.reviewerId, `${p}.reviewerId`);
-          return records.reviewResources(rev, e, this.ctx as MapContext, part2);
-        }),
-      ));
+      out.push(childResult('eligibility-review', p, r, (e) => this.review(p, r, e, part2)));
     });
     list('contacts').forEach((c, i) => {
       const p = `${path}.contacts[${i}]`;
-      out.push(childResult('contact', p, c, (e) =>
-        this.simple('contact', p, c, Contact, (contact, issues, onAccept) => {
-          this.refer('practitioner', contact.specialistId, `${p}.specialistId`);
-          let units = 0;
-          if (contact.status === 'finished' && contact.durationMinutes !== undefined && !issues.some((x) => x.severity === 'error')) {
-            const raw = billingUnits(contact.durationMinutes, this.deps.rules.billing);
-            // Work on a copy of the day's count: it is only updated if this contact is accepted.
-            const day = `${e.personId}|${localDate(contact.start)}`;
-            const trial = new Map([[day, this.unitsUsed.get(day) ?? 0]]);
-            units = cappedUnits(raw, day, trial, this.deps.rules.billing);
-            onAccept.push(() => this.unitsUsed.set(day, trial.get(day) as number));
-            if (raw === 0) issues.push(recordIssue('warning', 'informational', `${p}.durationMinutes`, `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`, 'rules'));
-            else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${localDate(contact.start)}: ${units} of ${raw} units billed`, 'rules'));
-          }
-          return records.contactResources(contact, e, units, this.ctx as MapContext, part2);
-        }),
-      ));
+      out.push(childResult('contact', p, c, (e) => this.contact(p, c, e, part2)));
     });
     const plan = children.recoveryPlan;
     if (plan !== undefined) {
       const p = `${path}.recoveryPlan`;
-      out.push(childResult('recovery-plan', p, plan, (e) => this.simple('recovery-plan', p, plan, RecoveryPlan, (rp) => records.planResources(rp, e, this.ctx as MapContext, part2))));
+      out.push(childResult('recovery-plan', p, plan, (e) => this.plan(p, plan, e, part2)));
     }
     return out;
+  }
+
+  /**
+   * A contact, review or plan sent on its own (an outside source's row or message). Its episode
+   * is the one of that id accepted earlier in this run, or else the one `ref` names with its
+   * person and organization (an episode sent before, in another run).
+   */
+  translateChild(kind: ChildKind, path: string, raw: unknown, ref: EpisodeRef): RecordResult {
+    if (!this.ctx) {
+      return this.count(this.reject(kind, path, raw, [recordIssue('error', 'required', '$.source', 'No valid source system before the records', 'canonical')]));
+    }
+    const issues: OperationOutcomeIssue[] = [];
+    const field = (name: keyof EpisodeRef): string | undefined => {
+      const v = ref[name];
+      if (v === undefined) return undefined;
+      const parsed = RecordId.safeParse(v);
+      if (!parsed.success) {
+        issues.push(...zodIssues(parsed.error, `${path}.episode.${name}`, 'canonical'));
+        return undefined;
+      }
+      return parsed.data;
+    };
+    const id = field('id');
+    const personId = field('personId');
+    const organizationId = field('organizationId');
+    let episode: EpisodeLink | undefined;
+    if (id === undefined) {
+      if (ref.id === undefined) issues.push(recordIssue('error', 'required', `${path}.episode.id`, `A ${kind} on its own needs the id of its episode (episode.id)`, 'canonical'));
+    } else {
+      const known = this.episodes.get(id);
+      if (known) {
+        for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
+          if (value !== undefined && value !== known[name]) {
+            issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${known[name]}" in this run, not "${value}"`, 'canonical'));
+          }
+        }
+        episode = known;
+      } else {
+        for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
+          if (value === undefined && ref[name] === undefined) {
+            issues.push(recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is not in this run: give episode.${name} too`, 'canonical'));
+          }
+        }
+        if (personId !== undefined && organizationId !== undefined) {
+          episode = { id, personId, organizationId };
+          this.refer('person', personId, `${path}.episode.personId`);
+          this.refer('organization', organizationId, `${path}.episode.organizationId`);
+        }
+      }
+    }
+    if (!episode || issues.some((i) => i.severity === 'error')) {
+      return this.count(this.reject(kind, path, raw, issues));
+    }
+    const part2 = this.part2Orgs.has(episode.organizationId) || this.part2People.has(episode.personId);
+    switch (kind) {
+      case 'contact':
+        return this.contact(path, raw, episode, part2);
+      case 'eligibility-review':
+        return this.review(path, raw, episode, part2);
+      case 'recovery-plan':
+        return this.plan(path, raw, episode, part2);
+    }
+  }
+
+  private review(p: string, r: unknown, e: EpisodeLink, part2: boolean): RecordResult {
+    return this.simple('eligibility-review', p, r, EligibilityReview, (rev, issues) => {
+      const allowed = new Set<string>(this.deps.rules.eligibility[rev.type].criteria);
+      for (const c of Object.keys(rev.criteria)) {
+        if (!allowed.has(c)) issues.push(recordIssue('error', 'business-rule', `${p}.criteria.${c}`, `Criterion ${c} is not part of a ${rev.type} review (it takes ${[...allowed].join(', ')})`, 'rules'));
+      }
+      if (rev.reviewerId) this.refer('practitioner', rev.reviewerId, `${p}.reviewerId`);
+      return records.reviewResources(rev, e, this.ctx as MapContext, part2);
+    });
+  }
+
+  private contact(p: string, c: unknown, e: EpisodeLink, part2: boolean): RecordResult {
+    return this.simple('contact', p, c, Contact, (contact, issues, onAccept) => {
+      this.refer('practitioner', contact.specialistId, `${p}.specialistId`);
+      let units = 0;
+      if (contact.status === 'finished' && contact.durationMinutes !== undefined && !issues.some((x) => x.severity === 'error')) {
+        const raw = billingUnits(contact.durationMinutes, this.deps.rules.billing);
+        // Work on a copy of the day's count: it is only updated if this contact is accepted.
+        const day = `${e.personId}|${localDate(contact.start)}`;
+        const trial = new Map([[day, this.unitsUsed.get(day) ?? 0]]);
+        units = cappedUnits(raw, day, trial, this.deps.rules.billing);
+        onAccept.push(() => this.unitsUsed.set(day, trial.get(day) as number));
+        if (raw === 0) issues.push(recordIssue('warning', 'informational', `${p}.durationMinutes`, `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`, 'rules'));
+        else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${localDate(contact.start)}: ${units} of ${raw} units billed`, 'rules'));
+      }
+      return records.contactResources(contact, e, units, this.ctx as MapContext, part2);
+    });
+  }
+
+  private plan(p: string, plan: unknown, e: EpisodeLink, part2: boolean): RecordResult {
+    return this.simple('recovery-plan', p, plan, RecoveryPlan, (rp) => records.planResources(rp, e, this.ctx as MapContext, part2));
   }
 
   /**
