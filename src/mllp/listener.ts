@@ -52,7 +52,10 @@ export interface MllpOptions {
   maxMessageBytes?: number;
   /** Idle connections are closed after this long without bytes (default 60 000 ms). */
   idleTimeoutMs?: number;
-  /** How long `close()` waits for running handlers and their ACKs (default 10 000 ms). */
+  /**
+   * How long `close()` waits for running handlers and their ACKs (default 10 000 ms); senders then
+   * get up to 2 s more to close their side before their sockets are destroyed.
+   */
   closeTimeoutMs?: number;
   /** Default: one JSON line on the console, like src/server.ts. */
   log?: MllpLog;
@@ -104,8 +107,6 @@ export function startMllpListener(options: MllpOptions): Promise<MllpListener> {
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));
   });
-  server.on('error', (err) => settings.log('error', 'MLLP listener error', { error: err.message }));
-
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -127,6 +128,7 @@ export function startMllpListener(options: MllpOptions): Promise<MllpListener> {
     server.once('error', reject);
     server.listen({ port: options.port, host: options.host }, () => {
       server.off('error', reject);
+      server.on('error', (err) => settings.log('error', 'MLLP listener error', { error: err.message }));
       const address = server.address() as net.AddressInfo;
       settings.log('info', 'MLLP listener started', { host: address.address, port: address.port });
       resolve({
