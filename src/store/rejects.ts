@@ -20,6 +20,7 @@
  * keyset cursor (`received_at`, `id`) never skips or repeats a row.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
 import type { SqlDriver } from './repository';
 
@@ -176,6 +177,30 @@ function toStored(r: RejectRow): StoredReject {
 const BAD_CHARS = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const clean = (s: string): string => s.replace(BAD_CHARS, '\uFFFD');
 const cleanJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? clean(v) : v));
+
+/** Stages whose errors mean the input itself is wrong (`invalid`); the others are `processing`. */
+const INPUT_STAGES = new Set(['parse', 'mapping', 'canonical', 'validate']);
+
+/**
+ * One OperationOutcome issue per reject error: the reason in `details.text`, the canonical field
+ * in `expression`, the source path and stage in `diagnostics` (`source: line 13, column "Minutes";
+ * stage: mapping`), after `prefix` when given.
+ */
+export function rejectIssues(errors: RejectError[], prefix?: string): OperationOutcomeIssue[] {
+  const list = errors.length ? errors : [{ reason: 'Rejected (no reason was recorded)', stage: 'unknown' }];
+  return list.map((e) => ({
+    severity: 'error',
+    code: INPUT_STAGES.has(e.stage) ? 'invalid' : 'processing',
+    details: { text: e.reason },
+    ...(e.field ? { expression: [e.field] } : {}),
+    diagnostics: [prefix, e.source !== undefined ? `source: ${e.source}` : undefined, `stage: ${e.stage}`].filter((s) => s !== undefined).join('; '),
+  }));
+}
+
+/** A reject's errors as an OperationOutcome. */
+export function rejectOutcome(errors: RejectError[]): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: rejectIssues(errors) };
+}
 
 /** The identity of a rejected source record: the same record sent again has the same fingerprint. */
 export function rejectFingerprint(r: RejectRecord): string {

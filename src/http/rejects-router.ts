@@ -1,0 +1,146 @@
+/**
+ * The Express side of ingest rejects (mounted at `/ingest/rejects`, after the app's JSON body
+ * reader): the store is src/store/rejects.ts, the retry src/pipeline/retry-rejects.ts.
+ *
+ * - `GET /?source=<name>[&status=open|resolved|all][&feed=][&_count=][&cursor=]`: a `searchset`
+ *   Bundle, newest first, `total` and `self`/`next` links; one `Parameters` entry per reject
+ *   (id, source, feed, record, input, where, kind, recordId, status, receivedAt, attempts,
+ *   lastTriedAt, resolvedAt, raw, header, and `outcome`: an OperationOutcome, one issue per error).
+ * - `POST /$retry` with a Parameters body: `source` (required), `id` (repeatable), `feed`.
+ *
+ * Errors are thrown as FhirErrors (400 for a missing source, a bad status, `_count` or cursor);
+ * the app's error middleware answers them as OperationOutcomes.
+ */
+import express, { type Request, type Response } from 'express';
+import type { Bundle, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import { badRequest, FhirError } from '../outcomes';
+import { DEFAULT_REJECT_COUNT, MAX_REJECT_COUNT, rejectOutcome, type RejectStore, type StoredReject } from '../store/rejects';
+import type { RetryAnswer, RetryRequest } from '../pipeline/retry-rejects';
+
+export interface RejectsRouterDeps {
+  rejects: RejectStore;
+  retry: (req: RetryRequest) => Promise<RetryAnswer>;
+  /** Public URL the router is mounted at (`https://host/ingest/rejects`), for links; else from the request. */
+  baseUrl?: string;
+}
+
+const FHIR_JSON = 'application/fhir+json';
+const STATUSES = ['open', 'resolved', 'all'] as const;
+const QUERY_PARAMS = new Set(['source', 'feed', 'status', '_count', 'cursor', '_format', '_pretty']);
+
+function send(res: Response, status: number, body: Resource): void {
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
+const invalid = (text: string, expression?: string): FhirError => new FhirError(badRequest(text, expression), 400);
+
+/** One query parameter: absent, or given once. */
+function single(req: Request, name: string): string | undefined {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalid(`${name} must be given once`, name);
+  return v;
+}
+
+/** A reject as a Parameters resource. */
+export function rejectParameters(r: StoredReject): Parameters {
+  const p: ParametersParameter[] = [];
+  const str = (name: string, value: string | undefined): void => {
+    if (value !== undefined) p.push({ name, valueString: value });
+  };
+  str('id', r.id);
+  str('source', r.source);
+  str('feed', r.feed);
+  p.push({ name: 'record', valueInteger: r.record });
+  str('input', r.input);
+  str('where', r.where);
+  str('kind', r.kind);
+  str('recordId', r.recordId);
+  p.push({ name: 'status', valueCode: r.status });
+  p.push({ name: 'receivedAt', valueInstant: r.receivedAt });
+  p.push({ name: 'attempts', valueInteger: r.attempts });
+  if (r.lastTriedAt !== undefined) p.push({ name: 'lastTriedAt', valueInstant: r.lastTriedAt });
+  if (r.resolvedAt !== undefined) p.push({ name: 'resolvedAt', valueInstant: r.resolvedAt });
+  str('raw', r.raw);
+  str('header', r.header);
+  p.push({ name: 'outcome', resource: rejectOutcome(r.errors) });
+  return { resourceType: 'Parameters', id: r.id, parameter: p };
+}
+
+/** The retry request in a Parameters body. */
+export function retryRequest(body: unknown): RetryRequest {
+  const params = body as Parameters | undefined;
+  if (!params || typeof params !== 'object' || params.resourceType !== 'Parameters') {
+    throw invalid('The body must be a FHIR Parameters resource with source (and optionally id, feed)');
+  }
+  if (params.parameter !== undefined && !Array.isArray(params.parameter)) {
+    throw invalid('Parameters.parameter must be an array', 'Parameters.parameter');
+  }
+  let source: string | undefined;
+  let feed: string | undefined;
+  const ids: string[] = [];
+  (params.parameter ?? []).forEach((p, i) => {
+    const at = `Parameters.parameter[${i}]`;
+    const value = p?.valueString ?? p?.valueCode ?? p?.valueId ?? p?.valueUri;
+    if (typeof value !== 'string' || value === '') {
+      throw invalid(`${at} (${String(p?.name)}) must have a valueString`, at);
+    }
+    if (p.name === 'source' || p.name === 'feed') {
+      if ((p.name === 'source' ? source : feed) !== undefined) throw invalid(`${p.name} must be given once`, at);
+      if (p.name === 'source') source = value;
+      else feed = value;
+    } else if (p.name === 'id') {
+      ids.push(value);
+    } else {
+      throw invalid(`Unknown parameter '${String(p?.name)}': $retry takes source, id and feed`, at);
+    }
+  });
+  if (source === undefined) {
+    throw invalid('source is required: the name of the source whose rejects to retry', 'source');
+  }
+  return { source, ...(ids.length ? { ids } : {}), ...(feed !== undefined ? { feed } : {}) };
+}
+
+/** The router to mount at `/ingest/rejects`. */
+export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
+  const router = express.Router();
+  const base = (req: Request): string => deps.baseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
+
+  router.get('/', async (req, res) => {
+    for (const name of Object.keys(req.query as object)) {
+      if (!QUERY_PARAMS.has(name)) throw invalid(`Unknown parameter '${name}': use source, feed, status, _count, cursor`, name);
+    }
+    const source = single(req, 'source');
+    if (source === undefined || source === '') throw invalid('source is required: GET /ingest/rejects?source=<name>', 'source');
+    const feed = single(req, 'feed');
+    const status = single(req, 'status') ?? 'open';
+    if (!(STATUSES as readonly string[]).includes(status)) throw invalid(`status must be one of ${STATUSES.join(', ')} (got '${status}')`, 'status');
+    const countText = single(req, '_count');
+    const count = countText === undefined ? DEFAULT_REJECT_COUNT : /^\d{1,9}$/.test(countText) ? Number(countText) : NaN;
+    if (!Number.isInteger(count) || count > MAX_REJECT_COUNT) throw invalid(`_count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got '${countText}')`, '_count');
+    const cursor = single(req, 'cursor');
+
+    const page = await deps.rejects.list({ source, ...(feed !== undefined ? { feed } : {}), status: status as (typeof STATUSES)[number], count, ...(cursor !== undefined ? { cursor } : {}) });
+    const url = (c?: string): string => {
+      const q = new URLSearchParams({ source, ...(feed !== undefined ? { feed } : {}), status, _count: String(count), ...(c !== undefined ? { cursor: c } : {}) });
+      return `${base(req)}?${q.toString()}`;
+    };
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: page.total,
+      link: [{ relation: 'self', url: url(cursor) }, ...(page.next !== undefined ? [{ relation: 'next', url: url(page.next) }] : [])],
+    };
+    if (page.items.length > 0) {
+      bundle.entry = page.items.map((r) => ({ fullUrl: `urn:uuid:${r.id}`, resource: rejectParameters(r), search: { mode: 'match' } }));
+    }
+    send(res, 200, bundle);
+  });
+
+  // Express matches the raw path: `$` may arrive percent-encoded (`%24retry`) from some clients.
+  router.post(['/$retry', '/%24retry'], async (req, res) => {
+    const answer = await deps.retry(retryRequest(req.body));
+    send(res, answer.status, answer.body);
+  });
+  return router;
+}

@@ -1,0 +1,202 @@
+/**
+ * `POST /ingest/rejects/$retry`: runs kept rejects (src/store/rejects.ts) again through the
+ * source's current mapping, once it is fixed. Each reject is re-run on its own, from its raw input
+ * (a CSV row under its header line; a JSON record wrapped where the feed's `records` path finds
+ * it; an HL7 message as is):
+ * - no record of the re-run rejected: its resources are committed as one transaction Bundle of
+ *   PUTs (deterministic ids, so a re-run updates, never duplicates), THEN the reject is resolved.
+ *   When the commit fails the reject stays open (attempts + 1, the store's reason);
+ * - still rejected: it stays open with attempts + 1 and the new errors (those of the re-run
+ *   record with the same kind and id, else all of the re-run's).
+ * The answer is a Parameters resource: counts `retried`, `resolved`, `stillRejected`, an
+ * `outcome` with each still-rejected reject's reasons, and one `resolvedId` per resolved reject.
+ */
+import type { Bundle, OperationOutcomeIssue, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import { putEntry } from '../fhir/bundle';
+import { FhirError, notFound, notSupported, OperationOutcomeError } from '../outcomes';
+import { rejectIssues, type RejectError, type RejectRecord, type RejectStore, type StoredReject } from '../store/rejects';
+import type { LoadedSource } from '../translate/types';
+import type { PipelineDeps } from './canonical';
+import { translateSource } from './translate-source';
+
+export interface RetryRequest {
+  source: string;
+  /** Only these rejects (else every open reject of the source, or of `feed`). */
+  ids?: string[];
+  feed?: string;
+}
+
+export interface RetryDeps {
+  rejects: RejectStore;
+  sources: Map<string, LoadedSource>;
+  pipeline: PipelineDeps;
+  /** Commits a transaction Bundle atomically, returning the transaction-response (the FHIR transaction processor). */
+  commit?: (bundle: Bundle) => Promise<Bundle>;
+}
+
+export interface RetryAnswer {
+  status: number;
+  body: Parameters;
+}
+
+/** Rejects read per page when retrying every open one. */
+const PAGE = 100;
+
+/** `$.a.b[*]` -> ['a', 'b']; `$[*]` -> []; undefined for paths a record cannot be put back into simply. */
+function recordsPath(path: string): string[] | undefined {
+  const m = /^\$((?:\.[A-Za-z_][\w-]*)*)\[\*\]$/.exec(path.trim());
+  return m ? m[1].split('.').filter(Boolean) : undefined;
+}
+
+/** The input that reads back as the reject's record alone. */
+export function rerunText(source: LoadedSource, reject: Pick<StoredReject, 'raw' | 'header' | 'feed'>): string {
+  if (source.format === 'csv') {
+    return reject.header !== undefined ? `${reject.header}\n${reject.raw}` : reject.raw;
+  }
+  if (source.format === 'json') {
+    const feed = source.feeds.find((f) => f.name === reject.feed);
+    const path = recordsPath(feed?.json?.records ?? '$');
+    if (path) {
+      // The raw text goes in as is (not re-serialized), so a record JSON.parse would refuse stays refused.
+      return path.reduceRight((inner, key) => `{${JSON.stringify(key)}:${inner}}`, `[${reject.raw}]`);
+    }
+  }
+  return reject.raw;
+}
+
+/** `line 2, column "Minutes"` of the re-run -> `line 13, column "Minutes"` of the original input. */
+function relocate(errors: RejectError[], rerunWhere: string, where: string): RejectError[] {
+  return errors.map((e) => (e.source !== undefined && rerunWhere && e.source.startsWith(rerunWhere) ? { ...e, source: where + e.source.slice(rerunWhere.length) } : e));
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof OperationOutcomeError) {
+    return (err.outcome.issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? i.code).join('; ') || err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+interface Rerun {
+  /** Why it is still rejected; empty when it now goes through. */
+  errors: RejectError[];
+  resources: Resource[];
+}
+
+/** Runs one reject's raw input through the source's current mapping. */
+async function rerun(source: LoadedSource, reject: StoredReject, deps: PipelineDeps): Promise<Rerun> {
+  const resources: Resource[] = [];
+  const found: RejectRecord[] = [];
+  const text = rerunText(source, reject);
+  // HL7 messages go to the feed listing their type (a fix may move a type to another feed).
+  const feed = source.format !== 'hl7v2' && reject.feed !== undefined ? { feed: reject.feed } : {};
+  let report;
+  try {
+    report = await translateSource(
+      source,
+      [{ name: reject.input, chunks: [Buffer.from(text, 'utf8')], ...feed }],
+      deps,
+      (made) => {
+        resources.push(...made);
+      },
+      {
+        onReject: (r) => {
+          found.push(r);
+        },
+      },
+    );
+  } catch (err) {
+    return { errors: [{ reason: `The retry failed: ${reasonOf(err)}`, stage: 'retry' }], resources: [] };
+  }
+  if (found.length > 0) {
+    const same = found.filter((r) => r.kind === reject.kind && r.id === reject.recordId);
+    return { errors: (same.length ? same : found).flatMap((r) => relocate(r.errors, r.where, reject.where)), resources: [] };
+  }
+  if (report.fatal !== undefined) {
+    return { errors: [{ reason: report.fatal, stage: 'parse' }], resources: [] };
+  }
+  if (report.records.read === 0) {
+    return { errors: [{ reason: 'The raw input holds no record the current mapping reads', stage: 'parse' }], resources: [] };
+  }
+  return { errors: [], resources };
+}
+
+/** Retries open rejects of a source (all of them, of one feed, or the ones named). */
+export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<RetryAnswer> {
+  const source = deps.sources.get(req.source);
+  if (!source) {
+    const known = [...deps.sources.keys()].join(', ') || 'none';
+    throw new FhirError(notFound(`Unknown source '${req.source}' (known sources: ${known})`), 404);
+  }
+  const commit = deps.commit;
+  if (!commit) {
+    throw new FhirError(notSupported('This server has no store to commit retried records to'), 501);
+  }
+  const issues: OperationOutcomeIssue[] = [];
+  const resolvedIds: string[] = [];
+  let retried = 0;
+  let still = 0;
+
+  const retryOne = async (reject: StoredReject): Promise<void> => {
+    retried++;
+    let { errors, resources } = await rerun(source, reject, deps.pipeline);
+    if (errors.length === 0 && resources.length > 0) {
+      try {
+        await commit({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(putEntry) });
+      } catch (err) {
+        errors = [{ reason: `The records went through but could not be stored: ${reasonOf(err)}`, stage: 'store' }];
+      }
+    }
+    if (errors.length === 0) {
+      await deps.rejects.resolve(reject.id);
+      resolvedIds.push(reject.id);
+      return;
+    }
+    still++;
+    await deps.rejects.retried(reject.id, errors);
+    const what = `reject ${reject.id} (${reject.input} ${reject.where}${reject.kind ? `, ${reject.kind}` : ''}${reject.recordId !== undefined ? ` ${reject.recordId}` : ''})`;
+    issues.push(...rejectIssues(errors, what));
+  };
+
+  if (req.ids !== undefined) {
+    const found = await deps.rejects.get(req.ids);
+    const byId = new Map(found.map((r) => [r.id.toLowerCase(), r]));
+    const done = new Set<string>();
+    for (const id of req.ids) {
+      const key = id.toLowerCase();
+      if (done.has(key)) continue;
+      done.add(key);
+      const r = byId.get(key);
+      const why =
+        r === undefined ? 'no such reject'
+        : r.source !== req.source ? `it is a reject of source ${r.source}`
+        : req.feed !== undefined && r.feed !== req.feed ? `it is a reject of feed ${r.feed ?? '(none)'}`
+        : r.status !== 'open' ? 'it is already resolved'
+        : undefined;
+      if (why !== undefined || r === undefined) {
+        issues.push({ severity: 'warning', code: 'not-found', details: { text: `Reject ${id} was not retried: ${why}` }, expression: ['id'] });
+        continue;
+      }
+      await retryOne(r);
+    }
+  } else {
+    // Keyset pages: resolving or updating the rejects already seen does not move the cursor.
+    let cursor: string | undefined;
+    do {
+      const page = await deps.rejects.list({ source: req.source, ...(req.feed !== undefined ? { feed: req.feed } : {}), status: 'open', count: PAGE, cursor });
+      for (const r of page.items) await retryOne(r);
+      cursor = page.next;
+    } while (cursor !== undefined);
+  }
+
+  if (issues.length === 0) {
+    issues.push({ severity: 'information', code: 'informational', details: { text: retried === 0 ? `No open rejects of source ${req.source}${req.feed !== undefined ? ` feed ${req.feed}` : ''}` : `All ${retried} rejects went through and were resolved` } });
+  }
+  const parameter: ParametersParameter[] = [
+    { name: 'retried', valueInteger: retried },
+    { name: 'resolved', valueInteger: resolvedIds.length },
+    { name: 'stillRejected', valueInteger: still },
+    { name: 'outcome', resource: { resourceType: 'OperationOutcome', issue: issues } },
+    ...resolvedIds.map((id): ParametersParameter => ({ name: 'resolvedId', valueString: id })),
+  ];
+  return { status: 200, body: { resourceType: 'Parameters', parameter } };
+}
