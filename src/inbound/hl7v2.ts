@@ -1,0 +1,519 @@
+/**
+ * HL7 v2 messages -> source records (HL7 v2.5.1 chapter 2, "Control": message construction rules
+ * 2.5-2.7, escape sequences 2.7, acknowledgments 2.9; https://www.hl7.eu/HL7v2x/v251/std251/ch02.html).
+ *
+ * Our own small parser instead of @medplum/core's Hl7Message (DESIGN.md names it): Hl7Message does
+ * not decode escape sequences, does not split subcomponents by path, cannot say where a value was
+ * read (`FT1[2]-7.1`), accepts any segment name (a cut-off `PI` line passes), and parses every
+ * field of every segment up front. Here a message is split into segments once and a segment's
+ * fields only when a path reads it.
+ *
+ * Values: escape sequences are decoded (`\F\ \S\ \T\ \R\ \E\`, `\.br\` -> "\n", `\Xhh..\` bytes as
+ * UTF-8 or Latin-1, `\H\ \N\` dropped, others left as written). An empty value and the HL7 null
+ * `""` are absent: `get` leaves them out. A path without a component reads the whole repetition
+ * (components joined by the message's `^`, escapes decoded).
+ */
+import { randomUUID } from 'node:crypto';
+import { decodeUtf8Strict, latin1ToWindows1252 } from './decode';
+import { InputError, type SourceRecord, type SourceScope, type SourceValue } from './source';
+
+export interface Hl7Separators {
+  field: string;
+  component: string;
+  repetition: string;
+  escape: string;
+  subcomponent: string;
+}
+
+const STANDARD: Hl7Separators = { field: '|', component: '^', repetition: '~', escape: '\\', subcomponent: '&' };
+
+/**
+ * The last field HL7 v2.5.1 requires in some common segments: a final segment that ends without a
+ * terminator and has fewer fields is taken as cut off by the end of the input.
+ */
+const REQUIRED_FIELDS: Record<string, number> = {
+  MSH: 12, EVN: 2, PID: 5, PV1: 2, NK1: 1, AL1: 3, DG1: 6, FT1: 7, SCH: 6, RGS: 1, AIS: 3, AIG: 3, AIL: 1, AIP: 1,
+  ORC: 1, OBR: 4, OBX: 11, IN1: 3, GT1: 3, ROL: 4, MSA: 2, ERR: 4,
+};
+
+/** A segment; its fields are split when first read. */
+class Segment {
+  private parts?: string[];
+  constructor(
+    readonly name: string,
+    readonly text: string,
+    private readonly fieldSep: string,
+  ) {}
+
+  /** Field `f` (1-based) as written; MSH-1 is the field separator and MSH-2 the encoding characters. */
+  field(f: number): string | undefined {
+    const parts = (this.parts ??= this.text.split(this.fieldSep));
+    if (this.name === 'MSH') return f === 1 ? this.fieldSep : parts[f - 1];
+    return parts[f];
+  }
+
+  get fieldCount(): number {
+    const parts = (this.parts ??= this.text.split(this.fieldSep));
+    return this.name === 'MSH' ? parts.length : parts.length - 1;
+  }
+}
+
+class Message {
+  private byName?: Map<string, Segment[]>;
+  constructor(
+    readonly seps: Hl7Separators,
+    readonly segments: Segment[],
+  ) {}
+
+  all(name: string): Segment[] {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const s of this.segments) {
+        const list = this.byName.get(s.name);
+        if (list) list.push(s);
+        else this.byName.set(s.name, [s]);
+      }
+    }
+    return this.byName.get(name) ?? [];
+  }
+}
+
+/** A parsed path: `SEG[occurrence]-field[repetition].component.subcomponent`, 1-based. */
+export interface Hl7Path {
+  segment: string;
+  occurrence?: number | '*';
+  field: number;
+  repetition?: number | '*';
+  component?: number;
+  subcomponent?: number;
+}
+
+const PATH = /^([A-Z][A-Z0-9]{2})(?:\[([1-9]\d*|\*)\])?-([1-9]\d*)(?:\[([1-9]\d*|\*)\])?(?:\.([1-9]\d*)(?:\.([1-9]\d*))?)?$/;
+const index = (s: string | undefined): number | '*' | undefined => (s === undefined ? undefined : s === '*' ? '*' : Number(s));
+
+/** Parses an HL7 v2 path (`PID-3[2].1`, `FT1[*]-7.1`); undefined when it is not one. */
+export function parseHl7Path(path: string): Hl7Path | undefined {
+  const m = PATH.exec(path);
+  if (!m) return undefined;
+  return {
+    segment: m[1],
+    occurrence: index(m[2]),
+    field: Number(m[3]),
+    repetition: index(m[4]),
+    component: m[5] === undefined ? undefined : Number(m[5]),
+    subcomponent: m[6] === undefined ? undefined : Number(m[6]),
+  };
+}
+
+/** Decodes HL7 escape sequences (v2.5.1 section 2.7). */
+export function hl7Unescape(text: string, seps: Hl7Separators = STANDARD): string {
+  const e = seps.escape;
+  let i = text.indexOf(e);
+  if (i < 0) return text;
+  let out = '';
+  let last = 0;
+  while (i >= 0) {
+    const j = text.indexOf(e, i + 1);
+    if (j < 0) break;
+    const code = text.slice(i + 1, j);
+    let value: string | undefined;
+    if (code === 'F') value = seps.field;
+    else if (code === 'S') value = seps.component;
+    else if (code === 'T') value = seps.subcomponent;
+    else if (code === 'R') value = seps.repetition;
+    else if (code === 'E') value = seps.escape;
+    else if (code === '.br') value = '\n';
+    else if (code === 'H' || code === 'N') value = '';
+    else if (/^X(?:[0-9A-Fa-f]{2})+$/.test(code)) {
+      const bytes = Buffer.from(code.slice(1), 'hex');
+      value = decodeUtf8Strict(bytes) ?? bytes.toString('latin1');
+    }
+    if (value === undefined) {
+      // Not a sequence we know: keep the escape character as written and look again from the next one.
+      i = j;
+      continue;
+    }
+    out += text.slice(last, i) + value;
+    last = j + 1;
+    i = text.indexOf(e, last);
+  }
+  return out + text.slice(last);
+}
+
+/** Escapes text for an HL7 field (the separators, the escape character and line breaks). */
+export function hl7Escape(text: string, seps: Hl7Separators = STANDARD): string {
+  let out = '';
+  for (const ch of text) {
+    if (ch === seps.escape) out += `${seps.escape}E${seps.escape}`;
+    else if (ch === seps.field) out += `${seps.escape}F${seps.escape}`;
+    else if (ch === seps.component) out += `${seps.escape}S${seps.escape}`;
+    else if (ch === seps.subcomponent) out += `${seps.escape}T${seps.escape}`;
+    else if (ch === seps.repetition) out += `${seps.escape}R${seps.escape}`;
+    else if (ch === '\n') out += `${seps.escape}.br${seps.escape}`;
+    else if (ch !== '\r') out += ch;
+  }
+  return out;
+}
+
+const pathCache = new Map<string, Hl7Path | undefined>();
+function cachedPath(path: string): Hl7Path | undefined {
+  let p = pathCache.get(path);
+  if (p === undefined && !pathCache.has(path)) {
+    if (pathCache.size > 4096) pathCache.clear();
+    p = parseHl7Path(path);
+    pathCache.set(path, p);
+  }
+  return p;
+}
+
+/** A message, or one segment of it (in `list`), as a scope of values. */
+class Hl7Scope implements SourceScope {
+  constructor(
+    private readonly message: Message,
+    readonly at: string,
+    private readonly current?: { segment: Segment; k: number },
+  ) {}
+
+  get(path: string): SourceValue[] {
+    const p = cachedPath(path);
+    if (!p) throw new Error(`Not an HL7 v2 path: ${JSON.stringify(path)} (expected SEG-field[.component[.subcomponent]], e.g. PID-3.1, PID-3[2].1, FT1[2]-7)`);
+    const all = this.message.all(p.segment);
+    let picked: [Segment, number][];
+    let showK = p.occurrence !== undefined;
+    if (p.occurrence === '*') picked = all.map((s, i) => [s, i + 1]);
+    else if (p.occurrence !== undefined) picked = all[p.occurrence - 1] ? [[all[p.occurrence - 1], p.occurrence]] : [];
+    else if (this.current && this.current.segment.name === p.segment) {
+      picked = [[this.current.segment, this.current.k]];
+      showK = true;
+    } else picked = all.length > 0 ? [[all[0], 1]] : [];
+    const out: SourceValue[] = [];
+    for (const [segment, k] of picked) this.read(segment, showK || k > 1 ? `${p.segment}[${k}]` : p.segment, p, out);
+    return out;
+  }
+
+  private read(segment: Segment, segAt: string, p: Hl7Path, out: SourceValue[]): void {
+    const seps = this.message.seps;
+    const text = segment.field(p.field);
+    if (text === undefined || text === '' || text === '""') return;
+    if (segment.name === 'MSH' && p.field <= 2) {
+      if (p.repetition === undefined && p.component === undefined) out.push({ value: text, at: `${segAt}-${p.field}` });
+      return;
+    }
+    let reps: string[];
+    if (p.repetition === '*') reps = text.split(seps.repetition);
+    else if (p.repetition !== undefined) {
+      const all = text.split(seps.repetition);
+      reps = all[p.repetition - 1] === undefined ? [] : [all[p.repetition - 1]];
+    } else {
+      const cut = text.indexOf(seps.repetition);
+      reps = [cut < 0 ? text : text.slice(0, cut)];
+    }
+    const suffix = (p.component === undefined ? '' : `.${p.component}`) + (p.subcomponent === undefined ? '' : `.${p.subcomponent}`);
+    for (let r = 0; r < reps.length; r++) {
+      let v: string | undefined = reps[r];
+      if (p.component !== undefined) v = v.split(seps.component)[p.component - 1];
+      if (v !== undefined && p.subcomponent !== undefined) v = v.split(seps.subcomponent)[p.subcomponent - 1];
+      if (v === undefined || v === '' || v === '""') continue;
+      const rep = p.repetition === '*' ? r + 1 : p.repetition;
+      out.push({ value: hl7Unescape(v, seps), at: `${segAt}-${p.field}${rep === undefined ? '' : `[${rep}]`}${suffix}` });
+    }
+  }
+
+  /** `SEG` or `SEG[*]`: one scope per segment of that name, in which `SEG-...` paths read that segment. */
+  list(path: string): SourceScope[] {
+    const m = /^([A-Z][A-Z0-9]{2})(?:\[\*\])?$/.exec(path);
+    if (!m) return [];
+    return this.message.all(m[1]).map((segment, i) => new Hl7Scope(this.message, `${m[1]}[${i + 1}]`, { segment, k: i + 1 }));
+  }
+}
+
+/** Segments of a message text: split on CR, LF or CRLF (and MLLP framing bytes); blank ones dropped. */
+function splitSegments(text: string): string[] {
+  const t = /[\n\x0b\x1c]/.test(text) ? text.replace(/\r\n|[\n\x0b\x1c]/g, '\r') : text;
+  return t.split('\r').filter((s) => s.length > 0 && !(s.charCodeAt(0) <= 0x20 && s.trim() === ''));
+}
+
+const NOT_SEPARATOR = /[A-Za-z0-9\s]/;
+
+/** The separators of an MSH segment, or why it has none. */
+function readSeparators(msh: string): Hl7Separators | string {
+  if (!msh.startsWith('MSH')) return `The message does not start with an MSH segment (it starts with ${JSON.stringify(msh.slice(0, 20))})`;
+  const fs = msh[3];
+  if (fs === undefined || NOT_SEPARATOR.test(fs)) return `MSH-1, the field separator, is ${fs === undefined ? 'missing' : JSON.stringify(fs)}: the message must start with "MSH|" (or another separator character)`;
+  const end = msh.indexOf(fs, 4);
+  const enc = end < 0 ? msh.slice(4) : msh.slice(4, end);
+  const chars = [...enc];
+  if (chars.length < 4 || chars.length > 5 || new Set(chars).size !== chars.length || chars.some((c) => c === fs || NOT_SEPARATOR.test(c))) {
+    return `MSH-2, the encoding characters, is ${JSON.stringify(enc)}: expected 4 different separator characters such as "^~\\&"`;
+  }
+  return { field: fs, component: chars[0], repetition: chars[1], escape: chars[2], subcomponent: chars[3] };
+}
+
+/** MSH-9.1^MSH-9.2 and MSH-10, read with best effort even when MSH-2 is bad. */
+function readMeta(msh: string): { messageType?: string; controlId?: string } {
+  if (!msh.startsWith('MSH') || msh.length < 4) return {};
+  const fields = msh.split(msh[3]);
+  const comp = fields[1]?.[0] ?? '^';
+  const [type, trigger] = (fields[8] ?? '').split(comp);
+  const meta: { messageType?: string; controlId?: string } = {};
+  if (type) meta.messageType = trigger ? `${type}^${trigger}` : type;
+  if (fields[9]) meta.controlId = fields[9];
+  return meta;
+}
+
+function isSegmentName(line: string, fs: string): boolean {
+  if (line.length < 3 || (line.length > 3 && line[3] !== fs)) return false;
+  const a = line.charCodeAt(0);
+  if (a < 0x41 || a > 0x5a) return false;
+  for (let i = 1; i < 3; i++) {
+    const c = line.charCodeAt(i);
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39))) return false;
+  }
+  return true;
+}
+
+function count(text: string, ch: string): number {
+  let n = 0;
+  for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1)) n++;
+  return n;
+}
+
+/** Why the message is not readable, or its parsed form. */
+function check(lines: string[], seps: Hl7Separators, terminated: boolean): string | Message {
+  const fs = seps.field;
+  const segments = [new Segment('MSH', lines[0], fs)];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const shown = JSON.stringify(line.length > 20 ? `${line.slice(0, 20)}...` : line);
+    if (!isSegmentName(line, fs)) {
+      if (i === lines.length - 1 && !terminated) return `Segment ${i + 1} (${shown}) is cut off: the input ends in the middle of it`;
+      return `Segment ${i + 1} (${shown}) is not an HL7 segment: a segment starts with a 3-character name (upper-case letters and digits) and then ${JSON.stringify(fs)}`;
+    }
+    const name = line.slice(0, 3);
+    if (name === 'MSH') return `Segment ${i + 1} is a second MSH segment; each message must start with its own MSH`;
+    segments.push(new Segment(name, line, fs));
+  }
+  if (segments.length === 1) return 'The message has only an MSH segment';
+  if (!terminated) {
+    const last = segments[segments.length - 1];
+    const required = REQUIRED_FIELDS[last.name];
+    const k = segments.length;
+    if (required !== undefined && last.fieldCount < required) {
+      return `Segment ${k} (${last.name}) is cut off: the input ends in the middle of it (${last.name} has ${last.fieldCount} fields; HL7 v2.5.1 requires ${last.name}-${required})`;
+    }
+    if (count(last.text, seps.escape) % 2 === 1) return `Segment ${k} (${last.name}) is cut off: the input ends inside an escape sequence`;
+  }
+  return new Message(seps, segments);
+}
+
+function parseMessage(text: string, input: string, n: number, cutOff?: string): SourceRecord {
+  const lines = splitSegments(text);
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x0b) end--;
+  const lastChar = text.charCodeAt(end - 1);
+  const terminated = lastChar === 0x0d || lastChar === 0x0a || lastChar === 0x1c;
+  const raw = lines.join('\r') + (terminated && lines.length > 0 ? '\r' : '');
+  if (lines.length === 0) return { n, input, where: `message ${n}`, raw, error: 'The message is empty' };
+  const meta = readMeta(lines[0]);
+  const where = meta.controlId ? `message ${n} (MSH-10 ${meta.controlId})` : `message ${n}`;
+  const base = { n, input, where, raw, meta };
+  const seps = readSeparators(lines[0]);
+  if (typeof seps === 'string') return { ...base, error: seps };
+  const message = check(lines, seps, terminated);
+  if (typeof message === 'string') return { ...base, error: message };
+  if (cutOff) return { ...base, error: cutOff };
+  return { ...base, scope: new Hl7Scope(message, where) };
+}
+
+/**
+ * Parses one HL7 v2 message (segments separated by CR, LF or CRLF). A message that cannot be read
+ * is returned with `error` (and with `meta` when its MSH could be read): no MSH first, bad encoding
+ * characters, a segment whose name is not 3 upper-case letters/digits, a second MSH, only an MSH,
+ * or a last segment cut off. Cut off means: the text does not end with a segment terminator, and
+ * its last segment has fewer fields than HL7 v2.5.1 requires of it (for the common segments in
+ * REQUIRED_FIELDS), or ends inside an escape sequence, or is not a whole segment name.
+ */
+export function parseHl7(text: string, options: { input: string; n: number }): SourceRecord {
+  return parseMessage(text, options.input, options.n);
+}
+
+/** Index of the next `MSH` that starts a segment, at or after `from`; -1 when none. */
+function findMsh(buf: string, from: number): number {
+  for (let i = buf.indexOf('MSH', from); i >= 0; i = buf.indexOf('MSH', i + 1)) {
+    const prev = i === 0 ? 0x0d : buf.charCodeAt(i - 1);
+    if (prev === 0x0d || prev === 0x0a || prev === 0x0b || prev === 0x1c) return i;
+  }
+  return -1;
+}
+
+/** Message text whose chars are bytes -> text: Latin-1 when MSH-18 says 8859/1, else UTF-8, else Windows-1252. */
+function decodeMessage(bytesText: string): string {
+  if (!/[\x80-\xff]/.test(bytesText)) return bytesText;
+  const end = bytesText.search(/[\r\n]/);
+  const msh = end < 0 ? bytesText : bytesText.slice(0, end);
+  const charset = msh.length > 3 ? msh.split(msh[3])[17] ?? '' : '';
+  if (/8859[/-]?1\b|ISO[ _-]?IR[ _-]?100|latin-?1/i.test(charset)) return bytesText;
+  return decodeUtf8Strict(Buffer.from(bytesText, 'latin1')) ?? latin1ToWindows1252(bytesText);
+}
+
+const isBlank = (text: string): boolean => /^[\s\x0b\x1c]*$/.test(text);
+/** Text before the first MSH longer than this (and no MSH in it) means the input is not HL7. */
+const MAX_PREAMBLE = 1024 * 1024;
+
+/**
+ * Reads a file or stream of HL7 v2 messages: a message starts at each segment beginning with
+ * `MSH`. Blank lines and MLLP framing (0x0B before a message, 0x1C 0x0D after it) are tolerated;
+ * an MLLP-framed message whose end block never comes is cut off. Byte chunks are decoded per
+ * message (see decodeMessage); string chunks are taken as text. Throws InputError when the input
+ * holds text but no MSH segment (in its first MiB).
+ */
+export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | string>, options: { input: string }): AsyncGenerator<SourceRecord> {
+  const input = options.input;
+  let buf = '';
+  let start = -1;
+  let scanFrom = 0;
+  let bytes = false;
+  let framed = false;
+  let n = 0;
+  const text = (t: string): string => (bytes ? decodeMessage(t) : t);
+  const noMsh = (): InputError => new InputError(`${input} is not HL7 v2: there is no MSH segment${buf.length > MAX_PREAMBLE ? ' in its first MiB' : ''}`, 'message 1');
+  for await (const chunk of chunks) {
+    if (typeof chunk === 'string') buf += chunk;
+    else {
+      bytes = true;
+      buf += Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
+    }
+    if (start < 0) {
+      const m = findMsh(buf, scanFrom);
+      if (m < 0) {
+        if (buf.length > MAX_PREAMBLE && !isBlank(buf)) throw noMsh();
+        scanFrom = Math.max(0, buf.length - 3);
+        continue;
+      }
+      const lead = buf.slice(0, m);
+      if (!isBlank(lead)) {
+        n++;
+        yield { n, input, where: `message ${n}`, raw: splitSegments(text(lead)).join('\r'), error: 'Text before the first MSH segment: it is not an HL7 message' };
+      }
+      framed = buf.charCodeAt(m - 1) === 0x0b;
+      start = m;
+      scanFrom = m + 3;
+    }
+    for (;;) {
+      const next = findMsh(buf, scanFrom);
+      if (next < 0) {
+        scanFrom = Math.max(start + 3, buf.length - 3);
+        break;
+      }
+      n++;
+      yield parseMessage(text(buf.slice(start, next)), input, n);
+      framed = buf.charCodeAt(next - 1) === 0x0b;
+      start = next;
+      scanFrom = next + 3;
+    }
+    if (start > 0) {
+      buf = buf.slice(start);
+      scanFrom -= start;
+      start = 0;
+    }
+  }
+  if (start < 0) {
+    if (!isBlank(buf)) throw noMsh();
+    return;
+  }
+  const last = buf.slice(start);
+  const cutOff = framed && last.indexOf('\x1c') < 0 ? 'The message is cut off: the input ends before its MLLP end block (0x1C)' : undefined;
+  yield parseMessage(text(last), input, n + 1, cutOff);
+}
+
+/** HL7 table 0357 (message error condition codes) used in ERR-3. */
+const ERROR_CODES: Record<string, string> = {
+  '0': 'Message accepted', '100': 'Segment sequence error', '101': 'Required field missing', '102': 'Data type error',
+  '103': 'Table value not found', '200': 'Unsupported message type', '201': 'Unsupported event code',
+  '202': 'Unsupported processing id', '203': 'Unsupported version id', '204': 'Unknown key identifier',
+  '205': 'Duplicate key identifier', '206': 'Application record locked', '207': 'Application internal error',
+};
+
+export interface AckError {
+  message: string;
+  /** An HL7 path (`PID-3.1`, `FT1[2]-7`) goes to ERR-2 as an error location; other text to ERR-7. */
+  where?: string;
+  /** HL7 table 0357 code (default 207), or a whole CWE `code^text^system`. */
+  code?: string;
+  /** ERR-4 (HL7 table 0516): E error (default), W warning, I information. */
+  severity?: 'E' | 'W' | 'I';
+}
+
+export interface AckOptions {
+  /** MSH-3 of the ACK (default: the original's MSH-5, else PEERBRIDGE). */
+  sendingApplication?: string;
+  /** MSH-4 of the ACK (default: the original's MSH-6). */
+  sendingFacility?: string;
+  now?: Date;
+  /** MSH-10 of the ACK (default: a random 20-character id). */
+  controlId?: string;
+}
+
+function hl7Timestamp(d: Date): string {
+  const p = (v: number, w = 2) => String(v).padStart(w, '0');
+  return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}+0000`;
+}
+
+/** A field of the original message, re-encoded with the standard separators (components and subcomponents kept). */
+function reencode(text: string | undefined, from: Hl7Separators): string {
+  if (!text) return '';
+  return text
+    .split(from.repetition)
+    .map((rep) => rep.split(from.component).map((c) => c.split(from.subcomponent).map((s) => hl7Escape(hl7Unescape(s, from))).join('&')).join('^'))
+    .join('~');
+}
+
+/** ERR-2 (ERL) from an HL7 path: segment^occurrence^field^repetition[^component[^subcomponent]]. */
+function errorLocation(where: string | undefined): string | undefined {
+  const p = where === undefined ? undefined : parseHl7Path(where);
+  if (!p) return undefined;
+  const k = typeof p.occurrence === 'number' ? p.occurrence : 1;
+  const r = typeof p.repetition === 'number' ? p.repetition : 1;
+  return [p.segment, k, p.field, r, p.component, p.subcomponent].filter((v) => v !== undefined).join('^');
+}
+
+/**
+ * An HL7 v2.5.1 original-mode ACK for a message (v2.5.1 section 2.9.2): MSH with sender and
+ * receiver swapped, `ACK^<trigger>^ACK`, a new control id and the original's processing id and
+ * version; MSA with the code and the original's control id; one ERR per error. Works without an
+ * original (or with one whose MSH cannot be read): then defaults are used. Segments end with CR.
+ */
+export function buildAck(message: SourceRecord | undefined, code: 'AA' | 'AE' | 'AR', errors: AckError[] = [], options: AckOptions = {}): string {
+  const msh = message?.raw.split(/[\r\n]/, 1)[0] ?? '';
+  const parsed = readSeparators(msh);
+  const seps = typeof parsed === 'string' ? undefined : parsed;
+  const original = seps ? new Segment('MSH', msh, seps.field) : undefined;
+  const field = (f: number): string => (original && seps ? reencode(original.field(f), seps) : '');
+  const first = (f: number): string => field(f).split('^')[0];
+  const trigger = seps && original ? hl7Unescape((original.field(9) ?? '').split(seps.repetition)[0].split(seps.component)[1] ?? '', seps) : '';
+  const controlId = options.controlId ?? randomUUID().replace(/-/g, '').slice(0, 20);
+  const header = [
+    'MSH',
+    '^~\\&',
+    options.sendingApplication !== undefined ? hl7Escape(options.sendingApplication) : field(5) || 'PEERBRIDGE',
+    options.sendingFacility !== undefined ? hl7Escape(options.sendingFacility) : field(6),
+    field(3),
+    field(4),
+    hl7Timestamp(options.now ?? new Date()),
+    '',
+    trigger ? `ACK^${hl7Escape(trigger)}^ACK` : 'ACK',
+    hl7Escape(controlId),
+    first(11) || 'P',
+    first(12) || '2.5.1',
+  ];
+  const originalId = seps && original ? hl7Unescape(original.field(10) ?? '', seps) : message?.meta?.controlId ?? '';
+  const segments = [header.join('|'), `MSA|${code}|${hl7Escape(originalId)}`];
+  for (const e of errors) {
+    const errCode = e.code ?? '207';
+    const cwe = errCode.includes('^') ? errCode.split('^').map((c) => hl7Escape(c)).join('^') : `${hl7Escape(errCode)}^${hl7Escape(ERROR_CODES[errCode] ?? '')}^HL70357`;
+    const location = errorLocation(e.where);
+    const diagnostic = location === undefined && e.where ? hl7Escape(e.where) : '';
+    segments.push(['ERR', '', location ?? '', cwe, e.severity ?? 'E', '', '', diagnostic, hl7Escape(e.message)].join('|'));
+  }
+  return segments.join('\r') + '\r';
+}
