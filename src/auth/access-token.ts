@@ -1,0 +1,165 @@
+/**
+ * Access tokens: JWTs signed with the server key (server-keys.ts), in the shape of RFC 9068
+ * ("JWT Profile for OAuth 2.0 Access Tokens", `typ: at+jwt`): `iss` (this server), `sub` and
+ * `client_id` (the client), `aud` (the FHIR base URL), `exp`, `iat`, `jti`, `scope` (granted,
+ * space-separated), plus `organizations` (the client's tenants) and `client_name`.
+ *
+ * They are short-lived (AUTH_TOKEN_TTL_SECONDS, default 300 s) and not revocable one by one:
+ * removing a client ends its tokens within the verifier's `activeCacheMs` when `isActive` is given.
+ */
+import { randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { parseScopes, type Scope } from './scopes';
+import { ACCESS_TOKEN_ALG, type ServerKeys } from './server-keys';
+
+const TYP = 'at+jwt';
+/** Longest access token accepted (ours are well under 2 KB). */
+const MAX_TOKEN_CHARS = 8192;
+const MAX_ACTIVE_CACHE = 10_000;
+
+/** Who is calling, as `authenticate` puts it in `res.locals.auth`. */
+export interface AuthContext {
+  clientId: string;
+  clientName: string;
+  /** Granted scopes as issued (space-separated). */
+  scope: string;
+  /** The same, parsed. */
+  scopes: Scope[];
+  /** Organization ids (tenants) the client may see. */
+  organizations: string[];
+  /** True only when auth is disabled: no tenant restriction at all. */
+  allOrganizations: boolean;
+  /** The token's `jti` (for audit), absent when auth is disabled. */
+  tokenId?: string;
+  /** When the token expires. */
+  expiresAt?: Date;
+}
+
+/** Where tokens come from and whom they are for. */
+export interface TokenAudience {
+  /** `iss` of access tokens. */
+  issuer: string;
+  /** `aud` of access tokens: the FHIR base URL. */
+  audience: string;
+}
+
+/** Signs an access token for a client. */
+export async function issueAccessToken(
+  keys: ServerKeys,
+  client: { id: string; name: string; organizations: string[] },
+  scope: string,
+  options: TokenAudience & { ttlSeconds: number },
+): Promise<{ token: string; expiresIn: number; jti: string }> {
+  const { kid, key } = keys.signing;
+  const jti = randomUUID();
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ scope, client_id: client.id, client_name: client.name, organizations: client.organizations })
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid, typ: TYP })
+    .setIssuer(options.issuer)
+    .setSubject(client.id)
+    .setAudience(options.audience)
+    .setIssuedAt(now)
+    .setExpirationTime(now + options.ttlSeconds)
+    .setJti(jti)
+    .sign(key);
+  return { token, expiresIn: options.ttlSeconds, jti };
+}
+
+/** A token that does not verify; `expired` tells an expired one from the rest. */
+export class InvalidTokenError extends Error {
+  constructor(
+    message: string,
+    readonly expired = false,
+  ) {
+    super(message);
+  }
+}
+
+export interface VerifierOptions {
+  clockSkewSeconds: number;
+  /** Is the client still registered? Checked once per `activeCacheMs` per client when given. */
+  isActive?: (clientId: string) => Promise<boolean>;
+  activeCacheMs?: number;
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** Verifies access tokens issued by this server (any process on the same database). */
+export class AccessTokenVerifier {
+  private readonly active = new Map<string, { active: boolean; at: number }>();
+
+  constructor(
+    private readonly keys: ServerKeys,
+    private readonly options: VerifierOptions,
+  ) {}
+
+  /** The caller behind a token; throws InvalidTokenError when it is not valid for `expected`. */
+  async verify(token: string, expected: TokenAudience): Promise<AuthContext> {
+    if (token.length > MAX_TOKEN_CHARS) {
+      throw new InvalidTokenError('the access token is too long');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        async (header) => {
+          const k = await this.keys.publicKey(header.kid);
+          if (!k) {
+            throw new InvalidTokenError('the access token was not signed by this server');
+          }
+          return k.key;
+        },
+        {
+          algorithms: [ACCESS_TOKEN_ALG],
+          typ: TYP,
+          issuer: expected.issuer,
+          audience: expected.audience,
+          clockTolerance: this.options.clockSkewSeconds,
+          requiredClaims: ['exp', 'iat', 'jti', 'sub', 'scope'],
+        },
+      ));
+    } catch (e) {
+      if (e instanceof InvalidTokenError) {
+        throw e;
+      }
+      if (e instanceof errors.JWTExpired) {
+        throw new InvalidTokenError('the access token has expired', true);
+      }
+      if (e instanceof errors.JWTClaimValidationFailed) {
+        throw new InvalidTokenError(`the access token's "${e.claim}" claim is not valid here`);
+      }
+      throw new InvalidTokenError('the access token is malformed or its signature does not verify');
+    }
+    const { sub, scope, organizations, client_name: clientName, aud, jti, exp } = payload as JWTPayload & Record<string, unknown>;
+    if (typeof sub !== 'string' || typeof scope !== 'string' || !isStringArray(organizations) || aud !== expected.audience) {
+      throw new InvalidTokenError('the access token is missing claims');
+    }
+    if (this.options.isActive && !(await this.isActive(sub))) {
+      throw new InvalidTokenError('the client of this access token is no longer registered');
+    }
+    return {
+      clientId: sub,
+      clientName: typeof clientName === 'string' ? clientName : sub,
+      scope,
+      scopes: parseScopes(scope),
+      organizations,
+      allOrganizations: false,
+      tokenId: typeof jti === 'string' ? jti : undefined,
+      expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : undefined,
+    };
+  }
+
+  private async isActive(clientId: string): Promise<boolean> {
+    const ttl = this.options.activeCacheMs ?? 30_000;
+    const cached = this.active.get(clientId);
+    if (cached && Date.now() - cached.at < ttl) {
+      return cached.active;
+    }
+    const active = await this.options.isActive!(clientId);
+    if (this.active.size >= MAX_ACTIVE_CACHE) {
+      this.active.clear();
+    }
+    this.active.set(clientId, { active, at: Date.now() });
+    return active;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Auth settings from the environment, parsed once with zod when the module opens (a bad value
+ * stops start-up naming the variable, like src/config). Kept here, like src/export/config.ts, so
+ * the module can be wired in without touching the shared schema.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
+const AuthConfigSchema = z.object({
+  /** `true` turns authentication off (development only: refused with NODE_ENV=production). */
+  AUTH_DISABLED: bool,
+  NODE_ENV: z.string().optional(),
+  /**
+   * The token endpoint's public URL: the `aud` client assertions must carry, exactly. Default:
+   * BASE_URL with its last path segment (`/fhir`) replaced by `/auth/token`, else taken from each
+   * request (`http(s)://host/auth/token`; set BASE_URL or this behind a proxy).
+   */
+  AUTH_TOKEN_URL: z.string().url().optional(),
+  /** `iss` of access tokens. Default: the token URL without `/token` (`https://host/auth`). */
+  AUTH_ISSUER: z.string().min(1).optional(),
+  /** Access token lifetime in seconds. */
+  AUTH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  /** Clock skew allowed on `exp`, `iat` and `nbf` of assertions and tokens, in seconds. */
+  AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** How long keys fetched from a client's JWKS URL are used before fetching again, in seconds. */
+  AUTH_JWKS_CACHE_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** Timeout of one JWKS URL fetch, in milliseconds. */
+  AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(5000),
+  /** Per-client (per-IP before authentication) request rate, requests per second; 0 turns limiting off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(50),
+  /** Requests a client may make at once above the rate (token bucket size). */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
+  /** Token endpoint requests per minute per IP address. */
+  AUTH_TOKEN_RATE_PER_MINUTE: z.coerce.number().min(0).default(60),
+});
+
+export type AuthConfig = z.infer<typeof AuthConfigSchema>;
+
+/** Parses the auth settings; throws an Error naming each bad variable. */
+export function loadAuthConfig(env: Record<string, string | undefined> = process.env): AuthConfig {
+  const parsed = AuthConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid auth configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Refuses `AUTH_DISABLED` in production (issue 6: secure by default). Accepts the parsed boolean
+ * or the raw environment string.
+ */
+export function assertAuthConfig(config: { AUTH_DISABLED?: boolean | string; NODE_ENV?: string }): void {
+  const disabled = config.AUTH_DISABLED === true || config.AUTH_DISABLED === 'true' || config.AUTH_DISABLED === '1';
+  if (disabled && (config.NODE_ENV ?? '').trim().toLowerCase() === 'production') {
+    throw new Error('AUTH_DISABLED=true is refused when NODE_ENV=production: register a client (peerbridge clients add) instead');
+  }
+}
+
+/** The token endpoint URL from the settings, or undefined when it must come from the request. */
+export function configuredTokenUrl(config: Pick<AuthConfig, 'AUTH_TOKEN_URL'>, baseUrl?: string): string | undefined {
+  if (config.AUTH_TOKEN_URL) {
+    return config.AUTH_TOKEN_URL;
+  }
+  if (baseUrl) {
+    const url = new URL(baseUrl);
+    url.pathname = url.pathname.replace(/\/+$/, '').replace(/\/[^/]*$/, '') + '/auth/token';
+    url.search = '';
+    return url.toString();
+  }
+  return undefined;
+}
+
+/** The access tokens' issuer for a token URL. */
+export function issuerFor(tokenUrl: string, configured?: string): string {
+  return configured ?? tokenUrl.replace(/\/token$/, '');
+}
+
+/** The token URL, access-token issuer and audience (FHIR base) of one request. */
+export interface RequestUrls {
+  tokenUrl: string;
+  issuer: string;
+  audience: string;
+}
+
+/**
+ * The URLs for a request reaching the server at `origin` (`http://host:port`): configured values
+ * win; what is not configured is derived from the origin, so a first run works without settings.
+ */
+export function urlsFor(config: Pick<AuthConfig, 'AUTH_TOKEN_URL' | 'AUTH_ISSUER'>, baseUrl: string | undefined, origin: string): RequestUrls {
+  const tokenUrl = configuredTokenUrl(config, baseUrl) ?? `${origin}/auth/token`;
+  return { tokenUrl, issuer: issuerFor(tokenUrl, config.AUTH_ISSUER), audience: baseUrl ?? `${origin}/fhir` };
+}
