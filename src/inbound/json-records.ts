@@ -1,19 +1,41 @@
 /**
  * Streams the records of a large JSON document shaped `{ "key": scalar, "collection": [ {...}, ... ] }`
- * without holding the whole text: each element of a top-level array is cut out as text and parsed
- * on its own, so memory stays flat whatever the file size. Syntax errors name line and column.
+ * (scanTopLevel) or `[ {...}, ... ]` (scanTopLevelArray) without holding the whole text: each
+ * element of an array is cut out as text and parsed on its own, so memory stays flat whatever the
+ * file size. Syntax errors name line and column.
  */
 import { describeJsonError } from './json-error';
 
 export type TopLevelEvent =
   | { type: 'property'; key: string; value: unknown }
-  | { type: 'item'; collection: string; index: number; value: unknown; line: number }
-  | { type: 'error'; message: string };
+  /** `text` (the element's JSON text) only with `{ text: true }`. */
+  | { type: 'item'; collection: string; index: number; value: unknown; line: number; text?: string }
+  /** `text`: with `{ text: true }`, the text of the element that is not valid JSON. */
+  | { type: 'error'; message: string; text?: string };
+
+export interface ScanOptions {
+  /** Put each element's JSON text on its `item` event (and a broken element's on the `error`). */
+  text?: boolean;
+}
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
+/** JSON.parse of a value cut out of a larger text that starts at line `atLine`, column `atCol`: errors name the position in the larger text. */
+function parseAt(text: string, atLine: number, atCol: number): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    const described = describeJsonError(err as Error, text);
+    const m = /^line (\d+), column (\d+): (.*)$/s.exec(described);
+    if (!m) return { ok: false, message: described };
+    const l = Number(m[1]);
+    const c = l === 1 ? Number(m[2]) + atCol - 1 : Number(m[2]);
+    return { ok: false, message: `line ${atLine + l - 1}, column ${c}: ${m[3]}` };
+  }
+}
+
 /** Scans a JSON object's top-level properties; array properties yield one `item` per element. */
-export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<TopLevelEvent> {
+export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<string>, options: ScanOptions = {}): AsyncGenerator<TopLevelEvent> {
   let line = 1;
   let col = 0;
   let depth = 0;
@@ -31,18 +53,7 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
   let itemLine = 0;
   let itemCol = 0;
   const where = () => `line ${line}, column ${col}`;
-  const parse = (text: string, atLine: number, atCol: number): { ok: true; value: unknown } | { ok: false; message: string } => {
-    try {
-      return { ok: true, value: JSON.parse(text) };
-    } catch (err) {
-      const described = describeJsonError(err as Error, text);
-      const m = /^line (\d+), column (\d+): (.*)$/s.exec(described);
-      if (!m) return { ok: false, message: described };
-      const l = Number(m[1]);
-      const c = l === 1 ? Number(m[2]) + atCol - 1 : Number(m[2]);
-      return { ok: false, message: `line ${atLine + l - 1}, column ${c}: ${m[3]}` };
-    }
-  };
+  const parse = parseAt;
 
   for await (const chunk of chunks) {
     // A value or key cut by the chunk boundary goes on from this chunk's first character.
@@ -102,9 +113,16 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
         segmentStart = -1;
         const parsed = parse(text, itemLine, itemCol);
         if (state === 'in-item') {
-          yield parsed.ok
-            ? { type: 'item', collection: key, index, value: parsed.value, line: itemLine }
-            : { type: 'error', message: `$.${key}[${index}] is not valid JSON (${parsed.message})` };
+          if (options.text) {
+            const itemText = closesScalar ? text.trimEnd() : text;
+            yield parsed.ok
+              ? { type: 'item', collection: key, index, value: parsed.value, line: itemLine, text: itemText }
+              : { type: 'error', message: `$.${key}[${index}] is not valid JSON (${parsed.message})`, text: itemText };
+          } else {
+            yield parsed.ok
+              ? { type: 'item', collection: key, index, value: parsed.value, line: itemLine }
+              : { type: 'error', message: `$.${key}[${index}] is not valid JSON (${parsed.message})` };
+          }
           if (!parsed.ok) return;
           index++;
           state = 'array';
@@ -226,6 +244,124 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
   if (state !== 'end') {
     yield { type: 'error', message: `line ${line}, column ${col}: unexpected end of JSON (the file is cut short)` };
   }
+}
+
+export type ArrayEvent =
+  | { type: 'item'; index: number; value: unknown; line: number; text: string }
+  /** `index` and `text` when an element is not valid JSON. */
+  | { type: 'error'; message: string; index?: number; text?: string };
+
+/**
+ * Streams the elements of a top-level JSON array (`[ {...}, {...} ]`) the way scanTopLevel streams
+ * an object's arrays: each element is cut out as text and parsed on its own. Syntax errors name
+ * line and column, and end the scan.
+ */
+export async function* scanTopLevelArray(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<ArrayEvent> {
+  let line = 1;
+  let col = 0;
+  let depth = 0;
+  let inString = false;
+  let escape = false;
+  let state: 'start' | 'array' | 'in-item' | 'end' = 'start';
+  let needs: 'first' | 'comma' | 'element' = 'first';
+  let buf = '';
+  let index = 0;
+  let itemLine = 0;
+  let itemCol = 0;
+  const where = () => `line ${line}, column ${col}`;
+  for await (const chunk of chunks) {
+    let segmentStart = state === 'in-item' ? 0 : -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const ch = chunk.charCodeAt(i);
+      if (ch === 0x0a) {
+        line++;
+        col = 0;
+      } else {
+        col++;
+      }
+      if (state === 'in-item') {
+        if (inString) {
+          if (escape) escape = false;
+          else if (ch === 0x5c) escape = true;
+          else if (ch === 0x22) inString = false;
+          continue;
+        }
+        let closesScalar = false;
+        if (ch === 0x22) {
+          inString = true;
+          continue;
+        } else if (ch === 0x7b || ch === 0x5b) {
+          depth++;
+          continue;
+        } else if (ch === 0x7d || ch === 0x5d) {
+          if (depth > 1) {
+            depth--;
+            if (depth > 1) continue;
+          } else {
+            closesScalar = true;
+          }
+        } else if (ch === 0x2c && depth === 1) {
+          closesScalar = true;
+        } else {
+          continue;
+        }
+        const text = buf + chunk.slice(segmentStart, closesScalar ? i : i + 1);
+        buf = '';
+        segmentStart = -1;
+        const parsed = parseAt(text, itemLine, itemCol);
+        const itemText = closesScalar ? text.trimEnd() : text;
+        if (!parsed.ok) {
+          yield { type: 'error', message: `$[${index}] is not valid JSON (${parsed.message})`, index, text: itemText };
+          return;
+        }
+        yield { type: 'item', index, value: parsed.value, line: itemLine, text: itemText };
+        index++;
+        state = 'array';
+        needs = 'comma';
+        if (!closesScalar) continue;
+      }
+      if (WS.has(ch)) continue;
+      if (state === 'start') {
+        if (ch === 0xfeff && line === 1 && col === 1) continue;
+        if (ch !== 0x5b) {
+          yield { type: 'error', message: `${where()}: expected a JSON array ('[')` };
+          return;
+        }
+        depth = 1;
+        state = 'array';
+      } else if (state === 'array') {
+        if (ch === 0x5d) {
+          if (needs === 'element') {
+            yield { type: 'error', message: `${where()}: unexpected ']' after ',' (trailing comma)` };
+            return;
+          }
+          depth = 0;
+          state = 'end';
+        } else if (ch === 0x2c) {
+          if (needs !== 'comma') {
+            yield { type: 'error', message: `${where()}: unexpected ','` };
+            return;
+          }
+          needs = 'element';
+        } else if (needs === 'comma') {
+          yield { type: 'error', message: `${where()}: expected ',' or ']' after $[${index - 1}]` };
+          return;
+        } else {
+          state = 'in-item';
+          segmentStart = i;
+          itemLine = line;
+          itemCol = col;
+          if (ch === 0x22) inString = true;
+          else if (ch === 0x7b || ch === 0x5b) depth++;
+        }
+      } else {
+        yield { type: 'error', message: `${where()}: unexpected text after the end of the JSON array` };
+        return;
+      }
+    }
+    if (segmentStart >= 0) buf += chunk.slice(segmentStart);
+  }
+  if (state !== 'end') yield { type: 'error', message: `line ${line}, column ${col}: unexpected end of JSON (the file is cut short)` };
 }
 
 /**

@@ -18,6 +18,11 @@ export interface SourceValue {
   value: string | number | boolean | null;
   /** Where it was read: `line 12, column "Minutes"`, `FT1[2]-7.1`, `$.clients[3].sessions[1].minutes`. */
   at: string;
+  /**
+   * Set when a JSON path ends at an object or array: `value` is then its JSON text, and the engine
+   * reports "expected a value, found an object" (see isStructured in json-source.ts).
+   */
+  structured?: 'object' | 'array';
 }
 
 /** A place values are read from: a record, or one item of a list in it (an HL7 segment, a JSON array element, a CSV row of a group). */
