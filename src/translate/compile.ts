@@ -1,0 +1,415 @@
+/**
+ * Field rules -> closures, once, at load (mappings/README.md, "Field rules"). Everything that can
+ * be known before a record is read is checked here, with the file and line: the rule's form, each
+ * step and its argument, the table names, the target against the canonical schema, and whether
+ * the value the rule gives (one value or a list; text, number, code of which list) fits the target.
+ */
+import type { SourceScope } from '../inbound/source';
+import { type Condition, compileCondition } from './conditions';
+import { fillTarget, type FieldGroup, type FieldRun } from './fields';
+import { CANONICAL_LISTS, type TableIndex } from './tables';
+import { describe, listText, makeSetter, parseTarget, resolveTarget, type Segment, segmentsText, type TargetInfo, typeName } from './targets';
+import { type BuiltStep, lookupStep, Missing, type Produces, type Step, type StepContext, TRANSFORM_NAMES, TRANSFORMS } from './transforms';
+import type { InputFormat } from './types';
+import { absentAt, type Env, type Got, present, readAll, readEach, readOne, StepFailure } from './values';
+import type { YamlFile, YamlPath } from './yaml-file';
+
+/** What compiling a feed needs. */
+export interface CompileContext extends StepContext {
+  file: YamlFile;
+  format: InputFormat;
+  tables: Map<string, TableIndex>;
+  /** Hears (and checks) every source path the feed reads; returns whether it is a list path (`[*]`). `each`: the path of a list. */
+  usePath(path: string, at: YamlPath, each?: boolean): boolean;
+}
+
+/** A value rule compiled: reads, transforms, defaults. Pushes its own issues; undefined when absent or failed. */
+export interface ValueRule {
+  get(scope: SourceScope, env: Env, path: string): Got | undefined;
+  /** The path read first, for "absent" locations; undefined for const. */
+  firstPath?: string;
+  fromSource: boolean;
+  shape: 'scalar' | 'list';
+  produces: Produces;
+}
+
+const VALUE_KEYS = ['from', 'const', 'transform', 'table', 'default', 'required'];
+const EACH_KEYS = ['each', 'when', 'fields', 'key', 'value', 'required', 'from', 'const', 'transform', 'table'];
+
+type RuleData = Record<string, unknown>;
+
+function asRule(data: unknown, cx: CompileContext, at: YamlPath): RuleData {
+  if (typeof data === 'string') {
+    return { from: data };
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw cx.file.error(at, `a rule is a source path or a map (from, const, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`);
+  }
+  const rule = data as RuleData;
+  const allowed = 'each' in rule ? EACH_KEYS : VALUE_KEYS;
+  for (const k of Object.keys(rule)) {
+    if (!allowed.includes(k)) {
+      const hint = k === 'when' || k === 'fields' || k === 'key' || k === 'value' ? ` ('${k}' goes with each)` : '';
+      throw cx.file.error([...at, k], `unknown key '${k}' in a rule (allowed: ${allowed.join(', ')})${hint}`, true);
+    }
+  }
+  return rule;
+}
+
+/** Compiles a value rule (`from`/`const` + steps + table + default + required). */
+export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, target?: { info: TargetInfo; where: string }): ValueRule {
+  const rule = asRule(data, cx, at);
+  const { file, format } = cx;
+  const hasFrom = rule.from !== undefined;
+  if (hasFrom === ('const' in rule)) {
+    throw file.error(at, hasFrom ? "a rule has 'from' or 'const', not both" : "a rule needs 'from' (a source path) or 'const' (a fixed value)");
+  }
+  let read: (scope: SourceScope) => Got | undefined;
+  let shape: 'scalar' | 'list';
+  let produces: Produces = format === 'json' ? 'any' : 'text';
+  let firstPath: string | undefined;
+  if (hasFrom) {
+    const from = rule.from;
+    if (typeof from === 'string' && from.length > 0) {
+      firstPath = from;
+      const many = cx.usePath(from, [...at, 'from']);
+      shape = many ? 'list' : 'scalar';
+      read = many ? (s) => readAll(s, from, format) : (s) => readOne(s, from, format);
+    } else if (Array.isArray(from) && from.length > 0 && from.every((p) => typeof p === 'string' && p.length > 0)) {
+      const paths = from as string[];
+      paths.forEach((p, i) => {
+        if (cx.usePath(p, [...at, 'from', i])) {
+          throw file.error([...at, 'from', i], `a list of paths takes one value from each; '${p}' is a list ([*])`);
+        }
+      });
+      firstPath = paths[0];
+      shape = 'list';
+      read = (s) => readEach(s, paths, format);
+    } else {
+      throw file.error([...at, 'from'], 'from is a source path, or a list of source paths');
+    }
+  } else {
+    const value = constValue(rule.const, cx, [...at, 'const']);
+    const got: Got = Array.isArray(value) ? { v: value, at: undefined, ats: value.map(() => undefined) } : { v: value, at: undefined };
+    shape = Array.isArray(value) ? 'list' : 'scalar';
+    produces = produced(value);
+    read = () => got;
+  }
+
+  const steps: Step[] = [];
+  const add = (built: BuiltStep, name: string, stepAt: YamlPath) => {
+    if (built.needsScalar && shape === 'list') {
+      throw file.error(stepAt, `${name} works on one value, but the value here is a list: add join or first before it`);
+    }
+    shape = built.shape ?? shape;
+    produces = built.produces ?? produces;
+    steps.push(built.step);
+  };
+  if (rule.transform !== undefined) {
+    const list = Array.isArray(rule.transform) ? rule.transform : [rule.transform];
+    list.forEach((s, i) => {
+      const stepAt = Array.isArray(rule.transform) ? [...at, 'transform', i] : [...at, 'transform'];
+      const { built, name } = compileStep(s, cx, stepAt);
+      add(built, name, stepAt);
+    });
+  }
+  if (rule.table !== undefined) {
+    if (typeof rule.table !== 'string') {
+      throw file.error([...at, 'table'], 'table is the name of a table in tables.yaml');
+    }
+    add(lookupStep(tableOf(rule.table, cx, [...at, 'table'])), 'table', [...at, 'table']);
+  }
+  let dflt: Got | undefined;
+  if (rule.default !== undefined) {
+    const value = constValue(rule.default, cx, [...at, 'default']);
+    dflt = Array.isArray(value) ? { v: value, at: undefined, ats: value.map(() => undefined) } : { v: value, at: undefined };
+  }
+  if (rule.required !== undefined && typeof rule.required !== 'boolean') {
+    throw file.error([...at, 'required'], 'required is true or false');
+  }
+  const required = rule.required === true;
+
+  if (target) {
+    checkFits(target, shape, produces, cx, at);
+    if (!hasFrom && steps.length === 0) {
+      checkValue(rule.const, target, cx, [...at, 'const']);
+    }
+    if (dflt) {
+      checkValue(rule.default, target, cx, [...at, 'default']);
+    }
+  }
+
+  const n = steps.length;
+  const get = (scope: SourceScope, env: Env, path: string): Got | undefined => {
+    env.field = path;
+    try {
+      let g = read(scope);
+      for (let i = 0; i < n; i++) {
+        g = steps[i](g, env);
+      }
+      if (dflt !== undefined && !present(g)) {
+        g = dflt;
+      }
+      if (required && !present(g)) {
+        throw new Missing();
+      }
+      return present(g) ? g : undefined;
+    } catch (e) {
+      if (e instanceof StepFailure) {
+        env.issues.push({ severity: 'error', field: path, ...sourceOf(e.at, scope, firstPath, format), message: e.message });
+        return undefined;
+      }
+      if (e instanceof Missing) {
+        env.issues.push({ severity: 'error', field: path, ...sourceOf(undefined, scope, firstPath, format), message: firstPath ? `Required, but ${firstPath} has no value` : 'Required, but there is no value' });
+        return undefined;
+      }
+      throw e;
+    }
+  };
+  return { get, firstPath, fromSource: hasFrom, shape, produces };
+}
+
+function sourceOf(at: string | undefined, scope: SourceScope, path: string | undefined, format: InputFormat): { source?: string } {
+  const source = at ?? (path !== undefined ? absentAt(format, scope, path) : undefined);
+  return source !== undefined ? { source } : {};
+}
+
+function compileStep(data: unknown, cx: CompileContext, at: YamlPath): { built: BuiltStep; name: string } {
+  const { file } = cx;
+  let name: string;
+  let arg: unknown;
+  let argAt = at;
+  if (typeof data === 'string') {
+    name = data;
+  } else if (data !== null && typeof data === 'object' && !Array.isArray(data) && Object.keys(data).length === 1) {
+    name = Object.keys(data)[0];
+    arg = (data as Record<string, unknown>)[name];
+    argAt = [...at, name];
+  } else {
+    throw file.error(at, 'a step is a name (integer) or a map of one name to its argument ({ date: { format: "MM/dd/yyyy" } })');
+  }
+  const def = Object.prototype.hasOwnProperty.call(TRANSFORMS, name) ? TRANSFORMS[name] : undefined;
+  if (!def) {
+    throw file.error(at, `unknown transform '${name}' (known: ${TRANSFORM_NAMES.join(', ')})`);
+  }
+  if (arg === null) {
+    arg = undefined;
+  }
+  if (!def.arg && arg !== undefined) {
+    throw file.error(argAt, `transform '${name}' takes no argument`);
+  }
+  if (def.arg && arg === undefined && !def.argOptional) {
+    throw file.error(at, `transform '${name}' needs an argument (${def.doc})`);
+  }
+  if (def.arg && arg !== undefined) {
+    arg = file.check(def.arg, arg, argAt);
+  }
+  try {
+    return { built: def.build(arg, cx), name };
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof StepFailure)) {
+      throw file.error(argAt, e.message);
+    }
+    throw e;
+  }
+}
+
+function tableOf(name: string, cx: CompileContext, at: YamlPath): TableIndex {
+  const t = cx.tables.get(name);
+  if (!t) {
+    throw cx.file.error(at, `unknown table '${name}' (${cx.tables.size === 0 ? 'there is no tables.yaml' : `tables: ${[...cx.tables.keys()].join(', ')}`})`);
+  }
+  return t;
+}
+
+type ConstValue = string | number | boolean | (string | number | boolean)[];
+
+function constValue(v: unknown, cx: CompileContext, at: YamlPath): ConstValue {
+  const ok = (x: unknown) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+  if (ok(v) || (Array.isArray(v) && v.every(ok))) {
+    return v as ConstValue;
+  }
+  throw cx.file.error(at, 'a fixed value is text, a number, true/false, or a list of those');
+}
+
+function produced(v: ConstValue): Produces {
+  const x = Array.isArray(v) ? v[0] : v;
+  return typeof x === 'number' ? 'number' : typeof x === 'boolean' ? 'boolean' : 'text';
+}
+
+/** Does a rule's value fit its target? (one value vs list; number, boolean, codes of which list, date vs date-time) */
+function checkFits(target: { info: TargetInfo; where: string }, shape: 'scalar' | 'list', produces: Produces, cx: CompileContext, at: YamlPath): void {
+  const { info, where } = target;
+  if (info.type === 'unknown') {
+    return;
+  }
+  if (shape === 'list' && info.type !== 'array') {
+    throw cx.file.error(at, `${where} takes ${typeName(info)}, but this rule gives a list: add a join or first step`);
+  }
+  const leaf = info.type === 'array' ? (info.element ?? { type: 'unknown' as const }) : info;
+  const fail = (why: string) => cx.file.error(at, `${where} takes ${typeName(info)}: ${why}`);
+  if (typeof produces === 'object') {
+    const codes = CANONICAL_LISTS[produces.list];
+    if (leaf.type === 'boolean' && produces.list !== 'boolean') {
+      throw fail(`the table gives ${produces.list} codes, not true/false`);
+    }
+    if (leaf.type === 'enum' && leaf.options) {
+      const bad = produces.list === 'boolean' ? ['true/false'] : codes.filter((c) => !leaf.options?.includes(c));
+      if (bad.length > 0) {
+        throw fail(`the table gives ${produces.list} codes (${listText(codes)})`);
+      }
+    }
+    if (leaf.type === 'number') {
+      throw fail(`the table gives ${produces.list} codes`);
+    }
+    return;
+  }
+  if (produces === 'any') {
+    return;
+  }
+  if (leaf.type === 'number' && produces !== 'number') {
+    throw fail("add a step 'integer' or 'number'");
+  }
+  if (leaf.type === 'boolean' && produces !== 'boolean') {
+    throw fail("add a step 'boolean', or a table with target: boolean");
+  }
+  if (leaf.type === 'date' && produces === 'datetime') {
+    throw fail("use the 'date' step, not 'datetime'");
+  }
+  if (leaf.type === 'datetime' && produces === 'date') {
+    throw fail("use the 'datetime' step, not 'date'");
+  }
+  if ((leaf.type === 'enum' || leaf.type === 'date' || leaf.type === 'datetime') && (produces === 'number' || produces === 'boolean')) {
+    throw fail(`this rule gives a ${produces}`);
+  }
+}
+
+/** A const or default checked against the target's canonical schema. */
+function checkValue(v: unknown, target: { info: TargetInfo; where: string }, cx: CompileContext, at: YamlPath): void {
+  const { info, where } = target;
+  if (!info.schema) {
+    return;
+  }
+  const value = fillTarget(v, info);
+  const r = info.schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw cx.file.error(at, `${JSON.stringify(v)} does not fit ${where}: ${issue.message}`);
+  }
+}
+
+/** A field rule of a `fields` map: a value rule, or an `each` rule. */
+export function compileField(target: string, data: unknown, cx: CompileContext, at: YamlPath, base: TargetInfo, where: string, episodeKind: boolean): FieldRun {
+  const { file } = cx;
+  const segs = parseTarget(target);
+  if (typeof segs === 'string') {
+    throw file.error(at, segs, true);
+  }
+  let info: TargetInfo | string;
+  let targetWhere = `${where}.${segmentsText(segs)}`;
+  const episode = episodeKind && segs[0].key === 'episode';
+  if (episode) {
+    if (segs.length !== 2 || segs[0].index !== undefined || segs[1].index !== undefined || !['id', 'personId', 'organizationId'].includes(segs[1].key)) {
+      throw file.error(at, `a ${where} on its own names its episode with episode.id, episode.personId and episode.organizationId only`, true);
+    }
+    info = { type: 'string', schema: undefined };
+    targetWhere = target;
+  } else {
+    info = resolveTarget(base, where, segs);
+    if (typeof info === 'string') {
+      const hint = segs[0].key === 'episode' ? ' (episode.* targets are for a contact, eligibility-review or recovery-plan on its own)' : '';
+      throw file.error(at, `${info}${hint}`, true);
+    }
+  }
+  const set = makeSetter(episode ? segs.slice(1) : segs);
+  const rule = data !== null && typeof data === 'object' && !Array.isArray(data) && 'each' in data ? compileEach(data as RuleData, cx, at, info, targetWhere) : compileValue(data, cx, at, { info, where: targetWhere });
+  return { target, segs, set, episode, info, rule, element: indexedElement(segs) };
+}
+
+function indexedElement(segs: Segment[]): string | undefined {
+  const i = segs.findIndex((s) => s.index !== undefined);
+  return i < 0 ? undefined : segmentsText(segs.slice(0, i + 1));
+}
+
+/** An `each` rule: a list of objects, an object keyed per item, or a list of values. */
+export interface EachRule {
+  each: string;
+  when?: Condition;
+  required: boolean;
+  fields?: FieldGroup;
+  key?: ValueRule;
+  value?: ValueRule;
+  item?: ValueRule;
+}
+
+function compileEach(rule: RuleData, cx: CompileContext, at: YamlPath, info: TargetInfo, where: string): EachRule {
+  const { file, format } = cx;
+  asRule(rule, cx, at);
+  const each = rule.each;
+  if (typeof each !== 'string' || each.length === 0) {
+    throw file.error([...at, 'each'], 'each is the path of a list (rows, FT1, sessions)');
+  }
+  if (each !== 'rows') {
+    cx.usePath(each, [...at, 'each'], true);
+  }
+  const when = rule.when === undefined ? undefined : compileCondition(rule.when, file, [...at, 'when'], format, cx.usePath);
+  if (rule.required !== undefined && typeof rule.required !== 'boolean') {
+    throw file.error([...at, 'required'], 'required is true or false');
+  }
+  const out: EachRule = { each, ...(when ? { when } : {}), required: rule.required === true };
+  const forms = [rule.fields !== undefined, rule.key !== undefined || rule.value !== undefined, rule.from !== undefined || rule.const !== undefined].filter(Boolean).length;
+  if (forms !== 1) {
+    throw file.error(at, 'an each rule has fields (a list of objects), or key and value (an object), or from/const (a list of values)');
+  }
+  if (rule.fields !== undefined) {
+    if (info.type !== 'array' && info.type !== 'unknown') {
+      throw file.error(at, `${where} takes ${typeName(info)}, not a list of objects`);
+    }
+    const el = info.element ?? { type: 'unknown' as const };
+    if (el.type !== 'object' && el.type !== 'unknown') {
+      throw file.error(at, `${where} takes ${typeName(info)}: use each with from, not fields`);
+    }
+    out.fields = compileFields(rule.fields, cx, [...at, 'fields'], el, `${where}[]`, false);
+  } else if (rule.key !== undefined || rule.value !== undefined) {
+    if (rule.key === undefined || rule.value === undefined) {
+      throw file.error(at, 'an each rule with key needs value too (and the other way round)');
+    }
+    if (info.type !== 'record' && info.type !== 'object' && info.type !== 'unknown') {
+      throw file.error(at, `${where} takes ${typeName(info)}, not an object keyed per item`);
+    }
+    const keyInfo: TargetInfo = info.keys ? { type: 'enum', options: info.keys } : { type: 'string' };
+    out.key = compileValue(rule.key, cx, [...at, 'key'], { info: keyInfo, where: `the keys of ${where}` });
+    out.value = compileValue(rule.value, cx, [...at, 'value'], { info: info.value ?? { type: 'unknown' }, where: `the values of ${where}` });
+  } else {
+    if (info.type !== 'array' && info.type !== 'unknown') {
+      throw file.error(at, `${where} takes ${typeName(info)}, not a list`);
+    }
+    const item: RuleData = {};
+    for (const k of ['from', 'const', 'transform', 'table']) {
+      if (rule[k] !== undefined) {
+        item[k] = rule[k];
+      }
+    }
+    out.item = compileValue(item, cx, at, { info: info.element ?? { type: 'unknown' }, where: `the items of ${where}` });
+  }
+  return out;
+}
+
+/** A `fields` map: one FieldRun per target, conflicts checked. */
+export function compileFields(data: unknown, cx: CompileContext, at: YamlPath, base: TargetInfo, where: string, episodeKind: boolean): FieldGroup {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw cx.file.error(at, 'fields is a map of target -> rule');
+  }
+  const targets = Object.keys(data);
+  for (const a of targets) {
+    for (const b of targets) {
+      if (a !== b && (b.startsWith(`${a}.`) || b.startsWith(`${a}[`))) {
+        throw cx.file.error([...at, b], `'${b}' is inside '${a}', which is set as a whole too`, true);
+      }
+    }
+  }
+  const fields = targets.map((t) => compileField(t, (data as Record<string, unknown>)[t], cx, [...at, t], base, where, episodeKind));
+  return { fields, elements: [...new Set(fields.map((f) => f.element).filter((e): e is string => e !== undefined))] };
+}
+
+export { describe };

@@ -1,0 +1,168 @@
+/**
+ * Values as they flow through a field rule, and reading them from a source scope.
+ *
+ * A value is absent (undefined), a scalar, or a list whose absent items are null (positions are
+ * kept: the 23 answers of a recovery capital scale). Each carries where it was read (`at`), so a
+ * failing step and the trace name the exact source location.
+ */
+import type { SourceScope, SourceValue } from '../inbound/source';
+import type { InputFormat, MappingIssue } from './types';
+
+export type Scalar = string | number | boolean;
+export type Item = Scalar | null;
+
+/** A present value. `ats` is set (same length as `v`) when `v` is a list. */
+export interface Got {
+  v: Scalar | Item[];
+  at: string | undefined;
+  ats?: (string | undefined)[];
+}
+
+/** A failed step or read: rejects the field, naming the value and where it was read. */
+export class StepFailure extends Error {
+  constructor(
+    message: string,
+    readonly at: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** What applying one record rule collects. */
+export interface Env {
+  readonly format: InputFormat;
+  issues: MappingIssue[];
+  trace: Record<string, string>;
+  /** The target being set (for issues). */
+  field: string;
+  /** Where the value being worked on was read (for warnings). */
+  at: string | undefined;
+}
+
+export function warn(env: Env, message: string): void {
+  env.issues.push({ severity: 'warning', field: env.field, ...(env.at !== undefined ? { source: env.at } : {}), message });
+}
+
+/** A list value with no present item is absent. */
+export function present(g: Got | undefined): g is Got {
+  if (g === undefined) {
+    return false;
+  }
+  if (Array.isArray(g.v)) {
+    for (const x of g.v) {
+      if (x !== null) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return true;
+}
+
+/**
+ * One source value as the engine sees it: text trimmed; '' (and HL7's "" null) absent; a JSON
+ * object or array where a value is expected is a StepFailure.
+ */
+export function normalize(sv: SourceValue, format: InputFormat): Scalar | undefined {
+  const v = sv.value;
+  if (typeof v !== 'string') {
+    return v === null ? undefined : v;
+  }
+  const structured = (sv as { structured?: 'object' | 'array' }).structured;
+  if (structured !== undefined) {
+    throw new StepFailure(`expected a value, found an ${structured}`, sv.at);
+  }
+  const t = v.trim();
+  if (t === '' || (t === '""' && format === 'hl7v2')) {
+    return undefined;
+  }
+  if (format === 'json' && (t[0] === '{' || t[0] === '[')) {
+    // Readers without the `structured` marker hand objects and arrays over as their JSON text.
+    const kind = structuredKind(t);
+    if (kind) {
+      throw new StepFailure(`expected a value, found an ${kind}`, sv.at);
+    }
+  }
+  return t;
+}
+
+function structuredKind(t: string): 'object' | 'array' | undefined {
+  const last = t[t.length - 1];
+  if (!((t[0] === '{' && last === '}') || (t[0] === '[' && last === ']'))) {
+    return undefined;
+  }
+  try {
+    const parsed: unknown = JSON.parse(t);
+    return Array.isArray(parsed) ? 'array' : parsed !== null && typeof parsed === 'object' ? 'object' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first value at `path`, or undefined. */
+export function readOne(scope: SourceScope, path: string, format: InputFormat): Got | undefined {
+  const vals = scope.get(path);
+  if (vals.length === 0) {
+    return undefined;
+  }
+  const v = normalize(vals[0], format);
+  return v === undefined ? undefined : { v, at: vals[0].at };
+}
+
+/** Every value at `path` (a `[*]` path), absent repetitions as null. */
+export function readAll(scope: SourceScope, path: string, format: InputFormat): Got | undefined {
+  const vals = scope.get(path);
+  if (vals.length === 0) {
+    return undefined;
+  }
+  const v: Item[] = new Array(vals.length);
+  const ats: (string | undefined)[] = new Array(vals.length);
+  let first: string | undefined;
+  for (let i = 0; i < vals.length; i++) {
+    const x = normalize(vals[i], format);
+    v[i] = x === undefined ? null : x;
+    ats[i] = x === undefined ? undefined : vals[i].at;
+    if (first === undefined && x !== undefined) {
+      first = vals[i].at;
+    }
+  }
+  return { v, at: first, ats };
+}
+
+/** One item per path (`from: [A, B]`), absent ones null. */
+export function readEach(scope: SourceScope, paths: readonly string[], format: InputFormat): Got {
+  const v: Item[] = new Array(paths.length);
+  const ats: (string | undefined)[] = new Array(paths.length);
+  let first: string | undefined;
+  for (let i = 0; i < paths.length; i++) {
+    const g = readOne(scope, paths[i], format);
+    v[i] = g === undefined ? null : (g.v as Scalar);
+    ats[i] = g?.at;
+    if (first === undefined && g !== undefined) {
+      first = g.at;
+    }
+  }
+  return { v, at: first, ats };
+}
+
+/**
+ * Where an absent value would have been, in the readers' own style: CSV `line 13, column
+ * "Minutes"`, JSON `$.clients[3].name.family`, HL7 `FT1[2]-7.1` (or the path itself).
+ */
+export function absentAt(format: InputFormat, scope: SourceScope, path: string): string {
+  const at = scope.at;
+  switch (format) {
+    case 'csv':
+      return at ? `${at}, column "${path}"` : `column "${path}"`;
+    case 'json':
+      if (path === '$' || path.startsWith('$.') || path.startsWith('$[')) {
+        return path;
+      }
+      return `${at && at.startsWith('$') ? at : '$'}${path.startsWith('[') ? '' : '.'}${path}`;
+    case 'hl7v2': {
+      // Inside `each: FT1` the scope is `FT1[2]`; its own segment's paths are read there.
+      const m = /^([A-Z][A-Z0-9]{2})\[\d+\]$/.exec(at);
+      return m && path.startsWith(`${m[1]}-`) ? `${at}${path.slice(3)}` : path;
+    }
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * A mapping YAML file with line numbers: every load error names the file, the line and the field
+ * path (`records[0].fields.start.transform[1]`), as mappings/README.md promises.
+ *
+ * Two reading rules of the mapping format live here, because only the YAML source has the facts:
+ * map keys are always text as written (`01: in-person` keeps `01`), and a plain number written
+ * with a leading zero (`02`, `007`) stays text, so place-of-service codes and zero-padded source
+ * codes survive YAML 1.2's number rules.
+ */
+import * as fs from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { MappingLoadError } from './types';
+
+export type YamlPath = readonly (string | number)[];
+
+/** `records[0].fields.start.transform[1]` */
+export function formatPath(path: YamlPath): string {
+  let out = '';
+  for (const p of path) {
+    out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  }
+  return out;
+}
+
+export class YamlFile {
+  private constructor(
+    readonly file: string,
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+    /** The file's content as plain data (see the reading rules above). */
+    readonly data: unknown,
+  ) {}
+
+  /** Reads and parses a file; a YAML syntax error throws MappingLoadError with its line. */
+  static read(file: string, displayName = file): YamlFile {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new MappingLoadError(displayName, undefined, '', `cannot read the file: ${(e as Error).message}`);
+    }
+    return YamlFile.parse(text, displayName);
+  }
+
+  static parse(text: string, file: string): YamlFile {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const err = doc.errors[0];
+    if (err) {
+      const line = lines.linePos(err.pos[0]).line;
+      throw new MappingLoadError(file, line, '', `YAML syntax error: ${err.message.split('\n')[0]}`);
+    }
+    return new YamlFile(file, doc, lines, toPlain(doc.contents));
+  }
+
+  /** The line of the node at `path` (of its key when `key` is set), or of the nearest existing parent. */
+  lineOf(path: YamlPath, key = false): number | undefined {
+    let node: unknown = this.doc.contents;
+    let line = node ? this.line(node) : 1;
+    for (let i = 0; i < path.length; i++) {
+      const p = path[i];
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isScalar(it.key) && String(it.key.source ?? it.key.value) === String(p));
+        if (!pair) {
+          return line;
+        }
+        if (key && i === path.length - 1) {
+          return this.line(pair.key) ?? line;
+        }
+        node = pair.value;
+        line = this.line(pair.value ?? pair.key) ?? line;
+      } else if (isSeq(node) && typeof p === 'number' && node.items[p] !== undefined) {
+        node = node.items[p];
+        line = this.line(node) ?? line;
+      } else {
+        return line;
+      }
+    }
+    return line;
+  }
+
+  /** A MappingLoadError at `path`. */
+  error(path: YamlPath, reason: string, key = false): MappingLoadError {
+    return new MappingLoadError(this.file, this.lineOf(path, key), formatPath(path), reason);
+  }
+
+  /** Checks `value` (at `path` in this file) with a zod schema; the first problem throws, with its line. */
+  check<T extends z.ZodType>(schema: T, value: unknown, path: YamlPath = []): z.infer<T> {
+    const r = schema.safeParse(value);
+    if (r.success) {
+      return r.data;
+    }
+    const issue = r.error.issues[0];
+    const at = [...path, ...(issue.path as (string | number)[])];
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeys(schema, issue.path as (string | number)[]);
+      const k = issue.keys[0];
+      throw this.error([...at, k], `unknown key '${k}'${allowed ? ` (allowed: ${allowed.join(', ')})` : ''}`, true);
+    }
+    throw this.error(at, zodMessage(issue));
+  }
+
+  private line(node: unknown): number | undefined {
+    const range = (node as Node | null)?.range;
+    return range ? this.lines.linePos(range[0]).line : undefined;
+  }
+}
+
+function toPlain(node: unknown): unknown {
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      if (!isPair(pair)) {
+        continue;
+      }
+      const k = isScalar(pair.key) ? String(pair.key.source ?? pair.key.value) : String(toPlain(pair.key));
+      Object.defineProperty(out, k, { value: toPlain(pair.value), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  if (isSeq(node)) {
+    return node.items.map(toPlain);
+  }
+  if (isScalar(node)) {
+    if (typeof node.value === 'number' && node.type === 'PLAIN' && node.source !== undefined && /^[-+]?0\d/.test(node.source)) {
+      return node.source;
+    }
+    return node.value;
+  }
+  return node === null || node === undefined ? null : (node as { toJSON?: () => unknown }).toJSON?.() ?? null;
+}
+
+function zodMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, found ${describe(issue.input)}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => String(v)).join(', ')}; found ${describe(issue.input)}`;
+    default:
+      return issue.message;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) {
+    return 'nothing';
+  }
+  if (Array.isArray(v)) {
+    return 'a list';
+  }
+  if (typeof v === 'object') {
+    return 'a map';
+  }
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
+/** The keys a strict object schema allows, found by following `path` into it (best effort). */
+function allowedKeys(schema: z.ZodType, path: (string | number)[]): string[] | undefined {
+  let s: unknown = schema;
+  for (const p of [...path, null]) {
+    s = unwrap(s);
+    const def = (s as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) {
+      return undefined;
+    }
+    if (p === null) {
+      return def.type === 'object' ? Object.keys(def.shape as object) : undefined;
+    }
+    if (def.type === 'object') {
+      s = (def.shape as Record<string, unknown>)[String(p)];
+    } else if (def.type === 'array') {
+      s = def.element;
+    } else if (def.type === 'record') {
+      s = def.valueType;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function unwrap(s: unknown): unknown {
+  for (;;) {
+    const def = (s as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
+    if (!def) {
+      return s;
+    }
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') {
+      s = def.innerType;
+    } else if (def.type === 'pipe') {
+      s = (def.in as { _zod: { def: { type: string } } })._zod.def.type === 'transform' ? def.out : def.in;
+    } else {
+      return s;
+    }
+  }
+}
+
+export { unwrap as unwrapSchema };
