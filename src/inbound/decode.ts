@@ -159,7 +159,7 @@ export async function* decodeChunks(
         carry = data;
         return '';
       }
-      const sample = data.subarray(0, final ? data.length : utf8CompleteLength(data));
+      const sample = data.length <= sampleBytes && final ? data : data.subarray(0, utf8CompleteLength(data, Math.min(data.length, sampleBytes)));
       if (decodeUtf8Strict(sample) !== undefined) {
         mode = 'utf8';
       } else {
