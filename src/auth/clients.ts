@@ -161,7 +161,7 @@ export class ClientStore {
  * `exp` (plus skew) has passed, after which the assertion is refused for its age anyway.
  */
 export class JtiStore {
-  private lastPrune = 0;
+  private lastPrune = Date.now();
 
   private constructor(
     private readonly driver: SqlDriver,

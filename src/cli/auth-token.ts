@@ -1,0 +1,207 @@
+/**
+ * `peerbridge auth keygen|token`: a newcomer's way to a first access token (issue 6, "easy first
+ * run"), playing the client's side of SMART Backend Services.
+ *
+ *   peerbridge auth keygen [--alg ES384|RS384] --out <dir> [--force]
+ *       writes <dir>/private-key.jwk.json and <dir>/private-key.pem (mode 0600: keep them secret)
+ *       and <dir>/jwks.json (the public JWKS to register with `peerbridge clients add --jwks`)
+ *   peerbridge auth token --client-id <id> --key <private key: JWK or PEM> [--token-url <url>]
+ *                         [--scope <scope>...] [--assertion-only] [--json]
+ *       signs a client assertion (iss = sub = client id, aud = token URL, exp in 4 minutes, a
+ *       fresh jti) and POSTs it; prints the access token (--json: the whole answer), or with
+ *       --assertion-only just the signed assertion, for curl.
+ *
+ * The token URL defaults to AUTH_TOKEN_URL, else http://localhost:$PORT/auth/token.
+ * Exit 0 done, 1 refused by the server, 2 usage or I/O error.
+ */
+import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, SignJWT, type JWK, type KeyLike } from 'jose';
+import { JWT_BEARER } from '../auth/token';
+
+const USAGE = `Usage:
+  peerbridge auth keygen [--alg ES384|RS384] --out <dir> [--force]
+  peerbridge auth token --client-id <id> --key <private key file (JWK or PEM)> [--token-url <url>] [--scope <scope>...] [--assertion-only] [--json]
+`;
+
+/** Seconds an assertion lives: under SMART's five-minute limit with room for clock skew. */
+const ASSERTION_SECONDS = 240;
+const ALGS = ['ES384', 'RS384'] as const;
+type Alg = (typeof ALGS)[number];
+
+class UsageError extends Error {}
+
+const VALUE_OPTIONS = new Set(['--alg', '--out', '--client-id', '--key', '--token-url', '--scope', '--kid']);
+const FLAGS = new Set(['--force', '--assertion-only', '--json']);
+
+function parseArgs(args: string[]): { options: Map<string, string[]>; flags: Set<string> } {
+  const options = new Map<string, string[]>();
+  const flags = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const name = a.split('=')[0];
+    if (VALUE_OPTIONS.has(name)) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (v === undefined) {
+        throw new UsageError(`${name} needs a value`);
+      }
+      options.set(name, [...(options.get(name) ?? []), v]);
+    } else if (FLAGS.has(a)) {
+      flags.add(a);
+    } else {
+      throw new UsageError(`Unexpected argument '${a}'`);
+    }
+  }
+  return { options, flags };
+}
+
+const first = (options: Map<string, string[]>, name: string): string | undefined => options.get(name)?.[0];
+
+function checkAlg(text: string | undefined): Alg {
+  const alg = (text ?? 'ES384').toUpperCase();
+  if (!(ALGS as readonly string[]).includes(alg)) {
+    throw new UsageError(`--alg must be ES384 or RS384, not '${text}'`);
+  }
+  return alg as Alg;
+}
+
+async function keygen(options: Map<string, string[]>, flags: Set<string>, out: NodeJS.WritableStream): Promise<number> {
+  const alg = checkAlg(first(options, '--alg'));
+  const dir = first(options, '--out');
+  if (!dir) {
+    throw new UsageError('--out <dir> is required');
+  }
+  const files = { jwk: join(dir, 'private-key.jwk.json'), pem: join(dir, 'private-key.pem'), jwks: join(dir, 'jwks.json') };
+  const existing = Object.values(files).filter((f) => existsSync(f));
+  if (existing.length > 0 && !flags.has('--force')) {
+    throw new Error(`${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}: use another --out or --force to replace`);
+  }
+  const pair = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
+  const publicJwk: JWK = { ...(await exportJWK(pair.publicKey)), alg, use: 'sig' };
+  publicJwk.kid = await calculateJwkThumbprint(publicJwk);
+  const privateJwk: JWK = { ...(await exportJWK(pair.privateKey)), alg, use: 'sig', kid: publicJwk.kid };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(files.jwk, `${JSON.stringify(privateJwk, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(files.pem, await exportPKCS8(pair.privateKey), { mode: 0o600 });
+  writeFileSync(files.jwks, `${JSON.stringify({ keys: [publicJwk] }, null, 2)}\n`);
+  out.write(
+    [
+      `${alg} key pair, kid ${publicJwk.kid}:`,
+      `  private key (keep secret): ${files.jwk}`,
+      `                             ${files.pem}`,
+      `  public JWKS (register it): ${files.jwks}`,
+      'Next:',
+      `  peerbridge clients add --name "My HIE" --jwks ${files.jwks} --scope "system/*.read" --org <organization id>`,
+      `  peerbridge auth token --client-id <id printed above> --key ${files.jwk}`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+/** The signing key, its alg and kid, from a private JWK (JSON) or PKCS#8 PEM file. */
+async function loadPrivateKey(file: string, kidOption?: string): Promise<{ key: KeyLike | Uint8Array; alg: Alg; kid: string }> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`Cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  if (text.trimStart().startsWith('{')) {
+    const jwk = JSON.parse(text) as JWK;
+    if (!jwk.d) {
+      throw new Error(`${file} is a public key: give the private key (private-key.jwk.json)`);
+    }
+    const alg = checkAlg(jwk.alg ?? (jwk.kty === 'RSA' ? 'RS384' : 'ES384'));
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
+    const kid = kidOption ?? jwk.kid ?? (await calculateJwkThumbprint({ ...pub, alg, use: 'sig' }));
+    return { key: await importJWK(jwk, alg), alg, kid };
+  }
+  let pk;
+  try {
+    pk = createPrivateKey(text);
+  } catch {
+    throw new Error(`${file} is neither a private JWK nor a PEM private key`);
+  }
+  const alg: Alg = pk.asymmetricKeyType === 'rsa' ? 'RS384' : 'ES384';
+  const publicJwk = createPublicKey(pk).export({ format: 'jwk' }) as JWK;
+  const kid = kidOption ?? (await calculateJwkThumbprint({ ...publicJwk, alg, use: 'sig' }));
+  return { key: await importPKCS8(pk.export({ format: 'pem', type: 'pkcs8' }).toString(), alg), alg, kid };
+}
+
+/** Signs a client assertion for the SMART token endpoint. */
+export async function signClientAssertion(clientId: string, tokenUrl: string, key: KeyLike | Uint8Array, alg: string, kid: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg, kid, typ: 'JWT' })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(tokenUrl)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ASSERTION_SECONDS)
+    .setJti(randomUUID())
+    .sign(key);
+}
+
+async function token(options: Map<string, string[]>, flags: Set<string>, out: NodeJS.WritableStream, err: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Promise<number> {
+  const clientId = first(options, '--client-id');
+  const keyFile = first(options, '--key');
+  if (!clientId || !keyFile) {
+    throw new UsageError('--client-id and --key are required');
+  }
+  const tokenUrl = first(options, '--token-url') ?? env.AUTH_TOKEN_URL ?? `http://localhost:${env.PORT ?? 8080}/auth/token`;
+  const scope = (options.get('--scope') ?? ['system/*.read']).join(' ');
+  const { key, alg, kid } = await loadPrivateKey(keyFile, first(options, '--kid'));
+  const assertion = await signClientAssertion(clientId, tokenUrl, key, alg, kid);
+  if (flags.has('--assertion-only')) {
+    out.write(`${assertion}\n`);
+    return 0;
+  }
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, scope });
+  let res: Response;
+  try {
+    res = await fetch(tokenUrl, { method: 'POST', body: form, headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
+  } catch (e) {
+    err.write(`Could not reach ${tokenUrl}: ${(e as Error).message} (is the server running? set --token-url)\n`);
+    return 2;
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = (await res.json()) as Record<string, unknown>;
+  } catch {
+    err.write(`${tokenUrl} answered ${res.status} without JSON: is it the PeerBridge token endpoint?\n`);
+    return 1;
+  }
+  if (res.status !== 200 || typeof body.access_token !== 'string') {
+    err.write(`Token refused (${res.status}): ${String(body.error)}: ${String(body.error_description ?? '')}\n`);
+    return 1;
+  }
+  out.write(flags.has('--json') ? `${JSON.stringify(body)}\n` : `${body.access_token}\n`);
+  if (!flags.has('--json')) {
+    err.write(`Granted scope: ${String(body.scope)}; expires in ${String(body.expires_in)} s. Use it as: Authorization: Bearer <token>\n`);
+  }
+  return 0;
+}
+
+/** Runs `auth`; returns the exit code. `env` defaults to process.env. */
+export async function authCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [sub, ...rest] = args;
+  try {
+    if (sub === '--help' || sub === '-h' || sub === 'help') {
+      out.write(USAGE);
+      return 0;
+    }
+    const { options, flags } = parseArgs(rest);
+    if (sub === 'keygen') {
+      return await keygen(options, flags, out);
+    }
+    if (sub === 'token') {
+      return await token(options, flags, out, err, env);
+    }
+    throw new UsageError(sub ? `Unknown subcommand '${sub}'` : 'Give a subcommand: keygen or token');
+  } catch (e) {
+    err.write(e instanceof UsageError ? `${e.message}\n${USAGE}` : `${(e as Error).message}\n`);
+    return 2;
+  }
+}

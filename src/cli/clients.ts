@@ -1,0 +1,223 @@
+/**
+ * `peerbridge clients add|list|remove`: the SMART Backend Services clients registered in the
+ * configured store (DATABASE_URL, else PGlite in DATA_DIR).
+ *
+ *   peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...]
+ *       prints the new client id on stdout
+ *   peerbridge clients list [--format text|json]
+ *   peerbridge clients remove <id>
+ *
+ * Exit 0 done, 1 refused (bad JWKS, unknown scope, unknown id), 2 usage or I/O error.
+ *
+ * PGlite is one process's database: with the embedded store, stop the server first (the command
+ * refuses while the data directory is open elsewhere, unless --force), then restart it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JSONWebKeySet } from 'jose';
+import { ClientStore, ClientValidationError, type Client } from '../auth/clients';
+import { loadConfig } from '../config';
+import { openDriver } from '../store';
+import type { SqlDriver } from '../store/repository';
+import { ensureDefinitionsCache } from '../validation/definitions-cache';
+
+const USAGE = `Usage:
+  peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <organization id>...]
+  peerbridge clients list [--format text|json]
+  peerbridge clients remove <client id>
+Scopes are SMART system scopes: system/*.read, system/Encounter.rs, system/*.cruds, system/AuditEvent.rs (audit search).
+Options for every subcommand: --force (open an embedded data directory that looks in use)
+`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  options: Map<string, string[]>;
+  flags: Set<string>;
+}
+
+const VALUE_OPTIONS = new Set(['--name', '--jwks', '--jwks-url', '--scope', '--org', '--format']);
+const FLAG_OPTIONS = new Set(['--force']);
+
+function parseArgs(args: string[]): Parsed {
+  const parsed: Parsed = { positional: [], options: new Map(), flags: new Set() };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const name = a.split('=')[0];
+    if (VALUE_OPTIONS.has(name)) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (v === undefined) {
+        throw new UsageError(`${name} needs a value`);
+      }
+      parsed.options.set(name, [...(parsed.options.get(name) ?? []), v]);
+    } else if (FLAG_OPTIONS.has(a)) {
+      parsed.flags.add(a);
+    } else if (a.startsWith('-')) {
+      throw new UsageError(`Unknown option '${a}'`);
+    } else {
+      parsed.positional.push(a);
+    }
+  }
+  return parsed;
+}
+
+function one(p: Parsed, name: string): string | undefined {
+  const v = p.options.get(name);
+  if (v && v.length > 1) {
+    throw new UsageError(`${name} may be given once`);
+  }
+  return v?.[0];
+}
+
+/** Values of a repeatable option, each also split on spaces or commas. */
+function many(p: Parsed, name: string, split: RegExp): string[] {
+  return (p.options.get(name) ?? []).flatMap((v) => v.split(split)).map((v) => v.trim()).filter(Boolean);
+}
+
+/** Opens the configured store's driver; refuses an embedded data directory another process holds. */
+export async function openConfiguredDriver(env: NodeJS.ProcessEnv, force: boolean): Promise<SqlDriver> {
+  const config = loadConfig(env);
+  if (!config.DATABASE_URL && !force && existsSync(join(config.DATA_DIR, 'postmaster.pid'))) {
+    throw new Error(
+      `The embedded store in ${config.DATA_DIR} is open in another process (a running server?). PGlite serves one process at a time: ` +
+        'stop the server and run this again (add --force if no server is running and the directory was not closed cleanly).',
+    );
+  }
+  return openDriver(config);
+}
+
+function describeKeys(c: Client): string {
+  if (c.jwksUrl) {
+    return `JWKS URL ${c.jwksUrl}`;
+  }
+  const kids = (c.jwks?.keys ?? []).map((k) => `${String(k.kid)} (${String(k.kty === 'EC' ? 'ES384' : 'RS384')})`);
+  return `JWKS ${kids.join(', ')}`;
+}
+
+function formatClient(c: Client): string {
+  return [
+    `${c.id}  ${c.name}`,
+    `  keys:          ${describeKeys(c)}`,
+    `  scopes:        ${c.scopes.join(' ')}`,
+    `  organizations: ${c.organizations.join(', ') || '(none: sees no tenant\'s records)'}`,
+    `  registered:    ${c.createdAt.toISOString()}`,
+  ].join('\n');
+}
+
+async function add(store: ClientStore, p: Parsed, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  if (p.positional.length > 0) {
+    throw new UsageError(`Unexpected argument '${p.positional[0]}'`);
+  }
+  const name = one(p, '--name');
+  const jwksFile = one(p, '--jwks');
+  const jwksUrl = one(p, '--jwks-url');
+  if (!name) {
+    throw new UsageError('--name is required');
+  }
+  if (!jwksFile === !jwksUrl) {
+    throw new UsageError('Give exactly one of --jwks <file> and --jwks-url <url>');
+  }
+  let jwks: JSONWebKeySet | undefined;
+  if (jwksFile) {
+    let text: string;
+    try {
+      text = readFileSync(jwksFile, 'utf8');
+    } catch (e) {
+      throw new Error(`Cannot read ${jwksFile}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    try {
+      jwks = JSON.parse(text) as JSONWebKeySet;
+    } catch {
+      err.write(`${jwksFile} is not JSON: give the public JWKS (jwks.json from peerbridge auth keygen)\n`);
+      return 1;
+    }
+  }
+  const scopes = many(p, '--scope', /\s+/);
+  const organizations = many(p, '--org', /[\s,]+/);
+  try {
+    const client = await store.add({ name, jwks, jwksUrl, scopes, organizations });
+    out.write(`${client.id}\n`);
+    const restricted = client.scopes.filter((s) => s.includes('?'));
+    if (restricted.length > 0) {
+      err.write(`Note: scope restrictions (${restricted.join(' ')}) are not enforced yet, so those scopes grant nothing.\n`);
+    }
+    if (organizations.length === 0) {
+      err.write('Note: no --org given: the client will see no organization\'s records once tenants are enforced.\n');
+    }
+    err.write(`Registered '${client.name}'. Get a token: peerbridge auth token --client-id ${client.id} --key <private key file> --scope "${client.scopes[0]}"\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ClientValidationError) {
+      err.write(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+/** Runs `clients`; returns the exit code. `env` defaults to process.env (tests pass their own). */
+export async function clientsCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [sub, ...rest] = args;
+  let p: Parsed;
+  try {
+    if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
+      (sub ? out : err).write(USAGE);
+      return sub ? 0 : 2;
+    }
+    if (!['add', 'list', 'remove'].includes(sub)) {
+      throw new UsageError(`Unknown subcommand '${sub}'`);
+    }
+    p = parseArgs(rest);
+    const format = one(p, '--format') ?? 'text';
+    if (format !== 'text' && format !== 'json') {
+      throw new UsageError(`--format must be text or json, not '${format}'`);
+    }
+    if (sub === 'remove' && p.positional.length !== 1) {
+      throw new UsageError('Give the id of the client to remove');
+    }
+  } catch (e) {
+    err.write(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  let driver: SqlDriver | undefined;
+  try {
+    driver = await openConfiguredDriver(env, p.flags.has('--force'));
+    const isResourceType = (t: string): boolean => resourceTypes().has(t);
+    const store = await ClientStore.open(driver, { isResourceType });
+    switch (sub) {
+      case 'add':
+        return await add(store, p, out, err);
+      case 'list': {
+        const clients = await store.list();
+        if (one(p, '--format') === 'json') {
+          out.write(`${JSON.stringify(clients.map((c) => ({ ...c, createdAt: c.createdAt.toISOString() })))}\n`);
+        } else {
+          out.write(clients.length === 0 ? 'No clients registered (peerbridge clients add ...)\n' : `${clients.map(formatClient).join('\n\n')}\n`);
+        }
+        return 0;
+      }
+      default: {
+        const id = p.positional[0];
+        if (await store.remove(id)) {
+          out.write(`Removed client ${id}\n`);
+          return 0;
+        }
+        err.write(`No client with id '${id}'\n`);
+        return 1;
+      }
+    }
+  } catch (e) {
+    err.write(`${e instanceof UsageError ? `${e.message}\n${USAGE}` : `${(e as Error).message}\n`}`);
+    return 2;
+  } finally {
+    await driver?.close().catch(() => undefined);
+  }
+}
+
+let types: Set<string> | undefined;
+/** FHIR R4 resource type names (from the definitions cache; built on first use). */
+function resourceTypes(): Set<string> {
+  types ??= new Set(ensureDefinitionsCache().resourceTypes);
+  return types;
+}
