@@ -349,9 +349,7 @@ function compileEach(rule: RuleData, cx: CompileContext, at: YamlPath, info: Tar
   if (typeof each !== 'string' || each.length === 0) {
     throw file.error([...at, 'each'], 'each is the path of a list (rows, FT1, sessions)');
   }
-  if (each !== 'rows') {
-    cx.usePath(each, [...at, 'each'], true);
-  }
+  cx.usePath(each, [...at, 'each'], true);
   const when = rule.when === undefined ? undefined : compileCondition(rule.when, file, [...at, 'when'], format, cx.usePath);
   if (rule.required !== undefined && typeof rule.required !== 'boolean') {
     throw file.error([...at, 'required'], 'required is true or false');

@@ -110,13 +110,13 @@ export function compileFormat(format: string, need: 'date' | 'datetime'): DatePa
   if (!has('d')) missing.push('a day (dd)');
   if (need === 'datetime' && !has('h') && !has('h12')) missing.push('an hour (HH, or h with a)');
   if (missing.length > 0) {
-    throw new Error(`date format '${format}' has no ${missing.join(', ')}`);
-  }
-  if (has('h12') !== has('ampm')) {
-    throw new Error(`date format '${format}': 12-hour 'h'/'hh' and AM/PM 'a' go together (use HH for 24-hour time)`);
+    throw new Error(`date format '${format}' needs ${missing.join(', ')}`);
   }
   if (has('h') && has('ampm')) {
     throw new Error(`date format '${format}': 'a' needs 12-hour 'h' or 'hh', not 'HH'`);
+  }
+  if (has('h12') !== has('ampm')) {
+    throw new Error(`date format '${format}': 12-hour 'h'/'hh' and AM/PM 'a' go together (use HH for 24-hour time)`);
   }
   const regex = new RegExp(`${re}$`);
   return (text: string) => {

@@ -128,6 +128,9 @@ function loadFeed(name: string, file: YamlFile, format: InputFormat, timezone: s
   const grouped = data.group !== undefined;
   const usePath = (p: string, at: YamlPath, each = false): boolean => {
     checkPath(p, format, file, at, each, grouped);
+    if (each && p === 'rows') {
+      return false;
+    }
     if (!seen.has(p)) {
       seen.add(p);
       columns.push(p);

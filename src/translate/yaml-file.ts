@@ -98,7 +98,7 @@ export class YamlFile {
       const k = issue.keys[0];
       throw this.error([...at, k], `unknown key '${k}'${allowed ? ` (allowed: ${allowed.join(', ')})` : ''}`, true);
     }
-    throw this.error(at, zodMessage(issue));
+    throw this.error(at, zodMessage(issue, valueAt(value, issue.path as (string | number)[])));
   }
 
   private line(node: unknown): number | undefined {
@@ -131,12 +131,23 @@ function toPlain(node: unknown): unknown {
   return node === null || node === undefined ? null : (node as { toJSON?: () => unknown }).toJSON?.() ?? null;
 }
 
-function zodMessage(issue: z.core.$ZodIssue): string {
+function valueAt(value: unknown, path: (string | number)[]): unknown {
+  let cur = value;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') {
+      return undefined;
+    }
+    cur = (cur as Record<string | number, unknown>)[p];
+  }
+  return cur;
+}
+
+function zodMessage(issue: z.core.$ZodIssue, input: unknown): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, found ${describe(issue.input)}`;
+      return input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, found ${describe(input)}`;
     case 'invalid_value':
-      return `must be one of ${issue.values.map((v) => String(v)).join(', ')}; found ${describe(issue.input)}`;
+      return `must be one of ${issue.values.map((v) => String(v)).join(', ')}; found ${describe(input)}`;
     default:
       return issue.message;
   }
