@@ -13,6 +13,7 @@
  */
 import type { Bundle, OperationOutcomeIssue, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { putEntry } from '../fhir/bundle';
+import { parseJsonSelector, type JsonSelector } from '../inbound/json-source';
 import { FhirError, notFound, notSupported, OperationOutcomeError } from '../outcomes';
 import { rejectIssues, type RejectError, type RejectRecord, type RejectStore, type StoredReject } from '../store/rejects';
 import type { LoadedSource } from '../translate/types';
@@ -42,12 +43,6 @@ export interface RetryAnswer {
 /** Rejects read per page when retrying every open one. */
 const PAGE = 100;
 
-/** `$.a.b[*]` -> ['a', 'b']; `$[*]` -> []; undefined for paths a record cannot be put back into simply. */
-function recordsPath(path: string): string[] | undefined {
-  const m = /^\$((?:\.[A-Za-z_][\w-]*)*)\[\*\]$/.exec(path.trim());
-  return m ? m[1].split('.').filter(Boolean) : undefined;
-}
-
 /** The input that reads back as the reject's record alone. */
 export function rerunText(source: LoadedSource, reject: Pick<StoredReject, 'raw' | 'header' | 'feed'>): string {
   if (source.format === 'csv') {
@@ -55,11 +50,14 @@ export function rerunText(source: LoadedSource, reject: Pick<StoredReject, 'raw'
   }
   if (source.format === 'json') {
     const feed = source.feeds.find((f) => f.name === reject.feed);
-    const path = recordsPath(feed?.json?.records ?? '$');
-    if (path) {
-      // The raw text goes in as is (not re-serialized), so a record JSON.parse would refuse stays refused.
-      return path.reduceRight((inner, key) => `{${JSON.stringify(key)}:${inner}}`, `[${reject.raw}]`);
+    let selector: JsonSelector;
+    try {
+      selector = parseJsonSelector(feed?.json?.records ?? '$');
+    } catch {
+      return reject.raw;
     }
+    // The raw text goes in as is (not re-serialized), so a record JSON.parse would refuse stays refused.
+    return selector.keys.reduceRight((inner, key) => `{${JSON.stringify(key)}:${inner}}`, selector.each ? `[${reject.raw}]` : reject.raw);
   }
   return reject.raw;
 }
