@@ -150,6 +150,9 @@ function fhirPermission(method: string, segments: string[], query: Query, body: 
         const all: Query = new Map(query);
         if (body instanceof URLSearchParams) {
           addParams(all, body);
+        } else if (body && typeof body === 'object' && !('resourceType' in body)) {
+          // A form already parsed into an object (`express.urlencoded`).
+          addParams(all, Object.entries(body as Record<string, unknown>).flatMap(([k, v]) => [v].flat().map((x): [string, string] => [k, String(x)])));
         }
         return scopes(need(a, 's'), searchExtras(all));
       }
