@@ -97,6 +97,10 @@ export interface RejectPage {
 export const DEFAULT_REJECT_COUNT = 50;
 export const MAX_REJECT_COUNT = 1000;
 
+/** Rows and characters of input per INSERT statement of `add`. */
+const CHUNK_ROWS = 1000;
+const CHUNK_CHARS = 8 * 1024 * 1024;
+
 /** Arbitrary, fixed key for `pg_advisory_xact_lock`: "PBREJECT" read as ASCII. */
 const DDL_LOCK = 0x504252454a454354n;
 
@@ -246,7 +250,8 @@ export class RejectStore {
   }
 
   /**
-   * Stores rejects in one statement. A reject whose source record already has an OPEN reject
+   * Stores rejects: one multi-row INSERT (one per ~8 MB or 1,000 records, in one transaction, for
+   * bigger lists). A reject whose source record already has an OPEN reject
    * (same fingerprint) updates it: attempts + 1, the new errors, record number, location and
    * header, `lastTriedAt` now; `receivedAt` stays the first time. Copies within one call count as
    * one attempt each. Returns the stored reject of each input, in input order.
@@ -276,18 +281,42 @@ export class RejectStore {
         n,
       });
     });
-    const res = await tx.query<RejectRow & { fingerprint: string }>(
-      `INSERT INTO ingest_reject (id, source, feed, record, input, location, kind, record_id, errors, raw, header, fingerprint, status, received_at, attempts)
-       SELECT id, source, feed, record, input, location, kind, record_id, errors, raw, header, fingerprint, 'open', ${NOW}, n
-         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, source text, feed text, record integer, input text, location text, kind text,
-                                                 record_id text, errors jsonb, raw text, header text, fingerprint text, n integer)
-       ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET
-         record = EXCLUDED.record, location = EXCLUDED.location, errors = EXCLUDED.errors, header = EXCLUDED.header,
-         attempts = ingest_reject.attempts + EXCLUDED.attempts, last_tried_at = ${NOW}
-       RETURNING ${COLUMNS}, fingerprint`,
-      [cleanJson([...rows.values()])],
-    );
-    const byPrint = new Map(res.rows.map((r) => [r.fingerprint, toStored(r)]));
+    // One statement per ~8 MB of input (or 1,000 records), all in one transaction when several.
+    const chunks: Record<string, unknown>[][] = [[]];
+    let size = 0;
+    for (const row of rows.values()) {
+      const bytes = (row.raw as string).length + ((row.header as string | null)?.length ?? 0) + 1024;
+      const last = chunks[chunks.length - 1];
+      if (last.length > 0 && (last.length >= CHUNK_ROWS || size + bytes > CHUNK_CHARS)) {
+        chunks.push([]);
+        size = 0;
+      }
+      chunks[chunks.length - 1].push(row);
+      size += bytes;
+    }
+    const insert = async (db: SqlDriver, chunk: Record<string, unknown>[]) =>
+      (
+        await db.query<RejectRow & { fingerprint: string }>(
+          `INSERT INTO ingest_reject (id, source, feed, record, input, location, kind, record_id, errors, raw, header, fingerprint, status, received_at, attempts)
+           SELECT id, source, feed, record, input, location, kind, record_id, errors, raw, header, fingerprint, 'open', ${NOW}, n
+             FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, source text, feed text, record integer, input text, location text, kind text,
+                                                     record_id text, errors jsonb, raw text, header text, fingerprint text, n integer)
+           ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET
+             record = EXCLUDED.record, location = EXCLUDED.location, errors = EXCLUDED.errors, header = EXCLUDED.header,
+             attempts = ingest_reject.attempts + EXCLUDED.attempts, last_tried_at = ${NOW}
+           RETURNING ${COLUMNS}, fingerprint`,
+          [cleanJson(chunk)],
+        )
+      ).rows;
+    const stored =
+      chunks.length === 1
+        ? await insert(tx, chunks[0])
+        : await tx.transaction(async (t) => {
+            const all: (RejectRow & { fingerprint: string })[] = [];
+            for (const chunk of chunks) all.push(...(await insert(t, chunk)));
+            return all;
+          });
+    const byPrint = new Map(stored.map((r) => [r.fingerprint, toStored(r)]));
     return prints.map((p) => byPrint.get(p) as StoredReject);
   }
 

@@ -183,6 +183,22 @@ describe.each(DRIVERS)('ingest rejects on %s', (driver) => {
     expect((await rejects.list({ source, status: 'all' })).total).toBe(8);
   });
 
+  test('a large batch goes in several statements, all or nothing, results in input order', async () => {
+    const source = 'bulk';
+    const many = Array.from({ length: 2500 }, (_, i) => reject(i + 1, { source }));
+    const stored = await rejects.add(many);
+    expect(stored.map((r) => r.recordId)).toEqual(many.map((r) => r.id));
+    expect(new Set(stored.map((r) => r.id)).size).toBe(2500);
+    expect((await rejects.list({ source, count: 0 })).total).toBe(2500);
+    // Over the size limit per statement: big raw inputs split too.
+    const big = Array.from({ length: 3 }, (_, i) => reject(i + 1, { source: 'bulk-big', raw: `${i}`.padEnd(5 * 1024 * 1024, 'x') }));
+    expect((await rejects.add(big)).map((r) => r.raw.length)).toEqual([5, 5, 5].map((m) => m * 1024 * 1024));
+    // A bad row in the second statement: nothing of the batch is kept.
+    const broken = Array.from({ length: 1500 }, (_, i) => reject(i + 1, { source: 'bulk-broken', record: i === 1400 ? Number.NaN : i + 1 }));
+    await expect(rejects.add(broken)).rejects.toThrow();
+    expect((await rejects.list({ source: 'bulk-broken', count: 0 })).total).toBe(0);
+  });
+
   test('concurrent re-sends of one record keep one open reject', async () => {
     const source = 'race';
     const results = await Promise.all([1, 2, 3, 4].map(() => rejects.add([reject(1, { source })])));
