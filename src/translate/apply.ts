@@ -220,7 +220,7 @@ class GroupScope implements SourceScope {
 
 const LINES = /^lines? (\d+)(?:-(\d+))?$/;
 
-/** `lines 14-16` when the rows are next to each other, `lines 14, 20, 31` when not; other places joined with ', '. */
+/** `lines 14-16` when the rows are next to each other, `lines 14-15, 20, 31` when not; other places joined with ', '. */
 export function groupWhere(wheres: string[]): string {
   const ranges: [number, number][] = [];
   for (const w of wheres) {
@@ -230,13 +230,19 @@ export function groupWhere(wheres: string[]): string {
     }
     ranges.push([Number(m[1]), Number(m[2] ?? m[1])]);
   }
-  const contiguous = ranges.every((r, i) => i === 0 || r[0] === ranges[i - 1][1] + 1);
-  if (contiguous) {
-    const a = ranges[0][0];
-    const b = ranges[ranges.length - 1][1];
-    return a === b ? `line ${a}` : `lines ${a}-${b}`;
+  const runs: [number, number][] = [];
+  for (const [a, b] of ranges) {
+    const last = runs[runs.length - 1];
+    if (last && a === last[1] + 1) {
+      last[1] = b;
+    } else {
+      runs.push([a, b]);
+    }
   }
-  return `lines ${ranges.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(', ')}`;
+  if (runs.length === 1 && runs[0][0] === runs[0][1]) {
+    return `line ${runs[0][0]}`;
+  }
+  return `lines ${runs.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(', ')}`;
 }
 
 export type { MappingIssue };

@@ -130,9 +130,10 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
   const required = rule.required === true;
 
   if (target) {
-    checkFits(target, shape, produces, cx, at);
     if (!hasFrom && steps.length === 0) {
       checkValue(rule.const, target, cx, [...at, 'const']);
+    } else {
+      checkFits(target, shape, produces, cx, at);
     }
     if (dflt) {
       checkValue(rule.default, target, cx, [...at, 'default']);
