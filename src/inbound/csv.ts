@@ -368,7 +368,7 @@ function cellCountError(cells: string[], names: string[]): string {
  * ones; `where` uses physical line numbers). Throws InputError, before any record, when the input
  * has no header, the header has an empty or repeated name, or lacks a column `columns` names.
  */
-export async function* readCsv(chunks: AsyncIterable<Buffer | Uint8Array | string>, options: CsvReadOptions): AsyncGenerator<SourceRecord> {
+export async function* readCsv(chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>, options: CsvReadOptions): AsyncGenerator<SourceRecord> {
   const delimiter = options.delimiter ?? ',';
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new Error(`CSV delimiter must be one character other than a quote or a line break, not ${JSON.stringify(delimiter)}`);

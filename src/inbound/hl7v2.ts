@@ -367,7 +367,7 @@ const MAX_PREAMBLE = 1024 * 1024;
  * message (see decodeMessage); string chunks are taken as text. Throws InputError when the input
  * holds text but no MSH segment (in its first MiB).
  */
-export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | string>, options: { input: string }): AsyncGenerator<SourceRecord> {
+export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>, options: { input: string }): AsyncGenerator<SourceRecord> {
   const input = options.input;
   let buf = '';
   let start = -1;

@@ -187,7 +187,7 @@ function syntaxError(message: string, n: number, input: string, where: string, r
 }
 
 /** Reads the source records of a JSON input (see the file comment for `records` and memory). */
-export async function* readJson(chunks: AsyncIterable<string | Buffer>, options: JsonReadOptions): AsyncGenerator<SourceRecord> {
+export async function* readJson(chunks: AsyncIterable<string | Buffer | Uint8Array> | Iterable<string | Buffer | Uint8Array>, options: JsonReadOptions): AsyncGenerator<SourceRecord> {
   const selector = parseJsonSelector(options.records);
   const input = options.input;
   const texts = decodeChunks(chunks, { encoding: 'utf8' });
