@@ -68,35 +68,11 @@ export function normalize(sv: SourceValue, format: InputFormat): Scalar | undefi
   if (typeof v !== 'string') {
     return v === null ? undefined : v;
   }
-  const structured = (sv as { structured?: 'object' | 'array' }).structured;
-  if (structured !== undefined) {
-    throw new StepFailure(`expected a value, found an ${structured}`, sv.at);
+  if (sv.structured !== undefined) {
+    throw new StepFailure(`expected a value, found an ${sv.structured}`, sv.at);
   }
   const t = v.trim();
-  if (t === '' || (t === '""' && format === 'hl7v2')) {
-    return undefined;
-  }
-  if (format === 'json' && (t[0] === '{' || t[0] === '[')) {
-    // Readers without the `structured` marker hand objects and arrays over as their JSON text.
-    const kind = structuredKind(t);
-    if (kind) {
-      throw new StepFailure(`expected a value, found an ${kind}`, sv.at);
-    }
-  }
-  return t;
-}
-
-function structuredKind(t: string): 'object' | 'array' | undefined {
-  const last = t[t.length - 1];
-  if (!((t[0] === '{' && last === '}') || (t[0] === '[' && last === ']'))) {
-    return undefined;
-  }
-  try {
-    const parsed: unknown = JSON.parse(t);
-    return Array.isArray(parsed) ? 'array' : parsed !== null && typeof parsed === 'object' ? 'object' : undefined;
-  } catch {
-    return undefined;
-  }
+  return t === '' || (t === '""' && format === 'hl7v2') ? undefined : t;
 }
 
 /** The first value at `path`, or undefined. */
@@ -153,7 +129,7 @@ export function absentAt(format: InputFormat, scope: SourceScope, path: string):
   const at = scope.at;
   switch (format) {
     case 'csv':
-      return at ? `${at}, column "${path}"` : `column "${path}"`;
+      return at ? `${at}, column ${JSON.stringify(path)}` : `column ${JSON.stringify(path)}`;
     case 'json':
       if (path === '$' || path.startsWith('$.') || path.startsWith('$[')) {
         return path;

@@ -50,13 +50,12 @@ export function csvRecords(header: string[], rows: (string[] | { error: string }
   });
 }
 
-/** A JSON value as a scope: dotted paths, [n], [*], `$.` from the root; objects come back as JSON text. */
+/** A JSON value as a scope: dotted paths, [n], [*], `$.` from the root; objects come back as JSON text marked `structured`. */
 export class JsonScope implements SourceScope {
   constructor(
     private readonly value: unknown,
     readonly at: string,
     private readonly root: JsonScope | undefined = undefined,
-    private readonly marker = false,
   ) {}
   get(p: string): SourceValue[] {
     if (p.startsWith('$.')) {
@@ -65,16 +64,14 @@ export class JsonScope implements SourceScope {
     return this.walk(p).flatMap(([v, at]) => {
       if (v === undefined) return [];
       if (v !== null && typeof v === 'object') {
-        const sv: SourceValue & { structured?: string } = { value: JSON.stringify(v), at };
-        if (this.marker) sv.structured = Array.isArray(v) ? 'array' : 'object';
-        return [sv];
+        return [{ value: JSON.stringify(v), at, structured: Array.isArray(v) ? 'array' : 'object' }];
       }
       return [{ value: v as string | number | boolean | null, at }];
     });
   }
   list(p: string): SourceScope[] {
     const base = p.endsWith('[*]') ? p.slice(0, -3) : p;
-    return this.walk(base).flatMap(([v, at]) => (Array.isArray(v) ? v.map((x, i) => new JsonScope(x, `${at}[${i}]`, this.root ?? this, this.marker)) : []));
+    return this.walk(base).flatMap(([v, at]) => (Array.isArray(v) ? v.map((x, i) => new JsonScope(x, `${at}[${i}]`, this.root ?? this)) : []));
   }
   private walk(p: string): [unknown, string][] {
     let cur: [unknown, string][] = [[this.value, this.at]];
@@ -94,9 +91,9 @@ export class JsonScope implements SourceScope {
   }
 }
 
-export function jsonRecord(value: unknown, n = 1, marker = false): SourceRecord {
+export function jsonRecord(value: unknown, n = 1): SourceRecord {
   const at = `$[${n - 1}]`;
-  return { n, input: 'body.json', where: at, raw: JSON.stringify(value), scope: new JsonScope(value, at, undefined, marker) };
+  return { n, input: 'body.json', where: at, raw: JSON.stringify(value), scope: new JsonScope(value, at) };
 }
 
 /** An HL7-ish record: `values` maps paths (`PID-3.1`) to values; `lists` maps a segment name to item scopes' values. */
