@@ -205,8 +205,19 @@ export async function* decodeChunks(
     return parts.join('');
   };
 
+  // Before the encoding is decided, chunks are gathered in a list (not concatenated one by one).
+  let head: Buffer[] = [];
+  let headLength = 0;
+  const flushHead = (): void => {
+    if (head.length === 0) return;
+    carry = Buffer.concat([carry, ...head]);
+    head = [];
+    headLength = 0;
+  };
+
   for await (const chunk of chunks) {
     if (typeof chunk === 'string') {
+      flushHead();
       const first = !started && carry.length === 0;
       if (carry.length > 0) {
         // Bytes before a string chunk: decode them as they are.
@@ -220,10 +231,20 @@ export async function* decodeChunks(
       continue;
     }
     const bytes = asBuffer(chunk);
+    if (!started || mode === undefined) {
+      head.push(bytes);
+      headLength += bytes.length;
+      if (carry.length + headLength < (mode === undefined ? sampleBytes : 3)) continue;
+      flushHead();
+      const text = take(carry, false);
+      if (text) yield text;
+      continue;
+    }
     const data = carry.length > 0 ? Buffer.concat([carry, bytes]) : bytes;
     const text = take(data, false);
     if (text) yield text;
   }
+  flushHead();
   if (carry.length > 0 || !started) {
     const text = take(carry, true);
     if (text) yield text;
