@@ -11,6 +11,12 @@ import { rejectsRouter } from '../../src/http/rejects-router';
 import type { RetryRequest } from '../../src/pipeline/retry-rejects';
 import { RejectStore, type RejectRecord } from '../../src/store/rejects';
 import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../src/http/app';
+import { loadSource } from '../../src/translate';
+import { Validator } from '../../src/validation';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -188,5 +194,75 @@ describe.each(DRIVERS)('ingest rejects over HTTP on %s', (driver) => {
   test('other paths are not the router\'s', async () => {
     await request(app).post('/ingest/rejects/retry').set('Content-Type', FHIR_JSON).send('{}').expect(404);
     await request(app).get('/ingest/rejects/$retry').expect(404);
+  });
+});
+
+/** A one-feed CSV mapping whose contact-mode table lacks TELE. */
+const MAPPING: Record<string, string> = {
+  'source.yaml': 'name: http-mini\nsystem: https://ehr.http.example.org/peer\nformat: csv\ntimezone: America/Chicago\n',
+  'tables.yaml': 'tables:\n  contact-mode:\n    target: contact-mode\n    codes:\n      F2F: in-person\n',
+  'contacts.yaml': `match: "contacts*.csv"
+records:
+  - record: contact
+    fields:
+      id: { from: ContactID, required: true }
+      episode.id: EpisodeID
+      episode.personId: ClientID
+      episode.organizationId: { const: http-ccbhc }
+      start: { from: [Date, Time], transform: [{ join: " " }, { datetime: { format: "MM/dd/yyyy h:mm a" } }] }
+      durationMinutes: { from: Minutes, transform: [integer] }
+      mode: { from: Type, table: contact-mode }
+      specialistId: Staff
+`,
+};
+const CSV = ['ContactID,EpisodeID,ClientID,Date,Time,Minutes,Type,Staff', 'C-1,E-1,P-1,09/15/2026,10:00 AM,45,F2F,S-1', 'C-2,E-1,P-1,09/22/2026,2:30 PM,4O,F2F,S-1', 'C-3,E-1,P-1,09/29/2026,9:00 AM,60,TELE,S-1'].join('\n');
+
+describe('in the app (createApp with sources and a rejects store)', () => {
+  let store: TestStore;
+  let app: express.Express;
+  let root: string;
+  beforeAll(async () => {
+    store = await openTestStore('pglite');
+    root = mkdtempSync(join(tmpdir(), 'pb-http-rejects-'));
+    const dir = join(root, 'http-mini');
+    mkdirSync(dir);
+    for (const [name, text] of Object.entries(MAPPING)) writeFileSync(join(dir, name), text);
+    const mini = loadSource(dir);
+    app = createApp({
+      validator: Validator.create(),
+      store: store.repo,
+      config: { MAX_BODY_BYTES: 1024 * 1024 },
+      sources: new Map([[mini.name, mini]]),
+      rejects: await RejectStore.open(store.repo.driver),
+    });
+  });
+  afterAll(async () => {
+    rmSync(root, { recursive: true, force: true });
+    await store?.close();
+  });
+
+  test('rejected rows of an ingest are listed, and a retry with an unchanged mapping keeps them open', async () => {
+    const ingested = await request(app).post('/ingest/http-mini?feed=contacts').set('Content-Type', 'text/csv').send(CSV);
+    expect([ingested.status, ingested.status === 200 ? '' : JSON.stringify(ingested.body)]).toEqual([200, '']);
+    const listed = (await request(app).get('/ingest/rejects?source=http-mini').expect(200)).body as Bundle<Parameters>;
+    expect(listed.total).toBe(2);
+    const raws = (listed.entry ?? []).map((e) => param(e.resource as Parameters, 'raw')?.valueString);
+    expect(raws.sort()).toEqual(CSV.split('\n').filter((l) => /^C-[23],/.test(l)));
+
+    const retry = await request(app)
+      .post('/ingest/rejects/$retry')
+      .set('Content-Type', FHIR_JSON)
+      .send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'source', valueString: 'http-mini' }] }))
+      .expect(200);
+    expect(['retried', 'resolved', 'stillRejected'].map((n) => param(retry.body as Parameters, n)?.valueInteger)).toEqual([2, 0, 2]);
+    const after = (await request(app).get('/ingest/rejects?source=http-mini').expect(200)).body as Bundle<Parameters>;
+    expect((after.entry ?? []).map((e) => param(e.resource as Parameters, 'attempts')?.valueInteger)).toEqual([2, 2]);
+
+    const unknown = await request(app)
+      .post('/ingest/rejects/$retry')
+      .set('Content-Type', FHIR_JSON)
+      .send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'source', valueString: 'nobody' }] }))
+      .expect(404);
+    expect((unknown.body as OperationOutcome).issue?.[0].code).toBe('not-found');
   });
 });
