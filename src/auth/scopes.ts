@@ -151,7 +151,17 @@ export function grantScopes(requested: string, registered: readonly string[]): s
       }
     }
   }
-  return out;
+  // Leave out scopes another granted scope already covers (`system/Encounter.read` beside `system/*.read`).
+  const parsed = out.map((s) => parseScope(s) as Scope);
+  return out.filter((_, i) => {
+    const s = parsed[i];
+    return s.restrictions || !parsed.some((o, j) => j !== i && !o.restrictions && subsumes(o, s) && (!subsumes(s, o) || j < i));
+  });
+}
+
+/** Does `a` grant everything `b` grants? */
+function subsumes(a: Scope, b: Scope): boolean {
+  return (a.type === b.type || (a.type === '*' && !ADMIN_TYPES.has(b.type))) && b.interactions.every((i) => a.interactions.includes(i));
 }
 
 /**

@@ -126,12 +126,23 @@ async function add(store: ClientStore, p: Parsed, out: NodeJS.WritableStream, er
     } catch (e) {
       throw new Error(`Cannot read ${jwksFile}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
+    let doc: unknown;
     try {
-      jwks = JSON.parse(text) as JSONWebKeySet;
+      doc = JSON.parse(text);
     } catch {
       err.write(`${jwksFile} is not JSON: give the public JWKS (jwks.json from peerbridge auth keygen)\n`);
       return 1;
     }
+    const single = doc as Record<string, unknown> | null;
+    if (single && typeof single === 'object' && 'kty' in single && !('keys' in single)) {
+      if ('d' in single) {
+        err.write(`${jwksFile} holds a private key: register the public JWKS (jwks.json from peerbridge auth keygen); the private key stays with the client\n`);
+        return 1;
+      }
+      // One public JWK: registered as a JWKS of that key.
+      doc = { keys: [single] };
+    }
+    jwks = doc as JSONWebKeySet;
   }
   const scopes = many(p, '--scope', /\s+/);
   const organizations = many(p, '--org', /[\s,]+/);

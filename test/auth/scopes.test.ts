@@ -111,3 +111,14 @@ describe('grantScopes (requested ∩ registered)', () => {
     expect(grantScopes(requested, registered)).toEqual(granted);
   });
 });
+
+describe('grantScopes leaves out what another granted scope covers', () => {
+  test.each([
+    ['system/*.read', ['system/*.read', 'system/Encounter.cruds'], ['system/*.read']],
+    ['system/*.*', ['system/*.read', 'system/Encounter.cruds'], ['system/*.read', 'system/Encounter.*']],
+    ['system/Encounter.rs system/*.rs', ['system/*.rs'], ['system/*.rs']],
+    ['system/*.read', ['system/*.read', 'system/AuditEvent.rs'], ['system/*.read', 'system/AuditEvent.read']],
+  ])('%s under %j gives %j', (requested, registered, granted) => {
+    expect(grantScopes(requested, registered)).toEqual(granted);
+  });
+});
