@@ -64,7 +64,8 @@ export function rerunText(source: LoadedSource, reject: Pick<StoredReject, 'raw'
 
 /** `line 2, column "Minutes"` of the re-run -> `line 13, column "Minutes"` of the original input. */
 function relocate(errors: RejectError[], rerunWhere: string, where: string): RejectError[] {
-  return errors.map((e) => (e.source !== undefined && rerunWhere && e.source.startsWith(rerunWhere) ? { ...e, source: where + e.source.slice(rerunWhere.length) } : e));
+  const at = (s: string): boolean => rerunWhere !== '' && s.startsWith(rerunWhere) && /^(?:$|[,.[ ])/.test(s.slice(rerunWhere.length));
+  return errors.map((e) => (e.source !== undefined && at(e.source) ? { ...e, source: where + e.source.slice(rerunWhere.length) } : e));
 }
 
 function reasonOf(err: unknown): string {
