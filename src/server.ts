@@ -8,29 +8,62 @@ import { openBulkExport } from './export';
 import { createApp } from './http/app';
 import { openStore } from './store';
 import { Validator } from './validation';
+import { loadSources } from './translate';
+import { fhirRouter, transactionCommitter } from './fhir-api';
+import { MAPPINGS_DIR } from './pipeline/sources';
+import { RejectStore } from './store/rejects';
+import { publishConceptMaps } from './pipeline/concept-maps';
+import { mllpIngest } from './pipeline/mllp-ingest';
+import { buildAck } from './inbound/hl7v2';
+import { startMllpListener, type MllpListener } from './mllp/listener';
+import { loadRules } from './domain/rules';
+import { loadPackageTerms } from './fhir/context';
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const started = performance.now();
   const validator = Validator.create();
+  // Mapping files are checked before anything opens: a bad one stops start-up with file, line and field.
+  const sources = loadSources(config.MAPPINGS_DIR ?? MAPPINGS_DIR);
   const store = await openStore(config);
+  const rejects = await RejectStore.open(store.driver);
+  await publishConceptMaps(store, sources);
   const log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>): void =>
     console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
   // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.
   const bulk = await openBulkExport({ store, baseUrl: config.BASE_URL, log });
-  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log });
+  const pipeline = { rules: loadRules(config.RULES_FILE), terms: loadPackageTerms() };
+  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline });
+  let mllp: MllpListener | undefined;
+  if (config.MLLP_PORT !== undefined) {
+    const hl7 = sources.get(config.MLLP_SOURCE);
+    if (!hl7 || hl7.format !== 'hl7v2') throw new Error(`MLLP_SOURCE: '${config.MLLP_SOURCE}' is not an hl7v2 mapping folder (sources: ${[...sources.keys()].join(', ')})`);
+    const commit = transactionCommitter(fhirRouter(), { repo: store, validator, log }, config.BASE_URL ?? `http://localhost:${config.PORT}/fhir`);
+    mllp = await startMllpListener({
+      port: config.MLLP_PORT,
+      host: config.MLLP_HOST,
+      maxMessageBytes: config.MLLP_MAX_MESSAGE_BYTES,
+      onOversize: () => buildAck(undefined, 'AR', [{ message: `Message over ${config.MLLP_MAX_MESSAGE_BYTES} bytes (MLLP_MAX_MESSAGE_BYTES): not read` }]),
+      log,
+      handler: mllpIngest(hl7, { validator, ...pipeline, commit, saveRejects: (list) => rejects.add(list) }),
+    });
+  }
   await new Promise<void>((resolve) => {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);
       const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.DATA_DIR}`;
       console.log(`PeerBridge listening on http://localhost:${config.PORT}/fhir (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`);
       bulk.start();
+      if (mllp) console.log(`HL7 v2 MLLP listener on port ${mllp.port} (source ${config.MLLP_SOURCE})`);
       resolve();
     });
     const stop = (): void => {
       // Stop taking requests, let those in flight finish, then close the store so PGlite flushes its files.
       server.close(() => {
-        bulk.close().then(() => store.close()).then(
+        Promise.resolve(mllp?.close())
+          .then(() => bulk.close())
+          .then(() => store.close())
+          .then(
           () => process.exit(0),
           () => process.exit(1),
         );

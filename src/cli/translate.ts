@@ -1,11 +1,14 @@
 /**
- * `peerbridge translate --mapping canonical <input> [--out file] [--report file] [--format text|json]`:
- * a canonical file -> a FHIR transaction Bundle (stdout or --out), streamed record by record so
- * files of any size run in flat memory. The report (stderr, or --report as JSON) says what was
- * accepted and what was not, with each record's JSON path. Exit 0 all accepted, 1 any record
- * rejected, 2 usage or I/O error.
+ * `peerbridge translate --mapping <name|path> <input> [--feed f] [--out file] [--report file]
+ * [--rejects file] [--format text|json]`: a canonical file, or an outside export read through a
+ * mapping folder (mappings/README.md), -> a FHIR transaction Bundle (stdout or --out), streamed
+ * record by record so inputs of any size run in flat memory. A progress bar shows on a terminal;
+ * the summary (stderr, or --report as JSON) says what was accepted and what was not. Rejected
+ * records of an outside source are written as NDJSON (--rejects). Exit 0 all accepted, 1 any
+ * record rejected, 2 usage, mapping or I/O error.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { once } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
 import type { Resource } from '@medplum/fhirtypes';
@@ -15,20 +18,28 @@ import { loadPackageTerms } from '../fhir/context';
 import { scanTopLevel } from '../inbound/json-records';
 import { translateCanonical, type TranslateReport } from '../pipeline/translate-canonical';
 import { Validator } from '../validation';
+import { MappingLoadError, type LoadedSource } from '../translate/types';
+import { loadSource } from '../translate';
+import { inputsFromPath, translateSource, type RejectRecord, type SourceRunReport } from '../pipeline/translate-source';
+import { mappingNames, resolveMapping } from '../pipeline/sources';
+import { progressBar } from './progress';
 
 class UsageError extends Error {}
 
 interface Args {
   mapping: string;
   input: string;
+  feed?: string;
   out?: string;
   report?: string;
+  rejects?: string;
   format: 'text' | 'json';
+  progress: boolean;
 }
 
 function parseArgs(args: string[]): Args {
   const rest: string[] = [];
-  const opts: Partial<Args> = { format: 'text' };
+  const opts: Partial<Args> = { format: 'text', progress: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -40,6 +51,9 @@ function parseArgs(args: string[]): Args {
     if (name === '--mapping') opts.mapping = value();
     else if (name === '--out') opts.out = value();
     else if (name === '--report') opts.report = value();
+    else if (name === '--rejects') opts.rejects = value();
+    else if (name === '--feed') opts.feed = value();
+    else if (name === '--no-progress') opts.progress = false;
     else if (name === '--format') {
       const v = value();
       if (v !== 'text' && v !== 'json') throw new UsageError(`--format must be text or json, not '${v}'`);
@@ -47,8 +61,8 @@ function parseArgs(args: string[]): Args {
     } else if (a.startsWith('-') && a !== '-') throw new UsageError(`Unknown option '${a}'`);
     else rest.push(a);
   }
-  if (!opts.mapping) throw new UsageError('--mapping is required (the canonical JSON format is --mapping canonical)');
-  if (opts.mapping !== 'canonical') throw new UsageError(`Unknown mapping '${opts.mapping}': available mappings: canonical`);
+  if (!opts.mapping) throw new UsageError(`--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}) or the path of a mapping folder`);
+  if (opts.mapping === 'canonical' && (opts.feed || opts.rejects)) throw new UsageError('--feed and --rejects are for outside sources; a canonical file reports its rejected records in the summary');
   if (rest.length !== 1) throw new UsageError('Give exactly one input file (or - for standard input)');
   return { ...(opts as Args), input: rest[0] };
 }
@@ -73,7 +87,7 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
     parsed = parseArgs(args);
   } catch (e) {
     if (e instanceof UsageError) {
-      err.write(`peerbridge translate: ${e.message}\nUsage: peerbridge translate --mapping canonical <input|-> [--out file] [--report file] [--format text|json]\n`);
+      err.write(`peerbridge translate: ${e.message}\nUsage: peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--feed name] [--out file] [--report file] [--rejects file] [--format text|json] [--no-progress]\n`);
       return 2;
     }
     throw e;
@@ -82,18 +96,32 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
     err.write(`peerbridge translate: cannot read ${parsed.input}: no such file\n`);
     return 2;
   }
+  if (parsed.mapping !== 'canonical') return translateOutside(parsed, out, err);
   const deps = { validator: Validator.create(), rules: loadRules(process.env.RULES_FILE || undefined), terms: loadPackageTerms() };
   const input = parsed.input === '-' ? process.stdin.setEncoding('utf8') : createReadStream(parsed.input, { encoding: 'utf8', highWaterMark: 1 << 16 });
+  const report = await writeBundle(parsed, out, err, (sink) => translateCanonical(scanTopLevel(input as AsyncIterable<string>), deps, sink));
+  if (!report) return 2;
+  if (parsed.report) {
+    await writeFile(parsed.report, `${JSON.stringify({ summary: report.summary, outcome: report.outcome }, null, 2)}\n`);
+  }
+  err.write(parsed.format === 'json' ? `${JSON.stringify({ summary: report.summary, outcome: report.outcome })}\n` : formatReport(report));
+  return report.summary.rejected > 0 || report.fatal ? 1 : 0;
+}
+
+/**
+ * Streams a transaction Bundle to --out or stdout while `translate` runs, one entry per accepted
+ * resource; undefined (after saying why) on an I/O error, and then --out is never left half-written.
+ */
+async function writeBundle<R>(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream, translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>): Promise<R | undefined> {
   const target = parsed.out ? createWriteStream(parsed.out) : out;
   const write = async (text: string) => {
     if (!target.write(text)) await once(target, 'drain');
   };
   let first = true;
-  let report: TranslateReport;
   try {
     // No "entry" at all when nothing was accepted: FHIR allows no empty arrays.
     await write('{"resourceType":"Bundle","type":"transaction"');
-    report = await translateCanonical(scanTopLevel(input as AsyncIterable<string>), deps, async (resources: Resource[]) => {
+    const result = await translate(async (resources: Resource[]) => {
       for (const r of resources) {
         await write(`${first ? ',"entry":[\n' : ',\n'}${JSON.stringify(putEntry(r))}`);
         first = false;
@@ -104,19 +132,71 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
       (target as NodeJS.WritableStream).end();
       await once(target, 'finish');
     }
+    return result;
   } catch (e) {
-    // Never leave half a Bundle behind in --out.
     if (parsed.out) {
       (target as NodeJS.WritableStream).end();
       await once(target, 'close').catch(() => undefined);
       await rm(parsed.out, { force: true });
     }
     err.write(`peerbridge translate: ${(e as Error).message}\n`);
-    return 2;
+    return undefined;
   }
+}
+
+/** Text summary of an outside source's run: issues, then source records and canonical records per kind. */
+export function formatSourceReport(report: SourceRunReport, rejectsFile?: string): string {
+  const lines = report.outcome.issue.filter((i) => i.severity !== 'information').map((i) => `${i.severity.toUpperCase().padEnd(7)} ${i.details?.text ?? ''}`);
+  const r = report.records;
+  const s = report.summary;
+  lines.push('', `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected; ${s.resources} FHIR resources`);
+  for (const input of report.inputs) {
+    lines.push(`  ${input.name}${input.feed ? ` (feed ${input.feed})` : ''}: ${input.skipped ? `not read: ${input.skipped}` : `${input.read} read`}`);
+  }
+  lines.push('Records by type:');
+  for (const [kind, c] of Object.entries(s.byKind)) {
+    lines.push(`  ${kind.padEnd(22)} ${String(c.read).padStart(7)} read ${String(c.accepted).padStart(7)} accepted ${String(c.rejected).padStart(7)} rejected`);
+  }
+  if (rejectsFile) lines.push(`Rejected records: ${rejectsFile} (NDJSON, one line per record, with its raw input)`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** An outside export through its mapping folder. */
+async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let source: LoadedSource;
+  try {
+    source = loadSource(resolveMapping(parsed.mapping));
+  } catch (e) {
+    if (e instanceof MappingLoadError || (e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof UsageError) {
+      err.write(`peerbridge translate: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const deps = { validator: Validator.create(), rules: loadRules(process.env.RULES_FILE || undefined), terms: loadPackageTerms() };
+  const inputs = inputsFromPath(parsed.input, source, parsed.feed);
+  const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
+  const tty = parsed.progress && (err as NodeJS.WriteStream).isTTY === true;
+  const bar = tty ? progressBar(err as NodeJS.WriteStream, total) : undefined;
+  // Rejects go to NDJSON as they come (flat memory); the file is made only when there is one.
+  let rejectsOut: ReturnType<typeof createWriteStream> | undefined;
+  const rejectsFile = parsed.rejects ?? `${basename(parsed.input === '-' ? 'stdin' : parsed.input).replace(/\.[^.]*$/, '') || 'input'}.rejects.ndjson`;
+  let rejected = 0;
+  const onReject = async (r: RejectRecord): Promise<void> => {
+    rejected++;
+    rejectsOut ??= createWriteStream(rejectsFile);
+    if (!rejectsOut.write(`${JSON.stringify(r)}\n`)) await once(rejectsOut, 'drain');
+  };
+  const report = await writeBundle(parsed, out, err, (sink) => translateSource(source, inputs, deps, sink, { onReject, onProgress: bar?.update }));
+  bar?.done();
+  if (rejectsOut) {
+    rejectsOut.end();
+    await once(rejectsOut, 'finish');
+  }
+  if (!report) return 2;
   if (parsed.report) {
-    await writeFile(parsed.report, `${JSON.stringify({ summary: report.summary, outcome: report.outcome }, null, 2)}\n`);
+    await writeFile(parsed.report, `${JSON.stringify({ records: report.records, summary: report.summary, inputs: report.inputs, outcome: report.outcome }, null, 2)}\n`);
   }
-  err.write(parsed.format === 'json' ? `${JSON.stringify({ summary: report.summary, outcome: report.outcome })}\n` : formatReport(report));
-  return report.summary.rejected > 0 || report.fatal ? 1 : 0;
+  err.write(parsed.format === 'json' ? `${JSON.stringify({ records: report.records, summary: report.summary, inputs: report.inputs, outcome: report.outcome, ...(rejected ? { rejects: rejectsFile } : {}) })}\n` : formatSourceReport(report, rejected ? rejectsFile : undefined));
+  return report.records.rejected > 0 || report.fatal ? 1 : 0;
 }

@@ -16,6 +16,16 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** The rule set (billing units, eligibility, recovery capital); rules/default.json when unset. */
   RULES_FILE: z.string().min(1).optional(),
+  /** Folder of outside-source mapping folders (mappings/README.md); the shipped mappings/ when unset. */
+  MAPPINGS_DIR: z.string().min(1).optional(),
+  /** Port of the HL7 v2 MLLP listener; the listener runs only when it is set. */
+  MLLP_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
+  /** Interface the MLLP listener binds (MLLP has no TLS or auth: bind it to a private network). */
+  MLLP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Largest HL7 v2 message taken over MLLP, in bytes. */
+  MLLP_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  /** The hl7v2 mapping folder that reads MLLP messages. */
+  MLLP_SOURCE: z.string().min(1).default('hl7v2'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

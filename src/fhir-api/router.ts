@@ -2,6 +2,7 @@
  * Matching a request against the route table, first match wins. `:type` segments must name a
  * resource type, so `/Patient/$everything` never reaches the read route as an id.
  */
+import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError, notFound, notSupported } from '../outcomes';
 import type { FhirDeps, FhirRequest, FhirResponse, HttpMethod, Route } from './types';
 
@@ -79,4 +80,17 @@ export function createRouter(routes: readonly Route[]): Router {
     },
   };
   return router;
+}
+
+/**
+ * Commits a transaction Bundle through a router's transaction processor (`POST /`): what ingest,
+ * retries and the MLLP listener store with, so they go through the same validation and atomicity
+ * as a client's `POST /fhir`. Resolves to the transaction-response; throws when it failed.
+ */
+export function transactionCommitter(router: Router, deps: FhirDeps, baseUrl: string): (bundle: Bundle) => Promise<Bundle> {
+  return async (bundle) => {
+    const res = await router.handle({ method: 'POST', path: '/', query: {}, headers: {}, body: bundle, baseUrl }, deps);
+    if (res.status >= 400) throw new FhirError((res.body as OperationOutcome | undefined) ?? { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception' }] }, res.status);
+    return res.body as Bundle;
+  };
 }

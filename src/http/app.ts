@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config';
 import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
-import { fhirRouter, type Route } from '../fhir-api';
+import { fhirRouter, transactionCommitter, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
 import { fhirAdapter, formatCheck, noStore } from './fhir-adapter';
 import { describeJsonError } from '../inbound/json-error';
@@ -19,7 +19,13 @@ export { validateBody as validateHandler } from '../fhir-api/validate';
 import { loadRules, type RuleSet } from '../domain/rules';
 import { loadPackageTerms, type PackageTerms } from '../fhir/context';
 import { extractRoute } from '../fhir-api/extract';
-import { ingest } from '../pipeline/ingest';
+import { ingest, ingestSource } from '../pipeline/ingest';
+import type { InputFormat, LoadedSource } from '../translate/types';
+import { feedFor } from '../translate';
+import type { RejectRecord, RejectStore } from '../store/rejects';
+import { retryRejects } from '../pipeline/retry-rejects';
+import { rejectsRouter } from './rejects-router';
+import { translateRoutes } from '../fhir-api/translate';
 
 export interface AppDeps {
   validator: Validator;
@@ -32,6 +38,10 @@ export interface AppDeps {
   /** Rule set and package terms for ingest and `$extract` (loaded from rules/default.json and profiles/package when absent). */
   pipeline?: { rules: RuleSet; terms: PackageTerms };
   config: Pick<Config, 'MAX_BODY_BYTES'> & Partial<Config>;
+  /** Outside sources (mapping folders) for `POST /ingest/{source}`; see mappings/README.md. */
+  sources?: Map<string, LoadedSource>;
+  /** Keeps rejected records of outside sources (`GET /ingest/rejects`, `POST /ingest/rejects/$retry`). */
+  rejects?: RejectStore;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 
@@ -54,7 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
   fhir.use(readFhirJsonBody(deps.config.MAX_BODY_BYTES));
   const pipeline = deps.pipeline ?? { rules: loadRules(deps.config.RULES_FILE), terms: loadPackageTerms() };
   const pipelineDeps = { validator: deps.validator, ...pipeline };
-  const router = fhirRouter([extractRoute(pipelineDeps), ...(deps.routes ?? [])]);
+  const router = fhirRouter([extractRoute(pipelineDeps), ...translateRoutes(), ...(deps.routes ?? [])]);
 
   fhir.get('/metadata', (req, res) => {
     send(res, 200, capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes));
@@ -71,22 +81,50 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/fhir', fhir);
 
   // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
-  app.post('/ingest/:source', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
-    const flag = String(req.query.dryRun ?? 'false').toLowerCase();
-    if (!['true', 'false', '1', '0'].includes(flag)) {
-      throw new FhirError(badRequest(`dryRun must be true or false, not '${String(req.query.dryRun)}'`, 'dryRun'), 400);
-    }
-    const dryRun = flag === 'true' || flag === '1';
+  // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
+  const commitVia = (req: Request) => (deps.store ? transactionCommitter(router, fhirDeps, baseUrl(req, deps.config.BASE_URL)) : undefined);
+  const sources = deps.sources ?? new Map<string, LoadedSource>();
+  const rejects = deps.rejects;
+  const saveRejects = rejects ? (list: RejectRecord[]) => rejects.add(list) : undefined;
+  if (rejects) {
+    const retry = (r: { source: string; ids?: string[]; feed?: string }) =>
+      retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit: deps.store ? transactionCommitter(router, fhirDeps, deps.config.BASE_URL ?? 'http://localhost/fhir') : undefined });
+    app.use('/ingest/rejects', readFhirJsonBody(deps.config.MAX_BODY_BYTES), rejectsRouter({ rejects, retry }));
+  }
+  app.post('/ingest/canonical', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
+    const dryRun = dryRunFlag(req);
     const repeated = repeatedTopLevelKey(String(res.locals.bodyText ?? ''));
     if (repeated !== undefined) {
       throw new FhirError(badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`), 400);
     }
-    // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
-    const commit = deps.store
-      ? async (bundle: Bundle): Promise<Bundle> =>
-          (await router.handle({ method: 'POST', path: '/', query: {}, headers: {}, body: bundle, baseUrl: baseUrl(req, deps.config.BASE_URL) }, fhirDeps)).body as Bundle
-      : undefined;
-    const result = await ingest(String(req.params.source), req.body, dryRun, { ...pipelineDeps, commit });
+    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(req) });
+    send(res, result.status, result.body);
+  });
+  app.post('/ingest/:source', async (req, res) => {
+    const name = String(req.params.source);
+    const source = sources.get(name);
+    if (!source) {
+      throw new FhirError(notFound(`Unknown ingest source '${name}': known sources are ${['canonical', ...sources.keys()].join(', ')}`), 404);
+    }
+    const dryRun = dryRunFlag(req);
+    const type = contentType(req);
+    if (!SOURCE_TYPES[source.format].includes(type)) {
+      throw new FhirError(unsupportedMediaType(`Source ${name} takes ${source.format} (Content-Type ${SOURCE_TYPES[source.format].join(' or ')}), got '${type || 'none'}'`), 415);
+    }
+    const feed = typeof req.query.feed === 'string' ? req.query.feed : undefined;
+    const file = typeof req.query.file === 'string' ? req.query.file : undefined;
+    let chosenFeed: string | undefined = feed;
+    if (source.format !== 'hl7v2') {
+      const chosen = feed !== undefined ? source.feeds.find((f) => f.name === feed) : file !== undefined ? feedFor(source, file) : source.feeds.length === 1 ? source.feeds[0] : undefined;
+      if (!chosen) {
+        const known = source.feeds.map((f) => `${f.name} (${f.match.join(', ')})`).join(', ');
+        throw new FhirError(badRequest(feed !== undefined ? `Source ${name} has no feed '${feed}': its feeds are ${known}` : `Say which feed reads the body: ?feed= one of ${known}${file !== undefined ? ` (no feed matches the file name '${file}')` : ''}`, 'feed'), 400);
+      }
+      chosenFeed = chosen.name;
+    }
+    const body = await readBody(req, deps.config.MAX_BODY_BYTES);
+    if (body.length === 0) throw new FhirError(badRequest(`The request has no body: send the ${source.format} export`), 400);
+    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(req), saveRejects });
     send(res, result.status, result.body);
   });
   app.get('/', (_req, res) => {
@@ -95,6 +133,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, _res, next) => next(new FhirError(notFound(`Not found: ${req.method} ${req.path}`), 404)));
   app.use(errorHandler(deps.log));
   return app;
+}
+
+function dryRunFlag(req: Request): boolean {
+  const flag = String(req.query.dryRun ?? 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(flag)) {
+    throw new FhirError(badRequest(`dryRun must be true or false, not '${String(req.query.dryRun)}'`, 'dryRun'), 400);
+  }
+  return flag === 'true' || flag === '1';
 }
 
 function baseUrl(req: Request, configured?: string): string {
@@ -107,60 +153,63 @@ export function send(res: Response, status: number, body: Resource): void {
 }
 
 /**
- * Reads a JSON body for POST/PUT: checks Content-Type (415), size (413), syntax (400 with the line
- * and column) and nesting depth (400), before any handler sees it.
+ * Reads a request body up to `maxBytes` (413 beyond, checked on Content-Length first and again
+ * while reading, so a lying or absent length cannot get more in).
  */
-function readFhirJsonBody(maxBytes: number) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
-    if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') {
-      next();
-      return;
-    }
-    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    // POST /{type}/_search may send its parameters as a form (https://hl7.org/fhir/R4/http.html#search).
-    const form = type === 'application/x-www-form-urlencoded' && req.method === 'POST' && req.path.endsWith('/_search');
-    if (!form && !JSON_TYPES.includes(type)) {
-      next(
-        new FhirError(
-          unsupportedMediaType(`Content-Type must be application/fhir+json (got '${type || 'none'}')`),
-          415,
-        ),
-      );
-      return;
-    }
+function readBody(req: Request, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > maxBytes) {
       req.resume();
-      next(new FhirError(tooLarge(`Request body of ${declared} bytes is over the limit of ${maxBytes} bytes`), 413));
+      reject(new FhirError(tooLarge(`Request body of ${declared} bytes is over the limit of ${maxBytes} bytes`), 413));
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
     req.on('data', (chunk: Buffer) => {
-      if (failed) {
-        return;
-      }
+      if (failed) return;
       size += chunk.length;
       if (size > maxBytes) {
         failed = true;
         chunks.length = 0;
-        next(new FhirError(tooLarge(`Request body is over the limit of ${maxBytes} bytes`), 413));
+        reject(new FhirError(tooLarge(`Request body is over the limit of ${maxBytes} bytes`), 413));
         return;
       }
       chunks.push(chunk);
     });
     req.on('error', (err) => {
-      if (!failed) {
-        failed = true;
-        next(new FhirError(badRequest(`Could not read the request body: ${err.message}`), 400));
-      }
+      if (failed) return;
+      failed = true;
+      reject(new FhirError(badRequest(`Could not read the request body: ${err.message}`), 400));
     });
     req.on('end', () => {
-      if (failed) {
-        return;
-      }
-      const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+const contentType = (req: Request): string => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+
+/**
+ * Reads a JSON body for POST/PUT: checks Content-Type (415), size (413), syntax (400 with the line
+ * and column) and nesting depth (400), before any handler sees it.
+ */
+function readFhirJsonBody(maxBytes: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') {
+      next();
+      return;
+    }
+    const type = contentType(req);
+    // POST /{type}/_search may send its parameters as a form (https://hl7.org/fhir/R4/http.html#search).
+    const form = type === 'application/x-www-form-urlencoded' && req.method === 'POST' && req.path.endsWith('/_search');
+    if (!form && !JSON_TYPES.includes(type)) {
+      next(new FhirError(unsupportedMediaType(`Content-Type must be application/fhir+json (got '${type || 'none'}')`), 415));
+      return;
+    }
+    readBody(req, maxBytes).then((body) => {
+      const text = body.toString('utf8').replace(/^\uFEFF/, '');
       if (form) {
         req.body = new URLSearchParams(text);
         next();
@@ -173,7 +222,7 @@ function readFhirJsonBody(maxBytes: number) {
       try {
         req.body = JSON.parse(text);
         // Kept for ingest, which refuses duplicate top-level properties (JSON.parse drops all but the last).
-        _res.locals.bodyText = text;
+        res.locals.bodyText = text;
       } catch (e) {
         next(new FhirError(badRequest(`Malformed JSON: ${describeJsonError(e as Error, text)}`), 400));
         return;
@@ -183,9 +232,16 @@ function readFhirJsonBody(maxBytes: number) {
         return;
       }
       next();
-    });
+    }, next);
   };
 }
+
+/** The media types an outside source's body may have, by format. */
+const SOURCE_TYPES: Record<InputFormat, string[]> = {
+  csv: ['text/csv', 'application/csv', 'text/plain'],
+  hl7v2: ['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'],
+  json: ['application/json', 'text/json'],
+};
 
 function errorHandler(log: AppDeps['log']) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {

@@ -327,6 +327,11 @@ export class CanonicalRun {
     }
   }
 
+  /** Counts a record rejected before the canonical stage (by the mapping of an outside source). */
+  rejectRecord(kind: RecordKind, path: string, raw: unknown, issues: OperationOutcomeIssue[]): RecordResult {
+    return this.count(this.reject(kind, path, raw, issues));
+  }
+
   private review(p: string, r: unknown, e: EpisodeLink, part2: boolean): RecordResult {
     return this.simple('eligibility-review', p, r, EligibilityReview, (rev, issues) => {
       const allowed = new Set<string>(this.deps.rules.eligibility[rev.type].criteria);

@@ -14,13 +14,20 @@ import { putEntry } from '../fhir/bundle';
 import { badRequest, FhirError, notFound } from '../outcomes';
 import type { PipelineDeps } from './canonical';
 import { documentEvents, translateCanonical, type TranslateReport } from './translate-canonical';
+import type { LoadedSource } from '../translate/types';
+import { translateSource, type RejectRecord, type SourceInput, type SourceRunReport } from './translate-source';
 
 export interface IngestDeps extends PipelineDeps {
   /** Commits a transaction Bundle atomically and returns the transaction-response (the store's transaction processor). */
   commit?: (bundle: Bundle) => Promise<Bundle>;
 }
 
-/** The sources `/ingest/{source}` knows. Outside EHR mappings join this list with the translation layer. */
+export interface SourceIngestDeps extends IngestDeps {
+  /** Keeps rejected records with their raw input (the rejects store), after the accepted ones are committed. */
+  saveRejects?: (rejects: RejectRecord[]) => Promise<unknown>;
+}
+
+/** The native source; outside sources are the mapping folders under mappings/. */
 export const INGEST_SOURCES = ['canonical'] as const;
 
 export interface IngestResult {
@@ -67,8 +74,50 @@ export async function ingest(source: string, body: unknown, dryRun: boolean, dep
   if (dryRun || entry.length === 0) {
     return ingestAnswer(transaction, report);
   }
-  if (!deps.commit) {
-    throw new FhirError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server has no store: use ?dryRun=true' } }] }, 501);
-  }
+  if (!deps.commit) throw noStore();
   return ingestAnswer(await deps.commit(transaction), report);
+}
+
+const noStore = (): FhirError =>
+  new FhirError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server has no store: use ?dryRun=true' } }] }, 501);
+
+/** The answer for an outside source: counts are of source records (rows, messages, JSON records). */
+export function sourceIngestAnswer(bundle: Bundle, report: SourceRunReport, rejectsKept: number): IngestResult {
+  const c = report.records;
+  const parameter: ParametersParameter[] = [
+    { name: 'bundle', resource: bundle },
+    { name: 'outcome', resource: report.outcome },
+    count('read', c.read),
+    count('accepted', c.accepted),
+    count('rejected', c.rejected),
+    count('resources', report.summary.resources),
+    count('rejectsKept', rejectsKept),
+  ];
+  const status = c.read > 0 && c.accepted === 0 ? 422 : 200;
+  return { status, body: { resourceType: 'Parameters', parameter } };
+}
+
+/**
+ * Translates (and unless `dryRun`, stores) the inputs of an outside source. Accepted records are
+ * committed as one transaction first; then the rejected ones are kept in the rejects store, so a
+ * failure in between leaves nothing half-said: re-sending updates, never duplicates.
+ */
+export async function ingestSource(source: LoadedSource, inputs: SourceInput[], dryRun: boolean, deps: SourceIngestDeps): Promise<IngestResult & { report: SourceRunReport; rejects: RejectRecord[] }> {
+  const resources: Resource[] = [];
+  const rejects: RejectRecord[] = [];
+  const report = await translateSource(source, inputs, deps, (made) => {
+    resources.push(...made);
+  }, { onReject: (r) => void rejects.push(r) });
+  if (report.fatal && report.records.read === 0) {
+    throw new FhirError(report.outcome, 400);
+  }
+  const entry: BundleEntry[] = resources.map(putEntry);
+  const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };
+  if (dryRun) {
+    return { ...sourceIngestAnswer(transaction, report, 0), report, rejects };
+  }
+  if (!deps.commit || (rejects.length > 0 && !deps.saveRejects)) throw noStore();
+  const response = entry.length ? await deps.commit(transaction) : transaction;
+  if (rejects.length) await deps.saveRejects?.(rejects);
+  return { ...sourceIngestAnswer(response, report, rejects.length), report, rejects };
 }

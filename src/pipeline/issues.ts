@@ -7,7 +7,7 @@ import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { z } from 'zod';
 import { toMillis } from '../domain/datetime';
 
-export type Stage = 'parse' | 'canonical' | 'rules' | 'fhir' | 'validate' | 'store';
+export type Stage = 'parse' | 'mapping' | 'canonical' | 'rules' | 'fhir' | 'validate' | 'store';
 
 export function recordIssue(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], expression: string, text: string, stage: Stage): OperationOutcomeIssue {
   return { severity, code, details: { text }, diagnostics: `stage: ${stage}`, expression: [expression] };

@@ -1,0 +1,26 @@
+/**
+ * What the MLLP listener does with one HL7 v2 message: translate it with the source's mapping,
+ * commit the accepted records and keep the rejected ones, and only then answer (HL7 v2
+ * original-mode acknowledgment, https://hl7.org/fhir/uv/v2mappings/ and HL7 v2.5.1 ch. 2.9):
+ * - `AA`: every record made from the message was stored;
+ * - `AE`: the message was read but a record was rejected (kept in the rejects store; ERR says why);
+ * - `AR`: the message could not be read, or no feed takes its type (kept in the rejects store too).
+ * When storing fails the promise rejects and the listener sends no acknowledgment at all, so the
+ * sender keeps the message and sends it again: nothing is acknowledged that was not durably handled.
+ */
+import { buildAck, parseHl7 } from '../inbound/hl7v2';
+import type { LoadedSource } from '../translate/types';
+import { ingestSource, type SourceIngestDeps } from './ingest';
+
+export function mllpIngest(source: LoadedSource, deps: SourceIngestDeps): (message: Buffer) => Promise<string> {
+  return async (message: Buffer): Promise<string> => {
+    const original = parseHl7(message.toString('latin1'), { input: 'mllp', n: 1 });
+    const result = await ingestSource(source, [{ name: 'mllp', chunks: [message] }], false, deps);
+    const { read, accepted } = result.report.records;
+    if (read > 0 && accepted === read) return buildAck(original, 'AA');
+    const errors = result.rejects.flatMap((r) => r.errors.map((e) => ({ message: e.reason, ...(e.source ?? e.field ? { where: e.source ?? e.field } : {}) })));
+    // A reject without a record kind is the message itself: unreadable, or of a type no feed takes.
+    const refused = read === 0 || result.rejects.some((r) => r.kind === undefined);
+    return buildAck(original, refused ? 'AR' : 'AE', errors.length ? errors : [{ message: 'The message made no record' }]);
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * An outside source through the whole pipeline: read (src/inbound: CSV, HL7 v2, JSON) -> map
+ * (src/translate: the source's mapping files) -> canonical (zod, rules) -> FHIR -> validated.
+ * Records stream one at a time, so inputs of any size run in flat memory. Every source record
+ * is either accepted or reported, with its record number, location, fields, source paths and raw
+ * input (`onReject`): nothing is silently dropped.
+ */
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { CollectionName } from '../domain/model';
+import { readCsv } from '../inbound/csv';
+import { readHl7 } from '../inbound/hl7v2';
+import { readJson } from '../inbound/json-source';
+import { InputError, type SourceRecord } from '../inbound/source';
+import { feedFor, mapRecord, mapRecords } from '../translate';
+import type { Feed, LoadedSource, MappedKind, MappedRecord, MappedSource, MappingIssue } from '../translate/types';
+import { CanonicalRun, type PipelineDeps, type RecordKind, type RecordResult, type RunSummary } from './canonical';
+import { recordIssue } from './issues';
+import type { RejectError, RejectRecord } from '../store/rejects';
+
+export type { RejectError, RejectRecord };
+
+/** One input: a file, a request body, an MLLP message. */
+export interface SourceInput {
+  /** The file name (matched against the feeds' `match`), or `request body`, `stdin`. */
+  name: string;
+  chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>;
+  /** Size in bytes when known (progress). */
+  size?: number;
+  /** The feed to read it with (else found by name; HL7 messages by their type). */
+  feed?: string;
+}
+
+/** Counts of source records (rows, messages, JSON records). */
+export interface SourceCounts {
+  read: number;
+  /** Every canonical record made from it was accepted. */
+  accepted: number;
+  /** At least one was rejected, or it could not be read. */
+  rejected: number;
+}
+
+export interface SourceRunReport {
+  /** Canonical records, per kind. */
+  summary: RunSummary;
+  /** Source records. */
+  records: SourceCounts;
+  /** Every issue: rejected records' errors and warnings, with the source location in `diagnostics`. */
+  outcome: OperationOutcome;
+  /** A problem that stopped an input (a missing column); the other inputs were read. */
+  fatal?: string;
+  inputs: { name: string; feed?: string; read: number; skipped?: string }[];
+}
+
+export interface SourceHooks {
+  onReject?(reject: RejectRecord): void | Promise<void>;
+  onProgress?(progress: { bytes: number; records: number; input: string }): void;
+}
+
+const COLLECTION_OF: Partial<Record<MappedKind, CollectionName>> = {
+  organization: 'organizations',
+  practitioner: 'practitioners',
+  person: 'people',
+  episode: 'episodes',
+  'recovery-capital': 'recoveryCapital',
+  'supervisor-assessment': 'supervisorAssessments',
+};
+
+const isError = (i: { severity: string }): boolean => i.severity === 'error' || i.severity === 'fatal';
+
+/** `durationMinutes` from `$.durationMinutes`; '' for `$`. */
+function fieldOf(expression: string | undefined): string {
+  if (!expression || expression === '$') return '';
+  return expression.startsWith('$.') ? expression.slice(2) : expression.replace(/^\$/, '');
+}
+
+/** The source location of a canonical field: its own trace, or its nearest traced parent's. */
+function sourceOf(field: string, trace: Record<string, string>): string | undefined {
+  let f = field;
+  while (f) {
+    const at = trace[f];
+    if (at !== undefined) return at;
+    const cut = Math.max(f.lastIndexOf('.'), f.lastIndexOf('['));
+    if (cut <= 0) break;
+    f = f.slice(0, cut);
+  }
+  return undefined;
+}
+
+const stageOf = (issue: OperationOutcomeIssue): string => /stage: (\w+)/.exec(issue.diagnostics ?? '')?.[1] ?? 'canonical';
+
+/** Counts bytes as they are read. */
+async function* counted(chunks: SourceInput['chunks'], onBytes: (n: number) => void): AsyncGenerator<Buffer | Uint8Array | string> {
+  for await (const chunk of chunks as AsyncIterable<Buffer | Uint8Array | string>) {
+    onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength);
+    yield chunk;
+  }
+}
+
+/** Translates the inputs of one source; `sink` receives each accepted record's resources. */
+export async function translateSource(source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps, sink: (resources: Resource[], result: RecordResult) => void | Promise<void>, hooks: SourceHooks = {}): Promise<SourceRunReport> {
+  const run = new CanonicalRun({ ...deps, part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations] });
+  const issues: OperationOutcomeIssue[] = [...run.setSource(source.system)];
+  const counts: SourceCounts = { read: 0, accepted: 0, rejected: 0 };
+  const inputReports: SourceRunReport['inputs'] = [];
+  let fatal: string | undefined;
+  let bytes = 0;
+
+  const reject = async (m: MappedSource, errors: RejectError[], kind?: RecordKind, id?: string): Promise<void> => {
+    const r = m.record;
+    await hooks.onReject?.({
+      source: source.name,
+      ...(m.feed ? { feed: m.feed } : {}),
+      record: r.n,
+      input: r.input,
+      where: r.where,
+      ...(kind ? { kind } : {}),
+      ...(id !== undefined ? { id } : {}),
+      errors,
+      raw: r.raw,
+      ...(r.meta?.header !== undefined ? { header: r.meta.header } : {}),
+    });
+  };
+
+  /** An OperationOutcome issue for the report, located in the source. */
+  const located = (r: SourceRecord, severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], field: string, at: string | undefined, text: string, stage: string): OperationOutcomeIssue => ({
+    severity,
+    code,
+    details: { text: `${r.input} ${r.where}${at && at !== r.where ? `, ${at}` : ''}: ${text}` },
+    diagnostics: `stage: ${stage}; record ${r.n}`,
+    expression: [field ? `$.${field}` : '$'],
+  });
+
+  const mappingIssue = (r: SourceRecord, i: MappingIssue): OperationOutcomeIssue => located(r, i.severity, i.severity === 'error' ? 'processing' : 'informational', i.field, i.source, i.message, 'mapping');
+
+  const handleRecord = async (m: MappedSource, mapped: MappedRecord): Promise<boolean> => {
+    const r = m.record;
+    const mappingErrors = mapped.issues.filter(isError);
+    issues.push(...mapped.issues.map((i) => mappingIssue(r, i)));
+    const id = typeof mapped.value.id === 'string' ? mapped.value.id : undefined;
+    if (mappingErrors.length) {
+      run.rejectRecord(mapped.kind, '$', mapped.value, []);
+      await reject(m, mappingErrors.map((i) => ({ field: i.field, ...(i.source ? { source: i.source } : {}), reason: i.message, stage: 'mapping' })), mapped.kind, id);
+      return false;
+    }
+    const collection = COLLECTION_OF[mapped.kind];
+    const results = collection
+      ? run.translateAt(collection, '$', mapped.value)
+      : [run.translateChild(mapped.kind as 'contact' | 'eligibility-review' | 'recovery-plan', '$', mapped.value, mapped.episode ?? {})];
+    let ok = true;
+    for (const result of results) {
+      const errors: RejectError[] = [];
+      for (const issue of result.issues) {
+        const field = fieldOf(issue.expression?.[0]);
+        const at = sourceOf(field, mapped.trace);
+        const stage = stageOf(issue);
+        issues.push(located(r, issue.severity, issue.code, field, at, issue.details?.text ?? '', stage));
+        if (isError(issue)) errors.push({ ...(field ? { field } : {}), ...(at ? { source: at } : {}), reason: issue.details?.text ?? '', stage });
+      }
+      if (result.accepted) {
+        await sink(result.resources, result);
+      } else {
+        ok = false;
+        await reject(m, errors, result.kind, result.id);
+      }
+    }
+    return ok;
+  };
+
+  const handle = async (m: MappedSource): Promise<void> => {
+    counts.read++;
+    const recordErrors = m.issues.filter(isError);
+    issues.push(...m.issues.map((i) => mappingIssue(m.record, i)));
+    let ok = recordErrors.length === 0;
+    if (!ok) {
+      await reject(m, recordErrors.map((i) => ({ ...(i.field ? { field: i.field } : {}), ...(i.source ? { source: i.source } : {}), reason: i.message, stage: m.record.error ? 'parse' : 'mapping' })));
+    } else {
+      for (const mapped of m.results) {
+        if (!(await handleRecord(m, mapped))) ok = false;
+      }
+    }
+    if (ok) counts.accepted++;
+    else counts.rejected++;
+    hooks.onProgress?.({ bytes, records: counts.read, input: m.record.input });
+  };
+
+  for (const input of inputs) {
+    const before = counts.read;
+    const chunks = counted(input.chunks, (n) => (bytes += n));
+    const report: SourceRunReport['inputs'][number] = { name: input.name, read: 0 };
+    inputReports.push(report);
+    try {
+      if (source.format === 'hl7v2') {
+        const only = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : undefined;
+        if (input.feed !== undefined && !only) throw new InputError(`No feed "${input.feed}" in source ${source.name} (feeds: ${source.feeds.map((f) => f.name).join(', ')})`, '$');
+        for await (const record of readHl7(chunks, { input: input.name })) {
+          await handle(routeMessage(source, record, only));
+        }
+      } else {
+        const feed = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : feedFor(source, basename(input.name)) ?? onlyFeed(source);
+        if (!feed) {
+          const known = source.feeds.map((f) => `${f.name} (${f.match.join(', ')})`).join('; ');
+          if (input.feed !== undefined) throw new InputError(`No feed "${input.feed}" in source ${source.name}: feeds are ${known}`, '$');
+          // A file of a folder that no feed reads (a README, a stray export): said, not fatal.
+          report.skipped = `no feed of source ${source.name} reads it (feeds: ${known})`;
+          issues.push(recordIssue('warning', 'not-supported', '$', `${input.name} was not read: ${report.skipped}`, 'parse'));
+          (input.chunks as { destroy?: () => void }).destroy?.();
+          continue;
+        }
+        report.feed = feed.name;
+        const records = source.format === 'csv' ? readCsvFeed(chunks, input.name, feed, (w) => issues.push(recordIssue('warning', 'informational', '$', `${input.name}: ${w}`, 'parse'))) : readJson(chunks, { input: input.name, records: feed.json?.records ?? '$' });
+        for await (const m of mapRecords(source, feed, records)) await handle(m);
+      }
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      report.skipped = err.message;
+      fatal ??= err.message;
+      issues.push(recordIssue('fatal', 'structure', '$', `${input.name} (${err.where}): ${err.message}`, 'parse'));
+    }
+    report.read = counts.read - before;
+  }
+
+  const finished = run.finish();
+  issues.push(...finished.issues);
+  const outcome: OperationOutcome = {
+    resourceType: 'OperationOutcome',
+    issue: issues.length ? issues : [{ severity: 'information', code: 'informational', details: { text: `All ${counts.read} records accepted (${finished.summary.resources} resources)` } }],
+  };
+  return { summary: finished.summary, records: counts, outcome, ...(fatal ? { fatal } : {}), inputs: inputReports };
+}
+
+function onlyFeed(source: LoadedSource): Feed | undefined {
+  return source.feeds.length === 1 ? source.feeds[0] : undefined;
+}
+
+function readCsvFeed(chunks: AsyncIterable<Buffer | Uint8Array | string>, input: string, feed: Feed, onWarning: (message: string) => void): AsyncIterable<SourceRecord> {
+  const csv = feed.csv ?? { delimiter: ',', encoding: 'auto' as const, optionalColumns: [] };
+  return readCsv(chunks, { input, delimiter: csv.delimiter, encoding: csv.encoding, columns: feed.columns, optionalColumns: csv.optionalColumns, onWarning });
+}
+
+/** The feed of an HL7 message: the one listing its type (or the one named). */
+function routeMessage(source: LoadedSource, record: SourceRecord, only: Feed | undefined): MappedSource {
+  if (record.error) {
+    return { record, feed: '', results: [], issues: [{ severity: 'error', field: '', source: record.where, message: record.error }] };
+  }
+  const type = record.meta?.messageType ?? '';
+  const feed = only ?? feedFor(source, type);
+  if (!feed || !feed.matches(type)) {
+    const known = source.feeds.flatMap((f) => f.match).join(', ');
+    return { record, feed: '', results: [], issues: [{ severity: 'error', field: '', source: 'MSH-9', message: `No feed of source ${source.name} reads ${type || 'messages without a type'} (it reads ${known})` }] };
+  }
+  return mapRecord(source, feed, record);
+}
+
+/**
+ * The inputs at a path: a file, or every file of a folder that a feed reads, in the feeds'
+ * `order` (then by name); `-` is standard input. Files of a folder no feed reads are listed with
+ * `feed` unset, so the run reports them as skipped.
+ */
+export function inputsFromPath(path: string, source: LoadedSource, feed?: string): SourceInput[] {
+  if (path === '-') return [{ name: 'stdin', chunks: process.stdin, ...(feed ? { feed } : {}) }];
+  const file = (p: string): SourceInput => ({ name: basename(p), chunks: createReadStream(p, { highWaterMark: 1 << 16 }), size: statSync(p).size, ...(feed ? { feed } : {}) });
+  if (!statSync(path).isDirectory()) return [file(path)];
+  const names = readdirSync(path)
+    .filter((n) => !n.startsWith('.') && statSync(join(path, n)).isFile())
+    .sort();
+  if (source.format === 'hl7v2') return names.filter((n) => /\.(hl7|er7|txt)$/i.test(n)).map((n) => file(join(path, n)));
+  const order = (n: string): number => (feed ? 0 : feedFor(source, n)?.order ?? Number.MAX_SAFE_INTEGER);
+  return names
+    .sort((a, b) => order(a) - order(b) || a.localeCompare(b))
+    .map((n) => file(join(path, n)));
+}
