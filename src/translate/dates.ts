@@ -119,11 +119,11 @@ export function compileFormat(format: string, need: 'date' | 'datetime'): DatePa
     throw new Error(`date format '${format}': 12-hour 'h'/'hh' and AM/PM 'a' go together (use HH for 24-hour time)`);
   }
   const regex = new RegExp(`${re}$`);
+  const mismatch = (text: string, why?: string) => `'${text}' does not match the date format ${format}${why ? ` (${why})` : ''}`;
   return (text: string) => {
     const m = regex.exec(text);
-    const fail = (why?: string) => `'${text}' does not match the date format ${format}${why ? ` (${why})` : ''}`;
     if (!m) {
-      return fail();
+      return mismatch(text);
     }
     const out: DateParts = { y: 0, mo: 0, d: 0 };
     let pm: boolean | undefined;
@@ -138,7 +138,7 @@ export function compileFormat(format: string, need: 'date' | 'datetime'): DatePa
         case 'mon': {
           const i = MONTHS.indexOf(v.toLowerCase());
           if (i < 0) {
-            return fail(`no month '${v}'`);
+            return mismatch(text, `no month '${v}'`);
           }
           out.mo = i + 1;
           break;
@@ -155,12 +155,12 @@ export function compileFormat(format: string, need: 'date' | 'datetime'): DatePa
     }
     if (h12 !== undefined) {
       if (h12 < 1 || h12 > 12) {
-        return fail(`hour ${h12} on a 12-hour clock`);
+        return mismatch(text, `hour ${h12} on a 12-hour clock`);
       }
       out.h = (h12 % 12) + (pm ? 12 : 0);
     }
     const bad = checkParts(out);
-    return bad ? fail(bad) : out;
+    return bad ? mismatch(text, bad) : out;
   };
 }
 

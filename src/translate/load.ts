@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseJsonSelector } from '../inbound/json-source';
 import { type CompiledRecordRule, registerFeed } from './apply';
 import { type CompileContext, compileFields } from './compile';
 import { compileCondition } from './conditions';
@@ -115,6 +116,13 @@ function loadFeed(name: string, file: YamlFile, format: InputFormat, timezone: s
   }
   if (data.json && format !== 'json') {
     throw file.error(['json'], `json options are for json feeds; this source's format is ${format}`, true);
+  }
+  if (data.json) {
+    try {
+      parseJsonSelector(data.json.records);
+    } catch (e) {
+      throw file.error(['json', 'records'], (e as Error).message);
+    }
   }
   if (format === 'hl7v2') {
     data.match.forEach((m, i) => {

@@ -8,7 +8,7 @@
  * codes survive YAML 1.2's number rules.
  */
 import * as fs from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { MappingLoadError } from './types';
 
@@ -51,7 +51,7 @@ export class YamlFile {
       const line = lines.linePos(err.pos[0]).line;
       throw new MappingLoadError(file, line, '', `YAML syntax error: ${err.message.split('\n')[0]}`);
     }
-    return new YamlFile(file, doc, lines, toPlain(doc.contents));
+    return new YamlFile(file, doc, lines, toPlain(doc.contents, doc));
   }
 
   /** The line of the node at `path` (of its key when `key` is set), or of the nearest existing parent. */
@@ -107,20 +107,27 @@ export class YamlFile {
   }
 }
 
-function toPlain(node: unknown): unknown {
+function toPlain(node: unknown, doc: Document.Parsed, depth = 0): unknown {
+  if (depth > 100) {
+    return null;
+  }
+  if (isAlias(node)) {
+    // An alias (*name) stands for its anchor's value (&name): mappings may reuse a rule.
+    return toPlain(node.resolve(doc), doc, depth + 1);
+  }
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
     for (const pair of node.items) {
       if (!isPair(pair)) {
         continue;
       }
-      const k = isScalar(pair.key) ? String(pair.key.source ?? pair.key.value) : String(toPlain(pair.key));
-      Object.defineProperty(out, k, { value: toPlain(pair.value), enumerable: true, writable: true, configurable: true });
+      const k = isScalar(pair.key) ? String(pair.key.source ?? pair.key.value) : String(toPlain(pair.key, doc, depth + 1));
+      Object.defineProperty(out, k, { value: toPlain(pair.value, doc, depth + 1), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
   if (isSeq(node)) {
-    return node.items.map(toPlain);
+    return node.items.map((item) => toPlain(item, doc, depth + 1));
   }
   if (isScalar(node)) {
     if (typeof node.value === 'number' && node.type === 'PLAIN' && node.source !== undefined && /^[-+]?0\d/.test(node.source)) {

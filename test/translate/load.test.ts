@@ -383,3 +383,17 @@ describe('loadSource: mistakes stop loading with file, line and field', () => {
     expect(path.isAbsolute(e.file) || !e.file.startsWith('..')).toBe(true);
   });
 });
+
+describe('loadSource: YAML conveniences', () => {
+  test('anchors and aliases reuse a rule; a bad JSON records selector is refused', () => {
+    const dir = writeMapping({
+      'source.yaml': sourceYaml('json'),
+      'clients.yaml': 'match: "*.json"\njson: { records: "$.clients[*]" }\nrecords:\n  - record: person\n    fields:\n      id: &id { from: id, required: true }\n  - record: recovery-capital\n    fields:\n      id: *id\n      personId: *id\n',
+    });
+    expect(loadSource(dir).feeds[0].json).toEqual({ records: '$.clients[*]' });
+    const e = loadError({ 'source.yaml': sourceYaml('json'), 'clients.yaml': 'match: "*.json"\njson: { records: "clients" }\nrecords:\n  - record: person\n    fields:\n      id: id\n' });
+    expect(e.field).toBe('json.records');
+    expect(e.line).toBe(2);
+    expect(e.reason).toMatch(/Not a JSON records selector/);
+  });
+});
