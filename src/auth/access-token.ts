@@ -16,6 +16,7 @@ const TYP = 'at+jwt';
 /** Longest access token accepted (ours are well under 2 KB). */
 const MAX_TOKEN_CHARS = 8192;
 const MAX_ACTIVE_CACHE = 10_000;
+const MAX_VERIFIED_CACHE = 10_000;
 
 /** Who is calling, as `authenticate` puts it in `res.locals.auth`. */
 export interface AuthContext {
@@ -87,6 +88,8 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
 /** Verifies access tokens issued by this server (any process on the same database). */
 export class AccessTokenVerifier {
   private readonly active = new Map<string, { active: boolean; at: number }>();
+  /** Tokens already verified, until they expire: a repeat costs a map lookup instead of a signature check. */
+  private readonly verified = new Map<string, { auth: AuthContext; expected: TokenAudience; validUntil: number }>();
 
   constructor(
     private readonly keys: ServerKeys,
@@ -98,6 +101,32 @@ export class AccessTokenVerifier {
     if (token.length > MAX_TOKEN_CHARS) {
       throw new InvalidTokenError('the access token is too long');
     }
+    const hit = this.verified.get(token);
+    if (hit && hit.expected.issuer === expected.issuer && hit.expected.audience === expected.audience) {
+      if (Date.now() < hit.validUntil) {
+        await this.checkActive(hit.auth.clientId);
+        return hit.auth;
+      }
+      this.verified.delete(token);
+    }
+    const auth = await this.verifySignature(token, expected);
+    await this.checkActive(auth.clientId);
+    if (auth.expiresAt) {
+      if (this.verified.size >= MAX_VERIFIED_CACHE) {
+        this.verified.clear();
+      }
+      this.verified.set(token, { auth, expected, validUntil: auth.expiresAt.getTime() + this.options.clockSkewSeconds * 1000 });
+    }
+    return auth;
+  }
+
+  private async checkActive(clientId: string): Promise<void> {
+    if (this.options.isActive && !(await this.isActive(clientId))) {
+      throw new InvalidTokenError('the client of this access token is no longer registered');
+    }
+  }
+
+  private async verifySignature(token: string, expected: TokenAudience): Promise<AuthContext> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(
@@ -134,19 +163,17 @@ export class AccessTokenVerifier {
     if (typeof sub !== 'string' || typeof scope !== 'string' || !isStringArray(organizations) || aud !== expected.audience) {
       throw new InvalidTokenError('the access token is missing claims');
     }
-    if (this.options.isActive && !(await this.isActive(sub))) {
-      throw new InvalidTokenError('the client of this access token is no longer registered');
-    }
-    return {
+    // Frozen: the same object serves every request with this token (the verified cache).
+    return Object.freeze({
       clientId: sub,
       clientName: typeof clientName === 'string' ? clientName : sub,
       scope,
-      scopes: parseScopes(scope),
-      organizations,
+      scopes: Object.freeze(parseScopes(scope)) as Scope[],
+      organizations: Object.freeze([...organizations]) as string[],
       allOrganizations: false,
       tokenId: typeof jti === 'string' ? jti : undefined,
       expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : undefined,
-    };
+    });
   }
 
   private async isActive(clientId: string): Promise<boolean> {

@@ -55,11 +55,19 @@ export function authOf(res: Response): AuthContext | undefined {
   return res.locals.auth as AuthContext | undefined;
 }
 
-/** The path without its query string (which may hold PHI). */
+/** The path from the app's root, without its query string (which may hold PHI). */
 export function pathOnly(req: Request): string {
+  return `${req.baseUrl ?? ''}${req.path}`;
+}
+
+/**
+ * The path from the app's root with its query string, as Express routed it (`req.originalUrl`
+ * may be an absolute URL when the request line is in absolute form).
+ */
+export function requestPath(req: Request): string {
   const url = req.originalUrl ?? req.url;
   const at = url.indexOf('?');
-  return at < 0 ? url : url.slice(0, at);
+  return at < 0 ? pathOnly(req) : `${pathOnly(req)}${url.slice(at)}`;
 }
 
 function unauthorized(res: Response, text: string, error?: 'invalid_token', expired = false): void {
@@ -82,7 +90,7 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
       next();
       return;
     }
-    if (requiredPermission(req.method, req.originalUrl ?? req.url).kind === 'public') {
+    if (requiredPermission(req.method, requestPath(req)).kind === 'public') {
       next();
       return;
     }
@@ -123,7 +131,7 @@ export interface AuthorizeOptions {
  */
 export function authorize(options: AuthorizeOptions = {}): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const path = req.originalUrl ?? req.url;
+    const path = requestPath(req);
     const auth = authOf(res);
     if (!auth) {
       if (requiredPermission(req.method, path).kind === 'public') {

@@ -96,15 +96,17 @@ function header(headers: Headers | undefined, name: string): string | undefined 
 export function requiredPermission(method: string, path: string, body?: unknown, headers?: Headers): Requirement {
   const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
   const at = path.indexOf('?');
-  const pathname = (at < 0 ? path : path.slice(0, at)).replace(/\/+$/, '') || '/';
+  // Express matches mount paths case-insensitively (`/FHIR/metadata` reaches the FHIR router).
+  const pathname = ((at < 0 ? path : path.slice(0, at)).replace(/\/+$/, '') || '/').toLowerCase();
   if (PUBLIC_PATHS.has(pathname) || (pathname === '/' && m === 'GET') || (pathname === '/fhir/metadata' && m === 'GET')) {
     return { kind: 'public' };
   }
   const { segments, query } = splitPath(path);
-  if (segments[0] === 'fhir') {
+  const mount = segments[0]?.toLowerCase();
+  if (mount === 'fhir') {
     return fhirPermission(m, segments.slice(1), query, body, headers, 0);
   }
-  if (segments[0] === 'ingest' && segments.length === 2 && m === 'POST') {
+  if (mount === 'ingest' && segments.length === 2 && m === 'POST') {
     return scopes(need('*', 'c', 'u'));
   }
   return FULL;

@@ -4,9 +4,11 @@
  * scopes; AUTH_DISABLED passes everything (and is refused in production); events carry no token
  * and no query string.
  */
+import http from 'node:http';
 import request from 'supertest';
 import { base64url, generateKeyPair, SignJWT } from 'jose';
 import {
+  AccessTokenVerifier,
   assertAuthConfig,
   authenticate,
   DISABLED_AUTH,
@@ -160,6 +162,30 @@ describe('authenticate', () => {
     expect(JSON.stringify(events)).not.toMatch(/Whitfield|eyJ/);
   });
 
+  test('a request line in absolute form is judged by the path Express routes', async () => {
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const token = await tokenFor('system/Encounter.r');
+    const send = (path: string, auth?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, path, headers: auth ? { authorization: `Bearer ${auth}` } : {} }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(await send(`http://127.0.0.1:${port}/fhir/metadata`)).toBe(200);
+      expect(await send(`http://127.0.0.1:${port}/fhir/Encounter/e1`, token)).toBe(200);
+      expect(await send(`http://127.0.0.1:${port}/fhir/Patient/p1`, token)).toBe(403);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test('a malformed Authorization header: 401 invalid_token', async () => {
     for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', `Bearer ${'x'.repeat(9000)}`]) {
       const res = await request(app).get('/fhir/Patient/p1').set('Authorization', header);
@@ -186,6 +212,26 @@ describe('authenticate', () => {
     expect(JSON.stringify(events)).not.toContain(res.body.access_token);
     expect((await get('/fhir/Encounter?patient=p1', res.body.access_token)).status).toBe(200);
     expect((await get('/fhir/Patient/p1', res.body.access_token)).status).toBe(403);
+  });
+});
+
+describe('the verified-token cache', () => {
+  const expected = { issuer: ISSUER, audience: FHIR_BASE };
+
+  test('a cached token still expires, and still needs its client registered', async () => {
+    const c = await auth.clients.add({ name: 'Cached', jwks: jwksOf(await makeKey('ES384')), scopes: ['system/*.read'], organizations: [] });
+    const verifier = new AccessTokenVerifier(auth.serverKeys, { clockSkewSeconds: 0, isActive: async (id) => (await auth.clients.get(id)) !== undefined, activeCacheMs: 0 });
+    const short = (await issueAccessToken(auth.serverKeys, c, 'system/*.read', { ...expected, ttlSeconds: 1 })).token;
+    const long = (await issueAccessToken(auth.serverKeys, c, 'system/*.read', { ...expected, ttlSeconds: 300 })).token;
+    const first = await verifier.verify(short, expected);
+    expect(await verifier.verify(short, expected)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.organizations)).toBe(true);
+    await expect(verifier.verify(short, { ...expected, audience: 'https://other.example/fhir' })).rejects.toThrow(/"aud"/);
+    await verifier.verify(long, expected);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await expect(verifier.verify(short, expected)).rejects.toMatchObject({ expired: true });
+    await auth.clients.remove(c.id);
+    await expect(verifier.verify(long, expected)).rejects.toThrow(/no longer registered/);
   });
 });
 
