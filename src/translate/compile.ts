@@ -244,6 +244,12 @@ function checkFits(target: { info: TargetInfo; where: string }, shape: 'scalar' 
   if (info.type === 'unknown') {
     return;
   }
+  if (info.type === 'object' || info.type === 'record') {
+    throw cx.file.error(at, `${where} takes ${typeName(info)}: set its parts (${where.split('.').pop()}.<field>) or use each with key and value`);
+  }
+  if (info.type === 'array' && (info.element?.type === 'object' || info.element?.type === 'record')) {
+    throw cx.file.error(at, `${where} takes ${typeName(info)}: use each with fields, or targets by index (${where.split('.').pop()}[0].<field>)`);
+  }
   if (shape === 'list' && info.type !== 'array') {
     throw cx.file.error(at, `${where} takes ${typeName(info)}, but this rule gives a list: add a join or first step`);
   }

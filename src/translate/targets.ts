@@ -107,8 +107,11 @@ export function typeName(t: TargetInfo): string {
   switch (t.type) {
     case 'enum':
       return `a code (${listText(t.options ?? [])})`;
-    case 'array':
-      return `a list of ${t.element ? typeName(t.element).replace(/^an? /, '') : 'values'}`;
+    case 'array': {
+      const el = t.element ?? { type: 'unknown' };
+      const plural: Partial<Record<TargetType, string>> = { object: 'objects', number: 'numbers', string: 'texts', boolean: 'true/false values', date: 'dates', datetime: 'date-times', unknown: 'values' };
+      return el.type === 'enum' ? `a list of codes (${listText(el.options ?? [])})` : `a list of ${plural[el.type] ?? 'values'}`;
+    }
     case 'record':
       return 'an object keyed by code';
     case 'object':

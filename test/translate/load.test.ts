@@ -397,3 +397,15 @@ describe('loadSource: YAML conveniences', () => {
     expect(e.reason).toMatch(/Not a JSON records selector/);
   });
 });
+
+describe('loadSource: values that cannot fit their target', () => {
+  const person = (fields: string) => ({ 'source.yaml': sourceYaml(), 'people.yaml': `match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: ID\n${fields}` });
+  test.each([
+    ['      name: Name\n', /person.name takes an object: set its parts \(name.<field>\)/],
+    ['      identifiers: MRN\n', /person.identifiers takes a list of objects: use each with fields, or targets by index \(identifiers\[0\].<field>\)/],
+    ['      birthDate: { from: DOB, transform: [{ datetime: iso }] }\n', /person.birthDate takes a date \(YYYY-MM-DD\): use the 'date' step, not 'datetime'/],
+    ['      sex: { from: Sex, transform: [boolean] }\n', /person.sex takes a code \(female, male, other, unknown\): this rule gives a boolean/],
+  ])('%s', (fields, reason) => {
+    expect(loadError(person(fields)).reason).toMatch(reason);
+  });
+});
