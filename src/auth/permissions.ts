@@ -8,7 +8,7 @@
  * | request | needs |
  * | --- | --- |
  * | `GET /`, `GET /fhir/metadata`, `/.well-known/smart-configuration` (also under `/fhir`), `/auth/token` | nothing (public) |
- * | `$validate`, `QuestionnaireResponse/$extract`, `ConceptMap/$translate`, `bulkstatus/*`, `bulkfiles/*` | a valid token |
+ * | `$validate`, `QuestionnaireResponse/$extract`, `ConceptMap[/{id}]/$translate` (GET or POST), `bulkstatus/*`, `bulkfiles/*` | a valid token |
  * | read, vread, `{type}/{id}/_history` | r on the type |
  * | search (GET or `_search`), `{type}/_history` | s on the type; `_include` r on the target type (`*` when not named), `_revinclude` r on the source type, chains and `_has` s on the type they search |
  * | `/_history`, `GET /fhir` | s on `*` |
@@ -18,7 +18,8 @@
  * | `Patient/{id}/$everything` | r on Patient and on each `_type` (r on `*` without `_type`) |
  * | `$export` (system, Patient, Group) | r on each `_type` (query or Parameters body; r on `*` without `_type`); Group also r on Group |
  * | `POST /fhir` transaction/batch | what each entry needs (`checkBundleEntries`) |
- * | `POST /ingest/{source}` | c and u on `*` (v1 `system/*.write`, v2 `system/*.cu`) |
+ * | `POST /ingest/{source}`, `POST /ingest/rejects/$retry` | c and u on `*` (v1 `system/*.write`, v2 `system/*.cu`) |
+ * | `GET /ingest/rejects` (raw source records) | c, u and r on `*` (v1 `system/*.write system/*.read`, v2 `system/*.cru`) |
  * | writes to `AuditEvent` | refused for every client: the audit trail is written by the server only |
  */
 import type { Bundle, BundleEntry, OperationOutcome } from '@medplum/fhirtypes';
@@ -53,6 +54,13 @@ const TOKEN_ONLY_TYPE_OPS = new Set(['QuestionnaireResponse/$extract', 'ConceptM
 const MAX_BUNDLE_NESTING = 2;
 
 const isType = (s: string | undefined): s is string => s !== undefined && TYPE_RE.test(s);
+
+/** `/{type}/$validate`, `/QuestionnaireResponse/$extract`, `/ConceptMap[/{id}]/$translate`. */
+function tokenOnlyOperation(segments: string[]): boolean {
+  const [a, b, c] = segments;
+  if (segments.length === 2) return TOKEN_ONLY_OPS.has(b) || TOKEN_ONLY_TYPE_OPS.has(`${a}/${b}`);
+  return segments.length === 3 && a === 'ConceptMap' && c === '$translate';
+}
 const need = (type: string, ...interactions: Interaction[]): NeedAt[] => interactions.map((interaction) => ({ type, interaction }));
 const scopes = (...needs: NeedAt[][]): Requirement => ({ kind: 'scopes', needs: needs.flat() });
 const FULL: Requirement = scopes(need('*', ...INTERACTIONS));
@@ -106,10 +114,24 @@ export function requiredPermission(method: string, path: string, body?: unknown,
   if (mount === 'fhir') {
     return fhirPermission(m, segments.slice(1), query, body, headers, 0);
   }
-  if (mount === 'ingest' && segments.length === 2 && m === 'POST') {
-    return scopes(need('*', 'c', 'u'));
+  if (mount === 'ingest') {
+    return ingestPermission(m, segments.slice(1));
   }
   return FULL;
+}
+
+/**
+ * `/ingest/{source}` writes on every type; the rejects (raw source records, PHI) are read with
+ * the ingest scopes plus read on `*`, and retried with the ingest scopes.
+ */
+function ingestPermission(method: string, segments: string[]): Requirement {
+  const [a, b] = segments;
+  if (a === 'rejects') {
+    if (segments.length === 1 && method === 'GET') return scopes(need('*', 'c', 'u', 'r'));
+    if (segments.length === 2 && b === '$retry' && method === 'POST') return scopes(need('*', 'c', 'u'));
+    return FULL;
+  }
+  return segments.length === 1 && method === 'POST' ? scopes(need('*', 'c', 'u')) : FULL;
 }
 
 /**
@@ -131,6 +153,7 @@ function fhirPermission(method: string, segments: string[], query: Query, body: 
       if (n === 1 && a === '$export') return exportPermission(query, body);
       if ((n === 2 && a === 'bulkstatus') || (n === 3 && a === 'bulkfiles')) return { kind: 'token' };
       if (!isType(a)) return FULL;
+      if (tokenOnlyOperation(segments)) return { kind: 'token' };
       if (n === 1) return scopes(need(a, 's'), searchExtras(query));
       if (n === 2 && b === '_history') return scopes(need(a, 's'));
       if (n === 2 && b === '$export' && a === 'Patient') return exportPermission(query, body);
@@ -145,7 +168,7 @@ function fhirPermission(method: string, segments: string[], query: Query, body: 
       if (n === 1 && TOKEN_ONLY_OPS.has(a)) return { kind: 'token' };
       if (n === 1 && a === '$export') return exportPermission(query, body);
       if (!isType(a)) return FULL;
-      if (n === 2 && (TOKEN_ONLY_OPS.has(b) || TOKEN_ONLY_TYPE_OPS.has(`${a}/${b}`))) return { kind: 'token' };
+      if (tokenOnlyOperation(segments)) return { kind: 'token' };
       if (n === 2 && b === '$export' && a === 'Patient') return exportPermission(query, body);
       if (n === 3 && c === '$export' && a === 'Group') return scopes(need('Group', 'r'), exportNeeds(query, body));
       if (n === 2 && b === '_search') {

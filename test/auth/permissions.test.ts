@@ -6,7 +6,10 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { checkBundleEntries, checkPermission, requiredPermission } from '../../src/auth/permissions';
 import { parseScopes } from '../../src/auth/scopes';
 import { FhirError } from '../../src/outcomes';
+import { exportRoutes } from '../../src/export/routes';
+import { extractRoute } from '../../src/fhir-api/extract';
 import { standardRoutes } from '../../src/fhir-api/routes';
+import { translateRoutes } from '../../src/fhir-api/translate';
 
 /** A requirement written short: 'public', 'token', 'denied', or "Type.x Type.y" needs. */
 function short(method: string, path: string, body?: unknown, headers?: Record<string, string>): string {
@@ -32,6 +35,9 @@ describe('requiredPermission', () => {
     ['POST', '/fhir/Patient/$validate', 'token'],
     ['POST', '/fhir/QuestionnaireResponse/$extract', 'token'],
     ['POST', '/fhir/ConceptMap/$translate', 'token'],
+    ['GET', '/fhir/ConceptMap/$translate?system=x&code=y', 'token'],
+    ['POST', '/fhir/ConceptMap/cm1/$translate', 'token'],
+    ['GET', '/fhir/ConceptMap/cm1/$translate?code=y', 'token'],
     ['GET', '/fhir/bulkstatus/abc', 'token'],
     ['DELETE', '/fhir/bulkstatus/abc', 'token'],
     ['GET', '/fhir/bulkfiles/abc/Patient-1.ndjson', 'token'],
@@ -76,6 +82,11 @@ describe('requiredPermission', () => {
     // ingest
     ['POST', '/ingest/canonical', '*.c *.u'],
     ['POST', '/ingest/canonical?dryRun=true', '*.c *.u'],
+    ['POST', '/ingest/riverbend-csv?feed=contacts', '*.c *.u'],
+    ['GET', '/ingest/rejects?source=riverbend-csv', '*.c *.u *.r'],
+    ['POST', '/ingest/rejects/$retry', '*.c *.u'],
+    ['POST', '/ingest/rejects/%24retry', '*.c *.u'],
+    ['DELETE', '/ingest/rejects', '*.c *.r *.u *.d *.s'],
     // the audit trail is written by the server only
     ['POST', '/fhir/AuditEvent', 'denied'],
     ['PUT', '/fhir/AuditEvent/a1', 'denied'],
@@ -99,8 +110,10 @@ describe('requiredPermission', () => {
     expect(short('POST', '/fhir/$export', params)).toBe('Patient.r Encounter.r');
   });
 
-  test('every pattern of the standard route table has an entry (none falls through to the fail-closed default)', () => {
-    for (const route of standardRoutes()) {
+  test('every pattern of the route table has an entry (none falls through to the fail-closed default)', () => {
+    const routes = [...standardRoutes(), ...translateRoutes(), extractRoute({} as never), ...exportRoutes({} as never)];
+    expect(routes.length).toBeGreaterThan(20);
+    for (const route of routes) {
       const path = `/fhir${route.pattern.replace(':type', 'Encounter').replace(':id', 'e1').replace(':vid', '2')}${route.query ? '?identifier=x' : ''}`;
       expect([route.method, path, short(route.method, path)]).not.toEqual([route.method, path, '*.c *.r *.u *.d *.s']);
     }
