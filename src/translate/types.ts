@@ -40,6 +40,9 @@ export interface MappedRecord {
   /**
    * Canonical field path -> source location of the value that set it, for every target set from
    * the source: `durationMinutes` -> `line 13, column "Minutes"`, `contacts[1].start` -> `line 15, column "Date"`.
+   * A list target records each item (`answers[3]`) and itself (its first item's place); a target
+   * left absent (or set by `default`) records where it was looked for, so a canonical error on a
+   * missing field names the column it should have come from. `const` targets are not traced.
    */
   trace: Record<string, string>;
   /** Mapping issues (errors reject this record before the canonical checks; warnings travel with it). */
