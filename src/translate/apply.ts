@@ -5,7 +5,7 @@
 import type { SourceRecord, SourceScope, SourceValue } from '../inbound/source';
 import type { Condition } from './conditions';
 import { type FieldGroup, runGroup } from './fields';
-import type { Feed, LoadedSource, MappedKind, MappedRecord, MappedSource, MappingIssue } from './types';
+import type { Feed, LoadedSource, MappedKind, MappedRecord, MappedSource } from './types';
 import { type Env, readOne, StepFailure } from './values';
 
 /** One compiled entry of a feed's `records`. */
@@ -29,8 +29,9 @@ export function registerFeed(feed: Feed, c: CompiledFeed): void {
   compiled.set(feed, c);
 }
 
-function compiledOf(feed: Feed): CompiledFeed {
-  const c = compiled.get(feed);
+function compiledOf(source: LoadedSource, feed: Feed): CompiledFeed {
+  // A copy of a feed ({ ...feed }) finds its rules through the source's own feed of that name.
+  const c = compiled.get(feed) ?? compiled.get(source.feeds.find((f) => f.name === feed.name) as Feed);
   if (!c) {
     throw new Error(`Feed ${feed.name} was not made by loadSource`);
   }
@@ -46,7 +47,7 @@ function rejected(record: SourceRecord, feed: Feed, message: string, source = re
  * row or a group made by mapRecords). An unreadable record gives an error issue and no results.
  */
 export function mapRecord(source: LoadedSource, feed: Feed, record: SourceRecord): MappedSource {
-  const { rules } = compiledOf(feed);
+  const { rules } = compiledOf(source, feed);
   const scope = record.scope;
   if (record.error !== undefined || scope === undefined) {
     return rejected(record, feed, record.error ?? 'The record could not be read');
@@ -245,4 +246,3 @@ export function groupWhere(wheres: string[]): string {
   return `lines ${runs.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(', ')}`;
 }
 
-export type { MappingIssue };

@@ -4,11 +4,13 @@
  * step and its argument, the table names, the target against the canonical schema, and whether
  * the value the rule gives (one value or a list; text, number, code of which list) fits the target.
  */
+import { RecordId } from '../domain/model';
 import type { SourceScope } from '../inbound/source';
 import { type Condition, compileCondition } from './conditions';
-import { fillTarget, type FieldGroup, type FieldRun } from './fields';
-import { CANONICAL_LISTS, type TableIndex } from './tables';
-import { describe, listText, makeSetter, parseTarget, resolveTarget, type Segment, segmentsText, type TargetInfo, typeName } from './targets';
+import type { FieldGroup, FieldRun } from './fields';
+import { checkFits, checkValue, type ConstValue, produced } from './fit';
+import type { TableIndex } from './tables';
+import { makeSetter, parseTarget, resolveTarget, type Segment, segmentsText, type TargetInfo, typeName } from './targets';
 import { type BuiltStep, lookupStep, Missing, type Produces, type Step, type StepContext, TRANSFORM_NAMES, TRANSFORMS } from './transforms';
 import type { InputFormat } from './types';
 import { absentAt, type Env, type Got, present, readAll, readEach, readOne, StepFailure } from './values';
@@ -131,12 +133,12 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
 
   if (target) {
     if (!hasFrom && steps.length === 0) {
-      checkValue(rule.const, target, cx, [...at, 'const']);
+      checkValue(rule.const, target, file, [...at, 'const']);
     } else {
-      checkFits(target, shape, produces, cx, at);
+      checkFits(target, shape, produces, file, at);
     }
     if (dflt) {
-      checkValue(rule.default, target, cx, [...at, 'default']);
+      checkValue(rule.default, target, file, [...at, 'default']);
     }
   }
 
@@ -223,86 +225,12 @@ function tableOf(name: string, cx: CompileContext, at: YamlPath): TableIndex {
   return t;
 }
 
-type ConstValue = string | number | boolean | (string | number | boolean)[];
-
 function constValue(v: unknown, cx: CompileContext, at: YamlPath): ConstValue {
   const ok = (x: unknown) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
   if (ok(v) || (Array.isArray(v) && v.every(ok))) {
     return v as ConstValue;
   }
   throw cx.file.error(at, 'a fixed value is text, a number, true/false, or a list of those');
-}
-
-function produced(v: ConstValue): Produces {
-  const x = Array.isArray(v) ? v[0] : v;
-  return typeof x === 'number' ? 'number' : typeof x === 'boolean' ? 'boolean' : 'text';
-}
-
-/** Does a rule's value fit its target? (one value vs list; number, boolean, codes of which list, date vs date-time) */
-function checkFits(target: { info: TargetInfo; where: string }, shape: 'scalar' | 'list', produces: Produces, cx: CompileContext, at: YamlPath): void {
-  const { info, where } = target;
-  if (info.type === 'unknown') {
-    return;
-  }
-  if (info.type === 'object' || info.type === 'record') {
-    throw cx.file.error(at, `${where} takes ${typeName(info)}: set its parts (${where.split('.').pop()}.<field>) or use each with key and value`);
-  }
-  if (info.type === 'array' && (info.element?.type === 'object' || info.element?.type === 'record')) {
-    throw cx.file.error(at, `${where} takes ${typeName(info)}: use each with fields, or targets by index (${where.split('.').pop()}[0].<field>)`);
-  }
-  if (shape === 'list' && info.type !== 'array') {
-    throw cx.file.error(at, `${where} takes ${typeName(info)}, but this rule gives a list: add a join or first step`);
-  }
-  const leaf = info.type === 'array' ? (info.element ?? { type: 'unknown' as const }) : info;
-  const fail = (why: string) => cx.file.error(at, `${where} takes ${typeName(info)}: ${why}`);
-  if (typeof produces === 'object') {
-    const codes = CANONICAL_LISTS[produces.list];
-    if (leaf.type === 'boolean' && produces.list !== 'boolean') {
-      throw fail(`the table gives ${produces.list} codes, not true/false`);
-    }
-    if (leaf.type === 'enum' && leaf.options) {
-      const bad = produces.list === 'boolean' ? ['true/false'] : codes.filter((c) => !leaf.options?.includes(c));
-      if (bad.length > 0) {
-        throw fail(`the table gives ${produces.list} codes (${listText(codes)})`);
-      }
-    }
-    if (leaf.type === 'number') {
-      throw fail(`the table gives ${produces.list} codes`);
-    }
-    return;
-  }
-  if (produces === 'any') {
-    return;
-  }
-  if (leaf.type === 'number' && produces !== 'number') {
-    throw fail("add a step 'integer' or 'number'");
-  }
-  if (leaf.type === 'boolean' && produces !== 'boolean') {
-    throw fail("add a step 'boolean', or a table with target: boolean");
-  }
-  if (leaf.type === 'date' && produces === 'datetime') {
-    throw fail("use the 'date' step, not 'datetime'");
-  }
-  if (leaf.type === 'datetime' && produces === 'date') {
-    throw fail("use the 'datetime' step, not 'date'");
-  }
-  if ((leaf.type === 'enum' || leaf.type === 'date' || leaf.type === 'datetime') && (produces === 'number' || produces === 'boolean')) {
-    throw fail(`this rule gives a ${produces}`);
-  }
-}
-
-/** A const or default checked against the target's canonical schema. */
-function checkValue(v: unknown, target: { info: TargetInfo; where: string }, cx: CompileContext, at: YamlPath): void {
-  const { info, where } = target;
-  if (!info.schema) {
-    return;
-  }
-  const value = fillTarget(v, info);
-  const r = info.schema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw cx.file.error(at, `${JSON.stringify(v)} does not fit ${where}: ${issue.message}`);
-  }
 }
 
 /** A field rule of a `fields` map: a value rule, or an `each` rule. */
@@ -319,7 +247,7 @@ export function compileField(target: string, data: unknown, cx: CompileContext, 
     if (segs.length !== 2 || segs[0].index !== undefined || segs[1].index !== undefined || !['id', 'personId', 'organizationId'].includes(segs[1].key)) {
       throw file.error(at, `a ${where} on its own names its episode with episode.id, episode.personId and episode.organizationId only`, true);
     }
-    info = { type: 'string', schema: undefined };
+    info = { type: 'string', schema: RecordId };
     targetWhere = target;
   } else {
     info = resolveTarget(base, where, segs);
@@ -417,4 +345,3 @@ export function compileFields(data: unknown, cx: CompileContext, at: YamlPath, b
   return { fields, elements: [...new Set(fields.map((f) => f.element).filter((e): e is string => e !== undefined))] };
 }
 
-export { describe };

@@ -99,6 +99,11 @@ records:
     ]);
   });
 
+  test('a copy of the feed object works too (its rules are found by name)', () => {
+    const [rec] = csvRecords(header, [['C-9', 'E-7', '1001', '09/15/2026', '10:00 AM', '52', 'video', '', '', '', '', '', 'S-1', '']], 13);
+    expect(mapRecord(source, { ...feed }, rec).results[0].value.id).toBe('C-9');
+  });
+
   test('a row that could not be read is rejected with the reader\'s reason and no results', () => {
     const [rec] = csvRecords(header, [{ error: 'Unclosed quote' }], 20);
     expect(mapRecord(source, feed, rec)).toEqual({ record: rec, feed: 'feed', results: [], issues: [{ severity: 'error', field: '', source: 'line 20', message: 'Unclosed quote' }] });
