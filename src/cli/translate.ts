@@ -7,8 +7,10 @@
  * records of an outside source are written as NDJSON (--rejects). Exit 0 all accepted, 1 any
  * record rejected, 2 usage, mapping or I/O error.
  */
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { basename } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { rm, writeFile } from 'node:fs/promises';
 import type { Resource } from '@medplum/fhirtypes';
@@ -111,23 +113,48 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
 /**
  * Streams a transaction Bundle to --out or stdout while `translate` runs, one entry per accepted
  * resource; undefined (after saying why) on an I/O error, and then --out is never left half-written.
+ * With `latestOnly` (outside sources, where a later record updates an earlier one) entries go to a
+ * temporary file first and only the last version of each resource is written: a transaction may
+ * not hold one resource twice. Memory holds one number per resource key, never the resources.
  */
-async function writeBundle<R>(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream, translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>): Promise<R | undefined> {
+async function writeBundle<R>(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream, translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>, latestOnly = false): Promise<R | undefined> {
   const target = parsed.out ? createWriteStream(parsed.out) : out;
-  const write = async (text: string) => {
-    if (!target.write(text)) await once(target, 'drain');
+  const spool = latestOnly ? join(mkdtempSync(join(tmpdir(), 'pb-translate-')), 'entries.ndjson') : undefined;
+  const staging = spool ? createWriteStream(spool) : undefined;
+  const write = async (stream: NodeJS.WritableStream, text: string) => {
+    if (!stream.write(text)) await once(stream, 'drain');
   };
+  const last = new Map<string, number>();
+  let seq = 0;
   let first = true;
+  const entry = async (json: string): Promise<void> => {
+    await write(target, `${first ? ',"entry":[\n' : ',\n'}${json}`);
+    first = false;
+  };
   try {
     // No "entry" at all when nothing was accepted: FHIR allows no empty arrays.
-    await write('{"resourceType":"Bundle","type":"transaction"');
+    await write(target, '{"resourceType":"Bundle","type":"transaction"');
     const result = await translate(async (resources: Resource[]) => {
       for (const r of resources) {
-        await write(`${first ? ',"entry":[\n' : ',\n'}${JSON.stringify(putEntry(r))}`);
-        first = false;
+        const json = JSON.stringify(putEntry(r));
+        if (staging) {
+          last.set(`${r.resourceType}/${r.id}`, seq++);
+          await write(staging, `${json}\n`);
+        } else {
+          await entry(json);
+        }
       }
     });
-    await write(first ? '}\n' : '\n]}\n');
+    if (staging && spool) {
+      staging.end();
+      await once(staging, 'finish');
+      let n = 0;
+      const keep = new Set(last.values());
+      for await (const line of createInterface({ input: createReadStream(spool), crlfDelay: Infinity })) {
+        if (keep.has(n++)) await entry(line);
+      }
+    }
+    await write(target, first ? '}\n' : '\n]}\n');
     if (parsed.out) {
       (target as NodeJS.WritableStream).end();
       await once(target, 'finish');
@@ -141,6 +168,8 @@ async function writeBundle<R>(parsed: Args, out: NodeJS.WritableStream, err: Nod
     }
     err.write(`peerbridge translate: ${(e as Error).message}\n`);
     return undefined;
+  } finally {
+    if (spool) await rm(dirname(spool), { recursive: true, force: true });
   }
 }
 
@@ -149,7 +178,7 @@ export function formatSourceReport(report: SourceRunReport, rejectsFile?: string
   const lines = report.outcome.issue.filter((i) => i.severity !== 'information').map((i) => `${i.severity.toUpperCase().padEnd(7)} ${i.details?.text ?? ''}`);
   const r = report.records;
   const s = report.summary;
-  lines.push('', `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected; ${s.resources} FHIR resources`);
+  lines.push('', `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected${r.skipped ? `, ${r.skipped} made no record` : ''}; ${s.resources} FHIR resources`);
   for (const input of report.inputs) {
     lines.push(`  ${input.name}${input.feed ? ` (feed ${input.feed})` : ''}: ${input.skipped ? `not read: ${input.skipped}` : `${input.read} read`}`);
   }
@@ -187,7 +216,7 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
     rejectsOut ??= createWriteStream(rejectsFile);
     if (!rejectsOut.write(`${JSON.stringify(r)}\n`)) await once(rejectsOut, 'drain');
   };
-  const report = await writeBundle(parsed, out, err, (sink) => translateSource(source, inputs, deps, sink, { onReject, onProgress: bar?.update }));
+  const report = await writeBundle(parsed, out, err, (sink) => translateSource(source, inputs, deps, sink, { onReject, onProgress: bar?.update }), true);
   bar?.done();
   if (rejectsOut) {
     rejectsOut.end();

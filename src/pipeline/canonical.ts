@@ -89,6 +89,12 @@ export interface PipelineDeps {
   now?: () => Date;
   /** Organizations known to be 42 CFR Part 2 programs before the run (a mapping's `part2Organizations`). */
   part2Organizations?: readonly string[];
+  /**
+   * A record with the id of an earlier one in the run is a later version of it, not a duplicate
+   * (outside sources: HL7 messages are events, an A08 updates the A04's person, a DFT the SIU's
+   * contact). Its resources replace the earlier ones; units billed are counted once.
+   */
+  laterRecordsUpdate?: boolean;
 }
 
 /** The episode a contact, review or plan sent on its own belongs to (a mapping's `episode.*` targets). */
@@ -110,6 +116,8 @@ export class CanonicalRun {
   private readonly declared = { organization: new Set<string>(), practitioner: new Set<string>(), person: new Set<string>() };
   private readonly referenced = { organization: new Map<string, string>(), practitioner: new Map<string, string>(), person: new Map<string, string>() };
   private readonly unitsUsed = new Map<string, number>();
+  /** With `laterRecordsUpdate`: the day and units of each contact billed, so a later version replaces them. */
+  private readonly contactUnits = new Map<string, { day: string; units: number }>();
   private readonly scored: { personId: string; administrationId: string; date: string; total: number }[] = [];
   private readonly emitted = new Set<string>();
   private readonly counts: Partial<Record<RecordKind, KindCounts>> = {};
@@ -143,8 +151,15 @@ export class CanonicalRun {
     return this.translateAt(collection, `$.${collection}[${index}]`, raw);
   }
 
-  /** Translates one record of a collection; issues are reported under `path`. */
-  translateAt(collection: CollectionName, path: string, raw: unknown): RecordResult[] {
+  /**
+   * Translates one record of a collection; issues are reported under `path`. `pre`: errors found
+   * before the canonical stage (an outside source's mapping), by path: each rejects the record
+   * it is in, so a bad contact of an episode rejects that contact only.
+   */
+  translateAt(collection: CollectionName, path: string, raw: unknown, pre: OperationOutcomeIssue[] = []): RecordResult[] {
+    if (pre.length && collection !== 'episodes') {
+      return [this.count(this.reject(KIND_OF[collection], path, raw, pre))];
+    }
     const kind = KIND_OF[collection];
     if (!this.ctx) {
       return [this.count(this.reject(kind, path, raw, [recordIssue('error', 'required', '$.source', 'The file has no valid "source" (the URI of the source system) before its records', 'canonical')]))];
@@ -176,14 +191,14 @@ export class CanonicalRun {
           return records.personResources(p, this.ctx as MapContext, part2);
         })];
       case 'episodes':
-        return this.episode(path, raw);
+        return this.episode(path, raw, pre);
       case 'recoveryCapital':
         return [this.simple(kind, path, raw, RecoveryCapitalAdministration, (a, issues, onAccept) => {
           this.refer('person', a.personId, `${path}.personId`);
           const result = recoveryCapitalTotal(a.answers);
           if (result.total === undefined) {
             const items = result.missing.map((n) => `${n} (irc-${n})`).join(', ');
-            issues.push(recordIssue('warning', 'incomplete', `${path}.answers`, `No total: item${result.missing.length > 1 ? 's' : ''} ${items} not answered`, 'rules'));
+            issues.push(recordIssue('warning', 'incomplete', `${path}.answers[${result.missing[0] - 1}]`, `No total: item${result.missing.length > 1 ? 's' : ''} ${items} not answered`, 'rules'));
           } else {
             const scored = { personId: a.personId, administrationId: a.id, date: a.date, total: result.total };
             onAccept.push(() => this.scored.push(scored));
@@ -204,7 +219,7 @@ export class CanonicalRun {
     for (const kind of ['organization', 'practitioner', 'person'] as const) {
       for (const [id, where] of this.referenced[kind]) {
         if (!this.declared[kind].has(id)) {
-          issues.push(recordIssue('warning', 'not-found', where, `No ${kind} "${id}" in this file: the reference assumes it was sent before`, 'canonical'));
+          issues.push(recordIssue('warning', 'not-found', where, `No ${kind} "${id}" in this ${this.deps.laterRecordsUpdate ? 'run' : 'file'}: the reference assumes it was sent before`, 'canonical'));
         }
       }
     }
@@ -214,13 +229,20 @@ export class CanonicalRun {
 
   // --- records -------------------------------------------------------------------------------
 
-  private episode(path: string, raw: unknown): RecordResult[] {
+  private episode(path: string, raw: unknown, pre: OperationOutcomeIssue[] = []): RecordResult[] {
+    const under = (base: string) => (i: OperationOutcomeIssue): boolean => {
+      const e = i.expression?.[0] ?? '';
+      return e === base || e.startsWith(`${base}.`) || e.startsWith(`${base}[`);
+    };
+    const inChild = (i: OperationOutcomeIssue): boolean => EPISODE_CHILDREN.some((k) => (k === 'recoveryPlan' ? under(`${path}.${k}`)(i) : (i.expression?.[0] ?? '').startsWith(`${path}.${k}[`)));
+    const headerPre = pre.filter((i) => !inChild(i));
     const header: Record<string, unknown> = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
     const children = Object.fromEntries(EPISODE_CHILDREN.map((k) => [k, header[k]]));
     EPISODE_CHILDREN.forEach((k) => delete header[k]);
     let episode: EpisodeHeaderRecord | undefined;
     let part2 = false;
-    const result = this.simple('episode', path, typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw, EpisodeHeader, (e, _issues, onAccept) => {
+    const headerRaw = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw;
+    const result = headerPre.length ? this.count(this.reject('episode', path, headerRaw, headerPre)) : this.simple('episode', path, headerRaw, EpisodeHeader, (e, _issues, onAccept) => {
       episode = e;
       part2 = this.part2Orgs.has(e.organizationId) || this.part2People.has(e.personId);
       onAccept.push(() => this.episodes.set(e.id, e));
@@ -246,6 +268,10 @@ export class CanonicalRun {
     const childResult = (kind: RecordKind, childPath: string, childRaw: unknown, run: (e: EpisodeHeaderRecord) => RecordResult): RecordResult => {
       if (!result.accepted || !episode) {
         return this.count(this.reject(kind, childPath, childRaw, [recordIssue('error', 'invariant', childPath, `Not translated: its episode ${path} was rejected`, 'canonical')]));
+      }
+      const own = pre.filter(under(childPath));
+      if (own.length) {
+        return this.count(this.reject(kind, childPath, childRaw, own));
       }
       return run(episode);
     };
@@ -351,9 +377,17 @@ export class CanonicalRun {
         const raw = billingUnits(contact.durationMinutes, this.deps.rules.billing);
         // Work on a copy of the day's count: it is only updated if this contact is accepted.
         const day = `${e.personId}|${localDate(contact.start)}`;
-        const trial = new Map([[day, this.unitsUsed.get(day) ?? 0]]);
+        // A later version of a contact billed earlier in the run takes its units' place.
+        const previous = this.deps.laterRecordsUpdate ? this.contactUnits.get(contact.id) : undefined;
+        const used = (this.unitsUsed.get(day) ?? 0) - (previous?.day === day ? previous.units : 0);
+        const trial = new Map([[day, used]]);
         units = cappedUnits(raw, day, trial, this.deps.rules.billing);
-        onAccept.push(() => this.unitsUsed.set(day, trial.get(day) as number));
+        const billed = units;
+        onAccept.push(() => {
+          if (previous && previous.day !== day) this.unitsUsed.set(previous.day, (this.unitsUsed.get(previous.day) ?? 0) - previous.units);
+          this.unitsUsed.set(day, trial.get(day) as number);
+          if (this.deps.laterRecordsUpdate) this.contactUnits.set(contact.id, { day, units: billed });
+        });
         if (raw === 0) issues.push(recordIssue('warning', 'informational', `${p}.durationMinutes`, `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`, 'rules'));
         else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${localDate(contact.start)}: ${units} of ${raw} units billed`, 'rules'));
       }
@@ -386,7 +420,7 @@ export class CanonicalRun {
     if (id !== undefined) {
       const seen = this.seen.get(kind) ?? new Set<string>();
       this.seen.set(kind, seen);
-      if (seen.has(id)) issues.push(recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical'));
+      if (seen.has(id) && !this.deps.laterRecordsUpdate) issues.push(recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical'));
       else seen.add(id);
     }
     let resources: Resource[] = [];

@@ -103,11 +103,13 @@ export function sourceIngestAnswer(bundle: Bundle, report: SourceRunReport, reje
  * failure in between leaves nothing half-said: re-sending updates, never duplicates.
  */
 export async function ingestSource(source: LoadedSource, inputs: SourceInput[], dryRun: boolean, deps: SourceIngestDeps): Promise<IngestResult & { report: SourceRunReport; rejects: RejectRecord[] }> {
-  const resources: Resource[] = [];
+  // A later record with an earlier one's id (an A08 after an A04) replaces its resources: one entry per resource.
+  const byKey = new Map<string, Resource>();
   const rejects: RejectRecord[] = [];
   const report = await translateSource(source, inputs, deps, (made) => {
-    resources.push(...made);
+    for (const r of made) byKey.set(`${r.resourceType}/${r.id}`, r);
   }, { onReject: (r) => void rejects.push(r) });
+  const resources = [...byKey.values()];
   if (report.fatal && report.records.read === 0) {
     throw new FhirError(report.outcome, 400);
   }

@@ -10,12 +10,22 @@
  */
 import { buildAck, parseHl7 } from '../inbound/hl7v2';
 import type { LoadedSource } from '../translate/types';
+import { FhirError } from '../outcomes';
 import { ingestSource, type SourceIngestDeps } from './ingest';
 
 export function mllpIngest(source: LoadedSource, deps: SourceIngestDeps): (message: Buffer) => Promise<string> {
   return async (message: Buffer): Promise<string> => {
     const original = parseHl7(message.toString('latin1'), { input: 'mllp', n: 1 });
-    const result = await ingestSource(source, [{ name: 'mllp', chunks: [message] }], false, deps);
+    let result: Awaited<ReturnType<typeof ingestSource>>;
+    try {
+      result = await ingestSource(source, [{ name: 'mllp', chunks: [message] }], false, deps);
+    } catch (err) {
+      // Not HL7 at all (no MSH): kept as a reject like any unreadable message, and refused.
+      if (!(err instanceof FhirError) || err.status >= 500) throw err;
+      const reason = err.outcome.issue.map((i) => i.details?.text ?? i.diagnostics ?? '').join('; ');
+      await deps.saveRejects?.([{ source: source.name, record: 1, input: 'mllp', where: 'message 1', errors: [{ reason, stage: 'parse' }], raw: message.toString('latin1') }]);
+      return buildAck(original, 'AR', [{ message: reason }]);
+    }
     const { read, accepted } = result.report.records;
     if (read > 0 && accepted === read) return buildAck(original, 'AA');
     const errors = result.rejects.flatMap((r) => r.errors.map((e) => ({ message: e.reason, ...(e.source ?? e.field ? { where: e.source ?? e.field } : {}) })));

@@ -39,6 +39,8 @@ export interface SourceCounts {
   accepted: number;
   /** At least one was rejected, or it could not be read. */
   rejected: number;
+  /** Read, but it made no record (no rule of its feed applies: every `when` was false). */
+  skipped: number;
 }
 
 export interface SourceRunReport {
@@ -100,9 +102,10 @@ async function* counted(chunks: SourceInput['chunks'], onBytes: (n: number) => v
 
 /** Translates the inputs of one source; `sink` receives each accepted record's resources. */
 export async function translateSource(source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps, sink: (resources: Resource[], result: RecordResult) => void | Promise<void>, hooks: SourceHooks = {}): Promise<SourceRunReport> {
-  const run = new CanonicalRun({ ...deps, part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations] });
+  // Records of an outside source are events: a later one with an earlier one's id updates it.
+  const run = new CanonicalRun({ ...deps, part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations], laterRecordsUpdate: true });
   const issues: OperationOutcomeIssue[] = [...run.setSource(source.system)];
-  const counts: SourceCounts = { read: 0, accepted: 0, rejected: 0 };
+  const counts: SourceCounts = { read: 0, accepted: 0, rejected: 0, skipped: 0 };
   const inputReports: SourceRunReport['inputs'] = [];
   let fatal: string | undefined;
   let bytes = 0;
@@ -127,7 +130,7 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
   const located = (r: SourceRecord, severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], field: string, at: string | undefined, text: string, stage: string): OperationOutcomeIssue => ({
     severity,
     code,
-    details: { text: `${r.input} ${r.where}${at && at !== r.where ? `, ${at}` : ''}: ${text}` },
+    details: { text: `${r.input} ${at && at.startsWith(r.where) ? at : `${r.where}${at ? `, ${at}` : ''}`}: ${text}` },
     diagnostics: `stage: ${stage}; record ${r.n}`,
     expression: [field ? `$.${field}` : '$'],
   });
@@ -136,24 +139,24 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
 
   const handleRecord = async (m: MappedSource, mapped: MappedRecord): Promise<boolean> => {
     const r = m.record;
-    const mappingErrors = mapped.issues.filter(isError);
-    issues.push(...mapped.issues.map((i) => mappingIssue(r, i)));
-    const id = typeof mapped.value.id === 'string' ? mapped.value.id : undefined;
-    if (mappingErrors.length) {
-      run.rejectRecord(mapped.kind, '$', mapped.value, []);
-      await reject(m, mappingErrors.map((i) => ({ field: i.field, ...(i.source ? { source: i.source } : {}), reason: i.message, stage: 'mapping' })), mapped.kind, id);
-      return false;
-    }
+    issues.push(...mapped.issues.filter((i) => !isError(i)).map((i) => mappingIssue(r, i)));
+    // Mapping errors go into the canonical run by path, so an episode's bad contact rejects that contact only.
+    const pre = mapped.issues.filter(isError).map((i) => ({ ...recordIssue('error', 'processing', i.field ? `$.${i.field}` : '$', i.message, 'mapping'), ...(i.source ? { diagnostics: `stage: mapping; source: ${i.source}` } : {}) }));
     const collection = COLLECTION_OF[mapped.kind];
-    const results = collection
-      ? run.translateAt(collection, '$', mapped.value)
-      : [run.translateChild(mapped.kind as 'contact' | 'eligibility-review' | 'recovery-plan', '$', mapped.value, mapped.episode ?? {})];
+    let results: RecordResult[];
+    if (collection) {
+      results = run.translateAt(collection, '$', mapped.value, pre);
+    } else if (pre.length) {
+      results = [run.rejectRecord(mapped.kind, '$', mapped.value, pre)];
+    } else {
+      results = [run.translateChild(mapped.kind as 'contact' | 'eligibility-review' | 'recovery-plan', '$', mapped.value, mapped.episode ?? {})];
+    }
     let ok = true;
     for (const result of results) {
       const errors: RejectError[] = [];
       for (const issue of result.issues) {
         const field = fieldOf(issue.expression?.[0]);
-        const at = sourceOf(field, mapped.trace);
+        const at = /; source: (.*)$/.exec(issue.diagnostics ?? '')?.[1] ?? sourceOf(field, mapped.trace);
         const stage = stageOf(issue);
         issues.push(located(r, issue.severity, issue.code, field, at, issue.details?.text ?? '', stage));
         if (isError(issue)) errors.push({ ...(field ? { field } : {}), ...(at ? { source: at } : {}), reason: issue.details?.text ?? '', stage });
@@ -162,7 +165,7 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
         await sink(result.resources, result);
       } else {
         ok = false;
-        await reject(m, errors, result.kind, result.id);
+        await reject(m, errors, result.kind, result.id ?? (typeof mapped.value.id === 'string' ? mapped.value.id : undefined));
       }
     }
     return ok;
@@ -180,8 +183,13 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
         if (!(await handleRecord(m, mapped))) ok = false;
       }
     }
-    if (ok) counts.accepted++;
-    else counts.rejected++;
+    if (!ok) counts.rejected++;
+    else if (m.results.length) counts.accepted++;
+    else {
+      // Read, but no record rule applied (every `when` false: a DFT without H0038 charges): said, not silent.
+      counts.skipped++;
+      issues.push(located(m.record, 'information', 'informational', '', undefined, `made no record: no rule of feed ${m.feed || '(none)'} applies to it`, 'mapping'));
+    }
     hooks.onProgress?.({ bytes, records: counts.read, input: m.record.input });
   };
 

@@ -46,7 +46,7 @@ test('all accepted: exit 0 and no rejects file', async () => {
   const r = await run('translate', '--mapping', MINI, join(MINI, 'clients.csv'), '--rejects', rejects, '--format', 'json');
   expect(r.code).toBe(0);
   const summary = JSON.parse(r.err.trim());
-  expect(summary.records).toEqual({ read: 1, accepted: 1, rejected: 0 });
+  expect(summary.records).toEqual({ read: 1, accepted: 1, rejected: 0, skipped: 0 });
   expect(existsSync(rejects)).toBe(false);
   const bundle = JSON.parse(r.out) as Bundle;
   expect(bundle.entry?.[0]?.resource?.resourceType).toBe('Patient');

@@ -125,7 +125,7 @@ describe('examples/canonical/bad-records.json', () => {
 
   it('a missing IRC item: accepted with a warning naming the item, and no total Observation', () => {
     const warnings = under(result.report.outcome.issue, '$.recoveryCapital[3]');
-    expect(warnings).toEqual([expect.objectContaining({ severity: 'warning', code: 'incomplete', expression: ['$.recoveryCapital[3].answers'] })]);
+    expect(warnings).toEqual([expect.objectContaining({ severity: 'warning', code: 'incomplete', expression: ['$.recoveryCapital[3].answers[6]'] })]);
     expect(warnings[0].details?.text).toBe('No total: item 7 (irc-7) not answered');
     const made = result.accepted.get('$.recoveryCapital[3]')?.resources ?? [];
     expect(made.map((r) => r.resourceType)).toEqual(['QuestionnaireResponse']);

@@ -47,9 +47,11 @@ beforeAll(() => {
 async function translate(source: string, paths: readonly string[]): Promise<Produced> {
   const loaded = loadSource(join(ROOT, 'mappings', source));
   const inputs = paths.flatMap((p) => inputsFromPath(join(ROOT, 'examples', 'outside', source, p), loaded));
-  const resources: Resource[] = [];
+  // A later record with an earlier one's id updates it: the Bundle holds each resource's last version, as the CLI writes it.
+  const latest = new Map<string, Resource>();
   const rejects: RejectRecord[] = [];
-  const report = await translateSource(loaded, inputs, deps, (list) => void resources.push(...list), { onReject: (r) => void rejects.push(r) });
+  const report = await translateSource(loaded, inputs, deps, (list) => list.forEach((r) => latest.set(`${r.resourceType}/${r.id}`, r)), { onReject: (r) => void rejects.push(r) });
+  const resources = [...latest.values()];
   // What the CLI writes: --out (no "entry" when nothing was accepted) and --report with the --rejects lines.
   const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(resources.length ? { entry: resources.map(putEntry) } : {}) };
   return { bundle, report, rejects, resources };
@@ -111,7 +113,7 @@ describe.each(CASES.map((c) => [`${c.source}/${c.name}`, c] as const))('examples
 
   it('accounts for every source record: accepted or rejected, each reject reported once', () => {
     const { records } = produced.report;
-    expect(records.read).toBe(records.accepted + records.rejected);
+    expect(records.read).toBe(records.accepted + records.rejected + records.skipped);
     expect(new Set(produced.rejects.map((r) => `${r.input}#${r.record}`)).size).toBe(records.rejected);
     expect(produced.report.fatal).toBeUndefined();
   });
@@ -139,7 +141,7 @@ describe('riverbend-csv: the nightly export folder', () => {
       ['contacts.csv', 'contacts', 32],
       ['recovery_capital.csv', 'recovery-capital', 7],
     ]);
-    expect(p.report.records).toEqual({ read: 83, accepted: 83, rejected: 0 });
+    expect(p.report.records).toEqual({ read: 83, accepted: 83, rejected: 0, skipped: 0 });
     expect(p.rejects).toEqual([]);
   });
 
@@ -236,8 +238,9 @@ describe('hl7v2: feed.hl7', () => {
     p = await run('hl7v2', 'feed');
   });
 
-  it('accepts all 20 messages: 6 people, 8 SIU contacts, 6 H0038 charges', () => {
-    expect(p.report.records).toEqual({ read: 20, accepted: 20, rejected: 0 });
+  it('reads all 20 messages: 6 people, 8 SIU contacts, 6 H0038 charges; the DFT with only H0031 makes no record, and says so', () => {
+    expect(p.report.records).toEqual({ read: 20, accepted: 19, rejected: 0, skipped: 1 });
+    expect(p.report.outcome.issue.filter((i) => /made no record/.test(i.details?.text ?? ''))).toHaveLength(1);
     expect(all(p, 'Patient')).toHaveLength(6);
     expect(all(p, 'Encounter')).toHaveLength(14);
     expect(all(p, 'ChargeItem')).toHaveLength(6);
@@ -305,18 +308,14 @@ describe('hl7v2: updates.hl7 (one person and one appointment over their life, in
     p = await run('hl7v2', 'updates');
   });
 
-  it('reads all five messages and accepts the first of each id', () => {
-    expect(p.report.records.read).toBe(5);
-    expect(made<Patient>(p, 'Patient', '300246').name?.[0]?.family).toBe('ROURKE');
-    expect(made<Encounter>(p, 'Encounter', 'A88010').status).toBe('planned');
-  });
-
   // HL7 v2 messages are events: A08 updates the A04's person, S14 reschedules the S12's
-  // appointment, the DFT finishes it. The canonical run rejects a repeated id as a duplicate
-  // (right for a snapshot file, wrong for an event stream): reported to the pipeline owner.
-  it.failing('a later message about the same person or appointment updates it instead of being a duplicate', () => {
+  // appointment, the DFT finishes it. Each later message updates, none is a duplicate.
+  it('reads all five messages; each later message about the same person or appointment updates it', () => {
+    expect(p.report.records).toEqual({ read: 5, accepted: 5, rejected: 0, skipped: 0 });
     expect(p.rejects).toEqual([]);
     expect(made<Patient>(p, 'Patient', '300246').name?.[0]?.family).toBe("O'ROURKE");
+    expect(made<Encounter>(p, 'Encounter', 'A88010').status).toBe('finished');
+    expect(made<ChargeItem>(p, 'ChargeItem', 'A88010').quantity?.value).toBeGreaterThan(0);
   });
 });
 
@@ -327,7 +326,7 @@ describe('vendor-json: payload.json', () => {
   });
 
   it('makes from each client a person, an episode per enrollment with its sessions and reviews, and its IRC assessments', () => {
-    expect(p.report.records).toEqual({ read: 6, accepted: 6, rejected: 0 });
+    expect(p.report.records).toEqual({ read: 6, accepted: 6, rejected: 0, skipped: 0 });
     const counts = Object.fromEntries(Object.entries(p.report.summary.byKind).map(([k, v]) => [k, v?.accepted]));
     expect(counts).toEqual({ person: 6, episode: 7, 'eligibility-review': 6, contact: 16, 'recovery-capital': 4 });
     expect(p.resources.some((r) => JSON.stringify(r).includes('ASM-7702'))).toBe(false); // BARC-10 is not the IRC
