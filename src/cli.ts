@@ -1,15 +1,24 @@
 /**
  * The `peerbridge` command line.
  *   peerbridge validate <file|dir>... [--format text|json]   exit 0 valid, 1 invalid, 2 usage or I/O error
- *   peerbridge translate --mapping canonical <input> [--out f] [--report f]   exit 0 all accepted, 1 any rejected, 2 usage/I/O
+ *   peerbridge translate --mapping <canonical|name|path> <input|folder|->   exit 0 all accepted, 1 any rejected, 2 usage/I/O
+ *   peerbridge clients add|list|remove                      registered SMART Backend Services clients
+ *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
  *   peerbridge serve                                        same as npm start
  */
+import { authCommand } from './cli/auth-token';
+import { clientsCommand } from './cli/clients';
 import { translateCommand } from './cli/translate';
 import { validateCommand } from './cli/validate';
 
 const USAGE = `Usage:
   peerbridge validate <file|dir>... [--format text|json] [--profile <url>]
-  peerbridge translate --mapping canonical <input|-> [--out <file>] [--report <file>] [--format text|json]
+  peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--feed <name>] [--out <file>] [--report <file>]
+                       [--rejects <file>] [--format text|json] [--no-progress]
+  peerbridge clients add --name <n> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...]
+  peerbridge clients list [--format text|json] | peerbridge clients remove <id>
+  peerbridge auth keygen [--alg ES384|RS384] --out <dir>
+  peerbridge auth token --client-id <id> --key <file> [--token-url <url>] [--scope <s>...] [--assertion-only] [--json]
   peerbridge serve
 `;
 
@@ -21,6 +30,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return validateCommand(rest, out, err);
     case 'translate':
       return translateCommand(rest, out, err);
+    case 'clients':
+      return clientsCommand(rest, out, err);
+    case 'auth':
+      return authCommand(rest, out, err);
     case 'serve': {
       const { serve } = await import('./server');
       await serve();

@@ -9,6 +9,7 @@ import { createApp } from './http/app';
 import { openStore } from './store';
 import { Validator } from './validation';
 import { loadSources } from './translate';
+import { openAuth } from './auth';
 import { fhirRouter, transactionCommitter } from './fhir-api';
 import { MAPPINGS_DIR } from './pipeline/sources';
 import { RejectStore } from './store/rejects';
@@ -33,7 +34,9 @@ export async function serve(): Promise<void> {
   // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.
   const bulk = await openBulkExport({ store, baseUrl: config.BASE_URL, log });
   const pipeline = { rules: loadRules(config.RULES_FILE), terms: loadPackageTerms() };
-  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline });
+  // Auth is on unless AUTH_DISABLED=true (refused when NODE_ENV=production; openAuth warns when off).
+  const auth = await openAuth({ driver: store.driver, baseUrl: config.BASE_URL, log, isResourceType: (t) => validator.defs.isResourceType(t) });
+  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline, auth });
   let mllp: MllpListener | undefined;
   if (config.MLLP_PORT !== undefined) {
     const hl7 = sources.get(config.MLLP_SOURCE);

@@ -3,7 +3,7 @@
  * Every failure is answered with an OperationOutcome; the status is decided in `errorHandler`.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config';
 import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
 import { fhirRouter, transactionCommitter, type Route } from '../fhir-api';
@@ -26,6 +26,7 @@ import type { RejectRecord, RejectStore } from '../store/rejects';
 import { retryRejects } from '../pipeline/retry-rejects';
 import { rejectsRouter } from './rejects-router';
 import { translateRoutes } from '../fhir-api/translate';
+import type { Auth } from '../auth';
 
 export interface AppDeps {
   validator: Validator;
@@ -42,6 +43,11 @@ export interface AppDeps {
   sources?: Map<string, LoadedSource>;
   /** Keeps rejected records of outside sources (`GET /ingest/rejects`, `POST /ingest/rejects/$retry`). */
   rejects?: RejectStore;
+  /**
+   * SMART Backend Services (src/auth): the token endpoint, bearer tokens, scopes and rate limits on
+   * every route. Without it (tests of other concerns, AUTH_DISABLED) nothing is checked.
+   */
+  auth?: Auth;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 
@@ -58,16 +64,27 @@ export function createApp(deps: AppDeps): express.Express {
     res.set('X-Content-Type-Options', 'nosniff');
     next();
   });
+  // The token endpoint and SMART configuration are open; everything after needs a bearer token.
+  if (deps.auth) {
+    app.use(deps.auth.router);
+    app.use(deps.auth.authenticate);
+    app.use(deps.auth.rateLimit);
+  }
 
   const fhir = express.Router();
   fhir.use(formatCheck);
   fhir.use(readFhirJsonBody(deps.config.MAX_BODY_BYTES));
+  // Scopes are checked once the body is read: Bundles are checked entry by entry, form searches by their parameters.
+  if (deps.auth) fhir.use(deps.auth.authorize);
   const pipeline = deps.pipeline ?? { rules: loadRules(deps.config.RULES_FILE), terms: loadPackageTerms() };
   const pipelineDeps = { validator: deps.validator, ...pipeline };
   const router = fhirRouter([extractRoute(pipelineDeps), ...translateRoutes(), ...(deps.routes ?? [])]);
 
   fhir.get('/metadata', (req, res) => {
-    send(res, 200, capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes));
+    const statement = capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes);
+    // With auth on, rest.security names SMART Backend Services and the token endpoint.
+    if (deps.auth && statement.rest?.[0]) statement.rest[0].security = deps.auth.capabilitySecurity(req) as CapabilityStatementRestSecurity;
+    send(res, 200, statement);
   });
 
   // Everything else is the FHIR REST API (src/fhir-api), through one adapter.
@@ -84,6 +101,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
   const commitVia = (req: Request) => (deps.store ? transactionCommitter(router, fhirDeps, baseUrl(req, deps.config.BASE_URL)) : undefined);
   const sources = deps.sources ?? new Map<string, LoadedSource>();
+  if (deps.auth) app.use('/ingest', deps.auth.authorize);
   const rejects = deps.rejects;
   const saveRejects = rejects ? (list: RejectRecord[]) => rejects.add(list) : undefined;
   if (rejects) {
