@@ -2,7 +2,7 @@
  * What the MLLP listener does with one HL7 v2 message: translate it with the source's mapping,
  * commit the accepted records and keep the rejected ones, and only then answer (HL7 v2
  * original-mode acknowledgment, https://hl7.org/fhir/uv/v2mappings/ and HL7 v2.5.1 ch. 2.9):
- * - `AA`: every record made from the message was stored;
+ * - `AA`: every record made from the message was stored (or it makes none: a DFT without H0038);
  * - `AE`: the message was read but a record was rejected (kept in the rejects store; ERR says why);
  * - `AR`: the message could not be read, or no feed takes its type (kept in the rejects store too).
  * When storing fails the promise rejects and the listener sends no acknowledgment at all, so the
@@ -26,8 +26,9 @@ export function mllpIngest(source: LoadedSource, deps: SourceIngestDeps): (messa
       await deps.saveRejects?.([{ source: source.name, record: 1, input: 'mllp', where: 'message 1', errors: [{ reason, stage: 'parse' }], raw: message.toString('latin1') }]);
       return buildAck(original, 'AR', [{ message: reason }]);
     }
-    const { read, accepted } = result.report.records;
-    if (read > 0 && accepted === read) return buildAck(original, 'AA');
+    const { read, rejected } = result.report.records;
+    // A message that makes no record (a DFT with no peer support charge) is accepted: there is nothing to keep.
+    if (read > 0 && rejected === 0) return buildAck(original, 'AA');
     const errors = result.rejects.flatMap((r) => r.errors.map((e) => ({ message: e.reason, ...(e.source ?? e.field ? { where: e.source ?? e.field } : {}) })));
     // A reject without a record kind is the message itself: unreadable, or of a type no feed takes.
     const refused = read === 0 || result.rejects.some((r) => r.kind === undefined);

@@ -1,0 +1,111 @@
+/**
+ * HL7 v2 over MLLP end to end, on both store drivers: the listener (src/mllp) with the shipped
+ * hl7v2 mapping (src/pipeline/mllp-ingest.ts). AA only once the records are stored; AE with ERR
+ * when a record is rejected (kept in the rejects store); AR for a message no feed takes or that
+ * is not HL7 (kept too); and no acknowledgment at all when storing fails.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Encounter } from '@medplum/fhirtypes';
+import { loadRules } from '../../src/domain/rules';
+import { loadPackageTerms } from '../../src/fhir/context';
+import { fhirRouter, transactionCommitter } from '../../src/fhir-api';
+import { sendMllp, startMllpListener, type MllpListener } from '../../src/mllp/listener';
+import { mllpIngest } from '../../src/pipeline/mllp-ingest';
+import { MAPPINGS_DIR } from '../../src/pipeline/sources';
+import { RejectStore } from '../../src/store/rejects';
+import { loadSource } from '../../src/translate';
+import { Validator } from '../../src/validation';
+import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
+
+const HL7 = join(__dirname, '..', '..', 'examples', 'outside', 'hl7v2');
+/** The messages of a sample file, `\r`-separated as on the wire. */
+const messages = (file: string): string[] =>
+  readFileSync(join(HL7, file), 'latin1')
+    .replace(/\r\n|\n/g, '\r')
+    .split(/\r(?=MSH\|)/)
+    .filter((m) => m.trim())
+    .map((m) => m.replace(/\r*$/, '\r'));
+const segment = (ack: string, name: string): string[] => ack.split('\r').filter((s) => s.startsWith(`${name}|`));
+
+let validator: Validator;
+beforeAll(() => {
+  validator = Validator.create();
+});
+
+describe.each(DRIVERS)('MLLP ingest on %s', (driver) => {
+  let store: TestStore;
+  let rejects: RejectStore;
+  let listener: MllpListener;
+  let failCommits = false;
+  beforeAll(async () => {
+    store = await openTestStore(driver);
+    rejects = await RejectStore.open(store.repo.driver);
+    const source = loadSource(join(MAPPINGS_DIR, 'hl7v2'));
+    const commit = transactionCommitter(fhirRouter(), { repo: store.repo, validator }, 'http://localhost/fhir');
+    const handler = mllpIngest(source, {
+      validator,
+      rules: loadRules(),
+      terms: loadPackageTerms(),
+      commit: (bundle) => (failCommits ? Promise.reject(new Error('database unavailable')) : commit(bundle)),
+      saveRejects: (list) => rejects.add(list),
+    });
+    listener = await startMllpListener({ port: 0, host: '127.0.0.1', handler, log: () => undefined });
+  });
+  afterAll(async () => {
+    await listener?.close();
+    await store?.close();
+  });
+  const send = (message: string) => sendMllp('127.0.0.1', listener.port, message, 20_000);
+
+  test('AA for each message of the feed, only once its records are stored', async () => {
+    const feed = messages('feed.hl7');
+    expect(feed.length).toBe(20);
+    for (const m of feed) {
+      const ack = await send(m);
+      const msa = segment(ack, 'MSA')[0].split('|');
+      expect(msa[1]).toBe('AA');
+      expect(msa[2]).toBe(m.split('\r')[0].split('|')[9]);
+    }
+    const encounters = await store.repo.search({ resourceType: 'Encounter', count: 100 } as never);
+    expect(encounters.resources).toHaveLength(14);
+    const noShow = encounters.resources.map((r) => r as Encounter).find((e) => e.identifier?.some((i) => i.value === 'A87972'));
+    expect(noShow?.extension?.some((x) => x.url.endsWith('/no-show') && x.valueBoolean === true)).toBe(true);
+  });
+
+  test('AE with the reason in ERR when a record is rejected; the message is kept in the rejects store', async () => {
+    const [bad] = messages('bad/siu-missing-pid.hl7');
+    const ack = await send(bad);
+    expect(segment(ack, 'MSA')[0].split('|')[1]).toBe('AE');
+    expect(segment(ack, 'ERR').join('\n')).toMatch(/PID-3/);
+    const kept = await rejects.list({ source: 'hl7v2' });
+    expect(kept.items.some((r) => r.raw.startsWith('MSH|') && r.raw.includes('SIU^S12') && r.errors.some((e) => /PID-3/.test(`${e.source} ${e.reason}`)))).toBe(true);
+  });
+
+  test('AR for a message type no feed takes, and for input that is not HL7; both kept', async () => {
+    const oru = messages('bad/unknown-type.hl7').find((m) => m.includes('ORU^R01')) as string;
+    const ack = await send(oru);
+    expect(segment(ack, 'MSA')[0].split('|')[1]).toBe('AR');
+    expect(segment(ack, 'ERR').join('\n')).toMatch(/ORU\\S\\R01/);
+    const garbage = await send('this is not an HL7 message');
+    expect(segment(garbage, 'MSA')[0].split('|')[1]).toBe('AR');
+    const kept = await rejects.list({ source: 'hl7v2' });
+    expect(kept.items.some((r) => r.raw.includes('ORU^R01'))).toBe(true);
+    expect(kept.items.some((r) => r.raw === 'this is not an HL7 message')).toBe(true);
+  });
+
+  test('no acknowledgment at all when the store fails: the sender keeps the message and sends it again', async () => {
+    const [adt] = messages('adt.hl7');
+    failCommits = true;
+    try {
+      await expect(send(adt)).rejects.toThrow(/closed before an acknowledgement/);
+    } finally {
+      failCommits = false;
+    }
+    // Sent again once the store is back: accepted, and an update, not a duplicate.
+    const ack = await send(adt);
+    expect(segment(ack, 'MSA')[0].split('|')[1]).toBe('AA');
+    const patients = await store.repo.search({ resourceType: 'Patient', count: 100 } as never);
+    expect(patients.resources).toHaveLength(6);
+  });
+});
