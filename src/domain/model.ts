@@ -316,6 +316,20 @@ export const SupervisorAssessment = z.strictObject({
   ratings: z.array(rating.nullable()).length(11, 'The self-assessment has exactly 11 statements: give 11 ratings, null for one not answered'),
 });
 
+/** The kinds of canonical record: each is accepted or rejected on its own (an episode's contacts, reviews and plan too). */
+export const RECORD_KINDS = [
+  'organization',
+  'practitioner',
+  'person',
+  'episode',
+  'eligibility-review',
+  'contact',
+  'recovery-plan',
+  'recovery-capital',
+  'supervisor-assessment',
+] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
+
 /** The record collections of a canonical file, in the order they are processed. */
 export const COLLECTIONS = ['organizations', 'practitioners', 'people', 'episodes', 'recoveryCapital', 'supervisorAssessments'] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];

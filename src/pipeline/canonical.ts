@@ -26,6 +26,7 @@ import {
   type CollectionName,
   type EpisodeHeaderRecord,
   type EpisodeLink,
+  type RecordKind,
 } from '../domain/model';
 import { billingUnits, cappedUnits, recoveryCapitalChanges, recoveryCapitalTotal, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
 import { localDate } from '../domain/datetime';
@@ -35,16 +36,7 @@ import { rewriteReferences } from '../fhir/bundle';
 import type { Validator } from '../validation';
 import { futureDateIssues, recordIssue, zodIssues, type Stage } from './issues';
 
-export type RecordKind =
-  | 'organization'
-  | 'practitioner'
-  | 'person'
-  | 'episode'
-  | 'eligibility-review'
-  | 'contact'
-  | 'recovery-plan'
-  | 'recovery-capital'
-  | 'supervisor-assessment';
+export type { RecordKind };
 
 const KIND_OF: Record<CollectionName, RecordKind> = {
   organizations: 'organization',

@@ -9,7 +9,7 @@
  * / `resources`. Status: 200 when at least one record was accepted (or the file held none),
  * 422 when records were read and none was accepted.
  */
-import type { Bundle, BundleEntry, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcome, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { putEntry } from '../fhir/bundle';
 import { badRequest, FhirError, notFound } from '../outcomes';
 import type { PipelineDeps } from './canonical';
@@ -35,24 +35,29 @@ export interface IngestResult {
   body: Parameters;
 }
 
-function count(name: string, value: number): ParametersParameter {
-  return { name, valueInteger: value };
+/** Counts of an ingest answer; `skipped` and `rejectsKept` only for outside sources. */
+interface AnswerCounts {
+  read: number;
+  accepted: number;
+  rejected: number;
+  resources: number;
+  skipped?: number;
+  rejectsKept?: number;
 }
 
-/** Builds the answer. */
-export function ingestAnswer(bundle: Bundle, report: TranslateReport): IngestResult {
-  const s = report.summary;
+/** Builds the answer: 200 when something was accepted or nothing was rejected, 422 when everything read was rejected. */
+export function ingestAnswer(bundle: Bundle, outcome: OperationOutcome, counts: AnswerCounts): IngestResult {
   const parameter: ParametersParameter[] = [
     { name: 'bundle', resource: bundle },
-    { name: 'outcome', resource: report.outcome },
-    count('read', s.read),
-    count('accepted', s.accepted),
-    count('rejected', s.rejected),
-    count('resources', s.resources),
+    { name: 'outcome', resource: outcome },
+    ...Object.entries(counts).map(([name, value]) => ({ name, valueInteger: value as number })),
   ];
-  const status = s.read > 0 && s.accepted === 0 ? 422 : 200;
+  const status = counts.rejected > 0 && counts.accepted === 0 ? 422 : 200;
   return { status, body: { resourceType: 'Parameters', parameter } };
 }
+
+const noStore = (): FhirError =>
+  new FhirError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server has no store: use ?dryRun=true' } }] }, 501);
 
 /** Translates (and unless `dryRun`, stores) one ingest body. */
 export async function ingest(source: string, body: unknown, dryRun: boolean, deps: IngestDeps): Promise<IngestResult> {
@@ -72,30 +77,16 @@ export async function ingest(source: string, body: unknown, dryRun: boolean, dep
   const entry: BundleEntry[] = resources.map(putEntry);
   const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };
   if (dryRun || entry.length === 0) {
-    return ingestAnswer(transaction, report);
+    return ingestAnswer(transaction, report.outcome, canonicalCounts(report));
   }
   if (!deps.commit) throw noStore();
-  return ingestAnswer(await deps.commit(transaction), report);
+  return ingestAnswer(await deps.commit(transaction), report.outcome, canonicalCounts(report));
 }
 
-const noStore = (): FhirError =>
-  new FhirError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server has no store: use ?dryRun=true' } }] }, 501);
+const canonicalCounts = ({ summary: s }: TranslateReport): AnswerCounts => ({ read: s.read, accepted: s.accepted, rejected: s.rejected, resources: s.resources });
 
-/** The answer for an outside source: counts are of source records (rows, messages, JSON records). */
-export function sourceIngestAnswer(bundle: Bundle, report: SourceRunReport, rejectsKept: number): IngestResult {
-  const c = report.records;
-  const parameter: ParametersParameter[] = [
-    { name: 'bundle', resource: bundle },
-    { name: 'outcome', resource: report.outcome },
-    count('read', c.read),
-    count('accepted', c.accepted),
-    count('rejected', c.rejected),
-    count('resources', report.summary.resources),
-    count('rejectsKept', rejectsKept),
-  ];
-  const status = c.read > 0 && c.accepted === 0 ? 422 : 200;
-  return { status, body: { resourceType: 'Parameters', parameter } };
-}
+/** Counts of an outside source are of source records (rows, messages, JSON records). */
+const sourceCounts = ({ records: c, summary }: SourceRunReport, rejectsKept: number): AnswerCounts => ({ ...c, resources: summary.resources, rejectsKept });
 
 /**
  * Translates (and unless `dryRun`, stores) the inputs of an outside source. Accepted records are
@@ -116,10 +107,10 @@ export async function ingestSource(source: LoadedSource, inputs: SourceInput[], 
   const entry: BundleEntry[] = resources.map(putEntry);
   const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };
   if (dryRun) {
-    return { ...sourceIngestAnswer(transaction, report, 0), report, rejects };
+    return { ...ingestAnswer(transaction, report.outcome, sourceCounts(report, 0)), report, rejects };
   }
   if (!deps.commit || (rejects.length > 0 && !deps.saveRejects)) throw noStore();
   const response = entry.length ? await deps.commit(transaction) : transaction;
   if (rejects.length) await deps.saveRejects?.(rejects);
-  return { ...sourceIngestAnswer(response, report, rejects.length), report, rejects };
+  return { ...ingestAnswer(response, report.outcome, sourceCounts(report, rejects.length)), report, rejects };
 }

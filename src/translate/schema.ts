@@ -5,19 +5,10 @@
  * Every object is strict: an unknown key is an error, never ignored.
  */
 import { z } from 'zod';
-import type { MappedKind } from './types';
+import { RECORD_KINDS } from '../domain/model';
 
-export const KINDS = [
-  'organization',
-  'practitioner',
-  'person',
-  'episode',
-  'eligibility-review',
-  'contact',
-  'recovery-plan',
-  'recovery-capital',
-  'supervisor-assessment',
-] as const satisfies readonly MappedKind[];
+/** The record kinds a feed may make: the canonical ones. */
+export const KINDS = RECORD_KINDS;
 
 /** Names of sources, feeds and tables: they appear in URLs, FHIR ids and reports. */
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

@@ -5,20 +5,13 @@
  * maps canonical paths back to source paths with `trace`.
  */
 import type { ConceptMap } from '@medplum/fhirtypes';
+import type { RecordKind } from '../domain/model';
 import type { SourceRecord } from '../inbound/source';
 
 export type InputFormat = 'csv' | 'json' | 'hl7v2';
 
-export type MappedKind =
-  | 'organization'
-  | 'practitioner'
-  | 'person'
-  | 'episode'
-  | 'eligibility-review'
-  | 'contact'
-  | 'recovery-plan'
-  | 'recovery-capital'
-  | 'supervisor-assessment';
+/** A canonical record kind (src/domain/model.ts). */
+export type MappedKind = RecordKind;
 
 /** A problem found while applying a mapping to one source record. */
 export interface MappingIssue {
