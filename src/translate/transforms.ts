@@ -77,7 +77,8 @@ function itemwise(fn: (v: Scalar, env: Env) => Scalar | undefined): Step {
       const x = g.v[i];
       const r = x === null ? undefined : one(x, ats[i], env);
       v[i] = r === undefined ? null : r;
-      outAts[i] = r === undefined ? undefined : ats[i];
+      // A null item keeps where it was looked for (a blank Q7 is still column "Q7").
+      outAts[i] = ats[i];
       if (first === undefined && r !== undefined) {
         first = ats[i];
       }

@@ -113,7 +113,8 @@ export function readEach(scope: SourceScope, paths: readonly string[], format: I
   for (let i = 0; i < paths.length; i++) {
     const g = readOne(scope, paths[i], format);
     v[i] = g === undefined ? null : (g.v as Scalar);
-    ats[i] = g?.at;
+    // An absent item is located too (where it was looked for), so `answers[6]` points at its column.
+    ats[i] = g?.at ?? absentAt(format, scope, paths[i]);
     if (first === undefined && g !== undefined) {
       first = g.at;
     }
