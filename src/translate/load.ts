@@ -54,7 +54,9 @@ export function loadSource(dir: string): LoadedSource {
 
   const feeds: Feed[] = [];
   const hl7Types = new Map<string, string>();
-  const files = fs.readdirSync(abs, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
+  // Symbolic links are followed (a folder mounted from a Kubernetes ConfigMap is all links): a
+  // linked feed must not be skipped silently.
+  const files = fs.readdirSync(abs, { withFileTypes: true }).filter((e) => isA(e, abs, 'file')).map((e) => e.name).sort();
   for (const name of files) {
     if (name.endsWith('.yml')) {
       throw new MappingLoadError(display(path.join(abs, name)), undefined, '', 'mapping files end in .yaml');
@@ -94,12 +96,23 @@ export function loadSource(dir: string): LoadedSource {
   };
 }
 
+/** A directory entry that is a file (or folder), itself or through a symbolic link. */
+function isA(entry: fs.Dirent, dir: string, want: 'file' | 'directory'): boolean {
+  if (!entry.isSymbolicLink()) return want === 'file' ? entry.isFile() : entry.isDirectory();
+  try {
+    const st = fs.statSync(path.join(dir, entry.name));
+    return want === 'file' ? st.isFile() : st.isDirectory();
+  } catch {
+    return false; // a dangling link
+  }
+}
+
 /** Loads every source folder under `root` (default: the project's `mappings/`) except `canonical`, by name. */
 export function loadSources(root: string = DEFAULT_MAPPINGS_DIR): Map<string, LoadedSource> {
   const out = new Map<string, LoadedSource>();
   const dirs = fs
     .readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name !== 'canonical' && fs.existsSync(path.join(root, e.name, 'source.yaml')))
+    .filter((e) => isA(e, root, 'directory') && e.name !== 'canonical' && fs.existsSync(path.join(root, e.name, 'source.yaml')))
     .map((e) => e.name)
     .sort();
   for (const d of dirs) {

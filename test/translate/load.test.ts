@@ -103,6 +103,25 @@ describe('loadSource: a good folder', () => {
     expect([...loadSources(root).keys()]).toEqual(['alpha', 'beta']);
   });
 
+  test('symbolic links are followed: a linked feed file and a linked source folder load (a ConfigMap mount is all links)', () => {
+    const real = writeMapping({
+      'source.yaml': sourceYaml('csv', 'linked'),
+      'tables.yaml': TABLES,
+      'real-contacts.yaml': contactFeed('      mode: { from: ContactType, table: contact-mode }\n'),
+    }, 'linked');
+    const mount = fs.mkdtempSync(path.join(path.dirname(path.dirname(real)), 'mount-'));
+    const dir = path.join(mount, 'linked');
+    fs.mkdirSync(dir);
+    for (const f of ['source.yaml', 'tables.yaml']) fs.symlinkSync(path.join(real, f), path.join(dir, f));
+    fs.symlinkSync(path.join(real, 'real-contacts.yaml'), path.join(dir, 'contacts.yaml'));
+    fs.symlinkSync(path.join(real, 'missing.yaml'), path.join(dir, 'dangling.yaml'));
+    expect(loadSource(dir).feeds.map((f) => f.name)).toEqual(['contacts']);
+    const root = fs.mkdtempSync(path.join(path.dirname(path.dirname(real)), 'root-'));
+    fs.symlinkSync(dir, path.join(root, 'linked'));
+    expect([...loadSources(root).keys()]).toEqual(['linked']);
+    expect(loadSources(root).get('linked')?.feeds.map((f) => f.name)).toEqual(['contacts']);
+  });
+
   test('loadSources stops at the first bad folder, with its file and line', () => {
     const a = writeMapping({ 'source.yaml': sourceYaml('csv', 'alpha').replace('csv', 'xml') }, 'alpha');
     expect(() => loadSources(path.dirname(a))).toThrow(/alpha[/\\]source\.yaml line 4, format: must be one of csv, hl7v2, json; found 'xml'/);
