@@ -94,7 +94,10 @@ function walk(start: Node, steps: Step[]): Node[] {
     const next: Node[] = [];
     for (const { v, at } of nodes) {
       if (step === '*') {
+        // A single value where a list is expected is a list of one: APIs often send one item
+        // without its array (`"sessions": {...}`), and skipping it would lose it silently.
         if (Array.isArray(v)) v.forEach((item: unknown, i) => next.push({ v: item, at: `${at}[${i}]` }));
+        else if (v !== undefined) next.push({ v, at });
       } else if (typeof step === 'number') {
         if (Array.isArray(v) && step < v.length) next.push({ v: v[step], at: `${at}[${step}]` });
       } else if (isObject(v) && Object.prototype.hasOwnProperty.call(v, step)) {

@@ -151,6 +151,12 @@ describe('scopes', () => {
     ['$.id', [{ value: 'c1', at: '$.clients[3].id' }]],
     ['name', [{ value: '{"family":"Doe","given":["Jo","Q"]}', at: '$.clients[3].name', structured: 'object' }]],
     ['name.given', [{ value: '["Jo","Q"]', at: '$.clients[3].name.given', structured: 'array' }]],
+    // [*] on a single value: a list of one, not nothing (the value is not lost)
+    ['id[*]', [{ value: 'c1', at: '$.clients[3].id' }]],
+    ['name.family[*]', [{ value: 'Doe', at: '$.clients[3].name.family' }]],
+    ['name[*].family', [{ value: 'Doe', at: '$.clients[3].name.family' }]],
+    ['name[*]', [{ value: '{"family":"Doe","given":["Jo","Q"]}', at: '$.clients[3].name', structured: 'object' }]],
+    ['missing[*]', []],
   ])('get(%s)', (path, expected) => {
     expect(scope.get(path)).toEqual(expected);
   });
@@ -169,6 +175,9 @@ describe('scopes', () => {
       expect(items[0].list('tags').map((s) => s.at)).toEqual(['$.clients[3].sessions[0].tags[0]']);
     }
     expect(scope.list('name').map((s) => s.at)).toEqual(['$.clients[3].name']);
+    // one object sent without its array is one item, with or without [*]
+    expect(scope.list('name[*]').map((s) => s.at)).toEqual(['$.clients[3].name']);
+    expect(scope.list('name[*]')[0].get('family')).toEqual([{ value: 'Doe', at: '$.clients[3].name.family' }]);
     expect(scope.list('nothing')).toEqual([]);
     expect(scope.list('empty')).toEqual([]);
   });

@@ -1,4 +1,5 @@
 import type { SourceRecord } from '../../src/inbound/source';
+import { jsonScope } from '../../src/inbound/json-source';
 import { type Feed, type LoadedSource, loadSource, mapRecord } from '../../src/translate';
 import { csvRecords, hl7Record, jsonRecord, sourceYaml, writeMapping } from './helpers';
 
@@ -187,6 +188,35 @@ records:
       { severity: 'error', field: 'birthDate', source: '$[0].client.dob', message: 'expected a value, found an array' },
     ]);
     expect(person.value.name).toEqual({ given: ['[Dana]'] });
+  });
+});
+
+describe('JSON [*] paths on a value sent without its array (read by the JSON reader)', () => {
+  const { source, feed } = load(
+    'json',
+    `match: "*.json"
+records:
+  - record: person
+    fields:
+      id: id
+      name.family: name.last
+      name.given: { from: "name.first[*]" }
+  - record: recovery-capital
+    each: "assessments[*]"
+    fields:
+      id: id
+      personId: $.id
+      date: { from: taken, transform: [{ datetime: iso }] }
+`,
+  );
+
+  test('a single given name and a single assessment object are a list of one, not dropped', () => {
+    const value = { id: 'P2', name: { last: 'Ok', first: 'Solo' }, assessments: { id: 'A9', taken: '2026-09-15T10:30' } };
+    const record: SourceRecord = { n: 2, input: 'p.json', where: '$[1]', raw: JSON.stringify(value), scope: jsonScope(value, '$[1]') };
+    const [person, rc] = one(source, feed, record);
+    expect(person.value).toEqual({ id: 'P2', name: { family: 'Ok', given: ['Solo'] } });
+    expect(person.trace['name.given[0]']).toBe('$[1].name.first');
+    expect(rc.value).toEqual({ id: 'A9', personId: 'P2', date: '2026-09-15T10:30:00-05:00' });
   });
 });
 
