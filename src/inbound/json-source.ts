@@ -15,7 +15,7 @@
  * be resynchronised. A missing or empty array gives no records.
  */
 import { decodeChunks } from './decode';
-import { scanTopLevel, scanTopLevelArray } from './json-records';
+import { parseJsonText, scanTopLevel, scanTopLevelArray } from './json-records';
 import { describeJsonError } from './json-error';
 import { InputError, type SourceRecord, type SourceScope, type SourceValue } from './source';
 
@@ -251,7 +251,7 @@ export async function* readJson(chunks: AsyncIterable<string | Buffer | Uint8Arr
   if (text.trim() === '') throw new InputError(`${input} is empty: there is no JSON in it`, '$');
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonText(text);
   } catch (err) {
     throw new InputError(`${input} is not valid JSON: ${describeJsonError(err as Error, text)}`, '$');
   }

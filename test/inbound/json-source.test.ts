@@ -126,6 +126,41 @@ describe('bad input', () => {
   });
 });
 
+describe('integers too long for a double', () => {
+  const text = '{"clients": [{"id": 12345678901234567890, "n": 9007199254740993, "ok": 9007199254740991, "neg": -98765432109876543210, "s": "12345678901234567890", "f": 1.2345678901234567890, "e": 12345678901234567e3}], "page": {"cursor": 12345678901234567891}}';
+
+  it.each<[string, string]>([
+    ['$.clients[*]', '$.clients[0]'],
+    ['$.page', '$.page'],
+  ])('keep their digits as text, every selector (%s)', async (records) => {
+    const [r] = await read(chunked(text, 7), records);
+    const get = (p: string) => r.scope!.get(p)[0]?.value;
+    if (records === '$.page') {
+      expect(get('cursor')).toBe('12345678901234567891');
+      return;
+    }
+    expect(get('id')).toBe('12345678901234567890');
+    expect(get('n')).toBe('9007199254740993');
+    expect(get('ok')).toBe(9007199254740991);
+    expect(get('neg')).toBe('-98765432109876543210');
+    expect(get('s')).toBe('12345678901234567890');
+    expect(get('f')).toBe(1.2345678901234567);
+    expect(get('e')).toBe(1.2345678901234567e19);
+    expect(r.raw).toContain('"id": 12345678901234567890');
+  });
+
+  it('in a top-level array, a whole document, and a deeper selector', async () => {
+    for (const [doc, sel] of [['[{"id": 12345678901234567890}]', '$[*]'], ['{"id": 12345678901234567890}', '$'], ['{"a": {"b": [{"id": 12345678901234567890}]}}', '$.a.b[*]']]) {
+      const [r] = await read(doc, sel);
+      expect(r.scope!.get('id')[0].value).toBe('12345678901234567890');
+    }
+  });
+
+  it('a syntax error after one still names the position as written', async () => {
+    await expect(read('{"id": 12345678901234567890, }', '$')).rejects.toThrow(/line 1, column 3\d/);
+  });
+});
+
 describe('scopes', () => {
   const client = {
     id: 'c1',
