@@ -306,12 +306,36 @@ function check(lines: string[], seps: Hl7Separators, terminated: boolean): strin
   return new Message(seps, segments);
 }
 
+/**
+ * A batch envelope segment (HL7 v2.5.1 section 2.10.3: FHS/BHS open a file or batch, BTS/FTS close
+ * it): not part of any message. Files of HL7 messages often come wrapped in them.
+ */
+function isEnvelope(line: string): boolean {
+  if (line.length < 3 || (line.length > 3 && NOT_SEPARATOR.test(line[3]))) return false;
+  const name = line.slice(0, 3);
+  return name === 'FHS' || name === 'BHS' || name === 'BTS' || name === 'FTS';
+}
+
+/** True when text before the first MSH is only batch headers (FHS, BHS) and blank lines. */
+function isEnvelopeOnly(text: string): boolean {
+  const lines = splitSegments(text);
+  return lines.length > 0 && lines.every(isEnvelope);
+}
+
 function parseMessage(text: string, input: string, n: number, cutOff?: string): SourceRecord {
   const lines = splitSegments(text);
   let end = text.length;
   while (end > 0 && text.charCodeAt(end - 1) === 0x0b) end--;
   const lastChar = text.charCodeAt(end - 1);
-  const terminated = lastChar === 0x0d || lastChar === 0x0a || lastChar === 0x1c;
+  let terminated = lastChar === 0x0d || lastChar === 0x0a || lastChar === 0x1c;
+  // Batch trailers (BTS, FTS) and the next batch's headers (BHS) after a message's segments close
+  // it: they are left out of the message, whose last segment then ended before them.
+  let kept = lines.length;
+  while (kept > 1 && isEnvelope(lines[kept - 1])) kept--;
+  if (kept < lines.length) {
+    lines.length = kept;
+    terminated = true;
+  }
   const raw = lines.join('\r') + (terminated && lines.length > 0 ? '\r' : '');
   if (lines.length === 0) return { n, input, where: `message ${n}`, raw, error: 'The message is empty' };
   const meta = readMeta(lines[0]);
@@ -362,7 +386,8 @@ const MAX_PREAMBLE = 1024 * 1024;
 
 /**
  * Reads a file or stream of HL7 v2 messages: a message starts at each segment beginning with
- * `MSH`. Blank lines and MLLP framing (0x0B before a message, 0x1C 0x0D after it) are tolerated;
+ * `MSH`. Blank lines, MLLP framing (0x0B before a message, 0x1C 0x0D after it) and batch envelope
+ * segments (FHS, BHS, BTS, FTS) are tolerated and left out of the messages;
  * an MLLP-framed message whose end block never comes is cut off. Byte chunks are decoded per
  * message (see decodeMessage); string chunks are taken as text. Throws InputError when the input
  * holds text but no MSH segment (in its first MiB).
@@ -391,7 +416,7 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
         continue;
       }
       const lead = buf.slice(0, m);
-      if (!isBlank(lead)) {
+      if (!isBlank(lead) && !isEnvelopeOnly(lead)) {
         n++;
         yield { n, input, where: `message ${n}`, raw: splitSegments(text(lead)).join('\r'), error: 'Text before the first MSH segment: it is not an HL7 message' };
       }
@@ -418,7 +443,7 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
     }
   }
   if (start < 0) {
-    if (!isBlank(buf)) throw noMsh();
+    if (!isBlank(buf) && !isEnvelopeOnly(buf)) throw noMsh();
     return;
   }
   const last = buf.slice(start);

@@ -222,6 +222,26 @@ describe('a stream of messages', () => {
     ]);
   });
 
+  it('leaves batch envelopes (FHS, BHS, BTS, FTS) out: no reject for the header, no trailer in the last message', async () => {
+    const text = `FHS|^~\\&|EHR|RB|PB|PB|20260105\rBHS|^~\\&|EHR|RB|PB|PB|20260105\r${message('M1')}${message('M2')}BTS|2\rBHS|^~\\&|EHR\r${message('M3', ' Zoë')}BTS|1\rFTS|2\r`;
+    const expected = [
+      ['message 1 (MSH-10 M1)', message('M1'), undefined],
+      ['message 2 (MSH-10 M2)', message('M2'), undefined],
+      ['message 3 (MSH-10 M3)', message('M3', ' Zoë'), undefined],
+    ];
+    const brief = (records: SourceRecord[]) => records.map((r) => [r.where, r.raw, r.error]);
+    expect(brief(await readAll([text]))).toEqual(expected);
+    expect(brief(await readAll([text.replace(/\r/g, '\n')]))).toEqual(expected);
+    const bytes = Buffer.from(text);
+    for (let cut = 0; cut <= bytes.length; cut += 7) expect(brief(await readAll([bytes.subarray(0, cut), bytes.subarray(cut)]))).toEqual(expected);
+    // the trailer closes the last message: its last segment was not cut off
+    expect(brief(await readAll([`${message('M1')}PID|1||9\rBTS|1`]))).toEqual([['message 1 (MSH-10 M1)', `${message('M1')}PID|1||9\r`, undefined]]);
+    // an empty batch is no message, and no error
+    expect(await readAll(['FHS|^~\\&|EHR\rBHS|^~\\&|EHR\rBTS|0\rFTS|1\r'])).toEqual([]);
+    // other text before the first MSH is still a reject, envelope and all
+    expect((await readAll([`FHS|^~\\&|EHR\rjunk\r${message('M1')}`]))[0]).toMatchObject({ where: 'message 1', error: 'Text before the first MSH segment: it is not an HL7 message' });
+  });
+
   it('throws InputError for an input with no MSH at all, and reads nothing from an empty one', async () => {
     await expect(readAll(['hello,world\n1,2\n'])).rejects.toThrow(new InputError('feed.hl7 is not HL7 v2: there is no MSH segment', 'message 1'));
     expect(await readAll(['\r\n \n'])).toEqual([]);
