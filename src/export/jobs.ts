@@ -4,7 +4,7 @@
  * processes on several machines agree on leases and expiry.
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import type { SqlDriver } from '../store/repository';
+import type { RepositoryAccess, SqlDriver } from '../store/repository';
 import type { KeyRange } from './snapshot';
 
 /** `accepted`: waiting for a worker; `in-progress`: claimed; `completed` and `failed` are final. */
@@ -23,6 +23,12 @@ export interface JobParams {
   /** The patients (Group members, or the `patient` parameter). */
   patientIds?: string[];
   groupId?: string;
+  /**
+   * The access of the client that started the job (absent: the server's own, unfiltered): the
+   * worker plans and the file download reads only what that client may see, and only that client
+   * may poll, cancel or download it.
+   */
+  access?: RepositoryAccess;
 }
 
 export interface Job {
@@ -155,10 +161,16 @@ export class JobStore {
     }
   }
 
-  /** Stores the files and marks the job completed, atomically and only while the lease is ours. */
-  async complete(id: string, files: JobFile[]): Promise<void> {
+  /**
+   * Stores the files and marks the job completed, atomically and only while the lease is ours;
+   * `issues` are added to the manifest's error file (records withheld under 42 CFR Part 2).
+   */
+  async complete(id: string, files: JobFile[], issues: OperationOutcome[] = []): Promise<void> {
     await this.driver.transaction(async (tx) => {
       await this.heartbeat(id, 'complete', tx);
+      if (issues.length > 0) {
+        await tx.query(`UPDATE bulk_export_job SET issues = issues || $2::jsonb WHERE id = $1`, [id, JSON.stringify(issues)]);
+      }
       await tx.query('DELETE FROM bulk_export_file WHERE job_id = $1', [id]);
       if (files.length > 0) {
         await tx.query(

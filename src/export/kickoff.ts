@@ -104,7 +104,8 @@ export async function parseKickoff(req: FhirRequest, level: ExportLevel, deps: F
       refuse(`The parameter ${name} is not supported`, name);
     }
   }
-  const job: JobParams = { level };
+  // The job carries the client's access: the worker runs later, without the request.
+  const job: JobParams = { level, ...(deps.access ? { access: deps.access } : {}) };
 
   for (const format of params.get('_outputFormat') ?? []) {
     if (!OUTPUT_FORMATS.includes(format.trim())) {

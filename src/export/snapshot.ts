@@ -14,7 +14,8 @@
  * `DISTINCT ON`, parses each into an object and needs a second `JSON.stringify`; this path is
  * several times faster on 100k resources and lets a file be any key range of one type.
  */
-import type { SqlDriver } from '../store/repository';
+import { releasedCondition, tenantCondition, visibleCondition } from '../store/access-sql';
+import type { RepositoryAccess, SqlDriver } from '../store/repository';
 
 /** What a job exports. */
 export interface SnapshotFilter {
@@ -28,6 +29,11 @@ export interface SnapshotFilter {
   patientIds?: string[];
   /** Only resources in some patient's compartment (Patient-level export). */
   compartment?: boolean;
+  /**
+   * The client's access (src/store/access-sql.ts): its tenants only, and 42 CFR Part 2 records
+   * only with consent, checked when the job is planned and again when a file is read.
+   */
+  access?: RepositoryAccess;
 }
 
 /** A key range of one type: (after, upto], either end open when undefined. */
@@ -67,6 +73,9 @@ function filterConds(f: SnapshotFilter, p: Params, a: string, range?: KeyRange):
   } else if (f.compartment) {
     out.push(`cardinality(${a}.patient_ids) > 0`);
   }
+  if (f.access) {
+    out.push(visibleCondition(f.access, a, (v) => p.add(v)));
+  }
   return out;
 }
 
@@ -83,7 +92,7 @@ function half(which: 'current' | 'changed', f: SnapshotFilter, p: Params, cols: 
   }
   const conds = [`r.last_updated > ${t}`, 'NOT h.deleted', ...filterConds(f, p, 'h', range)];
   return `SELECT ${cols('h')} FROM fhir_resource r CROSS JOIN LATERAL (
-      SELECT x.last_updated, x.deleted, x.content, x.patient_ids FROM fhir_history x
+      SELECT x.last_updated, x.deleted, x.content, x.patient_ids, x.owner, x.part2 FROM fhir_history x
        WHERE x.resource_type = r.resource_type AND x.id = r.id AND x.last_updated <= ${t}
        ORDER BY x.version_id DESC LIMIT 1) h
     WHERE ${conds.join(' AND ')}`;
@@ -119,6 +128,25 @@ export async function countByType(driver: SqlDriver, f: SnapshotFilter): Promise
     p.values,
   );
   return new Map(rows.map((r) => [r.resource_type, Number(r.n)]));
+}
+
+/**
+ * How many of the snapshot's resources of the client's tenants are withheld under 42 CFR Part 2
+ * (0 without access): the job then lists a warning OperationOutcome in its error file.
+ */
+export async function countWithheld(driver: SqlDriver, f: SnapshotFilter): Promise<number> {
+  if (!f.access) {
+    return 0;
+  }
+  const access = f.access;
+  const p = new Params();
+  const open = { ...f, access: undefined };
+  const gate = (v: string): string => {
+    const tenant = tenantCondition(access, v, (x) => p.add(x));
+    return `${v}.part2 AND NOT ${releasedCondition(access, v, (x) => p.add(x))}${tenant ? ` AND ${tenant}` : ''} AS withheld`;
+  };
+  const rows = await query<{ n: number }>(driver, `SELECT count(*)::int AS n FROM (${both(open, p, gate)}) s WHERE withheld`, p.values);
+  return Number(rows[0]?.n ?? 0);
 }
 
 /**

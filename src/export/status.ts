@@ -11,7 +11,7 @@
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError, notFound, serverError } from '../outcomes';
-import type { SqlDriver } from '../store/repository';
+import type { RepositoryAccess, SqlDriver } from '../store/repository';
 import type { Job, JobStore } from './jobs';
 import { readRange } from './snapshot';
 import { snapshotOf } from './worker';
@@ -59,17 +59,21 @@ function unknownJob(id: string): FhirError {
   return new FhirError(notFound(`No export job '${id}' (it may have been cancelled or have expired)`), 404);
 }
 
-async function existing(jobs: JobStore, id: string): Promise<Job> {
+/**
+ * The job, when `caller` may see it: a client sees only the jobs it started (another client's
+ * job answers 404 like an unknown one); the server's own callers (no access) see every job.
+ */
+async function existing(jobs: JobStore, id: string, caller?: RepositoryAccess): Promise<Job> {
   const job = await jobs.get(id);
-  if (!job) {
+  if (!job || (caller && job.params.access?.clientId !== caller.clientId)) {
     throw unknownJob(id);
   }
   return job;
 }
 
 /** The answer to a status request; `base` is the FHIR base URL the file URLs hang off. */
-export async function exportStatus(jobs: JobStore, id: string, base: string): Promise<StatusAnswer> {
-  const job = await existing(jobs, id);
+export async function exportStatus(jobs: JobStore, id: string, base: string, caller?: RepositoryAccess): Promise<StatusAnswer> {
+  const job = await existing(jobs, id, caller);
   if (job.status === 'failed') {
     throw new FhirError(job.error ?? serverError(), 500);
   }
@@ -88,7 +92,10 @@ export async function exportStatus(jobs: JobStore, id: string, base: string): Pr
 }
 
 /** DELETE on the status URL: the job and its files are removed (202), or 404. */
-export async function cancelExport(jobs: JobStore, id: string): Promise<StatusAnswer> {
+export async function cancelExport(jobs: JobStore, id: string, caller?: RepositoryAccess): Promise<StatusAnswer> {
+  if (caller) {
+    await existing(jobs, id, caller);
+  }
   if (!(await jobs.delete(id))) {
     throw unknownJob(id);
   }
@@ -96,8 +103,8 @@ export async function cancelExport(jobs: JobStore, id: string): Promise<StatusAn
 }
 
 /** One output file of a completed job, as batches of lines; 404 for anything else. */
-export async function exportFile(jobs: JobStore, driver: SqlDriver, id: string, name: string): Promise<FileAnswer> {
-  const job = await existing(jobs, id);
+export async function exportFile(jobs: JobStore, driver: SqlDriver, id: string, name: string, caller?: RepositoryAccess): Promise<FileAnswer> {
+  const job = await existing(jobs, id, caller);
   const m = FILE_RE.exec(name);
   const missing = (): FhirError => new FhirError(notFound(`Export job '${id}' has no file '${name}'`), 404);
   if (!m || job.status !== 'completed') {

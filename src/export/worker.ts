@@ -13,7 +13,8 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { SqlDriver } from '../store/repository';
 import type { ExportConfig } from './config';
 import { LeaseLost, type Job, type JobFile, type JobStore } from './jobs';
-import { countByType, splitType, type SnapshotFilter } from './snapshot';
+import { WITHHELD_TEXT } from '../store/access-sql';
+import { countByType, countWithheld, splitType, type SnapshotFilter } from './snapshot';
 
 /** Claims of one job before it is given up. */
 export const MAX_ATTEMPTS = 3;
@@ -34,8 +35,15 @@ export function snapshotOf(job: Job): SnapshotFilter {
     since: p.since ? new Date(p.since) : undefined,
     patientIds: p.patientIds,
     compartment: p.level !== 'system',
+    ...(p.access ? { access: p.access } : {}),
   };
 }
+
+/** The error-file warning of a job that left 42 CFR Part 2 records out (not naming or counting them). */
+export const WITHHELD_OUTCOME: OperationOutcome = {
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'warning', code: 'suppressed', details: { text: WITHHELD_TEXT } }],
+};
 
 export class ExportWorker {
   private running: Promise<void> | undefined;
@@ -80,7 +88,8 @@ export class ExportWorker {
     }
     try {
       const files = await this.plan(job);
-      await this.jobs.complete(job.id, files);
+      const withheld = await countWithheld(this.driver, snapshotOf(job));
+      await this.jobs.complete(job.id, files, withheld > 0 ? [WITHHELD_OUTCOME] : []);
     } catch (err) {
       if (err instanceof LeaseLost) {
         return;

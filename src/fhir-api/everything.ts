@@ -2,12 +2,14 @@
  * Patient `$everything` (https://hl7.org/fhir/R4/patient-operation-everything.html): the Patient
  * and every resource in its compartment, as pages of a `searchset` Bundle; `_since`, `_type`
  * and `_count` as the operation defines them. Resources outside the compartment that these
- * reference (Practitioner, Organization, Location...) are not added.
+ * reference (Practitioner, Organization, Location...) are not added. A client's view (src/store
+ * access-sql.ts) leaves out other tenants' resources, and 42 CFR Part 2 records without consent
+ * with an OperationOutcome warning entry (the Patient itself withheld: 404).
  */
 import type { BundleLink, ResourceType } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
 import { countParam, idParam, instantParam, queryString, queryValue } from './http-rules';
-import { entry, searchset, withQuery } from './search';
+import { entry, searchset, warningOutcome, withQuery } from './search';
 import type { FhirHandler } from './types';
 
 const DEFAULT_PAGE = 100;
@@ -37,5 +39,9 @@ export const everythingHandler: FhirHandler = async (req, deps) => {
   if (page.next) {
     links.push({ relation: 'next', url: withQuery(self, queryString({ ...req.query, _cursor: page.next })) });
   }
-  return { status: 200, body: searchset(links, page.resources.map((r) => entry(req, r, 'match')), page.total) };
+  const entries = page.resources.map((r) => entry(req, r, 'match'));
+  if (page.withheld) {
+    entries.push({ resource: warningOutcome([], true), search: { mode: 'outcome' } });
+  }
+  return { status: 200, body: searchset(links, entries, page.total) };
 };

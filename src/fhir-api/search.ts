@@ -5,6 +5,7 @@
  * `_elements` trims matches to the listed elements and tags them SUBSETTED.
  */
 import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { WITHHELD_TEXT } from '../store/access-sql';
 import { countParam, parseSearch, queryString, queryValue, strictHandling, typeParam } from './http-rules';
 import type { FhirHandler, FhirRequest } from './types';
 
@@ -29,8 +30,8 @@ export const searchHandler: FhirHandler = async (req, deps) => {
     ...result.resources.map((r) => entry(req, elements(r, search.fields), 'match')),
     ...result.included.map((r) => entry(req, r, 'include')),
   ];
-  if (warnings.length > 0) {
-    entries.push({ resource: warningOutcome(warnings), search: { mode: 'outcome' } });
+  if (warnings.length > 0 || result.withheld) {
+    entries.push({ resource: warningOutcome(warnings, result.withheld), search: { mode: 'outcome' } });
   }
   const self = `${req.baseUrl}/${type}`;
   const links: BundleLink[] = [{ relation: 'self', url: withQuery(self, queryString(req.query)) }];
@@ -56,10 +57,17 @@ export function entry(req: FhirRequest, resource: Resource, mode: 'match' | 'inc
 
 export const withQuery = (url: string, qs: string): string => (qs ? `${url}?${qs}` : url);
 
-export function warningOutcome(warnings: string[]): OperationOutcome {
+/**
+ * The outcome entry of a searchset: ignored parameters, and (`withheld`) that 42 CFR Part 2
+ * records were left out, without naming or counting them (code `suppressed`).
+ */
+export function warningOutcome(warnings: string[], withheld = false): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
-    issue: warnings.map((text) => ({ severity: 'warning', code: 'not-supported', details: { text } })),
+    issue: [
+      ...warnings.map((text) => ({ severity: 'warning' as const, code: 'not-supported' as const, details: { text } })),
+      ...(withheld ? [{ severity: 'warning' as const, code: 'suppressed' as const, details: { text: WITHHELD_TEXT } }] : []),
+    ],
   };
 }
 

@@ -4,7 +4,7 @@
  * batch/transaction processor and tests all call handlers the same way.
  */
 import type { Resource, ResourceType } from '@medplum/fhirtypes';
-import type { Repository } from '../store/repository';
+import type { Repository, RepositoryAccess } from '../store/repository';
 import type { Validator } from '../validation';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
@@ -31,7 +31,10 @@ export interface FhirResponse {
 }
 
 export interface FhirDeps {
+  /** The store, as the caller may see it (`repo.withAccess(access)` for a client). */
   repo: Repository;
+  /** The client's access (undefined: the server's own requests); `$export` jobs carry it to the worker. */
+  access?: RepositoryAccess;
   validator: Validator;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }

@@ -9,6 +9,10 @@ import express, { type Request, type Response } from 'express';
 import type { SqlDriver } from '../store/repository';
 import type { JobStore } from '../export/jobs';
 import { cancelExport, exportFile, exportStatus, FILES_PATH, STATUS_PATH, type StatusAnswer } from '../export/status';
+import { accessOf, type CallerLike } from '../access';
+
+/** The client behind a request (`res.locals.auth`): it may reach only the jobs it started. */
+const callerOf = (res: Response) => accessOf(res.locals.auth as CallerLike | undefined);
 
 /** Characters per `res.write` of a file download. */
 const CHUNK_CHARS = 32 * 1024;
@@ -51,13 +55,13 @@ export function exportRouter(deps: ExportRouterDeps): express.Router {
   const base = (req: Request): string => deps.baseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
 
   router.get(`/${STATUS_PATH}/:id`, async (req, res) => {
-    send(res, await exportStatus(deps.jobs, String(req.params.id), base(req)));
+    send(res, await exportStatus(deps.jobs, String(req.params.id), base(req), callerOf(res)));
   });
   router.delete(`/${STATUS_PATH}/:id`, async (req, res) => {
-    send(res, await cancelExport(deps.jobs, String(req.params.id)));
+    send(res, await cancelExport(deps.jobs, String(req.params.id), callerOf(res)));
   });
   router.get(`/${FILES_PATH}/:id/:file`, async (req, res) => {
-    const file = await exportFile(deps.jobs, deps.driver, String(req.params.id), String(req.params.file));
+    const file = await exportFile(deps.jobs, deps.driver, String(req.params.id), String(req.params.file), callerOf(res));
     res.status(200).set(file.headers);
     try {
       for await (const lines of file.lines) {

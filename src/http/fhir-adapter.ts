@@ -7,6 +7,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { FhirDeps, HttpMethod, Router } from '../fhir-api';
 import { FhirError, notAcceptable, notSupported } from '../outcomes';
 import type { Repository } from '../store/repository';
+import { accessOf, type CallerLike } from '../access';
 
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
 const FHIR_JSON = 'application/fhir+json';
@@ -32,9 +33,22 @@ export function formatCheck(req: Request, _res: Response, next: NextFunction): v
 
 /** A repository stand-in for apps built without a store: every call is a 501. */
 export function noStore(): Repository {
-  return new Proxy({} as Repository, {
-    get: () => () => Promise.reject(new FhirError(notSupported('This server was started without a store'), 501)),
+  const repo: Repository = new Proxy({} as Repository, {
+    get: (_target, name) =>
+      name === 'withAccess' ? () => repo : name === 'access' ? undefined : () => Promise.reject(new FhirError(notSupported('This server was started without a store'), 501)),
   });
+  return repo;
+}
+
+/**
+ * The dependencies for one request: the repository as the request's client sees it
+ * (`repo.withAccess`, src/store/access-sql.ts) and its access, from `res.locals.auth`; the
+ * unfiltered `deps` when there is no client (no auth configured, AUTH_DISABLED).
+ * Ingest by a client must commit with these too, so it writes only its organizations' records.
+ */
+export function depsFor<D extends FhirDeps>(deps: D, res: Response): D {
+  const access = accessOf(res.locals.auth as CallerLike | undefined);
+  return access ? { ...deps, repo: deps.repo.withAccess(access), access } : deps;
 }
 
 /** The catch-all: builds the FHIR request, runs the router, writes the answer. */
@@ -57,7 +71,7 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: (req: Reque
       }
       const result = await router.handle(
         { method: req.method as HttpMethod, path: req.path, query, headers, body, baseUrl: baseUrl(req) },
-        deps,
+        depsFor(deps, res),
       );
       res.status(result.status);
       for (const [k, v] of Object.entries(result.headers ?? {})) {

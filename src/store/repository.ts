@@ -36,6 +36,8 @@ export interface SearchResult {
   next?: string;
   /** Warnings to return in an OperationOutcome entry (ignored parameters under lenient handling). */
   warnings: string[];
+  /** true when matches or included resources were left out under 42 CFR Part 2 (no consent). */
+  withheld?: boolean;
 }
 
 /** Filter for streaming resources out (Bulk Data export, $everything). */
@@ -66,6 +68,21 @@ export interface CompartmentPage {
   /** Size of the whole compartment (first page only). */
   total?: number;
   next?: string;
+  /** true when resources of this page were left out under 42 CFR Part 2 (no consent). */
+  withheld?: boolean;
+}
+
+/**
+ * Whose view of the store a repository gives (`withAccess`): a client's tenants
+ * (rules in src/store/access-sql.ts and src/access/). Absent: the server's own, unfiltered view.
+ */
+export interface RepositoryAccess {
+  /** The client (for export jobs and logs). */
+  clientId?: string;
+  /** FHIR Organization ids the client is registered for. */
+  organizations: readonly string[];
+  /** Every tenant (no tenant filter); the 42 CFR Part 2 gate still applies. */
+  allOrganizations: boolean;
 }
 
 /** A repository of versioned FHIR resources. */
@@ -106,6 +123,14 @@ export interface Repository {
   withTransaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T>;
   /** Streams current (or `asOf`) resources in batches, never holding them all in memory. */
   stream(filter: StreamFilter, batchSize?: number): AsyncIterable<Resource[]>;
+  /**
+   * The same store as seen by one client: reads and searches return only its organizations'
+   * resources (plus ownerless shared definitions), Part 2 records only with consent; writes are
+   * limited to its organizations. Other tenants' resources answer 404 as if they did not exist.
+   */
+  withAccess(access: RepositoryAccess): Repository;
+  /** The access this view was made with (undefined: unfiltered). */
+  readonly access?: RepositoryAccess;
   /** Closes the driver's connections. */
   close(): Promise<void>;
 }

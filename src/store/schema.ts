@@ -8,11 +8,17 @@
  * - `fhir_token|string|date|reference|number`: search values extracted at write time from the
  *   base spec's SearchParameter expressions, one row per value, so searches are indexed joins
  *   (the approach of HAPI's and Medplum's lookup tables).
+ * - step 2 (tenants, 42 CFR Part 2; src/store/access-sql.ts): `owner` (the owning Organization id,
+ *   NULL for shared definitions) and `part2` (labelled 42CFRPart2) on both version tables, and
+ *   `fhir_consent_grant` (src/access/consent.ts). Rows stored before step 2 get owners from the
+ *   direct rules and their Patient's owner; Consents stored before it get their grants.
  */
+import type { Consent } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
+import { writeGrants } from './consent-grants';
 
 /** Bumped when the DDL below changes; each step runs once. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Arbitrary, fixed key for `pg_advisory_xact_lock`: "PBSCHEMA" read as ASCII. */
 const MIGRATION_LOCK = 0x5042534348454d41n;
@@ -53,6 +59,31 @@ const STEPS: string[][] = [
     'CREATE INDEX IF NOT EXISTS fhir_number_value ON fhir_number (resource_type, code, low, high)',
     'CREATE INDEX IF NOT EXISTS fhir_number_owner ON fhir_number (resource_type, id)',
   ],
+  [
+    'ALTER TABLE fhir_resource ADD COLUMN IF NOT EXISTS owner text',
+    'ALTER TABLE fhir_resource ADD COLUMN IF NOT EXISTS part2 boolean NOT NULL DEFAULT false',
+    'ALTER TABLE fhir_history ADD COLUMN IF NOT EXISTS owner text',
+    'ALTER TABLE fhir_history ADD COLUMN IF NOT EXISTS part2 boolean NOT NULL DEFAULT false',
+    'CREATE INDEX IF NOT EXISTS fhir_resource_tenant ON fhir_resource (resource_type, owner, id)',
+    'CREATE INDEX IF NOT EXISTS fhir_history_tenant ON fhir_history (owner, last_updated)',
+    `CREATE TABLE IF NOT EXISTS fhir_consent_grant (
+      consent_id text NOT NULL, patient_id text NOT NULL, organization_id text NOT NULL,
+      period_start timestamptz NOT NULL DEFAULT '-infinity', period_end timestamptz NOT NULL DEFAULT 'infinity')`,
+    'CREATE INDEX IF NOT EXISTS fhir_consent_grant_patient ON fhir_consent_grant (patient_id, organization_id)',
+    'CREATE INDEX IF NOT EXISTS fhir_consent_grant_consent ON fhir_consent_grant (consent_id)',
+    // Backfill: the direct rules, then each resource in a Patient's compartment takes its Patient's owner.
+    `UPDATE fhir_resource SET owner = id WHERE resource_type = 'Organization'`,
+    ...Object.entries({ Patient: 'managingOrganization', EpisodeOfCare: 'managingOrganization', Encounter: 'serviceProvider', ChargeItem: 'performingOrganization', PractitionerRole: 'organization' }).map(
+      ([type, element]) =>
+        `UPDATE fhir_resource SET owner = substring(content->'${element}'->>'reference' from 'Organization/([A-Za-z0-9.-]+)$')
+          WHERE resource_type = '${type}' AND owner IS NULL AND content IS NOT NULL`,
+    ),
+    `UPDATE fhir_resource r SET owner = p.owner FROM fhir_resource p
+      WHERE r.owner IS NULL AND cardinality(r.patient_ids) > 0 AND p.resource_type = 'Patient' AND p.id = r.patient_ids[1]`,
+    `UPDATE fhir_resource SET part2 = true WHERE content->'meta'->'security' @> '[{"code":"42CFRPart2"}]'`,
+    `UPDATE fhir_history h SET owner = r.owner FROM fhir_resource r WHERE h.resource_type = r.resource_type AND h.id = r.id`,
+    `UPDATE fhir_history SET part2 = true WHERE content->'meta'->'security' @> '[{"code":"42CFRPart2"}]'`,
+  ],
 ];
 
 /** Creates or migrates the schema; safe to call from several processes at the same time. */
@@ -66,6 +97,12 @@ export async function migrate(driver: SqlDriver): Promise<void> {
         await tx.query(sql);
       }
       await tx.query('INSERT INTO fhir_schema (version) VALUES ($1)', [v + 1]);
+      if (v + 1 === 2) {
+        const consents = await tx.query<{ id: string; content: Consent }>(`SELECT id, content FROM fhir_resource WHERE resource_type = 'Consent' AND NOT deleted`);
+        for (const c of consents.rows) {
+          await writeGrants(tx, c.id, c.content);
+        }
+      }
     }
   });
 }

@@ -8,6 +8,8 @@
 import type { Filter, SortRule } from '@medplum/core';
 import { badRequest, FhirError } from '../outcomes';
 import { COLUMN_PARAMS, definedParams, paramsOf, type ParamDef } from './search-params';
+import { visibleCondition } from './access-sql';
+import type { RepositoryAccess } from './repository';
 import { dateRange, MAX_INDEXED, normalizeString, parseReference } from './search-values';
 
 /** Collects `$n` parameters for one statement. */
@@ -24,6 +26,8 @@ export interface FilterContext {
   params: SqlParams;
   strict: boolean;
   warnings: string[];
+  /** A client's view: chained targets must be visible to it (src/store/access-sql.ts). */
+  access?: RepositoryAccess;
 }
 
 const TABLES: Record<ParamDef['type'], string> = {
@@ -281,7 +285,9 @@ function chainCondition(type: string, f: Filter, dot: number, a: string, ctx: Fi
   if (perTarget.length === 0) {
     return unsupported(ctx, `No target of '${refCode}' has a search parameter '${rest}'; chain '${f.code}' ignored`);
   }
-  return `EXISTS (SELECT 1 FROM fhir_reference c JOIN fhir_resource t ON t.resource_type = c.target_type AND t.id = c.target_id AND NOT t.deleted
+  // A client's chain only goes through targets it may see: another tenant's data must not decide what matches.
+  const visible = ctx.access ? ` AND ${visibleCondition(ctx.access, 't', (v) => ctx.params.add(v))}` : '';
+  return `EXISTS (SELECT 1 FROM fhir_reference c JOIN fhir_resource t ON t.resource_type = c.target_type AND t.id = c.target_id AND NOT t.deleted${visible}
     WHERE c.resource_type = ${a}.resource_type AND c.id = ${a}.id AND c.code = ${ctx.params.add(refCode)} AND ${orJoin(perTarget)})`;
 }
 

@@ -7,7 +7,9 @@ import type { SearchRequest } from '@medplum/core';
 import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../outcomes';
-import type { Repository, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteOptions } from './repository';
+import { visibleCondition } from './access-sql';
+import { checkDelete, planWrites } from './owners';
+import type { Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteOptions } from './repository';
 import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
 import { runSearch } from './sql-search';
 import { writeVersion } from './sql-write';
@@ -29,11 +31,29 @@ export class SqlRepository implements Repository {
   /**
    * @param driver - the driver (or, inside `withTransaction`, the transaction's driver)
    * @param inTransaction - true when `driver` is already a transaction: writes join it
+   * @param access - whose view this is (`withAccess`); undefined: the server's own, unfiltered
    */
   constructor(
     readonly driver: SqlDriver,
     private readonly inTransaction = false,
+    readonly access?: RepositoryAccess,
   ) {}
+
+  /** The view of one client (src/store/access-sql.ts, src/store/owners.ts). */
+  withAccess(access: RepositoryAccess): SqlRepository {
+    return new SqlRepository(this.driver, this.inTransaction, Object.freeze({ ...access, organizations: Object.freeze([...access.organizations]) }));
+  }
+
+  /** `, <visible> AS visible` for a read of alias `a`, with its parameters after `params`. */
+  private visibleColumn(a: string, params: unknown[]): string {
+    if (!this.access) {
+      return '';
+    }
+    return `, ${visibleCondition(this.access, a, (v) => {
+      params.push(v);
+      return `$${params.length}`;
+    })} AS visible`;
+  }
 
   /** Runs `fn` in a transaction: the open one, or a new one retried on deadlock/serialization failure. */
   private async tx<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
@@ -53,8 +73,11 @@ export class SqlRepository implements Repository {
 
   async create<T extends Resource>(resource: T): Promise<T> {
     const id = randomUUID();
-    const v = await this.tx((tx) => writeVersion(tx, resource.resourceType, id, { ...resource, id }));
-    return withMeta({ ...resource, id }, v.versionId, v.lastUpdated);
+    const v = await this.tx(async (tx) => {
+      const [plan] = await planWrites(tx, [{ ...resource, id }], this.access);
+      return writeVersion(tx, resource.resourceType, id, { ...resource, id }, undefined, plan);
+    });
+    return (v.doc as T | undefined) ?? withMeta({ ...resource, id }, v.versionId, v.lastUpdated);
   }
 
   async update<T extends Resource>(resource: T, options: WriteOptions = {}): Promise<UpdateResult<T>> {
@@ -62,8 +85,11 @@ export class SqlRepository implements Repository {
       throw new FhirError(badRequest('An update needs the resource id', `${resource.resourceType}.id`), 400);
     }
     const id = resource.id;
-    const v = await this.tx((tx) => writeVersion(tx, resource.resourceType, id, resource, options.ifMatch));
-    return { resource: withMeta(resource, v.versionId, v.lastUpdated), created: !v.existed };
+    const v = await this.tx(async (tx) => {
+      const [plan] = await planWrites(tx, [resource], this.access);
+      return writeVersion(tx, resource.resourceType, id, resource, options.ifMatch, plan);
+    });
+    return { resource: (v.doc as T | undefined) ?? withMeta(resource, v.versionId, v.lastUpdated), created: !v.existed };
   }
 
   async updateMany<T extends Resource>(resources: T[]): Promise<UpdateResult<T>[]> {
@@ -74,17 +100,20 @@ export class SqlRepository implements Repository {
     if (resources.length === 0) {
       return [];
     }
-    const written = await this.tx((tx) => writeMany(tx, resources));
-    return written.map((v, i) => ({ resource: withMeta(resources[i], v.versionId, v.lastUpdated), created: !v.existed }));
+    const written = await this.tx(async (tx) => writeMany(tx, resources, await planWrites(tx, resources, this.access)));
+    return written.map((v, i) => ({ resource: (v.doc as T | undefined) ?? withMeta(resources[i], v.versionId, v.lastUpdated), created: !v.existed }));
   }
 
   async read<T extends Resource>(type: T['resourceType'], id: string): Promise<T> {
-    const res = await this.driver.query<{ deleted: boolean; content: T | null }>(
-      'SELECT deleted, content FROM fhir_resource WHERE resource_type = $1 AND id = $2',
-      [type, id],
+    const params: unknown[] = [type, id];
+    const visible = this.visibleColumn('r', params);
+    const res = await this.driver.query<{ deleted: boolean; content: T | null; visible?: boolean }>(
+      `SELECT r.deleted, r.content${visible} FROM fhir_resource r WHERE r.resource_type = $1 AND r.id = $2`,
+      params,
     );
     const row = res.rows[0];
-    if (!row) {
+    // Another tenant's resource, or a Part 2 record without consent, answers as if it did not exist.
+    if (!row || row.visible === false) {
       throw new FhirError(notFound(`${type}/${id} not found`), 404);
     }
     if (row.deleted || !row.content) {
@@ -94,14 +123,16 @@ export class SqlRepository implements Repository {
   }
 
   async readVersion<T extends Resource>(type: T['resourceType'], id: string, versionId: string): Promise<T> {
+    const params: unknown[] = [type, id, Number(versionId)];
+    const visible = this.visibleColumn('h', params);
     const res = /^\d{1,9}$/.test(versionId)
-      ? await this.driver.query<{ deleted: boolean; content: T | null }>(
-          'SELECT deleted, content FROM fhir_history WHERE resource_type = $1 AND id = $2 AND version_id = $3',
-          [type, id, Number(versionId)],
+      ? await this.driver.query<{ deleted: boolean; content: T | null; visible?: boolean }>(
+          `SELECT h.deleted, h.content${visible} FROM fhir_history h WHERE h.resource_type = $1 AND h.id = $2 AND h.version_id = $3`,
+          params,
         )
       : { rows: [] };
     const row = res.rows[0];
-    if (!row) {
+    if (!row || row.visible === false) {
       throw new FhirError(notFound(`Version ${versionId} of ${type}/${id} not found`), 404);
     }
     if (row.deleted || !row.content) {
@@ -111,7 +142,10 @@ export class SqlRepository implements Repository {
   }
 
   async delete(type: ResourceType, id: string, options: WriteOptions = {}): Promise<void> {
-    await this.tx((tx) => writeVersion(tx, type, id, null, options.ifMatch));
+    await this.tx(async (tx) => {
+      await checkDelete(tx, type, id, this.access);
+      return writeVersion(tx, type, id, null, options.ifMatch);
+    });
   }
 
   async history(
@@ -133,6 +167,15 @@ export class SqlRepository implements Repository {
       params.push(options.since.toISOString());
       where.push(`last_updated > $${params.length}::timestamptz`);
     }
+    if (this.access) {
+      // Versions the client may not see are left out, as if they were never written.
+      where.push(
+        visibleCondition(this.access, 'fhir_history', (v) => {
+          params.push(v);
+          return `$${params.length}`;
+        }),
+      );
+    }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const count = Math.min(Math.max(options.count ?? 100, 0), 1000);
     const offset = Math.max(options.offset ?? 0, 0);
@@ -151,7 +194,7 @@ export class SqlRepository implements Repository {
   }
 
   search(request: SearchRequest, options: { strict?: boolean; cursor?: string } = {}): Promise<SearchResult> {
-    return runSearch(this.driver, request, { strict: options.strict ?? false, cursor: options.cursor ?? request.cursor });
+    return runSearch(this.driver, request, { strict: options.strict ?? false, cursor: options.cursor ?? request.cursor, access: this.access });
   }
 
   /**
@@ -209,16 +252,16 @@ export class SqlRepository implements Repository {
     if (this.inTransaction) {
       return fn(this);
     }
-    return this.driver.transaction((tx) => fn(new SqlRepository(tx, true)));
+    return this.driver.transaction((tx) => fn(new SqlRepository(tx, true, this.access)));
   }
 
   stream(filter: StreamFilter, batchSize = 1000): AsyncIterable<Resource[]> {
-    return streamResources(this.driver, filter, batchSize);
+    return streamResources(this.driver, filter, batchSize, this.access);
   }
 
   /** A page of a patient's compartment (`Patient/{id}/$everything`), keyset-paged by type and id. */
   compartment(patientId: string, options: CompartmentOptions): Promise<CompartmentPage> {
-    return compartmentPage(this.driver, patientId, options);
+    return compartmentPage(this.driver, patientId, options, this.access);
   }
 
   close(): Promise<void> {

@@ -9,7 +9,8 @@
 import type { IncludeTarget, SearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
-import type { SearchResult, SqlDriver } from './repository';
+import { releasedCondition, tenantCondition } from './access-sql';
+import type { RepositoryAccess, SearchResult, SqlDriver } from './repository';
 import { paramsOf } from './search-params';
 import { filterConditions, sortTerms, SqlParams, unsupported, type FilterContext } from './search-sql';
 
@@ -63,18 +64,27 @@ export function pageSize(count: number | undefined | null, warnings: string[]): 
 
 function where(request: SearchRequest, ctx: FilterContext): string {
   const conds = [`r.resource_type = ${ctx.params.add(request.resourceType)}`, 'NOT r.deleted'];
+  const tenant = ctx.access && tenantCondition(ctx.access, 'r', (v) => ctx.params.add(v));
+  if (tenant) {
+    conds.push(tenant);
+  }
   conds.push(...filterConditions(request.resourceType, request.filters ?? [], 'r', ctx));
   return conds.join(' AND ');
+}
+
+/** `, <released> AS released` (the 42 CFR Part 2 gate as a column) for a client's search of alias `a`. */
+function releasedColumn(ctx: FilterContext, a: string): string {
+  return ctx.access ? `, ${releasedCondition(ctx.access, a, (v) => ctx.params.add(v))} AS released` : '';
 }
 
 /** Runs one page of a search. */
 export async function runSearch(
   driver: SqlDriver,
   request: SearchRequest,
-  options: { strict: boolean; cursor?: string },
+  options: { strict: boolean; cursor?: string; access?: RepositoryAccess },
 ): Promise<SearchResult> {
   const warnings: string[] = [];
-  const ctx: FilterContext = { params: new SqlParams(), strict: options.strict, warnings };
+  const ctx: FilterContext = { params: new SqlParams(), strict: options.strict, warnings, access: options.access };
   const count = pageSize(request.count, warnings);
   const cursor = decodeCursor(options.cursor);
   let conditions = where(request, ctx);
@@ -84,8 +94,11 @@ export async function runSearch(
   let total: number | undefined;
   if (request.total === 'accurate' || request.total === 'estimate') {
     // A fresh parameter list: the page query below adds sort and cursor parameters this one does not use.
-    const countCtx: FilterContext = { params: new SqlParams(), strict: options.strict, warnings: [] };
-    const countWhere = where(request, countCtx);
+    const countCtx: FilterContext = { params: new SqlParams(), strict: options.strict, warnings: [], access: options.access };
+    let countWhere = where(request, countCtx);
+    if (options.access) {
+      countWhere += ` AND ${releasedCondition(options.access, 'r', (v) => countCtx.params.add(v))}`;
+    }
     const res = await driver.query<{ n: number }>(`SELECT count(*)::int AS n FROM fhir_resource r WHERE ${countWhere}`, countCtx.params.values);
     total = res.rows[0].n;
   }
@@ -103,26 +116,55 @@ export async function runSearch(
     }
   }
   const order = keyset ? 'r.id' : [...sort, 'r.id'].join(', ');
-  const rows = await driver.query<{ id: string; content: Resource }>(
-    `SELECT r.id, r.content FROM fhir_resource r WHERE ${conditions} ORDER BY ${order} LIMIT ${count + 1}${offset ? ` OFFSET ${offset}` : ''}`,
+  // Part 2 records without consent stay in the page's window (so paging is unchanged) but are not returned.
+  const released = releasedColumn(ctx, 'r');
+  const rows = await driver.query<{ id: string; content: Resource; released?: boolean }>(
+    `SELECT r.id, r.content${released} FROM fhir_resource r WHERE ${conditions} ORDER BY ${order} LIMIT ${count + 1}${offset ? ` OFFSET ${offset}` : ''}`,
     ctx.params.values,
   );
-  const resources = rows.rows.slice(0, count).map((r) => r.content);
+  const page = rows.rows.slice(0, count);
+  const resources = page.filter((r) => r.released !== false).map((r) => r.content);
+  let withheld = resources.length < page.length;
   let next: string | undefined;
   if (rows.rows.length > count) {
     next = encodeCursor(keyset ? { k: rows.rows[count - 1].id } : { o: offset + count });
   }
-  const included = await includes(driver, request, resources, ctx);
-  return { resources, included, total, next, warnings };
+  const inc = await includes(driver, request, resources, ctx);
+  withheld ||= inc.withheld;
+  return { resources, included: inc.resources, total, next, warnings, ...(withheld ? { withheld } : {}) };
+}
+
+/** A client's include query: the tenant condition on alias `i` and the Part 2 gate as a column. */
+function includeAccess(ctx: FilterContext, params: unknown[]): { column: string; where: string } {
+  if (!ctx.access) {
+    return { column: '', where: '' };
+  }
+  const add = (v: unknown): string => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  const tenant = tenantCondition(ctx.access, 'i', add);
+  return { column: `, ${releasedCondition(ctx.access, 'i', add)} AS released`, where: tenant ? ` AND ${tenant}` : '' };
+}
+
+interface Found {
+  resources: Resource[];
+  withheld: boolean;
+}
+
+function found(rows: { content: Resource; released?: boolean }[]): Found {
+  const resources = rows.filter((r) => r.released !== false).map((r) => r.content);
+  return { resources, withheld: resources.length < rows.length };
 }
 
 const keyOf = (r: Resource): string => `${r.resourceType}/${r.id}`;
 
 /** `_include` and `_revinclude` (https://hl7.org/fhir/R4/search.html#include); `:iterate` repeats over what was added. */
-async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<Resource[]> {
+async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<Found> {
   if (matches.length === 0 || (!request.include?.length && !request.revInclude?.length)) {
-    return [];
+    return { resources: [], withheld: false };
   }
+  let withheld = false;
   const seen = new Set(matches.map(keyOf));
   const included: Resource[] = [];
   let frontier = matches;
@@ -133,8 +175,9 @@ async function includes(driver: SqlDriver, request: SearchRequest, matches: Reso
       ...(request.revInclude ?? []).map((t) => ({ t, rev: true })),
     ].filter(({ t }) => round === 0 || t.modifier === 'iterate');
     for (const { t, rev } of targets) {
-      const found = rev ? await revIncluded(driver, t, frontier, ctx) : await included1(driver, t, frontier, ctx);
-      for (const r of found) {
+      const got = rev ? await revIncluded(driver, t, frontier, ctx) : await included1(driver, t, frontier, ctx);
+      withheld ||= got.withheld;
+      for (const r of got.resources) {
         if (!seen.has(keyOf(r))) {
           seen.add(keyOf(r));
           added.push(r);
@@ -144,45 +187,49 @@ async function includes(driver: SqlDriver, request: SearchRequest, matches: Reso
     included.push(...added);
     frontier = added;
   }
-  return included.slice(0, MAX_INCLUDED);
+  return { resources: included.slice(0, MAX_INCLUDED), withheld };
 }
 
 function idsOfType(resources: Resource[], type: string): string[] {
   return resources.filter((r) => r.resourceType === type && r.id).map((r) => r.id as string);
 }
 
-async function included1(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<Resource[]> {
+const NONE: Found = { resources: [], withheld: false };
+
+async function included1(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<Found> {
   const def = paramsOf(t.resourceType).get(t.searchParam);
   if (!def || def.type !== 'reference') {
     unsupported(ctx, `_include=${t.resourceType}:${t.searchParam}: not a reference search parameter; ignored`);
-    return [];
+    return NONE;
   }
   const ids = idsOfType(from, t.resourceType);
   if (ids.length === 0) {
-    return [];
+    return NONE;
   }
   const targets = t.targetType ? [t.targetType] : def.targets;
+  const params: unknown[] = [t.resourceType, ids, def.code, targets];
+  const acc = includeAccess(ctx, params);
   // Literal references by type/id, and canonical references (QuestionnaireResponse.questionnaire) by url.
-  const res = await driver.query<{ content: Resource }>(
-    `SELECT i.content FROM fhir_reference x
-       JOIN fhir_resource i ON i.resource_type = x.target_type AND i.id = x.target_id AND NOT i.deleted
+  const res = await driver.query<{ content: Resource; released?: boolean }>(
+    `SELECT i.content${acc.column} FROM fhir_reference x
+       JOIN fhir_resource i ON i.resource_type = x.target_type AND i.id = x.target_id AND NOT i.deleted${acc.where}
       WHERE x.resource_type = $1 AND x.id = ANY($2::text[]) AND x.code = $3 AND x.target_type = ANY($4::text[])
      UNION ALL
-     SELECT i.content FROM fhir_reference x
+     SELECT i.content${acc.column} FROM fhir_reference x
        JOIN fhir_token u ON u.code = 'url' AND u.value = split_part(x.ref, '|', 1) AND u.resource_type = ANY($4::text[])
-       JOIN fhir_resource i ON i.resource_type = u.resource_type AND i.id = u.id AND NOT i.deleted
+       JOIN fhir_resource i ON i.resource_type = u.resource_type AND i.id = u.id AND NOT i.deleted${acc.where}
       WHERE x.resource_type = $1 AND x.id = ANY($2::text[]) AND x.code = $3 AND x.target_id IS NULL
      LIMIT ${MAX_INCLUDED}`,
-    [t.resourceType, ids, def.code, targets],
+    params,
   );
-  return res.rows.map((r) => r.content);
+  return found(res.rows);
 }
 
-async function revIncluded(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<Resource[]> {
+async function revIncluded(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<Found> {
   const def = paramsOf(t.resourceType).get(t.searchParam);
   if (!def || def.type !== 'reference') {
     unsupported(ctx, `_revinclude=${t.resourceType}:${t.searchParam}: not a reference search parameter; ignored`);
-    return [];
+    return NONE;
   }
   const byType = new Map<string, string[]>();
   for (const r of from) {
@@ -190,16 +237,20 @@ async function revIncluded(driver: SqlDriver, t: IncludeTarget, from: Resource[]
       byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r.id]);
     }
   }
-  const out: Resource[] = [];
+  const out: Found = { resources: [], withheld: false };
   for (const [type, ids] of byType) {
-    const res = await driver.query<{ content: Resource }>(
-      `SELECT i.content FROM fhir_reference x
-         JOIN fhir_resource i ON i.resource_type = x.resource_type AND i.id = x.id AND NOT i.deleted
+    const params: unknown[] = [ids, type, def.code, t.resourceType];
+    const acc = includeAccess(ctx, params);
+    const res = await driver.query<{ content: Resource; released?: boolean }>(
+      `SELECT i.content${acc.column} FROM fhir_reference x
+         JOIN fhir_resource i ON i.resource_type = x.resource_type AND i.id = x.id AND NOT i.deleted${acc.where}
         WHERE x.target_id = ANY($1::text[]) AND x.target_type = $2 AND x.code = $3 AND x.resource_type = $4
         LIMIT ${MAX_INCLUDED}`,
-      [ids, type, def.code, t.resourceType],
+      params,
     );
-    out.push(...res.rows.map((r) => r.content));
+    const got = found(res.rows);
+    out.resources.push(...got.resources);
+    out.withheld ||= got.withheld;
   }
   return out;
 }

@@ -6,7 +6,8 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
-import type { CompartmentOptions, CompartmentPage, SqlDriver, StreamFilter } from './repository';
+import { releasedCondition, tenantCondition, visibleCondition } from './access-sql';
+import type { CompartmentOptions, CompartmentPage, RepositoryAccess, SqlDriver, StreamFilter } from './repository';
 
 export type { CompartmentOptions, CompartmentPage };
 
@@ -17,7 +18,7 @@ interface Row {
 }
 
 /** WHERE conditions shared by both readers; `t` is the table alias. */
-function conditions(filter: StreamFilter, params: unknown[]): string[] {
+function conditions(filter: StreamFilter, params: unknown[], access?: RepositoryAccess): string[] {
   const add = (v: unknown): string => {
     params.push(v);
     return `$${params.length}`;
@@ -32,16 +33,19 @@ function conditions(filter: StreamFilter, params: unknown[]): string[] {
   if (filter.patientIds) {
     out.push(`t.patient_ids && ${add(filter.patientIds)}::text[]`);
   }
+  if (access) {
+    out.push(visibleCondition(access, 't', add));
+  }
   return out;
 }
 
 /** Streams current (or `asOf`) resources matching `filter`, `batchSize` at a time. */
-export async function* streamResources(driver: SqlDriver, filter: StreamFilter, batchSize: number): AsyncIterable<Resource[]> {
+export async function* streamResources(driver: SqlDriver, filter: StreamFilter, batchSize: number, access?: RepositoryAccess): AsyncIterable<Resource[]> {
   const size = Math.max(1, Math.min(Math.floor(batchSize), 10_000));
   let after: [string, string] | undefined;
   for (;;) {
     const params: unknown[] = [];
-    const conds = conditions(filter, params);
+    const conds = conditions(filter, params, access);
     let keyCond = '';
     if (after) {
       params.push(after[0], after[1]);
@@ -53,7 +57,7 @@ export async function* streamResources(driver: SqlDriver, filter: StreamFilter, 
       const asOf = `$${params.length}::timestamptz`;
       // The latest version of each resource written at or before asOf; dropped if that version is a deletion.
       sql = `SELECT t.resource_type, t.id, t.content FROM (
-          SELECT DISTINCT ON (resource_type, id) resource_type, id, deleted, content, last_updated, patient_ids
+          SELECT DISTINCT ON (resource_type, id) resource_type, id, deleted, content, last_updated, patient_ids, owner, part2
             FROM fhir_history WHERE last_updated <= ${asOf}${keyCond ? ` AND ${keyCond}` : ''}
            ORDER BY resource_type, id, version_id DESC) t
         WHERE NOT t.deleted${conds.map((c) => ` AND ${c}`).join('')}
@@ -75,10 +79,22 @@ export async function* streamResources(driver: SqlDriver, filter: StreamFilter, 
   }
 }
 
-/** One page of a patient's compartment, ordered by type and id; the cursor is the last key seen. */
-export async function compartmentPage(driver: SqlDriver, patientId: string, options: CompartmentOptions): Promise<CompartmentPage> {
+/**
+ * One page of a patient's compartment, ordered by type and id; the cursor is the last key seen.
+ * A client's page leaves out other tenants' resources and (saying so in `withheld`) Part 2
+ * records without consent.
+ */
+export async function compartmentPage(driver: SqlDriver, patientId: string, options: CompartmentOptions, access?: RepositoryAccess): Promise<CompartmentPage> {
   const params: unknown[] = [[patientId]];
+  const add = (v: unknown): string => {
+    params.push(v);
+    return `$${params.length}`;
+  };
   const conds = ['NOT t.deleted', 't.patient_ids @> $1::text[]', ...conditions({ types: options.types, since: options.since }, params)];
+  const tenant = access && tenantCondition(access, 't', add);
+  if (tenant) {
+    conds.push(tenant);
+  }
   if (options.cursor) {
     let key: unknown;
     try {
@@ -93,23 +109,36 @@ export async function compartmentPage(driver: SqlDriver, patientId: string, opti
     conds.push(`(t.resource_type, t.id) > ($${params.length - 1}, $${params.length})`);
   }
   const count = options.count;
-  const res = await driver.query<Row>(
-    `SELECT t.resource_type, t.id, t.content FROM fhir_resource t WHERE ${conds.join(' AND ')} ORDER BY t.resource_type, t.id LIMIT ${count + 1}`,
-    params,
+  const pageParams = [...params];
+  const released = access
+    ? `, ${releasedCondition(access, 't', (v) => {
+        pageParams.push(v);
+        return `$${pageParams.length}`;
+      })} AS released`
+    : '';
+  const res = await driver.query<Row & { released?: boolean }>(
+    `SELECT t.resource_type, t.id, t.content${released} FROM fhir_resource t WHERE ${conds.join(' AND ')} ORDER BY t.resource_type, t.id LIMIT ${count + 1}`,
+    pageParams,
   );
   const rows = res.rows.slice(0, count);
   let total: number | undefined;
   if (!options.cursor) {
-    const n = await driver.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM fhir_resource t WHERE ${conds.join(' AND ')}`,
-      params,
-    );
+    const countParams = [...params];
+    const gate = access
+      ? ` AND ${releasedCondition(access, 't', (v) => {
+          countParams.push(v);
+          return `$${countParams.length}`;
+        })}`
+      : '';
+    const n = await driver.query<{ n: number }>(`SELECT count(*)::int AS n FROM fhir_resource t WHERE ${conds.join(' AND ')}${gate}`, countParams);
     total = n.rows[0].n;
   }
   const last = rows[rows.length - 1];
+  const resources = rows.filter((r) => r.released !== false).map((r) => r.content);
   return {
-    resources: rows.map((r) => r.content),
+    resources,
     total,
     next: res.rows.length > count && last ? Buffer.from(JSON.stringify([last.resource_type, last.id])).toString('base64url') : undefined,
+    ...(resources.length < rows.length ? { withheld: true } : {}),
   };
 }

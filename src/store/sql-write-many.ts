@@ -8,8 +8,10 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
-import { extractSearchValues, type SearchValues } from './search-values';
-import { writeVersion, type WrittenVersion } from './sql-write';
+import { writeGrants } from './consent-grants';
+import type { WritePlan } from './owners';
+import type { SearchValues } from './search-values';
+import { prepareDoc, writeVersion, type WrittenVersion } from './sql-write';
 
 interface Planned {
   /** index in the input */
@@ -23,12 +25,14 @@ interface Planned {
   hadRow: boolean;
   doc: Resource;
   values: SearchValues;
+  owner: string | null;
+  part2: boolean;
 }
 
 const key = (type: string, id: string): string => `${type}/${id}`;
 
-/** Writes the next version of each resource (they must have ids); results in input order. */
-export async function writeMany(tx: SqlDriver, resources: Resource[]): Promise<WrittenVersion[]> {
+/** Writes the next version of each resource (they must have ids); results in input order. `plans[i]` gives resource i's owner. */
+export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = []): Promise<WrittenVersion[]> {
   const results: WrittenVersion[] = new Array(resources.length);
   const seen = new Set<string>();
   const batch: number[] = [];
@@ -53,18 +57,38 @@ export async function writeMany(tx: SqlDriver, resources: Resource[]): Promise<W
       const resource = resources[i];
       const row = byKey.get(key(resource.resourceType, resource.id as string));
       const versionId = row ? row.version_id + 1 : 1;
-      const doc = { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource;
-      return { at: i, resource, type: resource.resourceType, id: resource.id as string, versionId, existed: !!row && !row.deleted, hadRow: !!row, doc, values: extractSearchValues(doc) };
+      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource, plans[i]);
+      return {
+        at: i,
+        resource,
+        type: resource.resourceType,
+        id: resource.id as string,
+        versionId,
+        existed: !!row && !row.deleted,
+        hadRow: !!row,
+        doc: prepared.doc,
+        values: prepared.values,
+        owner: plans[i]?.owner ?? null,
+        part2: prepared.part2,
+      };
     });
     const fresh = planned.filter((p) => !p.hadRow);
     const inserted = new Set<string>();
     if (fresh.length > 0) {
       const res = await tx.query<{ resource_type: string; id: string }>(
-        `INSERT INTO fhir_resource (resource_type, id, version_id, last_updated, deleted, content, patient_ids)
-         SELECT t, i, 1, $3::timestamptz, false, c::jsonb, string_to_array(p, chr(31))
-           FROM unnest($1::text[], $2::text[], $4::text[], $5::text[]) AS u(t, i, c, p)
+        `INSERT INTO fhir_resource (resource_type, id, version_id, last_updated, deleted, content, patient_ids, owner, part2)
+         SELECT t, i, 1, $3::timestamptz, false, c::jsonb, string_to_array(p, chr(31)), o, p2
+           FROM unnest($1::text[], $2::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]) AS u(t, i, c, p, o, p2)
          ON CONFLICT (resource_type, id) DO NOTHING RETURNING resource_type, id`,
-        [fresh.map((p) => p.type), fresh.map((p) => p.id), lastUpdated, fresh.map((p) => JSON.stringify(p.doc)), fresh.map((p) => joinIds(p.values.patientIds))],
+        [
+          fresh.map((p) => p.type),
+          fresh.map((p) => p.id),
+          lastUpdated,
+          fresh.map((p) => JSON.stringify(p.doc)),
+          fresh.map((p) => joinIds(p.values.patientIds)),
+          fresh.map((p) => p.owner),
+          fresh.map((p) => p.part2),
+        ],
       );
       for (const r of res.rows) {
         inserted.add(key(r.resource_type, r.id));
@@ -75,25 +99,38 @@ export async function writeMany(tx: SqlDriver, resources: Resource[]): Promise<W
     if (existing.length > 0) {
       await tx.query(
         `UPDATE fhir_resource r SET version_id = u.v, last_updated = $4::timestamptz, deleted = false, content = u.c::jsonb,
-                patient_ids = string_to_array(u.p, chr(31))
-           FROM unnest($1::text[], $2::text[], $3::int[], $5::text[], $6::text[]) AS u(t, i, v, c, p)
+                patient_ids = string_to_array(u.p, chr(31)), owner = u.o, part2 = u.p2
+           FROM unnest($1::text[], $2::text[], $3::int[], $5::text[], $6::text[], $7::text[], $8::boolean[]) AS u(t, i, v, c, p, o, p2)
           WHERE r.resource_type = u.t AND r.id = u.i`,
-        [existing.map((p) => p.type), existing.map((p) => p.id), existing.map((p) => p.versionId), lastUpdated, existing.map((p) => JSON.stringify(p.doc)), existing.map((p) => joinIds(p.values.patientIds))],
+        [
+          existing.map((p) => p.type),
+          existing.map((p) => p.id),
+          existing.map((p) => p.versionId),
+          lastUpdated,
+          existing.map((p) => JSON.stringify(p.doc)),
+          existing.map((p) => joinIds(p.values.patientIds)),
+          existing.map((p) => p.owner),
+          existing.map((p) => p.part2),
+        ],
       );
     }
     const written = planned.filter((p) => p.hadRow || inserted.has(key(p.type, p.id)));
     await writeRows(tx, written, existing, lastUpdated);
     for (const p of written) {
-      results[p.at] = { versionId: p.versionId, lastUpdated, existed: p.existed, changed: true };
+      results[p.at] = { versionId: p.versionId, lastUpdated, existed: p.existed, changed: true, doc: p.doc };
+    }
+    const consents = written.filter((p) => p.type === 'Consent');
+    if (consents.length > 0) {
+      await writeGrants(tx, consents.map((p) => p.id), consents.map((p) => p.doc));
     }
     // Created by another writer between our lock and our insert: take the one-by-one path.
     for (const p of lost) {
-      results[p.at] = await writeVersion(tx, p.type, p.id, p.resource);
+      results[p.at] = await writeVersion(tx, p.type, p.id, p.resource, undefined, plans[p.at]);
     }
   }
   for (const i of oneByOne) {
     const r = resources[i];
-    results[i] = await writeVersion(tx, r.resourceType, r.id as string, r);
+    results[i] = await writeVersion(tx, r.resourceType, r.id as string, r, undefined, plans[i]);
   }
   return results;
 }
@@ -123,10 +160,19 @@ async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[],
     return;
   }
   await tx.query(
-    `INSERT INTO fhir_history (resource_type, id, version_id, last_updated, deleted, content, patient_ids)
-     SELECT t, i, v, $4::timestamptz, false, c::jsonb, string_to_array(p, chr(31))
-       FROM unnest($1::text[], $2::text[], $3::int[], $5::text[], $6::text[]) AS u(t, i, v, c, p)`,
-    [written.map((p) => p.type), written.map((p) => p.id), written.map((p) => p.versionId), lastUpdated, written.map((p) => JSON.stringify(p.doc)), written.map((p) => joinIds(p.values.patientIds))],
+    `INSERT INTO fhir_history (resource_type, id, version_id, last_updated, deleted, content, patient_ids, owner, part2)
+     SELECT t, i, v, $4::timestamptz, false, c::jsonb, string_to_array(p, chr(31)), o, p2
+       FROM unnest($1::text[], $2::text[], $3::int[], $5::text[], $6::text[], $7::text[], $8::boolean[]) AS u(t, i, v, c, p, o, p2)`,
+    [
+      written.map((p) => p.type),
+      written.map((p) => p.id),
+      written.map((p) => p.versionId),
+      lastUpdated,
+      written.map((p) => JSON.stringify(p.doc)),
+      written.map((p) => joinIds(p.values.patientIds)),
+      written.map((p) => p.owner),
+      written.map((p) => p.part2),
+    ],
   );
   if (replaced.length > 0) {
     const keys = [replaced.map((p) => p.type), replaced.map((p) => p.id)];

@@ -7,6 +7,9 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, preconditionFailed } from '../outcomes';
 import type { SqlDriver } from './repository';
+import { hasPart2Label, withPart2Labels } from '../access/owner-rules';
+import { writeGrants } from './consent-grants';
+import type { WritePlan } from './owners';
 import { extractSearchValues, type SearchValues } from './search-values';
 
 export interface WrittenVersion {
@@ -16,14 +19,16 @@ export interface WrittenVersion {
   existed: boolean;
   /** false when nothing was written (deleting what is already gone). */
   changed: boolean;
+  /** The resource as stored (with meta and any labels added), absent for a delete. */
+  doc?: Resource;
 }
 
 const EMPTY: SearchValues = { tokens: [], strings: [], dates: [], references: [], numbers: [], patientIds: [] };
 
 /** History row plus side tables, replacing the previous version's rows, in one round trip. */
 const SIDE_TABLES_SQL = `
-  h AS (INSERT INTO fhir_history (resource_type, id, version_id, last_updated, deleted, content, patient_ids)
-        VALUES ($1, $2, $3, $4::timestamptz, $5, $6::jsonb, $7::text[])),
+  h AS (INSERT INTO fhir_history (resource_type, id, version_id, last_updated, deleted, content, patient_ids, owner, part2)
+        VALUES ($1, $2, $3, $4::timestamptz, $5, $6::jsonb, $7::text[], $26, $27)),
   d1 AS (DELETE FROM fhir_token WHERE resource_type = $1 AND id = $2),
   d2 AS (DELETE FROM fhir_string WHERE resource_type = $1 AND id = $2),
   d3 AS (DELETE FROM fhir_date WHERE resource_type = $1 AND id = $2),
@@ -40,13 +45,30 @@ const SIDE_TABLES_SQL = `
   i5 AS (INSERT INTO fhir_number (resource_type, id, code, low, high, system, unit)
          SELECT $1, $2, c, l, h, s, u FROM unnest($21::text[], $22::numeric[], $23::numeric[], $24::text[], $25::text[]) AS t(c, l, h, s, u))`;
 
-const UPDATE_SQL = `WITH u AS (UPDATE fhir_resource SET version_id = $3, last_updated = $4::timestamptz, deleted = $5, content = $6::jsonb, patient_ids = $7::text[]
-  WHERE resource_type = $1 AND id = $2), ${SIDE_TABLES_SQL} SELECT 1`;
+const UPDATE_SQL = `WITH u AS (UPDATE fhir_resource SET version_id = $3, last_updated = $4::timestamptz, deleted = $5, content = $6::jsonb, patient_ids = $7::text[],
+  owner = $26, part2 = $27 WHERE resource_type = $1 AND id = $2), ${SIDE_TABLES_SQL} SELECT 1`;
 const SIDE_ONLY_SQL = `WITH ${SIDE_TABLES_SQL} SELECT 1`;
+
+/**
+ * The stored document and its search values: a patient's record whose owner is a 42 CFR Part 2
+ * program gets the Part 2 labels (R, 42CFRPart2, ETH) where missing. Records in no Patient's
+ * compartment (the program's Organization, Practitioners) are not labelled.
+ */
+export function prepareDoc(doc: Resource, plan: WritePlan | undefined): { doc: Resource; values: SearchValues; part2: boolean } {
+  if (plan?.part2Owner && !hasPart2Label(doc)) {
+    const labelled = withPart2Labels(doc);
+    const values = extractSearchValues(labelled);
+    if (values.patientIds.length > 0) {
+      return { doc: labelled, values, part2: true };
+    }
+  }
+  return { doc, values: extractSearchValues(doc), part2: hasPart2Label(doc) };
+}
 
 /**
  * Writes the next version of `type/id`: `content` is the resource (its meta is set here), or
  * `null` for a delete (a tombstone). `ifMatch` is the version the caller expects (412 otherwise).
+ * `plan` gives the owner (src/store/owners.ts); a delete keeps the last owner.
  */
 export async function writeVersion(
   tx: SqlDriver,
@@ -54,10 +76,11 @@ export async function writeVersion(
   id: string,
   content: Resource | null,
   ifMatch?: string,
+  plan?: WritePlan,
 ): Promise<WrittenVersion> {
   for (let attempt = 0; ; attempt++) {
-    const cur = await tx.query<{ version_id: number; deleted: boolean }>(
-      'SELECT version_id, deleted FROM fhir_resource WHERE resource_type = $1 AND id = $2 FOR UPDATE',
+    const cur = await tx.query<{ version_id: number; deleted: boolean; owner: string | null }>(
+      'SELECT version_id, deleted, owner FROM fhir_resource WHERE resource_type = $1 AND id = $2 FOR UPDATE',
       [type, id],
     );
     const row = cur.rows[0];
@@ -70,14 +93,16 @@ export async function writeVersion(
     }
     const versionId = row ? row.version_id + 1 : 1;
     const lastUpdated = new Date().toISOString();
-    const doc = content ? ({ ...content, id, meta: { ...content.meta, versionId: String(versionId), lastUpdated } } as Resource) : null;
-    const values = doc ? extractSearchValues(doc) : EMPTY;
-    const params = [type, id, versionId, lastUpdated, content === null, doc ? JSON.stringify(doc) : null, values.patientIds, ...sideParams(values)];
+    const prepared = content ? prepareDoc({ ...content, id, meta: { ...content.meta, versionId: String(versionId), lastUpdated } } as Resource, plan) : undefined;
+    const doc = prepared?.doc ?? null;
+    const values = prepared?.values ?? EMPTY;
+    const owner = content ? plan?.owner ?? null : row?.owner ?? null;
+    const params = [type, id, versionId, lastUpdated, content === null, doc ? JSON.stringify(doc) : null, values.patientIds, ...sideParams(values), owner, prepared?.part2 ?? false];
     if (!row) {
       const inserted = await tx.query(
-        `INSERT INTO fhir_resource (resource_type, id, version_id, last_updated, deleted, content, patient_ids)
-         VALUES ($1, $2, $3, $4::timestamptz, $5, $6::jsonb, $7::text[]) ON CONFLICT (resource_type, id) DO NOTHING RETURNING 1`,
-        params.slice(0, 7),
+        `INSERT INTO fhir_resource (resource_type, id, version_id, last_updated, deleted, content, patient_ids, owner, part2)
+         VALUES ($1, $2, $3, $4::timestamptz, $5, $6::jsonb, $7::text[], $8, $9) ON CONFLICT (resource_type, id) DO NOTHING RETURNING 1`,
+        [...params.slice(0, 7), owner, prepared?.part2 ?? false],
       );
       if (inserted.rows.length === 0) {
         // Another writer created this id between our SELECT and INSERT: lock its row and go again.
@@ -90,7 +115,10 @@ export async function writeVersion(
     } else {
       await tx.query(UPDATE_SQL, params);
     }
-    return { versionId, lastUpdated, existed: !!row && !row.deleted, changed: true };
+    if (type === 'Consent') {
+      await writeGrants(tx, id, doc);
+    }
+    return { versionId, lastUpdated, existed: !!row && !row.deleted, changed: true, ...(doc ? { doc } : {}) };
   }
 }
 
