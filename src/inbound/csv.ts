@@ -11,7 +11,7 @@
  * followed by text or leaves the row with the wrong number of cells, is taken as an unterminated
  * quote: the lines up to the quote's line are rejected and reading resumes on the next line.
  */
-import { decodeChunks, type InvalidUtf8 } from './decode';
+import { decodeChunks, invalidUtf8Warning } from './decode';
 import { InputError, type SourceRecord, type SourceScope, type SourceValue } from './source';
 
 export interface CsvReadOptions {
@@ -324,17 +324,6 @@ function quoted(names: string[]): string {
   return names.map((n) => JSON.stringify(n)).join(', ');
 }
 
-function encodingWarning(e: InvalidUtf8): string {
-  switch (e.action) {
-    case 'input-latin1':
-      return `not valid UTF-8 (first at line ${e.line}); read as Latin-1 (Windows-1252)`;
-    case 'line-latin1':
-      return `line ${e.line} is not valid UTF-8 (the lines before it were); that line was read as Latin-1 (Windows-1252)`;
-    default:
-      return `line ${e.line} is not valid UTF-8; its invalid bytes were replaced with U+FFFD`;
-  }
-}
-
 /** The header: column names by position, checked, and the columns the feed needs. */
 function readHeader(row: Row, options: CsvReadOptions): { names: string[]; index: Map<string, number>; raw: string } {
   const at = `line ${row.first}`;
@@ -375,7 +364,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer | Uint8Array | strin
   }
   const tokenizer = new CsvTokenizer(delimiter, options.maxQuotedLength ?? 65536, options.maxQuotedLines ?? 100);
   const warn = options.onWarning;
-  const texts = decodeChunks(chunks, { encoding: options.encoding ?? 'auto', onInvalidUtf8: warn && ((e) => warn(encodingWarning(e))) });
+  const texts = decodeChunks(chunks, { encoding: options.encoding ?? 'auto', onInvalidUtf8: warn && ((e) => warn(invalidUtf8Warning(e))) });
   const input = options.input;
   let header: ReturnType<typeof readHeader> | undefined;
   let n = 0;

@@ -28,6 +28,18 @@ export interface DecodeOptions {
   onInvalidUtf8?: (event: InvalidUtf8) => void;
 }
 
+/** The reader's warning for an InvalidUtf8 event (the input's name is added by the caller). */
+export function invalidUtf8Warning(e: InvalidUtf8): string {
+  switch (e.action) {
+    case 'input-latin1':
+      return `not valid UTF-8 (first at line ${e.line}); read as Latin-1 (Windows-1252)`;
+    case 'line-latin1':
+      return `line ${e.line} is not valid UTF-8 (the lines before it were); that line was read as Latin-1 (Windows-1252)`;
+    default:
+      return `line ${e.line} is not valid UTF-8; its invalid bytes were replaced with U+FFFD`;
+  }
+}
+
 const SAMPLE_BYTES = 64 * 1024;
 /** A line longer than this is decoded in pieces (cut on a character boundary) instead of being held whole. */
 const MAX_CARRY = 1024 * 1024;

@@ -10,11 +10,13 @@
  * the top-level property it starts in (`a`) whole, and its records' `raw` is re-serialised
  * (JSON.stringify), not the exact input text. `$` on an object holds the document.
  *
+ * Bytes: UTF-8; bytes that are not UTF-8 are read as Windows-1252 (Latin-1), with `onWarning`.
+ *
  * Errors: text that is not JSON before the first record is an InputError. A syntax error from the
  * first record on is a record with `error` (line and column), and reading stops there: JSON cannot
  * be resynchronised. A missing or empty array gives no records.
  */
-import { decodeChunks } from './decode';
+import { decodeChunks, invalidUtf8Warning } from './decode';
 import { parseJsonText, scanTopLevel, scanTopLevelArray } from './json-records';
 import { describeJsonError } from './json-error';
 import { InputError, type SourceRecord, type SourceScope, type SourceValue } from './source';
@@ -24,6 +26,8 @@ export interface JsonReadOptions {
   input: string;
   /** Where the records are: `$`, `$[*]`, `$.clients[*]`, `$.data.clients[*]`. */
   records: string;
+  /** Told when the bytes are not UTF-8 and were read as Latin-1 (Windows-1252) instead, as the CSV reader says it. */
+  onWarning?: (message: string) => void;
 }
 
 /** A parsed `records` selector: property names from the root, and whether it ends with `[*]`. */
@@ -193,7 +197,11 @@ function syntaxError(message: string, n: number, input: string, where: string, r
 export async function* readJson(chunks: AsyncIterable<string | Buffer | Uint8Array> | Iterable<string | Buffer | Uint8Array>, options: JsonReadOptions): AsyncGenerator<SourceRecord> {
   const selector = parseJsonSelector(options.records);
   const input = options.input;
-  const texts = decodeChunks(chunks, { encoding: 'utf8' });
+  // JSON is UTF-8 (RFC 8259 section 8.1), but exports from older systems come in Latin-1: read
+  // those bytes as Windows-1252 as the CSV reader does, never as U+FFFD (which would store
+  // "Caf\uFFFD" for "Café", with nothing said and the original text lost, even in the raw input).
+  const warn = options.onWarning;
+  const texts = decodeChunks(chunks, { encoding: 'auto', onInvalidUtf8: warn && ((e) => warn(invalidUtf8Warning(e))) });
 
   if (selector.keys.length > 0) {
     const [key] = selector.keys;

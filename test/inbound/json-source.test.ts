@@ -126,6 +126,29 @@ describe('bad input', () => {
   });
 });
 
+describe('bytes that are not UTF-8', () => {
+  it('are read as Windows-1252 with a warning, never as U+FFFD, in every selector and chunking', async () => {
+    const latin1 = Buffer.from('{"clients": [{"id": "Caf\xe9 \x93q\x94"}]}', 'latin1');
+    const later = Buffer.concat([Buffer.from(`{"clients": [{"id": "Zo\u00eb"},\n${' '.repeat(70000)}\n{"id": "`), Buffer.from('Caf\xe9', 'latin1'), Buffer.from('"}]}')]);
+    for (const [bytes, ids, warning] of [
+      [latin1, ['Café “q”'], 'not valid UTF-8 (first at line 1); read as Latin-1 (Windows-1252)'],
+      [later, ['Zoë', 'Café'], 'line 3 is not valid UTF-8 (the lines before it were); that line was read as Latin-1 (Windows-1252)'],
+    ] as const) {
+      for (const records of ['$.clients[*]', '$']) {
+        for (const size of [bytes.length, 5]) {
+          const chunks: Buffer[] = [];
+          for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+          const warnings: string[] = [];
+          const out: SourceRecord[] = [];
+          for await (const r of readJson(stream(chunks), { input: 'clients.json', records, onWarning: (w) => warnings.push(w) })) out.push(r);
+          const got = records === '$' ? out[0].scope!.get('clients[*].id').map((v) => v.value) : out.map((r) => r.scope!.get('id')[0].value);
+          expect({ records, size, got, warnings }).toEqual({ records, size, got: [...ids], warnings: [warning] });
+        }
+      }
+    }
+  });
+});
+
 describe('integers too long for a double', () => {
   const text = '{"clients": [{"id": 12345678901234567890, "n": 9007199254740993, "ok": 9007199254740991, "neg": -98765432109876543210, "s": "12345678901234567890", "f": 1.2345678901234567890, "e": 12345678901234567e3}], "page": {"cursor": 12345678901234567891}}';
 
