@@ -26,12 +26,15 @@ export interface CsvReadOptions {
   optionalColumns?: string[];
   /** Non-fatal problems (invalid UTF-8 on a line); messages name the line, not the input. */
   onWarning?: (message: string) => void;
-  /** Longest quoted field in characters before its quote counts as unterminated (default 65536). */
+  /** Longest quoted field in characters before its quote counts as unterminated (default 1 MiB, 1048576). */
   maxQuotedLength?: number;
-  /** Most physical lines a quoted field may span before its quote counts as unterminated (default 100). */
+  /** Most physical lines a quoted field may span before its quote counts as unterminated (default 10000). */
   maxQuotedLines?: number;
 }
 
+/** Default bounds of a quoted field (see readCsv). */
+const MAX_QUOTED_LENGTH = 1024 * 1024;
+const MAX_QUOTED_LINES = 10000;
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
@@ -362,7 +365,10 @@ export async function* readCsv(chunks: AsyncIterable<Buffer | Uint8Array | strin
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new Error(`CSV delimiter must be one character other than a quote or a line break, not ${JSON.stringify(delimiter)}`);
   }
-  const tokenizer = new CsvTokenizer(delimiter, options.maxQuotedLength ?? 65536, options.maxQuotedLines ?? 100);
+  // The bounds only keep memory flat when a quote never closes (a stray quote is caught sooner by
+  // what follows it); they must not refuse real fields: a progress note of 150 lines or 100 KB is
+  // valid CSV, and refusing it rejected the row and every line of the note as a row of its own.
+  const tokenizer = new CsvTokenizer(delimiter, options.maxQuotedLength ?? MAX_QUOTED_LENGTH, options.maxQuotedLines ?? MAX_QUOTED_LINES);
   const warn = options.onWarning;
   const texts = decodeChunks(chunks, { encoding: options.encoding ?? 'auto', onInvalidUtf8: warn && ((e) => warn(invalidUtf8Warning(e))) });
   const input = options.input;

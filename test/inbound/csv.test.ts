@@ -150,9 +150,9 @@ describe('rows that cannot be read are rejected, and reading goes on', () => {
     const rows = Array.from({ length: 8 }, (_, i) => `${i},v${i}`);
     const text = `a,b\n1,"runaway\n${rows.join('\n')}\n`;
     const seenRows = await readSeen(text, { maxQuotedLines: 5 });
-    expect(seenRows[0]).toEqual({ n: 1, where: 'line 2', raw: '1,"runaway', error: 'Unterminated quote starting at line 2, column 3: no closing quote within 5 lines or 65536 characters; reading goes on at line 3' });
+    expect(seenRows[0]).toEqual({ n: 1, where: 'line 2', raw: '1,"runaway', error: 'Unterminated quote starting at line 2, column 3: no closing quote within 5 lines or 1048576 characters; reading goes on at line 3' });
     expect(seenRows.slice(1)).toEqual(rows.map((_, i) => ({ n: i + 2, where: `line ${i + 3}`, cells: { a: String(i), b: `v${i}` } })));
-    expect((await readSeen(`a,b\n1,"${'x'.repeat(50)}\n2,3\n`, { maxQuotedLength: 20 }))[0]).toMatchObject({ error: expect.stringMatching(/no closing quote within 100 lines or 20 characters/) });
+    expect((await readSeen(`a,b\n1,"${'x'.repeat(50)}\n2,3\n`, { maxQuotedLength: 20 }))[0]).toMatchObject({ error: expect.stringMatching(/no closing quote within 10000 lines or 20 characters/) });
   });
 
   it('a quoted field within the limits is read', async () => {
@@ -168,6 +168,17 @@ describe('rows that cannot be read are rejected, and reading goes on', () => {
     }
   });
 
+  it('reads a long quoted note whole: 150 lines, 200,000 characters (valid CSV is not an unterminated quote)', async () => {
+    const lines = Array.from({ length: 150 }, (_, i) => `line ${i + 1} of a structured note`).join('\r\n');
+    const long = 'x'.repeat(200000);
+    const text = `a,b\r\n1,"${lines}"\r\n2,"${long}"\r\n3,ok\r\n`;
+    expect(await readSeen(text)).toEqual([
+      { n: 1, where: 'lines 2-151', cells: { a: '1', b: lines } },
+      { n: 2, where: 'line 152', cells: { a: '2', b: long } },
+      { n: 3, where: 'line 153', cells: { a: '3', b: 'ok' } },
+    ]);
+  });
+
   it('does not read the rest of a huge input to recover from a broken quote', async () => {
     let pulled = 0;
     async function* endless(): AsyncGenerator<string> {
@@ -179,10 +190,10 @@ describe('rows that cannot be read are rejected, and reading goes on', () => {
     }
     const it = readCsv(endless(), { input: 'big.csv' });
     const first = await it.next();
-    expect(first.value).toMatchObject({ n: 1, where: 'line 2', error: expect.stringMatching(/^Unterminated quote starting at line 2, column 3: no closing quote within 100 lines/) });
+    expect(first.value).toMatchObject({ n: 1, where: 'line 2', error: expect.stringMatching(/^Unterminated quote starting at line 2, column 3: no closing quote within 10000 lines or 1048576 characters/) });
     const second = await it.next();
     expect(second.value).toMatchObject({ n: 2, where: 'line 3' });
-    expect(pulled).toBeLessThan(3);
+    expect(pulled).toBeLessThan(13);
     await it.return(undefined);
   });
 });
