@@ -5,7 +5,8 @@
  */
 import { loadConfig } from './config';
 import { openBulkExport } from './export';
-import { createApp } from './http/app';
+import { answerClientErrors, createApp } from './http/app';
+import { openAudit } from './audit';
 import { openStore } from './store';
 import { Validator } from './validation';
 import { loadSources } from './translate';
@@ -35,8 +36,10 @@ export async function serve(): Promise<void> {
   const bulk = await openBulkExport({ store, baseUrl: config.BASE_URL, log });
   const pipeline = { rules: loadRules(config.RULES_FILE), terms: loadPackageTerms() };
   // Auth is on unless AUTH_DISABLED=true (refused when NODE_ENV=production; openAuth warns when off).
-  const auth = await openAuth({ driver: store.driver, baseUrl: config.BASE_URL, log, isResourceType: (t) => validator.defs.isResourceType(t) });
-  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline, auth });
+  // Audit trail (src/audit): AuditEvents queued and written to the store in batches; token events come from openAuth.
+  const audit = openAudit({ repo: store, isResourceType: (t) => validator.defs.isResourceType(t), baseUrl: config.BASE_URL, log });
+  const auth = await openAuth({ driver: store.driver, baseUrl: config.BASE_URL, log, isResourceType: (t) => validator.defs.isResourceType(t), onEvent: audit.onAuthEvent });
+  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline, auth, audit });
   let mllp: MllpListener | undefined;
   if (config.MLLP_PORT !== undefined) {
     const hl7 = sources.get(config.MLLP_SOURCE);
@@ -60,11 +63,13 @@ export async function serve(): Promise<void> {
       if (mllp) console.log(`HL7 v2 MLLP listener on port ${mllp.port} (source ${config.MLLP_SOURCE})`);
       resolve();
     });
+    answerClientErrors(server);
     const stop = (): void => {
       // Stop taking requests, let those in flight finish, then close the store so PGlite flushes its files.
       server.close(() => {
         Promise.resolve(mllp?.close())
           .then(() => bulk.close())
+          .then(() => audit.close())
           .then(() => store.close())
           .then(
           () => process.exit(0),

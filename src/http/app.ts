@@ -27,6 +27,8 @@ import { retryRejects } from '../pipeline/retry-rejects';
 import { rejectsRouter } from './rejects-router';
 import { translateRoutes } from '../fhir-api/translate';
 import type { Auth } from '../auth';
+import type { Audit } from '../audit';
+import type { Server } from 'node:http';
 
 export interface AppDeps {
   validator: Validator;
@@ -48,6 +50,8 @@ export interface AppDeps {
    * every route. Without it (tests of other concerns, AUTH_DISABLED) nothing is checked.
    */
   auth?: Auth;
+  /** The audit trail (src/audit): an AuditEvent for every request, recorded when its response is finished. */
+  audit?: Audit;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 
@@ -60,10 +64,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
-  app.use((_req, res, next) => {
-    res.set('X-Content-Type-Options', 'nosniff');
-    next();
-  });
+  // --- audit and security headers (issue 6, "Audit" and "Hardening") ---
+  if (deps.audit) app.use(deps.audit.middleware);
+  app.use(securityHeaders(deps.config.BASE_URL));
+  // --- end audit and security headers ---
   // The token endpoint and SMART configuration are open; everything after needs a bearer token.
   if (deps.auth) {
     app.use(deps.auth.router);
@@ -151,6 +155,56 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, _res, next) => next(new FhirError(notFound(`Not found: ${req.method} ${req.path}`), 404)));
   app.use(errorHandler(deps.log));
   return app;
+}
+
+/**
+ * Security headers on every response (OWASP REST Security Cheat Sheet): nothing here is meant to
+ * be framed, run or cached. `Cache-Control: no-store` is the default (answers hold PHI); routes
+ * that set their own (SMART configuration) override it. HSTS when the request came over https or
+ * the public base URL is https.
+ */
+function securityHeaders(configuredBase?: string) {
+  const httpsBase = /^https:/i.test(configuredBase ?? '');
+  return (req: Request, res: Response, next: NextFunction): void => {
+    res.set({
+      'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+    });
+    if (httpsBase || req.secure) res.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    next();
+  };
+}
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'The request headers are too large'],
+  HPE_URI_TOO_LONG: [414, 'URI Too Long', 'The request URI is too long'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request was not received in time'],
+  HPE_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request was not received in time'],
+};
+
+/**
+ * Answers requests Node's HTTP parser refuses before Express sees them (headers over
+ * `--max-http-header-size`, 16 KiB by default: 431; malformed request lines: 400) with an
+ * OperationOutcome and the security headers, then closes the connection. Call on the server
+ * `app.listen` returns.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, text] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'The request could not be parsed as HTTP/1.1'];
+    const body = JSON.stringify(badRequest(text));
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n` +
+        `X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }
 
 function dryRunFlag(req: Request): boolean {

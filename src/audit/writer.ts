@@ -1,0 +1,156 @@
+/**
+ * The audit trail's writer: events are queued in memory and written in batches with
+ * `repo.updateMany` (one statement per table per batch, ids assigned here as UUIDs), every
+ * `flushMs` or as soon as `batchSize` are waiting, so a request never waits for its audit write.
+ *
+ * Bounded: when the store cannot take them, failed batches go back to the head of the queue and
+ * are retried with a growing delay; beyond `maxQueued` new events are dropped and counted, and
+ * the count (never an event's content) is logged. `close()` writes what is left.
+ */
+import type { AuditEvent } from '@medplum/fhirtypes';
+import type { Repository } from '../store/repository';
+
+export type Log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
+
+export interface AuditWriterOptions {
+  /** Longest wait before a queued event is written (ms). */
+  flushMs?: number;
+  /** Events per write; a full batch is written at once. */
+  batchSize?: number;
+  /** Events kept while the store is failing; more are dropped (and counted). */
+  maxQueued?: number;
+  /** Longest delay between retries while the store is failing (ms). */
+  maxRetryMs?: number;
+  log?: Log;
+}
+
+/** Counters, for tests and monitoring. */
+export interface AuditStats {
+  written: number;
+  dropped: number;
+  failedWrites: number;
+  queued: number;
+}
+
+export class AuditWriter {
+  private queue: AuditEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private retryMs = 0;
+  private closed = false;
+  private droppedSinceLog = 0;
+  private readonly stats_ = { written: 0, dropped: 0, failedWrites: 0 };
+  private readonly flushMs: number;
+  private readonly batchSize: number;
+  private readonly maxQueued: number;
+  private readonly maxRetryMs: number;
+
+  constructor(
+    private readonly repo: Pick<Repository, 'updateMany'>,
+    private readonly options: AuditWriterOptions = {},
+  ) {
+    this.flushMs = options.flushMs ?? 200;
+    this.batchSize = options.batchSize ?? 100;
+    this.maxQueued = options.maxQueued ?? 10_000;
+    this.maxRetryMs = options.maxRetryMs ?? 5_000;
+  }
+
+  get stats(): AuditStats {
+    return { ...this.stats_, queued: this.queue.length };
+  }
+
+  /** Queues one event (never throws, never waits). */
+  record(event: AuditEvent): void {
+    if (this.queue.length >= this.maxQueued) {
+      this.stats_.dropped++;
+      this.droppedSinceLog++;
+      return;
+    }
+    this.queue.push(event);
+    if (this.closed) {
+      // After close() an event is written on its own rather than lost.
+      void this.flush();
+      return;
+    }
+    if (this.queue.length >= this.batchSize && this.retryMs === 0 && !this.inFlight) {
+      this.schedule(0);
+    } else {
+      this.schedule(this.retryMs || this.flushMs);
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer && ms > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Writes queued events (one batch after another) until the queue is empty or a write fails. */
+  flush(): Promise<void> {
+    if (this.inFlight) return this.inFlight.then(() => (this.queue.length > 0 && this.retryMs === 0 ? this.flush() : undefined));
+    this.inFlight = this.drain().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.batchSize);
+      try {
+        await this.repo.updateMany(batch);
+        this.stats_.written += batch.length;
+        this.retryMs = 0;
+      } catch (err) {
+        this.stats_.failedWrites++;
+        // Back to the head, oldest first; what does not fit under the bound is dropped.
+        const room = Math.max(0, this.maxQueued - this.queue.length);
+        const kept = batch.slice(0, room);
+        const lost = batch.length - kept.length;
+        this.queue.unshift(...kept);
+        this.stats_.dropped += lost;
+        this.droppedSinceLog += lost;
+        this.retryMs = Math.min(this.maxRetryMs, Math.max(this.flushMs, this.retryMs * 2));
+        this.options.log?.('error', 'audit: writing AuditEvents failed; they stay queued and are retried', {
+          events: batch.length,
+          queued: this.queue.length,
+          retryMs: this.retryMs,
+          // The error's name and SQLSTATE only: a driver's message may quote values.
+          error: err instanceof Error ? err.name : 'unknown',
+          code: typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : undefined,
+        });
+        this.logDropped();
+        if (!this.closed) this.schedule(this.retryMs);
+        return;
+      }
+    }
+    this.logDropped();
+  }
+
+  private logDropped(): void {
+    if (this.droppedSinceLog > 0) {
+      this.options.log?.('error', 'audit: AuditEvents dropped (queue full while the store was failing)', { dropped: this.droppedSinceLog, droppedTotal: this.stats_.dropped });
+      this.droppedSinceLog = 0;
+    }
+  }
+
+  /** Stops the timer and writes what is queued (one attempt per batch; failures are logged and counted). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.inFlight) await this.inFlight;
+    this.retryMs = 0;
+    await this.flush();
+    if (this.queue.length > 0) {
+      this.stats_.dropped += this.queue.length;
+      this.droppedSinceLog += this.queue.length;
+      this.queue = [];
+      this.logDropped();
+    }
+  }
+}
