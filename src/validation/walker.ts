@@ -20,6 +20,7 @@ import {
 } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
+import { compileNative, FALLBACK, type NativeInvariant } from './fhirpath-native';
 import { issue, type IssueCode, type Severity } from './issues';
 import { checkNarrative } from './narrative';
 
@@ -145,6 +146,26 @@ function compile(expression: string): FhirPathAtom | null {
     atomCache.set(expression, atom);
   }
   return atom;
+}
+
+/** Compiled invariants by expression and type (null: not compilable, the engine evaluates it). Bounded by the schemas. */
+const nativeCache = new Map<string, Map<string, NativeInvariant | null>>();
+const MAX_NATIVE_TYPES = 2000;
+function nativeInvariant(expression: string, type: string): NativeInvariant | null {
+  let byType = nativeCache.get(expression);
+  if (!byType) {
+    byType = new Map();
+    nativeCache.set(expression, byType);
+  }
+  let fn = byType.get(type);
+  if (fn === undefined) {
+    const atom = compile(expression);
+    fn = (atom && compileNative(atom, type)) ?? null;
+    if (byType.size < MAX_NATIVE_TYPES) {
+      byType.set(type, fn);
+    }
+  }
+  return fn;
 }
 
 const keyMaps = new WeakMap<Scope, Map<string, KeyInfo>>();
@@ -885,6 +906,25 @@ export class Walker {
     let known: Map<string, boolean | null> | undefined;
     for (const c of constraints) {
       if (NATIVE_INVARIANTS.has(c.key) || !c.expression) {
+        continue;
+      }
+      // ext-1 keeps its own native check (which the compiled form must not second-guess); other
+      // invariants are compiled when simple enough and decided without the engine or the memo.
+      let decided: boolean | typeof FALLBACK = FALLBACK;
+      if (c.expression === EXT_1 && type === 'Extension') {
+        if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+          decided = ext1Verdict(value as Json, this.defs.baseType('Extension')) ?? FALLBACK;
+        }
+      } else {
+        const native = nativeInvariant(c.expression, type);
+        if (native) {
+          decided = native(value);
+        }
+      }
+      if (decided !== FALLBACK) {
+        if (!decided) {
+          this.report(c.severity === 'warning' ? 'warning' : 'error', 'invariant', `${c.description || c.expression} (${c.key})`, path);
+        }
         continue;
       }
       if (!known && value !== null && typeof value === 'object') {

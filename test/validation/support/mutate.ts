@@ -272,7 +272,7 @@ const MUTATIONS: Mutation[] = [
       case 1:
         root.contained = [{ resourceType: 'Practitioner', id: 'c1', name: [{ family: 'Contained' }] }];
         if (rng.next() < 0.5) {
-          root.extension = [...((root.extension as unknown[]) ?? []), { url: 'http://example.org/ref', valueReference: { reference: '#c1' } }];
+          root.extension = [...(Array.isArray(root.extension) ? root.extension : []), { url: 'http://example.org/ref', valueReference: { reference: '#c1' } }];
         }
         return true;
       case 2:
@@ -283,7 +283,7 @@ const MUTATIONS: Mutation[] = [
         return true;
       case 4:
         root.extension = [
-          ...((root.extension as unknown[]) ?? []),
+          ...(Array.isArray(root.extension) ? root.extension : []),
           rng.pick([
             { url: 'http://peerbridge.org/fhir/StructureDefinition/no-such-extension', valueString: 'x' },
             { url: 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace', valueAddress: { city: 'Boise' } },
