@@ -128,18 +128,19 @@ export async function* mapRecords(source: LoadedSource, feed: Feed, records: Asy
     let rows: SourceRecord[] = [];
     const seen = new Map<string, string>();
     const emit = (): MappedSource => {
-      const made = mapRecord(source, feed, groupRecord(rows));
+      const record = groupRecord(rows);
       const earlier = seen.get(key as string);
       if (earlier !== undefined) {
-        made.issues.push({
-          severity: 'warning',
-          field: '',
-          source: made.record.where,
-          message: `Group key ${(key as string).split('\u001f').join(', ')} was also at ${earlier}: rows of a group must be next to each other (or set group.sorted: false)`,
-        });
+        // Not a warning: made from these rows alone, the record would have the earlier group's id
+        // and replace it, losing the earlier rows (criteria, sessions) with only a warning said.
+        return rejected(
+          record,
+          feed,
+          `Group key ${(key as string).split('\u001f').join(', ')} was also at ${earlier}: rows of a group must be next to each other (or set group.sorted: false); these rows are rejected so that they do not replace the record made there`,
+        );
       }
-      seen.set(key as string, made.record.where);
-      return made;
+      seen.set(key as string, record.where);
+      return mapRecord(source, feed, record);
     };
     for await (const record of records) {
       if (record.error !== undefined || record.scope === undefined) {

@@ -65,15 +65,16 @@ describe('grouping rows into one record', () => {
     expect(out[2].issues[0]).toEqual({ severity: 'error', field: '', source: 'line 19', message: 'group key ReviewID is empty' });
   });
 
-  test('sorted: a key that comes back after another group makes a second group, with a warning', async () => {
+  test('sorted: a key that comes back after another group is rejected, so that it does not replace the first group', async () => {
     const { source, feed } = load(true);
     const all = rows();
     const out = await collect(mapRecords(source, feed, [all[0], all[4], all[1]]));
-    expect(out.map((m) => [m.record.where, m.issues.map((i) => `${i.severity}: ${i.message}`)])).toEqual([
-      ['line 14', []],
-      ['line 18', []],
-      ['line 15', ['warning: Group key R-1 was also at line 14: rows of a group must be next to each other (or set group.sorted: false)']],
+    expect(out.map((m) => [m.record.where, m.results.length, m.issues.map((i) => `${i.severity}: ${i.message}`)])).toEqual([
+      ['line 14', 1, []],
+      ['line 18', 1, []],
+      ['line 15', 0, ['error: Group key R-1 was also at line 14: rows of a group must be next to each other (or set group.sorted: false); these rows are rejected so that they do not replace the record made there']],
     ]);
+    expect(out[2].record.raw).toBe('R-1,E-1,2026-09-01T09:00,B,N');
   });
 
   test('unsorted: every row is read first, groups come out in first-seen order', async () => {
