@@ -80,13 +80,15 @@ export function lakesideBundle(): Bundle {
 
 /** A Consent of B's patient releasing Part 2 records to `org` (DS4P shape; see src/access/consent.ts). */
 export function consent(id: string, org: string, over: Partial<Consent> = {}, provision: Partial<NonNullable<Consent['provision']>> = {}): Consent {
-  return {
+  // Through JSON: `undefined` in `over`/`provision` removes an element.
+  return JSON.parse(JSON.stringify({
     resourceType: 'Consent',
     id,
     status: 'active',
     scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${B.patient}` },
+    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
     provision: {
       type: 'permit',
       period: { start: '2020-01-01', end: '2099-12-31' },
@@ -95,7 +97,7 @@ export function consent(id: string, org: string, over: Partial<Consent> = {}, pr
       ...provision,
     },
     ...over,
-  };
+  })) as Consent;
 }
 
 /** Resources the server writes itself: shared definitions and cross-tenant links. */
