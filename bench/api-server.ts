@@ -3,14 +3,37 @@
  * is the server's alone: the store (DATABASE_URL, or PGlite in DATA_DIR), the Bulk Data export
  * module and the app, as `src/server.ts` wires them, listening on an ephemeral port of 127.0.0.1.
  *
- * IPC: sends `{ ready: port }` when listening; answers `{ cmd: 'analyze' }` (refresh planner
- * statistics) and `{ cmd: 'stop' }` with `{ done: cmd }`.
+ * With BENCH_AUTH_JWK (a client's public JWK, JSON) it also serves, on the same store in the same
+ * process, the app with SMART auth on (bearer token, scopes, rate limit, and the tenant filter
+ * wherever createApp applies it) on a second port, and the same with the audit trail on a third,
+ * and registers a client for the key (scopes `system/*.read`, the workload's organizations from
+ * BENCH_ORGS), so the one run measures with and without.
+ *
+ * IPC: sends `{ ready: port, authPort?, auditPort?, clientId? }` when listening; answers
+ * `{ cmd: 'analyze' }` (refresh planner statistics) and `{ cmd: 'stop' }` with `{ done: cmd }`.
  */
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { openAudit, type Audit } from '../src/audit';
+import { openAuth } from '../src/auth';
+import { loadRules } from '../src/domain/rules';
 import { openBulkExport } from '../src/export';
+import { loadPackageTerms } from '../src/fhir/context';
 import { createApp } from '../src/http/app';
 import { openStore } from '../src/store';
 import { Validator } from '../src/validation';
+
+/** The public URLs the auth apps are configured with (the bench signs its assertion for TOKEN_URL). */
+const BASE_URL = 'http://bench.peerbridge.local/fhir';
+const TOKEN_URL = 'http://bench.peerbridge.local/auth/token';
+
+const listen = (app: Express): Promise<Server> =>
+  new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve(server));
+    server.keepAliveTimeout = 30_000;
+  });
+const portOf = (s: Server): number => (s.address() as AddressInfo).port;
 
 async function main(): Promise<void> {
   const validator = Validator.create();
@@ -21,12 +44,36 @@ async function main(): Promise<void> {
     }
   };
   const bulk = await openBulkExport({ store, env: process.env, log });
-  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config: { MAX_BODY_BYTES: 64 * 1024 * 1024 }, log });
-  const server = app.listen(0, '127.0.0.1', () => {
-    bulk.start();
-    process.send?.({ ready: (server.address() as AddressInfo).port });
-  });
-  server.keepAliveTimeout = 30_000;
+  const pipeline = { rules: loadRules(), terms: loadPackageTerms() };
+  const config = { MAX_BODY_BYTES: 64 * 1024 * 1024 };
+  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, pipeline });
+  const servers = [await listen(app)];
+  const ready: { ready: number; authPort?: number; auditPort?: number; clientId?: string; tokenUrl?: string } = { ready: portOf(servers[0]) };
+  let audit: Audit | undefined;
+  if (process.env.BENCH_AUTH_JWK) {
+    const isResourceType = (t: string): boolean => validator.defs.isResourceType(t);
+    audit = openAudit({ repo: store, isResourceType, log });
+    // A rate limit far above the load, so the bucket is checked on every request without refusing any.
+    // Fixed URLs (as BASE_URL and AUTH_TOKEN_URL would be): one token serves both ports.
+    const authConfig = { AUTH_DISABLED: false, AUTH_TOKEN_URL: TOKEN_URL, RATE_LIMIT_PER_SECOND: 1_000_000, RATE_LIMIT_BURST: 1_000_000, AUTH_TOKEN_TTL_SECONDS: 3600, AUTH_TOKEN_RATE_PER_MINUTE: 0 };
+    const auth = await openAuth({ driver: store.driver, env: {}, config: authConfig, baseUrl: BASE_URL, log, isResourceType, onEvent: audit.onAuthEvent });
+    const client = await auth.clients.add({
+      name: 'bench:api client',
+      jwks: { keys: [JSON.parse(process.env.BENCH_AUTH_JWK)] },
+      scopes: ['system/*.read'],
+      organizations: (process.env.BENCH_ORGS ?? '').split(',').filter(Boolean),
+    });
+    ready.clientId = client.id;
+    ready.tokenUrl = TOKEN_URL;
+    const authApp = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, pipeline, auth });
+    const auditApp = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, pipeline, auth, audit });
+    const [a, b] = [await listen(authApp), await listen(auditApp)];
+    servers.push(a, b);
+    ready.authPort = portOf(a);
+    ready.auditPort = portOf(b);
+  }
+  bulk.start();
+  process.send?.(ready);
   process.on('message', (msg: { cmd?: string }) => {
     const done = (): void => {
       process.send?.({ done: msg.cmd });
@@ -37,10 +84,13 @@ async function main(): Promise<void> {
         done();
       });
     } else if (msg.cmd === 'stop') {
-      server.close();
-      server.closeAllConnections();
+      for (const s of servers) {
+        s.close();
+        s.closeAllConnections();
+      }
       bulk
         .close()
+        .then(() => audit?.close())
         .then(() => store.close())
         .finally(() => {
           done();

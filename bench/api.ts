@@ -17,11 +17,17 @@
  *   5. Bulk Data export of everything: kick-off, polling, every file downloaded (two at a time)
  *      and its lines counted: resources/s from kick-off to the last byte, and the server
  *      process's peak RSS during the export (VmHWM, reset through /proc/<pid>/clear_refs);
+ *   6. the cost of security (issue 6), same process, same store, same data: read by id against
+ *      the app without auth, with SMART auth (bearer token from the real token endpoint with a
+ *      signed ES384 assertion, scopes, rate limit, and the tenant filter wherever createApp
+ *      applies it; the client is registered for the workload's organizations) and with auth plus
+ *      the audit trail, interleaved for --auth-rounds rounds; p50/p99 from every response's own
+ *      time (autocannon's histogram has 1 ms steps), and the p50 overhead in %;
  * then prints a table against the targets and writes bench/results/api-<timestamp>.json.
  *
  * Options: --resources N [100000], --drivers pg,pglite [both], --duration S [10] per load run,
  * --connections C [10], --batch B [100] entries per transaction Bundle, --ingest-concurrency K [4],
- * --seed S [20261122], --no-analyze, --no-restart. PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
+ * --seed S [20261122], --no-analyze, --no-restart, --auth-rounds R [2], --no-auth. PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
  * [postgres://postgres@127.0.0.1:5432/postgres].
  */
 import autocannon from 'autocannon';
@@ -31,6 +37,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import { PROJECT_ROOT } from '../src/validation';
 import { generateWorkload } from './workload';
@@ -39,7 +46,7 @@ type Driver = 'pg' | 'pglite';
 const ADMIN_URL = process.env.PEERBRIDGE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 
-const TARGETS = { readRps: 2000, readP99: 20, patientP99: 50, exportRps: 20_000, exportRssMb: 300, ingestRps: 2000 };
+const TARGETS = { readRps: 2000, readP99: 20, patientP99: 50, exportRps: 20_000, exportRssMb: 300, ingestRps: 2000, authOverheadPct: 10 };
 
 interface Args {
   resources: number;
@@ -51,10 +58,11 @@ interface Args {
   seed: number;
   analyze: boolean;
   restart: boolean;
+  authRounds: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { resources: 100_000, drivers: ['pg', 'pglite'], duration: 10, connections: 10, batch: 100, ingestConcurrency: 4, seed: 20261122, analyze: true, restart: true };
+  const args: Args = { resources: 100_000, drivers: ['pg', 'pglite'], duration: 10, connections: 10, batch: 100, ingestConcurrency: 4, seed: 20261122, analyze: true, restart: true, authRounds: 2 };
   const num = (i: number): number => {
     const v = Number(argv[i + 1]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${argv[i]} needs a positive number`);
@@ -70,6 +78,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--seed') args.seed = Math.floor(num(i++));
     else if (a === '--no-analyze') args.analyze = false;
     else if (a === '--no-restart') args.restart = false;
+    else if (a === '--auth-rounds') args.authRounds = Math.floor(num(i++));
+    else if (a === '--no-auth') args.authRounds = 0;
     else if (a === '--drivers') {
       args.drivers = String(argv[++i] ?? '').split(',').filter(Boolean) as Driver[];
       if (args.drivers.length === 0 || args.drivers.some((d) => d !== 'pg' && d !== 'pglite')) throw new Error('--drivers takes pg, pglite or pg,pglite');
@@ -86,6 +96,8 @@ interface Workload {
   byType: Record<string, number>;
   encounterIds: string[];
   patientIds: string[];
+  /** Organizations named by the workload (EpisodeOfCare, Encounter): the tenants the bench client is registered for. */
+  organizations: string[];
   /** Encounter start dates, ms since the epoch: [min, max]. */
   dates: [number, number];
 }
@@ -100,11 +112,15 @@ function buildWorkload(args: Args): Workload {
   const byType: Record<string, number> = {};
   const encounterIds: string[] = [];
   const patientIds: string[] = [];
+  const organizations = new Set<string>();
   let min = Infinity;
   let max = -Infinity;
   for (const r of resources) {
     byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;
     if (r.resourceType === 'Patient') patientIds.push(r.id as string);
+    const owner = r as { managingOrganization?: { reference?: string }; serviceProvider?: { reference?: string } };
+    const org = /^Organization\/(.+)$/.exec(owner.managingOrganization?.reference ?? owner.serviceProvider?.reference ?? '')?.[1];
+    if (org) organizations.add(org);
     if (r.resourceType === 'Encounter') {
       encounterIds.push(r.id as string);
       const t = Date.parse((r as Encounter).period?.start ?? '');
@@ -117,7 +133,7 @@ function buildWorkload(args: Args): Workload {
     const entry = slice.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } }));
     bundles.push({ body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }), count: slice.length });
   }
-  return { bundles, byType, encounterIds, patientIds, dates: [min, max] };
+  return { bundles, byType, encounterIds, patientIds, organizations: [...organizations], dates: [min, max] };
 }
 
 // --- server child ------------------------------------------------------------------------------
@@ -125,6 +141,12 @@ function buildWorkload(args: Args): Workload {
 interface ServerChild {
   child: ChildProcess;
   base: string;
+  /** The same store behind SMART auth, and behind auth + audit (when the bench client's key was given). */
+  authBase?: string;
+  auditBase?: string;
+  clientId?: string;
+  /** The token URL the auth apps expect in assertions (`aud`). */
+  tokenUrl?: string;
   command(cmd: string): Promise<void>;
 }
 
@@ -147,8 +169,9 @@ function startServer(env: Record<string, string>): Promise<ServerChild> {
     });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    child.on('message', (m: { ready?: number }) => {
-      if (m.ready) resolve({ child, base: `http://127.0.0.1:${m.ready}`, command });
+    child.on('message', (m: { ready?: number; authPort?: number; auditPort?: number; clientId?: string; tokenUrl?: string }) => {
+      const url = (port?: number): string | undefined => (port ? `http://127.0.0.1:${port}` : undefined);
+      if (m.ready) resolve({ child, base: `http://127.0.0.1:${m.ready}`, authBase: url(m.authPort), auditBase: url(m.auditPort), clientId: m.clientId, tokenUrl: m.tokenUrl, command });
     });
   });
 }
@@ -204,17 +227,105 @@ interface LoadResult {
   errors: number;
 }
 
-async function load(base: string, args: Args, path: () => string): Promise<LoadResult> {
-  const run = (duration: number) =>
-    autocannon({
-      url: base,
-      connections: args.connections,
-      duration,
-      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
+/** The q-quantile of sorted values. */
+const quantile = (sorted: number[], q: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+
+/**
+ * A load run after a 2 s warm-up. p50/p99 come from autocannon's histogram (1 ms steps) unless
+ * `exact`, which takes them from every response's own time (to 0.01 ms).
+ */
+async function load(base: string, args: Args, path: () => string, headers: Record<string, string> = {}, exact = false): Promise<LoadResult> {
+  const run = (duration: number, times?: number[]) =>
+    new Promise<autocannon.Result>((resolve, reject) => {
+      const tracker = autocannon(
+        {
+          url: base,
+          connections: args.connections,
+          duration,
+          headers,
+          requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
+        },
+        (err, result) => (err ? reject(err) : resolve(result)),
+      );
+      if (times) tracker.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => status < 300 && times.push(ms));
     });
   await run(2);
-  const r = await run(args.duration);
+  const times: number[] | undefined = exact ? [] : undefined;
+  const r = await run(args.duration, times);
+  if (times) {
+    times.sort((a, b) => a - b);
+    const round = (x: number): number => Math.round(x * 100) / 100;
+    return { rps: r.requests.average, p50: round(quantile(times, 0.5)), p99: round(quantile(times, 0.99)), requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+  }
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+}
+
+/** The bench client's key pair (ES384), registered by the server child for the workload's organizations. */
+interface BenchKey {
+  privateKey: KeyLike;
+  publicJwk: string;
+}
+
+async function benchKey(): Promise<BenchKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES384', { extractable: true });
+  return { privateKey, publicJwk: JSON.stringify({ ...(await exportJWK(publicKey)), alg: 'ES384', use: 'sig', kid: 'bench' }) };
+}
+
+/** An access token from the token endpoint (client_credentials with a signed assertion). */
+async function accessToken(base: string, tokenUrl: string, clientId: string, key: BenchKey): Promise<string> {
+  const assertion = await new SignJWT({ jti: randomBytes(12).toString('hex') })
+    .setProtectedHeader({ alg: 'ES384', kid: 'bench', typ: 'JWT' })
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(tokenUrl)
+    .setExpirationTime('4m')
+    .sign(key.privateKey);
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: assertion,
+    scope: 'system/*.read',
+  });
+  const res = await fetch(`${base}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+  const body = (await res.json()) as { access_token?: string; error_description?: string };
+  if (!body.access_token) throw new Error(`token endpoint: ${res.status} ${body.error_description}`);
+  return body.access_token;
+}
+
+type SecurityMode = 'none' | 'auth' | 'audit';
+
+/** Read by id without auth, with auth, with auth + audit: `rounds` interleaved rounds on the same server process. */
+async function securityCost(server: ServerChild, args: Args, key: BenchKey, path: () => string, log: (s: string) => void): Promise<Record<string, unknown>> {
+  if (!server.authBase || !server.auditBase || !server.clientId || !server.tokenUrl) throw new Error('the server child did not open the auth apps');
+  const token = await accessToken(server.authBase, server.tokenUrl, server.clientId, key);
+  const bases: Record<SecurityMode, [string, Record<string, string>]> = {
+    none: [server.base, {}],
+    auth: [server.authBase, { authorization: `Bearer ${token}` }],
+    audit: [server.auditBase, { authorization: `Bearer ${token}` }],
+  };
+  // Each mode must answer a read with 200 before it is measured (a 401 or 404 is fast, and meaningless).
+  for (const [mode, [base, headers]] of Object.entries(bases)) {
+    const res = await fetch(`${base}${path()}`, { headers });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`read by id, ${mode}: ${res.status} ${text.slice(0, 300)}`);
+  }
+  const rounds: Record<SecurityMode, LoadResult>[] = [];
+  for (let i = 0; i < args.authRounds; i++) {
+    const round = {} as Record<SecurityMode, LoadResult>;
+    for (const mode of ['none', 'auth', 'audit'] as SecurityMode[]) {
+      const [base, headers] = bases[mode];
+      round[mode] = await load(base, args, path, headers, true);
+      log(`read by id, ${mode === 'none' ? 'no auth' : mode === 'auth' ? 'auth' : 'auth + audit'} (round ${i + 1}): ${round[mode].rps.toFixed(0)} req/s, p50 ${round[mode].p50} ms, p99 ${round[mode].p99} ms, ${round[mode].non2xx} non-2xx`);
+    }
+    rounds.push(round);
+  }
+  const mean = (mode: SecurityMode, k: 'p50' | 'p99' | 'rps'): number => rounds.reduce((a, r) => a + r[mode][k], 0) / rounds.length;
+  const summary = (mode: SecurityMode) => ({ p50: mean(mode, 'p50'), p99: mean(mode, 'p99'), rps: mean(mode, 'rps'), non2xx: rounds.reduce((a, r) => a + r[mode].non2xx, 0) });
+  const none = summary('none');
+  const auth = summary('auth');
+  const audit = summary('audit');
+  const pct = (x: number): number => Math.round(((x - none.p50) / none.p50) * 1000) / 10;
+  return { rounds, none, auth, audit, authOverheadP50Pct: pct(auth.p50), auditOverheadP50Pct: pct(audit.p50) };
 }
 
 /** Counts the lines of a streamed download without keeping it. */
@@ -274,7 +385,7 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-async function runDriver(driver: Driver, args: Args, w: Workload): Promise<Record<string, unknown>> {
+async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey): Promise<Record<string, unknown>> {
   let env: Record<string, string>;
   let cleanup: () => Promise<void>;
   if (driver === 'pg') {
@@ -289,6 +400,7 @@ async function runDriver(driver: Driver, args: Args, w: Workload): Promise<Recor
     env = { DATA_DIR: dir, DATABASE_URL: '' };
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
+  if (key) env = { ...env, BENCH_AUTH_JWK: key.publicJwk, BENCH_ORGS: w.organizations.join(',') };
   const log = (s: string): void => console.log(`[${driver}] ${s}`);
   const load1 = loadavg();
   const t0 = performance.now();
@@ -328,7 +440,9 @@ async function runDriver(driver: Driver, args: Args, w: Workload): Promise<Recor
     const exp = await bulkExport(server.base, pid);
     log(`export: ${exp.resources} resources in ${exp.files} files, ${exp.seconds.toFixed(1)} s = ${exp.rps.toFixed(0)}/s, peak RSS ${exp.peakRssMb.toFixed(0)} MB (${exp.rssBeforeMb.toFixed(0)} MB before)`);
     if (exp.resources !== ing.resources) log(`WARNING: exported ${exp.resources}, stored ${ing.resources}`);
-    return { driver, loadavg: load1, ingest: ing, read, byPatient, byDate, export: exp, serverPeakRssMb: rss(pid).peak };
+    // Last, so the AuditEvents it writes are not in the export.
+    const security = key ? await securityCost(server, args, key, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`, log) : undefined;
+    return { driver, loadavg: load1, ingest: ing, read, byPatient, byDate, export: exp, security, serverPeakRssMb: rss(pid).peak };
   } finally {
     await stop(server);
     await cleanup();
@@ -354,6 +468,18 @@ function table(results: R[]): string {
     ['  server RSS before the export (MB)', '', (r) => r.export.rssBeforeMb.toFixed(0)],
     ['load average when the driver started', '', (r) => r.loadavg.map((x: number) => x.toFixed(1)).join(' ')],
   ];
+  if (results.some((r) => r.security)) {
+    const s = (f: (x: R) => string) => (r: R) => (r.security ? f(r.security) : '-');
+    const ms = (x: { p50: number; p99: number }) => `${x.p50.toFixed(2)} / ${x.p99.toFixed(2)}`;
+    rows.push(
+      ['read by id, no auth: p50 / p99 (ms, exact)', '', s((x) => ms(x.none))],
+      ['read by id, auth: p50 / p99 (ms, exact)', '', s((x) => ms(x.auth))],
+      ['  auth overhead on read p50 (%)', `< ${TARGETS.authOverheadPct}`, s((x) => x.authOverheadP50Pct.toFixed(1))],
+      ['read by id, auth + audit: p50 / p99 (ms)', '', s((x) => ms(x.audit))],
+      ['  auth + audit overhead on read p50 (%)', '', s((x) => x.auditOverheadP50Pct.toFixed(1))],
+      ['read by id req/s: no auth / auth / auth + audit', '', s((x) => `${x.none.rps.toFixed(0)} / ${x.auth.rps.toFixed(0)} / ${x.audit.rps.toFixed(0)}`)],
+    );
+  }
   const head = ['metric', 'target (PostgreSQL)', 'PostgreSQL', 'PGlite'];
   const body = rows.map(([name, target, f]) => [name, target, by('pg') ? f(by('pg') as R) : '-', by('pglite') ? f(by('pglite') as R) : '-']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
@@ -368,8 +494,9 @@ async function main(): Promise<void> {
   const w = buildWorkload(args);
   console.log(`workload: ${args.resources} resources (${Object.entries(w.byType).map(([t, n]) => `${t} ${n}`).join(', ')}) in ${w.bundles.length} Bundles, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const results: R[] = [];
+  const key = args.authRounds > 0 ? await benchKey() : undefined;
   for (const driver of args.drivers) {
-    results.push(await runDriver(driver, args, w));
+    results.push(await runDriver(driver, args, w, key));
   }
   const report = table(results);
   console.log(`\n${report}\n`);
