@@ -18,6 +18,8 @@ export interface CallerLike {
   clientId: string;
   organizations: readonly string[];
   allOrganizations: boolean;
+  /** Types hidden from the caller's bulk read paths (admin types its scopes do not name). */
+  hiddenTypes?: readonly string[];
 }
 
 /**
@@ -28,5 +30,10 @@ export function accessOf(caller: CallerLike | undefined): RepositoryAccess | und
   if (!caller || (caller.allOrganizations && caller.clientId === AUTH_DISABLED_CLIENT)) {
     return undefined;
   }
-  return { clientId: caller.clientId, organizations: [...caller.organizations], allOrganizations: caller.allOrganizations };
+  return {
+    clientId: caller.clientId,
+    organizations: [...caller.organizations],
+    allOrganizations: caller.allOrganizations,
+    ...(caller.hiddenTypes?.length ? { hiddenTypes: [...caller.hiddenTypes] } : {}),
+  };
 }

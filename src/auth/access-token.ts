@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { parseScopes, type Scope } from './scopes';
+import { hiddenAdminTypes, parseScopes, type Scope } from './scopes';
 import { ACCESS_TOKEN_ALG, type ServerKeys } from './server-keys';
 
 const TYP = 'at+jwt';
@@ -30,6 +30,11 @@ export interface AuthContext {
   organizations: string[];
   /** True only when auth is disabled: no tenant restriction at all. */
   allOrganizations: boolean;
+  /**
+   * Admin types (`AuditEvent`) no granted scope lets the client read or search: left out of every
+   * read path that is not by type (system history, `$everything`, `$export`, `_revinclude=*`).
+   */
+  hiddenTypes: readonly string[];
   /** The token's `jti` (for audit), absent when auth is disabled. */
   tokenId?: string;
   /** When the token expires. */
@@ -163,14 +168,16 @@ export class AccessTokenVerifier {
     if (typeof sub !== 'string' || typeof scope !== 'string' || !isStringArray(organizations) || aud !== expected.audience) {
       throw new InvalidTokenError('the access token is missing claims');
     }
+    const scopes = parseScopes(scope);
     // Frozen: the same object serves every request with this token (the verified cache).
     return Object.freeze({
       clientId: sub,
       clientName: typeof clientName === 'string' ? clientName : sub,
       scope,
-      scopes: Object.freeze(parseScopes(scope)) as Scope[],
+      scopes: Object.freeze(scopes) as Scope[],
       organizations: Object.freeze([...organizations]) as string[],
       allOrganizations: false,
+      hiddenTypes: Object.freeze(hiddenAdminTypes(scopes)),
       tokenId: typeof jti === 'string' ? jti : undefined,
       expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : undefined,
     });

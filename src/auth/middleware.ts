@@ -38,6 +38,7 @@ export const DISABLED_AUTH: AuthContext = Object.freeze({
   scopes: parseScopes(ALL_SCOPES),
   organizations: [],
   allOrganizations: true,
+  hiddenTypes: [],
 });
 
 export interface AuthenticateOptions {

@@ -105,6 +105,11 @@ export function allows(granted: readonly Scope[] | string, need: Need): boolean 
   return scopes.some((s) => !s.restrictions && s.interactions.includes(need.interaction) && covers(s.type, need.type));
 }
 
+/** The admin types none of `granted` lets the client read or search (they are then hidden from every bulk read path). */
+export function hiddenAdminTypes(granted: readonly Scope[]): string[] {
+  return [...ADMIN_TYPES].filter((type) => !allows(granted, { type, interaction: 'r' }) && !allows(granted, { type, interaction: 's' }));
+}
+
 /** Writes a scope back out: v1 form when the letters are exactly a v1 set and v1 was asked for. */
 export function formatScope(type: string, interactions: readonly Interaction[], preferV1: boolean, restrictions?: Array<[string, string]>): string {
   const letters = INTERACTIONS.filter((i) => interactions.includes(i)).join('');

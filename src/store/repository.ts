@@ -83,6 +83,11 @@ export interface RepositoryAccess {
   organizations: readonly string[];
   /** Every tenant (no tenant filter); the 42 CFR Part 2 gate still applies. */
   allOrganizations: boolean;
+  /**
+   * Resource types this view never returns (admin types such as AuditEvent that the client's
+   * scopes do not name): system history, `$everything`, `$export` and includes skip them.
+   */
+  hiddenTypes?: readonly string[];
 }
 
 /** A repository of versioned FHIR resources. */

@@ -7,7 +7,7 @@ import type { SearchRequest } from '@medplum/core';
 import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../outcomes';
-import { visibleCondition } from './access-sql';
+import { accessColumns, inTenant, releaseRows, visibleCondition, type AccessRow } from './access-sql';
 import { checkDelete, planWrites } from './owners';
 import type { Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteOptions } from './repository';
 import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
@@ -44,15 +44,23 @@ export class SqlRepository implements Repository {
     return new SqlRepository(this.driver, this.inTransaction, Object.freeze({ ...access, organizations: Object.freeze([...access.organizations]) }));
   }
 
-  /** `, <visible> AS visible` for a read of alias `a`, with its parameters after `params`. */
-  private visibleColumn(a: string, params: unknown[]): string {
-    if (!this.access) {
-      return '';
+  /**
+   * May this view see a row read by key? Checked in JS on the row's access columns (a query with
+   * the gate's EXISTS costs more to plan than a key read costs to run); the consent grants are
+   * queried only for a labelled row.
+   */
+  private async visible(type: string, row: Partial<AccessRow> | undefined): Promise<boolean> {
+    if (!row || !this.access) {
+      return !!row;
     }
-    return `, ${visibleCondition(this.access, a, (v) => {
-      params.push(v);
-      return `$${params.length}`;
-    })} AS visible`;
+    if (!inTenant(this.access, { owner: row.owner ?? null }, type)) {
+      return false;
+    }
+    if (!row.part2) {
+      return true;
+    }
+    const { rows } = await releaseRows(this.driver, this.access, [{ part2: true, patient_ids: row.patient_ids ?? [] }]);
+    return rows.length === 1;
   }
 
   /** Runs `fn` in a transaction: the open one, or a new one retried on deadlock/serialization failure. */
@@ -105,15 +113,13 @@ export class SqlRepository implements Repository {
   }
 
   async read<T extends Resource>(type: T['resourceType'], id: string): Promise<T> {
-    const params: unknown[] = [type, id];
-    const visible = this.visibleColumn('r', params);
-    const res = await this.driver.query<{ deleted: boolean; content: T | null; visible?: boolean }>(
-      `SELECT r.deleted, r.content${visible} FROM fhir_resource r WHERE r.resource_type = $1 AND r.id = $2`,
-      params,
+    const res = await this.driver.query<{ deleted: boolean; content: T | null } & Partial<AccessRow>>(
+      `SELECT r.deleted, r.content${this.access ? accessColumns('r') : ''} FROM fhir_resource r WHERE r.resource_type = $1 AND r.id = $2`,
+      [type, id],
     );
     const row = res.rows[0];
     // Another tenant's resource, or a Part 2 record without consent, answers as if it did not exist.
-    if (!row || row.visible === false) {
+    if (!(await this.visible(type, row))) {
       throw new FhirError(notFound(`${type}/${id} not found`), 404);
     }
     if (row.deleted || !row.content) {
@@ -123,16 +129,14 @@ export class SqlRepository implements Repository {
   }
 
   async readVersion<T extends Resource>(type: T['resourceType'], id: string, versionId: string): Promise<T> {
-    const params: unknown[] = [type, id, Number(versionId)];
-    const visible = this.visibleColumn('h', params);
     const res = /^\d{1,9}$/.test(versionId)
-      ? await this.driver.query<{ deleted: boolean; content: T | null; visible?: boolean }>(
-          `SELECT h.deleted, h.content${visible} FROM fhir_history h WHERE h.resource_type = $1 AND h.id = $2 AND h.version_id = $3`,
-          params,
+      ? await this.driver.query<{ deleted: boolean; content: T | null } & Partial<AccessRow>>(
+          `SELECT h.deleted, h.content${this.access ? accessColumns('h') : ''} FROM fhir_history h WHERE h.resource_type = $1 AND h.id = $2 AND h.version_id = $3`,
+          [type, id, Number(versionId)],
         )
       : { rows: [] };
     const row = res.rows[0];
-    if (!row || row.visible === false) {
+    if (!(await this.visible(type, row))) {
       throw new FhirError(notFound(`Version ${versionId} of ${type}/${id} not found`), 404);
     }
     if (row.deleted || !row.content) {

@@ -9,7 +9,7 @@
 import type { IncludeTarget, SearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
-import { releasedCondition, tenantCondition } from './access-sql';
+import { releasedCondition, releaseRows, tenantCondition } from './access-sql';
 import type { RepositoryAccess, SearchResult, SqlDriver } from './repository';
 import { paramsOf } from './search-params';
 import { filterConditions, sortTerms, SqlParams, unsupported, type FilterContext } from './search-sql';
@@ -72,9 +72,9 @@ function where(request: SearchRequest, ctx: FilterContext): string {
   return conds.join(' AND ');
 }
 
-/** `, <released> AS released` (the 42 CFR Part 2 gate as a column) for a client's search of alias `a`. */
-function releasedColumn(ctx: FilterContext, a: string): string {
-  return ctx.access ? `, ${releasedCondition(ctx.access, a, (v) => ctx.params.add(v))} AS released` : '';
+/** The columns the 42 CFR Part 2 gate needs (checked in JS by `releaseRows`), for a client's search of alias `a`. */
+function gateColumns(ctx: FilterContext, a: string): string {
+  return ctx.access ? `, ${a}.part2, ${a}.patient_ids` : '';
 }
 
 /** Runs one page of a search. */
@@ -117,86 +117,81 @@ export async function runSearch(
   }
   const order = keyset ? 'r.id' : [...sort, 'r.id'].join(', ');
   // Part 2 records without consent stay in the page's window (so paging is unchanged) but are not returned.
-  const released = releasedColumn(ctx, 'r');
-  const rows = await driver.query<{ id: string; content: Resource; released?: boolean }>(
-    `SELECT r.id, r.content${released} FROM fhir_resource r WHERE ${conditions} ORDER BY ${order} LIMIT ${count + 1}${offset ? ` OFFSET ${offset}` : ''}`,
+  const rows = await driver.query<{ id: string; content: Resource; part2: boolean; patient_ids: string[] }>(
+    `SELECT r.id, r.content${gateColumns(ctx, 'r')} FROM fhir_resource r WHERE ${conditions} ORDER BY ${order} LIMIT ${count + 1}${offset ? ` OFFSET ${offset}` : ''}`,
     ctx.params.values,
   );
-  const page = rows.rows.slice(0, count);
-  const resources = page.filter((r) => r.released !== false).map((r) => r.content);
-  let withheld = resources.length < page.length;
+  const page = await releaseRows(driver, ctx.access, rows.rows.slice(0, count));
+  const resources = page.rows.map((r) => r.content);
+  let withheld = page.withheld;
   let next: string | undefined;
   if (rows.rows.length > count) {
     next = encodeCursor(keyset ? { k: rows.rows[count - 1].id } : { o: offset + count });
   }
   const inc = await includes(driver, request, resources, ctx);
-  withheld ||= inc.withheld;
-  return { resources, included: inc.resources, total, next, warnings, ...(withheld ? { withheld } : {}) };
+  const released = await releaseRows(driver, ctx.access, inc.rows);
+  withheld ||= released.withheld;
+  return { resources, included: released.rows.map((r) => r.content), total, next, warnings, ...(withheld ? { withheld } : {}) };
 }
 
-/** A client's include query: the tenant condition on alias `i` and the Part 2 gate as a column. */
+/** A client's include query: the tenant condition on alias `i` and the columns of the Part 2 gate. */
 function includeAccess(ctx: FilterContext, params: unknown[]): { column: string; where: string } {
   if (!ctx.access) {
     return { column: '', where: '' };
   }
-  const add = (v: unknown): string => {
+  const tenant = tenantCondition(ctx.access, 'i', (v) => {
     params.push(v);
     return `$${params.length}`;
-  };
-  const tenant = tenantCondition(ctx.access, 'i', add);
-  return { column: `, ${releasedCondition(ctx.access, 'i', add)} AS released`, where: tenant ? ` AND ${tenant}` : '' };
+  });
+  return { column: ', i.part2, i.patient_ids', where: tenant ? ` AND ${tenant}` : '' };
 }
 
-interface Found {
-  resources: Resource[];
-  withheld: boolean;
-}
-
-function found(rows: { content: Resource; released?: boolean }[]): Found {
-  const resources = rows.filter((r) => r.released !== false).map((r) => r.content);
-  return { resources, withheld: resources.length < rows.length };
+/** An included row, with the columns of the Part 2 gate when the search is a client's. */
+interface IncRow {
+  content: Resource;
+  part2: boolean;
+  patient_ids: string[];
 }
 
 const keyOf = (r: Resource): string => `${r.resourceType}/${r.id}`;
 
 /** `_include` and `_revinclude` (https://hl7.org/fhir/R4/search.html#include); `:iterate` repeats over what was added. */
-async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<Found> {
+async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<{ rows: IncRow[] }> {
   if (matches.length === 0 || (!request.include?.length && !request.revInclude?.length)) {
-    return { resources: [], withheld: false };
+    return { rows: [] };
   }
-  let withheld = false;
+  const rows: IncRow[] = [];
   const seen = new Set(matches.map(keyOf));
-  const included: Resource[] = [];
   let frontier = matches;
-  for (let round = 0; round < 4 && frontier.length > 0 && included.length < MAX_INCLUDED; round++) {
-    const added: Resource[] = [];
+  for (let round = 0; round < 4 && frontier.length > 0 && rows.length < MAX_INCLUDED; round++) {
+    const added: IncRow[] = [];
     const targets = [
       ...(request.include ?? []).map((t) => ({ t, rev: false })),
       ...(request.revInclude ?? []).map((t) => ({ t, rev: true })),
     ].filter(({ t }) => round === 0 || t.modifier === 'iterate');
     for (const { t, rev } of targets) {
       const got = rev ? await revIncluded(driver, t, frontier, ctx) : await included1(driver, t, frontier, ctx);
-      withheld ||= got.withheld;
-      for (const r of got.resources) {
-        if (!seen.has(keyOf(r))) {
-          seen.add(keyOf(r));
+      for (const r of got) {
+        if (!seen.has(keyOf(r.content))) {
+          seen.add(keyOf(r.content));
           added.push(r);
         }
       }
     }
-    included.push(...added);
-    frontier = added;
+    rows.push(...added);
+    // Iterating from a withheld record would reveal what it references: go on from released ones only.
+    frontier = (await releaseRows(driver, ctx.access, added)).rows.map((r) => r.content);
   }
-  return { resources: included.slice(0, MAX_INCLUDED), withheld };
+  return { rows: rows.slice(0, MAX_INCLUDED) };
 }
 
 function idsOfType(resources: Resource[], type: string): string[] {
   return resources.filter((r) => r.resourceType === type && r.id).map((r) => r.id as string);
 }
 
-const NONE: Found = { resources: [], withheld: false };
+const NONE: IncRow[] = [];
 
-async function included1(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<Found> {
+async function included1(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<IncRow[]> {
   const def = paramsOf(t.resourceType).get(t.searchParam);
   if (!def || def.type !== 'reference') {
     unsupported(ctx, `_include=${t.resourceType}:${t.searchParam}: not a reference search parameter; ignored`);
@@ -210,7 +205,7 @@ async function included1(driver: SqlDriver, t: IncludeTarget, from: Resource[], 
   const params: unknown[] = [t.resourceType, ids, def.code, targets];
   const acc = includeAccess(ctx, params);
   // Literal references by type/id, and canonical references (QuestionnaireResponse.questionnaire) by url.
-  const res = await driver.query<{ content: Resource; released?: boolean }>(
+  const res = await driver.query<IncRow>(
     `SELECT i.content${acc.column} FROM fhir_reference x
        JOIN fhir_resource i ON i.resource_type = x.target_type AND i.id = x.target_id AND NOT i.deleted${acc.where}
       WHERE x.resource_type = $1 AND x.id = ANY($2::text[]) AND x.code = $3 AND x.target_type = ANY($4::text[])
@@ -222,10 +217,10 @@ async function included1(driver: SqlDriver, t: IncludeTarget, from: Resource[], 
      LIMIT ${MAX_INCLUDED}`,
     params,
   );
-  return found(res.rows);
+  return res.rows;
 }
 
-async function revIncluded(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<Found> {
+async function revIncluded(driver: SqlDriver, t: IncludeTarget, from: Resource[], ctx: FilterContext): Promise<IncRow[]> {
   const def = paramsOf(t.resourceType).get(t.searchParam);
   if (!def || def.type !== 'reference') {
     unsupported(ctx, `_revinclude=${t.resourceType}:${t.searchParam}: not a reference search parameter; ignored`);
@@ -237,20 +232,18 @@ async function revIncluded(driver: SqlDriver, t: IncludeTarget, from: Resource[]
       byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r.id]);
     }
   }
-  const out: Found = { resources: [], withheld: false };
+  const out: IncRow[] = [];
   for (const [type, ids] of byType) {
     const params: unknown[] = [ids, type, def.code, t.resourceType];
     const acc = includeAccess(ctx, params);
-    const res = await driver.query<{ content: Resource; released?: boolean }>(
+    const res = await driver.query<IncRow>(
       `SELECT i.content${acc.column} FROM fhir_reference x
          JOIN fhir_resource i ON i.resource_type = x.resource_type AND i.id = x.id AND NOT i.deleted${acc.where}
         WHERE x.target_id = ANY($1::text[]) AND x.target_type = $2 AND x.code = $3 AND x.resource_type = $4
         LIMIT ${MAX_INCLUDED}`,
       params,
     );
-    const got = found(res.rows);
-    out.resources.push(...got.resources);
-    out.withheld ||= got.withheld;
+    out.push(...res.rows);
   }
   return out;
 }

@@ -6,7 +6,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
-import { releasedCondition, tenantCondition, visibleCondition } from './access-sql';
+import { releasedCondition, releaseRows, tenantCondition, visibleCondition } from './access-sql';
 import type { CompartmentOptions, CompartmentPage, RepositoryAccess, SqlDriver, StreamFilter } from './repository';
 
 export type { CompartmentOptions, CompartmentPage };
@@ -109,16 +109,9 @@ export async function compartmentPage(driver: SqlDriver, patientId: string, opti
     conds.push(`(t.resource_type, t.id) > ($${params.length - 1}, $${params.length})`);
   }
   const count = options.count;
-  const pageParams = [...params];
-  const released = access
-    ? `, ${releasedCondition(access, 't', (v) => {
-        pageParams.push(v);
-        return `$${pageParams.length}`;
-      })} AS released`
-    : '';
-  const res = await driver.query<Row & { released?: boolean }>(
-    `SELECT t.resource_type, t.id, t.content${released} FROM fhir_resource t WHERE ${conds.join(' AND ')} ORDER BY t.resource_type, t.id LIMIT ${count + 1}`,
-    pageParams,
+  const res = await driver.query<Row & { part2: boolean; patient_ids: string[] }>(
+    `SELECT t.resource_type, t.id, t.content${access ? ', t.part2, t.patient_ids' : ''} FROM fhir_resource t WHERE ${conds.join(' AND ')} ORDER BY t.resource_type, t.id LIMIT ${count + 1}`,
+    params,
   );
   const rows = res.rows.slice(0, count);
   let total: number | undefined;
@@ -134,11 +127,11 @@ export async function compartmentPage(driver: SqlDriver, patientId: string, opti
     total = n.rows[0].n;
   }
   const last = rows[rows.length - 1];
-  const resources = rows.filter((r) => r.released !== false).map((r) => r.content);
+  const released = await releaseRows(driver, access, rows);
   return {
-    resources,
+    resources: released.rows.map((r) => r.content),
     total,
     next: res.rows.length > count && last ? Buffer.from(JSON.stringify([last.resource_type, last.id])).toString('base64url') : undefined,
-    ...(resources.length < rows.length ? { withheld: true } : {}),
+    ...(released.withheld ? { withheld: true } : {}),
   };
 }

@@ -38,14 +38,15 @@ export interface FullApp {
 
 let shared: Validator | undefined;
 
-/** Opens the app on a fresh store of `driver` (audit flushed every `flushMs`). */
-export async function openFullApp(driver: DriverName = 'pglite', flushMs = 20): Promise<FullApp> {
+/** Opens the app on a fresh store of `driver` (audit flushed every `flushMs`; export jobs worked on by `bulk.sweep()` when `exportWorker`). */
+export async function openFullApp(driver: DriverName = 'pglite', options: { flushMs?: number; exportWorker?: boolean } = {}): Promise<FullApp> {
+  const flushMs = options.flushMs ?? 20;
   const validator = (shared ??= Validator.create());
   const store = await openTestStore(driver);
   const sources = loadSources(MAPPINGS_DIR);
   const rejects = await RejectStore.open(store.repo.driver);
   await publishConceptMaps(store.repo, sources);
-  const bulk = await openBulkExport({ store: store.repo, env: {}, baseUrl: FHIR_BASE, worker: false });
+  const bulk = await openBulkExport({ store: store.repo, env: {}, baseUrl: FHIR_BASE, worker: options.exportWorker ?? false });
   const isResourceType = (t: string): boolean => validator.defs.isResourceType(t);
   const logs: FullApp['logs'] = [];
   const log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>): void => {

@@ -2,7 +2,7 @@
  * SMART system scopes as data tables: parsing v1 and v2 (with restrictions), the allows matrix
  * over interactions and wildcards, and how requested scopes are narrowed to registered ones.
  */
-import { allows, grantScopes, parseScope, scopeErrors, type Interaction } from '../../src/auth/scopes';
+import { allows, grantScopes, hiddenAdminTypes, parseScope, parseScopes, scopeErrors, type Interaction } from '../../src/auth/scopes';
 
 describe('parseScope', () => {
   test.each([
@@ -120,5 +120,19 @@ describe('grantScopes leaves out what another granted scope covers', () => {
     ['system/*.read', ['system/*.read', 'system/AuditEvent.rs'], ['system/*.read', 'system/AuditEvent.read']],
   ])('%s under %j gives %j', (requested, registered, granted) => {
     expect(grantScopes(requested, registered)).toEqual(granted);
+  });
+});
+
+describe('hiddenAdminTypes: admin types hidden from bulk read paths unless a scope names them', () => {
+  it.each([
+    ['system/*.read', ['AuditEvent']],
+    ['system/*.cruds', ['AuditEvent']],
+    ['system/*.cruds system/AuditEvent.rs', []],
+    ['system/AuditEvent.read', []],
+    ['system/AuditEvent.s', []],
+    ['system/AuditEvent.c', ['AuditEvent']],
+    ['system/AuditEvent.rs?agent=x', ['AuditEvent']],
+  ])('%s hides %j', (scopes, hidden) => {
+    expect(hiddenAdminTypes(parseScopes(scopes))).toEqual(hidden);
   });
 });

@@ -380,7 +380,7 @@ describe('fuzz: malformed requests across every route', () => {
   let token: string;
   let patientId: string;
   beforeAll(async () => {
-    app = await openFullApp('pglite', 200);
+    app = await openFullApp('pglite', { flushMs: 200 });
     token = (await app.token(['system/*.cruds'], 'Fuzzer', [ORG])).token;
     const res = await fetch(`${app.base}/fhir/Patient`, {
       method: 'POST',

@@ -42,7 +42,7 @@ describe.each(DRIVERS)('security end to end on %s', (driver) => {
   const code = (e: AuditEvent) => e.subtype?.[0]?.code;
 
   beforeAll(async () => {
-    app = await openFullApp(driver);
+    app = await openFullApp(driver, { exportWorker: true });
     writer = await app.token(['system/*.cruds'], 'Writer EHR');
     reader = await app.token(['system/*.read'], 'Reader HIE');
     encounters = await app.token(['system/Encounter.rs'], 'Encounter-only HIE');
@@ -132,6 +132,34 @@ describe.each(DRIVERS)('security end to end on %s', (driver) => {
         expect(text).not.toContain(t.split('.')[2]);
       }
     }
+  });
+
+  test('AuditEvents reach no client without the audit scope: system search and history, _revinclude, $everything, $export', async () => {
+    await call('GET', `/fhir/Patient/${patientId}`, reader.token);
+    expect((await auditEvents(`&entity=Patient/${patientId}`)).length).toBeGreaterThan(0);
+    const leaks: string[] = [];
+    const audits = (b: unknown): number => ((b as Bundle | undefined)?.entry ?? []).filter((e) => e.resource?.resourceType === 'AuditEvent').length;
+    for (const path of [
+      '/fhir?_count=1000',
+      '/fhir?_type=AuditEvent',
+      '/fhir/_history?_count=1000',
+      `/fhir/Patient?_id=${patientId}&_revinclude=*`,
+      `/fhir/Patient?_id=${patientId}&_revinclude=AuditEvent:entity`,
+      `/fhir/Patient/${patientId}/$everything?_count=1000`,
+    ]) {
+      const res = await call('GET', path, reader.token);
+      if (res.status === 200 && audits(res.body) > 0) leaks.push(`${path}: ${audits(res.body)} AuditEvents`);
+    }
+    const kick = await fetch(`${app.base}/fhir/$export`, { headers: { authorization: `Bearer ${reader.token}`, prefer: 'respond-async' } });
+    await kick.text();
+    if (kick.status === 202) {
+      const job = /bulkstatus\/([^/?]+)/.exec(kick.headers.get('content-location') ?? '')?.[1] as string;
+      await app.bulk.sweep();
+      const status = await call('GET', `/fhir/bulkstatus/${job}`, reader.token);
+      const files = (status.body as { output?: { type: string }[] } | undefined)?.output ?? [];
+      if (files.some((f) => f.type === 'AuditEvent')) leaks.push('$export: an AuditEvent file');
+    }
+    expect(leaks).toEqual([]);
   });
 
   test('security headers on every response; 431 for oversized headers, as an OperationOutcome', async () => {
