@@ -7,6 +7,10 @@
  * validator checks: empty arrays and objects, rules inside slices, closed slicing, extension
  * definitions and value types, Period order, resource id format, required bindings, and it re-parses
  * a profile on every call. Rules: https://hl7.org/fhir/R4/validation.html, https://hl7.org/fhir/R4/json.html
+ *
+ * What can be worked out per profile rather than per value (property names, required elements,
+ * type facts, rules, child scopes) comes from plans.ts; simple invariants are compiled
+ * (fhirpath-native.ts).
  */
 import {
   evalFhirPathTyped,
@@ -16,53 +20,29 @@ import {
   parseFhirPath,
   type SliceDefinition,
   type TypedValue,
-  validationRegexes,
 } from '@medplum/core';
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { compileNative, FALLBACK, type NativeInvariant } from './fhirpath-native';
 import { issue, type IssueCode, type Severity } from './issues';
 import { checkNarrative } from './narrative';
+import {
+  capitalize,
+  type ChildTarget,
+  EXT_1,
+  type ConstraintPlan,
+  type ElementPlan,
+  type KeyPlan,
+  PlanCache,
+  type RulePlan,
+  type Scope,
+  type ScopePlan,
+  type SlicingPlan,
+  type TypeFacts,
+} from './plans';
 
-type Scope = Record<string, InternalSchemaElement>;
 type Json = Record<string, unknown>;
 
-interface KeyInfo {
-  /** Element name in the scope, e.g. `value[x]`. */
-  name: string;
-  /** The type picked by a choice key (`valueQuantity` -> `Quantity`). */
-  choiceType?: string;
-}
-
-const PRIMITIVE_JS_TYPE: Record<string, 'string' | 'number' | 'boolean'> = {
-  base64Binary: 'string',
-  boolean: 'boolean',
-  canonical: 'string',
-  code: 'string',
-  date: 'string',
-  dateTime: 'string',
-  decimal: 'number',
-  id: 'string',
-  instant: 'string',
-  integer: 'number',
-  markdown: 'string',
-  oid: 'string',
-  positiveInt: 'number',
-  string: 'string',
-  time: 'string',
-  unsignedInt: 'number',
-  uri: 'string',
-  url: 'string',
-  uuid: 'string',
-  xhtml: 'string',
-  'http://hl7.org/fhirpath/System.String': 'string',
-};
-
-/** Invariants the FHIRPath engine cannot evaluate (descendants(), htmlChecks(), resolve()); checked natively or skipped. */
-const NATIVE_INVARIANTS = new Set(['ele-1', 'txt-1', 'txt-2', 'dom-3', 'que-2', 'csd-1', 'ctm-1', 'per-1', 'ref-1', 'sdf-19', 'bdl-7']);
-
-/** R4's base64Binary pattern allows whitespace between groups (line-wrapped data). */
-const BASE64 = /^(\s*[0-9a-zA-Z+/=]{4}\s*)*$/;
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const RELATIVE_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
@@ -75,9 +55,6 @@ const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const EXTRA_CONTEXTS: Record<string, string[]> = {
   'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type': ['ElementDefinition.type'],
 };
-
-/** R4's ext-1, evaluated natively (see `ext1Verdict`) when the extension has no `_` shadow keys. */
-const EXT_1 = 'extension.exists() != value.exists()';
 
 /** FHIRPath emptiness as @medplum/core's engine decides it (isEmpty): null, '', [] and {} are empty. */
 function fhirPathEmpty(v: unknown): boolean {
@@ -93,40 +70,47 @@ function fhirPathEmpty(v: unknown): boolean {
   return false;
 }
 
-const extensionValueKeyLists = new WeakMap<InternalTypeSchema, string[]>();
+/** Position of each `value<Type>` key in the order of Extension.value[x]'s types. */
+const extensionValueKeys = new WeakMap<InternalTypeSchema, Map<string, number>>();
 
 /**
  * ext-1 on an Extension object, with the engine's semantics: `value` is the first `value<Type>`
  * key present in the order of Extension.value[x]'s types, and exists unless empty. Returns
  * undefined (evaluate with the engine) for anything unusual: `_` shadow keys, a null or array
  * value, an `extension` that is not an array of objects. The engine looks `value` up by building
- * and trying each of the ~50 type names per call, which made ext-1 the costliest invariant.
+ * and trying each of the ~50 type names per call; here the object's few keys are looked up instead.
  */
 function ext1Verdict(obj: Json, extensionSchema: InternalTypeSchema | undefined): boolean | undefined {
   const valueEl = extensionSchema?.elements['value[x]'];
   if (!extensionSchema || !valueEl) {
     return undefined;
   }
+  let keys = extensionValueKeys.get(extensionSchema);
+  if (!keys) {
+    keys = new Map();
+    for (const t of valueEl.type) {
+      const k = 'value' + capitalize(t.code);
+      if (!keys.has(k)) {
+        keys.set(k, keys.size);
+      }
+    }
+    extensionValueKeys.set(extensionSchema, keys);
+  }
+  let best = Infinity;
+  let value: unknown;
   for (const k in obj) {
     if (k.charCodeAt(0) === 0x5f) {
       return undefined;
+    }
+    const at = keys.get(k);
+    if (at !== undefined && at < best && obj[k] !== undefined) {
+      best = at;
+      value = obj[k];
     }
   }
   const ext = obj.extension;
   if (ext !== undefined && (!Array.isArray(ext) || ext.some((e) => e === null || typeof e !== 'object'))) {
     return undefined;
-  }
-  let keys = extensionValueKeyLists.get(extensionSchema);
-  if (!keys) {
-    keys = valueEl.type.map((t) => 'value' + capitalize(t.code));
-    extensionValueKeyLists.set(extensionSchema, keys);
-  }
-  let value: unknown;
-  for (const k of keys) {
-    if (obj[k] !== undefined) {
-      value = obj[k];
-      break;
-    }
   }
   if (value === null || Array.isArray(value)) {
     return undefined;
@@ -168,47 +152,7 @@ function nativeInvariant(expression: string, type: string): NativeInvariant | nu
   return fn;
 }
 
-const keyMaps = new WeakMap<Scope, Map<string, KeyInfo>>();
-const requiredLists = new WeakMap<Scope, string[]>();
 const childScopes = new WeakMap<Scope, Map<string, WeakMap<Scope, Scope>>>();
-
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** JSON property name -> element, including every `value[x]` spelling. */
-function keyMap(scope: Scope): Map<string, KeyInfo> {
-  let m = keyMaps.get(scope);
-  if (!m) {
-    m = new Map();
-    for (const [name, el] of Object.entries(scope)) {
-      if (name.includes('.')) {
-        continue;
-      }
-      if (name.endsWith('[x]')) {
-        const base = name.slice(0, -3);
-        for (const t of el.type) {
-          m.set(base + capitalize(t.code), { name, choiceType: t.code });
-        }
-      } else {
-        m.set(name, { name });
-      }
-    }
-    keyMaps.set(scope, m);
-  }
-  return m;
-}
-
-function requiredElements(scope: Scope): string[] {
-  let list = requiredLists.get(scope);
-  if (!list) {
-    list = Object.entries(scope)
-      .filter(([name, el]) => !name.includes('.') && el.min > 0)
-      .map(([name]) => name);
-    requiredLists.set(scope, list);
-  }
-  return list;
-}
 
 /** Constraints a profile puts on children of a complex element (`period.start`) become the child's overlay. */
 function childScope(parent: Scope, name: string, base: Scope): Scope {
@@ -267,6 +211,16 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/** Object.keys(obj).length === 0, without building the array. */
+function hasNoOwnKeys(obj: object): boolean {
+  for (const k in obj) {
+    if (Object.prototype.hasOwnProperty.call(obj, k)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** Earliest and latest instants a FHIR date/dateTime can denote (for comparing partial dates). */
 export function dateRange(value: string, widen = true): [number, number] | undefined {
   const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(value);
@@ -297,21 +251,35 @@ export interface ResourceFrame {
 /** Hook for checks that need the whole resource (Bundle, Questionnaire, ...), called by the walker. */
 export type ResourceValidatorHook = (resource: Resource, path: string, walker: Walker) => void;
 
+/** A context check's outcome: null when the extension may sit there. */
+type ContextVerdict = { severity: 'error' | 'warning'; text: string } | null;
+
+const planCaches = new WeakMap<Definitions, PlanCache>();
+const EMPTY_SCOPE: Scope = {};
+
 /** One validation run: collects issues over a resource and everything nested in it. */
 export class Walker {
   readonly issues: OperationOutcomeIssue[] = [];
   private readonly frames: ResourceFrame[] = [];
   /**
-   * Invariant verdicts already reached on an object in this run (null: the engine could not
+   * Invariant verdicts the engine already reached on an object in this run (null: it could not
    * evaluate it), keyed by type and expression: the type, the element and the slice each list the
-   * same invariants (ext-1 three times per extension), so each is evaluated once per value.
+   * same invariants, so each is evaluated once per value.
    */
   private readonly verdicts = new WeakMap<object, { type: string; current: Resource | undefined; root: Resource | undefined; byExpression: Map<string, boolean | null> }>();
+  private readonly plans: PlanCache;
 
   constructor(
     readonly defs: Definitions,
     private readonly resourceHook: ResourceValidatorHook,
-  ) {}
+  ) {
+    let plans = planCaches.get(defs);
+    if (!plans) {
+      plans = new PlanCache(defs);
+      planCaches.set(defs, plans);
+    }
+    this.plans = plans;
+  }
 
   report(severity: Severity, code: IssueCode, text: string, path: string): void {
     this.issues.push(issue(severity, code, text, path));
@@ -369,14 +337,25 @@ export class Walker {
       const seen = new Set<string>();
       for (const target of targets) {
         const before = this.issues.length;
-        this.walkObject(res as unknown as Json, target.schema.elements, target, type, path, [type], target.schema.constraints);
+        this.walkObject(
+          res as unknown as Json,
+          this.plans.scope(target.schema.elements),
+          target,
+          type,
+          path,
+          type,
+          undefined,
+          this.plans.constraints(target.schema.constraints),
+        );
         // Several profiles repeat the base rules: keep each message once.
-        const fresh = this.issues.splice(before);
-        for (const i of fresh) {
-          const key = `${i.expression?.[0]}\u0000${i.details?.text}`;
-          if (!seen.has(key)) {
-            seen.add(key);
-            this.issues.push(i);
+        if (this.issues.length > before) {
+          const fresh = this.issues.splice(before);
+          for (const i of fresh) {
+            const key = `${i.expression?.[0]}\u0000${i.details?.text}`;
+            if (!seen.has(key)) {
+              seen.add(key);
+              this.issues.push(i);
+            }
           }
         }
       }
@@ -423,84 +402,95 @@ export class Walker {
   /**
    * Walks the properties of one JSON object.
    * @param obj - the object
-   * @param scope - its elements (with profile constraints on nested datatypes as dotted keys)
+   * @param plan - its scope's plan (elements, with profile constraints on nested datatypes as dotted keys)
    * @param profile - the profile whose inner types apply
    * @param typeName - the FHIR type of the object
    * @param path - FHIRPath of the object
-   * @param contexts - element path and type name, for extension context checks
+   * @param ctxPath - element path of the object, for extension context checks
+   * @param ctxType - type of the object for extension context checks (undefined for a resource)
    * @param typeConstraints - invariants on the type itself (e.g. Period per-1)
    */
-  walkObject(
+  private walkObject(
     obj: Json,
-    scope: Scope,
+    plan: ScopePlan,
     profile: LoadedProfile | undefined,
     typeName: string,
     path: string,
-    contexts: string[],
-    typeConstraints?: InternalTypeSchema['constraints'],
+    ctxPath: string,
+    ctxType: string | undefined,
+    typeConstraints: ConstraintPlan[] | undefined,
   ): void {
-    const keys = keyMap(scope);
-    const present = new Set<string>();
-    const choiceKeys = new Map<string, string>();
+    // Elements present (for the required check): a bit each, or names when the scope has many required elements.
+    let mask = 0;
+    const present = plan.useMask ? undefined : new Set<string>();
+    let choiceKeys: Map<string, string> | undefined;
     for (const key of Object.keys(obj)) {
       if (key === 'resourceType' && this.defs.isResourceType(typeName)) {
         continue;
       }
-      const isShadow = key.startsWith('_');
-      const info = keys.get(isShadow ? key.slice(1) : key);
-      if (!info) {
-        const choice = this.reportUnknownKey(key, scope, path);
+      const isShadow = key.charCodeAt(0) === 0x5f;
+      const kp = isShadow ? plan.shadows.get(key) : plan.keys.get(key);
+      if (!kp) {
+        const choice = this.reportUnknownKey(key, plan, path);
         if (choice) {
-          present.add(choice); // reported once as a wrong type, not again as missing
+          // reported once as a wrong type, not again as missing
+          if (present) {
+            present.add(choice);
+          } else {
+            mask |= plan.byName.get(choice)?.requiredBit ?? 0;
+          }
         }
         continue;
       }
-      if (info.choiceType && !isShadow) {
-        const other = choiceKeys.get(info.name);
+      const element = kp.element;
+      if (kp.choice) {
+        const other = choiceKeys?.get(element.name);
         if (other) {
-          this.report('error', 'structure', `Only one of '${other}' and '${key}' may be given: ${info.name} takes a single type`, `${path}.${key}`);
+          this.report('error', 'structure', `Only one of '${other}' and '${key}' may be given: ${element.name} takes a single type`, `${path}.${key}`);
         }
-        choiceKeys.set(info.name, key);
+        (choiceKeys ??= new Map()).set(element.name, key);
       }
-      present.add(info.name);
-      const el = scope[info.name];
+      if (present) {
+        present.add(element.name);
+      } else {
+        mask |= element.requiredBit;
+      }
       const value = obj[key];
       if (isShadow) {
-        this.walkShadow(value, el, key, path, obj[key.slice(1)]);
+        this.walkShadow(value, element, key, path, obj[key.slice(1)]);
         continue;
       }
-      this.visitProperty(value, el, info, `${path}.${key}`, scope, profile, obj);
+      this.visitProperty(value, kp, `${path}.${key}`, profile, obj);
       if ((key === 'extension' || key === 'modifierExtension') && Array.isArray(value)) {
-        value.forEach((ext, i) => this.checkExtensionContext(ext, `${path}.${key}[${i}]`, contexts));
+        for (let i = 0; i < value.length; i++) {
+          if (i in value) {
+            this.checkExtensionContext(value[i], path, key, i, ctxPath, ctxType);
+          }
+        }
       }
     }
-    for (const name of requiredElements(scope)) {
-      if (!present.has(name)) {
-        const el = scope[name];
+    for (const element of plan.required) {
+      if (present ? !present.has(element.name) : (mask & element.requiredBit) === 0) {
         this.report(
           'error',
           'required',
-          `Missing required element '${name}' (minimum cardinality ${el.min})`,
-          `${path}.${name.replace('[x]', '')}`,
+          `Missing required element '${element.name}' (minimum cardinality ${element.el.min})`,
+          `${path}.${element.display}`,
         );
       }
     }
-    this.checkConstraints(typeConstraints, obj, typeName, path);
+    if (typeConstraints) {
+      this.checkConstraints(typeConstraints, obj, typeName, path);
+    }
     this.typeChecks(obj, typeName, path);
   }
 
   /** Reports a property the scope does not define; returns the choice element it was a wrong type for, if any. */
-  private reportUnknownKey(key: string, scope: Scope, path: string): string | undefined {
-    for (const [name, el] of Object.entries(scope)) {
-      if (name.endsWith('[x]') && key.startsWith(name.slice(0, -3)) && /^[A-Z]/.test(key.slice(name.length - 3))) {
-        const allowed = el.type.map((t) => t.code).join(', ');
-        this.report(
-          'error',
-          'structure',
-          `'${key}' is not allowed here: ${name} may only be ${allowed}`,
-          `${path}.${key}`,
-        );
-        return name;
+  private reportUnknownKey(key: string, plan: ScopePlan, path: string): string | undefined {
+    for (const c of plan.choices) {
+      if (key.startsWith(c.base) && /^[A-Z]/.test(key.slice(c.base.length))) {
+        this.report('error', 'structure', `'${key}' is not allowed here: ${c.name} may only be ${c.allowed}`, `${path}.${key}`);
+        return c.name;
       }
     }
     this.report('error', 'structure', `Unknown element '${key}': not part of this type or profile`, `${path}.${key}`);
@@ -508,9 +498,11 @@ export class Walker {
   }
 
   /** `_field`: the id/extensions of a primitive (or of each item of a primitive array). */
-  private walkShadow(value: unknown, el: InternalSchemaElement, key: string, parentPath: string, partner: unknown): void {
+  private walkShadow(value: unknown, element: ElementPlan, key: string, parentPath: string, partner: unknown): void {
+    const el = element.el;
     const path = `${parentPath}.${key}`;
-    const elementScope = this.defs.baseType('Element')?.elements ?? {};
+    const elementScope = this.plans.scope(this.defs.baseType('Element')?.elements ?? EMPTY_SCOPE);
+    const ctxType = el.type[0]?.code ?? 'Element';
     const walkOne = (v: unknown, p: string): void => {
       if (v === null) {
         return;
@@ -519,11 +511,11 @@ export class Walker {
         this.report('error', 'structure', 'Expected an object holding the id or extensions of a primitive value', p);
         return;
       }
-      if (Object.keys(v as Json).length === 0) {
+      if (hasNoOwnKeys(v)) {
         this.report('error', 'structure', 'Empty object: an element must have a value or children', p);
         return;
       }
-      this.walkObject(v as Json, elementScope, undefined, 'Element', p, [el.path, el.type[0]?.code ?? 'Element']);
+      this.walkObject(v as Json, elementScope, undefined, 'Element', p, el.path, ctxType, undefined);
     };
     if (el.isArray) {
       if (!Array.isArray(value)) {
@@ -533,24 +525,23 @@ export class Walker {
       if (Array.isArray(partner) && partner.length !== value.length) {
         this.report('error', 'structure', `'${key}' must have as many items as '${key.slice(1)}'`, path);
       }
-      value.forEach((v, i) => walkOne(v, `${path}[${i}]`));
+      for (let i = 0; i < value.length; i++) {
+        if (i in value) {
+          walkOne(value[i], `${path}[${i}]`);
+        }
+      }
     } else {
       walkOne(value, path);
     }
   }
 
-  private visitProperty(
-    value: unknown,
-    el: InternalSchemaElement,
-    info: KeyInfo,
-    path: string,
-    scope: Scope,
-    profile: LoadedProfile | undefined,
-    parent: Json,
-  ): void {
-    const name = info.name.replace('[x]', '');
-    let items: unknown[];
-    if (el.isArray) {
+  private visitProperty(value: unknown, kp: KeyPlan, path: string, profile: LoadedProfile | undefined, parent: Json): void {
+    const element = kp.element;
+    const el = element.el;
+    const name = element.display;
+    let items: unknown[] | undefined;
+    let n = 1;
+    if (element.isArray) {
       if (!Array.isArray(value)) {
         this.report('error', 'structure', `Expected an array for '${name}' (it can repeat), got a single value`, path);
         return;
@@ -560,25 +551,27 @@ export class Walker {
         return;
       }
       items = value;
-    } else {
-      if (Array.isArray(value)) {
-        this.report('error', 'structure', `Expected a single value for '${name}', got an array`, path);
-        return;
-      }
-      items = [value];
+      n = value.length;
+    } else if (Array.isArray(value)) {
+      this.report('error', 'structure', `Expected a single value for '${name}', got an array`, path);
+      return;
     }
-    if (items.length < el.min || items.length > el.max) {
+    if (n < element.min || n > element.max) {
       this.report(
         'error',
         'structure',
-        `'${name}' has ${items.length} value(s); allowed ${el.min}..${Number.isFinite(el.max) ? el.max : '*'}`,
+        `'${name}' has ${n} value(s); allowed ${el.min}..${Number.isFinite(el.max) ? el.max : '*'}`,
         path,
       );
     }
-    const slicing = el.slicing;
-    const counts = slicing ? new Map<string, number>(slicing.slices.map((s) => [s.name, 0])) : undefined;
-    items.forEach((item, i) => {
-      const itemPath = el.isArray ? `${path}[${i}]` : path;
+    const slicing = element.slicing;
+    const counts = slicing ? new Array<number>(slicing.slices.length).fill(0) : undefined;
+    for (let i = 0; i < n; i++) {
+      if (items && !(i in items)) {
+        continue; // a hole in a sparse array (never in parsed JSON)
+      }
+      const item = items ? items[i] : value;
+      const itemPath = items ? `${path}[${i}]` : path;
       if (item === null) {
         // Looked up only here: slicing the (long, concatenated) path on every property cost ~10% of a run.
         const shadow = parent['_' + path.slice(path.lastIndexOf('.') + 1)];
@@ -586,67 +579,60 @@ export class Walker {
         if (!hasShadow) {
           this.report('error', 'structure', 'Null is not a valid FHIR value: leave the element out instead', itemPath);
         }
-        return;
+        continue;
       }
-      const type = info.choiceType ?? this.pickType(el, item);
-      const slice = slicing ? this.matchSlice(item, slicing.slices, slicing.discriminator, type) : undefined;
-      if (slice && counts) {
-        counts.set(slice.name, (counts.get(slice.name) ?? 0) + 1);
-      } else if (slicing?.rule === 'closed') {
-        this.report(
-          'error',
-          'structure',
-          `This '${name}' matches none of the allowed slices (${slicing.slices.map((s) => s.name).join(', ')}) and the slicing is closed`,
-          itemPath,
-        );
-      }
-      this.validateValue(item, el, type, itemPath, scope, info.name, profile, slice);
-    });
-    if (slicing && counts) {
-      for (const s of slicing.slices) {
-        const n = counts.get(s.name) ?? 0;
-        if (n < s.min || n > s.max) {
+      const facts = kp.choice ?? element.single ?? this.pickType(el, item);
+      let slice = -1;
+      if (slicing && counts) {
+        slice = this.matchSlice(item, slicing, facts.code);
+        if (slice >= 0) {
+          counts[slicing.nameIndex[slice]]++;
+        } else if (slicing.closed) {
           this.report(
             'error',
             'structure',
-            `Slice '${s.name}' of '${name}' has ${n} value(s); allowed ${s.min}..${Number.isFinite(s.max) ? s.max : '*'}`,
-            path,
+            `This '${name}' matches none of the allowed slices (${slicing.names}) and the slicing is closed`,
+            itemPath,
           );
         }
       }
+      this.validateValue(item, element, facts, itemPath, profile, slice);
+    }
+    if (slicing && counts) {
+      slicing.slices.forEach((s, i) => {
+        const count = counts[slicing.nameIndex[i]];
+        if (count < s.min || count > s.max) {
+          this.report(
+            'error',
+            'structure',
+            `Slice '${s.name}' of '${name}' has ${count} value(s); allowed ${s.min}..${Number.isFinite(s.max) ? s.max : '*'}`,
+            path,
+          );
+        }
+      });
     }
   }
 
-  private pickType(el: InternalSchemaElement, item: unknown): string {
-    if (el.type.length === 1) {
-      return el.type[0].code;
-    }
-    // Several types without [x]: only happens for Resource-like elements.
+  /** Several types without [x]: only happens for Resource-like elements. */
+  private pickType(el: InternalSchemaElement, item: unknown): TypeFacts {
     const rt = item && typeof item === 'object' ? (item as Json).resourceType : undefined;
-    return typeof rt === 'string' ? rt : (el.type[0]?.code ?? 'Element');
+    return typeof rt === 'string' ? this.plans.computeTypeFacts(rt) : this.plans.typeFacts(el.type[0]?.code ?? 'Element');
   }
 
   /** Validates one value of an element: type, pattern/fixed, binding, invariants, children. */
-  private validateValue(
-    item: unknown,
-    el: InternalSchemaElement,
-    type: string,
-    path: string,
-    scope: Scope,
-    elementName: string,
-    profile: LoadedProfile | undefined,
-    slice?: SliceDefinition,
-  ): void {
-    const rules: InternalSchemaElement[] = slice ? [el, slice as InternalSchemaElement] : [el];
-    if (type in PRIMITIVE_JS_TYPE) {
-      const effective = type === 'http://hl7.org/fhirpath/System.String' ? 'string' : type;
-      if (this.checkPrimitive(item, effective, path, el)) {
-        this.checkElementRules(rules, item, effective, path, slice);
+  private validateValue(item: unknown, element: ElementPlan, facts: TypeFacts, path: string, profile: LoadedProfile | undefined, sliceIndex: number): void {
+    const slicing = element.slicing;
+    const slice = sliceIndex >= 0 && slicing ? slicing.slices[sliceIndex] : undefined;
+    const sliceRules = sliceIndex >= 0 && slicing ? slicing.rules[sliceIndex] : undefined;
+    if (facts.primitive) {
+      if (this.checkPrimitive(item, facts, path, element.el)) {
+        this.checkElementRules(element.rules, slice, sliceRules, item, facts.effective, path);
       }
       return;
     }
-    if (type === 'Resource' || this.defs.isResourceType(type)) {
-      this.validateResource(item, path, [], elementName === 'contained');
+    const type = facts.code;
+    if (facts.isResource) {
+      this.validateResource(item, path, [], element.name === 'contained');
       return;
     }
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
@@ -654,20 +640,54 @@ export class Walker {
       return;
     }
     const obj = item as Json;
-    if (Object.keys(obj).length === 0) {
+    if (hasNoOwnKeys(obj)) {
       this.report('error', 'structure', 'Empty object: an element must have a value or children', path);
       return;
     }
     // Which definition governs the children?
+    let target: ChildTarget | undefined;
+    if (type === 'Extension') {
+      const ext = this.extensionDefinition(obj, path, element.el);
+      target = ext ? this.extensionTarget(element, ext) : this.childTarget(element, type, profile, false);
+    } else {
+      target = this.childTarget(element, type, profile, true);
+    }
+    if (!target) {
+      this.report('error', 'structure', `Unknown type '${type}'`, path);
+      return;
+    }
+    let scope = target.scope;
+    if (slice && slicing?.hasElements[sliceIndex]) {
+      target.sliced ??= new Map();
+      let sliced = target.sliced.get(slice);
+      if (!sliced) {
+        sliced = this.plans.scope(sliceChildScope(slice, scope.scope));
+        target.sliced.set(slice, sliced);
+      }
+      scope = sliced;
+    }
+    this.walkObject(obj, scope, target.profile, type, path, element.el.path, type, this.plans.constraints(target.typeSchema.constraints));
+    this.checkElementRules(element.rules, slice, sliceRules, obj, type, path);
+    if (type === 'Reference') {
+      this.checkReferenceTarget(obj, element, path);
+    }
+  }
+
+  /**
+   * The children's definition for a non-extension value (or an extension without a definition):
+   * the profile on the element's type when it has one, else the profile's inner type or the base
+   * type. Kept per element, type and profile; not kept when unknown.
+   */
+  private childTarget(element: ElementPlan, type: string, profile: LoadedProfile | undefined, typeProfiles: boolean): ChildTarget | undefined {
+    let byProfile = element.children.get(type);
+    let target = byProfile?.get(profile);
+    if (target) {
+      return target;
+    }
+    const el = element.el;
     let typeSchema: InternalTypeSchema | undefined;
     let childProfile = profile;
-    if (type === 'Extension') {
-      const ext = this.extensionDefinition(obj, path, el);
-      if (ext) {
-        typeSchema = ext.schema;
-        childProfile = ext;
-      }
-    } else if (el.type.find((t) => t.code === type)?.profile?.[0]) {
+    if (typeProfiles && el.type.find((t) => t.code === type)?.profile?.[0]) {
       const p = this.defs.profile(el.type.find((t) => t.code === type)?.profile?.[0] as string);
       if (p && p.sd.type === type) {
         typeSchema = p.schema;
@@ -676,47 +696,74 @@ export class Walker {
     }
     typeSchema ??= (profile?.innerTypes.get(type) as InternalTypeSchema | undefined) ?? this.defs.baseType(type);
     if (!typeSchema) {
-      this.report('error', 'structure', `Unknown type '${type}'`, path);
-      return;
+      return undefined;
     }
-    let children = childScope(scope, elementName, typeSchema.elements);
-    if (slice && Object.keys(slice.elements).length > 0) {
-      children = sliceChildScope(slice, children);
+    target = { typeSchema, profile: childProfile, scope: this.plans.scope(childScope(element.scope, element.name, typeSchema.elements)) };
+    if (!byProfile) {
+      byProfile = new Map();
+      element.children.set(type, byProfile);
     }
-    this.walkObject(obj, children, childProfile, type, path, [el.path, type], typeSchema.constraints);
-    this.checkElementRules(rules, obj, type, path, slice);
-    if (type === 'Reference') {
-      this.checkReferenceTarget(obj, el, path);
+    byProfile.set(profile, target);
+    return target;
+  }
+
+  /** The children's definition for an extension with a known definition. */
+  private extensionTarget(element: ElementPlan, ext: LoadedProfile): ChildTarget {
+    let target = element.extensions.get(ext);
+    if (!target) {
+      target = { typeSchema: ext.schema, profile: ext, scope: this.plans.scope(childScope(element.scope, element.name, ext.schema.elements)) };
+      element.extensions.set(ext, target);
     }
+    return target;
   }
 
   /** fixed/pattern, required binding and invariants of an element (and of the slice the value fell in). */
-  private checkElementRules(rules: InternalSchemaElement[], value: unknown, type: string, path: string, slice?: SliceDefinition): void {
-    for (const r of rules) {
+  private checkElementRules(
+    rules: RulePlan | undefined,
+    slice: SliceDefinition | undefined,
+    sliceRules: RulePlan | undefined,
+    value: unknown,
+    type: string,
+    path: string,
+  ): void {
+    if (rules) {
+      this.applyRules(rules, value, type, path);
+    }
+    if (slice && sliceRules) {
       const before = this.issues.length;
-      this.checkFixedPattern(value, r, path);
-      this.checkBinding(value, type, r, path);
-      this.checkConstraints(r.constraints, value, type, path);
-      if (slice && r === (slice as InternalSchemaElement)) {
-        for (const i of this.issues.slice(before)) {
-          i.details = { text: `${i.details?.text} (slice '${slice.name}')` };
-        }
+      this.applyRules(sliceRules, value, type, path);
+      for (let i = before; i < this.issues.length; i++) {
+        const found = this.issues[i];
+        found.details = { text: `${found.details?.text} (slice '${slice.name}')` };
       }
     }
   }
 
-  private matchSlice(
-    item: unknown,
-    slices: SliceDefinition[],
-    discriminators: { path: string; type: string }[],
-    type: string,
-  ): SliceDefinition | undefined {
-    for (const slice of slices) {
-      if (discriminators.every((d) => this.matchDiscriminator(item, slice, d, type))) {
-        return slice;
+  private applyRules(r: RulePlan, value: unknown, type: string, path: string): void {
+    if (r.fixed && !deepEqual(value, r.fixed.value)) {
+      this.report('error', 'value', `Value must be exactly ${JSON.stringify(r.fixed.value)}`, path);
+    }
+    if (r.pattern && !matchesPattern(value, r.pattern.value)) {
+      this.report('error', 'value', `Value must match the pattern ${JSON.stringify(r.pattern.value)}`, path);
+    }
+    if (r.binding) {
+      this.checkBinding(value, type, r.binding, path);
+    }
+    if (r.constraints.length > 0) {
+      this.checkConstraints(r.constraints, value, type, path);
+    }
+  }
+
+  /** The first slice every discriminator matches, as an index (-1: none). */
+  private matchSlice(item: unknown, slicing: SlicingPlan, type: string): number {
+    const slices = slicing.slices;
+    const discriminators = slicing.discriminator;
+    for (let i = 0; i < slices.length; i++) {
+      if (discriminators.every((d) => this.matchDiscriminator(item, slices[i], d, type))) {
+        return i;
       }
     }
-    return undefined;
+    return -1;
   }
 
   private matchDiscriminator(item: unknown, slice: SliceDefinition, d: { path: string; type: string }, type: string): boolean {
@@ -783,8 +830,9 @@ export class Walker {
     return def;
   }
 
-  private checkPrimitive(value: unknown, type: string, path: string, el: InternalSchemaElement): boolean {
-    const jsType = PRIMITIVE_JS_TYPE[type];
+  private checkPrimitive(value: unknown, facts: TypeFacts, path: string, el: InternalSchemaElement): boolean {
+    const type = facts.effective;
+    const jsType = facts.jsType;
     if (typeof value !== jsType) {
       this.report(
         'error',
@@ -812,7 +860,7 @@ export class Walker {
       if (max && s.length > max) {
         this.report('error', 'too-long', `Value longer than the maximum of ${max} characters`, path);
       }
-      const re = type === 'base64Binary' ? BASE64 : validationRegexes[type];
+      const re = facts.regex;
       if (re && type !== 'xhtml' && !re.test(s)) {
         this.report('error', 'value', `'${truncate(s)}' is not a valid ${type}`, path);
         return false;
@@ -853,26 +901,16 @@ export class Walker {
     return true;
   }
 
-  private checkFixedPattern(value: unknown, el: InternalSchemaElement, path: string): void {
-    if (el.fixed && !deepEqual(value, el.fixed.value)) {
-      this.report('error', 'value', `Value must be exactly ${JSON.stringify(el.fixed.value)}`, path);
-    }
-    if (el.pattern && !matchesPattern(value, el.pattern.value)) {
-      this.report('error', 'value', `Value must match the pattern ${JSON.stringify(el.pattern.value)}`, path);
-    }
-  }
-
   /** Required bindings, checked against offline expansions. */
-  private checkBinding(value: unknown, type: string, el: InternalSchemaElement, path: string): void {
-    const b = el.binding;
-    if (!b?.valueSet || b.strength !== 'required') {
-      return;
+  private checkBinding(value: unknown, type: string, binding: NonNullable<RulePlan['binding']>, path: string): void {
+    if (binding.index === undefined) {
+      binding.index = this.defs.codeIndex(binding.valueSet) ?? null;
     }
-    const idx = this.defs.codeIndex(b.valueSet);
+    const idx = binding.index;
     if (!idx || idx.size === 0) {
       return;
     }
-    const vs = b.valueSet.split('|')[0];
+    const vs = binding.display;
     const fail = (text: string, p = path): void => {
       this.report(idx.complete ? 'error' : 'warning', 'code-invalid', idx.complete ? text : `${text} (value set only partly known offline)`, p);
     };
@@ -896,34 +934,34 @@ export class Walker {
     }
   }
 
-  private checkConstraints(constraints: InternalTypeSchema['constraints'], value: unknown, type: string, path: string): void {
-    if (!constraints?.length) {
-      return;
-    }
+  private checkConstraints(constraints: ConstraintPlan[], value: unknown, type: string, path: string): void {
     let typed: TypedValue | undefined;
     let vars: Record<string, TypedValue> | undefined;
     // A verdict depends on the expression, the value and its type, and %resource / %rootResource.
     let known: Map<string, boolean | null> | undefined;
     for (const c of constraints) {
-      if (NATIVE_INVARIANTS.has(c.key) || !c.expression) {
-        continue;
-      }
       // ext-1 keeps its own native check (which the compiled form must not second-guess); other
       // invariants are compiled when simple enough and decided without the engine or the memo.
       let decided: boolean | typeof FALLBACK = FALLBACK;
-      if (c.expression === EXT_1 && type === 'Extension') {
+      if (c.ext1 && type === 'Extension') {
         if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
           decided = ext1Verdict(value as Json, this.defs.baseType('Extension')) ?? FALLBACK;
         }
       } else {
-        const native = nativeInvariant(c.expression, type);
+        let native = c.compiled.get(type);
+        if (native === undefined) {
+          native = nativeInvariant(c.expression, type);
+          if (c.compiled.size < MAX_NATIVE_TYPES) {
+            c.compiled.set(type, native);
+          }
+        }
         if (native) {
           decided = native(value);
         }
       }
       if (decided !== FALLBACK) {
         if (!decided) {
-          this.report(c.severity === 'warning' ? 'warning' : 'error', 'invariant', `${c.description || c.expression} (${c.key})`, path);
+          this.report(c.severity, 'invariant', c.text, path);
         }
         continue;
       }
@@ -963,7 +1001,7 @@ export class Walker {
         continue;
       }
       if (!ok) {
-        this.report(c.severity === 'warning' ? 'warning' : 'error', 'invariant', `${c.description || c.expression} (${c.key})`, path);
+        this.report(c.severity, 'invariant', c.text, path);
       }
     }
   }
@@ -1068,37 +1106,45 @@ export class Walker {
     return typeof obj.type === 'string' ? obj.type : undefined;
   }
 
-  /** Reference target type against the element's targetProfile list. */
-  private checkReferenceTarget(obj: Json, el: InternalSchemaElement, path: string): void {
+  /** Reference target type against the element's targetProfile list (worked out once per element). */
+  private checkReferenceTarget(obj: Json, element: ElementPlan, path: string): void {
     const targetType = this.referenceType(obj);
     if (typeof obj.type === 'string' && typeof obj.reference === 'string' && targetType && obj.type !== targetType) {
       this.report('error', 'value', `Reference.type '${obj.type}' does not match the reference '${truncate(obj.reference)}'`, `${path}.type`);
       return;
     }
-    const targets = el.type.find((t) => t.code === 'Reference')?.targetProfile;
-    if (!targetType || !targets?.length) {
+    if (!targetType) {
       return;
+    }
+    let targets = element.referenceTargets;
+    if (targets === undefined) {
+      targets = this.referenceTargets(element.el);
+      element.referenceTargets = targets;
+    }
+    if (targets && !targets.allowed.has(targetType)) {
+      this.report('error', 'value', `Reference to ${article(targetType)} ${targetType} is not allowed here; expected ${targets.list}`, `${path}.reference`);
+    }
+  }
+
+  /** The resource types an element's references may point to; null when any may (or a target is unknown). */
+  private referenceTargets(el: InternalSchemaElement): { allowed: Set<string>; list: string } | null {
+    const targets = el.type.find((t) => t.code === 'Reference')?.targetProfile;
+    if (!targets?.length) {
+      return null;
     }
     const allowed = new Set<string>();
     for (const t of targets) {
       const base = t.startsWith(HL7_SD) ? t.slice(HL7_SD.length) : undefined;
       if (base === 'Resource' || base === 'DomainResource') {
-        return;
+        return null;
       }
       const type = base && this.defs.isResourceType(base) ? base : this.defs.profile(t)?.sd.type;
       if (!type) {
-        return; // a target profile we do not know: cannot judge
+        return null; // a target profile we do not know: cannot judge
       }
       allowed.add(type);
     }
-    if (!allowed.has(targetType)) {
-      this.report(
-        'error',
-        'value',
-        `Reference to ${article(targetType)} ${targetType} is not allowed here; expected ${[...allowed].join(' or ')}`,
-        `${path}.reference`,
-      );
-    }
+    return { allowed, list: [...allowed].join(' or ') };
   }
 
   /** The resource whose `contained` list `#id` references point into. */
@@ -1106,8 +1152,12 @@ export class Walker {
     return this.rootResource() as (Resource & { contained?: Resource[] }) | undefined;
   }
 
-  /** An extension may only sit where its definition's context allows. `contexts` = [element path, type] of the holder. */
-  private checkExtensionContext(ext: unknown, path: string, contexts: string[]): void {
+  /**
+   * An extension may only sit where its definition's context allows. The holder is given by its
+   * element path and type (`ctxType` undefined for a resource). Verdicts are kept per known
+   * definition, holder path and type.
+   */
+  private checkExtensionContext(ext: unknown, path: string, key: string, i: number, ctxPath: string, ctxType: string | undefined): void {
     const url = (ext as Json | null)?.url;
     if (typeof url !== 'string') {
       return;
@@ -1117,31 +1167,25 @@ export class Walker {
     if (!def || !ctx?.length) {
       return;
     }
-    const [rawPath, typeName] = contexts;
-    // Recursive elements (contentReference) keep their definition's context: Questionnaire.item.item is Questionnaire.item.
-    const elementPath = rawPath?.split('.').filter((seg, i, all) => i === 0 || seg !== all[i - 1]).join('.');
-    const extra = EXTRA_CONTEXTS[url] ?? [];
-    const ok = extra.includes(elementPath) || ctx.some((c) => {
-      const e = c.expression ?? '';
-      return (
-        e === 'Element' ||
-        e === 'Resource' ||
-        e === 'DomainResource' ||
-        e === elementPath ||
-        e === typeName ||
-        (!!elementPath && elementPath.endsWith('.' + e)) ||
-        (!!elementPath && e.endsWith('.' + elementPath)) ||
-        (c.type === 'extension' && e === elementPath)
-      );
-    });
-    if (!ok) {
-      // HL7's own R4 content does not always follow the contexts of HL7's core extensions; hold those to a warning.
-      this.report(
-        url.startsWith(HL7_SD) ? 'warning' : 'error',
-        'extension',
-        `Extension '${url}' is not allowed on ${elementPath ?? typeName}; it may be used on ${ctx.map((c) => c.expression).join(', ')}`,
-        path,
-      );
+    let verdict: ContextVerdict;
+    if (url === def.url) {
+      const cache = this.plans.contextVerdicts(def);
+      let byType = cache.get(ctxPath);
+      if (!byType) {
+        byType = new Map();
+        cache.set(ctxPath, byType);
+      }
+      let v = byType.get(ctxType);
+      if (v === undefined) {
+        v = contextVerdict(url, ctx, ctxPath, ctxType);
+        byType.set(ctxType, v);
+      }
+      verdict = v;
+    } else {
+      verdict = contextVerdict(url, ctx, ctxPath, ctxType);
+    }
+    if (verdict) {
+      this.report(verdict.severity, 'extension', verdict.text, `${path}.${key}[${i}]`);
     }
   }
 
@@ -1156,6 +1200,37 @@ export class Walker {
       this.report('error', 'code-invalid', `Unknown code '${code}' in code system ${system}`, `${path}.code`);
     }
   }
+}
+
+/**
+ * Whether an extension with this definition context may sit on a holder with this element path
+ * and type; the report when not.
+ */
+function contextVerdict(url: string, ctx: NonNullable<StructureDefinition['context']>, rawPath: string, typeName: string | undefined): ContextVerdict {
+  // Recursive elements (contentReference) keep their definition's context: Questionnaire.item.item is Questionnaire.item.
+  const elementPath = rawPath?.split('.').filter((seg, i, all) => i === 0 || seg !== all[i - 1]).join('.');
+  const extra = EXTRA_CONTEXTS[url] ?? [];
+  const ok = extra.includes(elementPath) || ctx.some((c) => {
+    const e = c.expression ?? '';
+    return (
+      e === 'Element' ||
+      e === 'Resource' ||
+      e === 'DomainResource' ||
+      e === elementPath ||
+      e === typeName ||
+      (!!elementPath && elementPath.endsWith('.' + e)) ||
+      (!!elementPath && e.endsWith('.' + elementPath)) ||
+      (c.type === 'extension' && e === elementPath)
+    );
+  });
+  if (ok) {
+    return null;
+  }
+  // HL7's own R4 content does not always follow the contexts of HL7's core extensions; hold those to a warning.
+  return {
+    severity: url.startsWith(HL7_SD) ? 'warning' : 'error',
+    text: `Extension '${url}' is not allowed on ${elementPath ?? typeName}; it may be used on ${ctx.map((c) => c.expression).join(', ')}`,
+  };
 }
 
 /** Children of a value that fell in a slice: the slice's own child rules override the element's. */
