@@ -160,14 +160,14 @@ export class CanonicalRun {
       case 'organizations':
         return [this.simple(kind, path, raw, Organization, (o, _issues, onAccept) => {
           onAccept.push(() => {
-            this.declared.organization.add(o.id);
+            this.declare('organization', o.id);
             if (o.part2Program) this.part2Orgs.add(o.id);
           });
           return records.organizationResources(o, this.ctx as MapContext);
         })];
       case 'practitioners':
         return [this.simple(kind, path, raw, Practitioner, (p, _issues, onAccept) => {
-          onAccept.push(() => this.declared.practitioner.add(p.id));
+          onAccept.push(() => this.declare('practitioner', p.id));
           this.refer('organization', p.organizationId, `${path}.organizationId`);
           if (p.supervisorId) this.refer('practitioner', p.supervisorId, `${path}.supervisorId`);
           return records.practitionerResources(p, this.ctx as MapContext);
@@ -177,7 +177,7 @@ export class CanonicalRun {
           if (p.organizationId) this.refer('organization', p.organizationId, `${path}.organizationId`);
           const part2 = this.part2People.has(p.id) || (p.organizationId !== undefined && this.part2Orgs.has(p.organizationId));
           onAccept.push(() => {
-            this.declared.person.add(p.id);
+            this.declare('person', p.id);
             if (part2) this.part2People.add(p.id);
           });
           return records.personResources(p, this.ctx as MapContext, part2);
@@ -409,10 +409,11 @@ export class CanonicalRun {
     const value = parsed.data as z.output<S>;
     const id = (value as { id?: string }).id;
     const issues: OperationOutcomeIssue[] = [...futureDateIssues(kind, value, path, this.now())];
-    if (id !== undefined) {
+    // An outside source's records are events (a later one updates): no duplicate ids to find, so none are kept.
+    if (id !== undefined && !this.deps.laterRecordsUpdate) {
       const seen = this.seen.get(kind) ?? new Set<string>();
       this.seen.set(kind, seen);
-      if (seen.has(id) && !this.deps.laterRecordsUpdate) issues.push(recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical'));
+      if (seen.has(id)) issues.push(recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical'));
       else seen.add(id);
     }
     let resources: Resource[] = [];
@@ -436,8 +437,13 @@ export class CanonicalRun {
       return this.count(this.reject(kind, path, raw, issues, id));
     }
     for (const effect of onAccept) effect();
-    for (const r of resources) this.emitted.add(r.id as string);
-    for (const r of resources) rewriteReferences(r, this.emitted);
+    // References to resources of this run become their urn:uuid fullUrls (a canonical file is one Bundle).
+    // Not for outside sources: their feeds refer to records sent long before, and keeping every id
+    // emitted would make memory grow with the input; Type/id references resolve either way.
+    if (!this.deps.laterRecordsUpdate) {
+      for (const r of resources) this.emitted.add(r.id as string);
+      for (const r of resources) rewriteReferences(r, this.emitted);
+    }
     this.resourceCount += resources.length;
     return this.count({ kind, path, ...(id !== undefined ? { id } : {}), accepted: true, resources, issues });
   }
@@ -455,7 +461,16 @@ export class CanonicalRun {
     return r;
   }
 
+  /**
+   * Remembers a reference, for the warning about records not in the file. Not for outside
+   * sources: a feed refers to records sent before as a rule, and the sets would grow with the input.
+   */
+  private declare(kind: 'organization' | 'practitioner' | 'person', id: string): void {
+    if (!this.deps.laterRecordsUpdate) this.declared[kind].add(id);
+  }
+
   private refer(kind: 'organization' | 'practitioner' | 'person', id: string, where: string): void {
+    if (this.deps.laterRecordsUpdate) return;
     if (!this.referenced[kind].has(id)) this.referenced[kind].set(id, where);
   }
 }

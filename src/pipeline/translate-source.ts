@@ -57,6 +57,8 @@ export interface SourceRunReport {
 
 export interface SourceHooks {
   onReject?(reject: RejectRecord): void | Promise<void>;
+  /** Issues listed in the report's OperationOutcome (default 1,000); the rest are counted, so memory stays flat. */
+  maxListedIssues?: number;
   onProgress?(progress: { bytes: number; records: number; input: string }): void;
 }
 
@@ -68,6 +70,41 @@ const COLLECTION_OF: Partial<Record<MappedKind, CollectionName>> = {
   'recovery-capital': 'recoveryCapital',
   'supervisor-assessment': 'supervisorAssessments',
 };
+
+/** Issues listed in a report by default; every rejected record still goes to `onReject` (the rejects report). */
+export const MAX_LISTED_ISSUES = 1000;
+
+/**
+ * The issues of a run: the first `max` are kept, the others only counted by severity, so a file
+ * of millions of bad lines does not hold millions of issues. `list()` ends with a line saying
+ * how many were left out.
+ */
+class IssueList {
+  private readonly kept: OperationOutcomeIssue[] = [];
+  private readonly omitted = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly max: number) {}
+
+  push(...issues: OperationOutcomeIssue[]): void {
+    for (const issue of issues) {
+      this.total++;
+      if (this.kept.length < this.max) this.kept.push(issue);
+      else this.omitted.set(issue.severity, (this.omitted.get(issue.severity) ?? 0) + 1);
+    }
+  }
+
+  get size(): number {
+    return this.total;
+  }
+
+  list(): OperationOutcomeIssue[] {
+    if (this.omitted.size === 0) return this.kept;
+    const counts = [...this.omitted].map(([severity, n]) => `${n} ${severity}${n === 1 ? '' : 's'}`).join(', ');
+    const text = `${this.total - this.kept.length} more issues not listed (${counts}): every rejected record, with its reasons, is in the rejects report`;
+    return [...this.kept, { severity: 'information', code: 'informational', details: { text } }];
+  }
+}
 
 const isError = (i: { severity: string }): boolean => i.severity === 'error' || i.severity === 'fatal';
 
@@ -104,7 +141,8 @@ async function* counted(chunks: SourceInput['chunks'], onBytes: (n: number) => v
 export async function translateSource(source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps, sink: (resources: Resource[], result: RecordResult) => void | Promise<void>, hooks: SourceHooks = {}): Promise<SourceRunReport> {
   // Records of an outside source are events: a later one with an earlier one's id updates it.
   const run = new CanonicalRun({ ...deps, part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations], laterRecordsUpdate: true });
-  const issues: OperationOutcomeIssue[] = [...run.setSource(source.system)];
+  const issues = new IssueList(hooks.maxListedIssues ?? MAX_LISTED_ISSUES);
+  issues.push(...run.setSource(source.system));
   const counts: SourceCounts = { read: 0, accepted: 0, rejected: 0, skipped: 0 };
   const inputReports: SourceRunReport['inputs'] = [];
   let fatal: string | undefined;
@@ -217,7 +255,8 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
           continue;
         }
         report.feed = feed.name;
-        const records = source.format === 'csv' ? readCsvFeed(chunks, input.name, feed, (w) => issues.push(recordIssue('warning', 'informational', '$', `${input.name}: ${w}`, 'parse'))) : readJson(chunks, { input: input.name, records: feed.json?.records ?? '$' });
+        const onWarning = (w: string): void => issues.push(recordIssue('warning', 'informational', '$', `${input.name}: ${w}`, 'parse'));
+        const records = source.format === 'csv' ? readCsvFeed(chunks, input.name, feed, onWarning) : readJson(chunks, { input: input.name, records: feed.json?.records ?? '$', onWarning });
         for await (const m of mapRecords(source, feed, records)) await handle(m);
       }
     } catch (err) {
@@ -230,10 +269,10 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
   }
 
   const finished = run.finish();
-  issues.push(...finished.issues);
+  for (const issue of finished.issues) issues.push(issue);
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
-    issue: issues.length ? issues : [{ severity: 'information', code: 'informational', details: { text: `All ${counts.read} records accepted (${finished.summary.resources} resources)` } }],
+    issue: issues.size ? issues.list() : [{ severity: 'information', code: 'informational', details: { text: `All ${counts.read} records accepted (${finished.summary.resources} resources)` } }],
   };
   return { summary: finished.summary, records: counts, outcome, ...(fatal ? { fatal } : {}), inputs: inputReports };
 }
