@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { hiddenAdminTypes, parseScopes, type Scope } from './scopes';
+import { ALL_ORGANIZATIONS } from './clients';
 import { ACCESS_TOKEN_ALG, type ServerKeys } from './server-keys';
 
 const TYP = 'at+jwt';
@@ -28,7 +29,10 @@ export interface AuthContext {
   scopes: Scope[];
   /** Organization ids (tenants) the client may see. */
   organizations: string[];
-  /** True only when auth is disabled: no tenant restriction at all. */
+  /**
+   * No tenant restriction: a client registered for `*` (ALL_ORGANIZATIONS), or auth disabled.
+   * `organizations` then lists only the named ones (whose consents release Part 2 records).
+   */
   allOrganizations: boolean;
   /**
    * Admin types (`AuditEvent`) no granted scope lets the client read or search: left out of every
@@ -175,8 +179,8 @@ export class AccessTokenVerifier {
       clientName: typeof clientName === 'string' ? clientName : sub,
       scope,
       scopes: Object.freeze(scopes) as Scope[],
-      organizations: Object.freeze([...organizations]) as string[],
-      allOrganizations: false,
+      organizations: Object.freeze(organizations.filter((o) => o !== ALL_ORGANIZATIONS)) as string[],
+      allOrganizations: organizations.includes(ALL_ORGANIZATIONS),
       hiddenTypes: Object.freeze(hiddenAdminTypes(scopes)),
       tokenId: typeof jti === 'string' ? jti : undefined,
       expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : undefined,

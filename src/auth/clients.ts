@@ -21,7 +21,7 @@ export interface Client {
   jwksUrl?: string;
   /** Scopes the client may be granted (SMART system scopes). */
   scopes: string[];
-  /** Organization ids (tenants) whose records the client may see. */
+  /** Organization ids (tenants) whose records the client may see; `*` (ALL_ORGANIZATIONS): every one. */
   organizations: string[];
   createdAt: Date;
 }
@@ -54,6 +54,13 @@ interface ClientRow {
 
 const COLUMNS = 'id, name, jwks, jwks_url, scopes, organizations, created_at';
 const ORG_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * The organization entry that gives a client every tenant (an HIE of the whole deployment, a
+ * first run). It does not name an Organization, so no Consent can name it as a recipient: such a
+ * client gets 42 CFR Part 2 records only through the other organizations it is registered for.
+ */
+export const ALL_ORGANIZATIONS = '*';
 
 function toClient(row: ClientRow): Client {
   const client: Client = {
@@ -111,8 +118,8 @@ export class ClientStore {
     problems.push(...scopeErrors(scopes, this.options.isResourceType));
     const organizations = [...new Set(input.organizations ?? [])];
     for (const org of organizations) {
-      if (typeof org !== 'string' || !ORG_RE.test(org)) {
-        problems.push(`organization '${String(org)}' is not a FHIR id ([A-Za-z0-9-.], 1 to 64 characters)`);
+      if (typeof org !== 'string' || (org !== ALL_ORGANIZATIONS && !ORG_RE.test(org))) {
+        problems.push(`organization '${String(org)}' is not a FHIR id ([A-Za-z0-9-.], 1 to 64 characters) nor '${ALL_ORGANIZATIONS}' (every organization)`);
       }
     }
     if (problems.length > 0) {

@@ -24,7 +24,7 @@ import { capabilitySecurity, type TokenEvent } from './token';
 export { AccessTokenVerifier, InvalidTokenError, issueAccessToken, type AuthContext, type TokenAudience } from './access-token';
 export { AssertionError, MAX_ASSERTION_LIFETIME_SECONDS, verifyClientAssertion } from './assertion';
 export { ASSERTION_ALGS, ClientKeyError, ClientKeyResolver, jwksErrors, jwksUrlErrors } from './client-keys';
-export { ClientStore, ClientValidationError, JtiStore, type Client, type NewClient } from './clients';
+export { ALL_ORGANIZATIONS, ClientStore, ClientValidationError, JtiStore, type Client, type NewClient } from './clients';
 export { assertAuthConfig, loadAuthConfig, urlsFor, type AuthConfig, type RequestUrls } from './config';
 export { authenticate, authorize, authOf, DISABLED_AUTH, type AccessEvent, type AuthenticateOptions, type Log } from './middleware';
 export { checkBundleEntries, checkPermission, entryPermission, forbidden, requiredPermission, type NeedAt, type Requirement } from './permissions';

@@ -22,10 +22,11 @@ import type { SqlDriver } from '../store/repository';
 import { ensureDefinitionsCache } from '../validation/definitions-cache';
 
 const USAGE = `Usage:
-  peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <organization id>...]
+  peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <organization id>|'*'...]
   peerbridge clients list [--format text|json]
   peerbridge clients remove <client id>
 Scopes are SMART system scopes: system/*.read, system/Encounter.rs, system/*.cruds, system/AuditEvent.rs (audit search).
+--org names an Organization id (a tenant) whose records the client may see; '*' gives every organization.
 Options for every subcommand: --force (open an embedded data directory that looks in use)
 `;
 

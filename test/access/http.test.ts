@@ -10,7 +10,7 @@ import { Validator } from '../../src/validation';
 import { FHIR_BASE, jwksOf, makeKey, openTestAuth, signAssertion, tokenForm } from '../auth/helpers';
 import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
 import { A, B, caller, canonicalBundle, idsOf, lakesideBundle, serverResources } from './fixtures';
-import type { Auth } from '../../src/auth';
+import { ALL_ORGANIZATIONS, type Auth } from '../../src/auth';
 import type { Bundle } from '@medplum/fhirtypes';
 
 let validator: Validator;
@@ -23,7 +23,7 @@ describe.each(DRIVERS)('tenants over HTTP on %s', (driver) => {
   let repo: SqlRepository;
   let auth: Auth;
   let app: ReturnType<typeof createApp>;
-  const tokens: Record<'a' | 'b', string> = { a: '', b: '' };
+  const tokens: Record<'a' | 'b' | 'all', string> = { a: '', b: '', all: '' };
 
   beforeAll(async () => {
     store = await openTestStore(driver);
@@ -38,7 +38,7 @@ describe.each(DRIVERS)('tenants over HTTP on %s', (driver) => {
     for (const r of serverResources()) {
       await repo.update(r);
     }
-    for (const [k, org] of [['a', A.org], ['b', B.org]] as const) {
+    for (const [k, org] of [['a', A.org], ['b', B.org], ['all', ALL_ORGANIZATIONS]] as const) {
       const key = await makeKey('ES384');
       const client = await auth.clients.add({ name: `Client ${k}`, jwks: jwksOf(key), scopes: ['system/*.cruds'], organizations: [org] });
       const res = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
@@ -48,7 +48,7 @@ describe.each(DRIVERS)('tenants over HTTP on %s', (driver) => {
   });
   afterAll(() => store?.close());
 
-  const get = (path: string, who: 'a' | 'b') => request(app).get(path).set('Authorization', `Bearer ${tokens[who]}`);
+  const get = (path: string, who: keyof typeof tokens) => request(app).get(path).set('Authorization', `Bearer ${tokens[who]}`);
 
   test("a client of org A cannot read org B's Patient; each reads its own", async () => {
     expect((await get(`/fhir/Patient/${B.patient}`, 'a')).status).toBe(404);
@@ -68,5 +68,23 @@ describe.each(DRIVERS)('tenants over HTTP on %s', (driver) => {
       .type('application/fhir+json')
       .send(JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${B.patient}` } }));
     expect(write.status).toBe(403);
+  });
+
+  test("a client registered for '*' sees every tenant, but Part 2 records only with a consent naming one of its organizations", async () => {
+    expect((await get(`/fhir/Patient/${A.patient}`, 'all')).status).toBe(200);
+    expect((await get(`/fhir/Organization/${B.org}`, 'all')).status).toBe(200);
+    // Lakeside is a Part 2 program: no Consent can name '*' as a recipient.
+    expect((await get(`/fhir/Patient/${B.patient}`, 'all')).status).toBe(404);
+    const patients = await get('/fhir/Patient', 'all');
+    expect(idsOf(patients.body as Bundle)).toEqual([`Patient/${A.patient}`]);
+    expect(JSON.stringify(patients.body)).toContain('42 CFR Part 2');
+    const organizations = idsOf((await get('/fhir/Organization', 'all')).body as Bundle);
+    expect(organizations).toEqual(expect.arrayContaining([`Organization/${A.org}`, `Organization/${B.org}`]));
+    const shared = await request(app)
+      .post('/fhir/Questionnaire')
+      .set('Authorization', `Bearer ${tokens.all}`)
+      .type('application/fhir+json')
+      .send(JSON.stringify({ resourceType: 'Questionnaire', status: 'draft' }));
+    expect(shared.status).toBe(201);
   });
 });
