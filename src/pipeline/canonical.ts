@@ -28,7 +28,8 @@ import {
   type EpisodeLink,
   type RecordKind,
 } from '../domain/model';
-import { billingUnits, cappedUnits, recoveryCapitalChanges, recoveryCapitalTotal, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
+import { DailyUnitsLedger } from '../domain/daily-units';
+import { billingUnits, recoveryCapitalChanges, recoveryCapitalTotal, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
 import { localDate } from '../domain/datetime';
 import type { MapContext, PackageTerms } from '../fhir/context';
 import * as records from '../fhir/records';
@@ -87,6 +88,8 @@ export interface PipelineDeps {
    * contact). Its resources replace the earlier ones; units billed are counted once.
    */
   laterRecordsUpdate?: boolean;
+  /** Contacts the daily-cap ledger holds before it releases the oldest days (DailyUnitsLedger; default 200,000). */
+  ledgerMaxContacts?: number;
 }
 
 /** The episode a contact, review or plan sent on its own belongs to (a mapping's `episode.*` targets). */
@@ -107,9 +110,8 @@ export class CanonicalRun {
   private readonly part2People = new Set<string>();
   private readonly declared = { organization: new Set<string>(), practitioner: new Set<string>(), person: new Set<string>() };
   private readonly referenced = { organization: new Map<string, string>(), practitioner: new Map<string, string>(), person: new Map<string, string>() };
-  private readonly unitsUsed = new Map<string, number>();
-  /** With `laterRecordsUpdate`: the day and units of each contact billed, so a later version replaces them. */
-  private readonly contactUnits = new Map<string, { day: string; units: number }>();
+  /** Units billed per person and day (the daily cap) and per contact (a later version replaces them); bounded. */
+  private readonly ledger: DailyUnitsLedger;
   private readonly scored: { personId: string; administrationId: string; date: string; total: number }[] = [];
   private readonly emitted = new Set<string>();
   private readonly counts: Partial<Record<RecordKind, KindCounts>> = {};
@@ -121,6 +123,7 @@ export class CanonicalRun {
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.ledger = new DailyUnitsLedger(deps.rules.billing, deps.ledgerMaxContacts);
     for (const id of deps.part2Organizations ?? []) this.part2Orgs.add(id);
   }
 
@@ -367,21 +370,21 @@ export class CanonicalRun {
       let units = 0;
       if (contact.status === 'finished' && contact.durationMinutes !== undefined && !issues.some((x) => x.severity === 'error')) {
         const raw = billingUnits(contact.durationMinutes, this.deps.rules.billing);
-        // Work on a copy of the day's count: it is only updated if this contact is accepted.
-        const day = `${e.personId}|${localDate(contact.start)}`;
-        // A later version of a contact billed earlier in the run takes its units' place.
-        const previous = this.deps.laterRecordsUpdate ? this.contactUnits.get(contact.id) : undefined;
-        const used = (this.unitsUsed.get(day) ?? 0) - (previous?.day === day ? previous.units : 0);
-        const trial = new Map([[day, used]]);
-        units = cappedUnits(raw, day, trial, this.deps.rules.billing);
-        const billed = units;
-        onAccept.push(() => {
-          if (previous && previous.day !== day) this.unitsUsed.set(previous.day, (this.unitsUsed.get(previous.day) ?? 0) - previous.units);
-          this.unitsUsed.set(day, trial.get(day) as number);
-          if (this.deps.laterRecordsUpdate) this.contactUnits.set(contact.id, { day, units: billed });
-        });
+        const day = localDate(contact.start);
+        // Checked now, recorded only if this contact is accepted; a later version replaces its units.
+        const check = this.ledger.check(contact.id, e.personId, day, raw);
+        units = check.units;
+        onAccept.push(() => this.ledger.commit(check));
         if (raw === 0) issues.push(recordIssue('warning', 'informational', `${p}.durationMinutes`, `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`, 'rules'));
-        else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${localDate(contact.start)}: ${units} of ${raw} units billed`, 'rules'));
+        else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${day}: ${units} of ${raw} units billed`, 'rules'));
+        if (check.released) {
+          issues.push(
+            recordIssue('warning', 'business-rule', `${p}.start`, `Daily cap for person ${e.personId} on ${day} checked only against contacts read since this run released that day's totals (it holds the latest ${this.ledger.maxContacts.toLocaleString('en-US')} contacts; the input is not in date order)`, 'rules'),
+          );
+        }
+      } else {
+        // A later version that bills nothing (cancelled, no-show) takes back the earlier version's units.
+        onAccept.push(() => this.ledger.forget(contact.id));
       }
       return records.contactResources(contact, e, units, this.ctx as MapContext, part2);
     });

@@ -121,3 +121,20 @@ describe('the streaming scanner', () => {
     expect(report.summary.accepted).toBe(1);
   });
 });
+
+test('the daily-cap ledger is bounded: a contact on a day it released is billed and warned about, not dropped', async () => {
+  const doc = example();
+  // C-10001 (09-15) and C-10002 (09-22) fill a ledger of one contact: 09-15 is released.
+  const late = { ...doc.episodes[0].contacts[1], id: 'C-10099', start: '2026-09-15T15:00:00-05:00' };
+  doc.episodes[0].contacts.splice(2, 0, late);
+  const resources: Resource[] = [];
+  const report = await translateCanonical(documentEvents(doc), { ...deps, ledgerMaxContacts: 1 }, (r) => {
+    resources.push(...r);
+  });
+  const released = report.outcome.issue.filter((i) => /released that day's totals/.test(i.details?.text ?? ''));
+  expect(released.map((i) => i.expression?.[0])).toEqual(['$.episodes[0].contacts[2].start']);
+  expect(released[0].severity).toBe('warning');
+  expect(report.summary.byKind.contact).toEqual({ read: 6, accepted: 6, rejected: 0 });
+  const charges = resources.filter((r) => r.resourceType === 'ChargeItem');
+  expect(charges).toHaveLength(4);
+});
