@@ -38,12 +38,9 @@ import type { PipelineDeps, RunSummary } from '../src/pipeline/canonical';
 import { PROJECT_ROOT, type ValidationResult, type Validator } from '../src/validation';
 import { generateCanonicalFile, type GeneratedStats } from './ingest-generate';
 import { BundleWriter, loadDeps, runPipeline, type PipelineRun } from './ingest-pipeline';
-import { fmt, fmtInt, median, round, table } from './stats';
+import { envNumber, fmt, fmtInt, median, mib, perSec, round, table } from './stats';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
-};
+const env = envNumber;
 const SEED = env('BENCH_SEED', 20261122);
 const CONTACTS = env('BENCH_CONTACTS', 10_000);
 const BIG_CONTACTS = env('BENCH_BIG_CONTACTS', 100_000);
@@ -62,7 +59,6 @@ const CHILD = join(PROJECT_ROOT, 'bench', 'ingest-child.ts');
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const mib = (kb: number): string => `${fmt(kb / 1024, 0)} MiB`;
 const signedMib = (kb: number): string => `${kb < 0 ? '-' : '+'}${mib(Math.abs(kb))}`;
 
 
@@ -85,7 +81,6 @@ async function timeRuns(name: string, runs: number, fn: () => Promise<unknown> |
   return { name, runsMs: runsMs.map((x) => round(x, 1)), medianMs: round(median(runsMs), 1) };
 }
 
-const perSec = (n: number, ms: number): number => (n / ms) * 1000;
 
 function checkAllAccepted(what: string, summary: RunSummary, expected: GeneratedStats): void {
   if (summary.rejected !== 0 || summary.read !== expected.records) {

@@ -1,5 +1,17 @@
 /** Small number and table helpers shared by the benchmarks. */
 
+/** A numeric knob from the environment (`BENCH_...`): its value when it is a finite number >= 0, else `fallback`. */
+export const envNumber = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return process.env[name] !== undefined && process.env[name] !== '' && Number.isFinite(v) && v >= 0 ? v : fallback;
+};
+
+/** Per second from a count and milliseconds. */
+export const perSec = (n: number, ms: number): number => (n / ms) * 1000;
+
+/** KiB (as maxRSS gives them) in whole MiB. */
+export const mib = (kb: number): string => `${fmt(kb / 1024, 0)} MiB`;
+
 /** Median of a list of samples. */
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -125,24 +125,32 @@ export interface MapResult extends ParseResult {
   errors: number;
 }
 
+/** Counts what the mapping engine made of each source record (and keeps the work observable). */
+class MapTally {
+  private readonly r: MapResult = { records: 0, mapped: 0, errors: 0, checksum: 0 };
+
+  add(m: ReturnType<typeof mapRecord>): void {
+    this.r.records++;
+    this.r.errors += m.issues.filter((i) => i.severity === 'error').length;
+    for (const x of m.results) {
+      this.r.mapped++;
+      this.r.errors += x.issues.filter((i) => i.severity === 'error').length;
+      this.r.checksum += Object.keys(x.value).length;
+    }
+  }
+
+  result(): MapResult {
+    return { ...this.r };
+  }
+}
+
 /** readCsv + mapRecords (the feed's rules -> canonical JSON), nothing after. */
 export async function mapCsvOnly(file: string, source: LoadedSource, feed: Feed): Promise<MapResult> {
   const csv = feed.csv ?? { delimiter: ',', encoding: 'auto' as const, optionalColumns: [] };
-  let records = 0;
-  let mapped = 0;
-  let errors = 0;
-  let checksum = 0;
   const rows = readCsv(stream(file), { input: CONTACTS_FILE, delimiter: csv.delimiter, encoding: csv.encoding, columns: feed.columns, optionalColumns: csv.optionalColumns });
-  for await (const m of mapRecords(source, feed, rows)) {
-    records++;
-    errors += m.issues.filter((i) => i.severity === 'error').length;
-    for (const r of m.results) {
-      mapped++;
-      errors += r.issues.filter((i) => i.severity === 'error').length;
-      checksum += Object.keys(r.value).length;
-    }
-  }
-  return { records, mapped, errors, checksum };
+  const tally = new MapTally();
+  for await (const m of mapRecords(source, feed, rows)) tally.add(m);
+  return tally.result();
 }
 
 /** Per feed: the paths it reads at the message level, and per `each` segment the paths read in each. */
@@ -181,21 +189,11 @@ export async function parseHl7Only(file: string, source: LoadedSource): Promise<
 
 /** readHl7 + mapRecord with the message's feed (-> canonical JSON), nothing after. */
 export async function mapHl7Only(file: string, source: LoadedSource): Promise<MapResult> {
-  let records = 0;
-  let mapped = 0;
-  let errors = 0;
-  let checksum = 0;
+  const tally = new MapTally();
   for await (const r of readHl7(stream(file), { input: 'feed.hl7' })) {
-    records++;
     const feed = feedFor(source, r.meta?.messageType ?? '');
     if (!feed) throw new Error(`${r.where}: no feed reads ${r.meta?.messageType}`);
-    const m = mapRecord(source, feed, r);
-    errors += m.issues.filter((i) => i.severity === 'error').length;
-    for (const x of m.results) {
-      mapped++;
-      errors += x.issues.filter((i) => i.severity === 'error').length;
-      checksum += Object.keys(x.value).length;
-    }
+    tally.add(mapRecord(source, feed, r));
   }
-  return { records, mapped, errors, checksum };
+  return tally.result();
 }

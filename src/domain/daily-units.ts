@@ -4,21 +4,23 @@
  * contact, an HL7 reschedule or charge, replaces its units instead of adding to them).
  *
  * Bounded, so a run's memory stays flat however long its input: the ledger holds at most
- * `maxContacts` contacts. Past that it releases whole days, oldest first (exports and feeds come
- * roughly in date order, so the days released are the ones no later record is about). A contact
- * on a released day is still billed, but its cap is checked only against contacts seen since the
- * release, and `check` says so, so the caller can warn: nothing is dropped or changed silently.
+ * `maxContacts` contacts. Past that it releases the person-days used least recently: an export
+ * sorted by date leaves past days behind, one sorted by client leaves past clients behind, so the
+ * ones released are those no later record is about. A contact of a released person-day is still
+ * billed, but its cap can only be checked against contacts seen since; `check` flags it
+ * (`released`) so the caller warns: nothing is dropped or changed silently. Released person-days
+ * are remembered in a fixed-size Bloom filter (1 MiB): memory stays flat, and a rare false match
+ * only adds a needless warning, never removes one.
  */
 import { cappedUnits, type RuleSet } from './rules';
 
-/** Contacts held before days are released: ~40 MB at the most (about 200 bytes a contact). */
+/** Contacts held before person-days are released: ~40 MB at the most (about 200 bytes a contact). */
 export const DEFAULT_MAX_CONTACTS = 200_000;
 
-interface Day {
-  /** Units billed per person on this day. */
-  perPerson: Map<string, number>;
-  /** Per contact billed on this day: its person and units. */
-  contacts: Map<string, { personId: string; units: number }>;
+/** Units billed to one person on one day, and the contacts that billed them. */
+interface PersonDay {
+  units: number;
+  contacts: Map<string, number>;
 }
 
 /** What `check` decided for a contact; `commit` records it once the contact is accepted. */
@@ -28,19 +30,46 @@ export interface UnitsCheck {
   day: string;
   /** Units granted under the cap. */
   units: number;
-  /** The day was released earlier in the run: the cap was checked against part of the day only. */
+  /** The person-day was released earlier in the run (probably): the cap saw part of the day only. */
   released: boolean;
 }
 
-/** Days since 1970-01-01 of a `YYYY-MM-DD` date (the order in which days are released). */
-const dayNumber = (day: string): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / 86_400_000;
+const BLOOM_BITS = 2 ** 23;
+const BLOOM_HASHES = 3;
+
+/** A fixed-size Bloom filter of strings (FNV-1a with double hashing): no false negatives. */
+class BloomFilter {
+  private readonly bits = new Uint32Array(BLOOM_BITS / 32);
+
+  add(key: string): void {
+    for (const bit of this.positions(key)) this.bits[bit >>> 5] |= 1 << (bit & 31);
+  }
+
+  has(key: string): boolean {
+    return this.positions(key).every((bit) => (this.bits[bit >>> 5] & (1 << (bit & 31))) !== 0);
+  }
+
+  private positions(key: string): number[] {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    h2 |= 1;
+    const out: number[] = [];
+    for (let k = 0; k < BLOOM_HASHES; k++) out.push(((h1 + Math.imul(k, h2)) >>> 0) % BLOOM_BITS);
+    return out;
+  }
+}
 
 export class DailyUnitsLedger {
-  private readonly days = new Map<string, Day>();
-  /** Day of each contact held (contacts of released days are forgotten with their day). */
-  private readonly contactDay = new Map<string, string>();
-  /** Days released so far, for the `released` flag (one short string per released day). */
-  private readonly releasedDays = new Set<string>();
+  /** Person-days (`person|day`), least recently used first (a touched entry is moved to the end). */
+  private readonly personDays = new Map<string, PersonDay>();
+  /** The person-day of each contact held. */
+  private readonly contactKey = new Map<string, string>();
+  private released: BloomFilter | undefined;
 
   constructor(
     private readonly rules: RuleSet['billing'],
@@ -49,7 +78,7 @@ export class DailyUnitsLedger {
 
   /** Contacts held now. */
   get size(): number {
-    return this.contactDay.size;
+    return this.contactKey.size;
   }
 
   /**
@@ -57,60 +86,55 @@ export class DailyUnitsLedger {
    * `personId`, under the cap, not counting its own earlier version. Changes nothing.
    */
   check(contactId: string, personId: string, day: string, rawUnits: number): UnitsCheck {
-    const before = this.days.get(day)?.perPerson.get(personId) ?? 0;
-    const previous = this.contactDay.get(contactId) === day ? this.days.get(day)?.contacts.get(contactId) : undefined;
-    const used = before - (previous?.personId === personId ? previous.units : 0);
-    const units = cappedUnits(rawUnits, personId, new Map([[personId, used]]), this.rules);
-    return { contactId, personId, day, units, released: this.releasedDays.has(day) };
+    const key = `${personId}|${day}`;
+    const entry = this.personDays.get(key);
+    const used = (entry?.units ?? 0) - (entry?.contacts.get(contactId) ?? 0);
+    const units = cappedUnits(rawUnits, key, new Map([[key, used]]), this.rules);
+    return { contactId, personId, day, units, released: this.released?.has(key) ?? false };
   }
 
-  /** Records an accepted contact's units (replacing its earlier version's), then releases days if over the bound. */
+  /** Records an accepted contact's units (replacing its earlier version's), then releases person-days if over the bound. */
   commit(check: UnitsCheck): void {
     this.forget(check.contactId);
-    let day = this.days.get(check.day);
-    if (!day) {
-      day = { perPerson: new Map(), contacts: new Map() };
-      this.days.set(check.day, day);
-    }
-    day.perPerson.set(check.personId, (day.perPerson.get(check.personId) ?? 0) + check.units);
-    day.contacts.set(check.contactId, { personId: check.personId, units: check.units });
-    this.contactDay.set(check.contactId, check.day);
-    if (this.contactDay.size > this.maxContacts) {
+    const key = `${check.personId}|${check.day}`;
+    const entry = this.personDays.get(key) ?? { units: 0, contacts: new Map<string, number>() };
+    // Re-inserted: the most recently used is last.
+    this.personDays.delete(key);
+    this.personDays.set(key, entry);
+    entry.units += check.units;
+    entry.contacts.set(check.contactId, check.units);
+    this.contactKey.set(check.contactId, key);
+    if (this.contactKey.size > this.maxContacts) {
       this.release();
     }
   }
 
   /** An accepted contact that bills nothing now (cancelled, no-show, too short): its earlier units no longer count. */
   forget(contactId: string): void {
-    const dayKey = this.contactDay.get(contactId);
-    if (dayKey === undefined) {
+    const key = this.contactKey.get(contactId);
+    if (key === undefined) {
       return;
     }
-    this.contactDay.delete(contactId);
-    const day = this.days.get(dayKey) as Day;
-    const previous = day.contacts.get(contactId);
-    day.contacts.delete(contactId);
-    if (previous) {
-      const left = (day.perPerson.get(previous.personId) ?? 0) - previous.units;
-      if (left > 0) day.perPerson.set(previous.personId, left);
-      else day.perPerson.delete(previous.personId);
+    this.contactKey.delete(contactId);
+    const entry = this.personDays.get(key) as PersonDay;
+    entry.units -= entry.contacts.get(contactId) ?? 0;
+    entry.contacts.delete(contactId);
+    if (entry.contacts.size === 0) {
+      this.personDays.delete(key);
     }
   }
 
-  /** Releases the oldest days until a quarter of the bound is free. */
+  /** Releases the least recently used person-days until a quarter of the bound is free. */
   private release(): void {
     const target = Math.floor(this.maxContacts * 0.75);
-    const oldestFirst = [...this.days.keys()].sort((a, b) => dayNumber(a) - dayNumber(b));
-    for (const key of oldestFirst) {
-      if (this.contactDay.size <= target) {
+    this.released ??= new BloomFilter();
+    for (const [key, entry] of this.personDays) {
+      if (this.contactKey.size <= target) {
         break;
       }
-      const day = this.days.get(key) as Day;
-      for (const id of day.contacts.keys()) {
-        this.contactDay.delete(id);
-      }
-      this.days.delete(key);
-      this.releasedDays.add(key);
+      for (const id of entry.contacts.keys()) this.contactKey.delete(id);
+      this.personDays.delete(key);
+      this.released.add(key);
     }
   }
 }

@@ -379,7 +379,7 @@ export class CanonicalRun {
         else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${day}: ${units} of ${raw} units billed`, 'rules'));
         if (check.released) {
           issues.push(
-            recordIssue('warning', 'business-rule', `${p}.start`, `Daily cap for person ${e.personId} on ${day} checked only against contacts read since this run released that day's totals (it holds the latest ${this.ledger.maxContacts.toLocaleString('en-US')} contacts; the input is not in date order)`, 'rules'),
+            recordIssue('warning', 'business-rule', `${p}.start`, `Daily cap for person ${e.personId} on ${day} checked only against contacts read since this run released that person's day (it holds the ${this.ledger.maxContacts.toLocaleString('en-US')} contacts used last; the input is in neither date nor client order)`, 'rules'),
           );
         }
       } else {

@@ -47,21 +47,41 @@ describe('DailyUnitsLedger', () => {
     expect(ledger.size).toBe(3);
   });
 
-  it('holds at most maxContacts, releasing the oldest days; a contact on a released day says so', () => {
+  const day = (i: number): string => new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+
+  it('holds at most maxContacts, releasing the days left behind by input in date order; a contact on a released day says so', () => {
     const ledger = new DailyUnitsLedger(billing, 100);
-    const day = (i: number): string => new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
     let n = 0;
     for (let d = 0; d < 60; d++) {
       for (let k = 0; k < 10; k++) bill(ledger, `c${n++}`, `p${k}`, day(d), 1);
       expect(ledger.size).toBeLessThanOrEqual(100);
     }
     // The latest days are held: a contact there is capped against what was billed.
-    const recent = ledger.check('late-1', 'p0', day(59), 16);
-    expect(recent).toMatchObject({ units: 15, released: false });
+    expect(ledger.check('late-1', 'p0', day(59), 16)).toMatchObject({ units: 15, released: false });
     // The first days were released: billed, checked only against what came since, and flagged.
     const old = ledger.check('late-2', 'p0', day(0), 16);
     expect(old).toMatchObject({ units: 16, released: true });
     ledger.commit(old);
     expect(ledger.check('late-3', 'p0', day(0), 16)).toMatchObject({ units: 0, released: true });
+  });
+
+  it('releases the clients left behind by input in client order, keeping the current one whole', () => {
+    const ledger = new DailyUnitsLedger(billing, 100);
+    let n = 0;
+    for (let p = 0; p < 20; p++) {
+      for (let d = 0; d < 30; d++) bill(ledger, `c${n++}`, `p${p}`, day(d), 4);
+      // The client being read is never released: its cap is checked against its whole day.
+      expect(ledger.check(`extra-${p}`, `p${p}`, day(0), 16)).toMatchObject({ units: 12, released: false });
+    }
+    expect(ledger.check('late', 'p0', day(0), 16)).toMatchObject({ released: true });
+  });
+
+  it('an update of a released contact is billed again and flagged, not lost', () => {
+    const ledger = new DailyUnitsLedger(billing, 2);
+    bill(ledger, 'c1', 'p1', day(0), 10);
+    bill(ledger, 'c2', 'p2', day(0), 10);
+    bill(ledger, 'c3', 'p3', day(0), 10);
+    expect(ledger.size).toBeLessThanOrEqual(2);
+    expect(ledger.check('c1', 'p1', day(0), 12)).toEqual({ contactId: 'c1', personId: 'p1', day: day(0), units: 12, released: true });
   });
 });

@@ -131,7 +131,7 @@ test('the daily-cap ledger is bounded: a contact on a day it released is billed 
   const report = await translateCanonical(documentEvents(doc), { ...deps, ledgerMaxContacts: 1 }, (r) => {
     resources.push(...r);
   });
-  const released = report.outcome.issue.filter((i) => /released that day's totals/.test(i.details?.text ?? ''));
+  const released = report.outcome.issue.filter((i) => /released that person's day/.test(i.details?.text ?? ''));
   expect(released.map((i) => i.expression?.[0])).toEqual(['$.episodes[0].contacts[2].start']);
   expect(released[0].severity).toBe('warning');
   expect(report.summary.byKind.contact).toEqual({ read: 6, accepted: 6, rejected: 0 });
