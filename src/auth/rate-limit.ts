@@ -11,6 +11,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { AuthContext } from './access-token';
+import { DISABLED_AUTH } from './middleware';
 
 interface Bucket {
   tokens: number;
@@ -78,10 +79,10 @@ export interface RateLimitOptions {
   now?: () => number;
 }
 
-/** The default key: the authenticated client, else the IP address. */
+/** The default key: the authenticated client (one with a token: not the AUTH_DISABLED caller), else the IP address. */
 export function clientOrIp(req: Request, res: Response): string {
   const auth = res.locals.auth as AuthContext | undefined;
-  return auth && !auth.allOrganizations ? `client:${auth.clientId}` : `ip:${req.ip ?? req.socket?.remoteAddress ?? 'unknown'}`;
+  return auth && auth.clientId !== DISABLED_AUTH.clientId ? `client:${auth.clientId}` : `ip:${req.ip ?? req.socket?.remoteAddress ?? 'unknown'}`;
 }
 
 /** Express middleware answering 429 with Retry-After over the limit. */

@@ -109,8 +109,8 @@ export class DailyUnitsLedger {
     }
   }
 
-  /** An accepted contact that bills nothing now (cancelled, no-show, too short): its earlier units no longer count. */
-  forget(contactId: string): void {
+  /** Takes a contact's units out (before its later version's are recorded). */
+  private forget(contactId: string): void {
     const key = this.contactKey.get(contactId);
     if (key === undefined) {
       return;

@@ -88,7 +88,7 @@ export interface PipelineDeps {
    * contact). Its resources replace the earlier ones; units billed are counted once.
    */
   laterRecordsUpdate?: boolean;
-  /** Contacts the daily-cap ledger holds before it releases the oldest days (DailyUnitsLedger; default 200,000). */
+  /** Contacts the daily-cap ledger holds before it releases the person-days used least recently (DailyUnitsLedger; default 200,000). */
   ledgerMaxContacts?: number;
 }
 
@@ -382,10 +382,9 @@ export class CanonicalRun {
             recordIssue('warning', 'business-rule', `${p}.start`, `Daily cap for person ${e.personId} on ${day} checked only against contacts read since this run released that person's day (it holds the ${this.ledger.maxContacts.toLocaleString('en-US')} contacts used last; the input is in neither date nor client order)`, 'rules'),
           );
         }
-      } else {
-        // A later version that bills nothing (cancelled, no-show) takes back the earlier version's units.
-        onAccept.push(() => this.ledger.forget(contact.id));
       }
+      // A later version that bills nothing (cancelled, no-show) makes no ChargeItem, so the earlier
+      // version's ChargeItem stands: its units stay counted under the cap.
       return records.contactResources(contact, e, units, this.ctx as MapContext, part2);
     });
   }

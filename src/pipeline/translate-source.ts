@@ -89,7 +89,8 @@ class IssueList {
   push(...issues: OperationOutcomeIssue[]): void {
     for (const issue of issues) {
       this.total++;
-      if (this.kept.length < this.max) this.kept.push(issue);
+      // A fatal issue (an input abandoned) is always listed: it is the one that says why a run stopped.
+      if (this.kept.length < this.max || issue.severity === 'fatal') this.kept.push(issue);
       else this.omitted.set(issue.severity, (this.omitted.get(issue.severity) ?? 0) + 1);
     }
   }
@@ -100,8 +101,8 @@ class IssueList {
 
   list(): OperationOutcomeIssue[] {
     if (this.omitted.size === 0) return this.kept;
-    const counts = [...this.omitted].map(([severity, n]) => `${n} ${severity}${n === 1 ? '' : 's'}`).join(', ');
-    const text = `${this.total - this.kept.length} more issues not listed (${counts}): every rejected record, with its reasons, is in the rejects report`;
+    const counts = [...this.omitted].map(([severity, n]) => `${n} ${severity}${n === 1 || severity === 'information' ? '' : 's'}`).join(', ');
+    const text = `${this.total - this.kept.length} more issues not listed (${counts}); each rejected record's errors go with it to the rejects report (peerbridge translate --rejects) or the reject store (ingest without dryRun)`;
     return [...this.kept, { severity: 'information', code: 'informational', details: { text } }];
   }
 }

@@ -124,6 +124,9 @@ export async function planWrites(tx: SqlDriver, resources: Resource[], access?: 
   return owners.map((o) => ({ owner: o ?? null, part2Owner: typeof o === 'string' && part2.has(o) }));
 }
 
+/** A FHIR id: what an owner must be (a tenant tag could say anything, '*' included). */
+const ORGANIZATION_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
 const may = (access: RepositoryAccess, owner: string | null): boolean => (owner === null ? access.allOrganizations : access.allOrganizations || access.organizations.includes(owner));
 
 /** A client's write: the stored version and the new one must both be its organizations'. Fills in default owners. */
@@ -145,10 +148,9 @@ async function checkWrites(tx: SqlDriver, resources: Resource[], rules: OwnerRul
     }
     let owner = owners[i];
     if (owner === undefined) {
-      if (access.organizations.length === 1) {
+      // A client of every organization must say which one: shared would show it to every tenant.
+      if (access.organizations.length === 1 && !access.allOrganizations) {
         owner = access.organizations[0];
-      } else if (access.allOrganizations) {
-        owner = null;
       } else {
         throw new FhirError(
           unprocessable(
@@ -159,6 +161,9 @@ async function checkWrites(tx: SqlDriver, resources: Resource[], rules: OwnerRul
         );
       }
       owners[i] = owner;
+    }
+    if (owner !== null && !ORGANIZATION_ID.test(owner)) {
+      throw new FhirError(unprocessable(`The tenant tag of ${name} must name an Organization id, not '${owner}'`, `${r.resourceType}.meta.tag`), 422);
     }
     if (!may(access, owner)) {
       const why =

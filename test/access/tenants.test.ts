@@ -2,6 +2,7 @@
  * Tenant isolation (issue 6 item 3) across every read path, and write refusals, through the FHIR
  * route table with each client's view of the store (`repo.withAccess`), on both drivers.
  */
+import type { RepositoryAccess } from '../../src/store/repository';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { TENANT_TAG_SYSTEM } from '../../src/access';
 import type { SqlRepository } from '../../src/store';
@@ -171,6 +172,22 @@ describe.each(DRIVERS)('tenants on %s', (driver) => {
       expect((await call(accessA, 'POST', '/Questionnaire', { resourceType: 'Questionnaire', status: 'draft' })).status).toBe(403);
       expect((await call(accessA, 'PUT', '/Questionnaire/shared-q', { resourceType: 'Questionnaire', id: 'shared-q', status: 'retired' })).status).toBe(403);
       expect((await call({ ...accessA, allOrganizations: true }, 'POST', '/Questionnaire', { resourceType: 'Questionnaire', status: 'draft' })).status).toBe(201);
+    });
+
+    test("a client of every organization ('*') names the owner a rule cannot decide; a tenant tag must name an Organization id", async () => {
+      const every: RepositoryAccess = { clientId: 'client-all', organizations: [], allOrganizations: true };
+      const basic = { resourceType: 'Basic', code: { text: 'note' } };
+      const untold = await call(every, 'POST', '/Basic', basic);
+      expect(untold.status).toBe(422);
+      expect(JSON.stringify(untold.body)).toContain(TENANT_TAG_SYSTEM);
+      expect((await call({ ...every, organizations: [A.org] }, 'POST', '/Basic', basic)).status).toBe(422);
+      const tagged = await call(every, 'POST', '/Basic', { ...basic, meta: { tag: [{ system: TENANT_TAG_SYSTEM, code: B.org }] } });
+      expect(tagged.status).toBe(201);
+      expect((await owners()).get(`Basic/${tagged.body?.id}`)).toBe(B.org);
+      const star = await call(every, 'POST', '/Basic', { ...basic, meta: { tag: [{ system: TENANT_TAG_SYSTEM, code: '*' }] } });
+      expect(star.status).toBe(422);
+      expect(JSON.stringify(star.body)).toContain('must name an Organization id');
+      expect((await call(every, 'POST', '/Observation', obs(`Patient/${B.patient}`))).status).toBe(201);
     });
   });
 });

@@ -4,7 +4,7 @@
  */
 import express from 'express';
 import request from 'supertest';
-import { rateLimit, RateLimiter } from '../../src/auth';
+import { clientOrIp, DISABLED_AUTH, rateLimit, RateLimiter } from '../../src/auth';
 import { openDriver } from '../../src/store';
 import { openTestAuth, testApp } from './helpers';
 
@@ -95,5 +95,18 @@ describe('the token endpoint is limited per IP address', () => {
     } finally {
       await driver.close();
     }
+  });
+});
+
+describe('clientOrIp', () => {
+  const req = { ip: '10.0.0.7' } as unknown as Parameters<typeof clientOrIp>[0];
+  const res = (auth: unknown) => ({ locals: { auth } }) as unknown as Parameters<typeof clientOrIp>[1];
+  it.each([
+    ['no caller', undefined, 'ip:10.0.0.7'],
+    ['a client of some organizations', { clientId: 'c1', allOrganizations: false }, 'client:c1'],
+    ["a client registered for '*'", { clientId: 'c2', allOrganizations: true }, 'client:c2'],
+    ['AUTH_DISABLED', DISABLED_AUTH, 'ip:10.0.0.7'],
+  ])('%s', (_name, auth, key) => {
+    expect(clientOrIp(req, res(auth))).toBe(key);
   });
 });

@@ -320,3 +320,27 @@ it('vendor-json: a session with an object for its minutes rejects that contact o
   expect(run.ids('Encounter')).toEqual(expect.arrayContaining(['SES-90190', 'SES-90233']));
   expect(run.report.summary.byKind.contact?.read).toBe(10);
 });
+
+describe('the report lists a bounded number of issues', () => {
+  it('lists the first ones and every fatal one, counts the rest, and still hands every reject to onReject', async () => {
+    const loaded = loadSource(join(MAPPINGS, 'riverbend-csv'));
+    const files = [...CSV_BASE, 'bad/contacts-unknown-codes.csv', 'bad/contacts-extra-cells.csv', 'bad/contacts-missing-column.csv'];
+    const inputs = files.flatMap((f) => inputsFromPath(join(OUTSIDE, 'riverbend-csv', f), loaded));
+    const rejects: RejectRecord[] = [];
+    const full = await translateSource(loaded, inputs, deps, () => undefined);
+    const again = files.flatMap((f) => inputsFromPath(join(OUTSIDE, 'riverbend-csv', f), loaded));
+    const report = await translateSource(loaded, again, deps, () => undefined, { onReject: (r) => void rejects.push(r), maxListedIssues: 3 });
+    const all = full.outcome.issue;
+    expect(all.length).toBeGreaterThan(4);
+    expect(all.some((i) => i.severity === 'fatal')).toBe(true);
+    const listed = report.outcome.issue;
+    const last = listed[listed.length - 1];
+    expect(last.severity).toBe('information');
+    expect(last.details?.text).toMatch(new RegExp(`^${all.length - (listed.length - 1)} more issues not listed`));
+    // The first three as in the full list, then the fatal ones wherever they came.
+    expect(listed.slice(0, 3)).toEqual(all.slice(0, 3));
+    expect(listed.slice(3, -1)).toEqual(all.slice(3).filter((i) => i.severity === 'fatal'));
+    expect(rejects).toHaveLength(report.records.rejected);
+    expect(report.records).toEqual(full.records);
+  });
+});
