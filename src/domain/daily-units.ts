@@ -4,24 +4,29 @@
  * contact, an HL7 reschedule or charge, replaces its units instead of adding to them).
  *
  * Bounded, so a run's memory stays flat however long its input: the ledger holds at most
- * `maxContacts` contacts. Past that it releases the person-days used least recently: an export
- * sorted by date leaves past days behind, one sorted by client leaves past clients behind, so the
- * ones released are those no later record is about. A contact of a released person-day is still
- * billed, but its cap can only be checked against contacts seen since; `check` flags it
- * (`released`) so the caller warns: nothing is dropped or changed silently. Released person-days
- * are remembered in a fixed-size Bloom filter (1 MiB): memory stays flat, and a rare false match
- * only adds a needless warning, never removes one.
+ * `maxContacts` contacts (100,000 by default, about 20 MB). Past that it releases the person-days
+ * used least recently: an export sorted by date leaves past days behind, one sorted by client
+ * leaves past clients behind, so the ones released are those no later record is about. A contact
+ * of a released person-day is still billed, but its cap can only be checked against contacts
+ * seen since; `check` flags it (`released`) so the caller warns: nothing is dropped or changed
+ * silently. Released person-days are remembered in a fixed-size Bloom filter (1 MiB): memory
+ * stays flat, and a rare false match only adds a needless warning, never removes one.
  */
 import { cappedUnits, type RuleSet } from './rules';
 
-/** Contacts held before person-days are released: ~40 MB at the most (about 200 bytes a contact). */
-export const DEFAULT_MAX_CONTACTS = 200_000;
+/** Contacts held before person-days are released: ~20 MB at the most (about 200 bytes a contact). */
+export const DEFAULT_MAX_CONTACTS = 100_000;
 
-/** Units billed to one person on one day, and the contacts that billed them. */
+/**
+ * Units billed to one person on one day, and the contacts that billed them: one id inline (most
+ * days have one contact), a list beyond. No Map per day: a Map and its table cost ~300 bytes.
+ */
 interface PersonDay {
   units: number;
-  contacts: Map<string, number>;
+  ids: string | string[];
 }
+
+const idsOf = (d: PersonDay): readonly string[] => (typeof d.ids === 'string' ? [d.ids] : d.ids);
 
 /** What `check` decided for a contact; `commit` records it once the contact is accepted. */
 export interface UnitsCheck {
@@ -67,8 +72,9 @@ class BloomFilter {
 export class DailyUnitsLedger {
   /** Person-days (`person|day`), least recently used first (a touched entry is moved to the end). */
   private readonly personDays = new Map<string, PersonDay>();
-  /** The person-day of each contact held. */
+  /** The person-day of each contact held, and its units. */
   private readonly contactKey = new Map<string, string>();
+  private readonly contactUnits = new Map<string, number>();
   private released: BloomFilter | undefined;
 
   constructor(
@@ -88,7 +94,8 @@ export class DailyUnitsLedger {
   check(contactId: string, personId: string, day: string, rawUnits: number): UnitsCheck {
     const key = `${personId}|${day}`;
     const entry = this.personDays.get(key);
-    const used = (entry?.units ?? 0) - (entry?.contacts.get(contactId) ?? 0);
+    const own = this.contactKey.get(contactId) === key ? (this.contactUnits.get(contactId) ?? 0) : 0;
+    const used = (entry?.units ?? 0) - own;
     const units = cappedUnits(rawUnits, key, new Map([[key, used]]), this.rules);
     return { contactId, personId, day, units, released: this.released?.has(key) ?? false };
   }
@@ -97,13 +104,18 @@ export class DailyUnitsLedger {
   commit(check: UnitsCheck): void {
     this.forget(check.contactId);
     const key = `${check.personId}|${check.day}`;
-    const entry = this.personDays.get(key) ?? { units: 0, contacts: new Map<string, number>() };
-    // Re-inserted: the most recently used is last.
-    this.personDays.delete(key);
+    let entry = this.personDays.get(key);
+    if (entry) {
+      // Re-inserted: the most recently used is last.
+      this.personDays.delete(key);
+      entry.ids = [...idsOf(entry), check.contactId];
+    } else {
+      entry = { units: 0, ids: check.contactId };
+    }
     this.personDays.set(key, entry);
     entry.units += check.units;
-    entry.contacts.set(check.contactId, check.units);
     this.contactKey.set(check.contactId, key);
+    this.contactUnits.set(check.contactId, check.units);
     if (this.contactKey.size > this.maxContacts) {
       this.release();
     }
@@ -115,13 +127,13 @@ export class DailyUnitsLedger {
     if (key === undefined) {
       return;
     }
-    this.contactKey.delete(contactId);
     const entry = this.personDays.get(key) as PersonDay;
-    entry.units -= entry.contacts.get(contactId) ?? 0;
-    entry.contacts.delete(contactId);
-    if (entry.contacts.size === 0) {
-      this.personDays.delete(key);
-    }
+    entry.units -= this.contactUnits.get(contactId) ?? 0;
+    const rest = idsOf(entry).filter((id) => id !== contactId);
+    if (rest.length === 0) this.personDays.delete(key);
+    else entry.ids = rest.length === 1 ? rest[0] : rest;
+    this.contactKey.delete(contactId);
+    this.contactUnits.delete(contactId);
   }
 
   /** Releases the least recently used person-days until a quarter of the bound is free. */
@@ -132,7 +144,10 @@ export class DailyUnitsLedger {
       if (this.contactKey.size <= target) {
         break;
       }
-      for (const id of entry.contacts.keys()) this.contactKey.delete(id);
+      for (const id of idsOf(entry)) {
+        this.contactKey.delete(id);
+        this.contactUnits.delete(id);
+      }
       this.personDays.delete(key);
       this.released.add(key);
     }

@@ -357,7 +357,8 @@ export type RecoveryPlanRecord = z.infer<typeof RecoveryPlan>;
 export type EpisodeHeaderRecord = z.infer<typeof EpisodeHeader>;
 export type EpisodeRecord = z.infer<typeof Episode>;
 /** What an episode's contacts, reviews and plan need of it: a header, or a reference sent with a child on its own. */
-export type EpisodeLink = Pick<EpisodeHeaderRecord, 'id' | 'personId' | 'organizationId' | 'referral'>;
+/** What a contact, review or plan needs of its episode (`referral`: only whether there is one). */
+export type EpisodeLink = Pick<EpisodeHeaderRecord, 'id' | 'personId' | 'organizationId'> & { referral?: unknown };
 export type RecoveryCapitalRecord = z.infer<typeof RecoveryCapitalAdministration>;
 export type SupervisorAssessmentRecord = z.infer<typeof SupervisorAssessment>;
 export type CanonicalDocumentRecord = z.infer<typeof CanonicalDocument>;

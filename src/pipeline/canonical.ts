@@ -88,7 +88,7 @@ export interface PipelineDeps {
    * contact). Its resources replace the earlier ones; units billed are counted once.
    */
   laterRecordsUpdate?: boolean;
-  /** Contacts the daily-cap ledger holds before it releases the person-days used least recently (DailyUnitsLedger; default 200,000). */
+  /** Contacts the daily-cap ledger holds before it releases the person-days used least recently (DailyUnitsLedger; default 100,000). */
   ledgerMaxContacts?: number;
 }
 
@@ -119,7 +119,7 @@ export class CanonicalRun {
   private readonly now: () => Date;
 
   /** Accepted episode headers by id, so a contact sent on its own later in the run finds its episode. */
-  private readonly episodes = new Map<string, EpisodeHeaderRecord>();
+  private readonly episodes = new Map<string, EpisodeLink>();
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -240,7 +240,8 @@ export class CanonicalRun {
     const result = headerPre.length ? this.count(this.reject('episode', path, headerRaw, headerPre)) : this.simple('episode', path, headerRaw, EpisodeHeader, (e, _issues, onAccept) => {
       episode = e;
       part2 = this.part2Orgs.has(e.organizationId) || this.part2People.has(e.personId);
-      onAccept.push(() => this.episodes.set(e.id, e));
+      // Only the link is kept (not the whole header), so a run's memory grows little with its episodes.
+      onAccept.push(() => this.episodes.set(e.id, { id: e.id, personId: e.personId, organizationId: e.organizationId, ...(e.referral ? { referral: true } : {}) }));
       if (part2) onAccept.push(() => this.part2People.add(e.personId));
       this.refer('person', e.personId, `${path}.personId`);
       this.refer('organization', e.organizationId, `${path}.organizationId`);
