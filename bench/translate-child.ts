@@ -4,6 +4,7 @@
  * without the parent's heap.
  *
  * Usage: node --expose-gc --import tsx bench/translate-child.ts <riverbend-csv|hl7v2> <path> <bundle-out> <source records>
+ * (BENCH_HEAP_GROWING=0 for V8's default heap growth instead of the CLI's bound)
  *
  * With --expose-gc it also measures what the run keeps across records: the live heap after a
  * full GC before the run (heapBefore) and right after the last source record was handled, while
@@ -14,7 +15,13 @@
  */
 import type { PipelineDeps } from '../src/pipeline/canonical';
 import type { LoadedSource } from '../src/translate';
+import { boundHeapGrowth, TRANSLATE_HEAP_GROWING_PERCENT } from '../src/cli/translate';
+import { envNumber } from './stats';
 import { loadBenchSource, loadDeps, runSource, type SourceRun } from './translate-pipeline';
+
+/** The heap growth `peerbridge translate` sets, unless BENCH_HEAP_GROWING says otherwise (0: V8's own, up to 4x). */
+const HEAP_GROWING_PERCENT = envNumber('BENCH_HEAP_GROWING', TRANSLATE_HEAP_GROWING_PERCENT);
+if (HEAP_GROWING_PERCENT > 0) boundHeapGrowth(HEAP_GROWING_PERCENT);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const liveHeapKb = (): number => {
@@ -73,7 +80,7 @@ async function main(): Promise<void> {
   const rssAfterDepsKb = Math.round(process.memoryUsage().rss / 1024);
   const figures = await translate(source, deps, path, out, records);
   const withoutReportKb = liveHeapKb();
-  process.stdout.write(`${JSON.stringify({ source: sourceName, gc: gc !== undefined, expected: records, depsMs, rssAfterDepsKb, ...figures, withoutReportKb, feeds: source.feeds.length, rules: deps.rules !== undefined })}\n`);
+  process.stdout.write(`${JSON.stringify({ source: sourceName, gc: gc !== undefined, heapGrowingPercent: HEAP_GROWING_PERCENT, expected: records, depsMs, rssAfterDepsKb, ...figures, withoutReportKb, feeds: source.feeds.length, rules: deps.rules !== undefined })}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -8,7 +8,7 @@
  */
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
-import { translateCommand } from './cli/translate';
+import { boundHeapGrowth, translateCommand } from './cli/translate';
 import { validateCommand } from './cli/validate';
 
 const USAGE = `Usage:
@@ -29,6 +29,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     case 'validate':
       return validateCommand(rest, out, err);
     case 'translate':
+      boundHeapGrowth();
       return translateCommand(rest, out, err);
     case 'clients':
       return clientsCommand(rest, out, err);
