@@ -92,7 +92,7 @@ function half(which: 'current' | 'changed', f: SnapshotFilter, p: Params, cols: 
   }
   const conds = [`r.last_updated > ${t}`, 'NOT h.deleted', ...filterConds(f, p, 'h', range)];
   return `SELECT ${cols('h')} FROM fhir_resource r CROSS JOIN LATERAL (
-      SELECT x.last_updated, x.deleted, x.content, x.patient_ids, x.owner, x.part2 FROM fhir_history x
+      SELECT x.resource_type, x.last_updated, x.deleted, x.content, x.patient_ids, x.owner, x.part2 FROM fhir_history x
        WHERE x.resource_type = r.resource_type AND x.id = r.id AND x.last_updated <= ${t}
        ORDER BY x.version_id DESC LIMIT 1) h
     WHERE ${conds.join(' AND ')}`;

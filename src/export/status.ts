@@ -84,7 +84,8 @@ export async function exportStatus(jobs: JobStore, id: string, base: string, cal
   const manifest: Manifest = {
     transactionTime: job.transactionTime.toISOString(),
     request: job.request,
-    requiresAccessToken: false,
+    // Files need the token of the client that started the job when auth is on (src/auth/permissions.ts).
+    requiresAccessToken: caller !== undefined,
     output: files.map((f) => ({ type: f.type, url: fileUrl(base, id, f.type, f.part), count: f.count })),
     error: job.issues.length > 0 ? [{ type: 'OperationOutcome', url: fileUrl(base, id, 'OperationOutcome', 1), count: job.issues.length }] : [],
   };

@@ -152,13 +152,24 @@ describe.each(DRIVERS)('security end to end on %s', (driver) => {
     }
     const kick = await fetch(`${app.base}/fhir/$export`, { headers: { authorization: `Bearer ${reader.token}`, prefer: 'respond-async' } });
     await kick.text();
-    if (kick.status === 202) {
-      const job = /bulkstatus\/([^/?]+)/.exec(kick.headers.get('content-location') ?? '')?.[1] as string;
-      await app.bulk.sweep();
-      const status = await call('GET', `/fhir/bulkstatus/${job}`, reader.token);
-      const files = (status.body as { output?: { type: string }[] } | undefined)?.output ?? [];
-      if (files.some((f) => f.type === 'AuditEvent')) leaks.push('$export: an AuditEvent file');
-    }
+    expect(kick.status).toBe(202);
+    const job = /bulkstatus\/([^/?]+)/.exec(kick.headers.get('content-location') ?? '')?.[1] as string;
+    await app.bulk.sweep();
+    await app.bulk.idle();
+    const status = await call('GET', `/fhir/bulkstatus/${job}`, reader.token);
+    expect({ status: status.status, body: status.status === 200 ? undefined : status.body }).toEqual({ status: 200, body: undefined });
+    const manifest = status.body as { requiresAccessToken?: boolean; output?: { type: string; url: string }[] } | undefined;
+    const files = manifest?.output ?? [];
+    if (files.some((f) => f.type === 'AuditEvent')) leaks.push('$export: an AuditEvent file');
+    // Files need the token of the client that started the job.
+    expect(manifest?.requiresAccessToken).toBe(true);
+    expect(files.length).toBeGreaterThan(0);
+    const file = new URL(files[0].url).pathname;
+    expect((await call('GET', file)).status).toBe(401);
+    expect((await call('GET', file, writer.token)).status).toBe(404);
+    const download = await fetch(`${app.base}${file}`, { headers: { authorization: `Bearer ${reader.token}` } });
+    expect(download.status).toBe(200);
+    expect((await download.text()).split('\n').filter(Boolean).length).toBe((files[0] as { count?: number }).count);
     expect(leaks).toEqual([]);
   });
 
