@@ -329,8 +329,8 @@ async function main(): Promise<void> {
       );
       console.log('  RSS after deps: node + tsx + mappings + Validator.create() + rules + terms, before the input is read. Live heap at end: heap used after a');
       console.log('  full GC while the last record is handled. Run state: that minus the live heap after the run (deps still held): what the run keeps across');
-      console.log('  records (ids seen, resource ids emitted for urn:uuid references, units billed per contact and per person-day, references to check at');
-      console.log("  the end, the report's issues); per record: divided by the source records. Report issues: warnings kept in the OperationOutcome, and");
+      console.log('  records (episode links, the daily-cap ledger of at most 100,000 contacts, Part 2 people, the report\'s issues); per record: divided by');
+      console.log('  the source records. Report issues: issues kept in the OperationOutcome (the first 1,000 and a line counting the rest), and');
       console.log("  their live heap. Peak RSS also holds V8's headroom: garbage between collections, young generation, code. Every child runs with the");
       console.log(`  heap growth \`peerbridge translate\` sets (--heap-growing-percent=${TRANSLATE_HEAP_GROWING_PERCENT}) but the "V8 default heap growth" row, there for comparison (not a target).`);
       for (const source of [CSV_SOURCE, HL7_SOURCE]) {
