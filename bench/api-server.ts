@@ -12,7 +12,10 @@
  * IPC: sends `{ ready: port, authPort?, auditPort?, clientId? }` when listening; answers
  * `{ cmd: 'analyze' }` (refresh planner statistics) and `{ cmd: 'stop' }` with `{ done: cmd }`.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { openAudit, type Audit } from '../src/audit';
@@ -34,6 +37,22 @@ const listen = (app: Express): Promise<Server> =>
     server.keepAliveTimeout = 30_000;
   });
 const portOf = (s: Server): number => (s.address() as AddressInfo).port;
+
+/** Starts the V8 sampling profiler; `stop(file)` writes the profile. */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      writeFileSync(file, JSON.stringify(profile));
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const validator = Validator.create();
@@ -73,12 +92,23 @@ async function main(): Promise<void> {
     ready.auditPort = portOf(b);
   }
   bulk.start();
+  // BENCH_CPU_PROF=<dir>: V8 CPU profiles of this server, one per measured load (bench/api.ts --cpu-prof).
+  let profiler: { stop(file: string): Promise<void> } | undefined;
   process.send?.(ready);
-  process.on('message', (msg: { cmd?: string }) => {
+  process.on('message', (msg: { cmd?: string; name?: string }) => {
     const done = (): void => {
       process.send?.({ done: msg.cmd });
     };
-    if (msg.cmd === 'analyze') {
+    if (msg.cmd === 'profile-start' && process.env.BENCH_CPU_PROF) {
+      startProfile().then((p) => {
+        profiler = p;
+        done();
+      }, done);
+    } else if (msg.cmd === 'profile-stop') {
+      const p = profiler;
+      profiler = undefined;
+      (p ? p.stop(join(process.env.BENCH_CPU_PROF as string, `${msg.name ?? process.pid}.cpuprofile`)) : Promise.resolve()).then(done, done);
+    } else if (msg.cmd === 'analyze') {
       store.driver.query('ANALYZE').then(done, (err: unknown) => {
         log('error', 'ANALYZE failed', { error: String(err) });
         done();

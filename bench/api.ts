@@ -27,7 +27,8 @@
  *
  * Options: --resources N [100000], --drivers pg,pglite [both], --duration S [10] per load run,
  * --connections C [10], --batch B [100] entries per transaction Bundle, --ingest-concurrency K [4],
- * --seed S [20261122], --no-analyze, --no-restart, --auth-rounds R [2], --no-auth. PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
+ * --seed S [20261122], --no-analyze, --no-restart, --auth-rounds R [2], --no-auth, --cpu-prof DIR (V8 CPU
+ * profiles of the server child, one per server start). PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
  * [postgres://postgres@127.0.0.1:5432/postgres].
  */
 import autocannon from 'autocannon';
@@ -59,6 +60,8 @@ interface Args {
   analyze: boolean;
   restart: boolean;
   authRounds: number;
+  /** Folder for V8 CPU profiles of the server child (--cpu-prof <dir>), for finding where time goes. */
+  cpuProf?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -80,6 +83,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-restart') args.restart = false;
     else if (a === '--auth-rounds') args.authRounds = Math.floor(num(i++));
     else if (a === '--no-auth') args.authRounds = 0;
+    else if (a === '--cpu-prof') args.cpuProf = argv[++i];
     else if (a === '--drivers') {
       args.drivers = String(argv[++i] ?? '').split(',').filter(Boolean) as Driver[];
       if (args.drivers.length === 0 || args.drivers.some((d) => d !== 'pg' && d !== 'pglite')) throw new Error('--drivers takes pg, pglite or pg,pglite');
@@ -147,16 +151,16 @@ interface ServerChild {
   clientId?: string;
   /** The token URL the auth apps expect in assertions (`aud`). */
   tokenUrl?: string;
-  command(cmd: string): Promise<void>;
+  command(cmd: string, name?: string): Promise<void>;
 }
 
-function startServer(env: Record<string, string>): Promise<ServerChild> {
+function startServer(env: Record<string, string>, cpuProf?: string): Promise<ServerChild> {
   const child = fork(join(PROJECT_ROOT, 'bench', 'api-server.ts'), [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...(cpuProf ? { BENCH_CPU_PROF: cpuProf } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const command = (cmd: string): Promise<void> =>
+  const command = (cmd: string, name?: string): Promise<void> =>
     new Promise((resolve) => {
       const on = (m: { done?: string }): void => {
         if (m.done === cmd) {
@@ -165,7 +169,7 @@ function startServer(env: Record<string, string>): Promise<ServerChild> {
         }
       };
       child.on('message', on);
-      child.send({ cmd });
+      child.send({ cmd, name });
     });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -314,7 +318,9 @@ async function securityCost(server: ServerChild, args: Args, key: BenchKey, path
     const round = {} as Record<SecurityMode, LoadResult>;
     for (const mode of ['none', 'auth', 'audit'] as SecurityMode[]) {
       const [base, headers] = bases[mode];
+      if (args.cpuProf) await server.command('profile-start');
       round[mode] = await load(base, args, path, headers, true);
+      if (args.cpuProf) await server.command('profile-stop', `read-${mode}-${i + 1}-${process.pid}`);
       log(`read by id, ${mode === 'none' ? 'no auth' : mode === 'auth' ? 'auth' : 'auth + audit'} (round ${i + 1}): ${round[mode].rps.toFixed(0)} req/s, p50 ${round[mode].p50} ms, p99 ${round[mode].p99} ms, ${round[mode].non2xx} non-2xx`);
     }
     rounds.push(round);
@@ -404,7 +410,7 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
   const log = (s: string): void => console.log(`[${driver}] ${s}`);
   const load1 = loadavg();
   const t0 = performance.now();
-  let server = await startServer(env);
+  let server = await startServer(env, args.cpuProf);
   const stop = async (s: ServerChild): Promise<void> => {
     await Promise.race([s.command('stop'), new Promise((r) => setTimeout(r, 10_000))]);
     if (s.child.exitCode === null) s.child.kill('SIGKILL');
@@ -416,7 +422,7 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
     if (args.analyze) await server.command('analyze');
     if (args.restart) {
       await stop(server);
-      server = await startServer(env);
+      server = await startServer(env, args.cpuProf);
       log(`server restarted on the loaded store (pid ${server.child.pid})`);
     }
     const pid = server.child.pid as number;

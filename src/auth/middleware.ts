@@ -13,7 +13,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError } from '../outcomes';
 import { InvalidTokenError, type AccessTokenVerifier, type AuthContext, type TokenAudience } from './access-token';
-import { checkPermission, requiredPermission } from './permissions';
+import { checkPermission, isPublic } from './permissions';
 import { ADMIN_TYPES, parseScopes } from './scopes';
 
 export { checkPermission, checkBundleEntries, requiredPermission, type Requirement } from './permissions';
@@ -91,7 +91,7 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
       next();
       return;
     }
-    if (requiredPermission(req.method, requestPath(req)).kind === 'public') {
+    if (isPublic(req.method, requestPath(req))) {
       next();
       return;
     }
@@ -135,7 +135,7 @@ export function authorize(options: AuthorizeOptions = {}): RequestHandler {
     const path = requestPath(req);
     const auth = authOf(res);
     if (!auth) {
-      if (requiredPermission(req.method, path).kind === 'public') {
+      if (isPublic(req.method, path)) {
         next();
         return;
       }

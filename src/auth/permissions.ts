@@ -101,12 +101,22 @@ function header(headers: Headers | undefined, name: string): string | undefined 
  * (`/fhir/Patient?_include=...`, `/ingest/canonical`); `body` the parsed body (a Bundle, a
  * `Parameters` for `$export`, `URLSearchParams` for a form `_search`); `headers` lower-case names.
  */
-export function requiredPermission(method: string, path: string, body?: unknown, headers?: Headers): Requirement {
+/**
+ * Is the request one every caller may make without a token (`requiredPermission(...).kind ===
+ * 'public'`)? The same rule, without working out what a non-public request needs (the bearer
+ * middleware asks this of every request).
+ */
+export function isPublic(method: string, path: string): boolean {
   const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
   const at = path.indexOf('?');
   // Express matches mount paths case-insensitively (`/FHIR/metadata` reaches the FHIR router).
   const pathname = ((at < 0 ? path : path.slice(0, at)).replace(/\/+$/, '') || '/').toLowerCase();
-  if (PUBLIC_PATHS.has(pathname) || (pathname === '/' && m === 'GET') || (pathname === '/fhir/metadata' && m === 'GET')) {
+  return PUBLIC_PATHS.has(pathname) || (pathname === '/' && m === 'GET') || (pathname === '/fhir/metadata' && m === 'GET');
+}
+
+export function requiredPermission(method: string, path: string, body?: unknown, headers?: Headers): Requirement {
+  const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
+  if (isPublic(m, path)) {
     return { kind: 'public' };
   }
   const { segments, query } = splitPath(path);

@@ -3,7 +3,7 @@
  * checkPermission's 403 OperationOutcome, including transaction and batch entries.
  */
 import type { Bundle } from '@medplum/fhirtypes';
-import { checkBundleEntries, checkPermission, requiredPermission } from '../../src/auth/permissions';
+import { checkBundleEntries, checkPermission, isPublic, requiredPermission } from '../../src/auth/permissions';
 import { parseScopes } from '../../src/auth/scopes';
 import { FhirError } from '../../src/outcomes';
 import { exportRoutes } from '../../src/export/routes';
@@ -14,6 +14,8 @@ import { translateRoutes } from '../../src/fhir-api/translate';
 /** A requirement written short: 'public', 'token', 'denied', or "Type.x Type.y" needs. */
 function short(method: string, path: string, body?: unknown, headers?: Record<string, string>): string {
   const r = requiredPermission(method, path, body, headers);
+  // The bearer middleware's shortcut must agree with the full rule on every case of the tables.
+  expect(isPublic(method, path)).toBe(r.kind === 'public');
   return r.kind === 'scopes' ? r.needs.map((n) => `${n.type}.${n.interaction}`).join(' ') : r.kind;
 }
 
