@@ -105,6 +105,25 @@ export class AccessTokenVerifier {
     private readonly options: VerifierOptions,
   ) {}
 
+  /**
+   * The caller behind a token verified before, still valid, whose client was seen registered
+   * within the active-cache time; undefined when `verify` must decide (first use, expired, client
+   * to look up again). Synchronous, so the bearer middleware needs no promise for a repeat token.
+   */
+  verifyCached(token: string, expected: TokenAudience): AuthContext | undefined {
+    const hit = this.verified.get(token);
+    if (!hit || hit.expected.issuer !== expected.issuer || hit.expected.audience !== expected.audience || Date.now() >= hit.validUntil) {
+      return undefined;
+    }
+    if (this.options.isActive) {
+      const cached = this.active.get(hit.auth.clientId);
+      if (!cached || !cached.active || Date.now() - cached.at >= (this.options.activeCacheMs ?? 30_000)) {
+        return undefined;
+      }
+    }
+    return hit.auth;
+  }
+
   /** The caller behind a token; throws InvalidTokenError when it is not valid for `expected`. */
   async verify(token: string, expected: TokenAudience): Promise<AuthContext> {
     if (token.length > MAX_TOKEN_CHARS) {

@@ -42,7 +42,7 @@ export const DISABLED_AUTH: AuthContext = Object.freeze({
 });
 
 export interface AuthenticateOptions {
-  verifier: Pick<AccessTokenVerifier, 'verify'>;
+  verifier: Pick<AccessTokenVerifier, 'verify' | 'verifyCached'>;
   /** The `iss` and `aud` tokens must carry for this request. */
   expected: (req: Request) => TokenAudience;
   /** true: every request passes as DISABLED_AUTH (logs one warning when the middleware is built). */
@@ -106,8 +106,15 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
       unauthorized(res, 'The Authorization header must be Bearer <token>', 'invalid_token');
       return;
     }
+    const expected = options.expected(req);
+    const cached = options.verifier.verifyCached(m[1], expected);
+    if (cached) {
+      res.locals.auth = cached;
+      next();
+      return;
+    }
     try {
-      res.locals.auth = await options.verifier.verify(m[1], options.expected(req));
+      res.locals.auth = await options.verifier.verify(m[1], expected);
     } catch (e) {
       if (e instanceof InvalidTokenError) {
         options.onEvent?.({ type: 'invalid-token', method: req.method, path: pathOnly(req), reason: e.message });

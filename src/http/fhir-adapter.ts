@@ -6,7 +6,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirDeps, HttpMethod, Router } from '../fhir-api';
 import { FhirError, notAcceptable, notSupported } from '../outcomes';
-import type { Repository } from '../store/repository';
+import type { Repository, RepositoryAccess } from '../store/repository';
 import { accessOf, type CallerLike } from '../access';
 
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
@@ -47,9 +47,28 @@ export function noStore(): Repository {
  * Ingest by a client must commit with these too, so it writes only its organizations' records.
  */
 export function depsFor<D extends FhirDeps>(deps: D, res: Response): D {
-  const access = accessOf(res.locals.auth as CallerLike | undefined);
-  return access ? { ...deps, repo: deps.repo.withAccess(access), access } : deps;
+  const caller = res.locals.auth as CallerLike | undefined;
+  if (!caller) {
+    return deps;
+  }
+  // One view per verified caller and store: the verifier hands out the same frozen caller for
+  // every request with a token, so a repeat request builds nothing.
+  let perStore = views.get(caller);
+  if (!perStore) {
+    perStore = new WeakMap();
+    views.set(caller, perStore);
+  }
+  let view = perStore.get(deps.repo);
+  if (view === undefined) {
+    const access = accessOf(caller);
+    view = access ? { access: Object.freeze(access), repo: deps.repo.withAccess(access) } : null;
+    perStore.set(deps.repo, view);
+  }
+  return view ? { ...deps, repo: view.repo, access: view.access } : deps;
 }
+
+/** Repository views by caller and store (both held weakly). */
+const views = new WeakMap<object, WeakMap<Repository, { access: RepositoryAccess; repo: Repository } | null>>();
 
 /** The catch-all: builds the FHIR request, runs the router, writes the answer. */
 export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: (req: Request) => string): RequestHandler {

@@ -118,7 +118,7 @@ export class CanonicalRun {
   private resourceCount = 0;
   private readonly now: () => Date;
 
-  /** Accepted episode headers by id, so a contact sent on its own later in the run finds its episode. */
+  /** Accepted episodes by id (their links), so a contact sent on its own later in the run finds its episode. */
   private readonly episodes = new Map<string, EpisodeLink>();
 
   constructor(private readonly deps: PipelineDeps) {

@@ -233,6 +233,24 @@ describe('the verified-token cache', () => {
     await auth.clients.remove(c.id);
     await expect(verifier.verify(long, expected)).rejects.toThrow(/no longer registered/);
   });
+
+  test('verifyCached answers only for a token verified before, unexpired, for the same audience, with its client recently seen registered', async () => {
+    const c = await auth.clients.add({ name: 'Sync', jwks: jwksOf(await makeKey('ES384')), scopes: ['system/*.read'], organizations: [] });
+    let registered = true;
+    const verifier = new AccessTokenVerifier(auth.serverKeys, { clockSkewSeconds: 0, isActive: async () => registered, activeCacheMs: 200 });
+    const token = (await issueAccessToken(auth.serverKeys, c, 'system/*.read', { ...expected, ttlSeconds: 300 })).token;
+    expect(verifier.verifyCached(token, expected)).toBeUndefined();
+    const first = await verifier.verify(token, expected);
+    expect(verifier.verifyCached(token, expected)).toBe(first);
+    expect(verifier.verifyCached(token, { ...expected, audience: 'https://other.example/fhir' })).toBeUndefined();
+    expect(verifier.verifyCached(`${token}x`, expected)).toBeUndefined();
+    // Past the active-cache time the client is looked up again (by verify), so a removal is seen.
+    registered = false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(verifier.verifyCached(token, expected)).toBeUndefined();
+    await expect(verifier.verify(token, expected)).rejects.toThrow(/no longer registered/);
+    expect(verifier.verifyCached(token, expected)).toBeUndefined();
+  });
 });
 
 describe('authorize', () => {
