@@ -28,7 +28,6 @@
  * BENCH_BIG_CONTACTS [100000], BENCH_WARMUP_CONTACTS [400], BENCH_RUNS [3], BENCH_RSS [1]
  * (0 skips step 4), BENCH_KEEP [0] (1 keeps the temp dir with the generated files and Bundles).
  */
-import { spawn } from 'node:child_process';
 import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -38,6 +37,7 @@ import type { PipelineDeps, RunSummary } from '../src/pipeline/canonical';
 import { PROJECT_ROOT, type ValidationResult, type Validator } from '../src/validation';
 import { generateCanonicalFile, type GeneratedStats } from './ingest-generate';
 import { BundleWriter, loadDeps, runPipeline, type PipelineRun } from './ingest-pipeline';
+import { runJsonChild } from './child';
 import { envNumber, fmt, fmtInt, median, mib, perSec, round, table } from './stats';
 
 const env = envNumber;
@@ -107,26 +107,9 @@ interface ChildResult {
   wallMs: number;
 }
 
-function runChild(label: string, file: string, mode: 'stream' | 'whole', out: string, contacts: number): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file, mode, out], { cwd: PROJECT_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - t;
-      rmSync(out, { force: true });
-      if (code !== 0) {
-        reject(new Error(`child ${label} failed (exit ${code}):\n${stderr}`));
-        return;
-      }
-      const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Omit<ChildResult, 'label' | 'contacts' | 'fileBytes' | 'wallMs'>;
-      resolve({ ...r, label, contacts, fileBytes: statSync(file).size, wallMs });
-    });
-  });
+async function runChild(label: string, file: string, mode: 'stream' | 'whole', out: string, contacts: number): Promise<ChildResult> {
+  const { result: r, wallMs } = await runJsonChild<Omit<ChildResult, 'label' | 'contacts' | 'fileBytes' | 'wallMs'>>(label, ['--import', 'tsx', CHILD, file, mode, out], out);
+  return { ...r, label, contacts, fileBytes: statSync(file).size, wallMs };
 }
 
 // ---------------------------------------------------------------------------------------------

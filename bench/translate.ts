@@ -32,7 +32,6 @@
  * BENCH_BIG_CSV_ROWS [1000000], BENCH_BIG_HL7_MESSAGES [300000], BENCH_RUNS [3], BENCH_RSS [1]
  * (0 skips step 4), BENCH_KEEP [0] (1 keeps the temp dir).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -40,6 +39,7 @@ import type { PipelineDeps } from '../src/pipeline/canonical';
 import type { Feed } from '../src/translate';
 import { boundHeapGrowth, TRANSLATE_HEAP_GROWING_PERCENT } from '../src/cli/translate';
 import { PROJECT_ROOT } from '../src/validation';
+import { runJsonChild } from './child';
 import { envNumber, fmt, fmtInt, median, mib, perSec, round, table } from './stats';
 import { generateHl7File, generateRiverbendCsv, type GeneratedCsv, type GeneratedHl7 } from './translate-generate';
 import { checkAllAccepted, CONTACTS_FILE, CSV_SOURCE, HL7_SOURCE, loadBenchSource, loadDeps, mapCsvOnly, mapHl7Only, parseCsvOnly, parseHl7Only, runSource, type SourceRun } from './translate-pipeline';
@@ -120,31 +120,13 @@ interface ChildResult {
   wallMs: number;
 }
 
-function runChild(label: string, source: string, path: string, records: number, inputBytes: number, out: string, heapGrowing = TRANSLATE_HEAP_GROWING_PERCENT): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const env = { ...process.env, BENCH_HEAP_GROWING: String(heapGrowing) };
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', CHILD, source, path, out, String(records)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wallMs = performance.now() - t;
-      rmSync(out, { force: true });
-      if (code !== 0) {
-        reject(new Error(`child ${label} failed (exit ${code}):\n${stderr}`));
-        return;
-      }
-      const r = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Omit<ChildResult, 'label' | 'records' | 'inputBytes' | 'wallMs'>;
-      if (r.rejected !== 0 || r.skipped !== 0 || r.read !== records) {
-        reject(new Error(`child ${label}: expected ${records} source records accepted, got read ${r.read}, rejected ${r.rejected}, skipped ${r.skipped}`));
-        return;
-      }
-      resolve({ ...r, label, records, inputBytes, wallMs });
-    });
-  });
+async function runChild(label: string, source: string, path: string, records: number, inputBytes: number, out: string, heapGrowing = TRANSLATE_HEAP_GROWING_PERCENT): Promise<ChildResult> {
+  const env = { ...process.env, BENCH_HEAP_GROWING: String(heapGrowing) };
+  const { result: r, wallMs } = await runJsonChild<Omit<ChildResult, 'label' | 'records' | 'inputBytes' | 'wallMs'>>(label, ['--expose-gc', '--import', 'tsx', CHILD, source, path, out, String(records)], out, env);
+  if (r.rejected !== 0 || r.skipped !== 0 || r.read !== records) {
+    throw new Error(`child ${label}: expected ${records} source records accepted, got read ${r.read}, rejected ${r.rejected}, skipped ${r.skipped}`);
+  }
+  return { ...r, label, records, inputBytes, wallMs };
 }
 
 /** Live heap the run held at its last record beyond what stays after it (lazy caches), KiB. */
