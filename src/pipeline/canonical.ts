@@ -208,13 +208,13 @@ export class CanonicalRun {
     }
   }
 
-  /** Warnings that need the whole run (references to records not in it) and the summary. */
+  /** Warnings that need the whole run (references to records not in it: canonical files only, see `refer`) and the summary. */
   finish(): { issues: OperationOutcomeIssue[]; summary: RunSummary } {
     const issues: OperationOutcomeIssue[] = [];
     for (const kind of ['organization', 'practitioner', 'person'] as const) {
       for (const [id, where] of this.referenced[kind]) {
         if (!this.declared[kind].has(id)) {
-          issues.push(recordIssue('warning', 'not-found', where, `No ${kind} "${id}" in this ${this.deps.laterRecordsUpdate ? 'run' : 'file'}: the reference assumes it was sent before`, 'canonical'));
+          issues.push(recordIssue('warning', 'not-found', where, `No ${kind} "${id}" in this file: the reference assumes it was sent before`, 'canonical'));
         }
       }
     }
