@@ -34,18 +34,18 @@
 import autocannon from 'autocannon';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import { PROJECT_ROOT } from '../src/validation';
+import { writeResults } from './stats';
 import { generateWorkload } from './workload';
 
 type Driver = 'pg' | 'pglite';
 const ADMIN_URL = process.env.PEERBRIDGE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 
 const TARGETS = { readRps: 2000, readP99: 20, patientP99: 50, exportRps: 20_000, exportRssMb: 300, ingestRps: 2000, authOverheadPct: 10 };
 
@@ -511,10 +511,8 @@ async function main(): Promise<void> {
   }
   const report = table(results);
   console.log(`\n${report}\n`);
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `api-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg() };
-  writeFileSync(file, `${JSON.stringify({ started: started.toISOString(), seconds: (performance.now() - t0) / 1000, args, machine, workload: w.byType, targets: TARGETS, results, table: report }, null, 2)}\n`);
+  const file = writeResults('api', started, { started: started.toISOString(), seconds: (performance.now() - t0) / 1000, args, machine, workload: w.byType, targets: TARGETS, results, table: report });
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s; results in ${file}`);
 }
 

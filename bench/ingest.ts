@@ -28,7 +28,7 @@
  * BENCH_BIG_CONTACTS [100000], BENCH_WARMUP_CONTACTS [400], BENCH_RUNS [3], BENCH_RSS [1]
  * (0 skips step 4), BENCH_KEEP [0] (1 keeps the temp dir with the generated files and Bundles).
  */
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
@@ -38,7 +38,7 @@ import { PROJECT_ROOT, type ValidationResult, type Validator } from '../src/vali
 import { generateCanonicalFile, type GeneratedStats } from './ingest-generate';
 import { BundleWriter, loadDeps, runPipeline, type PipelineRun } from './ingest-pipeline';
 import { runJsonChild } from './child';
-import { envNumber, fmt, fmtInt, median, mib, perSec, round, table } from './stats';
+import { envNumber, fmt, fmtInt, median, mib, perSec, round, table, writeResults } from './stats';
 
 const env = envNumber;
 const SEED = env('BENCH_SEED', 20261122);
@@ -53,7 +53,6 @@ const TARGET_CONTACTS_PER_SEC = 3000;
 /** "Memory flat": peak RSS of the 100k streamed run at most this much above the 10k one. */
 const FLAT_RSS_RATIO = 1.25;
 
-const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 const CHILD = join(PROJECT_ROOT, 'bench', 'ingest-child.ts');
 
 // ---------------------------------------------------------------------------------------------
@@ -338,7 +337,6 @@ async function main(): Promise<void> {
     console.log(`\n  Node ${process.version}; CPU ${cpu}; load avg at start ${loadBefore.join('/')}, after timings ${loadAfterTimings.join('/')}, at end ${loadAfter.join('/')}`);
 
     // JSON -----------------------------------------------------------------------------------------
-    mkdirSync(RESULTS_DIR, { recursive: true });
     const row = (r: Timed) => ({
       runsMs: r.runsMs,
       medianMs: r.medianMs,
@@ -376,8 +374,7 @@ async function main(): Promise<void> {
       rss: children.map((c) => ({ ...c, maxRssMiB: round(c.maxRssKb / 1024, 1) })),
       targets: targets.map((x) => ({ target: x.name, measured: x.value, pass: x.pass })),
     };
-    const file = join(RESULTS_DIR, `ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+    const file = writeResults('ingest', startedAt, result);
     console.log(`\nWrote ${relative(PROJECT_ROOT, file)} (sink ${sink % 1000})`);
     if (KEEP) console.log(`Kept ${tmp}`);
   } finally {

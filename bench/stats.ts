@@ -1,4 +1,17 @@
-/** Small number and table helpers shared by the benchmarks. */
+/** Small number, table and results-file helpers shared by the benchmarks. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/validation';
+
+/** Writes `bench/results/<name>-<start time>.json`; returns its path. */
+export function writeResults(name: string, startedAt: Date, result: unknown): string {
+  const dir = join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
 
 /** A numeric knob from the environment (`BENCH_...`): its value when it is a finite number >= 0, else `fallback`. */
 export const envNumber = (name: string, fallback: number): number => {

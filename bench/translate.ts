@@ -32,7 +32,7 @@
  * BENCH_BIG_CSV_ROWS [1000000], BENCH_BIG_HL7_MESSAGES [300000], BENCH_RUNS [3], BENCH_RSS [1]
  * (0 skips step 4), BENCH_KEEP [0] (1 keeps the temp dir).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import type { PipelineDeps } from '../src/pipeline/canonical';
@@ -40,7 +40,7 @@ import type { Feed } from '../src/translate';
 import { boundHeapGrowth, TRANSLATE_HEAP_GROWING_PERCENT } from '../src/cli/translate';
 import { PROJECT_ROOT } from '../src/validation';
 import { runJsonChild } from './child';
-import { envNumber, fmt, fmtInt, median, mib, perSec, round, table } from './stats';
+import { envNumber, fmt, fmtInt, median, mib, perSec, round, table, writeResults } from './stats';
 import { generateHl7File, generateRiverbendCsv, type GeneratedCsv, type GeneratedHl7 } from './translate-generate';
 import { checkAllAccepted, CONTACTS_FILE, CSV_SOURCE, HL7_SOURCE, loadBenchSource, loadDeps, mapCsvOnly, mapHl7Only, parseCsvOnly, parseHl7Only, runSource, type SourceRun } from './translate-pipeline';
 
@@ -61,7 +61,6 @@ const TARGET_CSV_ROWS_PER_SEC = 3000;
 const TARGET_HL7_MESSAGES_PER_SEC = 2000;
 const TARGET_PEAK_RSS_MIB = 400;
 
-const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 const CHILD = join(PROJECT_ROOT, 'bench', 'translate-child.ts');
 
 const MiB = 2 ** 20;
@@ -352,7 +351,6 @@ async function main(): Promise<void> {
     console.log(`\n  Node ${process.version}; CPU ${cpu}; ${cpus().length} cores; load avg at start ${loadStart.join('/')}, after timings ${loadAfterTimings.join('/')}, at end ${loadEnd.join('/')}`);
 
     // JSON -------------------------------------------------------------------------------------
-    mkdirSync(RESULTS_DIR, { recursive: true });
     const row = (r: (typeof rows)[number]) => ({
       measure: r.name.trim(),
       input: r.what,
@@ -384,8 +382,7 @@ async function main(): Promise<void> {
       rss: children.map((c) => ({ ...c, maxRssMiB: round(c.maxRssKb / 1024, 1), stateMiB: round(stateKb(c) / 1024, 1), stateBytesPerRecord: round((stateKb(c) * 1024) / c.records, 0) })),
       targets: targets.map((x) => ({ target: x.name, measured: x.value, pass: x.pass, ...(x.cpuPass !== undefined ? { perCpuSecond: x.cpu, passPerCpuSecond: x.cpuPass } : {}) })),
     };
-    const file = join(RESULTS_DIR, `translate-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+    const file = writeResults('translate', startedAt, result);
     console.log(`\nWrote ${relative(PROJECT_ROOT, file)} (sink ${sink % 1000})`);
     if (KEEP) console.log(`Kept ${tmp}`);
   } finally {
