@@ -129,9 +129,8 @@ export async function runSearch(
     next = encodeCursor(keyset ? { k: rows.rows[count - 1].id } : { o: offset + count });
   }
   const inc = await includes(driver, request, resources, ctx);
-  const released = await releaseRows(driver, ctx.access, inc.rows);
-  withheld ||= released.withheld;
-  return { resources, included: released.rows.map((r) => r.content), total, next, warnings, ...(withheld ? { withheld } : {}) };
+  withheld ||= inc.withheld;
+  return { resources, included: inc.rows.map((r) => r.content), total, next, warnings, ...(withheld ? { withheld } : {}) };
 }
 
 /** A client's include query: the tenant condition on alias `i` and the columns of the Part 2 gate. */
@@ -155,12 +154,17 @@ interface IncRow {
 
 const keyOf = (r: Resource): string => `${r.resourceType}/${r.id}`;
 
-/** `_include` and `_revinclude` (https://hl7.org/fhir/R4/search.html#include); `:iterate` repeats over what was added. */
-async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<{ rows: IncRow[] }> {
+/**
+ * `_include` and `_revinclude` (https://hl7.org/fhir/R4/search.html#include); `:iterate` repeats
+ * over what was added. Returns the rows the client may see (the Part 2 gate checked once per
+ * round) and whether any were withheld.
+ */
+async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<{ rows: IncRow[]; withheld: boolean }> {
   if (matches.length === 0 || (!request.include?.length && !request.revInclude?.length)) {
-    return { rows: [] };
+    return { rows: [], withheld: false };
   }
   const rows: IncRow[] = [];
+  const released = new Set<IncRow>();
   const seen = new Set(matches.map(keyOf));
   let frontier = matches;
   for (let round = 0; round < 4 && frontier.length > 0 && rows.length < MAX_INCLUDED; round++) {
@@ -179,10 +183,14 @@ async function includes(driver: SqlDriver, request: SearchRequest, matches: Reso
       }
     }
     rows.push(...added);
+    const gate = (await releaseRows(driver, ctx.access, added)).rows;
+    for (const r of gate) released.add(r);
     // Iterating from a withheld record would reveal what it references: go on from released ones only.
-    frontier = (await releaseRows(driver, ctx.access, added)).rows.map((r) => r.content);
+    frontier = gate.map((r) => r.content);
   }
-  return { rows: rows.slice(0, MAX_INCLUDED) };
+  const kept = rows.slice(0, MAX_INCLUDED);
+  const visible = kept.filter((r) => released.has(r));
+  return { rows: visible, withheld: visible.length < kept.length };
 }
 
 function idsOfType(resources: Resource[], type: string): string[] {
