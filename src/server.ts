@@ -51,7 +51,7 @@ export async function serve(): Promise<void> {
       maxMessageBytes: config.MLLP_MAX_MESSAGE_BYTES,
       onOversize: () => buildAck(undefined, 'AR', [{ message: `Message over ${config.MLLP_MAX_MESSAGE_BYTES} bytes (MLLP_MAX_MESSAGE_BYTES): not read` }]),
       log,
-      handler: mllpIngest(hl7, { validator, ...pipeline, commit, saveRejects: (list) => rejects.add(list) }),
+      handler: mllpIngest(hl7, { validator, ...pipeline, commit, saveRejects: (list, owners) => rejects.add(list, owners) }),
     });
   }
   await new Promise<void>((resolve) => {

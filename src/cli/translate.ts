@@ -229,7 +229,9 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
   const onReject = async (r: RejectRecord): Promise<void> => {
     rejected++;
     rejectsOut ??= createWriteStream(rejectsFile);
-    if (!rejectsOut.write(`${JSON.stringify(r)}\n`)) await once(rejectsOut, 'drain');
+    // `about` (the owner lookup of the rejects store) is not part of the documented line.
+    const { about: _about, ...line } = r;
+    if (!rejectsOut.write(`${JSON.stringify(line)}\n`)) await once(rejectsOut, 'drain');
   };
   const report = await writeBundle(parsed, out, err, (sink) => translateSource(source, inputs, deps, sink, { onReject, onProgress: bar?.update }), true);
   bar?.done();

@@ -6,9 +6,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Bundle, CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config';
 import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
-import { fhirRouter, transactionCommitter, type Route } from '../fhir-api';
+import { fhirRouter, transactionCommitter, type FhirDeps, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
-import { fhirAdapter, formatCheck, noStore } from './fhir-adapter';
+import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
 import { describeJsonError } from '../inbound/json-error';
 import { repeatedTopLevelKey } from '../inbound/json-records';
 import { jsonDepth, MAX_DEPTH, type Validator } from '../validation';
@@ -22,8 +22,9 @@ import { extractRoute } from '../fhir-api/extract';
 import { ingest, ingestSource } from '../pipeline/ingest';
 import type { InputFormat, LoadedSource } from '../translate/types';
 import { feedFor } from '../translate';
-import type { RejectRecord, RejectStore } from '../store/rejects';
-import { retryRejects } from '../pipeline/retry-rejects';
+import type { RejectOwners, RejectRecord, RejectStore } from '../store/rejects';
+import { retryRejects, type RetryRequest } from '../pipeline/retry-rejects';
+import { accessOf, type CallerLike } from '../access';
 import { rejectsRouter } from './rejects-router';
 import { translateRoutes } from '../fhir-api/translate';
 import type { Auth } from '../auth';
@@ -107,10 +108,15 @@ export function createApp(deps: AppDeps): express.Express {
   const sources = deps.sources ?? new Map<string, LoadedSource>();
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   const rejects = deps.rejects;
-  const saveRejects = rejects ? (list: RejectRecord[]) => rejects.add(list) : undefined;
+  // Rejects belong to their record's organization, else the source's, else the posting client's (src/store/rejects.ts).
+  const saveRejects = (res: Response) => (rejects ? (list: RejectRecord[], owners: RejectOwners) => rejects.add(list, { ...owners, access: accessOf(res.locals.auth as CallerLike | undefined) }) : undefined);
   if (rejects) {
-    const retry = (r: { source: string; ids?: string[]; feed?: string }) =>
-      retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit: deps.store ? transactionCommitter(router, fhirDeps, deps.config.BASE_URL ?? 'http://localhost/fhir') : undefined });
+    // A client retries its own rejects, and stores the retried records through its own view of the store.
+    const retry = (r: RetryRequest, res: Response) => {
+      const view: FhirDeps = depsFor(fhirDeps, res);
+      const commit = deps.store ? transactionCommitter(router, view, deps.config.BASE_URL ?? 'http://localhost/fhir') : undefined;
+      return retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit, ...(view.access ? { access: view.access } : {}) });
+    };
     app.use('/ingest/rejects', readFhirJsonBody(deps.config.MAX_BODY_BYTES), rejectsRouter({ rejects, retry }));
   }
   app.post('/ingest/canonical', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
@@ -146,7 +152,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const body = await readBody(req, deps.config.MAX_BODY_BYTES);
     if (body.length === 0) throw new FhirError(badRequest(`The request has no body: send the ${source.format} export`), 400);
-    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(req), saveRejects });
+    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(req), saveRejects: saveRejects(res) });
     send(res, result.status, result.body);
   });
   app.get('/', (_req, res) => {

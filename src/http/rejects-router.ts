@@ -8,10 +8,16 @@
  *   lastTriedAt, resolvedAt, raw, header, and `outcome`: an OperationOutcome, one issue per error).
  * - `POST /$retry` with a Parameters body: `source` (required), `id` (repeatable), `feed`.
  *
+ * Both see only the caller's rejects (`res.locals.auth`, issue 11 item 2; src/store/rejects.ts):
+ * its organizations' and those it posted, in entries, `total` and links alike; a Part 2 reject not
+ * released to it is listed without `raw`, `header`, `recordId` and reasons (`withheld`: true, and
+ * an outcome that says why without naming anything).
+ *
  * Errors are thrown as FhirErrors (400 for a missing source, a bad status, `_count` or cursor);
  * the app's error middleware answers them as OperationOutcomes.
  */
 import express, { type Request, type Response } from 'express';
+import { accessOf, type CallerLike } from '../access';
 import type { Bundle, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
 import { DEFAULT_REJECT_COUNT, MAX_REJECT_COUNT, rejectOutcome, type RejectStore, type StoredReject } from '../store/rejects';
@@ -19,7 +25,8 @@ import type { RetryAnswer, RetryRequest } from '../pipeline/retry-rejects';
 
 export interface RejectsRouterDeps {
   rejects: RejectStore;
-  retry: (req: RetryRequest) => Promise<RetryAnswer>;
+  /** Retries as the caller of `res` (its access and its view of the store). */
+  retry: (req: RetryRequest, res: Response) => Promise<RetryAnswer>;
   /** Public URL the router is mounted at (`https://host/ingest/rejects`), for links; else from the request. */
   baseUrl?: string;
 }
@@ -42,7 +49,7 @@ function single(req: Request, name: string): string | undefined {
   return v;
 }
 
-/** A reject as a Parameters resource. */
+/** A reject as a Parameters resource; without the raw input, record id and reasons when they are not released to the caller. */
 export function rejectParameters(r: StoredReject): Parameters {
   const p: ParametersParameter[] = [];
   const str = (name: string, value: string | undefined): void => {
@@ -55,15 +62,19 @@ export function rejectParameters(r: StoredReject): Parameters {
   str('input', r.input);
   str('where', r.where);
   str('kind', r.kind);
-  str('recordId', r.recordId);
+  if (r.released) str('recordId', r.recordId);
   p.push({ name: 'status', valueCode: r.status });
   p.push({ name: 'receivedAt', valueInstant: r.receivedAt });
   p.push({ name: 'attempts', valueInteger: r.attempts });
   if (r.lastTriedAt !== undefined) p.push({ name: 'lastTriedAt', valueInstant: r.lastTriedAt });
   if (r.resolvedAt !== undefined) p.push({ name: 'resolvedAt', valueInstant: r.resolvedAt });
-  str('raw', r.raw);
-  str('header', r.header);
-  p.push({ name: 'outcome', resource: rejectOutcome(r.errors) });
+  if (r.released) {
+    str('raw', r.raw);
+    str('header', r.header);
+  } else {
+    p.push({ name: 'withheld', valueBoolean: true });
+  }
+  p.push({ name: 'outcome', resource: rejectOutcome(r.errors, r.released) });
   return { resourceType: 'Parameters', id: r.id, parameter: p };
 }
 
@@ -120,7 +131,8 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
     if (!Number.isInteger(count) || count > MAX_REJECT_COUNT) throw invalid(`_count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got '${countText}')`, '_count');
     const cursor = single(req, 'cursor');
 
-    const page = await deps.rejects.list({ source, ...(feed !== undefined ? { feed } : {}), status: status as (typeof STATUSES)[number], count, ...(cursor !== undefined ? { cursor } : {}) });
+    const access = accessOf(res.locals.auth as CallerLike | undefined);
+    const page = await deps.rejects.list({ source, ...(feed !== undefined ? { feed } : {}), status: status as (typeof STATUSES)[number], count, ...(cursor !== undefined ? { cursor } : {}), access });
     const url = (c?: string): string => {
       const q = new URLSearchParams({ source, ...(feed !== undefined ? { feed } : {}), status, _count: String(count), ...(c !== undefined ? { cursor: c } : {}) });
       return `${base(req)}?${q.toString()}`;
@@ -139,7 +151,7 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
 
   // Express matches the raw path: `$` may arrive percent-encoded (`%24retry`) from some clients.
   router.post(['/$retry', '/%24retry'], async (req, res) => {
-    const answer = await deps.retry(retryRequest(req.body));
+    const answer = await deps.retry(retryRequest(req.body), res);
     send(res, answer.status, answer.body);
   });
   return router;

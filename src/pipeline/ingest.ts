@@ -16,6 +16,8 @@ import type { PipelineDeps } from './canonical';
 import { documentEvents, translateCanonical, type TranslateReport } from './translate-canonical';
 import type { LoadedSource } from '../translate/types';
 import { translateSource, type RejectRecord, type SourceInput, type SourceRunReport } from './translate-source';
+import { sourceOwners } from './reject-owners';
+import type { RejectOwners } from '../store/rejects';
 
 export interface IngestDeps extends PipelineDeps {
   /** Commits a transaction Bundle atomically and returns the transaction-response (the store's transaction processor). */
@@ -23,8 +25,11 @@ export interface IngestDeps extends PipelineDeps {
 }
 
 export interface SourceIngestDeps extends IngestDeps {
-  /** Keeps rejected records with their raw input (the rejects store), after the accepted ones are committed. */
-  saveRejects?: (rejects: RejectRecord[]) => Promise<unknown>;
+  /**
+   * Keeps rejected records with their raw input (the rejects store), after the accepted ones are
+   * committed; `owners`: the source's organization and Part 2 programs, for each reject's owner.
+   */
+  saveRejects?: (rejects: RejectRecord[], owners: RejectOwners) => Promise<unknown>;
 }
 
 /** The native source; outside sources are the mapping folders under mappings/. */
@@ -111,6 +116,6 @@ export async function ingestSource(source: LoadedSource, inputs: SourceInput[], 
   }
   if (!deps.commit || (rejects.length > 0 && !deps.saveRejects)) throw noStore();
   const response = entry.length ? await deps.commit(transaction) : transaction;
-  if (rejects.length) await deps.saveRejects?.(rejects);
+  if (rejects.length) await deps.saveRejects?.(rejects, sourceOwners(source));
   return { ...ingestAnswer(response, report.outcome, sourceCounts(report, rejects.length)), report, rejects };
 }

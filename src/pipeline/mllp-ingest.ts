@@ -12,6 +12,7 @@ import { buildAck, parseHl7 } from '../inbound/hl7v2';
 import type { LoadedSource } from '../translate/types';
 import { FhirError } from '../outcomes';
 import { ingestSource, type SourceIngestDeps } from './ingest';
+import { sourceOwners } from './reject-owners';
 
 export function mllpIngest(source: LoadedSource, deps: SourceIngestDeps): (message: Buffer) => Promise<string> {
   return async (message: Buffer): Promise<string> => {
@@ -23,7 +24,7 @@ export function mllpIngest(source: LoadedSource, deps: SourceIngestDeps): (messa
       // Not HL7 at all (no MSH): kept as a reject like any unreadable message, and refused.
       if (!(err instanceof FhirError) || err.status >= 500) throw err;
       const reason = err.outcome.issue.map((i) => i.details?.text ?? i.diagnostics ?? '').join('; ');
-      await deps.saveRejects?.([{ source: source.name, record: 1, input: 'mllp', where: 'message 1', errors: [{ reason, stage: 'parse' }], raw: message.toString('latin1') }]);
+      await deps.saveRejects?.([{ source: source.name, record: 1, input: 'mllp', where: 'message 1', errors: [{ reason, stage: 'parse' }], raw: message.toString('latin1') }], sourceOwners(source));
       return buildAck(original, 'AR', [{ message: reason }]);
     }
     const { read, rejected } = result.report.records;

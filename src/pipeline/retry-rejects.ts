@@ -10,12 +10,18 @@
  *   record with the same kind and id, else all of the re-run's).
  * The answer is a Parameters resource: counts `retried`, `resolved`, `stillRejected`, an
  * `outcome` with each still-rejected reject's reasons, and one `resolvedId` per resolved reject.
+ *
+ * A client retries only its own rejects (`access`; src/store/rejects.ts): by source and feed it
+ * gets only those, and an id it may not see is answered exactly as an unknown id. Its `commit` is
+ * its view of the store, so the write rules apply to what a retry stores. The reasons and record
+ * id of a Part 2 reject not released to it stay out of the answer.
  */
 import type { Bundle, OperationOutcomeIssue, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { putEntry } from '../fhir/bundle';
 import { parseJsonSelector, type JsonSelector } from '../inbound/json-source';
 import { FhirError, notFound, notSupported, OperationOutcomeError } from '../outcomes';
-import { rejectIssues, type RejectError, type RejectRecord, type RejectStore, type StoredReject } from '../store/rejects';
+import { rejectIssues, withheldIssue, type RejectError, type RejectRecord, type RejectStore, type StoredReject } from '../store/rejects';
+import type { RepositoryAccess } from '../store/repository';
 import type { LoadedSource } from '../translate/types';
 import type { PipelineDeps } from './canonical';
 import { translateSource } from './translate-source';
@@ -31,8 +37,10 @@ export interface RetryDeps {
   rejects: RejectStore;
   sources: Map<string, LoadedSource>;
   pipeline: PipelineDeps;
-  /** Commits a transaction Bundle atomically, returning the transaction-response (the FHIR transaction processor). */
+  /** Commits a transaction Bundle atomically, returning the transaction-response (the FHIR transaction processor, as the caller sees the store). */
   commit?: (bundle: Bundle) => Promise<Bundle>;
+  /** The caller; undefined for the server's unfiltered view. */
+  access?: RepositoryAccess;
 }
 
 export interface RetryAnswer {
@@ -152,12 +160,13 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
     }
     still++;
     await deps.rejects.retried(reject.id, errors);
-    const what = `reject ${reject.id} (${reject.input} ${reject.where}${reject.kind ? `, ${reject.kind}` : ''}${reject.recordId !== undefined ? ` ${reject.recordId}` : ''})`;
-    issues.push(...rejectIssues(errors, what));
+    const recordId = reject.released && reject.recordId !== undefined ? ` ${reject.recordId}` : '';
+    const what = `reject ${reject.id} (${reject.input} ${reject.where}${reject.kind ? `, ${reject.kind}` : ''}${recordId})`;
+    issues.push(...(reject.released ? rejectIssues(errors, what) : [withheldIssue(what)]));
   };
 
   if (req.ids !== undefined) {
-    const found = await deps.rejects.get(req.ids);
+    const found = await deps.rejects.get(req.ids, deps.access);
     const byId = new Map(found.map((r) => [r.id.toLowerCase(), r]));
     const done = new Set<string>();
     for (const id of req.ids) {
@@ -181,7 +190,7 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
     // Keyset pages: resolving or updating the rejects already seen does not move the cursor.
     let cursor: string | undefined;
     do {
-      const page = await deps.rejects.list({ source: req.source, ...(req.feed !== undefined ? { feed: req.feed } : {}), status: 'open', count: PAGE, cursor });
+      const page = await deps.rejects.list({ source: req.source, ...(req.feed !== undefined ? { feed: req.feed } : {}), status: 'open', count: PAGE, cursor, access: deps.access });
       for (const r of page.items) await retryOne(r);
       cursor = page.next;
     } while (cursor !== undefined);

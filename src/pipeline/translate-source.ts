@@ -17,6 +17,7 @@ import { feedFor, mapRecord, mapRecords } from '../translate';
 import type { Feed, LoadedSource, MappedKind, MappedRecord, MappedSource, MappingIssue } from '../translate/types';
 import { CanonicalRun, type PipelineDeps, type RecordKind, type RecordResult, type RunSummary } from './canonical';
 import { recordIssue } from './issues';
+import { rejectSubject } from './reject-owners';
 import type { RejectError, RejectRecord } from '../store/rejects';
 
 export type { RejectError, RejectRecord };
@@ -149,7 +150,8 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
   let fatal: string | undefined;
   let bytes = 0;
 
-  const reject = async (m: MappedSource, errors: RejectError[], kind?: RecordKind, id?: string): Promise<void> => {
+  // `mapped`: the canonical record, when the mapping made one (what it is about: who owns the reject).
+  const reject = async (m: MappedSource, errors: RejectError[], kind?: RecordKind, id?: string, mapped?: MappedRecord): Promise<void> => {
     const r = m.record;
     await hooks.onReject?.({
       source: source.name,
@@ -162,6 +164,7 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
       errors,
       raw: r.raw,
       ...(r.meta?.header !== undefined ? { header: r.meta.header } : {}),
+      ...(mapped ? { about: rejectSubject(source.system, mapped) } : {}),
     });
   };
 
@@ -204,7 +207,7 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
         await sink(result.resources, result);
       } else {
         ok = false;
-        await reject(m, errors, result.kind, result.id ?? (typeof mapped.value.id === 'string' ? mapped.value.id : undefined));
+        await reject(m, errors, result.kind, result.id ?? (typeof mapped.value.id === 'string' ? mapped.value.id : undefined), mapped);
       }
     }
     return ok;

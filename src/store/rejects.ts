@@ -10,11 +10,26 @@
  *   `raw` and `header` are `text`, never truncated;
  * - `status` `open` | `resolved`, `received_at` (first time it was rejected), `attempts` (how many
  *   times it was rejected: 1 when first stored), `last_tried_at`, `resolved_at`;
- * - `fingerprint`: sha256 of (source, feed, input, kind, record id, raw). At most one OPEN reject
+ * - `fingerprint`: sha256 of (source, feed, kind, record id, raw, owner). At most one OPEN reject
  *   has a fingerprint (a partial unique index), so a source record sent again while its reject is
  *   open updates that reject (attempts + 1, latest errors, record number and location) instead of
  *   piling up copies. kind and record id are part of it because one source record can make several
- *   canonical records (an HL7 DFT with two FT1 segments) that are rejected each on its own.
+ *   canonical records (an HL7 DFT with two FT1 segments) that are rejected each on its own. The
+ *   input's name is not (issue 11 item 16): the same HL7 message over MLLP and in a POST body, or
+ *   the same CSV row in two files, is one reject; raw line ends are normalised for the same reason.
+ *   The owner is (else the posting client), so two tenants' identical lines are never one reject
+ *   both could see. Open rejects kept before this rule keep their old fingerprint: a re-send of one
+ *   makes a new reject once.
+ * - tenants and 42 CFR Part 2 (issue 11 item 2): `owner` (Organization id; NULL when nothing says
+ *   whose it is: then only clients of every organization and the server see it), `part2` (the
+ *   owner is a Part 2 program, or the record is about a patient whose records are Part 2),
+ *   `patient_id` (the Patient it is about, for the consent check) and `client_id` (the client that
+ *   posted it; NULL for the server's own: MLLP, the CLI), decided by `add` (see `placeRejects`).
+ *   A client lists, counts, gets and retries only rejects of its organizations and those it posted;
+ *   the raw input, header, record id and reasons of a Part 2 reject are released to it only as the
+ *   records are (src/store/access-sql.ts: a consent grant of the patient to one of its
+ *   organizations in force now), or when it posted them itself (it sent that input: nothing is
+ *   disclosed). Rows kept before these columns have no owner.
  *
  * Times are kept to the millisecond, so a `receivedAt` read back into a JS Date is exact and the
  * keyset cursor (`received_at`, `id`) never skips or repeats a row.
@@ -22,7 +37,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
-import type { SqlDriver } from './repository';
+import { PART2_PROGRAM_JSON } from '../access/owner-rules';
+import { grantedPatients } from './access-sql';
+import type { RepositoryAccess, SqlDriver } from './repository';
 
 /** One reason a record was rejected. */
 export interface RejectError {
@@ -55,6 +72,26 @@ export interface RejectRecord {
   raw: string;
   /** CSV header line, to re-run a row alone. */
   header?: string;
+  /** What the record is about, when the mapping made a canonical record of it: who owns the reject. */
+  about?: RejectSubject;
+}
+
+/** What a rejected record is about, as FHIR ids (src/pipeline/reject-owners.ts). */
+export interface RejectSubject {
+  /** The Organization the record names. */
+  organization?: string;
+  /** Stored resources whose owner it takes when it names none, in order (an EpisodeOfCare, then its Patient). */
+  refs: { type: string; id: string }[];
+}
+
+/** Who owns the rejects of one `add` besides what their records say. */
+export interface RejectOwners {
+  /** The source's organization (source.yaml `organization`): owner of rejects whose record names none and is about nothing stored. */
+  organization?: string;
+  /** The Organizations the source declares 42 CFR Part 2 programs (source.yaml `part2Organizations`). */
+  part2Organizations?: readonly string[];
+  /** The client that posted them; undefined for the server's own (MLLP, the CLI). */
+  access?: RepositoryAccess;
 }
 
 export type RejectStatus = 'open' | 'resolved';
@@ -63,9 +100,18 @@ export type RejectStatus = 'open' | 'resolved';
  * A stored reject. `id` is the reject's own id (a UUID); the source record's id is `recordId`
  * (the RejectRecord's `id`).
  */
-export type StoredReject = Omit<RejectRecord, 'id'> & {
+export type StoredReject = Omit<RejectRecord, 'id' | 'about'> & {
   id: string;
   recordId?: string;
+  /** The owning Organization; absent when nothing said whose it is. */
+  owner?: string;
+  /** Owned by a 42 CFR Part 2 program, or about a patient whose records are Part 2. */
+  part2: boolean;
+  /**
+   * May the caller that read it see its raw input, header, record id and reasons? False for a Part 2
+   * reject not released to it (see the header): `rejectParameters` and the retry answer leave them out.
+   */
+  released: boolean;
   status: RejectStatus;
   /** When it was first rejected (ISO instant). */
   receivedAt: string;
@@ -84,6 +130,8 @@ export interface RejectQuery {
   count?: number;
   /** `next` of the previous page. */
   cursor?: string;
+  /** The caller: only its rejects (undefined: the server's unfiltered view). */
+  access?: RepositoryAccess;
 }
 
 export interface RejectPage {
@@ -126,11 +174,17 @@ const DDL = [
   `CREATE UNIQUE INDEX IF NOT EXISTS ingest_reject_open_fingerprint ON ingest_reject (fingerprint) WHERE status = 'open'`,
   'CREATE INDEX IF NOT EXISTS ingest_reject_by_status ON ingest_reject (source, status, received_at DESC, id DESC)',
   'CREATE INDEX IF NOT EXISTS ingest_reject_by_source ON ingest_reject (source, received_at DESC, id DESC)',
+  // Tenants (issue 11 item 2): rows kept before have no owner, so only the unfiltered views see them.
+  'ALTER TABLE ingest_reject ADD COLUMN IF NOT EXISTS owner text',
+  'ALTER TABLE ingest_reject ADD COLUMN IF NOT EXISTS part2 boolean NOT NULL DEFAULT false',
+  'ALTER TABLE ingest_reject ADD COLUMN IF NOT EXISTS patient_id text',
+  'ALTER TABLE ingest_reject ADD COLUMN IF NOT EXISTS client_id text',
+  'CREATE INDEX IF NOT EXISTS ingest_reject_by_owner ON ingest_reject (owner, source, status, received_at DESC, id DESC)',
 ];
 
 const NOW = "date_trunc('milliseconds', now())";
 
-const COLUMNS = 'id, source, feed, record, input, location, kind, record_id, errors, raw, header, status, received_at, attempts, last_tried_at, resolved_at';
+const COLUMNS = 'id, source, feed, record, input, location, kind, record_id, errors, raw, header, status, received_at, attempts, last_tried_at, resolved_at, owner, part2, patient_id, client_id';
 
 interface RejectRow {
   id: string;
@@ -149,11 +203,15 @@ interface RejectRow {
   attempts: number;
   last_tried_at: Date | string | null;
   resolved_at: Date | string | null;
+  owner: string | null;
+  part2: boolean;
+  patient_id: string | null;
+  client_id: string | null;
 }
 
 const iso = (v: Date | string): string => new Date(v).toISOString();
 
-function toStored(r: RejectRow): StoredReject {
+function toStored(r: RejectRow, released = true): StoredReject {
   return {
     id: r.id,
     source: r.source,
@@ -171,6 +229,9 @@ function toStored(r: RejectRow): StoredReject {
     attempts: Number(r.attempts),
     ...(r.last_tried_at !== null ? { lastTriedAt: iso(r.last_tried_at) } : {}),
     ...(r.resolved_at !== null ? { resolvedAt: iso(r.resolved_at) } : {}),
+    ...(r.owner !== null ? { owner: r.owner } : {}),
+    part2: r.part2 === true,
+    released,
   };
 }
 
@@ -201,16 +262,99 @@ export function rejectIssues(errors: RejectError[], prefix?: string): OperationO
   }));
 }
 
-/** A reject's errors as an OperationOutcome. */
-export function rejectOutcome(errors: RejectError[]): OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: rejectIssues(errors) };
+/** Why a reject's raw input, record id and reasons are left out of an answer. */
+export const REJECT_WITHHELD_TEXT =
+  'The raw input, record id and reasons of this reject are withheld under 42 CFR Part 2: no active consent of the patient permits disclosing them to your organization';
+
+/** The issue standing for the reasons of a reject not released to the caller. */
+export function withheldIssue(prefix?: string): OperationOutcomeIssue {
+  return { severity: 'information', code: 'suppressed', details: { text: REJECT_WITHHELD_TEXT }, ...(prefix ? { diagnostics: prefix } : {}) };
 }
 
-/** The identity of a rejected source record: the same record sent again has the same fingerprint. */
-export function rejectFingerprint(r: RejectRecord): string {
+/** A reject's errors as an OperationOutcome (one withheld issue when it is not released to the caller). */
+export function rejectOutcome(errors: RejectError[], released = true): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: released ? rejectIssues(errors) : [withheldIssue()] };
+}
+
+/**
+ * The identity of a rejected source record: the same record sent again has the same fingerprint,
+ * whatever input or channel it came in (see the header). `owner`: the reject's owner, else
+ * `client:<id>` of the client that posted it, else null.
+ */
+export function rejectFingerprint(r: RejectRecord, owner: string | null = null): string {
+  const raw = r.raw.replace(/\r\n?/g, '\n').replace(/\n+$/, '');
   return createHash('sha256')
-    .update(JSON.stringify([r.source, r.feed ?? null, r.input, r.kind ?? null, r.id ?? null, r.raw]))
+    .update(JSON.stringify([r.source, r.feed ?? null, r.kind ?? null, r.id ?? null, raw, owner]))
     .digest('hex');
+}
+
+/** Where a reject belongs (the `ingest_reject` access columns). */
+interface Placement {
+  owner: string | null;
+  part2: boolean;
+  patientId: string | null;
+  clientId: string | null;
+}
+
+/** A stored resource a reject may be about. */
+interface Subject {
+  owner: string | null;
+  part2: boolean;
+  patient: string | null;
+}
+
+/**
+ * Where each reject belongs (issue 11 item 2). The owner is the first of: the Organization its
+ * record names; the owner of the first stored resource it is about (its episode, its person); the
+ * source's organization; the posting client's organization when it has exactly one. A client may
+ * place a reject only in its own organizations (what it may write): a candidate it is not
+ * registered for is passed over, so a record naming or about another tenant is the client's own
+ * reject, never planted in the other tenant's list, and whether that tenant holds the record
+ * shows nowhere. It is Part 2 when its owner is a Part 2 program (the source says so, or its
+ * stored Organization is marked one) or a stored resource it is about, of the same owner, is
+ * labelled 42CFRPart2. The patient is the one it names, else that of its episode.
+ */
+async function placeRejects(db: SqlDriver, rejects: RejectRecord[], o: RejectOwners): Promise<Placement[]> {
+  const access = o.access;
+  const may = (org: string): boolean => !access || access.allOrganizations || access.organizations.includes(org);
+  const key = (type: string, id: string): string => `${type}/${id}`;
+  const refs = new Map<string, { type: string; id: string }>();
+  for (const r of rejects) for (const t of r.about?.refs ?? []) refs.set(key(t.type, t.id), t);
+  const stored = new Map<string, Subject>();
+  if (refs.size > 0) {
+    const wanted = [...refs.values()];
+    const res = await db.query<{ resource_type: string; id: string; owner: string | null; part2: boolean; patient: string | null }>(
+      `SELECT r.resource_type, r.id, r.owner, r.part2, r.patient_ids[1] AS patient FROM fhir_resource r
+         JOIN unnest($1::text[], $2::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i WHERE NOT r.deleted`,
+      [wanted.map((t) => t.type), wanted.map((t) => t.id)],
+    );
+    for (const r of res.rows) stored.set(key(r.resource_type, r.id), { owner: r.owner, part2: r.part2 === true, patient: r.patient });
+  }
+  const single = access && !access.allOrganizations && access.organizations.length === 1 ? access.organizations[0] : undefined;
+  const placed = rejects.map((r) => {
+    const about = (r.about?.refs ?? []).map((t) => ({ ...t, stored: stored.get(key(t.type, t.id)) }));
+    const candidates = [r.about?.organization, ...about.map((t) => t.stored?.owner ?? undefined), o.organization, single];
+    const owner = candidates.find((c): c is string => typeof c === 'string' && may(c)) ?? null;
+    const patientId = about.find((t) => t.type === 'Patient')?.id ?? about.find((t) => t.stored?.patient)?.stored?.patient ?? null;
+    const labelled = owner !== null && about.some((t) => t.stored?.part2 && t.stored.owner === owner);
+    return { owner, part2: labelled, patientId, clientId: access?.clientId ?? null };
+  });
+  const part2 = new Set(o.part2Organizations ?? []);
+  const unknown = [...new Set(placed.flatMap((p) => (p.owner !== null && !p.part2 && !part2.has(p.owner) ? [p.owner] : [])))];
+  if (unknown.length > 0) {
+    const res = await db.query<{ id: string }>(
+      `SELECT id FROM fhir_resource WHERE resource_type = 'Organization' AND id = ANY($1::text[]) AND NOT deleted AND content @> $2::jsonb`,
+      [unknown, PART2_PROGRAM_JSON],
+    );
+    for (const r of res.rows) part2.add(r.id);
+  }
+  return placed.map((p) => ({ ...p, part2: p.part2 || (p.owner !== null && part2.has(p.owner)) }));
+}
+
+/** The SQL condition of the rejects a client sees: its organizations' and those it posted (undefined: all). */
+function visibleTo(access: RepositoryAccess | undefined, add: (value: unknown) => string): string | undefined {
+  if (!access || access.allOrganizations) return undefined;
+  return `(owner = ANY(${add([...access.organizations])}::text[]) OR client_id = ${add(access.clientId)})`;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -254,13 +398,15 @@ export class RejectStore {
    * bigger lists). A reject whose source record already has an OPEN reject
    * (same fingerprint) updates it: attempts + 1, the new errors, record number, location and
    * header, `lastTriedAt` now; `receivedAt` stays the first time. Copies within one call count as
-   * one attempt each. Returns the stored reject of each input, in input order.
+   * one attempt each. Each is placed (owner, Part 2, patient, posting client: `placeRejects`) from
+   * its record and `owners`. Returns the stored reject of each input, in input order.
    */
-  async add(rejects: RejectRecord[], tx: SqlDriver = this.driver): Promise<StoredReject[]> {
+  async add(rejects: RejectRecord[], owners: RejectOwners = {}, tx: SqlDriver = this.driver): Promise<StoredReject[]> {
     if (rejects.length === 0) {
       return [];
     }
-    const prints = rejects.map(rejectFingerprint);
+    const places = await placeRejects(tx, rejects, owners);
+    const prints = rejects.map((r, i) => rejectFingerprint(r, places[i].owner ?? (places[i].clientId !== null ? `client:${places[i].clientId}` : null)));
     // ON CONFLICT cannot update one row twice in a statement: collapse copies first (the last wins).
     const rows = new Map<string, Record<string, unknown>>();
     rejects.forEach((r, i) => {
@@ -278,6 +424,10 @@ export class RejectStore {
         raw: r.raw,
         header: r.header ?? null,
         fingerprint: prints[i],
+        owner: places[i].owner,
+        part2: places[i].part2,
+        patient_id: places[i].patientId,
+        client_id: places[i].clientId,
         n,
       });
     });
@@ -297,12 +447,15 @@ export class RejectStore {
     const insert = async (db: SqlDriver, chunk: Record<string, unknown>[]) =>
       (
         await db.query<RejectRow & { fingerprint: string }>(
-          `INSERT INTO ingest_reject (id, source, feed, record, input, location, kind, record_id, errors, raw, header, fingerprint, status, received_at, attempts)
-           SELECT id, source, feed, record, input, location, kind, record_id, errors, raw, header, fingerprint, 'open', ${NOW}, n
+          `INSERT INTO ingest_reject (id, source, feed, record, input, location, kind, record_id, errors, raw, header, fingerprint, status, received_at, attempts,
+                                      owner, part2, patient_id, client_id)
+           SELECT id, source, feed, record, input, location, kind, record_id, errors, raw, header, fingerprint, 'open', ${NOW}, n, owner, part2, patient_id, client_id
              FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, source text, feed text, record integer, input text, location text, kind text,
-                                                     record_id text, errors jsonb, raw text, header text, fingerprint text, n integer)
+                                                     record_id text, errors jsonb, raw text, header text, fingerprint text, n integer,
+                                                     owner text, part2 boolean, patient_id text, client_id text)
            ON CONFLICT (fingerprint) WHERE status = 'open' DO UPDATE SET
              record = EXCLUDED.record, location = EXCLUDED.location, errors = EXCLUDED.errors, header = EXCLUDED.header,
+             part2 = ingest_reject.part2 OR EXCLUDED.part2, patient_id = COALESCE(ingest_reject.patient_id, EXCLUDED.patient_id),
              attempts = ingest_reject.attempts + EXCLUDED.attempts, last_tried_at = ${NOW}
            RETURNING ${COLUMNS}, fingerprint`,
           [cleanJson(chunk)],
@@ -323,7 +476,8 @@ export class RejectStore {
   /**
    * One page of rejects, newest first (`receivedAt` descending, then id descending), with keyset
    * paging: a reject resolved or added between two pages neither shifts nor repeats the others.
-   * 400 (FhirError) for a bad count or cursor.
+   * 400 (FhirError) for a bad count or cursor. With `access`, only the caller's rejects: in the
+   * items, the total and the paging alike.
    */
   async list(q: RejectQuery = {}): Promise<RejectPage> {
     const count = q.count ?? DEFAULT_REJECT_COUNT;
@@ -343,6 +497,11 @@ export class RejectStore {
     if (q.source !== undefined) add((p) => `source = ${p}`, q.source);
     if (q.feed !== undefined) add((p) => `feed = ${p}`, q.feed);
     if (status !== 'all') add((p) => `status = ${p}`, status);
+    const visible = visibleTo(q.access, (value) => {
+      params.push(value);
+      return `$${params.length}`;
+    });
+    if (visible !== undefined) where.push(visible);
     const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = Number((await this.driver.query<{ n: number }>(`SELECT count(*)::int AS n FROM ingest_reject ${filter}`, params)).rows[0]?.n ?? 0);
     if (count === 0) {
@@ -359,19 +518,39 @@ export class RejectStore {
         ORDER BY received_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
-    const items = res.rows.slice(0, count).map(toStored);
+    const items = await this.released(res.rows.slice(0, count), q.access);
     return { items, total, ...(res.rows.length > count ? { next: encodeCursor(items[items.length - 1]) } : {}) };
   }
 
-  /** The rejects with these ids, in the order given; unknown ids (and non-UUIDs) are left out. */
-  async get(ids: string[]): Promise<StoredReject[]> {
+  /**
+   * The rejects with these ids, in the order given; unknown ids (and non-UUIDs) are left out, and
+   * with `access` so are the ids the caller may not see: it cannot tell them from unknown ones.
+   */
+  async get(ids: string[], access?: RepositoryAccess): Promise<StoredReject[]> {
     const valid = [...new Set(ids.filter(isRejectId).map((id) => id.toLowerCase()))];
     if (valid.length === 0) {
       return [];
     }
-    const res = await this.driver.query<RejectRow>(`SELECT ${COLUMNS} FROM ingest_reject WHERE id = ANY($1::uuid[])`, [valid]);
-    const byId = new Map(res.rows.map((r) => [String(r.id).toLowerCase(), toStored(r)]));
+    const params: unknown[] = [valid];
+    const visible = visibleTo(access, (value) => {
+      params.push(value);
+      return `$${params.length}`;
+    });
+    const res = await this.driver.query<RejectRow>(`SELECT ${COLUMNS} FROM ingest_reject WHERE id = ANY($1::uuid[])${visible ? ` AND ${visible}` : ''}`, params);
+    const byId = new Map((await this.released(res.rows, access)).map((r) => [r.id.toLowerCase(), r]));
     return valid.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /**
+   * Rows as the caller may have them: `released` false for a Part 2 reject it did not post whose
+   * patient has no consent grant to one of its organizations in force now (the records' rule,
+   * src/store/access-sql.ts `grantedPatients`); every row is released to the server's view.
+   */
+  private async released(rows: RejectRow[], access: RepositoryAccess | undefined): Promise<StoredReject[]> {
+    const gated = (r: RejectRow): boolean => access !== undefined && r.part2 === true && r.client_id !== access.clientId;
+    const patients = rows.flatMap((r) => (gated(r) && r.patient_id !== null ? [r.patient_id] : []));
+    const granted = access && patients.length > 0 ? await grantedPatients(this.driver, access, patients) : new Set<string>();
+    return rows.map((r) => toStored(r, !gated(r) || (r.patient_id !== null && granted.has(r.patient_id))));
   }
 
   /** Marks an open reject resolved; false when it is unknown or was not open. */

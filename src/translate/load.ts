@@ -89,6 +89,7 @@ export function loadSource(dir: string): LoadedSource {
     system: src.system,
     format: src.format,
     timezone: src.timezone,
+    ...(src.organization !== undefined ? { organization: src.organization } : {}),
     part2Organizations: src.part2Organizations,
     dir: abs,
     feeds,

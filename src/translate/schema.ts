@@ -57,6 +57,7 @@ export const SourceFile = z.strictObject({
   system: SystemUri,
   format: z.enum(['csv', 'hl7v2', 'json']),
   timezone: TimeZone,
+  organization: z.string().min(1).optional(),
   part2Organizations: z.array(z.string().min(1)).default([]),
   csv: CsvSection.optional(),
 });

@@ -103,6 +103,8 @@ export interface LoadedSource {
   system: string;
   format: InputFormat;
   timezone: string;
+  /** The organization id the source's records belong to when a record names none (its rejects' owner). */
+  organization?: string;
   part2Organizations: string[];
   dir: string;
   feeds: Feed[];

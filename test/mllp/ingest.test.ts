@@ -17,6 +17,9 @@ import { RejectStore } from '../../src/store/rejects';
 import { loadSource } from '../../src/translate';
 import { Validator } from '../../src/validation';
 import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
+import request from 'supertest';
+import { createApp } from '../../src/http/app';
+import type { LoadedSource } from '../../src/translate/types';
 
 const HL7 = join(__dirname, '..', '..', 'examples', 'outside', 'hl7v2');
 /** The messages of a sample file, `\r`-separated as on the wire. */
@@ -38,10 +41,11 @@ describe.each(DRIVERS)('MLLP ingest on %s', (driver) => {
   let rejects: RejectStore;
   let listener: MllpListener;
   let failCommits = false;
+  let source: LoadedSource;
   beforeAll(async () => {
     store = await openTestStore(driver);
     rejects = await RejectStore.open(store.repo.driver);
-    const source = loadSource(join(MAPPINGS_DIR, 'hl7v2'));
+    source = loadSource(join(MAPPINGS_DIR, 'hl7v2'));
     const commit = transactionCommitter(fhirRouter(), { repo: store.repo, validator }, 'http://localhost/fhir');
     const handler = mllpIngest(source, {
       validator,
@@ -92,6 +96,19 @@ describe.each(DRIVERS)('MLLP ingest on %s', (driver) => {
     const kept = await rejects.list({ source: 'hl7v2' });
     expect(kept.items.some((r) => r.raw.includes('ORU^R01'))).toBe(true);
     expect(kept.items.some((r) => r.raw === 'this is not an HL7 message')).toBe(true);
+  });
+
+  test('the same message over MLLP and over HTTP POST /ingest/hl7v2 is one open reject (issue 11 item 16)', async () => {
+    // The missing-PID SIU under a control id of its own, so no other test has kept it.
+    const [bad] = messages('bad/siu-missing-pid.hl7');
+    const message = bad.replace('RB202611130002', 'RB2026111316X1');
+    expect(segment(await send(message), 'MSA')[0].split('|')[1]).toBe('AE');
+    const app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources: new Map([[source.name, source]]), rejects });
+    const res = await request(app).post('/ingest/hl7v2').set('Content-Type', 'x-application/hl7-v2+er7').send(message);
+    expect(res.status).toBe(422);
+    const open = (await rejects.list({ source: 'hl7v2', count: 1000 })).items.filter((r) => r.raw.includes('RB2026111316X1'));
+    expect(open).toHaveLength(1);
+    expect(open[0].attempts).toBe(2);
   });
 
   test('no acknowledgment at all when the store fails: the sender keeps the message and sends it again', async () => {

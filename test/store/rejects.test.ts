@@ -151,7 +151,7 @@ describe.each(DRIVERS)('ingest rejects on %s', (driver) => {
       }),
     ).rejects.toThrow('roll back');
     expect((await rejects.get([r.id]))[0]).toMatchObject({ status: 'open', attempts: 1 });
-    const added = await store.repo.driver.transaction((tx) => rejects.add([reject(2, { source: 'tx' })], tx));
+    const added = await store.repo.driver.transaction((tx) => rejects.add([reject(2, { source: 'tx' })], {}, tx));
     expect((await rejects.get([added[0].id]))[0]).toMatchObject({ status: 'open' });
   });
 
@@ -171,8 +171,13 @@ describe.each(DRIVERS)('ingest rejects on %s', (driver) => {
     expect(batch[1].id).not.toBe(first.id);
     expect((await rejects.list({ source })).total).toBe(2);
 
-    // Different raw, feed, input, kind or record id: a different record.
-    await rejects.add([reject(1, { source, raw: 'other' }), reject(1, { source, feed: 'other' }), reject(1, { source, input: 'b.csv' }), reject(1, { source, kind: 'episode' }), reject(1, { source, id: 'X' })]);
+    // Different raw, feed, kind, record id or owner: a different record.
+    await rejects.add([reject(1, { source, raw: 'other' }), reject(1, { source, feed: 'other' }), reject(1, { source, kind: 'episode' }), reject(1, { source, id: 'X' })]);
+    await rejects.add([reject(1, { source })], { organization: 'org-a' });
+    expect((await rejects.list({ source })).total).toBe(7);
+    // Another input or channel (issue 11 item 16), or other line ends: the same record.
+    const [elsewhere] = await rejects.add([reject(1, { source, input: 'mllp', raw: `${reject(1).raw}\r\n` })]);
+    expect(elsewhere).toMatchObject({ id: first.id, attempts: 5, input: 'contacts.csv' });
     expect((await rejects.list({ source })).total).toBe(7);
 
     // Once resolved, the record sent again is a new reject.
