@@ -104,7 +104,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
   // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
-  const commitVia = (req: Request) => (deps.store ? transactionCommitter(router, fhirDeps, baseUrl(req, deps.config.BASE_URL)) : undefined);
+  // As the caller's writes (depsFor): a client ingests only into its organizations, as over REST.
+  const commitVia = (req: Request, res: Response) => (deps.store ? transactionCommitter(router, depsFor(fhirDeps, res), baseUrl(req, deps.config.BASE_URL)) : undefined);
   const sources = deps.sources ?? new Map<string, LoadedSource>();
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   const rejects = deps.rejects;
@@ -125,7 +126,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (repeated !== undefined) {
       throw new FhirError(badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`), 400);
     }
-    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(req) });
+    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(req, res) });
     send(res, result.status, result.body);
   });
   app.post('/ingest/:source', async (req, res) => {
@@ -152,7 +153,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const body = await readBody(req, deps.config.MAX_BODY_BYTES);
     if (body.length === 0) throw new FhirError(badRequest(`The request has no body: send the ${source.format} export`), 400);
-    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(req), saveRejects: saveRejects(res) });
+    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(req, res), saveRejects: saveRejects(res) });
     send(res, result.status, result.body);
   });
   app.get('/', (_req, res) => {

@@ -161,6 +161,13 @@ describe.each(DRIVERS)('ingest rejects by tenant on %s', (driver) => {
     );
   });
 
+  test("an ingest is written through the caller's view too: river's client cannot store lake's contact by posting it", async () => {
+    const row = 'C-4,E-4,P-4,lake,09/17/2025,10:00 AM,45,F2F,S-1';
+    const res = await request(app).post('/ingest/tenant-mini?feed=contacts').set('Authorization', `Bearer ${tokens.river}`).set('Content-Type', 'text/csv').send([HEADER, row].join('\n'));
+    expect(res.status).toBe(403);
+    expect((await store.repo.search({ resourceType: 'Encounter', count: 10 } as never)).resources).toHaveLength(0);
+  });
+
   test("a retried record is written through the caller's view: river's client cannot store lake's contact", async () => {
     sources.set('tenant-mini', loadSource(folder('after', '      F2F: in-person\n      TELE: telephone\n')));
     const id = idOf(await list('river'), FOREIGN_ROW);
