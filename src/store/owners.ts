@@ -161,12 +161,14 @@ interface Batch {
 }
 
 /**
- * May the client see this stored row? Its tenant (a tombstone only that), and for a live Part 2
- * record a consent grant: the same rule reads apply (src/store/access-sql.ts).
+ * May the client write into, or about, this stored row? It must be in the client's tenant (a
+ * tombstone only that), and a live 42 CFR Part 2 record must be released to it by consent, as for
+ * reads (src/store/access-sql.ts), or be owned by an organization the client is registered for by
+ * name: the program's own client writes its program's records.
  */
-async function canSee(tx: SqlDriver, access: RepositoryAccess, type: string, row: StoredRow | undefined): Promise<boolean> {
+async function writable(tx: SqlDriver, access: RepositoryAccess, type: string, row: StoredRow | undefined): Promise<boolean> {
   if (!row || !inTenant(access, row, type)) return false;
-  if (row.deleted || !row.part2) return true;
+  if (row.deleted || !row.part2 || (row.owner !== null && access.organizations.includes(row.owner))) return true;
   return (await releaseRows(tx, access, [row])).rows.length === 1;
 }
 
@@ -194,7 +196,7 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
     const name = r.id ? `${r.resourceType}/${r.id}` : `the new ${r.resourceType}`;
     if (r.id && !serverAssigned?.has(key(r.resourceType, r.id))) {
       const row = current.get(key(r.resourceType, r.id));
-      if (!(await canSee(tx, access, r.resourceType, row))) {
+      if (!(await writable(tx, access, r.resourceType, row))) {
         if (!access.assignIds) {
           throw new FhirError(
             notFound(`${name} not found: your client may update only resources it can read (create new ones with POST, which assigns the id)`),
@@ -211,7 +213,7 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
       for (const t of rule.targets) {
         if (t.type === 'Organization' || inBatch.has(key(t.type, t.id))) continue;
         const row = stored.get(key(t.type, t.id));
-        if (!row || row.deleted || !(await canSee(tx, access, t.type, row))) {
+        if (!row || row.deleted || !(await writable(tx, access, t.type, row))) {
           throw new FhirError(
             { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', details: { text: `${name} refers to ${t.type}/${t.id}, which is not found` } }] },
             422,
@@ -264,7 +266,7 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
 export async function checkDelete(tx: SqlDriver, type: string, id: string, access?: RepositoryAccess): Promise<boolean> {
   if (!access) return true;
   const row = (await storedRows(tx, [{ type, id }])).get(key(type, id));
-  if (!(await canSee(tx, access, type, row))) return false;
+  if (!(await writable(tx, access, type, row))) return false;
   if (!row!.deleted && !may(access, row!.owner)) {
     throw new FhirError(forbidden(`${type}/${id} is not your organizations' to delete`), 403);
   }
