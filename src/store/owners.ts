@@ -193,9 +193,10 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
   const own = resources.filter((r) => r.id && !serverAssigned?.has(key(r.resourceType, r.id)));
   const current = await storedRows(tx, own.map((r) => ({ type: r.resourceType, id: r.id as string })));
   for (const [i, r] of resources.entries()) {
-    const name = r.id ? `${r.resourceType}/${r.id}` : `the new ${r.resourceType}`;
-    if (r.id && !serverAssigned?.has(key(r.resourceType, r.id))) {
-      const row = current.get(key(r.resourceType, r.id));
+    const assigned = !r.id || serverAssigned?.has(key(r.resourceType, r.id));
+    const name = assigned ? `the new ${r.resourceType}` : `${r.resourceType}/${r.id}`;
+    if (!assigned) {
+      const row = current.get(key(r.resourceType, r.id as string));
       if (!(await writable(tx, access, r.resourceType, row))) {
         if (!access.assignIds) {
           throw new FhirError(
