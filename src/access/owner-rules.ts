@@ -3,20 +3,26 @@
  * resource alone; src/store/owners.ts follows the references these rules name, inside the write's
  * transaction. Issue 6 item 3; the rules, in order:
  *
- * 1. A PeerBridge tenant tag (`meta.tag` system TENANT_TAG_SYSTEM, code = Organization id) names
- *    the owner outright (any type; it is how a client names the owner of a resource that has no
- *    organization of its own, and how a definition is made private to one tenant).
- * 2. Organization: itself. Shared definitions (SHARED_TYPES: Questionnaire, ValueSet, ...):
- *    nobody (visible to every client).
- * 3. The organization element of the type (ORG_ELEMENTS): Patient / EpisodeOfCare / CareTeam /
- *    Location `.managingOrganization`, Encounter `.serviceProvider`, ChargeItem
+ * 1. Organization: itself (or its tenant tag). Shared definitions (SHARED_TYPES: Questionnaire,
+ *    ValueSet, ...): nobody (visible to every client) unless a tenant tag makes one private.
+ * 2. A resource about a patient belongs to the patient's organization, whatever else it says
+ *    (issue 11 items 1 and 6): the owner of the first resource it references, in this order of
+ *    elements (FOLLOWED): `patient`, `subject`, `beneficiary`, `episodeOfCare`, the
+ *    workflow-episodeOfCare extension, `encounter`, `context`, `basedOn`, `derivedFrom`, `focus`,
+ *    `partOf`: so QuestionnaireResponse, Observation, CarePlan, Goal, ServiceRequest, Encounter,
+ *    EpisodeOfCare, Consent... take the owner of their Patient, EpisodeOfCare, Encounter or
+ *    PractitionerRole (a supervisor's self-assessment). Neither a tenant tag nor an organization
+ *    element of the writer's choosing moves another tenant's patient's record into its tenant; a
+ *    Consent's owner is its patient's owner, so only that organization's clients write one.
+ * 3. Otherwise (nothing referenced is known) the PeerBridge tenant tag (`meta.tag` system
+ *    TENANT_TAG_SYSTEM, code = Organization id) names the owner (any type; it is how a client
+ *    names the owner of a resource that has no organization of its own).
+ * 4. Otherwise the organization element of the type (ORG_ELEMENTS): Patient / EpisodeOfCare /
+ *    CareTeam / Location `.managingOrganization`, Encounter `.serviceProvider`, ChargeItem
  *    `.performingOrganization`, PractitionerRole `.organization`, HealthcareService `.providedBy`,
- *    Group `.managingEntity`, Consent `.organization` (only after `.patient`, see 4).
- * 4. The owner of the first resource it references, in this order of elements (FOLLOWED):
- *    `patient`, `subject`, `beneficiary`, `episodeOfCare`, the workflow-episodeOfCare extension,
- *    `encounter`, `context`, `basedOn`, `derivedFrom`, `focus`, `partOf`: so QuestionnaireResponse,
- *    Observation, CarePlan, Goal, ServiceRequest, Consent... take the owner of their Patient,
- *    EpisodeOfCare, Encounter or PractitionerRole (a supervisor's self-assessment).
+ *    Group `.managingEntity`, Consent `.organization`. The tag or element (the resource's
+ *    `declared` organization) also marks a record of a 42 CFR Part 2 program when it names one,
+ *    even where the patient's owner decides the tenant (src/store/owners.ts).
  * 5. Practitioner: the owner of a PractitionerRole naming it (`practitioner`), the first by id.
  *
  * A resource none of these decide has no owner: written by a client of exactly one organization
@@ -78,7 +84,8 @@ export interface Target {
 export type OwnerRule =
   | { kind: 'org'; id: string }
   | { kind: 'shared' }
-  | { kind: 'refs'; targets: Target[] }
+  /** The first referenced resource with a known owner; else `declared` (tag or organization element), if any. */
+  | { kind: 'refs'; targets: Target[]; declared?: string }
   | { kind: 'practitioner'; id: string }
   | { kind: 'none' };
 
@@ -104,19 +111,9 @@ function refsIn(value: unknown): Reference[] {
   return [];
 }
 
-/** The rule that decides a resource's owner (see the header). */
-export function ownerRule(resource: Resource): OwnerRule {
-  const tagged = tenantTag(resource);
-  if (tagged) return { kind: 'org', id: tagged };
-  const type = resource.resourceType;
-  if (type === 'Organization') return resource.id ? { kind: 'org', id: resource.id } : { kind: 'none' };
-  if (SHARED_TYPES.has(type)) return { kind: 'shared' };
+/** The targets of the elements whose owner a resource takes (FOLLOWED, in order), as `Type/id`. */
+export function followedTargets(resource: Resource): Target[] {
   const obj = resource as unknown as Record<string, unknown>;
-  const element = ORG_ELEMENTS[type];
-  if (element) {
-    const t = targetOf(obj[element] as Reference | undefined);
-    if (t?.type === 'Organization') return { kind: 'org', id: t.id };
-  }
   const targets: Target[] = [];
   for (const name of FOLLOWED) {
     const value = name.includes('/')
@@ -127,14 +124,32 @@ export function ownerRule(resource: Resource): OwnerRule {
       if (t) targets.push(t);
     }
   }
-  if (type === 'Consent') {
-    // A Consent belongs with its patient; its `organization` (the custodian) only when that says nothing.
-    for (const ref of refsIn(obj.organization)) {
-      const t = targetOf(ref);
-      if (t?.type === 'Organization') targets.push(t);
-    }
+  return targets;
+}
+
+/** The organization a resource names for itself: its tenant tag, else its organization element. */
+export function declaredOrganization(resource: Resource): string | undefined {
+  const tagged = tenantTag(resource);
+  if (tagged) return tagged;
+  const element = ORG_ELEMENTS[resource.resourceType] ?? (resource.resourceType === 'Consent' ? 'organization' : undefined);
+  if (!element) return undefined;
+  const obj = resource as unknown as Record<string, unknown>;
+  for (const ref of refsIn(obj[element])) {
+    const t = targetOf(ref);
+    if (t?.type === 'Organization') return t.id;
   }
-  if (targets.length > 0) return { kind: 'refs', targets };
+  return undefined;
+}
+
+/** The rule that decides a resource's owner (see the header). */
+export function ownerRule(resource: Resource): OwnerRule {
+  const type = resource.resourceType;
+  const declared = declaredOrganization(resource);
+  if (type === 'Organization') return declared ? { kind: 'org', id: declared } : resource.id ? { kind: 'org', id: resource.id } : { kind: 'none' };
+  if (SHARED_TYPES.has(type)) return declared ? { kind: 'org', id: declared } : { kind: 'shared' };
+  const targets = followedTargets(resource);
+  if (targets.length > 0) return { kind: 'refs', targets, ...(declared ? { declared } : {}) };
+  if (declared) return { kind: 'org', id: declared };
   if (type === 'Practitioner' && resource.id) return { kind: 'practitioner', id: resource.id };
   return { kind: 'none' };
 }

@@ -39,6 +39,8 @@ export interface AuthContext {
    * read path that is not by type (system history, `$everything`, `$export`, `_revinclude=*`).
    */
   hiddenTypes: readonly string[];
+  /** Registered to create resources under ids of its own (the token's `assign_ids` claim). */
+  assignIds?: boolean;
   /** The token's `jti` (for audit), absent when auth is disabled. */
   tokenId?: string;
   /** When the token expires. */
@@ -56,14 +58,14 @@ export interface TokenAudience {
 /** Signs an access token for a client. */
 export async function issueAccessToken(
   keys: ServerKeys,
-  client: { id: string; name: string; organizations: string[] },
+  client: { id: string; name: string; organizations: string[]; assignIds?: boolean },
   scope: string,
   options: TokenAudience & { ttlSeconds: number },
 ): Promise<{ token: string; expiresIn: number; jti: string }> {
   const { kid, key } = keys.signing;
   const jti = randomUUID();
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ scope, client_id: client.id, client_name: client.name, organizations: client.organizations })
+  const token = await new SignJWT({ scope, client_id: client.id, client_name: client.name, organizations: client.organizations, ...(client.assignIds ? { assign_ids: true } : {}) })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid, typ: TYP })
     .setIssuer(options.issuer)
     .setSubject(client.id)
@@ -187,7 +189,7 @@ export class AccessTokenVerifier {
       }
       throw new InvalidTokenError('the access token is malformed or its signature does not verify');
     }
-    const { sub, scope, organizations, client_name: clientName, aud, jti, exp } = payload as JWTPayload & Record<string, unknown>;
+    const { sub, scope, organizations, client_name: clientName, aud, jti, exp, assign_ids: assignIds } = payload as JWTPayload & Record<string, unknown>;
     if (typeof sub !== 'string' || typeof scope !== 'string' || !isStringArray(organizations) || aud !== expected.audience) {
       throw new InvalidTokenError('the access token is missing claims');
     }
@@ -201,6 +203,7 @@ export class AccessTokenVerifier {
       organizations: Object.freeze(organizations.filter((o) => o !== ALL_ORGANIZATIONS)) as string[],
       allOrganizations: organizations.includes(ALL_ORGANIZATIONS),
       hiddenTypes: Object.freeze(hiddenAdminTypes(scopes)),
+      ...(assignIds === true ? { assignIds: true } : {}),
       tokenId: typeof jti === 'string' ? jti : undefined,
       expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : undefined,
     });

@@ -23,6 +23,8 @@ export interface Client {
   scopes: string[];
   /** Organization ids (tenants) whose records the client may see; `*` (ALL_ORGANIZATIONS): every one. */
   organizations: string[];
+  /** May create resources under ids of its own (update-as-create); see RepositoryAccess.assignIds. */
+  assignIds: boolean;
   createdAt: Date;
 }
 
@@ -33,6 +35,8 @@ export interface NewClient {
   jwksUrl?: string;
   scopes: string[];
   organizations: string[];
+  /** Default false. */
+  assignIds?: boolean;
 }
 
 /** A registration refused for the listed reasons. */
@@ -49,10 +53,11 @@ interface ClientRow {
   jwks_url: string | null;
   scopes: string[];
   organizations: string[];
+  assign_ids: boolean;
   created_at: Date | string;
 }
 
-const COLUMNS = 'id, name, jwks, jwks_url, scopes, organizations, created_at';
+const COLUMNS = 'id, name, jwks, jwks_url, scopes, organizations, assign_ids, created_at';
 const ORG_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /**
@@ -68,6 +73,7 @@ function toClient(row: ClientRow): Client {
     name: row.name,
     scopes: [...row.scopes],
     organizations: [...row.organizations],
+    assignIds: row.assign_ids === true,
     createdAt: new Date(row.created_at),
   };
   if (row.jwks) {
@@ -127,9 +133,9 @@ export class ClientStore {
     }
     const id = randomBytes(16).toString('base64url');
     const res = await this.driver.query<ClientRow>(
-      `INSERT INTO auth_client (id, name, jwks, jwks_url, scopes, organizations)
-       VALUES ($1, $2, $3::jsonb, $4, $5::text[], $6::text[]) RETURNING ${COLUMNS}`,
-      [id, name, input.jwks ? JSON.stringify(input.jwks) : null, input.jwksUrl ?? null, scopes, organizations],
+      `INSERT INTO auth_client (id, name, jwks, jwks_url, scopes, organizations, assign_ids)
+       VALUES ($1, $2, $3::jsonb, $4, $5::text[], $6::text[], $7) RETURNING ${COLUMNS}`,
+      [id, name, input.jwks ? JSON.stringify(input.jwks) : null, input.jwksUrl ?? null, scopes, organizations, input.assignIds === true],
     );
     return toClient(res.rows[0]);
   }

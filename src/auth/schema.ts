@@ -32,6 +32,8 @@ const DDL = [
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (client_id, jti))`,
   'CREATE INDEX IF NOT EXISTS auth_jti_expires ON auth_jti (expires_at)',
+  // Issue 11 item 5: update-as-create is for clients an admin registered for it.
+  'ALTER TABLE auth_client ADD COLUMN IF NOT EXISTS assign_ids boolean NOT NULL DEFAULT false',
   `CREATE TABLE IF NOT EXISTS auth_key (
     kid text PRIMARY KEY,
     alg text NOT NULL,

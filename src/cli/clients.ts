@@ -2,7 +2,7 @@
  * `peerbridge clients add|list|remove`: the SMART Backend Services clients registered in the
  * configured store (DATABASE_URL, else PGlite in DATA_DIR).
  *
- *   peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...]
+ *   peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...] [--assign-ids]
  *       prints the new client id on stdout
  *   peerbridge clients list [--format text|json]
  *   peerbridge clients remove <id>
@@ -22,11 +22,14 @@ import type { SqlDriver } from '../store/repository';
 import { ensureDefinitionsCache } from '../validation/definitions-cache';
 
 const USAGE = `Usage:
-  peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <organization id>|'*'...]
+  peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <organization id>|'*'...] [--assign-ids]
   peerbridge clients list [--format text|json]
   peerbridge clients remove <client id>
 Scopes are SMART system scopes: system/*.read, system/Encounter.rs, system/*.cruds, system/AuditEvent.rs (audit search).
 --org names an Organization id (a tenant) whose records the client may see; '*' gives every organization.
+--assign-ids lets the client create resources under ids of its own (PUT to a new id, transaction PUT entries:
+  an EHR feed with deterministic ids). Such a client can tell that an id it cannot read is taken (409); without
+  it, a PUT to any id the client cannot read answers 404, so nothing is learnt of records it may not see.
 Options for every subcommand: --force (open an embedded data directory that looks in use)
 `;
 
@@ -39,7 +42,7 @@ interface Parsed {
 }
 
 const VALUE_OPTIONS = new Set(['--name', '--jwks', '--jwks-url', '--scope', '--org', '--format']);
-const FLAG_OPTIONS = new Set(['--force']);
+const FLAG_OPTIONS = new Set(['--force', '--assign-ids']);
 
 function parseArgs(args: string[]): Parsed {
   const parsed: Parsed = { positional: [], options: new Map(), flags: new Set() };
@@ -102,6 +105,7 @@ function formatClient(c: Client): string {
     `  keys:          ${describeKeys(c)}`,
     `  scopes:        ${c.scopes.join(' ')}`,
     `  organizations: ${c.organizations.join(', ') || '(none: sees no tenant\'s records)'}`,
+    `  assigns ids:   ${c.assignIds ? 'yes (may create resources under ids of its own)' : 'no (creates with POST; PUT only updates what it can read)'}`,
     `  registered:    ${c.createdAt.toISOString()}`,
   ].join('\n');
 }
@@ -148,7 +152,7 @@ async function add(store: ClientStore, p: Parsed, out: NodeJS.WritableStream, er
   const scopes = many(p, '--scope', /\s+/);
   const organizations = many(p, '--org', /[\s,]+/);
   try {
-    const client = await store.add({ name, jwks, jwksUrl, scopes, organizations });
+    const client = await store.add({ name, jwks, jwksUrl, scopes, organizations, assignIds: p.flags.has('--assign-ids') });
     out.write(`${client.id}\n`);
     const restricted = client.scopes.filter((s) => s.includes('?'));
     if (restricted.length > 0) {

@@ -14,7 +14,7 @@
  * `DISTINCT ON`, parses each into an object and needs a second `JSON.stringify`; this path is
  * several times faster on 100k resources and lets a file be any key range of one type.
  */
-import { releasedCondition, tenantCondition, visibleCondition } from '../store/access-sql';
+import { visibleCondition } from '../store/access-sql';
 import type { RepositoryAccess, SqlDriver } from '../store/repository';
 
 /** What a job exports. */
@@ -128,25 +128,6 @@ export async function countByType(driver: SqlDriver, f: SnapshotFilter): Promise
     p.values,
   );
   return new Map(rows.map((r) => [r.resource_type, Number(r.n)]));
-}
-
-/**
- * How many of the snapshot's resources of the client's tenants are withheld under 42 CFR Part 2
- * (0 without access): the job then lists a warning OperationOutcome in its error file.
- */
-export async function countWithheld(driver: SqlDriver, f: SnapshotFilter): Promise<number> {
-  if (!f.access) {
-    return 0;
-  }
-  const access = f.access;
-  const p = new Params();
-  const open = { ...f, access: undefined };
-  const gate = (v: string): string => {
-    const tenant = tenantCondition(access, v, (x) => p.add(x));
-    return `${v}.part2 AND NOT ${releasedCondition(access, v, (x) => p.add(x))}${tenant ? ` AND ${tenant}` : ''} AS withheld`;
-  };
-  const rows = await query<{ n: number }>(driver, `SELECT count(*)::int AS n FROM (${both(open, p, gate)}) s WHERE withheld`, p.values);
-  return Number(rows[0]?.n ?? 0);
 }
 
 /**

@@ -14,7 +14,7 @@ import type { SqlDriver } from '../store/repository';
 import type { ExportConfig } from './config';
 import { LeaseLost, type Job, type JobFile, type JobStore } from './jobs';
 import { WITHHELD_TEXT } from '../store/access-sql';
-import { countByType, countWithheld, splitType, type SnapshotFilter } from './snapshot';
+import { countByType, splitType, type SnapshotFilter } from './snapshot';
 
 /** Claims of one job before it is given up. */
 export const MAX_ATTEMPTS = 3;
@@ -39,10 +39,10 @@ export function snapshotOf(job: Job): SnapshotFilter {
   };
 }
 
-/** The error-file warning of a job that left 42 CFR Part 2 records out (not naming or counting them). */
+/** The error-file notice of every client's job: 42 CFR Part 2 records are released only with consent (it says nothing of what was left out). */
 export const WITHHELD_OUTCOME: OperationOutcome = {
   resourceType: 'OperationOutcome',
-  issue: [{ severity: 'warning', code: 'suppressed', details: { text: WITHHELD_TEXT } }],
+  issue: [{ severity: 'information', code: 'suppressed', details: { text: WITHHELD_TEXT } }],
 };
 
 export class ExportWorker {
@@ -88,8 +88,8 @@ export class ExportWorker {
     }
     try {
       const files = await this.plan(job);
-      const withheld = await countWithheld(this.driver, snapshotOf(job));
-      await this.jobs.complete(job.id, files, withheld > 0 ? [WITHHELD_OUTCOME] : []);
+      // A client's export always carries the Part 2 notice, whether or not anything was left out (issue 11 item 7).
+      await this.jobs.complete(job.id, files, job.params.access ? [WITHHELD_OUTCOME] : []);
     } catch (err) {
       if (err instanceof LeaseLost) {
         return;

@@ -131,7 +131,7 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
   const withResource = preferReturn(req.headers) === 'representation';
   return deps.repo.withTransaction(async (tx) => {
     const refs = new Map<string, string>();
-    const ids = new Map<number, { id: string; existing?: Resource }>();
+    const ids = new Map<number, Target>();
     for (const p of parsed) {
       await resolveTarget(p, tx, refs, ids);
     }
@@ -146,7 +146,10 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
         group.push(sorted[i++]);
       }
       if (group.length > 0) {
-        const written = await tx.updateMany(group.map((p) => ({ ...checkWriteBody(p, bodies[p.index]), id: ids.get(p.index)?.id })));
+        const written = await tx.updateMany(
+          group.map((p) => ({ ...checkWriteBody(p, bodies[p.index]), id: ids.get(p.index)?.id })),
+          { serverAssignedIds: group.map((p) => !!ids.get(p.index)?.serverAssigned) },
+        );
         group.forEach((p, k) => {
           const status = p.method === 'POST' || written[k].created ? 201 : 200;
           results[p.index] = responseEntry({ status, headers: versionHeaders(written[k].resource, req.baseUrl, true), body: written[k].resource }, withResource);
@@ -164,12 +167,19 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
   });
 }
 
+/** Where a POST or PUT entry is written: its id (made up by the server, or not), or the existing match of a conditional create. */
+interface Target {
+  id: string;
+  existing?: Resource;
+  serverAssigned?: boolean;
+}
+
 /** Decides the id each POST and PUT entry will have, so references to its fullUrl can be rewritten. */
-async function resolveTarget(p: Parsed, tx: Repository, refs: Map<string, string>, ids: Map<number, { id: string; existing?: Resource }>): Promise<void> {
+async function resolveTarget(p: Parsed, tx: Repository, refs: Map<string, string>, ids: Map<number, Target>): Promise<void> {
   if ((p.method !== 'POST' && p.method !== 'PUT') || !p.type) {
     return;
   }
-  let target: { id: string; existing?: Resource };
+  let target: Target;
   const conditional = p.method === 'POST' ? p.entry.request?.ifNoneExist : p.id ? undefined : p.query;
   if (p.method === 'PUT' && p.id) {
     target = { id: p.id };
@@ -179,9 +189,9 @@ async function resolveTarget(p: Parsed, tx: Repository, refs: Map<string, string
       throw new FhirError(preconditionFailed(`Bundle.entry[${p.index}]: the condition matched ${found.resources.length} resources`), 412);
     }
     const existing = found.resources[0];
-    target = existing ? { id: existing.id as string, existing: p.method === 'POST' ? existing : undefined } : { id: p.entry.resource?.id ?? randomUUID() };
+    target = existing ? { id: existing.id as string, existing: p.method === 'POST' ? existing : undefined } : p.entry.resource?.id ? { id: p.entry.resource.id } : { id: randomUUID(), serverAssigned: true };
   } else if (p.method === 'POST') {
-    target = { id: randomUUID() };
+    target = { id: randomUUID(), serverAssigned: true };
   } else {
     throw fail(p.index, 'PUT needs Type/id or Type?search in request.url');
   }
@@ -219,14 +229,17 @@ async function transactionEntry(
   p: Parsed,
   tx: Repository,
   body: Resource | undefined,
-  target: { id: string; existing?: Resource } | undefined,
+  target: Target | undefined,
   withResource: boolean,
 ): Promise<BundleEntry> {
   if ((p.method === 'POST' || p.method === 'PUT') && target && p.type) {
     if (target.existing) {
       return responseEntry({ status: 200, headers: versionHeaders(target.existing, req.baseUrl, true), body: target.existing }, withResource);
     }
-    const result = await tx.update({ ...checkWriteBody(p, body), id: target.id }, { ifMatch: p.entry.request?.ifMatch?.replace(/^W\/"(.*)"$/, '$1') });
+    const result = await tx.update({ ...checkWriteBody(p, body), id: target.id }, {
+      ifMatch: p.entry.request?.ifMatch?.replace(/^W\/"(.*)"$/, '$1'),
+      serverAssignedId: target.serverAssigned,
+    });
     const status = p.method === 'POST' || result.created ? 201 : 200;
     return responseEntry({ status, headers: versionHeaders(result.resource, req.baseUrl, true), body: result.resource }, withResource);
   }

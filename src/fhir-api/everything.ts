@@ -40,7 +40,7 @@ export const everythingHandler: FhirHandler = async (req, deps) => {
     links.push({ relation: 'next', url: withQuery(self, queryString({ ...req.query, _cursor: page.next })) });
   }
   const entries = page.resources.map((r) => entry(req, r, 'match'));
-  if (page.withheld) {
+  if (deps.access) {
     entries.push({ resource: warningOutcome([], true), search: { mode: 'outcome' } });
   }
   return { status: 200, body: searchset(links, entries, page.total) };

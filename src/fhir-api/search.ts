@@ -30,8 +30,9 @@ export const searchHandler: FhirHandler = async (req, deps) => {
     ...result.resources.map((r) => entry(req, elements(r, search.fields), 'match')),
     ...result.included.map((r) => entry(req, r, 'include')),
   ];
-  if (warnings.length > 0 || result.withheld) {
-    entries.push({ resource: warningOutcome(warnings, result.withheld), search: { mode: 'outcome' } });
+  // A client's searches always carry the 42 CFR Part 2 notice, so it says nothing of what matched (issue 11 item 7).
+  if (warnings.length > 0 || deps.access) {
+    entries.push({ resource: warningOutcome(warnings, !!deps.access), search: { mode: 'outcome' } });
   }
   const self = `${req.baseUrl}/${type}`;
   const links: BundleLink[] = [{ relation: 'self', url: withQuery(self, queryString(req.query)) }];
@@ -58,15 +59,15 @@ export function entry(req: FhirRequest, resource: Resource, mode: 'match' | 'inc
 export const withQuery = (url: string, qs: string): string => (qs ? `${url}?${qs}` : url);
 
 /**
- * The outcome entry of a searchset: ignored parameters, and (`withheld`) that 42 CFR Part 2
- * records were left out, without naming or counting them (code `suppressed`).
+ * The outcome entry of a searchset: ignored parameters, and (`part2Notice`, on every response to
+ * a client) that 42 CFR Part 2 records are released only with consent (code `suppressed`).
  */
-export function warningOutcome(warnings: string[], withheld = false): OperationOutcome {
+export function warningOutcome(warnings: string[], part2Notice = false): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
     issue: [
       ...warnings.map((text) => ({ severity: 'warning' as const, code: 'not-supported' as const, details: { text } })),
-      ...(withheld ? [{ severity: 'warning' as const, code: 'suppressed' as const, details: { text: WITHHELD_TEXT } }] : []),
+      ...(part2Notice ? [{ severity: 'information' as const, code: 'suppressed' as const, details: { text: WITHHELD_TEXT } }] : []),
     ],
   };
 }

@@ -6,7 +6,8 @@
  *   on an indexed column (`fhir_resource_tenant`), skipped for a client of every organization.
  * - 42 CFR Part 2: a row labelled 42CFRPart2 (`a.part2`) is released only when every patient of
  *   its compartment (`a.patient_ids`) has a consent grant (src/access/consent.ts) to one of the
- *   client's organizations that covers `now()`; an indexed EXISTS on `fhir_consent_grant`, evaluated
+ *   client's organizations that covers `now()` and was given by the row's owner (the grantor: a
+ *   Consent stored in another tenant releases nothing); an indexed EXISTS on `fhir_consent_grant`, evaluated
  *   for labelled rows only. The gate applies to every client, a client of every organization
  *   included (it needs a grant to one of the organizations it is registered for); the server's own
  *   reads (no access: the ingest pipeline, the CLI, AUTH_DISABLED) are unfiltered.
@@ -36,7 +37,7 @@ export function releasedCondition(access: RepositoryAccess, a: string, add: AddP
   return `(NOT ${a}.part2 OR (cardinality(${a}.patient_ids) > 0 AND NOT EXISTS (
     SELECT 1 FROM unnest(${a}.patient_ids) AS gp(id) WHERE NOT EXISTS (
       SELECT 1 FROM fhir_consent_grant g WHERE g.patient_id = gp.id AND g.organization_id = ANY(${add([...access.organizations])}::text[])
-         AND g.period_start <= now() AND g.period_end > now()))))`;
+         AND g.grantor = ${a}.owner AND g.period_start <= now() AND g.period_end > now()))))`;
 }
 
 /** Both: the row is the client's to see. */
@@ -46,9 +47,13 @@ export function visibleCondition(access: RepositoryAccess, a: string, add: AddPa
   return tenant ? `${tenant} AND ${released}` : released;
 }
 
-/** The warning searches, `$everything` and `$export` give when they left records out. */
+/**
+ * The notice every search, `$everything` and `$export` of a client carries (issue 11 item 7): the
+ * same whether or not anything was left out, so it cannot tell a client that a withheld record
+ * matched (OperationOutcome code `suppressed`: "not or might not have been returned").
+ */
 export const WITHHELD_TEXT =
-  'Some records matching this request were withheld under 42 CFR Part 2: no active consent of the patient permits disclosing them to your organization';
+  'Records of 42 CFR Part 2 programs are included only where an active consent of the patient permits disclosing them to your organization; records without one are left out. This notice is on every response to a client, whether or not anything was left out';
 
 /** A version row's access columns, as selected by `ACCESS_COLUMNS`. */
 export interface AccessRow {
@@ -67,26 +72,29 @@ export function inTenant(access: RepositoryAccess, row: Pick<AccessRow, 'owner'>
 }
 
 /**
- * The patients among `patientIds` with a consent grant to one of the client's organizations in
- * force now: one indexed query, made only when labelled rows are at hand.
+ * Which labelled rows are released: their patients with a consent grant, given by the row's owner,
+ * to one of the client's organizations and in force now (`patient` NUL `grantor` keys); one
+ * indexed query, made only when labelled rows are at hand.
  */
-export async function grantedPatients(driver: SqlDriver, access: RepositoryAccess, patientIds: string[]): Promise<Set<string>> {
-  if (patientIds.length === 0 || access.organizations.length === 0) {
+async function grantedKeys(driver: SqlDriver, access: RepositoryAccess, rows: Pick<AccessRow, 'owner' | 'patient_ids'>[]): Promise<Set<string>> {
+  const patientIds = [...new Set(rows.flatMap((r) => r.patient_ids ?? []))];
+  const grantors = [...new Set(rows.map((r) => r.owner).filter((o): o is string => typeof o === 'string'))];
+  if (patientIds.length === 0 || grantors.length === 0 || access.organizations.length === 0) {
     return new Set();
   }
-  const res = await driver.query<{ patient_id: string }>(
-    `SELECT DISTINCT patient_id FROM fhir_consent_grant
-      WHERE patient_id = ANY($1::text[]) AND organization_id = ANY($2::text[]) AND period_start <= now() AND period_end > now()`,
-    [[...new Set(patientIds)], [...access.organizations]],
+  const res = await driver.query<{ patient_id: string; grantor: string }>(
+    `SELECT DISTINCT patient_id, grantor FROM fhir_consent_grant
+      WHERE patient_id = ANY($1::text[]) AND grantor = ANY($2::text[]) AND organization_id = ANY($3::text[]) AND period_start <= now() AND period_end > now()`,
+    [patientIds, grantors, [...access.organizations]],
   );
-  return new Set(res.rows.map((r) => r.patient_id));
+  return new Set(res.rows.map((r) => `${r.patient_id}\u0000${r.grantor}`));
 }
 
 /**
  * Splits rows the client's tenant filter already passed into those released and whether any
  * were withheld under 42 CFR Part 2 (the same rule as `releasedCondition`, checked in JS).
  */
-export async function releaseRows<R extends Pick<AccessRow, 'part2' | 'patient_ids'>>(
+export async function releaseRows<R extends Pick<AccessRow, 'owner' | 'part2' | 'patient_ids'>>(
   driver: SqlDriver,
   access: RepositoryAccess | undefined,
   rows: R[],
@@ -94,7 +102,7 @@ export async function releaseRows<R extends Pick<AccessRow, 'part2' | 'patient_i
   if (!access || !rows.some((r) => r.part2)) {
     return { rows, withheld: false };
   }
-  const granted = await grantedPatients(driver, access, rows.filter((r) => r.part2).flatMap((r) => r.patient_ids ?? []));
-  const out = rows.filter((r) => !r.part2 || ((r.patient_ids ?? []).length > 0 && r.patient_ids.every((p) => granted.has(p))));
+  const granted = await grantedKeys(driver, access, rows.filter((r) => r.part2));
+  const out = rows.filter((r) => !r.part2 || ((r.patient_ids ?? []).length > 0 && r.patient_ids.every((p) => granted.has(`${p}\u0000${r.owner}`))));
   return { rows: out, withheld: out.length < rows.length };
 }

@@ -15,6 +15,8 @@ import type { SearchRequest } from '@medplum/core';
 export interface WriteOptions {
   /** `If-Match` version id (weak ETag value without `W/"..."`): 412 when the current version differs. */
   ifMatch?: string;
+  /** The id was just made up by the server (a POST entry of a Bundle): it exists nowhere, and needs none of a client-assigned id's checks. */
+  serverAssignedId?: boolean;
 }
 
 /** The result of an update-or-create. */
@@ -88,6 +90,13 @@ export interface RepositoryAccess {
    * scopes do not name): system history, `$everything`, `$export` and includes skip them.
    */
   hiddenTypes?: readonly string[];
+  /**
+   * The client may create resources under ids of its own (update-as-create, PUT entries with new
+   * ids): registered by an admin (`clients add --assign-ids`), since such a client can tell an id
+   * it cannot read that is taken (409) from a free one (201). Other clients' PUTs to ids they
+   * cannot read answer 404, known or not (src/store/owners.ts).
+   */
+  assignIds?: boolean;
 }
 
 /** A repository of versioned FHIR resources. */
@@ -101,12 +110,15 @@ export interface Repository {
    * table instead of several per resource. Results in input order. Use inside `withTransaction`
    * for all-or-nothing; no If-Match (use `update` for that).
    */
-  updateMany<T extends Resource>(resources: T[]): Promise<UpdateResult<T>[]>;
+  updateMany<T extends Resource>(resources: T[], options?: { serverAssignedIds?: readonly boolean[] }): Promise<UpdateResult<T>[]>;
   /** read: 404 unknown, 410 deleted. */
   read<T extends Resource>(type: T['resourceType'], id: string): Promise<T>;
   /** vread */
   readVersion<T extends Resource>(type: T['resourceType'], id: string, versionId: string): Promise<T>;
-  /** delete: a tombstone version; deleting an unknown or deleted id is not an error. */
+  /**
+   * delete: a tombstone version; deleting an unknown or deleted id is not an error, nor is
+   * deleting a record the view cannot read (nothing is written: for it, the record is not there).
+   */
   delete(type: ResourceType, id: string, options?: WriteOptions): Promise<void>;
   /** history of an instance, a type, or the whole system (type and id undefined): a `history` Bundle. */
   history(type?: ResourceType, id?: string, options?: { since?: Date; count?: number; offset?: number }): Promise<Bundle>;

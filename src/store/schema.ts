@@ -12,13 +12,16 @@
  *   NULL for shared definitions) and `part2` (labelled 42CFRPart2) on both version tables, and
  *   `fhir_consent_grant` (src/access/consent.ts). Rows stored before step 2 get owners from the
  *   direct rules and their Patient's owner; Consents stored before it get their grants.
+ * - step 3 (issue 11 item 1): `fhir_consent_grant.grantor`, the owner of the Consent that gives
+ *   the grant. A grant releases only records owned by its grantor (the patient's organization), so
+ *   a Consent written into another tenant releases nothing. Existing grants take their Consent's owner.
  */
 import type { Consent } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
 import { writeGrants } from './consent-grants';
 
 /** Bumped when the DDL below changes; each step runs once. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Arbitrary, fixed key for `pg_advisory_xact_lock`: "PBSCHEMA" read as ASCII. */
 const MIGRATION_LOCK = 0x5042534348454d41n;
@@ -84,6 +87,10 @@ const STEPS: string[][] = [
     `UPDATE fhir_history h SET owner = r.owner FROM fhir_resource r WHERE h.resource_type = r.resource_type AND h.id = r.id`,
     `UPDATE fhir_history SET part2 = true WHERE content->'meta'->'security' @> '[{"code":"42CFRPart2"}]'`,
   ],
+  [
+    'ALTER TABLE fhir_consent_grant ADD COLUMN IF NOT EXISTS grantor text',
+    `UPDATE fhir_consent_grant g SET grantor = r.owner FROM fhir_resource r WHERE r.resource_type = 'Consent' AND r.id = g.consent_id`,
+  ],
 ];
 
 /** Creates or migrates the schema; safe to call from several processes at the same time. */
@@ -97,11 +104,12 @@ export async function migrate(driver: SqlDriver): Promise<void> {
         await tx.query(sql);
       }
       await tx.query('INSERT INTO fhir_schema (version) VALUES ($1)', [v + 1]);
-      if (v + 1 === 2) {
-        const consents = await tx.query<{ id: string; content: Consent }>(`SELECT id, content FROM fhir_resource WHERE resource_type = 'Consent' AND NOT deleted`);
-        for (const c of consents.rows) {
-          await writeGrants(tx, c.id, c.content);
-        }
+    }
+    if (current < 2) {
+      // Consents stored before step 2 get their grants (with the grantor column of step 3 in place).
+      const consents = await tx.query<{ id: string; content: Consent; owner: string | null }>(`SELECT id, content, owner FROM fhir_resource WHERE resource_type = 'Consent' AND NOT deleted`);
+      for (const c of consents.rows) {
+        await writeGrants(tx, c.id, c.content, c.owner);
       }
     }
   });

@@ -59,7 +59,7 @@ export class SqlRepository implements Repository {
     if (!row.part2) {
       return true;
     }
-    const { rows } = await releaseRows(this.driver, this.access, [{ part2: true, patient_ids: row.patient_ids ?? [] }]);
+    const { rows } = await releaseRows(this.driver, this.access, [{ owner: row.owner ?? null, part2: true, patient_ids: row.patient_ids ?? [] }]);
     return rows.length === 1;
   }
 
@@ -82,7 +82,7 @@ export class SqlRepository implements Repository {
   async create<T extends Resource>(resource: T): Promise<T> {
     const id = randomUUID();
     const v = await this.tx(async (tx) => {
-      const [plan] = await planWrites(tx, [{ ...resource, id }], this.access);
+      const [plan] = await planWrites(tx, [{ ...resource, id }], this.access, new Set([`${resource.resourceType}/${id}`]));
       return writeVersion(tx, resource.resourceType, id, { ...resource, id }, undefined, plan);
     });
     return (v.doc as T | undefined) ?? withMeta({ ...resource, id }, v.versionId, v.lastUpdated);
@@ -94,13 +94,13 @@ export class SqlRepository implements Repository {
     }
     const id = resource.id;
     const v = await this.tx(async (tx) => {
-      const [plan] = await planWrites(tx, [resource], this.access);
+      const [plan] = await planWrites(tx, [resource], this.access, options.serverAssignedId ? new Set([`${resource.resourceType}/${id}`]) : undefined);
       return writeVersion(tx, resource.resourceType, id, resource, options.ifMatch, plan);
     });
     return { resource: (v.doc as T | undefined) ?? withMeta(resource, v.versionId, v.lastUpdated), created: !v.existed };
   }
 
-  async updateMany<T extends Resource>(resources: T[]): Promise<UpdateResult<T>[]> {
+  async updateMany<T extends Resource>(resources: T[], options: { serverAssignedIds?: readonly boolean[] } = {}): Promise<UpdateResult<T>[]> {
     const missing = resources.findIndex((r) => !r.id);
     if (missing >= 0) {
       throw new FhirError(badRequest(`Resource ${missing} of the batch has no id`), 400);
@@ -108,7 +108,8 @@ export class SqlRepository implements Repository {
     if (resources.length === 0) {
       return [];
     }
-    const written = await this.tx(async (tx) => writeMany(tx, resources, await planWrites(tx, resources, this.access)));
+    const fresh = new Set(resources.filter((r, i) => options.serverAssignedIds?.[i]).map((r) => `${r.resourceType}/${r.id}`));
+    const written = await this.tx(async (tx) => writeMany(tx, resources, await planWrites(tx, resources, this.access, fresh)));
     return written.map((v, i) => ({ resource: (v.doc as T | undefined) ?? withMeta(resources[i], v.versionId, v.lastUpdated), created: !v.existed }));
   }
 
@@ -147,8 +148,9 @@ export class SqlRepository implements Repository {
 
   async delete(type: ResourceType, id: string, options: WriteOptions = {}): Promise<void> {
     await this.tx(async (tx) => {
-      await checkDelete(tx, type, id, this.access);
-      return writeVersion(tx, type, id, null, options.ifMatch);
+      if (await checkDelete(tx, type, id, this.access)) {
+        await writeVersion(tx, type, id, null, options.ifMatch);
+      }
     });
   }
 

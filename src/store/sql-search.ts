@@ -74,7 +74,7 @@ function where(request: SearchRequest, ctx: FilterContext): string {
 
 /** The columns the 42 CFR Part 2 gate needs (checked in JS by `releaseRows`), for a client's search of alias `a`. */
 function gateColumns(ctx: FilterContext, a: string): string {
-  return ctx.access ? `, ${a}.part2, ${a}.patient_ids` : '';
+  return ctx.access ? `, ${a}.owner, ${a}.part2, ${a}.patient_ids` : '';
 }
 
 /** Runs one page of a search. */
@@ -117,7 +117,7 @@ export async function runSearch(
   }
   const order = keyset ? 'r.id' : [...sort, 'r.id'].join(', ');
   // Part 2 records without consent stay in the page's window (so paging is unchanged) but are not returned.
-  const rows = await driver.query<{ id: string; content: Resource; part2: boolean; patient_ids: string[] }>(
+  const rows = await driver.query<{ id: string; content: Resource; owner: string | null; part2: boolean; patient_ids: string[] }>(
     `SELECT r.id, r.content${gateColumns(ctx, 'r')} FROM fhir_resource r WHERE ${conditions} ORDER BY ${order} LIMIT ${count + 1}${offset ? ` OFFSET ${offset}` : ''}`,
     ctx.params.values,
   );
@@ -142,12 +142,13 @@ function includeAccess(ctx: FilterContext, params: unknown[]): { column: string;
     params.push(v);
     return `$${params.length}`;
   });
-  return { column: ', i.part2, i.patient_ids', where: tenant ? ` AND ${tenant}` : '' };
+  return { column: ', i.owner, i.part2, i.patient_ids', where: tenant ? ` AND ${tenant}` : '' };
 }
 
 /** An included row, with the columns of the Part 2 gate when the search is a client's. */
 interface IncRow {
   content: Resource;
+  owner: string | null;
   part2: boolean;
   patient_ids: string[];
 }

@@ -109,8 +109,8 @@ export async function compartmentPage(driver: SqlDriver, patientId: string, opti
     conds.push(`(t.resource_type, t.id) > ($${params.length - 1}, $${params.length})`);
   }
   const count = options.count;
-  const res = await driver.query<Row & { part2: boolean; patient_ids: string[] }>(
-    `SELECT t.resource_type, t.id, t.content${access ? ', t.part2, t.patient_ids' : ''} FROM fhir_resource t WHERE ${conds.join(' AND ')} ORDER BY t.resource_type, t.id LIMIT ${count + 1}`,
+  const res = await driver.query<Row & { owner: string | null; part2: boolean; patient_ids: string[] }>(
+    `SELECT t.resource_type, t.id, t.content${access ? ', t.owner, t.part2, t.patient_ids' : ''} FROM fhir_resource t WHERE ${conds.join(' AND ')} ORDER BY t.resource_type, t.id LIMIT ${count + 1}`,
     params,
   );
   const rows = res.rows.slice(0, count);

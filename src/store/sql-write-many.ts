@@ -121,7 +121,7 @@ export async function writeMany(tx: SqlDriver, resources: Resource[], plans: Wri
     }
     const consents = written.filter((p) => p.type === 'Consent');
     if (consents.length > 0) {
-      await writeGrants(tx, consents.map((p) => p.id), consents.map((p) => p.doc));
+      await writeGrants(tx, consents.map((p) => p.id), consents.map((p) => p.doc), consents.map((p) => p.owner));
     }
     // Created by another writer between our lock and our insert: take the one-by-one path.
     for (const p of lost) {

@@ -116,7 +116,7 @@ export async function writeVersion(
       await tx.query(UPDATE_SQL, params);
     }
     if (type === 'Consent') {
-      await writeGrants(tx, id, doc);
+      await writeGrants(tx, id, doc, owner);
     }
     return { versionId, lastUpdated, existed: !!row && !row.deleted, changed: true, ...(doc ? { doc } : {}) };
   }

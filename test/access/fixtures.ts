@@ -30,7 +30,7 @@ export const A = {
 export const B = { org: 'lakeside-sud', patient: 'lakeside-pat-1', encounter: 'lakeside-enc-1', observation: 'lakeside-obs-1', practitioner: 'lakeside-pss-1', role: 'lakeside-pss-1-role' };
 
 export const accessA: RepositoryAccess = { clientId: 'client-a', organizations: [A.org], allOrganizations: false };
-export const accessB: RepositoryAccess = { clientId: 'client-b', organizations: [B.org], allOrganizations: false };
+export const accessB: RepositoryAccess = { clientId: 'client-b', organizations: [B.org], allOrganizations: false, assignIds: true };
 export const accessAB: RepositoryAccess = { clientId: 'client-ab', organizations: [A.org, B.org], allOrganizations: false };
 
 export function canonicalBundle(): Bundle {

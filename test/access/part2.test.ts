@@ -11,6 +11,9 @@ import { PART2_LABELS } from '../../src/fhir/codes';
 import { FhirError } from '../../src/outcomes';
 import type { RepositoryAccess, SqlRepository } from '../../src/store';
 import { WITHHELD_TEXT } from '../../src/store/access-sql';
+
+/** The 42 CFR Part 2 notice every response to a client carries, whether or not anything was withheld. */
+const NOTICE = expect.objectContaining({ severity: 'information', code: 'suppressed', details: { text: WITHHELD_TEXT } });
 import { Validator } from '../../src/validation';
 import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
 import { A, accessA, accessAB, accessB, B, BASE, caller, canonicalBundle, consent, idsOf, lakesideBundle, outcomeOf, serverResources } from './fixtures';
@@ -79,7 +82,7 @@ describe.each(DRIVERS)('42 CFR Part 2 on %s', (driver) => {
     const search = await call(accessB, 'GET', '/Encounter');
     expect(idsOf(search.body)).toEqual([]);
     const outcome = outcomeOf(search.body) as OperationOutcome;
-    expect(outcome.issue).toEqual([expect.objectContaining({ severity: 'warning', code: 'suppressed', details: { text: WITHHELD_TEXT } })]);
+    expect(outcome.issue).toEqual([NOTICE]);
     expect(JSON.stringify(outcome)).not.toContain(B.encounter);
     expect((await call(accessB, 'GET', `/Encounter/${B.encounter}`)).status).toBe(404);
     expect((await call(accessB, 'GET', `/Encounter/${B.encounter}/_history/1`)).status).toBe(404);
@@ -87,7 +90,7 @@ describe.each(DRIVERS)('42 CFR Part 2 on %s', (driver) => {
     // _include of a withheld record warns too; unlabelled records of the program are served.
     const inc = await call(accessB, 'GET', `/PractitionerRole?_id=${B.role}&_include=PractitionerRole:practitioner`);
     expect(idsOf(inc.body)).toEqual([`PractitionerRole/${B.role}`]);
-    expect(outcomeOf(inc.body)).toBeUndefined();
+    expect((outcomeOf(inc.body) as OperationOutcome).issue).toEqual([NOTICE]);
     const total = await call(accessB, 'GET', '/Observation?_total=accurate');
     expect((total.body as Bundle).total).toBe(0);
     // A client of every organization is gated too; the server's own reads are not.
@@ -100,10 +103,11 @@ describe.each(DRIVERS)('42 CFR Part 2 on %s', (driver) => {
     expect(await released(accessB)).toBe(true);
     const search = await call(accessB, 'GET', '/Encounter');
     expect(idsOf(search.body)).toEqual([`Encounter/${B.encounter}`]);
-    expect(outcomeOf(search.body)).toBeUndefined();
+    // The same notice whether or not anything was withheld (issue 11 item 7).
+    expect((outcomeOf(search.body) as OperationOutcome).issue).toEqual([NOTICE]);
     const everything = await call(accessB, 'GET', `/Patient/${B.patient}/$everything`);
     expect(idsOf(everything.body)).toEqual(expect.arrayContaining([...LABELLED, 'Consent/c1']));
-    expect(outcomeOf(everything.body)).toBeUndefined();
+    expect((outcomeOf(everything.body) as OperationOutcome).issue).toEqual([NOTICE]);
     // Still no other tenant: A sees nothing of B whatever the consent says.
     expect((await call(accessA, 'GET', `/Encounter/${B.encounter}`)).status).toBe(404);
 
@@ -162,14 +166,14 @@ describe.each(DRIVERS)('42 CFR Part 2 on %s', (driver) => {
       expect(ka).toContain(`Patient/${A.patient}`);
       expect(ka).toContain('Questionnaire/shared-q');
       expect(ka.filter((k) => k.includes('lakeside'))).toEqual([]);
-      expect(a.errors).toEqual([]);
+      expect(a.errors).toEqual([expect.objectContaining({ issue: [NOTICE] })]);
 
       const b = await exportAs(accessB, '/$export');
       const kb = keys(b.files);
       expect(kb).toEqual(expect.arrayContaining([`Organization/${B.org}`, `Practitioner/${B.practitioner}`]));
       expect(kb.filter((k) => LABELLED.includes(k))).toEqual([]);
       expect(kb.filter((k) => k.includes(A.org) || k.includes(A.patient))).toEqual([]);
-      expect(b.errors).toEqual([expect.objectContaining({ issue: [expect.objectContaining({ code: 'suppressed', details: { text: WITHHELD_TEXT } })] })]);
+      expect(b.errors).toEqual([expect.objectContaining({ issue: [NOTICE] })]);
       // Another client cannot poll or download the job.
       await expect(exportStatus(bulk.jobs, b.id, BASE, accessA)).rejects.toThrow(FhirError);
       await expect(exportFile(bulk.jobs, repo.driver, b.id, 'Organization-1.ndjson', accessA)).rejects.toThrow(FhirError);
@@ -182,7 +186,7 @@ describe.each(DRIVERS)('42 CFR Part 2 on %s', (driver) => {
       await setConsent(consent('c1', B.org));
       const withConsent = await exportAs(accessB, '/Patient/$export');
       expect(keys(withConsent.files)).toEqual(expect.arrayContaining(LABELLED));
-      expect(withConsent.errors).toEqual([]);
+      expect(withConsent.errors).toEqual([expect.objectContaining({ issue: [NOTICE] })]);
       await setConsent(null);
     });
   });

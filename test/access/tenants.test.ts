@@ -53,7 +53,8 @@ describe.each(DRIVERS)('tenants on %s', (driver) => {
       expect(o.get(`${e.resource?.resourceType}/${e.resource?.id}`)).toBe(B.org);
     }
     expect(o.get('Questionnaire/shared-q')).toBeNull();
-    expect(o.get('Observation/a-obs-about-b')).toBe(A.org);
+    // Tagged with A's tenant but about B's patient: B's, the patient's organization (issue 11 item 6).
+    expect(o.get('Observation/a-obs-about-b')).toBe(B.org);
   });
 
   test('read and vread: another tenant answers 404 like an unknown id', async () => {
@@ -89,9 +90,9 @@ describe.each(DRIVERS)('tenants on %s', (driver) => {
     expect(idsOf((await call(accessB, 'GET', '/Organization')).body)).toEqual([`Organization/${B.org}`]);
     const total = await call(accessA, 'GET', '/Organization?_total=accurate');
     expect((total.body as Bundle).total).toBe(1);
-    // A's Observation about B's patient: matched, but B's Patient is not included.
+    // An Observation tagged with A's tenant about B's patient is B's: A's client does not find it.
     const inc = await call(accessA, 'GET', '/Observation?_id=a-obs-about-b&_include=Observation:subject');
-    expect(idsOf(inc.body)).toEqual(['Observation/a-obs-about-b']);
+    expect(idsOf(inc.body)).toEqual([]);
     expect(idsOf(inc.body, 'include')).toEqual([]);
     const unfiltered = await call(undefined, 'GET', '/Observation?_id=a-obs-about-b&_include=Observation:subject');
     expect(idsOf(unfiltered.body, 'include')).toEqual([`Patient/${B.patient}`]);
@@ -132,11 +133,11 @@ describe.each(DRIVERS)('tenants on %s', (driver) => {
     const obs = (subject: string, extra: Partial<Resource> = {}): Resource =>
       ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: subject }, ...extra }) as Resource;
 
-    test("a client may not update, delete or write into another tenant's records (403)", async () => {
+    test("a client may not update, delete or write into another tenant's records, and is answered as for an unknown id", async () => {
       const patient = (await call(undefined, 'GET', `/Patient/${B.patient}`)).body as Resource;
-      expect((await call(accessA, 'PUT', `/Patient/${B.patient}`, patient)).status).toBe(403);
-      expect((await call(accessA, 'DELETE', `/Patient/${B.patient}`)).status).toBe(403);
-      expect((await call(accessA, 'POST', '/Observation', obs(`Patient/${B.patient}`))).status).toBe(403);
+      expect((await call(accessA, 'PUT', `/Patient/${B.patient}`, patient)).status).toBe(404);
+      expect((await call(accessA, 'DELETE', `/Patient/${B.patient}`)).status).toBe(204);
+      expect((await call(accessA, 'POST', '/Observation', obs(`Patient/${B.patient}`))).status).toBe(422);
       // Moving a record of its own into another tenant is refused too.
       const mine = (await call(accessA, 'GET', `/Patient/${A.patient}`)).body as Resource & { managingOrganization?: unknown };
       expect((await call(accessA, 'PUT', `/Patient/${A.patient}`, { ...mine, managingOrganization: { reference: `Organization/${B.org}` } })).status).toBe(403);
@@ -150,7 +151,7 @@ describe.each(DRIVERS)('tenants on %s', (driver) => {
         ],
       };
       const before = (await owners()).size;
-      expect((await call(accessA, 'POST', '/', tx)).status).toBe(403);
+      expect((await call(accessA, 'POST', '/', tx)).status).toBe(422);
       expect((await owners()).size).toBe(before);
       expect((await call(undefined, 'GET', `/Patient/${B.patient}`)).status).toBe(200);
     });
@@ -187,7 +188,9 @@ describe.each(DRIVERS)('tenants on %s', (driver) => {
       const star = await call(every, 'POST', '/Basic', { ...basic, meta: { tag: [{ system: TENANT_TAG_SYSTEM, code: '*' }] } });
       expect(star.status).toBe(422);
       expect(JSON.stringify(star.body)).toContain('must name an Organization id');
-      expect((await call(every, 'POST', '/Observation', obs(`Patient/${B.patient}`))).status).toBe(201);
+      // B's patient is a Part 2 record this client has no consent for: it may not write about it.
+      expect((await call(every, 'POST', '/Observation', obs(`Patient/${B.patient}`))).status).toBe(422);
+      expect((await call(every, 'POST', '/Observation', obs(`Patient/${A.patient}`))).status).toBe(201);
     });
   });
 });
