@@ -38,7 +38,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
 import { PART2_PROGRAM_JSON } from '../access/owner-rules';
-import { grantedPatients } from './access-sql';
+import { releaseRows } from './access-sql';
 import type { RepositoryAccess, SqlDriver } from './repository';
 
 /** One reason a record was rejected. */
@@ -543,14 +543,15 @@ export class RejectStore {
 
   /**
    * Rows as the caller may have them: `released` false for a Part 2 reject it did not post whose
-   * patient has no consent grant to one of its organizations in force now (the records' rule,
-   * src/store/access-sql.ts `grantedPatients`); every row is released to the server's view.
+   * patient has no consent grant, given by the reject's owner, to one of its organizations in force
+   * now (the records' rule, src/store/access-sql.ts `releaseRows`); every row is released to the server's view.
    */
   private async released(rows: RejectRow[], access: RepositoryAccess | undefined): Promise<StoredReject[]> {
     const gated = (r: RejectRow): boolean => access !== undefined && r.part2 === true && r.client_id !== access.clientId;
-    const patients = rows.flatMap((r) => (gated(r) && r.patient_id !== null ? [r.patient_id] : []));
-    const granted = access && patients.length > 0 ? await grantedPatients(this.driver, access, patients) : new Set<string>();
-    return rows.map((r) => toStored(r, !gated(r) || (r.patient_id !== null && granted.has(r.patient_id))));
+    const asRecord = (r: RejectRow) => ({ row: r, owner: r.owner, part2: true, patient_ids: r.patient_id !== null ? [r.patient_id] : [] });
+    const { rows: open } = await releaseRows(this.driver, access, rows.filter(gated).map(asRecord));
+    const releasedRows = new Set(open.map((o) => o.row));
+    return rows.map((r) => toStored(r, !gated(r) || releasedRows.has(r)));
   }
 
   /** Marks an open reject resolved; false when it is unknown or was not open. */
