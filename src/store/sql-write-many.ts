@@ -10,6 +10,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
 import { writeGrants } from './consent-grants';
 import type { WritePlan } from './owners';
+import type { ServerBase } from './local-refs';
 import type { SearchValues } from './search-values';
 import { prepareDoc, writeVersion, type WrittenVersion } from './sql-write';
 
@@ -31,8 +32,11 @@ interface Planned {
 
 const key = (type: string, id: string): string => `${type}/${id}`;
 
-/** Writes the next version of each resource (they must have ids); results in input order. `plans[i]` gives resource i's owner. */
-export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = []): Promise<WrittenVersion[]> {
+/**
+ * Writes the next version of each resource (they must have ids); results in input order.
+ * `plans[i]` gives resource i's owner; `base` is the server's FHIR base (src/store/local-refs.ts).
+ */
+export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = [], base?: ServerBase): Promise<WrittenVersion[]> {
   const results: WrittenVersion[] = new Array(resources.length);
   const seen = new Set<string>();
   const batch: number[] = [];
@@ -57,7 +61,7 @@ export async function writeMany(tx: SqlDriver, resources: Resource[], plans: Wri
       const resource = resources[i];
       const row = byKey.get(key(resource.resourceType, resource.id as string));
       const versionId = row ? row.version_id + 1 : 1;
-      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource, plans[i]);
+      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource, plans[i], base);
       return {
         at: i,
         resource,
@@ -125,12 +129,12 @@ export async function writeMany(tx: SqlDriver, resources: Resource[], plans: Wri
     }
     // Created by another writer between our lock and our insert: take the one-by-one path.
     for (const p of lost) {
-      results[p.at] = await writeVersion(tx, p.type, p.id, p.resource, undefined, plans[p.at]);
+      results[p.at] = await writeVersion(tx, p.type, p.id, p.resource, undefined, plans[p.at], base);
     }
   }
   for (const i of oneByOne) {
     const r = resources[i];
-    results[i] = await writeVersion(tx, r.resourceType, r.id as string, r, undefined, plans[i]);
+    results[i] = await writeVersion(tx, r.resourceType, r.id as string, r, undefined, plans[i], base);
   }
   return results;
 }
