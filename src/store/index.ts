@@ -46,13 +46,14 @@ export function openDriver(options: StoreOptions): Promise<SqlDriver> {
 export async function openStore(options: StoreOptions): Promise<SqlRepository> {
   loadSearchParameters();
   const driver = await openDriver(options);
+  const base = fhirBase(options);
   try {
-    await migrate(driver);
+    await migrate(driver, base);
   } catch (err) {
     await driver.close().catch(() => undefined);
     throw err;
   }
-  return new SqlRepository(driver, false, undefined, serverBase(fhirBase(options)));
+  return new SqlRepository(driver, false, undefined, serverBase(base));
 }
 
 /** The server's FHIR base: BASE_URL, else `http://localhost:PORT/fhir`; undefined when neither is known. */

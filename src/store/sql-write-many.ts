@@ -178,8 +178,16 @@ async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[],
       written.map((p) => p.part2),
     ],
   );
-  if (replaced.length > 0) {
-    const keys = [replaced.map((p) => p.type), replaced.map((p) => p.id)];
+  await replaceSideRows(tx, replaced, written);
+}
+
+/**
+ * The search-value rows of many resources: those of `stale` deleted, those of `fresh` (with their
+ * values) inserted, one statement per table (writes, and the reindex of src/store/reindex.ts).
+ */
+export async function replaceSideRows(tx: SqlDriver, stale: { type: string; id: string }[], fresh: { type: string; id: string; values: SearchValues }[]): Promise<void> {
+  if (stale.length > 0) {
+    const keys = [stale.map((p) => p.type), stale.map((p) => p.id)];
     for (const { table } of SIDE_TABLES) {
       await tx.query(
         `DELETE FROM ${table} x USING unnest($1::text[], $2::text[]) AS k(t, i) WHERE x.resource_type = k.t AND x.id = k.i`,
@@ -192,7 +200,7 @@ async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[],
     const types: string[] = [];
     const ids: string[] = [];
     const columns: unknown[][] = t.columns.map(() => []);
-    for (const p of written) {
+    for (const p of fresh) {
       for (const row of p.values[t.values] as unknown as Record<string, unknown>[]) {
         types.push(p.type);
         ids.push(p.id);

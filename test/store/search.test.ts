@@ -5,7 +5,8 @@
 import { parseSearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../src/outcomes';
-import type { SearchResult } from '../../src/store';
+import { migrate, SqlRepository, type SearchResult } from '../../src/store';
+import { serverBase } from '../../src/store/local-refs';
 import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
 import { validResources } from '../support/examples';
 
@@ -288,5 +289,40 @@ describe.each(DRIVERS)('search edges on %s', (driver) => {
     const err = await search('Patient', {}, { cursor }).catch((e: unknown) => e);
     expect((err as FhirError).status).toBe(400);
     expect((err as FhirError).outcome.issue?.[0].details?.text).toMatch(/cursor/);
+  });
+});
+
+describe.each(DRIVERS)('reindex on %s', (driver) => {
+  test('a store indexed before the modifier rows, or for another BASE_URL, is reindexed at start', async () => {
+    const store = await openTestStore(driver, { BASE_URL: 'http://old.example/fhir' });
+    try {
+      const old = store.repo;
+      await old.update({ resourceType: 'Patient', id: 'p1' });
+      await old.update({
+        resourceType: 'Observation',
+        id: 'o1',
+        status: 'final',
+        code: { coding: [{ code: 'x', display: 'Heart rate' }] },
+        subject: { reference: 'http://old.example/fhir/Patient/p1' },
+      });
+      expect((await old.search(parseSearchRequest('Observation', { patient: 'p1' }))).resources).toHaveLength(1);
+      // As a store from before schema step 3 was: no modifier rows, no recorded base.
+      await old.driver.query(`DELETE FROM fhir_string WHERE code LIKE '%:%'`);
+      await old.driver.query('DELETE FROM fhir_index_base');
+      await old.driver.query('DELETE FROM fhir_schema WHERE version = 3');
+
+      // What openStore does at the next start, with another BASE_URL.
+      const NEW = 'http://new.example/fhir';
+      await migrate(old.driver, NEW);
+      const repo = new SqlRepository(old.driver, false, undefined, serverBase(NEW));
+      const count = async (query: Record<string, string>): Promise<number> => (await repo.search(parseSearchRequest('Observation', query))).resources.length;
+      expect(await count({ 'code:text': 'heart' })).toBe(1);
+      expect(await count({ patient: 'p1' })).toBe(0);
+      expect(await count({ subject: 'http://old.example/fhir/Patient/p1' })).toBe(1);
+      const compartment = await repo.compartment('p1', { count: 10 });
+      expect(compartment.resources.map((r) => r.resourceType)).toEqual(['Patient']);
+    } finally {
+      await store.close();
+    }
   });
 });
