@@ -7,6 +7,7 @@ import type { SqlDriver } from './repository';
 import { openPgDriver } from './pg-driver';
 import { openPgliteDriver } from './pglite-driver';
 import { migrate } from './schema';
+import { serverBase } from './local-refs';
 import { loadSearchParameters } from './search-params';
 import { SqlRepository } from './sql-repository';
 
@@ -24,6 +25,13 @@ export interface StoreOptions {
   DATA_DIR?: string;
   /** PGlite in memory (tests); wins over DATA_DIR. */
   memory?: boolean;
+  /**
+   * This server's public FHIR base (config BASE_URL; else `http://localhost:PORT/fhir`): a
+   * reference that is an absolute URL on it is a local reference (src/store/local-refs.ts).
+   */
+  BASE_URL?: string;
+  /** The port the server listens on, for the default base. */
+  PORT?: number;
 }
 
 /** Opens the driver the options name, without touching the schema. */
@@ -38,11 +46,17 @@ export function openDriver(options: StoreOptions): Promise<SqlDriver> {
 export async function openStore(options: StoreOptions): Promise<SqlRepository> {
   loadSearchParameters();
   const driver = await openDriver(options);
+  const base = fhirBase(options);
   try {
-    await migrate(driver);
+    await migrate(driver, base);
   } catch (err) {
     await driver.close().catch(() => undefined);
     throw err;
   }
-  return new SqlRepository(driver);
+  return new SqlRepository(driver, false, undefined, serverBase(base));
+}
+
+/** The server's FHIR base: BASE_URL, else `http://localhost:PORT/fhir`; undefined when neither is known. */
+export function fhirBase(options: Pick<StoreOptions, 'BASE_URL' | 'PORT'>): string | undefined {
+  return options.BASE_URL ?? (options.PORT === undefined ? undefined : `http://localhost:${options.PORT}/fhir`);
 }

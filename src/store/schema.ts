@@ -15,13 +15,19 @@
  * - step 3 (issue 11 item 1): `fhir_consent_grant.grantor`, the owner of the Consent that gives
  *   the grant. A grant releases only records owned by its grantor (the patient's organization), so
  *   a Consent written into another tenant releases nothing. Existing grants take their Consent's owner.
+ * - step 4 (issue 11 item 10): `fhir_index_base`, the FHIR base the search values were extracted for.
+ *   When it is not the server's base (a store from before step 3, which lacks the rows of the
+ *   `:text`, `:of-type` and `:identifier` modifiers and took absolute references on any base for
+ *   local ones; or BASE_URL changed), every current resource is reindexed (src/store/reindex.ts).
  */
 import type { Consent } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
 import { writeGrants } from './consent-grants';
+import { serverBase } from './local-refs';
+import { reindexAll } from './reindex';
 
 /** Bumped when the DDL below changes; each step runs once. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Arbitrary, fixed key for `pg_advisory_xact_lock`: "PBSCHEMA" read as ASCII. */
 const MIGRATION_LOCK = 0x5042534348454d41n;
@@ -91,10 +97,15 @@ const STEPS: string[][] = [
     'ALTER TABLE fhir_consent_grant ADD COLUMN IF NOT EXISTS grantor text',
     `UPDATE fhir_consent_grant g SET grantor = r.owner FROM fhir_resource r WHERE r.resource_type = 'Consent' AND r.id = g.consent_id`,
   ],
+  ['CREATE TABLE IF NOT EXISTS fhir_index_base (base text NOT NULL)'],
 ];
 
-/** Creates or migrates the schema; safe to call from several processes at the same time. */
-export async function migrate(driver: SqlDriver): Promise<void> {
+/**
+ * Creates or migrates the schema, and reindexes search values extracted for another FHIR base
+ * (`baseUrl`: the server's BASE_URL; undefined: no absolute reference is local); safe to call from
+ * several processes at the same time.
+ */
+export async function migrate(driver: SqlDriver, baseUrl?: string): Promise<void> {
   await driver.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
     await tx.query('CREATE TABLE IF NOT EXISTS fhir_schema (version integer NOT NULL)');
@@ -111,6 +122,12 @@ export async function migrate(driver: SqlDriver): Promise<void> {
       for (const c of consents.rows) {
         await writeGrants(tx, c.id, c.content, c.owner);
       }
+    }
+    const indexed = (await tx.query<{ base: string }>('SELECT base FROM fhir_index_base')).rows[0]?.base;
+    if (indexed !== (baseUrl ?? '')) {
+      await reindexAll(tx, serverBase(baseUrl));
+      await tx.query('DELETE FROM fhir_index_base');
+      await tx.query('INSERT INTO fhir_index_base (base) VALUES ($1)', [baseUrl ?? '']);
     }
   });
 }

@@ -2,15 +2,21 @@
  * Search filters to SQL (https://hl7.org/fhir/R4/search.html): each filter becomes an indexed
  * `EXISTS` over a side table keyed by the resource, so filters AND together and comma-separated
  * values OR inside one filter. Modifiers: `:missing`, `:not` (token), `:exact`/`:contains`
- * (string), `:[type]` (reference); prefixes on dates and numbers; one level of chaining
- * (`patient.identifier`, `subject:Patient.identifier`).
+ * (string), `:text` and `:of-type` (token), `:above`/`:below` (uri by prefix; token through the
+ * stored CodeSystems, src/store/code-hierarchy.ts), `:[type]` and `:identifier` (reference);
+ * prefixes on dates and numbers; one level of chaining (`patient.identifier`,
+ * `subject:Patient.identifier`). Any other modifier is ignored with a warning, or a 400 under
+ * `handling=strict`. An absolute reference URL is a local reference only on this server's base
+ * (src/store/local-refs.ts).
  */
 import type { Filter, SortRule } from '@medplum/core';
 import { badRequest, FhirError } from '../outcomes';
 import { COLUMN_PARAMS, definedParams, paramsOf, type ParamDef } from './search-params';
 import { visibleCondition } from './access-sql';
 import type { RepositoryAccess } from './repository';
-import { dateRange, MAX_INDEXED, normalizeString, parseReference } from './search-values';
+import { subsumed, type CodeHierarchy } from './code-hierarchy';
+import { isAbsolute, localTarget, type ServerBase } from './local-refs';
+import { dateRange, MAX_INDEXED, modifierCode, normalizeString } from './search-values';
 
 /** Collects `$n` parameters for one statement. */
 export class SqlParams {
@@ -18,6 +24,10 @@ export class SqlParams {
   add(value: unknown): string {
     this.values.push(value);
     return `$${this.values.length}`;
+  }
+  /** Drops the parameters added since `mark` (the length then), for a condition given up on. */
+  rollback(mark: number): void {
+    this.values.length = mark;
   }
 }
 
@@ -28,6 +38,10 @@ export interface FilterContext {
   warnings: string[];
   /** A client's view: chained targets must be visible to it (src/store/access-sql.ts). */
   access?: RepositoryAccess;
+  /** This server's FHIR base: absolute references on it are local. */
+  base?: ServerBase;
+  /** Hierarchies of the CodeSystems `:above`/`:below` filters name, loaded beforehand (by url). */
+  hierarchies?: Map<string, CodeHierarchy>;
 }
 
 const TABLES: Record<ParamDef['type'], string> = {
@@ -81,8 +95,32 @@ function filterCondition(type: string, f: Filter, a: string, ctx: FilterContext)
     const known = definedParams(type).some((p) => p.code === f.code);
     return unsupported(ctx, known ? `Search parameter '${f.code}' of ${type} is not supported; ignored` : `Unknown search parameter '${f.code}' for ${type}; ignored`);
   }
-  const owner = `x.resource_type = ${a}.resource_type AND x.id = ${a}.id AND x.code = ${ctx.params.add(def.code)}`;
-  const table = TABLES[def.type];
+  // Parameters of a condition given up on (an unsupported modifier) are dropped: a statement must use every one.
+  const mark = ctx.params.values.length;
+  const cond = paramCondition(def, f, a, ctx);
+  if (cond === undefined) {
+    ctx.params.rollback(mark);
+  }
+  return cond;
+}
+
+/** The side table and code a modifier searches: its own rows for `:text`, `:of-type`, `:identifier`. */
+function rowsOf(def: ParamDef, op: string): { table: string; code: string } {
+  if (def.type === 'token' && op === 'text') {
+    return { table: 'fhir_string', code: modifierCode(def.code, 'text') };
+  }
+  if (def.type === 'token' && op === 'of-type') {
+    return { table: 'fhir_token', code: modifierCode(def.code, 'of-type') };
+  }
+  if (def.type === 'reference' && op === 'identifier') {
+    return { table: 'fhir_token', code: modifierCode(def.code, 'identifier') };
+  }
+  return { table: TABLES[def.type], code: def.code };
+}
+
+function paramCondition(def: ParamDef, f: Filter, a: string, ctx: FilterContext): string | undefined {
+  const { table, code } = rowsOf(def, f.operator);
+  const owner = `x.resource_type = ${a}.resource_type AND x.id = ${a}.id AND x.code = ${ctx.params.add(code)}`;
   if (f.operator === 'missing' || f.operator === 'present') {
     const missing = (f.value === 'true') === (f.operator === 'missing');
     if (f.value !== 'true' && f.value !== 'false') {
@@ -105,7 +143,8 @@ function splitValues(value: string): string[] {
   return value.split(/(?<!\\),/).map((v) => v.replace(/\\([,|$\\])/g, '$1'));
 }
 
-const orJoin = (parts: string[]): string => (parts.length === 1 ? parts[0] : `(${parts.map((p) => `(${p})`).join(' OR ')})`);
+/** ORs alternatives, each parenthesised: an alternative may itself hold OR, and the result is AND-ed with more. */
+const orJoin = (parts: string[]): string => `(${parts.map((p) => `(${p})`).join(' OR ')})`;
 
 function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -118,19 +157,23 @@ function valueCondition(def: ParamDef, op: string, value: string, ctx: FilterCon
   switch (def.type) {
     case 'token':
     case 'uri': {
+      if (op === 'above' || op === 'below') {
+        return def.type === 'uri' ? uriPrefixCondition(op, value, ctx) : subsumptionCondition(def, op, value, ctx);
+      }
+      if (op === 'text' && def.type === 'token') {
+        return `x.norm LIKE ${p(`${likeEscape(cut(normalizeString(value)))}%`)}`;
+      }
+      if (op === 'of-type' && def.type === 'token') {
+        const parts = value.split('|');
+        if (parts.length !== 3 || parts.some((x) => x === '')) {
+          throw bad(`${def.code}:of-type takes system|code|value (the identifier's type and value), not '${value}'`, def.code);
+        }
+        return `x.system = ${p(cut(parts[0]))} AND x.value = ${p(cut(`${parts[1]}|${parts[2]}`))}`;
+      }
       if (!['eq', 'not', 'ne', 'exact'].includes(op)) {
         return unsupported(ctx, `Modifier :${op} is not supported on ${def.code}; parameter ignored`);
       }
-      const bar = value.indexOf('|');
-      if (bar < 0 || def.type === 'uri') {
-        return `x.value = ${p(cut(value))}`;
-      }
-      const system = value.slice(0, bar);
-      const code = value.slice(bar + 1);
-      if (system === '') {
-        return `x.system IS NULL AND x.value = ${p(cut(code))}`;
-      }
-      return code === '' ? `x.system = ${p(cut(system))}` : `x.system = ${p(cut(system))} AND x.value = ${p(cut(code))}`;
+      return def.type === 'uri' ? `x.value = ${p(cut(value))}` : tokenCondition(value, ctx);
     }
     case 'string': {
       if (op === 'exact') {
@@ -148,11 +191,47 @@ function valueCondition(def: ParamDef, op: string, value: string, ctx: FilterCon
     case 'date':
       return dateCondition('x.low', 'x.high', op, value, def.code, ctx);
     case 'reference':
-      return referenceCondition(def, op, value, ctx);
+      return op === 'identifier' ? tokenCondition(value, ctx) : referenceCondition(def, op, value, ctx);
     case 'number':
     case 'quantity':
       return numberCondition(def, op, value, ctx);
   }
+}
+
+/** `code`, `system|code`, `|code` (no system), `system|` against token rows. */
+function tokenCondition(value: string, ctx: FilterContext): string {
+  const p = (v: unknown): string => ctx.params.add(v);
+  const bar = value.indexOf('|');
+  if (bar < 0) {
+    return `x.value = ${p(cut(value))}`;
+  }
+  const system = value.slice(0, bar);
+  const code = value.slice(bar + 1);
+  if (system === '') {
+    return `x.system IS NULL AND x.value = ${p(cut(code))}`;
+  }
+  return code === '' ? `x.system = ${p(cut(system))}` : `x.system = ${p(cut(system))} AND x.value = ${p(cut(code))}`;
+}
+
+/** uri `:below` (stored URIs starting with the value) and `:above` (stored URIs the value starts with): https://hl7.org/fhir/R4/search.html#uri */
+function uriPrefixCondition(op: 'above' | 'below', value: string, ctx: FilterContext): string {
+  const v = ctx.params.add(cut(value));
+  return op === 'below' ? `starts_with(x.value, ${v}::text)` : `starts_with(${v}::text, x.value)`;
+}
+
+/** token `:below`/`:above` with `system|code`: the codes the system's stored hierarchy subsumes (or that subsume it). */
+function subsumptionCondition(def: ParamDef, op: 'above' | 'below', value: string, ctx: FilterContext): string | undefined {
+  const bar = value.indexOf('|');
+  const system = bar > 0 ? value.slice(0, bar) : '';
+  const code = bar > 0 ? value.slice(bar + 1) : '';
+  if (!system || !code) {
+    return unsupported(ctx, `${def.code}:${op} needs system|code (got '${value}'); parameter ignored`);
+  }
+  const hierarchy = ctx.hierarchies?.get(system);
+  if (!hierarchy) {
+    return unsupported(ctx, `${def.code}:${op}: the code system '${system}' is not held by this server, so its hierarchy is unknown; parameter ignored`);
+  }
+  return `x.system = ${ctx.params.add(system)} AND x.value = ANY(${ctx.params.add(subsumed(hierarchy, code, op).map(cut))}::text[])`;
 }
 
 /**
@@ -211,16 +290,18 @@ function referenceCondition(def: ParamDef, op: string, value: string, ctx: Filte
   } else if (op !== 'eq') {
     return unsupported(ctx, `Modifier :${op} is not supported on ${def.code}; parameter ignored`);
   }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[A-Z][A-Za-z]+\/[^/]+$/.test(value)) {
-    // An absolute URL or canonical: match the stored text; an unversioned canonical matches every version.
-    const parsed = parseReference(value);
+  const local = localTarget(value, ctx.base);
+  if (isAbsolute(value)) {
+    // An absolute URL or canonical matches the stored text (an unversioned canonical every version);
+    // on this server's base it is also the local reference, however it was written.
     const byText = `x.ref = ${p(cut(value))} OR x.ref LIKE ${p(`${likeEscape(cut(value))}|%`)}`;
-    return parsed.targetId ? `${byText} OR (x.target_type = ${p(parsed.targetType)} AND x.target_id = ${p(parsed.targetId)})` : byText;
+    return local && (!typeModifier || typeModifier === local.type) ? `${byText} OR (x.target_type = ${p(local.type)} AND x.target_id = ${p(local.id)})` : byText;
   }
-  const slash = value.indexOf('/');
-  const type = slash > 0 ? value.slice(0, slash) : typeModifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
-  const id = slash > 0 ? value.slice(slash + 1) : value;
-  return type ? `x.target_type = ${p(type)} AND x.target_id = ${p(id)}` : `x.target_id = ${p(id)}`;
+  if (local) {
+    return typeModifier && typeModifier !== local.type ? 'false' : `x.target_type = ${p(local.type)} AND x.target_id = ${p(local.id)}`;
+  }
+  const type = typeModifier ?? (def.targets.length === 1 ? def.targets[0] : undefined);
+  return type ? `x.target_type = ${p(type)} AND x.target_id = ${p(value)}` : `x.target_id = ${p(value)}`;
 }
 
 function numberCondition(def: ParamDef, op: string, value: string, ctx: FilterContext): string {

@@ -3,9 +3,14 @@
  * each parameter's FHIRPath expression is evaluated and every value becomes one side-table row.
  * Values are recognised by their shape (Coding, CodeableConcept, Identifier, Period, Reference,
  * Quantity...), so no StructureDefinition has to be loaded to index.
+ *
+ * Modifiers that search other parts of a value get rows of their own, under the parameter's code
+ * and the modifier (`code:text`, `identifier:of-type`, `subject:identifier`; `modifierCode`), in
+ * the same tables: a code with a colon is never a parameter's, so no other search sees them.
  */
 import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import { localTarget, relativeReferences, type ServerBase } from './local-refs';
 import { mayHaveValues, paramsOf, patientCompartmentParams, type ParamDef } from './search-params';
 
 /** Longest text kept in an index column (btree entries must stay well under 2.7 kB). */
@@ -27,11 +32,23 @@ export interface SearchValues {
   patientIds: string[];
 }
 
-/** Extracts every indexed search value of a resource. */
-export function extractSearchValues(resource: Resource): SearchValues {
+/**
+ * The side-table code of a modifier's own rows (https://hl7.org/fhir/R4/search.html#modifiers):
+ * `:text` rows in fhir_string (display and text, normalised), `:of-type` rows in fhir_token
+ * (Identifier.type system, `code|value`), `:identifier` rows in fhir_token (Reference.identifier).
+ */
+export const modifierCode = (code: string, modifier: 'text' | 'of-type' | 'identifier'): string => `${code}:${modifier}`;
+
+/**
+ * Extracts every indexed search value of a resource. `base` is the server's FHIR base: only
+ * references to it (or relative ones) name a local target (src/store/local-refs.ts).
+ */
+export function extractSearchValues(resource: Resource, base?: ServerBase): SearchValues {
   const out: SearchValues = { tokens: [], strings: [], dates: [], references: [], numbers: [], patientIds: [] };
-  const input = [toTypedValue(resource)];
-  const obj = resource as unknown as Record<string, unknown>;
+  // Local absolute references are indexed as the relative ones they mean (the stored resource is unchanged).
+  const local = relativeReferences(resource, base);
+  const input = [toTypedValue(local)];
+  const obj = local as unknown as Record<string, unknown>;
   for (const def of paramsOf(resource.resourceType).values()) {
     if (!mayHaveValues(def, obj)) {
       continue;
@@ -44,7 +61,7 @@ export function extractSearchValues(resource: Resource): SearchValues {
       continue;
     }
     for (const v of values) {
-      addValue(out, def, v.value);
+      addValue(out, def, v.value, base);
     }
   }
   const patients = new Set<string>();
@@ -61,7 +78,7 @@ export function extractSearchValues(resource: Resource): SearchValues {
   return dedupe(out);
 }
 
-function addValue(out: SearchValues, def: ParamDef, value: unknown): void {
+function addValue(out: SearchValues, def: ParamDef, value: unknown, base: ServerBase | undefined): void {
   if (value === null || value === undefined) {
     return;
   }
@@ -70,6 +87,9 @@ function addValue(out: SearchValues, def: ParamDef, value: unknown): void {
     case 'uri':
       for (const t of tokensOf(value)) {
         out.tokens.push({ code: def.code, system: t.system ? cut(t.system) : null, value: cut(t.value) });
+      }
+      if (def.type === 'token') {
+        addTokenParts(out, def.code, value);
       }
       return;
     case 'string':
@@ -83,9 +103,13 @@ function addValue(out: SearchValues, def: ParamDef, value: unknown): void {
       }
       return;
     case 'reference': {
-      const ref = referenceOf(value);
+      const ref = referenceOf(value, base);
       if (ref) {
         out.references.push({ code: def.code, ...ref, ref: cut(ref.ref) });
+      }
+      const id = isObj(value) && isObj(value.identifier) ? value.identifier : undefined;
+      if (id && str(id.value)) {
+        out.tokens.push({ code: modifierCode(def.code, 'identifier'), system: str(id.system) ? cut(id.system as string) : null, value: cut(id.value as string) });
       }
       return;
     }
@@ -128,6 +152,30 @@ function tokensOf(v: unknown): { system?: string; value: string }[] {
     return [{ system: str(v.system), value: String(v.value) }];
   }
   return [];
+}
+
+/** The `:text` and `:of-type` rows of a token value (a Coding, CodeableConcept or Identifier). */
+function addTokenParts(out: SearchValues, code: string, v: unknown): void {
+  if (!isObj(v)) {
+    return;
+  }
+  // A Coding's display; a CodeableConcept's text and its codings' displays; an Identifier's type's.
+  const concept = isObj(v.type) ? v.type : v;
+  const codings: unknown[] = Array.isArray(concept.coding) ? concept.coding : [];
+  const texts = [v.display, concept.text, ...codings.map((c) => (isObj(c) ? c.display : undefined))];
+  for (const t of texts) {
+    if (str(t)) {
+      out.strings.push({ code: modifierCode(code, 'text'), value: cut(t as string), norm: cut(normalizeString(t as string)) });
+    }
+  }
+  // An Identifier with a type: https://hl7.org/fhir/R4/search.html#modifiers (:of-type is system|code|value).
+  if (isObj(v.type) && Array.isArray(v.type.coding) && str(v.value)) {
+    for (const c of v.type.coding) {
+      if (isObj(c) && str(c.code)) {
+        out.tokens.push({ code: modifierCode(code, 'of-type'), system: str(c.system) ? cut(c.system as string) : null, value: cut(`${c.code as string}|${v.value as string}`) });
+      }
+    }
+  }
 }
 
 const NAME_PARTS = ['text', 'family', 'given', 'prefix', 'suffix'];
@@ -220,13 +268,7 @@ function datesOf(v: unknown): { low: string; high: string }[] {
   return [];
 }
 
-/** Splits a reference into type and id when it has the form `[base/]Type/id[/_history/v]`. */
-export function parseReference(ref: string): { targetType: string | null; targetId: string | null } {
-  const m = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(ref);
-  return m && !ref.includes('|') ? { targetType: m[1], targetId: m[2] } : { targetType: null, targetId: null };
-}
-
-function referenceOf(v: unknown): Omit<ReferenceRow, 'code'> | undefined {
+function referenceOf(v: unknown, base: ServerBase | undefined): Omit<ReferenceRow, 'code'> | undefined {
   if (typeof v === 'string' && v !== '') {
     // canonical or uri elements (QuestionnaireResponse.questionnaire): kept as text, matched by URL.
     return { targetType: null, targetId: null, ref: v };
@@ -235,7 +277,9 @@ function referenceOf(v: unknown): Omit<ReferenceRow, 'code'> | undefined {
     return undefined;
   }
   const ref = v.reference as string;
-  return { ...parseReference(ref), ref };
+  // An absolute URL on another base stays foreign: its text is kept, it names no local target.
+  const local = localTarget(ref, base);
+  return { targetType: local?.type ?? null, targetId: local?.id ?? null, ref };
 }
 
 function numbersOf(v: unknown): Omit<NumberRow, 'code'>[] {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../outcomes';
 import { accessColumns, inTenant, releaseRows, visibleCondition, type AccessRow } from './access-sql';
 import { checkDelete, planWrites } from './owners';
+import type { ServerBase } from './local-refs';
 import type { Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteOptions } from './repository';
 import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
 import { runSearch } from './sql-search';
@@ -32,16 +33,19 @@ export class SqlRepository implements Repository {
    * @param driver - the driver (or, inside `withTransaction`, the transaction's driver)
    * @param inTransaction - true when `driver` is already a transaction: writes join it
    * @param access - whose view this is (`withAccess`); undefined: the server's own, unfiltered
+   * @param base - this server's FHIR base (`serverBase(BASE_URL)`): absolute references on it are
+   *   local, on any other base foreign (src/store/local-refs.ts); undefined: every absolute URL is foreign
    */
   constructor(
     readonly driver: SqlDriver,
     private readonly inTransaction = false,
     readonly access?: RepositoryAccess,
+    readonly base?: ServerBase,
   ) {}
 
   /** The view of one client (src/store/access-sql.ts, src/store/owners.ts). */
   withAccess(access: RepositoryAccess): SqlRepository {
-    return new SqlRepository(this.driver, this.inTransaction, Object.freeze({ ...access, organizations: Object.freeze([...access.organizations]) }));
+    return new SqlRepository(this.driver, this.inTransaction, Object.freeze({ ...access, organizations: Object.freeze([...access.organizations]) }), this.base);
   }
 
   /**
@@ -83,7 +87,7 @@ export class SqlRepository implements Repository {
     const id = randomUUID();
     const v = await this.tx(async (tx) => {
       const [plan] = await planWrites(tx, [{ ...resource, id }], this.access, new Set([`${resource.resourceType}/${id}`]));
-      return writeVersion(tx, resource.resourceType, id, { ...resource, id }, undefined, plan);
+      return writeVersion(tx, resource.resourceType, id, { ...resource, id }, undefined, plan, this.base);
     });
     return (v.doc as T | undefined) ?? withMeta({ ...resource, id }, v.versionId, v.lastUpdated);
   }
@@ -95,7 +99,7 @@ export class SqlRepository implements Repository {
     const id = resource.id;
     const v = await this.tx(async (tx) => {
       const [plan] = await planWrites(tx, [resource], this.access, options.serverAssignedId ? new Set([`${resource.resourceType}/${id}`]) : undefined);
-      return writeVersion(tx, resource.resourceType, id, resource, options.ifMatch, plan);
+      return writeVersion(tx, resource.resourceType, id, resource, options.ifMatch, plan, this.base);
     });
     return { resource: (v.doc as T | undefined) ?? withMeta(resource, v.versionId, v.lastUpdated), created: !v.existed };
   }
@@ -109,7 +113,7 @@ export class SqlRepository implements Repository {
       return [];
     }
     const fresh = new Set(resources.filter((r, i) => options.serverAssignedIds?.[i]).map((r) => `${r.resourceType}/${r.id}`));
-    const written = await this.tx(async (tx) => writeMany(tx, resources, await planWrites(tx, resources, this.access, fresh)));
+    const written = await this.tx(async (tx) => writeMany(tx, resources, await planWrites(tx, resources, this.access, fresh), this.base));
     return written.map((v, i) => ({ resource: (v.doc as T | undefined) ?? withMeta(resources[i], v.versionId, v.lastUpdated), created: !v.existed }));
   }
 
@@ -200,7 +204,7 @@ export class SqlRepository implements Repository {
   }
 
   search(request: SearchRequest, options: { strict?: boolean; cursor?: string } = {}): Promise<SearchResult> {
-    return runSearch(this.driver, request, { strict: options.strict ?? false, cursor: options.cursor ?? request.cursor, access: this.access });
+    return runSearch(this.driver, request, { strict: options.strict ?? false, cursor: options.cursor ?? request.cursor, access: this.access, base: this.base });
   }
 
   /**
@@ -258,7 +262,7 @@ export class SqlRepository implements Repository {
     if (this.inTransaction) {
       return fn(this);
     }
-    return this.driver.transaction((tx) => fn(new SqlRepository(tx, true, this.access)));
+    return this.driver.transaction((tx) => fn(new SqlRepository(tx, true, this.access, this.base)));
   }
 
   stream(filter: StreamFilter, batchSize = 1000): AsyncIterable<Resource[]> {

@@ -11,6 +11,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
 import { releasedCondition, releaseRows, tenantCondition } from './access-sql';
 import type { RepositoryAccess, SearchResult, SqlDriver } from './repository';
+import { loadHierarchies, subsumptionSystems } from './code-hierarchy';
+import type { ServerBase } from './local-refs';
 import { paramsOf } from './search-params';
 import { filterConditions, sortTerms, SqlParams, unsupported, type FilterContext } from './search-sql';
 
@@ -38,7 +40,7 @@ function decodeCursor(text: string | undefined): Cursor {
   }
   try {
     const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
-    if (c && typeof c === 'object' && (typeof c.k === 'string' || (Number.isInteger(c.o) && (c.o as number) >= 0))) {
+    if (c && typeof c === 'object' && ((typeof c.k === 'string' && !c.k.includes('\0')) || (Number.isInteger(c.o) && (c.o as number) >= 0))) {
       return c;
     }
   } catch {
@@ -77,14 +79,38 @@ function gateColumns(ctx: FilterContext, a: string): string {
   return ctx.access ? `, ${a}.owner, ${a}.part2, ${a}.patient_ids` : '';
 }
 
-/** Runs one page of a search. */
+/**
+ * A NUL byte cannot be in PostgreSQL text (nor in any stored value): refused before it reaches a
+ * query, naming the parameter (https://hl7.org/fhir/R4/search.html#errors).
+ */
+function refuseNul(request: SearchRequest): void {
+  const named: [string, string][] = [
+    ...(request.filters ?? []).map((f): [string, string] => [f.code, `${f.code}${f.operator}${f.value}`]),
+    ...(request.sortRules ?? []).map((r): [string, string] => ['_sort', r.code]),
+    ...[...(request.include ?? []), ...(request.revInclude ?? [])].map((t, i): [string, string] => [
+      i < (request.include?.length ?? 0) ? '_include' : '_revinclude',
+      `${t.resourceType}:${t.searchParam}:${t.targetType ?? ''}`,
+    ]),
+  ];
+  for (const [name, text] of named) {
+    if (text.includes('\0')) {
+      const shown = name.replace(/\0/g, '\\0');
+      throw new FhirError(badRequest(`Search parameter '${shown}' contains a NUL character (%00), which no stored value can hold`, shown), 400);
+    }
+  }
+}
+
+/** Runs one page of a search. `base` is this server's FHIR base (absolute references on it are local). */
 export async function runSearch(
   driver: SqlDriver,
   request: SearchRequest,
-  options: { strict: boolean; cursor?: string; access?: RepositoryAccess },
+  options: { strict: boolean; cursor?: string; access?: RepositoryAccess; base?: ServerBase },
 ): Promise<SearchResult> {
+  refuseNul(request);
   const warnings: string[] = [];
-  const ctx: FilterContext = { params: new SqlParams(), strict: options.strict, warnings, access: options.access };
+  const hierarchies = await loadHierarchies(driver, subsumptionSystems(request.filters ?? []), options.access);
+  const context = (w: string[]): FilterContext => ({ params: new SqlParams(), strict: options.strict, warnings: w, access: options.access, base: options.base, hierarchies });
+  const ctx = context(warnings);
   const count = pageSize(request.count, warnings);
   const cursor = decodeCursor(options.cursor);
   let conditions = where(request, ctx);
@@ -94,7 +120,7 @@ export async function runSearch(
   let total: number | undefined;
   if (request.total === 'accurate' || request.total === 'estimate') {
     // A fresh parameter list: the page query below adds sort and cursor parameters this one does not use.
-    const countCtx: FilterContext = { params: new SqlParams(), strict: options.strict, warnings: [], access: options.access };
+    const countCtx = context([]);
     let countWhere = where(request, countCtx);
     if (options.access) {
       countWhere += ` AND ${releasedCondition(options.access, 'r', (v) => countCtx.params.add(v))}`;

@@ -10,6 +10,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
 import { writeGrants } from './consent-grants';
 import type { WritePlan } from './owners';
+import type { ServerBase } from './local-refs';
 import type { SearchValues } from './search-values';
 import { prepareDoc, writeVersion, type WrittenVersion } from './sql-write';
 
@@ -31,8 +32,11 @@ interface Planned {
 
 const key = (type: string, id: string): string => `${type}/${id}`;
 
-/** Writes the next version of each resource (they must have ids); results in input order. `plans[i]` gives resource i's owner. */
-export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = []): Promise<WrittenVersion[]> {
+/**
+ * Writes the next version of each resource (they must have ids); results in input order.
+ * `plans[i]` gives resource i's owner; `base` is the server's FHIR base (src/store/local-refs.ts).
+ */
+export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = [], base?: ServerBase): Promise<WrittenVersion[]> {
   const results: WrittenVersion[] = new Array(resources.length);
   const seen = new Set<string>();
   const batch: number[] = [];
@@ -57,7 +61,7 @@ export async function writeMany(tx: SqlDriver, resources: Resource[], plans: Wri
       const resource = resources[i];
       const row = byKey.get(key(resource.resourceType, resource.id as string));
       const versionId = row ? row.version_id + 1 : 1;
-      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource, plans[i]);
+      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource, plans[i], base);
       return {
         at: i,
         resource,
@@ -125,12 +129,12 @@ export async function writeMany(tx: SqlDriver, resources: Resource[], plans: Wri
     }
     // Created by another writer between our lock and our insert: take the one-by-one path.
     for (const p of lost) {
-      results[p.at] = await writeVersion(tx, p.type, p.id, p.resource, undefined, plans[p.at]);
+      results[p.at] = await writeVersion(tx, p.type, p.id, p.resource, undefined, plans[p.at], base);
     }
   }
   for (const i of oneByOne) {
     const r = resources[i];
-    results[i] = await writeVersion(tx, r.resourceType, r.id as string, r, undefined, plans[i]);
+    results[i] = await writeVersion(tx, r.resourceType, r.id as string, r, undefined, plans[i], base);
   }
   return results;
 }
@@ -174,8 +178,16 @@ async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[],
       written.map((p) => p.part2),
     ],
   );
-  if (replaced.length > 0) {
-    const keys = [replaced.map((p) => p.type), replaced.map((p) => p.id)];
+  await replaceSideRows(tx, replaced, written);
+}
+
+/**
+ * The search-value rows of many resources: those of `stale` deleted, those of `fresh` (with their
+ * values) inserted, one statement per table (writes, and the reindex of src/store/reindex.ts).
+ */
+export async function replaceSideRows(tx: SqlDriver, stale: { type: string; id: string }[], fresh: { type: string; id: string; values: SearchValues }[]): Promise<void> {
+  if (stale.length > 0) {
+    const keys = [stale.map((p) => p.type), stale.map((p) => p.id)];
     for (const { table } of SIDE_TABLES) {
       await tx.query(
         `DELETE FROM ${table} x USING unnest($1::text[], $2::text[]) AS k(t, i) WHERE x.resource_type = k.t AND x.id = k.i`,
@@ -188,7 +200,7 @@ async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[],
     const types: string[] = [];
     const ids: string[] = [];
     const columns: unknown[][] = t.columns.map(() => []);
-    for (const p of written) {
+    for (const p of fresh) {
       for (const row of p.values[t.values] as unknown as Record<string, unknown>[]) {
         types.push(p.type);
         ids.push(p.id);

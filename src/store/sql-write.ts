@@ -10,6 +10,7 @@ import type { SqlDriver } from './repository';
 import { hasPart2Label, withPart2Labels } from '../access/owner-rules';
 import { writeGrants } from './consent-grants';
 import type { WritePlan } from './owners';
+import type { ServerBase } from './local-refs';
 import { extractSearchValues, type SearchValues } from './search-values';
 
 export interface WrittenVersion {
@@ -54,21 +55,22 @@ const SIDE_ONLY_SQL = `WITH ${SIDE_TABLES_SQL} SELECT 1`;
  * program gets the Part 2 labels (R, 42CFRPart2, ETH) where missing. Records in no Patient's
  * compartment (the program's Organization, Practitioners) are not labelled.
  */
-export function prepareDoc(doc: Resource, plan: WritePlan | undefined): { doc: Resource; values: SearchValues; part2: boolean } {
+export function prepareDoc(doc: Resource, plan: WritePlan | undefined, base?: ServerBase): { doc: Resource; values: SearchValues; part2: boolean } {
   if (plan?.part2Owner && !hasPart2Label(doc)) {
     const labelled = withPart2Labels(doc);
-    const values = extractSearchValues(labelled);
+    const values = extractSearchValues(labelled, base);
     if (values.patientIds.length > 0) {
       return { doc: labelled, values, part2: true };
     }
   }
-  return { doc, values: extractSearchValues(doc), part2: hasPart2Label(doc) };
+  return { doc, values: extractSearchValues(doc, base), part2: hasPart2Label(doc) };
 }
 
 /**
  * Writes the next version of `type/id`: `content` is the resource (its meta is set here), or
  * `null` for a delete (a tombstone). `ifMatch` is the version the caller expects (412 otherwise).
- * `plan` gives the owner (src/store/owners.ts); a delete keeps the last owner.
+ * `plan` gives the owner (src/store/owners.ts); a delete keeps the last owner. `base`: the
+ * server's FHIR base, for which references are local (src/store/local-refs.ts).
  */
 export async function writeVersion(
   tx: SqlDriver,
@@ -77,6 +79,7 @@ export async function writeVersion(
   content: Resource | null,
   ifMatch?: string,
   plan?: WritePlan,
+  base?: ServerBase,
 ): Promise<WrittenVersion> {
   for (let attempt = 0; ; attempt++) {
     const cur = await tx.query<{ version_id: number; deleted: boolean; owner: string | null }>(
@@ -93,7 +96,7 @@ export async function writeVersion(
     }
     const versionId = row ? row.version_id + 1 : 1;
     const lastUpdated = new Date().toISOString();
-    const prepared = content ? prepareDoc({ ...content, id, meta: { ...content.meta, versionId: String(versionId), lastUpdated } } as Resource, plan) : undefined;
+    const prepared = content ? prepareDoc({ ...content, id, meta: { ...content.meta, versionId: String(versionId), lastUpdated } } as Resource, plan, base) : undefined;
     const doc = prepared?.doc ?? null;
     const values = prepared?.values ?? EMPTY;
     const owner = content ? plan?.owner ?? null : row?.owner ?? null;

@@ -155,3 +155,99 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
     });
   });
 });
+
+/** Reference URLs, modifiers and NUL bytes over HTTP (issue 11, items 10 to 12): never a 500. */
+describe.each(DRIVERS)('search edges over HTTP on %s', (driver) => {
+  const BASE_URL = 'http://localhost:8080/fhir';
+  let store: TestStore;
+  let app: ReturnType<typeof createApp>;
+  beforeAll(async () => {
+    store = await openTestStore(driver, { BASE_URL });
+    app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES, BASE_URL } });
+    const put = (r: { resourceType: string; id: string }) => request(app).put(`/fhir/${r.resourceType}/${r.id}`).set('Content-Type', FHIR).send(JSON.stringify(r));
+    const code = { coding: [{ system: 'http://loinc.org', code: '8480-6', display: 'Systolic blood pressure' }] };
+    for (const r of [
+      { resourceType: 'Patient', id: 'p1' },
+      { resourceType: 'Patient', id: 'p2' },
+      { resourceType: 'Observation', id: 'o1', status: 'final', code, subject: { reference: 'Patient/p1' } },
+      { resourceType: 'Observation', id: 'o2', status: 'final', code, subject: { reference: `${BASE_URL}/Patient/p2` } },
+      { resourceType: 'Encounter', id: 'e1', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/p1' } },
+    ]) {
+      expect((await put(r)).status).toBe(201);
+    }
+  });
+  afterAll(() => store?.close());
+
+  const count = async (query: string): Promise<number> => {
+    const res = await request(app).get(`/fhir/${query}&_summary=count`);
+    expect(res.status).toBe(200);
+    return res.body.total as number;
+  };
+
+  test('item 10: an absolute reference URL is the local reference on this base only', async () => {
+    expect(await count(`Observation?subject=${BASE_URL}/Patient/p1`)).toBe(1);
+    expect(await count('Observation?subject=http://127.0.0.1:8080/fhir/Patient/p2')).toBe(1);
+    expect(await count('Observation?patient=p2')).toBe(1);
+    expect(await count('Observation?subject=http://evil.example/fhir/Patient/p1')).toBe(0);
+    expect(await count(`Encounter?patient=${BASE_URL}/Patient/p1/_history/1`)).toBe(1);
+    expect(await count('Encounter?patient=http://evil.example/fhir/Patient/p1')).toBe(0);
+  });
+
+  test.each(['code:text', 'code:in', 'code:not-in', 'code:above', 'code:below', 'identifier:of-type', 'subject:identifier', 'code:contains', 'subject:below', 'family:text'])(
+    'item 11: %s is answered without a 500 (400 under strict handling when unsupported)',
+    async (param) => {
+      const type = param === 'family:text' ? 'Patient' : 'Observation';
+      const value = param === 'identifier:of-type' ? 'a|b|c' : 'x';
+      const lenient = await request(app).get(`/fhir/${type}?${param}=${value}`);
+      expect(lenient.status).toBe(200);
+      const strict = await request(app).get(`/fhir/${type}?${param}=${value}`).set('Prefer', 'handling=strict');
+      expect([200, 400]).toContain(strict.status);
+      if (strict.status === 400) {
+        expect(strict.body.resourceType).toBe('OperationOutcome');
+        expect(lenient.body.entry.at(-1).resource.issue[0].details.text).toMatch(/not supported|not held|needs system\|code/);
+      }
+    },
+  );
+
+  test('item 11: code:text matches the display', async () => {
+    expect(await count('Observation?code:text=systolic')).toBe(2);
+    expect(await count('Observation?code:text=diastolic')).toBe(0);
+  });
+
+  test.each([
+    '/fhir/Patient?family=%00',
+    '/fhir/Patient?_id=%00',
+    '/fhir/Observation?subject=Patient/%00',
+    '/fhir/Observation?code=http://loinc.org|%00',
+    '/fhir/Observation?subject:Patient.family=%00',
+    '/fhir/Observation?date=%00',
+    '/fhir/Observation?_sort=%00',
+    '/fhir/Observation?_include=Observation:%00',
+    '/fhir/Observation?_cursor=%00',
+    `/fhir/Observation?_cursor=${Buffer.from(JSON.stringify({ k: '\0' })).toString('base64url')}`,
+    '/fhir/Observation?_count=%00',
+    '/fhir/Observation?fam%00ily=x',
+    '/fhir/Patient/%00',
+    '/fhir/Patient/p1/_history/%00',
+    '/fhir/Patient/%00/_history',
+    '/fhir/Patient/_history?_since=%00',
+    '/fhir/_history?_count=%00',
+    '/fhir/Patient/%00/$everything',
+  ])('item 12: GET %s is a 4xx OperationOutcome', async (path) => {
+    for (const prefer of ['handling=lenient', 'handling=strict']) {
+      const res = await request(app).get(path).set('Prefer', prefer);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+    }
+  });
+
+  test('item 12: a NUL byte names its parameter; a form search and If-None-Exist too', async () => {
+    const res = await request(app).get('/fhir/Patient?family=%00');
+    expect(res.status).toBe(400);
+    expect(res.body.issue[0].details.text).toMatch(/'family'.*NUL/);
+    expect((await request(app).post('/fhir/Patient/_search').type('form').send('family=%00')).status).toBe(400);
+    const create = await request(app).post('/fhir/Patient').set('Content-Type', FHIR).set('If-None-Exist', 'identifier=%00').send(JSON.stringify({ resourceType: 'Patient' }));
+    expect(create.status).toBe(400);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { openStore, type SqlRepository } from '../../src/store';
+import { openStore, type SqlRepository, type StoreOptions } from '../../src/store';
 
 export type DriverName = 'pglite' | 'pg';
 
@@ -40,14 +40,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   return { url: url.toString(), drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined) };
 }
 
-/** Opens an empty store on the driver. */
-export async function openTestStore(driver: DriverName): Promise<TestStore> {
+/** Opens an empty store on the driver (`options`: e.g. the server's BASE_URL). */
+export async function openTestStore(driver: DriverName, options: Pick<StoreOptions, 'BASE_URL'> = {}): Promise<TestStore> {
   if (driver === 'pglite') {
-    const repo = await openStore({ memory: true });
+    const repo = await openStore({ ...options, memory: true });
     return { repo, close: () => repo.close() };
   }
   const db = await createTestDatabase();
-  const repo = await openStore({ DATABASE_URL: db.url });
+  const repo = await openStore({ ...options, DATABASE_URL: db.url });
   return {
     repo,
     url: db.url,
