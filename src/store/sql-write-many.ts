@@ -1,10 +1,11 @@
 /**
  * Many updates in a few statements (a transaction Bundle, an ingest batch): the same rows as
  * `writeVersion` writes one resource at a time, but with one statement per table for the whole
- * batch (`unnest` over arrays). Existing rows are locked in key order first, so concurrent
- * batches cannot deadlock on each other and version numbers stay consecutive. Must run inside a
- * transaction. Ids that appear twice in one batch, or that another writer creates meanwhile, go
- * through `writeVersion` one by one.
+ * batch (`unnest` over arrays). Every resource of the batch is locked first, new ids included,
+ * in one global order (src/store/write-locks.ts), so concurrent batches over the same ids queue
+ * instead of deadlocking and version numbers stay consecutive. Must run inside a transaction.
+ * Ids that appear twice in one batch, or that a writer without those locks creates meanwhile,
+ * go through `writeVersion` one by one.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
@@ -12,6 +13,7 @@ import { writeGrants } from './consent-grants';
 import type { WritePlan } from './owners';
 import type { SearchValues } from './search-values';
 import { prepareDoc, writeVersion, type WrittenVersion } from './sql-write';
+import { lockForWrite } from './write-locks';
 
 interface Planned {
   /** index in the input */
@@ -34,6 +36,7 @@ const key = (type: string, id: string): string => `${type}/${id}`;
 /** Writes the next version of each resource (they must have ids); results in input order. `plans[i]` gives resource i's owner. */
 export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = []): Promise<WrittenVersion[]> {
   const results: WrittenVersion[] = new Array(resources.length);
+  await lockForWrite(tx, resources.map((r) => ({ type: r.resourceType, id: r.id as string })));
   const seen = new Set<string>();
   const batch: number[] = [];
   const oneByOne: number[] = [];
