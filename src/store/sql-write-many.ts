@@ -37,14 +37,18 @@ const key = (type: string, id: string): string => `${type}/${id}`;
 export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = []): Promise<WrittenVersion[]> {
   const results: WrittenVersion[] = new Array(resources.length);
   await lockForWrite(tx, resources.map((r) => ({ type: r.resourceType, id: r.id as string })));
+  // Every statement below meets the rows in key order (inserts of new ids too), so that a batch
+  // too large for the write locks still takes its row locks in the same order as any other;
+  // repeats of one id stay in input order (the later one is the later version).
+  const keys = resources.map((r) => key(r.resourceType, r.id as string));
+  const order = resources.map((_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
   const seen = new Set<string>();
   const batch: number[] = [];
   const oneByOne: number[] = [];
-  resources.forEach((r, i) => {
-    const k = key(r.resourceType, r.id as string);
-    (seen.has(k) ? oneByOne : batch).push(i);
-    seen.add(k);
-  });
+  for (const i of order) {
+    (seen.has(keys[i]) ? oneByOne : batch).push(i);
+    seen.add(keys[i]);
+  }
   if (batch.length > 0) {
     const types = batch.map((i) => resources[i].resourceType);
     const ids = batch.map((i) => resources[i].id as string);

@@ -24,6 +24,15 @@ export interface WriteKey {
   id: string;
 }
 
+/**
+ * Most write locks one transaction takes. Advisory locks live in PostgreSQL's shared lock table
+ * (about max_locks_per_transaction x max_connections entries, 6400 by default), so an ingest
+ * committing tens of thousands of resources at once cannot lock each one ("out of shared
+ * memory"); such a transaction takes none and relies on its row locks, taken in key order, and
+ * on being run again should it still deadlock.
+ */
+const MAX_WRITE_LOCKS = 512;
+
 /** The lock of `type/id`: 32 bits of its SHA-1 (a collision only makes two writers queue). */
 function lockOf(key: WriteKey): number {
   return createHash('sha1').update(`${key.type}/${key.id}`).digest().readInt32BE(0);
@@ -31,11 +40,12 @@ function lockOf(key: WriteKey): number {
 
 /**
  * Takes the write locks of `keys` until the transaction ends, in ascending lock order (the
- * order is what prevents deadlocks; taking a lock twice is harmless). Must run inside a transaction.
+ * order is what prevents deadlocks; taking a lock twice is harmless); none for more than
+ * MAX_WRITE_LOCKS keys. Must run inside a transaction.
  */
 export async function lockForWrite(tx: SqlDriver, keys: readonly WriteKey[]): Promise<void> {
   const locks = [...new Set(keys.map(lockOf))].sort((a, b) => a - b);
-  if (locks.length === 0) {
+  if (locks.length === 0 || locks.length > MAX_WRITE_LOCKS) {
     return;
   }
   await tx.query(

@@ -108,4 +108,19 @@ describe.each(DRIVERS)('transaction retry on %s', (driver) => {
       expect(held.rows[0].n).toBe(2);
     });
   });
+
+  test('a batch too large for the lock table takes no write locks and still writes every resource in input order', async () => {
+    const ids = Array.from({ length: 600 }, (_, i) => `big-${String(599 - i).padStart(3, '0')}`);
+    const written = await repo.withTransaction(async (tx) => {
+      await tx.lockForWrite(ids.map((id) => ({ type: 'Patient', id })));
+      const held = await (tx as SqlRepository).driver.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 2`,
+      );
+      expect(held.rows[0].n).toBe(0);
+      return tx.updateMany<Patient>([...ids, ids[0]].map((id, i) => ({ resourceType: 'Patient', id, name: [{ family: String(i) }] })));
+    });
+    expect(written.map((w) => w.resource.id)).toEqual([...ids, ids[0]]);
+    expect(written.map((w) => w.resource.meta?.versionId)).toEqual([...ids.map(() => '1'), '2']);
+    expect((await repo.read<Patient>('Patient', ids[0])).name?.[0]?.family).toBe('600');
+  });
 });
