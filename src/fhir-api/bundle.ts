@@ -128,13 +128,21 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
   // Validate everything first: one invalid entry and nothing is written (422).
   validateForWrite(deps, bundle);
   const parsed = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, req.baseUrl, deps));
+  const kickoff = parsed.find((p) => p.path.endsWith('/$export'));
+  if (kickoff) {
+    // It would record a job outside the transaction: not undone by a rollback, repeated by a retry.
+    throw fail(kickoff.index, '$export starts a background job, which a transaction cannot roll back; send the kick-off request on its own');
+  }
   const withResource = preferReturn(req.headers) === 'representation';
+  // Run again as a whole when it loses a deadlock to a concurrent writer: everything below touches only the store.
   return deps.repo.withTransaction(async (tx) => {
     const refs = new Map<string, string>();
     const ids = new Map<number, Target>();
     for (const p of parsed) {
       await resolveTarget(p, tx, refs, ids);
     }
+    // Every resource this transaction writes, locked at once before the first write (src/store/write-locks.ts).
+    await tx.lockForWrite(parsed.flatMap((p) => writeKey(p, ids.get(p.index))));
     const bodies = parsed.map((p) => (p.entry.resource ? (rewrite(p.entry.resource, refs, p.index) as Resource) : undefined));
     const results: BundleEntry[] = new Array(parsed.length);
     const sorted = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
@@ -199,6 +207,17 @@ async function resolveTarget(p: Parsed, tx: Repository, refs: Map<string, string
   if (p.entry.fullUrl) {
     refs.set(p.entry.fullUrl, `${p.type}/${target.id}`);
   }
+}
+
+/** The resource an entry writes: a DELETE's, a PUT's or POST's target unless a conditional create found it. */
+function writeKey(p: Parsed, target: { id: string; existing?: Resource } | undefined): { type: string; id: string }[] {
+  if (!p.type) {
+    return [];
+  }
+  if (p.method === 'DELETE') {
+    return p.id ? [{ type: p.type, id: p.id }] : [];
+  }
+  return target && !target.existing ? [{ type: p.type, id: target.id }] : [];
 }
 
 /** Replaces every string equal to a resolved fullUrl; an unresolved `urn:uuid` reference is a 400. */

@@ -136,8 +136,18 @@ export interface Repository {
   conditionalUpdate<T extends Resource>(resource: T, search: SearchRequest, options?: WriteOptions): Promise<UpdateResult<T>>;
   /** One page of a patient's compartment (Patient/{id}/$everything), the Patient itself included. */
   compartment(patientId: string, options: CompartmentOptions): Promise<CompartmentPage>;
-  /** Runs `fn` atomically: every write inside commits or none does. */
+  /**
+   * Runs `fn` atomically: every write inside commits or none does. A transaction that failed
+   * only because of concurrent writers (deadlock, serialization failure) is run again, a few
+   * times, then answered 409: `fn` may run more than once and must touch nothing but the store.
+   */
   withTransaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T>;
+  /**
+   * Inside `withTransaction`: locks these resources for writing until the transaction ends, all
+   * at once in one global order. A transaction that writes several resources in several calls
+   * takes their locks first, so that it cannot deadlock with another writing some of the same.
+   */
+  lockForWrite(keys: readonly { type: string; id: string }[]): Promise<void>;
   /** Streams current (or `asOf`) resources in batches, never holding them all in memory. */
   stream(filter: StreamFilter, batchSize?: number): AsyncIterable<Resource[]>;
   /**

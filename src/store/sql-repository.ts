@@ -15,9 +15,7 @@ import { compartmentPage, streamResources, type CompartmentOptions, type Compart
 import { runSearch } from './sql-search';
 import { writeVersion } from './sql-write';
 import { writeMany } from './sql-write-many';
-
-/** Postgres errors worth one more try of a whole top-level write: serialization failure, deadlock. */
-const RETRYABLE = new Set(['40001', '40P01']);
+import { lockForWrite, retryTransaction, type WriteKey } from './write-locks';
 
 interface HistoryRow {
   resource_type: string;
@@ -67,20 +65,12 @@ export class SqlRepository implements Repository {
     return rows.length === 1;
   }
 
-  /** Runs `fn` in a transaction: the open one, or a new one retried on deadlock/serialization failure. */
-  private async tx<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+  /** Runs `fn` in a transaction: the open one, or a new one run again on deadlock or serialization failure (src/store/write-locks.ts). */
+  private tx<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
     if (this.inTransaction) {
       return fn(this.driver);
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.driver.transaction(fn);
-      } catch (err) {
-        if (attempt >= 3 || !RETRYABLE.has((err as { code?: string }).code ?? '')) {
-          throw err;
-        }
-      }
-    }
+    return retryTransaction(() => this.driver.transaction(fn));
   }
 
   async create<T extends Resource>(resource: T): Promise<T> {
@@ -258,11 +248,16 @@ export class SqlRepository implements Repository {
     return res.resources;
   }
 
+  /** A new transaction is run again as a whole on deadlock or serialization failure, so `fn` must touch nothing but the store. */
   withTransaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.inTransaction) {
       return fn(this);
     }
-    return this.driver.transaction((tx) => fn(new SqlRepository(tx, true, this.access, this.base)));
+    return retryTransaction(() => this.driver.transaction((tx) => fn(new SqlRepository(tx, true, this.access, this.base))));
+  }
+
+  lockForWrite(keys: readonly WriteKey[]): Promise<void> {
+    return this.tx((tx) => lockForWrite(tx, keys));
   }
 
   stream(filter: StreamFilter, batchSize = 1000): AsyncIterable<Resource[]> {

@@ -1,10 +1,11 @@
 /**
  * Many updates in a few statements (a transaction Bundle, an ingest batch): the same rows as
  * `writeVersion` writes one resource at a time, but with one statement per table for the whole
- * batch (`unnest` over arrays). Existing rows are locked in key order first, so concurrent
- * batches cannot deadlock on each other and version numbers stay consecutive. Must run inside a
- * transaction. Ids that appear twice in one batch, or that another writer creates meanwhile, go
- * through `writeVersion` one by one.
+ * batch (`unnest` over arrays). Every resource of the batch is locked first, new ids included,
+ * in one global order (src/store/write-locks.ts), so concurrent batches over the same ids queue
+ * instead of deadlocking and version numbers stay consecutive. Must run inside a transaction.
+ * Ids that appear twice in one batch, or that a writer without those locks creates meanwhile,
+ * go through `writeVersion` one by one.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
@@ -13,6 +14,7 @@ import type { WritePlan } from './owners';
 import type { ServerBase } from './local-refs';
 import type { SearchValues } from './search-values';
 import { prepareDoc, writeVersion, type WrittenVersion } from './sql-write';
+import { lockForWrite } from './write-locks';
 
 interface Planned {
   /** index in the input */
@@ -38,14 +40,19 @@ const key = (type: string, id: string): string => `${type}/${id}`;
  */
 export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = [], base?: ServerBase): Promise<WrittenVersion[]> {
   const results: WrittenVersion[] = new Array(resources.length);
+  await lockForWrite(tx, resources.map((r) => ({ type: r.resourceType, id: r.id as string })));
+  // Every statement below meets the rows in key order (inserts of new ids too), so that a batch
+  // too large for the write locks still takes its row locks in the same order as any other;
+  // repeats of one id stay in input order (the later one is the later version).
+  const keys = resources.map((r) => key(r.resourceType, r.id as string));
+  const order = resources.map((_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
   const seen = new Set<string>();
   const batch: number[] = [];
   const oneByOne: number[] = [];
-  resources.forEach((r, i) => {
-    const k = key(r.resourceType, r.id as string);
-    (seen.has(k) ? oneByOne : batch).push(i);
-    seen.add(k);
-  });
+  for (const i of order) {
+    (seen.has(keys[i]) ? oneByOne : batch).push(i);
+    seen.add(keys[i]);
+  }
   if (batch.length > 0) {
     const types = batch.map((i) => resources[i].resourceType);
     const ids = batch.map((i) => resources[i].id as string);

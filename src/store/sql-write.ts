@@ -5,7 +5,7 @@
  * in one statement. Must run inside a transaction.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { FhirError, preconditionFailed } from '../outcomes';
+import { conflict, FhirError, preconditionFailed } from '../outcomes';
 import type { SqlDriver } from './repository';
 import { hasPart2Label, withPart2Labels } from '../access/owner-rules';
 import { writeGrants } from './consent-grants';
@@ -112,7 +112,7 @@ export async function writeVersion(
         if (attempt < 3) {
           continue;
         }
-        throw new Error(`Could not write ${type}/${id}: concurrent creates kept winning`);
+        throw new FhirError(conflict(`Could not write ${type}/${id}: concurrent creates of it kept winning; send it again`), 409);
       }
       await tx.query(SIDE_ONLY_SQL, params);
     } else {
