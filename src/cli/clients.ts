@@ -9,15 +9,15 @@
  *
  * Exit 0 done, 1 refused (bad JWKS, unknown scope, unknown id), 2 usage or I/O error.
  *
- * PGlite is one process's database: with the embedded store, stop the server first (the command
- * refuses while the data directory is open elsewhere, unless --force), then restart it.
+ * PGlite is one process's database: while a server holds the embedded store's data directory the
+ * command is refused (exit 2, naming the holder).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { ClientStore, ClientValidationError, type Client } from '../auth/clients';
 import { loadConfig } from '../config';
 import { openDriver } from '../store';
+import { StoreLockedError } from '../store/dir-lock';
 import type { SqlDriver } from '../store/repository';
 import { ensureDefinitionsCache } from '../validation/definitions-cache';
 
@@ -27,7 +27,6 @@ const USAGE = `Usage:
   peerbridge clients remove <client id>
 Scopes are SMART system scopes: system/*.read, system/Encounter.rs, system/*.cruds, system/AuditEvent.rs (audit search).
 --org names an Organization id (a tenant) whose records the client may see; '*' gives every organization.
-Options for every subcommand: --force (open an embedded data directory that looks in use)
 `;
 
 class UsageError extends Error {}
@@ -39,7 +38,7 @@ interface Parsed {
 }
 
 const VALUE_OPTIONS = new Set(['--name', '--jwks', '--jwks-url', '--scope', '--org', '--format']);
-const FLAG_OPTIONS = new Set(['--force']);
+const FLAG_OPTIONS = new Set<string>();
 
 function parseArgs(args: string[]): Parsed {
   const parsed: Parsed = { positional: [], options: new Map(), flags: new Set() };
@@ -76,16 +75,20 @@ function many(p: Parsed, name: string, split: RegExp): string[] {
   return (p.options.get(name) ?? []).flatMap((v) => v.split(split)).map((v) => v.trim()).filter(Boolean);
 }
 
-/** Opens the configured store's driver; refuses an embedded data directory another process holds. */
-export async function openConfiguredDriver(env: NodeJS.ProcessEnv, force: boolean): Promise<SqlDriver> {
-  const config = loadConfig(env);
-  if (!config.DATABASE_URL && !force && existsSync(join(config.DATA_DIR, 'postmaster.pid'))) {
-    throw new Error(
-      `The embedded store in ${config.DATA_DIR} is open in another process (a running server?). PGlite serves one process at a time: ` +
-        'stop the server and run this again (add --force if no server is running and the directory was not closed cleanly).',
-    );
+/**
+ * Opens the configured store's driver. An embedded data directory held by another process (a
+ * running server) is refused by the store's lock (src/store/dir-lock.ts); the message then says
+ * how to reach the running server instead.
+ */
+export async function openConfiguredDriver(env: NodeJS.ProcessEnv): Promise<SqlDriver> {
+  try {
+    return await openDriver(loadConfig(env));
+  } catch (e) {
+    if (e instanceof StoreLockedError) {
+      throw new Error(`${e.message}\nWhile the server runs, manage clients through it: peerbridge clients ... --server <its base URL, e.g. http://localhost:8080> --client-id <an admin client> --key <its private key>`);
+    }
+    throw e;
   }
-  return openDriver(config);
 }
 
 function describeKeys(c: Client): string {
@@ -194,7 +197,7 @@ export async function clientsCommand(args: string[], out: NodeJS.WritableStream,
   }
   let driver: SqlDriver | undefined;
   try {
-    driver = await openConfiguredDriver(env, p.flags.has('--force'));
+    driver = await openConfiguredDriver(env);
     const isResourceType = (t: string): boolean => resourceTypes().has(t);
     const store = await ClientStore.open(driver, { isResourceType });
     switch (sub) {

@@ -2,11 +2,11 @@
  * The newcomer's path on the command line, against PGlite in a temporary DATA_DIR:
  * `auth keygen` -> `clients add --jwks` -> `auth token` against a running token endpoint, plus
  * `clients list|remove`, `--assertion-only`, and the refusals (bad scope, usage, a data
- * directory held by another process).
+ * directory held by a running server).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
@@ -156,14 +156,17 @@ describe('peerbridge clients + auth token', () => {
     expect((await run(clientsCommand, 'list')).out).toMatch(/No clients registered/);
   });
 
-  test('an embedded data directory open in another process is not touched without --force', async () => {
-    writeFileSync(join(env.DATA_DIR as string, 'postmaster.pid'), '-42\n');
+  test('clients add against a data directory a running server holds: exit 2, naming the holder, with the --server hint', async () => {
+    const held = await openDriver({ DATA_DIR: env.DATA_DIR });
     try {
-      const res = await run(clientsCommand, 'list');
+      const res = await run(clientsCommand, 'add', '--name', 'Late', '--jwks', join(dir, 'keys-ES384', 'jwks.json'), '--scope', 'system/*.read', '--org', 'riverbend');
       expect(res.code).toBe(2);
-      expect(res.err).toMatch(/open in another process.*stop the server/s);
+      expect(res.err).toMatch(new RegExp(`in use by process ${process.pid} on ${hostname()}`));
+      expect(res.err).toMatch(/--server/);
+      expect((await run(clientsCommand, 'list')).code).toBe(2);
     } finally {
-      rmSync(join(env.DATA_DIR as string, 'postmaster.pid'));
+      await held.close();
     }
+    expect((await run(clientsCommand, 'list')).code).toBe(0);
   });
 });
