@@ -7,14 +7,19 @@
  *   peerbridge clients list [--format text|json]
  *   peerbridge clients remove <id>
  *
- * Exit 0 done, 1 refused (bad JWKS, unknown scope, unknown id), 2 usage or I/O error.
+ *   ... --server <url> --client-id <id> --key <private key file> [--token-url <url>]
+ *       the same through a running server's /admin/clients (clients-remote.ts), as that admin client
+ *
+ * Exit 0 done, 1 refused (bad JWKS, unknown scope, unknown id, refused by the server), 2 usage or
+ * I/O error.
  *
  * PGlite is one process's database: while a server holds the embedded store's data directory the
- * command is refused (exit 2, naming the holder).
+ * command is refused (exit 2, naming the holder); use --server then.
  */
 import { readFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { ClientStore, ClientValidationError, type Client } from '../auth/clients';
+import { RefusedError, RemoteClients } from './clients-remote';
 import { loadConfig } from '../config';
 import { openDriver } from '../store';
 import { StoreLockedError } from '../store/dir-lock';
@@ -27,6 +32,10 @@ const USAGE = `Usage:
   peerbridge clients remove <client id>
 Scopes are SMART system scopes: system/*.read, system/Encounter.rs, system/*.cruds, system/AuditEvent.rs (audit search).
 --org names an Organization id (a tenant) whose records the client may see; '*' gives every organization.
+With the embedded store held by a running server, manage clients through it (any subcommand):
+  --server <its URL, e.g. http://localhost:8080> --client-id <admin client> --key <its private key file> [--token-url <url>]
+  The admin client needs system/Client.c (add), .rs (list), .d (remove); it can register only its own
+  organizations and scopes it holds itself ('*' organizations: any).
 `;
 
 class UsageError extends Error {}
@@ -37,7 +46,7 @@ interface Parsed {
   flags: Set<string>;
 }
 
-const VALUE_OPTIONS = new Set(['--name', '--jwks', '--jwks-url', '--scope', '--org', '--format']);
+const VALUE_OPTIONS = new Set(['--name', '--jwks', '--jwks-url', '--scope', '--org', '--format', '--server', '--client-id', '--key', '--token-url']);
 const FLAG_OPTIONS = new Set<string>();
 
 function parseArgs(args: string[]): Parsed {
@@ -109,7 +118,13 @@ function formatClient(c: Client): string {
   ].join('\n');
 }
 
-async function add(store: ClientStore, p: Parsed, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+/** The registry the command works on: the store opened here, or a running server's. */
+type Registry = Pick<ClientStore, 'add' | 'list' | 'remove'>;
+
+/** The `system/Client.*` scope each subcommand needs over --server. */
+const REMOTE_SCOPE: Record<string, string> = { add: 'system/Client.c', list: 'system/Client.rs', remove: 'system/Client.d' };
+
+async function add(store: Registry, p: Parsed, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   if (p.positional.length > 0) {
     throw new UsageError(`Unexpected argument '${p.positional[0]}'`);
   }
@@ -191,15 +206,25 @@ export async function clientsCommand(args: string[], out: NodeJS.WritableStream,
     if (sub === 'remove' && p.positional.length !== 1) {
       throw new UsageError('Give the id of the client to remove');
     }
+    const remote = ['--server', '--client-id', '--key', '--token-url'].filter((o) => p.options.has(o));
+    if (remote.length > 0 && !(one(p, '--server') && one(p, '--client-id') && one(p, '--key'))) {
+      throw new UsageError('--server, --client-id and --key go together (the admin client that manages clients on the running server)');
+    }
   } catch (e) {
     err.write(`${(e as Error).message}\n${USAGE}`);
     return 2;
   }
   let driver: SqlDriver | undefined;
   try {
-    driver = await openConfiguredDriver(env);
-    const isResourceType = (t: string): boolean => resourceTypes().has(t);
-    const store = await ClientStore.open(driver, { isResourceType });
+    const server = one(p, '--server');
+    let store: Registry;
+    if (server) {
+      store = await RemoteClients.connect({ server, clientId: one(p, '--client-id') as string, keyFile: one(p, '--key') as string, tokenUrl: one(p, '--token-url') }, REMOTE_SCOPE[sub]);
+    } else {
+      driver = await openConfiguredDriver(env);
+      const isResourceType = (t: string): boolean => resourceTypes().has(t);
+      store = await ClientStore.open(driver, { isResourceType });
+    }
     switch (sub) {
       case 'add':
         return await add(store, p, out, err);
@@ -224,7 +249,7 @@ export async function clientsCommand(args: string[], out: NodeJS.WritableStream,
     }
   } catch (e) {
     err.write(`${e instanceof UsageError ? `${e.message}\n${USAGE}` : `${(e as Error).message}\n`}`);
-    return 2;
+    return e instanceof RefusedError ? 1 : 2;
   } finally {
     await driver?.close().catch(() => undefined);
   }
