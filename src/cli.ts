@@ -2,7 +2,7 @@
  * The `peerbridge` command line.
  *   peerbridge validate <file|dir>... [--format text|json]   exit 0 valid, 1 invalid, 2 usage or I/O error
  *   peerbridge translate --mapping <canonical|name|path> <input|folder|->   exit 0 all accepted, 1 any rejected, 2 usage/I/O
- *   peerbridge clients add|list|remove                      registered SMART Backend Services clients
+ *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
  *   peerbridge serve                                        same as npm start
  */
@@ -17,6 +17,7 @@ const USAGE = `Usage:
                        [--rejects <file>] [--format text|json] [--no-progress]
   peerbridge clients add --name <n> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...]
   peerbridge clients list [--format text|json] | peerbridge clients remove <id>
+      (while a server runs, add to each: --server <url> --client-id <admin client id> --key <its private key file>)
   peerbridge auth keygen [--alg ES384|RS384] --out <dir>
   peerbridge auth token --client-id <id> --key <file> [--token-url <url>] [--scope <s>...] [--assertion-only] [--json]
   peerbridge serve

@@ -38,8 +38,8 @@ export interface EntityPart {
   resourceType?: string;
   /** A non-resource object: an export job, an ingest source (entity.what.identifier). */
   identifier?: { system: string; value: string };
-  /** object-role: 4 domain resource, 24 query, 3 report (export files), 20 job. */
-  role: '3' | '4' | '20' | '24';
+  /** object-role: 4 domain resource, 24 query, 3 report (export files), 20 job, 13 security resource (a registered client). */
+  role: '3' | '4' | '13' | '20' | '24';
   /** Search / operation parameter names (never values), and other labelled facts without content. */
   details?: Array<[string, string]>;
 }
@@ -70,6 +70,10 @@ export interface ClassifyInput {
 
 export const EXPORT_JOB_SYSTEM = 'http://peerbridge.org/fhir/sid/bulk-export-job';
 export const INGEST_SOURCE_SYSTEM = 'http://peerbridge.org/fhir/sid/ingest-source';
+/** System of registered clients' ids (the same as `agent.who.identifier` in event.ts). */
+const CLIENT_ID_SYSTEM = 'http://peerbridge.org/fhir/sid/client-id';
+/** Client ids are base64url (src/auth/clients.ts). */
+const CLIENT_ID_RE = /^[A-Za-z0-9_\-]{1,64}$/;
 
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 const OP_RE = /^\$[a-z][A-Za-z0-9-]{0,40}$/;
@@ -117,6 +121,7 @@ export function classify(input: ClassifyInput, isType: (t: string) => boolean): 
   const names = safeNames(input.paramNames);
   if (mount === 'fhir') return fhirRequest(method, segments.slice(1), names, input, isType) ?? unknown(method);
   if (mount === 'ingest') return ingestRequest(method, segments.slice(1), names) ?? unknown(method);
+  if (mount === 'admin') return adminRequest(method, segments.slice(1), input.contentLocation) ?? unknown(method);
   return unknown(method);
 }
 
@@ -246,5 +251,20 @@ function ingestRequest(method: string, s: string[], names: string[]): Classified
     const source = SOURCE_RE.test(a) ? { identifier: { system: INGEST_SOURCE_SYSTEM, value: a } } : {};
     return { kind: 'import', interaction: 'operation', operation: '$ingest', action: 'C', entities: [{ ...source, role: '20', ...details }] };
   }
+  return undefined;
+}
+
+/** `/admin/clients[/{id}]` (src/auth/admin-router.ts): the registered client touched, by id (a register names it from `Content-Location`). */
+function adminRequest(method: string, s: string[], contentLocation: string | undefined): Classified | undefined {
+  const [a, b] = s;
+  if (a !== 'clients' || s.length > 2) return undefined;
+  const client = (id: string | undefined): EntityPart =>
+    id !== undefined && CLIENT_ID_RE.test(id) ? { identifier: { system: CLIENT_ID_SYSTEM, value: id }, role: '13' } : { role: '13' };
+  if (s.length === 1 && method === 'GET') return { kind: 'rest', interaction: 'search-type', action: 'E', entities: [{ role: '24' }] };
+  if (s.length === 1 && method === 'POST') {
+    return { kind: 'rest', interaction: 'create', action: 'C', entities: [client(/\/admin\/clients\/([^/?#]+)$/.exec(contentLocation ?? '')?.[1])] };
+  }
+  if (s.length === 2 && method === 'GET') return { kind: 'rest', interaction: 'read', action: 'R', entities: [client(b)] };
+  if (s.length === 2 && method === 'DELETE') return { kind: 'rest', interaction: 'delete', action: 'D', entities: [client(b)] };
   return undefined;
 }

@@ -34,7 +34,7 @@ const TYPES: Record<Classified['kind'] | 'login', Coding> = {
   login: { system: DCM, code: '110114', display: 'User Authentication' },
 };
 const CLAIMED_ID_RE = /^[A-Za-z0-9_\-.]{1,64}$/;
-const ROLES: Record<EntityPart['role'], string> = { '3': 'Report', '4': 'Domain Resource', '20': 'Job', '24': 'Query' };
+const ROLES: Record<EntityPart['role'], string> = { '3': 'Report', '4': 'Domain Resource', '13': 'Security Resource', '20': 'Job', '24': 'Query' };
 
 /** Who made the request (an authenticated client, or nobody known). */
 export interface AgentInfo {

@@ -209,6 +209,15 @@ export class AccessTokenVerifier {
     });
   }
 
+  /**
+   * Forgets that `clientId` was seen registered, so its tokens are checked against the registry
+   * on their next use (a client removed through this process ends at once; other processes see it
+   * within `activeCacheMs`).
+   */
+  forgetClient(clientId: string): void {
+    this.active.delete(clientId);
+  }
+
   private async isActive(clientId: string): Promise<boolean> {
     const ttl = this.options.activeCacheMs ?? 30_000;
     const cached = this.active.get(clientId);

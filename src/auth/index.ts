@@ -5,6 +5,7 @@
  * - `router`: `POST /auth/token` and the SMART configuration (mount at the root, before `authenticate`);
  * - `authenticate`: bearer token -> `res.locals.auth` (mount at the root, after `router`);
  * - `rateLimit`: per-client token bucket (after `authenticate`);
+ * - `admin`: the client registry, `/admin/clients` (mount there, after `rateLimit`);
  * - `authorize`: scopes vs. the request (after the body is read: inside the FHIR router after its
  *   body reader, and on `/ingest/:source` after its body reader);
  * - the parts (`clients`, `verifier`, ...) for tests, the CLI and the audit work.
@@ -17,6 +18,7 @@ import { ClientStore, JtiStore } from './clients';
 import { assertAuthConfig, loadAuthConfig, urlsFor, type AuthConfig, type RequestUrls } from './config';
 import { authenticate, authorize, type AccessEvent, type Log } from './middleware';
 import { rateLimit } from './rate-limit';
+import { adminRouter } from './admin-router';
 import { authRouter, originOf } from './router';
 import { ServerKeys } from './server-keys';
 import { capabilitySecurity, type TokenEvent } from './token';
@@ -29,8 +31,10 @@ export { assertAuthConfig, loadAuthConfig, urlsFor, type AuthConfig, type Reques
 export { authenticate, authorize, authOf, DISABLED_AUTH, type AccessEvent, type AuthenticateOptions, type Log } from './middleware';
 export { checkBundleEntries, checkPermission, entryPermission, forbidden, requiredPermission, type NeedAt, type Requirement } from './permissions';
 export { clientOrIp, rateLimit, RateLimiter, type RateLimitOptions } from './rate-limit';
+export { adminRouter, clientJson } from './admin-router';
+export { canSee, escalations, type ClientAdmin } from './client-admin';
 export { authRouter, originOf } from './router';
-export { ADMIN_TYPES, allows, AUDIT_SCOPE, grantScopes, INTERACTIONS, parseScope, parseScopes, scopeErrors, type Interaction, type Need, type Scope } from './scopes';
+export { ADMIN_TYPES, allows, AUDIT_SCOPE, CLIENT_ADMIN_TYPE, grantScopes, INTERACTIONS, parseScope, parseScopes, scopeErrors, type Interaction, type Need, type Scope } from './scopes';
 export { migrateAuth } from './schema';
 export { ACCESS_TOKEN_ALG, ServerKeys } from './server-keys';
 export { capabilitySecurity, JWT_BEARER, SCOPES_SUPPORTED, smartConfiguration, tokenRequest, type TokenAnswer, type TokenEvent } from './token';
@@ -63,6 +67,8 @@ export interface Auth {
   authorize: RequestHandler;
   /** Per client (per IP before authentication); a pass-through when RATE_LIMIT_PER_SECOND=0. */
   rateLimit: RequestHandler;
+  /** `/admin/clients`: register, list and remove clients while the server runs (`system/Client.*` scopes). */
+  admin: Router;
   /** The token URL, issuer and audience for a request. */
   urls(req: Request): RequestUrls;
   /** The CapabilityStatement `rest.security` for a request. */
@@ -98,6 +104,7 @@ export async function openAuth(options: AuthOptions): Promise<Auth> {
     }),
     authenticate: authenticate({ verifier, expected: urls, disabled: config.AUTH_DISABLED, log: options.log, onEvent }),
     authorize: authorize({ onEvent }),
+    admin: adminRouter({ clients, authorize: authorize({ onEvent }), onRemoved: (id) => verifier.forgetClient(id) }),
     rateLimit: rateLimit({ rate: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
     urls,
     capabilitySecurity: (req) => capabilitySecurity(urls(req).tokenUrl),

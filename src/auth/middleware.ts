@@ -14,7 +14,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError } from '../outcomes';
 import { InvalidTokenError, type AccessTokenVerifier, type AuthContext, type TokenAudience } from './access-token';
 import { checkPermission, isPublic } from './permissions';
-import { ADMIN_TYPES, parseScopes } from './scopes';
+import { ADMIN_TYPES, CLIENT_ADMIN_TYPE, parseScopes } from './scopes';
 
 export { checkPermission, checkBundleEntries, requiredPermission, type Requirement } from './permissions';
 
@@ -29,8 +29,8 @@ export type AccessEvent =
   | { type: 'invalid-token'; method: string; path: string; reason: string }
   | { type: 'access-denied'; clientId: string; method: string; path: string; reason: string };
 
-/** The caller when auth is disabled: every scope (the admin ones too) and every organization. */
-const ALL_SCOPES = ['system/*.cruds', ...[...ADMIN_TYPES].map((t) => `system/${t}.cruds`)];
+/** The caller when auth is disabled: every scope (the admin ones and the client registry too) and every organization. */
+const ALL_SCOPES = ['system/*.cruds', ...[...ADMIN_TYPES, CLIENT_ADMIN_TYPE].map((t) => `system/${t}.cruds`)];
 export const DISABLED_AUTH: AuthContext = Object.freeze({
   clientId: 'auth-disabled',
   clientName: 'Authentication disabled (AUTH_DISABLED=true)',

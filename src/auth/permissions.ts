@@ -21,10 +21,11 @@
  * | `POST /ingest/{source}`, `POST /ingest/rejects/$retry` | c and u on `*` (v1 `system/*.write`, v2 `system/*.cu`) |
  * | `GET /ingest/rejects` (raw source records) | c, u and r on `*` (v1 `system/*.write system/*.read`, v2 `system/*.cru`) |
  * | writes to `AuditEvent` | refused for every client: the audit trail is written by the server only |
+ * | `GET /admin/clients`, `GET /admin/clients/{id}`, `POST /admin/clients`, `DELETE /admin/clients/{id}` | s, r, c, d on `Client` (never given by `*`) |
  */
 import type { Bundle, BundleEntry, OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError } from '../outcomes';
-import { ADMIN_TYPES, allows, INTERACTIONS, type Interaction, type Need, type Scope } from './scopes';
+import { ADMIN_TYPES, allows, CLIENT_ADMIN_TYPE, INTERACTIONS, type Interaction, type Need, type Scope } from './scopes';
 
 /** A need with where it comes from (`Bundle.entry[2]`), for the 403 message. */
 export interface NeedAt extends Need {
@@ -127,7 +128,21 @@ export function requiredPermission(method: string, path: string, body?: unknown,
   if (mount === 'ingest') {
     return ingestPermission(m, segments.slice(1));
   }
+  if (mount === 'admin') {
+    return adminPermission(m, segments.slice(1));
+  }
   return FULL;
+}
+
+/** `/admin/clients[/{id}]`: the client registry, on the `Client` scopes only (a `*` scope never reaches it). */
+function adminPermission(method: string, segments: string[]): Requirement {
+  const [a] = segments;
+  const n = segments.length;
+  if (a === 'clients' && n === 1 && method === 'GET') return scopes(need(CLIENT_ADMIN_TYPE, 's'));
+  if (a === 'clients' && n === 1 && method === 'POST') return scopes(need(CLIENT_ADMIN_TYPE, 'c'));
+  if (a === 'clients' && n === 2 && method === 'GET') return scopes(need(CLIENT_ADMIN_TYPE, 'r'));
+  if (a === 'clients' && n === 2 && method === 'DELETE') return scopes(need(CLIENT_ADMIN_TYPE, 'd'));
+  return scopes(need(CLIENT_ADMIN_TYPE, ...INTERACTIONS));
 }
 
 /**

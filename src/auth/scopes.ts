@@ -18,6 +18,10 @@
  * Admin types: `AuditEvent` is left out of `*`. Audit search needs an explicit
  * `system/AuditEvent.rs` (or v1 `system/AuditEvent.read`), so an HIE with `system/*.read` does
  * not read the disclosure log.
+ *
+ * `Client` is not a FHIR type: it names the registry of clients (`/admin/clients`, see
+ * admin-router.ts): `system/Client.c` registers, `.rs` lists and reads, `.d` removes. Like the
+ * admin types it is left out of `*`, so `system/*.cruds` cannot register clients.
  */
 
 /** A SMART v2 interaction letter. */
@@ -28,6 +32,12 @@ export const INTERACTIONS: readonly Interaction[] = ['c', 'r', 'u', 'd', 's'];
 
 /** Types a `*` scope does not cover: only a scope naming them grants access. */
 export const ADMIN_TYPES: ReadonlySet<string> = new Set(['AuditEvent']);
+
+/** The registry of clients (not a FHIR type): only a scope naming it grants `/admin/clients`. */
+export const CLIENT_ADMIN_TYPE = 'Client';
+
+/** Types a `*` scope does not cover. */
+const NOT_IN_WILDCARD: ReadonlySet<string> = new Set([...ADMIN_TYPES, CLIENT_ADMIN_TYPE]);
 
 /** The scope that lets an admin search the audit trail. */
 export const AUDIT_SCOPE = 'system/AuditEvent.rs';
@@ -87,12 +97,12 @@ export function parseScopes(scopes: string | readonly string[]): Scope[] {
   return list.filter(Boolean).map(parseScope).filter((s): s is Scope => s !== undefined);
 }
 
-/** True when the scope's type covers `type` (`*` covers every type but the admin ones). */
+/** True when the scope's type covers `type` (`*` covers every type but the admin ones and `Client`). */
 function covers(scopeType: string, type: string): boolean {
   if (type === '*') {
     return scopeType === '*';
   }
-  return scopeType === type || (scopeType === '*' && !ADMIN_TYPES.has(type));
+  return scopeType === type || (scopeType === '*' && !NOT_IN_WILDCARD.has(type));
 }
 
 /**
@@ -149,7 +159,7 @@ export function grantScopes(requested: string, registered: readonly string[]): s
       if (g.restrictions) {
         continue;
       }
-      const type = req.type === '*' ? g.type : g.type === '*' ? (ADMIN_TYPES.has(req.type) ? undefined : req.type) : g.type === req.type ? req.type : undefined;
+      const type = req.type === '*' ? g.type : g.type === '*' ? (NOT_IN_WILDCARD.has(req.type) ? undefined : req.type) : g.type === req.type ? req.type : undefined;
       const interactions = req.interactions.filter((i) => g.interactions.includes(i));
       if (type && interactions.length > 0) {
         add(formatScope(type, interactions, req.version === 1));
@@ -166,7 +176,7 @@ export function grantScopes(requested: string, registered: readonly string[]): s
 
 /** Does `a` grant everything `b` grants? */
 function subsumes(a: Scope, b: Scope): boolean {
-  return (a.type === b.type || (a.type === '*' && !ADMIN_TYPES.has(b.type))) && b.interactions.every((i) => a.interactions.includes(i));
+  return (a.type === b.type || (a.type === '*' && !NOT_IN_WILDCARD.has(b.type))) && b.interactions.every((i) => a.interactions.includes(i));
 }
 
 /**
@@ -179,7 +189,7 @@ export function scopeErrors(scopes: readonly string[], isResourceType?: (type: s
     const s = parseScope(raw);
     if (!s) {
       errors.push(`'${raw}' is not a SMART system scope (system/<Type|*>.<read|write|*> or system/<Type|*>.<cruds>)`);
-    } else if (s.type !== '*' && isResourceType && !isResourceType(s.type)) {
+    } else if (s.type !== '*' && s.type !== CLIENT_ADMIN_TYPE && isResourceType && !isResourceType(s.type)) {
       errors.push(`'${raw}': '${s.type}' is not a FHIR R4 resource type`);
     }
   }

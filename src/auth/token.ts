@@ -12,7 +12,7 @@
 import { issueAccessToken, type TokenAudience } from './access-token';
 import { AssertionError, verifyClientAssertion, type AssertionDeps } from './assertion';
 import { ASSERTION_ALGS } from './client-keys';
-import { AUDIT_SCOPE, grantScopes } from './scopes';
+import { AUDIT_SCOPE, CLIENT_ADMIN_TYPE, grantScopes } from './scopes';
 import type { ServerKeys } from './server-keys';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -119,7 +119,7 @@ export async function tokenRequest(form: URLSearchParams, urls: TokenUrls, deps:
 }
 
 /** Scopes listed in the SMART configuration (any resource type may be named instead of `*`). */
-export const SCOPES_SUPPORTED = ['system/*.read', 'system/*.write', 'system/*.*', 'system/*.rs', 'system/*.cud', 'system/*.cruds', AUDIT_SCOPE];
+export const SCOPES_SUPPORTED = ['system/*.read', 'system/*.write', 'system/*.*', 'system/*.rs', 'system/*.cud', 'system/*.cruds', AUDIT_SCOPE, `system/${CLIENT_ADMIN_TYPE}.cruds`];
 
 /**
  * `[base]/.well-known/smart-configuration`

@@ -144,6 +144,35 @@ export async function signClientAssertion(clientId: string, tokenUrl: string, ke
     .sign(key);
 }
 
+/** What the token endpoint answered: the token response, or why not (exit 1 refused, 2 unreachable). */
+export type TokenResult = { ok: true; body: Record<string, unknown> & { access_token: string } } | { ok: false; exit: 1 | 2; message: string };
+
+/**
+ * Signs a client assertion with the key in `keyFile` and POSTs a client_credentials request for
+ * `scope` to `tokenUrl` (the assertion's audience).
+ */
+export async function requestAccessToken(tokenUrl: string, clientId: string, keyFile: string, scope: string, kid?: string): Promise<TokenResult> {
+  const { key, alg, kid: keyId } = await loadPrivateKey(keyFile, kid);
+  const assertion = await signClientAssertion(clientId, tokenUrl, key, alg, keyId);
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, scope });
+  let res: Response;
+  try {
+    res = await fetch(tokenUrl, { method: 'POST', body: form, headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
+  } catch (e) {
+    return { ok: false, exit: 2, message: `Could not reach ${tokenUrl}: ${(e as Error).message} (is the server running? set --token-url)` };
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = (await res.json()) as Record<string, unknown>;
+  } catch {
+    return { ok: false, exit: 1, message: `${tokenUrl} answered ${res.status} without JSON: is it the PeerBridge token endpoint?` };
+  }
+  if (res.status !== 200 || typeof body.access_token !== 'string') {
+    return { ok: false, exit: 1, message: `Token refused (${res.status}): ${String(body.error)}: ${String(body.error_description ?? '')}` };
+  }
+  return { ok: true, body: body as Record<string, unknown> & { access_token: string } };
+}
+
 async function token(options: Map<string, string[]>, flags: Set<string>, out: NodeJS.WritableStream, err: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Promise<number> {
   const clientId = first(options, '--client-id');
   const keyFile = first(options, '--key');
@@ -152,31 +181,17 @@ async function token(options: Map<string, string[]>, flags: Set<string>, out: No
   }
   const tokenUrl = first(options, '--token-url') ?? env.AUTH_TOKEN_URL ?? `http://localhost:${env.PORT ?? 8080}/auth/token`;
   const scope = (options.get('--scope') ?? ['system/*.read']).join(' ');
-  const { key, alg, kid } = await loadPrivateKey(keyFile, first(options, '--kid'));
-  const assertion = await signClientAssertion(clientId, tokenUrl, key, alg, kid);
   if (flags.has('--assertion-only')) {
-    out.write(`${assertion}\n`);
+    const { key, alg, kid } = await loadPrivateKey(keyFile, first(options, '--kid'));
+    out.write(`${await signClientAssertion(clientId, tokenUrl, key, alg, kid)}\n`);
     return 0;
   }
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, scope });
-  let res: Response;
-  try {
-    res = await fetch(tokenUrl, { method: 'POST', body: form, headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
-  } catch (e) {
-    err.write(`Could not reach ${tokenUrl}: ${(e as Error).message} (is the server running? set --token-url)\n`);
-    return 2;
+  const result = await requestAccessToken(tokenUrl, clientId, keyFile, scope, first(options, '--kid'));
+  if (!result.ok) {
+    err.write(`${result.message}\n`);
+    return result.exit;
   }
-  let body: Record<string, unknown>;
-  try {
-    body = (await res.json()) as Record<string, unknown>;
-  } catch {
-    err.write(`${tokenUrl} answered ${res.status} without JSON: is it the PeerBridge token endpoint?\n`);
-    return 1;
-  }
-  if (res.status !== 200 || typeof body.access_token !== 'string') {
-    err.write(`Token refused (${res.status}): ${String(body.error)}: ${String(body.error_description ?? '')}\n`);
-    return 1;
-  }
+  const body = result.body;
   out.write(flags.has('--json') ? `${JSON.stringify(body)}\n` : `${body.access_token}\n`);
   if (!flags.has('--json')) {
     err.write(`Granted scope: ${String(body.scope)}; expires in ${String(body.expires_in)} s. Use it as: Authorization: Bearer <token>\n`);

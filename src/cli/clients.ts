@@ -7,17 +7,22 @@
  *   peerbridge clients list [--format text|json]
  *   peerbridge clients remove <id>
  *
- * Exit 0 done, 1 refused (bad JWKS, unknown scope, unknown id), 2 usage or I/O error.
+ *   ... --server <url> --client-id <id> --key <private key file> [--token-url <url>]
+ *       the same through a running server's /admin/clients (clients-remote.ts), as that admin client
  *
- * PGlite is one process's database: with the embedded store, stop the server first (the command
- * refuses while the data directory is open elsewhere, unless --force), then restart it.
+ * Exit 0 done, 1 refused (bad JWKS, unknown scope, unknown id, refused by the server), 2 usage or
+ * I/O error.
+ *
+ * PGlite is one process's database: while a server holds the embedded store's data directory the
+ * command is refused (exit 2, naming the holder); use --server then.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { JSONWebKeySet } from 'jose';
 import { ClientStore, ClientValidationError, type Client } from '../auth/clients';
+import { RefusedError, RemoteClients } from './clients-remote';
 import { loadConfig } from '../config';
 import { openDriver } from '../store';
+import { StoreLockedError } from '../store/dir-lock';
 import type { SqlDriver } from '../store/repository';
 import { ensureDefinitionsCache } from '../validation/definitions-cache';
 
@@ -27,10 +32,13 @@ const USAGE = `Usage:
   peerbridge clients remove <client id>
 Scopes are SMART system scopes: system/*.read, system/Encounter.rs, system/*.cruds, system/AuditEvent.rs (audit search).
 --org names an Organization id (a tenant) whose records the client may see; '*' gives every organization.
---assign-ids lets the client create resources under ids of its own (PUT to a new id, transaction PUT entries:
-  an EHR feed with deterministic ids). Such a client can tell that an id it cannot read is taken (409); without
-  it, a PUT to any id the client cannot read answers 404, so nothing is learnt of records it may not see.
-Options for every subcommand: --force (open an embedded data directory that looks in use)
+--assign-ids lets the client create resources under ids of its own (PUT to a new id, transaction PUT entries,
+  ingest: an EHR feed with deterministic ids). Such a client can tell that an id it cannot read is taken (409);
+  without it, a PUT to any id the client cannot read answers 404, so nothing is learnt of records it may not see.
+With the embedded store held by a running server, manage clients through it (any subcommand):
+  --server <its URL, e.g. http://localhost:8080> --client-id <admin client> --key <its private key file> [--token-url <url>]
+  The admin client needs system/Client.c (add), .rs (list), .d (remove); it can register only its own
+  organizations and scopes it holds itself ('*' organizations: any).
 `;
 
 class UsageError extends Error {}
@@ -41,8 +49,8 @@ interface Parsed {
   flags: Set<string>;
 }
 
-const VALUE_OPTIONS = new Set(['--name', '--jwks', '--jwks-url', '--scope', '--org', '--format']);
-const FLAG_OPTIONS = new Set(['--force', '--assign-ids']);
+const VALUE_OPTIONS = new Set(['--name', '--jwks', '--jwks-url', '--scope', '--org', '--format', '--server', '--client-id', '--key', '--token-url']);
+const FLAG_OPTIONS = new Set(['--assign-ids']);
 
 function parseArgs(args: string[]): Parsed {
   const parsed: Parsed = { positional: [], options: new Map(), flags: new Set() };
@@ -79,16 +87,20 @@ function many(p: Parsed, name: string, split: RegExp): string[] {
   return (p.options.get(name) ?? []).flatMap((v) => v.split(split)).map((v) => v.trim()).filter(Boolean);
 }
 
-/** Opens the configured store's driver; refuses an embedded data directory another process holds. */
-export async function openConfiguredDriver(env: NodeJS.ProcessEnv, force: boolean): Promise<SqlDriver> {
-  const config = loadConfig(env);
-  if (!config.DATABASE_URL && !force && existsSync(join(config.DATA_DIR, 'postmaster.pid'))) {
-    throw new Error(
-      `The embedded store in ${config.DATA_DIR} is open in another process (a running server?). PGlite serves one process at a time: ` +
-        'stop the server and run this again (add --force if no server is running and the directory was not closed cleanly).',
-    );
+/**
+ * Opens the configured store's driver. An embedded data directory held by another process (a
+ * running server) is refused by the store's lock (src/store/dir-lock.ts); the message then says
+ * how to reach the running server instead.
+ */
+export async function openConfiguredDriver(env: NodeJS.ProcessEnv): Promise<SqlDriver> {
+  try {
+    return await openDriver(loadConfig(env));
+  } catch (e) {
+    if (e instanceof StoreLockedError) {
+      throw new Error(`${e.message}\nWhile the server runs, manage clients through it: peerbridge clients ... --server <its base URL, e.g. http://localhost:8080> --client-id <an admin client> --key <its private key>`);
+    }
+    throw e;
   }
-  return openDriver(config);
 }
 
 function describeKeys(c: Client): string {
@@ -110,7 +122,13 @@ function formatClient(c: Client): string {
   ].join('\n');
 }
 
-async function add(store: ClientStore, p: Parsed, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+/** The registry the command works on: the store opened here, or a running server's. */
+type Registry = Pick<ClientStore, 'add' | 'list' | 'remove'>;
+
+/** The `system/Client.*` scope each subcommand needs over --server. */
+const REMOTE_SCOPE: Record<string, string> = { add: 'system/Client.c', list: 'system/Client.rs', remove: 'system/Client.d' };
+
+async function add(store: Registry, p: Parsed, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   if (p.positional.length > 0) {
     throw new UsageError(`Unexpected argument '${p.positional[0]}'`);
   }
@@ -192,15 +210,25 @@ export async function clientsCommand(args: string[], out: NodeJS.WritableStream,
     if (sub === 'remove' && p.positional.length !== 1) {
       throw new UsageError('Give the id of the client to remove');
     }
+    const remote = ['--server', '--client-id', '--key', '--token-url'].filter((o) => p.options.has(o));
+    if (remote.length > 0 && !(one(p, '--server') && one(p, '--client-id') && one(p, '--key'))) {
+      throw new UsageError('--server, --client-id and --key go together (the admin client that manages clients on the running server)');
+    }
   } catch (e) {
     err.write(`${(e as Error).message}\n${USAGE}`);
     return 2;
   }
   let driver: SqlDriver | undefined;
   try {
-    driver = await openConfiguredDriver(env, p.flags.has('--force'));
-    const isResourceType = (t: string): boolean => resourceTypes().has(t);
-    const store = await ClientStore.open(driver, { isResourceType });
+    const server = one(p, '--server');
+    let store: Registry;
+    if (server) {
+      store = await RemoteClients.connect({ server, clientId: one(p, '--client-id') as string, keyFile: one(p, '--key') as string, tokenUrl: one(p, '--token-url') }, REMOTE_SCOPE[sub]);
+    } else {
+      driver = await openConfiguredDriver(env);
+      const isResourceType = (t: string): boolean => resourceTypes().has(t);
+      store = await ClientStore.open(driver, { isResourceType });
+    }
     switch (sub) {
       case 'add':
         return await add(store, p, out, err);
@@ -225,7 +253,7 @@ export async function clientsCommand(args: string[], out: NodeJS.WritableStream,
     }
   } catch (e) {
     err.write(`${e instanceof UsageError ? `${e.message}\n${USAGE}` : `${(e as Error).message}\n`}`);
-    return 2;
+    return e instanceof RefusedError ? 1 : 2;
   } finally {
     await driver?.close().catch(() => undefined);
   }

@@ -74,6 +74,8 @@ export function createApp(deps: AppDeps): express.Express {
     app.use(deps.auth.router);
     app.use(deps.auth.authenticate);
     app.use(deps.auth.rateLimit);
+    // The client registry (src/auth/admin-router.ts): clients are registered while the server runs.
+    app.use('/admin/clients', deps.auth.admin);
   }
 
   const fhir = express.Router();

@@ -6,15 +6,26 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import { cursorName, fetchBatches, JoinedTransactionDriver } from './cursor';
+import { lockDataDir, type DirLock } from './dir-lock';
 import type { QueryResult, SqlDriver } from './repository';
 
-/** Opens PGlite in `dataDir` (created when missing), or in memory when `dataDir` is undefined. */
+/**
+ * Opens PGlite in `dataDir` (created when missing), or in memory when `dataDir` is undefined.
+ * A data directory is locked for this process until `close()` (dir-lock.ts): throws
+ * StoreLockedError, naming the holder, when another process (or opener) has it.
+ */
 export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
-  if (dataDir) {
-    mkdirSync(dataDir, { recursive: true });
+  if (!dataDir) {
+    return new PgliteDriver(await PGlite.create());
   }
-  const db = await PGlite.create(dataDir);
-  return new PgliteDriver(db);
+  mkdirSync(dataDir, { recursive: true });
+  const lock = lockDataDir(dataDir);
+  try {
+    return new PgliteDriver(await PGlite.create(dataDir), lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
 
 type Queryable = Pick<Transaction, 'query'>;
@@ -26,7 +37,10 @@ async function run<R>(q: Queryable, sql: string, params?: unknown[]): Promise<Qu
 
 class PgliteDriver implements SqlDriver {
   readonly name = 'pglite' as const;
-  constructor(private readonly db: PGlite) {}
+  constructor(
+    private readonly db: PGlite,
+    private readonly lock?: DirLock,
+  ) {}
 
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
     return run<R>(this.db, sql, params);
@@ -51,7 +65,12 @@ class PgliteDriver implements SqlDriver {
     }
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  /** Closes PGlite (flushing its files), then releases the data directory. */
+  async close(): Promise<void> {
+    try {
+      await this.db.close();
+    } finally {
+      this.lock?.release();
+    }
   }
 }

@@ -44,6 +44,11 @@ const CASES: [string, string, string[], string | undefined, string, string[]][] 
   ['POST', '/ingest/riverbend-csv', ['feed'], 'operation', 'C', ['riverbend-csv']],
   ['GET', '/ingest/rejects', ['source'], 'search-type', 'R', ['rejects']],
   ['POST', '/ingest/rejects/$retry', [], 'operation', 'C', ['rejects']],
+  // the client registry (src/auth/admin-router.ts): the client touched, by its id
+  ['GET', '/admin/clients', [], 'search-type', 'E', ['-']],
+  ['GET', '/admin/clients/Ab_c-9', [], 'read', 'R', ['Ab_c-9']],
+  ['DELETE', '/admin/clients/Ab_c-9', [], 'delete', 'D', ['Ab_c-9']],
+  ['DELETE', '/admin/clients/not%20an%20id', [], 'delete', 'D', ['-']],
   // Unknown paths: the method only, no path text.
   ['GET', '/fhir/Dana Whitfield', [], undefined, 'R', []],
   ['GET', '/etc/passwd', [], undefined, 'R', []],
@@ -93,6 +98,11 @@ test('transactions: one entity per entry from method and URL path, never the que
   expect(refs(got)).toEqual(['Bundle', 'Patient/p1', 'Encounter', 'Patient', 'Observation/o1']);
   expect(JSON.stringify(got)).not.toMatch(/123-45|Whitfield|x=1/);
   expect(c('POST', '/fhir', [], { body: { ...body, type: 'batch' } })?.interaction).toBe('batch');
+});
+
+test('a client registration records the new client from Content-Location', () => {
+  expect(refs(c('POST', '/admin/clients', [], { status: 201, contentLocation: '/admin/clients/Xy_z-1' }))).toEqual(['Xy_z-1']);
+  expect(refs(c('POST', '/admin/clients', [], { status: 403 }))).toEqual(['-']);
 });
 
 test('a kick-off records its job from Content-Location', () => {

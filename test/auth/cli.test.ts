@@ -2,18 +2,21 @@
  * The newcomer's path on the command line, against PGlite in a temporary DATA_DIR:
  * `auth keygen` -> `clients add --jwks` -> `auth token` against a running token endpoint, plus
  * `clients list|remove`, `--assertion-only`, and the refusals (bad scope, usage, a data
- * directory held by another process).
+ * directory held by a running server).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { openAuth } from '../../src/auth';
 import { authCommand } from '../../src/cli/auth-token';
 import { clientsCommand } from '../../src/cli/clients';
-import { openDriver } from '../../src/store';
+import { createApp } from '../../src/http/app';
+import { openDriver, openStore, type SqlRepository } from '../../src/store';
+import { Validator } from '../../src/validation';
 import { testApp } from './helpers';
 
 class Capture extends Writable {
@@ -156,14 +159,96 @@ describe('peerbridge clients + auth token', () => {
     expect((await run(clientsCommand, 'list')).out).toMatch(/No clients registered/);
   });
 
-  test('an embedded data directory open in another process is not touched without --force', async () => {
-    writeFileSync(join(env.DATA_DIR as string, 'postmaster.pid'), '-42\n');
+  test('clients add against a data directory a running server holds: exit 2, naming the holder, with the --server hint', async () => {
+    const held = await openDriver({ DATA_DIR: env.DATA_DIR });
     try {
-      const res = await run(clientsCommand, 'list');
+      const res = await run(clientsCommand, 'add', '--name', 'Late', '--jwks', join(dir, 'keys-ES384', 'jwks.json'), '--scope', 'system/*.read', '--org', 'riverbend');
       expect(res.code).toBe(2);
-      expect(res.err).toMatch(/open in another process.*stop the server/s);
+      expect(res.err).toMatch(new RegExp(`in use by process ${process.pid} on ${hostname()}`));
+      expect(res.err).toMatch(/--server/);
+      expect((await run(clientsCommand, 'list')).code).toBe(2);
     } finally {
-      rmSync(join(env.DATA_DIR as string, 'postmaster.pid'));
+      await held.close();
     }
+    expect((await run(clientsCommand, 'list')).code).toBe(0);
+  });
+});
+
+describe('peerbridge clients --server: managing clients while the server runs', () => {
+  let server: Server;
+  let store: SqlRepository;
+  let origin: string;
+  let adminId: string;
+  const es = (f: string): string => join(dir, 'keys-ES384', f);
+  const rs = (f: string): string => join(dir, 'keys-RS384', f);
+
+  beforeAll(async () => {
+    // The first admin is registered before the server starts (the store is this command's then).
+    const admin = await run(clientsCommand, 'add', '--name', 'Deployment admin', '--jwks', es('jwks.json'), '--scope', 'system/Client.cruds system/*.cruds', '--org', '*');
+    expect(admin.code).toBe(0);
+    adminId = admin.out.trim();
+    store = await openStore({ DATA_DIR: env.DATA_DIR });
+    const auth = await openAuth({ driver: store.driver, env: {}, config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 } });
+    const app = createApp({ validator: Validator.create(), store, auth, config: { MAX_BODY_BYTES: 1024 * 1024 } });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }, 120_000);
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    await store?.close();
+  });
+
+  const remote = (...args: string[]): string[] => [...args, '--server', origin, '--client-id', adminId, '--key', es('private-key.jwk.json')];
+
+  test('without --server the store is refused (the server holds it); with --server add, list, token, remove work', async () => {
+    const direct = await run(clientsCommand, 'list');
+    expect(direct.code).toBe(2);
+    expect(direct.err).toMatch(/in use by process .*--server/s);
+
+    const add = await run(clientsCommand, ...remote('add', '--name', 'Late HIE', '--jwks', rs('jwks.json'), '--scope', 'system/Encounter.rs', '--org', 'riverbend'));
+    expect(add.err).toMatch(/Registered 'Late HIE'/);
+    expect(add.code).toBe(0);
+    const id = add.out.trim();
+    const list = await run(clientsCommand, ...remote('list', '--format', 'json'));
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.out)).toEqual(expect.arrayContaining([expect.objectContaining({ id, name: 'Late HIE', scopes: ['system/Encounter.rs'], organizations: ['riverbend'] })]));
+    expect((await run(clientsCommand, ...remote('list'))).out).toMatch(/Late HIE\n {2}keys: {10}JWKS /);
+
+    const token = await run(authCommand, 'token', '--client-id', id, '--key', rs('private-key.jwk.json'), '--token-url', `${origin}/auth/token`, '--scope', 'system/Encounter.rs');
+    expect(token.code).toBe(0);
+
+    // The new client holds no system/Client.* scope: it cannot manage clients.
+    const notAdmin = await run(clientsCommand, 'list', '--server', origin, '--client-id', id, '--key', rs('private-key.jwk.json'));
+    expect(notAdmin.code).toBe(1);
+    expect(notAdmin.err).toMatch(/invalid_scope/);
+
+    const removed = await run(clientsCommand, ...remote('remove', id));
+    expect(removed.code).toBe(0);
+    expect(removed.out).toBe(`Removed client ${id}\n`);
+    expect((await run(clientsCommand, ...remote('remove', id))).code).toBe(1);
+  });
+
+  test('an organization admin cannot escalate through the CLI either; usage and unreachable servers exit 2', async () => {
+    const add = await run(clientsCommand, ...remote('add', '--name', 'Riverbend admin', '--jwks', rs('jwks.json'), '--scope', 'system/Client.cruds system/*.rs', '--org', 'riverbend'));
+    expect(add.code).toBe(0);
+    const local = ['--server', origin, '--client-id', add.out.trim(), '--key', rs('private-key.jwk.json')];
+    const wider = await run(clientsCommand, 'add', '--name', 'Everywhere', '--jwks', es('jwks.json'), '--scope', 'system/*.cruds', '--org', '*', ...local);
+    expect(wider.code).toBe(1);
+    expect(wider.err).toMatch(/Client not registered/);
+    expect(wider.err).toMatch(/'system\/\*\.cruds' grants more than your own scopes/);
+    expect(wider.err).toMatch(/every organization/);
+    const own = await run(clientsCommand, 'add', '--name', 'Riverbend reader', '--jwks', es('jwks.json'), '--scope', 'system/Encounter.rs', '--org', 'riverbend', ...local);
+    expect(own.code).toBe(0);
+    const seen = JSON.parse((await run(clientsCommand, 'list', '--format', 'json', ...local)).out) as Array<{ id: string }>;
+    expect(seen.map((c) => c.id)).toContain(own.out.trim());
+    expect(seen.map((c) => c.id)).not.toContain(adminId);
+    expect((await run(clientsCommand, 'remove', adminId, ...local)).code).toBe(1);
+
+    expect((await run(clientsCommand, 'list', '--server', origin)).code).toBe(2);
+    const down = await run(clientsCommand, 'list', '--server', 'http://127.0.0.1:9', '--client-id', adminId, '--key', es('private-key.jwk.json'));
+    expect(down.code).toBe(2);
+    expect(down.err).toMatch(/Could not reach/);
   });
 });

@@ -98,7 +98,14 @@ describe('requiredPermission', () => {
     // anything unknown fails closed
     ['GET', '/fhir/Patient/p1/extra/segments', '*.c *.r *.u *.d *.s'],
     ['POST', '/fhir/Patient/p1', '*.c *.r *.u *.d *.s'],
-    ['GET', '/admin', '*.c *.r *.u *.d *.s'],
+    ['GET', '/other', '*.c *.r *.u *.d *.s'],
+    // the client registry: only the Client scopes (never given by `*`)
+    ['GET', '/admin/clients', 'Client.s'],
+    ['POST', '/admin/clients', 'Client.c'],
+    ['GET', '/admin/clients/c1', 'Client.r'],
+    ['DELETE', '/admin/clients/c1', 'Client.d'],
+    ['GET', '/admin', 'Client.c Client.r Client.u Client.d Client.s'],
+    ['PUT', '/admin/clients/c1', 'Client.c Client.r Client.u Client.d Client.s'],
     ['OPTIONS', '/fhir/Patient', '*.c *.r *.u *.d *.s'],
     ['GET', '/ingest/canonical', '*.c *.r *.u *.d *.s'],
   ])('%s %s needs %s', (method, path, expected) => {

@@ -44,6 +44,8 @@ describe('parseScope', () => {
   test('scopeErrors names unknown types when a checker is given', () => {
     const isType = (t: string): boolean => ['Patient', 'Encounter'].includes(t);
     expect(scopeErrors(['system/*.read', 'system/Patient.rs'], isType)).toEqual([]);
+    // Client names the client registry (/admin/clients), not a resource type.
+    expect(scopeErrors(['system/Client.cruds'], isType)).toEqual([]);
     expect(scopeErrors(['system/Patinet.rs', 'patient/*.read'], isType)).toEqual([
       "'system/Patinet.rs': 'Patinet' is not a FHIR R4 resource type",
       expect.stringContaining("'patient/*.read' is not a SMART system scope"),
@@ -74,6 +76,12 @@ describe('allows', () => {
     ['system/AuditEvent.rs', 'AuditEvent', 'rs'],
     ['system/AuditEvent.rs', '*', ''],
     ['system/*.read system/AuditEvent.rs', 'AuditEvent', 'rs'],
+    // the client registry (/admin/clients) is not covered by `*` either
+    ['system/*.*', 'Client', ''],
+    ['system/*.cruds', 'Client', ''],
+    ['system/Client.cruds', 'Client', 'cruds'],
+    ['system/Client.c', 'Client', 'c'],
+    ['system/Client.cruds', '*', ''],
     ['system/Observation.rs?category=laboratory', 'Observation', ''],
     ['system/Observation.rs?category=laboratory system/Observation.s', 'Observation', 's'],
     ['patient/*.read', 'Patient', ''],
@@ -99,6 +107,8 @@ describe('grantScopes (requested ∩ registered)', () => {
     ['system/*.rs', ['system/Encounter.r'], ['system/Encounter.r']],
     ['system/Observation.rs', ['system/Encounter.rs'], []],
     ['system/AuditEvent.rs', ['system/*.cruds'], []],
+    ['system/Client.cruds', ['system/*.cruds'], []],
+    ['system/Client.c', ['system/Client.cruds'], ['system/Client.c']],
     ['system/AuditEvent.rs', ['system/AuditEvent.rs'], ['system/AuditEvent.rs']],
     ['system/*.read', ['system/*.read', 'system/AuditEvent.rs'], ['system/*.read', 'system/AuditEvent.read']],
     ['system/Observation.rs?category=laboratory', ['system/Observation.rs?category=laboratory'], ['system/Observation.rs?category=laboratory']],
