@@ -126,7 +126,7 @@ async function batch(req: FhirRequest, deps: FhirDeps, router: Router, bundle: B
 
 async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bundle: Bundle): Promise<Bundle> {
   // Validate everything first: one invalid entry and nothing is written (422).
-  validateForWrite(deps, bundle);
+  await validateForWrite(deps, bundle);
   const parsed = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, req.baseUrl, deps));
   const withResource = preferReturn(req.headers) === 'representation';
   return deps.repo.withTransaction(async (tx) => {

@@ -318,6 +318,7 @@ const SOURCE_TYPES: Record<InputFormat, string[]> = {
 function errorHandler(log: AppDeps['log']) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (err instanceof FhirError) {
+      if (err.headers) res.set(err.headers);
       send(res, err.status, err.outcome);
       return;
     }
