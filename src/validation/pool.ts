@@ -87,7 +87,8 @@ export class ValidationPool implements BodyValidator {
   private async run(input: unknown, options: ValidateOptions, budget: ValidationBudget): Promise<ValidationResult> {
     if (this.closed) throw unavailable('The server is shutting down');
     checkElementBudget(input, budget.maxElements);
-    if (this.queue.length >= this.maxQueue) {
+    const idle = this.slots.filter((s) => s.ready && !s.job).length;
+    if (this.queue.length >= this.maxQueue + idle) {
       throw unavailable(`Too many validations are waiting (${this.queue.length}, VALIDATION_QUEUE); try again shortly`);
     }
     return new Promise<ValidationResult>((resolve, reject) => {
