@@ -96,6 +96,8 @@ export function createApp(deps: AppDeps): express.Express {
   const validation: BodyValidator = deps.validationPool ?? inThreadValidation(deps.validator, { maxElements });
   const serverValidation = deps.validationPool?.withBudget(UNBUDGETED);
   const router = fhirRouter([extractRoute({ ...pipelineDeps, validation }), ...translateRoutes(), ...(deps.routes ?? [])]);
+  // The FHIR route table as served, for tools and tests that go over every route (test/http/fuzz.test.ts).
+  app.locals.fhirRoutes = router.routes;
 
   fhir.get('/metadata', (req, res) => {
     const statement = capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes);

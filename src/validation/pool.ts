@@ -118,7 +118,14 @@ export class ValidationPool implements BodyValidator {
         this.retire(slot, timeBudgetExceeded(job.timeoutMs));
       }, job.timeoutMs);
     }
-    slot.worker.postMessage({ input: job.input, options: job.options } satisfies WorkerJob);
+    try {
+      slot.worker.postMessage({ input: job.input, options: job.options } satisfies WorkerJob);
+    } catch (err) {
+      // Not cloneable (never so for parsed JSON): this job fails, the worker stays free.
+      slot.job = undefined;
+      clearTimeout(job.timer);
+      job.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private spawn(): void {
