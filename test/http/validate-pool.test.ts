@@ -40,11 +40,13 @@ async function start(budget: Partial<ValidationBudget>): Promise<Running> {
 
 const post = (base: string, path: string, body: string): Promise<Response> => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': FHIR }, body });
 
+type Outcome = { resourceType?: string; issue?: { details?: { text?: string } }[] };
+
 /** Sends `request`; until it is answered, times `/fhir/metadata` again and again. The answer and the slowest metadata. */
-async function metadataDuring(base: string, request: Promise<Response>): Promise<{ res: Response; body: { resourceType?: string; issue?: { details?: { text?: string } }[] }; slowest: number; samples: number }> {
+async function metadataDuring(base: string, request: Promise<Response>): Promise<{ res: Response; body: Outcome; slowest: number; samples: number }> {
   let done = false;
   const answered = request.then(async (res) => {
-    const body = await res.json();
+    const body = (await res.json()) as Outcome;
     done = true;
     return { res, body };
   });
