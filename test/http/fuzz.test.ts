@@ -141,7 +141,9 @@ function tableRoutes(table: readonly Route[], ids: { patient: string }): Array<[
   const out: Array<[string, string, string?]> = [];
   for (const r of table) {
     for (const t of r.pattern.includes(':type') ? TABLE_TYPES : ['Patient']) {
-      const fill = (seg: string): string => (seg === ':type' ? t : seg === ':vid' ? '1' : seg === ':id' ? (t === 'Patient' || /Patient/.test(r.pattern) ? ids.patient : 'x1') : seg);
+      // The real patient only for reads: a DELETE or PUT would take it from the checks that follow the fuzz.
+      const patient = r.method === 'GET' && (t === 'Patient' || /Patient/.test(r.pattern));
+      const fill = (seg: string): string => (seg === ':type' ? t : seg === ':vid' ? '1' : seg === ':id' ? (patient ? ids.patient : 'x1') : seg);
       const path = r.pattern.split('/').map(fill).join('/').replace(/\/$/, '');
       out.push([r.method, `/fhir${path}${r.query ? '?identifier=a' : ''}`, r.pattern.includes(':type') ? t : undefined]);
     }
