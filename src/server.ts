@@ -8,7 +8,7 @@ import { openBulkExport } from './export';
 import { answerClientErrors, createApp } from './http/app';
 import { openAudit } from './audit';
 import { openStore } from './store';
-import { Validator } from './validation';
+import { UNBUDGETED, ValidationPool, Validator } from './validation';
 import { loadSources } from './translate';
 import { openAuth } from './auth';
 import { fhirRouter, transactionCommitter } from './fhir-api';
@@ -32,6 +32,17 @@ export async function serve(): Promise<void> {
   await publishConceptMaps(store, sources);
   const log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>): void =>
     console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
+  // Request bodies are validated in worker threads loading the same definitions (VALIDATION_WORKERS=0: in the request thread).
+  const validationPool =
+    config.VALIDATION_WORKERS === 0
+      ? undefined
+      : new ValidationPool({
+          size: config.VALIDATION_WORKERS,
+          maxQueue: config.VALIDATION_QUEUE,
+          budget: { maxElements: config.VALIDATION_MAX_ELEMENTS, timeoutMs: config.VALIDATION_TIMEOUT_MS },
+          definitions: validator.defs.options,
+          log,
+        });
   // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.
   const bulk = await openBulkExport({ store, baseUrl: config.BASE_URL, log });
   const pipeline = { rules: loadRules(config.RULES_FILE), terms: loadPackageTerms() };
@@ -39,12 +50,12 @@ export async function serve(): Promise<void> {
   // Audit trail (src/audit): AuditEvents queued and written to the store in batches; token events come from openAuth.
   const audit = openAudit({ repo: store, isResourceType: (t) => validator.defs.isResourceType(t), baseUrl: config.BASE_URL, log });
   const auth = await openAuth({ driver: store.driver, baseUrl: config.BASE_URL, log, isResourceType: (t) => validator.defs.isResourceType(t), onEvent: audit.onAuthEvent });
-  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline, auth, audit });
+  const app = createApp({ validator, validationPool, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline, auth, audit });
   let mllp: MllpListener | undefined;
   if (config.MLLP_PORT !== undefined) {
     const hl7 = sources.get(config.MLLP_SOURCE);
     if (!hl7 || hl7.format !== 'hl7v2') throw new Error(`MLLP_SOURCE: '${config.MLLP_SOURCE}' is not an hl7v2 mapping folder (sources: ${[...sources.keys()].join(', ')})`);
-    const commit = transactionCommitter(fhirRouter(), { repo: store, validator, log }, config.BASE_URL ?? `http://localhost:${config.PORT}/fhir`);
+    const commit = transactionCommitter(fhirRouter(), { repo: store, validator, validation: validationPool?.withBudget(UNBUDGETED), log }, config.BASE_URL ?? `http://localhost:${config.PORT}/fhir`);
     mllp = await startMllpListener({
       port: config.MLLP_PORT,
       host: config.MLLP_HOST,
@@ -71,6 +82,7 @@ export async function serve(): Promise<void> {
           .then(() => bulk.close())
           .then(() => audit.close())
           .then(() => store.close())
+          .then(() => validationPool?.close())
           .then(
           () => process.exit(0),
           () => process.exit(1),

@@ -26,6 +26,14 @@ const ConfigSchema = z.object({
   MLLP_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   /** The hl7v2 mapping folder that reads MLLP messages. */
   MLLP_SOURCE: z.string().min(1).default('hl7v2'),
+  /** Worker threads validating request bodies (default: one per core, os.availableParallelism()); 0 validates in the request thread. */
+  VALIDATION_WORKERS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional()),
+  /** Requests waiting for a validation worker at most (default 16 per worker); beyond: 503 with Retry-After. */
+  VALIDATION_QUEUE: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional()),
+  /** JSON elements one request body may have to be validated (413 beyond). */
+  VALIDATION_MAX_ELEMENTS: z.coerce.number().int().positive().default(200_000),
+  /** Milliseconds one validation may run in a worker before it is stopped (422). */
+  VALIDATION_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -50,6 +50,11 @@ function parseEntry(entry: BundleEntry, index: number, baseUrl: string, deps: Fh
   if (!method || !url) {
     throw fail(index, 'request.method and request.url are required');
   }
+  // A batch is not validated as a whole first (a transaction is): its entries are the client's JSON as sent.
+  const request = entry.request as unknown as Record<string, unknown>;
+  for (const key of ['method', 'url', 'ifMatch', 'ifNoneExist', 'ifNoneMatch', 'ifModifiedSince']) {
+    if (request[key] !== undefined && typeof request[key] !== 'string') throw fail(index, `request.${key} must be a string`);
+  }
   if (method === 'PATCH' || method === 'HEAD') {
     throw fail(index, `${method} is not supported in Bundles`);
   }
@@ -126,7 +131,7 @@ async function batch(req: FhirRequest, deps: FhirDeps, router: Router, bundle: B
 
 async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bundle: Bundle): Promise<Bundle> {
   // Validate everything first: one invalid entry and nothing is written (422).
-  validateForWrite(deps, bundle);
+  await validateForWrite(deps, bundle);
   const parsed = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, req.baseUrl, deps));
   const kickoff = parsed.find((p) => p.path.endsWith('/$export'));
   if (kickoff) {

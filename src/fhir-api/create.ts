@@ -12,7 +12,7 @@ export const createHandler: FhirHandler = async (req, deps) => {
   const body = resourceBody(req.body, type);
   // The server assigns the id; one in the body is ignored (http.html#create).
   const { id: _ignored, ...resource } = body;
-  validateForWrite(deps, resource);
+  await validateForWrite(deps, resource);
   const ifNoneExist = req.headers['if-none-exist'];
   if (ifNoneExist) {
     const query = parseQueryString(ifNoneExist.replace(/^[^?]*\?/, ''));

@@ -12,7 +12,7 @@ export function extractRoute(deps: ExtractDeps): Route {
   return {
     method: 'POST',
     pattern: '/QuestionnaireResponse/$extract',
-    handler: async (req) => ({ status: 200, body: extractObservations(extractInput(req.body), deps) }),
+    handler: async (req) => ({ status: 200, body: await extractObservations(extractInput(req.body), deps) }),
     capability: [{ kind: 'operation', name: 'extract', definition: SDC_EXTRACT, level: 'type', types: ['QuestionnaireResponse'] }],
   };
 }

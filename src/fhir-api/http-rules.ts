@@ -6,6 +6,7 @@
 import { OperationOutcomeError, parseSearchRequest, type SearchRequest } from '@medplum/core';
 import type { OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
 import { allOk, badRequest, FhirError, notFound } from '../outcomes';
+import { bodyValidator } from '../validation';
 import type { FhirDeps, FhirRequest, FhirResponse } from './types';
 
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -44,8 +45,8 @@ export function resourceBody(body: unknown, type: ResourceType): Resource {
  * Validation on write: every create and update, direct or in a Bundle, against base R4 and the
  * profiles in `meta.profile`. Invalid: 422 with the validator's OperationOutcome.
  */
-export function validateForWrite(deps: FhirDeps, resource: unknown): void {
-  const result = deps.validator.validate(resource);
+export async function validateForWrite(deps: FhirDeps, resource: unknown): Promise<void> {
+  const result = await bodyValidator(deps).validate(resource);
   if (!result.valid) {
     throw new FhirError(result.outcome, 422);
   }

@@ -5,7 +5,7 @@
  */
 import type { Resource, ResourceType } from '@medplum/fhirtypes';
 import type { Repository, RepositoryAccess } from '../store/repository';
-import type { Validator } from '../validation';
+import type { BodyValidator, Validator } from '../validation';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 
@@ -36,6 +36,11 @@ export interface FhirDeps {
   /** The client's access (undefined: the server's own requests); `$export` jobs carry it to the worker. */
   access?: RepositoryAccess;
   validator: Validator;
+  /**
+   * Where request bodies are validated (`$validate`, writes, `$extract`): the app's worker pool
+   * with its budget (src/validation/pool.ts). Absent: `validator`, in this thread, no budget.
+   */
+  validation?: BodyValidator;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 

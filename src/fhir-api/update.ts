@@ -16,7 +16,7 @@ export const updateHandler: FhirHandler = async (req, deps) => {
     const got = resource.id === undefined ? 'no id' : `id '${resource.id}'`;
     throw new FhirError(badRequest(`The URL says ${type}/${id} but the body has ${got}`, `${type}.id`), 400);
   }
-  validateForWrite(deps, resource);
+  await validateForWrite(deps, resource);
   const result = await deps.repo.update(resource, { ifMatch: ifMatchVersion(req.headers['if-match']) });
   return writeResponse(req, result.created ? 201 : 200, result.resource, result.created ? 'Created' : 'Updated');
 };
@@ -24,7 +24,7 @@ export const updateHandler: FhirHandler = async (req, deps) => {
 export const conditionalUpdateHandler: FhirHandler = async (req, deps) => {
   const type = typeParam(req, deps);
   const resource = resourceBody(req.body, type);
-  validateForWrite(deps, resource);
+  await validateForWrite(deps, resource);
   const search = parseSearch(type, req.query);
   const result = await deps.repo.conditionalUpdate(resource, search, { ifMatch: ifMatchVersion(req.headers['if-match']) });
   return writeResponse(req, result.created ? 201 : 200, result.resource, result.created ? 'Created' : 'Updated');

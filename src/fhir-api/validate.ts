@@ -2,35 +2,48 @@
  * `$validate` (https://hl7.org/fhir/R4/resource-operation-validate.html): the body is the
  * resource, or a Parameters with `resource` and optional `profile`. Always 200 with the
  * OperationOutcome when the request itself is well formed; the verdict is in the issues.
+ * The validation itself runs through `deps.validation` (a worker pool in the server), within its
+ * budget: too many elements 413, too long 422, too many waiting 503.
  */
-import type { OperationOutcome, Parameters } from '@medplum/fhirtypes';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import { parameterList } from '../fhir/parameters';
 import { badRequest, FhirError, notFound } from '../outcomes';
-import type { Validator } from '../validation';
-import type { FhirHandler } from './types';
+import { bodyValidator, type ValidateOptions, type Validator } from '../validation';
+import type { FhirDeps, FhirHandler } from './types';
 
 export const VALIDATE_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Resource-validate';
 
-/** Validates a `$validate` body; `typeInUrl` is the `{type}` of `/{type}/$validate`. */
-export function validateBody(validator: Validator, body: unknown, typeInUrl: string | undefined): OperationOutcome {
+/** What a `$validate` body asks to validate; `typeInUrl` is the `{type}` of `/{type}/$validate`. 400/404 when the request is malformed. */
+export function validateRequest(validator: Validator, body: unknown, typeInUrl: string | undefined): { resource: unknown; options: ValidateOptions } {
   if (typeInUrl && !validator.defs.isResourceType(typeInUrl)) {
     throw new FhirError(notFound(`Unknown resource type '${typeInUrl}' in the URL`), 404);
   }
   let resource: unknown = body;
   let profile: string | undefined;
   if (isObject(body) && body.resourceType === 'Parameters' && typeInUrl !== 'Parameters') {
-    const params = (body as unknown as Parameters).parameter ?? [];
-    const resourceParam = params.find((p) => p?.name === 'resource');
+    const params = parameterList(body);
+    const resourceParam = params.find((p) => p.name === 'resource');
     if (!resourceParam?.resource) {
       throw new FhirError(badRequest("Parameters must have a 'resource' parameter holding the resource to validate", 'Parameters.parameter'), 400);
     }
     resource = resourceParam.resource;
-    const profileParam = params.find((p) => p?.name === 'profile');
-    profile = profileParam?.valueUri ?? profileParam?.valueCanonical ?? profileParam?.valueString;
+    const profileParam = params.find((p) => p.name === 'profile');
+    const value: unknown = profileParam?.valueUri ?? profileParam?.valueCanonical ?? profileParam?.valueString;
+    if (value !== undefined && typeof value !== 'string') {
+      throw new FhirError(badRequest("The 'profile' parameter must be a valueUri, valueCanonical or valueString", 'Parameters.parameter'), 400);
+    }
+    profile = value;
   }
   if (typeInUrl && isObject(resource) && resource.resourceType !== typeInUrl) {
     throw new FhirError(badRequest(`The URL says ${typeInUrl} but the body is a ${String(resource.resourceType)}`, 'resourceType'), 400);
   }
-  return validator.validate(resource, { profile }).outcome;
+  return { resource, options: { profile } };
+}
+
+/** Validates a `$validate` body: the OperationOutcome with the verdict. */
+export async function validateBody(deps: FhirDeps, body: unknown, typeInUrl: string | undefined): Promise<OperationOutcome> {
+  const { resource, options } = validateRequest(deps.validator, body, typeInUrl);
+  return (await bodyValidator(deps).validate(resource, options)).outcome;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -39,5 +52,5 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 export const validateHandler: FhirHandler = async (req, deps) => ({
   status: 200,
-  body: validateBody(deps.validator, req.body, req.params.type),
+  body: await validateBody(deps, req.body, req.params.type),
 });

@@ -5,13 +5,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bundle, CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
 import type { Config } from '../config';
-import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
+import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooCostly, tooLarge, unsupportedMediaType } from '../outcomes';
 import { fhirRouter, transactionCommitter, type FhirDeps, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
 import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
 import { describeJsonError } from '../inbound/json-error';
+import { jsonTextShape } from '../inbound/json-shape';
 import { repeatedTopLevelKey } from '../inbound/json-records';
-import { jsonDepth, MAX_DEPTH, type Validator } from '../validation';
+import { type BodyValidator, DEFAULT_VALIDATION_BUDGET, inThreadValidation, MAX_DEPTH, UNBUDGETED, type ValidationPool, type Validator } from '../validation';
 import { capabilityStatement } from './capability';
 import { exportRouter } from './export-router';
 import type { BulkExport } from '../export';
@@ -33,6 +34,12 @@ import type { Server } from 'node:http';
 
 export interface AppDeps {
   validator: Validator;
+  /**
+   * Worker threads that validate request bodies (`$validate`, writes, transactions, `$extract`)
+   * within their budget, off the event loop (src/validation/pool.ts). Without one, bodies are
+   * validated in the request thread, still within `VALIDATION_MAX_ELEMENTS`. The caller closes it.
+   */
+  validationPool?: ValidationPool;
   /** The FHIR store; without one the REST interactions answer 501 (validation still works). */
   store?: Repository;
   /** Routes matched before the standard FHIR ones (operations such as `$export`). */
@@ -80,12 +87,20 @@ export function createApp(deps: AppDeps): express.Express {
 
   const fhir = express.Router();
   fhir.use(formatCheck);
-  fhir.use(readFhirJsonBody(deps.config.MAX_BODY_BYTES));
+  // A client's FHIR body is validated within the element budget; one over it is refused before it is parsed.
+  const maxElements = deps.validationPool?.budget.maxElements ?? deps.config.VALIDATION_MAX_ELEMENTS ?? DEFAULT_VALIDATION_BUDGET.maxElements;
+  fhir.use(readFhirJsonBody(deps.config.MAX_BODY_BYTES, maxElements));
   // Scopes are checked once the body is read: Bundles are checked entry by entry, form searches by their parameters.
   if (deps.auth) fhir.use(deps.auth.authorize);
   const pipeline = deps.pipeline ?? { rules: loadRules(deps.config.RULES_FILE), terms: loadPackageTerms() };
   const pipelineDeps = { validator: deps.validator, ...pipeline };
-  const router = fhirRouter([extractRoute(pipelineDeps), ...translateRoutes(), ...(deps.routes ?? [])]);
+  // Clients' bodies are validated within the budget; bundles the server builds itself (ingest,
+  // retries) are bounded by the body limit instead, and go to the pool's workers without one.
+  const validation: BodyValidator = deps.validationPool ?? inThreadValidation(deps.validator, { maxElements });
+  const serverValidation = deps.validationPool?.withBudget(UNBUDGETED);
+  const router = fhirRouter([extractRoute({ ...pipelineDeps, validation }), ...translateRoutes(), ...(deps.routes ?? [])]);
+  // The FHIR route table as served, for tools and tests that go over every route (test/http/fuzz.test.ts).
+  app.locals.fhirRoutes = router.routes;
 
   fhir.get('/metadata', (req, res) => {
     const statement = capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes);
@@ -95,7 +110,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   // Everything else is the FHIR REST API (src/fhir-api), through one adapter.
-  const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, log: deps.log };
+  const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, validation, log: deps.log };
+  const commitDeps = { ...fhirDeps, validation: serverValidation };
   fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, (req) => baseUrl(req, deps.config.BASE_URL)));
 
   if (deps.bulkExport) {
@@ -107,7 +123,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
   // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
   // As the caller's writes (depsFor): a client ingests only into its organizations, as over REST.
-  const commitVia = (req: Request, res: Response) => (deps.store ? transactionCommitter(router, depsFor(fhirDeps, res), baseUrl(req, deps.config.BASE_URL)) : undefined);
+  const commitVia = (req: Request, res: Response) => (deps.store ? transactionCommitter(router, depsFor(commitDeps, res), baseUrl(req, deps.config.BASE_URL)) : undefined);
   const sources = deps.sources ?? new Map<string, LoadedSource>();
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   const rejects = deps.rejects;
@@ -116,7 +132,7 @@ export function createApp(deps: AppDeps): express.Express {
   if (rejects) {
     // A client retries its own rejects, and stores the retried records through its own view of the store.
     const retry = (r: RetryRequest, res: Response) => {
-      const view: FhirDeps = depsFor(fhirDeps, res);
+      const view: FhirDeps = depsFor(commitDeps, res);
       const commit = deps.store ? transactionCommitter(router, view, deps.config.BASE_URL ?? 'http://localhost/fhir') : undefined;
       return retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit, ...(view.access ? { access: view.access } : {}) });
     };
@@ -273,10 +289,11 @@ function readBody(req: Request, maxBytes: number): Promise<Buffer> {
 const contentType = (req: Request): string => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 
 /**
- * Reads a JSON body for POST/PUT: checks Content-Type (415), size (413), syntax (400 with the line
- * and column) and nesting depth (400), before any handler sees it.
+ * Reads a JSON body for POST/PUT: checks Content-Type (415), size (413), values (413, over
+ * `maxElements`), syntax (400 with the line and column) and nesting depth (400), before any
+ * handler sees it. Values and depth are read from the text, so an oversized body is never built.
  */
-function readFhirJsonBody(maxBytes: number) {
+function readFhirJsonBody(maxBytes: number, maxElements = Infinity) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') {
       next();
@@ -300,6 +317,11 @@ function readFhirJsonBody(maxBytes: number) {
         next(new FhirError(badRequest('Request body is empty; expected a FHIR JSON resource'), 400));
         return;
       }
+      const shape = jsonTextShape(text, maxElements);
+      if (shape.values > maxElements) {
+        next(new FhirError(tooCostly(`The body has more than ${maxElements} elements (VALIDATION_MAX_ELEMENTS): not read`), 413));
+        return;
+      }
       try {
         req.body = JSON.parse(text);
         // Kept for ingest, which refuses duplicate top-level properties (JSON.parse drops all but the last).
@@ -308,7 +330,7 @@ function readFhirJsonBody(maxBytes: number) {
         next(new FhirError(badRequest(`Malformed JSON: ${describeJsonError(e as Error, text)}`), 400));
         return;
       }
-      if (jsonDepth(req.body, MAX_DEPTH + 1) > MAX_DEPTH) {
+      if (shape.depth > MAX_DEPTH) {
         next(new FhirError(badRequest(`JSON is nested more than ${MAX_DEPTH} levels deep`), 400));
         return;
       }
@@ -327,6 +349,7 @@ const SOURCE_TYPES: Record<InputFormat, string[]> = {
 function errorHandler(log: AppDeps['log']) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (err instanceof FhirError) {
+      if (err.headers) res.set(err.headers);
       send(res, err.status, err.outcome);
       return;
     }

@@ -42,11 +42,15 @@ export const allOk = (text: string): OperationOutcome => oo('informational', tex
 /** 500: details stay in the log, never in the response. */
 export const serverError = (): OperationOutcome => oo('exception', 'Internal server error');
 
-/** An OperationOutcomeError that knows its HTTP status. */
+/** 413/422/503: work refused or stopped to protect the server (a validation budget, a full queue). */
+export const tooCostly = (text: string): OperationOutcome => oo('too-costly', text);
+
+/** An OperationOutcomeError that knows its HTTP status (and any headers the answer needs, e.g. Retry-After). */
 export class FhirError extends OperationOutcomeError {
   constructor(
     outcome: OperationOutcome,
     readonly status: number,
+    readonly headers?: Record<string, string>,
   ) {
     super(outcome);
   }

@@ -15,10 +15,13 @@ import type { MapContext, PackageTerms } from '../fhir/context';
 import { derivedObservationId, toEligibilityDetermination, toRecoveryCapitalTotal, type DerivedFrom } from '../fhir/observation';
 import { criteriaOf, reviewTypeOf } from '../fhir/questionnaire-response';
 import { badRequest, FhirError } from '../outcomes';
-import type { Validator } from '../validation';
+import { type BodyValidator, bodyValidator, type Validator } from '../validation';
+import { parameterList } from '../fhir/parameters';
 
 export interface ExtractDeps {
   validator: Validator;
+  /** Where the response and the extracted Bundle are validated (the app's worker pool); `validator` in this thread when absent. */
+  validation?: BodyValidator;
   rules: RuleSet;
   terms: PackageTerms;
 }
@@ -33,9 +36,9 @@ function unprocessable(text: string, expression?: string, more: OperationOutcome
 
 /** The QuestionnaireResponse of an `$extract` body: the resource itself, or Parameters `questionnaire-response`. */
 export function extractInput(body: unknown): QuestionnaireResponse {
-  const r = body as Resource | undefined;
+  const r = (body && typeof body === 'object' && !Array.isArray(body) ? body : undefined) as Resource | undefined;
   if (r?.resourceType === 'Parameters') {
-    const p = (r as Parameters).parameter?.find((x) => x.name === 'questionnaire-response')?.resource;
+    const p = parameterList(r as unknown as Record<string, unknown>).find((x) => x.name === 'questionnaire-response')?.resource;
     if (p?.resourceType !== 'QuestionnaireResponse') {
       throw new FhirError(badRequest('Parameters must carry a "questionnaire-response" parameter holding a QuestionnaireResponse', 'Parameters.parameter'), 400);
     }
@@ -48,12 +51,12 @@ export function extractInput(body: unknown): QuestionnaireResponse {
 }
 
 /** Runs `$extract` on a response; throws 422 OperationOutcomes for responses it cannot extract from. */
-export function extractObservations(qr: QuestionnaireResponse, deps: ExtractDeps): Bundle {
+export async function extractObservations(qr: QuestionnaireResponse, deps: ExtractDeps): Promise<Bundle> {
   // Only answers someone stands behind are extracted (SDC: extraction works on the response as it is).
   if (qr.status === 'entered-in-error' || qr.status === 'stopped') {
     throw unprocessable(`The response's status is ${qr.status}: nothing to extract`, 'QuestionnaireResponse.status');
   }
-  const checked = deps.validator.validate(qr);
+  const checked = await bodyValidator(deps).validate(qr);
   if (!checked.valid) {
     throw new FhirError(checked.outcome, 422);
   }
@@ -113,7 +116,7 @@ export function extractObservations(qr: QuestionnaireResponse, deps: ExtractDeps
     entries.push({ fullUrl: `urn:uuid:${observation.id}`, resource: observation, request: { method: 'PUT', url: `Observation/${observation.id}` } });
   }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries };
-  const result = deps.validator.validate(bundle);
+  const result = await bodyValidator(deps).validate(bundle);
   if (!result.valid) {
     throw unprocessable('The extracted Observations do not validate against their profiles', undefined, result.issues);
   }

@@ -49,7 +49,11 @@ export class Definitions {
   readonly packageResources = new Map<string, Resource>();
   readonly packageResourceList: Resource[] = [];
 
+  /** What this was loaded from: a validation worker loads the same (src/validation/pool.ts). */
+  readonly options: DefinitionsOptions;
+
   constructor(options: DefinitionsOptions = {}) {
+    this.options = { ...options };
     this.cacheDir = options.cacheDir ?? join(PROJECT_ROOT, 'build', 'definitions');
     this.manifest = ensureDefinitionsCache(this.cacheDir);
     this.resourceTypes = new Set(this.manifest.resourceTypes);

@@ -58,6 +58,8 @@ function indexItems(items: Json[], out: Map<string, QuestionnaireItem>): Map<str
 }
 
 function answerKey(obj: Json, prefix: 'answer' | 'value'): string | undefined {
+  // A null array item has no answer: the walker reports the null itself.
+  if (obj === null || typeof obj !== 'object') return undefined;
   return Object.keys(obj).find((k) => k.startsWith(prefix) && k.length > prefix.length && /[A-Z]/.test(k[prefix.length]));
 }
 

@@ -802,7 +802,7 @@ export class Walker {
     }
     const o = v as Json;
     if (Array.isArray(o?.coding)) {
-      return (o.coding as Json[]).some((c) => idx.hasCoding(c.system as string, c.code as string));
+      return (o.coding as unknown[]).some((c) => c !== null && typeof c === 'object' && idx.hasCoding((c as Json).system as string, (c as Json).code as string));
     }
     return idx.hasCoding(o?.system as string, o?.code as string);
   }
@@ -924,7 +924,8 @@ export class Walker {
         fail(`Code '${c.system ?? ''}#${c.code}' is not in the required value set ${vs}`);
       }
     } else if (type === 'CodeableConcept') {
-      const codings = Array.isArray((value as Json).coding) ? ((value as Json).coding as Json[]) : [];
+      // Null items are reported where the array is walked; here only the codings there are count.
+      const codings = Array.isArray((value as Json).coding) ? ((value as Json).coding as unknown[]).filter((c): c is Json => c !== null && typeof c === 'object') : [];
       if (codings.length === 0) {
         fail(`A code from the required value set ${vs} is needed; found only text`);
       } else if (!codings.some((c) => idx.hasCoding(c.system as string, c.code as string))) {

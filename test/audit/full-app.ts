@@ -15,6 +15,7 @@ import { RejectStore } from '../../src/store/rejects';
 import { loadSources } from '../../src/translate';
 import type { LoadedSource } from '../../src/translate/types';
 import { Validator } from '../../src/validation';
+import type { Route } from '../../src/fhir-api';
 import { FHIR_BASE, jwksOf, makeKey, signAssertion, TEST_CONFIG, tokenForm, type TestKey } from '../auth/helpers';
 import { openTestStore, type DriverName, type TestStore } from '../support/stores';
 
@@ -28,6 +29,8 @@ export interface FullApp {
   audit: Audit;
   bulk: BulkExport;
   validator: Validator;
+  /** The FHIR route table the app serves (`app.locals.fhirRoutes`), patterns below `/fhir`. */
+  routes: readonly Route[];
   /** What the app logged (level, message, meta), e.g. the stacks of 500s. */
   logs: Array<{ level: string; message: string; meta?: Record<string, unknown> }>;
   sources: Map<string, LoadedSource>;
@@ -91,6 +94,7 @@ export async function openFullApp(driver: DriverName = 'pglite', options: { flus
     audit,
     bulk,
     validator,
+    routes: app.locals.fhirRoutes as readonly Route[],
     logs,
     sources,
     token,

@@ -99,3 +99,20 @@ test('without a store the REST interactions answer 501', async () => {
   expect(res.status).toBe(501);
   expect(res.body.resourceType).toBe('OperationOutcome');
 });
+
+// Issue 11 item 12: Parameters whose `parameter` is not an array of objects were a 500 (`params.find is not a function`).
+describe.each(['/fhir/$validate', '/fhir/Patient/$validate', '/fhir/QuestionnaireResponse/$extract'])('%s with a malformed Parameters body: 400', (path) => {
+  test.each([
+    ['a string', 'x'],
+    ['a number', 1],
+    ['an object', { name: 'resource' }],
+    ['null', null],
+    ['an array of non-objects', ['x', 1, null, true, []]],
+    ['an entry whose name is not a string', [{ name: 1, resource: { resourceType: 'Patient' } }]],
+    ['an entry whose resource is not an object', [{ name: 'resource', resource: 'x' }, { name: 'questionnaire-response', resource: [1] }]],
+  ])('parameter is %s', async (_what, parameter) => {
+    const res = await request(app).post(path).set('Content-Type', FHIR).send(JSON.stringify({ resourceType: 'Parameters', parameter }));
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+});

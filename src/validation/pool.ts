@@ -1,0 +1,200 @@
+/**
+ * A pool of validation worker threads (node:worker_threads), so validating a request body never
+ * holds the event loop other requests need, and validation uses every core. Each worker loads the
+ * validator once (the same definitions as the main thread's); the pool keeps one warm and starts
+ * more, up to `size`, while requests wait. Budgets per request:
+ * - elements: counted here before anything is posted (the count stops at the limit, so a million
+ *   entries cost no more to refuse than the limit does): 413;
+ * - time: a worker still busy after `timeoutMs` is terminated and replaced: 422;
+ * - queue: more than `maxQueue` requests waiting for a worker: 503 with Retry-After.
+ */
+import { availableParallelism } from 'node:os';
+import { extname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { FhirError, tooCostly } from '../outcomes';
+import { type BodyValidator, checkElementBudget, DEFAULT_VALIDATION_BUDGET, timeBudgetExceeded, type ValidationBudget } from './budget';
+import type { DefinitionsOptions } from './definitions';
+import type { WorkerJob, WorkerMessage } from './pool-worker';
+import type { ValidateOptions, ValidationResult } from './validator';
+
+export interface ValidationPoolOptions {
+  /** Worker threads at most (VALIDATION_WORKERS); default `os.availableParallelism()`. */
+  size?: number;
+  /** Requests waiting for a worker at most (VALIDATION_QUEUE); default 16 per worker. */
+  maxQueue?: number;
+  /** Per-request budget of `validate` (VALIDATION_MAX_ELEMENTS, VALIDATION_TIMEOUT_MS). */
+  budget?: Partial<ValidationBudget>;
+  /** What the workers' validators load: pass the main thread validator's `defs.options`. */
+  definitions?: DefinitionsOptions;
+  log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
+}
+
+/** Seconds a client is told to wait when the queue is full. */
+const RETRY_AFTER_SECONDS = 2;
+
+interface Job extends WorkerJob {
+  timeoutMs: number;
+  resolve: (result: ValidationResult) => void;
+  reject: (err: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job?: Job;
+}
+
+export class ValidationPool implements BodyValidator {
+  readonly size: number;
+  readonly maxQueue: number;
+  readonly budget: ValidationBudget;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private closed = false;
+  /** A worker failed before it was ready: no warm replacement until a request asks for one (no restart loop). */
+  private startFailed = false;
+
+  constructor(private readonly options: ValidationPoolOptions = {}) {
+    this.size = Math.max(1, options.size ?? availableParallelism());
+    this.maxQueue = Math.max(0, options.maxQueue ?? this.size * 16);
+    this.budget = { ...DEFAULT_VALIDATION_BUDGET, ...options.budget };
+    this.spawn();
+  }
+
+  /** Validates with the pool's budget. */
+  validate(input: unknown, options?: ValidateOptions): Promise<ValidationResult> {
+    return this.run(input, options ?? {}, this.budget);
+  }
+
+  /** The same workers with another budget (e.g. `UNBUDGETED` for bundles the server built itself). */
+  withBudget(budget: ValidationBudget): BodyValidator {
+    return { validate: (input, options) => this.run(input, options ?? {}, budget) };
+  }
+
+  /** Workers running (ready or loading), busy, and requests waiting. */
+  stats(): { workers: number; busy: number; queued: number } {
+    return { workers: this.slots.length, busy: this.slots.filter((s) => s.job).length, queued: this.queue.length };
+  }
+
+  /** Refuses what waits, stops every worker. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(unavailable('The server is shutting down'));
+    await Promise.all(this.slots.splice(0).map((s) => this.stop(s, unavailable('The server is shutting down'))));
+  }
+
+  private async run(input: unknown, options: ValidateOptions, budget: ValidationBudget): Promise<ValidationResult> {
+    if (this.closed) throw unavailable('The server is shutting down');
+    checkElementBudget(input, budget.maxElements);
+    const idle = this.slots.filter((s) => s.ready && !s.job).length;
+    if (this.queue.length >= this.maxQueue + idle) {
+      throw unavailable(`Too many validations are waiting (${this.queue.length}, VALIDATION_QUEUE); try again shortly`);
+    }
+    return new Promise<ValidationResult>((resolve, reject) => {
+      this.queue.push({ input, options, timeoutMs: budget.timeoutMs, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Hands waiting jobs to ready idle workers; starts another worker while jobs outnumber idle ones. */
+  private pump(): void {
+    if (this.closed) return;
+    const idle = this.slots.filter((s) => !s.job).length;
+    if (this.queue.length > idle && this.slots.length < this.size) this.spawn();
+    for (const slot of this.slots) {
+      const job = slot.ready && !slot.job ? this.queue.shift() : undefined;
+      if (job) this.dispatch(slot, job);
+    }
+    // One worker stays loaded so the next request does not wait for a validator to load.
+    if (this.slots.length === 0 && !this.startFailed) this.spawn();
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    slot.job = job;
+    if (Number.isFinite(job.timeoutMs)) {
+      job.timer = setTimeout(() => {
+        this.options.log?.('warn', 'validation stopped: over its time budget', { timeoutMs: job.timeoutMs });
+        this.retire(slot, timeBudgetExceeded(job.timeoutMs));
+      }, job.timeoutMs);
+    }
+    try {
+      slot.worker.postMessage({ input: job.input, options: job.options } satisfies WorkerJob);
+    } catch (err) {
+      // Not cloneable (never so for parsed JSON): this job fails, the worker stays free.
+      slot.job = undefined;
+      clearTimeout(job.timer);
+      job.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private spawn(): void {
+    const slot: Slot = { worker: startWorker(this.options.definitions), ready: false };
+    this.slots.push(slot);
+    slot.worker.unref();
+    slot.worker.on('message', (message: WorkerMessage) => {
+      if ('ready' in message) {
+        slot.ready = true;
+        this.startFailed = false;
+      } else {
+        const job = slot.job;
+        slot.job = undefined;
+        if (job) {
+          clearTimeout(job.timer);
+          if ('result' in message) job.resolve(message.result);
+          else job.reject(new Error(`Validation failed in a worker: ${message.error}`));
+        }
+      }
+      this.pump();
+    });
+    slot.worker.on('error', (err) => {
+      this.options.log?.('error', 'validation worker failed', { error: err.stack ?? err.message });
+      // A worker that cannot even load fails every waiting job: starting another would fail the same way.
+      if (!slot.ready) {
+        this.startFailed = true;
+        for (const job of this.queue.splice(0)) job.reject(new Error(`Validation worker failed to start: ${err.message}`));
+      }
+      this.retire(slot, new Error(`Validation worker failed: ${err.message}`));
+    });
+    slot.worker.on('exit', () => {
+      if (this.slots.includes(slot)) this.retire(slot, new Error('Validation worker exited'));
+    });
+  }
+
+  /** Takes a worker out of the pool (failing its job with `err`) and lets the pool replace it. */
+  private retire(slot: Slot, err: Error): void {
+    const at = this.slots.indexOf(slot);
+    if (at >= 0) this.slots.splice(at, 1);
+    void this.stop(slot, err);
+    this.pump();
+  }
+
+  private async stop(slot: Slot, err: Error): Promise<void> {
+    const job = slot.job;
+    slot.job = undefined;
+    if (job) {
+      clearTimeout(job.timer);
+      job.reject(err);
+    }
+    await slot.worker.terminate();
+  }
+}
+
+function unavailable(text: string): FhirError {
+  return new FhirError(tooCostly(text), 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+}
+
+/**
+ * Starts a worker on pool-worker.js (compiled, `npm start`) or, running from TypeScript sources
+ * (jest, tsx), on pool-worker.ts through tsx's require hook: a worker thread does not inherit the
+ * main thread's TypeScript loader.
+ */
+function startWorker(definitions: DefinitionsOptions | undefined): Worker {
+  const ext = extname(__filename);
+  const entry = join(__dirname, `pool-worker${ext}`);
+  const workerData = { definitions };
+  if (ext === '.ts') {
+    return new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`, { eval: true, workerData });
+  }
+  return new Worker(entry, { workerData });
+}
