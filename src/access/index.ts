@@ -20,6 +20,8 @@ export interface CallerLike {
   allOrganizations: boolean;
   /** Types hidden from the caller's bulk read paths (admin types its scopes do not name). */
   hiddenTypes?: readonly string[];
+  /** The types the caller's scopes let it read, when not every type. */
+  readTypes?: readonly string[];
 }
 
 /**
@@ -35,5 +37,6 @@ export function accessOf(caller: CallerLike | undefined): RepositoryAccess | und
     organizations: [...caller.organizations],
     allOrganizations: caller.allOrganizations,
     ...(caller.hiddenTypes?.length ? { hiddenTypes: [...caller.hiddenTypes] } : {}),
+    ...(caller.readTypes ? { readTypes: [...caller.readTypes] } : {}),
   };
 }

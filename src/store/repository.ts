@@ -88,6 +88,13 @@ export interface RepositoryAccess {
    * scopes do not name): system history, `$everything`, `$export` and includes skip them.
    */
   hiddenTypes?: readonly string[];
+  /**
+   * The types the client's scopes let it read, when they do not cover every type (undefined:
+   * every type but `hiddenTypes`). Bulk Data jobs keep to these: an `$export` without `_type`
+   * exports them, and a job never reads another type whatever its `types` say. Per-type routes
+   * are checked against the scopes before they reach the store.
+   */
+  readTypes?: readonly string[];
 }
 
 /** A repository of versioned FHIR resources. */
