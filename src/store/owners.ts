@@ -19,6 +19,12 @@ export interface WritePlan {
   owner: string | null;
   /** The owner is a 42 CFR Part 2 program: label the resource if it is a patient's record. */
   part2Owner: boolean;
+  /**
+   * An AuditEvent about 42 CFR Part 2 records (src/store/audit-owners.ts): their patients. The
+   * event is labelled, with these patients as its compartment, so the gate releases it only with
+   * a consent of each of them.
+   */
+  part2Patients?: string[];
 }
 
 const forbidden = (text: string): OperationOutcome => ({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden', details: { text } }] });

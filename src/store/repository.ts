@@ -17,6 +17,16 @@ export interface WriteOptions {
   ifMatch?: string;
 }
 
+/** Options for `updateMany`. */
+export interface WriteManyOptions {
+  /**
+   * Per resource, for AuditEvents: the organization of the client the event records acting, when
+   * it has exactly one. The event's owner when it is about no record an organization owns
+   * (src/store/audit-owners.ts).
+   */
+  auditActors?: readonly (string | undefined)[];
+}
+
 /** The result of an update-or-create. */
 export interface UpdateResult<T extends Resource = Resource> {
   resource: T;
@@ -108,7 +118,7 @@ export interface Repository {
    * table instead of several per resource. Results in input order. Use inside `withTransaction`
    * for all-or-nothing; no If-Match (use `update` for that).
    */
-  updateMany<T extends Resource>(resources: T[]): Promise<UpdateResult<T>[]>;
+  updateMany<T extends Resource>(resources: T[], options?: WriteManyOptions): Promise<UpdateResult<T>[]>;
   /** read: 404 unknown, 410 deleted. */
   read<T extends Resource>(type: T['resourceType'], id: string): Promise<T>;
   /** vread */
