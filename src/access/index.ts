@@ -8,7 +8,7 @@
 import type { RepositoryAccess } from '../store/repository';
 
 export { consentGrants, type ConsentGrant } from './consent';
-export { hasPart2Label, isPart2Program, ownerRule, SHARED_TYPES, targetOf, tenantTag, TENANT_TAG_SYSTEM, withPart2Labels, type OwnerRule } from './owner-rules';
+export { hasPart2Label, isPart2Program, ownerRule, OWNED_ONLY_TYPES, SHARED_TYPES, targetOf, tenantTag, TENANT_TAG_SYSTEM, withPart2Labels, type OwnerRule } from './owner-rules';
 
 /** The id `DISABLED_AUTH` (src/auth/middleware.ts) carries when AUTH_DISABLED=true. */
 const AUTH_DISABLED_CLIENT = 'auth-disabled';
@@ -22,6 +22,8 @@ export interface CallerLike {
   hiddenTypes?: readonly string[];
   /** Registered to create resources under ids of its own. */
   assignIds?: boolean;
+  /** The types the caller's scopes let it read, when not every type. */
+  readTypes?: readonly string[];
 }
 
 /**
@@ -38,5 +40,6 @@ export function accessOf(caller: CallerLike | undefined): RepositoryAccess | und
     allOrganizations: caller.allOrganizations,
     ...(caller.hiddenTypes?.length ? { hiddenTypes: [...caller.hiddenTypes] } : {}),
     ...(caller.assignIds ? { assignIds: true } : {}),
+    ...(caller.readTypes ? { readTypes: [...caller.readTypes] } : {}),
   };
 }

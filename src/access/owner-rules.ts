@@ -58,6 +58,13 @@ export const SHARED_TYPES: ReadonlySet<string> = new Set([
   'TerminologyCapabilities',
 ]);
 
+/**
+ * Types whose rows without an owner are NOT shared: only a client of every organization sees
+ * them. AuditEvents: one about several organizations' records, or about none by a client of
+ * several, belongs to no one tenant (src/store/audit-owners.ts).
+ */
+export const OWNED_ONLY_TYPES: ReadonlySet<string> = new Set(['AuditEvent']);
+
 /** Rule 3: the element of a type that names its Organization. */
 const ORG_ELEMENTS: Record<string, string> = {
   Patient: 'managingOrganization',

@@ -9,6 +9,8 @@
  * - `onAuthEvent`: pass as `openAuth({ onEvent })` for token issued / refused;
  * - `writer`: the batched queue (`flush()`, `close()`, `stats`).
  * Its own writes go straight to the repository, never through HTTP, so they are not audited.
+ * Each event belongs to the organization of the records it is about, else of the client that
+ * acted (src/store/audit-owners.ts): auditors find only their organizations' events.
  */
 import type { RequestHandler } from 'express';
 import type { AuditEvent } from '@medplum/fhirtypes';
@@ -17,12 +19,12 @@ import type { TokenEvent } from '../auth/token';
 import type { Repository } from '../store/repository';
 import { tokenEvent, type SourceInfo } from './event';
 import { auditMiddleware } from './middleware';
-import { AuditWriter, type AuditWriterOptions, type Log } from './writer';
+import { actorOrganization, AuditWriter, type AuditWriterOptions, type Log } from './writer';
 
 export { classify, EXPORT_JOB_SYSTEM, INGEST_SOURCE_SYSTEM, type Classified, type EntityPart } from './classify';
 export { CLIENT_SYSTEM, OPERATION_SYSTEM, outcomeOf, outcomeText, PURPOSE_OF_USE, requestEvent, TOKEN_ID_SYSTEM, tokenEvent, type AgentInfo, type SourceInfo, type TokenOutcome } from './event';
 export { auditMiddleware, PURPOSE_HEADER, purposeOf, splitTarget } from './middleware';
-export { AuditWriter, type AuditStats, type AuditWriterOptions } from './writer';
+export { actorOrganization, AuditWriter, type AuditStats, type AuditWriterOptions } from './writer';
 
 export interface AuditOptions {
   /** Where events are written (`updateMany`). */
@@ -42,8 +44,8 @@ export interface Audit {
   /** For `openAuth({ onEvent })`: token issued and refused become AuditEvents (access events are recorded by the middleware). */
   onAuthEvent(event: TokenEvent | AccessEvent): void;
   writer: AuditWriter;
-  /** Queues an event built elsewhere. */
-  record(event: AuditEvent): void;
+  /** Queues an event built elsewhere (`actor`: the organization of the client it records, when it has exactly one). */
+  record(event: AuditEvent, actor?: string): void;
   /** Writes what is queued. */
   flush(): Promise<void>;
   /** Writes what is queued and stops the timer. */
@@ -62,14 +64,18 @@ function siteOf(baseUrl: string | undefined): string {
 export function openAudit(options: AuditOptions): Audit {
   const writer = new AuditWriter(options.repo, { log: options.log, ...options.writer });
   const source: SourceInfo = { site: options.site ?? siteOf(options.baseUrl), uri: options.baseUrl ?? 'urn:peerbridge:server' };
-  const record = (event: AuditEvent): void => writer.record(event);
+  const record = (event: AuditEvent, actor?: string): void => writer.record(event, actor);
   return {
     middleware: auditMiddleware({ record, isResourceType: options.isResourceType, source, log: options.log }),
     onAuthEvent: (event) => {
       if (event.type === 'token-issued') {
-        record(tokenEvent({ issued: true, clientId: event.clientId, clientName: event.clientName, scope: event.scope, tokenId: event.tokenId }, source, new Date()));
+        record(
+          tokenEvent({ issued: true, clientId: event.clientId, clientName: event.clientName, scope: event.scope, tokenId: event.tokenId }, source, new Date()),
+          actorOrganization({ organizations: event.organizations }),
+        );
       } else if (event.type === 'token-refused') {
-        record(tokenEvent({ issued: false, clientId: event.clientId, error: event.error }, source, new Date()));
+        // A refusal naming a registered client goes to that client's organization's trail.
+        record(tokenEvent({ issued: false, clientId: event.clientId, error: event.error }, source, new Date()), actorOrganization(event.organizations ? { organizations: event.organizations } : undefined));
       }
       // invalid-token and access-denied: the middleware records the 401/403 response with its path and client.
     },

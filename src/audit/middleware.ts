@@ -13,6 +13,7 @@ import type { AuditEvent } from '@medplum/fhirtypes';
 import type { AuthContext } from '../auth/access-token';
 import { classify } from './classify';
 import { requestEvent, tokenEvent, type SourceInfo } from './event';
+import { actorOrganization } from './writer';
 
 /** The request header a client may state its purpose of use in (one v3 PurposeOfUse code). */
 export const PURPOSE_HEADER = 'x-purpose-of-use';
@@ -47,7 +48,8 @@ export function splitTarget(url: string): { path: string; query: string } {
 }
 
 export interface AuditMiddlewareDeps {
-  record(event: AuditEvent): void;
+  /** Queues an event with the organization of the client it records (`actorOrganization`). */
+  record(event: AuditEvent, actor?: string): void;
   isResourceType(type: string): boolean;
   source: SourceInfo;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
@@ -91,7 +93,7 @@ export function auditMiddleware(deps: AuditMiddlewareDeps): RequestHandler {
         if (!classified) return;
         const auth = res.locals.auth as AuthContext | undefined;
         const agent = { clientId: auth?.clientId, clientName: auth?.clientName, address, purposeOfUse: purposeOf(req.headers[PURPOSE_HEADER]) };
-        deps.record(requestEvent(classified, agent, deps.source, status, start, new Date()));
+        deps.record(requestEvent(classified, agent, deps.source, status, start, new Date()), actorOrganization(auth));
       } catch (err) {
         deps.log?.('error', 'audit: could not build the AuditEvent of a request', { method: req.method, error: err instanceof Error ? err.name : 'unknown' });
       }

@@ -6,9 +6,20 @@
  * Bounded: when the store cannot take them, failed batches go back to the head of the queue and
  * are retried with a growing delay; beyond `maxQueued` new events are dropped and counted, and
  * the count (never an event's content) is logged. `close()` writes what is left.
+ *
+ * Each event goes with the organization of the client it records (when it has exactly one): the
+ * store makes it the event's owner when the event is about no record an organization owns
+ * (src/store/audit-owners.ts), so auditors find only their organizations' events.
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Repository } from '../store/repository';
+import { ALL_ORGANIZATIONS } from '../auth/clients';
+
+/** A queued event and its actor's organization. */
+interface Queued {
+  event: AuditEvent;
+  actor?: string;
+}
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 
@@ -32,8 +43,14 @@ export interface AuditStats {
   queued: number;
 }
 
+/** The organization of a client registered for exactly one (not for every one): an event's owner when it is about no owned record. */
+export function actorOrganization(caller: { organizations: readonly string[]; allOrganizations?: boolean } | undefined): string | undefined {
+  if (!caller || caller.allOrganizations || caller.organizations.includes(ALL_ORGANIZATIONS)) return undefined;
+  return caller.organizations.length === 1 ? caller.organizations[0] : undefined;
+}
+
 export class AuditWriter {
-  private queue: AuditEvent[] = [];
+  private queue: Queued[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private retryMs = 0;
@@ -59,14 +76,17 @@ export class AuditWriter {
     return { ...this.stats_, queued: this.queue.length };
   }
 
-  /** Queues one event (never throws, never waits). */
-  record(event: AuditEvent): void {
+  /**
+   * Queues one event (never throws, never waits). `actor`: the organization of the client the
+   * event records, when it is registered for exactly one (`actorOrganization`).
+   */
+  record(event: AuditEvent, actor?: string): void {
     if (this.queue.length >= this.maxQueued) {
       this.stats_.dropped++;
       this.droppedSinceLog++;
       return;
     }
-    this.queue.push(event);
+    this.queue.push(actor ? { event, actor } : { event });
     if (this.closed) {
       // After close() an event is written on its own rather than lost.
       void this.flush();
@@ -102,7 +122,10 @@ export class AuditWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.batchSize);
       try {
-        await this.repo.updateMany(batch);
+        await this.repo.updateMany(
+          batch.map((q) => q.event),
+          { auditActors: batch.map((q) => q.actor) },
+        );
         this.stats_.written += batch.length;
         this.retryMs = 0;
       } catch (err) {

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { hiddenAdminTypes, parseScopes, type Scope } from './scopes';
+import { hiddenAdminTypes, parseScopes, readableTypes, type Scope } from './scopes';
 import { ALL_ORGANIZATIONS } from './clients';
 import { ACCESS_TOKEN_ALG, type ServerKeys } from './server-keys';
 
@@ -18,6 +18,12 @@ const TYP = 'at+jwt';
 const MAX_TOKEN_CHARS = 8192;
 const MAX_ACTIVE_CACHE = 10_000;
 const MAX_VERIFIED_CACHE = 10_000;
+
+/** `readTypes` of a caller, left out when the scopes read every type. */
+function readTypesOf(scopes: readonly Scope[]): { readTypes?: readonly string[] } {
+  const types = readableTypes(scopes);
+  return types ? { readTypes: Object.freeze(types) } : {};
+}
 
 /** Who is calling, as `authenticate` puts it in `res.locals.auth`. */
 export interface AuthContext {
@@ -41,6 +47,8 @@ export interface AuthContext {
   hiddenTypes: readonly string[];
   /** Registered to create resources under ids of its own (the token's `assign_ids` claim). */
   assignIds?: boolean;
+  /** The types the scopes let the client read, when not every type (`readableTypes`); `$export` without `_type` exports these. */
+  readTypes?: readonly string[];
   /** The token's `jti` (for audit), absent when auth is disabled. */
   tokenId?: string;
   /** When the token expires. */
@@ -204,6 +212,7 @@ export class AccessTokenVerifier {
       allOrganizations: organizations.includes(ALL_ORGANIZATIONS),
       hiddenTypes: Object.freeze(hiddenAdminTypes(scopes)),
       ...(assignIds === true ? { assignIds: true } : {}),
+      ...readTypesOf(scopes),
       tokenId: typeof jti === 'string' ? jti : undefined,
       expiresAt: typeof exp === 'number' ? new Date(exp * 1000) : undefined,
     });

@@ -30,6 +30,8 @@ export class AssertionError extends Error {
     message: string,
     /** The `iss` the assertion claimed, when it could be read (for logs and audit). */
     readonly claimedClient?: string,
+    /** The organizations of the claimed client when it is registered: whose audit trail the refusal goes to. */
+    readonly clientOrganizations?: readonly string[],
   ) {
     super(message);
   }
@@ -61,8 +63,9 @@ export async function verifyClientAssertion(assertion: string, deps: AssertionDe
     throw new AssertionError('client_assertion is not a readable JWT');
   }
   const claimed = typeof claims.iss === 'string' ? claims.iss.slice(0, 128) : undefined;
+  let organizations: readonly string[] | undefined;
   const fail = (text: string): never => {
-    throw new AssertionError(text, claimed);
+    throw new AssertionError(text, claimed, organizations);
   };
   if (!(ASSERTION_ALGS as readonly string[]).includes(String(header.alg))) {
     fail(`client_assertion "alg" ${JSON.stringify(String(header.alg)).slice(0, 40)} is not accepted: sign with RS384 or ES384`);
@@ -80,6 +83,7 @@ export async function verifyClientAssertion(assertion: string, deps: AssertionDe
   if (!client) {
     return fail('unknown client: no client is registered with the assertion\'s "iss"');
   }
+  organizations = client.organizations;
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(assertion, (h) => deps.clientKeys.keyFor(client, h), {

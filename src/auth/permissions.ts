@@ -16,15 +16,16 @@
  * | update, patch | u (+ s when conditional) |
  * | delete | d (+ s when conditional) |
  * | `Patient/{id}/$everything` | r on Patient and on each `_type` (r on `*` without `_type`) |
- * | `$export` (system, Patient, Group) | r on each `_type` (query or Parameters body; r on `*` without `_type`); Group also r on Group |
+ * | `$export` (system, Patient, Group) | r on each `_type` (query or Parameters body, any value[x]); without `_type` the job exports only the types the scopes read; Group also r on Group |
  * | `POST /fhir` transaction/batch | what each entry needs (`checkBundleEntries`) |
  * | `POST /ingest/{source}`, `POST /ingest/rejects/$retry` | c and u on `*` (v1 `system/*.write`, v2 `system/*.cu`) |
  * | `GET /ingest/rejects` (raw source records) | c, u and r on `*` (v1 `system/*.write system/*.read`, v2 `system/*.cru`) |
  * | writes to `AuditEvent` | refused for every client: the audit trail is written by the server only |
  * | `GET /admin/clients`, `GET /admin/clients/{id}`, `POST /admin/clients`, `DELETE /admin/clients/{id}` | s, r, c, d on `Client` (never given by `*`) |
  */
-import type { Bundle, BundleEntry, OperationOutcome } from '@medplum/fhirtypes';
-import { FhirError } from '../outcomes';
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import { FhirError, forbidden } from '../outcomes';
+import { kickoffParameters, typeValues, type KickoffParameters } from '../export/parameters';
 import { ADMIN_TYPES, allows, CLIENT_ADMIN_TYPE, INTERACTIONS, type Interaction, type Need, type Scope } from './scopes';
 
 /** A need with where it comes from (`Bundle.entry[2]`), for the 403 message. */
@@ -175,27 +176,27 @@ function fhirPermission(method: string, segments: string[], query: Query, body: 
       if (n === 0) return scopes(need('*', 's'));
       if (n === 1 && a === 'metadata') return { kind: 'public' };
       if (n === 1 && a === '_history') return scopes(need('*', 's'));
-      if (n === 1 && a === '$export') return exportPermission(query, body);
+      if (n === 1 && a === '$export') return exportPermission(method, query, body);
       if ((n === 2 && a === 'bulkstatus') || (n === 3 && a === 'bulkfiles')) return { kind: 'token' };
       if (!isType(a)) return FULL;
       if (tokenOnlyOperation(segments)) return { kind: 'token' };
       if (n === 1) return scopes(need(a, 's'), searchExtras(query));
       if (n === 2 && b === '_history') return scopes(need(a, 's'));
-      if (n === 2 && b === '$export' && a === 'Patient') return exportPermission(query, body);
+      if (n === 2 && b === '$export' && a === 'Patient') return exportPermission(method, query, body);
       if (n === 2 && !b.startsWith('$') && !b.startsWith('_')) return scopes(need(a, 'r'));
       if (n === 3 && c === '_history') return scopes(need(a, 'r'));
       if (n === 3 && c === '$everything' && a === 'Patient') return scopes(need('Patient', 'r'), typesNeed(query, '_type'));
-      if (n === 3 && c === '$export' && a === 'Group') return scopes(need('Group', 'r'), exportNeeds(query, body));
+      if (n === 3 && c === '$export' && a === 'Group') return scopes(need('Group', 'r'), exportNeeds(method, query, body));
       if (n === 4 && c === '_history' && d !== undefined) return scopes(need(a, 'r'));
       return FULL;
     case 'POST':
       if (n === 0) return bundlePermission(body, nesting);
       if (n === 1 && TOKEN_ONLY_OPS.has(a)) return { kind: 'token' };
-      if (n === 1 && a === '$export') return exportPermission(query, body);
+      if (n === 1 && a === '$export') return exportPermission(method, query, body);
       if (!isType(a)) return FULL;
       if (tokenOnlyOperation(segments)) return { kind: 'token' };
-      if (n === 2 && b === '$export' && a === 'Patient') return exportPermission(query, body);
-      if (n === 3 && c === '$export' && a === 'Group') return scopes(need('Group', 'r'), exportNeeds(query, body));
+      if (n === 2 && b === '$export' && a === 'Patient') return exportPermission(method, query, body);
+      if (n === 3 && c === '$export' && a === 'Group') return scopes(need('Group', 'r'), exportNeeds(method, query, body));
       if (n === 2 && b === '_search') {
         const all: Query = new Map(query);
         if (body instanceof URLSearchParams) {
@@ -231,22 +232,25 @@ function typesNeed(query: Query, name: string): NeedAt[] {
   return types.length > 0 ? types.flatMap((t) => need(t, 'r')) : need('*', 'r');
 }
 
-/** `_type` of a kick-off, from the query and (POST) a Parameters body. */
-function exportNeeds(query: Query, body: unknown): NeedAt[] {
-  const all: Query = new Map(query);
-  const params = (body as { resourceType?: string; parameter?: unknown })?.resourceType === 'Parameters' ? (body as { parameter?: unknown }).parameter : undefined;
-  if (Array.isArray(params)) {
-    for (const p of params as Array<{ name?: unknown; valueString?: unknown }>) {
-      if (p?.name === '_type' && typeof p.valueString === 'string') {
-        addParams(all, [['_type', p.valueString]]);
-      }
-    }
+/**
+ * r on each `_type` of a kick-off, read from the query and (POST) a Parameters body by the same
+ * parser the job uses (src/export/parameters.ts), every value[x] included. Without `_type` no
+ * type is named here: the kick-off exports only the types the scopes read (`readTypes`) and
+ * refuses when there are none. A body the parser refuses needs nothing here: the kick-off, with
+ * the same parser on the same body, answers 400 before anything is exported.
+ */
+function exportNeeds(method: string, query: Query, body: unknown): NeedAt[] {
+  let params: KickoffParameters;
+  try {
+    params = kickoffParameters(method, query, body);
+  } catch {
+    return [];
   }
-  return typesNeed(all, '_type');
+  return (typeValues(params) ?? []).flatMap((t) => need(t, 'r'));
 }
 
-function exportPermission(query: Query, body: unknown): Requirement {
-  return scopes(exportNeeds(query, body));
+function exportPermission(method: string, query: Query, body: unknown): Requirement {
+  return scopes(exportNeeds(method, query, body));
 }
 
 /** `_include`, `_revinclude`, chained parameters and `_has` read or search other types. */
@@ -333,12 +337,7 @@ function bundlePermission(body: unknown, nesting: number): Requirement {
 const WHAT: Record<Interaction, string> = { c: 'create', r: 'read', u: 'update', d: 'delete', s: 'search' };
 
 /** 403 OperationOutcome (issue code `forbidden`). */
-export function forbidden(text: string, expression?: string): OperationOutcome {
-  return {
-    resourceType: 'OperationOutcome',
-    issue: [{ severity: 'error', code: 'forbidden', details: { text }, ...(expression ? { expression: [expression] } : {}) }],
-  };
-}
+export { forbidden };
 
 /** Needs of a requirement the scopes do not meet (empty when allowed). */
 export function missingNeeds(auth: ScopeHolder, requirement: Requirement): NeedAt[] {

@@ -120,6 +120,19 @@ export function hiddenAdminTypes(granted: readonly Scope[]): string[] {
   return [...ADMIN_TYPES].filter((type) => !allows(granted, { type, interaction: 'r' }) && !allows(granted, { type, interaction: 's' }));
 }
 
+/**
+ * The types `granted` lets the client read (`r`), when that is not every type: undefined with an
+ * unrestricted `r` on `*`. Bulk paths that choose the types themselves (`$export` without
+ * `_type`) keep to these.
+ */
+export function readableTypes(granted: readonly Scope[]): string[] | undefined {
+  if (allows(granted, { type: '*', interaction: 'r' })) {
+    return undefined;
+  }
+  const types = granted.filter((s) => !s.restrictions && s.type !== '*' && s.interactions.includes('r')).map((s) => s.type);
+  return [...new Set(types)].sort();
+}
+
 /** Writes a scope back out: v1 form when the letters are exactly a v1 set and v1 was asked for. */
 export function formatScope(type: string, interactions: readonly Interaction[], preferV1: boolean, restrictions?: Array<[string, string]>): string {
   const letters = INTERACTIONS.filter((i) => interactions.includes(i)).join('');

@@ -45,8 +45,8 @@ export interface TokenUrls extends TokenAudience {
 
 /** Something that happened at the token endpoint, for audit (never holds a token or assertion). */
 export type TokenEvent =
-  | { type: 'token-issued'; clientId: string; clientName: string; scope: string; tokenId: string }
-  | { type: 'token-refused'; clientId?: string; error: OAuthErrorCode; description: string };
+  | { type: 'token-issued'; clientId: string; clientName: string; scope: string; tokenId: string; organizations: readonly string[] }
+  | { type: 'token-refused'; clientId?: string; error: OAuthErrorCode; description: string; organizations?: readonly string[] };
 
 export interface TokenDeps extends AssertionDeps {
   serverKeys: ServerKeys;
@@ -63,8 +63,9 @@ function error(status: number, code: OAuthErrorCode, description: string): Token
 
 /** Answers one token request (the form's fields). */
 export async function tokenRequest(form: URLSearchParams, urls: TokenUrls, deps: TokenDeps): Promise<TokenAnswer> {
-  const refuse = (status: number, code: OAuthErrorCode, description: string, clientId?: string): TokenAnswer => {
-    deps.onEvent?.({ type: 'token-refused', clientId, error: code, description });
+  /** `client`: the registered client the request names (its id and organizations go to audit), or only the id it claimed. */
+  const refuse = (status: number, code: OAuthErrorCode, description: string, client?: { id?: string; organizations?: readonly string[] }): TokenAnswer => {
+    deps.onEvent?.({ type: 'token-refused', clientId: client?.id, error: code, description, ...(client?.organizations ? { organizations: client.organizations } : {}) });
     return error(status, code, description);
   };
   for (const name of SINGLE) {
@@ -92,25 +93,25 @@ export async function tokenRequest(form: URLSearchParams, urls: TokenUrls, deps:
     client = await verifyClientAssertion(assertion, deps, { tokenUrl: urls.tokenUrl, clockSkewSeconds: deps.clockSkewSeconds });
   } catch (e) {
     if (e instanceof AssertionError) {
-      return refuse(401, 'invalid_client', e.message, e.claimedClient);
+      return refuse(401, 'invalid_client', e.message, { id: e.claimedClient, organizations: e.clientOrganizations });
     }
     throw e;
   }
   const clientId = form.get('client_id');
   if (clientId !== null && clientId !== client.id) {
-    return refuse(401, 'invalid_client', 'client_id does not match the client assertion', client.id);
+    return refuse(401, 'invalid_client', 'client_id does not match the client assertion', client);
   }
   const requested = (form.get('scope') ?? '').trim();
   if (!requested) {
-    return refuse(400, 'invalid_scope', 'scope is required (e.g. system/*.read)', client.id);
+    return refuse(400, 'invalid_scope', 'scope is required (e.g. system/*.read)', client);
   }
   const granted = grantScopes(requested, client.scopes);
   if (granted.length === 0) {
-    return refuse(400, 'invalid_scope', 'none of the requested scopes is registered for this client', client.id);
+    return refuse(400, 'invalid_scope', 'none of the requested scopes is registered for this client', client);
   }
   const scope = granted.join(' ');
   const issued = await issueAccessToken(deps.serverKeys, client, scope, { issuer: urls.issuer, audience: urls.audience, ttlSeconds: deps.ttlSeconds });
-  deps.onEvent?.({ type: 'token-issued', clientId: client.id, clientName: client.name, scope, tokenId: issued.jti });
+  deps.onEvent?.({ type: 'token-issued', clientId: client.id, clientName: client.name, scope, tokenId: issued.jti, organizations: client.organizations });
   return {
     status: 200,
     body: { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn, scope },

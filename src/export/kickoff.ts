@@ -1,23 +1,27 @@
 /**
  * The kick-off request (https://hl7.org/fhir/uv/bulkdata/export.html#bulk-data-kick-off-request):
  * its headers and parameters checked and turned into what a job exports. Parameters come from
- * the query string (GET) or a `Parameters` body (POST; query parameters are accepted too).
+ * the query string (GET) or a `Parameters` body (POST; query parameters are accepted too), read
+ * by parameters.ts exactly as the scope check reads them.
  *
  * - `Prefer: respond-async` is required (400 without it).
  * - `_outputFormat`: `application/fhir+ndjson`, `application/ndjson` or `ndjson`; anything else 400.
  * - `_type`: comma-separated and/or repeated resource types; `_since`: an instant; `patient`
  *   (Patient and Group levels): references to Patients.
+ * - A client whose scopes do not read every type (`access.readTypes`) gets only types it may
+ *   read: a `_type` naming another is a 403, and without `_type` it gets every type it may read.
  * - Anything else (`_elements`, `_typeFilter`, `includeAssociatedData`, unknown names), and
  *   `_type` values this level cannot export: 400, or under `Prefer: handling=lenient` ignored with
  *   a warning OperationOutcome listed in the manifest's `error` array ("SHOULD include an
  *   OperationOutcome ... for each of these parameters").
  */
-import type { Group, OperationOutcome, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { Group, OperationOutcome } from '@medplum/fhirtypes';
 import type { FhirDeps, FhirRequest } from '../fhir-api/types';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest, FhirError, forbidden } from '../outcomes';
 import { idParam } from '../fhir-api/http-rules';
 import { patientCompartmentTypes } from '../store/search-params';
 import type { ExportLevel, JobParams } from './jobs';
+import { kickoffParameters, typeValues } from './parameters';
 
 export const OUTPUT_FORMATS = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
 const SUPPORTED = new Set(['_outputFormat', '_type', '_since', 'patient']);
@@ -42,43 +46,26 @@ export function preferTokens(header: string | undefined): Set<string> {
   return new Set((header ?? '').split(/[,;]/).map((t) => t.trim().replace(/\s*=\s*/, '=').toLowerCase()).filter(Boolean));
 }
 
-/** The request's parameters by name, from the query and (POST) a Parameters body. */
-function collect(req: FhirRequest): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const add = (name: string, value: string): void => {
-    out.set(name, [...(out.get(name) ?? []), value]);
-  };
-  for (const [name, v] of Object.entries(req.query)) {
-    for (const one of [v ?? []].flat()) {
-      add(name, one);
+/**
+ * What a client whose scopes read only `readable` exports: the types it asked for, each of which
+ * it must be allowed to read (403 otherwise, like the scope check before the handler; this is the
+ * check on exactly what the job exports), or without `_type` every readable type the level holds
+ * (Bulk Data: "all supported resources within the scope of the client authorization"); 403 when
+ * that leaves none.
+ */
+function readableTypesOf(requested: string[] | undefined, readable: readonly string[], level: ExportLevel, allowed: Set<string> | undefined): string[] {
+  if (requested) {
+    const denied = requested.filter((t) => !readable.includes(t));
+    if (denied.length > 0) {
+      throw new FhirError(forbidden(`The access token's scopes do not allow read on ${denied.join(', ')}: it needs system/${denied[0]}.r or a scope that includes it`, '_type'), 403);
     }
+    return requested;
   }
-  if (req.method === 'POST' && req.body !== undefined) {
-    const body = req.body as Parameters;
-    if (!body || typeof body !== 'object' || body.resourceType !== 'Parameters') {
-      throw new FhirError(badRequest('A POST kick-off takes a Parameters resource as its body', 'resourceType'), 400);
-    }
-    for (const [i, p] of (body.parameter ?? []).entries()) {
-      if (!p?.name) {
-        throw new FhirError(badRequest('Every parameter needs a name', `Parameters.parameter[${i}].name`), 400);
-      }
-      add(p.name, parameterValue(p));
-    }
+  const types = readable.filter((t) => !allowed || allowed.has(t));
+  if (types.length === 0) {
+    throw new FhirError(forbidden(`The access token's scopes allow reading none of the types a ${level}-level export holds`, '_type'), 403);
   }
-  return out;
-}
-
-/** A parameter's value[x] as text: a Reference gives its `reference`. */
-function parameterValue(p: ParametersParameter): string {
-  for (const [k, v] of Object.entries(p)) {
-    if (k.startsWith('value')) {
-      if (v && typeof v === 'object' && 'reference' in v) {
-        return String((v as { reference?: string }).reference ?? '');
-      }
-      return typeof v === 'object' ? JSON.stringify(v) : String(v);
-    }
-  }
-  return '';
+  return [...types].sort();
 }
 
 /**
@@ -98,7 +85,7 @@ export async function parseKickoff(req: FhirRequest, level: ExportLevel, deps: F
     }
     issues.push(warning(`${text}; ignored`, expression));
   };
-  const params = collect(req);
+  const params = kickoffParameters(req.method, Object.entries(req.query), req.body);
   for (const name of params.keys()) {
     if (!SUPPORTED.has(name) && !IGNORED.has(name)) {
       refuse(`The parameter ${name} is not supported`, name);
@@ -123,11 +110,11 @@ export async function parseKickoff(req: FhirRequest, level: ExportLevel, deps: F
     job.since = d.toISOString();
   }
 
-  const typeValues = params.get('_type');
-  if (typeValues) {
-    const allowed = level === 'system' ? undefined : new Set(patientCompartmentTypes());
+  const allowed = level === 'system' ? undefined : new Set(patientCompartmentTypes());
+  const requested = typeValues(params);
+  if (requested) {
     const types = new Set<string>();
-    for (const t of typeValues.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
+    for (const t of requested) {
       if (!deps.validator.defs.isResourceType(t)) {
         refuse(`_type: '${t}' is not a resource type`, '_type');
       } else if (allowed && !allowed.has(t)) {
@@ -137,6 +124,10 @@ export async function parseKickoff(req: FhirRequest, level: ExportLevel, deps: F
       }
     }
     job.types = [...types].sort();
+  }
+  const readable = deps.access?.readTypes;
+  if (readable) {
+    job.types = readableTypesOf(job.types, readable, level, allowed);
   }
 
   const patientRefs = params.get('patient');

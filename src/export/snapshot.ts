@@ -62,7 +62,10 @@ function filterConds(f: SnapshotFilter, p: Params, a: string, range?: KeyRange):
     if (range.upto !== undefined) {
       out.push(`r.id <= ${p.add(range.upto)}`);
     }
-  } else if (f.types) {
+  }
+  // A file's range is one of the planned types; one that is not (a job whose types were cut to
+  // the client's scopes after it was planned) reads nothing.
+  if (f.types && !(range && f.types.includes(range.type))) {
     out.push(`r.resource_type = ANY(${p.add(f.types, '::text[]')})`);
   }
   if (f.since) {

@@ -26,12 +26,23 @@ const failure = (text: string): OperationOutcome => ({
   issue: [{ severity: 'error', code: 'exception', details: { text } }],
 });
 
+/**
+ * A job's types cut to what its client may read: the kick-off already asked only for those, and
+ * this keeps the planning and every download to them whatever the stored job says.
+ */
+function readableOnly(types: string[] | undefined, readable: readonly string[] | undefined): string[] | undefined {
+  if (!readable) {
+    return types;
+  }
+  return (types ?? [...readable]).filter((t) => readable.includes(t));
+}
+
 /** The snapshot a job reads. */
 export function snapshotOf(job: Job): SnapshotFilter {
   const p = job.params;
   return {
     transactionTime: job.transactionTime,
-    types: p.types,
+    types: readableOnly(p.types, p.access?.readTypes),
     since: p.since ? new Date(p.since) : undefined,
     patientIds: p.patientIds,
     compartment: p.level !== 'system',

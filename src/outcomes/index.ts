@@ -19,6 +19,8 @@ function oo(code: IssueType, text: string, expression?: string, severity: Operat
 
 /** 400: the request itself is wrong (malformed JSON, bad parameter). */
 export const badRequest = (text: string, expression?: string): OperationOutcome => oo('invalid', text, expression);
+/** 403: the caller's scopes or registration do not allow the request (issue code `forbidden`). */
+export const forbidden = (text: string, expression?: string): OperationOutcome => oo('forbidden', text, expression);
 /** 404 */
 export const notFound = (text: string): OperationOutcome => oo('not-found', text);
 /** 405 */

@@ -4,6 +4,8 @@
  *
  * - Tenants: `a.owner IS NULL OR a.owner = ANY(<the client's organizations>)`: a column equality
  *   on an indexed column (`fhir_resource_tenant`), skipped for a client of every organization.
+ *   Rows without an owner are shared, except those of OWNED_ONLY_TYPES (AuditEvents of no one
+ *   tenant), which only a client of every organization sees.
  * - 42 CFR Part 2: a row labelled 42CFRPart2 (`a.part2`) is released only when every patient of
  *   its compartment (`a.patient_ids`) has a consent grant (src/access/consent.ts) to one of the
  *   client's organizations that covers `now()` and was given by the row's owner (the grantor: a
@@ -15,6 +17,7 @@
  * Searches (and `$everything`) select the gate as a column instead of filtering on it, so they can
  * say that records were withheld (an OperationOutcome warning) without naming them; reads answer 404.
  */
+import { OWNED_ONLY_TYPES } from '../access/owner-rules';
 import type { RepositoryAccess, SqlDriver } from './repository';
 
 /** Adds a parameter, returns its placeholder (`$n`). */
@@ -26,7 +29,10 @@ export type AddParam = (value: unknown) => string;
  */
 export function tenantCondition(access: RepositoryAccess, a: string, add: AddParam): string | undefined {
   const conds: string[] = [];
-  if (!access.allOrganizations) conds.push(`(${a}.owner IS NULL OR ${a}.owner = ANY(${add([...access.organizations])}::text[]))`);
+  if (!access.allOrganizations) {
+    const shared = `(${a}.owner IS NULL AND ${a}.resource_type <> ALL(${add([...OWNED_ONLY_TYPES])}::text[]))`;
+    conds.push(`(${shared} OR ${a}.owner = ANY(${add([...access.organizations])}::text[]))`);
+  }
   if (access.hiddenTypes?.length) conds.push(`${a}.resource_type <> ALL(${add([...access.hiddenTypes])}::text[])`);
   return conds.length > 0 ? conds.join(' AND ') : undefined;
 }
@@ -68,7 +74,8 @@ export const accessColumns = (a: string): string => `, ${a}.owner, ${a}.part2, C
 /** Is the row in the client's slice: of one of its tenants (or shared), of a type not hidden from it? */
 export function inTenant(access: RepositoryAccess, row: Pick<AccessRow, 'owner'>, type: string): boolean {
   if (access.hiddenTypes?.includes(type)) return false;
-  return row.owner === null || access.allOrganizations || access.organizations.includes(row.owner);
+  if (access.allOrganizations) return true;
+  return row.owner === null ? !OWNED_ONLY_TYPES.has(type) : access.organizations.includes(row.owner);
 }
 
 /**

@@ -9,8 +9,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { isPart2Program, ownerRule, PART2_PROGRAM_JSON, targetOf, TENANT_TAG_SYSTEM, type OwnerRule, type Target } from '../access/owner-rules';
-import type { OperationOutcome } from '@medplum/fhirtypes';
-import { conflict, FhirError, notFound, unprocessable } from '../outcomes';
+import { conflict, FhirError, forbidden, notFound, unprocessable } from '../outcomes';
 import { inTenant, releaseRows, type AccessRow } from './access-sql';
 import type { RepositoryAccess, SqlDriver } from './repository';
 
@@ -20,9 +19,14 @@ export interface WritePlan {
   owner: string | null;
   /** The owner is a 42 CFR Part 2 program: label the resource if it is a patient's record. */
   part2Owner: boolean;
+  /**
+   * An AuditEvent about 42 CFR Part 2 records (src/store/audit-owners.ts): their patients. The
+   * event is labelled, with these patients as its compartment, so the gate releases it only with
+   * a consent of each of them.
+   */
+  part2Patients?: string[];
 }
 
-const forbidden = (text: string): OperationOutcome => ({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden', details: { text } }] });
 
 const key = (type: string, id: string): string => `${type}/${id}`;
 

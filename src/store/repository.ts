@@ -19,6 +19,18 @@ export interface WriteOptions {
   serverAssignedId?: boolean;
 }
 
+/** Options for `updateMany`. */
+export interface WriteManyOptions {
+  /** Per resource: its id was just made up by the server (a POST entry of a Bundle), see WriteOptions.serverAssignedId. */
+  serverAssignedIds?: readonly boolean[];
+  /**
+   * Per resource, for AuditEvents: the organization of the client the event records acting, when
+   * it has exactly one. The event's owner when it is about no record an organization owns
+   * (src/store/audit-owners.ts).
+   */
+  auditActors?: readonly (string | undefined)[];
+}
+
 /** The result of an update-or-create. */
 export interface UpdateResult<T extends Resource = Resource> {
   resource: T;
@@ -97,6 +109,13 @@ export interface RepositoryAccess {
    * cannot read answer 404, known or not (src/store/owners.ts).
    */
   assignIds?: boolean;
+  /**
+   * The types the client's scopes let it read, when they do not cover every type (undefined:
+   * every type but `hiddenTypes`). Bulk Data jobs keep to these: an `$export` without `_type`
+   * exports them, and a job never reads another type whatever its `types` say. Per-type routes
+   * are checked against the scopes before they reach the store.
+   */
+  readTypes?: readonly string[];
 }
 
 /** A repository of versioned FHIR resources. */
@@ -110,7 +129,7 @@ export interface Repository {
    * table instead of several per resource. Results in input order. Use inside `withTransaction`
    * for all-or-nothing; no If-Match (use `update` for that).
    */
-  updateMany<T extends Resource>(resources: T[], options?: { serverAssignedIds?: readonly boolean[] }): Promise<UpdateResult<T>[]>;
+  updateMany<T extends Resource>(resources: T[], options?: WriteManyOptions): Promise<UpdateResult<T>[]>;
   /** read: 404 unknown, 410 deleted. */
   read<T extends Resource>(type: T['resourceType'], id: string): Promise<T>;
   /** vread */

@@ -8,9 +8,10 @@ import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirt
 import { randomUUID } from 'node:crypto';
 import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../outcomes';
 import { accessColumns, inTenant, releaseRows, visibleCondition, type AccessRow } from './access-sql';
-import { checkDelete, planWrites } from './owners';
+import { planAuditEvents } from './audit-owners';
+import { checkDelete, planWrites, type WritePlan } from './owners';
 import type { ServerBase } from './local-refs';
-import type { Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteOptions } from './repository';
+import type { Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteManyOptions, WriteOptions } from './repository';
 import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
 import { runSearch } from './sql-search';
 import { writeVersion } from './sql-write';
@@ -76,7 +77,7 @@ export class SqlRepository implements Repository {
   async create<T extends Resource>(resource: T): Promise<T> {
     const id = randomUUID();
     const v = await this.tx(async (tx) => {
-      const [plan] = await planWrites(tx, [{ ...resource, id }], this.access, new Set([`${resource.resourceType}/${id}`]));
+      const [plan] = await this.plan(tx, [{ ...resource, id }], new Set([`${resource.resourceType}/${id}`]));
       return writeVersion(tx, resource.resourceType, id, { ...resource, id }, undefined, plan, this.base);
     });
     return (v.doc as T | undefined) ?? withMeta({ ...resource, id }, v.versionId, v.lastUpdated);
@@ -88,13 +89,13 @@ export class SqlRepository implements Repository {
     }
     const id = resource.id;
     const v = await this.tx(async (tx) => {
-      const [plan] = await planWrites(tx, [resource], this.access, options.serverAssignedId ? new Set([`${resource.resourceType}/${id}`]) : undefined);
+      const [plan] = await this.plan(tx, [resource], options.serverAssignedId ? new Set([`${resource.resourceType}/${id}`]) : undefined);
       return writeVersion(tx, resource.resourceType, id, resource, options.ifMatch, plan, this.base);
     });
     return { resource: (v.doc as T | undefined) ?? withMeta(resource, v.versionId, v.lastUpdated), created: !v.existed };
   }
 
-  async updateMany<T extends Resource>(resources: T[], options: { serverAssignedIds?: readonly boolean[] } = {}): Promise<UpdateResult<T>[]> {
+  async updateMany<T extends Resource>(resources: T[], options: WriteManyOptions = {}): Promise<UpdateResult<T>[]> {
     const missing = resources.findIndex((r) => !r.id);
     if (missing >= 0) {
       throw new FhirError(badRequest(`Resource ${missing} of the batch has no id`), 400);
@@ -103,8 +104,13 @@ export class SqlRepository implements Repository {
       return [];
     }
     const fresh = new Set(resources.filter((r, i) => options.serverAssignedIds?.[i]).map((r) => `${r.resourceType}/${r.id}`));
-    const written = await this.tx(async (tx) => writeMany(tx, resources, await planWrites(tx, resources, this.access, fresh), this.base));
+    const written = await this.tx(async (tx) => writeMany(tx, resources, await this.plan(tx, resources, fresh, options.auditActors), this.base));
     return written.map((v, i) => ({ resource: (v.doc as T | undefined) ?? withMeta(resources[i], v.versionId, v.lastUpdated), created: !v.existed }));
+  }
+
+  /** Owners and labels of resources written together (src/store/owners.ts, AuditEvents: src/store/audit-owners.ts). */
+  private async plan(tx: SqlDriver, resources: Resource[], serverAssigned?: ReadonlySet<string>, auditActors?: readonly (string | undefined)[]): Promise<WritePlan[]> {
+    return planAuditEvents(tx, resources, await planWrites(tx, resources, this.access, serverAssigned), auditActors);
   }
 
   async read<T extends Resource>(type: T['resourceType'], id: string): Promise<T> {

@@ -56,6 +56,10 @@ const SIDE_ONLY_SQL = `WITH ${SIDE_TABLES_SQL} SELECT 1`;
  * compartment (the program's Organization, Practitioners) are not labelled.
  */
 export function prepareDoc(doc: Resource, plan: WritePlan | undefined, base?: ServerBase): { doc: Resource; values: SearchValues; part2: boolean } {
+  if (plan?.part2Patients?.length) {
+    const labelled = hasPart2Label(doc) ? doc : withPart2Labels(doc);
+    return { doc: labelled, values: { ...extractSearchValues(labelled, base), patientIds: [...plan.part2Patients] }, part2: true };
+  }
   if (plan?.part2Owner && !hasPart2Label(doc)) {
     const labelled = withPart2Labels(doc);
     const values = extractSearchValues(labelled, base);

@@ -208,7 +208,7 @@ describe('authenticate', () => {
     events.length = 0;
     const res = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(key, c.id), 'system/Encounter.rs'));
     expect(res.status).toBe(200);
-    expect(events).toEqual([{ type: 'token-issued', clientId: c.id, clientName: 'E2E', scope: 'system/Encounter.rs', tokenId: expect.any(String) }]);
+    expect(events).toEqual([{ type: 'token-issued', clientId: c.id, clientName: 'E2E', scope: 'system/Encounter.rs', tokenId: expect.any(String), organizations: ['o1'] }]);
     expect(JSON.stringify(events)).not.toContain(res.body.access_token);
     expect((await get('/fhir/Encounter?patient=p1', res.body.access_token)).status).toBe(200);
     expect((await get('/fhir/Patient/p1', res.body.access_token)).status).toBe(403);

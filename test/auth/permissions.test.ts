@@ -74,13 +74,15 @@ describe('requiredPermission', () => {
     // operations
     ['GET', '/fhir/Patient/p1/$everything', 'Patient.r *.r'],
     ['GET', '/fhir/Patient/p1/$everything?_type=Encounter,Observation', 'Patient.r Encounter.r Observation.r'],
-    ['GET', '/fhir/$export', '*.r'],
+    // Without _type the kick-off exports only the types the scopes read (test/export/scopes.test.ts).
+    ['GET', '/fhir/$export', ''],
     ['GET', '/fhir/$export?_type=Patient,Encounter', 'Patient.r Encounter.r'],
     ['GET', '/fhir/$export?_type=Patient&_type=Goal', 'Patient.r Goal.r'],
-    ['GET', '/fhir/Patient/$export', '*.r'],
+    ['GET', '/fhir/Patient/$export', ''],
     ['GET', '/fhir/Patient/$export?_type=Encounter', 'Encounter.r'],
     ['GET', '/fhir/Group/g1/$export?_type=Encounter', 'Group.r Encounter.r'],
-    ['POST', '/fhir/$export', '*.r'],
+    ['POST', '/fhir/$export', ''],
+    ['GET', '/fhir/Group/g1/$export', 'Group.r'],
     // ingest
     ['POST', '/ingest/canonical', '*.c *.u'],
     ['POST', '/ingest/canonical?dryRun=true', '*.c *.u'],
@@ -117,6 +119,10 @@ describe('requiredPermission', () => {
     expect(short('POST', '/fhir/Encounter/_search', new URLSearchParams('_include=Encounter:subject:Patient'))).toBe('Encounter.s Patient.r');
     const params = { resourceType: 'Parameters', parameter: [{ name: '_type', valueString: 'Patient,Encounter' }, { name: '_since', valueInstant: '2024-01-01T00:00:00Z' }] };
     expect(short('POST', '/fhir/$export', params)).toBe('Patient.r Encounter.r');
+    // Every value[x] of the body, as the kick-off reads it, and the query beside it (issue 11 item 3).
+    const coded = { resourceType: 'Parameters', parameter: [{ name: '_type', valueString: 'Patient' }, { name: '_type', valueCode: 'Encounter,Observation' }, { name: '_type', valueUri: 'Goal' }] };
+    expect(short('POST', '/fhir/Patient/$export?_type=Group', coded)).toBe('Group.r Patient.r Encounter.r Observation.r Goal.r');
+    expect(short('POST', '/fhir/Group/g1/$export', { resourceType: 'Parameters', parameter: [{ name: '_type', valueCanonical: 'Encounter' }] })).toBe('Group.r Encounter.r');
   });
 
   test('every pattern of the route table has an entry (none falls through to the fail-closed default)', () => {
@@ -182,7 +188,7 @@ describe('checkPermission', () => {
     expect(() => checkPermission(auth('system/*.cu'), 'POST', '/ingest/canonical')).not.toThrow();
     expect(forbiddenText(() => checkPermission(auth('system/*.cruds system/AuditEvent.cruds'), 'POST', '/fhir/AuditEvent'))).toMatch(/written by the server only/);
     expect(() => checkPermission(auth('system/Patient.rs'), 'GET', '/fhir/$export?_type=Patient')).not.toThrow();
-    expect(forbiddenText(() => checkPermission(auth('system/Patient.rs'), 'GET', '/fhir/$export'))).toMatch(/read on every resource type/);
+    expect(forbiddenText(() => checkPermission(auth('system/Patient.rs'), 'GET', '/fhir/$export?_type=Patient,Encounter'))).toMatch(/read on Encounter/);
     expect(() => checkPermission(auth(''), 'POST', '/fhir/$validate')).not.toThrow();
   });
 

@@ -2,7 +2,7 @@
  * SMART system scopes as data tables: parsing v1 and v2 (with restrictions), the allows matrix
  * over interactions and wildcards, and how requested scopes are narrowed to registered ones.
  */
-import { allows, grantScopes, hiddenAdminTypes, parseScope, parseScopes, scopeErrors, type Interaction } from '../../src/auth/scopes';
+import { allows, grantScopes, hiddenAdminTypes, parseScope, readableTypes, parseScopes, scopeErrors, type Interaction } from '../../src/auth/scopes';
 
 describe('parseScope', () => {
   test.each([
@@ -144,5 +144,20 @@ describe('hiddenAdminTypes: admin types hidden from bulk read paths unless a sco
     ['system/AuditEvent.rs?agent=x', ['AuditEvent']],
   ])('%s hides %j', (scopes, hidden) => {
     expect(hiddenAdminTypes(parseScopes(scopes))).toEqual(hidden);
+  });
+});
+
+describe('readableTypes: what an $export without _type may hold', () => {
+  test.each<[string, string[] | undefined]>([
+    ['system/*.read', undefined],
+    ['system/*.rs system/AuditEvent.rs', undefined],
+    ['system/Patient.rs', ['Patient']],
+    ['system/Patient.rs system/Encounter.read system/Goal.s system/Observation.c', ['Encounter', 'Patient']],
+    ['system/*.s system/Patient.r', ['Patient']],
+    ['system/*.rs?category=x system/Patient.rs', ['Patient']],
+    ['system/Encounter.rs?status=finished', []],
+    ['system/*.cud', []],
+  ])('%s reads %j', (scopes, types) => {
+    expect(readableTypes(parseScopes(scopes))).toEqual(types);
   });
 });
