@@ -38,9 +38,10 @@ export interface TokenAnswer {
   headers: Record<string, string>;
 }
 
-/** The URLs of one request: the token URL (assertion `aud`) and the access tokens' `iss` and `aud`. */
+/** The server's token URL (assertion `aud`, with `assertionAudiences` its accepted aliases) and the access tokens' `iss` and `aud`. */
 export interface TokenUrls extends TokenAudience {
   tokenUrl: string;
+  assertionAudiences?: string[];
 }
 
 /** Something that happened at the token endpoint, for audit (never holds a token or assertion). */
@@ -89,7 +90,7 @@ export async function tokenRequest(form: URLSearchParams, urls: TokenUrls, deps:
   }
   let client;
   try {
-    client = await verifyClientAssertion(assertion, deps, { tokenUrl: urls.tokenUrl, clockSkewSeconds: deps.clockSkewSeconds });
+    client = await verifyClientAssertion(assertion, deps, { tokenUrl: urls.tokenUrl, audiences: urls.assertionAudiences, clockSkewSeconds: deps.clockSkewSeconds });
   } catch (e) {
     if (e instanceof AssertionError) {
       return refuse(401, 'invalid_client', e.message, e.claimedClient);

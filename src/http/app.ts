@@ -4,7 +4,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bundle, CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
-import type { Config } from '../config';
+import { publicBaseUrl, publicRootUrl, type Config } from '../config';
 import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooLarge, unsupportedMediaType } from '../outcomes';
 import { fhirRouter, transactionCommitter, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
@@ -62,6 +62,8 @@ const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/js
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every absolute URL the app writes starts here, never at the request's Host (which the client chooses).
+  const base = publicBaseUrl(deps.config);
   app.set('query parser', 'simple');
 
   // --- audit and security headers (issue 6, "Audit" and "Hardening") ---
@@ -84,34 +86,34 @@ export function createApp(deps: AppDeps): express.Express {
   const pipelineDeps = { validator: deps.validator, ...pipeline };
   const router = fhirRouter([extractRoute(pipelineDeps), ...translateRoutes(), ...(deps.routes ?? [])]);
 
-  fhir.get('/metadata', (req, res) => {
-    const statement = capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes);
+  fhir.get('/metadata', (_req, res) => {
+    const statement = capabilityStatement(deps.validator, base, router.routes);
     // With auth on, rest.security names SMART Backend Services and the token endpoint.
-    if (deps.auth && statement.rest?.[0]) statement.rest[0].security = deps.auth.capabilitySecurity(req) as CapabilityStatementRestSecurity;
+    if (deps.auth && statement.rest?.[0]) statement.rest[0].security = deps.auth.capabilitySecurity() as CapabilityStatementRestSecurity;
     send(res, 200, statement);
   });
 
   // Everything else is the FHIR REST API (src/fhir-api), through one adapter.
   const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, log: deps.log };
-  fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, (req) => baseUrl(req, deps.config.BASE_URL)));
+  fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, base));
 
   if (deps.bulkExport) {
     const bulk = deps.bulkExport;
-    app.use('/fhir', exportRouter({ jobs: bulk.jobs, driver: bulk.driver, baseUrl: bulk.baseUrl ?? deps.config.BASE_URL, log: deps.log }));
+    app.use('/fhir', exportRouter({ jobs: bulk.jobs, driver: bulk.driver, baseUrl: base, log: deps.log }));
   }
   app.use('/fhir', fhir);
 
   // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
   // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
-  const commitVia = (req: Request) => (deps.store ? transactionCommitter(router, fhirDeps, baseUrl(req, deps.config.BASE_URL)) : undefined);
+  const commit = deps.store ? transactionCommitter(router, fhirDeps, base) : undefined;
   const sources = deps.sources ?? new Map<string, LoadedSource>();
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   const rejects = deps.rejects;
   const saveRejects = rejects ? (list: RejectRecord[]) => rejects.add(list) : undefined;
   if (rejects) {
     const retry = (r: { source: string; ids?: string[]; feed?: string }) =>
-      retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit: deps.store ? transactionCommitter(router, fhirDeps, deps.config.BASE_URL ?? 'http://localhost/fhir') : undefined });
-    app.use('/ingest/rejects', readFhirJsonBody(deps.config.MAX_BODY_BYTES), rejectsRouter({ rejects, retry }));
+      retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit });
+    app.use('/ingest/rejects', readFhirJsonBody(deps.config.MAX_BODY_BYTES), rejectsRouter({ rejects, retry, baseUrl: `${publicRootUrl(base)}/ingest/rejects` }));
   }
   app.post('/ingest/canonical', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
     const dryRun = dryRunFlag(req);
@@ -119,7 +121,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (repeated !== undefined) {
       throw new FhirError(badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`), 400);
     }
-    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(req) });
+    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit });
     send(res, result.status, result.body);
   });
   app.post('/ingest/:source', async (req, res) => {
@@ -146,7 +148,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const body = await readBody(req, deps.config.MAX_BODY_BYTES);
     if (body.length === 0) throw new FhirError(badRequest(`The request has no body: send the ${source.format} export`), 400);
-    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(req), saveRejects });
+    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit, saveRejects });
     send(res, result.status, result.body);
   });
   app.get('/', (_req, res) => {
@@ -213,10 +215,6 @@ function dryRunFlag(req: Request): boolean {
     throw new FhirError(badRequest(`dryRun must be true or false, not '${String(req.query.dryRun)}'`, 'dryRun'), 400);
   }
   return flag === 'true' || flag === '1';
-}
-
-function baseUrl(req: Request, configured?: string): string {
-  return configured ?? `${req.protocol}://${req.get('host') ?? 'localhost'}/fhir`;
 }
 
 /** Sends a FHIR resource as application/fhir+json. */
