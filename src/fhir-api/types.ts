@@ -36,6 +36,12 @@ export interface FhirDeps {
   /** The client's access (undefined: the server's own requests); `$export` jobs carry it to the worker. */
   access?: RepositoryAccess;
   validator: Validator;
+  /**
+   * Types system `_history` and `$everything` leave out when the store does not filter for the
+   * caller (`access` undefined: no auth, AUTH_DISABLED): the audit trail, which would otherwise
+   * fill them. A client's view hides them by its scopes instead (`RepositoryAccess.hiddenTypes`).
+   */
+  crossTypeHidden?: readonly string[];
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 

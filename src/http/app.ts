@@ -26,7 +26,7 @@ import type { RejectRecord, RejectStore } from '../store/rejects';
 import { retryRejects } from '../pipeline/retry-rejects';
 import { rejectsRouter } from './rejects-router';
 import { translateRoutes } from '../fhir-api/translate';
-import type { Auth } from '../auth';
+import { ADMIN_TYPES, type Auth } from '../auth';
 import type { Audit } from '../audit';
 import type { Server } from 'node:http';
 
@@ -94,7 +94,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   // Everything else is the FHIR REST API (src/fhir-api), through one adapter.
-  const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, log: deps.log };
+  // With auth off the store is unfiltered: the audit trail is kept out of cross-type reads as a client's scopes keep it out with auth on.
+  const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, log: deps.log, crossTypeHidden: [...ADMIN_TYPES] };
   fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, base));
 
   if (deps.bulkExport) {
@@ -267,7 +268,9 @@ const contentType = (req: Request): string => (req.headers['content-type'] ?? ''
  */
 function readFhirJsonBody(maxBytes: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') {
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      // No route takes a body otherwise (PATCH is not implemented: the router answers 405 with Allow); it is left unread.
+      req.resume();
       next();
       return;
     }
@@ -316,6 +319,7 @@ const SOURCE_TYPES: Record<InputFormat, string[]> = {
 function errorHandler(log: AppDeps['log']) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (err instanceof FhirError) {
+      if (err.headers) res.set(err.headers);
       send(res, err.status, err.outcome);
       return;
     }

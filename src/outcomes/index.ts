@@ -42,11 +42,12 @@ export const allOk = (text: string): OperationOutcome => oo('informational', tex
 /** 500: details stay in the log, never in the response. */
 export const serverError = (): OperationOutcome => oo('exception', 'Internal server error');
 
-/** An OperationOutcomeError that knows its HTTP status. */
+/** An OperationOutcomeError that knows its HTTP status (and any headers the answer needs, such as a 405's `Allow`). */
 export class FhirError extends OperationOutcomeError {
   constructor(
     outcome: OperationOutcome,
     readonly status: number,
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(outcome);
   }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../outcomes';
 import { accessColumns, inTenant, releaseRows, visibleCondition, type AccessRow } from './access-sql';
 import { checkDelete, planWrites } from './owners';
-import type { Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteOptions } from './repository';
+import type { HistoryOptions, Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteOptions } from './repository';
 import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
 import { runSearch } from './sql-search';
 import { writeVersion } from './sql-write';
@@ -155,7 +155,7 @@ export class SqlRepository implements Repository {
   async history(
     type?: ResourceType,
     id?: string,
-    options: { since?: Date; count?: number; offset?: number } = {},
+    options: HistoryOptions = {},
   ): Promise<Bundle> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -170,6 +170,10 @@ export class SqlRepository implements Repository {
     if (options.since) {
       params.push(options.since.toISOString());
       where.push(`last_updated > $${params.length}::timestamptz`);
+    }
+    if (!type && options.excludeTypes?.length) {
+      params.push([...options.excludeTypes]);
+      where.push(`resource_type <> ALL($${params.length}::text[])`);
     }
     if (this.access) {
       // Versions the client may not see are left out, as if they were never written.
