@@ -87,7 +87,8 @@ export function createApp(deps: AppDeps): express.Express {
   const router = fhirRouter([extractRoute(pipelineDeps), ...translateRoutes(), ...(deps.routes ?? [])]);
 
   fhir.get('/metadata', (_req, res) => {
-    const statement = capabilityStatement(deps.validator, base, router.routes);
+    // With auth on, AuditEvents are written by the server only (src/auth permissions): the statement offers no writes of them.
+    const statement = capabilityStatement(deps.validator, base, router.routes, { serverWrittenTypes: deps.auth ? ADMIN_TYPES : undefined });
     // With auth on, rest.security names SMART Backend Services and the token endpoint.
     if (deps.auth && statement.rest?.[0]) statement.rest[0].security = deps.auth.capabilitySecurity() as CapabilityStatementRestSecurity;
     send(res, 200, statement);
