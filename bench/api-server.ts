@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import { openAudit, type Audit } from '../src/audit';
 import { openAuth } from '../src/auth';
@@ -37,6 +37,15 @@ const listen = (app: Express): Promise<Server> =>
     server.keepAliveTimeout = 30_000;
   });
 const portOf = (s: Server): number => (s.address() as AddressInfo).port;
+
+/** Listens on an ephemeral port of 127.0.0.1, then serves the app built for that port (its public base names the port). */
+async function listenFor(build: (port: number) => Express): Promise<Server> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.keepAliveTimeout = 30_000;
+  server.on('request', build(portOf(server)));
+  return server;
+}
 
 /** Starts the V8 sampling profiler; `stop(file)` writes the profile. */
 async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
@@ -65,8 +74,8 @@ async function main(): Promise<void> {
   const bulk = await openBulkExport({ store, env: process.env, log });
   const pipeline = { rules: loadRules(), terms: loadPackageTerms() };
   const config = { MAX_BODY_BYTES: 64 * 1024 * 1024 };
-  const app = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, pipeline });
-  const servers = [await listen(app)];
+  // Export status and file URLs come from the public base: this server's own port.
+  const servers = [await listenFor((port) => createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config: { ...config, BASE_URL: `http://127.0.0.1:${port}/fhir` }, log, pipeline }))];
   const ready: { ready: number; authPort?: number; auditPort?: number; clientId?: string; tokenUrl?: string } = { ready: portOf(servers[0]) };
   let audit: Audit | undefined;
   if (process.env.BENCH_AUTH_JWK) {

@@ -3,7 +3,7 @@
  * (PostgreSQL when DATABASE_URL is set, else embedded PGlite in DATA_DIR), then listens; closes
  * the store on SIGINT/SIGTERM.
  */
-import { loadConfig } from './config';
+import { loadConfig, publicBaseUrl } from './config';
 import { openBulkExport } from './export';
 import { answerClientErrors, createApp } from './http/app';
 import { openAudit } from './audit';
@@ -23,6 +23,7 @@ import { loadPackageTerms } from './fhir/context';
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
+  const baseUrl = publicBaseUrl(config);
   const started = performance.now();
   const validator = Validator.create();
   // Mapping files are checked before anything opens: a bad one stops start-up with file, line and field.
@@ -44,18 +45,18 @@ export async function serve(): Promise<void> {
           log,
         });
   // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.
-  const bulk = await openBulkExport({ store, baseUrl: config.BASE_URL, log });
+  const bulk = await openBulkExport({ store, log });
   const pipeline = { rules: loadRules(config.RULES_FILE), terms: loadPackageTerms() };
   // Auth is on unless AUTH_DISABLED=true (refused when NODE_ENV=production; openAuth warns when off).
   // Audit trail (src/audit): AuditEvents queued and written to the store in batches; token events come from openAuth.
-  const audit = openAudit({ repo: store, isResourceType: (t) => validator.defs.isResourceType(t), baseUrl: config.BASE_URL, log });
-  const auth = await openAuth({ driver: store.driver, baseUrl: config.BASE_URL, log, isResourceType: (t) => validator.defs.isResourceType(t), onEvent: audit.onAuthEvent });
+  const audit = openAudit({ repo: store, isResourceType: (t) => validator.defs.isResourceType(t), baseUrl, log });
+  const auth = await openAuth({ driver: store.driver, baseUrl, log, isResourceType: (t) => validator.defs.isResourceType(t), onEvent: audit.onAuthEvent });
   const app = createApp({ validator, validationPool, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline, auth, audit });
   let mllp: MllpListener | undefined;
   if (config.MLLP_PORT !== undefined) {
     const hl7 = sources.get(config.MLLP_SOURCE);
     if (!hl7 || hl7.format !== 'hl7v2') throw new Error(`MLLP_SOURCE: '${config.MLLP_SOURCE}' is not an hl7v2 mapping folder (sources: ${[...sources.keys()].join(', ')})`);
-    const commit = transactionCommitter(fhirRouter(), { repo: store, validator, validation: validationPool?.withBudget(UNBUDGETED), log }, config.BASE_URL ?? `http://localhost:${config.PORT}/fhir`);
+    const commit = transactionCommitter(fhirRouter(), { repo: store, validator, validation: validationPool?.withBudget(UNBUDGETED), log }, baseUrl);
     mllp = await startMllpListener({
       port: config.MLLP_PORT,
       host: config.MLLP_HOST,
@@ -69,7 +70,7 @@ export async function serve(): Promise<void> {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);
       const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.DATA_DIR}`;
-      console.log(`PeerBridge listening on http://localhost:${config.PORT}/fhir (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`);
+      console.log(`PeerBridge listening on port ${config.PORT}, FHIR base ${baseUrl} (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`);
       bulk.start();
       if (mllp) console.log(`HL7 v2 MLLP listener on port ${mllp.port} (source ${config.MLLP_SOURCE})`);
       resolve();

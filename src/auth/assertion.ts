@@ -44,8 +44,10 @@ export interface AssertionDeps {
 }
 
 export interface AssertionOptions {
-  /** The token endpoint URL: the only `aud` accepted. */
+  /** The token endpoint URL: the `aud` asked for. */
   tokenUrl: string;
+  /** Every `aud` accepted (the token URL and its loopback aliases, see config.ts); default: the token URL alone. */
+  audiences?: string[];
   clockSkewSeconds: number;
 }
 
@@ -90,7 +92,7 @@ export async function verifyClientAssertion(assertion: string, deps: AssertionDe
       algorithms: [...ASSERTION_ALGS],
       issuer: client.id,
       subject: client.id,
-      audience: options.tokenUrl,
+      audience: options.audiences ?? options.tokenUrl,
       clockTolerance: options.clockSkewSeconds,
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'jti'],
     }));
@@ -98,7 +100,8 @@ export async function verifyClientAssertion(assertion: string, deps: AssertionDe
     return fail(describe(e, options.tokenUrl));
   }
   const aud = payload.aud;
-  if (!(aud === options.tokenUrl || (Array.isArray(aud) && aud.length === 1 && aud[0] === options.tokenUrl))) {
+  const accepted = options.audiences ?? [options.tokenUrl];
+  if (!((typeof aud === 'string' && accepted.includes(aud)) || (Array.isArray(aud) && aud.length === 1 && accepted.includes(aud[0])))) {
     fail(`client_assertion "aud" must be the token URL ${options.tokenUrl} and nothing else`);
   }
   const now = Math.floor(Date.now() / 1000);

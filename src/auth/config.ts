@@ -4,6 +4,7 @@
  * the module can be wired in without touching the shared schema.
  */
 import { z } from 'zod';
+import { publicRootUrl } from '../config';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -16,8 +17,8 @@ const AuthConfigSchema = z.object({
   NODE_ENV: z.string().optional(),
   /**
    * The token endpoint's public URL: the `aud` client assertions must carry, exactly. Default:
-   * BASE_URL with its last path segment (`/fhir`) replaced by `/auth/token`, else taken from each
-   * request (`http(s)://host/auth/token`; set BASE_URL or this behind a proxy).
+   * the public FHIR base (BASE_URL, else `http://localhost:<PORT>/fhir`) with its last path
+   * segment (`/fhir`) replaced by `/auth/token`.
    */
   AUTH_TOKEN_URL: z.string().url().optional(),
   /** `iss` of access tokens. Default: the token URL without `/token` (`https://host/auth`). */
@@ -61,18 +62,9 @@ export function assertAuthConfig(config: { AUTH_DISABLED?: boolean | string; NOD
   }
 }
 
-/** The token endpoint URL from the settings, or undefined when it must come from the request. */
-export function configuredTokenUrl(config: Pick<AuthConfig, 'AUTH_TOKEN_URL'>, baseUrl?: string): string | undefined {
-  if (config.AUTH_TOKEN_URL) {
-    return config.AUTH_TOKEN_URL;
-  }
-  if (baseUrl) {
-    const url = new URL(baseUrl);
-    url.pathname = url.pathname.replace(/\/+$/, '').replace(/\/[^/]*$/, '') + '/auth/token';
-    url.search = '';
-    return url.toString();
-  }
-  return undefined;
+/** The token endpoint URL: AUTH_TOKEN_URL, else the FHIR base's root + `/auth/token`. */
+export function configuredTokenUrl(config: Pick<AuthConfig, 'AUTH_TOKEN_URL'>, baseUrl: string): string {
+  return config.AUTH_TOKEN_URL ?? `${publicRootUrl(baseUrl)}/auth/token`;
 }
 
 /** The access tokens' issuer for a token URL. */
@@ -80,18 +72,33 @@ export function issuerFor(tokenUrl: string, configured?: string): string {
   return configured ?? tokenUrl.replace(/\/token$/, '');
 }
 
-/** The token URL, access-token issuer and audience (FHIR base) of one request. */
+/** The server's token URL, access-token issuer and audience (FHIR base). */
 export interface RequestUrls {
   tokenUrl: string;
   issuer: string;
   audience: string;
+  /**
+   * The `aud` values client assertions may carry: the token URL, and when its host is a loopback
+   * name (the default base, `http://localhost:<PORT>`), the same URL on the other loopback names,
+   * so a client that reached the server as `127.0.0.1` is not refused for naming it so.
+   */
+  assertionAudiences: string[];
+}
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+/** `url` and, when its host is a loopback name, the same URL on each other loopback name. */
+export function loopbackAliases(url: string): string[] {
+  const parsed = new URL(url);
+  if (!LOOPBACK.includes(parsed.hostname)) return [url];
+  return [url, ...LOOPBACK.filter((h) => h !== parsed.hostname).map((h) => url.replace(`//${parsed.host}`, `//${h}${parsed.port ? `:${parsed.port}` : ''}`))];
 }
 
 /**
- * The URLs for a request reaching the server at `origin` (`http://host:port`): configured values
- * win; what is not configured is derived from the origin, so a first run works without settings.
+ * The server's URLs from its public FHIR base (src/config `publicBaseUrl`): never from a request,
+ * whose `Host` header the client chooses. Configured token URL and issuer win.
  */
-export function urlsFor(config: Pick<AuthConfig, 'AUTH_TOKEN_URL' | 'AUTH_ISSUER'>, baseUrl: string | undefined, origin: string): RequestUrls {
-  const tokenUrl = configuredTokenUrl(config, baseUrl) ?? `${origin}/auth/token`;
-  return { tokenUrl, issuer: issuerFor(tokenUrl, config.AUTH_ISSUER), audience: baseUrl ?? `${origin}/fhir` };
+export function urlsFor(config: Pick<AuthConfig, 'AUTH_TOKEN_URL' | 'AUTH_ISSUER'>, baseUrl: string): RequestUrls {
+  const tokenUrl = configuredTokenUrl(config, baseUrl);
+  return { tokenUrl, issuer: issuerFor(tokenUrl, config.AUTH_ISSUER), audience: baseUrl, assertionAudiences: loopbackAliases(tokenUrl) };
 }

@@ -10,7 +10,8 @@
  *   body reader, and on `/ingest/:source` after its body reader);
  * - the parts (`clients`, `verifier`, ...) for tests, the CLI and the audit work.
  */
-import type { Request, RequestHandler, Router } from 'express';
+import type { RequestHandler, Router } from 'express';
+import { loadConfig, publicBaseUrl } from '../config';
 import type { SqlDriver } from '../store/repository';
 import { AccessTokenVerifier } from './access-token';
 import { ClientKeyResolver } from './client-keys';
@@ -19,7 +20,7 @@ import { assertAuthConfig, loadAuthConfig, urlsFor, type AuthConfig, type Reques
 import { authenticate, authorize, type AccessEvent, type Log } from './middleware';
 import { rateLimit } from './rate-limit';
 import { adminRouter } from './admin-router';
-import { authRouter, originOf } from './router';
+import { authRouter } from './router';
 import { ServerKeys } from './server-keys';
 import { capabilitySecurity, type TokenEvent } from './token';
 
@@ -27,13 +28,13 @@ export { AccessTokenVerifier, InvalidTokenError, issueAccessToken, type AuthCont
 export { AssertionError, MAX_ASSERTION_LIFETIME_SECONDS, verifyClientAssertion } from './assertion';
 export { ASSERTION_ALGS, ClientKeyError, ClientKeyResolver, jwksErrors, jwksUrlErrors } from './client-keys';
 export { ALL_ORGANIZATIONS, ClientStore, ClientValidationError, JtiStore, type Client, type NewClient } from './clients';
-export { assertAuthConfig, loadAuthConfig, urlsFor, type AuthConfig, type RequestUrls } from './config';
+export { assertAuthConfig, loadAuthConfig, loopbackAliases, urlsFor, type AuthConfig, type RequestUrls } from './config';
 export { authenticate, authorize, authOf, DISABLED_AUTH, type AccessEvent, type AuthenticateOptions, type Log } from './middleware';
 export { checkBundleEntries, checkPermission, entryPermission, forbidden, requiredPermission, type NeedAt, type Requirement } from './permissions';
 export { clientOrIp, rateLimit, RateLimiter, type RateLimitOptions } from './rate-limit';
 export { adminRouter, clientJson } from './admin-router';
 export { canSee, escalations, type ClientAdmin } from './client-admin';
-export { authRouter, originOf } from './router';
+export { authRouter } from './router';
 export { ADMIN_TYPES, allows, AUDIT_SCOPE, CLIENT_ADMIN_TYPE, grantScopes, INTERACTIONS, parseScope, parseScopes, scopeErrors, type Interaction, type Need, type Scope } from './scopes';
 export { migrateAuth } from './schema';
 export { ACCESS_TOKEN_ALG, ServerKeys } from './server-keys';
@@ -45,7 +46,10 @@ export interface AuthOptions {
   /** Settings; missing ones come from `env` (default `process.env`) through `loadAuthConfig`. */
   config?: Partial<AuthConfig>;
   env?: Record<string, string | undefined>;
-  /** Public FHIR base URL (config BASE_URL): the access tokens' `aud`, and the token URL's base. */
+  /**
+   * Public FHIR base URL (src/config `publicBaseUrl`): the access tokens' `aud`, and the token
+   * URL's base. Default: `publicBaseUrl` of `env` (BASE_URL, else `http://localhost:<PORT>/fhir`).
+   */
   baseUrl?: string;
   /** Checks resource types in scopes at registration (e.g. `validator.defs.isResourceType`). */
   isResourceType?: (type: string) => boolean;
@@ -69,15 +73,16 @@ export interface Auth {
   rateLimit: RequestHandler;
   /** `/admin/clients`: register, list and remove clients while the server runs (`system/Client.*` scopes). */
   admin: Router;
-  /** The token URL, issuer and audience for a request. */
-  urls(req: Request): RequestUrls;
-  /** The CapabilityStatement `rest.security` for a request. */
-  capabilitySecurity(req: Request): Record<string, unknown>;
+  /** The token URL, issuer and audience, from the public base (never from a request). */
+  urls: RequestUrls;
+  /** The CapabilityStatement `rest.security`. */
+  capabilitySecurity(): Record<string, unknown>;
 }
 
 /** Opens the auth module on a store's driver. Throws when AUTH_DISABLED is set in production. */
 export async function openAuth(options: AuthOptions): Promise<Auth> {
-  const config: AuthConfig = { ...loadAuthConfig(options.env ?? process.env), ...options.config };
+  const env = options.env ?? process.env;
+  const config: AuthConfig = { ...loadAuthConfig(env), ...options.config };
   assertAuthConfig(config);
   const clients = await ClientStore.open(options.driver, { isResourceType: options.isResourceType });
   const jti = await JtiStore.open(options.driver, { skewSeconds: config.AUTH_CLOCK_SKEW_SECONDS });
@@ -87,7 +92,7 @@ export async function openAuth(options: AuthOptions): Promise<Auth> {
     clockSkewSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
     isActive: async (id) => (await clients.get(id)) !== undefined,
   });
-  const urls = (req: Request): RequestUrls => urlsFor(config, options.baseUrl, originOf(req));
+  const urls = urlsFor(config, options.baseUrl ?? publicBaseUrl(loadConfig(env)));
   const onEvent = options.onEvent;
   return {
     config,
@@ -102,11 +107,11 @@ export async function openAuth(options: AuthOptions): Promise<Auth> {
       tokenRatePerMinute: config.AUTH_TOKEN_RATE_PER_MINUTE,
       log: options.log,
     }),
-    authenticate: authenticate({ verifier, expected: urls, disabled: config.AUTH_DISABLED, log: options.log, onEvent }),
+    authenticate: authenticate({ verifier, expected: () => urls, disabled: config.AUTH_DISABLED, log: options.log, onEvent }),
     authorize: authorize({ onEvent }),
     admin: adminRouter({ clients, authorize: authorize({ onEvent }), onRemoved: (id) => verifier.forgetClient(id) }),
     rateLimit: rateLimit({ rate: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
     urls,
-    capabilitySecurity: (req) => capabilitySecurity(urls(req).tokenUrl),
+    capabilitySecurity: () => capabilitySecurity(urls.tokenUrl),
   };
 }

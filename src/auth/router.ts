@@ -17,16 +17,11 @@ const MAX_FORM_BYTES = 64 * 1024;
 
 export interface AuthRouterDeps {
   token: TokenDeps;
-  /** The URLs for a request (configured, or derived from its origin). */
-  urls: (req: Request) => RequestUrls;
+  /** The server's URLs (from the public base, never from a request's Host). */
+  urls: RequestUrls;
   /** Token requests per minute per IP address; 0 turns the limit off. */
   tokenRatePerMinute: number;
   log?: Log;
-}
-
-/** `http(s)://host` of a request. */
-export function originOf(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
 }
 
 function oauthError(res: Response, status: number, error: string, description: string): void {
@@ -36,8 +31,8 @@ function oauthError(res: Response, status: number, error: string, description: s
 /** The router to mount at the app's root (`app.use(router)`). */
 export function authRouter(deps: AuthRouterDeps): express.Router {
   const router = express.Router();
-  const wellKnown = (req: Request, res: Response): void => {
-    res.set('Cache-Control', 'public, max-age=300').json(smartConfiguration(deps.urls(req).tokenUrl));
+  const wellKnown = (_req: Request, res: Response): void => {
+    res.set('Cache-Control', 'public, max-age=300').json(smartConfiguration(deps.urls.tokenUrl));
   };
   router.get('/.well-known/smart-configuration', wellKnown);
   router.get('/fhir/.well-known/smart-configuration', wellKnown);
@@ -59,7 +54,7 @@ export function authRouter(deps: AuthRouterDeps): express.Router {
     async (req: Request, res: Response, next: NextFunction) => {
       try {
         const form = new URLSearchParams(typeof req.body === 'string' ? req.body : '');
-        const answer = await tokenRequest(form, deps.urls(req), deps.token);
+        const answer = await tokenRequest(form, deps.urls, deps.token);
         res.status(answer.status).set(answer.headers).json(answer.body);
       } catch (e) {
         next(e);

@@ -38,9 +38,10 @@ export interface TokenAnswer {
   headers: Record<string, string>;
 }
 
-/** The URLs of one request: the token URL (assertion `aud`) and the access tokens' `iss` and `aud`. */
+/** The server's token URL (assertion `aud`, with `assertionAudiences` its accepted aliases) and the access tokens' `iss` and `aud`. */
 export interface TokenUrls extends TokenAudience {
   tokenUrl: string;
+  assertionAudiences?: string[];
 }
 
 /** Something that happened at the token endpoint, for audit (never holds a token or assertion). */
@@ -90,7 +91,7 @@ export async function tokenRequest(form: URLSearchParams, urls: TokenUrls, deps:
   }
   let client;
   try {
-    client = await verifyClientAssertion(assertion, deps, { tokenUrl: urls.tokenUrl, clockSkewSeconds: deps.clockSkewSeconds });
+    client = await verifyClientAssertion(assertion, deps, { tokenUrl: urls.tokenUrl, audiences: urls.assertionAudiences, clockSkewSeconds: deps.clockSkewSeconds });
   } catch (e) {
     if (e instanceof AssertionError) {
       return refuse(401, 'invalid_client', e.message, { id: e.claimedClient, organizations: e.clientOrganizations });
@@ -138,23 +139,20 @@ export function smartConfiguration(tokenUrl: string): Record<string, unknown> {
 }
 
 /**
- * The `security` element for the CapabilityStatement's `rest` (SMART: the OAuth URIs extension
- * and the SMART-on-FHIR service code), for src/http/capability.ts.
+ * The `security` element for the CapabilityStatement's `rest`, for src/http/capability.ts: the
+ * SMART-on-FHIR service code and where to find the token endpoint. No `oauth-uris` extension: it
+ * requires an `authorize` endpoint (SMART App Launch, StructureDefinition oauth-uris), which SMART
+ * Backend Services does not have; Backend Services clients discover the token endpoint at
+ * `[base]/.well-known/smart-configuration` (https://hl7.org/fhir/smart-app-launch/backend-services.html).
  */
 export function capabilitySecurity(tokenUrl: string): Record<string, unknown> {
   return {
-    extension: [
-      {
-        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-        extension: [{ url: 'token', valueUri: tokenUrl }],
-      },
-    ],
     service: [
       {
         coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }],
         text: 'SMART Backend Services (client_credentials with private_key_jwt)',
       },
     ],
-    description: 'Get an access token at the token endpoint with a signed client assertion (RS384 or ES384); send it as Authorization: Bearer.',
+    description: `Get an access token at the token endpoint ${tokenUrl} (also in [base]/.well-known/smart-configuration) with a signed client assertion (RS384 or ES384); send it as Authorization: Bearer.`,
   };
 }

@@ -11,14 +11,17 @@
  *       fresh jti) and POSTs it; prints the access token (--json: the whole answer), or with
  *       --assertion-only just the signed assertion, for curl.
  *
- * The token URL defaults to AUTH_TOKEN_URL, else http://localhost:$PORT/auth/token.
+ * The token URL defaults to the server's own: AUTH_TOKEN_URL, else the root of the public FHIR base
+ * (BASE_URL, else http://localhost:$PORT/fhir) + /auth/token.
  * Exit 0 done, 1 refused by the server, 2 usage or I/O error.
  */
 import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, SignJWT, type JWK, type KeyLike } from 'jose';
+import { configuredTokenUrl } from '../auth/config';
 import { JWT_BEARER } from '../auth/token';
+import { loadConfig, publicBaseUrl } from '../config';
 
 const USAGE = `Usage:
   peerbridge auth keygen [--alg ES384|RS384] --out <dir> [--force]
@@ -179,7 +182,7 @@ async function token(options: Map<string, string[]>, flags: Set<string>, out: No
   if (!clientId || !keyFile) {
     throw new UsageError('--client-id and --key are required');
   }
-  const tokenUrl = first(options, '--token-url') ?? env.AUTH_TOKEN_URL ?? `http://localhost:${env.PORT ?? 8080}/auth/token`;
+  const tokenUrl = first(options, '--token-url') ?? configuredTokenUrl({ AUTH_TOKEN_URL: env.AUTH_TOKEN_URL }, publicBaseUrl(loadConfig(env)));
   const scope = (options.get('--scope') ?? ['system/*.read']).join(' ');
   if (flags.has('--assertion-only')) {
     const { key, alg, kid } = await loadPrivateKey(keyFile, first(options, '--kid'));

@@ -11,8 +11,16 @@ const ConfigSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   /** Largest request body accepted, in bytes (413 beyond). */
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
-  /** Public base URL of the FHIR endpoint, used in CapabilityStatement.implementation.url. */
-  BASE_URL: z.string().url().optional(),
+  /**
+   * Public base URL of the FHIR endpoint (`https://host/fhir`): every absolute URL the server
+   * writes starts from it (see `publicBaseUrl`); default `http://localhost:<PORT>/fhir`.
+   */
+  BASE_URL: z
+    .string()
+    .url()
+    .refine((v) => /^https?:\/\//i.test(v), 'must be an http or https URL')
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** The rule set (billing units, eligibility, recovery capital); rules/default.json when unset. */
   RULES_FILE: z.string().min(1).optional(),
@@ -46,4 +54,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/**
+ * The public FHIR base URL: `BASE_URL`, else `http://localhost:<PORT>/fhir`. Every absolute URL
+ * the server writes (Location, Bundle links and fullUrls, export manifests, token `iss`/`aud`,
+ * SMART configuration, CapabilityStatement) starts from it, never from the request's `Host` or
+ * `X-Forwarded-*` headers, which any client sets as it likes.
+ */
+export function publicBaseUrl(config: Partial<Pick<Config, 'BASE_URL' | 'PORT'>>): string {
+  return (config.BASE_URL ?? `http://localhost:${config.PORT ?? 8080}/fhir`).replace(/\/+$/, '');
+}
+
+/** The server's public root for a FHIR base: the base without its last path segment (`https://host/fhir` -> `https://host`). */
+export function publicRootUrl(base: string): string {
+  const url = new URL(base);
+  url.pathname = url.pathname.replace(/\/+$/, '').replace(/\/[^/]*$/, '');
+  url.search = '';
+  url.hash = '';
+  return url.toString().replace(/\/+$/, '');
 }

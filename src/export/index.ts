@@ -32,8 +32,6 @@ export interface BulkExportOptions {
   /** Settings; missing ones come from `env` (default `process.env`) through `loadExportConfig`. */
   config?: Partial<ExportConfig>;
   env?: Record<string, string | undefined>;
-  /** Public FHIR base URL (config BASE_URL) for file URLs; else taken from each request. */
-  baseUrl?: string;
   /** false: jobs are recorded but not worked on by this instance (tests; API-only processes). */
   worker?: boolean;
   log?: Log;
@@ -44,8 +42,6 @@ export interface BulkExport {
   jobs: JobStore;
   /** The driver the job tables and snapshots are read through. */
   driver: SqlDriver;
-  /** Public FHIR base URL for file URLs, when configured. */
-  baseUrl?: string;
   config: ExportConfig;
   /** Starts the sweep timer (and runs one sweep now). */
   start(): void;
@@ -86,7 +82,6 @@ export async function openBulkExport(options: BulkExportOptions): Promise<BulkEx
     }),
     jobs,
     driver,
-    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
     config,
     start() {
       if (timer || closed) {

@@ -126,7 +126,8 @@ async function batch(req: FhirRequest, deps: FhirDeps, router: Router, bundle: B
       entry.push(errorEntry(err, deps));
     }
   }
-  return { resourceType: 'Bundle', type: 'batch-response', entry };
+  // An empty array is not valid FHIR JSON: an empty batch answers without `entry`.
+  return { resourceType: 'Bundle', type: 'batch-response', ...(entry.length ? { entry } : {}) };
 }
 
 async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bundle: Bundle): Promise<Bundle> {
@@ -176,7 +177,7 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
         throw entryError(err, p.index);
       }
     }
-    return { resourceType: 'Bundle', type: 'transaction-response', entry: results } as Bundle;
+    return { resourceType: 'Bundle', type: 'transaction-response', ...(results.length ? { entry: results } : {}) } as Bundle;
   });
 }
 

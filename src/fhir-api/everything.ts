@@ -28,8 +28,10 @@ export const everythingHandler: FhirHandler = async (req, deps) => {
     }
   }
   const count = countParam(req.query, DEFAULT_PAGE, MAX_PAGE);
+  const excludeTypes = deps.access ? undefined : deps.crossTypeHidden;
   const page = await deps.repo.compartment(id, {
     types,
+    ...(excludeTypes ? { excludeTypes } : {}),
     since: instantParam(req.query, '_since'),
     count: Math.max(count, 1),
     cursor: queryValue(req.query, '_cursor'),

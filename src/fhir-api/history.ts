@@ -16,7 +16,8 @@ async function history(req: FhirRequest, deps: Parameters<FhirHandler>[1], type?
     throw new FhirError(badRequest(`_offset must be a whole number (got '${offsetText}')`, '_offset'), 400);
   }
   const offset = Number(offsetText);
-  const bundle = await deps.repo.history(type, id, { since: instantParam(req.query, '_since'), count, offset });
+  const excludeTypes = deps.access ? undefined : deps.crossTypeHidden;
+  const bundle = await deps.repo.history(type, id, { since: instantParam(req.query, '_since'), count, offset, ...(excludeTypes ? { excludeTypes } : {}) });
   const self = `${req.baseUrl}${req.path}`;
   const links: BundleLink[] = [{ relation: 'self', url: withQuery(self, queryString(req.query)) }];
   if (bundle.total !== undefined && offset + count < bundle.total && count > 0) {
@@ -27,7 +28,9 @@ async function history(req: FhirRequest, deps: Parameters<FhirHandler>[1], type?
     const target = r ? `${r.resourceType}/${r.id}` : entry.request?.url;
     entry.fullUrl = `${req.baseUrl}/${target}`;
   }
-  return { ...bundle, link: links };
+  const { entry, ...rest } = bundle;
+  // An empty array is not valid FHIR JSON: an empty page has no `entry`.
+  return { ...rest, link: links, ...(entry?.length ? { entry } : {}) };
 }
 
 const withQuery = (url: string, qs: string): string => (qs ? `${url}?${qs}` : url);

@@ -68,7 +68,8 @@ export function createRouter(routes: readonly Route[]): Router {
           (m) => m !== req.method && router.match(m, req.path, hasQuery, (t) => deps.validator.defs.isResourceType(t)),
         );
         if (methods.length > 0) {
-          throw new FhirError(notSupported(`${req.method} is not supported on ${req.path} (allowed: ${methods.join(', ')})`), 405);
+          // https://www.rfc-editor.org/rfc/rfc9110#name-405-method-not-allowed: a 405 names what the URL takes.
+          throw new FhirError(notSupported(`${req.method} is not supported on ${req.path} (allowed: ${methods.join(', ')})`), 405, { allow: methods.join(', ') });
         }
         const first = split(req.path)[0];
         if (first && /^[A-Z]/.test(first) && !deps.validator.defs.isResourceType(first)) {

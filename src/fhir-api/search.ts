@@ -42,13 +42,17 @@ export const searchHandler: FhirHandler = async (req, deps) => {
   return { status: 200, body: searchset(links, entries, result.total) };
 };
 
+/** A `searchset` Bundle of `entry` (left out when empty) with its links and `total`. */
 export function searchset(link: BundleLink[], entry: BundleEntry[], total?: number): Bundle {
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
   if (total !== undefined) {
     bundle.total = total;
   }
   bundle.link = link;
-  bundle.entry = entry;
+  // An empty array is not valid FHIR JSON (https://hl7.org/fhir/R4/json.html): no matches, no `entry`.
+  if (entry.length > 0) {
+    bundle.entry = entry;
+  }
   return bundle;
 }
 

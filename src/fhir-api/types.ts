@@ -41,6 +41,12 @@ export interface FhirDeps {
    * with its budget (src/validation/pool.ts). Absent: `validator`, in this thread, no budget.
    */
   validation?: BodyValidator;
+  /**
+   * Types system `_history` and `$everything` leave out when the store does not filter for the
+   * caller (`access` undefined: no auth, AUTH_DISABLED): the audit trail, which would otherwise
+   * fill them. A client's view hides them by its scopes instead (`RepositoryAccess.hiddenTypes`).
+   */
+  crossTypeHidden?: readonly string[];
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 

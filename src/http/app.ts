@@ -4,7 +4,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bundle, CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
-import type { Config } from '../config';
+import { publicBaseUrl, publicRootUrl, type Config } from '../config';
 import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooCostly, tooLarge, unsupportedMediaType } from '../outcomes';
 import { fhirRouter, transactionCommitter, type FhirDeps, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
@@ -28,7 +28,7 @@ import { retryRejects, type RetryRequest } from '../pipeline/retry-rejects';
 import { accessOf, type CallerLike } from '../access';
 import { rejectsRouter } from './rejects-router';
 import { translateRoutes } from '../fhir-api/translate';
-import type { Auth } from '../auth';
+import { ADMIN_TYPES, type Auth } from '../auth';
 import type { Audit } from '../audit';
 import type { Server } from 'node:http';
 
@@ -70,6 +70,8 @@ const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/js
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every absolute URL the app writes starts here, never at the request's Host (which the client chooses).
+  const base = publicBaseUrl(deps.config);
   app.set('query parser', 'simple');
 
   // --- audit and security headers (issue 6, "Audit" and "Hardening") ---
@@ -102,28 +104,30 @@ export function createApp(deps: AppDeps): express.Express {
   // The FHIR route table as served, for tools and tests that go over every route (test/http/fuzz.test.ts).
   app.locals.fhirRoutes = router.routes;
 
-  fhir.get('/metadata', (req, res) => {
-    const statement = capabilityStatement(deps.validator, baseUrl(req, deps.config.BASE_URL), router.routes);
+  fhir.get('/metadata', (_req, res) => {
+    // With auth on, AuditEvents are written by the server only (src/auth permissions): the statement offers no writes of them.
+    const statement = capabilityStatement(deps.validator, base, router.routes, { serverWrittenTypes: deps.auth ? ADMIN_TYPES : undefined });
     // With auth on, rest.security names SMART Backend Services and the token endpoint.
-    if (deps.auth && statement.rest?.[0]) statement.rest[0].security = deps.auth.capabilitySecurity(req) as CapabilityStatementRestSecurity;
+    if (deps.auth && statement.rest?.[0]) statement.rest[0].security = deps.auth.capabilitySecurity() as CapabilityStatementRestSecurity;
     send(res, 200, statement);
   });
 
   // Everything else is the FHIR REST API (src/fhir-api), through one adapter.
-  const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, validation, log: deps.log };
+  // With auth off the store is unfiltered: the audit trail is kept out of cross-type reads as a client's scopes keep it out with auth on.
+  const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, validation, log: deps.log, crossTypeHidden: [...ADMIN_TYPES] };
   const commitDeps = { ...fhirDeps, validation: serverValidation };
-  fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, (req) => baseUrl(req, deps.config.BASE_URL)));
+  fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, base));
 
   if (deps.bulkExport) {
     const bulk = deps.bulkExport;
-    app.use('/fhir', exportRouter({ jobs: bulk.jobs, driver: bulk.driver, baseUrl: bulk.baseUrl ?? deps.config.BASE_URL, log: deps.log }));
+    app.use('/fhir', exportRouter({ jobs: bulk.jobs, driver: bulk.driver, baseUrl: base, log: deps.log }));
   }
   app.use('/fhir', fhir);
 
   // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
   // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
   // As the caller's writes (depsFor): a client ingests only into its organizations, as over REST.
-  const commitVia = (req: Request, res: Response) => (deps.store ? transactionCommitter(router, depsFor(commitDeps, res), baseUrl(req, deps.config.BASE_URL)) : undefined);
+  const commitVia = (res: Response) => (deps.store ? transactionCommitter(router, depsFor(commitDeps, res), base) : undefined);
   const sources = deps.sources ?? new Map<string, LoadedSource>();
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   const rejects = deps.rejects;
@@ -133,10 +137,10 @@ export function createApp(deps: AppDeps): express.Express {
     // A client retries its own rejects, and stores the retried records through its own view of the store.
     const retry = (r: RetryRequest, res: Response) => {
       const view: FhirDeps = depsFor(commitDeps, res);
-      const commit = deps.store ? transactionCommitter(router, view, deps.config.BASE_URL ?? 'http://localhost/fhir') : undefined;
+      const commit = deps.store ? transactionCommitter(router, view, base) : undefined;
       return retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit, ...(view.access ? { access: view.access } : {}) });
     };
-    app.use('/ingest/rejects', readFhirJsonBody(deps.config.MAX_BODY_BYTES), rejectsRouter({ rejects, retry }));
+    app.use('/ingest/rejects', readFhirJsonBody(deps.config.MAX_BODY_BYTES), rejectsRouter({ rejects, retry, baseUrl: `${publicRootUrl(base)}/ingest/rejects` }));
   }
   app.post('/ingest/canonical', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
     const dryRun = dryRunFlag(req);
@@ -144,7 +148,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (repeated !== undefined) {
       throw new FhirError(badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`), 400);
     }
-    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(req, res) });
+    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(res) });
     send(res, result.status, result.body);
   });
   app.post('/ingest/:source', async (req, res) => {
@@ -171,7 +175,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const body = await readBody(req, deps.config.MAX_BODY_BYTES);
     if (body.length === 0) throw new FhirError(badRequest(`The request has no body: send the ${source.format} export`), 400);
-    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(req, res), saveRejects: saveRejects(res) });
+    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(res), saveRejects: saveRejects(res) });
     send(res, result.status, result.body);
   });
   app.get('/', (_req, res) => {
@@ -240,10 +244,6 @@ function dryRunFlag(req: Request): boolean {
   return flag === 'true' || flag === '1';
 }
 
-function baseUrl(req: Request, configured?: string): string {
-  return configured ?? `${req.protocol}://${req.get('host') ?? 'localhost'}/fhir`;
-}
-
 /** Sends a FHIR resource as application/fhir+json. */
 export function send(res: Response, status: number, body: Resource): void {
   res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
@@ -295,7 +295,9 @@ const contentType = (req: Request): string => (req.headers['content-type'] ?? ''
  */
 function readFhirJsonBody(maxBytes: number, maxElements = Infinity) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') {
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      // No route takes a body otherwise (PATCH is not implemented: the router answers 405 with Allow); it is left unread.
+      req.resume();
       next();
       return;
     }

@@ -24,7 +24,26 @@ const COMMON_SEARCH: CapabilityStatementRestResourceSearchParam[] = [
   { name: '_lastUpdated', type: 'date' },
 ];
 
-export function capabilityStatement(validator: Validator, url: string, routes: readonly Route[] = []): CapabilityStatement {
+/** Interactions that write: left out for types only the server writes. */
+const WRITES = new Set<string>(['create', 'update', 'delete']);
+
+/** The R4 resource types (CapabilityStatement.rest.resource.type's required binding). */
+const RESOURCE_TYPES = 'http://hl7.org/fhir/ValueSet/resource-types';
+
+export interface CapabilityOptions {
+  /**
+   * Types clients may read but never write (the audit trail with auth on: src/auth ADMIN_TYPES):
+   * their entries list no create, update or delete, so the statement says what the server allows.
+   */
+  serverWrittenTypes?: ReadonlySet<string>;
+}
+
+/**
+ * The statement for the routes, at the public base `url`. Every type the definitions know that
+ * R4 names (the definitions also hold a few later types, such as SubscriptionStatus, that an R4
+ * statement may not list).
+ */
+export function capabilityStatement(validator: Validator, url: string, routes: readonly Route[] = [], options: CapabilityOptions = {}): CapabilityStatement {
   const caps = routes.flatMap((r) => r.capability ?? []);
   const profiles = new Map<string, string[]>();
   for (const r of validator.defs.packageResourceList) {
@@ -32,11 +51,14 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
       profiles.set(r.type, [...(profiles.get(r.type) ?? []), r.url]);
     }
   }
-  const allTypes = [...validator.defs.resourceTypes].filter((t) => t !== 'Resource' && t !== 'DomainResource').sort();
+  const r4Types = validator.defs.codeIndex(RESOURCE_TYPES);
+  const allTypes = [...validator.defs.resourceTypes].filter((t) => t !== 'Resource' && t !== 'DomainResource' && (r4Types?.hasCode(t) ?? true)).sort();
   const appliesTo = (c: RouteCapability, type: string): boolean => !('types' in c) || !c.types || c.types.includes(type as never);
   const resource: CapabilityStatementRestResource[] = allTypes.map((type) => {
+    const readOnly = options.serverWrittenTypes?.has(type) ?? false;
     const interaction = caps
       .filter((c): c is Extract<RouteCapability, { kind: 'instance' | 'type' }> => (c.kind === 'instance' || c.kind === 'type') && appliesTo(c, type))
+      .filter((c) => !(readOnly && WRITES.has(c.interaction)))
       .map((c) => ({ code: c.interaction as TypeInteraction }));
     const operation: CapabilityStatementRestResourceOperation[] = caps
       .filter((c): c is Extract<RouteCapability, { kind: 'operation' }> => c.kind === 'operation' && c.level !== 'system' && appliesTo(c, type))
@@ -46,9 +68,7 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
       interaction,
       versioning: 'versioned',
       readHistory: true,
-      updateCreate: true,
-      conditionalCreate: true,
-      conditionalUpdate: true,
+      ...(readOnly ? {} : { updateCreate: true, conditionalCreate: true, conditionalUpdate: true }),
       conditionalDelete: 'not-supported',
     };
     if (profiles.has(type)) {
@@ -63,7 +83,11 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
           definition: p.definition.url,
         })),
       ];
-      entry.searchInclude = [...paramsOf(type).values()].filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`);
+      const includes = [...paramsOf(type).values()].filter((p) => p.type === 'reference').map((p) => `${type}:${p.code}`);
+      // An empty array is not valid FHIR JSON: a type without reference parameters has no searchInclude.
+      if (includes.length > 0) {
+        entry.searchInclude = includes;
+      }
       entry.searchRevInclude = ['*'];
     }
     if (operation.length > 0) {

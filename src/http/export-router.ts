@@ -20,8 +20,8 @@ const CHUNK_CHARS = 32 * 1024;
 export interface ExportRouterDeps {
   jobs: JobStore;
   driver: SqlDriver;
-  /** Public FHIR base URL (config BASE_URL); else taken from the request. */
-  baseUrl?: string;
+  /** Public FHIR base URL (src/config `publicBaseUrl`) for status and file URLs. */
+  baseUrl: string;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 
@@ -52,10 +52,9 @@ function writable(res: Response): Promise<boolean> {
 /** The router to mount at the FHIR base (`app.use('/fhir', router)`). */
 export function exportRouter(deps: ExportRouterDeps): express.Router {
   const router = express.Router();
-  const base = (req: Request): string => deps.baseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
 
   router.get(`/${STATUS_PATH}/:id`, async (req, res) => {
-    send(res, await exportStatus(deps.jobs, String(req.params.id), base(req), callerOf(res)));
+    send(res, await exportStatus(deps.jobs, String(req.params.id), deps.baseUrl, callerOf(res)));
   });
   router.delete(`/${STATUS_PATH}/:id`, async (req, res) => {
     send(res, await cancelExport(deps.jobs, String(req.params.id), callerOf(res)));

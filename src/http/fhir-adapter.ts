@@ -70,8 +70,8 @@ export function depsFor<D extends FhirDeps>(deps: D, res: Response): D {
 /** Repository views by caller and store (both held weakly). */
 const views = new WeakMap<object, WeakMap<Repository, { access: RepositoryAccess; repo: Repository } | null>>();
 
-/** The catch-all: builds the FHIR request, runs the router, writes the answer. */
-export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: (req: Request) => string): RequestHandler {
+/** The catch-all: builds the FHIR request, runs the router, writes the answer. `baseUrl` is the public FHIR base (src/config `publicBaseUrl`). */
+export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: string): RequestHandler {
   return async (req, res, next) => {
     try {
       const headers: Record<string, string | undefined> = {};
@@ -89,7 +89,7 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: (req: Reque
         body = undefined;
       }
       const result = await router.handle(
-        { method: req.method as HttpMethod, path: req.path, query, headers, body, baseUrl: baseUrl(req) },
+        { method: req.method as HttpMethod, path: req.path, query, headers, body, baseUrl },
         depsFor(deps, res),
       );
       res.status(result.status);

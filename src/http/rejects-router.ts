@@ -27,8 +27,8 @@ export interface RejectsRouterDeps {
   rejects: RejectStore;
   /** Retries as the caller of `res` (its access and its view of the store). */
   retry: (req: RetryRequest, res: Response) => Promise<RetryAnswer>;
-  /** Public URL the router is mounted at (`https://host/ingest/rejects`), for links; else from the request. */
-  baseUrl?: string;
+  /** Public URL the router is mounted at (`https://host/ingest/rejects`), for links; never taken from the request's Host. */
+  baseUrl: string;
 }
 
 const FHIR_JSON = 'application/fhir+json';
@@ -115,7 +115,6 @@ export function retryRequest(body: unknown): RetryRequest {
 /** The router to mount at `/ingest/rejects`. */
 export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
   const router = express.Router();
-  const base = (req: Request): string => deps.baseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
 
   router.get('/', async (req, res) => {
     for (const name of Object.keys(req.query as object)) {
@@ -135,7 +134,7 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
     const page = await deps.rejects.list({ source, ...(feed !== undefined ? { feed } : {}), status: status as (typeof STATUSES)[number], count, ...(cursor !== undefined ? { cursor } : {}), access });
     const url = (c?: string): string => {
       const q = new URLSearchParams({ source, ...(feed !== undefined ? { feed } : {}), status, _count: String(count), ...(c !== undefined ? { cursor: c } : {}) });
-      return `${base(req)}?${q.toString()}`;
+      return `${deps.baseUrl}?${q.toString()}`;
     };
     const bundle: Bundle = {
       resourceType: 'Bundle',

@@ -47,12 +47,12 @@ export const serverError = (): OperationOutcome => oo('exception', 'Internal ser
 /** 413/422/503: work refused or stopped to protect the server (a validation budget, a full queue). */
 export const tooCostly = (text: string): OperationOutcome => oo('too-costly', text);
 
-/** An OperationOutcomeError that knows its HTTP status (and any headers the answer needs, e.g. Retry-After). */
+/** An OperationOutcomeError that knows its HTTP status (and any headers the answer needs: a 405's `Allow`, a 503's `Retry-After`). */
 export class FhirError extends OperationOutcomeError {
   constructor(
     outcome: OperationOutcome,
     readonly status: number,
-    readonly headers?: Record<string, string>,
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(outcome);
   }

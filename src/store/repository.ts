@@ -57,6 +57,8 @@ export interface SearchResult {
 /** Filter for streaming resources out (Bulk Data export, $everything). */
 export interface StreamFilter {
   types?: ResourceType[];
+  /** Types left out (the audit trail, from cross-type reads of a view the store does not filter). */
+  excludeTypes?: readonly string[];
   /** Only resources whose current version was written after this instant. */
   since?: Date;
   /** Snapshot: the version current at this instant (a job's transactionTime). */
@@ -65,9 +67,19 @@ export interface StreamFilter {
   patientIds?: string[];
 }
 
+/** Options of `history`: `_since`, paging, and types left out of a system history (see `StreamFilter.excludeTypes`). */
+export interface HistoryOptions {
+  since?: Date;
+  count?: number;
+  offset?: number;
+  excludeTypes?: readonly string[];
+}
+
 /** Options for one page of a patient's compartment (`$everything`). */
 export interface CompartmentOptions {
   types?: ResourceType[];
+  /** Types left out (see `StreamFilter.excludeTypes`). */
+  excludeTypes?: readonly string[];
   /** Only resources whose current version was written after this instant (`_since`). */
   since?: Date;
   /** Page size. */
@@ -140,7 +152,7 @@ export interface Repository {
    */
   delete(type: ResourceType, id: string, options?: WriteOptions): Promise<void>;
   /** history of an instance, a type, or the whole system (type and id undefined): a `history` Bundle. */
-  history(type?: ResourceType, id?: string, options?: { since?: Date; count?: number; offset?: number }): Promise<Bundle>;
+  history(type?: ResourceType, id?: string, options?: HistoryOptions): Promise<Bundle>;
   /** search (parsed by `parseSearchRequest` from @medplum/core). */
   search(request: SearchRequest, options?: { strict?: boolean; cursor?: string }): Promise<SearchResult>;
   /**

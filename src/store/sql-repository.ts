@@ -11,7 +11,7 @@ import { accessColumns, inTenant, releaseRows, visibleCondition, type AccessRow 
 import { planAuditEvents } from './audit-owners';
 import { checkDelete, planWrites, type WritePlan } from './owners';
 import type { ServerBase } from './local-refs';
-import type { Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteManyOptions, WriteOptions } from './repository';
+import type { HistoryOptions, Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteManyOptions, WriteOptions } from './repository';
 import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
 import { runSearch } from './sql-search';
 import { writeVersion } from './sql-write';
@@ -157,7 +157,7 @@ export class SqlRepository implements Repository {
   async history(
     type?: ResourceType,
     id?: string,
-    options: { since?: Date; count?: number; offset?: number } = {},
+    options: HistoryOptions = {},
   ): Promise<Bundle> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -172,6 +172,10 @@ export class SqlRepository implements Repository {
     if (options.since) {
       params.push(options.since.toISOString());
       where.push(`last_updated > $${params.length}::timestamptz`);
+    }
+    if (!type && options.excludeTypes?.length) {
+      params.push([...options.excludeTypes]);
+      where.push(`resource_type <> ALL($${params.length}::text[])`);
     }
     if (this.access) {
       // Versions the client may not see are left out, as if they were never written.

@@ -27,6 +27,9 @@ function conditions(filter: StreamFilter, params: unknown[], access?: Repository
   if (filter.types?.length) {
     out.push(`t.resource_type = ANY(${add(filter.types)}::text[])`);
   }
+  if (filter.excludeTypes?.length) {
+    out.push(`t.resource_type <> ALL(${add([...filter.excludeTypes])}::text[])`);
+  }
   if (filter.since) {
     out.push(`t.last_updated > ${add(filter.since.toISOString())}::timestamptz`);
   }
@@ -90,7 +93,7 @@ export async function compartmentPage(driver: SqlDriver, patientId: string, opti
     params.push(v);
     return `$${params.length}`;
   };
-  const conds = ['NOT t.deleted', 't.patient_ids @> $1::text[]', ...conditions({ types: options.types, since: options.since }, params)];
+  const conds = ['NOT t.deleted', 't.patient_ids @> $1::text[]', ...conditions({ types: options.types, excludeTypes: options.excludeTypes, since: options.since }, params)];
   const tenant = access && tenantCondition(access, 't', add);
   if (tenant) {
     conds.push(tenant);

@@ -49,7 +49,7 @@ export async function openFullApp(driver: DriverName = 'pglite', options: { flus
   const sources = loadSources(MAPPINGS_DIR);
   const rejects = await RejectStore.open(store.repo.driver);
   await publishConceptMaps(store.repo, sources);
-  const bulk = await openBulkExport({ store: store.repo, env: {}, baseUrl: FHIR_BASE, worker: options.exportWorker ?? false });
+  const bulk = await openBulkExport({ store: store.repo, env: {}, worker: options.exportWorker ?? false });
   const isResourceType = (t: string): boolean => validator.defs.isResourceType(t);
   const logs: FullApp['logs'] = [];
   const log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>): void => {

@@ -4,8 +4,8 @@
  * `clients list|remove`, `--assertion-only`, and the refusals (bad scope, usage, a data
  * directory held by a running server).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,10 +122,15 @@ describe('peerbridge clients + auth token', () => {
 
   test('auth token gets an access token from a running server; a refused scope exits 1', async () => {
     const driver = await openDriver({ DATA_DIR: env.DATA_DIR });
-    const auth = await openAuth({ driver, env: {}, config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 } });
-    const server = testApp(auth).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Listening first, so the server's default base names its port (http://localhost:<PORT>/fhir);
+    // the CLI reaches it as 127.0.0.1, a loopback alias the token endpoint accepts in the assertion's aud.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const auth = await openAuth({ driver, env: { PORT: String(port) }, config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 } });
+    server.on('request', testApp(auth));
+    const origin = `http://127.0.0.1:${port}`;
+    const base = `http://localhost:${port}`;
     try {
       for (const key of ['private-key.jwk.json', 'private-key.pem']) {
         const res = await run(authCommand, 'token', '--client-id', clientId, '--key', join(dir, 'keys-ES384', key), '--token-url', `${origin}/auth/token`, '--scope', 'system/Encounter.rs');
@@ -133,7 +138,7 @@ describe('peerbridge clients + auth token', () => {
         expect(res.err).toMatch(/Granted scope: system\/Encounter\.rs/);
         const token = res.out.trim();
         expect(decodeJwt(token)).toMatchObject({ sub: clientId, scope: 'system/Encounter.rs', organizations: ['riverbend', 'hillcrest', 'lakeside'] });
-        await expect(auth.verifier.verify(token, { issuer: `${origin}/auth`, audience: `${origin}/fhir` })).resolves.toMatchObject({ clientId });
+        await expect(auth.verifier.verify(token, { issuer: `${base}/auth`, audience: `${base}/fhir` })).resolves.toMatchObject({ clientId });
       }
       const json = await run(authCommand, 'token', '--client-id', clientId, '--key', join(dir, 'keys-ES384', 'private-key.jwk.json'), '--token-url', `${origin}/auth/token`, '--json');
       expect(JSON.parse(json.out)).toMatchObject({ token_type: 'bearer', expires_in: 300, scope: 'system/*.read' });

@@ -308,15 +308,17 @@ describe('AUTH_DISABLED', () => {
 });
 
 describe('URLs without configuration', () => {
-  test('the token URL and audience come from the request; BASE_URL sets both', async () => {
-    const bare = await openAuth({ driver, env: {}, config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 } });
+  test('the token URL and audience come from the public base (default http://localhost:<PORT>/fhir), never from the Host header', async () => {
+    const bare = await openAuth({ driver, env: { PORT: '9090' }, config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 } });
     const conf = await request(testApp(bare)).get('/.well-known/smart-configuration').set('Host', 'hie.example:8080');
-    expect(conf.body.token_endpoint).toBe('http://hie.example:8080/auth/token');
+    expect(conf.body.token_endpoint).toBe('http://localhost:9090/auth/token');
+    expect(bare.urls.assertionAudiences).toEqual(['http://localhost:9090/auth/token', 'http://127.0.0.1:9090/auth/token', 'http://[::1]:9090/auth/token']);
     const based = await openTestAuth(driver, { AUTH_TOKEN_URL: undefined });
-    expect(based.urls({ protocol: 'http', get: () => 'ignored' } as never)).toEqual({
+    expect(based.urls).toEqual({
       tokenUrl: 'https://peerbridge.example/auth/token',
       issuer: 'https://peerbridge.example/auth',
       audience: FHIR_BASE,
+      assertionAudiences: ['https://peerbridge.example/auth/token'],
     });
   });
 });

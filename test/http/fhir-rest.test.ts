@@ -6,7 +6,7 @@
 import type { Bundle, CapabilityStatement, Encounter, Patient } from '@medplum/fhirtypes';
 import { Client, type FhirResource } from 'fhir-kit-client';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import { createApp } from '../../src/http/app';
 import { Validator } from '../../src/validation';
@@ -43,7 +43,8 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
   test('create: 201 with Location, ETag and Last-Modified; read and vread', async () => {
     const created = await post('/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Rivera' }] });
     expect(created.status).toBe(201);
-    expect(created.headers.location).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/fhir\/Patient\/[0-9a-f-]{36}\/_history\/1$/);
+    // The public base: BASE_URL, else http://localhost:<PORT>/fhir (PORT 8080 by default), never the request's Host.
+    expect(created.headers.location).toMatch(/^http:\/\/localhost:8080\/fhir\/Patient\/[0-9a-f-]{36}\/_history\/1$/);
     expect(created.headers.etag).toBe('W/"1"');
     expect(created.headers['last-modified']).toMatch(/GMT$/);
     const read = await request(app).get(`/fhir/Patient/${created.body.id}`);
@@ -115,9 +116,12 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
     let server: Server;
     let client: Client;
     beforeAll(async () => {
-      server = app.listen(0, '127.0.0.1');
-      await new Promise((resolve) => server.once('listening', resolve));
-      client = new Client({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir` });
+      // Listening first, so the app's public base (which its paging links follow) names the port.
+      server = createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+      server.on('request', createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES, BASE_URL: baseUrl } }));
+      client = new Client({ baseUrl });
     });
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

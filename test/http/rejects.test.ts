@@ -57,6 +57,7 @@ describe.each(DRIVERS)('ingest rejects over HTTP on %s', (driver) => {
       '/ingest/rejects',
       rejectsRouter({
         rejects,
+        baseUrl: 'http://localhost:8080/ingest/rejects',
         retry: async (req) => {
           retries.push(req);
           return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'retried', valueInteger: req.ids?.length ?? 0 }] } };
