@@ -183,6 +183,10 @@ function routes(ids: { patient: string; job: string }, table: readonly Route[]):
     ['POST', '/ingest/unknown-source'],
     ['GET', '/ingest/rejects'],
     ['POST', '/ingest/rejects/$retry'],
+    ['GET', '/admin/clients'],
+    ['POST', '/admin/clients'],
+    ['GET', '/admin/clients/x1'],
+    ['DELETE', '/admin/clients/x1'],
   ];
   for (const t of TYPES) {
     out.push(['GET', `/fhir/${t}`], ['POST', `/fhir/${t}`], ['POST', `/fhir/${t}/_search`], ['POST', `/fhir/${t}/$validate`], ['GET', `/fhir/${t}/_history`]);
