@@ -76,7 +76,7 @@ export async function openFullApp(driver: DriverName = 'pglite', options: { flus
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const token: FullApp['token'] = async (scopes, name = 'Test HIE', organizations = [ORG]) => {
     const key = await makeKey('ES384');
-    const client = await auth.clients.add({ name, jwks: jwksOf(key), scopes, organizations });
+    const client = await auth.clients.add({ name, jwks: jwksOf(key), scopes, organizations, assignIds: true });
     const res = await fetch(`${base}/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -193,11 +193,13 @@ describe('peerbridge clients --server: managing clients while the server runs', 
     expect(admin.code).toBe(0);
     adminId = admin.out.trim();
     store = await openStore({ DATA_DIR: env.DATA_DIR });
-    const auth = await openAuth({ driver: store.driver, env: {}, config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 } });
-    const app = createApp({ validator: Validator.create(), store, auth, config: { MAX_BODY_BYTES: 1024 * 1024 } });
-    server = app.listen(0, '127.0.0.1');
+    // Listening first: the server's public base (token audience) is its own address.
+    server = createServer();
+    server.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const auth = await openAuth({ driver: store.driver, env: {}, baseUrl: `${origin}/fhir`, config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 } });
+    server.on('request', createApp({ validator: Validator.create(), store, auth, config: { MAX_BODY_BYTES: 1024 * 1024, BASE_URL: `${origin}/fhir` } }));
   }, 120_000);
   afterAll(async () => {
     server?.closeAllConnections();
