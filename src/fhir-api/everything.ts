@@ -4,7 +4,7 @@
  * and `_count` as the operation defines them. Resources outside the compartment that these
  * reference (Practitioner, Organization, Location...) are not added. A client's view (src/store
  * access-sql.ts) leaves out other tenants' resources, and 42 CFR Part 2 records without consent
- * with an OperationOutcome warning entry (the Patient itself withheld: 404).
+ * (the Patient itself withheld: 404); a client's page always carries the Part 2 notice.
  */
 import type { BundleLink, ResourceType } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';

@@ -98,18 +98,19 @@ async function grantedKeys(driver: SqlDriver, access: RepositoryAccess, rows: Pi
 }
 
 /**
- * Splits rows the client's tenant filter already passed into those released and whether any
- * were withheld under 42 CFR Part 2 (the same rule as `releasedCondition`, checked in JS).
+ * The rows, of those the client's tenant filter already passed, released under 42 CFR Part 2
+ * (the same rule as `releasedCondition`, checked in JS). Whether any were left out is not told:
+ * every client response carries the same notice (issue 11 item 7).
  */
 export async function releaseRows<R extends Pick<AccessRow, 'owner' | 'part2' | 'patient_ids'>>(
   driver: SqlDriver,
   access: RepositoryAccess | undefined,
   rows: R[],
-): Promise<{ rows: R[]; withheld: boolean }> {
+): Promise<{ rows: R[] }> {
   if (!access || !rows.some((r) => r.part2)) {
-    return { rows, withheld: false };
+    return { rows };
   }
   const granted = await grantedKeys(driver, access, rows.filter((r) => r.part2));
   const out = rows.filter((r) => !r.part2 || ((r.patient_ids ?? []).length > 0 && r.patient_ids.every((p) => granted.has(`${p}\u0000${r.owner}`))));
-  return { rows: out, withheld: out.length < rows.length };
+  return { rows: out };
 }

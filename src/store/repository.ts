@@ -50,8 +50,6 @@ export interface SearchResult {
   next?: string;
   /** Warnings to return in an OperationOutcome entry (ignored parameters under lenient handling). */
   warnings: string[];
-  /** true when matches or included resources were left out under 42 CFR Part 2 (no consent). */
-  withheld?: boolean;
 }
 
 /** Filter for streaming resources out (Bulk Data export, $everything). */
@@ -94,8 +92,6 @@ export interface CompartmentPage {
   /** Size of the whole compartment (first page only). */
   total?: number;
   next?: string;
-  /** true when resources of this page were left out under 42 CFR Part 2 (no consent). */
-  withheld?: boolean;
 }
 
 /**

@@ -149,14 +149,12 @@ export async function runSearch(
   );
   const page = await releaseRows(driver, ctx.access, rows.rows.slice(0, count));
   const resources = page.rows.map((r) => r.content);
-  let withheld = page.withheld;
   let next: string | undefined;
   if (rows.rows.length > count) {
     next = encodeCursor(keyset ? { k: rows.rows[count - 1].id } : { o: offset + count });
   }
   const inc = await includes(driver, request, resources, ctx);
-  withheld ||= inc.withheld;
-  return { resources, included: inc.rows.map((r) => r.content), total, next, warnings, ...(withheld ? { withheld } : {}) };
+  return { resources, included: inc.rows.map((r) => r.content), total, next, warnings };
 }
 
 /** A client's include query: the tenant condition on alias `i` and the columns of the Part 2 gate. */
@@ -184,11 +182,11 @@ const keyOf = (r: Resource): string => `${r.resourceType}/${r.id}`;
 /**
  * `_include` and `_revinclude` (https://hl7.org/fhir/R4/search.html#include); `:iterate` repeats
  * over what was added. Returns the rows the client may see (the Part 2 gate checked once per
- * round) and whether any were withheld.
+ * round).
  */
-async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<{ rows: IncRow[]; withheld: boolean }> {
+async function includes(driver: SqlDriver, request: SearchRequest, matches: Resource[], ctx: FilterContext): Promise<{ rows: IncRow[] }> {
   if (matches.length === 0 || (!request.include?.length && !request.revInclude?.length)) {
-    return { rows: [], withheld: false };
+    return { rows: [] };
   }
   const rows: IncRow[] = [];
   const released = new Set<IncRow>();
@@ -215,9 +213,7 @@ async function includes(driver: SqlDriver, request: SearchRequest, matches: Reso
     // Iterating from a withheld record would reveal what it references: go on from released ones only.
     frontier = gate.map((r) => r.content);
   }
-  const kept = rows.slice(0, MAX_INCLUDED);
-  const visible = kept.filter((r) => released.has(r));
-  return { rows: visible, withheld: visible.length < kept.length };
+  return { rows: rows.slice(0, MAX_INCLUDED).filter((r) => released.has(r)) };
 }
 
 function idsOfType(resources: Resource[], type: string): string[] {

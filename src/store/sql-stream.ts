@@ -84,7 +84,7 @@ export async function* streamResources(driver: SqlDriver, filter: StreamFilter, 
 
 /**
  * One page of a patient's compartment, ordered by type and id; the cursor is the last key seen.
- * A client's page leaves out other tenants' resources and (saying so in `withheld`) Part 2
+ * A client's page leaves out other tenants' resources and Part 2
  * records without consent.
  */
 export async function compartmentPage(driver: SqlDriver, patientId: string, options: CompartmentOptions, access?: RepositoryAccess): Promise<CompartmentPage> {
@@ -135,6 +135,5 @@ export async function compartmentPage(driver: SqlDriver, patientId: string, opti
     resources: released.rows.map((r) => r.content),
     total,
     next: res.rows.length > count && last ? Buffer.from(JSON.stringify([last.resource_type, last.id])).toString('base64url') : undefined,
-    ...(released.withheld ? { withheld: true } : {}),
   };
 }
