@@ -131,7 +131,7 @@ export class ClientStore {
     if (problems.length > 0) {
       throw new ClientValidationError(problems);
     }
-    const id = randomBytes(16).toString('base64url');
+    const id = newClientId();
     const res = await this.driver.query<ClientRow>(
       `INSERT INTO auth_client (id, name, jwks, jwks_url, scopes, organizations, assign_ids)
        VALUES ($1, $2, $3::jsonb, $4, $5::text[], $6::text[], $7) RETURNING ${COLUMNS}`,
@@ -205,5 +205,18 @@ export class JtiStore {
   async prune(): Promise<number> {
     const res = await this.driver.query('DELETE FROM auth_jti WHERE expires_at < now()');
     return res.rowCount;
+  }
+}
+
+/**
+ * A random client id (128 bits, base64url) that starts with a letter or digit: an id starting
+ * with '-' would read as an option on the command line (`clients remove -6Ass…`).
+ */
+export function newClientId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) {
+      return id;
+    }
   }
 }

@@ -29,7 +29,7 @@ import { ensureDefinitionsCache } from '../validation/definitions-cache';
 const USAGE = `Usage:
   peerbridge clients add --name <name> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <organization id>|'*'...] [--assign-ids]
   peerbridge clients list [--format text|json]
-  peerbridge clients remove <client id>
+  peerbridge clients remove [--] <client id>
 Scopes are SMART system scopes: system/*.read, system/Encounter.rs, system/*.cruds, system/AuditEvent.rs (audit search).
 --org names an Organization id (a tenant) whose records the client may see; '*' gives every organization.
 --assign-ids lets the client create resources under ids of its own (PUT to a new id, transaction PUT entries,
@@ -57,6 +57,11 @@ function parseArgs(args: string[]): Parsed {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const name = a.split('=')[0];
+    if (a === '--') {
+      // Everything after '--' is positional (a client id registered before ids avoided a leading '-').
+      parsed.positional.push(...args.slice(i + 1));
+      break;
+    }
     if (VALUE_OPTIONS.has(name)) {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
       if (v === undefined) {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import { openAuth } from '../../src/auth';
+import { newClientId } from '../../src/auth/clients';
 import { authCommand } from '../../src/cli/auth-token';
 import { clientsCommand } from '../../src/cli/clients';
 import { createApp } from '../../src/http/app';
@@ -162,6 +163,19 @@ describe('peerbridge clients + auth token', () => {
     expect(res.out).toBe(`Removed client ${clientId}\n`);
     expect((await run(clientsCommand, 'remove', clientId)).code).toBe(1);
     expect((await run(clientsCommand, 'list')).out).toMatch(/No clients registered/);
+  });
+
+  test("remove -- <id>: an id read as positional after '--'; new ids never start with '-'", async () => {
+    const added = await run(clientsCommand, 'add', '--name', 'Dash', '--jwks', join(dir, 'keys-ES384', 'jwks.json'), '--scope', 'system/*.read', '--org', 'riverbend');
+    expect(added.code).toBe(0);
+    const id = added.out.trim();
+    expect(id).toBeDefined();
+    const res = await run(clientsCommand, 'remove', '--', id as string);
+    expect(res.err).toBe('');
+    expect(res.code).toBe(0);
+    for (let i = 0; i < 2000; i++) {
+      expect(newClientId()).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{21}$/);
+    }
   });
 
   test('clients add against a data directory a running server holds: exit 2, naming the holder, with the --server hint', async () => {
