@@ -1,5 +1,5 @@
 /**
- * Recovery plan <-> CarePlan (recovery-plan profile; DOMAIN.md section 5). R4 CarePlan has no
+ * Recovery plan <-> CarePlan (recovery-plan profile; docs/domain.md#plans-and-goals). R4 CarePlan has no
  * episodeOfCare element: the plan points at its episode with the core workflow-episodeOfCare extension.
  */
 import type { CarePlan, CarePlanActivity, Extension } from '@medplum/fhirtypes';

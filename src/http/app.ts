@@ -124,7 +124,7 @@ export function createApp(deps: AppDeps): express.Express {
   }
   app.use('/fhir', fhir);
 
-  // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
+  // Ingest (docs/architecture.md#ingest): a source's own format in; Parameters with the Bundle and per-record issues out.
   // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
   // As the caller's writes (depsFor): a client ingests only into its organizations, as over REST.
   const commitVia = (res: Response) => (deps.store ? transactionCommitter(router, depsFor(commitDeps, res), base) : undefined);
