@@ -25,6 +25,8 @@ import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medp
 import type { Definitions, LoadedProfile } from './definitions';
 import { compileNative, FALLBACK, type NativeInvariant } from './fhirpath-native';
 import { issue, type IssueCode, type Severity } from './issues';
+import { article, type CheckContext, truncate } from './checks/context';
+import { checkPrimitive } from './checks/primitives';
 import { checkNarrative } from './narrative';
 import {
   capitalize,
@@ -258,7 +260,7 @@ const planCaches = new WeakMap<Definitions, PlanCache>();
 const EMPTY_SCOPE: Scope = {};
 
 /** One validation run: collects issues over a resource and everything nested in it. */
-export class Walker {
+export class Walker implements CheckContext {
   readonly issues: OperationOutcomeIssue[] = [];
   private readonly frames: ResourceFrame[] = [];
   /**
@@ -377,7 +379,7 @@ export class Walker {
   }
 
   /** FHIRPath's %rootResource: the innermost resource that is not itself contained. */
-  private rootResource(): Resource | undefined {
+  rootResource(): Resource | undefined {
     for (let i = this.frames.length - 1; i >= 0; i--) {
       if (!this.frames[i].contained) {
         return this.frames[i].resource;
@@ -625,7 +627,7 @@ export class Walker {
     const slice = sliceIndex >= 0 && slicing ? slicing.slices[sliceIndex] : undefined;
     const sliceRules = sliceIndex >= 0 && slicing ? slicing.rules[sliceIndex] : undefined;
     if (facts.primitive) {
-      if (this.checkPrimitive(item, facts, path, element.el)) {
+      if (checkPrimitive(this, item, facts, path, element.el)) {
         this.checkElementRules(element.rules, slice, sliceRules, item, facts.effective, path);
       }
       return;
@@ -828,77 +830,6 @@ export class Walker {
       return undefined;
     }
     return def;
-  }
-
-  private checkPrimitive(value: unknown, facts: TypeFacts, path: string, el: InternalSchemaElement): boolean {
-    const type = facts.effective;
-    const jsType = facts.jsType;
-    if (typeof value !== jsType) {
-      this.report(
-        'error',
-        'structure',
-        `Expected a JSON ${jsType} for ${type}, got ${Array.isArray(value) ? 'an array' : typeof value}`,
-        path,
-      );
-      return false;
-    }
-    if (jsType === 'string') {
-      const s = value as string;
-      if (s.length === 0) {
-        this.report('error', 'value', 'Empty string: leave the element out instead', path);
-        return false;
-      }
-      if (type !== 'xhtml' && !s.trim()) {
-        this.report('error', 'value', 'Value has only whitespace', path);
-        return false;
-      }
-      if (s.length > 1024 * 1024 && (type === 'string' || type === 'markdown')) {
-        this.report('error', 'too-long', 'String longer than 1 MB', path);
-        return false;
-      }
-      const max = (el as InternalSchemaElement & { maxLength?: number }).maxLength;
-      if (max && s.length > max) {
-        this.report('error', 'too-long', `Value longer than the maximum of ${max} characters`, path);
-      }
-      const re = facts.regex;
-      if (re && type !== 'xhtml' && !re.test(s)) {
-        this.report('error', 'value', `'${truncate(s)}' is not a valid ${type}`, path);
-        return false;
-      }
-      if ((type === 'date' || type === 'dateTime' || type === 'instant') && !validCalendarDate(s)) {
-        this.report('error', 'value', `'${truncate(s)}' is not a real calendar date`, path);
-        return false;
-      }
-      if ((type === 'dateTime' || type === 'instant') && /T/.test(s) && !/(Z|[+-]\d{2}:\d{2})$/.test(s)) {
-        this.report('error', 'value', `'${truncate(s)}': a dateTime with a time must have a time zone`, path);
-        return false;
-      }
-      return true;
-    }
-    if (jsType === 'number') {
-      const n = value as number;
-      if (!Number.isFinite(n)) {
-        this.report('error', 'value', 'Not a finite number', path);
-        return false;
-      }
-      if ((type === 'integer' || type === 'positiveInt' || type === 'unsignedInt') && !Number.isInteger(n)) {
-        this.report('error', 'value', `${n} is not an integer`, path);
-        return false;
-      }
-      if (type === 'integer' && (n > 2147483647 || n < -2147483648)) {
-        this.report('error', 'value', `${n} is outside the 32-bit integer range`, path);
-        return false;
-      }
-      if (type === 'positiveInt' && n < 1) {
-        this.report('error', 'value', `${n} is not a positive integer`, path);
-        return false;
-      }
-      if (type === 'unsignedInt' && n < 0) {
-        this.report('error', 'value', `${n} is negative`, path);
-        return false;
-      }
-    }
-    return true;
   }
 
   /** Required bindings, checked against offline expansions. */
@@ -1275,20 +1206,3 @@ function getPath(obj: unknown, path: string): unknown[] {
   return current;
 }
 
-function validCalendarDate(s: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
-  if (!m) {
-    return true;
-  }
-  const [y, mo, d] = [+m[1], +m[2], +m[3]];
-  const dt = new Date(Date.UTC(y, mo - 1, d));
-  return dt.getUTCFullYear() === y && dt.getUTCMonth() === mo - 1 && dt.getUTCDate() === d;
-}
-
-export function article(word: string): string {
-  return /^[AEIOUaeiou]/.test(word) ? 'an' : 'a';
-}
-
-function truncate(s: string, n = 60): string {
-  return s.length > n ? s.slice(0, n) + '...' : s;
-}
