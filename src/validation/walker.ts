@@ -25,6 +25,7 @@ import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medp
 import type { Definitions, LoadedProfile } from './definitions';
 import { compileNative, FALLBACK, type NativeInvariant } from './fhirpath-native';
 import { issue, type IssueCode, type Severity } from './issues';
+import { checkBinding, checkCodingInCodeSystem, inValueSet } from './checks/bindings';
 import { article, type CheckContext, truncate } from './checks/context';
 import { checkPrimitive } from './checks/primitives';
 import { checkNarrative } from './narrative';
@@ -749,7 +750,7 @@ export class Walker implements CheckContext {
       this.report('error', 'value', `Value must match the pattern ${JSON.stringify(r.pattern.value)}`, path);
     }
     if (r.binding) {
-      this.checkBinding(value, type, r.binding, path);
+      checkBinding(this, value, type, r.binding, path);
     }
     if (r.constraints.length > 0) {
       this.checkConstraints(r.constraints, value, type, path);
@@ -793,20 +794,9 @@ export class Walker implements CheckContext {
     }
     if (sliceEl.binding?.strength === 'required' && sliceEl.binding.valueSet) {
       const idx = this.defs.codeIndex(sliceEl.binding.valueSet);
-      return !!idx && values.some((v) => this.inValueSet(v, idx));
+      return !!idx && values.some((v) => inValueSet(v, idx));
     }
     return false;
-  }
-
-  private inValueSet(v: unknown, idx: NonNullable<ReturnType<Definitions['codeIndex']>>): boolean {
-    if (typeof v === 'string') {
-      return idx.hasCode(v);
-    }
-    const o = v as Json;
-    if (Array.isArray(o?.coding)) {
-      return (o.coding as unknown[]).some((c) => c !== null && typeof c === 'object' && idx.hasCoding((c as Json).system as string, (c as Json).code as string));
-    }
-    return idx.hasCoding(o?.system as string, o?.code as string);
   }
 
   /** Returns the extension's definition (profile), reporting unknown ones. */
@@ -830,40 +820,6 @@ export class Walker implements CheckContext {
       return undefined;
     }
     return def;
-  }
-
-  /** Required bindings, checked against offline expansions. */
-  private checkBinding(value: unknown, type: string, binding: NonNullable<RulePlan['binding']>, path: string): void {
-    if (binding.index === undefined) {
-      binding.index = this.defs.codeIndex(binding.valueSet) ?? null;
-    }
-    const idx = binding.index;
-    if (!idx || idx.size === 0) {
-      return;
-    }
-    const vs = binding.display;
-    const fail = (text: string, p = path): void => {
-      this.report(idx.complete ? 'error' : 'warning', 'code-invalid', idx.complete ? text : `${text} (value set only partly known offline)`, p);
-    };
-    if (type === 'code' || type === 'string' || type === 'uri') {
-      if (typeof value === 'string' && !idx.hasCode(value)) {
-        fail(`Code '${value}' is not in the required value set ${vs}`);
-      }
-    } else if (type === 'Coding' || type === 'Quantity') {
-      const c = value as Json;
-      if (c.code !== undefined && !idx.hasCoding(c.system as string, c.code as string)) {
-        fail(`Code '${c.system ?? ''}#${c.code}' is not in the required value set ${vs}`);
-      }
-    } else if (type === 'CodeableConcept') {
-      // Null items are reported where the array is walked; here only the codings there are count.
-      const codings = Array.isArray((value as Json).coding) ? ((value as Json).coding as unknown[]).filter((c): c is Json => c !== null && typeof c === 'object') : [];
-      if (codings.length === 0) {
-        fail(`A code from the required value set ${vs} is needed; found only text`);
-      } else if (!codings.some((c) => idx.hasCoding(c.system as string, c.code as string))) {
-        const list = codings.map((c) => `${c.system ?? ''}#${c.code ?? ''}`).join(', ');
-        fail(`None of the codes (${list}) is in the required value set ${vs}`);
-      }
-    }
   }
 
   private checkConstraints(constraints: ConstraintPlan[], value: unknown, type: string, path: string): void {
@@ -986,7 +942,7 @@ export class Walker implements CheckContext {
         }
         break;
       case 'Coding':
-        this.checkCodingInCodeSystem(obj, path);
+        checkCodingInCodeSystem(this, obj, path);
         break;
       default:
         break;
@@ -1121,17 +1077,6 @@ export class Walker implements CheckContext {
     }
   }
 
-  private checkCodingInCodeSystem(obj: Json, path: string): void {
-    const system = obj.system;
-    const code = obj.code;
-    if (typeof system !== 'string' || typeof code !== 'string') {
-      return;
-    }
-    const cs = this.defs.codeSystemCodes(system);
-    if (cs && !cs.has(code)) {
-      this.report('error', 'code-invalid', `Unknown code '${code}' in code system ${system}`, `${path}.code`);
-    }
-  }
 }
 
 /**
