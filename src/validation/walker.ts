@@ -13,26 +13,20 @@
  * (fhirpath-native.ts).
  */
 import {
-  evalFhirPathTyped,
-  type FhirPathAtom,
   type InternalSchemaElement,
   type InternalTypeSchema,
-  parseFhirPath,
   type SliceDefinition,
-  type TypedValue,
 } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
-import { compileNative, FALLBACK, type NativeInvariant } from './fhirpath-native';
 import { issue, type IssueCode, type Severity } from './issues';
 import { checkBinding, checkCodingInCodeSystem, inValueSet } from './checks/bindings';
 import { article, type CheckContext, truncate } from './checks/context';
+import { Invariants } from './checks/invariants';
 import { checkPrimitive } from './checks/primitives';
 import { checkNarrative } from './narrative';
 import {
-  capitalize,
   type ChildTarget,
-  EXT_1,
   type ConstraintPlan,
   type ElementPlan,
   type KeyPlan,
@@ -58,102 +52,6 @@ const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
 const EXTRA_CONTEXTS: Record<string, string[]> = {
   'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type': ['ElementDefinition.type'],
 };
-
-/** FHIRPath emptiness as @medplum/core's engine decides it (isEmpty): null, '', [] and {} are empty. */
-function fhirPathEmpty(v: unknown): boolean {
-  if (v === null || v === undefined) {
-    return true;
-  }
-  if (typeof v === 'string') {
-    return v === '';
-  }
-  if (typeof v === 'object') {
-    return !(('length' in v && (v as { length: number }).length > 0) || Object.keys(v).length > 0);
-  }
-  return false;
-}
-
-/** Position of each `value<Type>` key in the order of Extension.value[x]'s types. */
-const extensionValueKeys = new WeakMap<InternalTypeSchema, Map<string, number>>();
-
-/**
- * ext-1 on an Extension object, with the engine's semantics: `value` is the first `value<Type>`
- * key present in the order of Extension.value[x]'s types, and exists unless empty. Returns
- * undefined (evaluate with the engine) for anything unusual: `_` shadow keys, a null or array
- * value, an `extension` that is not an array of objects. The engine looks `value` up by building
- * and trying each of the ~50 type names per call; here the object's few keys are looked up instead.
- */
-function ext1Verdict(obj: Json, extensionSchema: InternalTypeSchema | undefined): boolean | undefined {
-  const valueEl = extensionSchema?.elements['value[x]'];
-  if (!extensionSchema || !valueEl) {
-    return undefined;
-  }
-  let keys = extensionValueKeys.get(extensionSchema);
-  if (!keys) {
-    keys = new Map();
-    for (const t of valueEl.type) {
-      const k = 'value' + capitalize(t.code);
-      if (!keys.has(k)) {
-        keys.set(k, keys.size);
-      }
-    }
-    extensionValueKeys.set(extensionSchema, keys);
-  }
-  let best = Infinity;
-  let value: unknown;
-  for (const k in obj) {
-    if (k.charCodeAt(0) === 0x5f) {
-      return undefined;
-    }
-    const at = keys.get(k);
-    if (at !== undefined && at < best && obj[k] !== undefined) {
-      best = at;
-      value = obj[k];
-    }
-  }
-  const ext = obj.extension;
-  if (ext !== undefined && (!Array.isArray(ext) || ext.some((e) => e === null || typeof e !== 'object'))) {
-    return undefined;
-  }
-  if (value === null || Array.isArray(value)) {
-    return undefined;
-  }
-  return fhirPathEmpty(ext) !== fhirPathEmpty(value);
-}
-
-const atomCache = new Map<string, FhirPathAtom | null>();
-function compile(expression: string): FhirPathAtom | null {
-  let atom = atomCache.get(expression);
-  if (atom === undefined) {
-    try {
-      atom = parseFhirPath(expression);
-    } catch {
-      atom = null;
-    }
-    atomCache.set(expression, atom);
-  }
-  return atom;
-}
-
-/** Compiled invariants by expression and type (null: not compilable, the engine evaluates it). Bounded by the schemas. */
-const nativeCache = new Map<string, Map<string, NativeInvariant | null>>();
-const MAX_NATIVE_TYPES = 2000;
-function nativeInvariant(expression: string, type: string): NativeInvariant | null {
-  let byType = nativeCache.get(expression);
-  if (!byType) {
-    byType = new Map();
-    nativeCache.set(expression, byType);
-  }
-  let fn = byType.get(type);
-  if (fn === undefined) {
-    const atom = compile(expression);
-    fn = (atom && compileNative(atom, type)) ?? null;
-    if (byType.size < MAX_NATIVE_TYPES) {
-      byType.set(type, fn);
-    }
-  }
-  return fn;
-}
 
 const childScopes = new WeakMap<Scope, Map<string, WeakMap<Scope, Scope>>>();
 
@@ -264,13 +162,8 @@ const EMPTY_SCOPE: Scope = {};
 export class Walker implements CheckContext {
   readonly issues: OperationOutcomeIssue[] = [];
   private readonly frames: ResourceFrame[] = [];
-  /**
-   * Invariant verdicts the engine already reached on an object in this run (null: it could not
-   * evaluate it), keyed by type and expression: the type, the element and the slice each list the
-   * same invariants, so each is evaluated once per value.
-   */
-  private readonly verdicts = new WeakMap<object, { type: string; current: Resource | undefined; root: Resource | undefined; byExpression: Map<string, boolean | null> }>();
   private readonly plans: PlanCache;
+  private readonly invariants = new Invariants(this);
 
   constructor(
     readonly defs: Definitions,
@@ -483,7 +376,7 @@ export class Walker implements CheckContext {
       }
     }
     if (typeConstraints) {
-      this.checkConstraints(typeConstraints, obj, typeName, path);
+      this.invariants.check(typeConstraints, obj, typeName, path);
     }
     this.typeChecks(obj, typeName, path);
   }
@@ -753,7 +646,7 @@ export class Walker implements CheckContext {
       checkBinding(this, value, type, r.binding, path);
     }
     if (r.constraints.length > 0) {
-      this.checkConstraints(r.constraints, value, type, path);
+      this.invariants.check(r.constraints, value, type, path);
     }
   }
 
@@ -820,104 +713,6 @@ export class Walker implements CheckContext {
       return undefined;
     }
     return def;
-  }
-
-  private checkConstraints(constraints: ConstraintPlan[], value: unknown, type: string, path: string): void {
-    let typed: TypedValue | undefined;
-    let vars: Record<string, TypedValue> | undefined;
-    // A verdict depends on the expression, the value and its type, and %resource / %rootResource.
-    let known: Map<string, boolean | null> | undefined;
-    for (const c of constraints) {
-      // ext-1 keeps its own native check (which the compiled form must not second-guess); other
-      // invariants are compiled when simple enough and decided without the engine or the memo.
-      let decided: boolean | typeof FALLBACK = FALLBACK;
-      if (c.ext1 && type === 'Extension') {
-        if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-          decided = ext1Verdict(value as Json, this.defs.baseType('Extension')) ?? FALLBACK;
-        }
-      } else {
-        let native = c.compiled.get(type);
-        if (native === undefined) {
-          native = nativeInvariant(c.expression, type);
-          if (c.compiled.size < MAX_NATIVE_TYPES) {
-            c.compiled.set(type, native);
-          }
-        }
-        if (native) {
-          decided = native(value);
-        }
-      }
-      if (decided !== FALLBACK) {
-        if (!decided) {
-          this.report(c.severity, 'invariant', c.text, path);
-        }
-        continue;
-      }
-      if (!known && value !== null && typeof value === 'object') {
-        const current = this.currentResource();
-        const root = this.rootResource();
-        const entry = this.verdicts.get(value);
-        if (entry && entry.type === type && entry.current === current && entry.root === root) {
-          known = entry.byExpression;
-        } else {
-          known = new Map();
-          this.verdicts.set(value, { type, current, root, byExpression: known });
-        }
-      }
-      let ok = known?.get(c.expression);
-      if (ok === undefined) {
-        ok = this.evaluateInvariant(c.expression, value, type, () => {
-          // The input and variables depend only on the value and the resource frame: build them once per call.
-          if (!typed || !vars) {
-            typed = { type, value };
-            vars = { '%context': typed, '%ucum': { type: 'string', value: 'http://unitsofmeasure.org' } };
-            const current = this.currentResource();
-            const root = this.rootResource();
-            if (current) {
-              vars['%resource'] = { type: current.resourceType, value: current };
-            }
-            if (root) {
-              vars['%rootResource'] = { type: root.resourceType, value: root };
-            }
-          }
-          return { typed, vars };
-        });
-        known?.set(c.expression, ok);
-      }
-      if (ok === null) {
-        // The engine lacks some functions; an invariant it cannot evaluate is not a verdict.
-        continue;
-      }
-      if (!ok) {
-        this.report(c.severity, 'invariant', c.text, path);
-      }
-    }
-  }
-
-  /** True / false: the invariant holds or not; null: it cannot be evaluated (not a verdict). */
-  private evaluateInvariant(
-    expression: string,
-    value: unknown,
-    type: string,
-    input: () => { typed: TypedValue; vars: Record<string, TypedValue> },
-  ): boolean | null {
-    if (expression === EXT_1 && type === 'Extension' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const native = ext1Verdict(value as Json, this.defs.baseType('Extension'));
-      if (native !== undefined) {
-        return native;
-      }
-    }
-    const atom = compile(expression);
-    if (!atom) {
-      return null;
-    }
-    try {
-      const { typed, vars } = input();
-      const r = evalFhirPathTyped(atom, [typed], vars);
-      return !(r.length === 1 && r[0].value === false);
-    } catch {
-      return null;
-    }
   }
 
   /** Checks tied to a datatype rather than to a profile. */
