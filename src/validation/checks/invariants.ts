@@ -15,7 +15,7 @@
 import { evalFhirPathTyped, type FhirPathAtom, type InternalTypeSchema, parseFhirPath, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { compileNative, FALLBACK, isEmptyValue, type NativeInvariant } from '../fhirpath-native';
-import { capitalize, type ConstraintPlan, EXT_1 } from '../plans';
+import { capitalize, type ConstraintPlan } from '../plans';
 import type { CheckContext, Json } from './context';
 
 /** Position of each `value<Type>` key in the order of Extension.value[x]'s types. */
@@ -120,7 +120,8 @@ export class Invariants {
     // A verdict depends on the expression, the value and its type, and %resource / %rootResource.
     let known: Map<string, boolean | null> | undefined;
     for (const c of constraints) {
-      // ext-1 keeps its own native check (which the compiled form must not second-guess); other
+      // ext-1 on an Extension is decided here and only here, by its own native check (which the
+      // compiled form must not second-guess; when it cannot decide, the engine does); other
       // invariants are compiled when simple enough and decided without the engine or the memo.
       let decided: boolean | typeof FALLBACK = FALLBACK;
       if (c.ext1 && type === 'Extension') {
@@ -158,7 +159,7 @@ export class Invariants {
       }
       let ok = known?.get(c.expression);
       if (ok === undefined) {
-        ok = this.evaluateInvariant(c.expression, value, type, () => {
+        ok = this.evaluateInvariant(c.expression, () => {
           // The input and variables depend only on the value and the resource frame: build them once per call.
           if (!typed || !vars) {
             typed = { type, value };
@@ -189,16 +190,8 @@ export class Invariants {
   /** True / false: the invariant holds or not; null: it cannot be evaluated (not a verdict). */
   private evaluateInvariant(
     expression: string,
-    value: unknown,
-    type: string,
     input: () => { typed: TypedValue; vars: Record<string, TypedValue> },
   ): boolean | null {
-    if (expression === EXT_1 && type === 'Extension' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const native = ext1Verdict(value as Json, this.ctx.defs.baseType('Extension'));
-      if (native !== undefined) {
-        return native;
-      }
-    }
     const atom = compile(expression);
     if (!atom) {
       return null;
