@@ -21,9 +21,10 @@ import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medp
 import type { Definitions, LoadedProfile } from './definitions';
 import { issue, type IssueCode, type Severity } from './issues';
 import { checkBinding, checkCodingInCodeSystem, inValueSet } from './checks/bindings';
-import { article, type CheckContext, truncate } from './checks/context';
+import { type CheckContext, HL7_SD } from './checks/context';
 import { Invariants } from './checks/invariants';
 import { checkPrimitive } from './checks/primitives';
+import { checkReference, checkReferenceTarget } from './checks/references';
 import { checkNarrative } from './narrative';
 import {
   type ChildTarget,
@@ -41,8 +42,6 @@ import {
 type Json = Record<string, unknown>;
 
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-const RELATIVE_REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
-const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
 
 /**
  * Extension contexts the R4 core package itself does not follow: its snapshots put
@@ -565,7 +564,7 @@ export class Walker implements CheckContext {
     this.walkObject(obj, scope, target.profile, type, path, element.el.path, type, this.plans.constraints(target.typeSchema.constraints));
     this.checkElementRules(element.rules, slice, sliceRules, obj, type, path);
     if (type === 'Reference') {
-      this.checkReferenceTarget(obj, element, path);
+      checkReferenceTarget(this, obj, element, path);
     }
   }
 
@@ -729,7 +728,7 @@ export class Walker implements CheckContext {
         break;
       }
       case 'Reference':
-        this.checkReference(obj, path);
+        checkReference(this, obj, path);
         break;
       case 'Narrative':
         for (const problem of checkNarrative(obj.div)) {
@@ -742,97 +741,6 @@ export class Walker implements CheckContext {
       default:
         break;
     }
-  }
-
-  /** Format of Reference.reference; contained targets must exist. */
-  private checkReference(obj: Json, path: string): void {
-    const ref = obj.reference;
-    if (typeof ref !== 'string') {
-      return;
-    }
-    if (ref.startsWith('#')) {
-      const id = ref.slice(1);
-      const contained = (this.containerOf()?.contained ?? []) as Resource[];
-      if (id && !contained.some((c) => c.id === id)) {
-        this.report('error', 'not-found', `Reference '${ref}' points to no contained resource with id '${id}'`, `${path}.reference`);
-      }
-      return;
-    }
-    if (/^[a-z][a-z0-9+.-]*:/.test(ref) || ref.includes('?')) {
-      return;
-    }
-    const m = RELATIVE_REFERENCE.exec(ref);
-    if (!m) {
-      this.report('error', 'value', `Reference '${truncate(ref)}' is not of the form Type/id, #id, or an absolute URL`, `${path}.reference`);
-    } else if (!this.defs.isResourceType(m[1])) {
-      this.report('error', 'value', `Reference '${truncate(ref)}' names an unknown resource type '${m[1]}'`, `${path}.reference`);
-    }
-  }
-
-  /** The resource type a reference points to, when it can be told without resolving it. */
-  private referenceType(obj: Json): string | undefined {
-    const ref = obj.reference;
-    if (typeof ref !== 'string') {
-      return typeof obj.type === 'string' ? obj.type : undefined;
-    }
-    if (ref.startsWith('#')) {
-      const contained = (this.containerOf()?.contained ?? []) as Resource[];
-      return contained.find((c) => c.id === ref.slice(1))?.resourceType;
-    }
-    if (ref.includes('?')) {
-      return ref.slice(0, ref.indexOf('?'));
-    }
-    const m = /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(\/_history\/[^/]+)?$/.exec(ref);
-    if (m && this.defs.isResourceType(m[1])) {
-      return m[1];
-    }
-    return typeof obj.type === 'string' ? obj.type : undefined;
-  }
-
-  /** Reference target type against the element's targetProfile list (worked out once per element). */
-  private checkReferenceTarget(obj: Json, element: ElementPlan, path: string): void {
-    const targetType = this.referenceType(obj);
-    if (typeof obj.type === 'string' && typeof obj.reference === 'string' && targetType && obj.type !== targetType) {
-      this.report('error', 'value', `Reference.type '${obj.type}' does not match the reference '${truncate(obj.reference)}'`, `${path}.type`);
-      return;
-    }
-    if (!targetType) {
-      return;
-    }
-    let targets = element.referenceTargets;
-    if (targets === undefined) {
-      targets = this.referenceTargets(element.el);
-      element.referenceTargets = targets;
-    }
-    if (targets && !targets.allowed.has(targetType)) {
-      this.report('error', 'value', `Reference to ${article(targetType)} ${targetType} is not allowed here; expected ${targets.list}`, `${path}.reference`);
-    }
-  }
-
-  /** The resource types an element's references may point to; null when any may (or a target is unknown). */
-  private referenceTargets(el: InternalSchemaElement): { allowed: Set<string>; list: string } | null {
-    const targets = el.type.find((t) => t.code === 'Reference')?.targetProfile;
-    if (!targets?.length) {
-      return null;
-    }
-    const allowed = new Set<string>();
-    for (const t of targets) {
-      const base = t.startsWith(HL7_SD) ? t.slice(HL7_SD.length) : undefined;
-      if (base === 'Resource' || base === 'DomainResource') {
-        return null;
-      }
-      const type = base && this.defs.isResourceType(base) ? base : this.defs.profile(t)?.sd.type;
-      if (!type) {
-        return null; // a target profile we do not know: cannot judge
-      }
-      allowed.add(type);
-    }
-    return { allowed, list: [...allowed].join(' or ') };
-  }
-
-  /** The resource whose `contained` list `#id` references point into. */
-  private containerOf(): (Resource & { contained?: Resource[] }) | undefined {
-    return this.rootResource() as (Resource & { contained?: Resource[] }) | undefined;
   }
 
   /**

@@ -18,6 +18,9 @@ import type { IssueCode, Severity } from '../issues';
 
 export type Json = Record<string, unknown>;
 
+/** Canonical URL prefix of HL7's own StructureDefinitions (types, resources, core extensions). */
+export const HL7_SD = 'http://hl7.org/fhir/StructureDefinition/';
+
 /** Where issues go. */
 export interface IssueSink {
   report(severity: Severity, code: IssueCode, text: string, path: string): void;
