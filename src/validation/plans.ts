@@ -205,7 +205,6 @@ export class PlanCache {
   private readonly constraintPlans = new WeakMap<Constraint[], ConstraintPlan[]>();
   private readonly slicingPlans = new WeakMap<object, SlicingPlan>();
   private readonly types = new Map<string, TypeFacts>();
-  private readonly contexts = new WeakMap<LoadedProfile, Map<string, Map<string | undefined, { severity: 'error' | 'warning'; text: string } | null>>>();
 
   constructor(readonly defs: Definitions) {}
 
@@ -216,16 +215,6 @@ export class PlanCache {
       this.scopes.set(scope, plan);
     }
     return plan;
-  }
-
-  /** Extension context verdicts of one extension definition, by holder element path and type. */
-  contextVerdicts(def: LoadedProfile): Map<string, Map<string | undefined, { severity: 'error' | 'warning'; text: string } | null>> {
-    let m = this.contexts.get(def);
-    if (!m) {
-      m = new Map();
-      this.contexts.set(def, m);
-    }
-    return m;
   }
 
   /** Facts about a type code from a schema (cached: the codes are the schemas' own). */

@@ -17,11 +17,12 @@ import {
   type InternalTypeSchema,
   type SliceDefinition,
 } from '@medplum/core';
-import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { issue, type IssueCode, type Severity } from './issues';
 import { checkBinding, checkCodingInCodeSystem, inValueSet } from './checks/bindings';
 import { type CheckContext, HL7_SD } from './checks/context';
+import { checkExtensionContexts, extensionDefinition } from './checks/extensions';
 import { Invariants } from './checks/invariants';
 import { checkPrimitive } from './checks/primitives';
 import { checkReference, checkReferenceTarget } from './checks/references';
@@ -42,15 +43,6 @@ import {
 type Json = Record<string, unknown>;
 
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
-
-/**
- * Extension contexts the R4 core package itself does not follow: its snapshots put
- * structuredefinition-fhir-type on ElementDefinition.type although the context says
- * ElementDefinition.type.code. The reference validator accepts this; so do we.
- */
-const EXTRA_CONTEXTS: Record<string, string[]> = {
-  'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type': ['ElementDefinition.type'],
-};
 
 const childScopes = new WeakMap<Scope, Map<string, WeakMap<Scope, Scope>>>();
 
@@ -150,9 +142,6 @@ export interface ResourceFrame {
 
 /** Hook for checks that need the whole resource (Bundle, Questionnaire, ...), called by the walker. */
 export type ResourceValidatorHook = (resource: Resource, path: string, walker: Walker) => void;
-
-/** A context check's outcome: null when the extension may sit there. */
-type ContextVerdict = { severity: 'error' | 'warning'; text: string } | null;
 
 const planCaches = new WeakMap<Definitions, PlanCache>();
 const EMPTY_SCOPE: Scope = {};
@@ -357,11 +346,7 @@ export class Walker implements CheckContext {
       }
       this.visitProperty(value, kp, `${path}.${key}`, profile, obj);
       if ((key === 'extension' || key === 'modifierExtension') && Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          if (i in value) {
-            this.checkExtensionContext(value[i], path, key, i, ctxPath, ctxType);
-          }
-        }
+        checkExtensionContexts(this, value, path, key, ctxPath, ctxType);
       }
     }
     for (const element of plan.required) {
@@ -542,7 +527,7 @@ export class Walker implements CheckContext {
     // Which definition governs the children?
     let target: ChildTarget | undefined;
     if (type === 'Extension') {
-      const ext = this.extensionDefinition(obj, path, element.el);
+      const ext = extensionDefinition(this, obj, path, element.el);
       target = ext ? this.extensionTarget(element, ext) : this.childTarget(element, type, profile, false);
     } else {
       target = this.childTarget(element, type, profile, true);
@@ -691,29 +676,6 @@ export class Walker implements CheckContext {
     return false;
   }
 
-  /** Returns the extension's definition (profile), reporting unknown ones. */
-  private extensionDefinition(obj: Json, path: string, el: InternalSchemaElement): LoadedProfile | undefined {
-    const url = obj.url;
-    if (typeof url !== 'string' || !url) {
-      return undefined; // the missing url is reported as a missing required element
-    }
-    const declared = el.type.find((t) => t.code === 'Extension')?.profile?.[0];
-    const def = this.defs.profile(url) ?? (declared ? this.defs.profile(declared) : undefined);
-    if (!def || def.sd.type !== 'Extension') {
-      const known = url.startsWith(HL7_SD) || url.startsWith('http://peerbridge.org/fhir/');
-      this.report(
-        known ? 'error' : 'warning',
-        'extension',
-        known
-          ? `Unknown extension '${url}': no such extension definition`
-          : `Unknown extension '${url}': its content is not checked`,
-        path,
-      );
-      return undefined;
-    }
-    return def;
-  }
-
   /** Checks tied to a datatype rather than to a profile. */
   private typeChecks(obj: Json, type: string, path: string): void {
     switch (type) {
@@ -743,74 +705,6 @@ export class Walker implements CheckContext {
     }
   }
 
-  /**
-   * An extension may only sit where its definition's context allows. The holder is given by its
-   * element path and type (`ctxType` undefined for a resource). Verdicts are kept per known
-   * definition, holder path and type.
-   */
-  private checkExtensionContext(ext: unknown, path: string, key: string, i: number, ctxPath: string, ctxType: string | undefined): void {
-    const url = (ext as Json | null)?.url;
-    if (typeof url !== 'string') {
-      return;
-    }
-    const def = this.defs.profile(url);
-    const ctx = def?.sd.context;
-    if (!def || !ctx?.length) {
-      return;
-    }
-    let verdict: ContextVerdict;
-    if (url === def.url) {
-      const cache = this.plans.contextVerdicts(def);
-      let byType = cache.get(ctxPath);
-      if (!byType) {
-        byType = new Map();
-        cache.set(ctxPath, byType);
-      }
-      let v = byType.get(ctxType);
-      if (v === undefined) {
-        v = contextVerdict(url, ctx, ctxPath, ctxType);
-        byType.set(ctxType, v);
-      }
-      verdict = v;
-    } else {
-      verdict = contextVerdict(url, ctx, ctxPath, ctxType);
-    }
-    if (verdict) {
-      this.report(verdict.severity, 'extension', verdict.text, `${path}.${key}[${i}]`);
-    }
-  }
-
-}
-
-/**
- * Whether an extension with this definition context may sit on a holder with this element path
- * and type; the report when not.
- */
-function contextVerdict(url: string, ctx: NonNullable<StructureDefinition['context']>, rawPath: string, typeName: string | undefined): ContextVerdict {
-  // Recursive elements (contentReference) keep their definition's context: Questionnaire.item.item is Questionnaire.item.
-  const elementPath = rawPath?.split('.').filter((seg, i, all) => i === 0 || seg !== all[i - 1]).join('.');
-  const extra = EXTRA_CONTEXTS[url] ?? [];
-  const ok = extra.includes(elementPath) || ctx.some((c) => {
-    const e = c.expression ?? '';
-    return (
-      e === 'Element' ||
-      e === 'Resource' ||
-      e === 'DomainResource' ||
-      e === elementPath ||
-      e === typeName ||
-      (!!elementPath && elementPath.endsWith('.' + e)) ||
-      (!!elementPath && e.endsWith('.' + elementPath)) ||
-      (c.type === 'extension' && e === elementPath)
-    );
-  });
-  if (ok) {
-    return null;
-  }
-  // HL7's own R4 content does not always follow the contexts of HL7's core extensions; hold those to a warning.
-  return {
-    severity: url.startsWith(HL7_SD) ? 'warning' : 'error',
-    text: `Extension '${url}' is not allowed on ${elementPath ?? typeName}; it may be used on ${ctx.map((c) => c.expression).join(', ')}`,
-  };
 }
 
 /** Children of a value that fell in a slice: the slice's own child rules override the element's. */
