@@ -20,8 +20,9 @@ import {
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { issue, type IssueCode, type Severity } from './issues';
-import { checkBinding, checkCodingInCodeSystem, inValueSet } from './checks/bindings';
+import { checkCodingInCodeSystem, inValueSet } from './checks/bindings';
 import { type CheckContext, HL7_SD } from './checks/context';
+import { applyRules, deepEqual, matchesPattern } from './checks/element-rules';
 import { checkExtensionContexts, extensionDefinition } from './checks/extensions';
 import { Invariants } from './checks/invariants';
 import { checkPrimitive } from './checks/primitives';
@@ -72,35 +73,6 @@ function childScope(parent: Scope, name: string, base: Scope): Scope {
     perName.set(base, scope);
   }
   return scope;
-}
-
-/** True when `value` contains everything in `pattern` (FHIR pattern[x] semantics). */
-export function matchesPattern(value: unknown, pattern: unknown): boolean {
-  if (Array.isArray(pattern)) {
-    return Array.isArray(value) && pattern.every((p) => value.some((v) => matchesPattern(v, p)));
-  }
-  if (pattern !== null && typeof pattern === 'object') {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return false;
-    }
-    return Object.entries(pattern as Json).every(([k, p]) => matchesPattern((value as Json)[k], p));
-  }
-  return value === pattern;
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) {
-    return true;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  }
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const ka = Object.keys(a as Json);
-    const kb = Object.keys(b as Json);
-    return ka.length === kb.length && ka.every((k) => deepEqual((a as Json)[k], (b as Json)[k]));
-  }
-  return false;
 }
 
 /** Object.keys(obj).length === 0, without building the array. */
@@ -607,30 +579,15 @@ export class Walker implements CheckContext {
     path: string,
   ): void {
     if (rules) {
-      this.applyRules(rules, value, type, path);
+      applyRules(this, this.invariants, rules, value, type, path);
     }
     if (slice && sliceRules) {
       const before = this.issues.length;
-      this.applyRules(sliceRules, value, type, path);
+      applyRules(this, this.invariants, sliceRules, value, type, path);
       for (let i = before; i < this.issues.length; i++) {
         const found = this.issues[i];
         found.details = { text: `${found.details?.text} (slice '${slice.name}')` };
       }
-    }
-  }
-
-  private applyRules(r: RulePlan, value: unknown, type: string, path: string): void {
-    if (r.fixed && !deepEqual(value, r.fixed.value)) {
-      this.report('error', 'value', `Value must be exactly ${JSON.stringify(r.fixed.value)}`, path);
-    }
-    if (r.pattern && !matchesPattern(value, r.pattern.value)) {
-      this.report('error', 'value', `Value must match the pattern ${JSON.stringify(r.pattern.value)}`, path);
-    }
-    if (r.binding) {
-      checkBinding(this, value, type, r.binding, path);
-    }
-    if (r.constraints.length > 0) {
-      this.invariants.check(r.constraints, value, type, path);
     }
   }
 
