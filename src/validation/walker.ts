@@ -20,13 +20,14 @@ import {
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { issue, type IssueCode, type Severity } from './issues';
-import { checkCodingInCodeSystem, inValueSet } from './checks/bindings';
+import { checkCodingInCodeSystem } from './checks/bindings';
 import { type CheckContext, HL7_SD } from './checks/context';
-import { applyRules, deepEqual, matchesPattern } from './checks/element-rules';
+import { applyRules } from './checks/element-rules';
 import { checkExtensionContexts, extensionDefinition } from './checks/extensions';
 import { Invariants } from './checks/invariants';
 import { checkPrimitive } from './checks/primitives';
 import { checkReference, checkReferenceTarget } from './checks/references';
+import { assignSlice, checkSliceCounts, sliceChildScope } from './checks/slicing';
 import { checkNarrative } from './narrative';
 import {
   type ChildTarget,
@@ -37,7 +38,6 @@ import {
   type RulePlan,
   type Scope,
   type ScopePlan,
-  type SlicingPlan,
   type TypeFacts,
 } from './plans';
 
@@ -436,32 +436,12 @@ export class Walker implements CheckContext {
       const facts = kp.choice ?? element.single ?? this.pickType(el, item);
       let slice = -1;
       if (slicing && counts) {
-        slice = this.matchSlice(item, slicing, facts.code);
-        if (slice >= 0) {
-          counts[slicing.nameIndex[slice]]++;
-        } else if (slicing.closed) {
-          this.report(
-            'error',
-            'structure',
-            `This '${name}' matches none of the allowed slices (${slicing.names}) and the slicing is closed`,
-            itemPath,
-          );
-        }
+        slice = assignSlice(this, item, slicing, facts.code, counts, name, itemPath);
       }
       this.validateValue(item, element, facts, itemPath, profile, slice);
     }
     if (slicing && counts) {
-      slicing.slices.forEach((s, i) => {
-        const count = counts[slicing.nameIndex[i]];
-        if (count < s.min || count > s.max) {
-          this.report(
-            'error',
-            'structure',
-            `Slice '${s.name}' of '${name}' has ${count} value(s); allowed ${s.min}..${Number.isFinite(s.max) ? s.max : '*'}`,
-            path,
-          );
-        }
-      });
+      checkSliceCounts(this, slicing, counts, name, path);
     }
   }
 
@@ -591,48 +571,6 @@ export class Walker implements CheckContext {
     }
   }
 
-  /** The first slice every discriminator matches, as an index (-1: none). */
-  private matchSlice(item: unknown, slicing: SlicingPlan, type: string): number {
-    const slices = slicing.slices;
-    const discriminators = slicing.discriminator;
-    for (let i = 0; i < slices.length; i++) {
-      if (discriminators.every((d) => this.matchDiscriminator(item, slices[i], d, type))) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
-  private matchDiscriminator(item: unknown, slice: SliceDefinition, d: { path: string; type: string }, type: string): boolean {
-    if (d.type === 'type') {
-      return slice.type.some((t) => t.code === type);
-    }
-    if (d.type !== 'value' && d.type !== 'pattern') {
-      return false;
-    }
-    if (d.path === 'url' && type === 'Extension') {
-      // SUSHI snapshots carry the extension's url only as the slice's type profile, not as a fixed `url` child.
-      const url = slice.elements['url']?.fixed?.value ?? slice.type.find((t) => t.profile?.length)?.profile?.[0];
-      return !!url && !!item && typeof item === 'object' && (item as Json).url === url;
-    }
-    const values = d.path === '$this' ? [item] : getPath(item, d.path);
-    const sliceEl = d.path === '$this' ? (slice as InternalSchemaElement) : slice.elements[d.path];
-    if (!sliceEl) {
-      return false;
-    }
-    if (sliceEl.fixed) {
-      return values.some((v) => deepEqual(v, sliceEl.fixed?.value));
-    }
-    if (sliceEl.pattern) {
-      return values.some((v) => matchesPattern(v, sliceEl.pattern?.value));
-    }
-    if (sliceEl.binding?.strength === 'required' && sliceEl.binding.valueSet) {
-      const idx = this.defs.codeIndex(sliceEl.binding.valueSet);
-      return !!idx && values.some((v) => inValueSet(v, idx));
-    }
-    return false;
-  }
-
   /** Checks tied to a datatype rather than to a profile. */
   private typeChecks(obj: Json, type: string, path: string): void {
     switch (type) {
@@ -664,44 +602,9 @@ export class Walker implements CheckContext {
 
 }
 
-/** Children of a value that fell in a slice: the slice's own child rules override the element's. */
-function sliceChildScope(slice: SliceDefinition, children: Scope): Scope {
-  let perSlice = sliceScopes.get(slice);
-  if (!perSlice) {
-    perSlice = new WeakMap();
-    sliceScopes.set(slice, perSlice);
-  }
-  let scope = perSlice.get(children);
-  if (!scope) {
-    scope = { ...children, ...slice.elements };
-    perSlice.set(children, scope);
-  }
-  return scope;
-}
-const sliceScopes = new WeakMap<SliceDefinition, WeakMap<Scope, Scope>>();
 
 function metaProfiles(res: Resource): string[] | undefined {
   const p = res.meta?.profile;
   return Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : undefined;
-}
-
-/** Values at a dotted path below an object, flattening arrays. */
-function getPath(obj: unknown, path: string): unknown[] {
-  let current: unknown[] = [obj];
-  for (const part of path.split('.')) {
-    const next: unknown[] = [];
-    for (const c of current) {
-      if (c && typeof c === 'object' && !Array.isArray(c)) {
-        const v = (c as Json)[part];
-        if (Array.isArray(v)) {
-          next.push(...v);
-        } else if (v !== undefined) {
-          next.push(v);
-        }
-      }
-    }
-    current = next;
-  }
-  return current;
 }
 
