@@ -20,15 +20,14 @@ import {
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { issue, type IssueCode, type Severity } from './issues';
-import { checkCodingInCodeSystem } from './checks/bindings';
 import { type CheckContext, HL7_SD } from './checks/context';
+import { DATATYPE_CHECKS } from './checks/datatypes';
 import { applyRules } from './checks/element-rules';
 import { checkExtensionContexts, extensionDefinition } from './checks/extensions';
 import { Invariants } from './checks/invariants';
 import { checkPrimitive } from './checks/primitives';
-import { checkReference, checkReferenceTarget } from './checks/references';
+import { checkReferenceTarget } from './checks/references';
 import { assignSlice, checkSliceCounts, sliceChildScope } from './checks/slicing';
-import { checkNarrative } from './narrative';
 import {
   type ChildTarget,
   type ConstraintPlan,
@@ -83,26 +82,6 @@ function hasNoOwnKeys(obj: object): boolean {
     }
   }
   return true;
-}
-
-/** Earliest and latest instants a FHIR date/dateTime can denote (for comparing partial dates). */
-export function dateRange(value: string, widen = true): [number, number] | undefined {
-  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(value);
-  if (!m) {
-    return undefined;
-  }
-  const [, y, mo, d, h, mi, s, frac, tz] = m;
-  if (h !== undefined) {
-    const iso = `${y}-${mo}-${d}T${h}:${mi}:${s ?? '00'}${frac ? '.' + frac.slice(0, 3) : ''}${tz ?? 'Z'}`;
-    const t = Date.parse(iso);
-    const span = s === undefined ? 60_000 - 1 : 0;
-    return Number.isNaN(t) ? undefined : [t, t + span];
-  }
-  // Dates without a time zone: widen by +/-14h so comparisons never guess the zone.
-  const zone = widen ? 14 * 3600_000 : 0;
-  const start = Date.UTC(+y, mo ? +mo - 1 : 0, d ? +d : 1);
-  const end = d ? Date.UTC(+y, +mo - 1, +d + 1) : mo ? Date.UTC(+y, +mo, 1) : Date.UTC(+y + 1, 0, 1);
-  return [start - zone, end - 1 + zone];
 }
 
 export interface ResourceFrame {
@@ -334,7 +313,12 @@ export class Walker implements CheckContext {
     if (typeConstraints) {
       this.invariants.check(typeConstraints, obj, typeName, path);
     }
-    this.typeChecks(obj, typeName, path);
+    const checks = DATATYPE_CHECKS.get(typeName);
+    if (checks) {
+      for (const check of checks) {
+        check(this, obj, path);
+      }
+    }
   }
 
   /** Reports a property the scope does not define; returns the choice element it was a wrong type for, if any. */
@@ -568,35 +552,6 @@ export class Walker implements CheckContext {
         const found = this.issues[i];
         found.details = { text: `${found.details?.text} (slice '${slice.name}')` };
       }
-    }
-  }
-
-  /** Checks tied to a datatype rather than to a profile. */
-  private typeChecks(obj: Json, type: string, path: string): void {
-    switch (type) {
-      case 'Period': {
-        // Two zone-less dates compare as dates; a date against a dateTime is widened by the largest zone offset.
-        const bothDates = typeof obj.start === 'string' && typeof obj.end === 'string' && !obj.start.includes('T') && !obj.end.includes('T');
-        const s = typeof obj.start === 'string' ? dateRange(obj.start, !bothDates) : undefined;
-        const e = typeof obj.end === 'string' ? dateRange(obj.end, !bothDates) : undefined;
-        if (s && e && s[0] > e[1]) {
-          this.report('error', 'invariant', `Period starts (${obj.start}) after it ends (${obj.end}) (per-1)`, path);
-        }
-        break;
-      }
-      case 'Reference':
-        checkReference(this, obj, path);
-        break;
-      case 'Narrative':
-        for (const problem of checkNarrative(obj.div)) {
-          this.report('error', problem.code, problem.message, `${path}.div`);
-        }
-        break;
-      case 'Coding':
-        checkCodingInCodeSystem(this, obj, path);
-        break;
-      default:
-        break;
     }
   }
 
