@@ -20,13 +20,14 @@ import {
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { issue, type IssueCode, type Severity } from './issues';
-import { type CheckContext, HL7_SD } from './checks/context';
+import type { CheckContext } from './checks/context';
 import { DATATYPE_CHECKS } from './checks/datatypes';
 import { applyRules } from './checks/element-rules';
 import { checkExtensionContexts, extensionDefinition } from './checks/extensions';
 import { Invariants } from './checks/invariants';
 import { checkPrimitive } from './checks/primitives';
 import { checkReferenceTarget } from './checks/references';
+import { checkResourceId, resourceTargets } from './checks/resources';
 import { assignSlice, checkSliceCounts, sliceChildScope } from './checks/slicing';
 import {
   type ChildTarget,
@@ -41,8 +42,6 @@ import {
 } from './plans';
 
 type Json = Record<string, unknown>;
-
-const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 const childScopes = new WeakMap<Scope, Map<string, WeakMap<Scope, Scope>>>();
 
@@ -139,33 +138,9 @@ export class Walker implements CheckContext {
       this.report('error', 'not-found', `Unknown resourceType '${type}': not a FHIR R4 resource type`, path);
       return;
     }
-    const profileUrls = [...new Set([...(metaProfiles(res) ?? []), ...extraProfiles])];
-    const targets: LoadedProfile[] = [];
-    for (const url of profileUrls) {
-      const p = this.defs.profile(url);
-      if (!p || p.sd.kind !== 'resource') {
-        const where = (metaProfiles(res) ?? []).indexOf(url);
-        this.report(
-          'error',
-          'not-found',
-          `Unknown profile '${url}': PeerBridge does not know this StructureDefinition, so the resource cannot be checked against it`,
-          where >= 0 ? `${path}.meta.profile[${where}]` : path,
-        );
-        continue;
-      }
-      if (p.sd.type !== type) {
-        this.report('error', 'invalid', `Profile '${url}' is for ${p.sd.type} resources, not ${type}`, path);
-        continue;
-      }
-      targets.push(p);
-    }
-    if (targets.length === 0) {
-      const base = this.defs.profile(HL7_SD + type);
-      if (!base) {
-        this.report('error', 'not-found', `No definition loaded for ${type}`, path);
-        return;
-      }
-      targets.push(base);
+    const targets = resourceTargets(this, res, type, path, extraProfiles);
+    if (!targets) {
+      return;
     }
     this.frames.push({ resource: res, path, contained });
     try {
@@ -194,7 +169,7 @@ export class Walker implements CheckContext {
           }
         }
       }
-      this.checkResourceId(res, path);
+      checkResourceId(this, res, path);
       this.resourceHook(res, path, this);
     } finally {
       this.frames.pop();
@@ -219,19 +194,6 @@ export class Walker implements CheckContext {
       }
     }
     return undefined;
-  }
-
-  private checkResourceId(res: Resource, path: string): void {
-    // R4 types Resource.id as System.String in the snapshot, so the id pattern must be applied here.
-    const id = (res as unknown as Json).id;
-    if (typeof id === 'string' && !RESOURCE_ID.test(id)) {
-      this.report(
-        'error',
-        'value',
-        `Invalid resource id '${id}': ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '.'`,
-        `${path}.id`,
-      );
-    }
   }
 
   /**
@@ -556,10 +518,3 @@ export class Walker implements CheckContext {
   }
 
 }
-
-
-function metaProfiles(res: Resource): string[] | undefined {
-  const p = res.meta?.profile;
-  return Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : undefined;
-}
-
