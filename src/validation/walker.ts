@@ -12,13 +12,10 @@
  * type facts, rules, child scopes) comes from plans.ts; simple invariants are compiled
  * (fhirpath-native.ts).
  */
-import {
-  type InternalSchemaElement,
-  type InternalTypeSchema,
-  type SliceDefinition,
-} from '@medplum/core';
+import type { InternalSchemaElement, SliceDefinition } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
+import { childTarget, extensionTarget } from './child-targets';
 import { issue, type IssueCode, type Severity } from './issues';
 import type { CheckContext } from './checks/context';
 import { DATATYPE_CHECKS } from './checks/datatypes';
@@ -42,36 +39,6 @@ import {
 } from './plans';
 
 type Json = Record<string, unknown>;
-
-const childScopes = new WeakMap<Scope, Map<string, WeakMap<Scope, Scope>>>();
-
-/** Constraints a profile puts on children of a complex element (`period.start`) become the child's overlay. */
-function childScope(parent: Scope, name: string, base: Scope): Scope {
-  let perParent = childScopes.get(parent);
-  if (!perParent) {
-    perParent = new Map();
-    childScopes.set(parent, perParent);
-  }
-  let perName = perParent.get(name);
-  if (!perName) {
-    perName = new WeakMap();
-    perParent.set(name, perName);
-  }
-  let scope = perName.get(base);
-  if (!scope) {
-    const prefix = name + '.';
-    let overlay: Scope | undefined;
-    for (const [k, el] of Object.entries(parent)) {
-      if (k.startsWith(prefix)) {
-        overlay ??= {};
-        overlay[k.slice(prefix.length)] = el;
-      }
-    }
-    scope = overlay ? { ...base, ...overlay } : base;
-    perName.set(base, scope);
-  }
-  return scope;
-}
 
 /** Object.keys(obj).length === 0, without building the array. */
 function hasNoOwnKeys(obj: object): boolean {
@@ -426,9 +393,9 @@ export class Walker implements CheckContext {
     let target: ChildTarget | undefined;
     if (type === 'Extension') {
       const ext = extensionDefinition(this, obj, path, element.el);
-      target = ext ? this.extensionTarget(element, ext) : this.childTarget(element, type, profile, false);
+      target = ext ? extensionTarget(this.plans, element, ext) : childTarget(this.plans, element, type, profile, false);
     } else {
-      target = this.childTarget(element, type, profile, true);
+      target = childTarget(this.plans, element, type, profile, true);
     }
     if (!target) {
       this.report('error', 'structure', `Unknown type '${type}'`, path);
@@ -449,50 +416,6 @@ export class Walker implements CheckContext {
     if (type === 'Reference') {
       checkReferenceTarget(this, obj, element, path);
     }
-  }
-
-  /**
-   * The children's definition for a non-extension value (or an extension without a definition):
-   * the profile on the element's type when it has one, else the profile's inner type or the base
-   * type. Kept per element, type and profile; not kept when unknown.
-   */
-  private childTarget(element: ElementPlan, type: string, profile: LoadedProfile | undefined, typeProfiles: boolean): ChildTarget | undefined {
-    let byProfile = element.children.get(type);
-    let target = byProfile?.get(profile);
-    if (target) {
-      return target;
-    }
-    const el = element.el;
-    let typeSchema: InternalTypeSchema | undefined;
-    let childProfile = profile;
-    if (typeProfiles && el.type.find((t) => t.code === type)?.profile?.[0]) {
-      const p = this.defs.profile(el.type.find((t) => t.code === type)?.profile?.[0] as string);
-      if (p && p.sd.type === type) {
-        typeSchema = p.schema;
-        childProfile = p;
-      }
-    }
-    typeSchema ??= (profile?.innerTypes.get(type) as InternalTypeSchema | undefined) ?? this.defs.baseType(type);
-    if (!typeSchema) {
-      return undefined;
-    }
-    target = { typeSchema, profile: childProfile, scope: this.plans.scope(childScope(element.scope, element.name, typeSchema.elements)) };
-    if (!byProfile) {
-      byProfile = new Map();
-      element.children.set(type, byProfile);
-    }
-    byProfile.set(profile, target);
-    return target;
-  }
-
-  /** The children's definition for an extension with a known definition. */
-  private extensionTarget(element: ElementPlan, ext: LoadedProfile): ChildTarget {
-    let target = element.extensions.get(ext);
-    if (!target) {
-      target = { typeSchema: ext.schema, profile: ext, scope: this.plans.scope(childScope(element.scope, element.name, ext.schema.elements)) };
-      element.extensions.set(ext, target);
-    }
-    return target;
   }
 
   /** fixed/pattern, required binding and invariants of an element (and of the slice the value fell in). */
