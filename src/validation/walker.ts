@@ -57,8 +57,11 @@ export interface ResourceFrame {
   contained: boolean;
 }
 
-/** Hook for checks that need the whole resource (Bundle, Questionnaire, ...), called by the walker. */
-export type ResourceValidatorHook = (resource: Resource, path: string, walker: Walker) => void;
+/**
+ * Hook for checks that need the whole resource (Bundle, Questionnaire, ...), called by the walker
+ * after the resource's elements (the validator passes resource-rules.ts's checkResourceRules).
+ */
+export type ResourceValidatorHook = (resource: Resource, path: string, ctx: CheckContext) => void;
 
 const planCaches = new WeakMap<Definitions, PlanCache>();
 const EMPTY_SCOPE: Scope = {};
