@@ -8,16 +8,25 @@
  * definitions and value types, Period order, resource id format, required bindings, and it re-parses
  * a profile on every call. Rules: https://hl7.org/fhir/R4/validation.html, https://hl7.org/fhir/R4/json.html
  *
- * What can be worked out per profile rather than per value (property names, required elements,
- * type facts, rules, child scopes) comes from plans.ts; simple invariants are compiled
- * (fhirpath-native.ts).
+ * This file is the traversal only: JSON structure (unknown and choice keys, arrays, nulls, empty
+ * values, cardinality, required elements, `_` shadows) and the order in which the checks run. The
+ * checks live in checks/ and see the walker only as a CheckContext (checks/context.ts says where a
+ * new one goes); whole-resource rules come in through the hook (resource-rules.ts). What can be
+ * worked out per profile rather than per value (property names, required elements, type facts,
+ * rules) comes from plans.ts, which definition governs a value's children from child-targets.ts.
+ *
+ * Why it is over 400 lines: walkObject, visitProperty, validateValue and validateResource recurse
+ * into each other over one run's state (issues, resource frames, plans, invariant verdicts);
+ * splitting them would hand that state around or make an import circle.
+ *
+ * Caches: `planCaches`, one PlanCache per Definitions (weak: it dies with the Definitions).
  */
 import type { InternalSchemaElement, SliceDefinition } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { childTarget, extensionTarget } from './child-targets';
 import { issue, type IssueCode, type Severity } from './issues';
-import type { CheckContext } from './checks/context';
+import type { CheckContext, Json } from './checks/context';
 import { DATATYPE_CHECKS } from './checks/datatypes';
 import { applyRules } from './checks/element-rules';
 import { checkExtensionContexts, extensionDefinition } from './checks/extensions';
@@ -37,8 +46,6 @@ import {
   type ScopePlan,
   type TypeFacts,
 } from './plans';
-
-type Json = Record<string, unknown>;
 
 /** Object.keys(obj).length === 0, without building the array. */
 function hasNoOwnKeys(obj: object): boolean {
@@ -63,6 +70,7 @@ export interface ResourceFrame {
  */
 export type ResourceValidatorHook = (resource: Resource, path: string, ctx: CheckContext) => void;
 
+/** One PlanCache per Definitions: profiles differ between validators. */
 const planCaches = new WeakMap<Definitions, PlanCache>();
 const EMPTY_SCOPE: Scope = {};
 
@@ -442,5 +450,4 @@ export class Walker implements CheckContext {
       }
     }
   }
-
 }

@@ -9,8 +9,8 @@
  *   - a rule on a whole resource (Bundle, Questionnaire, SearchParameter ...): a function
  *     listed under the resource type in `RESOURCE_CHECKS` (../resource-rules.ts);
  *   - a rule on a primitive's JSON value: primitives.ts;
- *   - an invariant the FHIRPath engine cannot evaluate: a native check by key (plans.ts lists the
- *     keys the engine skips).
+ *   - an invariant the FHIRPath engine cannot evaluate: its key in NATIVE_INVARIANTS (plans.ts,
+ *     so the engine skips it) and a native check in one of the lists above.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Definitions } from '../definitions';
