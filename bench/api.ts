@@ -127,7 +127,7 @@ function buildWorkload(args: Args): Workload {
     if (org) organizations.add(org);
     if (r.resourceType === 'Encounter') {
       encounterIds.push(r.id as string);
-      const t = Date.parse((r as Encounter).period?.start ?? '');
+      const t = Date.parse(r.period?.start ?? '');
       if (Number.isFinite(t)) [min, max] = [Math.min(min, t), Math.max(max, t)];
     }
   }

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const depsMs = performance.now() - t0;
   const rssAfterDepsKb = Math.round(process.memoryUsage().rss / 1024);
   const maxRssAfterDepsKb = process.resourceUsage().maxRSS;
-  const run = await runPipeline(file, out, deps, mode as InputMode);
+  const run = await runPipeline(file, out, deps, mode);
   const s = run.report.summary;
   const maxRssKb = process.resourceUsage().maxRSS;
   const mem = process.memoryUsage();

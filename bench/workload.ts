@@ -184,7 +184,7 @@ function narrative(r: Resource): Narrative {
   const parts: string[] = [`<b>${escapeXml(r.resourceType)}</b> ${escapeXml(r.id ?? '')}`];
   for (const key of ['status', 'lifecycleStatus', 'birthDate', 'authored', 'effectiveDateTime', 'occurrenceDateTime']) {
     if (typeof x[key] === 'string') {
-      parts.push(`${key}: ${escapeXml(x[key] as string)}`);
+      parts.push(`${key}: ${escapeXml(x[key])}`);
     }
   }
   const desc = (x.description as { text?: string } | undefined)?.text;

@@ -16,9 +16,9 @@ export const createHandler: FhirHandler = async (req, deps) => {
   const ifNoneExist = req.headers['if-none-exist'];
   if (ifNoneExist) {
     const query = parseQueryString(ifNoneExist.replace(/^[^?]*\?/, ''));
-    const result = await deps.repo.conditionalCreate(resource as Resource, parseSearch(type, query));
+    const result = await deps.repo.conditionalCreate(resource, parseSearch(type, query));
     return writeResponse(req, result.created ? 201 : 200, result.resource, result.created ? 'Created' : 'A matching resource exists; nothing created');
   }
-  const created = await deps.repo.create(resource as Resource);
+  const created = await deps.repo.create(resource);
   return writeResponse(req, 201, created, 'Created');
 };

@@ -23,7 +23,7 @@ export async function writeGrants(
   await tx.query('DELETE FROM fhir_consent_grant WHERE consent_id = ANY($1::text[])', [ids]);
   const rows = ids.flatMap((id, i) => {
     const doc = docs[i];
-    return doc?.resourceType === 'Consent' ? consentGrants(doc as Consent).map((g) => ({ id, grantor: grantors[i] ?? null, ...g })) : [];
+    return doc?.resourceType === 'Consent' ? consentGrants(doc).map((g) => ({ id, grantor: grantors[i] ?? null, ...g })) : [];
   });
   if (rows.length === 0) return;
   await tx.query(

@@ -68,7 +68,7 @@ export async function writeMany(tx: SqlDriver, resources: Resource[], plans: Wri
       const resource = resources[i];
       const row = byKey.get(key(resource.resourceType, resource.id as string));
       const versionId = row ? row.version_id + 1 : 1;
-      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource, plans[i], base);
+      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } }, plans[i], base);
       return {
         at: i,
         resource,

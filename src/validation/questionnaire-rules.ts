@@ -152,7 +152,7 @@ function resolveQuestionnaire(canonical: string, walker: Walker): Questionnaire 
   for (const r of walker.enclosingResources()) {
     if (r.resourceType === 'Bundle') {
       for (const e of r.entry ?? []) {
-        const q = e?.resource as Resource | undefined;
+        const q = e?.resource;
         if (q?.resourceType === 'Questionnaire' && (q.url === url || e.fullUrl === canonical)) {
           return q;
         }

@@ -73,7 +73,7 @@ export function lakesideBundle(): Bundle {
         subject: { reference: `Patient/${B.patient}` },
         encounter: { reference: `Encounter/${B.encounter}` },
         valueInteger: 80,
-      } as Observation),
+      }),
     ],
   };
 }
@@ -112,7 +112,7 @@ export function serverResources(): Resource[] {
       code: { text: 'note' },
       meta: { tag: [{ system: TENANT_TAG_SYSTEM, code: A.org }] },
       subject: { reference: `Patient/${B.patient}` },
-    } as Observation,
+    },
     {
       resourceType: 'Group',
       id: 'mixed-cohort',
@@ -120,7 +120,7 @@ export function serverResources(): Resource[] {
       actual: true,
       managingEntity: { reference: `Organization/${A.org}` },
       member: [{ entity: { reference: `Patient/${A.patient}` } }, { entity: { reference: `Patient/${B.patient}` } }],
-    } as Group,
+    },
   ];
 }
 

@@ -170,7 +170,7 @@ describe('peerbridge clients + auth token', () => {
     expect(added.code).toBe(0);
     const id = added.out.trim();
     expect(id).toBeDefined();
-    const res = await run(clientsCommand, 'remove', '--', id as string);
+    const res = await run(clientsCommand, 'remove', '--', id);
     expect(res.err).toBe('');
     expect(res.code).toBe(0);
     for (let i = 0; i < 2000; i++) {

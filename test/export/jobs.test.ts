@@ -153,7 +153,7 @@ describe.each(DRIVERS)('Bulk Data export jobs on %s', (driver) => {
     expect(manifest.output.map((f) => `${f.type}:${f.count}`)).toEqual(['Encounter:2', 'Encounter:2', 'Organization:1', 'Patient:2']);
     expect(new Set(manifest.output.map((f) => f.url)).size).toBe(4);
     const byType = await downloadAll(small.app, manifest);
-    const ids = (byType.Encounter as Resource[]).map((r) => r.id);
+    const ids = byType.Encounter.map((r) => r.id);
     expect(new Set(ids).size).toBe(4);
   });
 

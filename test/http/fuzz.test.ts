@@ -214,7 +214,7 @@ function wrongTypes(resource: Record<string, unknown>, perPath = 3, nullItems = 
       const picked = nullItems ? candidates : Array.from({ length: Math.min(perPath, candidates.length) }, () => candidates[turn++ % candidates.length]);
       for (const w of picked) {
         const copy = structuredClone(resource);
-        let at: Record<string | number, unknown> = copy as Record<string | number, unknown>;
+        let at: Record<string | number, unknown> = copy;
         for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
         at[path[path.length - 1]] = w;
         out.push(copy);
