@@ -6,7 +6,7 @@
  *   ids can be referenced. Any failure answers with that entry's error and stores nothing.
  * - `batch`: every entry on its own, each answered with its status or its OperationOutcome.
  */
-import type { Bundle, BundleEntry, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import { badRequest, FhirError, preconditionFailed, serverError } from '../outcomes';
 import type { Repository } from '../store/repository';
@@ -150,7 +150,7 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
     // Every resource this transaction writes, locked at once before the first write (src/store/write-locks.ts).
     await tx.lockForWrite(parsed.flatMap((p) => writeKey(p, ids.get(p.index))));
     const bodies = parsed.map((p) => (p.entry.resource ? (rewrite(p.entry.resource, refs, p.index) as Resource) : undefined));
-    const results: BundleEntry[] = new Array(parsed.length);
+    const results = new Array<BundleEntry>(parsed.length);
     const sorted = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
     // Plain creates and updates are written in batches (one statement per table); the rest one by one.
     const plain = (p: Parsed): boolean => (p.method === 'POST' || p.method === 'PUT') && !!ids.get(p.index) && !ids.get(p.index)?.existing && !p.entry.request?.ifMatch;

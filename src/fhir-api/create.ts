@@ -3,7 +3,6 @@
  * Location and ETag. With `If-None-Exist` it is a conditional create: an existing match is
  * answered with 200 and nothing is written.
  */
-import type { Resource } from '@medplum/fhirtypes';
 import { parseQueryString, parseSearch, resourceBody, typeParam, validateForWrite, writeResponse } from './http-rules';
 import type { FhirHandler } from './types';
 

@@ -5,7 +5,7 @@
  * src/store/access-sql.ts is one indexed EXISTS. Each grant keeps its `grantor`, the Consent's
  * owner: it releases only records that organization owns (the patient's, src/access/owner-rules.ts).
  */
-import type { Consent, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { consentGrants } from '../access/consent';
 import type { SqlDriver } from './repository';
 

@@ -13,14 +13,15 @@ import type {
   QuestionnaireItem,
   QuestionnaireItemEnableWhen,
   QuestionnaireResponse,
-  QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
-  Resource,
 } from '@medplum/fhirtypes';
 import { canonicalUrl } from './terminology';
 import type { Walker } from './walker';
 
 type Json = Record<string, unknown>;
+
+/** A value from the resource for a message: strings as they are, absent as '', anything else as JSON (not '[object Object]'). */
+const shown = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
 
 /** The answer[x] / enableWhen answer[x] type each item type takes. */
 const ANSWER_TYPES: Record<string, string[]> = {
@@ -352,12 +353,12 @@ function checkAnswer(a: Json, def: QuestionnaireItem, path: string, walker: Walk
     if (def.answerOption?.length) {
       const ok = def.answerOption.some((o) => o.valueCoding?.code === c?.code && (!o.valueCoding?.system || o.valueCoding.system === c?.system));
       if (!ok) {
-        walker.report('error', 'code-invalid', `Answer ${String(c?.system ?? '')}#${String(c?.code)} is not one of the options of item '${def.linkId}'`, `${path}.valueCoding`);
+        walker.report('error', 'code-invalid', `Answer ${shown(c?.system)}#${String(c?.code)} is not one of the options of item '${def.linkId}'`, `${path}.valueCoding`);
       }
     } else if (def.answerValueSet) {
       const idx = walker.defs.codeIndex(def.answerValueSet);
       if (idx?.complete && !idx.hasCoding(c?.system as string, c?.code as string)) {
-        walker.report('error', 'code-invalid', `Answer ${String(c?.system ?? '')}#${String(c?.code)} is not in ${def.answerValueSet}, the value set of item '${def.linkId}'`, `${path}.valueCoding`);
+        walker.report('error', 'code-invalid', `Answer ${shown(c?.system)}#${String(c?.code)} is not in ${def.answerValueSet}, the value set of item '${def.linkId}'`, `${path}.valueCoding`);
       }
     }
   }
