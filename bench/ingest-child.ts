@@ -7,7 +7,7 @@
  *   stream: fs read stream -> scanTopLevel (records parsed one at a time)
  *   whole:  readFileSync + JSON.parse of the whole file -> documentEvents
  */
-import { loadDeps, runPipeline, type InputMode } from './ingest-pipeline';
+import { loadDeps, runPipeline } from './ingest-pipeline';
 
 async function main(): Promise<void> {
   const [file, mode, out] = process.argv.slice(2);

@@ -27,7 +27,6 @@ import type {
 
 export const BASE = 'http://peerbridge.org/fhir';
 const SD = `${BASE}/StructureDefinition/`;
-const CS = `${BASE}/CodeSystem/`;
 const HCPCS = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
 const UCUM = 'http://unitsofmeasure.org';
 const OBS_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
