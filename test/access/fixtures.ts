@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Consent, Group, Observation, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Consent, Resource } from '@medplum/fhirtypes';
 import { fhirRouter, type FhirDeps, type FhirRequest, type FhirResponse } from '../../src/fhir-api';
 import type { Route } from '../../src/fhir-api/types';
 import { FhirError } from '../../src/outcomes';

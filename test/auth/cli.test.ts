@@ -4,7 +4,7 @@
  * `clients list|remove`, `--assertion-only`, and the refusals (bad scope, usage, a data
  * directory held by a running server).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';

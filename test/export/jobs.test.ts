@@ -3,7 +3,7 @@
  * that started them, are resumed when their process dies, are given up after too many attempts,
  * can be cancelled, expire, and large types are split over several files.
  */
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { MAX_ATTEMPTS, type Manifest } from '../../src/export';
 import { Validator } from '../../src/validation';

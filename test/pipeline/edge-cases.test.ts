@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { loadRules } from '../../src/domain/rules';
 import { loadPackageTerms } from '../../src/fhir/context';
 import { fromFhir } from '../../src/fhir/from-fhir';
