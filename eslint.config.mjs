@@ -19,6 +19,7 @@ export default defineConfig(
       'examples/**',
       'mappings/**',
       'test/fixtures/**',
+      'test/validation/fixtures/**',
       'bench/results/**',
     ],
   },
