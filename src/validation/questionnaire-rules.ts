@@ -13,14 +13,17 @@ import type {
   QuestionnaireItem,
   QuestionnaireItemEnableWhen,
   QuestionnaireResponse,
-  QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
-  Resource,
 } from '@medplum/fhirtypes';
 import { canonicalUrl } from './terminology';
 import type { CheckContext } from './checks/context';
 
 type Json = Record<string, unknown>;
+
+/** A value from the resource for a message, absent as ''. */
+const shown = (v: unknown): string =>
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- String()'s text (even '[object Object]') is in the equivalence test's recorded messages: change it with a re-record
+  String(v ?? '');
 
 /** The answer[x] / enableWhen answer[x] type each item type takes. */
 const ANSWER_TYPES: Record<string, string[]> = {
@@ -152,7 +155,7 @@ function resolveQuestionnaire(canonical: string, ctx: CheckContext): Questionnai
   for (const r of ctx.enclosingResources()) {
     if (r.resourceType === 'Bundle') {
       for (const e of r.entry ?? []) {
-        const q = e?.resource as Resource | undefined;
+        const q = e?.resource;
         if (q?.resourceType === 'Questionnaire' && (q.url === url || e.fullUrl === canonical)) {
           return q;
         }
@@ -352,12 +355,12 @@ function checkAnswer(a: Json, def: QuestionnaireItem, path: string, ctx: CheckCo
     if (def.answerOption?.length) {
       const ok = def.answerOption.some((o) => o.valueCoding?.code === c?.code && (!o.valueCoding?.system || o.valueCoding.system === c?.system));
       if (!ok) {
-        ctx.report('error', 'code-invalid', `Answer ${String(c?.system ?? '')}#${String(c?.code)} is not one of the options of item '${def.linkId}'`, `${path}.valueCoding`);
+        ctx.report('error', 'code-invalid', `Answer ${shown(c?.system)}#${String(c?.code)} is not one of the options of item '${def.linkId}'`, `${path}.valueCoding`);
       }
     } else if (def.answerValueSet) {
       const idx = ctx.defs.codeIndex(def.answerValueSet);
       if (idx?.complete && !idx.hasCoding(c?.system as string, c?.code as string)) {
-        ctx.report('error', 'code-invalid', `Answer ${String(c?.system ?? '')}#${String(c?.code)} is not in ${def.answerValueSet}, the value set of item '${def.linkId}'`, `${path}.valueCoding`);
+        ctx.report('error', 'code-invalid', `Answer ${shown(c?.system)}#${String(c?.code)} is not in ${def.answerValueSet}, the value set of item '${def.linkId}'`, `${path}.valueCoding`);
       }
     }
   }

@@ -70,7 +70,7 @@ function checkBundle(bundle: Bundle, path: string, ctx: CheckContext): void {
     }
     if (typeof fullUrl === 'string') {
       // bdl-7: the same fullUrl may appear again only as a different version.
-      const key = `${fullUrl}|${String((entry.resource as Resource | undefined)?.meta?.versionId ?? '')}`;
+      const key = `${fullUrl}|${String(entry.resource?.meta?.versionId ?? '')}`;
       const first = fullUrls.get(key);
       if (first !== undefined) {
         ctx.report('error', 'duplicate', `Duplicate fullUrl '${fullUrl}': also used by entry[${first}] (bdl-7)`, `${where}.fullUrl`);
