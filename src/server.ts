@@ -25,7 +25,11 @@ export async function serve(): Promise<void> {
   const config = loadConfig();
   const baseUrl = publicBaseUrl(config);
   const started = performance.now();
-  const validator = Validator.create();
+  // IG_PACKAGES: implementation guides loaded beside base R4 and PeerBridge's profiles; the workers load the same.
+  const validator = Validator.create(config.IG_PACKAGES.length > 0 ? { igPackages: config.IG_PACKAGES } : undefined);
+  for (const i of validator.defs.loadIssues) {
+    console[i.severity === 'warning' ? 'warn' : 'log'](JSON.stringify({ level: i.severity === 'warning' ? 'warn' : 'info', message: `IG_PACKAGES: ${i.details?.text ?? ''}` }));
+  }
   // Mapping files are checked before anything opens: a bad one stops start-up with file, line and field.
   const sources = loadSources(config.MAPPINGS_DIR ?? MAPPINGS_DIR);
   const store = await openStore(config);

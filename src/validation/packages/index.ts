@@ -231,7 +231,10 @@ export function loadPackageSet(specs: readonly string[], env: Env = process.env)
         }
       }
       if (!dep) {
-        set.missing.push({ name, version, neededBy: asker });
+        // One report per missing package, however many packages ask for it.
+        if (!set.missing.some((m) => m.name === name && m.version === version)) {
+          set.missing.push({ name, version, neededBy: asker });
+        }
         continue;
       }
       dep = { ...dep, source: `dependency of ${asker}` };
