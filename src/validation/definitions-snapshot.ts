@@ -39,7 +39,27 @@ export function generateSnapshot(sd: StructureDefinition, source: SnapshotSource
     }
     elements[at] = merge(elements[at], diff);
   }
+  rollUpSliceMinimums(elements);
   return elements;
+}
+
+/** A sliced element is needed at least as often as its slices together are (as the IG publisher writes it). */
+function rollUpSliceMinimums(elements: ElementDefinition[]): void {
+  const sums = new Map<string, number>();
+  for (const e of elements) {
+    const id = e.id as string;
+    const last = id.slice(id.lastIndexOf('.') + 1);
+    if (e.sliceName && last.endsWith(':' + e.sliceName)) {
+      const unsliced = id.slice(0, id.length - e.sliceName.length - 1);
+      sums.set(unsliced, (sums.get(unsliced) ?? 0) + (e.min ?? 0));
+    }
+  }
+  for (let i = 0; i < elements.length; i++) {
+    const sum = sums.get(elements[i].id as string);
+    if (sum !== undefined && sum > (elements[i].min ?? 0)) {
+      elements[i] = { ...elements[i], min: sum };
+    }
+  }
 }
 
 /** Merges a differential element into a snapshot element: what the differential says wins. */
