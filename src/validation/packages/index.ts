@@ -121,6 +121,7 @@ export function openTgz(file: string, env: Env = process.env, source = file): Fh
       throw new PackageError(`${file} is not a FHIR package archive: ${e instanceof TarError ? e.message : (e as Error).message}`);
     }
     const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+    mkdirSync(tmp, { recursive: true });
     for (const entry of entries) {
       const out = join(tmp, entry.path);
       mkdirSync(dirname(out), { recursive: true });

@@ -36,6 +36,9 @@ export function readTgz(bytes: Buffer): TarEntry[] {
 /** The regular files of a tar archive. */
 export function readTar(tar: Buffer): TarEntry[] {
   const out: TarEntry[] = [];
+  if (tar.length < BLOCK) {
+    throw new TarError(`Not a tar archive (${tar.length} bytes, shorter than one header)`);
+  }
   let offset = 0;
   let longName: string | undefined;
   let paxPath: string | undefined;
