@@ -419,6 +419,19 @@ export class Definitions {
         }
       }
     }
+    // Value sets the packages' own value sets import (US Core's race categories draw on VSAC's).
+    for (const e of this.ig?.list('ValueSet') ?? []) {
+      if (e.pkg.source.startsWith('dependency of ')) {
+        continue;
+      }
+      const vs = this.ig?.get<ValueSet>('ValueSet', e.url);
+      for (const inc of [...(vs?.compose?.include ?? []), ...(vs?.compose?.exclude ?? [])]) {
+        for (const imported of inc.valueSet ?? []) {
+          const u = canonicalUrl(imported);
+          if (!this.ig?.has('ValueSet', u) && !this.ownValueSets.has(u) && !this.baseExpansions[u] && !u.startsWith('http://hl7.org/fhir/ValueSet/')) out.add(u);
+        }
+      }
+    }
     return [...out].sort();
   }
 

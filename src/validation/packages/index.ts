@@ -233,7 +233,7 @@ export function loadPackageSet(specs: readonly string[], env: Env = process.env)
       }
       if (!dep) {
         // One report per missing package, however many packages ask for it.
-        if (!set.missing.some((m) => m.name === name && m.version === version)) {
+        if (!set.missing.some((m) => m.name === name)) {
           set.missing.push({ name, version, neededBy: asker });
         }
         continue;
@@ -276,11 +276,17 @@ export function canonicalBases(name: string): string[] {
 export function missingDependencyIssue(m: MissingDependency, unresolved: readonly string[]): OperationOutcomeIssue {
   const bases = canonicalBases(m.name);
   const mine = unresolved.filter((u) => bases.some((b) => u.startsWith(b)));
-  const shown = mine.slice(0, 5).join(', ');
-  const what =
-    mine.length > 0
-      ? `${mine.length} definition(s) the loaded packages refer to are not checked (${shown}${mine.length > 5 ? ', ...' : ''}): codes bound to those value sets are not checked against them, and those extensions are accepted without a check of their content`
-      : 'whatever the loaded packages take from it is not checked';
+  const valueSets = mine.filter((u) => u.includes('/ValueSet/'));
+  const structures = mine.filter((u) => !u.includes('/ValueSet/'));
+  const list = (xs: string[]): string => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ', ...' : '');
+  const parts: string[] = [];
+  if (valueSets.length > 0) {
+    parts.push(`codes bound to its ${valueSets.length} value set(s) the loaded packages use (${list(valueSets)}) are not checked against them`);
+  }
+  if (structures.length > 0) {
+    parts.push(`its ${structures.length} profile(s) and extension(s) the loaded packages use (${list(structures)}) are unknown`);
+  }
+  const what = parts.length > 0 ? parts.join('; ') : 'whatever the loaded packages take from it is not checked';
   return issue(
     'warning',
     'not-found',
