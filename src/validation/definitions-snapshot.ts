@@ -29,15 +29,21 @@ export function generateSnapshot(sd: StructureDefinition, source: SnapshotSource
   }
   const elements: ElementDefinition[] = base.map((e) => ({ ...e, id: e.id ?? e.path }));
   for (const diff of sd.differential?.element ?? []) {
-    const id = diff.id ?? diff.path;
-    if (!id) {
+    const raw = diff.id ?? diff.path;
+    if (!raw) {
       continue;
     }
+    const { id, restrict } = choiceById(elements, raw);
     const at = locate(elements, id, source);
     if (at < 0) {
-      throw new SnapshotError(`its differential element ${id} is not in the base definition`);
+      throw new SnapshotError(`its differential element ${raw} is not in the base definition`);
     }
-    elements[at] = merge(elements[at], diff);
+    if (restrict && !diff.type) {
+      elements[at] = { ...elements[at], type: restrict };
+    }
+    // `value[x]:valueQuantity` names a type, not a slice: the choice element takes no slice name.
+    const { sliceName: _sliceName, ...unsliced } = diff;
+    elements[at] = merge(elements[at], restrict ? (unsliced as ElementDefinition) : diff);
   }
   rollUpSliceMinimums(elements);
   return elements;
@@ -84,6 +90,36 @@ function merge(base: ElementDefinition, diff: ElementDefinition): ElementDefinit
   return out as unknown as ElementDefinition;
 }
 
+/**
+ * A choice element named by one of its types, in either R4 form (`Observation.valueQuantity`,
+ * `Observation.value[x]:valueQuantity`), is the choice element (`Observation.value[x]`) restricted
+ * to that type; ids below it are rewritten the same way.
+ */
+function choiceById(elements: ElementDefinition[], id: string): { id: string; restrict?: ElementDefinition['type'] } {
+  const segs = id.split('.');
+  let prefix = '';
+  let restrict: ElementDefinition['type'];
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i];
+    const here = prefix ? `${prefix}.${seg}` : seg;
+    const typed = /^([a-z][A-Za-z0-9]*)\[x\]:\1([A-Z][A-Za-z0-9]*)$/.exec(seg) ?? (elements.some((e) => e.id === here) ? null : /^([a-z][A-Za-z0-9]*?)([A-Z][A-Za-z0-9]*)$/.exec(seg));
+    const choiceId = typed ? `${prefix}.${typed[1]}[x]` : undefined;
+    const choice = choiceId ? elements.find((e) => e.id === choiceId) : undefined;
+    const type = choice?.type?.filter((t) => t.code.toLowerCase() === typed?.[2].toLowerCase());
+    if (choiceId && type?.length) {
+      segs[i] = `${typed?.[1]}[x]`;
+      if (i === segs.length - 1) restrict = type;
+      else if (choice && choice.type && choice.type.length > 1) {
+        // Children of the renamed choice come from that one type.
+        const at = elements.indexOf(choice);
+        elements[at] = { ...choice, type };
+      }
+    }
+    prefix = prefix ? `${prefix}.${segs[i]}` : segs[i];
+  }
+  return { id: segs.join('.'), restrict };
+}
+
 /** `A.b:s.c` -> `A.b.c`. */
 function pathOf(id: string): string {
   return id
@@ -125,25 +161,9 @@ function locate(elements: ElementDefinition[], id: string, source: SnapshotSourc
   if (!parent) {
     return -1;
   }
-  let p = locate(elements, parent, source);
+  const p = locate(elements, parent, source);
   if (p < 0) {
-    // A choice element named by its type: `valueQuantity` is `value[x]` restricted to Quantity.
-    const pl = parent.slice(parent.lastIndexOf('.') + 1);
-    const m = /^([a-z][A-Za-z]*?)([A-Z][A-Za-z]*)$/.exec(pl);
-    const grand = parentId(parent);
-    if (!m || !grand) {
-      return -1;
-    }
-    const choiceId = `${grand}.${m[1]}[x]`;
-    p = elements.findIndex((e) => e.id === choiceId);
-    if (p < 0) {
-      return -1;
-    }
-    const typeCode = elements[p].type?.find((t) => t.code.toLowerCase() === m[2].toLowerCase())?.code;
-    if (!typeCode) {
-      return -1;
-    }
-    elements[p] = { ...elements[p], id: parent, path: pathOf(parent), type: [{ code: typeCode }] };
+    return -1;
   }
   // The parent's datatype children are not in the snapshot yet: add them from the datatype.
   const parentEl = elements[p];

@@ -48,6 +48,15 @@ function writeDiffPackage(dir: string, deps: Record<string, string> = { 'hl7.fhi
       { id: 'Patient.gender', path: 'Patient.gender', binding: { strength: 'required', valueSet: `${EX}/ValueSet/mf` } },
     ] },
   });
+  w('StructureDefinition-diff-weight.json', {
+    resourceType: 'StructureDefinition', url: `${EX}/StructureDefinition/diff-weight`, name: 'DiffWeight', status: 'active', kind: 'resource', abstract: false,
+    type: 'Observation', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Observation', derivation: 'constraint',
+    differential: { element: [
+      { id: 'Observation.value[x]:valueQuantity', path: 'Observation.value[x]', sliceName: 'valueQuantity', min: 1 },
+      { id: 'Observation.value[x]:valueQuantity.system', path: 'Observation.value[x].system', min: 1, fixedUri: 'http://unitsofmeasure.org' },
+      { id: 'Observation.effectiveDateTime', path: 'Observation.effectiveDateTime', min: 1 },
+    ] },
+  });
   w('StructureDefinition-diff-patient-born.json', {
     resourceType: 'StructureDefinition', url: `${EX}/StructureDefinition/diff-patient-born`, name: 'DiffPatientBorn', status: 'active', kind: 'resource', abstract: false,
     type: 'Patient', baseDefinition: `${EX}/StructureDefinition/diff-patient`, derivation: 'constraint',
@@ -212,6 +221,21 @@ describe('profiles shipped with only a differential', () => {
 
   test('a required binding to the package ValueSet', () => {
     expect(errors(v.validate(patient({ gender: 'other' })))).toEqual([expect.stringMatching(/^Patient\.gender: Code 'other' is not in the required value set/)]);
+  });
+
+  test('choice elements named by type (value[x]:valueQuantity, effectiveDateTime) and their children', () => {
+    const obs = {
+      resourceType: 'Observation', id: 'o1', text: narrative, meta: { profile: [`${EX}/StructureDefinition/diff-weight`] }, status: 'final',
+      code: { text: 'weight' }, effectiveDateTime: '2026-01-01', valueQuantity: { value: 70, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+    };
+    expect(errors(v.validate(obs))).toEqual([]);
+    expect(v.defs.brokenDefinitions.size).toBe(0);
+    expect(errors(v.validate({ ...obs, valueQuantity: undefined, valueString: 'heavy' }))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Observation\.valueString: 'valueString' is not allowed here: value\[x\] may only be Quantity/)]),
+    );
+    expect(errors(v.validate({ ...obs, valueQuantity: { value: 70, system: 'http://example.org/units' } }))).toEqual([expect.stringMatching(/^Observation\.valueQuantity\.system: Value must be exactly "http:\/\/unitsofmeasure\.org"/)]);
+    const { effectiveDateTime: _e, ...noDate } = obs;
+    expect(errors(v.validate({ ...noDate, effectivePeriod: { start: '2026-01-01' } }))).toEqual(expect.arrayContaining([expect.stringMatching(/^Observation\.effectivePeriod: 'effectivePeriod' is not allowed here/)]));
   });
 
   test('a required extension slice, and the extension definition itself', () => {
