@@ -391,6 +391,11 @@ export class Definitions {
     return (this.ig?.list('ImplementationGuide') ?? []).filter((e) => asked.has(e.pkg.dir)).map((e) => e.url);
   }
 
+  /** A SearchParameter of the loaded packages by canonical URL. */
+  searchParameter(url: string): SearchParameter | undefined {
+    return this.ig?.get<SearchParameter>('SearchParameter', canonicalUrl(url));
+  }
+
   /** SearchParameters of the loaded packages. */
   packageSearchParameters(): SearchParameter[] {
     return (this.ig?.list('SearchParameter') ?? []).map((e) => this.ig?.get<SearchParameter>('SearchParameter', e.url)).filter((r): r is SearchParameter => !!r);

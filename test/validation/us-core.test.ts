@@ -4,9 +4,11 @@
  * of them are rejected at the right path: a required element removed, a required binding broken,
  * a wrong slice, bad cardinality, a us-core-* invariant violated.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Validator } from '../../src/validation';
+import { installPackage } from '../../src/validation/packages';
 
 const US_CORE_TGZ = join(__dirname, '..', 'fixtures', 'packages', 'hl7.fhir.us.core-6.1.0.tgz');
 const DIFFER = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'packages', 'us-core-examples-differ.json'), 'utf8')) as {
@@ -95,4 +97,38 @@ describe('mutants of US Core examples are rejected at the right path', () => {
     dr.identifier[0].value = '99413391';
     expect(errors(dr)).toEqual(["Practitioner.identifier[0]: NPI must be 10 digits (us-core-16) (slice 'NPI')"]);
   });
+});
+
+test('a package built on US Core (differential only), with US Core found in the package cache as its dependency', () => {
+  const saved = process.env.PEERBRIDGE_PACKAGE_CACHE;
+  const tmp = mkdtempSync(join(tmpdir(), 'pb-uscore-'));
+  process.env.PEERBRIDGE_PACKAGE_CACHE = join(tmp, 'cache');
+  try {
+    installPackage(US_CORE_TGZ);
+    const dir = join(tmp, 'state-ig', 'package');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'example.state', version: '1.0.0', dependencies: { 'hl7.fhir.r4.core': '4.0.1', 'hl7.fhir.us.core': '6.1.0' } }));
+    writeFileSync(join(dir, 'StructureDefinition-state-patient.json'), JSON.stringify({
+      resourceType: 'StructureDefinition', url: 'http://example.org/state/StructureDefinition/state-patient', name: 'StatePatient', status: 'active',
+      kind: 'resource', abstract: false, type: 'Patient', derivation: 'constraint',
+      baseDefinition: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient',
+      differential: { element: [{ id: 'Patient.address', path: 'Patient.address', min: 1 }] },
+    }));
+    const v = Validator.create({ igPackages: [join(tmp, 'state-ig')] });
+    expect(v.defs.igPackages.map((p) => `${p.name}#${p.version} (${p.source})`)).toEqual([
+      `example.state#1.0.0 (${join(tmp, 'state-ig')})`,
+      'hl7.fhir.us.core#6.1.0 (dependency of example.state#1.0.0)',
+      'hl7.terminology.r4#7.0.1 (dependency of hl7.fhir.us.core#6.1.0)',
+    ]);
+    const p: Json = { ...example('Patient-example.json'), meta: { profile: ['http://example.org/state/StructureDefinition/state-patient'] } };
+    expect(v.validate(p).valid).toBe(true);
+    const { address: _a, name: _n, ...bare } = p;
+    const errs = v.validate(bare).issues.filter((i) => i.severity === 'error').map((i) => `${i.expression?.[0]}: ${i.details?.text}`);
+    // address from the state profile, name from US Core below it
+    expect(errs).toEqual([expect.stringMatching(/^Patient\.name: Missing required element 'name'/), expect.stringMatching(/^Patient\.address: Missing required element 'address'/)]);
+  } finally {
+    if (saved === undefined) delete process.env.PEERBRIDGE_PACKAGE_CACHE;
+    else process.env.PEERBRIDGE_PACKAGE_CACHE = saved;
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -204,6 +204,9 @@ export function loadPackageSet(specs: readonly string[], env: Env = process.env)
   const byName = new Map<string, FhirPackage>();
   const queue: FhirPackage[] = [];
   for (const spec of specs) {
+    if (BASE_PACKAGES.has(spec.split('#')[0])) {
+      continue; // the base the validator already holds
+    }
     const pkg = resolvePackageSpec(spec, env);
     if (!byName.has(pkg.name)) {
       byName.set(pkg.name, pkg);
