@@ -9,6 +9,7 @@ import { answerClientErrors, createApp } from './http/app';
 import { openAudit } from './audit';
 import { openStore } from './store';
 import { UNBUDGETED, ValidationPool, Validator } from './validation';
+import { PackageError } from './validation/packages';
 import { loadSources } from './translate';
 import { openAuth } from './auth';
 import { fhirRouter, transactionCommitter } from './fhir-api';
@@ -26,7 +27,7 @@ export async function serve(): Promise<void> {
   const baseUrl = publicBaseUrl(config);
   const started = performance.now();
   // IG_PACKAGES: implementation guides loaded beside base R4 and PeerBridge's profiles; the workers load the same.
-  const validator = Validator.create(config.IG_PACKAGES.length > 0 ? { igPackages: config.IG_PACKAGES } : undefined);
+  const validator = loadValidator(config.IG_PACKAGES);
   for (const i of validator.defs.loadIssues) {
     console[i.severity === 'warning' ? 'warn' : 'log'](JSON.stringify({ level: i.severity === 'warning' ? 'warn' : 'info', message: `IG_PACKAGES: ${i.details?.text ?? ''}` }));
   }
@@ -98,6 +99,16 @@ export async function serve(): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/** The validator with the IG_PACKAGES; a package that cannot be read stops start-up, named. */
+function loadValidator(igPackages: string[]): Validator {
+  try {
+    return Validator.create(igPackages.length > 0 ? { igPackages } : undefined);
+  } catch (e) {
+    if (e instanceof PackageError) throw new Error(`IG_PACKAGES: ${e.message}`);
+    throw e;
+  }
 }
 
 if (require.main === module) {
