@@ -169,6 +169,11 @@ function findInNodeModules(name: string, version?: string): FhirPackage | undefi
     return undefined;
   }
   try {
+    // Only a FHIR package (its manifest names FHIR versions), not an npm placeholder of the same name.
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    if (!manifest.fhirVersions && !manifest['fhir-version-list']) {
+      return undefined;
+    }
     const pkg = readPackageFolder(dirname(file), `npm package ${name}`);
     return !version || pkg.version === version ? pkg : undefined;
   } catch {
