@@ -1,6 +1,7 @@
 /**
  * The `peerbridge` command line.
  *   peerbridge validate <file|dir>... [--format text|json]   exit 0 valid, 1 invalid, 2 usage or I/O error
+ *   peerbridge package install <tgz> | list                the local FHIR package cache (IGs for --ig)
  *   peerbridge translate --mapping <canonical|name|path> <input|folder|->   exit 0 all accepted, 1 any rejected, 2 usage/I/O
  *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
@@ -8,11 +9,13 @@
  */
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
+import { packageCommand } from './cli/package';
 import { boundHeapGrowth, translateCommand } from './cli/translate';
 import { validateCommand } from './cli/validate';
 
 const USAGE = `Usage:
-  peerbridge validate <file|dir>... [--format text|json] [--profile <url>]
+  peerbridge validate <file|dir>... [--format text|json] [--profile <url>] [--ig <tgz|folder|name#version>]...
+  peerbridge package install <file.tgz>... | peerbridge package list [--format text|json]
   peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--feed <name>] [--out <file>] [--report <file>]
                        [--rejects <file>] [--format text|json] [--no-progress]
   peerbridge clients add --name <n> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...]
@@ -29,6 +32,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   switch (command) {
     case 'validate':
       return validateCommand(rest, out, err);
+    case 'package':
+      return packageCommand(rest, out, err);
     case 'translate':
       boundHeapGrowth();
       return translateCommand(rest, out, err);

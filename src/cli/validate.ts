@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { describeJsonError } from '../inbound/json-error';
 import { issue, outcome, Validator } from '../validation';
+import { PackageError } from '../validation/packages';
 
 /** Files larger than this are refused with an invalid verdict (override with --max-bytes). */
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
@@ -22,8 +23,9 @@ interface FileResult {
 
 class UsageError extends Error {}
 
-function parseArgs(args: string[]): { paths: string[]; format: 'text' | 'json'; profile?: string; maxBytes: number } {
+function parseArgs(args: string[]): { paths: string[]; format: 'text' | 'json'; profile?: string; maxBytes: number; igs: string[] } {
   const paths: string[] = [];
+  const igs: string[] = [];
   let format: 'text' | 'json' = 'text';
   let profile: string | undefined;
   let maxBytes = DEFAULT_MAX_BYTES;
@@ -44,6 +46,8 @@ function parseArgs(args: string[]): { paths: string[]; format: 'text' | 'json'; 
       format = v;
     } else if (a === '--profile' || a.startsWith('--profile=')) {
       profile = value();
+    } else if (a === '--ig' || a.startsWith('--ig=')) {
+      igs.push(value());
     } else if (a === '--max-bytes' || a.startsWith('--max-bytes=')) {
       maxBytes = Number(value());
       if (!Number.isInteger(maxBytes) || maxBytes <= 0) {
@@ -58,7 +62,7 @@ function parseArgs(args: string[]): { paths: string[]; format: 'text' | 'json'; 
   if (paths.length === 0) {
     throw new UsageError('Give at least one file or directory to validate');
   }
-  return { paths, format, profile, maxBytes };
+  return { paths, format, profile, maxBytes, igs };
 }
 
 /** Expands directories into the JSON files below them, sorted. */
@@ -157,10 +161,20 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
   try {
     opts = parseArgs(args);
   } catch (e) {
-    err.write(`${(e as Error).message}\nUsage: peerbridge validate <file|dir>... [--format text|json] [--profile <url>]\n`);
+    err.write(`${(e as Error).message}\nUsage: peerbridge validate <file|dir>... [--format text|json] [--profile <url>] [--ig <tgz|folder|name#version>]...\n`);
     return 2;
   }
-  const validator = Validator.create();
+  let validator: Validator;
+  try {
+    validator = Validator.create(opts.igs.length > 0 ? { igPackages: opts.igs } : undefined);
+  } catch (e) {
+    if (!(e instanceof PackageError)) throw e;
+    err.write(`--ig: ${e.message}\n`);
+    return 2;
+  }
+  for (const i of validator.defs.loadIssues) {
+    err.write(`${i.severity}: ${i.details?.text ?? ''}\n`);
+  }
   let ioError = false;
   let anyInvalid = false;
   let count = 0;
