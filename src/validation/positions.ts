@@ -126,6 +126,12 @@ export function withPositions(issues: readonly OperationOutcomeIssue[], text: st
   });
 }
 
+/** Line and column of a UTF-16 offset in `text`, by the same rules as `locate`. */
+export function positionAt(text: string, offset: number): SourcePosition {
+  const lines = text.slice(0, offset).split(/\r\n|\r|\n/);
+  return { line: lines.length, col: lines[lines.length - 1].length + 1 };
+}
+
 /** The line and column an issue carries (from `withPositions`), if any. */
 export function issuePosition(issue: OperationOutcomeIssue): SourcePosition | undefined {
   const line = issue.extension?.find((x) => x.url === ISSUE_LINE_URL)?.valueInteger;
