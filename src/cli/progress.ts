@@ -9,7 +9,7 @@ export interface ProgressBar {
 
 const WIDTH = 30;
 
-export function progressBar(stream: NodeJS.WriteStream, totalBytes: number, now: () => number = Date.now): ProgressBar {
+export function progressBar(stream: NodeJS.WriteStream, totalBytes: number, now: () => number = Date.now, unit = 'records'): ProgressBar {
   const started = now();
   let last = 0;
   let drawn = false;
@@ -20,7 +20,7 @@ export function progressBar(stream: NodeJS.WriteStream, totalBytes: number, now:
     const bar = totalBytes > 0 ? `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}% ` : '';
     const mb = (n: number): string => (n / 1048576).toFixed(1);
     const size = totalBytes > 0 ? `${mb(bytes)}/${mb(totalBytes)} MB` : `${mb(bytes)} MB`;
-    stream.write(`\r${bar}${size}  ${records.toLocaleString('en-US')} records  ${Math.round(records / seconds).toLocaleString('en-US')}/s\x1b[K`);
+    stream.write(`\r${bar}${size}  ${records.toLocaleString('en-US')} ${unit}  ${Math.round(records / seconds).toLocaleString('en-US')}/s\x1b[K`);
     drawn = true;
   };
   return {
