@@ -139,52 +139,85 @@ function parseArgs(args: string[]): ValidateArgs {
 /** One file to validate; `explicit` when named on the command line (not found in a directory). */
 interface Input {
   file: string;
+  size: number;
   explicit: boolean;
 }
 
-/** Expands directories into the JSON files below them, sorted. */
-function listFiles(path: string): string[] {
+/** Expands a path into the JSON files below it (sorted), or itself when it is a file. */
+function listInputs(path: string): Input[] {
   const st = statSync(path);
-  if (!st.isDirectory()) {
-    return [path];
-  }
-  const out: string[] = [];
-  for (const name of readdirSync(path).sort()) {
+  return st.isDirectory() ? listFiles(path) : [{ file: path, size: st.size, explicit: true }];
+}
+
+function listFiles(dir: string): Input[] {
+  const out: Input[] = [];
+  for (const name of readdirSync(dir).sort()) {
     if (name === 'node_modules' || name.startsWith('.') || SKIPPED_FILES.has(name)) {
       continue;
     }
-    const full = join(path, name);
-    if (statSync(full).isDirectory()) {
+    const full = join(dir, name);
+    const st = statSync(full);
+    if (st.isDirectory()) {
       out.push(...listFiles(full));
     } else if (name.endsWith('.json')) {
-      out.push(full);
+      out.push({ file: full, size: st.size, explicit: false });
     }
   }
   return out;
 }
 
-/** Validates a file's text, here or in a worker: the same function either way (src/validation/json-text.ts). */
-type TextRunner = (text: string, options: TextValidationOptions) => Promise<TextValidationResult>;
+/** Validates files' texts, here or in a worker: the same function either way (src/validation/json-text.ts). */
+type TextRunner = (texts: string[], options: TextValidationOptions) => Promise<TextValidationResult[]>;
 
-/** Reads and validates one file; an Error (saying what failed) when it cannot be read or a worker failed. */
-async function validateFile(run: TextRunner, input: Input, maxBytes: number, profile?: string): Promise<FileResult | Error> {
-  const { file } = input;
-  let text: string;
-  try {
-    const size = statSync(file).size;
+/** Files per worker message at most, and their bytes: a message per small file costs more than validating it. */
+const BATCH_FILES = 32;
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+/** Consecutive inputs in batches of at most `files` files (and BATCH_BYTES), each all explicit or all not. */
+function batches(inputs: Input[], files: number): Input[][] {
+  const out: Input[][] = [];
+  let current: Input[] = [];
+  let bytes = 0;
+  for (const input of inputs) {
+    if (current.length > 0 && (current.length >= files || bytes + input.size > BATCH_BYTES || current[0].explicit !== input.explicit)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(input);
+    bytes += input.size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** Reads and validates a batch of files; per file, its result or an Error saying what failed. */
+async function validateBatch(run: TextRunner, batch: Input[], maxBytes: number, profile?: string): Promise<(FileResult | Error)[]> {
+  const out: (FileResult | Error)[] = new Array(batch.length);
+  const texts: string[] = [];
+  const read: number[] = [];
+  batch.forEach(({ file, size }, n) => {
     if (size > maxBytes) {
       const found = issue('error', 'structure', `File is ${size} bytes, over the limit of ${maxBytes} bytes (raise it with --max-bytes)`);
-      return { file, valid: false, outcome: outcome([found]), labels: [''] };
+      out[n] = { file, valid: false, outcome: outcome([found]), labels: [''] };
+      return;
     }
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    return new Error(`Cannot read ${file}: ${(e as Error).message}`);
+    try {
+      texts.push(readFileSync(file, 'utf8'));
+      read.push(n);
+    } catch (e) {
+      out[n] = new Error(`Cannot read ${file}: ${(e as Error).message}`);
+    }
+  });
+  if (texts.length > 0) {
+    try {
+      const results = await run(texts, { profile, skipNonResources: !batch[0].explicit });
+      read.forEach((n, k) => (out[n] = { file: batch[n].file, ...results[k] }));
+    } catch (e) {
+      for (const n of read) out[n] = new Error(`Cannot validate ${batch[n].file}: ${(e as Error).message}`);
+    }
   }
-  try {
-    return { file, ...(await run(text, { profile, skipNonResources: !input.explicit })) };
-  } catch (e) {
-    return new Error(`Cannot validate ${file}: ${(e as Error).message}`);
-  }
+  return out;
 }
 
 /** The issues at `level` or above (the "No issues found" placeholder is never an issue). */
@@ -243,24 +276,24 @@ function outputResource(results: FileResult[], level: Level): OperationOutcome |
 }
 
 /**
- * Validates `inputs` with `run`, at most `window` at a time, and hands each result to `emit` in
- * the order of `inputs` (whatever order they finish in).
+ * Validates the batches, at most `window` at a time, and hands each file's result to `emit` in
+ * the order of the batches (whatever order they finish in).
  */
 async function validateInOrder(
-  inputs: Input[],
+  work: Input[][],
   window: number,
-  validateOne: (input: Input) => Promise<FileResult | Error>,
+  validateOne: (batch: Input[]) => Promise<(FileResult | Error)[]>,
   emit: (input: Input, result: FileResult | Error) => void,
 ): Promise<void> {
-  const pending = new Map<number, Promise<FileResult | Error>>();
+  const pending = new Map<number, Promise<(FileResult | Error)[]>>();
   let next = 0;
-  for (let i = 0; i < inputs.length; i++) {
-    while (next < inputs.length && next < i + window) {
-      pending.set(next, validateOne(inputs[next]));
-      next++;
+  for (let i = 0; i < work.length; i++) {
+    for (; next < work.length && next < i + window; next++) {
+      pending.set(next, validateOne(work[next]));
     }
-    emit(inputs[i], await (pending.get(i) as Promise<FileResult | Error>));
+    const results = await (pending.get(i) as Promise<(FileResult | Error)[]>);
     pending.delete(i);
+    work[i].forEach((input, n) => emit(input, results[n]));
   }
 }
 
@@ -282,10 +315,9 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
   let anyDirectory = false;
   for (const p of opts.paths) {
     try {
-      const files = listFiles(p);
-      const explicit = files.length === 1 && files[0] === p;
-      anyDirectory ||= !explicit;
-      inputs.push(...files.map((file) => ({ file, explicit })));
+      const found = listInputs(p);
+      anyDirectory ||= !(found.length === 1 && found[0].explicit);
+      inputs.push(...found);
     } catch (e) {
       err.write(`Cannot read ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}\n`);
       ioError = true;
@@ -296,11 +328,13 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
   const threads = Math.min(opts.threads, inputs.length);
   const pool = threads > 1 && inputs.length >= MIN_FILES_FOR_WORKERS ? new ValidationPool({ size: threads, definitions: validator.defs.options }) : undefined;
   const run: TextRunner = pool
-    ? (text, options) => pool.validateText(text, options, UNBUDGETED)
-    : async (text, options) => validateJsonText(validator, text, options);
+    ? (texts, options) => pool.validateTexts(texts, options, UNBUDGETED)
+    : async (texts, options) => texts.map((text) => validateJsonText(validator, text, options));
+  // In this thread, a file at a time (its result printed at once); on workers, batches, several per worker.
+  const work = pool ? batches(inputs, Math.max(1, Math.min(BATCH_FILES, Math.ceil(inputs.length / (threads * 4))))) : inputs.map((i) => [i]);
 
   const tty = opts.progress && anyDirectory && (out as NodeJS.WriteStream).isTTY === true && (err as NodeJS.WriteStream).isTTY === true;
-  const totalBytes = tty ? inputs.reduce((sum, i) => sum + sizeOf(i.file), 0) : 0;
+  const totalBytes = tty ? inputs.reduce((sum, i) => sum + i.size, 0) : 0;
   const bar = tty ? progressBar(err as NodeJS.WriteStream, totalBytes, Date.now, 'files') : undefined;
   let bytes = 0;
 
@@ -309,11 +343,11 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
   const tally = { valid: 0, invalid: 0, skipped: 0 };
   try {
     await validateInOrder(
-      inputs,
-      pool ? threads * 4 : 1,
-      (input) => validateFile(run, input, opts.maxBytes, opts.profile),
+      work,
+      pool ? threads * 2 : 1,
+      (batch) => validateBatch(run, batch, opts.maxBytes, opts.profile),
       (input, result) => {
-        bytes += bar ? sizeOf(input.file) : 0;
+        bytes += input.size;
         bar?.done();
         if (result instanceof Error) {
           err.write(`${result.message}\n`);
@@ -348,12 +382,4 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
     }
   }
   return ioError ? 2 : tally.invalid > 0 ? 1 : 0;
-}
-
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
 }

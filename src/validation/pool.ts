@@ -35,7 +35,7 @@ const RETRY_AFTER_SECONDS = 2;
 
 type Job = WorkerJob & {
   timeoutMs: number;
-  // The result's type follows the job's (a text job resolves a TextValidationResult).
+  // The result's type follows the job's (a texts job resolves TextValidationResult[]).
   resolve: (result: never) => void;
   reject: (err: Error) => void;
   timer?: NodeJS.Timeout;
@@ -70,14 +70,14 @@ export class ValidationPool implements BodyValidator {
   }
 
   /**
-   * Parses and validates a JSON text in a worker (src/validation/json-text.ts: issues with line and
-   * column), within `budget`'s time (elements are not counted: the text is parsed in the worker).
-   * The CLI validates a directory's files this way, on every core.
+   * Parses and validates JSON texts in a worker, one batch per message (src/validation/json-text.ts:
+   * issues with line and column), within `budget`'s time for the batch (elements are not counted:
+   * the texts are parsed in the worker). The CLI validates a directory's files this way, on every core.
    */
-  validateText(text: string, options: TextValidationOptions = {}, budget: ValidationBudget = this.budget): Promise<TextValidationResult> {
+  validateTexts(texts: string[], options: TextValidationOptions = {}, budget: ValidationBudget = this.budget): Promise<TextValidationResult[]> {
     if (this.closed) return Promise.reject(unavailable('The pool is closed'));
-    return new Promise<TextValidationResult>((resolve, reject) => {
-      this.queue.push({ text, options, timeoutMs: budget.timeoutMs, resolve, reject });
+    return new Promise<TextValidationResult[]>((resolve, reject) => {
+      this.queue.push({ texts, options, timeoutMs: budget.timeoutMs, resolve, reject });
       this.pump();
     });
   }
@@ -134,7 +134,7 @@ export class ValidationPool implements BodyValidator {
       }, job.timeoutMs);
     }
     try {
-      slot.worker.postMessage(('text' in job ? { text: job.text, options: job.options } : { input: job.input, options: job.options }) satisfies WorkerJob);
+      slot.worker.postMessage(('texts' in job ? { texts: job.texts, options: job.options } : { input: job.input, options: job.options }) satisfies WorkerJob);
     } catch (err) {
       // Not cloneable (never so for parsed JSON): this job fails, the worker stays free.
       slot.job = undefined;

@@ -124,7 +124,7 @@ test('examples/: reports and test tables are skipped; every invalid example stil
 });
 
 test('a directory on several worker threads gives exactly what one thread gives, in the same order', async () => {
-  const spy = jest.spyOn(ValidationPool.prototype, 'validateText');
+  const spy = jest.spyOn(ValidationPool.prototype, 'validateTexts');
   const examples = join(PROJECT_ROOT, 'examples');
   try {
     const one = await run('validate', '--threads', '1', examples);
