@@ -1,9 +1,10 @@
 /**
  * A progress bar for a terminal (stderr): bytes read of the total, records, records per second.
- * Redrawn at most ten times a second; `done()` clears the line so the summary starts clean.
+ * Redrawn at most ten times a second (or at once with `force`, after the line was cleared to print
+ * something above it); `done()` clears the line so the summary starts clean.
  */
 export interface ProgressBar {
-  update(progress: { bytes: number; records: number }): void;
+  update(progress: { bytes: number; records: number }, force?: boolean): void;
   done(): void;
 }
 
@@ -24,14 +25,15 @@ export function progressBar(stream: NodeJS.WriteStream, totalBytes: number, now:
     drawn = true;
   };
   return {
-    update: ({ bytes, records }) => {
+    update: ({ bytes, records }, force = false) => {
       const t = now();
-      if (t - last < 100) return;
+      if (t - last < 100 && !force) return;
       last = t;
       draw(bytes, records);
     },
     done: () => {
       if (drawn) stream.write('\r\x1b[K');
+      drawn = false;
     },
   };
 }

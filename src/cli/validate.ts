@@ -361,7 +361,7 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
             ? JSON.stringify({ file: result.file, valid: result.valid, ...(result.skipped ? { skipped: true } : {}), outcome: shownOutcome(result, opts.level, false) }) + '\n'
             : formatText(result, cwd, opts.level),
         );
-        bar?.update({ bytes, records: results.length });
+        bar?.update({ bytes, records: results.length }, true);
       },
     );
   } finally {

@@ -57,7 +57,7 @@ interface Frame {
   index: number;
 }
 
-const SEGMENT = /([A-Za-z_$][\w$-]*(?:\[x\])?)((?:\[\d+\])*)/y;
+const SEGMENT = /([A-Za-z_$][\w$]*(?:\[x\])?)((?:\[\d+\])*)/y;
 
 /**
  * Segments of a validator path, without its first segment (the root resource's type):
