@@ -27,8 +27,12 @@ export { resourceLabel } from '../validation/json-text';
 /** Files larger than this are refused with an invalid verdict (override with --max-bytes). */
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 const SKIPPED_FILES = new Set(['package.json', 'package-lock.json', '.index.json']);
-/** Fewer files than this are validated in this thread: starting workers would cost more than it saves. */
-const MIN_FILES_FOR_WORKERS = 16;
+/**
+ * Without --threads, workers are used only for this much JSON or more: a worker costs a few tenths
+ * of a second of CPU to start (load the validator, warm up), about what validating 5-10 MB in one
+ * thread costs, so smaller runs are faster in this thread.
+ */
+const AUTO_WORKERS_MIN_BYTES = 16 * 1024 * 1024;
 /** The extension validator_cli names each OperationOutcome's file with. */
 const OO_FILE_URL = 'http://hl7.org/fhir/StructureDefinition/operationoutcome-file';
 
@@ -50,8 +54,9 @@ Options:
                            each naming its file in the operationoutcome-file extension)
   --level error|warning|information
                            show only issues at this severity or above (default: information, all)
-  --threads <n>            worker threads for many files (default: one per core, ${availableParallelism()} here;
-                           1: in this thread). Results and their order do not depend on it.
+  --threads <n>            worker threads (1: all in this thread). Default: one per core (${availableParallelism()} here)
+                           when the files add up to ${AUTO_WORKERS_MIN_BYTES / 1048576} MB or more, else 1.
+                           Results and their order do not depend on it.
   --max-bytes <n>          refuse files larger than this (default ${DEFAULT_MAX_BYTES})
   --no-progress            no progress bar (shown for directories when stdout and stderr are a terminal)
   -h, --help               this help
@@ -68,7 +73,8 @@ interface ValidateArgs {
   maxBytes: number;
   output?: string;
   level: Level;
-  threads: number;
+  /** Undefined: chosen by the size of the work (AUTO_WORKERS_MIN_BYTES). */
+  threads?: number;
   progress: boolean;
   help: boolean;
 }
@@ -82,7 +88,7 @@ function parseArgs(args: string[]): ValidateArgs {
   let maxBytes = DEFAULT_MAX_BYTES;
   let output: string | undefined;
   let level: Level = 'information';
-  let threads = availableParallelism();
+  let threads: number | undefined;
   let progress = true;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -115,8 +121,9 @@ function parseArgs(args: string[]): ValidateArgs {
       }
       level = v;
     } else if (a === '--threads' || a.startsWith('--threads=')) {
-      threads = Number(value());
-      if (!Number.isInteger(threads) || threads <= 0) {
+      const n = Number(value());
+      threads = n;
+      if (!Number.isInteger(n) || n <= 0) {
         throw new UsageError('--threads must be a positive integer');
       }
     } else if (a === '--no-progress') {
@@ -325,8 +332,8 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
   }
 
   const validator = Validator.create();
-  const threads = Math.min(opts.threads, inputs.length);
-  const pool = threads > 1 && inputs.length >= MIN_FILES_FOR_WORKERS ? new ValidationPool({ size: threads, definitions: validator.defs.options }) : undefined;
+  const threads = Math.min(opts.threads ?? defaultThreads(inputs), inputs.length);
+  const pool = threads > 1 ? new ValidationPool({ size: threads, definitions: validator.defs.options }) : undefined;
   const run: TextRunner = pool
     ? (texts, options) => pool.validateTexts(texts, options, UNBUDGETED)
     : async (texts, options) => texts.map((text) => validateJsonText(validator, text, options));
@@ -382,4 +389,10 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
     }
   }
   return ioError ? 2 : tally.invalid > 0 ? 1 : 0;
+}
+
+/** One per core when the work is big enough to repay starting workers, else 1. */
+function defaultThreads(inputs: Input[]): number {
+  const bytes = inputs.reduce((sum, i) => sum + i.size, 0);
+  return bytes >= AUTO_WORKERS_MIN_BYTES ? availableParallelism() : 1;
 }
