@@ -144,6 +144,13 @@ function cardinality(el) {
   return `${el.min ?? ''}..${el.max ?? ''}`;
 }
 
+/** A type's FHIR name: primitive values' System types (`id`, `url`, ...) say theirs in an extension. */
+function typeName(t) {
+  if (!String(t.code).startsWith('http://hl7.org/fhirpath/System.')) return t.code;
+  const fhirType = (t.extension || []).find(e => e.url === 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type');
+  return fhirType ? fhirType.valueUrl || fhirType.valueUri : t.code.slice('http://hl7.org/fhirpath/System.'.length);
+}
+
 function typeCell(ctx, el) {
   return (el.type || [])
     .map(t => {
@@ -151,7 +158,7 @@ function typeCell(ctx, el) {
       const profiles = (t.profile || []).map(p => canonicalLink(ctx, p));
       if (targets.length) return `${esc(t.code)}(${targets.join(' | ')})`;
       if (profiles.length) return `${esc(t.code)}(${profiles.join(' | ')})`;
-      return esc(t.code);
+      return esc(typeName(t));
     })
     .join(', ');
 }
