@@ -1,15 +1,16 @@
 /**
- * `peerbridge translate --mapping <name|path> <input> [--feed f] [--out file] [--report file]
- * [--rejects file] [--format text|json]`: a canonical file, or an outside export read through a
- * mapping folder (mappings/README.md), -> a FHIR transaction Bundle (stdout or --out), streamed
- * record by record so inputs of any size run in flat memory. A progress bar shows on a terminal;
- * the summary (stderr, or --report as JSON) says what was accepted and what was not. Rejected
- * records of an outside source are written as NDJSON (--rejects). Exit 0 all accepted, 1 any
- * record rejected, 2 usage, mapping or I/O error.
+ * `peerbridge translate --mapping <name|path> <input> ...`: a canonical file, or an outside export
+ * read through a mapping (mappings/README.md), -> FHIR transaction Bundles, streamed record by
+ * record so inputs of any size run in flat memory. The output is one Bundle (stdout or --out), or
+ * with --out-dir a series of Bundles under a size limit in an order that keeps references
+ * resolvable (src/outbound/split.ts), which --post sends to a FHIR server (src/outbound/post.ts).
+ * A progress bar shows on a terminal; the summary (stderr, or --report as JSON) says what was
+ * accepted and what was not. Rejected records of an outside source are written as NDJSON next to
+ * the input (or to --rejects). `translate --help` lists every option (HELP below).
  */
 import { createReadStream, createWriteStream, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
@@ -26,6 +27,9 @@ import { loadSource } from '../translate';
 import { inputsFromPath, translateSource, type RejectRecord, type SourceRunReport } from '../pipeline/translate-source';
 import { mappingNames, resolveMapping } from '../pipeline/sources';
 import { progressBar } from './progress';
+import { requestAccessToken } from './auth-token';
+import { BundleSizeError, BundleSplitter, DEFAULT_BUNDLE_LIMITS, type Manifest } from '../outbound/split';
+import { postBundles, type BundleResult, type PostReport, type TokenSource } from '../outbound/post';
 
 class UsageError extends Error {}
 
@@ -43,15 +47,95 @@ export function boundHeapGrowth(percent = TRANSLATE_HEAP_GROWING_PERCENT): void 
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
+const HELP = `Usage: peerbridge translate --mapping <canonical|name|path> <input|folder|-> [options]
+
+Translates a canonical file, or an outside export through a mapping, into FHIR transaction Bundles
+(every entry a PUT to a deterministic id, so re-sending updates).
+
+Input and mapping:
+  --mapping <m>         canonical (the native JSON format), a mapping under mappings/, or the path
+                        of your own mapping folder
+  <input>               a file, a folder (every file a feed reads, in the feeds' order), or - (stdin)
+  --feed <name>         the feed that reads the input (needed for stdin when the mapping has several)
+
+Output (one of):
+  --out <file>          one transaction Bundle to this file (default: standard output)
+  --out-dir <dir>       a series of Bundles, 0001.json, 0002.json ..., and manifest.json (files,
+                        entries, bytes, SHA-256, resource counts); a Bundle never refers to a
+                        resource that only a later one writes (resources in a reference cycle share
+                        one Bundle); a resource too big for any Bundle is an error naming it
+  --bundle-size <n>     at most n entries per Bundle (default ${DEFAULT_BUNDLE_LIMITS.entries})
+  --bundle-bytes <n>    at most n bytes per Bundle: a number, or with KB/MB (KiB/MiB) (default 12MB:
+                        PeerBridge takes 16 MB bodies). Both limits hold.
+
+Send to a FHIR server (POST [base] with each Bundle, in order):
+  --post <base URL>     e.g. http://localhost:8080/fhir. Bundles are written to --out-dir (default
+                        <input>.bundles next to the input) first. 408/429/502/503/504 and network
+                        errors are retried with backoff (Retry-After honoured); any other error
+                        stops the run and is recorded
+  --token <bearer>      an access token, or:
+  --client-id <id> --key <private key file>
+                        SMART Backend Services: a token from the server's token endpoint
+                        ([base]/.well-known/smart-configuration, or --token-url), renewed on a 401
+  --token-url <url>     the token endpoint
+  --scope <scope>       the scope asked for (default system/*.write)
+  --retries <n>         tries after the first for a retried answer (default 5)
+  --checkpoint <file>   Bundles accepted so far, per server (default <out-dir>/checkpoint.json): a
+                        rerun skips them and sends the rest
+  --post-report <file>  per Bundle: attempts, status, OperationOutcome issues, response entry
+                        statuses (default <out-dir>/post-report.json)
+
+Reports:
+  --report <file>       the summary as JSON
+  --rejects <file>      rejected records of an outside source, one NDJSON line each (default
+                        <input name>.rejects.ndjson next to the input, stdin.rejects.ndjson in the
+                        current folder for stdin; written only when something was rejected)
+  --format text|json    the summary on stderr as text (default) or one JSON line
+  --no-progress         no progress bar
+  --help                this text
+
+Exit: 0 all accepted, 1 a record rejected or a Bundle not accepted by the server, 2 usage,
+mapping or I/O error (or a resource over the Bundle limits).
+`;
+
 interface Args {
   mapping: string;
   input: string;
   feed?: string;
   out?: string;
+  outDir?: string;
+  bundleSize?: number;
+  bundleBytes?: number;
+  post?: string;
+  token?: string;
+  clientId?: string;
+  key?: string;
+  tokenUrl?: string;
+  scope?: string;
+  retries?: number;
+  checkpoint?: string;
+  postReport?: string;
   report?: string;
   rejects?: string;
   format: 'text' | 'json';
   progress: boolean;
+  help?: boolean;
+}
+
+/** A size: bytes, or with KB/MB (1024-based, as KiB/MiB). */
+export function parseBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|k|mb|mib|m)?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--bundle-bytes must be a number of bytes, or with KB or MB, not '${text}'`);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const n = Math.floor(Number(m[1]) * (unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('k') ? 1024 : 1));
+  if (n < 1024) throw new UsageError(`--bundle-bytes must be at least 1KB, not '${text}'`);
+  return n;
+}
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a whole number of at least 1, not '${text}'`);
+  return n;
 }
 
 function parseArgs(args: string[]): Args {
@@ -67,20 +151,53 @@ function parseArgs(args: string[]): Args {
     const name = a.split('=')[0];
     if (name === '--mapping') opts.mapping = value();
     else if (name === '--out') opts.out = value();
+    else if (name === '--out-dir') opts.outDir = value();
+    else if (name === '--bundle-size') opts.bundleSize = positive(name, value());
+    else if (name === '--bundle-bytes') opts.bundleBytes = parseBytes(value());
+    else if (name === '--post') opts.post = value();
+    else if (name === '--token') opts.token = value();
+    else if (name === '--client-id') opts.clientId = value();
+    else if (name === '--key') opts.key = value();
+    else if (name === '--token-url') opts.tokenUrl = value();
+    else if (name === '--scope') opts.scope = value();
+    else if (name === '--retries') {
+      const v = value();
+      if (!/^\d+$/.test(v)) throw new UsageError(`--retries must be a whole number (0 or more), not '${v}'`);
+      opts.retries = Number(v);
+    }
+    else if (name === '--checkpoint') opts.checkpoint = value();
+    else if (name === '--post-report') opts.postReport = value();
     else if (name === '--report') opts.report = value();
     else if (name === '--rejects') opts.rejects = value();
     else if (name === '--feed') opts.feed = value();
     else if (name === '--no-progress') opts.progress = false;
+    else if (name === '--help' || name === '-h') opts.help = true;
     else if (name === '--format') {
       const v = value();
       if (v !== 'text' && v !== 'json') throw new UsageError(`--format must be text or json, not '${v}'`);
       opts.format = v;
-    } else if (a.startsWith('-') && a !== '-') throw new UsageError(`Unknown option '${a}'`);
+    } else if (a.startsWith('-') && a !== '-') throw new UsageError(`Unknown option '${a}' (peerbridge translate --help lists them)`);
     else rest.push(a);
   }
+  if (opts.help) return opts as Args;
   if (!opts.mapping) throw new UsageError(`--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}) or the path of a mapping folder`);
   if (opts.mapping === 'canonical' && (opts.feed || opts.rejects)) throw new UsageError('--feed and --rejects are for outside sources; a canonical file reports its rejected records in the summary');
   if (rest.length !== 1) throw new UsageError('Give exactly one input file (or - for standard input)');
+  if (opts.out && (opts.outDir || opts.post)) throw new UsageError('--out writes one Bundle; --out-dir and --post write a series: give one or the other');
+  if ((opts.bundleSize || opts.bundleBytes) && !opts.outDir && !opts.post) throw new UsageError('--bundle-size and --bundle-bytes need --out-dir or --post');
+  const postOnly = (['token', 'clientId', 'key', 'tokenUrl', 'scope', 'retries', 'checkpoint', 'postReport'] as const).filter((k) => opts[k] !== undefined);
+  if (!opts.post && postOnly.length) throw new UsageError(`${postOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} ${postOnly.length === 1 ? 'is' : 'are'} for --post`);
+  if (opts.post) {
+    try {
+      const u = new URL(opts.post);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    } catch {
+      throw new UsageError(`--post needs the FHIR base URL (http or https, e.g. http://localhost:8080/fhir), not '${opts.post}'`);
+    }
+    if (opts.token && (opts.clientId || opts.key)) throw new UsageError('Give --token, or --client-id with --key, not both');
+    if (!!opts.clientId !== !!opts.key) throw new UsageError('--client-id and --key go together (SMART Backend Services)');
+    if (!opts.outDir && rest[0] === '-') throw new UsageError('--post with standard input needs --out-dir (where the Bundles and the checkpoint are kept)');
+  }
   return { ...(opts as Args), input: rest[0] };
 }
 
@@ -104,10 +221,14 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
     parsed = parseArgs(args);
   } catch (e) {
     if (e instanceof UsageError) {
-      err.write(`peerbridge translate: ${e.message}\nUsage: peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--feed name] [--out file] [--report file] [--rejects file] [--format text|json] [--no-progress]\n`);
+      err.write(`peerbridge translate: ${e.message}\nUsage: peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--out file | --out-dir dir [--post url]] [--rejects file] ... (--help: every option)\n`);
       return 2;
     }
     throw e;
+  }
+  if (parsed.help) {
+    out.write(HELP);
+    return 0;
   }
   if (parsed.input !== '-' && !existsSync(parsed.input)) {
     err.write(`peerbridge translate: cannot read ${parsed.input}: no such file\n`);
@@ -116,13 +237,130 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
   if (parsed.mapping !== 'canonical') return translateOutside(parsed, out, err);
   const deps = { validator: Validator.create(), rules: loadRules(process.env.RULES_FILE || undefined), terms: loadPackageTerms() };
   const input = parsed.input === '-' ? process.stdin.setEncoding('utf8') : createReadStream(parsed.input, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  const report = await writeBundle(parsed, out, err, (sink) => translateCanonical(scanTopLevel(input as AsyncIterable<string>), deps, sink));
+  const delivery: Delivery = {};
+  const report = await emit(parsed, out, err, (sink) => translateCanonical(scanTopLevel(input as AsyncIterable<string>), deps, sink), false, delivery);
   if (!report) return 2;
   if (parsed.report) {
-    await writeFile(parsed.report, `${JSON.stringify({ summary: report.summary, outcome: report.outcome }, null, 2)}\n`);
+    await writeFile(parsed.report, `${JSON.stringify({ summary: report.summary, outcome: report.outcome, ...deliveryJson(delivery) }, null, 2)}\n`);
   }
-  err.write(parsed.format === 'json' ? `${JSON.stringify({ summary: report.summary, outcome: report.outcome })}\n` : formatReport(report));
-  return report.summary.rejected > 0 || report.fatal ? 1 : 0;
+  err.write(parsed.format === 'json' ? `${JSON.stringify({ summary: report.summary, outcome: report.outcome, ...deliveryJson(delivery) })}\n` : formatReport(report) + formatDelivery(delivery));
+  return report.summary.rejected > 0 || report.fatal || delivery.notAccepted ? 1 : 0;
+}
+
+/** Where the Bundles went: the folder and its manifest, and what the server said. */
+interface Delivery {
+  dir?: string;
+  manifest?: Manifest;
+  post?: PostReport;
+  postReport?: string;
+  checkpoint?: string;
+  /** A Bundle the server did not accept. */
+  notAccepted?: boolean;
+}
+
+function deliveryJson(d: Delivery): Record<string, unknown> {
+  if (!d.manifest) return {};
+  return {
+    bundles: { dir: d.dir, files: d.manifest.totals.bundles, entries: d.manifest.totals.entries, bytes: d.manifest.totals.bytes, outsideReferences: d.manifest.outsideReferences.count },
+    ...(d.post ? { post: { base: d.post.base, totals: d.post.totals, report: d.postReport, checkpoint: d.checkpoint } } : {}),
+  };
+}
+
+/** Text lines about the Bundles written and sent. */
+export function formatDelivery(d: Delivery): string {
+  if (!d.manifest || !d.dir) return '';
+  const m = d.manifest;
+  const lines = [`Bundles: ${m.totals.bundles} in ${d.dir} (${m.totals.entries} entries, ${m.totals.bytes} bytes; at most ${m.limits.entries} entries and ${m.limits.bytes} bytes each; ${join(d.dir, 'manifest.json')} lists them)`];
+  if (m.outsideReferences.count > 0) {
+    lines.push(`  ${m.outsideReferences.count} referenced resources are in no Bundle (they must already be on the server), e.g. ${m.outsideReferences.first.slice(0, 3).join(', ')}`);
+  }
+  if (d.post) {
+    const t = d.post.totals;
+    lines.push(`Posted to ${d.post.base}: ${t.accepted} accepted, ${t['already accepted']} already accepted (checkpoint ${d.checkpoint}), ${t.refused} refused, ${t.unreachable} unreachable, ${t['not sent']} not sent; report: ${d.postReport}`);
+    const failed = d.post.bundles.find((b) => b.result === 'refused' || b.result === 'unreachable');
+    if (failed) {
+      const last = failed.attempts[failed.attempts.length - 1];
+      const why = failed.issues?.map((i) => i.details?.text ?? i.diagnostics ?? i.code).join('; ') || last?.error || `HTTP ${failed.status}`;
+      lines.push(`  ${failed.file} ${failed.result} after ${failed.attempts.length} ${failed.attempts.length === 1 ? 'try' : 'tries'} (${failed.status ?? last?.error}): ${why}`);
+      lines.push('  Run the same command again to send the rest: Bundles already accepted are skipped.');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** --out-dir or --post: a series of Bundles (and sent); else the one Bundle of writeBundle. */
+async function emit<R>(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream, translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>, latestOnly: boolean, delivery: Delivery): Promise<R | undefined> {
+  if (!parsed.outDir && !parsed.post) return writeBundle(parsed, out, err, translate, latestOnly);
+  const dir = parsed.outDir ?? join(dirname(resolve(parsed.input)), `${inputStem(parsed.input)}.bundles`);
+  const scratch = mkdtempSync(join(tmpdir(), 'pb-bundles-'));
+  const splitter = new BundleSplitter(join(scratch, 'entries.json'), { entries: parsed.bundleSize ?? DEFAULT_BUNDLE_LIMITS.entries, bytes: parsed.bundleBytes ?? DEFAULT_BUNDLE_LIMITS.bytes });
+  try {
+    const result = await translate(async (resources) => {
+      for (const r of resources) await splitter.add(r);
+    });
+    await splitter.finish();
+    delivery.dir = dir;
+    delivery.manifest = splitter.write(dir, splitter.plan());
+    if (parsed.post) {
+      delivery.checkpoint = parsed.checkpoint ?? join(dir, 'checkpoint.json');
+      delivery.postReport = parsed.postReport ?? join(dir, 'post-report.json');
+      const token = tokenSource(parsed);
+      const tty = parsed.progress && (err as NodeJS.WriteStream).isTTY === true;
+      delivery.post = await postBundles(dir, delivery.manifest, {
+        base: parsed.post,
+        token,
+        checkpointFile: delivery.checkpoint,
+        reportFile: delivery.postReport,
+        retries: parsed.retries,
+        onBundle: tty ? (b: BundleResult) => err.write(`  ${b.file}: ${b.result} (${b.status ?? b.attempts[b.attempts.length - 1]?.error})\n`) : undefined,
+      });
+      delivery.notAccepted = delivery.post.totals.refused + delivery.post.totals.unreachable > 0;
+    }
+    return result;
+  } catch (e) {
+    err.write(`peerbridge translate: ${e instanceof BundleSizeError ? 'a Bundle cannot hold ' : ''}${(e as Error).message}\n`);
+    return undefined;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** An access token: --token as given, or one from the SMART token endpoint (asked again after a 401). */
+function tokenSource(parsed: Args): TokenSource | undefined {
+  if (parsed.token) {
+    const token = parsed.token;
+    return { get: async () => token };
+  }
+  if (!parsed.clientId || !parsed.key) return undefined;
+  const { clientId, key } = parsed;
+  let current: string | undefined;
+  const fetchToken = async (): Promise<string> => {
+    const tokenUrl = parsed.tokenUrl ?? (await discoverTokenUrl(parsed.post!));
+    const result = await requestAccessToken(tokenUrl, clientId, key, parsed.scope ?? 'system/*.write');
+    if (!result.ok) throw new Error(result.message);
+    current = result.body.access_token;
+    return current;
+  };
+  return { get: async () => current ?? fetchToken(), renew: fetchToken };
+}
+
+/** The token endpoint from `[base]/.well-known/smart-configuration` (SMART App Launch 2.0). */
+async function discoverTokenUrl(base: string): Promise<string> {
+  const url = `${base.replace(/\/+$/, '')}/.well-known/smart-configuration`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
+  } catch (e) {
+    throw new Error(`Could not reach ${url}: ${(e as Error).message} (give --token-url)`);
+  }
+  const body = (await res.json().catch(() => undefined)) as { token_endpoint?: unknown } | undefined;
+  if (!res.ok || typeof body?.token_endpoint !== 'string') throw new Error(`${url} answered ${res.status} without a token_endpoint: give --token-url`);
+  return body.token_endpoint;
+}
+
+/** The input's name without its extension (`contacts` for contacts.csv; `stdin` for -). */
+function inputStem(input: string): string {
+  return input === '-' ? 'stdin' : basename(input.replace(/[\\/]+$/, '')).replace(/\.[^.]*$/, '') || 'input';
 }
 
 /**
@@ -224,7 +462,8 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
   const bar = tty ? progressBar(err as NodeJS.WriteStream, total) : undefined;
   // Rejects go to NDJSON as they come (flat memory); the file is made only when there is one.
   let rejectsOut: ReturnType<typeof createWriteStream> | undefined;
-  const rejectsFile = parsed.rejects ?? `${basename(parsed.input === '-' ? 'stdin' : parsed.input).replace(/\.[^.]*$/, '') || 'input'}.rejects.ndjson`;
+  // Next to the input (a folder's sits beside the folder); standard input's in the current folder.
+  const rejectsFile = parsed.rejects ?? (parsed.input === '-' ? 'stdin.rejects.ndjson' : join(dirname(parsed.input.replace(/[\\/]+$/, '')), `${inputStem(parsed.input)}.rejects.ndjson`));
   let rejected = 0;
   const onReject = async (r: RejectRecord): Promise<void> => {
     rejected++;
@@ -233,7 +472,8 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
     const { about: _about, ...line } = r;
     if (!rejectsOut.write(`${JSON.stringify(line)}\n`)) await once(rejectsOut, 'drain');
   };
-  const report = await writeBundle(parsed, out, err, (sink) => translateSource(source, inputs, deps, sink, { onReject, onProgress: bar?.update }), true);
+  const delivery: Delivery = {};
+  const report = await emit(parsed, out, err, (sink) => translateSource(source, inputs, deps, sink, { onReject, onProgress: bar?.update }), true, delivery);
   bar?.done();
   if (rejectsOut) {
     rejectsOut.end();
@@ -241,8 +481,12 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
   }
   if (!report) return 2;
   if (parsed.report) {
-    await writeFile(parsed.report, `${JSON.stringify({ records: report.records, summary: report.summary, inputs: report.inputs, outcome: report.outcome }, null, 2)}\n`);
+    await writeFile(parsed.report, `${JSON.stringify({ records: report.records, summary: report.summary, inputs: report.inputs, outcome: report.outcome, ...deliveryJson(delivery) }, null, 2)}\n`);
   }
-  err.write(parsed.format === 'json' ? `${JSON.stringify({ records: report.records, summary: report.summary, inputs: report.inputs, outcome: report.outcome, ...(rejected ? { rejects: rejectsFile } : {}) })}\n` : formatSourceReport(report, rejected ? rejectsFile : undefined));
-  return report.records.rejected > 0 || report.fatal ? 1 : 0;
+  err.write(
+    parsed.format === 'json'
+      ? `${JSON.stringify({ records: report.records, summary: report.summary, inputs: report.inputs, outcome: report.outcome, ...(rejected ? { rejects: rejectsFile } : {}), ...deliveryJson(delivery) })}\n`
+      : formatSourceReport(report, rejected ? rejectsFile : undefined) + formatDelivery(delivery),
+  );
+  return report.records.rejected > 0 || report.fatal || delivery.notAccepted ? 1 : 0;
 }
