@@ -45,16 +45,6 @@ const FOOTER = '\n]}\n';
 const SEPARATOR = ',\n';
 const OVERHEAD = HEADER.length + FOOTER.length;
 
-interface Spooled {
-  offset: number;
-  /** Bytes in the spool. */
-  length: number;
-  /** Bytes once its forward `urn:uuid` references are `Type/id`. */
-  bytes: number;
-  /** Keys (`Type/id`) and forward `urn:uuid:<id>` references it makes. */
-  refs: string[];
-}
-
 /** One planned Bundle: its entries' keys, in order. */
 export interface PlannedBundle {
   keys: string[];
@@ -85,17 +75,31 @@ export interface Manifest {
 }
 
 const REFERENCE_RE = /"reference":"urn:uuid:([^"]+)"/g;
+const URN = 'urn:uuid:';
 
 /**
  * Collects resources (the last version of each `Type/id` wins: a transaction may not hold one
  * resource twice), then plans and writes the Bundles. `spoolFile` is a scratch file the caller
- * removes.
+ * removes. Every `Type/id` seen (written or referred to) is a node number; per node the arrays
+ * hold where its entry sits in the spool, its size and the nodes it refers to.
  */
 export class BundleSplitter {
   private readonly spool: WriteStream;
-  private readonly entries = new Map<string, Spooled>();
-  private readonly typeOfId = new Map<string, string>();
-  private offset = 0;
+  private readonly nodeOf = new Map<string, number>();
+  private readonly keys: string[] = [];
+  /** Node of a resource id (ids are UUIDs, unique across types): resolves `urn:uuid:<id>`. */
+  private readonly nodeOfId = new Map<string, number>();
+  private readonly offset: number[] = [];
+  /** Bytes in the spool (-1: referred to, not in the output). */
+  private readonly length: number[] = [];
+  /** Bytes once its forward `urn:uuid` references are `Type/id`. */
+  private readonly bytes: number[] = [];
+  private readonly refs: number[][] = [];
+  /** `urn:uuid:<id>` references made before their target was added, per node. */
+  private readonly forward = new Map<number, string[]>();
+  /** Nodes in the output, in the order first added. */
+  private readonly added: number[] = [];
+  private spooled = 0;
 
   constructor(
     private readonly spoolFile: string,
@@ -106,20 +110,45 @@ export class BundleSplitter {
 
   /** Number of distinct resources so far. */
   get size(): number {
-    return this.entries.size;
+    return this.added.length;
+  }
+
+  private node(key: string): number {
+    let n = this.nodeOf.get(key);
+    if (n === undefined) {
+      n = this.keys.length;
+      this.nodeOf.set(key, n);
+      this.keys.push(key);
+      this.length.push(-1);
+      this.offset.push(0);
+      this.bytes.push(0);
+      this.refs.push([]);
+    }
+    return n;
   }
 
   /** Adds one resource (its references may be rewritten in place). */
   async add(resource: Resource): Promise<void> {
-    const key = `${resource.resourceType}/${resource.id}`;
-    this.typeOfId.set(resource.id as string, resource.resourceType);
+    const node = this.node(`${resource.resourceType}/${resource.id}`);
+    this.nodeOfId.set(resource.id as string, node);
     const refs: string[] = [];
-    collectReferences(resource, this.typeOfId, refs);
+    collectReferences(resource, this.keys, this.nodeOfId, refs);
     const json = JSON.stringify(putEntry(resource));
     const length = Buffer.byteLength(json);
-    this.entries.delete(key);
-    this.entries.set(key, { offset: this.offset, length, bytes: length, refs });
-    this.offset += length;
+    if (this.length[node] < 0) this.added.push(node);
+    this.offset[node] = this.spooled;
+    this.length[node] = length;
+    this.bytes[node] = length;
+    const targets: number[] = [];
+    const forward: string[] = [];
+    for (const r of refs) {
+      if (r.startsWith(URN)) forward.push(r);
+      else targets.push(this.node(r));
+    }
+    this.refs[node] = targets;
+    if (forward.length) this.forward.set(node, forward);
+    else this.forward.delete(node);
+    this.spooled += length;
     if (!this.spool.write(json)) await once(this.spool, 'drain');
   }
 
@@ -140,20 +169,22 @@ export class BundleSplitter {
     const bundles: PlannedBundle[] = [];
     let current: PlannedBundle = { keys: [], bytes: OVERHEAD };
     for (const component of this.components()) {
-      const bytes = component.reduce((n, k) => n + this.entries.get(k)!.bytes + SEPARATOR.length, 0);
-      if (component.length > this.limits.entries || OVERHEAD + bytes - SEPARATOR.length > this.limits.bytes) {
-        const names = component.length === 1 ? component[0] : `the reference cycle of ${component.length} resources ${component.slice(0, 5).join(', ')}${component.length > 5 ? ', ...' : ''}`;
+      const bytes = component.reduce((n, k) => n + this.bytes[k] + SEPARATOR.length, 0);
+      const alone = OVERHEAD + bytes - SEPARATOR.length;
+      if (component.length > this.limits.entries || alone > this.limits.bytes) {
+        const keys = component.map((k) => this.keys[k]);
+        const names = keys.length === 1 ? keys[0] : `the reference cycle of ${keys.length} resources ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''}`;
         throw new BundleSizeError(
-          `${names} ${component.length === 1 ? 'is' : 'are'} ${OVERHEAD + bytes - SEPARATOR.length} bytes as a Bundle, over the limit of ${this.limits.bytes} bytes${component.length > this.limits.entries ? ` (or ${this.limits.entries} entries)` : ''}: raise --bundle-bytes (or --bundle-size), the target server permitting`,
+          `${names} ${keys.length === 1 ? 'is' : 'are'} ${alone} bytes as a Bundle, over the limit of ${this.limits.bytes} bytes${component.length > this.limits.entries ? ` (or ${this.limits.entries} entries)` : ''}: raise --bundle-bytes (or --bundle-size), the target server permitting`,
         );
       }
-      const size = current.keys.length === 0 ? current.bytes + bytes - SEPARATOR.length : current.bytes + bytes;
+      const size = current.keys.length === 0 ? alone : current.bytes + bytes;
       if (current.keys.length > 0 && (current.keys.length + component.length > this.limits.entries || size > this.limits.bytes)) {
         bundles.push(current);
         current = { keys: [], bytes: OVERHEAD };
       }
-      current.bytes += current.keys.length === 0 ? bytes - SEPARATOR.length : bytes;
-      current.keys.push(...component);
+      current.bytes = current.keys.length === 0 ? alone : current.bytes + bytes;
+      for (const k of component) current.keys.push(this.keys[k]);
     }
     if (current.keys.length > 0) bundles.push(current);
     return bundles;
@@ -169,13 +200,13 @@ export class BundleSplitter {
       plan.forEach((bundle, n) => {
         const resources: Record<string, number> = {};
         const parts = bundle.keys.map((key) => {
-          const e = this.entries.get(key)!;
+          const node = this.nodeOf.get(key)!;
           const type = key.slice(0, key.indexOf('/'));
           resources[type] = (resources[type] ?? 0) + 1;
-          const buf = Buffer.allocUnsafe(e.length);
-          readSync(fd, buf, 0, e.length, e.offset);
+          const buf = Buffer.allocUnsafe(this.length[node]);
+          readSync(fd, buf, 0, buf.length, this.offset[node]);
           const json = buf.toString('utf8');
-          return e.bytes === e.length && !json.includes('"reference":"urn:uuid:') ? json : this.rewriteForward(json);
+          return this.forward.has(node) ? this.rewriteForward(json) : json;
         });
         const text = HEADER + parts.join(SEPARATOR) + FOOTER;
         const file = `${String(n + 1).padStart(width, '0')}.json`;
@@ -192,81 +223,87 @@ export class BundleSplitter {
     return manifest;
   }
 
-  /** A `urn:uuid:<id>` reference made before its target was added: now `Type/id`, and its size is known. */
+  /** A `urn:uuid:<id>` reference made before its target was added: now an edge, and its size known. */
   private resolveForwardReferences(): void {
-    for (const e of this.entries.values()) {
-      e.refs = e.refs.map((r) => {
-        if (!r.startsWith('urn:uuid:')) return r;
-        const id = r.slice(9);
-        const type = this.typeOfId.get(id);
-        if (!type) return r;
-        e.bytes += type.length + 1 - 9;
-        return `${type}/${id}`;
-      });
+    for (const [node, urns] of this.forward) {
+      const keep: string[] = [];
+      for (const urn of urns) {
+        const target = this.nodeOfId.get(urn.slice(URN.length));
+        if (target === undefined) {
+          keep.push(urn);
+          continue;
+        }
+        const key = this.keys[target];
+        this.refs[node].push(target);
+        this.bytes[node] += key.length - urn.length;
+      }
+      this.forward.set(node, keep);
     }
   }
 
   private rewriteForward(json: string): string {
     return json.replace(REFERENCE_RE, (all, id: string) => {
-      const type = this.typeOfId.get(id);
-      return type ? `"reference":"${type}/${id}"` : all;
+      const target = this.nodeOfId.get(id);
+      return target === undefined ? all : `"reference":"${this.keys[target]}"`;
     });
   }
 
   /** References to resources that are not in the output. */
   private outsideReferences(): Manifest['outsideReferences'] {
-    const seen = new Set<string>();
-    for (const e of this.entries.values()) {
-      for (const r of e.refs) if (!this.entries.has(r)) seen.add(r);
-    }
-    return { count: seen.size, first: [...seen].slice(0, 20) };
+    const outside = this.keys.filter((_, n) => this.length[n] < 0);
+    for (const urns of this.forward.values()) outside.push(...urns);
+    return { count: outside.length, first: outside.slice(0, 20) };
   }
 
   /** Strongly connected components, each after every component it refers to (iterative Tarjan). */
-  private components(): string[][] {
-    const index = new Map<string, number>();
-    const low = new Map<string, number>();
-    const onStack = new Set<string>();
-    const stack: string[] = [];
-    const out: string[][] = [];
+  private components(): number[][] {
+    const count = this.keys.length;
+    const index = new Int32Array(count).fill(-1);
+    const low = new Int32Array(count);
+    const onStack = new Uint8Array(count);
+    const stack: number[] = [];
+    const out: number[][] = [];
     let next = 0;
-    for (const root of this.entries.keys()) {
-      if (index.has(root)) continue;
-      const work: { key: string; i: number }[] = [{ key: root, i: 0 }];
-      index.set(root, next);
-      low.set(root, next++);
-      stack.push(root);
-      onStack.add(root);
+    const visit = (n: number): void => {
+      index[n] = low[n] = next++;
+      stack.push(n);
+      onStack[n] = 1;
+    };
+    for (const root of this.added) {
+      if (index[root] >= 0) continue;
+      const work: number[] = [root];
+      const at: number[] = [0];
+      visit(root);
       while (work.length > 0) {
-        const frame = work[work.length - 1];
-        const refs = this.entries.get(frame.key)!.refs;
-        if (frame.i < refs.length) {
-          const to = refs[frame.i++];
-          if (to === frame.key || !this.entries.has(to)) continue;
-          if (!index.has(to)) {
-            index.set(to, next);
-            low.set(to, next++);
-            stack.push(to);
-            onStack.add(to);
-            work.push({ key: to, i: 0 });
-          } else if (onStack.has(to)) {
-            low.set(frame.key, Math.min(low.get(frame.key)!, index.get(to)!));
+        const top = work.length - 1;
+        const node = work[top];
+        const refs = this.refs[node];
+        if (at[top] < refs.length) {
+          const to = refs[at[top]++];
+          if (to === node || this.length[to] < 0) continue;
+          if (index[to] < 0) {
+            visit(to);
+            work.push(to);
+            at.push(0);
+          } else if (onStack[to]) {
+            low[node] = Math.min(low[node], index[to]);
           }
           continue;
         }
         work.pop();
+        at.pop();
         if (work.length > 0) {
-          const parent = work[work.length - 1].key;
-          low.set(parent, Math.min(low.get(parent)!, low.get(frame.key)!));
+          const parent = work[work.length - 1];
+          low[parent] = Math.min(low[parent], low[node]);
         }
-        if (low.get(frame.key) === index.get(frame.key)) {
-          const component: string[] = [];
-          let k: string;
+        if (low[node] === index[node]) {
+          const component: number[] = [];
+          let k: number;
           do {
             k = stack.pop()!;
-            onStack.delete(k);
+            onStack[k] = 0;
             component.push(k);
-          } while (k !== frame.key);
+          } while (k !== node);
           out.push(component.reverse());
         }
       }
@@ -279,21 +316,21 @@ export class BundleSplitter {
  * Collects the references of a resource as keys; a `urn:uuid:<id>` naming a resource already
  * added becomes `Type/id` in place (a canonical file's references to earlier records).
  */
-function collectReferences(value: unknown, typeOfId: ReadonlyMap<string, string>, refs: string[]): void {
+function collectReferences(value: unknown, keys: readonly string[], nodeOfId: ReadonlyMap<string, number>, refs: string[]): void {
   if (Array.isArray(value)) {
-    for (const v of value) collectReferences(v, typeOfId, refs);
+    for (const v of value) collectReferences(v, keys, nodeOfId, refs);
   } else if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     for (const key in obj) {
       const v = obj[key];
       if (key === 'reference' && typeof v === 'string') {
-        if (v.startsWith('urn:uuid:')) {
-          const type = typeOfId.get(v.slice(9));
-          if (type) obj[key] = `${type}/${v.slice(9)}`;
+        if (v.startsWith(URN)) {
+          const node = nodeOfId.get(v.slice(URN.length));
+          if (node !== undefined) obj[key] = keys[node];
         }
         if (!v.startsWith('#')) refs.push(referenceKey(obj[key] as string));
       } else if (typeof v === 'object') {
-        collectReferences(v, typeOfId, refs);
+        collectReferences(v, keys, nodeOfId, refs);
       }
     }
   }
@@ -301,6 +338,7 @@ function collectReferences(value: unknown, typeOfId: ReadonlyMap<string, string>
 
 /** `Type/id` of a relative or absolute reference (a `_history` suffix dropped); other text as it is. */
 function referenceKey(ref: string): string {
+  if (ref.startsWith('urn:')) return ref;
   const m = /(?:^|\/)([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(ref);
-  return m && !ref.startsWith('urn:') ? m[1] : ref;
+  return m ? m[1] : ref;
 }
