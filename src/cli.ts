@@ -20,8 +20,8 @@ const USAGE = `Usage:
   peerbridge validate <file|dir>... [--format text|json] [--profile <url>] [--ig <tgz|folder|name#version>]... [--output <file>]
                       [--level error|warning|information] [--threads <n>] [--max-bytes <n>] [--no-progress]   (peerbridge validate --help: every option)
   peerbridge package install <file.tgz>... | peerbridge package list [--format text|json]
-  peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--feed <name>] [--out <file>] [--report <file>]
-                       [--rejects <file>] [--format text|json] [--no-progress]
+  peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--feed <name>] [--out <file> | --out-dir <dir> [--post <url>]]
+                       [--report <file>] [--rejects <file>] [--format text|json] [--no-progress]   (peerbridge translate --help: every option)
   peerbridge clients add --name <n> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...]
   peerbridge clients list [--format text|json] | peerbridge clients remove <id>
       (while a server runs, add to each: --server <url> --client-id <admin client id> --key <its private key file>)
