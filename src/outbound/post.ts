@@ -183,6 +183,10 @@ export function delay(attempt: number, retryAfter: string | undefined, options: 
 /** What the answer said: an OperationOutcome's issues, a response Bundle's entry statuses. */
 function describe(answer: unknown, result: BundleResult): void {
   const body = answer as (OperationOutcome | Bundle) | undefined;
+  // The last answer's, not an earlier attempt's.
+  delete result.issues;
+  delete result.entryStatuses;
+  delete result.failedEntries;
   if (body?.resourceType === 'OperationOutcome') {
     result.issues = body.issue ?? [];
   } else if (body?.resourceType === 'Bundle') {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { Bundle } from '@medplum/fhirtypes';
+import { importJWK, jwtVerify, type JWK } from 'jose';
 import { createApp } from '../../src/http/app';
 import { Validator } from '../../src/validation';
 import type { PostReport } from '../../src/outbound/post';
@@ -140,4 +141,49 @@ test('the bearer token is sent; a network error is retried, then reported as unr
   const gone = await post(s.base, join(tmp, `stub${n++}`), '--retries', '1');
   expect(gone.code).toBe(1);
   expect(gone.err).toMatch(/0001\.json unreachable after 2 tries/);
+}, 30_000);
+
+test('SMART Backend Services: token endpoint from smart-configuration, a signed assertion, a new token after a 401', async () => {
+  const keys = join(tmp, 'keys');
+  expect((await run('auth', 'keygen', '--out', keys)).code).toBe(0);
+  const jwks = JSON.parse(readFileSync(join(keys, 'jwks.json'), 'utf8')) as { keys: JWK[] };
+  const tokens: string[] = [];
+  const seen: (string | undefined)[] = [];
+  let origin = '';
+  const { server, base } = await listen((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', async () => {
+      if (req.url === '/fhir/.well-known/smart-configuration') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ token_endpoint: `${origin}/token` }));
+      } else if (req.url === '/token') {
+        const form = new URLSearchParams(body);
+        const { payload } = await jwtVerify(form.get('client_assertion')!, await importJWK(jwks.keys[0], 'ES384'), { audience: `${origin}/token`, issuer: 'client-1' });
+        expect(form.get('scope')).toBe('system/*.write');
+        tokens.push(`token-${tokens.length + 1}-${String(payload.jti).slice(0, 4)}`);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ access_token: tokens[tokens.length - 1], token_type: 'bearer', expires_in: 300 }));
+      } else {
+        seen.push(req.headers.authorization);
+        // The first token "expires" after the first Bundle.
+        const ok = req.headers.authorization === `Bearer ${tokens[tokens.length - 1]}` && !(tokens.length === 1 && seen.length > 1);
+        const entries = (JSON.parse(body) as Bundle).entry ?? [];
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/fhir+json' });
+        res.end(JSON.stringify(ok ? { resourceType: 'Bundle', type: 'transaction-response', entry: entries.map(() => ({ response: { status: '200 OK' } })) } : { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] }));
+      }
+    });
+  });
+  origin = new URL(base).origin;
+  const dir = join(tmp, `smart${n++}`);
+  const r = await run('translate', '--mapping', 'riverbend-csv', RIVERBEND, '--post', base, '--out-dir', dir, '--bundle-size', '50', '--no-progress', '--client-id', 'client-1', '--key', join(keys, 'private-key.jwk.json'));
+  await close(server);
+  expect(r.err).toMatch(/3 accepted/);
+  expect(r.code).toBe(0);
+  expect(tokens).toHaveLength(2);
+  expect(seen).toEqual([`Bearer ${tokens[0]}`, `Bearer ${tokens[0]}`, `Bearer ${tokens[1]}`, `Bearer ${tokens[1]}`]);
+  expect(reportOf(dir).bundles[1].attempts.map((a) => a.status)).toEqual([401, 200]);
+  // What the report keeps is the last answer's: the accepted Bundle's entry statuses, not the 401's outcome.
+  expect(reportOf(dir).bundles[1]).toMatchObject({ status: 200, entryStatuses: { '200 OK': 50 } });
+  expect(reportOf(dir).bundles[1].issues).toBeUndefined();
 }, 30_000);
