@@ -66,7 +66,9 @@ Output (one of):
                         one Bundle); a resource too big for any Bundle is an error naming it
   --bundle-size <n>     at most n entries per Bundle (default ${DEFAULT_BUNDLE_LIMITS.entries})
   --bundle-bytes <n>    at most n bytes per Bundle: a number, or with KB/MB (KiB/MiB) (default 12MB:
-                        PeerBridge takes 16 MB bodies). Both limits hold.
+                        PeerBridge takes 16 MB bodies)
+  --bundle-values <n>   at most n JSON values per Bundle (default ${DEFAULT_BUNDLE_LIMITS.values}: PeerBridge reads
+                        200,000, VALIDATION_MAX_ELEMENTS). All three limits hold.
 
 Send to a FHIR server (POST [base] with each Bundle, in order):
   --post <base URL>     e.g. http://localhost:8080/fhir. Bundles are written to --out-dir (default
@@ -106,6 +108,7 @@ interface Args {
   outDir?: string;
   bundleSize?: number;
   bundleBytes?: number;
+  bundleValues?: number;
   post?: string;
   token?: string;
   clientId?: string;
@@ -154,6 +157,7 @@ function parseArgs(args: string[]): Args {
     else if (name === '--out-dir') opts.outDir = value();
     else if (name === '--bundle-size') opts.bundleSize = positive(name, value());
     else if (name === '--bundle-bytes') opts.bundleBytes = parseBytes(value());
+    else if (name === '--bundle-values') opts.bundleValues = positive(name, value());
     else if (name === '--post') opts.post = value();
     else if (name === '--token') opts.token = value();
     else if (name === '--client-id') opts.clientId = value();
@@ -184,7 +188,7 @@ function parseArgs(args: string[]): Args {
   if (opts.mapping === 'canonical' && (opts.feed || opts.rejects)) throw new UsageError('--feed and --rejects are for outside sources; a canonical file reports its rejected records in the summary');
   if (rest.length !== 1) throw new UsageError('Give exactly one input file (or - for standard input)');
   if (opts.out && (opts.outDir || opts.post)) throw new UsageError('--out writes one Bundle; --out-dir and --post write a series: give one or the other');
-  if ((opts.bundleSize || opts.bundleBytes) && !opts.outDir && !opts.post) throw new UsageError('--bundle-size and --bundle-bytes need --out-dir or --post');
+  if ((opts.bundleSize || opts.bundleBytes || opts.bundleValues) && !opts.outDir && !opts.post) throw new UsageError('--bundle-size, --bundle-bytes and --bundle-values need --out-dir or --post');
   const postOnly = (['token', 'clientId', 'key', 'tokenUrl', 'scope', 'retries', 'checkpoint', 'postReport'] as const).filter((k) => opts[k] !== undefined);
   if (!opts.post && postOnly.length) throw new UsageError(`${postOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} ${postOnly.length === 1 ? 'is' : 'are'} for --post`);
   if (opts.post) {
@@ -270,7 +274,7 @@ function deliveryJson(d: Delivery): Record<string, unknown> {
 export function formatDelivery(d: Delivery): string {
   if (!d.manifest || !d.dir) return '';
   const m = d.manifest;
-  const lines = [`Bundles: ${m.totals.bundles} in ${d.dir} (${m.totals.entries} entries, ${m.totals.bytes} bytes; at most ${m.limits.entries} entries and ${m.limits.bytes} bytes each; ${join(d.dir, 'manifest.json')} lists them)`];
+  const lines = [`Bundles: ${m.totals.bundles} in ${d.dir} (${m.totals.entries} entries, ${m.totals.bytes} bytes; at most ${m.limits.entries} entries, ${m.limits.bytes} bytes and ${m.limits.values} JSON values each; ${join(d.dir, 'manifest.json')} lists them)`];
   if (m.outsideReferences.count > 0) {
     lines.push(`  ${m.outsideReferences.count} referenced resources are in no Bundle (they must already be on the server), e.g. ${m.outsideReferences.first.slice(0, 3).join(', ')}`);
   }
@@ -293,7 +297,11 @@ async function emit<R>(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.Wri
   if (!parsed.outDir && !parsed.post) return writeBundle(parsed, out, err, translate, latestOnly);
   const dir = parsed.outDir ?? join(dirname(resolve(parsed.input)), `${inputStem(parsed.input)}.bundles`);
   const scratch = mkdtempSync(join(tmpdir(), 'pb-bundles-'));
-  const splitter = new BundleSplitter(join(scratch, 'entries.json'), { entries: parsed.bundleSize ?? DEFAULT_BUNDLE_LIMITS.entries, bytes: parsed.bundleBytes ?? DEFAULT_BUNDLE_LIMITS.bytes });
+  const splitter = new BundleSplitter(join(scratch, 'entries.json'), {
+    entries: parsed.bundleSize ?? DEFAULT_BUNDLE_LIMITS.entries,
+    bytes: parsed.bundleBytes ?? DEFAULT_BUNDLE_LIMITS.bytes,
+    values: parsed.bundleValues ?? DEFAULT_BUNDLE_LIMITS.values,
+  });
   try {
     const result = await translate(async (resources) => {
       for (const r of resources) await splitter.add(r);

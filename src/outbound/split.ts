@@ -28,14 +28,21 @@ export interface BundleLimits {
   entries: number;
   /** Bytes of a Bundle file (UTF-8 JSON, as sent). */
   bytes: number;
+  /**
+   * JSON values of a Bundle (every object, array and primitive, as src/validation/budget.ts
+   * counts them): servers bound the work of one request by them, not only by bytes.
+   */
+  values: number;
 }
 
 /**
  * Defaults: 12 MiB stays clear of this server's 16 MiB request body limit (MAX_BODY_BYTES, with
- * room for a proxy's headers or a re-encoding), and 1,000 entries keeps one transaction short
- * enough for servers that hold a database transaction open for it.
+ * room for a proxy's headers or a re-encoding); 150,000 values stays under the 200,000 it reads
+ * in one body (VALIDATION_MAX_ELEMENTS; translated resources average 27 bytes a value, so 12 MiB
+ * alone would make ~470,000); and 1,000 entries keeps one transaction short enough for servers
+ * that hold a database transaction open for it.
  */
-export const DEFAULT_BUNDLE_LIMITS: BundleLimits = { entries: 1000, bytes: 12 * 1024 * 1024 };
+export const DEFAULT_BUNDLE_LIMITS: BundleLimits = { entries: 1000, bytes: 12 * 1024 * 1024, values: 150_000 };
 
 /** A resource, or a reference cycle, that cannot fit any Bundle under the limits: nothing is written. */
 export class BundleSizeError extends Error {}
@@ -44,11 +51,16 @@ const HEADER = '{"resourceType":"Bundle","type":"transaction","entry":[\n';
 const FOOTER = '\n]}\n';
 const SEPARATOR = ',\n';
 const OVERHEAD = HEADER.length + FOOTER.length;
+/** The Bundle object, its resourceType and type, the entry array. */
+const OVERHEAD_VALUES = 4;
+/** An entry object, its fullUrl, request object, method and url. */
+const ENTRY_VALUES = 5;
 
 /** One planned Bundle: its entries' keys, in order. */
 export interface PlannedBundle {
   keys: string[];
   bytes: number;
+  values: number;
 }
 
 /** One written Bundle, as the manifest lists it. */
@@ -56,6 +68,8 @@ export interface ManifestBundle {
   file: string;
   entries: number;
   bytes: number;
+  /** JSON values. */
+  values: number;
   sha256: string;
   /** Entries per resource type. */
   resources: Record<string, number>;
@@ -94,6 +108,8 @@ export class BundleSplitter {
   private readonly length: number[] = [];
   /** Bytes once its forward `urn:uuid` references are `Type/id`. */
   private readonly bytes: number[] = [];
+  /** JSON values of its entry. */
+  private readonly values: number[] = [];
   private readonly refs: number[][] = [];
   /** `urn:uuid:<id>` references made before their target was added, per node. */
   private readonly forward = new Map<number, string[]>();
@@ -122,6 +138,7 @@ export class BundleSplitter {
       this.length.push(-1);
       this.offset.push(0);
       this.bytes.push(0);
+      this.values.push(0);
       this.refs.push([]);
     }
     return n;
@@ -132,13 +149,14 @@ export class BundleSplitter {
     const node = this.node(`${resource.resourceType}/${resource.id}`);
     this.nodeOfId.set(resource.id as string, node);
     const refs: string[] = [];
-    collectReferences(resource, this.keys, this.nodeOfId, refs);
+    const values = collectReferences(resource, this.keys, this.nodeOfId, refs) + ENTRY_VALUES;
     const json = JSON.stringify(putEntry(resource));
     const length = Buffer.byteLength(json);
     if (this.length[node] < 0) this.added.push(node);
     this.offset[node] = this.spooled;
     this.length[node] = length;
     this.bytes[node] = length;
+    this.values[node] = values;
     const targets: number[] = [];
     const forward: string[] = [];
     for (const r of refs) {
@@ -167,23 +185,25 @@ export class BundleSplitter {
   plan(): PlannedBundle[] {
     this.resolveForwardReferences();
     const bundles: PlannedBundle[] = [];
-    let current: PlannedBundle = { keys: [], bytes: OVERHEAD };
+    let current: PlannedBundle = { keys: [], bytes: OVERHEAD, values: OVERHEAD_VALUES };
     for (const component of this.components()) {
       const bytes = component.reduce((n, k) => n + this.bytes[k] + SEPARATOR.length, 0);
+      const values = component.reduce((n, k) => n + this.values[k], 0);
       const alone = OVERHEAD + bytes - SEPARATOR.length;
-      if (component.length > this.limits.entries || alone > this.limits.bytes) {
+      if (component.length > this.limits.entries || alone > this.limits.bytes || OVERHEAD_VALUES + values > this.limits.values) {
         const keys = component.map((k) => this.keys[k]);
         const names = keys.length === 1 ? keys[0] : `the reference cycle of ${keys.length} resources ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''}`;
         throw new BundleSizeError(
-          `${names} ${keys.length === 1 ? 'is' : 'are'} ${alone} bytes as a Bundle, over the limit of ${this.limits.bytes} bytes${component.length > this.limits.entries ? ` (or ${this.limits.entries} entries)` : ''}: raise --bundle-bytes (or --bundle-size), the target server permitting`,
+          `${names} ${keys.length === 1 ? 'is' : 'are'} ${alone} bytes and ${OVERHEAD_VALUES + values} JSON values as a Bundle, over the limit of ${this.limits.bytes} bytes, ${this.limits.values} values or ${this.limits.entries} entries: raise --bundle-bytes, --bundle-values or --bundle-size, the target server permitting`,
         );
       }
       const size = current.keys.length === 0 ? alone : current.bytes + bytes;
-      if (current.keys.length > 0 && (current.keys.length + component.length > this.limits.entries || size > this.limits.bytes)) {
+      if (current.keys.length > 0 && (current.keys.length + component.length > this.limits.entries || size > this.limits.bytes || current.values + values > this.limits.values)) {
         bundles.push(current);
-        current = { keys: [], bytes: OVERHEAD };
+        current = { keys: [], bytes: OVERHEAD, values: OVERHEAD_VALUES };
       }
       current.bytes = current.keys.length === 0 ? alone : current.bytes + bytes;
+      current.values += values;
       for (const k of component) current.keys.push(this.keys[k]);
     }
     if (current.keys.length > 0) bundles.push(current);
@@ -212,7 +232,7 @@ export class BundleSplitter {
         const file = `${String(n + 1).padStart(width, '0')}.json`;
         writeFileSync(join(dir, file), text);
         const bytes = Buffer.byteLength(text);
-        manifest.bundles.push({ file, entries: bundle.keys.length, bytes, sha256: createHash('sha256').update(text).digest('hex'), resources });
+        manifest.bundles.push({ file, entries: bundle.keys.length, bytes, values: bundle.values, sha256: createHash('sha256').update(text).digest('hex'), resources });
         manifest.totals.entries += bundle.keys.length;
         manifest.totals.bytes += bytes;
       });
@@ -313,27 +333,33 @@ export class BundleSplitter {
 }
 
 /**
- * Collects the references of a resource as keys; a `urn:uuid:<id>` naming a resource already
- * added becomes `Type/id` in place (a canonical file's references to earlier records).
+ * Collects the references of a resource as keys, and counts its JSON values; a `urn:uuid:<id>`
+ * naming a resource already added becomes `Type/id` in place (a canonical file's references to
+ * earlier records).
  */
-function collectReferences(value: unknown, keys: readonly string[], nodeOfId: ReadonlyMap<string, number>, refs: string[]): void {
+function collectReferences(value: unknown, keys: readonly string[], nodeOfId: ReadonlyMap<string, number>, refs: string[]): number {
+  let values = 1;
   if (Array.isArray(value)) {
-    for (const v of value) collectReferences(v, keys, nodeOfId, refs);
+    for (const v of value) values += collectReferences(v, keys, nodeOfId, refs);
   } else if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     for (const key in obj) {
       const v = obj[key];
       if (key === 'reference' && typeof v === 'string') {
+        values++;
         if (v.startsWith(URN)) {
           const node = nodeOfId.get(v.slice(URN.length));
           if (node !== undefined) obj[key] = keys[node];
         }
         if (!v.startsWith('#')) refs.push(referenceKey(obj[key] as string));
-      } else if (typeof v === 'object') {
-        collectReferences(v, keys, nodeOfId, refs);
+      } else if (v !== null && typeof v === 'object') {
+        values += collectReferences(v, keys, nodeOfId, refs);
+      } else if (v !== undefined) {
+        values++;
       }
     }
   }
+  return values;
 }
 
 /** `Type/id` of a relative or absolute reference (a `_history` suffix dropped); other text as it is. */

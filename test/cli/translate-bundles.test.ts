@@ -72,7 +72,7 @@ test('a resource bigger than the limit: an error naming it, no Bundles written',
   const dir = join(tmp, 'too-small');
   const r = await run('translate', '--mapping', 'riverbend-csv', join(EXAMPLES, 'outside/riverbend-csv'), '--out-dir', dir, '--bundle-bytes', '1KB', '--no-progress');
   expect(r.code).toBe(2);
-  expect(r.err).toMatch(/a Bundle cannot hold [A-Za-z]+\/[0-9a-f-]+ is \d+ bytes as a Bundle, over the limit of 1024 bytes/);
+  expect(r.err).toMatch(/a Bundle cannot hold [A-Za-z]+\/[0-9a-f-]+ is \d+ bytes and \d+ JSON values as a Bundle, over the limit of 1024 bytes/);
   expect(existsSync(join(dir, 'manifest.json'))).toBe(false);
 });
 
@@ -90,7 +90,7 @@ test('usage: --out with --out-dir, --bundle-size alone, a bad size, --token with
 test('--help describes every option', async () => {
   const r = await run('translate', '--help');
   expect(r.code).toBe(0);
-  for (const option of ['--mapping', '--feed', '--out ', '--out-dir', '--bundle-size', '--bundle-bytes', '--post', '--token', '--client-id', '--key', '--token-url', '--scope', '--retries', '--checkpoint', '--post-report', '--report', '--rejects', '--format', '--no-progress', '--help']) {
+  for (const option of ['--mapping', '--feed', '--out ', '--out-dir', '--bundle-size', '--bundle-bytes', '--bundle-values', '--post', '--token', '--client-id', '--key', '--token-url', '--scope', '--retries', '--checkpoint', '--post-report', '--report', '--rejects', '--format', '--no-progress', '--help']) {
     expect(r.out).toContain(option);
   }
 });

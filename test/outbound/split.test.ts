@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
-import { BundleSizeError, BundleSplitter, type BundleLimits } from '../../src/outbound/split';
+import { BundleSizeError, BundleSplitter, DEFAULT_BUNDLE_LIMITS, type BundleLimits } from '../../src/outbound/split';
 import { readSeries, seriesProblems } from '../support/bundle-series';
+import { countElements } from '../../src/validation/budget';
 
 let tmp: string;
 let n = 0;
@@ -20,9 +21,9 @@ const id = (k: number): string => `00000000-0000-4000-8000-${String(k).padStart(
 const patient = (k: number, link?: number): Resource => ({ resourceType: 'Patient', id: id(k), ...(link !== undefined ? { link: [{ other: { reference: `Patient/${id(link)}` }, type: 'seealso' }] } : {}) });
 const encounter = (k: number, subject: string): Resource => ({ resourceType: 'Encounter', id: id(k), status: 'finished', class: { code: 'AMB' }, subject: { reference: subject } });
 
-async function split(resources: Resource[], limits: BundleLimits): Promise<string> {
+async function split(resources: Resource[], limits: Partial<BundleLimits>): Promise<string> {
   const dir = join(tmp, `s${n++}`);
-  const splitter = new BundleSplitter(join(tmp, `spool${n}`), limits);
+  const splitter = new BundleSplitter(join(tmp, `spool${n}`), { ...DEFAULT_BUNDLE_LIMITS, ...limits });
   for (const r of resources) await splitter.add(structuredClone(r));
   await splitter.finish();
   splitter.write(dir, splitter.plan());
@@ -55,6 +56,18 @@ test('the byte limit holds to the byte', async () => {
   expect(manifest.bundles.length).toBeGreaterThan(3);
   expect(Math.max(...manifest.bundles.map((b) => b.bytes))).toBeLessThanOrEqual(2000);
   expect(manifest.totals.entries).toBe(40);
+  expect(seriesProblems(dir)).toEqual([]);
+});
+
+test('the JSON values limit holds as the server counts them', async () => {
+  const resources = Array.from({ length: 40 }, (_, k) => encounter(k, `Patient/${id(1000 + k)}`));
+  const dir = await split(resources, { values: 100 });
+  const { manifest, bundles } = readSeries(dir);
+  expect(manifest.bundles.length).toBeGreaterThan(5);
+  expect(Math.max(...bundles.map((b) => countElements(b, Infinity)))).toBeLessThanOrEqual(100);
+  // Packed tight: one entry more would not have fitted.
+  const perEntry = countElements(bundles[0].entry![0], Infinity);
+  expect(countElements(bundles[0], Infinity) + perEntry).toBeGreaterThan(100);
   expect(seriesProblems(dir)).toEqual([]);
 });
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Manifest } from '../../src/outbound/split';
+import { countElements } from '../../src/validation/budget';
 
 export interface Series {
   manifest: Manifest;
@@ -45,6 +46,9 @@ export function seriesProblems(dir: string): string[] {
     const text = readFileSync(join(dir, file));
     if (text.length > manifest.limits.bytes) problems.push(`${file} is ${text.length} bytes, over ${manifest.limits.bytes}`);
     if ((bundle.entry ?? []).length > manifest.limits.entries) problems.push(`${file} has ${bundle.entry!.length} entries, over ${manifest.limits.entries}`);
+    const values = countElements(bundle, Infinity);
+    if (values !== manifest.bundles[n].values) problems.push(`${file} has ${values} JSON values, the manifest says ${manifest.bundles[n].values}`);
+    if (values > manifest.limits.values) problems.push(`${file} has ${values} JSON values, over ${manifest.limits.values}`);
     if (bundle.type !== 'transaction') problems.push(`${file} is not a transaction`);
     const fullUrls = new Set((bundle.entry ?? []).map((e) => e.fullUrl));
     for (const e of bundle.entry ?? []) {
