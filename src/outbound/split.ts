@@ -15,7 +15,7 @@
  * Memory holds per resource its key, where its entry sits in a spool file and the keys it refers
  * to, never the resources: a 50,000-row export is split in flat memory.
  */
-import { closeSync, createWriteStream, mkdirSync, openSync, readSync, writeFileSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -210,9 +210,13 @@ export class BundleSplitter {
     return bundles;
   }
 
-  /** Writes `0001.json`, `0002.json` ... and `manifest.json` into `dir` (made if missing). */
+  /**
+   * Writes `0001.json`, `0002.json` ... and `manifest.json` into `dir` (made if missing). The
+   * numbered files of an earlier run there are removed first, so the folder holds this run only.
+   */
   write(dir: string, plan: PlannedBundle[]): Manifest {
     mkdirSync(dir, { recursive: true });
+    for (const f of readdirSync(dir)) if (/^\d{4,}\.json$/.test(f)) unlinkSync(join(dir, f));
     const width = Math.max(4, String(plan.length).length);
     const fd = openSync(this.spoolFile, 'r');
     const manifest: Manifest = { limits: this.limits, bundles: [], totals: { bundles: plan.length, entries: 0, bytes: 0 }, outsideReferences: this.outsideReferences() };

@@ -2,7 +2,7 @@
  * BundleSplitter: dependencies before dependents whatever the input order, reference cycles in
  * one Bundle, both limits, the last version of a resource kept, forward urn:uuid references.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
@@ -83,4 +83,16 @@ test('a forward urn:uuid reference becomes Type/id, its size counted', async () 
   const { bundles } = readSeries(dir);
   expect(bundles[1].entry![0].resource).toMatchObject({ subject: { reference: `Patient/${id(1)}` } });
   expect(seriesProblems(dir)).toEqual([]);
+});
+
+test('writing again into the same folder leaves no numbered file of the earlier run', async () => {
+  const resources = Array.from({ length: 6 }, (_, k) => patient(k));
+  const dir = join(tmp, 'again');
+  for (const entries of [1, 3]) {
+    const splitter = new BundleSplitter(join(tmp, `spool-again-${entries}`), { ...DEFAULT_BUNDLE_LIMITS, entries });
+    for (const r of resources) await splitter.add(structuredClone(r));
+    await splitter.finish();
+    splitter.write(dir, splitter.plan());
+  }
+  expect(readdirSync(dir).sort()).toEqual(['0001.json', '0002.json', 'manifest.json']);
 });
