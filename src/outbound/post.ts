@@ -91,7 +91,12 @@ export async function postBundles(dir: string, manifest: Manifest, options: Post
   const base = options.base.replace(/\/+$/, '');
   const checkpoint = readCheckpoint(options.checkpointFile);
   const done = (checkpoint.servers[base] ??= {});
-  const report: PostReport = { base, startedAt: new Date().toISOString(), totals: { accepted: 0, 'already accepted': 0, refused: 0, unreachable: 0, 'not sent': 0 }, bundles: [] };
+  const report: PostReport = {
+    base,
+    startedAt: new Date().toISOString(),
+    totals: { accepted: 0, 'already accepted': 0, refused: 0, unreachable: 0, 'not sent': 0 },
+    bundles: [],
+  };
   let stopped = false;
   for (const b of manifest.bundles) {
     const result: BundleResult = { file: b.file, sha256: b.sha256, entries: b.entries, result: 'not sent', attempts: [] };
@@ -131,7 +136,12 @@ async function send(base: string, body: Buffer, result: BundleResult, options: P
       res = await fetch(base, {
         method: 'POST',
         body,
-        headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json', prefer: 'return=minimal', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'content-type': 'application/fhir+json',
+          accept: 'application/fhir+json',
+          prefer: 'return=minimal',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         signal: AbortSignal.timeout(options.timeoutMs ?? 600_000),
       });
     } catch (e) {
@@ -169,7 +179,11 @@ async function send(base: string, body: Buffer, result: BundleResult, options: P
 }
 
 /** Milliseconds before try `attempt + 1`: Retry-After when given (capped), else exponential backoff with jitter. */
-export function delay(attempt: number, retryAfter: string | undefined, options: Pick<PostOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxRetryAfterMs'> = {}): number {
+export function delay(
+  attempt: number,
+  retryAfter: string | undefined,
+  options: Pick<PostOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxRetryAfterMs'> = {},
+): number {
   const cap = options.maxRetryAfterMs ?? 15 * 60_000;
   if (retryAfter) {
     const seconds = Number(retryAfter);
@@ -195,7 +209,7 @@ function describe(answer: unknown, result: BundleResult): void {
     (body.entry ?? []).forEach((e, index) => {
       const status = e.response?.status ?? '(none)';
       counts[status] = (counts[status] ?? 0) + 1;
-      if (!/^2\d\d/.test(status)) failed.push({ index, status, ...(e.response?.outcome ? { issues: (e.response.outcome as OperationOutcome).issue } : {}) });
+      if (!/^2\d\d/.test(status)) failed.push({ index, status, ...(e.response?.outcome ? { issues: e.response.outcome.issue } : {}) });
     });
     result.entryStatuses = counts;
     if (failed.length) result.failedEntries = failed;

@@ -192,13 +192,17 @@ export class BundleSplitter {
       const alone = OVERHEAD + bytes - SEPARATOR.length;
       if (component.length > this.limits.entries || alone > this.limits.bytes || OVERHEAD_VALUES + values > this.limits.values) {
         const keys = component.map((k) => this.keys[k]);
-        const names = keys.length === 1 ? keys[0] : `the reference cycle of ${keys.length} resources ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''}`;
+        const names =
+          keys.length === 1 ? keys[0] : `the reference cycle of ${keys.length} resources ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''}`;
         throw new BundleSizeError(
           `${names} ${keys.length === 1 ? 'is' : 'are'} ${alone} bytes and ${OVERHEAD_VALUES + values} JSON values as a Bundle, over the limit of ${this.limits.bytes} bytes, ${this.limits.values} values or ${this.limits.entries} entries: raise --bundle-bytes, --bundle-values or --bundle-size, the target server permitting`,
         );
       }
       const size = current.keys.length === 0 ? alone : current.bytes + bytes;
-      if (current.keys.length > 0 && (current.keys.length + component.length > this.limits.entries || size > this.limits.bytes || current.values + values > this.limits.values)) {
+      if (
+        current.keys.length > 0 &&
+        (current.keys.length + component.length > this.limits.entries || size > this.limits.bytes || current.values + values > this.limits.values)
+      ) {
         bundles.push(current);
         current = { keys: [], bytes: OVERHEAD, values: OVERHEAD_VALUES };
       }
@@ -219,7 +223,12 @@ export class BundleSplitter {
     for (const f of readdirSync(dir)) if (/^\d{4,}\.json$/.test(f)) unlinkSync(join(dir, f));
     const width = Math.max(4, String(plan.length).length);
     const fd = openSync(this.spoolFile, 'r');
-    const manifest: Manifest = { limits: this.limits, bundles: [], totals: { bundles: plan.length, entries: 0, bytes: 0 }, outsideReferences: this.outsideReferences() };
+    const manifest: Manifest = {
+      limits: this.limits,
+      bundles: [],
+      totals: { bundles: plan.length, entries: 0, bytes: 0 },
+      outsideReferences: this.outsideReferences(),
+    };
     try {
       plan.forEach((bundle, n) => {
         const resources: Record<string, number> = {};
@@ -236,7 +245,14 @@ export class BundleSplitter {
         const file = `${String(n + 1).padStart(width, '0')}.json`;
         writeFileSync(join(dir, file), text);
         const bytes = Buffer.byteLength(text);
-        manifest.bundles.push({ file, entries: bundle.keys.length, bytes, values: bundle.values, sha256: createHash('sha256').update(text).digest('hex'), resources });
+        manifest.bundles.push({
+          file,
+          entries: bundle.keys.length,
+          bytes,
+          values: bundle.values,
+          sha256: createHash('sha256').update(text).digest('hex'),
+          resources,
+        });
         manifest.totals.entries += bundle.keys.length;
         manifest.totals.bytes += bytes;
       });

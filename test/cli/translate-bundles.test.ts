@@ -31,7 +31,19 @@ const GOLDENS: [string, string, string][] = [
 
 test.each(GOLDENS)('%s %s: small Bundles, references resolvable, the golden resources all there', async (mapping, input, expected) => {
   const dir = join(tmp, input.replace(/\W/g, '_'));
-  const r = await run('translate', '--mapping', mapping, join(EXAMPLES, input), '--out-dir', dir, '--bundle-size', '7', '--bundle-bytes', '24KB', '--no-progress');
+  const r = await run(
+    'translate',
+    '--mapping',
+    mapping,
+    join(EXAMPLES, input),
+    '--out-dir',
+    dir,
+    '--bundle-size',
+    '7',
+    '--bundle-bytes',
+    '24KB',
+    '--no-progress',
+  );
   expect(r.code).toBe(0);
   expect(r.out).toBe('');
   const series = readSeries(dir);
@@ -46,8 +58,21 @@ test.each(GOLDENS)('%s %s: small Bundles, references resolvable, the golden reso
 
 test('a canonical file: urn:uuid references become Type/id, so they resolve across Bundles', async () => {
   const dir = join(tmp, 'canonical-refs');
-  await run('translate', '--mapping', 'canonical', join(EXAMPLES, 'canonical/riverbend-dana-whitfield.json'), '--out-dir', dir, '--bundle-size', '3', '--no-progress');
-  const text = readdirSync(dir).filter((f) => f !== 'manifest.json').map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+  await run(
+    'translate',
+    '--mapping',
+    'canonical',
+    join(EXAMPLES, 'canonical/riverbend-dana-whitfield.json'),
+    '--out-dir',
+    dir,
+    '--bundle-size',
+    '3',
+    '--no-progress',
+  );
+  const text = readdirSync(dir)
+    .filter((f) => f !== 'manifest.json')
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('');
   expect(text).not.toMatch(/"reference":"urn:uuid:/);
   expect(seriesProblems(dir)).toEqual([]);
 });
@@ -56,7 +81,21 @@ test('a generated 5,000-row CSV export: every reference resolvable within the li
   const input = join(tmp, 'gen');
   generateRiverbendCsv(input, { seed: 7, contacts: 5000 });
   const dir = join(tmp, 'gen-bundles');
-  const r = await run('translate', '--mapping', 'riverbend-csv', input, '--out-dir', dir, '--bundle-size', '250', '--bundle-bytes', '200KB', '--no-progress', '--format', 'json');
+  const r = await run(
+    'translate',
+    '--mapping',
+    'riverbend-csv',
+    input,
+    '--out-dir',
+    dir,
+    '--bundle-size',
+    '250',
+    '--bundle-bytes',
+    '200KB',
+    '--no-progress',
+    '--format',
+    'json',
+  );
   expect(r.code).toBe(0);
   const summary = JSON.parse(r.err.trim());
   const series = readSeries(dir);
@@ -70,7 +109,17 @@ test('a generated 5,000-row CSV export: every reference resolvable within the li
 
 test('a resource bigger than the limit: an error naming it, no Bundles written', async () => {
   const dir = join(tmp, 'too-small');
-  const r = await run('translate', '--mapping', 'riverbend-csv', join(EXAMPLES, 'outside/riverbend-csv'), '--out-dir', dir, '--bundle-bytes', '1KB', '--no-progress');
+  const r = await run(
+    'translate',
+    '--mapping',
+    'riverbend-csv',
+    join(EXAMPLES, 'outside/riverbend-csv'),
+    '--out-dir',
+    dir,
+    '--bundle-bytes',
+    '1KB',
+    '--no-progress',
+  );
   expect(r.code).toBe(2);
   expect(r.err).toMatch(/a Bundle cannot hold [A-Za-z]+\/[0-9a-f-]+ is \d+ bytes and \d+ JSON values as a Bundle, over the limit of 1024 bytes/);
   expect(existsSync(join(dir, 'manifest.json'))).toBe(false);
@@ -90,7 +139,29 @@ test('usage: --out with --out-dir, --bundle-size alone, a bad size, --token with
 test('--help describes every option', async () => {
   const r = await run('translate', '--help');
   expect(r.code).toBe(0);
-  for (const option of ['--mapping', '--feed', '--out ', '--out-dir', '--bundle-size', '--bundle-bytes', '--bundle-values', '--post', '--token', '--client-id', '--key', '--token-url', '--scope', '--retries', '--checkpoint', '--post-report', '--report', '--rejects', '--format', '--no-progress', '--help']) {
+  for (const option of [
+    '--mapping',
+    '--feed',
+    '--out ',
+    '--out-dir',
+    '--bundle-size',
+    '--bundle-bytes',
+    '--bundle-values',
+    '--post',
+    '--token',
+    '--client-id',
+    '--key',
+    '--token-url',
+    '--scope',
+    '--retries',
+    '--checkpoint',
+    '--post-report',
+    '--report',
+    '--rejects',
+    '--format',
+    '--no-progress',
+    '--help',
+  ]) {
     expect(r.out).toContain(option);
   }
 });

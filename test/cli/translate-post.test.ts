@@ -80,7 +80,11 @@ async function stub(answer: (n: number, body: string) => { status: number; heade
       received.push(body);
       const a = answer(received.length, body);
       const entries = (JSON.parse(body) as Bundle).entry ?? [];
-      const out = a.body ?? (a.status === 200 ? { resourceType: 'Bundle', type: 'transaction-response', entry: entries.map(() => ({ response: { status: '201 Created' } })) } : undefined);
+      const out =
+        a.body ??
+        (a.status === 200
+          ? { resourceType: 'Bundle', type: 'transaction-response', entry: entries.map(() => ({ response: { status: '201 Created' } })) }
+          : undefined);
       res.writeHead(a.status, { 'content-type': 'application/fhir+json', ...a.headers });
       res.end(out ? JSON.stringify(out) : '');
     });
@@ -88,7 +92,23 @@ async function stub(answer: (n: number, body: string) => { status: number; heade
   return { server, base, received };
 }
 
-const post = (base: string, dir: string, ...more: string[]) => run('translate', '--mapping', 'riverbend-csv', RIVERBEND, '--post', base, '--out-dir', dir, '--bundle-size', '50', '--no-progress', '--token', 'secret', ...more);
+const post = (base: string, dir: string, ...more: string[]) =>
+  run(
+    'translate',
+    '--mapping',
+    'riverbend-csv',
+    RIVERBEND,
+    '--post',
+    base,
+    '--out-dir',
+    dir,
+    '--bundle-size',
+    '50',
+    '--no-progress',
+    '--token',
+    'secret',
+    ...more,
+  );
 const reportOf = (dir: string): PostReport => JSON.parse(readFileSync(join(dir, 'post-report.json'), 'utf8')) as PostReport;
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -107,7 +127,10 @@ test('503 then 200, and 429 with Retry-After: retried, and the Bundles accepted'
 }, 30_000);
 
 test('a 400 is recorded with its OperationOutcome, not retried, later Bundles not sent, exit 1; a rerun sends only the rest', async () => {
-  const outcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid', details: { text: 'Bundle.entry[3]: Patient.birthDate is not a date' } }] };
+  const outcome = {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: 'invalid', details: { text: 'Bundle.entry[3]: Patient.birthDate is not a date' } }],
+  };
   const failing = await stub((k) => (k === 2 ? { status: 400, body: outcome } : { status: 200 }));
   const dir = join(tmp, `stub${n++}`);
   const r = await post(failing.base, dir);
@@ -153,13 +176,17 @@ test('SMART Backend Services: token endpoint from smart-configuration, a signed 
   const { server, base } = await listen((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', async () => {
+    req.on('end', () => void answer());
+    const answer = async (): Promise<void> => {
       if (req.url === '/fhir/.well-known/smart-configuration') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ token_endpoint: `${origin}/token` }));
       } else if (req.url === '/token') {
         const form = new URLSearchParams(body);
-        const { payload } = await jwtVerify(form.get('client_assertion')!, await importJWK(jwks.keys[0], 'ES384'), { audience: `${origin}/token`, issuer: 'client-1' });
+        const { payload } = await jwtVerify(form.get('client_assertion')!, await importJWK(jwks.keys[0], 'ES384'), {
+          audience: `${origin}/token`,
+          issuer: 'client-1',
+        });
         expect(form.get('scope')).toBe('system/*.write');
         tokens.push(`token-${tokens.length + 1}-${String(payload.jti).slice(0, 4)}`);
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -170,13 +197,35 @@ test('SMART Backend Services: token endpoint from smart-configuration, a signed 
         const ok = req.headers.authorization === `Bearer ${tokens[tokens.length - 1]}` && !(tokens.length === 1 && seen.length > 1);
         const entries = (JSON.parse(body) as Bundle).entry ?? [];
         res.writeHead(ok ? 200 : 401, { 'content-type': 'application/fhir+json' });
-        res.end(JSON.stringify(ok ? { resourceType: 'Bundle', type: 'transaction-response', entry: entries.map(() => ({ response: { status: '200 OK' } })) } : { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] }));
+        res.end(
+          JSON.stringify(
+            ok
+              ? { resourceType: 'Bundle', type: 'transaction-response', entry: entries.map(() => ({ response: { status: '200 OK' } })) }
+              : { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] },
+          ),
+        );
       }
-    });
+    };
   });
   origin = new URL(base).origin;
   const dir = join(tmp, `smart${n++}`);
-  const r = await run('translate', '--mapping', 'riverbend-csv', RIVERBEND, '--post', base, '--out-dir', dir, '--bundle-size', '50', '--no-progress', '--client-id', 'client-1', '--key', join(keys, 'private-key.jwk.json'));
+  const r = await run(
+    'translate',
+    '--mapping',
+    'riverbend-csv',
+    RIVERBEND,
+    '--post',
+    base,
+    '--out-dir',
+    dir,
+    '--bundle-size',
+    '50',
+    '--no-progress',
+    '--client-id',
+    'client-1',
+    '--key',
+    join(keys, 'private-key.jwk.json'),
+  );
   await close(server);
   expect(r.err).toMatch(/3 accepted/);
   expect(r.code).toBe(0);

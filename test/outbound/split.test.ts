@@ -18,8 +18,18 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const id = (k: number): string => `00000000-0000-4000-8000-${String(k).padStart(12, '0')}`;
-const patient = (k: number, link?: number): Resource => ({ resourceType: 'Patient', id: id(k), ...(link !== undefined ? { link: [{ other: { reference: `Patient/${id(link)}` }, type: 'seealso' }] } : {}) });
-const encounter = (k: number, subject: string): Resource => ({ resourceType: 'Encounter', id: id(k), status: 'finished', class: { code: 'AMB' }, subject: { reference: subject } });
+const patient = (k: number, link?: number): Resource => ({
+  resourceType: 'Patient',
+  id: id(k),
+  ...(link !== undefined ? { link: [{ other: { reference: `Patient/${id(link)}` }, type: 'seealso' }] } : {}),
+});
+const encounter = (k: number, subject: string): Resource => ({
+  resourceType: 'Encounter',
+  id: id(k),
+  status: 'finished',
+  class: { code: 'AMB' },
+  subject: { reference: subject },
+});
 
 async function split(resources: Resource[], limits: Partial<BundleLimits>): Promise<string> {
   const dir = join(tmp, `s${n++}`);
@@ -72,7 +82,10 @@ test('the JSON values limit holds as the server counts them', async () => {
 });
 
 test('a resource sent twice is written once, as its last version; outside references are counted', async () => {
-  const dir = await split([encounter(10, `Patient/${id(1)}`), { ...encounter(10, `Patient/${id(1)}`), status: 'cancelled' } as Resource, encounter(11, `Practitioner/${id(99)}`)], { entries: 10, bytes: 1 << 20 });
+  const dir = await split(
+    [encounter(10, `Patient/${id(1)}`), { ...encounter(10, `Patient/${id(1)}`), status: 'cancelled' } as Resource, encounter(11, `Practitioner/${id(99)}`)],
+    { entries: 10, bytes: 1 << 20 },
+  );
   const { bundles, manifest } = readSeries(dir);
   expect(bundles[0].entry!.map((e) => (e.resource as { status: string }).status)).toEqual(['cancelled', 'finished']);
   expect(manifest.outsideReferences).toEqual({ count: 2, first: [`Patient/${id(1)}`, `Practitioner/${id(99)}`] });

@@ -54,7 +54,8 @@ export function seriesProblems(dir: string): string[] {
     for (const e of bundle.entry ?? []) {
       const r = e.resource as Resource;
       written.add(`${r.resourceType}/${r.id}`);
-      if (e.request?.method !== 'PUT' || e.request.url !== `${r.resourceType}/${r.id}`) problems.push(`${file}: ${r.resourceType}/${r.id} is not a PUT to its id`);
+      if (e.request?.method !== 'PUT' || e.request.url !== `${r.resourceType}/${r.id}`)
+        problems.push(`${file}: ${r.resourceType}/${r.id} is not a PUT to its id`);
     }
     for (const e of bundle.entry ?? []) {
       for (const ref of references(e.resource)) {
