@@ -105,7 +105,10 @@ export async function writeSeries<R>(
     bytes: parsed.bundleBytes ?? DEFAULT_BUNDLE_LIMITS.bytes,
     values: parsed.bundleValues ?? DEFAULT_BUNDLE_LIMITS.values,
   });
+  const token = parsed.post ? tokenSource(parsed) : undefined;
   try {
+    // A token first: credentials that do not work stop the run before a long translation.
+    await token?.get();
     const result = await translate(async (resources) => {
       for (const r of resources) await splitter.add(r);
     });
@@ -115,7 +118,6 @@ export async function writeSeries<R>(
     if (parsed.post) {
       delivery.checkpoint = parsed.checkpoint ?? join(dir, 'checkpoint.json');
       delivery.postReport = parsed.postReport ?? join(dir, 'post-report.json');
-      const token = tokenSource(parsed);
       const tty = parsed.progress && (err as NodeJS.WriteStream).isTTY === true;
       delivery.post = await postBundles(dir, delivery.manifest, {
         base: parsed.post,

@@ -127,7 +127,14 @@ export async function postBundles(dir: string, manifest: Manifest, options: Post
 async function send(base: string, body: Buffer, result: BundleResult, options: PostOptions): Promise<void> {
   const retries = options.retries ?? 5;
   let renewed = false;
-  let token = await options.token?.get();
+  let token: string | undefined;
+  try {
+    token = await options.token?.get();
+  } catch (e) {
+    result.attempts.push({ error: `no access token: ${(e as Error).message}` });
+    result.result = 'refused';
+    return;
+  }
   for (let attempt = 0; ; attempt++) {
     const a: Attempt = {};
     result.attempts.push(a);
@@ -158,7 +165,13 @@ async function send(base: string, body: Buffer, result: BundleResult, options: P
       }
       if (res.status === 401 && options.token?.renew && !renewed) {
         renewed = true;
-        token = await options.token.renew();
+        try {
+          token = await options.token.renew();
+        } catch (e) {
+          result.attempts.push({ error: `no new access token: ${(e as Error).message}` });
+          result.result = 'refused';
+          return;
+        }
         attempt--;
         continue;
       }

@@ -236,3 +236,34 @@ test('SMART Backend Services: token endpoint from smart-configuration, a signed 
   expect(reportOf(dir).bundles[1]).toMatchObject({ status: 200, entryStatuses: { '200 OK': 50 } });
   expect(reportOf(dir).bundles[1].issues).toBeUndefined();
 }, 30_000);
+
+test('credentials that get no token stop the run before translating, naming why', async () => {
+  const keys = join(tmp, 'other-keys');
+  expect((await run('auth', 'keygen', '--out', keys)).code).toBe(0);
+  const refusing = await listen((_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'invalid_client', error_description: 'unknown client' }));
+  });
+  const dir = join(tmp, `refused${n++}`);
+  const r = await run(
+    'translate',
+    '--mapping',
+    'riverbend-csv',
+    RIVERBEND,
+    '--post',
+    refusing.base,
+    '--out-dir',
+    dir,
+    '--no-progress',
+    '--client-id',
+    'nobody',
+    '--key',
+    join(keys, 'private-key.jwk.json'),
+    '--token-url',
+    `${new URL(refusing.base).origin}/token`,
+  );
+  await close(refusing.server);
+  expect(r.code).toBe(2);
+  expect(r.err).toMatch(/Token refused \(400\): invalid_client: unknown client/);
+  expect(r.err).not.toMatch(/Source records/);
+}, 30_000);
