@@ -96,7 +96,7 @@ Reports:
   --help                this text
 
 Exit: 0 all accepted, 1 a record rejected or a Bundle not accepted by the server, 2 usage,
-mapping or I/O error (or a resource over the Bundle limits).
+mapping or I/O error, a resource over the Bundle limits, or credentials that get no token.
 `;
 
 interface Args {
