@@ -142,8 +142,13 @@ export function checkQuestionnaire(q: Questionnaire, path: string, walker: Walke
   checkEnableWhen(itemsOf(q), path);
 }
 
-/** Finds the Questionnaire a response answers: ours, or one in the enclosing Bundle. */
-function resolveQuestionnaire(canonical: string, walker: Walker): Questionnaire | undefined {
+/** Finds the Questionnaire a response answers: contained in it ('#id'), ours, or one in the enclosing Bundle. */
+function resolveQuestionnaire(qr: QuestionnaireResponse, canonical: string, walker: Walker): Questionnaire | undefined {
+  if (canonical.startsWith('#')) {
+    const id = canonical.slice(1);
+    const hit = (qr.contained ?? []).find((r) => r && typeof r === 'object' && r.resourceType === 'Questionnaire' && r.id === id);
+    return hit as Questionnaire | undefined;
+  }
   const url = canonicalUrl(canonical);
   const pkg = walker.defs.packageResources.get(url);
   if (pkg?.resourceType === 'Questionnaire') {
@@ -167,7 +172,11 @@ export function checkQuestionnaireResponse(qr: QuestionnaireResponse, path: stri
   if (typeof qr.questionnaire !== 'string') {
     return;
   }
-  const q = resolveQuestionnaire(qr.questionnaire, walker);
+  const q = resolveQuestionnaire(qr, qr.questionnaire, walker);
+  if (!q && qr.questionnaire.startsWith('#')) {
+    walker.report('error', 'not-found', `Questionnaire '${qr.questionnaire}' is not a Questionnaire contained in this response`, `${path}.questionnaire`);
+    return;
+  }
   if (!q) {
     walker.report(
       'warning',
