@@ -12,7 +12,7 @@ import {
   tryGetDataType,
 } from '@medplum/core';
 import type { CodeSystem, ElementDefinition, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { type CacheManifest, codesOf, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
+import { type CacheManifest, codesOf, displaysOf, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
 import { EXTERNAL_EXTENSIONS, type ExternalExtension } from './external-extensions';
 import { canonicalUrl, CodeIndex, type Expansion, expandValueSet } from './terminology';
 
@@ -44,6 +44,8 @@ export class Definitions {
   private readonly loadedTypes = new Set<string>();
   private readonly localCodeSystems = new Map<string, Set<string>>();
   private baseCodeSystems: Record<string, string[]> | undefined;
+  private readonly localDisplays = new Map<string, Record<string, string[]>>();
+  private baseDisplays: Record<string, Record<string, string[]>> | undefined;
   readonly resourceTypes: Set<string>;
   /** Resources of the loaded packages (Questionnaires, CodeSystems, ...), by canonical URL. */
   readonly packageResources = new Map<string, Resource>();
@@ -97,6 +99,7 @@ export class Definitions {
         codeSystems.set(r.url, r);
         if (r.content === 'complete') {
           this.localCodeSystems.set(r.url, new Set(codesOf(r.concept)));
+          this.localDisplays.set(r.url, displaysOf(r.concept));
         }
       } else if (r.resourceType === 'ValueSet' && r.url) {
         valueSets.set(r.url, r);
@@ -206,6 +209,19 @@ export class Definitions {
     const set = new Set(codes);
     this.localCodeSystems.set(system, set);
     return set;
+  }
+
+  /**
+   * The displays of each code of a complete CodeSystem we hold (ours or the base spec's), or
+   * undefined. The base displays are read on first use (most workloads never need them).
+   */
+  codeDisplays(system: string): Record<string, string[]> | undefined {
+    const local = this.localDisplays.get(system);
+    if (local) {
+      return local;
+    }
+    this.baseDisplays ??= JSON.parse(readFileSync(join(this.cacheDir, this.manifest.displaysFile), 'utf8')) as Record<string, Record<string, string[]>>;
+    return this.baseDisplays[system];
   }
 
   /** The indexed expansion of a ValueSet, or undefined when it cannot be expanded offline. */
