@@ -26,6 +26,13 @@ import type { Definitions, LoadedProfile } from './definitions';
 import { compileNative, FALLBACK, type NativeInvariant } from './fhirpath-native';
 import { issue, type IssueCode, type Severity } from './issues';
 import { checkNarrative } from './narrative';
+import { checkAttachment } from './rules/attachment';
+import { checkCodingDisplay } from './rules/coding-display';
+import { checkAttachmentUrl } from './rules/example-urls';
+import { checkHtmlInString } from './rules/html-in-strings';
+import { checkPeriod } from './rules/period';
+import type { Report } from './rules/types';
+import { checkUcumQuantity } from './rules/ucum';
 import {
   capitalize,
   type ChildTarget,
@@ -284,6 +291,12 @@ export class Walker {
   report(severity: Severity, code: IssueCode, text: string, path: string): void {
     this.issues.push(issue(severity, code, text, path));
   }
+
+  /** `report` as a callback, for the rules in ./rules. */
+  private readonly reportTo: Report = (severity, code, text, path) => this.report(severity, code, text, path);
+
+  /** Displays of the code systems we hold in full, for ./rules/coding-display. */
+  private readonly displaysOf = (system: string): Record<string, string[]> | undefined => this.defs.codeDisplays(system);
 
   /**
    * Validates a resource at `path`: against its base definition, or against each profile given (a
@@ -873,6 +886,9 @@ export class Walker {
         this.report('error', 'value', `'${truncate(s)}': a dateTime with a time must have a time zone`, path);
         return false;
       }
+      if (type === 'string' || type === 'markdown') {
+        checkHtmlInString(s, type, path, this.reportTo);
+      }
       return true;
     }
     if (jsType === 'number') {
@@ -1036,16 +1052,22 @@ export class Walker {
   /** Checks tied to a datatype rather than to a profile. */
   private typeChecks(obj: Json, type: string, path: string): void {
     switch (type) {
-      case 'Period': {
-        // Two zone-less dates compare as dates; a date against a dateTime is widened by the largest zone offset.
-        const bothDates = typeof obj.start === 'string' && typeof obj.end === 'string' && !obj.start.includes('T') && !obj.end.includes('T');
-        const s = typeof obj.start === 'string' ? dateRange(obj.start, !bothDates) : undefined;
-        const e = typeof obj.end === 'string' ? dateRange(obj.end, !bothDates) : undefined;
-        if (s && e && s[0] > e[1]) {
-          this.report('error', 'invariant', `Period starts (${obj.start}) after it ends (${obj.end}) (per-1)`, path);
-        }
+      case 'Period':
+        checkPeriod(obj, path, this.reportTo);
         break;
-      }
+      case 'Attachment':
+        checkAttachment(obj, path, this.reportTo);
+        checkAttachmentUrl(obj.url, `${path}.url`, this.reportTo);
+        break;
+      case 'Quantity':
+      case 'Age':
+      case 'Count':
+      case 'Distance':
+      case 'Duration':
+      case 'MoneyQuantity':
+      case 'SimpleQuantity':
+        checkUcumQuantity(obj, path, this.reportTo);
+        break;
       case 'Reference':
         this.checkReference(obj, path);
         break;
@@ -1199,6 +1221,8 @@ export class Walker {
     const cs = this.defs.codeSystemCodes(system);
     if (cs && !cs.has(code)) {
       this.report('error', 'code-invalid', `Unknown code '${code}' in code system ${system}`, `${path}.code`);
+    } else if (cs) {
+      checkCodingDisplay(obj, path, this.reportTo, this.displaysOf);
     }
   }
 }
