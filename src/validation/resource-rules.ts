@@ -6,6 +6,9 @@
  */
 import type { Bundle, CodeSystem, Resource } from '@medplum/fhirtypes';
 import { checkQuestionnaire, checkQuestionnaireResponse } from './questionnaire-rules';
+import { checkBundleEntries } from './rules/bundle-entries';
+import { checkBundleReferences } from './rules/bundle-references';
+import type { Json as RuleJson, Report } from './rules/types';
 import type { Walker } from './walker';
 
 type Json = Record<string, unknown>;
@@ -14,10 +17,14 @@ const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 /** Dispatches the whole-resource rules for one resource. */
 export function checkResourceRules(resource: Resource, path: string, walker: Walker): void {
+  const report: Report = (severity, code, message, where) => walker.report(severity, code, message, where);
+  const json = resource as unknown as RuleJson;
   checkContainedReferenced(resource, path, walker);
   switch (resource.resourceType) {
     case 'Bundle':
       checkBundle(resource, path, walker);
+      checkBundleEntries(json, path, report);
+      checkBundleReferences(json, path, report);
       break;
     case 'CodeSystem':
       checkCodeSystem(resource, path, walker);
