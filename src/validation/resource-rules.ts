@@ -8,6 +8,7 @@ import type { Bundle, CodeSystem, Resource } from '@medplum/fhirtypes';
 import { checkQuestionnaire, checkQuestionnaireResponse } from './questionnaire-rules';
 import { checkBundleEntries } from './rules/bundle-entries';
 import { checkBundleReferences } from './rules/bundle-references';
+import { checkCapabilityStatement, checkSearchParameter } from './rules/search-parameter';
 import type { Json as RuleJson, Report } from './rules/types';
 import type { Walker } from './walker';
 
@@ -34,6 +35,12 @@ export function checkResourceRules(resource: Resource, path: string, walker: Wal
       break;
     case 'QuestionnaireResponse':
       checkQuestionnaireResponse(resource, path, walker);
+      break;
+    case 'SearchParameter':
+      checkSearchParameter(json, path, report, (url) => walker.defs.searchParameter(url));
+      break;
+    case 'CapabilityStatement':
+      checkCapabilityStatement(json, path, report, (url) => walker.defs.searchParameter(url));
       break;
     default:
       break;
