@@ -886,7 +886,8 @@ export class Walker {
         this.report('error', 'value', `'${truncate(s)}': a dateTime with a time must have a time zone`, path);
         return false;
       }
-      if (type === 'string' || type === 'markdown') {
+      // Not ids (R4 types them as strings; they have their own format check).
+      if ((type === 'string' || type === 'markdown') && !el.path.endsWith('.id')) {
         checkHtmlInString(s, type, path, this.reportTo);
       }
       return true;
