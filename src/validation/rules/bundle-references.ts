@@ -9,8 +9,10 @@
  *   matches no entry is an error ("Can't find ... in the bundle");
  * - a versioned reference (`Type/id/_history/v`) to a resource that is in the Bundle must match
  *   that entry's meta.versionId.
- * Logical references (identifier only), contained (`#id`) and search (`Type?...`) references are
- * not literal references into the Bundle and are left alone.
+ * References inside a `Parameters` entry (its parameters' resources, as in a message carrying an
+ * operation's input) point into the same message: they resolve against the entries and the
+ * resources the Parameters carries. Logical references (identifier only), contained (`#id`) and
+ * search (`Type?...`) references are not literal references into the Bundle and are left alone.
  */
 import { objectsAt, type Json, type Report } from './types';
 
@@ -40,8 +42,26 @@ function index(entries: Json[]): { byFullUrl: Map<string, Target>; byTypeId: Map
       const key = `${r.resourceType}/${r.id}`;
       byTypeId.set(key, [...(byTypeId.get(key) ?? []), target]);
     }
+    if (r?.resourceType === 'Parameters') {
+      indexParameters(objectsAt(r, 'parameter'), byTypeId);
+    }
   }
   return { byFullUrl, byTypeId, bases };
+}
+
+/** Resources carried in a Parameters (and its parts) are part of the message too. */
+function indexParameters(params: Json[], byTypeId: Map<string, Target[]>, depth = 0): void {
+  for (const p of params) {
+    const r = p.resource as Json | undefined;
+    if (r && typeof r.resourceType === 'string' && typeof r.id === 'string') {
+      const meta = r.meta as Json | undefined;
+      const key = `${r.resourceType}/${r.id}`;
+      byTypeId.set(key, [...(byTypeId.get(key) ?? []), { version: typeof meta?.versionId === 'string' ? meta.versionId : undefined }]);
+    }
+    if (depth < 16) {
+      indexParameters(objectsAt(p, 'part'), byTypeId, depth + 1);
+    }
+  }
 }
 
 /** Calls `visit(reference, path)` for every Reference.reference below a value (narrative and contained resources skipped). */
@@ -53,8 +73,8 @@ function eachReference(value: unknown, path: string, visit: (ref: string, path: 
     value.forEach((v, i) => eachReference(v, `${path}[${i}]`, visit, depth + 1));
     return;
   }
-  if (depth > 0 && typeof (value as Json).resourceType === 'string') {
-    return; // a resource inside the resource (a nested Bundle, a Parameters' resource) resolves in its own scope
+  if (depth > 0 && (value as Json).resourceType === 'Bundle') {
+    return; // a nested Bundle resolves in its own scope
   }
   for (const [k, v] of Object.entries(value as Json)) {
     if (k === 'reference' && typeof v === 'string') {

@@ -117,3 +117,39 @@ describe('references inside a document Bundle', () => {
     expect(errorsOf(bundle)).toEqual([]);
   });
 });
+
+describe('references inside a Parameters carried by a message', () => {
+  function message(subject: string): Record<string, unknown> {
+    return {
+      resourceType: 'Bundle',
+      type: 'message',
+      timestamp: '2026-03-02T10:00:00Z',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:2a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+          resource: { resourceType: 'MessageHeader', eventUri: 'https://fhir.peerbridge.org/event/submit', source: { endpoint: 'https://peerbridge.org/ep' }, focus: [{ reference: 'urn:uuid:3a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d' }] },
+        },
+        {
+          fullUrl: 'urn:uuid:3a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+          resource: {
+            resourceType: 'Parameters',
+            parameter: [
+              { name: 'patient', resource: { resourceType: 'Patient', id: 'p1' } },
+              { name: 'note', resource: { resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'mood' }, subject: { reference: subject } } },
+            ],
+          },
+        },
+      ],
+    };
+  }
+
+  test('a reference to a resource the Parameters carries resolves', () => {
+    expect(errorsOf(message('Patient/p1'))).toEqual([]);
+  });
+
+  test('one that points into the message but to nothing there is an error', () => {
+    expect(lines(errorsOf(message('Patient/p9')))).toEqual([
+      "error Bundle.entry[1].resource.parameter[1].resource.subject.reference: Can't find 'Patient/p9' in the bundle: a message Bundle carries every resource it refers to",
+    ]);
+  });
+});
