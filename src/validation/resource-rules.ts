@@ -18,14 +18,13 @@ const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 /** Dispatches the whole-resource rules for one resource. */
 export function checkResourceRules(resource: Resource, path: string, walker: Walker): void {
-  const report: Report = (severity, code, message, where) => walker.report(severity, code, message, where);
-  const json = resource as unknown as RuleJson;
   checkContainedReferenced(resource, path, walker);
+  const json = resource as unknown as RuleJson;
   switch (resource.resourceType) {
     case 'Bundle':
       checkBundle(resource, path, walker);
-      checkBundleEntries(json, path, report);
-      checkBundleReferences(json, path, report);
+      checkBundleEntries(json, path, reportTo(walker));
+      checkBundleReferences(json, path, reportTo(walker));
       break;
     case 'CodeSystem':
       checkCodeSystem(resource, path, walker);
@@ -37,14 +36,19 @@ export function checkResourceRules(resource: Resource, path: string, walker: Wal
       checkQuestionnaireResponse(resource, path, walker);
       break;
     case 'SearchParameter':
-      checkSearchParameter(json, path, report, (url) => walker.defs.searchParameter(url));
+      checkSearchParameter(json, path, reportTo(walker), (url) => walker.defs.searchParameter(url));
       break;
     case 'CapabilityStatement':
-      checkCapabilityStatement(json, path, report, (url) => walker.defs.searchParameter(url));
+      checkCapabilityStatement(json, path, reportTo(walker), (url) => walker.defs.searchParameter(url));
       break;
     default:
       break;
   }
+}
+
+/** The walker's report as a rule callback (made only for the resource types that have such rules). */
+function reportTo(walker: Walker): Report {
+  return (severity, code, message, where) => walker.report(severity, code, message, where);
 }
 
 /** bdl-7 (fullUrl unique), one entry per resource identity, fullUrl consistent with the resource id. */

@@ -887,7 +887,7 @@ export class Walker {
         return false;
       }
       // Not ids (R4 types them as strings; they have their own format check).
-      if ((type === 'string' || type === 'markdown') && !el.path.endsWith('.id')) {
+      if ((type === 'string' || type === 'markdown') && s.indexOf('<') >= 0 && !el.path.endsWith('.id')) {
         checkHtmlInString(s, type, path, this.reportTo);
       }
       return true;
@@ -1222,7 +1222,7 @@ export class Walker {
     const cs = this.defs.codeSystemCodes(system);
     if (cs && !cs.has(code)) {
       this.report('error', 'code-invalid', `Unknown code '${code}' in code system ${system}`, `${path}.code`);
-    } else if (cs) {
+    } else if (cs && typeof obj.display === 'string') {
       checkCodingDisplay(obj, path, this.reportTo, this.displaysOf);
     }
   }
