@@ -64,25 +64,51 @@ function indexParameters(params: Json[], byTypeId: Map<string, Target[]>, depth 
   }
 }
 
-/** Calls `visit(reference, path)` for every Reference.reference below a value (narrative and contained resources skipped). */
-function eachReference(value: unknown, path: string, visit: (ref: string, path: string) => void, depth = 0): void {
-  if (depth > 64 || !value || typeof value !== 'object') {
-    return;
-  }
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => eachReference(v, `${path}[${i}]`, visit, depth + 1));
-    return;
-  }
-  if (depth > 0 && (value as Json).resourceType === 'Bundle') {
-    return; // a nested Bundle resolves in its own scope
-  }
-  for (const [k, v] of Object.entries(value as Json)) {
-    if (k === 'reference' && typeof v === 'string') {
-      visit(v, `${path}.reference`);
-    } else if (v && typeof v === 'object' && k !== 'text' && k !== 'contained') {
-      eachReference(v, `${path}.${k}`, visit, depth + 1);
+/**
+ * Calls `visit(reference, path)` for every Reference.reference below a value (narrative, contained
+ * resources and nested Bundles skipped). The path is only spelled out for the references found.
+ */
+function eachReference(value: unknown, path: string, visit: (ref: string, path: string) => void): void {
+  const keys: (string | number)[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 64 || v === null || typeof v !== 'object') {
+      return;
     }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const item: unknown = v[i];
+        if (item !== null && typeof item === 'object') {
+          keys.push(i);
+          walk(item, depth + 1);
+          keys.pop();
+        }
+      }
+      return;
+    }
+    const obj = v as Json;
+    if (depth > 0 && obj.resourceType === 'Bundle') {
+      return; // a nested Bundle resolves in its own scope
+    }
+    for (const k in obj) {
+      const child = obj[k];
+      if (k === 'reference' && typeof child === 'string') {
+        visit(child, spell(path, keys) + '.reference');
+      } else if (child !== null && typeof child === 'object' && k !== 'text' && k !== 'contained') {
+        keys.push(k);
+        walk(child, depth + 1);
+        keys.pop();
+      }
+    }
+  };
+  walk(value, 0);
+}
+
+function spell(path: string, keys: (string | number)[]): string {
+  let out = path;
+  for (const k of keys) {
+    out += typeof k === 'number' ? `[${k}]` : `.${k}`;
   }
+  return out;
 }
 
 /** urn references resolve in every Bundle; literal references in documents and messages; versions match. */
