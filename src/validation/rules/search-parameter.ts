@@ -25,7 +25,6 @@ let parse: Parse | undefined;
 export function fhirPathSyntaxError(expression: string): string | null {
   if (!parse) {
     // Loaded on first use: most validations never see a SearchParameter.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     parse = (require('fhirpath') as { parse: Parse }).parse;
   }
   try {

@@ -24,7 +24,6 @@ export function ucumProblem(code: string): string | null {
     return v;
   }
   if (!utils) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ucum = require('@lhncbc/ucum-lhc') as { UcumLhcUtils: { getInstance(): UcumUtils } };
     utils = ucum.UcumLhcUtils.getInstance();
   }
