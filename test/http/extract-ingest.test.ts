@@ -87,7 +87,11 @@ describe('POST /fhir/QuestionnaireResponse/$extract', () => {
     const entries = (param(ingested.body, 'bundle')?.resource as Bundle).entry ?? [];
     const qr = entries.map((e) => e.resource).find((r) => r?.resourceType === 'QuestionnaireResponse' && (r as QuestionnaireResponse).questionnaire?.includes('idaho')) as QuestionnaireResponse;
     const total = entries.map((e) => e.resource).find((r) => r?.resourceType === 'Observation' && (r as Observation).valueInteger !== undefined) as Observation;
-    const extracted = await post('/fhir/QuestionnaireResponse/$extract', qr);
+    // Taken out of the dry-run transaction, the response's urn:uuid references name nothing: point
+    // them at the ids the transaction gives (a urn that names no entry of the $extract Bundle is an error).
+    const ids = new Map(entries.map((e) => [e.fullUrl, `${e.resource?.resourceType}/${e.resource?.id}`]));
+    const resolved = JSON.parse(JSON.stringify(qr), (k, v) => (k === 'reference' && ids.has(v) ? ids.get(v) : v)) as QuestionnaireResponse;
+    const extracted = await post('/fhir/QuestionnaireResponse/$extract', resolved);
     expect(extracted.status).toBe(200);
     expect(extracted.body.entry[0].resource.id).toBe(total.id);
   });
