@@ -115,7 +115,8 @@ const patient = (id: string, writer: string): Patient => ({ resourceType: 'Patie
 const putBundle = (ids: string[], writer: string): Bundle => ({
   resourceType: 'Bundle',
   type: 'transaction',
-  entry: ids.map((id): BundleEntry => ({ fullUrl: `Patient/${id}`, resource: patient(id, writer), request: { method: 'PUT', url: `Patient/${id}` } })),
+  // No fullUrl: a relative one ('Patient/x') identifies nothing and is refused since issue 12.
+  entry: ids.map((id): BundleEntry => ({ resource: patient(id, writer), request: { method: 'PUT', url: `Patient/${id}` } })),
 });
 
 /** Every version of Patient/id, oldest first: [versionId, writer]. */
