@@ -6,7 +6,7 @@
  *   ids can be referenced. Any failure answers with that entry's error and stores nothing.
  * - `batch`: every entry on its own, each answered with its status or its OperationOutcome.
  */
-import type { Bundle, BundleEntry, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
 import { badRequest, FhirError, preconditionFailed, serverError } from '../outcomes';
 import type { Repository } from '../store/repository';
@@ -67,7 +67,7 @@ function parseEntry(entry: BundleEntry, index: number, baseUrl: string, deps: Fh
   if (method !== 'GET' && rest.length > 0) {
     throw fail(index, `request.url '${url}' is not a ${method} URL`);
   }
-  return { index, method: method as HttpMethod, type: type as ResourceType, id, query, path: `/${pathPart}`, entry };
+  return { index, method, type: type as ResourceType, id, query, path: `/${pathPart}`, entry };
 }
 
 /** Runs one entry through the route table. */
@@ -109,7 +109,7 @@ function responseEntry(res: FhirResponse, withResource: boolean): BundleEntry {
 
 function errorEntry(err: unknown, deps: FhirDeps): BundleEntry {
   if (err instanceof FhirError) {
-    return { response: { status: String(err.status), outcome: err.outcome as OperationOutcome } };
+    return { response: { status: String(err.status), outcome: err.outcome } };
   }
   deps.log?.('error', 'batch entry failed', { error: err instanceof Error ? err.stack : String(err) });
   return { response: { status: '500', outcome: serverError() } };
@@ -150,7 +150,7 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
     // Every resource this transaction writes, locked at once before the first write (src/store/write-locks.ts).
     await tx.lockForWrite(parsed.flatMap((p) => writeKey(p, ids.get(p.index))));
     const bodies = parsed.map((p) => (p.entry.resource ? (rewrite(p.entry.resource, refs, p.index) as Resource) : undefined));
-    const results: BundleEntry[] = new Array(parsed.length);
+    const results = new Array<BundleEntry>(parsed.length);
     const sorted = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
     // Plain creates and updates are written in batches (one statement per table); the rest one by one.
     const plain = (p: Parsed): boolean => (p.method === 'POST' || p.method === 'PUT') && !!ids.get(p.index) && !ids.get(p.index)?.existing && !p.entry.request?.ifMatch;
@@ -177,7 +177,7 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
         throw entryError(err, p.index);
       }
     }
-    return { resourceType: 'Bundle', type: 'transaction-response', ...(results.length ? { entry: results } : {}) } as Bundle;
+    return { resourceType: 'Bundle', type: 'transaction-response', ...(results.length ? { entry: results } : {}) };
   });
 }
 
@@ -290,7 +290,7 @@ function entryError(err: unknown, index: number): unknown {
     return err;
   }
   const prefix = `Bundle.entry[${index}]`;
-  const outcome = err.outcome as OperationOutcome;
+  const outcome = err.outcome;
   const issue = (outcome.issue ?? []).map((i) =>
     i.details?.text?.startsWith(prefix) ? i : { ...i, details: { ...i.details, text: `${prefix}: ${i.details?.text ?? i.diagnostics ?? ''}` } },
   );

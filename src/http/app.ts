@@ -15,6 +15,7 @@ import { repeatedTopLevelKey } from '../inbound/json-records';
 import { type BodyValidator, DEFAULT_VALIDATION_BUDGET, inThreadValidation, MAX_DEPTH, UNBUDGETED, type ValidationPool, type Validator } from '../validation';
 import { capabilityStatement } from './capability';
 import { exportRouter } from './export-router';
+import { igSite } from './ig-site';
 import type { BulkExport } from '../export';
 export { validateBody as validateHandler } from '../fhir-api/validate';
 import { loadRules, type RuleSet } from '../domain/rules';
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.audit) app.use(deps.audit.middleware);
   app.use(securityHeaders(deps.config.BASE_URL));
   // --- end audit and security headers ---
+  app.use('/ig', igSite()); // the FHIR package's static site (docs/ig, issue 16): public, before auth
   // The token endpoint and SMART configuration are open; everything after needs a bearer token.
   if (deps.auth) {
     app.use(deps.auth.router);
@@ -124,7 +126,7 @@ export function createApp(deps: AppDeps): express.Express {
   }
   app.use('/fhir', fhir);
 
-  // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
+  // Ingest (docs/architecture.md#ingest): a source's own format in; Parameters with the Bundle and per-record issues out.
   // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
   // As the caller's writes (depsFor): a client ingests only into its organizations, as over REST.
   const commitVia = (res: Response) => (deps.store ? transactionCommitter(router, depsFor(commitDeps, res), base) : undefined);

@@ -12,14 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type {
-  Bundle,
-  CodeSystem,
-  ElementDefinition,
-  Resource,
-  StructureDefinition,
-  ValueSet,
-} from '@medplum/fhirtypes';
+import type { Bundle, CodeSystem, ElementDefinition, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { expandValueSet, type Expansion, type TerminologySource } from './terminology';
 
 /** Bump when the cache layout or trimming changes, so stale caches are rebuilt. */
@@ -100,7 +93,7 @@ export function trimStructureDefinition(sd: StructureDefinition): StructureDefin
     derivation: sd.derivation,
     context: sd.context,
     snapshot: { element: (sd.snapshot?.element ?? []).map(trimElement) },
-  } as StructureDefinition;
+  };
 }
 
 function definitionsDir(): string {
@@ -289,7 +282,7 @@ export function displaysOf(concepts: CodeSystem['concept'], out: Record<string, 
 /** Every code of a CodeSystem's concept tree. */
 export function codesOf(concepts: CodeSystem['concept'], out: string[] = []): string[] {
   for (const c of concepts ?? []) {
-    out.push(c.code as string);
+    out.push(c.code);
     codesOf(c.concept, out);
   }
   return out;

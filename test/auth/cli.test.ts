@@ -4,7 +4,7 @@
  * `clients list|remove`, `--assertion-only`, and the refusals (bad scope, usage, a data
  * directory held by a running server).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -138,6 +138,11 @@ describe('peerbridge clients + auth token', () => {
         expect(res.code).toBe(0);
         expect(res.err).toMatch(/Granted scope: system\/Encounter\.rs/);
         const token = res.out.trim();
+        // When it expires, on stderr (stdout is the token alone), as the instant of its exp claim.
+        expect(res.out).toBe(`${token}\n`);
+        const exp = new Date(Number(decodeJwt(token).exp) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+        expect(res.err).toContain(`expires in 300 s, at ${exp}`);
+        expect(res.err).toMatch(/after that, requests with it answer 401: run this command again/);
         expect(decodeJwt(token)).toMatchObject({ sub: clientId, scope: 'system/Encounter.rs', organizations: ['riverbend', 'hillcrest', 'lakeside'] });
         await expect(auth.verifier.verify(token, { issuer: `${base}/auth`, audience: `${base}/fhir` })).resolves.toMatchObject({ clientId });
       }
@@ -170,7 +175,7 @@ describe('peerbridge clients + auth token', () => {
     expect(added.code).toBe(0);
     const id = added.out.trim();
     expect(id).toBeDefined();
-    const res = await run(clientsCommand, 'remove', '--', id as string);
+    const res = await run(clientsCommand, 'remove', '--', id);
     expect(res.err).toBe('');
     expect(res.code).toBe(0);
     for (let i = 0; i < 2000; i++) {

@@ -24,7 +24,7 @@ let parse: Parse | undefined;
 /** Null when the expression parses, else the parser's message. */
 export function fhirPathSyntaxError(expression: string): string | null {
   if (!parse) {
-    // Loaded on first use: most validations never see a SearchParameter.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: most validations never see a SearchParameter
     parse = (require('fhirpath') as { parse: Parse }).parse;
   }
   try {

@@ -24,6 +24,7 @@ export function ucumProblem(code: string): string | null {
     return v;
   }
   if (!utils) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: its ~0.1 s load is not paid at start-up
     const ucum = require('@lhncbc/ucum-lhc') as { UcumLhcUtils: { getInstance(): UcumUtils } };
     utils = ucum.UcumLhcUtils.getInstance();
   }

@@ -1,0 +1,119 @@
+// QuestionnaireResponses to the three PeerBridge Questionnaires, and the Observations derived
+// from them (docs/domain.md: eligibility criteria, recovery capital, supervision).
+
+// --- QuestionnaireResponses ------------------------------------------------------------------
+
+Profile: RecoveryCapitalResponse
+Parent: QuestionnaireResponse
+Id: recovery-capital-response
+Title: "Recovery Capital Response"
+Description: "One administration of the Idaho Recovery Capital Scale to a person (a self-report, not a clinical assessment)."
+* insert PBMetadata
+* questionnaire 1..1 MS
+* questionnaire = "http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale"
+* status MS
+* subject 1..1 MS
+* subject only Reference(Patient)
+* authored 1..1 MS
+* item MS
+
+Profile: EligibilityReviewResponse
+Parent: QuestionnaireResponse
+Id: eligibility-review-response
+Title: "Eligibility Review Response"
+Description: "One admission, continued-stay or discharge review of a person against the peer support criteria."
+* insert PBMetadata
+* questionnaire 1..1 MS
+* questionnaire = "http://peerbridge.org/fhir/Questionnaire/peer-support-eligibility-review"
+* status MS
+* subject 1..1 MS
+* subject only Reference(Patient)
+* authored 1..1 MS
+* author 0..1 MS
+* item MS
+
+Profile: SupervisorSelfAssessmentResponse
+Parent: QuestionnaireResponse
+Id: supervisor-self-assessment-response
+Title: "Supervisor Self-Assessment Response"
+Description: "One Supervisor of Peer Workers Self-Assessment, about the supervisor who answers it."
+* insert PBMetadata
+* questionnaire 1..1 MS
+* questionnaire = "http://peerbridge.org/fhir/Questionnaire/supervisor-peer-workers-self-assessment"
+* status MS
+* subject 1..1 MS
+* subject only Reference(Practitioner or PractitionerRole)
+* authored 1..1 MS
+* item MS
+
+// --- Observations ----------------------------------------------------------------------------
+
+RuleSet: SurveyCategory
+* category 1..* MS
+* insert SliceByPattern(category)
+* category contains survey 1..1 MS
+* category[survey] = $observation-category#survey
+
+Invariant: pb-rct-1
+Description: "An Idaho Recovery Capital Scale total is between 23 and 115."
+Expression: "value.exists() implies (value >= 23 and value <= 115)"
+Severity: #error
+
+Profile: RecoveryCapitalTotal
+Parent: Observation
+Id: recovery-capital-total
+Title: "Recovery Capital Total"
+Description: "The Idaho Recovery Capital Scale total score (sum of the 23 ratings, 23-115), derived from one Recovery Capital Response."
+* insert PBMetadata
+* obeys pb-rct-1
+* status MS
+* insert SurveyCategory
+* code MS
+* code = PeerBridgeCodes#recovery-capital-total
+* code ^short = "peerbridge-codes#recovery-capital-total \"Idaho Recovery Capital Scale total score\""
+* subject 1..1 MS
+* subject only Reference(Patient)
+* effective[x] 1..1 MS
+* effective[x] only dateTime
+* value[x] 1..1 MS
+* value[x] only integer
+* derivedFrom 1..1 MS
+* derivedFrom only Reference(QuestionnaireResponse)
+* derivedFrom ^short = "The Recovery Capital Response the total was computed from"
+
+Profile: EligibilityDetermination
+Parent: Observation
+Id: eligibility-determination
+Title: "Eligibility Determination"
+Description: "The outcome of one peer support eligibility review (admission, continued stay or discharge) and the criteria that decided it, derived from one Eligibility Review Response."
+* insert PBMetadata
+* status MS
+* insert SurveyCategory
+* code MS
+* code = PeerBridgeCodes#eligibility-determination
+* subject 1..1 MS
+* subject only Reference(Patient)
+* effective[x] 1..1 MS
+* effective[x] only dateTime
+* value[x] 1..1 MS
+* value[x] only CodeableConcept
+* value[x] from EligibilityResultVS (required)
+* component MS
+* component ^slicing.discriminator.type = #pattern
+* component ^slicing.discriminator.path = "code"
+* component ^slicing.rules = #open
+* component ^slicing.description = "Slices by component code: the review type and the deciding criteria."
+* component contains
+    reviewType 1..1 MS and
+    decidingCriterion 0..* MS
+* component[reviewType].code = PeerBridgeCodes#review-type
+* component[reviewType].value[x] 1..1
+* component[reviewType].value[x] only CodeableConcept
+* component[reviewType].value[x] from EligibilityReviewTypeVS (required)
+* component[decidingCriterion].code = PeerBridgeCodes#deciding-criterion
+* component[decidingCriterion].value[x] 1..1
+* component[decidingCriterion].value[x] only CodeableConcept
+* component[decidingCriterion].value[x] from EligibilityCriterionVS (required)
+* derivedFrom 1..1 MS
+* derivedFrom only Reference(QuestionnaireResponse)
+* derivedFrom ^short = "The Eligibility Review Response the determination was made from"
