@@ -54,7 +54,8 @@ export function checkCodingInCodeSystem(ctx: CheckContext, obj: Json, path: stri
   const cs = ctx.defs.codeSystemCodes(system);
   if (cs && !cs.has(code)) {
     ctx.report('error', 'code-invalid', `Unknown code '${code}' in code system ${system}`, `${path}.code`);
-  } else if (cs && typeof obj.display === 'string') {
+  } else if (cs && typeof obj.display === 'string' && ctx.defs.codeDisplays(system)?.[code]?.includes(obj.display) === false) {
+    // Only a display that is not one of the code's as given is looked at closely.
     checkCodingDisplay(obj, path, reporter(ctx), (s) => ctx.defs.codeDisplays(s));
   }
 }

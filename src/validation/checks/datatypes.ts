@@ -10,7 +10,7 @@ import { checkNarrative } from '../narrative';
 import { checkAttachment } from '../rules/attachment';
 import { checkAttachmentUrl } from '../rules/example-urls';
 import { checkPeriod } from '../rules/period';
-import { checkUcumQuantity } from '../rules/ucum';
+import { checkUcumQuantity, UCUM } from '../rules/ucum';
 import { checkCodingInCodeSystem } from './bindings';
 import { type CheckContext, type Json, reporter } from './context';
 import { checkReference } from './references';
@@ -30,18 +30,26 @@ export const DATATYPE_CHECKS: ReadonlyMap<string, readonly DatatypeCheck[]> = ne
 
 /** per-1 as the reference validator evaluates it (../rules/period.ts). */
 export function checkPeriodOrder(ctx: CheckContext, obj: Json, path: string): void {
-  checkPeriod(obj, path, reporter(ctx));
+  if (typeof obj.start === 'string' && typeof obj.end === 'string') {
+    checkPeriod(obj, path, reporter(ctx));
+  }
 }
 
 /** size and hash against data; an example-domain url (../rules/attachment.ts, example-urls.ts). */
 export function checkAttachmentData(ctx: CheckContext, obj: Json, path: string): void {
-  checkAttachment(obj, path, reporter(ctx));
-  checkAttachmentUrl(obj.url, `${path}.url`, reporter(ctx));
+  if (obj.data !== undefined) {
+    checkAttachment(obj, path, reporter(ctx));
+  }
+  if (obj.url !== undefined) {
+    checkAttachmentUrl(obj.url, `${path}.url`, reporter(ctx));
+  }
 }
 
 /** UCUM codes (../rules/ucum.ts). */
 export function checkUcum(ctx: CheckContext, obj: Json, path: string): void {
-  checkUcumQuantity(obj, path, reporter(ctx));
+  if (obj.system === UCUM) {
+    checkUcumQuantity(obj, path, reporter(ctx));
+  }
 }
 
 /** The narrative's XHTML (txt-1, txt-2 and well-formedness; narrative.ts). */

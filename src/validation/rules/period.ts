@@ -37,6 +37,10 @@ function components(s: string): number[] | undefined {
 export function lessOrEqual(a: string, b: string): boolean | undefined {
   const aTime = a.includes('T');
   const bTime = b.includes('T');
+  // Same shape (precision, and zone for times): the text order is the time order.
+  if (a.length === b.length && aTime === bTime && (!aTime || a.endsWith(b.slice(a.length - 6)))) {
+    return a <= b;
+  }
   // A time against a date compares the time's own calendar day (the date carries no zone), and is
   // always of a finer precision than it.
   const x = components(aTime && !bTime ? a.slice(0, 10) : a);
