@@ -33,9 +33,9 @@ import { billingUnits, recoveryCapitalChanges, recoveryCapitalTotal, type Recove
 import { localDate } from '../domain/datetime';
 import type { MapContext, PackageTerms } from '../fhir/context';
 import * as records from '../fhir/records';
-import { rewriteReferences } from '../fhir/bundle';
 import type { Validator } from '../validation';
 import { futureDateIssues, recordIssue, zodIssues, type Stage } from './issues';
+import { FeedMode, FileMode, type ReferredKind, type RunMode } from './run-mode';
 
 export type { RecordKind };
 
@@ -101,19 +101,19 @@ export interface EpisodeRef {
 
 export type ChildKind = 'contact' | 'eligibility-review' | 'recovery-plan';
 
-/** One translation run over the records of one source. */
+/**
+ * One translation run over the records of one source. What the two kinds of run (a canonical
+ * file, an outside feed) do differently with ids is their RunMode (run-mode.ts), chosen here once.
+ */
 export class CanonicalRun {
   private ctx: MapContext | undefined;
-  private readonly seen = new Map<RecordKind, Set<string>>();
+  private readonly mode: RunMode;
   private readonly part2Orgs = new Set<string>();
   /** People whose records come from a Part 2 program (managed by one, or in an episode of one). */
   private readonly part2People = new Set<string>();
-  private readonly declared = { organization: new Set<string>(), practitioner: new Set<string>(), person: new Set<string>() };
-  private readonly referenced = { organization: new Map<string, string>(), practitioner: new Map<string, string>(), person: new Map<string, string>() };
   /** Units billed per person and day (the daily cap) and per contact (a later version replaces them); bounded. */
   private readonly ledger: DailyUnitsLedger;
   private readonly scored: { personId: string; administrationId: string; date: string; total: number }[] = [];
-  private readonly emitted = new Set<string>();
   private readonly counts: Partial<Record<RecordKind, KindCounts>> = {};
   private resourceCount = 0;
   private readonly now: () => Date;
@@ -123,6 +123,7 @@ export class CanonicalRun {
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.mode = deps.laterRecordsUpdate ? new FeedMode() : new FileMode();
     this.ledger = new DailyUnitsLedger(deps.rules.billing, deps.ledgerMaxContacts);
     for (const id of deps.part2Organizations ?? []) this.part2Orgs.add(id);
   }
@@ -208,16 +209,9 @@ export class CanonicalRun {
     }
   }
 
-  /** Warnings that need the whole run (references to records not in it: canonical files only, see `refer`) and the summary. */
+  /** Warnings that need the whole run (references to records not in it: canonical files only, see RunMode) and the summary. */
   finish(): { issues: OperationOutcomeIssue[]; summary: RunSummary } {
-    const issues: OperationOutcomeIssue[] = [];
-    for (const kind of ['organization', 'practitioner', 'person'] as const) {
-      for (const [id, where] of this.referenced[kind]) {
-        if (!this.declared[kind].has(id)) {
-          issues.push(recordIssue('warning', 'not-found', where, `No ${kind} "${id}" in this file: the reference assumes it was sent before`, 'canonical'));
-        }
-      }
-    }
+    const issues = this.mode.unresolved();
     const totals = Object.values(this.counts).reduce((s, c) => ({ read: s.read + c.read, accepted: s.accepted + c.accepted, rejected: s.rejected + c.rejected }), { read: 0, accepted: 0, rejected: 0 });
     return { issues, summary: { ...totals, resources: this.resourceCount, byKind: this.counts, recoveryCapitalChanges: recoveryCapitalChanges(this.scored) } };
   }
@@ -412,12 +406,9 @@ export class CanonicalRun {
     const value = parsed.data as z.output<S>;
     const id = (value as { id?: string }).id;
     const issues: OperationOutcomeIssue[] = [...futureDateIssues(kind, value, path, this.now())];
-    // An outside source's records are events (a later one updates): no duplicate ids to find, so none are kept.
-    if (id !== undefined && !this.deps.laterRecordsUpdate) {
-      const seen = this.seen.get(kind) ?? new Set<string>();
-      this.seen.set(kind, seen);
-      if (seen.has(id)) issues.push(recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical'));
-      else seen.add(id);
+    if (id !== undefined) {
+      const duplicate = this.mode.duplicate(kind, id, path);
+      if (duplicate) issues.push(duplicate);
     }
     let resources: Resource[] = [];
     // State that spans records (daily units, totals, Part 2 people, ids declared) changes only once the record is accepted.
@@ -440,13 +431,7 @@ export class CanonicalRun {
       return this.count(this.reject(kind, path, raw, issues, id));
     }
     for (const effect of onAccept) effect();
-    // References to resources of this run become their urn:uuid fullUrls (a canonical file is one Bundle).
-    // Not for outside sources: their feeds refer to records sent long before, and keeping every id
-    // emitted would make memory grow with the input; Type/id references resolve either way.
-    if (!this.deps.laterRecordsUpdate) {
-      for (const r of resources) this.emitted.add(r.id as string);
-      for (const r of resources) rewriteReferences(r, this.emitted);
-    }
+    this.mode.link(resources);
     this.resourceCount += resources.length;
     return this.count({ kind, path, ...(id !== undefined ? { id } : {}), accepted: true, resources, issues });
   }
@@ -464,17 +449,12 @@ export class CanonicalRun {
     return r;
   }
 
-  /**
-   * Remembers a reference, for the warning about records not in the file. Not for outside
-   * sources: a feed refers to records sent before as a rule, and the sets would grow with the input.
-   */
-  private declare(kind: 'organization' | 'practitioner' | 'person', id: string): void {
-    if (!this.deps.laterRecordsUpdate) this.declared[kind].add(id);
+  private declare(kind: ReferredKind, id: string): void {
+    this.mode.declare(kind, id);
   }
 
-  private refer(kind: 'organization' | 'practitioner' | 'person', id: string, where: string): void {
-    if (this.deps.laterRecordsUpdate) return;
-    if (!this.referenced[kind].has(id)) this.referenced[kind].set(id, where);
+  private refer(kind: ReferredKind, id: string, where: string): void {
+    this.mode.refer(kind, id, where);
   }
 }
 
