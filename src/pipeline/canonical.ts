@@ -10,12 +10,14 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { z } from 'zod';
-import { EPISODE_CHILDREN, RecordId, Uri, type CollectionName, type EpisodeHeaderRecord, type EpisodeLink, type RecordKind } from '../domain/model';
+import { Uri, type CollectionName, type EpisodeHeaderRecord, type RecordKind } from '../domain/model';
 import { recoveryCapitalChanges, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
 import type { MapContext, PackageTerms } from '../fhir/context';
 import type { Validator } from '../validation';
+import { resolveEpisode, type EpisodeRef } from './episode-ref';
+import { splitEpisode } from './episode-split';
 import { futureDateIssues, recordIssue, zodIssues, type Stage } from './issues';
-import { CHILD_HANDLERS, EPISODE_HEADER, RECORD_HANDLERS, type ChildKind, type EpisodeOf, type RecordHandler, type RecordScope } from './record-handlers';
+import { CHILD_HANDLERS, EPISODE_HEADER, RECORD_HANDLERS, type ChildKind, type RecordHandler, type RecordScope } from './record-handlers';
 import { FeedMode, FileMode, type RunMode } from './run-mode';
 import { RunState } from './run-state';
 
@@ -65,14 +67,7 @@ export interface PipelineDeps {
   ledgerMaxContacts?: number;
 }
 
-/** The episode a contact, review or plan sent on its own belongs to (a mapping's `episode.*` targets). */
-export interface EpisodeRef {
-  id?: unknown;
-  personId?: unknown;
-  organizationId?: unknown;
-}
-
-export type { ChildKind };
+export type { ChildKind, EpisodeRef };
 
 /** A record run through its handler: its result, and the parsed record when it was accepted. */
 interface Handled<T> {
@@ -145,48 +140,25 @@ export class CanonicalRun {
     return { issues, summary: { ...totals, resources: this.resourceCount, byKind: this.counts, recoveryCapitalChanges: recoveryCapitalChanges(this.state.scored) } };
   }
 
-  /** An episode and its children: a child of a rejected episode is rejected too. */
+  /** An episode and its children (episode-split.ts): a child of a rejected episode is rejected too. */
   private episode(ctx: MapContext, path: string, raw: unknown, pre: OperationOutcomeIssue[]): RecordResult[] {
-    const under = (base: string) => (i: OperationOutcomeIssue): boolean => {
-      const e = i.expression?.[0] ?? '';
-      return e === base || e.startsWith(`${base}.`) || e.startsWith(`${base}[`);
-    };
-    const inChild = (i: OperationOutcomeIssue): boolean => EPISODE_CHILDREN.some((k) => (k === 'recoveryPlan' ? under(`${path}.${k}`)(i) : (i.expression?.[0] ?? '').startsWith(`${path}.${k}[`)));
-    const headerPre = pre.filter((i) => !inChild(i));
-    const header: Record<string, unknown> = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
-    const children = Object.fromEntries(EPISODE_CHILDREN.map((k) => [k, header[k]]));
-    EPISODE_CHILDREN.forEach((k) => delete header[k]);
-    const headerRaw = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw;
-    const handled: Handled<EpisodeHeaderRecord> = headerPre.length ? { result: this.rejectRecord('episode', path, headerRaw, headerPre) } : this.run(EPISODE_HEADER, ctx, path, headerRaw, undefined);
-    const out = [handled.result];
-    const episode = handled.value;
+    const parts = splitEpisode(path, raw, pre);
+    const header: Handled<EpisodeHeaderRecord> = parts.headerPre.length ? { result: this.rejectRecord('episode', path, parts.header, parts.headerPre) } : this.run(EPISODE_HEADER, ctx, path, parts.header, undefined);
+    const out = [header.result];
+    const episode = header.value;
     // Computed once the header is accepted: the same answer the header's own mapping had.
     const part2 = episode !== undefined && this.state.isPart2(episode);
-    const list = (key: string): unknown[] => {
-      const v = children[key];
-      if (v === undefined) return [];
-      if (!Array.isArray(v)) {
-        const kindOf: Record<string, RecordKind> = { eligibilityReviews: 'eligibility-review', contacts: 'contact' };
-        const issue = recordIssue('error', 'structure', `${path}.${key}`, `Expected an array of records, got ${v === null ? 'null' : typeof v}: none of them was read`, 'canonical');
-        out.push(this.rejectRecord(kindOf[key], `${path}.${key}`, v, [issue]));
-        return [];
+    for (const child of parts.children) {
+      if ('issue' in child) {
+        out.push(this.rejectRecord(child.kind, child.path, child.raw, [child.issue]));
+      } else if (!episode) {
+        out.push(this.rejectRecord(child.kind, child.path, child.raw, [recordIssue('error', 'invariant', child.path, `Not translated: its episode ${path} was rejected`, 'canonical')]));
+      } else if (child.pre.length) {
+        out.push(this.rejectRecord(child.kind, child.path, child.raw, child.pre));
+      } else {
+        out.push(this.run(CHILD_HANDLERS[child.kind], ctx, child.path, child.raw, { episode, part2 }).result);
       }
-      return v;
-    };
-    const childResult = (kind: ChildKind, childPath: string, childRaw: unknown): RecordResult => {
-      if (!episode) {
-        return this.rejectRecord(kind, childPath, childRaw, [recordIssue('error', 'invariant', childPath, `Not translated: its episode ${path} was rejected`, 'canonical')]);
-      }
-      const own = pre.filter(under(childPath));
-      if (own.length) {
-        return this.rejectRecord(kind, childPath, childRaw, own);
-      }
-      return this.run(CHILD_HANDLERS[kind], ctx, childPath, childRaw, { episode, part2 }).result;
-    };
-    list('eligibilityReviews').forEach((r, i) => out.push(childResult('eligibility-review', `${path}.eligibilityReviews[${i}]`, r)));
-    list('contacts').forEach((c, i) => out.push(childResult('contact', `${path}.contacts[${i}]`, c)));
-    const plan = children.recoveryPlan;
-    if (plan !== undefined) out.push(childResult('recovery-plan', `${path}.recoveryPlan`, plan));
+    }
     return out;
   }
 
@@ -200,45 +172,7 @@ export class CanonicalRun {
     if (!ctx) {
       return this.rejectRecord(kind, path, raw, [recordIssue('error', 'required', '$.source', 'No valid source system before the records', 'canonical')]);
     }
-    const issues: OperationOutcomeIssue[] = [];
-    const field = (name: keyof EpisodeRef): string | undefined => {
-      const v = ref[name];
-      if (v === undefined) return undefined;
-      const parsed = RecordId.safeParse(v);
-      if (!parsed.success) {
-        issues.push(...zodIssues(parsed.error, `${path}.episode.${name}`, 'canonical'));
-        return undefined;
-      }
-      return parsed.data;
-    };
-    const id = field('id');
-    const personId = field('personId');
-    const organizationId = field('organizationId');
-    let episode: EpisodeLink | undefined;
-    if (id === undefined) {
-      if (ref.id === undefined) issues.push(recordIssue('error', 'required', `${path}.episode.id`, `A ${kind} on its own needs the id of its episode (episode.id)`, 'canonical'));
-    } else {
-      const known = this.state.episodes.get(id);
-      if (known) {
-        for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
-          if (value !== undefined && value !== known[name]) {
-            issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${known[name]}" in this run, not "${value}"`, 'canonical'));
-          }
-        }
-        episode = known;
-      } else {
-        for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
-          if (value === undefined && ref[name] === undefined) {
-            issues.push(recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is not in this run: give episode.${name} too`, 'canonical'));
-          }
-        }
-        if (personId !== undefined && organizationId !== undefined) {
-          episode = { id, personId, organizationId };
-          this.mode.refer('person', personId, `${path}.episode.personId`);
-          this.mode.refer('organization', organizationId, `${path}.episode.organizationId`);
-        }
-      }
-    }
+    const { episode, issues } = resolveEpisode(kind, path, ref, this.state.episodes, (k, id, where) => this.mode.refer(k, id, where));
     if (!episode || issues.some((i) => i.severity === 'error')) {
       return this.rejectRecord(kind, path, raw, issues);
     }
