@@ -35,13 +35,13 @@
  * keyset cursor (`received_at`, `id`) never skips or repeats a row.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequest, FhirError } from '../outcomes';
 import { PART2_PROGRAM_JSON } from '../access/owner-rules';
 import { releaseRows } from './access-sql';
 import type { RejectError, RejectOwners, RejectPage, RejectQuery, RejectRecord, RejectStatus, StoredReject } from './reject-types';
 import type { RepositoryAccess, SqlDriver } from './repository';
 
+export { REJECT_WITHHELD_TEXT, rejectIssues, rejectOutcome, withheldIssue } from './reject-outcome';
 export type { RejectError, RejectOwners, RejectPage, RejectQuery, RejectRecord, RejectStatus, RejectSubject, StoredReject } from './reject-types';
 
 export const DEFAULT_REJECT_COUNT = 50;
@@ -144,39 +144,6 @@ function toStored(r: RejectRow, released = true): StoredReject {
 const BAD_CHARS = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const clean = (s: string): string => s.replace(BAD_CHARS, '\uFFFD');
 const cleanJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? clean(v) : v));
-
-/** Stages whose errors mean the input itself is wrong (`invalid`); the others are `processing`. */
-const INPUT_STAGES = new Set(['parse', 'mapping', 'canonical', 'validate']);
-
-/**
- * One OperationOutcome issue per reject error: the reason in `details.text`, the canonical field
- * in `expression`, the source path and stage in `diagnostics` (`source: line 13, column "Minutes";
- * stage: mapping`), after `prefix` when given.
- */
-export function rejectIssues(errors: RejectError[], prefix?: string): OperationOutcomeIssue[] {
-  const list = errors.length ? errors : [{ reason: 'Rejected (no reason was recorded)', stage: 'unknown' }];
-  return list.map((e) => ({
-    severity: 'error',
-    code: INPUT_STAGES.has(e.stage) ? 'invalid' : 'processing',
-    details: { text: e.reason },
-    ...(e.field ? { expression: [e.field] } : {}),
-    diagnostics: [prefix, e.source !== undefined ? `source: ${e.source}` : undefined, `stage: ${e.stage}`].filter((s) => s !== undefined).join('; '),
-  }));
-}
-
-/** Why a reject's raw input, record id and reasons are left out of an answer. */
-export const REJECT_WITHHELD_TEXT =
-  'The raw input, record id and reasons of this reject are withheld under 42 CFR Part 2: no active consent of the patient permits disclosing them to your organization';
-
-/** The issue standing for the reasons of a reject not released to the caller. */
-export function withheldIssue(prefix?: string): OperationOutcomeIssue {
-  return { severity: 'information', code: 'suppressed', details: { text: REJECT_WITHHELD_TEXT }, ...(prefix ? { diagnostics: prefix } : {}) };
-}
-
-/** A reject's errors as an OperationOutcome (one withheld issue when it is not released to the caller). */
-export function rejectOutcome(errors: RejectError[], released = true): OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: released ? rejectIssues(errors) : [withheldIssue()] };
-}
 
 /**
  * The identity of a rejected source record: the same record sent again has the same fingerprint,
