@@ -2,7 +2,8 @@
  * HL7 v2 encoding rules (HL7 v2.5.1 chapter 2, "Control": message construction rules 2.5-2.6,
  * escape sequences 2.7; https://www.hl7.eu/HL7v2x/v251/std251/ch02.html): the separators an MSH
  * declares, a segment split into fields when first read, escape sequences both ways, and the paths
- * a mapping reads (`FT1[2]-7.1`). Shared by the message reader and the ACK writer.
+ * a mapping reads (`FT1[2]-7.1`). Shared by the message reader (hl7v2.ts) and the ACK writer
+ * (hl7v2-ack.ts).
  */
 import { decodeUtf8Strict } from './decode';
 
