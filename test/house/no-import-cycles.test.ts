@@ -9,6 +9,10 @@
  * two layers together and the issue asks for none; a type that both sides need belongs in a
  * types-only file below both.
  *
+ * The same check runs on the folders of src/ (a file of `store/` importing one of `access/` is an
+ * edge store -> access): folders are pipeline stages and imports between them flow one way
+ * (STYLE.md 1), so two folders importing each other are a circle even when no two files are.
+ *
  * Parsed with the TypeScript compiler already in devDependencies (no regex over comments and
  * strings); the graph walk is Tarjan's strongly connected components, written out here.
  */
@@ -72,6 +76,25 @@ function importGraph(): Map<string, string[]> {
     graph.set(file, [...targets].sort());
   }
   return graph;
+}
+
+/** The graph between the top-level folders of src/ (a file directly in src/ is a node of its own). */
+function folderGraph(graph: Map<string, string[]>): Map<string, string[]> {
+  const folder = (file: string): string => join(SRC, relative(SRC, file).split('/')[0]);
+  const folders = new Map<string, Set<string>>();
+  for (const [file, targets] of graph) {
+    const from = folder(file);
+    const set = folders.get(from) ?? new Set<string>();
+    folders.set(from, set);
+    for (const t of targets) if (folder(t) !== from) set.add(folder(t));
+  }
+  return new Map([...folders].map(([k, v]) => [k, [...v].sort()]));
+}
+
+/** Which files make the folder edge `from -> to`. */
+function edgeFiles(graph: Map<string, string[]>, from: string, to: string): string[] {
+  const inside = (file: string, dir: string): boolean => file === dir || file.startsWith(`${dir}/`);
+  return [...graph].flatMap(([file, targets]) => (inside(file, from) ? targets.filter((t) => inside(t, to)).map((t) => `${relative(SRC, file)} -> ${relative(SRC, t)}`) : []));
 }
 
 /** Strongly connected components with more than one file, or a file importing itself (Tarjan). */
@@ -149,5 +172,17 @@ describe('import graph of src/', () => {
     const graph = importGraph();
     expect(graph.size).toBeGreaterThan(50);
     expect(circles(graph).map((c) => describe_(graph, c)).sort()).toEqual([]);
+  });
+
+  it('has no circle between the folders of src/ (type-only imports counted)', () => {
+    const graph = importGraph();
+    const folders = folderGraph(graph);
+    const found = circles(folders).map((c) => {
+      const cycle = describe_(folders, c);
+      const steps = cycle.split(' (')[0].split(' -> ');
+      const by = steps.slice(1).map((to, i) => `${steps[i]} -> ${to}: ${edgeFiles(graph, join(SRC, steps[i]), join(SRC, to)).join(', ')}`);
+      return `${cycle} [${by.join('; ')}]`;
+    });
+    expect(found.sort()).toEqual([]);
   });
 });
