@@ -65,6 +65,8 @@ export class Definitions {
   readonly igPackages: FhirPackage[] = [];
   /** What loading the packages had to say: dependencies not found, versions standing in for others. */
   readonly loadIssues: OperationOutcomeIssue[] = [];
+  /** PeerBridge's own packages (`packageDirs`): `name#version` and canonical URL. */
+  private readonly ownPackages: { id: string; canonical: string }[] = [];
   /** Dependencies of the loaded packages that could not be found (each also a warning in `loadIssues`). */
   readonly missingDependencies: MissingDependency[] = [];
   private readonly ig: PackageContent | undefined;
@@ -116,6 +118,12 @@ export class Definitions {
   private loadPackage(dir: string): void {
     if (!existsSync(dir)) {
       return;
+    }
+    if (existsSync(join(dir, 'package.json'))) {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown; canonical?: unknown };
+      if (typeof manifest.canonical === 'string') {
+        this.ownPackages.push({ id: `${String(manifest.name)}#${String(manifest.version)}`, canonical: manifest.canonical });
+      }
     }
     const codeSystems = new Map<string, CodeSystem>();
     const valueSets = new Map<string, ValueSet>();
@@ -392,6 +400,20 @@ export class Definitions {
   implementationGuides(): string[] {
     const asked = new Set(this.igPackages.filter((p) => !p.source.startsWith('dependency of ')).map((p) => p.dir));
     return (this.ig?.list('ImplementationGuide') ?? []).filter((e) => asked.has(e.pkg.dir)).map((e) => e.url);
+  }
+
+  /**
+   * The loaded package (`name#version`: PeerBridge's own, or an IG asked for or found as a
+   * dependency) whose canonical URL a URL lies under: every definition of it is known, so a URL
+   * there that no definition answers does not exist (rather than being in a package not loaded).
+   */
+  loadedPackageFor(url: string): string | undefined {
+    const own = this.ownPackages.find((p) => url.startsWith(p.canonical + '/'));
+    if (own) {
+      return own.id;
+    }
+    const ig = this.igPackages.find((p) => p.canonical && url.startsWith(p.canonical + '/'));
+    return ig ? `${ig.name}#${ig.version}` : undefined;
   }
 
   /**

@@ -19,6 +19,7 @@ const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
  * type, as the reference validator does ("Profile reference '...' has not been checked because it
  * is unknown"); an error with `policy.strictProfiles`. A profile asked for (`extraProfiles`, the
  * CLI's --profile) that is unknown stays an error: the caller wanted that check and it cannot be made.
+ * So is one under the canonical URL of a loaded package (see reportUnknownProfile).
  */
 export function resourceTargets(ctx: CheckContext, res: Resource, type: string, path: string, extraProfiles: string[]): LoadedProfile[] | undefined {
   const declared = metaProfiles(res) ?? [];
@@ -53,9 +54,18 @@ export function resourceTargets(ctx: CheckContext, res: Resource, type: string, 
   return targets;
 }
 
-/** An unknown profile, with why when that is known (a package not loaded, a definition that could not be used). */
+/**
+ * An unknown profile, with why when that is known (a package not loaded, a definition that could
+ * not be used). A URL under the canonical of a package that is loaded (PeerBridge's own, an IG) is
+ * an error whatever the policy: that package has no such profile, so the claim is wrong, not unchecked.
+ */
 function reportUnknownProfile(ctx: CheckContext, url: string, type: string, at: string, asError: boolean): void {
   const broken = ctx.defs.brokenDefinitions.get(canonicalUrl(url));
+  const owner = broken ? undefined : ctx.defs.loadedPackageFor(url);
+  if (owner) {
+    ctx.report('error', 'not-found', `Unknown profile '${url}': package ${owner} is loaded and has no such StructureDefinition`, at);
+    return;
+  }
   const missing = broken ? undefined : ctx.defs.missingDependencyFor(url);
   const why = broken
     ? ` (its definition could not be used: ${broken})`
