@@ -13,6 +13,9 @@
  * - an extension may only be used where its definition's context says
  *   (https://hl7.org/fhir/R4/defining-extensions.html#context), for every loaded definition.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { Validator } from '../../src/validation';
 
@@ -147,5 +150,32 @@ describe('extension contexts', () => {
     expect(r.issues).toEqual([]);
     const wrong = validator.validate(patient({ extension: [{ url: `${HL7}patient-birthTime`, valueDateTime: '2001-02-03T04:05:06Z' }] }));
     expect(shown(wrong.issues)).toEqual([expect.stringMatching(/^warning Patient\.extension\[0\]: Extension '.*patient-birthTime' is not allowed on Patient; it may be used on Patient\.birthDate$/)]);
+  });
+
+  test('a loaded package\'s extension whose context is another extension: allowed in it, not elsewhere', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'pb-ext-ctx-'));
+    try {
+      const dir = join(tmp, 'package');
+      mkdirSync(dir);
+      const parent = 'http://acme.org/fhir/StructureDefinition/parent';
+      const child = 'http://acme.org/fhir/StructureDefinition/child';
+      const ext = (url: string, context: { type: string; expression: string }, value: Record<string, unknown>): Record<string, unknown> => ({
+        resourceType: 'StructureDefinition', url, name: url.slice(url.lastIndexOf('/') + 1), status: 'active', kind: 'complex-type', abstract: false,
+        type: 'Extension', baseDefinition: `${HL7}Extension`, derivation: 'constraint', context: [context],
+        differential: { element: [{ id: 'Extension', path: 'Extension' }, { id: 'Extension.url', path: 'Extension.url', fixedUri: url }, { id: 'Extension.value[x]', path: 'Extension.value[x]', ...value }] },
+      });
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'acme.ext', version: '1.0.0', canonical: 'http://acme.org/fhir', dependencies: { 'hl7.fhir.r4.core': '4.0.1' } }));
+      writeFileSync(join(dir, 'StructureDefinition-parent.json'), JSON.stringify(ext(parent, { type: 'element', expression: 'Patient' }, { max: '0' })));
+      writeFileSync(join(dir, 'StructureDefinition-child.json'), JSON.stringify(ext(child, { type: 'extension', expression: parent }, { type: [{ code: 'boolean' }] })));
+      const v = Validator.create({ igPackages: [tmp] });
+      const inParent = v.validate(patient({ extension: [{ url: parent, extension: [{ url: child, valueBoolean: true }] }] }));
+      expect(inParent.issues).toEqual([]);
+      const onPatient = v.validate(patient({ extension: [{ url: child, valueBoolean: true }] }));
+      expect(shown(onPatient.issues)).toEqual([`error Patient.extension[0]: Extension '${child}' is not allowed on Patient; it may be used on ${parent}`]);
+      const parentOnObservation = v.validate({ resourceType: 'Basic', id: 'b', text: narrative, code: { text: 'x' }, extension: [{ url: parent, extension: [{ url: child, valueBoolean: true }] }] });
+      expect(shown(parentOnObservation.issues)).toEqual([`error Basic.extension[0]: Extension '${parent}' is not allowed on Basic; it may be used on Patient`]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
