@@ -56,10 +56,12 @@ describe('an unknown profile in meta.profile', () => {
     expect(shown(r.issues)).toEqual([`error Patient: Profile reference '${unknown}' has not been checked because it is unknown`]);
   });
 
-  test('under the canonical URL of a package that is loaded (PeerBridge\'s own) it is an error: that package has no such profile', () => {
+  test("under the canonical URL of a package that is loaded (PeerBridge's own) it is an error: that package has no such profile", () => {
     const url = 'http://peerbridge.org/fhir/StructureDefinition/peer-patient';
     const r = validator.validate(patient({ meta: { profile: [url] } }));
-    expect(shown(r.issues)).toEqual([`error Patient.meta.profile[0]: Unknown profile '${url}': package org.peerbridge.fhir#0.1.0 is loaded and has no such StructureDefinition`]);
+    expect(shown(r.issues)).toEqual([
+      `error Patient.meta.profile[0]: Unknown profile '${url}': package org.peerbridge.fhir#0.1.0 is loaded and has no such StructureDefinition`,
+    ]);
   });
 
   test('a known definition that is not a resource profile is an error', () => {
@@ -120,18 +122,34 @@ describe('sub-extensions of a complex extension', () => {
     patient({ name: [{ family: 'Chalmers', _family: { extension: [{ url: `${HL7}translation`, extension: subs }] } }] });
 
   test('are matched by the parent\'s url slices: no "Unknown extension"', () => {
-    const r = validator.validate(translation([{ url: 'lang', valueCode: 'fr' }, { url: 'content', valueString: 'Chalmers' }]));
+    const r = validator.validate(
+      translation([
+        { url: 'lang', valueCode: 'fr' },
+        { url: 'content', valueString: 'Chalmers' },
+      ]),
+    );
     expect(r.issues).toEqual([]);
   });
 
   test('the slice rules apply to them', () => {
-    const r = validator.validate(translation([{ url: 'lang', valueCode: 'fr' }, { url: 'content', valueBoolean: true }]));
+    const r = validator.validate(
+      translation([
+        { url: 'lang', valueCode: 'fr' },
+        { url: 'content', valueBoolean: true },
+      ]),
+    );
     expect(r.valid).toBe(false);
     expect(shown(r.issues.filter((i) => i.severity === 'error')).join('\n')).toMatch(/extension\[1\]\.valueBoolean/);
   });
 
-  test('a relative url that is none of the parent\'s slices is an error', () => {
-    const r = validator.validate(translation([{ url: 'lang', valueCode: 'fr' }, { url: 'content', valueString: 'x' }, { url: 'langue', valueCode: 'fr' }]));
+  test("a relative url that is none of the parent's slices is an error", () => {
+    const r = validator.validate(
+      translation([
+        { url: 'lang', valueCode: 'fr' },
+        { url: 'content', valueString: 'x' },
+        { url: 'langue', valueCode: 'fr' },
+      ]),
+    );
     expect(shown(r.issues)).toEqual([
       `error Patient.name[0]._family.extension[0].extension[2]: Sub-extension url 'langue' is not defined by the extension ${HL7}translation`,
     ]);
@@ -139,20 +157,28 @@ describe('sub-extensions of a complex extension', () => {
 
   test('inside an unknown extension they are not reported again', () => {
     const r = validator.validate(patient({ extension: [{ url: 'http://acme.org/fhir/complex', extension: [{ url: 'part', valueString: 'x' }] }] }));
-    expect(shown(r.issues)).toEqual(["error Patient.extension[0]: Unknown extension 'http://acme.org/fhir/complex': the extension could not be found so is not allowed here"]);
+    expect(shown(r.issues)).toEqual([
+      "error Patient.extension[0]: Unknown extension 'http://acme.org/fhir/complex': the extension could not be found so is not allowed here",
+    ]);
   });
 });
 
 describe('extension contexts', () => {
   test('a core extension on an element its context does not name is reported', () => {
     // patient-birthTime: context Patient.birthDate
-    const r = validator.validate(patient({ birthDate: '2001-02-03', _birthDate: { extension: [{ url: `${HL7}patient-birthTime`, valueDateTime: '2001-02-03T04:05:06Z' }] } }));
+    const r = validator.validate(
+      patient({ birthDate: '2001-02-03', _birthDate: { extension: [{ url: `${HL7}patient-birthTime`, valueDateTime: '2001-02-03T04:05:06Z' }] } }),
+    );
     expect(r.issues).toEqual([]);
     const wrong = validator.validate(patient({ extension: [{ url: `${HL7}patient-birthTime`, valueDateTime: '2001-02-03T04:05:06Z' }] }));
-    expect(shown(wrong.issues)).toEqual([expect.stringMatching(/^warning Patient\.extension\[0\]: Extension '.*patient-birthTime' is not allowed on Patient; it may be used on Patient\.birthDate$/)]);
+    expect(shown(wrong.issues)).toEqual([
+      expect.stringMatching(
+        /^warning Patient\.extension\[0\]: Extension '.*patient-birthTime' is not allowed on Patient; it may be used on Patient\.birthDate$/,
+      ),
+    ]);
   });
 
-  test('a loaded package\'s extension whose context is another extension: allowed in it, not elsewhere', () => {
+  test("a loaded package's extension whose context is another extension: allowed in it, not elsewhere", () => {
     const tmp = mkdtempSync(join(tmpdir(), 'pb-ext-ctx-'));
     try {
       const dir = join(tmp, 'package');
@@ -160,19 +186,45 @@ describe('extension contexts', () => {
       const parent = 'http://acme.org/fhir/StructureDefinition/parent';
       const child = 'http://acme.org/fhir/StructureDefinition/child';
       const ext = (url: string, context: { type: string; expression: string }, value: Record<string, unknown>): Record<string, unknown> => ({
-        resourceType: 'StructureDefinition', url, name: url.slice(url.lastIndexOf('/') + 1), status: 'active', kind: 'complex-type', abstract: false,
-        type: 'Extension', baseDefinition: `${HL7}Extension`, derivation: 'constraint', context: [context],
-        differential: { element: [{ id: 'Extension', path: 'Extension' }, { id: 'Extension.url', path: 'Extension.url', fixedUri: url }, { id: 'Extension.value[x]', path: 'Extension.value[x]', ...value }] },
+        resourceType: 'StructureDefinition',
+        url,
+        name: url.slice(url.lastIndexOf('/') + 1),
+        status: 'active',
+        kind: 'complex-type',
+        abstract: false,
+        type: 'Extension',
+        baseDefinition: `${HL7}Extension`,
+        derivation: 'constraint',
+        context: [context],
+        differential: {
+          element: [
+            { id: 'Extension', path: 'Extension' },
+            { id: 'Extension.url', path: 'Extension.url', fixedUri: url },
+            { id: 'Extension.value[x]', path: 'Extension.value[x]', ...value },
+          ],
+        },
       });
-      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'acme.ext', version: '1.0.0', canonical: 'http://acme.org/fhir', dependencies: { 'hl7.fhir.r4.core': '4.0.1' } }));
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: 'acme.ext', version: '1.0.0', canonical: 'http://acme.org/fhir', dependencies: { 'hl7.fhir.r4.core': '4.0.1' } }),
+      );
       writeFileSync(join(dir, 'StructureDefinition-parent.json'), JSON.stringify(ext(parent, { type: 'element', expression: 'Patient' }, { max: '0' })));
-      writeFileSync(join(dir, 'StructureDefinition-child.json'), JSON.stringify(ext(child, { type: 'extension', expression: parent }, { type: [{ code: 'boolean' }] })));
+      writeFileSync(
+        join(dir, 'StructureDefinition-child.json'),
+        JSON.stringify(ext(child, { type: 'extension', expression: parent }, { type: [{ code: 'boolean' }] })),
+      );
       const v = Validator.create({ igPackages: [tmp] });
       const inParent = v.validate(patient({ extension: [{ url: parent, extension: [{ url: child, valueBoolean: true }] }] }));
       expect(inParent.issues).toEqual([]);
       const onPatient = v.validate(patient({ extension: [{ url: child, valueBoolean: true }] }));
       expect(shown(onPatient.issues)).toEqual([`error Patient.extension[0]: Extension '${child}' is not allowed on Patient; it may be used on ${parent}`]);
-      const parentOnObservation = v.validate({ resourceType: 'Basic', id: 'b', text: narrative, code: { text: 'x' }, extension: [{ url: parent, extension: [{ url: child, valueBoolean: true }] }] });
+      const parentOnObservation = v.validate({
+        resourceType: 'Basic',
+        id: 'b',
+        text: narrative,
+        code: { text: 'x' },
+        extension: [{ url: parent, extension: [{ url: child, valueBoolean: true }] }],
+      });
       expect(shown(parentOnObservation.issues)).toEqual([`error Basic.extension[0]: Extension '${parent}' is not allowed on Basic; it may be used on Patient`]);
     } finally {
       rmSync(tmp, { recursive: true, force: true });

@@ -32,7 +32,16 @@ export interface IssueSink {
  */
 export type Lookups = Pick<
   Definitions,
-  'isResourceType' | 'profile' | 'baseType' | 'codeIndex' | 'codeSystemCodes' | 'packageResources' | 'questionnaire' | 'missingDependencyFor' | 'loadedPackageFor' | 'brokenDefinitions'
+  | 'isResourceType'
+  | 'profile'
+  | 'baseType'
+  | 'codeIndex'
+  | 'codeSystemCodes'
+  | 'packageResources'
+  | 'questionnaire'
+  | 'missingDependencyFor'
+  | 'loadedPackageFor'
+  | 'brokenDefinitions'
 >;
 
 /** How strict a run is (ValidateOptions). */
