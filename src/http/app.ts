@@ -5,7 +5,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Bundle, CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
 import { publicBaseUrl, publicRootUrl, type Config } from '../config';
-import { badRequest, FhirError, notFound, OperationOutcomeError, serverError, statusOf, tooCostly, tooLarge, unsupportedMediaType } from '../outcomes';
+import { badRequest, FhirError, notFound, operationOutcome, OperationOutcomeError, serverError, statusOf, tooCostly, tooLarge, unsupportedMediaType } from '../outcomes';
 import { fhirRouter, transactionCommitter, type FhirDeps, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
 import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
@@ -146,7 +146,7 @@ export function createApp(deps: AppDeps): express.Express {
     const dryRun = dryRunFlag(req);
     const repeated = repeatedTopLevelKey(String(res.locals.bodyText ?? ''));
     if (repeated !== undefined) {
-      throw new FhirError(badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`), 400);
+      throw badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`);
     }
     const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(res) });
     send(res, result.status, result.body);
@@ -155,12 +155,12 @@ export function createApp(deps: AppDeps): express.Express {
     const name = String(req.params.source);
     const source = sources.get(name);
     if (!source) {
-      throw new FhirError(notFound(`Unknown ingest source '${name}': known sources are ${['canonical', ...sources.keys()].join(', ')}`), 404);
+      throw notFound(`Unknown ingest source '${name}': known sources are ${['canonical', ...sources.keys()].join(', ')}`);
     }
     const dryRun = dryRunFlag(req);
     const type = contentType(req);
     if (!SOURCE_TYPES[source.format].includes(type)) {
-      throw new FhirError(unsupportedMediaType(`Source ${name} takes ${source.format} (Content-Type ${SOURCE_TYPES[source.format].join(' or ')}), got '${type || 'none'}'`), 415);
+      throw unsupportedMediaType(`Source ${name} takes ${source.format} (Content-Type ${SOURCE_TYPES[source.format].join(' or ')}), got '${type || 'none'}'`);
     }
     const feed = typeof req.query.feed === 'string' ? req.query.feed : undefined;
     const file = typeof req.query.file === 'string' ? req.query.file : undefined;
@@ -169,19 +169,19 @@ export function createApp(deps: AppDeps): express.Express {
       const chosen = feed !== undefined ? source.feeds.find((f) => f.name === feed) : file !== undefined ? feedFor(source, file) : source.feeds.length === 1 ? source.feeds[0] : undefined;
       if (!chosen) {
         const known = source.feeds.map((f) => `${f.name} (${f.match.join(', ')})`).join(', ');
-        throw new FhirError(badRequest(feed !== undefined ? `Source ${name} has no feed '${feed}': its feeds are ${known}` : `Say which feed reads the body: ?feed= one of ${known}${file !== undefined ? ` (no feed matches the file name '${file}')` : ''}`, 'feed'), 400);
+        throw badRequest(feed !== undefined ? `Source ${name} has no feed '${feed}': its feeds are ${known}` : `Say which feed reads the body: ?feed= one of ${known}${file !== undefined ? ` (no feed matches the file name '${file}')` : ''}`, 'feed');
       }
       chosenFeed = chosen.name;
     }
     const body = await readBody(req, deps.config.MAX_BODY_BYTES);
-    if (body.length === 0) throw new FhirError(badRequest(`The request has no body: send the ${source.format} export`), 400);
+    if (body.length === 0) throw badRequest(`The request has no body: send the ${source.format} export`);
     const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(res), saveRejects: saveRejects(res) });
     send(res, result.status, result.body);
   });
   app.get('/', (_req, res) => {
     res.json({ name: 'PeerBridge', fhir: '/fhir', metadata: '/fhir/metadata' });
   });
-  app.use((req, _res, next) => next(new FhirError(notFound(`Not found: ${req.method} ${req.path}`), 404)));
+  app.use((req, _res, next) => next(notFound(`Not found: ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.log));
   return app;
 }
@@ -227,7 +227,7 @@ export function answerClientErrors(server: Server): void {
       return;
     }
     const [status, reason, text] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'The request could not be parsed as HTTP/1.1'];
-    const body = JSON.stringify(badRequest(text));
+    const body = JSON.stringify(operationOutcome('invalid', text));
     socket.end(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n` +
@@ -239,7 +239,7 @@ export function answerClientErrors(server: Server): void {
 function dryRunFlag(req: Request): boolean {
   const flag = String(req.query.dryRun ?? 'false').toLowerCase();
   if (!['true', 'false', '1', '0'].includes(flag)) {
-    throw new FhirError(badRequest(`dryRun must be true or false, not '${String(req.query.dryRun)}'`, 'dryRun'), 400);
+    throw badRequest(`dryRun must be true or false, not '${String(req.query.dryRun)}'`, 'dryRun');
   }
   return flag === 'true' || flag === '1';
 }
@@ -258,7 +258,7 @@ function readBody(req: Request, maxBytes: number): Promise<Buffer> {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > maxBytes) {
       req.resume();
-      reject(new FhirError(tooLarge(`Request body of ${declared} bytes is over the limit of ${maxBytes} bytes`), 413));
+      reject(tooLarge(`Request body of ${declared} bytes is over the limit of ${maxBytes} bytes`));
       return;
     }
     const chunks: Buffer[] = [];
@@ -270,7 +270,7 @@ function readBody(req: Request, maxBytes: number): Promise<Buffer> {
       if (size > maxBytes) {
         failed = true;
         chunks.length = 0;
-        reject(new FhirError(tooLarge(`Request body is over the limit of ${maxBytes} bytes`), 413));
+        reject(tooLarge(`Request body is over the limit of ${maxBytes} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -278,7 +278,7 @@ function readBody(req: Request, maxBytes: number): Promise<Buffer> {
     req.on('error', (err) => {
       if (failed) return;
       failed = true;
-      reject(new FhirError(badRequest(`Could not read the request body: ${err.message}`), 400));
+      reject(badRequest(`Could not read the request body: ${err.message}`));
     });
     req.on('end', () => {
       if (!failed) resolve(Buffer.concat(chunks));
@@ -305,7 +305,7 @@ function readFhirJsonBody(maxBytes: number, maxElements = Infinity) {
     // POST /{type}/_search may send its parameters as a form (https://hl7.org/fhir/R4/http.html#search).
     const form = type === 'application/x-www-form-urlencoded' && req.method === 'POST' && req.path.endsWith('/_search');
     if (!form && !JSON_TYPES.includes(type)) {
-      next(new FhirError(unsupportedMediaType(`Content-Type must be application/fhir+json (got '${type || 'none'}')`), 415));
+      next(unsupportedMediaType(`Content-Type must be application/fhir+json (got '${type || 'none'}')`));
       return;
     }
     readBody(req, maxBytes).then((body) => {
@@ -316,12 +316,12 @@ function readFhirJsonBody(maxBytes: number, maxElements = Infinity) {
         return;
       }
       if (!text.trim()) {
-        next(new FhirError(badRequest('Request body is empty; expected a FHIR JSON resource'), 400));
+        next(badRequest('Request body is empty; expected a FHIR JSON resource'));
         return;
       }
       const shape = jsonTextShape(text, maxElements);
       if (shape.values > maxElements) {
-        next(new FhirError(tooCostly(`The body has more than ${maxElements} elements (VALIDATION_MAX_ELEMENTS): not read`), 413));
+        next(tooCostly(`The body has more than ${maxElements} elements (VALIDATION_MAX_ELEMENTS): not read`));
         return;
       }
       try {
@@ -329,11 +329,11 @@ function readFhirJsonBody(maxBytes: number, maxElements = Infinity) {
         // Kept for ingest, which refuses duplicate top-level properties (JSON.parse drops all but the last).
         res.locals.bodyText = text;
       } catch (e) {
-        next(new FhirError(badRequest(`Malformed JSON: ${describeJsonError(e as Error, text)}`), 400));
+        next(badRequest(`Malformed JSON: ${describeJsonError(e as Error, text)}`));
         return;
       }
       if (shape.depth > MAX_DEPTH) {
-        next(new FhirError(badRequest(`JSON is nested more than ${MAX_DEPTH} levels deep`), 400));
+        next(badRequest(`JSON is nested more than ${MAX_DEPTH} levels deep`));
         return;
       }
       next();
@@ -361,10 +361,10 @@ function errorHandler(log: AppDeps['log']) {
     }
     const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
     if (status && status >= 400 && status < 500) {
-      send(res, status, badRequest((err as Error).message ?? 'Bad request'));
+      send(res, status, operationOutcome('invalid', (err as Error).message ?? 'Bad request'));
       return;
     }
     log?.('error', 'unhandled error', { method: req.method, path: req.path, error: err instanceof Error ? err.stack : String(err) });
-    send(res, 500, serverError());
+    send(res, 500, serverError().outcome);
   };
 }

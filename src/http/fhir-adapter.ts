@@ -5,7 +5,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Resource } from '@medplum/fhirtypes';
 import type { FhirDeps, HttpMethod, Router } from '../fhir-api';
-import { FhirError, notAcceptable, notSupported } from '../outcomes';
+import { notAcceptable, notImplemented } from '../outcomes';
 import type { Repository, RepositoryAccess } from '../store/repository';
 import { accessOf, type CallerLike } from '../access';
 
@@ -20,12 +20,12 @@ export function formatCheck(req: Request, _res: Response, next: NextFunction): v
   const format = req.query._format;
   const text = Array.isArray(format) ? String(format[0]) : typeof format === 'string' ? format : undefined;
   if (text !== undefined && !JSON_FORMATS.has(text.split(';')[0].trim().toLowerCase())) {
-    next(new FhirError(notAcceptable(`_format=${text} is not supported; this server answers application/fhir+json only`), 406));
+    next(notAcceptable(`_format=${text} is not supported; this server answers application/fhir+json only`));
     return;
   }
   const accept = req.headers.accept;
   if (accept && !/json|\*\/\*|application\/\*/i.test(accept)) {
-    next(new FhirError(notAcceptable(`Accept: ${accept} cannot be met; this server answers application/fhir+json only`), 406));
+    next(notAcceptable(`Accept: ${accept} cannot be met; this server answers application/fhir+json only`));
     return;
   }
   next();
@@ -35,7 +35,7 @@ export function formatCheck(req: Request, _res: Response, next: NextFunction): v
 export function noStore(): Repository {
   const repo: Repository = new Proxy({} as Repository, {
     get: (_target, name) =>
-      name === 'withAccess' ? () => repo : name === 'access' ? undefined : () => Promise.reject(new FhirError(notSupported('This server was started without a store'), 501)),
+      name === 'withAccess' ? () => repo : name === 'access' ? undefined : () => Promise.reject(notImplemented('This server was started without a store')),
   });
   return repo;
 }
