@@ -19,6 +19,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { badRequest, forbidden, methodNotAllowed, notFound, unauthorized, unsupportedMediaType } from '../outcomes';
+import { FHIR_JSON } from '../http/fhir-json';
 import { ClientValidationError, type Client, type ClientStore, type NewClient } from './clients';
 import { canSee, escalations, type ClientAdmin } from './client-admin';
 import { authOf } from './middleware';
@@ -31,7 +32,7 @@ export interface AdminRouterDeps {
   authorize: RequestHandler;
 }
 
-const JSON_TYPES = ['application/json', 'application/fhir+json'];
+const JSON_TYPES = ['application/json', FHIR_JSON];
 const MAX_BODY = '256kb';
 
 /** A client as the admin API answers it. */

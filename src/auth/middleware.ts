@@ -12,6 +12,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError, unauthorized } from '../outcomes';
+import { FHIR_JSON } from '../http/fhir-json';
 import { InvalidTokenError, type AccessTokenVerifier, type AuthContext, type TokenAudience } from './access-token';
 import { checkPermission, isPublic } from './permissions';
 import { ADMIN_TYPES, CLIENT_ADMIN_TYPE, parseScopes } from './scopes';
@@ -20,7 +21,6 @@ export { checkPermission, checkBundleEntries, requiredPermission, type Requireme
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 
-const FHIR_JSON = 'application/fhir+json';
 const REALM = 'peerbridge';
 const BEARER_RE = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 

@@ -3,14 +3,12 @@
  * `req`/`res` stop here. Also the `_format` / `Accept` check: this server speaks JSON only.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Resource } from '@medplum/fhirtypes';
 import type { FhirDeps, HttpMethod, Router } from '../fhir-api';
 import { notAcceptable, notImplemented } from '../outcomes';
 import type { Repository, RepositoryAccess } from '../store/repository';
 import { accessOf, type CallerLike } from '../access';
+import { FHIR_JSON, JSON_FORMATS, sendFhir } from './fhir-json';
 
-const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
-const FHIR_JSON = 'application/fhir+json';
 
 /**
  * `_format` (https://hl7.org/fhir/R4/http.html#mime-type) must name JSON; an `Accept` header
@@ -20,12 +18,12 @@ export function formatCheck(req: Request, _res: Response, next: NextFunction): v
   const format = req.query._format;
   const text = Array.isArray(format) ? String(format[0]) : typeof format === 'string' ? format : undefined;
   if (text !== undefined && !JSON_FORMATS.has(text.split(';')[0].trim().toLowerCase())) {
-    next(notAcceptable(`_format=${text} is not supported; this server answers application/fhir+json only`));
+    next(notAcceptable(`_format=${text} is not supported; this server answers ${FHIR_JSON} only`));
     return;
   }
   const accept = req.headers.accept;
   if (accept && !/json|\*\/\*|application\/\*/i.test(accept)) {
-    next(notAcceptable(`Accept: ${accept} cannot be met; this server answers application/fhir+json only`));
+    next(notAcceptable(`Accept: ${accept} cannot be met; this server answers ${FHIR_JSON} only`));
     return;
   }
   next();
@@ -97,7 +95,7 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: string): Re
         res.setHeader(k, v);
       }
       if (result.body) {
-        sendBody(res, result.body);
+        sendFhir(res, result.status, result.body);
       } else {
         res.end();
       }
@@ -105,8 +103,4 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: string): Re
       next(err);
     }
   };
-}
-
-function sendBody(res: Response, body: Resource): void {
-  res.type(FHIR_JSON).send(JSON.stringify(body));
 }

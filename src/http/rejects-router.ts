@@ -18,10 +18,11 @@
  */
 import express, { type Request, type Response } from 'express';
 import { accessOf, type CallerLike } from '../access';
-import type { Bundle, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from '../outcomes';
 import { DEFAULT_REJECT_COUNT, MAX_REJECT_COUNT, rejectOutcome, type RejectStore, type StoredReject } from '../store/rejects';
 import type { RetryAnswer, RetryRequest } from '../pipeline/retry-rejects';
+import { sendFhir } from './fhir-json';
 
 export interface RejectsRouterDeps {
   rejects: RejectStore;
@@ -31,13 +32,8 @@ export interface RejectsRouterDeps {
   baseUrl: string;
 }
 
-const FHIR_JSON = 'application/fhir+json';
 const STATUSES = ['open', 'resolved', 'all'] as const;
 const QUERY_PARAMS = new Set(['source', 'feed', 'status', '_count', 'cursor', '_format', '_pretty']);
-
-function send(res: Response, status: number, body: Resource): void {
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
-}
 
 /** One query parameter: absent, or given once. */
 function single(req: Request, name: string): string | undefined {
@@ -143,13 +139,13 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
     if (page.items.length > 0) {
       bundle.entry = page.items.map((r) => ({ fullUrl: `urn:uuid:${r.id}`, resource: rejectParameters(r), search: { mode: 'match' } }));
     }
-    send(res, 200, bundle);
+    sendFhir(res, 200, bundle);
   });
 
   // Express matches the raw path: `$` may arrive percent-encoded (`%24retry`) from some clients.
   router.post(['/$retry', '/%24retry'], async (req, res) => {
     const answer = await deps.retry(retryRequest(req.body), res);
-    send(res, answer.status, answer.body);
+    sendFhir(res, answer.status, answer.body);
   });
   return router;
 }
