@@ -1,18 +1,17 @@
 /**
  * The Express app. `createApp(deps)` builds it without listening, so tests drive it with supertest.
- * Every failure is answered with an OperationOutcome; the status is decided in `errorHandler`.
+ * Every failure is answered with an OperationOutcome by `errorHandler` (src/http/errors.ts), with
+ * the status the error carries.
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Bundle, CapabilityStatementRestSecurity, Resource } from '@medplum/fhirtypes';
+import express, { type Request, type Response } from 'express';
+import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import { publicBaseUrl, publicRootUrl, type Config } from '../config';
-import { badRequest, FhirError, notFound, operationOutcome, OperationOutcomeError, serverError, statusOf, tooCostly, tooLarge, unsupportedMediaType } from '../outcomes';
+import { badRequest, notFound, unsupportedMediaType } from '../outcomes';
 import { fhirRouter, transactionCommitter, type FhirDeps, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
 import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
-import { describeJsonError } from '../inbound/json-error';
-import { jsonTextShape } from '../inbound/json-shape';
 import { repeatedTopLevelKey } from '../inbound/json-records';
-import { type BodyValidator, DEFAULT_VALIDATION_BUDGET, inThreadValidation, MAX_DEPTH, UNBUDGETED, type ValidationPool, type Validator } from '../validation';
+import { type BodyValidator, DEFAULT_VALIDATION_BUDGET, inThreadValidation, UNBUDGETED, type ValidationPool, type Validator } from '../validation';
 import { capabilityStatement } from './capability';
 import { exportRouter } from './export-router';
 import type { BulkExport } from '../export';
@@ -30,7 +29,12 @@ import { rejectsRouter } from './rejects-router';
 import { translateRoutes } from '../fhir-api/translate';
 import { ADMIN_TYPES, type Auth } from '../auth';
 import type { Audit } from '../audit';
-import type { Server } from 'node:http';
+import { readBody, readFhirJsonBody } from './body';
+import { errorHandler, noRoute, type Log } from './errors';
+import { contentType, sendFhir } from './fhir-json';
+import { securityHeaders } from './hardening';
+
+export { answerClientErrors } from './hardening';
 
 export interface AppDeps {
   validator: Validator;
@@ -60,11 +64,8 @@ export interface AppDeps {
   auth?: Auth;
   /** The audit trail (src/audit): an AuditEvent for every request, recorded when its response is finished. */
   audit?: Audit;
-  log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
+  log?: Log;
 }
-
-export const FHIR_JSON = 'application/fhir+json';
-const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json+fhir'];
 
 /** Builds the app. */
 export function createApp(deps: AppDeps): express.Express {
@@ -74,10 +75,8 @@ export function createApp(deps: AppDeps): express.Express {
   const base = publicBaseUrl(deps.config);
   app.set('query parser', 'simple');
 
-  // --- audit and security headers (issue 6, "Audit" and "Hardening") ---
   if (deps.audit) app.use(deps.audit.middleware);
-  app.use(securityHeaders(deps.config.BASE_URL));
-  // --- end audit and security headers ---
+  app.use(securityHeaders(base));
   // The token endpoint and SMART configuration are open; everything after needs a bearer token.
   if (deps.auth) {
     app.use(deps.auth.router);
@@ -109,7 +108,7 @@ export function createApp(deps: AppDeps): express.Express {
     const statement = capabilityStatement(deps.validator, base, router.routes, { serverWrittenTypes: deps.auth ? ADMIN_TYPES : undefined });
     // With auth on, rest.security names SMART Backend Services and the token endpoint.
     if (deps.auth && statement.rest?.[0]) statement.rest[0].security = deps.auth.capabilitySecurity() as CapabilityStatementRestSecurity;
-    send(res, 200, statement);
+    sendFhir(res, 200, statement);
   });
 
   // Everything else is the FHIR REST API (src/fhir-api), through one adapter.
@@ -149,7 +148,7 @@ export function createApp(deps: AppDeps): express.Express {
       throw badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`);
     }
     const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(res) });
-    send(res, result.status, result.body);
+    sendFhir(res, result.status, result.body);
   });
   app.post('/ingest/:source', async (req, res) => {
     const name = String(req.params.source);
@@ -176,64 +175,14 @@ export function createApp(deps: AppDeps): express.Express {
     const body = await readBody(req, deps.config.MAX_BODY_BYTES);
     if (body.length === 0) throw badRequest(`The request has no body: send the ${source.format} export`);
     const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(res), saveRejects: saveRejects(res) });
-    send(res, result.status, result.body);
+    sendFhir(res, result.status, result.body);
   });
   app.get('/', (_req, res) => {
     res.json({ name: 'PeerBridge', fhir: '/fhir', metadata: '/fhir/metadata' });
   });
-  app.use((req, _res, next) => next(notFound(`Not found: ${req.method} ${req.path}`)));
+  app.use(noRoute);
   app.use(errorHandler(deps.log));
   return app;
-}
-
-/**
- * Security headers on every response (OWASP REST Security Cheat Sheet): nothing here is meant to
- * be framed, run or cached. `Cache-Control: no-store` is the default (answers hold PHI); routes
- * that set their own (SMART configuration) override it. HSTS when the request came over https or
- * the public base URL is https.
- */
-function securityHeaders(configuredBase?: string) {
-  const httpsBase = /^https:/i.test(configuredBase ?? '');
-  return (req: Request, res: Response, next: NextFunction): void => {
-    res.set({
-      'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-      'X-Content-Type-Options': 'nosniff',
-      'X-Frame-Options': 'DENY',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-store',
-    });
-    if (httpsBase || req.secure) res.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    next();
-  };
-}
-
-const CLIENT_ERRORS: Record<string, [number, string, string]> = {
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'The request headers are too large'],
-  HPE_URI_TOO_LONG: [414, 'URI Too Long', 'The request URI is too long'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request was not received in time'],
-  HPE_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request was not received in time'],
-};
-
-/**
- * Answers requests Node's HTTP parser refuses before Express sees them (headers over
- * `--max-http-header-size`, 16 KiB by default: 431; malformed request lines: 400) with an
- * OperationOutcome and the security headers, then closes the connection. Call on the server
- * `app.listen` returns.
- */
-export function answerClientErrors(server: Server): void {
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const [status, reason, text] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad Request', 'The request could not be parsed as HTTP/1.1'];
-    const body = JSON.stringify(operationOutcome('invalid', text));
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n` +
-        `X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
 }
 
 function dryRunFlag(req: Request): boolean {
@@ -244,127 +193,9 @@ function dryRunFlag(req: Request): boolean {
   return flag === 'true' || flag === '1';
 }
 
-/** Sends a FHIR resource as application/fhir+json. */
-export function send(res: Response, status: number, body: Resource): void {
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
-}
-
-/**
- * Reads a request body up to `maxBytes` (413 beyond, checked on Content-Length first and again
- * while reading, so a lying or absent length cannot get more in).
- */
-function readBody(req: Request, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      req.resume();
-      reject(tooLarge(`Request body of ${declared} bytes is over the limit of ${maxBytes} bytes`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > maxBytes) {
-        failed = true;
-        chunks.length = 0;
-        reject(tooLarge(`Request body is over the limit of ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('error', (err) => {
-      if (failed) return;
-      failed = true;
-      reject(badRequest(`Could not read the request body: ${err.message}`));
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-  });
-}
-
-const contentType = (req: Request): string => (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-
-/**
- * Reads a JSON body for POST/PUT: checks Content-Type (415), size (413), values (413, over
- * `maxElements`), syntax (400 with the line and column) and nesting depth (400), before any
- * handler sees it. Values and depth are read from the text, so an oversized body is never built.
- */
-function readFhirJsonBody(maxBytes: number, maxElements = Infinity) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method !== 'POST' && req.method !== 'PUT') {
-      // No route takes a body otherwise (PATCH is not implemented: the router answers 405 with Allow); it is left unread.
-      req.resume();
-      next();
-      return;
-    }
-    const type = contentType(req);
-    // POST /{type}/_search may send its parameters as a form (https://hl7.org/fhir/R4/http.html#search).
-    const form = type === 'application/x-www-form-urlencoded' && req.method === 'POST' && req.path.endsWith('/_search');
-    if (!form && !JSON_TYPES.includes(type)) {
-      next(unsupportedMediaType(`Content-Type must be application/fhir+json (got '${type || 'none'}')`));
-      return;
-    }
-    readBody(req, maxBytes).then((body) => {
-      const text = body.toString('utf8').replace(/^\uFEFF/, '');
-      if (form) {
-        req.body = new URLSearchParams(text);
-        next();
-        return;
-      }
-      if (!text.trim()) {
-        next(badRequest('Request body is empty; expected a FHIR JSON resource'));
-        return;
-      }
-      const shape = jsonTextShape(text, maxElements);
-      if (shape.values > maxElements) {
-        next(tooCostly(`The body has more than ${maxElements} elements (VALIDATION_MAX_ELEMENTS): not read`));
-        return;
-      }
-      try {
-        req.body = JSON.parse(text);
-        // Kept for ingest, which refuses duplicate top-level properties (JSON.parse drops all but the last).
-        res.locals.bodyText = text;
-      } catch (e) {
-        next(badRequest(`Malformed JSON: ${describeJsonError(e as Error, text)}`));
-        return;
-      }
-      if (shape.depth > MAX_DEPTH) {
-        next(badRequest(`JSON is nested more than ${MAX_DEPTH} levels deep`));
-        return;
-      }
-      next();
-    }, next);
-  };
-}
-
 /** The media types an outside source's body may have, by format. */
 const SOURCE_TYPES: Record<InputFormat, string[]> = {
   csv: ['text/csv', 'application/csv', 'text/plain'],
   hl7v2: ['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'],
   json: ['application/json', 'text/json'],
 };
-
-function errorHandler(log: AppDeps['log']) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    if (err instanceof FhirError) {
-      if (err.headers) res.set(err.headers);
-      send(res, err.status, err.outcome);
-      return;
-    }
-    if (err instanceof OperationOutcomeError) {
-      send(res, statusOf(err.outcome), err.outcome);
-      return;
-    }
-    const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
-    if (status && status >= 400 && status < 500) {
-      send(res, status, operationOutcome('invalid', (err as Error).message ?? 'Bad request'));
-      return;
-    }
-    log?.('error', 'unhandled error', { method: req.method, path: req.path, error: err instanceof Error ? err.stack : String(err) });
-    send(res, 500, serverError().outcome);
-  };
-}

@@ -3,7 +3,7 @@
  * HTTP status, as HAPI's exception classes do (a `ResourceNotFoundException` is a 404): code raises
  * one with the helper named for what went wrong, `throw notFound('Patient/1 not found')`, and the
  * status and issue code of each kind are decided here, once. The HTTP layer sends `err.status` and
- * `err.outcome` (`errorHandler` in src/http/app.ts); FHIR handlers and batch entries read the
+ * `err.outcome` (`errorHandler` in src/http/errors.ts); FHIR handlers and batch entries read the
  * same two fields.
  */
 import { getStatus, OperationOutcomeError } from '@medplum/core';
