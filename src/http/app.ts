@@ -1,38 +1,34 @@
 /**
- * The Express app. `createApp(deps)` builds it without listening, so tests drive it with supertest.
- * Every failure is answered with an OperationOutcome by `errorHandler` (src/http/errors.ts), with
- * the status the error carries.
+ * The Express app, wiring only: `createApp(deps)` puts together the parts of src/http and builds
+ * the app without listening, so tests drive it with supertest. Order matters and is the point of
+ * this file: audit, security headers, auth (token endpoint, bearer tokens, rate limits), then the
+ * FHIR API under `/fhir` (format check, body reader, scopes, routes), Bulk Data files, ingest under
+ * `/ingest`, and last the 404 and the one error handler (src/http/errors.ts) that answers every
+ * failure with an OperationOutcome.
  */
-import express, { type Request, type Response } from 'express';
-import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
+import express, { type Response } from 'express';
 import { publicBaseUrl, publicRootUrl, type Config } from '../config';
-import { badRequest, notFound, unsupportedMediaType } from '../outcomes';
 import { fhirRouter, transactionCommitter, type FhirDeps, type Route } from '../fhir-api';
 import type { Repository } from '../store/repository';
-import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
-import { repeatedTopLevelKey } from '../inbound/json-records';
 import { type BodyValidator, DEFAULT_VALIDATION_BUDGET, inThreadValidation, UNBUDGETED, type ValidationPool, type Validator } from '../validation';
-import { capabilityStatement } from './capability';
-import { exportRouter } from './export-router';
 import type { BulkExport } from '../export';
-export { validateBody as validateHandler } from '../fhir-api/validate';
 import { loadRules, type RuleSet } from '../domain/rules';
 import { loadPackageTerms, type PackageTerms } from '../fhir/context';
 import { extractRoute } from '../fhir-api/extract';
-import { ingest, ingestSource } from '../pipeline/ingest';
-import type { InputFormat, LoadedSource } from '../translate/types';
-import { feedFor } from '../translate';
-import type { RejectOwners, RejectRecord, RejectStore } from '../store/rejects';
-import { retryRejects, type RetryRequest } from '../pipeline/retry-rejects';
-import { accessOf, type CallerLike } from '../access';
-import { rejectsRouter } from './rejects-router';
 import { translateRoutes } from '../fhir-api/translate';
+import type { LoadedSource } from '../translate/types';
+import type { RejectStore } from '../store/rejects';
 import { ADMIN_TYPES, type Auth } from '../auth';
 import type { Audit } from '../audit';
-import { readBody, readFhirJsonBody } from './body';
+import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
+import { readFhirJsonBody } from './body';
+import { capabilityStatement } from './capability';
 import { errorHandler, noRoute, type Log } from './errors';
-import { contentType, sendFhir } from './fhir-json';
+import { exportRouter } from './export-router';
+import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
+import { sendFhir } from './fhir-json';
 import { securityHeaders } from './hardening';
+import { ingestRouter, type CallerStore } from './ingest-router';
 
 export { answerClientErrors } from './hardening';
 
@@ -103,18 +99,13 @@ export function createApp(deps: AppDeps): express.Express {
   // The FHIR route table as served, for tools and tests that go over every route (test/http/fuzz.test.ts).
   app.locals.fhirRoutes = router.routes;
 
-  fhir.get('/metadata', (_req, res) => {
-    // With auth on, AuditEvents are written by the server only (src/auth permissions): the statement offers no writes of them.
-    const statement = capabilityStatement(deps.validator, base, router.routes, { serverWrittenTypes: deps.auth ? ADMIN_TYPES : undefined });
-    // With auth on, rest.security names SMART Backend Services and the token endpoint.
-    if (deps.auth && statement.rest?.[0]) statement.rest[0].security = deps.auth.capabilitySecurity() as CapabilityStatementRestSecurity;
-    sendFhir(res, 200, statement);
-  });
+  // With auth on, AuditEvents are written by the server only (src/auth permissions), and rest.security names SMART Backend Services.
+  const capability = deps.auth ? { serverWrittenTypes: ADMIN_TYPES, security: deps.auth.capabilitySecurity() as CapabilityStatementRestSecurity } : {};
+  fhir.get('/metadata', (_req, res) => sendFhir(res, 200, capabilityStatement(deps.validator, base, router.routes, capability)));
 
   // Everything else is the FHIR REST API (src/fhir-api), through one adapter.
   // With auth off the store is unfiltered: the audit trail is kept out of cross-type reads as a client's scopes keep it out with auth on.
   const fhirDeps = { repo: deps.store ?? noStore(), validator: deps.validator, validation, log: deps.log, crossTypeHidden: [...ADMIN_TYPES] };
-  const commitDeps = { ...fhirDeps, validation: serverValidation };
   fhir.all('/{*rest}', fhirAdapter(router, fhirDeps, base));
 
   if (deps.bulkExport) {
@@ -123,60 +114,24 @@ export function createApp(deps: AppDeps): express.Express {
   }
   app.use('/fhir', fhir);
 
-  // Ingest (DESIGN.md): a source's own format in; Parameters with the Bundle and per-record issues out.
-  // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
-  // As the caller's writes (depsFor): a client ingests only into its organizations, as over REST.
-  const commitVia = (res: Response) => (deps.store ? transactionCommitter(router, depsFor(commitDeps, res), base) : undefined);
-  const sources = deps.sources ?? new Map<string, LoadedSource>();
+  // Ingest and retries store as the caller, through the same transaction processor as POST /fhir.
+  const commitDeps = { ...fhirDeps, validation: serverValidation };
+  const callerStore = (res: Response): CallerStore => {
+    const view: FhirDeps = depsFor(commitDeps, res);
+    return { commit: deps.store ? transactionCommitter(router, view, base) : undefined, access: view.access };
+  };
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
-  const rejects = deps.rejects;
-  // Rejects belong to their record's organization, else the source's, else the posting client's (src/store/rejects.ts).
-  const saveRejects = (res: Response) => (rejects ? (list: RejectRecord[], owners: RejectOwners) => rejects.add(list, { ...owners, access: accessOf(res.locals.auth as CallerLike | undefined) }) : undefined);
-  if (rejects) {
-    // A client retries its own rejects, and stores the retried records through its own view of the store.
-    const retry = (r: RetryRequest, res: Response) => {
-      const view: FhirDeps = depsFor(commitDeps, res);
-      const commit = deps.store ? transactionCommitter(router, view, base) : undefined;
-      return retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit, ...(view.access ? { access: view.access } : {}) });
-    };
-    app.use('/ingest/rejects', readFhirJsonBody(deps.config.MAX_BODY_BYTES), rejectsRouter({ rejects, retry, baseUrl: `${publicRootUrl(base)}/ingest/rejects` }));
-  }
-  app.post('/ingest/canonical', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
-    const dryRun = dryRunFlag(req);
-    const repeated = repeatedTopLevelKey(String(res.locals.bodyText ?? ''));
-    if (repeated !== undefined) {
-      throw badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`);
-    }
-    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(res) });
-    sendFhir(res, result.status, result.body);
-  });
-  app.post('/ingest/:source', async (req, res) => {
-    const name = String(req.params.source);
-    const source = sources.get(name);
-    if (!source) {
-      throw notFound(`Unknown ingest source '${name}': known sources are ${['canonical', ...sources.keys()].join(', ')}`);
-    }
-    const dryRun = dryRunFlag(req);
-    const type = contentType(req);
-    if (!SOURCE_TYPES[source.format].includes(type)) {
-      throw unsupportedMediaType(`Source ${name} takes ${source.format} (Content-Type ${SOURCE_TYPES[source.format].join(' or ')}), got '${type || 'none'}'`);
-    }
-    const feed = typeof req.query.feed === 'string' ? req.query.feed : undefined;
-    const file = typeof req.query.file === 'string' ? req.query.file : undefined;
-    let chosenFeed: string | undefined = feed;
-    if (source.format !== 'hl7v2') {
-      const chosen = feed !== undefined ? source.feeds.find((f) => f.name === feed) : file !== undefined ? feedFor(source, file) : source.feeds.length === 1 ? source.feeds[0] : undefined;
-      if (!chosen) {
-        const known = source.feeds.map((f) => `${f.name} (${f.match.join(', ')})`).join(', ');
-        throw badRequest(feed !== undefined ? `Source ${name} has no feed '${feed}': its feeds are ${known}` : `Say which feed reads the body: ?feed= one of ${known}${file !== undefined ? ` (no feed matches the file name '${file}')` : ''}`, 'feed');
-      }
-      chosenFeed = chosen.name;
-    }
-    const body = await readBody(req, deps.config.MAX_BODY_BYTES);
-    if (body.length === 0) throw badRequest(`The request has no body: send the ${source.format} export`);
-    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(res), saveRejects: saveRejects(res) });
-    sendFhir(res, result.status, result.body);
-  });
+  app.use(
+    '/ingest',
+    ingestRouter({
+      pipeline: pipelineDeps,
+      sources: deps.sources ?? new Map<string, LoadedSource>(),
+      rejects: deps.rejects,
+      callerStore,
+      maxBodyBytes: deps.config.MAX_BODY_BYTES,
+      rejectsUrl: `${publicRootUrl(base)}/ingest/rejects`,
+    }),
+  );
   app.get('/', (_req, res) => {
     res.json({ name: 'PeerBridge', fhir: '/fhir', metadata: '/fhir/metadata' });
   });
@@ -184,18 +139,3 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(errorHandler(deps.log));
   return app;
 }
-
-function dryRunFlag(req: Request): boolean {
-  const flag = String(req.query.dryRun ?? 'false').toLowerCase();
-  if (!['true', 'false', '1', '0'].includes(flag)) {
-    throw badRequest(`dryRun must be true or false, not '${String(req.query.dryRun)}'`, 'dryRun');
-  }
-  return flag === 'true' || flag === '1';
-}
-
-/** The media types an outside source's body may have, by format. */
-const SOURCE_TYPES: Record<InputFormat, string[]> = {
-  csv: ['text/csv', 'application/csv', 'text/plain'],
-  hl7v2: ['x-application/hl7-v2+er7', 'application/hl7-v2', 'text/plain'],
-  json: ['application/json', 'text/json'],
-};

@@ -11,10 +11,12 @@ import type {
   CapabilityStatementRestResourceInteraction,
   CapabilityStatementRestResourceOperation,
   CapabilityStatementRestResourceSearchParam,
+  CapabilityStatementRestSecurity,
 } from '@medplum/fhirtypes';
 import type { Route, RouteCapability } from '../fhir-api';
 import { paramsOf } from '../store/search-params';
 import type { Validator } from '../validation';
+import { FHIR_JSON } from './fhir-json';
 
 type TypeInteraction = CapabilityStatementRestResourceInteraction['code'];
 
@@ -36,6 +38,8 @@ export interface CapabilityOptions {
    * their entries list no create, update or delete, so the statement says what the server allows.
    */
   serverWrittenTypes?: ReadonlySet<string>;
+  /** `rest.security`: with auth on, SMART Backend Services and the token endpoint (src/auth `capabilitySecurity`). */
+  security?: CapabilityStatementRestSecurity;
 }
 
 /**
@@ -109,7 +113,7 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
     software: { name: 'PeerBridge', version: '0.1.0' },
     implementation: { description: 'PeerBridge FHIR R4 adapter for peer support services', url },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json'],
+    format: [FHIR_JSON, 'json'],
     implementationGuide: ['http://peerbridge.org/fhir/ImplementationGuide/org.peerbridge.fhir'],
     rest: [
       {
@@ -119,6 +123,7 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
         resource,
         interaction: systemInteraction,
         operation: systemOperation,
+        ...(options.security ? { security: options.security } : {}),
       },
     ],
   };
