@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
+import type { JWK } from 'jose';
 import { openAudit, type Audit } from '../src/audit';
 import { openAuth } from '../src/auth';
 import { loadRules } from '../src/domain/rules';
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
     const auth = await openAuth({ driver: store.driver, env: {}, config: authConfig, baseUrl: BASE_URL, log, isResourceType, onEvent: audit.onAuthEvent });
     const client = await auth.clients.add({
       name: 'bench:api client',
-      jwks: { keys: [JSON.parse(process.env.BENCH_AUTH_JWK)] },
+      jwks: { keys: [JSON.parse(process.env.BENCH_AUTH_JWK) as JWK] },
       scopes: ['system/*.read'],
       organizations: (process.env.BENCH_ORGS ?? '').split(',').filter(Boolean),
     });
@@ -127,7 +128,8 @@ async function main(): Promise<void> {
         s.close();
         s.closeAllConnections();
       }
-      bulk
+      // The chain ends in process.exit, so a rejection has nowhere to go.
+      void bulk
         .close()
         .then(() => audit?.close())
         .then(() => store.close())

@@ -39,7 +39,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
-import type { Encounter, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { PROJECT_ROOT } from '../src/validation';
 import { writeResults } from './stats';
 import { generateWorkload } from './workload';
@@ -127,7 +127,7 @@ function buildWorkload(args: Args): Workload {
     if (org) organizations.add(org);
     if (r.resourceType === 'Encounter') {
       encounterIds.push(r.id as string);
-      const t = Date.parse((r as Encounter).period?.start ?? '');
+      const t = Date.parse(r.period?.start ?? '');
       if (Number.isFinite(t)) [min, max] = [Math.min(min, t), Math.max(max, t)];
     }
   }
@@ -249,7 +249,7 @@ async function load(base: string, args: Args, path: () => string, headers: Recor
           headers,
           requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
         },
-        (err, result) => (err ? reject(err) : resolve(result)),
+        (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
       );
       if (times) tracker.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => status < 300 && times.push(ms));
     });
@@ -299,7 +299,7 @@ async function accessToken(base: string, tokenUrl: string, clientId: string, key
 type SecurityMode = 'none' | 'auth' | 'audit';
 
 /** Read by id without auth, with auth, with auth + audit: `rounds` interleaved rounds on the same server process. */
-async function securityCost(server: ServerChild, args: Args, key: BenchKey, path: () => string, log: (s: string) => void): Promise<Record<string, unknown>> {
+async function securityCost(server: ServerChild, args: Args, key: BenchKey, path: () => string, log: (s: string) => void) {
   if (!server.authBase || !server.auditBase || !server.clientId || !server.tokenUrl) throw new Error('the server child did not open the auth apps');
   const token = await accessToken(server.authBase, server.tokenUrl, server.clientId, key);
   const bases: Record<SecurityMode, [string, Record<string, string>]> = {
@@ -396,7 +396,7 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey): Promise<Record<string, unknown>> {
+async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey) {
   let env: Record<string, string>;
   let cleanup: () => Promise<void>;
   if (driver === 'pg') {
@@ -462,7 +462,9 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
 
 // --- report ------------------------------------------------------------------------------------
 
-type R = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** One driver's results (what runDriver returns). */
+type R = Awaited<ReturnType<typeof runDriver>>;
+type Security = NonNullable<R['security']>;
 
 function table(results: R[]): string {
   const by = (d: Driver): R | undefined => results.find((r) => r.driver === d);
@@ -480,7 +482,7 @@ function table(results: R[]): string {
     ['load average when the driver started', '', (r) => r.loadavg.map((x: number) => x.toFixed(1)).join(' ')],
   ];
   if (results.some((r) => r.security)) {
-    const s = (f: (x: R) => string) => (r: R) => (r.security ? f(r.security) : '-');
+    const s = (f: (x: Security) => string) => (r: R) => (r.security ? f(r.security) : '-');
     const ms = (x: { p50: number; p99: number }) => `${x.p50.toFixed(2)} / ${x.p99.toFixed(2)}`;
     rows.push(
       ['read by id, no auth: p50 / p99 (ms, exact)', '', s((x) => ms(x.none))],

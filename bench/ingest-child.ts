@@ -7,7 +7,7 @@
  *   stream: fs read stream -> scanTopLevel (records parsed one at a time)
  *   whole:  readFileSync + JSON.parse of the whole file -> documentEvents
  */
-import { loadDeps, runPipeline, type InputMode } from './ingest-pipeline';
+import { loadDeps, runPipeline } from './ingest-pipeline';
 
 async function main(): Promise<void> {
   const [file, mode, out] = process.argv.slice(2);
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const depsMs = performance.now() - t0;
   const rssAfterDepsKb = Math.round(process.memoryUsage().rss / 1024);
   const maxRssAfterDepsKb = process.resourceUsage().maxRSS;
-  const run = await runPipeline(file, out, deps, mode as InputMode);
+  const run = await runPipeline(file, out, deps, mode);
   const s = run.report.summary;
   const maxRssKb = process.resourceUsage().maxRSS;
   const mem = process.memoryUsage();

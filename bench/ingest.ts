@@ -70,7 +70,7 @@ interface Timed {
   medianMs: number;
 }
 
-async function timeRuns(name: string, runs: number, fn: () => Promise<unknown> | unknown): Promise<Timed> {
+async function timeRuns(name: string, runs: number, fn: () => unknown): Promise<Timed> {
   const runsMs: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();

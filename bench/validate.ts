@@ -164,14 +164,18 @@ function negativeControls(items: WorkloadItem[]): { name: string; resource: Reso
     return JSON.parse(JSON.stringify(it.resource)) as Record<string, unknown>;
   };
   const out: { name: string; resource: Resource }[] = [];
+  // The copies are plain JSON that the controls break on purpose (gender 'mail', a string where a
+  // boolean goes), so no FHIR type fits them: the mutations assign to `any` members.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const add = (name: string, kind: string, mutate: (r: Record<string, any>) => void): void => {
     const r = first(kind);
     mutate(r);
     out.push({ name, resource: r as unknown as Resource });
   };
   add('Encounter without the H0038 type slice', 'Encounter', (r) => {
-    r.type = r.type.filter((t: { coding: { code: string }[] }) => t.coding[0].code !== 'H0038');
-    if (r.type.length === 0) {
+    const kept = (r.type as { coding: { code: string }[] }[]).filter((t) => t.coding[0].code !== 'H0038');
+    r.type = kept;
+    if (kept.length === 0) {
       delete r.type;
     }
   });
@@ -188,10 +192,10 @@ function negativeControls(items: WorkloadItem[]): { name: string; resource: Reso
     delete r.managingOrganization;
   });
   add('QuestionnaireResponse missing irc-23 (required item)', 'QuestionnaireResponse', (r) => {
-    r.item = r.item.filter((i: { linkId: string }) => i.linkId !== 'irc-23');
+    r.item = (r.item as { linkId: string }[]).filter((i) => i.linkId !== 'irc-23');
   });
   add('QuestionnaireResponse answer code 7 (not an option)', 'QuestionnaireResponse', (r) => {
-    r.item[0].answer[0].valueCoding.code = '7';
+    (r.item as { answer: { valueCoding: { code: string } }[] }[])[0].answer[0].valueCoding.code = '7';
   });
   add('Observation total 200 (pb-rct-1)', 'Observation', (r) => {
     r.valueInteger = 200;

@@ -27,7 +27,6 @@ import type {
 
 export const BASE = 'http://peerbridge.org/fhir';
 const SD = `${BASE}/StructureDefinition/`;
-const CS = `${BASE}/CodeSystem/`;
 const HCPCS = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
 const UCUM = 'http://unitsofmeasure.org';
 const OBS_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
@@ -184,7 +183,7 @@ function narrative(r: Resource): Narrative {
   const parts: string[] = [`<b>${escapeXml(r.resourceType)}</b> ${escapeXml(r.id ?? '')}`];
   for (const key of ['status', 'lifecycleStatus', 'birthDate', 'authored', 'effectiveDateTime', 'occurrenceDateTime']) {
     if (typeof x[key] === 'string') {
-      parts.push(`${key}: ${escapeXml(x[key] as string)}`);
+      parts.push(`${key}: ${escapeXml(x[key])}`);
     }
   }
   const desc = (x.description as { text?: string } | undefined)?.text;

@@ -293,7 +293,7 @@ def eligibility_determination():
 # --- contacts and charges ------------------------------------------------------------------------
 
 def units(minutes):
-    """1 unit per 15 minutes; a remainder of 8 minutes or more counts as a unit (DOMAIN.md section 4)."""
+    """1 unit per 15 minutes; a remainder of 8 minutes or more counts as a unit (docs/domain.md#billing-units-hcpcs-h0038)."""
     whole, rest = divmod(minutes, 15)
     return whole + (1 if rest >= 8 else 0)
 

@@ -1,4 +1,4 @@
-// One peer support contact (DOMAIN.md section 4) and the billing units it yields.
+// One peer support contact (docs/domain.md#a-contact) and the billing units it yields (docs/domain.md#billing-units-hcpcs-h0038).
 
 Invariant: pb-enc-1
 Description: "A finished peer support encounter has an end time."

@@ -1,4 +1,4 @@
-// An episode of peer support and the referral that starts it (DOMAIN.md section 3).
+// An episode of peer support and the referral that starts it (docs/domain.md#an-episode-of-peer-support).
 
 Invariant: pb-eoc-1
 Description: "A finished peer support episode has an end date."

@@ -1,4 +1,4 @@
-// The person-centered recovery plan and its goals (DOMAIN.md section 5).
+// The person-centered recovery plan and its goals (docs/domain.md#plans-and-goals).
 
 Profile: RecoveryPlan
 Parent: CarePlan

@@ -1,4 +1,4 @@
-// Peer support eligibility review (seed 003 sections IV-VII; DOMAIN.md section 3): one
+// Peer support eligibility review (seed 003 sections IV-VII; docs/domain.md#eligibility-criteria): one
 // Questionnaire for admission, continued-stay and discharge reviews. Each criterion is answered
 // met / not-met / unknown; its item.code is the criterion's code in eligibility-criterion.
 

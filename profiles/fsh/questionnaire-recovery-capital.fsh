@@ -1,4 +1,4 @@
-// Idaho Recovery Capital Scale (seed 002; DOMAIN.md section 6). Statement wording is kept
+// Idaho Recovery Capital Scale (seed 002; docs/domain.md#recovery-capital-idaho-recovery-capital-scale). Statement wording is kept
 // exactly as in the source form. No LOINC code exists: Questionnaire.code is a local code.
 
 // A rating option: valueCoding from recovery-capital-agreement plus its ordinal value.

@@ -1,4 +1,4 @@
-// Supervisor of Peer Workers Self-Assessment (BRSS TACS, seed 002; DOMAIN.md section 7).
+// Supervisor of Peer Workers Self-Assessment (BRSS TACS, seed 002; docs/domain.md#supervision).
 // Statement wording is kept exactly as in the source form, without the leading number.
 
 // A rating option: valueCoding from supervisor-competency-rating plus its ordinal value.

@@ -1,5 +1,5 @@
 // QuestionnaireResponses to the three PeerBridge Questionnaires, and the Observations derived
-// from them (DOMAIN.md sections 3, 6 and 7).
+// from them (docs/domain.md: eligibility criteria, recovery capital, supervision).
 
 // --- QuestionnaireResponses ------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 // Local code systems for peer support services, each with a ValueSet of the same id that
-// includes the whole system. Sources: DOMAIN.md and seeds 001 (social support types),
+// includes the whole system. Sources: docs/domain.md and seeds 001 (social support types),
 // 003 (interventions, credentials), 004 section 4 (referral reasons), 002 (rating scales).
 
 CodeSystem: PeerBridgeCodes

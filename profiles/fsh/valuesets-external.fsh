@@ -1,4 +1,4 @@
-// ValueSets that enumerate codes of external code systems (DOMAIN.md section 4).
+// ValueSets that enumerate codes of external code systems (docs/domain.md#a-contact).
 
 ValueSet: PeerEncounterClass
 Id: peer-encounter-class

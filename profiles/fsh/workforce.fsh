@@ -1,4 +1,4 @@
-// Who delivers peer support (DOMAIN.md section 2).
+// Who delivers peer support (docs/domain.md#who-delivers-peer-support).
 
 Profile: PeerSpecialist
 Parent: Practitioner

@@ -114,7 +114,7 @@ export function tenantTag(resource: Resource): string | undefined {
 
 function refsIn(value: unknown): Reference[] {
   if (Array.isArray(value)) return value.flatMap(refsIn);
-  if (value && typeof value === 'object' && typeof (value as Reference).reference === 'string') return [value as Reference];
+  if (value && typeof value === 'object' && typeof (value as Reference).reference === 'string') return [value];
   return [];
 }
 

@@ -73,7 +73,7 @@ export const INGEST_SOURCE_SYSTEM = 'http://peerbridge.org/fhir/sid/ingest-sourc
 /** System of registered clients' ids (the same as `agent.who.identifier` in event.ts). */
 const CLIENT_ID_SYSTEM = 'http://peerbridge.org/fhir/sid/client-id';
 /** Client ids are base64url (src/auth/clients.ts). */
-const CLIENT_ID_RE = /^[A-Za-z0-9_\-]{1,64}$/;
+const CLIENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 const OP_RE = /^\$[a-z][A-Za-z0-9-]{0,40}$/;

@@ -42,7 +42,7 @@ export interface AuditOptions {
 export interface Audit {
   middleware: RequestHandler;
   /** For `openAuth({ onEvent })`: token issued and refused become AuditEvents (access events are recorded by the middleware). */
-  onAuthEvent(event: TokenEvent | AccessEvent): void;
+  onAuthEvent: (event: TokenEvent | AccessEvent) => void;
   writer: AuditWriter;
   /** Queues an event built elsewhere (`actor`: the organization of the client it records, when it has exactly one). */
   record(event: AuditEvent, actor?: string): void;

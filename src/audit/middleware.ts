@@ -50,7 +50,7 @@ export function splitTarget(url: string): { path: string; query: string } {
 export interface AuditMiddlewareDeps {
   /** Queues an event with the organization of the client it records (`actorOrganization`). */
   record(event: AuditEvent, actor?: string): void;
-  isResourceType(type: string): boolean;
+  isResourceType: (type: string) => boolean;
   source: SourceInfo;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }

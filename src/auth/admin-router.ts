@@ -69,7 +69,7 @@ function newClientOf(body: unknown): NewClient {
   const list = (v: unknown, name: string): string[] => {
     if (v === undefined) return [];
     if (typeof v === 'string') return v.split(/\s+/).filter(Boolean);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
     problems.push(`${name} must be a list of strings (or one space-separated string)`);
     return [];
   };

@@ -65,7 +65,8 @@ export async function verifyClientAssertion(assertion: string, deps: AssertionDe
     throw new AssertionError('client_assertion is not a readable JWT');
   }
   const claimed = typeof claims.iss === 'string' ? claims.iss.slice(0, 128) : undefined;
-  let organizations: readonly string[] | undefined;
+  // Read by fail() (a closure): unknown until the client is found below.
+  let organizations: readonly string[] | undefined = undefined;
   const fail = (text: string): never => {
     throw new AssertionError(text, claimed, organizations);
   };

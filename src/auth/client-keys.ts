@@ -231,9 +231,14 @@ async function readCapped(res: Response, maxBytes: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
+    const read = await reader.read();
+    if (read.done) {
       break;
+    }
+    // Node types fetch bodies as ReadableStream<any>; undici always yields Uint8Array chunks.
+    const value: unknown = read.value;
+    if (!(value instanceof Uint8Array)) {
+      throw new Error('the JWKS response body is not a byte stream');
     }
     size += value.length;
     if (size > maxBytes) {

@@ -171,7 +171,7 @@ export async function requestAccessToken(tokenUrl: string, clientId: string, key
     return { ok: false, exit: 1, message: `${tokenUrl} answered ${res.status} without JSON: is it the PeerBridge token endpoint?` };
   }
   if (res.status !== 200 || typeof body.access_token !== 'string') {
-    return { ok: false, exit: 1, message: `Token refused (${res.status}): ${String(body.error)}: ${String(body.error_description ?? '')}` };
+    return { ok: false, exit: 1, message: `Token refused (${res.status}): ${String(body.error)}: ${shown(body.error_description)}` };
   }
   return { ok: true, body: body as Record<string, unknown> & { access_token: string } };
 }
@@ -222,4 +222,9 @@ export async function authCommand(args: string[], out: NodeJS.WritableStream, er
     err.write(e instanceof UsageError ? `${e.message}\n${USAGE}` : `${(e as Error).message}\n`);
     return 2;
   }
+}
+
+/** A field of the token endpoint's answer for a message: strings as they are, absent as '', anything else as JSON. */
+function shown(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
 }

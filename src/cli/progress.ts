@@ -3,7 +3,7 @@
  * Redrawn at most ten times a second; `done()` clears the line so the summary starts clean.
  */
 export interface ProgressBar {
-  update(progress: { bytes: number; records: number }): void;
+  update: (progress: { bytes: number; records: number }) => void;
   done(): void;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The units billed in one run, per person and day (for the daily cap, rules.billing
- * `maxUnitsPerPersonPerDay`, DOMAIN.md section 4) and per contact (so that a later version of a
+ * `maxUnitsPerPersonPerDay`, docs/domain.md#billing-units-hcpcs-h0038) and per contact (so that a later version of a
  * contact, an HL7 reschedule or charge, replaces its units instead of adding to them).
  *
  * Bounded, so a run's memory stays flat however long its input: the ledger holds at most

@@ -1,5 +1,5 @@
 /**
- * The canonical peer support model (DOMAIN.md): the one shape every outside format is translated
+ * The canonical peer support model (docs/domain.md#the-canonical-model): the one shape every outside format is translated
  * into, and the one a developer can post directly (`POST /ingest/canonical`). Types come from the
  * schemas (`z.infer`); `mappings/canonical/schema.json` is generated from them
  * (`npm run build:schema`).

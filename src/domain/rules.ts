@@ -1,5 +1,5 @@
 /**
- * Rules as data, evaluated in code (DOMAIN.md sections 3, 4 and 6): billing units, eligibility
+ * Rules as data, evaluated in code (docs/domain.md#rules-as-data): billing units, eligibility
  * determinations and recovery capital totals. The defaults live in `rules/default.json`; a program
  * points `RULES_FILE` at its own copy. A rule file is checked with zod when it is loaded and a bad
  * one stops start-up naming the field.

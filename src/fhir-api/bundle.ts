@@ -68,7 +68,7 @@ function parseEntry(entry: BundleEntry, index: number, baseUrl: string, deps: Fh
   if (method !== 'GET' && rest.length > 0) {
     throw fail(index, `request.url '${url}' is not a ${method} URL`);
   }
-  return { index, method: method as HttpMethod, type: type as ResourceType, id, query, path: `/${pathPart}`, entry };
+  return { index, method, type: type as ResourceType, id, query, path: `/${pathPart}`, entry };
 }
 
 /** Runs one entry through the route table. */
@@ -110,7 +110,7 @@ function responseEntry(res: FhirResponse, withResource: boolean): BundleEntry {
 
 function errorEntry(err: unknown, deps: FhirDeps): BundleEntry {
   if (err instanceof FhirError) {
-    return { response: { status: String(err.status), outcome: err.outcome as OperationOutcome } };
+    return { response: { status: String(err.status), outcome: err.outcome } };
   }
   deps.log?.('error', 'batch entry failed', { error: err instanceof Error ? err.stack : String(err) });
   return { response: { status: '500', outcome: serverError().outcome } };
@@ -151,7 +151,7 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
     // Every resource this transaction writes, locked at once before the first write (src/store/write-locks.ts).
     await tx.lockForWrite(parsed.flatMap((p) => writeKey(p, ids.get(p.index))));
     const bodies = parsed.map((p) => (p.entry.resource ? (rewrite(p.entry.resource, refs, p.index) as Resource) : undefined));
-    const results: BundleEntry[] = new Array(parsed.length);
+    const results = new Array<BundleEntry>(parsed.length);
     const sorted = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
     // Plain creates and updates are written in batches (one statement per table); the rest one by one.
     const plain = (p: Parsed): boolean => (p.method === 'POST' || p.method === 'PUT') && !!ids.get(p.index) && !ids.get(p.index)?.existing && !p.entry.request?.ifMatch;
@@ -178,7 +178,7 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
         throw entryError(err, p.index);
       }
     }
-    return { resourceType: 'Bundle', type: 'transaction-response', ...(results.length ? { entry: results } : {}) } as Bundle;
+    return { resourceType: 'Bundle', type: 'transaction-response', ...(results.length ? { entry: results } : {}) };
   });
 }
 
@@ -291,7 +291,7 @@ function entryError(err: unknown, index: number): unknown {
     return err;
   }
   const prefix = `Bundle.entry[${index}]`;
-  const outcome = err.outcome as OperationOutcome;
+  const outcome = err.outcome;
   const issue = (outcome.issue ?? []).map((i) =>
     i.details?.text?.startsWith(prefix) ? i : { ...i, details: { ...i.details, text: `${prefix}: ${i.details?.text ?? i.diagnostics ?? ''}` } },
   );

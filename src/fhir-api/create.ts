@@ -3,7 +3,6 @@
  * Location and ETag. With `If-None-Exist` it is a conditional create: an existing match is
  * answered with 200 and nothing is written.
  */
-import type { Resource } from '@medplum/fhirtypes';
 import { parseQueryString, parseSearch, resourceBody, typeParam, validateForWrite, writeResponse } from './http-rules';
 import type { FhirHandler } from './types';
 
@@ -16,9 +15,9 @@ export const createHandler: FhirHandler = async (req, deps) => {
   const ifNoneExist = req.headers['if-none-exist'];
   if (ifNoneExist) {
     const query = parseQueryString(ifNoneExist.replace(/^[^?]*\?/, ''));
-    const result = await deps.repo.conditionalCreate(resource as Resource, parseSearch(type, query));
+    const result = await deps.repo.conditionalCreate(resource, parseSearch(type, query));
     return writeResponse(req, result.created ? 201 : 200, result.resource, result.created ? 'Created' : 'A matching resource exists; nothing created');
   }
-  const created = await deps.repo.create(resource as Resource);
+  const created = await deps.repo.create(resource);
   return writeResponse(req, 201, created, 'Created');
 };

@@ -102,11 +102,11 @@ export function inputFromParameters(body: unknown): TranslateInput {
     } else if (name === 'coding') {
       const value = want(['valueCoding'], 'valueCoding');
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest('coding must be a valueCoding', at);
-      input.coding = value as Coding;
+      input.coding = value;
     } else if (name === 'codeableConcept') {
       const value = want(['valueCodeableConcept'], 'valueCodeableConcept');
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest('codeableConcept must be a valueCodeableConcept', at);
-      input.codeableConcept = value as CodeableConcept;
+      input.codeableConcept = value;
     } else if (name === 'conceptMap') {
       const value = p.resource;
       if (!value || value.resourceType !== 'ConceptMap') throw badRequest('conceptMap must be a ConceptMap resource', at);
@@ -246,7 +246,7 @@ async function translateIn(map: ConceptMap, system: string, code: string, input:
     const elements = (group.element ?? []).filter((e) => e.code === code);
     if (elements.length > 0) {
       for (const t of elements.flatMap((e) => e.target ?? [])) {
-        const product = (t.product ?? []).filter((p) => p.value !== undefined).map((p) => ({ ...(p.property ? { element: p.property } : {}), concept: coding(p.system, undefined, p.value as string, p.display) }));
+        const product = (t.product ?? []).filter((p) => p.value !== undefined).map((p) => ({ ...(p.property ? { element: p.property } : {}), concept: coding(p.system, undefined, p.value, p.display) }));
         matches.push({
           equivalence: t.equivalence ?? 'equivalent',
           ...(t.code !== undefined ? { concept: coding(group.target, group.targetVersion, t.code, t.display) } : {}),

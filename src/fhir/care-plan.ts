@@ -1,5 +1,5 @@
 /**
- * Recovery plan <-> CarePlan (recovery-plan profile; DOMAIN.md section 5). R4 CarePlan has no
+ * Recovery plan <-> CarePlan (recovery-plan profile; docs/domain.md#plans-and-goals). R4 CarePlan has no
  * episodeOfCare element: the plan points at its episode with the core workflow-episodeOfCare extension.
  */
 import type { CarePlan, CarePlanActivity, Extension } from '@medplum/fhirtypes';
@@ -44,6 +44,7 @@ export function toCarePlan(p: RecoveryPlanRecord, episode: EpisodeLink, ctx: Map
 
 /** The plan without its goals (the caller adds them from the Goal resources `goal` points at). */
 export function fromCarePlan(r: CarePlan, resolve: ResolveRef): Omit<RecoveryPlanRecord, 'goals'> {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it is needed: without it `id` is string | undefined (the rule misreads the right side of ??)
   const id = recordIdOf(r.identifier, 'plan')?.value ?? (r.id as string);
   const goalId = (ref: { reference?: string } | undefined) => goalIdOf(id, resolve(ref));
   const out: Omit<RecoveryPlanRecord, 'goals'> = {

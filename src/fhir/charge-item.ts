@@ -1,4 +1,4 @@
-/** Billing units of a finished contact -> ChargeItem (peer-support-charge profile; DOMAIN.md section 4). */
+/** Billing units of a finished contact -> ChargeItem (peer-support-charge profile; docs/domain.md#billing-units-hcpcs-h0038). */
 import type { ChargeItem } from '@medplum/fhirtypes';
 import type { ContactRecord, EpisodeLink } from '../domain/model';
 import { PROFILES, SYSTEMS } from './codes';

@@ -1,5 +1,5 @@
 /**
- * Code systems and canonical URLs the mappers write (DOMAIN.md sections 2-8).
+ * Code systems and canonical URLs the mappers write (docs/domain.md).
  */
 export const PB = 'http://peerbridge.org/fhir';
 export const cs = (id: string): string => `${PB}/CodeSystem/${id}`;
@@ -66,7 +66,7 @@ export const MODE_CODES = {
   video: { code: '448337001', display: 'Telemedicine consultation with patient' },
 } as const;
 
-/** 42 CFR Part 2 labels (DOMAIN.md section 8). */
+/** 42 CFR Part 2 labels (docs/domain.md#42-cfr-part-2). */
 export const PART2_LABELS = [
   { system: SYSTEMS.confidentiality, code: 'R', display: 'restricted' },
   { system: SYSTEMS.actCode, code: '42CFRPart2', display: '42 CFR Part2' },

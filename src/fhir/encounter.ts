@@ -1,4 +1,4 @@
-/** Contact <-> Encounter (peer-support-encounter profile; DOMAIN.md section 4). */
+/** Contact <-> Encounter (peer-support-encounter profile; docs/domain.md#a-contact). */
 import type { Encounter, Extension } from '@medplum/fhirtypes';
 import type { ContactRecord, EpisodeLink } from '../domain/model';
 import { CONTACT_MODES } from '../domain/codes';

@@ -1,4 +1,4 @@
-/** Episode header <-> EpisodeOfCare (peer-support-episode profile; DOMAIN.md section 3). */
+/** Episode header <-> EpisodeOfCare (peer-support-episode profile; docs/domain.md#an-episode-of-peer-support). */
 import type { EpisodeOfCare } from '@medplum/fhirtypes';
 import type { EpisodeHeaderRecord } from '../domain/model';
 import { PROFILES } from './codes';

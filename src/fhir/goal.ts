@@ -1,4 +1,4 @@
-/** Plan goal <-> Goal (recovery-goal profile; DOMAIN.md section 5). Goals are the person's own. */
+/** Plan goal <-> Goal (recovery-goal profile; docs/domain.md#plans-and-goals). Goals are the person's own. */
 import type { Goal } from '@medplum/fhirtypes';
 import type { EpisodeLink, GoalRecord, RecoveryPlanRecord } from '../domain/model';
 import { PROFILES, SYSTEMS } from './codes';

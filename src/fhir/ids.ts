@@ -1,5 +1,5 @@
 /**
- * Deterministic ids (DESIGN.md): the FHIR id of a resource is a name-based UUID (RFC 9562 version
+ * Deterministic ids (docs/architecture.md#deterministic-ids): the FHIR id of a resource is a name-based UUID (RFC 9562 version
  * 5, SHA-1) of (source system, kind, source record id), so translating the same record again
  * yields the same id and a PUT updates instead of duplicating. FHIR ids allow 64 characters of
  * [A-Za-z0-9-.]; a UUID fits and leaks nothing of the source id.

@@ -1,5 +1,5 @@
 /**
- * Practitioner record <-> Practitioner + PractitionerRole (DOMAIN.md section 2): a peer
+ * Practitioner record <-> Practitioner + PractitionerRole (docs/domain.md#who-delivers-peer-support): a peer
  * specialist's role carries NUCC 175T00000X; a supervisor's role is a plain PractitionerRole.
  */
 import type { Practitioner, PractitionerQualification, PractitionerRole } from '@medplum/fhirtypes';

@@ -65,7 +65,7 @@ export function criteriaOf(qr: QuestionnaireResponse): Partial<Record<Criterion,
   const out: Partial<Record<Criterion, CriterionStatus>> = {};
   const walk = (items: QuestionnaireResponseItem[] | undefined) =>
     items?.forEach((i) => {
-      if ((CRITERIA as readonly string[]).includes(i.linkId as string)) {
+      if ((CRITERIA as readonly string[]).includes(i.linkId)) {
         const code = i.answer?.[0]?.valueCoding;
         if (code?.system === cs('criterion-status') && code.code) out[i.linkId as Criterion] = code.code as CriterionStatus;
       }

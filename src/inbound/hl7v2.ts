@@ -2,7 +2,7 @@
  * HL7 v2 messages -> source records (HL7 v2.5.1 chapter 2, "Control": message construction rules
  * 2.5-2.7, escape sequences 2.7, acknowledgments 2.9; https://www.hl7.eu/HL7v2x/v251/std251/ch02.html).
  *
- * Our own small parser instead of @medplum/core's Hl7Message (DESIGN.md names it): Hl7Message does
+ * Our own small parser instead of @medplum/core's Hl7Message (the first design named it, docs/architecture.md#departures-from-the-first-design): Hl7Message does
  * not decode escape sequences, does not split subcomponents by path, cannot say where a value was
  * read (`FT1[2]-7.1`), accepts any segment name (a cut-off `PI` line passes), and parses every
  * field of every segment up front. Here a message is split into segments once and a segment's

@@ -1,7 +1,7 @@
 /**
  * Per-record issues as OperationOutcome issues: `expression` holds the record's JSON path
  * (`$.episodes[3].contacts[1].durationMinutes`), `details.text` the reason and `diagnostics` the
- * stage that found it (DESIGN.md: a zod error becomes one issue per zod issue).
+ * stage that found it (docs/architecture.md#errors-and-issues: a zod error becomes one issue per zod issue).
  */
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import type { z } from 'zod';

@@ -46,7 +46,7 @@ function targetsOf(event: AuditEvent): Target[] {
  * above; `actors[i]`: the organization of the client the i-th event records, when it has one.
  */
 export async function planAuditEvents(tx: SqlDriver, resources: Resource[], plans: WritePlan[], actors?: readonly (string | undefined)[]): Promise<WritePlan[]> {
-  const events = resources.flatMap((r, i) => (r.resourceType === 'AuditEvent' ? [{ i, targets: targetsOf(r as AuditEvent) }] : []));
+  const events = resources.flatMap((r, i) => (r.resourceType === 'AuditEvent' ? [{ i, targets: targetsOf(r) }] : []));
   if (events.length === 0) {
     return plans;
   }

@@ -5,7 +5,7 @@
  * src/store/access-sql.ts is one indexed EXISTS. Each grant keeps its `grantor`, the Consent's
  * owner: it releases only records that organization owns (the patient's, src/access/owner-rules.ts).
  */
-import type { Consent, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { consentGrants } from '../access/consent';
 import type { SqlDriver } from './repository';
 
@@ -23,7 +23,7 @@ export async function writeGrants(
   await tx.query('DELETE FROM fhir_consent_grant WHERE consent_id = ANY($1::text[])', [ids]);
   const rows = ids.flatMap((id, i) => {
     const doc = docs[i];
-    return doc?.resourceType === 'Consent' ? consentGrants(doc as Consent).map((g) => ({ id, grantor: grantors[i] ?? null, ...g })) : [];
+    return doc?.resourceType === 'Consent' ? consentGrants(doc).map((g) => ({ id, grantor: grantors[i] ?? null, ...g })) : [];
   });
   if (rows.length === 0) return;
   await tx.query(

@@ -93,7 +93,7 @@ export function relativeReferences<T>(value: T, base: ServerBase | undefined): T
   }
   if (Array.isArray(value)) {
     let changed = false;
-    const out = value.map((v) => {
+    const out = value.map((v: unknown) => {
       const r = relativeReferences(v, base);
       changed ||= r !== v;
       return r;

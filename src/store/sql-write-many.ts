@@ -39,7 +39,7 @@ const key = (type: string, id: string): string => `${type}/${id}`;
  * `plans[i]` gives resource i's owner; `base` is the server's FHIR base (src/store/local-refs.ts).
  */
 export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = [], base?: ServerBase): Promise<WrittenVersion[]> {
-  const results: WrittenVersion[] = new Array(resources.length);
+  const results = new Array<WrittenVersion>(resources.length);
   await lockForWrite(tx, resources.map((r) => ({ type: r.resourceType, id: r.id as string })));
   // Every statement below meets the rows in key order (inserts of new ids too), so that a batch
   // too large for the write locks still takes its row locks in the same order as any other;
@@ -68,7 +68,7 @@ export async function writeMany(tx: SqlDriver, resources: Resource[], plans: Wri
       const resource = resources[i];
       const row = byKey.get(key(resource.resourceType, resource.id as string));
       const versionId = row ? row.version_id + 1 : 1;
-      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource, plans[i], base);
+      const prepared = prepareDoc({ ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } }, plans[i], base);
       return {
         at: i,
         resource,

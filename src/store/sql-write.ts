@@ -100,7 +100,7 @@ export async function writeVersion(
     }
     const versionId = row ? row.version_id + 1 : 1;
     const lastUpdated = new Date().toISOString();
-    const prepared = content ? prepareDoc({ ...content, id, meta: { ...content.meta, versionId: String(versionId), lastUpdated } } as Resource, plan, base) : undefined;
+    const prepared = content ? prepareDoc({ ...content, id, meta: { ...content.meta, versionId: String(versionId), lastUpdated } }, plan, base) : undefined;
     const doc = prepared?.doc ?? null;
     const values = prepared?.values ?? EMPTY;
     const owner = content ? plan?.owner ?? null : row?.owner ?? null;

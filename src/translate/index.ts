@@ -2,7 +2,7 @@
  * The mapping engine (mappings/README.md): load mapping folders, apply feeds to source records,
  * serve code tables as ConceptMaps. Implements MappingEngine (types.ts).
  */
-import { mapRecord, mapRecords } from './apply';
+import { mapRecords } from './apply';
 import { conceptMaps } from './concept-map';
 import { loadSource, loadSources } from './load';
 import type { Feed, LoadedSource, MappingEngine } from './types';

@@ -182,7 +182,7 @@ export function makeSetter(segs: readonly Segment[]): Setter {
     for (let i = 0; i < segs.length; i++) {
       const { key, index } = segs[i];
       const last = i === segs.length - 1;
-      const o = cur as Record<string, unknown>;
+      const o = cur;
       if (index === undefined) {
         if (last) {
           o[key] = value;

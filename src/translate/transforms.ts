@@ -70,8 +70,8 @@ function itemwise(fn: (v: Scalar, env: Env) => Scalar | undefined): Step {
       return r === undefined ? undefined : r === g.v ? g : { v: r, at: g.at };
     }
     const ats = g.ats ?? [];
-    const v: Item[] = new Array(g.v.length);
-    const outAts: (string | undefined)[] = new Array(g.v.length);
+    const v = new Array<Item>(g.v.length);
+    const outAts = new Array<string | undefined>(g.v.length);
     let first: string | undefined;
     for (let i = 0; i < g.v.length; i++) {
       const x = g.v[i];

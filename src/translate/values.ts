@@ -91,8 +91,8 @@ export function readAll(scope: SourceScope, path: string, format: InputFormat): 
   if (vals.length === 0) {
     return undefined;
   }
-  const v: Item[] = new Array(vals.length);
-  const ats: (string | undefined)[] = new Array(vals.length);
+  const v = new Array<Item>(vals.length);
+  const ats = new Array<string | undefined>(vals.length);
   let first: string | undefined;
   for (let i = 0; i < vals.length; i++) {
     const x = normalize(vals[i], format);
@@ -107,8 +107,8 @@ export function readAll(scope: SourceScope, path: string, format: InputFormat): 
 
 /** One item per path (`from: [A, B]`), absent ones null. */
 export function readEach(scope: SourceScope, paths: readonly string[], format: InputFormat): Got {
-  const v: Item[] = new Array(paths.length);
-  const ats: (string | undefined)[] = new Array(paths.length);
+  const v = new Array<Item>(paths.length);
+  const ats = new Array<string | undefined>(paths.length);
   let first: string | undefined;
   for (let i = 0; i < paths.length; i++) {
     const g = readOne(scope, paths[i], format);

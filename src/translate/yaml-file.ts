@@ -170,7 +170,12 @@ function describe(v: unknown): string {
   if (typeof v === 'object') {
     return 'a map';
   }
-  return typeof v === 'string' ? `'${v}'` : String(v);
+  if (typeof v === 'string') {
+    return `'${v}'`;
+  }
+  // YAML gives nothing else (numbers, booleans, undefined for an absent key); a function or a
+  // symbol cannot come from a file.
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined ? String(v) : typeof v;
 }
 
 /** The keys a strict object schema allows, found by following `path` into it (best effort). */

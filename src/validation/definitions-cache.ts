@@ -98,7 +98,7 @@ export function trimStructureDefinition(sd: StructureDefinition): StructureDefin
     derivation: sd.derivation,
     context: sd.context,
     snapshot: { element: (sd.snapshot?.element ?? []).map(trimElement) },
-  } as StructureDefinition;
+  };
 }
 
 function definitionsDir(): string {
@@ -261,7 +261,7 @@ function baseTerminologySource(): TerminologySource & { completeCodeSystems(): R
 /** Every code of a CodeSystem's concept tree. */
 export function codesOf(concepts: CodeSystem['concept'], out: string[] = []): string[] {
   for (const c of concepts ?? []) {
-    out.push(c.code as string);
+    out.push(c.code);
     codesOf(c.concept, out);
   }
   return out;

@@ -251,7 +251,7 @@ function externalExtensionDefinition(baseElements: ElementDefinition[], ext: Ext
     derivation: 'constraint',
     context: ext.context.map((expression) => ({ type: 'element', expression })),
     snapshot: { element: elements },
-  } as StructureDefinition;
+  };
 }
 
 function indexInner(schema: InternalTypeSchema): Map<string, InternalTypeSchema> {

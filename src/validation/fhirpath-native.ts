@@ -10,6 +10,13 @@
  * primitive is expected. Why: the engine builds typed wrappers, contexts and property names on
  * every step, which made invariants a quarter of validate(); most verdicts are decided here now.
  * https://hl7.org/fhirpath/N1/
+ *
+ * Why one file of over 400 lines: it is one recursive-descent compiler. compileAtom dispatches on
+ * the atom class, and every case (paths, functions, and/or/implies, equality, arithmetic) compiles
+ * its operands through compileAtom again and shares the FALLBACK protocol and the Node type, so
+ * its parts cannot be imported from each other without a circle or a third module of shared
+ * types. Read top-down it follows @medplum/core's atom classes one by one, which is how it is
+ * checked against the engine (test/validation/fhirpath-native.test.ts).
  */
 import {
   AndAtom,

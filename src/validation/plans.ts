@@ -45,7 +45,7 @@ const BASE64 = /^(\s*[0-9a-zA-Z+/=]{4}\s*)*$/;
 /** Invariants the FHIRPath engine cannot evaluate (descendants(), htmlChecks(), resolve()); checked natively or skipped. */
 const NATIVE_INVARIANTS = new Set(['ele-1', 'txt-1', 'txt-2', 'dom-3', 'que-2', 'csd-1', 'ctm-1', 'per-1', 'ref-1', 'sdf-19', 'bdl-7']);
 
-/** R4's ext-1, evaluated natively (see the walker's `ext1Verdict`) when the extension has no `_` shadow keys. */
+/** R4's ext-1, evaluated natively (see `ext1Verdict` in checks/invariants.ts) when the extension has no `_` shadow keys. */
 export const EXT_1 = 'extension.exists() != value.exists()';
 
 /** What the walker needs to know about a type code, whatever the data. */
@@ -205,7 +205,6 @@ export class PlanCache {
   private readonly constraintPlans = new WeakMap<Constraint[], ConstraintPlan[]>();
   private readonly slicingPlans = new WeakMap<object, SlicingPlan>();
   private readonly types = new Map<string, TypeFacts>();
-  private readonly contexts = new WeakMap<LoadedProfile, Map<string, Map<string | undefined, { severity: 'error' | 'warning'; text: string } | null>>>();
 
   constructor(readonly defs: Definitions) {}
 
@@ -216,16 +215,6 @@ export class PlanCache {
       this.scopes.set(scope, plan);
     }
     return plan;
-  }
-
-  /** Extension context verdicts of one extension definition, by holder element path and type. */
-  contextVerdicts(def: LoadedProfile): Map<string, Map<string | undefined, { severity: 'error' | 'warning'; text: string } | null>> {
-    let m = this.contexts.get(def);
-    if (!m) {
-      m = new Map();
-      this.contexts.set(def, m);
-    }
-    return m;
   }
 
   /** Facts about a type code from a schema (cached: the codes are the schemas' own). */

@@ -13,14 +13,17 @@ import type {
   QuestionnaireItem,
   QuestionnaireItemEnableWhen,
   QuestionnaireResponse,
-  QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
-  Resource,
 } from '@medplum/fhirtypes';
 import { canonicalUrl } from './terminology';
-import type { Walker } from './walker';
+import type { CheckContext } from './checks/context';
 
 type Json = Record<string, unknown>;
+
+/** A value from the resource for a message, absent as ''. */
+const shown = (v: unknown): string =>
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- String()'s text (even '[object Object]') is in the equivalence test's recorded messages: change it with a re-record
+  String(v ?? '');
 
 /** The answer[x] / enableWhen answer[x] type each item type takes. */
 const ANSWER_TYPES: Record<string, string[]> = {
@@ -64,7 +67,7 @@ function answerKey(obj: Json, prefix: 'answer' | 'value'): string | undefined {
 }
 
 /** Questionnaire structure: linkIds, enableWhen targets and answer types. */
-export function checkQuestionnaire(q: Questionnaire, path: string, walker: Walker): void {
+export function checkQuestionnaire(q: Questionnaire, path: string, ctx: CheckContext): void {
   const byLinkId = new Map<string, QuestionnaireItem>();
   const dupes = new Set<string>();
   const visit = (items: Json[], p: string): void => {
@@ -73,7 +76,7 @@ export function checkQuestionnaire(q: Questionnaire, path: string, walker: Walke
       if (typeof it.linkId === 'string') {
         if (byLinkId.has(it.linkId) && !dupes.has(it.linkId)) {
           dupes.add(it.linkId);
-          walker.report('error', 'duplicate', `linkId '${it.linkId}' is used by more than one item (que-2)`, `${ip}.linkId`);
+          ctx.report('error', 'duplicate', `linkId '${it.linkId}' is used by more than one item (que-2)`, `${ip}.linkId`);
         }
         byLinkId.set(it.linkId, it as unknown as QuestionnaireItem);
       }
@@ -96,16 +99,16 @@ export function checkQuestionnaire(q: Questionnaire, path: string, walker: Walke
           return;
         }
         if (question === it.linkId) {
-          walker.report('error', 'business-rule', `enableWhen of item '${String(it.linkId)}' refers to the item itself`, `${cp}.question`);
+          ctx.report('error', 'business-rule', `enableWhen of item '${String(it.linkId)}' refers to the item itself`, `${cp}.question`);
           return;
         }
         const target = byLinkId.get(question);
         if (!target) {
-          walker.report('error', 'not-found', `enableWhen refers to question '${question}', which is not an item of this Questionnaire`, `${cp}.question`);
+          ctx.report('error', 'not-found', `enableWhen refers to question '${question}', which is not an item of this Questionnaire`, `${cp}.question`);
           return;
         }
         if (target.type === 'group' || target.type === 'display') {
-          walker.report('error', 'business-rule', `enableWhen refers to '${question}', a ${target.type} item that has no answer`, `${cp}.question`);
+          ctx.report('error', 'business-rule', `enableWhen refers to '${question}', a ${target.type} item that has no answer`, `${cp}.question`);
           return;
         }
         const key = answerKey(cond, 'answer');
@@ -115,7 +118,7 @@ export function checkQuestionnaire(q: Questionnaire, path: string, walker: Walke
         const allowed = ANSWER_TYPES[target.type ?? ''] ?? [];
         const got = key.slice('answer'.length);
         if (allowed.length && !allowed.includes(got)) {
-          walker.report(
+          ctx.report(
             'error',
             'business-rule',
             `enableWhen on '${question}' (a ${target.type} item) must use answer${allowed.join(' or answer')}, not ${key}`,
@@ -127,7 +130,7 @@ export function checkQuestionnaire(q: Questionnaire, path: string, walker: Walke
           const c = cond.answerCoding as Json;
           const known = target.answerOption.some((o) => o.valueCoding?.code === c?.code && o.valueCoding?.system === c?.system);
           if (!known) {
-            walker.report(
+            ctx.report(
               'error',
               'business-rule',
               `enableWhen on '${question}' compares with ${String(c?.system)}#${String(c?.code)}, which is not one of that item's answer options`,
@@ -143,16 +146,16 @@ export function checkQuestionnaire(q: Questionnaire, path: string, walker: Walke
 }
 
 /** Finds the Questionnaire a response answers: ours, or one in the enclosing Bundle. */
-function resolveQuestionnaire(canonical: string, walker: Walker): Questionnaire | undefined {
+function resolveQuestionnaire(canonical: string, ctx: CheckContext): Questionnaire | undefined {
   const url = canonicalUrl(canonical);
-  const pkg = walker.defs.packageResources.get(url);
+  const pkg = ctx.defs.packageResources.get(url);
   if (pkg?.resourceType === 'Questionnaire') {
     return pkg;
   }
-  for (const r of walker.enclosingResources()) {
+  for (const r of ctx.enclosingResources()) {
     if (r.resourceType === 'Bundle') {
       for (const e of r.entry ?? []) {
-        const q = e?.resource as Resource | undefined;
+        const q = e?.resource;
         if (q?.resourceType === 'Questionnaire' && (q.url === url || e.fullUrl === canonical)) {
           return q;
         }
@@ -163,13 +166,13 @@ function resolveQuestionnaire(canonical: string, walker: Walker): Questionnaire 
 }
 
 /** QuestionnaireResponse against its Questionnaire. */
-export function checkQuestionnaireResponse(qr: QuestionnaireResponse, path: string, walker: Walker): void {
+export function checkQuestionnaireResponse(qr: QuestionnaireResponse, path: string, ctx: CheckContext): void {
   if (typeof qr.questionnaire !== 'string') {
     return;
   }
-  const q = resolveQuestionnaire(qr.questionnaire, walker);
+  const q = resolveQuestionnaire(qr.questionnaire, ctx);
   if (!q) {
-    walker.report(
+    ctx.report(
       'warning',
       'not-found',
       `Questionnaire '${qr.questionnaire}' is not known here, so the answers were not checked against it`,
@@ -192,7 +195,7 @@ export function checkQuestionnaireResponse(qr: QuestionnaireResponse, path: stri
   };
   collect(itemsOf(qr));
   const completed = qr.status === 'completed' || qr.status === 'amended';
-  checkResponseLevel(itemsOf(qr), itemsOf(q), `${path}`, walker, answers, all, completed);
+  checkResponseLevel(itemsOf(qr), itemsOf(q), `${path}`, ctx, answers, all, completed);
 }
 
 function isEnabled(item: QuestionnaireItem, answers: Map<string, QuestionnaireResponseItemAnswer[]>): boolean {
@@ -264,7 +267,7 @@ function checkResponseLevel(
   given: Json[],
   defined: Json[],
   path: string,
-  walker: Walker,
+  ctx: CheckContext,
   answers: Map<string, QuestionnaireResponseItemAnswer[]>,
   all: Map<string, QuestionnaireItem>,
   completed: boolean,
@@ -285,7 +288,7 @@ function checkResponseLevel(
     const def = defs.get(linkId);
     if (!def) {
       const elsewhere = all.has(linkId);
-      walker.report(
+      ctx.report(
         'error',
         'structure',
         elsewhere
@@ -296,31 +299,31 @@ function checkResponseLevel(
       return;
     }
     if (seen.has(linkId) && !def.repeats) {
-      walker.report('error', 'structure', `Item '${linkId}' appears more than once but does not repeat`, `${ip}.linkId`);
+      ctx.report('error', 'structure', `Item '${linkId}' appears more than once but does not repeat`, `${ip}.linkId`);
     }
     seen.add(linkId);
     if (typeof it.text === 'string' && def.text && it.text !== def.text) {
-      walker.report('warning', 'value', `Item '${linkId}' text differs from the Questionnaire's: '${def.text}'`, `${ip}.text`);
+      ctx.report('warning', 'value', `Item '${linkId}' text differs from the Questionnaire's: '${def.text}'`, `${ip}.text`);
     }
     const itemAnswers = Array.isArray(it.answer) ? (it.answer as Json[]) : [];
     if (!isEnabled(def, answers) && (itemAnswers.length > 0 || itemsOf(it).length > 0)) {
-      walker.report('error', 'business-rule', `Item '${linkId}' is not enabled (its enableWhen conditions are not met) but has answers`, `${ip}.linkId`);
+      ctx.report('error', 'business-rule', `Item '${linkId}' is not enabled (its enableWhen conditions are not met) but has answers`, `${ip}.linkId`);
     }
     if ((def.type === 'group' || def.type === 'display') && itemAnswers.length > 0) {
-      walker.report('error', 'structure', `Item '${linkId}' is a ${def.type} and cannot have answers`, `${ip}.answer`);
+      ctx.report('error', 'structure', `Item '${linkId}' is a ${def.type} and cannot have answers`, `${ip}.answer`);
     }
     if (itemAnswers.length > 1 && !def.repeats) {
-      walker.report('error', 'structure', `Item '${linkId}' takes one answer, found ${itemAnswers.length}`, `${ip}.answer`);
+      ctx.report('error', 'structure', `Item '${linkId}' takes one answer, found ${itemAnswers.length}`, `${ip}.answer`);
     }
     const maxOccurs = def.extension?.find((e) => e.url === MAX_OCCURS)?.valueInteger;
     if (maxOccurs !== undefined && itemAnswers.length > maxOccurs) {
-      walker.report('error', 'structure', `Item '${linkId}' allows at most ${maxOccurs} answers, found ${itemAnswers.length}`, `${ip}.answer`);
+      ctx.report('error', 'structure', `Item '${linkId}' allows at most ${maxOccurs} answers, found ${itemAnswers.length}`, `${ip}.answer`);
     }
-    itemAnswers.forEach((a, j) => checkAnswer(a, def, `${ip}.answer[${j}]`, walker));
+    itemAnswers.forEach((a, j) => checkAnswer(a, def, `${ip}.answer[${j}]`, ctx));
     if (def.type === 'group') {
-      checkResponseLevel(itemsOf(it), itemsOf(def), ip, walker, answers, all, completed);
+      checkResponseLevel(itemsOf(it), itemsOf(def), ip, ctx, answers, all, completed);
     } else {
-      itemAnswers.forEach((a, j) => checkResponseLevel(itemsOf(a), itemsOf(def), `${ip}.answer[${j}]`, walker, answers, all, completed));
+      itemAnswers.forEach((a, j) => checkResponseLevel(itemsOf(a), itemsOf(def), `${ip}.answer[${j}]`, ctx, answers, all, completed));
     }
   });
   if (!completed) {
@@ -328,15 +331,15 @@ function checkResponseLevel(
   }
   for (const d of defs.values()) {
     if (d.required && !seen.has(d.linkId ?? '') && isEnabled(d, answers)) {
-      walker.report('error', 'required', `Required item '${d.linkId}' ("${d.text ?? ''}") has no answer`, path);
+      ctx.report('error', 'required', `Required item '${d.linkId}' ("${d.text ?? ''}") has no answer`, path);
     }
     if (d.required && seen.has(d.linkId ?? '') && d.type !== 'group' && d.type !== 'display' && !(answers.get(d.linkId ?? '')?.length)) {
-      walker.report('error', 'required', `Required item '${d.linkId}' is present but has no answer`, path);
+      ctx.report('error', 'required', `Required item '${d.linkId}' is present but has no answer`, path);
     }
   }
 }
 
-function checkAnswer(a: Json, def: QuestionnaireItem, path: string, walker: Walker): void {
+function checkAnswer(a: Json, def: QuestionnaireItem, path: string, ctx: CheckContext): void {
   const key = answerKey(a, 'value');
   if (!key) {
     return;
@@ -344,7 +347,7 @@ function checkAnswer(a: Json, def: QuestionnaireItem, path: string, walker: Walk
   const allowed = ANSWER_TYPES[def.type ?? ''];
   const got = key.slice('value'.length);
   if (allowed && !allowed.includes(got)) {
-    walker.report('error', 'value', `Item '${def.linkId}' is ${/^[aeiou]/.test(def.type ?? '') ? 'an' : 'a'} ${def.type} question: answer with value${allowed.join(' or value')}, not ${key}`, `${path}.${key}`);
+    ctx.report('error', 'value', `Item '${def.linkId}' is ${/^[aeiou]/.test(def.type ?? '') ? 'an' : 'a'} ${def.type} question: answer with value${allowed.join(' or value')}, not ${key}`, `${path}.${key}`);
     return;
   }
   if (got === 'Coding' && (def.type === 'choice' || def.type === 'open-choice')) {
@@ -352,12 +355,12 @@ function checkAnswer(a: Json, def: QuestionnaireItem, path: string, walker: Walk
     if (def.answerOption?.length) {
       const ok = def.answerOption.some((o) => o.valueCoding?.code === c?.code && (!o.valueCoding?.system || o.valueCoding.system === c?.system));
       if (!ok) {
-        walker.report('error', 'code-invalid', `Answer ${String(c?.system ?? '')}#${String(c?.code)} is not one of the options of item '${def.linkId}'`, `${path}.valueCoding`);
+        ctx.report('error', 'code-invalid', `Answer ${shown(c?.system)}#${String(c?.code)} is not one of the options of item '${def.linkId}'`, `${path}.valueCoding`);
       }
     } else if (def.answerValueSet) {
-      const idx = walker.defs.codeIndex(def.answerValueSet);
+      const idx = ctx.defs.codeIndex(def.answerValueSet);
       if (idx?.complete && !idx.hasCoding(c?.system as string, c?.code as string)) {
-        walker.report('error', 'code-invalid', `Answer ${String(c?.system ?? '')}#${String(c?.code)} is not in ${def.answerValueSet}, the value set of item '${def.linkId}'`, `${path}.valueCoding`);
+        ctx.report('error', 'code-invalid', `Answer ${shown(c?.system)}#${String(c?.code)} is not in ${def.answerValueSet}, the value set of item '${def.linkId}'`, `${path}.valueCoding`);
       }
     }
   }

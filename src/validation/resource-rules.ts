@@ -6,35 +6,46 @@
  */
 import type { Bundle, CodeSystem, Resource } from '@medplum/fhirtypes';
 import { checkQuestionnaire, checkQuestionnaireResponse } from './questionnaire-rules';
-import type { Walker } from './walker';
+import type { CheckContext } from './checks/context';
 
 type Json = Record<string, unknown>;
 
 const UUID = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Dispatches the whole-resource rules for one resource. */
-export function checkResourceRules(resource: Resource, path: string, walker: Walker): void {
-  checkContainedReferenced(resource, path, walker);
-  switch (resource.resourceType) {
-    case 'Bundle':
-      checkBundle(resource, path, walker);
-      break;
-    case 'CodeSystem':
-      checkCodeSystem(resource, path, walker);
-      break;
-    case 'Questionnaire':
-      checkQuestionnaire(resource, path, walker);
-      break;
-    case 'QuestionnaireResponse':
-      checkQuestionnaireResponse(resource, path, walker);
-      break;
-    default:
-      break;
+/** A rule on a whole resource of one type, at `path`. */
+export type ResourceCheck<T extends Resource = Resource> = (resource: T, path: string, ctx: CheckContext) => void;
+
+/** A check written for one resource type, listed under that type (the table guarantees the type). */
+function forType<T extends Resource>(check: ResourceCheck<T>): ResourceCheck {
+  return check as ResourceCheck;
+}
+
+/** Rules on every resource, run first. */
+const EVERY_RESOURCE: readonly ResourceCheck[] = [checkContainedReferenced];
+
+/**
+ * The rules of each resource type, run in the order listed. To add one (SearchParameter, more
+ * Bundle or Questionnaire rules ...), write it in a file of its own or its type's and list it here.
+ */
+export const RESOURCE_CHECKS: ReadonlyMap<string, readonly ResourceCheck[]> = new Map<string, ResourceCheck[]>([
+  ['Bundle', [forType(checkBundle)]],
+  ['CodeSystem', [forType(checkCodeSystem)]],
+  ['Questionnaire', [forType(checkQuestionnaire)]],
+  ['QuestionnaireResponse', [forType(checkQuestionnaireResponse)]],
+]);
+
+/** Runs the whole-resource rules for one resource. */
+export function checkResourceRules(resource: Resource, path: string, ctx: CheckContext): void {
+  for (const check of EVERY_RESOURCE) {
+    check(resource, path, ctx);
+  }
+  for (const check of RESOURCE_CHECKS.get(resource.resourceType) ?? []) {
+    check(resource, path, ctx);
   }
 }
 
 /** bdl-7 (fullUrl unique), one entry per resource identity, fullUrl consistent with the resource id. */
-function checkBundle(bundle: Bundle, path: string, walker: Walker): void {
+function checkBundle(bundle: Bundle, path: string, ctx: CheckContext): void {
   if (bundle.type === 'history' || !Array.isArray(bundle.entry)) {
     return;
   }
@@ -47,22 +58,22 @@ function checkBundle(bundle: Bundle, path: string, walker: Walker): void {
     const where = `${path}.entry[${i}]`;
     const fullUrl = entry.fullUrl;
     if (typeof fullUrl === 'string' && fullUrl.startsWith('urn:uuid:') && !UUID.test(fullUrl)) {
-      walker.report('error', 'value', `fullUrl '${fullUrl}' is not a valid urn:uuid (expected urn:uuid: followed by a lowercase UUID)`, `${where}.fullUrl`);
+      ctx.report('error', 'value', `fullUrl '${fullUrl}' is not a valid urn:uuid (expected urn:uuid: followed by a lowercase UUID)`, `${where}.fullUrl`);
     }
     const req = entry.request;
     const res0 = entry.resource as (Resource & Json) | undefined;
     if ((bundle.type === 'transaction' || bundle.type === 'batch') && req?.method === 'PUT' && typeof req.url === 'string' && res0?.resourceType) {
       const m = /^([A-Z][A-Za-z]+)\/([^/?]+)$/.exec(req.url);
       if (m && (m[1] !== res0.resourceType || (typeof res0.id === 'string' && m[2] !== res0.id))) {
-        walker.report('error', 'invalid', `PUT ${req.url} does not match the resource it sends (${res0.resourceType}/${String(res0.id)})`, `${where}.request.url`);
+        ctx.report('error', 'invalid', `PUT ${req.url} does not match the resource it sends (${res0.resourceType}/${String(res0.id)})`, `${where}.request.url`);
       }
     }
     if (typeof fullUrl === 'string') {
       // bdl-7: the same fullUrl may appear again only as a different version.
-      const key = `${fullUrl}|${String((entry.resource as Resource | undefined)?.meta?.versionId ?? '')}`;
+      const key = `${fullUrl}|${String(entry.resource?.meta?.versionId ?? '')}`;
       const first = fullUrls.get(key);
       if (first !== undefined) {
-        walker.report('error', 'duplicate', `Duplicate fullUrl '${fullUrl}': also used by entry[${first}] (bdl-7)`, `${where}.fullUrl`);
+        ctx.report('error', 'duplicate', `Duplicate fullUrl '${fullUrl}': also used by entry[${first}] (bdl-7)`, `${where}.fullUrl`);
       } else {
         fullUrls.set(key, i);
       }
@@ -75,14 +86,14 @@ function checkBundle(bundle: Bundle, path: string, walker: Walker): void {
     const first = identities.get(identity);
     // In a transaction the same identity may legitimately appear only once too (one write per resource).
     if (first !== undefined) {
-      walker.report('error', 'duplicate', `Duplicate resource ${identity}: entry[${first}] has the same type and id`, `${where}.resource.id`);
+      ctx.report('error', 'duplicate', `Duplicate resource ${identity}: entry[${first}] has the same type and id`, `${where}.resource.id`);
     } else {
       identities.set(identity, i);
     }
     if (typeof fullUrl === 'string' && /^https?:/.test(fullUrl)) {
       const m = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(fullUrl);
       if (m && (m[1] !== r.resourceType || m[2] !== r.id)) {
-        walker.report(
+        ctx.report(
           'error',
           'invalid',
           `fullUrl '${fullUrl}' does not match the resource it holds (${identity})`,
@@ -94,7 +105,7 @@ function checkBundle(bundle: Bundle, path: string, walker: Walker): void {
 }
 
 /** csd-1 and its cousin: codes must be unique in a CodeSystem, at every level of the hierarchy. */
-function checkCodeSystem(cs: CodeSystem, path: string, walker: Walker): void {
+function checkCodeSystem(cs: CodeSystem, path: string, ctx: CheckContext): void {
   const seen = new Set<string>();
   const visit = (concepts: unknown, p: string): void => {
     if (!Array.isArray(concepts)) {
@@ -106,7 +117,7 @@ function checkCodeSystem(cs: CodeSystem, path: string, walker: Walker): void {
       }
       if (typeof c.code === 'string') {
         if (seen.has(c.code)) {
-          walker.report('error', 'duplicate', `Code '${c.code}' is defined more than once (csd-1)`, `${p}[${i}].code`);
+          ctx.report('error', 'duplicate', `Code '${c.code}' is defined more than once (csd-1)`, `${p}[${i}].code`);
         }
         seen.add(c.code);
       }
@@ -117,7 +128,7 @@ function checkCodeSystem(cs: CodeSystem, path: string, walker: Walker): void {
 }
 
 /** dom-3: every contained resource is referenced from the rest of the resource (or refers to it with '#'). */
-function checkContainedReferenced(resource: Resource, path: string, walker: Walker): void {
+function checkContainedReferenced(resource: Resource, path: string, ctx: CheckContext): void {
   const contained = (resource as Resource & { contained?: unknown[] }).contained;
   if (!Array.isArray(contained) || contained.length === 0) {
     return;
@@ -130,13 +141,13 @@ function checkContainedReferenced(resource: Resource, path: string, walker: Walk
     }
     const id = (c as Json).id;
     if (typeof id !== 'string') {
-      walker.report('error', 'required', 'A contained resource must have an id', `${path}.contained[${i}]`);
+      ctx.report('error', 'required', 'A contained resource must have an id', `${path}.contained[${i}]`);
       return;
     }
     const inner = new Set<string>();
     collectLocalRefs(c, inner, false);
     if (!refs.has('#' + id) && !inner.has('#')) {
-      walker.report(
+      ctx.report(
         'error',
         'invariant',
         `Contained resource '${id}' is not referenced from the resource that contains it (dom-3)`,

@@ -38,7 +38,7 @@ function allConcepts(concepts: CodeSystemConcept[] | undefined, out: CodeSystemC
 function descendantsOf(concepts: CodeSystemConcept[] | undefined, code: string, includeSelf: boolean): string[] {
   for (const c of allConcepts(concepts)) {
     if (c.code === code) {
-      const below = allConcepts(c.concept).map((d) => d.code as string);
+      const below = allConcepts(c.concept).map((d) => d.code);
       return includeSelf ? [code, ...below] : below;
     }
   }

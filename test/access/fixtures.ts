@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Consent, Group, Observation, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Consent, Resource } from '@medplum/fhirtypes';
 import { fhirRouter, type FhirDeps, type FhirRequest, type FhirResponse } from '../../src/fhir-api';
 import type { Route } from '../../src/fhir-api/types';
 import { FhirError } from '../../src/outcomes';
@@ -73,7 +73,7 @@ export function lakesideBundle(): Bundle {
         subject: { reference: `Patient/${B.patient}` },
         encounter: { reference: `Encounter/${B.encounter}` },
         valueInteger: 80,
-      } as Observation),
+      }),
     ],
   };
 }
@@ -112,7 +112,7 @@ export function serverResources(): Resource[] {
       code: { text: 'note' },
       meta: { tag: [{ system: TENANT_TAG_SYSTEM, code: A.org }] },
       subject: { reference: `Patient/${B.patient}` },
-    } as Observation,
+    },
     {
       resourceType: 'Group',
       id: 'mixed-cohort',
@@ -120,7 +120,7 @@ export function serverResources(): Resource[] {
       actual: true,
       managingEntity: { reference: `Organization/${A.org}` },
       member: [{ entity: { reference: `Patient/${A.patient}` } }, { entity: { reference: `Patient/${B.patient}` } }],
-    } as Group,
+    },
   ];
 }
 

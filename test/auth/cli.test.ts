@@ -4,7 +4,7 @@
  * `clients list|remove`, `--assertion-only`, and the refusals (bad scope, usage, a data
  * directory held by a running server).
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -170,7 +170,7 @@ describe('peerbridge clients + auth token', () => {
     expect(added.code).toBe(0);
     const id = added.out.trim();
     expect(id).toBeDefined();
-    const res = await run(clientsCommand, 'remove', '--', id as string);
+    const res = await run(clientsCommand, 'remove', '--', id);
     expect(res.err).toBe('');
     expect(res.code).toBe(0);
     for (let i = 0; i < 2000; i++) {

@@ -16,7 +16,7 @@ const read = <T>(file: string): T => JSON.parse(readFileSync(join(PACKAGE, file)
 /** Every code of a CodeSystem, nested concepts included, in document order. */
 function conceptCodes(id: string): string[] {
   const system = read<CodeSystem>(`CodeSystem-${id}.json`);
-  const walk = (list: CodeSystemConcept[] | undefined): string[] => (list ?? []).flatMap((c) => [c.code as string, ...walk(c.concept)]);
+  const walk = (list: CodeSystemConcept[] | undefined): string[] => (list ?? []).flatMap((c) => [c.code, ...walk(c.concept)]);
   return walk(system.concept);
 }
 
@@ -48,7 +48,7 @@ describe('code lists mirror the package CodeSystems', () => {
 
 describe('default rule criteria match the eligibility Questionnaire', () => {
   const questionnaire = read<Questionnaire>('Questionnaire-peer-support-eligibility-review.json');
-  const leaves = (item: QuestionnaireItem): string[] => (item.item?.length ? item.item.flatMap(leaves) : [item.linkId as string]);
+  const leaves = (item: QuestionnaireItem): string[] => (item.item?.length ? item.item.flatMap(leaves) : [item.linkId]);
 
   /** The leaf linkIds of the top-level groups whose enableWhen selects this review type. */
   function enabledFor(type: string): string[] {

@@ -1,5 +1,5 @@
 /**
- * Rules as data (DOMAIN.md sections 3, 4 and 6): billing units and the daily cap, Kleene
+ * Rules as data (docs/domain.md#rules-as-data): billing units and the daily cap, Kleene
  * three-valued eligibility determinations with their deciding criteria, recovery capital totals and
  * changes, and the checks a rule file gets when it is loaded. Cases are tables.
  */

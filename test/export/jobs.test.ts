@@ -3,7 +3,7 @@
  * that started them, are resumed when their process dies, are given up after too many attempts,
  * can be cancelled, expire, and large types are split over several files.
  */
-import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome } from '@medplum/fhirtypes';
 import request from 'supertest';
 import { MAX_ATTEMPTS, type Manifest } from '../../src/export';
 import { Validator } from '../../src/validation';
@@ -153,7 +153,7 @@ describe.each(DRIVERS)('Bulk Data export jobs on %s', (driver) => {
     expect(manifest.output.map((f) => `${f.type}:${f.count}`)).toEqual(['Encounter:2', 'Encounter:2', 'Organization:1', 'Patient:2']);
     expect(new Set(manifest.output.map((f) => f.url)).size).toBe(4);
     const byType = await downloadAll(small.app, manifest);
-    const ids = (byType.Encounter as Resource[]).map((r) => r.id);
+    const ids = byType.Encounter.map((r) => r.id);
     expect(new Set(ids).size).toBe(4);
   });
 

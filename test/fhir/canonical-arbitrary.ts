@@ -101,7 +101,6 @@ const pastDateTime = fc.tuple(pastSecond, offset, fraction).map(([ms, off, frac]
 /** An id stem: ids are `<stem><index>`, unique per kind; stems repeat, so kinds share ids. */
 const stem = fc.constantFrom('', 'X-', 'RB-', 'rec ', 'a/b:', 'Ü.', 'C_');
 const pick = fc.nat({ max: 1000 });
-const optionalPick = fc.option(pick, { nil: undefined });
 /** Some keys always, the others sometimes. */
 function some<T extends Record<string, unknown>, K extends keyof T & string>(model: { [P in keyof T]: fc.Arbitrary<T[P]> }, required: K[]) {
   return fc.record(model, { requiredKeys: required });

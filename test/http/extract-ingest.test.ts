@@ -85,8 +85,8 @@ describe('POST /fhir/QuestionnaireResponse/$extract', () => {
   test('$extract of a response the ingest made gives the same Observation id (an update, not a second total)', async () => {
     const ingested = await post('/ingest/canonical?dryRun=true', example('canonical/riverbend-dana-whitfield.json'));
     const entries = (param(ingested.body, 'bundle')?.resource as Bundle).entry ?? [];
-    const qr = entries.map((e) => e.resource).find((r) => r?.resourceType === 'QuestionnaireResponse' && (r as QuestionnaireResponse).questionnaire?.includes('idaho')) as QuestionnaireResponse;
-    const total = entries.map((e) => e.resource).find((r) => r?.resourceType === 'Observation' && (r as Observation).valueInteger !== undefined) as Observation;
+    const qr = entries.map((e) => e.resource).find((r) => r?.resourceType === 'QuestionnaireResponse' && r.questionnaire?.includes('idaho')) as QuestionnaireResponse;
+    const total = entries.map((e) => e.resource).find((r) => r?.resourceType === 'Observation' && r.valueInteger !== undefined) as Observation;
     const extracted = await post('/fhir/QuestionnaireResponse/$extract', qr);
     expect(extracted.status).toBe(200);
     expect(extracted.body.entry[0].resource.id).toBe(total.id);

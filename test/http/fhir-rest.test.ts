@@ -146,7 +146,7 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
       expect(dates).toEqual(['2026-09-15T10:00:00-05:00', '2026-09-22T14:00:00-05:00', '2026-09-29T18:00:00-05:00']);
 
       const enc = readExample<Encounter>('Encounter-dana-whitfield-contact-2026-09-22.json');
-      const updated = (await client.update({ resourceType: 'Encounter', id: enc.id as string, body: { ...enc, status: 'entered-in-error' } as unknown as FhirResource })) as unknown as Encounter;
+      const updated = (await client.update({ resourceType: 'Encounter', id: enc.id, body: { ...enc, status: 'entered-in-error' } })) as unknown as Encounter;
       expect(updated.meta?.versionId).toBe('2');
       const history = (await client.history({ resourceType: 'Encounter', id: enc.id as string })) as unknown as Bundle;
       expect(history.entry).toHaveLength(2);

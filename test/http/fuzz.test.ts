@@ -11,13 +11,16 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Patient } from '@medplum/fhirtypes';
 import { openFullApp, ORG, type FullApp } from '../audit/full-app';
 import { PROJECT_ROOT } from '../../src/validation';
 import type { Route } from '../../src/fhir-api';
+
+/** A logged error for a failure message: strings and Errors as they print, anything else as JSON. */
+const said = (e: unknown): string => (typeof e === 'string' ? e : e instanceof Error ? String(e) : (JSON.stringify(e) ?? ''));
 
 const SEED = 20261122;
 const EXAMPLES = join(PROJECT_ROOT, 'examples');
@@ -214,7 +217,7 @@ function wrongTypes(resource: Record<string, unknown>, perPath = 3, nullItems = 
       const picked = nullItems ? candidates : Array.from({ length: Math.min(perPath, candidates.length) }, () => candidates[turn++ % candidates.length]);
       for (const w of picked) {
         const copy = structuredClone(resource);
-        let at: Record<string | number, unknown> = copy as Record<string | number, unknown>;
+        let at: Record<string | number, unknown> = copy;
         for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
         at[path[path.length - 1]] = w;
         out.push(copy);
@@ -576,7 +579,7 @@ describe('fuzz: malformed requests across every route', () => {
     if (process.env.FUZZ_REPORT) {
       const byLabel = new Map<string, number>();
       for (const f of failures) byLabel.set(f.slice(0, 60), (byLabel.get(f.slice(0, 60)) ?? 0) + 1);
-      require('node:fs').writeFileSync(process.env.FUZZ_REPORT, JSON.stringify({ byLabel: [...byLabel], failures: failures.slice(0, 400), logs: app.logs.filter((l) => l.level === 'error').slice(0, 50), timing }, null, 1));
+      writeFileSync(process.env.FUZZ_REPORT, JSON.stringify({ byLabel: [...byLabel], failures: failures.slice(0, 400), logs: app.logs.filter((l) => l.level === 'error').slice(0, 50), timing }, null, 1));
     }
     expect(failures.slice(0, 25)).toEqual([]);
     expect(app.server.listening).toBe(true);
@@ -605,9 +608,9 @@ describe('fuzz: malformed requests across every route', () => {
     expect(app.routes.filter((r) => !specs.some((sp) => covers(r, sp))).map((r) => `${r.method} ${r.pattern}`)).toEqual([]);
     const { failures, statuses, sent, seconds } = await fire(app, specs, token);
     console.log(`fuzz shapes: ${sent} requests in ${seconds.toFixed(1)} s, ${failures.length} failures; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`);
-    if (process.env.FUZZ_REPORT) require('node:fs').writeFileSync(`${process.env.FUZZ_REPORT}.shapes`, JSON.stringify({ failures: failures.slice(0, 400), logs: app.logs.filter((l) => l.level === 'error').slice(0, 50) }, null, 1));
+    if (process.env.FUZZ_REPORT) writeFileSync(`${process.env.FUZZ_REPORT}.shapes`, JSON.stringify({ failures: failures.slice(0, 400), logs: app.logs.filter((l) => l.level === 'error').slice(0, 50) }, null, 1));
     expect(failures.slice(0, 25)).toEqual([]);
-    expect(app.logs.filter((l) => l.level === 'error').map((l) => `${l.message} ${String(l.meta?.error ?? '').split('\n')[0]}`)).toEqual([]);
+    expect(app.logs.filter((l) => l.level === 'error').map((l) => `${l.message} ${said(l.meta?.error).split('\n')[0]}`)).toEqual([]);
   }, 240_000);
 
   /**

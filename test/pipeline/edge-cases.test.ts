@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { loadRules } from '../../src/domain/rules';
 import { loadPackageTerms } from '../../src/fhir/context';
 import { fromFhir } from '../../src/fhir/from-fhir';
@@ -77,7 +77,7 @@ test('goal ids with "/" never collide across plans, and come back unchanged', as
   expect(errors).toEqual([]);
   const goals = resources.filter((r) => r.resourceType === 'Goal').map((r) => r.id);
   expect(new Set(goals).size).toBe(3);
-  const back = fromFhir({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(putEntry) } as Bundle);
+  const back = fromFhir({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(putEntry) });
   expect(back.episodes[0].recoveryPlan?.goals.map((g) => g.id)).toEqual(['g', '1/g', 'G3']);
   expect(back.episodes[0].recoveryPlan?.activities[0].goalIds).toEqual(['g', '1/g', 'G3']);
 });

@@ -185,7 +185,7 @@ describe.each(DRIVERS)('repository on %s', (driver) => {
       await repo.delete('Goal', 'dana-whitfield-goal-wrap');
       const snapshot = (await collect(repo.stream({ asOf, types: ['Encounter', 'Goal'] }))).flat();
       expect(snapshot.filter((r) => r.resourceType === 'Goal')).toHaveLength(3);
-      expect(snapshot.filter((r) => r.resourceType === 'Encounter').every((e) => (e as Encounter).status === 'finished')).toBe(true);
+      expect(snapshot.filter((r) => r.resourceType === 'Encounter').every((e) => e.status === 'finished')).toBe(true);
       const now = (await collect(repo.stream({ types: ['Goal'] }))).flat();
       expect(now).toHaveLength(2);
     });

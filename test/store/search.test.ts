@@ -191,7 +191,7 @@ describe.each(DRIVERS)('search edges on %s', (driver) => {
         status: 'active',
         content: 'complete',
         concept: [{ code: 'a', concept: [{ code: 'a1', concept: [{ code: 'a11' }] }] }, { code: 'b2', property: [{ code: 'parent', valueCode: 'a' }] }, { code: 'c' }],
-      } as Resource,
+      },
       { resourceType: 'Questionnaire', id: 'q1', status: 'active', url: 'http://acme.org/fhir/Questionnaire/q1' },
       { resourceType: 'Questionnaire', id: 'q2', status: 'active', url: 'http://other.org/Questionnaire/q2' },
     ];

@@ -34,10 +34,10 @@ for (let i = 0; i < N; i++) {
 }
 const recs = csvRecords(header, rows);
 for (let k = 0; k < 5; k++) {
-  let t = process.hrtime.bigint();
+  const t = process.hrtime.bigint();
   let errors = 0;
   for (const r of recs) { const m = mapRecord(src, feed, r); errors += m.results[0].issues.length; }
-  let ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
   console.log(`mapRecord: ${N} rows in ${ms.toFixed(0)} ms = ${(N / ms * 1000).toFixed(0)} rows/s, issues ${errors}`);
 }
 void (async () => {

@@ -1,6 +1,6 @@
 /**
  * Regression tests for the validator, one per gap that @medplum/core's validateResource leaves open
- * (DESIGN.md "Validation wraps @medplum/core") and per rule the issue names.
+ * (docs/architecture.md#validation) and per rule the issue names.
  */
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { validateResource } from '@medplum/core';

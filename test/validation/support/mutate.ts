@@ -90,7 +90,7 @@ function remove(root: unknown, path: Step[]): void {
   if (Array.isArray(p[0])) {
     p[0].splice(p[1] as number, 1);
   } else {
-    delete (p[0] as Json)[p[1] as string];
+    delete p[0][p[1] as string];
   }
 }
 

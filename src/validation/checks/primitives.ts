@@ -1,0 +1,102 @@
+/**
+ * A primitive's JSON value against its FHIR type: the JSON type, empty and blank strings, length,
+ * the type's format, real calendar dates, time zones, integer ranges.
+ * https://hl7.org/fhir/R4/datatypes.html#primitive
+ */
+import type { InternalSchemaElement } from '@medplum/core';
+import type { TypeFacts } from '../plans';
+import { type IssueSink, truncate } from './context';
+
+/**
+ * Checks one primitive value; false when it is unusable (its element's fixed/pattern, binding and
+ * invariants are then not checked).
+ */
+export function checkPrimitive(sink: IssueSink, value: unknown, facts: TypeFacts, path: string, el: InternalSchemaElement): boolean {
+  const type = facts.effective;
+  const jsType = facts.jsType;
+  if (typeof value !== jsType) {
+    sink.report(
+      'error',
+      'structure',
+      `Expected a JSON ${jsType} for ${type}, got ${Array.isArray(value) ? 'an array' : typeof value}`,
+      path,
+    );
+    return false;
+  }
+  if (jsType === 'string') {
+    return checkString(sink, value as string, facts, path, el);
+  }
+  if (jsType === 'number') {
+    return checkNumber(sink, value as number, type, path);
+  }
+  return true;
+}
+
+function checkString(sink: IssueSink, s: string, facts: TypeFacts, path: string, el: InternalSchemaElement): boolean {
+  const type = facts.effective;
+  if (s.length === 0) {
+    sink.report('error', 'value', 'Empty string: leave the element out instead', path);
+    return false;
+  }
+  if (type !== 'xhtml' && !s.trim()) {
+    sink.report('error', 'value', 'Value has only whitespace', path);
+    return false;
+  }
+  if (s.length > 1024 * 1024 && (type === 'string' || type === 'markdown')) {
+    sink.report('error', 'too-long', 'String longer than 1 MB', path);
+    return false;
+  }
+  const max = (el as InternalSchemaElement & { maxLength?: number }).maxLength;
+  if (max && s.length > max) {
+    sink.report('error', 'too-long', `Value longer than the maximum of ${max} characters`, path);
+  }
+  const re = facts.regex;
+  if (re && type !== 'xhtml' && !re.test(s)) {
+    sink.report('error', 'value', `'${truncate(s)}' is not a valid ${type}`, path);
+    return false;
+  }
+  if ((type === 'date' || type === 'dateTime' || type === 'instant') && !validCalendarDate(s)) {
+    sink.report('error', 'value', `'${truncate(s)}' is not a real calendar date`, path);
+    return false;
+  }
+  if ((type === 'dateTime' || type === 'instant') && /T/.test(s) && !/(Z|[+-]\d{2}:\d{2})$/.test(s)) {
+    sink.report('error', 'value', `'${truncate(s)}': a dateTime with a time must have a time zone`, path);
+    return false;
+  }
+  return true;
+}
+
+function checkNumber(sink: IssueSink, n: number, type: string, path: string): boolean {
+  if (!Number.isFinite(n)) {
+    sink.report('error', 'value', 'Not a finite number', path);
+    return false;
+  }
+  if ((type === 'integer' || type === 'positiveInt' || type === 'unsignedInt') && !Number.isInteger(n)) {
+    sink.report('error', 'value', `${n} is not an integer`, path);
+    return false;
+  }
+  if (type === 'integer' && (n > 2147483647 || n < -2147483648)) {
+    sink.report('error', 'value', `${n} is outside the 32-bit integer range`, path);
+    return false;
+  }
+  if (type === 'positiveInt' && n < 1) {
+    sink.report('error', 'value', `${n} is not a positive integer`, path);
+    return false;
+  }
+  if (type === 'unsignedInt' && n < 0) {
+    sink.report('error', 'value', `${n} is negative`, path);
+    return false;
+  }
+  return true;
+}
+
+/** False for a date that does not exist (2023-02-30); true for anything else, partial dates included. */
+function validCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (!m) {
+    return true;
+  }
+  const [y, mo, d] = [+m[1], +m[2], +m[3]];
+  const dt = new Date(Date.UTC(y, mo - 1, d));
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === mo - 1 && dt.getUTCDate() === d;
+}
