@@ -53,7 +53,8 @@ export function answerClientErrors(server: Server): void {
     const body = JSON.stringify(operationOutcome('invalid', text));
     const headers = Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
     socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` + `${headers.join('')}Connection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `${headers.join('')}Connection: close\r\n\r\n${body}`,
     );
   });
 }

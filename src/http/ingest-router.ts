@@ -69,7 +69,10 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
     router.use('/rejects', readFhirJsonBody(maxBodyBytes), rejectsRouter({ rejects, retry, baseUrl: deps.rejectsUrl }));
   }
   // Rejects belong to their record's organization, else the source's, else the posting client's (src/store/rejects.ts).
-  const saveRejects = (res: Response) => (rejects ? (list: RejectRecord[], owners: RejectOwners) => rejects.add(list, { ...owners, access: accessOf(res.locals.auth as CallerLike | undefined) }) : undefined);
+  const saveRejects = (res: Response) =>
+    rejects
+      ? (list: RejectRecord[], owners: RejectOwners) => rejects.add(list, { ...owners, access: accessOf(res.locals.auth as CallerLike | undefined) })
+      : undefined;
 
   router.post('/canonical', readFhirJsonBody(maxBodyBytes), async (req, res) => {
     const dryRun = dryRunFlag(req);
@@ -111,7 +114,14 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
  */
 function feedOf(name: string, source: LoadedSource, feed: string | undefined, file: string | undefined): string | undefined {
   if (source.format === 'hl7v2') return feed;
-  const chosen = feed !== undefined ? source.feeds.find((f) => f.name === feed) : file !== undefined ? feedFor(source, file) : source.feeds.length === 1 ? source.feeds[0] : undefined;
+  const chosen =
+    feed !== undefined
+      ? source.feeds.find((f) => f.name === feed)
+      : file !== undefined
+        ? feedFor(source, file)
+        : source.feeds.length === 1
+          ? source.feeds[0]
+          : undefined;
   if (!chosen) {
     const known = source.feeds.map((f) => `${f.name} (${f.match.join(', ')})`).join(', ');
     throw badRequest(

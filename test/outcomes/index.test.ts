@@ -50,11 +50,20 @@ describe('error helpers', () => {
     expect(err).toBeInstanceOf(FhirError);
     expect(err.status).toBe(status);
     expect(err.headers).toBeUndefined();
-    expect(err.outcome).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text: 'what went wrong' }, expression: ['Patient.name'] }] });
+    expect(err.outcome).toEqual({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code, details: { text: 'what went wrong' }, expression: ['Patient.name'] }],
+    });
   });
 
   test.each(KINDS)('%s: an outcome given whole is kept as is', (_name, status, _code, kind) => {
-    const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'value' }, { severity: 'warning', code: 'informational' }] };
+    const outcome: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: [
+        { severity: 'error', code: 'value' },
+        { severity: 'warning', code: 'informational' },
+      ],
+    };
     const err = kind(outcome);
     expect(err.status).toBe(status);
     expect(err.outcome).toBe(outcome);
@@ -66,12 +75,19 @@ describe('error helpers', () => {
   });
 
   test('503 says when to ask again', () => {
-    expect(serviceUnavailable('The validation queue is full', 2)).toMatchObject({ status: 503, headers: { 'Retry-After': '2' }, outcome: { issue: [{ code: 'too-costly' }] } });
+    expect(serviceUnavailable('The validation queue is full', 2)).toMatchObject({
+      status: 503,
+      headers: { 'Retry-After': '2' },
+      outcome: { issue: [{ code: 'too-costly' }] },
+    });
   });
 
   test('500 hides the details unless given an outcome safe to show', () => {
     expect(serverError()).toMatchObject({ status: 500, outcome: { issue: [{ code: 'exception', details: { text: 'Internal server error' } }] } });
-    const failed: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', details: { text: 'the export job failed' } }] };
+    const failed: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'exception', details: { text: 'the export job failed' } }],
+    };
     expect(serverError(failed).outcome).toBe(failed);
   });
 });
