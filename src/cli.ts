@@ -1,18 +1,25 @@
 /**
  * The `peerbridge` command line.
  *   peerbridge validate <file|dir>... [--format text|json]   exit 0 valid, 1 invalid, 2 usage or I/O error
+ *   peerbridge package install <tgz> | list                the local FHIR package cache (IGs for --ig)
  *   peerbridge translate --mapping <canonical|name|path> <input|folder|->   exit 0 all accepted, 1 any rejected, 2 usage/I/O
  *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
  *   peerbridge serve                                        same as npm start
+ *   peerbridge --version                                    the version (package.json)
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
+import { packageCommand } from './cli/package';
 import { boundHeapGrowth, translateCommand } from './cli/translate';
 import { validateCommand } from './cli/validate';
 
 const USAGE = `Usage:
-  peerbridge validate <file|dir>... [--format text|json] [--profile <url>]
+  peerbridge validate <file|dir>... [--format text|json] [--profile <url>] [--ig <tgz|folder|name#version>]... [--output <file>]
+                      [--level error|warning|information] [--threads <n>] [--max-bytes <n>] [--no-progress]   (peerbridge validate --help: every option)
+  peerbridge package install <file.tgz>... | peerbridge package list [--format text|json]
   peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--feed <name>] [--out <file>] [--report <file>]
                        [--rejects <file>] [--format text|json] [--no-progress]
   peerbridge clients add --name <n> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...]
@@ -21,7 +28,13 @@ const USAGE = `Usage:
   peerbridge auth keygen [--alg ES384|RS384] --out <dir>
   peerbridge auth token --client-id <id> --key <file> [--token-url <url>] [--scope <s>...] [--assertion-only] [--json]
   peerbridge serve
+  peerbridge --version
 `;
+
+/** The package version: package.json sits one level above both src/ and dist/. */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
@@ -29,6 +42,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   switch (command) {
     case 'validate':
       return validateCommand(rest, out, err);
+    case 'package':
+      return packageCommand(rest, out, err);
     case 'translate':
       boundHeapGrowth();
       return translateCommand(rest, out, err);
@@ -41,6 +56,11 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       await serve();
       return new Promise<number>(() => undefined);
     }
+    case '--version':
+    case '-V':
+    case 'version':
+      out.write(`peerbridge ${version()}\n`);
+      return 0;
     case '--help':
     case '-h':
     case 'help':

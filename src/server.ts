@@ -9,6 +9,7 @@ import { answerClientErrors, createApp } from './http/app';
 import { openAudit } from './audit';
 import { openStore } from './store';
 import { UNBUDGETED, ValidationPool, Validator } from './validation';
+import { PackageError } from './validation/packages';
 import { loadSources } from './translate';
 import { openAuth } from './auth';
 import { fhirRouter, transactionCommitter } from './fhir-api';
@@ -25,7 +26,11 @@ export async function serve(): Promise<void> {
   const config = loadConfig();
   const baseUrl = publicBaseUrl(config);
   const started = performance.now();
-  const validator = Validator.create();
+  // IG_PACKAGES: implementation guides loaded beside base R4 and PeerBridge's profiles; the workers load the same.
+  const validator = loadValidator(config.IG_PACKAGES);
+  for (const i of validator.defs.loadIssues) {
+    console[i.severity === 'warning' ? 'warn' : 'log'](JSON.stringify({ level: i.severity === 'warning' ? 'warn' : 'info', message: `IG_PACKAGES: ${i.details?.text ?? ''}` }));
+  }
   // Mapping files are checked before anything opens: a bad one stops start-up with file, line and field.
   const sources = loadSources(config.MAPPINGS_DIR ?? MAPPINGS_DIR);
   const store = await openStore(config);
@@ -94,6 +99,16 @@ export async function serve(): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/** The validator with the IG_PACKAGES; a package that cannot be read stops start-up, named. */
+function loadValidator(igPackages: string[]): Validator {
+  try {
+    return Validator.create(igPackages.length > 0 ? { igPackages } : undefined);
+  } catch (e) {
+    if (e instanceof PackageError) throw new Error(`IG_PACKAGES: ${e.message}`);
+    throw e;
+  }
 }
 
 if (require.main === module) {

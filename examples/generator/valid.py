@@ -283,8 +283,11 @@ def eligibility_determination():
     r['performer'] = [PSS_ROLE]
     r['valueCodeableConcept'] = cc(local('eligibility-result', 'eligible'))
     comps = [{'code': cc(local('peerbridge-codes', 'review-type')), 'valueCodeableConcept': cc(local('eligibility-review-type', 'admission'))}]
-    for c in ['service-B', 'service-C', 'service-F']:
-        comps.append({'code': cc(local('peerbridge-codes', 'deciding-criterion')), 'valueCodeableConcept': cc(local('eligibility-criterion', c))})
+    # Every deciding criterion with its status as the interpretation (POS met, NEG not met), as src/fhir/observation.ts writes it.
+    interpretation = {'met': {'code': 'POS', 'display': 'Positive'}, 'not-met': {'code': 'NEG', 'display': 'Negative'}}
+    for c, status in [('service-B', 'met'), ('service-C', 'met'), ('service-F', 'met'), ('exclusion-A', 'not-met'), ('exclusion-B', 'not-met')]:
+        comps.append({'code': cc(local('peerbridge-codes', 'deciding-criterion')), 'valueCodeableConcept': cc(local('eligibility-criterion', c)),
+                      'interpretation': [cc({'system': 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', **interpretation[status]})]})
     r['component'] = comps
     r['derivedFrom'] = [ref('QuestionnaireResponse', ELIG_QR_ID)]
     return r

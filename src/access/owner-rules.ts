@@ -24,6 +24,10 @@
  *    `declared` organization) also marks a record of a 42 CFR Part 2 program when it names one,
  *    even where the patient's owner decides the tenant (src/store/owners.ts).
  * 5. Practitioner: the owner of a PractitionerRole naming it (`practitioner`), the first by id.
+ * 6. Group naming no organization (no tag, no `managingEntity`): its members' (`member.entity`)
+ *    organization, when every member with a known owner has the same one (issue 16 item 7: a
+ *    client of every organization PUTs a cohort of its patients). Members of several
+ *    organizations decide nothing: the Group must name its owner.
  *
  * A resource none of these decide has no owner: written by a client of exactly one organization
  * it is that organization's; by a client of several it is refused (422) and must name its owner
@@ -91,8 +95,12 @@ export interface Target {
 export type OwnerRule =
   | { kind: 'org'; id: string }
   | { kind: 'shared' }
-  /** The first referenced resource with a known owner; else `declared` (tag or organization element), if any. */
-  | { kind: 'refs'; targets: Target[]; declared?: string }
+  /**
+   * The first referenced resource with a known owner; else `declared` (tag or organization
+   * element), if any. `unanimous`: the owner all referenced resources with a known owner share,
+   * none when they differ (rule 6).
+   */
+  | { kind: 'refs'; targets: Target[]; declared?: string; unanimous?: boolean }
   | { kind: 'practitioner'; id: string }
   | { kind: 'none' };
 
@@ -158,6 +166,10 @@ export function ownerRule(resource: Resource): OwnerRule {
   if (targets.length > 0) return { kind: 'refs', targets, ...(declared ? { declared } : {}) };
   if (declared) return { kind: 'org', id: declared };
   if (type === 'Practitioner' && resource.id) return { kind: 'practitioner', id: resource.id };
+  if (type === 'Group') {
+    const members = ((resource as { member?: { entity?: Reference }[] }).member ?? []).map((m) => targetOf(m.entity)).filter((t): t is Target => t !== undefined);
+    if (members.length > 0) return { kind: 'refs', targets: members, unanimous: true };
+  }
   return { kind: 'none' };
 }
 

@@ -9,7 +9,8 @@
  *                         [--scope <scope>...] [--assertion-only] [--json]
  *       signs a client assertion (iss = sub = client id, aud = token URL, exp in 4 minutes, a
  *       fresh jti) and POSTs it; prints the access token (--json: the whole answer), or with
- *       --assertion-only just the signed assertion, for curl.
+ *       --assertion-only just the signed assertion, for curl. The granted scope and when the token
+ *       expires go to stderr, so that stdout is the token alone.
  *
  * The token URL defaults to the server's own: AUTH_TOKEN_URL, else the root of the public FHIR base
  * (BASE_URL, else http://localhost:$PORT/fhir) + /auth/token.
@@ -18,7 +19,7 @@
 import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, SignJWT, type JWK, type KeyLike } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, SignJWT, type JWK, type KeyLike } from 'jose';
 import { configuredTokenUrl } from '../auth/config';
 import { JWT_BEARER } from '../auth/token';
 import { loadConfig, publicBaseUrl } from '../config';
@@ -197,9 +198,23 @@ async function token(options: Map<string, string[]>, flags: Set<string>, out: No
   const body = result.body;
   out.write(flags.has('--json') ? `${JSON.stringify(body)}\n` : `${body.access_token}\n`);
   if (!flags.has('--json')) {
-    err.write(`Granted scope: ${String(body.scope)}; expires in ${String(body.expires_in)} s. Use it as: Authorization: Bearer <token>\n`);
+    err.write(`Granted scope: ${String(body.scope)}; expires in ${String(body.expires_in)} s, at ${expiresAt(body)} (after that, requests with it answer 401: run this command again). Use it as: Authorization: Bearer <token>\n`);
   }
   return 0;
+}
+
+/** When a token expires, as an instant (UTC, seconds): its `exp` claim, else now + `expires_in`. */
+function expiresAt(body: { access_token: string; expires_in?: unknown }): string {
+  let exp: number | undefined;
+  try {
+    const claim = decodeJwt(body.access_token).exp;
+    if (typeof claim === 'number') exp = claim;
+  } catch {
+    exp = undefined;
+  }
+  exp ??= Math.floor(Date.now() / 1000) + Number(body.expires_in ?? 0);
+  if (!Number.isFinite(exp)) return 'an unknown time';
+  return new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Runs `auth`; returns the exit code. `env` defaults to process.env. */

@@ -42,6 +42,14 @@ const ConfigSchema = z.object({
   VALIDATION_MAX_ELEMENTS: z.coerce.number().int().positive().default(200_000),
   /** Milliseconds one validation may run in a worker before it is stopped (422). */
   VALIDATION_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
+  /**
+   * FHIR packages (implementation guides) the validator loads at start, comma-separated: `.tgz`
+   * files, package folders, or `name#version` in the package cache (PEERBRIDGE_PACKAGE_CACHE, ~/.fhir/packages).
+   */
+  IG_PACKAGES: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

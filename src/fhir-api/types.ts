@@ -20,6 +20,8 @@ export interface FhirRequest {
   /** Header names in lower case. */
   headers: Record<string, string | undefined>;
   body?: unknown;
+  /** The body's JSON text as received (HTTP only): `$validate` locates its issues in it by line and column. */
+  bodyText?: string;
   /** The FHIR base URL (`http://host/fhir`), for fullUrl, Location and paging links. */
   baseUrl: string;
 }

@@ -28,6 +28,7 @@ import { exportRouter } from './export-router';
 import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
 import { sendFhir } from './fhir-json';
 import { securityHeaders } from './hardening';
+import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
 
 export { answerClientErrors } from './hardening';
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.audit) app.use(deps.audit.middleware);
   app.use(securityHeaders(base));
+  app.use('/ig', igSite()); // the FHIR package's static site (docs/ig, issue 16): public, before auth
   // The token endpoint and SMART configuration are open; everything after needs a bearer token.
   if (deps.auth) {
     app.use(deps.auth.router);

@@ -51,8 +51,8 @@ export function readBody(req: Request, maxBytes: number): Promise<Buffer> {
  * Reads a JSON body for POST/PUT: checks Content-Type (415), size (413), values (413, over
  * `maxElements`), syntax (400 with the line and column) and nesting depth (400), before any
  * handler sees it. Values and depth are read from the text, so an oversized body is never built.
- * The text is kept in `res.locals.bodyText` for ingest, which refuses duplicate top-level
- * properties (JSON.parse drops all but the last).
+ * The text is kept in `res.locals.bodyText`: ingest refuses duplicate top-level properties
+ * (JSON.parse drops all but the last), and the FHIR adapter passes it on for issue positions.
  */
 export function readFhirJsonBody(maxBytes: number, maxElements = Infinity) {
   return (req: Request, res: Response, next: NextFunction): void => {

@@ -55,6 +55,9 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
       profiles.set(r.type, [...(profiles.get(r.type) ?? []), r.url]);
     }
   }
+  for (const p of validator.defs.packageProfiles()) {
+    profiles.set(p.type, [...(profiles.get(p.type) ?? []), p.url]);
+  }
   const r4Types = validator.defs.codeIndex(RESOURCE_TYPES);
   const allTypes = [...validator.defs.resourceTypes].filter((t) => t !== 'Resource' && t !== 'DomainResource' && (r4Types?.hasCode(t) ?? true)).sort();
   const appliesTo = (c: RouteCapability, type: string): boolean => !('types' in c) || !c.types || c.types.includes(type as never);
@@ -114,7 +117,7 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
     implementation: { description: 'PeerBridge FHIR R4 adapter for peer support services', url },
     fhirVersion: '4.0.1',
     format: [FHIR_JSON, 'json'],
-    implementationGuide: ['http://peerbridge.org/fhir/ImplementationGuide/org.peerbridge.fhir'],
+    implementationGuide: ['http://peerbridge.org/fhir/ImplementationGuide/org.peerbridge.fhir', ...validator.defs.implementationGuides()],
     rest: [
       {
         mode: 'server',

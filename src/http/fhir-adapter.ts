@@ -87,7 +87,7 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: string): Re
         body = undefined;
       }
       const result = await router.handle(
-        { method: req.method as HttpMethod, path: req.path, query, headers, body, baseUrl },
+        { method: req.method as HttpMethod, path: req.path, query, headers, body, bodyText: body === req.body ? bodyTextOf(res) : undefined, baseUrl },
         depsFor(deps, res),
       );
       res.status(result.status);
@@ -103,4 +103,10 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: string): Re
       next(err);
     }
   };
+}
+
+/** The JSON body's text, kept by the body reader (src/http/body.ts readFhirJsonBody). */
+function bodyTextOf(res: Response): string | undefined {
+  const text: unknown = res.locals.bodyText;
+  return typeof text === 'string' ? text : undefined;
 }

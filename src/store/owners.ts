@@ -104,15 +104,18 @@ export async function planWrites(tx: SqlDriver, resources: Resource[], access?: 
         const at = roles.get(rule.id);
         return (at !== undefined ? resolve(at, visiting) ?? undefined : undefined) ?? storedRoles.get(rule.id);
       }
-      case 'refs':
+      case 'refs': {
+        const found = new Set<string>();
         for (const t of rule.targets) {
-          if (t.type === 'Organization') return t.id;
           const at = inBatch.get(key(t.type, t.id));
           const row = at === undefined ? stored.get(key(t.type, t.id)) : undefined;
-          const owner = at !== undefined ? resolve(at, visiting) : row && !row.deleted ? row.owner : undefined;
-          if (typeof owner === 'string') return owner;
+          const owner = t.type === 'Organization' ? t.id : at !== undefined ? resolve(at, visiting) : row && !row.deleted ? row.owner : undefined;
+          if (typeof owner === 'string' && !rule.unanimous) return owner;
+          if (typeof owner === 'string') found.add(owner);
         }
-        return rule.declared;
+        // A Group's members (rule 6): their one organization, none when they have several.
+        return found.size === 1 ? [...found][0] : rule.declared;
+      }
     }
   };
   const owners = resources.map((_, i) => resolve(i, new Set()));

@@ -21,6 +21,12 @@ export interface TerminologySource {
   valueSet(url: string): ValueSet | undefined;
 }
 
+/**
+ * CodeSystems made from a list of codes without their hierarchy (the base cache keeps only codes):
+ * a filter on one of them cannot be expanded.
+ */
+export const FLAT_CODE_SYSTEMS = new WeakSet<CodeSystem>();
+
 /** Strips a `|version` suffix from a canonical. */
 export function canonicalUrl(canonical: string): string {
   const bar = canonical.indexOf('|');
@@ -74,6 +80,8 @@ export function expandValueSet(url: string, source: TerminologySource, seen = ne
           part.add(`${inc.system}|${c.code}`);
         }
       } else if (!cs || (cs.content && cs.content !== 'complete')) {
+        ok = false;
+      } else if (inc.filter?.length && FLAT_CODE_SYSTEMS.has(cs)) {
         ok = false;
       } else if (inc.filter?.length) {
         for (const f of inc.filter) {

@@ -138,6 +138,11 @@ describe('peerbridge clients + auth token', () => {
         expect(res.code).toBe(0);
         expect(res.err).toMatch(/Granted scope: system\/Encounter\.rs/);
         const token = res.out.trim();
+        // When it expires, on stderr (stdout is the token alone), as the instant of its exp claim.
+        expect(res.out).toBe(`${token}\n`);
+        const exp = new Date(Number(decodeJwt(token).exp) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+        expect(res.err).toContain(`expires in 300 s, at ${exp}`);
+        expect(res.err).toMatch(/after that, requests with it answer 401: run this command again/);
         expect(decodeJwt(token)).toMatchObject({ sub: clientId, scope: 'system/Encounter.rs', organizations: ['riverbend', 'hillcrest', 'lakeside'] });
         await expect(auth.verifier.verify(token, { issuer: `${base}/auth`, audience: `${base}/fhir` })).resolves.toMatchObject({ clientId });
       }

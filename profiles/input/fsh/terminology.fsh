@@ -112,8 +112,8 @@ Description: "Rating of one Idaho Recovery Capital Scale statement (seed 002). T
 * #1 "Completely disagree"
 * #2 "Mostly disagree"
 * #3 "Agree a little"
-* #4 "Mostly agree"
-* #5 "Completely agree"
+* #4 "Mostly Agree"
+* #5 "Completely Agree"
 
 ValueSet: RecoveryCapitalAgreementVS
 Id: recovery-capital-agreement

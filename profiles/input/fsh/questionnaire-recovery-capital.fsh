@@ -16,8 +16,8 @@ RuleSet: RecoveryCapitalStatement(linkId, text)
 * insert AgreementOption(1, [[Completely disagree]])
 * insert AgreementOption(2, [[Mostly disagree]])
 * insert AgreementOption(3, [[Agree a little]])
-* insert AgreementOption(4, [[Mostly agree]])
-* insert AgreementOption(5, [[Completely agree]])
+* insert AgreementOption(4, [[Mostly Agree]])
+* insert AgreementOption(5, [[Completely Agree]])
 
 // A free-text item answered up to {max} times.
 RuleSet: RepeatingText(linkId, text, max)
@@ -32,13 +32,17 @@ Instance: idaho-recovery-capital-scale
 InstanceOf: Questionnaire
 Usage: #definition
 Title: "Idaho Recovery Capital Scale"
-Description: "Idaho Recovery Capital Scale (adapted from William White, for the Idaho Response to Opiate Crisis Project): 23 statements, each rated 5 Completely agree, 4 Mostly agree, 3 Agree a little, 2 Mostly disagree, 1 Completely disagree. The total (23-115) is the sum of the ratings. The form also asks for up to five areas of recovery capital to increase in the next 6 months, up to three activities for the next week and up to three people who will help. The administration date is QuestionnaireResponse.authored."
+Description: "Idaho Recovery Capital Scale (adapted from William White, for the Idaho Response to Opiate Crisis Project): 23 statements, each rated 5 Completely Agree, 4 Mostly Agree, 3 Agree a little, 2 Mostly disagree, 1 Completely disagree. The total (23-115) is the sum of the ratings. The form also asks for up to five areas of recovery capital to increase in the next 6 months, up to three activities for the next week and up to three people who will help. The administration date is QuestionnaireResponse.authored."
 * url = "http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale"
 * insert PBInstanceMetadata
 * name = "IdahoRecoveryCapitalScale"
 * subjectType = #Patient
 * code = PeerBridgeCodes#idaho-recovery-capital-scale "Idaho Recovery Capital Scale"
 * insert Narrative([[Idaho Recovery Capital Scale: 23 statements rated 1 (completely disagree) to 5 (completely agree); total 23-115; areas to increase, next-week activities and helpers.]])
+// The form's instruction line, as a display item so that SDC renderers show it above the statements.
+* item[+].linkId = "instructions"
+* item[=].text = "Place a number by each statement that best describes your situation today."
+* item[=].type = #display
 * insert RecoveryCapitalStatement(irc-1, [[I live in an environment that is free from alcohol and other drugs]])
 * insert RecoveryCapitalStatement(irc-2, [[I have an intimate partner that is supportive of my recovery]])
 * insert RecoveryCapitalStatement(irc-3, [[I have family members who are supportive of my recovery]])
