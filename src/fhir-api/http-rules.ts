@@ -4,7 +4,7 @@
  * chooses what a write answers with.
  */
 import { OperationOutcomeError, parseSearchRequest, type SearchRequest } from '@medplum/core';
-import type { OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
+import type { Resource, ResourceType } from '@medplum/fhirtypes';
 import { allOk, badRequest, notFound, unprocessable } from '../outcomes';
 import { bodyValidator } from '../validation';
 import type { FhirDeps, FhirRequest, FhirResponse } from './types';
@@ -116,7 +116,7 @@ export function parseSearch(type: ResourceType, query: FhirRequest['query']): Se
     return parseSearchRequest(type, clean);
   } catch (err) {
     if (err instanceof OperationOutcomeError) {
-      throw badRequest(err.outcome as OperationOutcome);
+      throw badRequest(err.outcome);
     }
     throw badRequest(`Invalid search: ${(err as Error).message}`);
   }

@@ -86,7 +86,7 @@ export function readFhirJsonBody(maxBytes: number, maxElements = Infinity) {
         return;
       }
       try {
-        req.body = JSON.parse(text);
+        req.body = JSON.parse(text) as unknown;
         res.locals.bodyText = text;
       } catch (e) {
         next(badRequest(`Malformed JSON: ${describeJsonError(e as Error, text)}`));

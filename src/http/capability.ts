@@ -8,7 +8,6 @@ import type {
   CapabilityStatement,
   CapabilityStatementRestInteraction,
   CapabilityStatementRestResource,
-  CapabilityStatementRestResourceInteraction,
   CapabilityStatementRestResourceOperation,
   CapabilityStatementRestResourceSearchParam,
   CapabilityStatementRestSecurity,
@@ -17,8 +16,6 @@ import type { Route, RouteCapability } from '../fhir-api';
 import { paramsOf } from '../store/search-params';
 import type { Validator } from '../validation';
 import { FHIR_JSON } from './fhir-json';
-
-type TypeInteraction = CapabilityStatementRestResourceInteraction['code'];
 
 /** Search result parameters every type supports (https://hl7.org/fhir/R4/search.html#Summary). */
 const COMMON_SEARCH: CapabilityStatementRestResourceSearchParam[] = [
@@ -66,7 +63,7 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
     const interaction = caps
       .filter((c): c is Extract<RouteCapability, { kind: 'instance' | 'type' }> => (c.kind === 'instance' || c.kind === 'type') && appliesTo(c, type))
       .filter((c) => !(readOnly && WRITES.has(c.interaction)))
-      .map((c) => ({ code: c.interaction as TypeInteraction }));
+      .map((c) => ({ code: c.interaction }));
     const operation: CapabilityStatementRestResourceOperation[] = caps
       .filter((c): c is Extract<RouteCapability, { kind: 'operation' }> => c.kind === 'operation' && c.level !== 'system' && appliesTo(c, type))
       .map((c) => ({ name: c.name, definition: c.definition }));

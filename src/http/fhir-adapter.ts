@@ -16,7 +16,8 @@ import { FHIR_JSON, JSON_FORMATS, sendFhir } from './fhir-json';
  */
 export function formatCheck(req: Request, _res: Response, next: NextFunction): void {
   const format = req.query._format;
-  const text = Array.isArray(format) ? String(format[0]) : typeof format === 'string' ? format : undefined;
+  const first: unknown = Array.isArray(format) ? format[0] : format;
+  const text = typeof first === 'string' ? first : undefined;
   if (text !== undefined && !JSON_FORMATS.has(text.split(';')[0].trim().toLowerCase())) {
     next(notAcceptable(`_format=${text} is not supported; this server answers ${FHIR_JSON} only`));
     return;

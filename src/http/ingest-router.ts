@@ -135,9 +135,11 @@ function feedOf(name: string, source: LoadedSource, feed: string | undefined, fi
 }
 
 function dryRunFlag(req: Request): boolean {
-  const flag = String(req.query.dryRun ?? 'false').toLowerCase();
+  const raw: unknown = req.query.dryRun ?? 'false';
+  const given = Array.isArray(raw) ? raw.join(',') : String(raw);
+  const flag = given.toLowerCase();
   if (!['true', 'false', '1', '0'].includes(flag)) {
-    throw badRequest(`dryRun must be true or false, not '${String(req.query.dryRun)}'`, 'dryRun');
+    throw badRequest(`dryRun must be true or false, not '${given}'`, 'dryRun');
   }
   return flag === 'true' || flag === '1';
 }

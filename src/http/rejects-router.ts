@@ -111,7 +111,7 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
   const router = express.Router();
 
   router.get('/', async (req, res) => {
-    for (const name of Object.keys(req.query as object)) {
+    for (const name of Object.keys(req.query)) {
       if (!QUERY_PARAMS.has(name)) throw badRequest(`Unknown parameter '${name}': use source, feed, status, _count, cursor`, name);
     }
     const source = single(req, 'source');

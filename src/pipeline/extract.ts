@@ -7,7 +7,7 @@
  * second `$extract` of the same response updates rather than duplicates).
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, Observation, Parameters, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Observation, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import type { RuleSet } from '../domain/rules';
 import { determine, recoveryCapitalTotal } from '../domain/rules';
 import { QUESTIONNAIRES } from '../fhir/codes';
@@ -37,12 +37,12 @@ export function extractInput(body: unknown): QuestionnaireResponse {
     if (p?.resourceType !== 'QuestionnaireResponse') {
       throw badRequest('Parameters must carry a "questionnaire-response" parameter holding a QuestionnaireResponse', 'Parameters.parameter');
     }
-    return p as QuestionnaireResponse;
+    return p;
   }
   if (r?.resourceType !== 'QuestionnaireResponse') {
     throw badRequest(`$extract takes a QuestionnaireResponse (or Parameters with questionnaire-response), got ${r?.resourceType ?? 'no resource'}`);
   }
-  return r as QuestionnaireResponse;
+  return r;
 }
 
 /** Runs `$extract` on a response; throws 422 OperationOutcomes for responses it cannot extract from. */
@@ -106,7 +106,7 @@ export async function extractObservations(qr: QuestionnaireResponse, deps: Extra
   if (!qr.id) {
     // No deterministic id without the response's id: the Observation is created, not put.
     const { id: _omit, ...rest } = observation;
-    entries.push({ fullUrl: `urn:uuid:${observation.id}`, resource: rest as Observation, request: { method: 'POST', url: 'Observation' } });
+    entries.push({ fullUrl: `urn:uuid:${observation.id}`, resource: rest, request: { method: 'POST', url: 'Observation' } });
   } else {
     entries.push({ fullUrl: `urn:uuid:${observation.id}`, resource: observation, request: { method: 'PUT', url: `Observation/${observation.id}` } });
   }
