@@ -211,7 +211,7 @@ function batches(inputs: Input[], files: number): Input[][] {
 
 /** Reads and validates a batch of files; per file, its result or an Error saying what failed. */
 async function validateBatch(run: TextRunner, batch: Input[], maxBytes: number, profile?: string): Promise<(FileResult | Error)[]> {
-  const out: (FileResult | Error)[] = new Array(batch.length);
+  const out = new Array<FileResult | Error>(batch.length);
   const texts: string[] = [];
   const read: number[] = [];
   batch.forEach(({ file, size }, n) => {

@@ -324,7 +324,7 @@ export class Definitions {
           return undefined;
         }
         const contains = exp.codes.map((c) => ({ system: c.slice(0, c.lastIndexOf('|')), code: c.slice(c.lastIndexOf('|') + 1) }));
-        return { resourceType: 'ValueSet', url, status: 'active', expansion: { timestamp: '', total: exp.complete ? contains.length : contains.length + 1, contains } } as ValueSet;
+        return { resourceType: 'ValueSet', url, status: 'active', expansion: { timestamp: '', total: exp.complete ? contains.length : contains.length + 1, contains } };
       },
     };
   }

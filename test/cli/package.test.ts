@@ -30,7 +30,7 @@ test('install copies a .tgz into the cache as <name>#<version>/package; list sho
   expect(existsSync(join(cache, 'hl7.fhir.us.core#6.1.0', 'package', 'StructureDefinition-us-core-patient.json'))).toBe(true);
   const list = await run('package', 'list');
   expect(list.code).toBe(0);
-  expect(list.out).toMatch(/^hl7\.fhir\.us\.core#6\.1\.0  US Core Implementation Guide$/m);
+  expect(list.out).toMatch(/^hl7\.fhir\.us\.core#6\.1\.0 {2}US Core Implementation Guide$/m);
   const json = await run('package', 'list', '--format', 'json');
   expect(JSON.parse(json.out)).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'hl7.fhir.us.core', version: '6.1.0' })]));
 });

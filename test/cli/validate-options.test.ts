@@ -48,9 +48,9 @@ test('JSON output: issues carry the operationoutcome-issue-line and -col extensi
 
 test('a verdict line per file with Success/FAILURE and counts of errors, warnings and notes', async () => {
   const bad = await run('validate', join(tmp, 'bad.json'));
-  expect(bad.out).toMatch(/^INVALID .*bad\.json  FAILURE: 1 error, 1 warning, 0 notes$/m);
+  expect(bad.out).toMatch(/^INVALID .*bad\.json {2}FAILURE: 1 error, 1 warning, 0 notes$/m);
   const good = await run('validate', join(tmp, 'good.json'));
-  expect(good.out).toMatch(/^VALID +.*good\.json  Success: 0 errors, 0 warnings, 0 notes$/m);
+  expect(good.out).toMatch(/^VALID +.*good\.json {2}Success: 0 errors, 0 warnings, 0 notes$/m);
 });
 
 test('--level error hides warnings (counted still), in text and JSON', async () => {
@@ -102,7 +102,7 @@ test('--help describes every option; --version prints the version', async () => 
 test('in a directory, JSON that is not a FHIR resource is skipped with a note; named on the command line it is invalid', async () => {
   const r = await run('validate', join(tmp, 'dir'));
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(/^SKIPPED .*report\.json  not a FHIR resource \(no resourceType\)$/m);
+  expect(r.out).toMatch(/^SKIPPED .*report\.json {2}not a FHIR resource \(no resourceType\)$/m);
   expect(r.out).toMatch(/^SKIPPED .*table\.json/m);
   expect(r.out).toMatch(/3 file\(s\) checked: 1 valid, 0 invalid, 2 skipped/);
   const json = await run('validate', '--format', 'json', join(tmp, 'dir'));

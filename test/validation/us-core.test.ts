@@ -15,7 +15,7 @@ const DIFFER = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'packag
   examples: Record<string, { kind: 'defect' | 'missing-dependency'; error: string; reason: string }>;
 };
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 let validator: Validator;
 let exampleDir: string;
 
