@@ -19,7 +19,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { badRequest, forbidden, methodNotAllowed, notFound, unauthorized, unsupportedMediaType } from '../outcomes';
-import { FHIR_JSON } from '../http/fhir-json';
+import { FHIR_JSON } from '../outcomes/fhir-json';
 import { ClientValidationError, type Client, type ClientStore, type NewClient } from './clients';
 import { canSee, escalations, type ClientAdmin } from './client-admin';
 import { authOf } from './middleware';

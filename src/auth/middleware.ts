@@ -12,7 +12,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError, unauthorized } from '../outcomes';
-import { FHIR_JSON } from '../http/fhir-json';
+import { FHIR_JSON } from '../outcomes/fhir-json';
 import { InvalidTokenError, type AccessTokenVerifier, type AuthContext, type TokenAudience } from './access-token';
 import { checkPermission, isPublic } from './permissions';
 import { ADMIN_TYPES, CLIENT_ADMIN_TYPE, parseScopes } from './scopes';

@@ -10,7 +10,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { FHIR_JSON } from '../http/fhir-json';
+import { FHIR_JSON } from '../outcomes/fhir-json';
 import type { AuthContext } from './access-token';
 import { DISABLED_AUTH } from './middleware';
 

@@ -26,7 +26,7 @@ import { capabilityStatement } from './capability';
 import { errorHandler, noRoute, type Log } from './errors';
 import { exportRouter } from './export-router';
 import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
-import { sendFhir } from './fhir-json';
+import { sendFhir } from '../outcomes/fhir-json';
 import { securityHeaders } from './hardening';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';

@@ -8,7 +8,7 @@ import { badRequest, tooCostly, tooLarge, unsupportedMediaType } from '../outcom
 import { describeJsonError } from '../inbound/json-error';
 import { jsonTextShape } from '../inbound/json-shape';
 import { MAX_DEPTH } from '../validation';
-import { contentType, FHIR_JSON, FHIR_JSON_BODY_TYPES } from './fhir-json';
+import { contentType, FHIR_JSON, FHIR_JSON_BODY_TYPES } from '../outcomes/fhir-json';
 
 /**
  * Reads a request body up to `maxBytes` (413 beyond, checked on Content-Length first and again

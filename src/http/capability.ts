@@ -15,7 +15,7 @@ import type {
 import type { Route, RouteCapability } from '../fhir-api';
 import { paramsOf } from '../store/search-params';
 import type { Validator } from '../validation';
-import { FHIR_JSON } from './fhir-json';
+import { FHIR_JSON } from '../outcomes/fhir-json';
 
 /** Search result parameters every type supports (https://hl7.org/fhir/R4/search.html#Summary). */
 const COMMON_SEARCH: CapabilityStatementRestResourceSearchParam[] = [

@@ -6,7 +6,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { FhirError, notFound, operationOutcome, OperationOutcomeError, serverError, statusOf } from '../outcomes';
-import { sendFhir } from './fhir-json';
+import { sendFhir } from '../outcomes/fhir-json';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 

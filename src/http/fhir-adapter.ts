@@ -7,7 +7,7 @@ import type { FhirDeps, HttpMethod, Router } from '../fhir-api';
 import { notAcceptable, notImplemented } from '../outcomes';
 import type { Repository, RepositoryAccess } from '../store/repository';
 import { accessOf, type CallerLike } from '../access';
-import { FHIR_JSON, JSON_FORMATS, sendFhir } from './fhir-json';
+import { FHIR_JSON, JSON_FORMATS, sendFhir } from '../outcomes/fhir-json';
 
 
 /**

@@ -5,7 +5,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
 import { operationOutcome } from '../outcomes';
-import { FHIR_JSON } from './fhir-json';
+import { FHIR_JSON } from '../outcomes/fhir-json';
 
 /**
  * Sent on every response (OWASP REST Security Cheat Sheet): nothing here is meant to be framed,

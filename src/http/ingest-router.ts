@@ -25,7 +25,7 @@ import type { RepositoryAccess } from '../store/repository';
 import { feedFor } from '../translate';
 import type { InputFormat, LoadedSource } from '../translate/types';
 import { readBody, readFhirJsonBody } from './body';
-import { contentType, sendFhir } from './fhir-json';
+import { contentType, sendFhir } from '../outcomes/fhir-json';
 import { rejectsRouter } from './rejects-router';
 
 /** How the caller of a request stores: its transaction committer (none without a store) and its access (none with auth off). */

@@ -22,7 +22,7 @@ import type { Bundle, Parameters, ParametersParameter } from '@medplum/fhirtypes
 import { badRequest } from '../outcomes';
 import { DEFAULT_REJECT_COUNT, MAX_REJECT_COUNT, rejectOutcome, type RejectStore, type StoredReject } from '../store/rejects';
 import type { RetryAnswer, RetryRequest } from '../pipeline/retry-rejects';
-import { sendFhir } from './fhir-json';
+import { sendFhir } from '../outcomes/fhir-json';
 
 export interface RejectsRouterDeps {
   rejects: RejectStore;

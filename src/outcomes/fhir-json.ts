@@ -1,7 +1,8 @@
 /**
  * The one JSON format this server speaks (https://hl7.org/fhir/R4/http.html#mime-type): the media
  * type every FHIR answer is sent as, the types a FHIR JSON body may come in, and the sender.
- * Imported by the auth middleware too (401 and 429 answers), so it imports nothing of the app.
+ * Here beside the outcomes rather than in src/http because the auth middleware sends its 401 and
+ * 429 outcomes with it too, and auth sits below http (no folder circle: test/house).
  */
 import type { Request, Response } from 'express';
 import type { Resource } from '@medplum/fhirtypes';
