@@ -4,7 +4,8 @@
  */
 import type { SourceRecord, SourceScope, SourceValue } from '../inbound/source';
 import type { Condition } from './conditions';
-import { type FieldGroup, runGroup } from './fields';
+import { runGroup } from './fields';
+import type { FieldGroup } from './rule-types';
 import type { Feed, LoadedSource, MappedKind, MappedRecord, MappedSource } from './types';
 import { type Env, readOne, StepFailure } from './values';
 

@@ -7,11 +7,11 @@
 import { RecordId } from '../domain/model';
 import type { SourceScope } from '../inbound/source';
 import { type Condition, compileCondition } from './conditions';
-import type { FieldGroup, FieldRun } from './fields';
 import { checkFits, checkValue, type ConstValue, produced } from './fit';
 import type { TableIndex } from './tables';
 import { makeSetter, parseTarget, resolveTarget, type Segment, segmentsText, type TargetInfo, typeName } from './targets';
 import { type BuiltStep, lookupStep, Missing, type Produces, type Step, type StepContext, TRANSFORM_NAMES, TRANSFORMS } from './transforms';
+import type { EachRule, FieldGroup, FieldRun, ValueRule } from './rule-types';
 import type { InputFormat } from './types';
 import { absentAt, type Env, type Got, present, readAll, readEach, readOne, StepFailure } from './values';
 import type { YamlFile, YamlPath } from './yaml-file';
@@ -23,16 +23,6 @@ export interface CompileContext extends StepContext {
   tables: Map<string, TableIndex>;
   /** Hears (and checks) every source path the feed reads; returns whether it is a list path (`[*]`). `each`: the path of a list. */
   usePath(path: string, at: YamlPath, each?: boolean): boolean;
-}
-
-/** A value rule compiled: reads, transforms, defaults. Pushes its own issues; undefined when absent or failed. */
-export interface ValueRule {
-  get(scope: SourceScope, env: Env, path: string): Got | undefined;
-  /** The path read first, for "absent" locations; undefined for const. */
-  firstPath?: string;
-  fromSource: boolean;
-  shape: 'scalar' | 'list';
-  produces: Produces;
 }
 
 const VALUE_KEYS = ['from', 'const', 'transform', 'table', 'default', 'required'];
@@ -264,17 +254,6 @@ export function compileField(target: string, data: unknown, cx: CompileContext, 
 function indexedElement(segs: Segment[]): string | undefined {
   const i = segs.findIndex((s) => s.index !== undefined);
   return i < 0 ? undefined : segmentsText(segs.slice(0, i + 1));
-}
-
-/** An `each` rule: a list of objects, an object keyed per item, or a list of values. */
-export interface EachRule {
-  each: string;
-  when?: Condition;
-  required: boolean;
-  fields?: FieldGroup;
-  key?: ValueRule;
-  value?: ValueRule;
-  item?: ValueRule;
 }
 
 function compileEach(rule: RuleData, cx: CompileContext, at: YamlPath, info: TargetInfo, where: string): EachRule {

@@ -139,7 +139,7 @@ export function checkQuestionnaire(q: Questionnaire, path: string, ctx: CheckCon
   checkEnableWhen(itemsOf(q), path);
 }
 
-/** Finds the Questionnaire a response answers: contained in it ('#id'), ours, or one in the enclosing Bundle. */
+/** Finds the Questionnaire a response answers: contained in it ('#id'), ours or a loaded package's (Definitions.questionnaire), or one in the enclosing Bundle. */
 function resolveQuestionnaire(qr: QuestionnaireResponse, canonical: string, ctx: CheckContext): Questionnaire | undefined {
   if (canonical.startsWith('#')) {
     const id = canonical.slice(1);
@@ -147,9 +147,9 @@ function resolveQuestionnaire(qr: QuestionnaireResponse, canonical: string, ctx:
     return hit as Questionnaire | undefined;
   }
   const url = canonicalUrl(canonical);
-  const pkg = ctx.defs.packageResources.get(url);
-  if (pkg?.resourceType === 'Questionnaire') {
-    return pkg;
+  const known = ctx.defs.questionnaire(url);
+  if (known) {
+    return known;
   }
   for (const r of ctx.enclosingResources()) {
     if (r.resourceType === 'Bundle') {
