@@ -105,3 +105,13 @@ export const FeedFile = z.strictObject({
   records: z.array(RecordRule).min(1, 'a feed makes at least one record'),
 });
 export type FeedFileData = z.infer<typeof FeedFile>;
+
+/**
+ * A mapping in one file: source.yaml's keys, `tables` as in tables.yaml, and `feeds`, one feed
+ * file's content per feed name. Each feed is checked with FeedFile by the loader (so that its
+ * errors name `feeds.<name>.records[0]...`).
+ */
+export const MappingFile = SourceFile.extend({
+  tables: z.record(Name, TableDef).optional(),
+  feeds: z.record(Name, z.unknown()).refine((f) => Object.keys(f).length > 0, 'a mapping has at least one feed'),
+});
