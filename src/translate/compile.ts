@@ -25,7 +25,7 @@ export interface CompileContext extends StepContext {
   usePath(path: string, at: YamlPath, each?: boolean): boolean;
 }
 
-const VALUE_KEYS = ['from', 'const', 'transform', 'table', 'default', 'required'];
+const VALUE_KEYS = ['from', 'const', 'when', 'transform', 'table', 'default', 'required'];
 const EACH_KEYS = ['each', 'when', 'fields', 'key', 'value', 'required', 'from', 'const', 'transform', 'table'];
 
 type RuleData = Record<string, unknown>;
@@ -35,13 +35,13 @@ function asRule(data: unknown, cx: CompileContext, at: YamlPath): RuleData {
     return { from: data };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw cx.file.error(at, `a rule is a source path or a map (from, const, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`);
+    throw cx.file.error(at, `a rule is a source path or a map (from, const, when, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`);
   }
   const rule = data as RuleData;
   const allowed = 'each' in rule ? EACH_KEYS : VALUE_KEYS;
   for (const k of Object.keys(rule)) {
     if (!allowed.includes(k)) {
-      const hint = k === 'when' || k === 'fields' || k === 'key' || k === 'value' ? ` ('${k}' goes with each)` : '';
+      const hint = k === 'fields' || k === 'key' || k === 'value' ? ` ('${k}' goes with each)` : '';
       throw cx.file.error([...at, k], `unknown key '${k}' in a rule (allowed: ${allowed.join(', ')})${hint}`, true);
     }
   }
@@ -87,6 +87,9 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
     produces = produced(value);
     read = () => got;
   }
+
+  // A field rule's `when`: when it does not hold, the rule sets nothing (no default, no required).
+  const when = rule.when === undefined ? undefined : compileCondition(rule.when, cx.file, [...at, 'when'], format, cx.usePath);
 
   const steps: Step[] = [];
   const add = (built: BuiltStep, name: string, stepAt: YamlPath) => {
@@ -136,6 +139,9 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
   const get = (scope: SourceScope, env: Env, path: string): Got | undefined => {
     env.field = path;
     try {
+      if (when !== undefined && !when(scope)) {
+        return undefined;
+      }
       let g = read(scope);
       for (let i = 0; i < n; i++) {
         g = steps[i](g, env);

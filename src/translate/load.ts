@@ -197,8 +197,13 @@ function loadFeed(name: string, file: YamlFile, format: InputFormat, timezone: s
   const columns: string[] = [];
   const seen = new Set<string>();
   const grouped = data.group !== undefined;
+  const declared = format === 'csv' ? (data.csv?.columns ?? csvDefaults?.columns) : undefined;
   const usePath = (p: string, at: YamlPath, each = false): boolean => {
     checkPath(p, format, file, at, each, grouped);
+    if (declared && !(each && p === 'rows') && !declared.includes(p)) {
+      const near = declared.find((c) => c.toLowerCase().replace(/[\s_-]/g, '') === p.toLowerCase().replace(/[\s_-]/g, ''));
+      throw file.error(at, `unknown column '${p}'${near ? ` (did you mean '${near}'?)` : ''}: the header in csv.columns has ${declared.join(', ')}`);
+    }
     if (each && p === 'rows') {
       return false;
     }

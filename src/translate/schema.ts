@@ -48,6 +48,8 @@ export const CsvSection = z.strictObject({
   delimiter: z.string().length(1, 'one character, e.g. "," or "\\t"').optional(),
   encoding: z.enum(['utf8', 'latin1', 'auto']).optional(),
   optionalColumns: z.array(z.string().min(1)).optional(),
+  /** The export's header, when known: every column the feed names must be one of these (checked at load). */
+  columns: z.array(z.string().min(1)).min(1).optional(),
 });
 
 export const SourceFile = z.strictObject({
