@@ -7,6 +7,7 @@
  * working on the list (`join`, `first`, `compact`, `split` makes one) or on absence (`default`,
  * `required`).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { compileFormat, toDateString, toDateTimeString, type DateParts } from './dates';
 import { isTimeZone } from './schema';
@@ -295,6 +296,23 @@ export const TRANSFORMS: Readonly<Record<string, TransformDef>> = {
         return g;
       },
     }),
+  },
+  hash: {
+    doc: 'a value or list of values -> a stable id: SHA-256 hex of the items (absent ones as empty), first `length` characters (default 16)',
+    arg: z.strictObject({ length: z.number().int().min(8).max(64) }),
+    argOptional: true,
+    build: (arg) => {
+      const length = (arg as { length: number } | undefined)?.length ?? 16;
+      return {
+        shape: 'scalar',
+        produces: 'text',
+        step: (g) => {
+          if (!present(g)) return undefined;
+          const items = Array.isArray(g.v) ? g.v.map((x) => (x === null ? '' : String(x))) : [String(g.v)];
+          return { v: createHash('sha256').update(items.join('\u001f')).digest('hex').slice(0, length), at: g.at };
+        },
+      };
+    },
   },
   lookup: {
     doc: 'code table lookup',
