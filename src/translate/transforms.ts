@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { compileFormat, toDateString, toDateTimeString, type DateParts } from './dates';
 import { isTimeZone } from './schema';
-import type { TableIndex } from './tables';
+import { type TableIndex, VALUE_TARGETS } from './tables';
 import { present, StepFailure, warn, type Env, type Got, type Item, type Scalar } from './values';
 
 /** A compiled step. Throws StepFailure (its `at` filled in here) or Missing. */
@@ -325,7 +325,7 @@ export const TRANSFORMS: Readonly<Record<string, TransformDef>> = {
 export function lookupStep(index: TableIndex): BuiltStep {
   const { table } = index;
   return {
-    produces: { list: table.target },
+    produces: table.target in VALUE_TARGETS ? 'text' : { list: table.target },
     step: itemwise((v, env) => {
       const code = String(v);
       const hit = index.get(code);
