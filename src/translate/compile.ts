@@ -100,7 +100,7 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
   }
 
   // A field rule's `when`: when it does not hold, the rule sets nothing (no default, no required).
-  const when = rule.when === undefined ? undefined : compileCondition(rule.when, cx.file, [...at, 'when'], format, cx.usePath);
+  const when = rule.when === undefined ? undefined : compileCondition(rule.when, cx.file, [...at, 'when'], format, (p, a) => cx.usePath(p, a));
 
   const steps: Step[] = [];
   const add = (built: BuiltStep, name: string, stepAt: YamlPath) => {

@@ -98,7 +98,7 @@ function loadMappingFile(abs: string): LoadedSource {
   const { tables: tableDefs, feeds: feedData, ...src } = m;
   const tables = new Map<string, CodeTable>();
   const indexes = new Map<string, TableIndex>();
-  for (const [name, def] of Object.entries(tableDefs ?? {}) as [string, TableDefData][]) {
+  for (const [name, def] of Object.entries<TableDefData>(tableDefs ?? {})) {
     const table = compileTable(name, def, src.system, yf);
     tables.set(name, table);
     indexes.set(name, indexTable(table));

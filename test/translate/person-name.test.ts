@@ -45,7 +45,12 @@ records:
   });
   test('given is a list: into a one-value target it is refused at load', () => {
     expect(() =>
-      loadSource(writeMapping({ 'source.yaml': sourceYaml(), 'feed.yaml': `match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: A\n      name.family: { from: Staff, transform: { person-name: given } }\n` })),
+      loadSource(
+        writeMapping({
+          'source.yaml': sourceYaml(),
+          'feed.yaml': `match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: A\n      name.family: { from: Staff, transform: { person-name: given } }\n`,
+        }),
+      ),
     ).toThrow(/name\.family takes .*list/);
   });
 });

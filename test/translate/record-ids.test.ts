@@ -5,7 +5,9 @@ import { csvRecords, jsonRecord, sourceYaml, writeMapping } from './helpers';
 const HEADER = ['ClientNo', 'SvcDate', 'StartTime', 'Staff'];
 
 function load(fields: string, format: 'csv' | 'json' = 'csv') {
-  const source = loadSource(writeMapping({ 'source.yaml': sourceYaml(format), 'feed.yaml': `match: "*.${format}"\nrecords:\n  - record: person\n    fields:\n${fields}` }));
+  const source = loadSource(
+    writeMapping({ 'source.yaml': sourceYaml(format), 'feed.yaml': `match: "*.${format}"\nrecords:\n  - record: person\n    fields:\n${fields}` }),
+  );
   return { source, feed: source.feeds[0] };
 }
 
@@ -51,7 +53,9 @@ describe('record ids for exports without one', () => {
   });
 
   test('hash: an absent column counts as empty; all absent is absent; length is chosen', () => {
-    const { source, feed } = load('      id: { from: [ClientNo, Staff], transform: [{ hash: { length: 32 } }, { template: "c-{}" }] }\n      name.family: SvcDate\n');
+    const { source, feed } = load(
+      '      id: { from: [ClientNo, Staff], transform: [{ hash: { length: 32 } }, { template: "c-{}" }] }\n      name.family: SvcDate\n',
+    );
     const [a, none] = csvRecords(HEADER, [
       ['1001', 'x', '', ''],
       ['', 'x', '', ''],

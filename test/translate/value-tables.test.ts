@@ -43,18 +43,31 @@ describe('tables that map to any value: text and uri', () => {
   const feed = source.feeds[0];
 
   test('a code becomes an identifier system (a URI) and a free text', () => {
-    const [a, b] = csvRecords(['ClientNo', 'Program', 'IdType', 'IdValue'], [
-      ['1', '01', 'MCD', 'M123'],
-      ['2', '07', 'SSA', '123-45-6789'],
-    ]);
-    expect(mapRecord(source, feed, a).results[0].value).toEqual({ id: '1', name: { family: 'Peer Recovery Center' }, identifiers: [{ system: 'https://medicaid.state.example.gov/member-id', value: 'M123' }] });
-    expect(mapRecord(source, feed, b).results[0].value).toEqual({ id: '2', name: { family: 'Other program' }, identifiers: [{ system: 'urn:oid:2.16.840.1.113883.4.1', value: '123-45-6789' }] });
+    const [a, b] = csvRecords(
+      ['ClientNo', 'Program', 'IdType', 'IdValue'],
+      [
+        ['1', '01', 'MCD', 'M123'],
+        ['2', '07', 'SSA', '123-45-6789'],
+      ],
+    );
+    expect(mapRecord(source, feed, a).results[0].value).toEqual({
+      id: '1',
+      name: { family: 'Peer Recovery Center' },
+      identifiers: [{ system: 'https://medicaid.state.example.gov/member-id', value: 'M123' }],
+    });
+    expect(mapRecord(source, feed, b).results[0].value).toEqual({
+      id: '2',
+      name: { family: 'Other program' },
+      identifiers: [{ system: 'urn:oid:2.16.840.1.113883.4.1', value: '123-45-6789' }],
+    });
   });
 
   test('an unknown code of a uri table rejects the record, as a code table does', () => {
     const [c] = csvRecords(['ClientNo', 'Program', 'IdType', 'IdValue'], [['3', '01', 'XX', 'v']]);
     const r = mapRecord(source, feed, c).results[0];
-    expect(r.issues).toEqual([expect.objectContaining({ severity: 'error', field: 'identifiers[0].system', message: expect.stringMatching(/Code 'XX' is not in table id-system/) })]);
+    expect(r.issues).toEqual([
+      expect.objectContaining({ severity: 'error', field: 'identifiers[0].system', message: expect.stringMatching(/Code 'XX' is not in table id-system/) }),
+    ]);
   });
 
   test('value tables are not ConceptMaps; code tables still are', () => {
