@@ -11,6 +11,7 @@
 import type { Questionnaire, QuestionnaireItem, QuestionnaireItemEnableWhen, QuestionnaireResponse, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
 import { canonicalUrl } from './terminology';
 import type { CheckContext } from './checks/context';
+import { containedResources } from './checks/references';
 
 type Json = Record<string, unknown>;
 
@@ -143,7 +144,7 @@ export function checkQuestionnaire(q: Questionnaire, path: string, ctx: CheckCon
 function resolveQuestionnaire(qr: QuestionnaireResponse, canonical: string, ctx: CheckContext): Questionnaire | undefined {
   if (canonical.startsWith('#')) {
     const id = canonical.slice(1);
-    const hit = (qr.contained ?? []).find((r) => r && typeof r === 'object' && r.resourceType === 'Questionnaire' && r.id === id);
+    const hit = containedResources(qr).find((r) => r.resourceType === 'Questionnaire' && r.id === id);
     return hit as Questionnaire | undefined;
   }
   const url = canonicalUrl(canonical);

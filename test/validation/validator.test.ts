@@ -429,3 +429,19 @@ describe('agreement with the raw @medplum/core validator where it is right', () 
     expect(validator.validate(empty).valid).toBe(false);
   });
 });
+
+describe('never throws on a contained that is not an array', () => {
+  const validator = Validator.create();
+  test.each([
+    ['a string', 'x'],
+    ['an object', { resourceType: 'Patient', id: 'p' }],
+    ['an array with null', [null]],
+  ])('contained is %s, with a #reference and a QuestionnaireResponse to #q', (_label, contained) => {
+    const obs = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, contained, subject: { reference: '#p' } };
+    expect(() => validator.validate(obs)).not.toThrow();
+    expect(validator.validate(obs).valid).toBe(false);
+    const qr = { resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: '#q', contained };
+    expect(() => validator.validate(qr)).not.toThrow();
+    expect(validator.validate(qr).valid).toBe(false);
+  });
+});
