@@ -24,7 +24,7 @@
  */
 import type { Consent, ConsentProvision } from '@medplum/fhirtypes';
 import { SYSTEMS } from '../fhir/codes';
-import { dateRange } from '../store/search-values';
+import { dateRange } from '../fhir/date-range';
 import { targetOf } from './owner-rules';
 
 /** One recipient Organization a patient's Consent releases Part 2 records to, over [start, end). */

@@ -5,7 +5,7 @@
  * - consent.ts: which Consents release Part 2 records, to whom, when.
  * - `accessOf`: a request's caller (src/auth AuthContext) -> the repository view it gets.
  */
-import type { RepositoryAccess } from '../store/repository';
+import type { RepositoryAccess } from './repository-access';
 
 export { consentGrants, type ConsentGrant } from './consent';
 export { hasPart2Label, isPart2Program, ownerRule, OWNED_ONLY_TYPES, SHARED_TYPES, targetOf, tenantTag, TENANT_TAG_SYSTEM, withPart2Labels, type OwnerRule } from './owner-rules';

@@ -53,7 +53,7 @@ Translates a canonical file, or an outside export through a mapping, into FHIR t
 
 Input and mapping:
   --mapping <m>         canonical (the native JSON format), a mapping under mappings/, or the path
-                        of your own mapping folder
+                        of your own mapping folder or one-file mapping (.yaml)
   <input>               a file, a folder (every file a feed reads, in the feeds' order), or - (stdin)
   --feed <name>         the feed that reads the input (needed for stdin when the mapping has several)
 
@@ -183,7 +183,7 @@ function parseArgs(args: string[]): Args {
     else rest.push(a);
   }
   if (opts.help) return opts as Args;
-  if (!opts.mapping) throw new UsageError(`--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}) or the path of a mapping folder`);
+  if (!opts.mapping) throw new UsageError(`--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}), the path of a mapping folder, or a one-file mapping (.yaml)`);
   if (opts.mapping === 'canonical' && (opts.feed || opts.rejects)) throw new UsageError('--feed and --rejects are for outside sources; a canonical file reports its rejected records in the summary');
   if (rest.length !== 1) throw new UsageError('Give exactly one input file (or - for standard input)');
   if (opts.out && (opts.outDir || opts.post)) throw new UsageError('--out writes one Bundle; --out-dir and --post write a series: give one or the other');

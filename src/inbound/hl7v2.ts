@@ -1,6 +1,7 @@
 /**
  * HL7 v2 messages -> source records (HL7 v2.5.1 chapter 2, "Control": message construction rules
  * 2.5-2.7, escape sequences 2.7, acknowledgments 2.9; https://www.hl7.eu/HL7v2x/v251/std251/ch02.html).
+ * The encoding rules are in hl7v2-syntax.ts, the ACKs in hl7v2-ack.ts (both re-exported here).
  *
  * Our own small parser instead of @medplum/core's Hl7Message (the first design named it, docs/architecture.md#departures-from-the-first-design): Hl7Message does
  * not decode escape sequences, does not split subcomponents by path, cannot say where a value was
@@ -13,19 +14,12 @@
  * `""` are absent: `get` leaves them out. A path without a component reads the whole repetition
  * (components joined by the message's `^`, escapes decoded).
  */
-import { randomUUID } from 'node:crypto';
 import { decodeUtf8Strict, latin1ToWindows1252 } from './decode';
+import { hl7Unescape, NOT_SEPARATOR, parseHl7Path, readSeparators, Segment, type Hl7Path, type Hl7Separators } from './hl7v2-syntax';
 import { InputError, type SourceRecord, type SourceScope, type SourceValue } from './source';
 
-export interface Hl7Separators {
-  field: string;
-  component: string;
-  repetition: string;
-  escape: string;
-  subcomponent: string;
-}
-
-const STANDARD: Hl7Separators = { field: '|', component: '^', repetition: '~', escape: '\\', subcomponent: '&' };
+export { hl7Escape, hl7Unescape, parseHl7Path, type Hl7Path, type Hl7Separators } from './hl7v2-syntax';
+export { buildAck, type AckError, type AckOptions } from './hl7v2-ack';
 
 /**
  * The last field HL7 v2.5.1 requires in some common segments: a final segment that ends without a
@@ -35,28 +29,6 @@ const REQUIRED_FIELDS: Record<string, number> = {
   MSH: 12, EVN: 2, PID: 5, PV1: 2, NK1: 1, AL1: 3, DG1: 6, FT1: 7, SCH: 6, RGS: 1, AIS: 3, AIG: 3, AIL: 1, AIP: 1,
   ORC: 1, OBR: 4, OBX: 11, IN1: 3, GT1: 3, ROL: 4, MSA: 2, ERR: 4,
 };
-
-/** A segment; its fields are split when first read. */
-class Segment {
-  private parts?: string[];
-  constructor(
-    readonly name: string,
-    readonly text: string,
-    private readonly fieldSep: string,
-  ) {}
-
-  /** Field `f` (1-based) as written; MSH-1 is the field separator and MSH-2 the encoding characters. */
-  field(f: number): string | undefined {
-    const parts = (this.parts ??= this.text.split(this.fieldSep));
-    if (this.name === 'MSH') return f === 1 ? this.fieldSep : parts[f - 1];
-    return parts[f];
-  }
-
-  get fieldCount(): number {
-    const parts = (this.parts ??= this.text.split(this.fieldSep));
-    return this.name === 'MSH' ? parts.length : parts.length - 1;
-  }
-}
 
 class Message {
   private byName?: Map<string, Segment[]>;
@@ -76,83 +48,6 @@ class Message {
     }
     return this.byName.get(name) ?? [];
   }
-}
-
-/** A parsed path: `SEG[occurrence]-field[repetition].component.subcomponent`, 1-based. */
-export interface Hl7Path {
-  segment: string;
-  occurrence?: number | '*';
-  field: number;
-  repetition?: number | '*';
-  component?: number;
-  subcomponent?: number;
-}
-
-const PATH = /^([A-Z][A-Z0-9]{2})(?:\[([1-9]\d*|\*)\])?-([1-9]\d*)(?:\[([1-9]\d*|\*)\])?(?:\.([1-9]\d*)(?:\.([1-9]\d*))?)?$/;
-const index = (s: string | undefined): number | '*' | undefined => (s === undefined ? undefined : s === '*' ? '*' : Number(s));
-
-/** Parses an HL7 v2 path (`PID-3[2].1`, `FT1[*]-7.1`); undefined when it is not one. */
-export function parseHl7Path(path: string): Hl7Path | undefined {
-  const m = PATH.exec(path);
-  if (!m) return undefined;
-  return {
-    segment: m[1],
-    occurrence: index(m[2]),
-    field: Number(m[3]),
-    repetition: index(m[4]),
-    component: m[5] === undefined ? undefined : Number(m[5]),
-    subcomponent: m[6] === undefined ? undefined : Number(m[6]),
-  };
-}
-
-/** Decodes HL7 escape sequences (v2.5.1 section 2.7). */
-export function hl7Unescape(text: string, seps: Hl7Separators = STANDARD): string {
-  const e = seps.escape;
-  let i = text.indexOf(e);
-  if (i < 0) return text;
-  let out = '';
-  let last = 0;
-  while (i >= 0) {
-    const j = text.indexOf(e, i + 1);
-    if (j < 0) break;
-    const code = text.slice(i + 1, j);
-    let value: string | undefined;
-    if (code === 'F') value = seps.field;
-    else if (code === 'S') value = seps.component;
-    else if (code === 'T') value = seps.subcomponent;
-    else if (code === 'R') value = seps.repetition;
-    else if (code === 'E') value = seps.escape;
-    else if (code === '.br') value = '\n';
-    else if (code === 'H' || code === 'N') value = '';
-    else if (/^X(?:[0-9A-Fa-f]{2})+$/.test(code)) {
-      const bytes = Buffer.from(code.slice(1), 'hex');
-      value = decodeUtf8Strict(bytes) ?? bytes.toString('latin1');
-    }
-    if (value === undefined) {
-      // Not a sequence we know: keep the escape character as written and look again from the next one.
-      i = j;
-      continue;
-    }
-    out += text.slice(last, i) + value;
-    last = j + 1;
-    i = text.indexOf(e, last);
-  }
-  return out + text.slice(last);
-}
-
-/** Escapes text for an HL7 field (the separators, the escape character and line breaks). */
-export function hl7Escape(text: string, seps: Hl7Separators = STANDARD): string {
-  let out = '';
-  for (const ch of text) {
-    if (ch === seps.escape) out += `${seps.escape}E${seps.escape}`;
-    else if (ch === seps.field) out += `${seps.escape}F${seps.escape}`;
-    else if (ch === seps.component) out += `${seps.escape}S${seps.escape}`;
-    else if (ch === seps.subcomponent) out += `${seps.escape}T${seps.escape}`;
-    else if (ch === seps.repetition) out += `${seps.escape}R${seps.escape}`;
-    else if (ch === '\n') out += `${seps.escape}.br${seps.escape}`;
-    else if (ch !== '\r') out += ch;
-  }
-  return out;
 }
 
 const pathCache = new Map<string, Hl7Path | undefined>();
@@ -231,22 +126,6 @@ class Hl7Scope implements SourceScope {
 function splitSegments(text: string): string[] {
   const t = /[\n\x0b\x1c]/.test(text) ? text.replace(/\r\n|[\n\x0b\x1c]/g, '\r') : text;
   return t.split('\r').filter((s) => s.length > 0 && !(s.charCodeAt(0) <= 0x20 && s.trim() === ''));
-}
-
-const NOT_SEPARATOR = /[A-Za-z0-9\s]/;
-
-/** The separators of an MSH segment, or why it has none. */
-function readSeparators(msh: string): Hl7Separators | string {
-  if (!msh.startsWith('MSH')) return `The message does not start with an MSH segment (it starts with ${JSON.stringify(msh.slice(0, 20))})`;
-  const fs = msh[3];
-  if (fs === undefined || NOT_SEPARATOR.test(fs)) return `MSH-1, the field separator, is ${fs === undefined ? 'missing' : JSON.stringify(fs)}: the message must start with "MSH|" (or another separator character)`;
-  const end = msh.indexOf(fs, 4);
-  const enc = end < 0 ? msh.slice(4) : msh.slice(4, end);
-  const chars = [...enc];
-  if (chars.length < 4 || chars.length > 5 || new Set(chars).size !== chars.length || chars.some((c) => c === fs || NOT_SEPARATOR.test(c))) {
-    return `MSH-2, the encoding characters, is ${JSON.stringify(enc)}: expected 4 different separator characters such as "^~\\&"`;
-  }
-  return { field: fs, component: chars[0], repetition: chars[1], escape: chars[2], subcomponent: chars[3] };
 }
 
 /** MSH-9.1^MSH-9.2 and MSH-10, read with best effort even when MSH-2 is bad. */
@@ -449,96 +328,4 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
   const last = buf.slice(start);
   const cutOff = framed && last.indexOf('\x1c') < 0 ? 'The message is cut off: the input ends before its MLLP end block (0x1C)' : undefined;
   yield parseMessage(text(last), input, n + 1, cutOff);
-}
-
-/** HL7 table 0357 (message error condition codes) used in ERR-3. */
-const ERROR_CODES: Record<string, string> = {
-  '0': 'Message accepted', '100': 'Segment sequence error', '101': 'Required field missing', '102': 'Data type error',
-  '103': 'Table value not found', '200': 'Unsupported message type', '201': 'Unsupported event code',
-  '202': 'Unsupported processing id', '203': 'Unsupported version id', '204': 'Unknown key identifier',
-  '205': 'Duplicate key identifier', '206': 'Application record locked', '207': 'Application internal error',
-};
-
-export interface AckError {
-  message: string;
-  /** An HL7 path (`PID-3.1`, `FT1[2]-7`) goes to ERR-2 as an error location; other text to ERR-7. */
-  where?: string;
-  /** HL7 table 0357 code (default 207), or a whole CWE `code^text^system`. */
-  code?: string;
-  /** ERR-4 (HL7 table 0516): E error (default), W warning, I information. */
-  severity?: 'E' | 'W' | 'I';
-}
-
-export interface AckOptions {
-  /** MSH-3 of the ACK (default: the original's MSH-5, else PEERBRIDGE). */
-  sendingApplication?: string;
-  /** MSH-4 of the ACK (default: the original's MSH-6). */
-  sendingFacility?: string;
-  now?: Date;
-  /** MSH-10 of the ACK (default: a random 20-character id). */
-  controlId?: string;
-}
-
-function hl7Timestamp(d: Date): string {
-  const p = (v: number, w = 2) => String(v).padStart(w, '0');
-  return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}+0000`;
-}
-
-/** A field of the original message, re-encoded with the standard separators (components and subcomponents kept). */
-function reencode(text: string | undefined, from: Hl7Separators): string {
-  if (!text) return '';
-  return text
-    .split(from.repetition)
-    .map((rep) => rep.split(from.component).map((c) => c.split(from.subcomponent).map((s) => hl7Escape(hl7Unescape(s, from))).join('&')).join('^'))
-    .join('~');
-}
-
-/** ERR-2 (ERL) from an HL7 path: segment^occurrence^field^repetition[^component[^subcomponent]]. */
-function errorLocation(where: string | undefined): string | undefined {
-  const p = where === undefined ? undefined : parseHl7Path(where);
-  if (!p) return undefined;
-  const k = typeof p.occurrence === 'number' ? p.occurrence : 1;
-  const r = typeof p.repetition === 'number' ? p.repetition : 1;
-  return [p.segment, k, p.field, r, p.component, p.subcomponent].filter((v) => v !== undefined).join('^');
-}
-
-/**
- * An HL7 v2.5.1 original-mode ACK for a message (v2.5.1 section 2.9.2): MSH with sender and
- * receiver swapped, `ACK^<trigger>^ACK`, a new control id and the original's processing id and
- * version; MSA with the code and the original's control id; one ERR per error. Works without an
- * original (or with one whose MSH cannot be read): then defaults are used. Segments end with CR.
- */
-export function buildAck(message: SourceRecord | undefined, code: 'AA' | 'AE' | 'AR', errors: AckError[] = [], options: AckOptions = {}): string {
-  const msh = message?.raw.split(/[\r\n]/, 1)[0] ?? '';
-  const parsed = readSeparators(msh);
-  const seps = typeof parsed === 'string' ? undefined : parsed;
-  const original = seps ? new Segment('MSH', msh, seps.field) : undefined;
-  const field = (f: number): string => (original && seps ? reencode(original.field(f), seps) : '');
-  const first = (f: number): string => field(f).split('^')[0];
-  const trigger = seps && original ? hl7Unescape((original.field(9) ?? '').split(seps.repetition)[0].split(seps.component)[1] ?? '', seps) : '';
-  const controlId = options.controlId ?? randomUUID().replace(/-/g, '').slice(0, 20);
-  const header = [
-    'MSH',
-    '^~\\&',
-    options.sendingApplication !== undefined ? hl7Escape(options.sendingApplication) : field(5) || 'PEERBRIDGE',
-    options.sendingFacility !== undefined ? hl7Escape(options.sendingFacility) : field(6),
-    field(3),
-    field(4),
-    hl7Timestamp(options.now ?? new Date()),
-    '',
-    trigger ? `ACK^${hl7Escape(trigger)}^ACK` : 'ACK',
-    hl7Escape(controlId),
-    first(11) || 'P',
-    first(12) || '2.5.1',
-  ];
-  const originalId = seps && original ? hl7Unescape(original.field(10) ?? '', seps) : message?.meta?.controlId ?? '';
-  const segments = [header.join('|'), `MSA|${code}|${hl7Escape(originalId)}`];
-  for (const e of errors) {
-    const errCode = e.code ?? '207';
-    const cwe = errCode.includes('^') ? errCode.split('^').map((c) => hl7Escape(c)).join('^') : `${hl7Escape(errCode)}^${hl7Escape(ERROR_CODES[errCode] ?? '')}^HL70357`;
-    const location = errorLocation(e.where);
-    const diagnostic = location === undefined && e.where ? hl7Escape(e.where) : '';
-    segments.push(['ERR', '', location ?? '', cwe, e.severity ?? 'E', '', '', diagnostic, hl7Escape(e.message)].join('|'));
-  }
-  return segments.join('\r') + '\r';
 }

@@ -1,10 +1,13 @@
 /**
  * Streams the records of a large JSON document shaped `{ "key": scalar, "collection": [ {...}, ... ] }`
- * (scanTopLevel) or `[ {...}, ... ]` (scanTopLevelArray) without holding the whole text: each
+ * (scanTopLevel) or `[ {...}, ... ]` (scanTopLevelArray, json-array.ts) without holding the whole text: each
  * element of an array is cut out as text and parsed on its own, so memory stays flat whatever the
  * file size. Syntax errors name line and column.
  */
-import { describeJsonError } from './json-error';
+import { parseAt, WS } from './json-text';
+
+export { scanTopLevelArray, type ArrayEvent } from './json-array';
+export { parseJsonText } from './json-text';
 
 export type TopLevelEvent =
   | { type: 'property'; key: string; value: unknown }
@@ -16,75 +19,6 @@ export type TopLevelEvent =
 export interface ScanOptions {
   /** Put each element's JSON text on its `item` event (and a broken element's on the `error`). */
   text?: boolean;
-}
-
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
-
-/** 16 digits in a row: the only texts that may hold an integer JSON.parse would round. */
-const LONG_DIGITS = /\d{16}/;
-
-/** Integer literals that a double cannot hold exactly, as JSON strings of their digits; `text` when there are none. */
-function quoteUnsafeIntegers(text: string): string {
-  let out = '';
-  let last = 0;
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      // a string: skip it whole (digits inside are text already)
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
-      }
-      i++;
-    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      const start = i;
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d)) break;
-      }
-      const literal = text.slice(start, i);
-      if (/^-?\d{16,}$/.test(literal) && !Number.isSafeInteger(Number(literal))) {
-        out += `${text.slice(last, start)}"${literal}"`;
-        last = i;
-      }
-    } else {
-      i++;
-    }
-  }
-  return last === 0 ? text : out + text.slice(last);
-}
-
-/**
- * JSON.parse, except that an integer too long for a double (a 19-digit id, 12345678901234567890)
- * comes out as the text of its digits instead of a rounded number (12345678901234567000): two
- * different ids must never become one, and the value must be what the sender wrote.
- */
-export function parseJsonText(text: string): unknown {
-  if (!LONG_DIGITS.test(text)) return JSON.parse(text);
-  const safe = quoteUnsafeIntegers(text);
-  if (safe === text) return JSON.parse(text);
-  try {
-    return JSON.parse(safe);
-  } catch {
-    return JSON.parse(text); // throws the error with the positions of the text as written
-  }
-}
-
-/** JSON.parse of a value cut out of a larger text that starts at line `atLine`, column `atCol`: errors name the position in the larger text. */
-function parseAt(text: string, atLine: number, atCol: number): { ok: true; value: unknown } | { ok: false; message: string } {
-  try {
-    return { ok: true, value: parseJsonText(text) };
-  } catch (err) {
-    const described = describeJsonError(err as Error, text);
-    const m = /^line (\d+), column (\d+): (.*)$/s.exec(described);
-    if (!m) return { ok: false, message: described };
-    const l = Number(m[1]);
-    const c = l === 1 ? Number(m[2]) + atCol - 1 : Number(m[2]);
-    return { ok: false, message: `line ${atLine + l - 1}, column ${c}: ${m[3]}` };
-  }
 }
 
 /** Scans a JSON object's top-level properties; array properties yield one `item` per element. */
@@ -297,124 +231,6 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
   if (state !== 'end') {
     yield { type: 'error', message: `line ${line}, column ${col}: unexpected end of JSON (the file is cut short)` };
   }
-}
-
-export type ArrayEvent =
-  | { type: 'item'; index: number; value: unknown; line: number; text: string }
-  /** `index` and `text` when an element is not valid JSON. */
-  | { type: 'error'; message: string; index?: number; text?: string };
-
-/**
- * Streams the elements of a top-level JSON array (`[ {...}, {...} ]`) the way scanTopLevel streams
- * an object's arrays: each element is cut out as text and parsed on its own. Syntax errors name
- * line and column, and end the scan.
- */
-export async function* scanTopLevelArray(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<ArrayEvent> {
-  let line = 1;
-  let col = 0;
-  let depth = 0;
-  let inString = false;
-  let escape = false;
-  let state: 'start' | 'array' | 'in-item' | 'end' = 'start';
-  let needs: 'first' | 'comma' | 'element' = 'first';
-  let buf = '';
-  let index = 0;
-  let itemLine = 0;
-  let itemCol = 0;
-  const where = () => `line ${line}, column ${col}`;
-  for await (const chunk of chunks) {
-    let segmentStart = state === 'in-item' ? 0 : -1;
-    for (let i = 0; i < chunk.length; i++) {
-      const ch = chunk.charCodeAt(i);
-      if (ch === 0x0a) {
-        line++;
-        col = 0;
-      } else {
-        col++;
-      }
-      if (state === 'in-item') {
-        if (inString) {
-          if (escape) escape = false;
-          else if (ch === 0x5c) escape = true;
-          else if (ch === 0x22) inString = false;
-          continue;
-        }
-        let closesScalar = false;
-        if (ch === 0x22) {
-          inString = true;
-          continue;
-        } else if (ch === 0x7b || ch === 0x5b) {
-          depth++;
-          continue;
-        } else if (ch === 0x7d || ch === 0x5d) {
-          if (depth > 1) {
-            depth--;
-            if (depth > 1) continue;
-          } else {
-            closesScalar = true;
-          }
-        } else if (ch === 0x2c && depth === 1) {
-          closesScalar = true;
-        } else {
-          continue;
-        }
-        const text = buf + chunk.slice(segmentStart, closesScalar ? i : i + 1);
-        buf = '';
-        segmentStart = -1;
-        const parsed = parseAt(text, itemLine, itemCol);
-        const itemText = closesScalar ? text.trimEnd() : text;
-        if (!parsed.ok) {
-          yield { type: 'error', message: `$[${index}] is not valid JSON (${parsed.message})`, index, text: itemText };
-          return;
-        }
-        yield { type: 'item', index, value: parsed.value, line: itemLine, text: itemText };
-        index++;
-        state = 'array';
-        needs = 'comma';
-        if (!closesScalar) continue;
-      }
-      if (WS.has(ch)) continue;
-      if (state === 'start') {
-        if (ch === 0xfeff && line === 1 && col === 1) continue;
-        if (ch !== 0x5b) {
-          yield { type: 'error', message: `${where()}: expected a JSON array ('[')` };
-          return;
-        }
-        depth = 1;
-        state = 'array';
-      } else if (state === 'array') {
-        if (ch === 0x5d) {
-          if (needs === 'element') {
-            yield { type: 'error', message: `${where()}: unexpected ']' after ',' (trailing comma)` };
-            return;
-          }
-          depth = 0;
-          state = 'end';
-        } else if (ch === 0x2c) {
-          if (needs !== 'comma') {
-            yield { type: 'error', message: `${where()}: unexpected ','` };
-            return;
-          }
-          needs = 'element';
-        } else if (needs === 'comma') {
-          yield { type: 'error', message: `${where()}: expected ',' or ']' after $[${index - 1}]` };
-          return;
-        } else {
-          state = 'in-item';
-          segmentStart = i;
-          itemLine = line;
-          itemCol = col;
-          if (ch === 0x22) inString = true;
-          else if (ch === 0x7b || ch === 0x5b) depth++;
-        }
-      } else {
-        yield { type: 'error', message: `${where()}: unexpected text after the end of the JSON array` };
-        return;
-      }
-    }
-    if (segmentStart >= 0) buf += chunk.slice(segmentStart);
-  }
-  if (state !== 'end') yield { type: 'error', message: `line ${line}, column ${col}: unexpected end of JSON (the file is cut short)` };
 }
 
 /**

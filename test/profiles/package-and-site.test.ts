@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the build scripts are plain CommonJS (scripts/*.js), run by node without a compile step
 const { buildPackage } = require('../../scripts/build-package.js') as { buildPackage: (dir?: string, out?: string) => { file: string } };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
 const { buildSite, diffSite } = require('../../scripts/build-ig-site.js') as {
   buildSite: () => Map<string, string>;
   diffSite: (dir: string, files: Map<string, string>) => string[];

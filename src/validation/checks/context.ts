@@ -15,6 +15,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Definitions } from '../definitions';
 import type { IssueCode, Severity } from '../issues';
+import type { Report } from '../rules/types';
 
 export type Json = Record<string, unknown>;
 
@@ -26,17 +27,53 @@ export interface IssueSink {
   report(severity: Severity, code: IssueCode, text: string, path: string): void;
 }
 
-/** The look-ups checks make: types, profiles and extension definitions, value sets, code systems. */
-export type Lookups = Pick<Definitions, 'isResourceType' | 'profile' | 'baseType' | 'codeIndex' | 'codeSystemCodes' | 'packageResources'>;
+/**
+ * The look-ups checks make: types, profiles and extension definitions, value sets, code systems,
+ * Questionnaires, and why a definition is unknown (a missing package, a definition that could not be used).
+ */
+export type Lookups = Pick<
+  Definitions,
+  | 'isResourceType'
+  | 'profile'
+  | 'baseType'
+  | 'codeIndex'
+  | 'codeSystemCodes'
+  | 'codeDisplays'
+  | 'searchParameter'
+  | 'packageResources'
+  | 'questionnaire'
+  | 'missingDependencyFor'
+  | 'loadedPackageFor'
+  | 'brokenDefinitions'
+>;
+
+/** How strict a run is (ValidateOptions). */
+export interface Policy {
+  /** An unknown profile in meta.profile is an error (default: a warning, the resource is checked against its base type). */
+  readonly strictProfiles: boolean;
+}
 
 export interface CheckContext extends IssueSink {
   readonly defs: Lookups;
+  readonly policy: Policy;
   /** The resources being walked, outermost first (a Bundle, then its entry, ...). */
   enclosingResources(): Resource[];
   /** The resource being walked (innermost): FHIRPath's %resource. */
   currentResource(): Resource | undefined;
   /** FHIRPath's %rootResource: the innermost resource that is not itself contained. */
   rootResource(): Resource | undefined;
+}
+
+const reporters = new WeakMap<IssueSink, Report>();
+
+/** A sink's `report` as the callback the rules in ../rules take (one per sink). */
+export function reporter(sink: IssueSink): Report {
+  let r = reporters.get(sink);
+  if (!r) {
+    r = (severity, code, message, path) => sink.report(severity, code, message, path);
+    reporters.set(sink, r);
+  }
+  return r;
 }
 
 /** `an` before a vowel, else `a`. */

@@ -18,7 +18,7 @@ export function checkReference(ctx: CheckContext, obj: Json, path: string): void
   }
   if (ref.startsWith('#')) {
     const id = ref.slice(1);
-    const contained = (containerOf(ctx)?.contained ?? []) as Resource[];
+    const contained = containedResources(containerOf(ctx));
     if (id && !contained.some((c) => c.id === id)) {
       ctx.report('error', 'not-found', `Reference '${ref}' points to no contained resource with id '${id}'`, `${path}.reference`);
     }
@@ -42,7 +42,7 @@ function referenceType(ctx: CheckContext, obj: Json): string | undefined {
     return typeof obj.type === 'string' ? obj.type : undefined;
   }
   if (ref.startsWith('#')) {
-    const contained = (containerOf(ctx)?.contained ?? []) as Resource[];
+    const contained = containedResources(containerOf(ctx));
     return contained.find((c) => c.id === ref.slice(1))?.resourceType;
   }
   if (ref.includes('?')) {
@@ -99,4 +99,10 @@ function referenceTargets(ctx: CheckContext, el: InternalSchemaElement): { allow
 /** The resource whose `contained` list `#id` references point into. */
 function containerOf(ctx: CheckContext): (Resource & { contained?: Resource[] }) | undefined {
   return ctx.rootResource() as (Resource & { contained?: Resource[] }) | undefined;
+}
+
+/** The contained resources of a resource, or none when `contained` is not an array of objects (bad input is reported elsewhere, never thrown on). */
+export function containedResources(resource: { contained?: unknown } | undefined): Resource[] {
+  const contained = resource?.contained;
+  return Array.isArray(contained) ? (contained.filter((c) => c !== null && typeof c === 'object') as Resource[]) : [];
 }

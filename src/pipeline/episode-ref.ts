@@ -1,0 +1,71 @@
+/**
+ * The episode of a contact, review or plan sent on its own (an outside source's row or message):
+ * the one of that id accepted earlier in the run, or else the one the record names with its
+ * person and organization (an episode sent before, in another run).
+ */
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { RecordId, type EpisodeLink } from '../domain/model';
+import { recordIssue, zodIssues } from './issues';
+import type { ChildKind } from './record-handlers';
+import type { ReferredKind } from './run-mode';
+
+/** The episode a contact, review or plan sent on its own belongs to (a mapping's `episode.*` targets). */
+export interface EpisodeRef {
+  id?: unknown;
+  personId?: unknown;
+  organizationId?: unknown;
+}
+
+/**
+ * Finds the episode `ref` names for the `kind` record at `path`, among `episodes` (accepted in this
+ * run); `refer` hears the person and organization of an episode not in the run. No episode, or an
+ * error among the issues, rejects the record.
+ */
+export function resolveEpisode(
+  kind: ChildKind,
+  path: string,
+  ref: EpisodeRef,
+  episodes: ReadonlyMap<string, EpisodeLink>,
+  refer: (kind: ReferredKind, id: string, where: string) => void,
+): { episode?: EpisodeLink; issues: OperationOutcomeIssue[] } {
+  const issues: OperationOutcomeIssue[] = [];
+  const field = (name: keyof EpisodeRef): string | undefined => {
+    const v = ref[name];
+    if (v === undefined) return undefined;
+    const parsed = RecordId.safeParse(v);
+    if (!parsed.success) {
+      issues.push(...zodIssues(parsed.error, `${path}.episode.${name}`, 'canonical'));
+      return undefined;
+    }
+    return parsed.data;
+  };
+  const id = field('id');
+  const personId = field('personId');
+  const organizationId = field('organizationId');
+  let episode: EpisodeLink | undefined;
+  if (id === undefined) {
+    if (ref.id === undefined) issues.push(recordIssue('error', 'required', `${path}.episode.id`, `A ${kind} on its own needs the id of its episode (episode.id)`, 'canonical'));
+  } else {
+    const known = episodes.get(id);
+    if (known) {
+      for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
+        if (value !== undefined && value !== known[name]) {
+          issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${known[name]}" in this run, not "${value}"`, 'canonical'));
+        }
+      }
+      episode = known;
+    } else {
+      for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
+        if (value === undefined && ref[name] === undefined) {
+          issues.push(recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is not in this run: give episode.${name} too`, 'canonical'));
+        }
+      }
+      if (personId !== undefined && organizationId !== undefined) {
+        episode = { id, personId, organizationId };
+        refer('person', personId, `${path}.episode.personId`);
+        refer('organization', organizationId, `${path}.episode.organizationId`);
+      }
+    }
+  }
+  return episode ? { episode, issues } : { issues };
+}
