@@ -2,7 +2,8 @@
  * The definitions the validator knows: base R4 (from the trimmed cache, loaded lazily), PeerBridge's
  * own package (profiles/package, loaded at start), FHIR packages asked for (`igPackages`: IGs and
  * their dependencies, read lazily by canonical URL, see definitions-packages.ts), and a small table
- * of external extensions we use but cannot load as packages offline (SDC).
+ * of external extensions we use but cannot load as packages offline (SDC). Terminology look-ups
+ * (CodeSystem codes, ValueSet expansions) are definitions-terminology.ts.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -13,12 +14,13 @@ import {
   tryGetDataType,
 } from '@medplum/core';
 import type { CodeSystem, ElementDefinition, OperationOutcomeIssue, Questionnaire, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { type CacheManifest, codesOf, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
+import { type CacheManifest, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
 import { PackageContent } from './definitions-packages';
 import { generateSnapshot, prepareSnapshot } from './definitions-snapshot';
+import { DefinitionsTerminology } from './definitions-terminology';
 import { EXTERNAL_EXTENSIONS, type ExternalExtension } from './external-extensions';
 import { canonicalBases, type FhirPackage, loadPackageSet, type MissingDependency, missingDependencyIssue } from './packages';
-import { canonicalUrl, CodeIndex, type Expansion, expandValueSet, FLAT_CODE_SYSTEMS, type TerminologySource } from './terminology';
+import { canonicalUrl, type CodeIndex } from './terminology';
 
 export interface DefinitionsOptions {
   /** Where the trimmed base definitions cache lives (built on first use). */
@@ -49,11 +51,8 @@ export class Definitions {
   private readonly cacheDir: string;
   private readonly profiles = new Map<string, LoadedProfile>();
   private readonly localSds = new Map<string, StructureDefinition>();
-  private readonly baseExpansions: Record<string, Expansion>;
-  private readonly codeIndexes = new Map<string, CodeIndex | null>();
+  private readonly terminology: DefinitionsTerminology;
   private readonly loadedTypes = new Set<string>();
-  private readonly localCodeSystems = new Map<string, Set<string>>();
-  private baseCodeSystems: Record<string, string[]> | undefined;
   readonly resourceTypes: Set<string>;
   /** Resources of the loaded packages (Questionnaires, CodeSystems, ...), by canonical URL. */
   readonly packageResources = new Map<string, Resource>();
@@ -71,8 +70,6 @@ export class Definitions {
   readonly missingDependencies: MissingDependency[] = [];
   private readonly ig: PackageContent | undefined;
   private readonly typeSds = new Map<string, StructureDefinition>();
-  private readonly ownCodeSystems = new Map<string, CodeSystem>();
-  private readonly ownValueSets = new Map<string, ValueSet>();
   /** Package StructureDefinitions that could not be used, with why (a differential without a base, ...). */
   readonly brokenDefinitions = new Map<string, string>();
   private readonly snapshots = new Map<string, ElementDefinition[] | null>();
@@ -88,10 +85,7 @@ export class Definitions {
       this.loadedTypes.add(sd.type);
       this.typeSds.set(sd.type, sd);
     }
-    this.baseExpansions = JSON.parse(readFileSync(join(this.cacheDir, this.manifest.expansionsFile), 'utf8')) as Record<
-      string,
-      Expansion
-    >;
+    this.terminology = new DefinitionsTerminology(this.cacheDir, this.manifest, () => this.ig);
     for (const dir of options.packageDirs ?? [DEFAULT_PACKAGE_DIR]) {
       this.loadPackage(dir);
     }
@@ -140,25 +134,13 @@ export class Definitions {
         this.localSds.set(r.url, r);
       } else if (r.resourceType === 'CodeSystem' && r.url) {
         codeSystems.set(r.url, r);
-        this.ownCodeSystems.set(r.url, r);
-        if (r.content === 'complete') {
-          this.localCodeSystems.set(r.url, new Set(codesOf(r.concept)));
-        }
+        this.terminology.addOwnCodeSystem(r.url, r);
       } else if (r.resourceType === 'ValueSet' && r.url) {
         valueSets.set(r.url, r);
-        this.ownValueSets.set(r.url, r);
+        this.terminology.addOwnValueSet(r.url, r);
       }
     }
-    const source = {
-      codeSystem: (url: string) => codeSystems.get(url),
-      valueSet: (url: string) => valueSets.get(url),
-    };
-    for (const url of valueSets.keys()) {
-      const exp = expandValueSet(url, source);
-      if (exp) {
-        this.codeIndexes.set(url, new CodeIndex(exp));
-      }
-    }
+    this.terminology.indexOwnPackage(codeSystems, valueSets);
   }
 
   /** Makes sure the base definition of a type or resource is loaded into @medplum/core. */
@@ -248,96 +230,12 @@ export class Definitions {
 
   /** All codes of a complete CodeSystem we hold (ours, a loaded package's, or the base spec's), or undefined. */
   codeSystemCodes(system: string): Set<string> | undefined {
-    const local = this.localCodeSystems.get(system);
-    if (local) {
-      return local;
-    }
-    const pkg = this.ig?.entry('CodeSystem', system) ? this.ig.get<CodeSystem>('CodeSystem', system) : undefined;
-    if (pkg) {
-      if (pkg.content !== 'complete') {
-        return undefined;
-      }
-      const set = new Set(codesOf(pkg.concept));
-      this.localCodeSystems.set(system, set);
-      return set;
-    }
-    this.baseCodeSystems ??= JSON.parse(
-      readFileSync(join(this.cacheDir, this.manifest.codeSystemsFile), 'utf8'),
-    ) as Record<string, string[]>;
-    const codes = this.baseCodeSystems[system];
-    if (!codes) {
-      return undefined;
-    }
-    const set = new Set(codes);
-    this.localCodeSystems.set(system, set);
-    return set;
+    return this.terminology.codeSystemCodes(system);
   }
 
   /** The indexed expansion of a ValueSet, or undefined when it cannot be expanded offline. */
   codeIndex(valueSet: string): CodeIndex | undefined {
-    const u = canonicalUrl(valueSet);
-    let idx = this.codeIndexes.get(u);
-    if (idx === undefined) {
-      const exp = this.packageExpansion(u) ?? this.baseExpansions[u];
-      idx = exp ? new CodeIndex(exp) : null;
-      this.codeIndexes.set(u, idx);
-    }
-    return idx ?? undefined;
-  }
-
-  /**
-   * A loaded package's ValueSet expanded offline from its compose (over the packages' and the base
-   * spec's CodeSystems); when that cannot be done in full, the expansion the package ships (made by
-   * the IG publisher with a terminology server) stands in, when it is not truncated.
-   */
-  private packageExpansion(url: string): Expansion | undefined {
-    const vs = this.ig?.get<ValueSet>('ValueSet', url);
-    if (!vs) {
-      return undefined;
-    }
-    const composed = vs.compose ? expandValueSet(url, this.terminologySource()) : undefined;
-    if (composed?.complete) {
-      return composed;
-    }
-    const shipped = vs.expansion?.contains;
-    const truncated = vs.expansion?.parameter?.some((p) => p.name === 'count' || p.name === 'offset');
-    if (shipped && !truncated && (vs.expansion?.total === undefined || vs.expansion.total <= flatContains(shipped).length)) {
-      return { complete: true, codes: flatContains(shipped).map((c) => `${c.system}|${c.code}`) };
-    }
-    return composed ?? (shipped ? { complete: false, codes: flatContains(shipped).map((c) => `${c.system}|${c.code}`) } : undefined);
-  }
-
-  /** CodeSystems and ValueSets for expanding package ValueSets: ours, the packages', the base spec's. */
-  private terminologySource(): TerminologySource {
-    return {
-      codeSystem: (url) => {
-        const own = this.ownCodeSystems.get(url) ?? this.ig?.get<CodeSystem>('CodeSystem', url);
-        if (own) {
-          return own;
-        }
-        this.baseCodeSystems ??= JSON.parse(readFileSync(join(this.cacheDir, this.manifest.codeSystemsFile), 'utf8')) as Record<string, string[]>;
-        const codes = this.baseCodeSystems[url];
-        if (!codes) {
-          return undefined;
-        }
-        // The base cache keeps a complete system's codes, not its hierarchy: filters on it are not expanded.
-        const cs = { resourceType: 'CodeSystem', url, status: 'active', content: 'complete', concept: codes.map((code) => ({ code })) } as CodeSystem;
-        FLAT_CODE_SYSTEMS.add(cs);
-        return cs;
-      },
-      valueSet: (url) => {
-        const own = this.ownValueSets.get(url) ?? this.ig?.get<ValueSet>('ValueSet', url);
-        if (own) {
-          return own;
-        }
-        const exp = this.baseExpansions[url];
-        if (!exp) {
-          return undefined;
-        }
-        const contains = exp.codes.map((c) => ({ system: c.slice(0, c.lastIndexOf('|')), code: c.slice(c.lastIndexOf('|') + 1) }));
-        return { resourceType: 'ValueSet', url, status: 'active', expansion: { timestamp: '', total: exp.complete ? contains.length : contains.length + 1, contains } };
-      },
-    };
+    return this.terminology.codeIndex(valueSet);
   }
 
   /**
@@ -466,7 +364,7 @@ export class Definitions {
           }
         }
         const vs = el.binding?.valueSet ? canonicalUrl(el.binding.valueSet) : undefined;
-        if (vs && !this.ig?.has('ValueSet', vs) && !this.ownValueSets.has(vs) && !this.baseExpansions[vs] && !vs.startsWith('http://hl7.org/fhir/ValueSet/')) {
+        if (vs && !this.ig?.has('ValueSet', vs) && !this.terminology.knowsValueSet(vs) && !vs.startsWith('http://hl7.org/fhir/ValueSet/')) {
           out.add(vs);
         }
       }
@@ -480,7 +378,7 @@ export class Definitions {
       for (const inc of [...(vs?.compose?.include ?? []), ...(vs?.compose?.exclude ?? [])]) {
         for (const imported of inc.valueSet ?? []) {
           const u = canonicalUrl(imported);
-          if (!this.ig?.has('ValueSet', u) && !this.ownValueSets.has(u) && !this.baseExpansions[u] && !u.startsWith('http://hl7.org/fhir/ValueSet/')) out.add(u);
+          if (!this.ig?.has('ValueSet', u) && !this.terminology.knowsValueSet(u) && !u.startsWith('http://hl7.org/fhir/ValueSet/')) out.add(u);
         }
       }
     }
@@ -519,15 +417,6 @@ function externalExtensionDefinition(baseElements: ElementDefinition[], ext: Ext
     context: ext.context.map((expression) => ({ type: 'element', expression })),
     snapshot: { element: elements },
   };
-}
-
-/** An expansion's codes, nested `contains` flattened. */
-function flatContains(list: NonNullable<NonNullable<ValueSet['expansion']>['contains']>, out: { system?: string; code?: string }[] = []): { system?: string; code?: string }[] {
-  for (const c of list) {
-    if (c.code && !c.abstract) out.push(c);
-    if (c.contains) flatContains(c.contains, out);
-  }
-  return out;
 }
 
 function indexInner(schema: InternalTypeSchema): Map<string, InternalTypeSchema> {
