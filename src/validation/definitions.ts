@@ -2,25 +2,23 @@
  * The definitions the validator knows: base R4 (from the trimmed cache, loaded lazily), PeerBridge's
  * own package (profiles/package, loaded at start), FHIR packages asked for (`igPackages`: IGs and
  * their dependencies, read lazily by canonical URL, see definitions-packages.ts), and a small table
- * of external extensions we use but cannot load as packages offline (SDC). Terminology look-ups
- * (CodeSystem codes, ValueSet expansions) are definitions-terminology.ts.
+ * of external extensions we use but cannot load as packages offline (SDC). StructureDefinitions
+ * (profiles, types, snapshots) are looked up and parsed in definitions-profiles.ts, terminology
+ * (CodeSystem codes, ValueSet expansions) in definitions-terminology.ts; this loads and wires them.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  type InternalTypeSchema,
-  loadDataType,
-  parseStructureDefinition,
-  tryGetDataType,
-} from '@medplum/core';
+import type { InternalTypeSchema } from '@medplum/core';
 import type { CodeSystem, ElementDefinition, OperationOutcomeIssue, Questionnaire, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
-import { type CacheManifest, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
+import { type CacheManifest, ensureDefinitionsCache } from './definitions-cache';
 import { PackageContent } from './definitions-packages';
-import { generateSnapshot, prepareSnapshot } from './definitions-snapshot';
+import { DefinitionsProfiles, type LoadedProfile } from './definitions-profiles';
 import { DefinitionsTerminology } from './definitions-terminology';
 import { EXTERNAL_EXTENSIONS, type ExternalExtension } from './external-extensions';
 import { canonicalBases, type FhirPackage, loadPackageSet, type MissingDependency, missingDependencyIssue } from './packages';
 import { canonicalUrl, type CodeIndex } from './terminology';
+
+export type { LoadedProfile } from './definitions-profiles';
 
 export interface DefinitionsOptions {
   /** Where the trimmed base definitions cache lives (built on first use). */
@@ -35,24 +33,14 @@ export interface DefinitionsOptions {
   igPackages?: string[];
 }
 
-/** A profile or type, parsed once, with its inner (backbone) types indexed by name. */
-export interface LoadedProfile {
-  url: string;
-  sd: StructureDefinition;
-  schema: InternalTypeSchema;
-  innerTypes: Map<string, InternalTypeSchema>;
-}
-
 export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 export const DEFAULT_PACKAGE_DIR = join(PROJECT_ROOT, 'profiles', 'package');
 
 export class Definitions {
   private readonly manifest: CacheManifest;
   private readonly cacheDir: string;
-  private readonly profiles = new Map<string, LoadedProfile>();
-  private readonly localSds = new Map<string, StructureDefinition>();
+  private readonly structures: DefinitionsProfiles;
   private readonly terminology: DefinitionsTerminology;
-  private readonly loadedTypes = new Set<string>();
   readonly resourceTypes: Set<string>;
   /** Resources of the loaded packages (Questionnaires, CodeSystems, ...), by canonical URL. */
   readonly packageResources = new Map<string, Resource>();
@@ -69,10 +57,8 @@ export class Definitions {
   /** Dependencies of the loaded packages that could not be found (each also a warning in `loadIssues`). */
   readonly missingDependencies: MissingDependency[] = [];
   private readonly ig: PackageContent | undefined;
-  private readonly typeSds = new Map<string, StructureDefinition>();
   /** Package StructureDefinitions that could not be used, with why (a differential without a base, ...). */
-  readonly brokenDefinitions = new Map<string, string>();
-  private readonly snapshots = new Map<string, ElementDefinition[] | null>();
+  readonly brokenDefinitions: Map<string, string>;
 
   constructor(options: DefinitionsOptions = {}) {
     this.options = { ...options };
@@ -80,11 +66,8 @@ export class Definitions {
     this.manifest = ensureDefinitionsCache(this.cacheDir);
     this.resourceTypes = new Set(this.manifest.resourceTypes);
     const types = JSON.parse(readFileSync(join(this.cacheDir, this.manifest.typesFile), 'utf8')) as StructureDefinition[];
-    for (const sd of types) {
-      loadDataType(sd);
-      this.loadedTypes.add(sd.type);
-      this.typeSds.set(sd.type, sd);
-    }
+    this.structures = new DefinitionsProfiles(this.cacheDir, this.manifest, this.resourceTypes, types, () => this.ig);
+    this.brokenDefinitions = this.structures.brokenDefinitions;
     this.terminology = new DefinitionsTerminology(this.cacheDir, this.manifest, () => this.ig);
     for (const dir of options.packageDirs ?? [DEFAULT_PACKAGE_DIR]) {
       this.loadPackage(dir);
@@ -104,7 +87,7 @@ export class Definitions {
     }
     const baseExtension = types.find((t) => t.type === 'Extension')?.snapshot?.element ?? [];
     for (const ext of EXTERNAL_EXTENSIONS) {
-      this.localSds.set(ext.url, externalExtensionDefinition(baseExtension, ext));
+      this.structures.addLocal(ext.url, externalExtensionDefinition(baseExtension, ext));
     }
   }
 
@@ -131,7 +114,7 @@ export class Definitions {
         this.packageResources.set(r.url, r);
       }
       if (r.resourceType === 'StructureDefinition' && r.url) {
-        this.localSds.set(r.url, r);
+        this.structures.addLocal(r.url, r);
       } else if (r.resourceType === 'CodeSystem' && r.url) {
         codeSystems.set(r.url, r);
         this.terminology.addOwnCodeSystem(r.url, r);
@@ -145,87 +128,31 @@ export class Definitions {
 
   /** Makes sure the base definition of a type or resource is loaded into @medplum/core. */
   ensureType(type: string): boolean {
-    if (this.loadedTypes.has(type)) {
-      return true;
-    }
-    const url = this.manifest.byType[type];
-    if (!url) {
-      return false;
-    }
-    const sd = this.readCached(url);
-    if (!sd) {
-      return false;
-    }
-    loadDataType(sd);
-    this.loadedTypes.add(type);
-    return true;
+    return this.structures.ensureType(type);
   }
 
   /** Base schema of a type (datatype, resource, or backbone type name such as `EncounterParticipant`). */
   baseType(type: string): InternalTypeSchema | undefined {
-    this.ensureType(type);
-    return tryGetDataType(type);
+    return this.structures.baseType(type);
   }
 
   isResourceType(type: string): boolean {
     return this.resourceTypes.has(type);
   }
 
-  private readCached(url: string): StructureDefinition | undefined {
-    const file = this.manifest.byUrl[url];
-    if (!file || file === this.manifest.typesFile) {
-      return undefined;
-    }
-    return JSON.parse(readFileSync(join(this.cacheDir, file), 'utf8')) as StructureDefinition;
-  }
-
   /** True when a StructureDefinition with this canonical is known (ours, base, or external table). */
   hasDefinition(url: string): boolean {
-    const u = canonicalUrl(url);
-    return this.localSds.has(u) || !!this.manifest.byUrl[u] || !!this.ig?.has('StructureDefinition', u);
+    return this.structures.hasDefinition(url);
   }
 
   /** A StructureDefinition (profile, extension or base type) by canonical URL, parsed once. */
   profile(url: string): LoadedProfile | undefined {
-    const u = canonicalUrl(url);
-    const hit = this.profiles.get(u);
-    if (hit) {
-      return hit;
-    }
-    let sd = this.localSds.get(u);
-    if (sd) {
-      sd = trimStructureDefinition(sd);
-    } else if (this.ig?.has('StructureDefinition', u)) {
-      sd = this.packageStructure(u);
-    } else if (this.manifest.byUrl[u] === this.manifest.typesFile) {
-      const type = u.slice(u.lastIndexOf('/') + 1);
-      const schema = tryGetDataType(type);
-      if (!schema) {
-        return undefined;
-      }
-      const loaded: LoadedProfile = { url: u, sd: { resourceType: 'StructureDefinition', url: u, type } as StructureDefinition, schema, innerTypes: indexInner(schema) };
-      this.profiles.set(u, loaded);
-      return loaded;
-    } else {
-      sd = this.readCached(u);
-    }
-    if (!sd?.snapshot) {
-      return undefined;
-    }
-    if (sd.type && this.resourceTypes.has(sd.type)) {
-      this.ensureType(sd.type);
-    }
-    let schema: InternalTypeSchema;
-    try {
-      schema = parseStructureDefinition(sd);
-    } catch (e) {
-      // A package's snapshot the parser cannot take: the profile is unknown (and the reason kept).
-      this.brokenDefinitions.set(u, (e as Error).message);
-      return undefined;
-    }
-    const loaded: LoadedProfile = { url: u, sd, schema, innerTypes: indexInner(schema) };
-    this.profiles.set(u, loaded);
-    return loaded;
+    return this.structures.profile(url);
+  }
+
+  /** Snapshot elements of any StructureDefinition we know, generated from its differential if need be. */
+  snapshotOf(url: string): ElementDefinition[] | undefined {
+    return this.structures.snapshotOf(url);
   }
 
   /** All codes of a complete CodeSystem we hold (ours, a loaded package's, or the base spec's), or undefined. */
@@ -236,55 +163,6 @@ export class Definitions {
   /** The indexed expansion of a ValueSet, or undefined when it cannot be expanded offline. */
   codeIndex(valueSet: string): CodeIndex | undefined {
     return this.terminology.codeIndex(valueSet);
-  }
-
-  /**
-   * A loaded package's StructureDefinition, ready for the parser: trimmed, its snapshot generated
-   * from the differential when the package ships none, repaired where the parser needs it.
-   */
-  private packageStructure(url: string): StructureDefinition | undefined {
-    const raw = this.ig?.get<StructureDefinition>('StructureDefinition', url);
-    if (!raw) {
-      return undefined;
-    }
-    const elements = this.snapshotOf(url);
-    if (!elements) {
-      return undefined;
-    }
-    return trimStructureDefinition({ ...raw, snapshot: { element: prepareSnapshot(elements) } });
-  }
-
-  /** Snapshot elements of any StructureDefinition we know, generated from its differential if need be. */
-  snapshotOf(url: string): ElementDefinition[] | undefined {
-    const u = canonicalUrl(url);
-    const hit = this.snapshots.get(u);
-    if (hit !== undefined) {
-      return hit ?? undefined;
-    }
-    this.snapshots.set(u, null); // a base cycle ends here
-    let elements: ElementDefinition[] | undefined;
-    const sd = this.localSds.get(u) ?? this.ig?.get<StructureDefinition>('StructureDefinition', u);
-    if (sd?.snapshot?.element?.length) {
-      elements = sd.snapshot.element;
-    } else if (sd) {
-      try {
-        elements = generateSnapshot(sd, { snapshotOf: (b) => this.snapshotOf(b), typeElements: (t) => this.typeElements(t) });
-      } catch (e) {
-        this.brokenDefinitions.set(u, `No snapshot could be generated: ${(e as Error).message}`);
-      }
-    } else if (this.manifest.byUrl[u] === this.manifest.typesFile) {
-      elements = this.typeSds.get(u.slice(u.lastIndexOf('/') + 1))?.snapshot?.element;
-    } else {
-      elements = this.readCached(u)?.snapshot?.element;
-    }
-    this.snapshots.set(u, elements ?? null);
-    return elements;
-  }
-
-  /** Snapshot elements of a base datatype or resource. */
-  private typeElements(type: string): ElementDefinition[] | undefined {
-    const url = this.manifest.byType[type];
-    return url ? this.snapshotOf(url) : undefined;
   }
 
   /** Resource profiles of the loaded packages, by resource type (for the CapabilityStatement). */
@@ -417,12 +295,4 @@ function externalExtensionDefinition(baseElements: ElementDefinition[], ext: Ext
     context: ext.context.map((expression) => ({ type: 'element', expression })),
     snapshot: { element: elements },
   };
-}
-
-function indexInner(schema: InternalTypeSchema): Map<string, InternalTypeSchema> {
-  const m = new Map<string, InternalTypeSchema>();
-  for (const t of schema.innerTypes ?? []) {
-    m.set(t.name, t);
-  }
-  return m;
 }
