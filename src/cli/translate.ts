@@ -78,7 +78,7 @@ function parseArgs(args: string[]): Args {
     } else if (a.startsWith('-') && a !== '-') throw new UsageError(`Unknown option '${a}'`);
     else rest.push(a);
   }
-  if (!opts.mapping) throw new UsageError(`--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}) or the path of a mapping folder`);
+  if (!opts.mapping) throw new UsageError(`--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}), the path of a mapping folder, or a one-file mapping (.yaml)`);
   if (opts.mapping === 'canonical' && (opts.feed || opts.rejects)) throw new UsageError('--feed and --rejects are for outside sources; a canonical file reports its rejected records in the summary');
   if (rest.length !== 1) throw new UsageError('Give exactly one input file (or - for standard input)');
   return { ...(opts as Args), input: rest[0] };

@@ -66,7 +66,7 @@ export function mapRecord(source: LoadedSource, feed: Feed, record: SourceRecord
         if (rule.when && !rule.when(s)) {
           continue;
         }
-        const env: Env = { format, issues: [], trace: {}, field: '', at: undefined };
+        const env: Env = { format, issues: [], trace: {}, field: '', at: undefined, record: { n: record.n, where: record.where } };
         const value: Record<string, unknown> = {};
         const episode: Record<string, unknown> | undefined = rule.hasEpisode ? {} : undefined;
         runGroup(rule.group, s, env, '', value, episode);

@@ -25,7 +25,10 @@ export interface CompileContext extends StepContext {
   usePath(path: string, at: YamlPath, each?: boolean): boolean;
 }
 
-const VALUE_KEYS = ['from', 'const', 'transform', 'table', 'default', 'required'];
+/** `from: $row`: the number of the source record in its input (CSV row without the header, JSON element, HL7 message). */
+export const ROW = '$row';
+
+const VALUE_KEYS = ['from', 'const', 'when', 'transform', 'table', 'default', 'required'];
 const EACH_KEYS = ['each', 'when', 'fields', 'key', 'value', 'required', 'from', 'const', 'transform', 'table'];
 
 type RuleData = Record<string, unknown>;
@@ -35,13 +38,13 @@ function asRule(data: unknown, cx: CompileContext, at: YamlPath): RuleData {
     return { from: data };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw cx.file.error(at, `a rule is a source path or a map (from, const, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`);
+    throw cx.file.error(at, `a rule is a source path or a map (from, const, when, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`);
   }
   const rule = data as RuleData;
   const allowed = 'each' in rule ? EACH_KEYS : VALUE_KEYS;
   for (const k of Object.keys(rule)) {
     if (!allowed.includes(k)) {
-      const hint = k === 'when' || k === 'fields' || k === 'key' || k === 'value' ? ` ('${k}' goes with each)` : '';
+      const hint = k === 'fields' || k === 'key' || k === 'value' ? ` ('${k}' goes with each)` : '';
       throw cx.file.error([...at, k], `unknown key '${k}' in a rule (allowed: ${allowed.join(', ')})${hint}`, true);
     }
   }
@@ -56,13 +59,18 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
   if (hasFrom === ('const' in rule)) {
     throw file.error(at, hasFrom ? "a rule has 'from' or 'const', not both" : "a rule needs 'from' (a source path) or 'const' (a fixed value)");
   }
-  let read: (scope: SourceScope) => Got | undefined;
+  let read: (scope: SourceScope, env: Env) => Got | undefined;
   let shape: 'scalar' | 'list';
   let produces: Produces = format === 'json' ? 'any' : 'text';
   let firstPath: string | undefined;
   if (hasFrom) {
     const from = rule.from;
-    if (typeof from === 'string' && from.length > 0) {
+    if (from === ROW) {
+      // The source record's number: a documented source of record ids for exports without one.
+      shape = 'scalar';
+      produces = 'number';
+      read = (_s, env) => (env.record ? { v: env.record.n, at: env.record.where } : undefined);
+    } else if (typeof from === 'string' && from.length > 0) {
       firstPath = from;
       const many = cx.usePath(from, [...at, 'from']);
       shape = many ? 'list' : 'scalar';
@@ -70,6 +78,9 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
     } else if (Array.isArray(from) && from.length > 0 && from.every((p) => typeof p === 'string' && p.length > 0)) {
       const paths = from as string[];
       paths.forEach((p, i) => {
+        if (p === ROW) {
+          throw file.error([...at, 'from', i], `${ROW} is read on its own (from: ${ROW}, with a template step to add text)`);
+        }
         if (cx.usePath(p, [...at, 'from', i])) {
           throw file.error([...at, 'from', i], `a list of paths takes one value from each; '${p}' is a list ([*])`);
         }
@@ -87,6 +98,9 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
     produces = produced(value);
     read = () => got;
   }
+
+  // A field rule's `when`: when it does not hold, the rule sets nothing (no default, no required).
+  const when = rule.when === undefined ? undefined : compileCondition(rule.when, cx.file, [...at, 'when'], format, (p, a) => cx.usePath(p, a));
 
   const steps: Step[] = [];
   const add = (built: BuiltStep, name: string, stepAt: YamlPath) => {
@@ -136,7 +150,10 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
   const get = (scope: SourceScope, env: Env, path: string): Got | undefined => {
     env.field = path;
     try {
-      let g = read(scope);
+      if (when !== undefined && !when(scope)) {
+        return undefined;
+      }
+      let g = read(scope, env);
       for (let i = 0; i < n; i++) {
         g = steps[i](g, env);
       }

@@ -4,6 +4,7 @@
  * the canonical list's code system.
  */
 import type { ConceptMap } from '@medplum/fhirtypes';
+import { VALUE_TARGETS } from './tables';
 import type { CodeTable, LoadedSource } from './types';
 
 const PB = 'http://peerbridge.org/fhir';
@@ -55,9 +56,9 @@ function fhirName(...parts: string[]): string {
 
 const code = (v: string | boolean): string => String(v);
 
-/** One ConceptMap per table of the source, in table order. */
+/** One ConceptMap per code table of the source, in table order (`text` and `uri` tables map to no code system: none). */
 export function conceptMaps(source: LoadedSource): ConceptMap[] {
-  return [...source.tables.values()].map((t) => conceptMap(source, t));
+  return [...source.tables.values()].filter((t) => !(t.target in VALUE_TARGETS)).map((t) => conceptMap(source, t));
 }
 
 function conceptMap(source: LoadedSource, table: CodeTable): ConceptMap {

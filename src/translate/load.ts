@@ -1,7 +1,8 @@
 /**
- * Loading a mapping folder (mappings/README.md, "The folder"): source.yaml, tables.yaml and one
- * feed per other *.yaml file, each checked and compiled once. The first mistake throws
- * MappingLoadError with the file, the line and the field.
+ * Loading a mapping (mappings/README.md, "One file or a folder"): one YAML file holding the source
+ * settings, `tables` and `feeds`, or a folder of source.yaml, tables.yaml and one feed per other
+ * *.yaml file; each checked and compiled once. The first mistake throws MappingLoadError with the
+ * file, the line and the field.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,7 +10,7 @@ import { parseJsonSelector } from '../inbound/json-source';
 import { type CompiledRecordRule, registerFeed } from './apply';
 import { type CompileContext, compileFields } from './compile';
 import { compileCondition } from './conditions';
-import { FeedFile, type FeedFileData, SourceFile, TablesFile } from './schema';
+import { FeedFile, type FeedFileData, MappingFile, type SourceFileData, SourceFile, TablesFile, type TableDefData } from './schema';
 import { compileTable, indexTable, type TableIndex } from './tables';
 import { describe, KIND_SCHEMAS, STANDALONE_CHILDREN } from './targets';
 import { type CodeTable, type CsvOptions, type Feed, type InputFormat, type LoadedSource, MappingLoadError } from './types';
@@ -25,9 +26,18 @@ function display(file: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
-/** Loads and checks one source folder; throws MappingLoadError. */
-export function loadSource(dir: string): LoadedSource {
-  const abs = path.resolve(dir);
+/** Loads and checks one mapping: a one-file mapping (a .yaml file) or a mapping folder; throws MappingLoadError. */
+export function loadSource(fileOrDir: string): LoadedSource {
+  const abs = path.resolve(fileOrDir);
+  let isFile = false;
+  try {
+    isFile = fs.statSync(abs).isFile();
+  } catch {
+    // Not there: the folder form reports the missing source.yaml below.
+  }
+  if (isFile) {
+    return loadMappingFile(abs);
+  }
   const sourceFile = path.join(abs, 'source.yaml');
   if (!fs.existsSync(sourceFile)) {
     throw new MappingLoadError(display(sourceFile), undefined, '', `missing source.yaml: every mapping folder has one (name, system, format, timezone)`);
@@ -52,8 +62,7 @@ export function loadSource(dir: string): LoadedSource {
     }
   }
 
-  const feeds: Feed[] = [];
-  const hl7Types = new Map<string, string>();
+  const feedFiles: { name: string; file: YamlFile }[] = [];
   // Symbolic links are followed (a folder mounted from a Kubernetes ConfigMap is all links): a
   // linked feed must not be skipped silently.
   const files = fs.readdirSync(abs, { withFileTypes: true }).filter((e) => isA(e, abs, 'file')).map((e) => e.name).sort();
@@ -70,6 +79,38 @@ export function loadSource(dir: string): LoadedSource {
     if (!FEED_NAME.test(feedName)) {
       throw ff.error([], `feed name '${feedName}' (the file name): use letters, digits, ".", "_" and "-"`);
     }
+    feedFiles.push({ name: feedName, file: ff });
+  }
+  return assemble(src, abs, tables, indexes, feedFiles);
+}
+
+/** A one-file mapping: source settings, `tables` and `feeds` in one YAML file; its name need not match anything. */
+function loadMappingFile(abs: string): LoadedSource {
+  if (!abs.endsWith('.yaml')) {
+    throw new MappingLoadError(display(abs), undefined, '', abs.endsWith('.yml') ? 'mapping files end in .yaml' : 'a mapping is a .yaml file or a folder');
+  }
+  const yf = YamlFile.read(abs, display(abs));
+  const data = yf.data;
+  if (data !== null && typeof data === 'object' && !Array.isArray(data) && !('feeds' in data) && 'records' in data) {
+    throw yf.error([], 'this is a feed file of a mapping folder: give the folder (with its source.yaml), or make it a one-file mapping (source keys, tables and feeds: { <name>: <this feed> })');
+  }
+  const m = yf.check(MappingFile, data);
+  const { tables: tableDefs, feeds: feedData, ...src } = m;
+  const tables = new Map<string, CodeTable>();
+  const indexes = new Map<string, TableIndex>();
+  for (const [name, def] of Object.entries<TableDefData>(tableDefs ?? {})) {
+    const table = compileTable(name, def, src.system, yf);
+    tables.set(name, table);
+    indexes.set(name, indexTable(table));
+  }
+  const feedFiles = Object.keys(feedData).map((name) => ({ name, file: yf.part(['feeds', name]) }));
+  return assemble(src, abs, tables, indexes, feedFiles);
+}
+
+function assemble(src: SourceFileData, abs: string, tables: Map<string, CodeTable>, indexes: Map<string, TableIndex>, feedFiles: { name: string; file: YamlFile }[]): LoadedSource {
+  const feeds: Feed[] = [];
+  const hl7Types = new Map<string, string>();
+  for (const { name: feedName, file: ff } of feedFiles) {
     const feed = loadFeed(feedName, ff, src.format, src.timezone, src.csv, indexes);
     if (src.format === 'hl7v2') {
       feed.match.forEach((t, i) => {
@@ -108,16 +149,24 @@ function isA(entry: fs.Dirent, dir: string, want: 'file' | 'directory'): boolean
   }
 }
 
-/** Loads every source folder under `root` (default: the project's `mappings/`) except `canonical`, by name. */
+/**
+ * Loads every mapping under `root` (default: the project's `mappings/`), by name: each folder with
+ * a source.yaml except `canonical`, and each one-file mapping `<file>.yaml` directly in `root`.
+ * Two mappings of one name are an error.
+ */
 export function loadSources(root: string = DEFAULT_MAPPINGS_DIR): Map<string, LoadedSource> {
   const out = new Map<string, LoadedSource>();
-  const dirs = fs
-    .readdirSync(root, { withFileTypes: true })
+  const entries = fs.readdirSync(root, { withFileTypes: true });
+  const dirs = entries
     .filter((e) => isA(e, root, 'directory') && e.name !== 'canonical' && fs.existsSync(path.join(root, e.name, 'source.yaml')))
-    .map((e) => e.name)
-    .sort();
-  for (const d of dirs) {
+    .map((e) => e.name);
+  const files = entries.filter((e) => isA(e, root, 'file') && e.name.endsWith('.yaml')).map((e) => e.name);
+  for (const d of [...dirs, ...files].sort()) {
     const s = loadSource(path.join(root, d));
+    const other = out.get(s.name);
+    if (other) {
+      throw new MappingLoadError(display(s.dir), undefined, 'name', `mapping name '${s.name}' is used by ${display(other.dir)} too`);
+    }
     out.set(s.name, s);
   }
   return out;
@@ -148,8 +197,13 @@ function loadFeed(name: string, file: YamlFile, format: InputFormat, timezone: s
   const columns: string[] = [];
   const seen = new Set<string>();
   const grouped = data.group !== undefined;
+  const declared = format === 'csv' ? (data.csv?.columns ?? csvDefaults?.columns) : undefined;
   const usePath = (p: string, at: YamlPath, each = false): boolean => {
     checkPath(p, format, file, at, each, grouped);
+    if (declared && !(each && p === 'rows') && !declared.includes(p)) {
+      const near = declared.find((c) => c.toLowerCase().replace(/[\s_-]/g, '') === p.toLowerCase().replace(/[\s_-]/g, ''));
+      throw file.error(at, `unknown column '${p}'${near ? ` (did you mean '${near}'?)` : ''}: the header in csv.columns has ${declared.join(', ')}`);
+    }
     if (each && p === 'rows') {
       return false;
     }

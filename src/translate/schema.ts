@@ -48,6 +48,8 @@ export const CsvSection = z.strictObject({
   delimiter: z.string().length(1, 'one character, e.g. "," or "\\t"').optional(),
   encoding: z.enum(['utf8', 'latin1', 'auto']).optional(),
   optionalColumns: z.array(z.string().min(1)).optional(),
+  /** The export's header, when known: every column the feed names must be one of these (checked at load). */
+  columns: z.array(z.string().min(1)).min(1).optional(),
 });
 
 export const SourceFile = z.strictObject({
@@ -105,3 +107,13 @@ export const FeedFile = z.strictObject({
   records: z.array(RecordRule).min(1, 'a feed makes at least one record'),
 });
 export type FeedFileData = z.infer<typeof FeedFile>;
+
+/**
+ * A mapping in one file: source.yaml's keys, `tables` as in tables.yaml, and `feeds`, one feed
+ * file's content per feed name. Each feed is checked with FeedFile by the loader (so that its
+ * errors name `feeds.<name>.records[0]...`).
+ */
+export const MappingFile = SourceFile.extend({
+  tables: z.record(Name, TableDef).optional(),
+  feeds: z.record(Name, z.unknown()).refine((f) => Object.keys(f).length > 0, 'a mapping has at least one feed'),
+});

@@ -54,6 +54,16 @@ export const CANONICAL_LISTS: Readonly<Record<string, readonly string[]>> = {
   boolean: ['true', 'false'],
 };
 
+/**
+ * Tables whose values are not codes of a canonical list: `text` (any text: a display name, a
+ * program name, a note) and `uri` (an absolute URI: an identifier system per source code). Their
+ * values go into text targets; they are not served as ConceptMaps (they map to no code system).
+ */
+export const VALUE_TARGETS: Readonly<Record<string, { what: string; check(v: string): boolean }>> = {
+  text: { what: 'any text', check: (v) => v.trim().length > 0 && v.length <= 10_000 },
+  uri: { what: 'an absolute URI (https://..., urn:oid:...)', check: (v) => /^[a-z][a-z0-9+.-]*:\S+$/i.test(v) },
+};
+
 /** A table's lookup, built once at load. */
 export interface TableIndex {
   table: CodeTable;
@@ -66,12 +76,19 @@ export interface TableIndex {
 /** Checks one table of tables.yaml (target list, target codes, default) and makes its CodeTable. */
 export function compileTable(name: string, def: TableDefData, sourceSystem: string, file: YamlFile): CodeTable {
   const at: YamlPath = ['tables', name];
-  const list = CANONICAL_LISTS[def.target];
+  const valueTarget = Object.prototype.hasOwnProperty.call(VALUE_TARGETS, def.target) ? VALUE_TARGETS[def.target] : undefined;
+  const list = CANONICAL_LISTS[def.target] ?? (valueTarget ? [] : undefined);
   if (!list) {
-    throw file.error([...at, 'target'], `unknown code list '${def.target}' (lists: ${Object.keys(CANONICAL_LISTS).join(', ')})`);
+    throw file.error([...at, 'target'], `unknown code list '${def.target}' (lists: ${Object.keys(CANONICAL_LISTS).join(', ')}; or text, uri for values that are not codes)`);
   }
   const isBoolean = def.target === 'boolean';
   const toTarget = (v: string | number | boolean, path: YamlPath): string | boolean => {
+    if (valueTarget) {
+      if (typeof v === 'boolean' || !valueTarget.check(String(v))) {
+        throw file.error(path, `table ${name} maps to ${def.target}: give ${valueTarget.what}, not ${JSON.stringify(v)}`);
+      }
+      return String(v);
+    }
     if (isBoolean) {
       if (v === true || v === 'true') return true;
       if (v === false || v === 'false') return false;

@@ -7,10 +7,11 @@
  * working on the list (`join`, `first`, `compact`, `split` makes one) or on absence (`default`,
  * `required`).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { compileFormat, toDateString, toDateTimeString, type DateParts } from './dates';
 import { isTimeZone } from './schema';
-import type { TableIndex } from './tables';
+import { type TableIndex, VALUE_TARGETS } from './tables';
 import { present, StepFailure, warn, type Env, type Got, type Item, type Scalar } from './values';
 
 /** A compiled step. Throws StepFailure (its `at` filled in here) or Missing. */
@@ -296,6 +297,41 @@ export const TRANSFORMS: Readonly<Record<string, TransformDef>> = {
       },
     }),
   },
+  'person-name': {
+    doc: 'a person\'s name as one text -> its family or given part: "Family, Given Middle" or "Given Middle Family"',
+    arg: z.enum(['family', 'given']),
+    build: (arg) => {
+      const part = arg as 'family' | 'given';
+      return {
+        needsScalar: true,
+        ...(part === 'given' ? { shape: 'list' as const } : {}),
+        produces: 'text',
+        step: (g) => {
+          if (g === undefined || Array.isArray(g.v)) return g;
+          const { family, given } = splitName(String(g.v));
+          if (part === 'family') return family === undefined ? undefined : { v: family, at: g.at };
+          return given.length === 0 ? undefined : { v: given, at: g.at, ats: given.map(() => g.at) };
+        },
+      };
+    },
+  },
+  hash: {
+    doc: 'a value or list of values -> a stable id: SHA-256 hex of the items (absent ones as empty), first `length` characters (default 16)',
+    arg: z.strictObject({ length: z.number().int().min(8).max(64) }),
+    argOptional: true,
+    build: (arg) => {
+      const length = (arg as { length: number } | undefined)?.length ?? 16;
+      return {
+        shape: 'scalar',
+        produces: 'text',
+        step: (g) => {
+          if (!present(g)) return undefined;
+          const items = Array.isArray(g.v) ? g.v.map((x) => (x === null ? '' : String(x))) : [String(g.v)];
+          return { v: createHash('sha256').update(items.join('\u001f')).digest('hex').slice(0, length), at: g.at };
+        },
+      };
+    },
+  },
   lookup: {
     doc: 'code table lookup',
     arg: z.string().min(1),
@@ -303,11 +339,27 @@ export const TRANSFORMS: Readonly<Record<string, TransformDef>> = {
   },
 };
 
+/**
+ * "Lopez, Marisol A." -> family Lopez, given [Marisol, A.]; "Marisol A. Lopez" -> the same; one
+ * word is a family name. With a comma, everything before it is the family name (so "de la Cruz,
+ * Ana" keeps its particles); without one, the last word is.
+ */
+export function splitName(text: string): { family?: string; given: string[] } {
+  const words = (s: string) => s.split(/\s+/).filter((w) => w !== '');
+  const comma = text.indexOf(',');
+  if (comma >= 0) {
+    const family = words(text.slice(0, comma)).join(' ');
+    return { ...(family !== '' ? { family } : {}), given: words(text.slice(comma + 1).replace(/,/g, ' ')) };
+  }
+  const all = words(text);
+  return all.length === 0 ? { given: [] } : { family: all[all.length - 1], given: all.slice(0, -1) };
+}
+
 /** A table lookup, applying the table's unmapped policy. */
 export function lookupStep(index: TableIndex): BuiltStep {
   const { table } = index;
   return {
-    produces: { list: table.target },
+    produces: table.target in VALUE_TARGETS ? 'text' : { list: table.target },
     step: itemwise((v, env) => {
       const code = String(v);
       const hit = index.get(code);

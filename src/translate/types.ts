@@ -95,7 +95,7 @@ export interface Feed {
   matches(nameOrMessageType: string): boolean;
 }
 
-/** A source folder, loaded and checked. */
+/** A mapping (one file or a folder), loaded and checked. */
 export interface LoadedSource {
   name: string;
   title?: string;
@@ -106,6 +106,7 @@ export interface LoadedSource {
   /** The organization id the source's records belong to when a record names none (its rejects' owner). */
   organization?: string;
   part2Organizations: string[];
+  /** The mapping folder, or the file of a one-file mapping. */
   dir: string;
   feeds: Feed[];
   tables: Map<string, CodeTable>;
@@ -126,9 +127,9 @@ export class MappingLoadError extends Error {
 
 /** The engine's functions (implemented in src/translate/*.ts, re-exported from src/translate/index.ts). */
 export interface MappingEngine {
-  /** Loads and checks one source folder; throws MappingLoadError. */
-  loadSource(dir: string): LoadedSource;
-  /** Loads every source folder under `root` (default `mappings/`) except `canonical`. */
+  /** Loads and checks one mapping: a one-file mapping (.yaml) or a folder; throws MappingLoadError. */
+  loadSource(fileOrDir: string): LoadedSource;
+  /** Loads every mapping under `root` (default `mappings/`): folders except `canonical`, and one-file mappings. */
   loadSources(root?: string): Map<string, LoadedSource>;
   /** Applies a feed to source records (grouping them when the feed says so), in order. */
   mapRecords(source: LoadedSource, feed: Feed, records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>): AsyncIterable<MappedSource>;

@@ -37,6 +37,8 @@ export interface Env {
   field: string;
   /** Where the value being worked on was read (for warnings). */
   at: string | undefined;
+  /** The source record being mapped (`from: $row` reads its number). */
+  record?: { n: number; where: string };
 }
 
 export function warn(env: Env, message: string): void {

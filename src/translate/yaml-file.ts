@@ -28,9 +28,16 @@ export class YamlFile {
     readonly file: string,
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
-    /** The file's content as plain data (see the reading rules above). */
+    /** The file's content as plain data (see the reading rules above); of the part at `base` for a part. */
     readonly data: unknown,
+    /** Where this part is in the file: [] for the whole file, `['feeds', 'contacts']` for a feed of a one-file mapping. */
+    private readonly base: YamlPath = [],
   ) {}
+
+  /** The part of the file at `path` (a feed of a one-file mapping): its errors name the full path and the file's line. */
+  part(path: YamlPath): YamlFile {
+    return new YamlFile(this.file, this.doc, this.lines, valueAt(this.data, path as (string | number)[]), [...this.base, ...path]);
+  }
 
   /** Reads and parses a file; a YAML syntax error throws MappingLoadError with its line. */
   static read(file: string, displayName = file): YamlFile {
@@ -55,7 +62,8 @@ export class YamlFile {
   }
 
   /** The line of the node at `path` (of its key when `key` is set), or of the nearest existing parent. */
-  lineOf(path: YamlPath, key = false): number | undefined {
+  lineOf(relative: YamlPath, key = false): number | undefined {
+    const path = [...this.base, ...relative];
     let node: unknown = this.doc.contents;
     let line = node ? this.line(node) : 1;
     for (let i = 0; i < path.length; i++) {
@@ -82,7 +90,7 @@ export class YamlFile {
 
   /** A MappingLoadError at `path`. */
   error(path: YamlPath, reason: string, key = false): MappingLoadError {
-    return new MappingLoadError(this.file, this.lineOf(path, key), formatPath(path), reason);
+    return new MappingLoadError(this.file, this.lineOf(path, key), formatPath([...this.base, ...path]), reason);
   }
 
   /** Checks `value` (at `path` in this file) with a zod schema; the first problem throws, with its line. */

@@ -12,18 +12,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type {
-  Bundle,
-  CodeSystem,
-  ElementDefinition,
-  Resource,
-  StructureDefinition,
-  ValueSet,
-} from '@medplum/fhirtypes';
+import type { Bundle, CodeSystem, ElementDefinition, Resource, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { expandValueSet, type Expansion, type TerminologySource } from './terminology';
 
 /** Bump when the cache layout or trimming changes, so stale caches are rebuilt. */
-const CACHE_FORMAT = 4;
+const CACHE_FORMAT = 5;
 
 export interface CacheManifest {
   format: number;
@@ -40,6 +33,8 @@ export interface CacheManifest {
   expansionsFile: string;
   /** File with the codes of every complete base CodeSystem (url -> codes). */
   codeSystemsFile: string;
+  /** File with the displays (display and designations) of every complete base CodeSystem (url -> code -> displays). */
+  displaysFile: string;
 }
 
 const KEPT_ELEMENT_KEYS = new Set([
@@ -168,6 +163,7 @@ export function buildDefinitionsCache(dir = defaultCacheDir()): CacheManifest {
     typesFile: 'types.json',
     expansionsFile: 'expansions.json',
     codeSystemsFile: 'codesystems.json',
+    displaysFile: 'displays.json',
   };
   const types: StructureDefinition[] = [];
   const requiredValueSets = new Set<string>();
@@ -210,6 +206,7 @@ export function buildDefinitionsCache(dir = defaultCacheDir()): CacheManifest {
   }
   writeFileSync(join(tmp, manifest.expansionsFile), JSON.stringify(expansions));
   writeFileSync(join(tmp, manifest.codeSystemsFile), JSON.stringify(terminology.completeCodeSystems()));
+  writeFileSync(join(tmp, manifest.displaysFile), JSON.stringify(terminology.completeDisplays()));
   writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest));
 
   mkdirSync(dirname(dir), { recursive: true });
@@ -231,7 +228,10 @@ export function buildDefinitionsCache(dir = defaultCacheDir()): CacheManifest {
 }
 
 /** The base spec's CodeSystems and ValueSets, indexed by canonical URL. */
-function baseTerminologySource(): TerminologySource & { completeCodeSystems(): Record<string, string[]> } {
+function baseTerminologySource(): TerminologySource & {
+  completeCodeSystems(): Record<string, string[]>;
+  completeDisplays(): Record<string, Record<string, string[]>>;
+} {
   const codeSystems = new Map<string, CodeSystem>();
   const valueSets = new Map<string, ValueSet>();
   for (const file of ['valuesets.json', 'v3-codesystems.json', 'v2-tables.json']) {
@@ -255,7 +255,28 @@ function baseTerminologySource(): TerminologySource & { completeCodeSystems(): R
       }
       return out;
     },
+    completeDisplays: () => {
+      const out: Record<string, Record<string, string[]>> = {};
+      for (const [url, cs] of codeSystems) {
+        if (cs.content === 'complete') {
+          out[url] = displaysOf(cs.concept);
+        }
+      }
+      return out;
+    },
   };
+}
+
+/** The displays of each code of a CodeSystem's concept tree: its display, then its designations' values. */
+export function displaysOf(concepts: CodeSystem['concept'], out: Record<string, string[]> = {}): Record<string, string[]> {
+  for (const c of concepts ?? []) {
+    const names = [c.display, ...(c.designation ?? []).map((d) => d.value)].filter((x): x is string => typeof x === 'string' && x.length > 0);
+    if (names.length > 0 && typeof c.code === 'string') {
+      out[c.code] = names;
+    }
+    displaysOf(c.concept, out);
+  }
+  return out;
 }
 
 /** Every code of a CodeSystem's concept tree. */

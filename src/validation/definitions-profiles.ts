@@ -115,7 +115,12 @@ export class DefinitionsProfiles {
       if (!schema) {
         return undefined;
       }
-      const loaded: LoadedProfile = { url: u, sd: { resourceType: 'StructureDefinition', url: u, type } as StructureDefinition, schema, innerTypes: indexInner(schema) };
+      const loaded: LoadedProfile = {
+        url: u,
+        sd: { resourceType: 'StructureDefinition', url: u, type } as StructureDefinition,
+        schema,
+        innerTypes: indexInner(schema),
+      };
       this.profiles.set(u, loaded);
       return loaded;
     } else {

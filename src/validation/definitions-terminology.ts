@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CodeSystem, ValueSet } from '@medplum/fhirtypes';
-import { type CacheManifest, codesOf } from './definitions-cache';
+import { type CacheManifest, codesOf, displaysOf } from './definitions-cache';
 import type { PackageContent } from './definitions-packages';
 import { canonicalUrl, CodeIndex, type Expansion, expandValueSet, FLAT_CODE_SYSTEMS, type TerminologySource } from './terminology';
 
@@ -16,6 +16,8 @@ export class DefinitionsTerminology {
   private readonly codeIndexes = new Map<string, CodeIndex | null>();
   private readonly localCodeSystems = new Map<string, Set<string>>();
   private baseCodeSystems: Record<string, string[]> | undefined;
+  private readonly localDisplays = new Map<string, Record<string, string[]>>();
+  private baseDisplays: Record<string, Record<string, string[]>> | undefined;
   private readonly ownCodeSystems = new Map<string, CodeSystem>();
   private readonly ownValueSets = new Map<string, ValueSet>();
 
@@ -28,10 +30,7 @@ export class DefinitionsTerminology {
     private readonly manifest: CacheManifest,
     private readonly packages: () => PackageContent | undefined,
   ) {
-    this.baseExpansions = JSON.parse(readFileSync(join(this.cacheDir, this.manifest.expansionsFile), 'utf8')) as Record<
-      string,
-      Expansion
-    >;
+    this.baseExpansions = JSON.parse(readFileSync(join(this.cacheDir, this.manifest.expansionsFile), 'utf8')) as Record<string, Expansion>;
   }
 
   private get ig(): PackageContent | undefined {
@@ -43,6 +42,7 @@ export class DefinitionsTerminology {
     this.ownCodeSystems.set(url, r);
     if (r.content === 'complete') {
       this.localCodeSystems.set(url, new Set(codesOf(r.concept)));
+      this.localDisplays.set(url, displaysOf(r.concept));
     }
   }
 
@@ -85,9 +85,7 @@ export class DefinitionsTerminology {
       this.localCodeSystems.set(system, set);
       return set;
     }
-    this.baseCodeSystems ??= JSON.parse(
-      readFileSync(join(this.cacheDir, this.manifest.codeSystemsFile), 'utf8'),
-    ) as Record<string, string[]>;
+    this.baseCodeSystems ??= JSON.parse(readFileSync(join(this.cacheDir, this.manifest.codeSystemsFile), 'utf8')) as Record<string, string[]>;
     const codes = this.baseCodeSystems[system];
     if (!codes) {
       return undefined;
@@ -95,6 +93,28 @@ export class DefinitionsTerminology {
     const set = new Set(codes);
     this.localCodeSystems.set(system, set);
     return set;
+  }
+
+  /**
+   * The displays of each code of a complete CodeSystem we hold (ours, a loaded package's, or the base spec's), or
+   * undefined. The base displays are read on first use (most workloads never need them).
+   */
+  codeDisplays(system: string): Record<string, string[]> | undefined {
+    const local = this.localDisplays.get(system);
+    if (local) {
+      return local;
+    }
+    const pkg = this.ig?.entry('CodeSystem', system) ? this.ig.get<CodeSystem>('CodeSystem', system) : undefined;
+    if (pkg) {
+      if (pkg.content !== 'complete') {
+        return undefined;
+      }
+      const displays = displaysOf(pkg.concept);
+      this.localDisplays.set(system, displays);
+      return displays;
+    }
+    this.baseDisplays ??= JSON.parse(readFileSync(join(this.cacheDir, this.manifest.displaysFile), 'utf8')) as Record<string, Record<string, string[]>>;
+    return this.baseDisplays[system];
   }
 
   /** The indexed expansion of a ValueSet, or undefined when it cannot be expanded offline. */
@@ -159,14 +179,22 @@ export class DefinitionsTerminology {
           return undefined;
         }
         const contains = exp.codes.map((c) => ({ system: c.slice(0, c.lastIndexOf('|')), code: c.slice(c.lastIndexOf('|') + 1) }));
-        return { resourceType: 'ValueSet', url, status: 'active', expansion: { timestamp: '', total: exp.complete ? contains.length : contains.length + 1, contains } };
+        return {
+          resourceType: 'ValueSet',
+          url,
+          status: 'active',
+          expansion: { timestamp: '', total: exp.complete ? contains.length : contains.length + 1, contains },
+        };
       },
     };
   }
 }
 
 /** An expansion's codes, nested `contains` flattened. */
-function flatContains(list: NonNullable<NonNullable<ValueSet['expansion']>['contains']>, out: { system?: string; code?: string }[] = []): { system?: string; code?: string }[] {
+function flatContains(
+  list: NonNullable<NonNullable<ValueSet['expansion']>['contains']>,
+  out: { system?: string; code?: string }[] = [],
+): { system?: string; code?: string }[] {
   for (const c of list) {
     if (c.code && !c.abstract) out.push(c);
     if (c.contains) flatContains(c.contains, out);

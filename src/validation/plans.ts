@@ -11,6 +11,7 @@ import { type InternalSchemaElement, type InternalTypeSchema, type SliceDefiniti
 import type { CodeIndex } from './terminology';
 import type { Definitions, LoadedProfile } from './definitions';
 import { type NativeInvariant } from './fhirpath-native';
+import { invariantExpression } from './rules/invariant-fixes';
 
 export type Scope = Record<string, InternalSchemaElement>;
 type Constraint = NonNullable<InternalTypeSchema['constraints']>[number];
@@ -250,7 +251,7 @@ export class PlanCache {
           continue;
         }
         plans.push({
-          expression: c.expression,
+          expression: invariantExpression(c.key, c.expression),
           severity: c.severity === 'warning' ? 'warning' : 'error',
           text: `${c.description || c.expression} (${c.key})`,
           ext1: c.expression === EXT_1,

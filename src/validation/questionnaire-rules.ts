@@ -8,13 +8,7 @@
  * come from its options, single-answer items have one answer, required enabled items are answered.
  * https://hl7.org/fhir/R4/questionnaire.html, https://hl7.org/fhir/R4/questionnaireresponse.html
  */
-import type {
-  Questionnaire,
-  QuestionnaireItem,
-  QuestionnaireItemEnableWhen,
-  QuestionnaireResponse,
-  QuestionnaireResponseItemAnswer,
-} from '@medplum/fhirtypes';
+import type { Questionnaire, QuestionnaireItem, QuestionnaireItemEnableWhen, QuestionnaireResponse, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
 import { canonicalUrl } from './terminology';
 import type { CheckContext } from './checks/context';
 
@@ -145,8 +139,13 @@ export function checkQuestionnaire(q: Questionnaire, path: string, ctx: CheckCon
   checkEnableWhen(itemsOf(q), path);
 }
 
-/** Finds the Questionnaire a response answers: ours or a loaded package's (Definitions.questionnaire), or one in the enclosing Bundle. */
-function resolveQuestionnaire(canonical: string, ctx: CheckContext): Questionnaire | undefined {
+/** Finds the Questionnaire a response answers: contained in it ('#id'), ours or a loaded package's (Definitions.questionnaire), or one in the enclosing Bundle. */
+function resolveQuestionnaire(qr: QuestionnaireResponse, canonical: string, ctx: CheckContext): Questionnaire | undefined {
+  if (canonical.startsWith('#')) {
+    const id = canonical.slice(1);
+    const hit = (qr.contained ?? []).find((r) => r && typeof r === 'object' && r.resourceType === 'Questionnaire' && r.id === id);
+    return hit as Questionnaire | undefined;
+  }
   const url = canonicalUrl(canonical);
   const known = ctx.defs.questionnaire(url);
   if (known) {
@@ -170,7 +169,11 @@ export function checkQuestionnaireResponse(qr: QuestionnaireResponse, path: stri
   if (typeof qr.questionnaire !== 'string') {
     return;
   }
-  const q = resolveQuestionnaire(qr.questionnaire, ctx);
+  const q = resolveQuestionnaire(qr, qr.questionnaire, ctx);
+  if (!q && qr.questionnaire.startsWith('#')) {
+    ctx.report('error', 'not-found', `Questionnaire '${qr.questionnaire}' is not a Questionnaire contained in this response`, `${path}.questionnaire`);
+    return;
+  }
   if (!q) {
     ctx.report(
       'warning',
@@ -209,7 +212,7 @@ function isEnabled(item: QuestionnaireItem, answers: Map<string, QuestionnaireRe
 
 function evalCondition(c: QuestionnaireItemEnableWhen, given: QuestionnaireResponseItemAnswer[]): boolean {
   if (c.operator === 'exists') {
-    return (given.length > 0) === (c.answerBoolean ?? true);
+    return given.length > 0 === (c.answerBoolean ?? true);
   }
   const key = answerKey(c as unknown as Json, 'answer');
   if (!key) {
@@ -291,9 +294,7 @@ function checkResponseLevel(
       ctx.report(
         'error',
         'structure',
-        elsewhere
-          ? `Item '${linkId}' is in the Questionnaire but not at this level of nesting`
-          : `Item '${linkId}' is not an item of the Questionnaire`,
+        elsewhere ? `Item '${linkId}' is in the Questionnaire but not at this level of nesting` : `Item '${linkId}' is not an item of the Questionnaire`,
         `${ip}.linkId`,
       );
       return;
@@ -333,7 +334,7 @@ function checkResponseLevel(
     if (d.required && !seen.has(d.linkId ?? '') && isEnabled(d, answers)) {
       ctx.report('error', 'required', `Required item '${d.linkId}' ("${d.text ?? ''}") has no answer`, path);
     }
-    if (d.required && seen.has(d.linkId ?? '') && d.type !== 'group' && d.type !== 'display' && !(answers.get(d.linkId ?? '')?.length)) {
+    if (d.required && seen.has(d.linkId ?? '') && d.type !== 'group' && d.type !== 'display' && !answers.get(d.linkId ?? '')?.length) {
       ctx.report('error', 'required', `Required item '${d.linkId}' is present but has no answer`, path);
     }
   }
@@ -347,7 +348,12 @@ function checkAnswer(a: Json, def: QuestionnaireItem, path: string, ctx: CheckCo
   const allowed = ANSWER_TYPES[def.type ?? ''];
   const got = key.slice('value'.length);
   if (allowed && !allowed.includes(got)) {
-    ctx.report('error', 'value', `Item '${def.linkId}' is ${/^[aeiou]/.test(def.type ?? '') ? 'an' : 'a'} ${def.type} question: answer with value${allowed.join(' or value')}, not ${key}`, `${path}.${key}`);
+    ctx.report(
+      'error',
+      'value',
+      `Item '${def.linkId}' is ${/^[aeiou]/.test(def.type ?? '') ? 'an' : 'a'} ${def.type} question: answer with value${allowed.join(' or value')}, not ${key}`,
+      `${path}.${key}`,
+    );
     return;
   }
   if (got === 'Coding' && (def.type === 'choice' || def.type === 'open-choice')) {
@@ -355,12 +361,22 @@ function checkAnswer(a: Json, def: QuestionnaireItem, path: string, ctx: CheckCo
     if (def.answerOption?.length) {
       const ok = def.answerOption.some((o) => o.valueCoding?.code === c?.code && (!o.valueCoding?.system || o.valueCoding.system === c?.system));
       if (!ok) {
-        ctx.report('error', 'code-invalid', `Answer ${shown(c?.system)}#${String(c?.code)} is not one of the options of item '${def.linkId}'`, `${path}.valueCoding`);
+        ctx.report(
+          'error',
+          'code-invalid',
+          `Answer ${shown(c?.system)}#${String(c?.code)} is not one of the options of item '${def.linkId}'`,
+          `${path}.valueCoding`,
+        );
       }
     } else if (def.answerValueSet) {
       const idx = ctx.defs.codeIndex(def.answerValueSet);
       if (idx?.complete && !idx.hasCoding(c?.system as string, c?.code as string)) {
-        ctx.report('error', 'code-invalid', `Answer ${shown(c?.system)}#${String(c?.code)} is not in ${def.answerValueSet}, the value set of item '${def.linkId}'`, `${path}.valueCoding`);
+        ctx.report(
+          'error',
+          'code-invalid',
+          `Answer ${shown(c?.system)}#${String(c?.code)} is not in ${def.answerValueSet}, the value set of item '${def.linkId}'`,
+          `${path}.valueCoding`,
+        );
       }
     }
   }

@@ -6,7 +6,11 @@
  */
 import type { Bundle, CodeSystem, Resource } from '@medplum/fhirtypes';
 import { checkQuestionnaire, checkQuestionnaireResponse } from './questionnaire-rules';
-import type { CheckContext } from './checks/context';
+import { type CheckContext, reporter } from './checks/context';
+import { checkBundleEntries } from './rules/bundle-entries';
+import { checkBundleReferences } from './rules/bundle-references';
+import { checkCapabilityStatement, checkSearchParameter } from './rules/search-parameter';
+import type { Json as RuleJson } from './rules/types';
 
 type Json = Record<string, unknown>;
 
@@ -28,11 +32,28 @@ const EVERY_RESOURCE: readonly ResourceCheck[] = [checkContainedReferenced];
  * Bundle or Questionnaire rules ...), write it in a file of its own or its type's and list it here.
  */
 export const RESOURCE_CHECKS: ReadonlyMap<string, readonly ResourceCheck[]> = new Map<string, ResourceCheck[]>([
-  ['Bundle', [forType(checkBundle)]],
+  ['Bundle', [forType(checkBundle), bundleEntries, bundleReferences]],
   ['CodeSystem', [forType(checkCodeSystem)]],
   ['Questionnaire', [forType(checkQuestionnaire)]],
   ['QuestionnaireResponse', [forType(checkQuestionnaireResponse)]],
+  ['SearchParameter', [searchParameter]],
+  ['CapabilityStatement', [capabilityStatement]],
 ]);
+
+// The reference validator's rules (./rules/), one line each: JSON in, issues out through the context.
+const json = (r: Resource): RuleJson => r as unknown as RuleJson;
+function bundleEntries(r: Resource, path: string, ctx: CheckContext): void {
+  checkBundleEntries(json(r), path, reporter(ctx));
+}
+function bundleReferences(r: Resource, path: string, ctx: CheckContext): void {
+  checkBundleReferences(json(r), path, reporter(ctx));
+}
+function searchParameter(r: Resource, path: string, ctx: CheckContext): void {
+  checkSearchParameter(json(r), path, reporter(ctx), (url) => ctx.defs.searchParameter(url));
+}
+function capabilityStatement(r: Resource, path: string, ctx: CheckContext): void {
+  checkCapabilityStatement(json(r), path, reporter(ctx), (url) => ctx.defs.searchParameter(url));
+}
 
 /** Runs the whole-resource rules for one resource. */
 export function checkResourceRules(resource: Resource, path: string, ctx: CheckContext): void {
@@ -93,12 +114,7 @@ function checkBundle(bundle: Bundle, path: string, ctx: CheckContext): void {
     if (typeof fullUrl === 'string' && /^https?:/.test(fullUrl)) {
       const m = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(fullUrl);
       if (m && (m[1] !== r.resourceType || m[2] !== r.id)) {
-        ctx.report(
-          'error',
-          'invalid',
-          `fullUrl '${fullUrl}' does not match the resource it holds (${identity})`,
-          `${where}.fullUrl`,
-        );
+        ctx.report('error', 'invalid', `fullUrl '${fullUrl}' does not match the resource it holds (${identity})`, `${where}.fullUrl`);
       }
     }
   });
@@ -147,12 +163,7 @@ function checkContainedReferenced(resource: Resource, path: string, ctx: CheckCo
     const inner = new Set<string>();
     collectLocalRefs(c, inner, false);
     if (!refs.has('#' + id) && !inner.has('#')) {
-      ctx.report(
-        'error',
-        'invariant',
-        `Contained resource '${id}' is not referenced from the resource that contains it (dom-3)`,
-        `${path}.contained[${i}]`,
-      );
+      ctx.report('error', 'invariant', `Contained resource '${id}' is not referenced from the resource that contains it (dom-3)`, `${path}.contained[${i}]`);
     }
   });
 }

@@ -38,9 +38,35 @@ const DAY = 86_400_000;
 
 // --- Values ----------------------------------------------------------------------------------
 
+// Markup-looking text that is not HTML ('<not a tag>', '1 < 2') must pass through; real HTML tags
+// in a string are an error since issue 12 (as the reference validator reports them).
 const WORDS = [
-  'peer', 'support', 'group', 'recovery', 'walk', 'library', 'call', 'sister', 'WRAP', 'plan', 'weekly', 'Tuesday',
-  'clinic', 'volunteer', 'café', 'José', 'Zoë', 'O’Neil', 'Nguyễn', '"quoted"', '<b>not html</b>', 'a/b', '50%', '#3', 'x&y',
+  'peer',
+  'support',
+  'group',
+  'recovery',
+  'walk',
+  'library',
+  'call',
+  'sister',
+  'WRAP',
+  'plan',
+  'weekly',
+  'Tuesday',
+  'clinic',
+  'volunteer',
+  'café',
+  'José',
+  'Zoë',
+  'O’Neil',
+  'Nguyễn',
+  '"quoted"',
+  '<not a tag>',
+  '1 < 2',
+  'a/b',
+  '50%',
+  '#3',
+  'x&y',
 ];
 const NAMES = ['Dana', 'Marcus', 'Ana', 'Lee', 'Ortiz', 'Whitfield', 'María José', 'Zoë', 'O’Brien', 'Nguyễn', 'Anne-Marie', 'Kowalczyk', 'Ngata'];
 
@@ -285,7 +311,14 @@ const of = <T>(pool: readonly T[], n: number): T => pool[n % pool.length];
 /** Copies the defined properties only (optional properties stay absent). */
 const defined = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
-function credential(c: { code?: string; text?: string; number?: { system: string; value: string }; issuer?: string; period?: readonly [string, string]; endOpen?: boolean }): Json {
+function credential(c: {
+  code?: string;
+  text?: string;
+  number?: { system: string; value: string };
+  issuer?: string;
+  period?: readonly [string, string];
+  endOpen?: boolean;
+}): Json {
   return defined({ code: c.code, text: c.text, number: c.number, issuer: c.issuer, start: c.period?.[0], end: c.endOpen ? undefined : c.period?.[1] });
 }
 
@@ -317,10 +350,26 @@ function build(r: Raw): Json {
     }),
   );
   const supervisors = r.supervisors.map(([, s], i) =>
-    defined({ id: supervisorIds[i], role: 'supervisor', name: s.name, sex: s.sex, identifiers: s.identifiers, organizationId: of(orgIds, i + 1), credential: s.credential && credential(s.credential), roleStart: s.roleStart }),
+    defined({
+      id: supervisorIds[i],
+      role: 'supervisor',
+      name: s.name,
+      sex: s.sex,
+      identifiers: s.identifiers,
+      organizationId: of(orgIds, i + 1),
+      credential: s.credential && credential(s.credential),
+      roleStart: s.roleStart,
+    }),
   );
   const people = r.people.map(([, p], i) =>
-    defined({ id: personIds[i], identifiers: p.identifiers, name: p.name, birthDate: p.birthDate, sex: p.sex, organizationId: p.organization === undefined ? undefined : of(orgIds, p.organization) }),
+    defined({
+      id: personIds[i],
+      identifiers: p.identifiers,
+      name: p.name,
+      birthDate: p.birthDate,
+      sex: p.sex,
+      organizationId: p.organization === undefined ? undefined : of(orgIds, p.organization),
+    }),
   );
   const episodes = r.episodes.map(([s, e], i) => {
     const finished = e.status === 'finished';
@@ -376,9 +425,19 @@ function build(r: Raw): Json {
       specialistId: e.specialist === undefined ? undefined : of(peerIds, e.specialist),
       referral:
         e.referral &&
-        defined({ ...e.referral, requester: undefined, requesterId: e.referral.requester === undefined ? undefined : of(practitionerIds, e.referral.requester) }),
+        defined({
+          ...e.referral,
+          requester: undefined,
+          requesterId: e.referral.requester === undefined ? undefined : of(practitionerIds, e.referral.requester),
+        }),
       eligibilityReviews: e.reviews.map(([rs, rv]) =>
-        defined({ id: `${rs}R${++reviewNo}`, type: rv.type, date: rv.date, reviewerId: rv.reviewer === undefined ? undefined : of(practitionerIds, rv.reviewer), criteria: rv.criteria }),
+        defined({
+          id: `${rs}R${++reviewNo}`,
+          type: rv.type,
+          date: rv.date,
+          reviewerId: rv.reviewer === undefined ? undefined : of(practitionerIds, rv.reviewer),
+          criteria: rv.criteria,
+        }),
       ),
       contacts,
       recoveryPlan,
@@ -396,7 +455,12 @@ function build(r: Raw): Json {
       helpers: a.helpers,
     }),
   );
-  const supervisorAssessments = r.supervisorAssessments.map(([s, a], i) => ({ id: `${s}SA${i + 1}`, supervisorId: of(supervisorIds, a.supervisor), date: a.date, ratings: a.ratings }));
+  const supervisorAssessments = r.supervisorAssessments.map(([s, a], i) => ({
+    id: `${s}SA${i + 1}`,
+    supervisorId: of(supervisorIds, a.supervisor),
+    date: a.date,
+    ratings: a.ratings,
+  }));
   return {
     source: r.source,
     organizations,

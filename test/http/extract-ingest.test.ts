@@ -24,7 +24,9 @@ describe('POST /fhir/QuestionnaireResponse/$extract', () => {
   test('is listed in the CapabilityStatement', async () => {
     const res = await request(app).get('/fhir/metadata');
     const qr = res.body.rest[0].resource.find((r: { type: string }) => r.type === 'QuestionnaireResponse');
-    expect(qr.operation).toEqual(expect.arrayContaining([{ name: 'extract', definition: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract' }]));
+    expect(qr.operation).toEqual(
+      expect.arrayContaining([{ name: 'extract', definition: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract' }]),
+    );
   });
 
   test.each([
@@ -52,9 +54,15 @@ describe('POST /fhir/QuestionnaireResponse/$extract', () => {
   test('Parameters input, and a response without an id travels in the Bundle', async () => {
     const qr = example('valid/QuestionnaireResponse-dana-whitfield-irc-2026-09-15.json');
     delete qr.id;
-    const res = await post('/fhir/QuestionnaireResponse/$extract', { resourceType: 'Parameters', parameter: [{ name: 'questionnaire-response', resource: qr }] });
+    const res = await post('/fhir/QuestionnaireResponse/$extract', {
+      resourceType: 'Parameters',
+      parameter: [{ name: 'questionnaire-response', resource: qr }],
+    });
     expect(res.status).toBe(200);
-    expect(res.body.entry.map((e: { request: { method: string; url: string } }) => `${e.request.method} ${e.request.url}`)).toEqual(['POST QuestionnaireResponse', 'POST Observation']);
+    expect(res.body.entry.map((e: { request: { method: string; url: string } }) => `${e.request.method} ${e.request.url}`)).toEqual([
+      'POST QuestionnaireResponse',
+      'POST Observation',
+    ]);
     expect(res.body.entry[1].resource.derivedFrom[0].reference).toBe(res.body.entry[0].fullUrl);
   });
 
@@ -85,9 +93,17 @@ describe('POST /fhir/QuestionnaireResponse/$extract', () => {
   test('$extract of a response the ingest made gives the same Observation id (an update, not a second total)', async () => {
     const ingested = await post('/ingest/canonical?dryRun=true', example('canonical/riverbend-dana-whitfield.json'));
     const entries = (param(ingested.body, 'bundle')?.resource as Bundle).entry ?? [];
-    const qr = entries.map((e) => e.resource).find((r) => r?.resourceType === 'QuestionnaireResponse' && r.questionnaire?.includes('idaho')) as QuestionnaireResponse;
+    const qr = entries
+      .map((e) => e.resource)
+      .find((r) => r?.resourceType === 'QuestionnaireResponse' && r.questionnaire?.includes('idaho')) as QuestionnaireResponse;
     const total = entries.map((e) => e.resource).find((r) => r?.resourceType === 'Observation' && r.valueInteger !== undefined) as Observation;
-    const extracted = await post('/fhir/QuestionnaireResponse/$extract', qr);
+    // Taken out of the dry-run transaction, the response's urn:uuid references name nothing: point
+    // them at the ids the transaction gives (a urn that names no entry of the $extract Bundle is an error).
+    const ids = new Map(entries.map((e) => [e.fullUrl, `${e.resource?.resourceType}/${e.resource?.id}`]));
+    const resolved = JSON.parse(JSON.stringify(qr), (k: string, v: unknown) =>
+      k === 'reference' && typeof v === 'string' && ids.has(v) ? ids.get(v) : v,
+    ) as QuestionnaireResponse;
+    const extracted = await post('/fhir/QuestionnaireResponse/$extract', resolved);
     expect(extracted.status).toBe(200);
     expect(extracted.body.entry[0].resource.id).toBe(total.id);
   });

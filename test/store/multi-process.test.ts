@@ -115,7 +115,8 @@ const patient = (id: string, writer: string): Patient => ({ resourceType: 'Patie
 const putBundle = (ids: string[], writer: string): Bundle => ({
   resourceType: 'Bundle',
   type: 'transaction',
-  entry: ids.map((id): BundleEntry => ({ fullUrl: `Patient/${id}`, resource: patient(id, writer), request: { method: 'PUT', url: `Patient/${id}` } })),
+  // No fullUrl: a relative one ('Patient/x') identifies nothing and is refused since issue 12.
+  entry: ids.map((id): BundleEntry => ({ resource: patient(id, writer), request: { method: 'PUT', url: `Patient/${id}` } })),
 });
 
 /** Every version of Patient/id, oldest first: [versionId, writer]. */
@@ -145,7 +146,12 @@ describePg('three server processes on one PostgreSQL', () => {
 
   /** The servers' error log lines (5xx are logged; 4xx are not), first 300 characters of each. */
   const errorsLogged = (): string[] =>
-    servers.flatMap((s) => s.output.split('\n').filter((l) => l.includes('"level":"error"')).map((l) => l.slice(0, 300)));
+    servers.flatMap((s) =>
+      s.output
+        .split('\n')
+        .filter((l) => l.includes('"level":"error"'))
+        .map((l) => l.slice(0, 300)),
+    );
 
   afterAll(async () => {
     await Promise.all(servers.map(stop));
@@ -220,7 +226,11 @@ describePg('three server processes on one PostgreSQL', () => {
       const clients = Array.from({ length: BUNDLES }, (_, c) => `round-${r}-client-${c}`);
       const answers = await Promise.all(
         clients.map((writer, c) =>
-          send(`${servers[c % SERVERS].base}/Patient/${id}`, { method: 'PUT', headers: { 'if-match': `W/"${r + 1}"` }, body: JSON.stringify(patient(id, writer)) }),
+          send(`${servers[c % SERVERS].base}/Patient/${id}`, {
+            method: 'PUT',
+            headers: { 'if-match': `W/"${r + 1}"` },
+            body: JSON.stringify(patient(id, writer)),
+          }),
         ),
       );
       const statuses = answers.map((a) => a.status);

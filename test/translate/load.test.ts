@@ -232,7 +232,7 @@ describe('loadSource: mistakes stop loading with file, line and field', () => {
     [
       'unknown key in a rule',
       { 'source.yaml': sourceYaml(), 'contacts.yaml': contactFeed('      note:\n        from: Note\n        transfrom: [trim]\n') },
-      /unknown key 'transfrom' in a rule \(allowed: from, const, transform, table, default, required\)/,
+      /unknown key 'transfrom' in a rule \(allowed: from, const, when, transform, table, default, required\)/,
       9,
       'records[0].fields.note.transfrom',
     ],

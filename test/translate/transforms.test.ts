@@ -30,7 +30,7 @@ function run(name: string, arg: unknown, v: Item | Item[] | undefined, e = env()
 
 describe('the registry', () => {
   test('has every step of the README table', () => {
-    expect(TRANSFORM_NAMES).toEqual(['trim', 'upper', 'lower', 'number', 'integer', 'boolean', 'date', 'datetime', 'split', 'join', 'first', 'compact', 'template', 'replace', 'null-if', 'default', 'required', 'lookup']);
+    expect(TRANSFORM_NAMES).toEqual(['trim', 'upper', 'lower', 'number', 'integer', 'boolean', 'date', 'datetime', 'split', 'join', 'first', 'compact', 'template', 'replace', 'null-if', 'default', 'required', 'person-name', 'hash', 'lookup']);
   });
 });
 

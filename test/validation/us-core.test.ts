@@ -94,6 +94,7 @@ describe('mutants of US Core examples are rejected at the right path', () => {
   test('a wrong slice: a blood pressure whose category is not vital-signs', () => {
     const bp = example('Observation-blood-pressure.json');
     bp.category[0].coding[0].code = 'laboratory';
+    bp.category[0].coding[0].display = 'Laboratory'; // a consistent display: only the slice is wrong
     expect(errors(bp)).toEqual([expect.stringMatching(/^Observation\.category: Slice 'VSCat' of 'category' has 0 value\(s\); allowed 1\.\.1/)]);
   });
 

@@ -5,7 +5,8 @@
  */
 import type { CodeIndex } from '../terminology';
 import type { RulePlan } from '../plans';
-import type { CheckContext, Json } from './context';
+import { checkCodingDisplay } from '../rules/coding-display';
+import { type CheckContext, type Json, reporter } from './context';
 
 /** A required binding; the value set's index is looked up once and kept on the plan. */
 export function checkBinding(ctx: CheckContext, value: unknown, type: string, binding: NonNullable<RulePlan['binding']>, path: string): void {
@@ -31,7 +32,9 @@ export function checkBinding(ctx: CheckContext, value: unknown, type: string, bi
     }
   } else if (type === 'CodeableConcept') {
     // Null items are reported where the array is walked; here only the codings there are count.
-    const codings = Array.isArray((value as Json).coding) ? ((value as Json).coding as unknown[]).filter((c): c is Json => c !== null && typeof c === 'object') : [];
+    const codings = Array.isArray((value as Json).coding)
+      ? ((value as Json).coding as unknown[]).filter((c): c is Json => c !== null && typeof c === 'object')
+      : [];
     if (codings.length === 0) {
       fail(`A code from the required value set ${vs} is needed; found only text`);
     } else if (!codings.some((c) => idx.hasCoding(c.system as string, c.code as string))) {
@@ -51,6 +54,9 @@ export function checkCodingInCodeSystem(ctx: CheckContext, obj: Json, path: stri
   const cs = ctx.defs.codeSystemCodes(system);
   if (cs && !cs.has(code)) {
     ctx.report('error', 'code-invalid', `Unknown code '${code}' in code system ${system}`, `${path}.code`);
+  } else if (cs && typeof obj.display === 'string' && ctx.defs.codeDisplays(system)?.[code]?.includes(obj.display) === false) {
+    // Only a display that is not one of the code's as given is looked at closely.
+    checkCodingDisplay(obj, path, reporter(ctx), (s) => ctx.defs.codeDisplays(s));
   }
 }
 

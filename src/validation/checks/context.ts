@@ -15,6 +15,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { Definitions } from '../definitions';
 import type { IssueCode, Severity } from '../issues';
+import type { Report } from '../rules/types';
 
 export type Json = Record<string, unknown>;
 
@@ -37,6 +38,8 @@ export type Lookups = Pick<
   | 'baseType'
   | 'codeIndex'
   | 'codeSystemCodes'
+  | 'codeDisplays'
+  | 'searchParameter'
   | 'packageResources'
   | 'questionnaire'
   | 'missingDependencyFor'
@@ -59,6 +62,18 @@ export interface CheckContext extends IssueSink {
   currentResource(): Resource | undefined;
   /** FHIRPath's %rootResource: the innermost resource that is not itself contained. */
   rootResource(): Resource | undefined;
+}
+
+const reporters = new WeakMap<IssueSink, Report>();
+
+/** A sink's `report` as the callback the rules in ../rules take (one per sink). */
+export function reporter(sink: IssueSink): Report {
+  let r = reporters.get(sink);
+  if (!r) {
+    r = (severity, code, message, path) => sink.report(severity, code, message, path);
+    reporters.set(sink, r);
+  }
+  return r;
 }
 
 /** `an` before a vowel, else `a`. */

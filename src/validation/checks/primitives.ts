@@ -5,7 +5,8 @@
  */
 import type { InternalSchemaElement } from '@medplum/core';
 import type { TypeFacts } from '../plans';
-import { type IssueSink, truncate } from './context';
+import { checkHtmlInString } from '../rules/html-in-strings';
+import { type IssueSink, reporter, truncate } from './context';
 
 /**
  * Checks one primitive value; false when it is unusable (its element's fixed/pattern, binding and
@@ -15,12 +16,7 @@ export function checkPrimitive(sink: IssueSink, value: unknown, facts: TypeFacts
   const type = facts.effective;
   const jsType = facts.jsType;
   if (typeof value !== jsType) {
-    sink.report(
-      'error',
-      'structure',
-      `Expected a JSON ${jsType} for ${type}, got ${Array.isArray(value) ? 'an array' : typeof value}`,
-      path,
-    );
+    sink.report('error', 'structure', `Expected a JSON ${jsType} for ${type}, got ${Array.isArray(value) ? 'an array' : typeof value}`, path);
     return false;
   }
   if (jsType === 'string') {
@@ -62,6 +58,10 @@ function checkString(sink: IssueSink, s: string, facts: TypeFacts, path: string,
   if ((type === 'dateTime' || type === 'instant') && /T/.test(s) && !/(Z|[+-]\d{2}:\d{2})$/.test(s)) {
     sink.report('error', 'value', `'${truncate(s)}': a dateTime with a time must have a time zone`, path);
     return false;
+  }
+  // Not ids (R4 types them as strings; they have their own format check).
+  if ((type === 'string' || type === 'markdown') && s.indexOf('<') >= 0 && !el.path.endsWith('.id')) {
+    checkHtmlInString(s, type, path, reporter(sink));
   }
   return true;
 }
