@@ -25,7 +25,7 @@ import { type CacheManifest, ensureDefinitionsCache } from './definitions-cache'
 import { PackageContent } from './definitions-packages';
 import { DefinitionsProfiles, type LoadedProfile } from './definitions-profiles';
 import { DefinitionsTerminology } from './definitions-terminology';
-import { EXTERNAL_EXTENSIONS, type ExternalExtension } from './external-extensions';
+import { EXTERNAL_EXTENSIONS, externalExtensionDefinition } from './external-extensions';
 import { canonicalBases, type FhirPackage, loadPackageSet, type MissingDependency, missingDependencyIssue } from './packages';
 import { canonicalUrl, type CodeIndex } from './terminology';
 
@@ -306,36 +306,4 @@ export class Definitions {
     }
     return [...out].sort();
   }
-}
-
-/**
- * Builds a StructureDefinition for an external extension from the base Extension definition:
- * url fixed, value[x] restricted to the listed types, no nested extensions.
- */
-function externalExtensionDefinition(baseElements: ElementDefinition[], ext: ExternalExtension): StructureDefinition {
-  const elements = baseElements.map((el): ElementDefinition => {
-    if (el.path === 'Extension.url') {
-      return { ...el, fixedUri: ext.url };
-    }
-    if (el.path === 'Extension.value[x]') {
-      return { ...el, min: 1, type: ext.valueTypes.map((code) => ({ code })) };
-    }
-    if (el.path === 'Extension.extension') {
-      return { ...el, max: '0' };
-    }
-    return el;
-  });
-  return {
-    resourceType: 'StructureDefinition',
-    url: ext.url,
-    name: ext.url.slice(ext.url.lastIndexOf('/') + 1),
-    status: 'active',
-    kind: 'complex-type',
-    abstract: false,
-    type: 'Extension',
-    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Extension',
-    derivation: 'constraint',
-    context: ext.context.map((expression) => ({ type: 'element', expression })),
-    snapshot: { element: elements },
-  };
 }
