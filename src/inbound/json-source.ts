@@ -62,7 +62,8 @@ export function isStructured(v: SourceValue): boolean {
   return v.structured !== undefined;
 }
 
-type Step = string | number | '*';
+/** A path step: a key, an index, or '*' (every item; a string like the keys). */
+type Step = string | number;
 const pathCache = new Map<string, { fromRoot: boolean; steps: Step[] }>();
 const STEP = /^(?:\.?([^.[\]"]+)|\[(\d+|\*)\]|\[("(?:[^"\\]|\\.)*")\])/;
 

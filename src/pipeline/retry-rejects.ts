@@ -145,7 +145,9 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
 
   const retryOne = async (reject: StoredReject): Promise<void> => {
     retried++;
-    let { errors, resources } = await rerun(source, reject, deps.pipeline);
+    const rerunResult = await rerun(source, reject, deps.pipeline);
+    const { resources } = rerunResult;
+    let { errors } = rerunResult;
     if (errors.length === 0 && resources.length > 0) {
       try {
         await commit({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(putEntry) });

@@ -146,7 +146,7 @@ export async function planWrites(tx: SqlDriver, resources: Resource[], access?: 
   }
   return owners.map((o, i) => ({
     owner: o ?? null,
-    part2Owner: (typeof o === 'string' && part2.has(o)) || (declared[i] !== undefined && part2.has(declared[i] as string)),
+    part2Owner: (typeof o === 'string' && part2.has(o)) || (declared[i] !== undefined && part2.has(declared[i])),
   }));
 }
 

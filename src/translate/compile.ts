@@ -6,7 +6,7 @@
  */
 import { RecordId } from '../domain/model';
 import type { SourceScope } from '../inbound/source';
-import { type Condition, compileCondition } from './conditions';
+import { compileCondition } from './conditions';
 import { checkFits, checkValue, type ConstValue, produced } from './fit';
 import type { TableIndex } from './tables';
 import { makeSetter, parseTarget, resolveTarget, type Segment, segmentsText, type TargetInfo, typeName } from './targets';
@@ -235,7 +235,7 @@ function tableOf(name: string, cx: CompileContext, at: YamlPath): TableIndex {
 function constValue(v: unknown, cx: CompileContext, at: YamlPath): ConstValue {
   const ok = (x: unknown) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
   if (ok(v) || (Array.isArray(v) && v.every(ok))) {
-    return v as ConstValue;
+    return v;
   }
   throw cx.file.error(at, 'a fixed value is text, a number, true/false, or a list of those');
 }
@@ -264,7 +264,7 @@ export function compileField(target: string, data: unknown, cx: CompileContext, 
     }
   }
   const set = makeSetter(episode ? segs.slice(1) : segs);
-  const rule = data !== null && typeof data === 'object' && !Array.isArray(data) && 'each' in data ? compileEach(data as RuleData, cx, at, info, targetWhere) : compileValue(data, cx, at, { info, where: targetWhere });
+  const rule = data !== null && typeof data === 'object' && !Array.isArray(data) && 'each' in data ? compileEach(data, cx, at, info, targetWhere) : compileValue(data, cx, at, { info, where: targetWhere });
   return { target, segs, set, episode, info, rule, element: indexedElement(segs) };
 }
 
@@ -281,7 +281,7 @@ function compileEach(rule: RuleData, cx: CompileContext, at: YamlPath, info: Tar
     throw file.error([...at, 'each'], 'each is the path of a list (rows, FT1, sessions)');
   }
   cx.usePath(each, [...at, 'each'], true);
-  const when = rule.when === undefined ? undefined : compileCondition(rule.when, file, [...at, 'when'], format, cx.usePath);
+  const when = rule.when === undefined ? undefined : compileCondition(rule.when, file, [...at, 'when'], format, (p, a) => cx.usePath(p, a));
   if (rule.required !== undefined && typeof rule.required !== 'boolean') {
     throw file.error([...at, 'required'], 'required is true or false');
   }

@@ -5,14 +5,14 @@
 import type { SourceScope } from '../inbound/source';
 import type { EachRule, FieldGroup, FieldRun } from './rule-types';
 import type { TargetInfo } from './targets';
-import { absentAt, type Env, type Got, type Item, type Scalar, StepFailure } from './values';
+import { absentAt, type Env, type Got, type Item, StepFailure } from './values';
 
 const TEXT_TYPES = new Set(['string', 'enum', 'date', 'datetime']);
 
 /** A value as the target takes it: a scalar wrapped for a list target; numbers and booleans as text for a text target. */
 export function fillTarget(v: unknown, info: TargetInfo): unknown {
   if (info.type === 'array') {
-    const list = Array.isArray(v) ? v : [v];
+    const list: unknown[] = Array.isArray(v) ? v : [v];
     const el = info.element;
     return el && TEXT_TYPES.has(el.type) ? list.map((x) => (x === null ? x : toText(x))) : list;
   }
@@ -207,7 +207,7 @@ function runEach(rule: EachRule, f: FieldRun, scope: SourceScope, env: Env, path
           }
         });
       } else {
-        list.push(g.v as Scalar);
+        list.push(g.v);
         listAts.push(g.at);
       }
       any ||= rule.item.fromSource;

@@ -34,6 +34,16 @@ export function outcome(issues: OperationOutcomeIssue[]): OperationOutcome {
   };
 }
 
+/**
+ * A value as a message shows it: String(v), '' for null and undefined. String()'s text (even
+ * '[object Object]' for a broken input) is in the equivalence test's recorded messages: change it
+ * with a re-record.
+ */
+export function shown(v: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- see above
+  return String(v ?? '');
+}
+
 export function hasErrors(issues: OperationOutcomeIssue[]): boolean {
   return issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
 }

@@ -12,13 +12,10 @@ import type { Questionnaire, QuestionnaireItem, QuestionnaireItemEnableWhen, Que
 import { canonicalUrl } from './terminology';
 import type { CheckContext } from './checks/context';
 import { containedResources } from './checks/references';
+import { shown } from './issues';
 
 type Json = Record<string, unknown>;
 
-/** A value from the resource for a message, absent as ''. */
-const shown = (v: unknown): string =>
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- String()'s text (even '[object Object]') is in the equivalence test's recorded messages: change it with a re-record
-  String(v ?? '');
 
 /** The answer[x] / enableWhen answer[x] type each item type takes. */
 const ANSWER_TYPES: Record<string, string[]> = {

@@ -7,6 +7,7 @@ import type { CodeIndex } from '../terminology';
 import type { RulePlan } from '../plans';
 import { checkCodingDisplay } from '../rules/coding-display';
 import { type CheckContext, type Json, reporter } from './context';
+import { shown } from '../issues';
 
 /** A required binding; the value set's index is looked up once and kept on the plan. */
 export function checkBinding(ctx: CheckContext, value: unknown, type: string, binding: NonNullable<RulePlan['binding']>, path: string): void {
@@ -28,7 +29,8 @@ export function checkBinding(ctx: CheckContext, value: unknown, type: string, bi
   } else if (type === 'Coding' || type === 'Quantity') {
     const c = value as Json;
     if (c.code !== undefined && !idx.hasCoding(c.system as string, c.code as string)) {
-      fail(`Code '${c.system ?? ''}#${c.code}' is not in the required value set ${vs}`);
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- String()'s text of a non-string code is in the equivalence test's recorded messages
+      fail(`Code '${shown(c.system)}#${String(c.code)}' is not in the required value set ${vs}`);
     }
   } else if (type === 'CodeableConcept') {
     // Null items are reported where the array is walked; here only the codings there are count.
@@ -38,7 +40,7 @@ export function checkBinding(ctx: CheckContext, value: unknown, type: string, bi
     if (codings.length === 0) {
       fail(`A code from the required value set ${vs} is needed; found only text`);
     } else if (!codings.some((c) => idx.hasCoding(c.system as string, c.code as string))) {
-      const list = codings.map((c) => `${c.system ?? ''}#${c.code ?? ''}`).join(', ');
+      const list = codings.map((c) => `${shown(c.system)}#${shown(c.code)}`).join(', ');
       fail(`None of the codes (${list}) is in the required value set ${vs}`);
     }
   }

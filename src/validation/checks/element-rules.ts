@@ -47,8 +47,8 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   }
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const ka = Object.keys(a as Json);
-    const kb = Object.keys(b as Json);
+    const ka = Object.keys(a);
+    const kb = Object.keys(b);
     return ka.length === kb.length && ka.every((k) => deepEqual((a as Json)[k], (b as Json)[k]));
   }
   return false;

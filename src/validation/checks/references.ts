@@ -98,7 +98,7 @@ function referenceTargets(ctx: CheckContext, el: InternalSchemaElement): { allow
 
 /** The resource whose `contained` list `#id` references point into. */
 function containerOf(ctx: CheckContext): (Resource & { contained?: Resource[] }) | undefined {
-  return ctx.rootResource() as (Resource & { contained?: Resource[] }) | undefined;
+  return ctx.rootResource();
 }
 
 /** The contained resources of a resource, or none when `contained` is not an array of objects (bad input is reported elsewhere, never thrown on). */

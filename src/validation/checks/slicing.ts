@@ -69,7 +69,7 @@ function matchDiscriminator(ctx: CheckContext, item: unknown, slice: SliceDefini
   }
   if (d.path === 'url' && type === 'Extension') {
     // SUSHI snapshots carry the extension's url only as the slice's type profile, not as a fixed `url` child.
-    const url = slice.elements['url']?.fixed?.value ?? slice.type.find((t) => t.profile?.length)?.profile?.[0];
+    const url: unknown = slice.elements['url']?.fixed?.value ?? slice.type.find((t) => t.profile?.length)?.profile?.[0];
     return !!url && !!item && typeof item === 'object' && (item as Json).url === url;
   }
   const values = d.path === '$this' ? [item] : getPath(item, d.path);
@@ -99,7 +99,7 @@ function getPath(obj: unknown, path: string): unknown[] {
       if (c && typeof c === 'object' && !Array.isArray(c)) {
         const v = (c as Json)[part];
         if (Array.isArray(v)) {
-          next.push(...v);
+          next.push(...(v as unknown[]));
         } else if (v !== undefined) {
           next.push(v);
         }
