@@ -255,6 +255,44 @@ describe('a stream of messages', () => {
     expect(records.map((r) => values(r, 'PID-5')[0])).toEqual(['Doe^Jo Zoë', 'José', '\u201cJosé\u201d']);
   });
 
+  it('drops a UTF-8 byte-order mark before a message: at the start, after an MLLP start block, and before each message of a file of files', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const records = await readAll([Buffer.concat([bom, Buffer.from(message('M1', ' Zoë')), bom, Buffer.from(message('M2')), Buffer.from('\x0b'), bom, Buffer.from(message('M3')), Buffer.from('\x1c\r')])]);
+    expect(records.map((r) => [r.error, r.meta?.controlId])).toEqual([[undefined, 'M1'], [undefined, 'M2'], [undefined, 'M3']]);
+    expect(values(records[0], 'PID-5')).toEqual(['Doe^Jo Zoë']);
+    expect(records[0].raw.startsWith('MSH|')).toBe(true);
+    // as text (a decoded body), and split across chunks
+    expect((await readAll([`\ufeff${message('M4')}`]))[0]).toMatchObject({ meta: { controlId: 'M4' } });
+    expect((await readAll([bom.subarray(0, 2), Buffer.concat([bom.subarray(2), Buffer.from(message('M5'))])]))[0]).toMatchObject({ meta: { controlId: 'M5' } });
+    expect(parse(`\ufeff${message('M6')}`)).toMatchObject({ meta: { controlId: 'M6' } });
+    expect(parse(`\ufeff${message('M6')}`).error).toBeUndefined();
+  });
+
+  it('decodes bytes as MSH-18 says (table 0211: 8859/n, UNICODE UTF-8, ASCII, common spellings) and rejects a character set it cannot read, naming it', async () => {
+    const msg = (id: string, charset: string, name: string): Buffer => Buffer.from(`MSH|^~\\&|A|B|C|D|x||ADT^A04|${id}|P|2.5.1||||||${charset}\rPID|1||2||${name}\r`, 'latin1');
+    const records = await readAll([
+      msg('L1', '8859/1', 'Jos\xe9^Ren\xe9e'),
+      msg('L2', 'ISO-8859-1', 'M\xfcller'),
+      msg('L9', '8859/2', '\xa3uk\xb1sz'),
+      msg('U1', 'UNICODE UTF-8', Buffer.from('Zoë').toString('latin1')),
+      msg('A1', 'ASCII', 'Plain'),
+      msg('A2', 'ASCII~8859/1', 'Plain'),
+      msg('X1', 'EBCDIC', 'Jos\xe9'),
+      msg('X2', 'UNICODE UTF-16', 'Jo'),
+    ]);
+    expect(records.slice(0, 6).map((r) => [r.error, values(r, 'PID-5')[0]])).toEqual([
+      [undefined, 'José^Renée'],
+      [undefined, 'Müller'],
+      [undefined, 'Łukąsz'],
+      [undefined, 'Zoë'],
+      [undefined, 'Plain'],
+      [undefined, 'Plain'],
+    ]);
+    expect(records[6]).toMatchObject({ meta: { controlId: 'X1' }, error: expect.stringMatching(/^MSH-18 \(character set\) is "EBCDIC": not a character set of HL7 table 0211; the message was not read\. Supported: ASCII, UNICODE UTF-8/) });
+    expect(records[6].raw).toContain('José');
+    expect(records[7].error).toMatch(/^MSH-18 \(character set\) is "UNICODE UTF-16": a character set PeerBridge does not read/);
+  });
+
   it('yields messages before the input ends', async () => {
     let pulled = 0;
     async function* endless(): AsyncGenerator<string> {
