@@ -67,12 +67,24 @@ class Hl7Scope implements SourceScope {
   constructor(
     private readonly message: Message,
     readonly at: string,
-    private readonly current?: { segment: Segment; k: number },
+    private readonly current?: { segment: Segment; k: number; field?: number; repetition?: number },
   ) {}
 
+  /** One scope per repetition of field `field` of the segment in scope (else the first of that name). */
+  private repetitions(name: string, field: number): SourceScope[] {
+    const [segment, k] = this.current && this.current.segment.name === name ? [this.current.segment, this.current.k] : [this.message.all(name)[0], 1];
+    const text = segment?.field(field);
+    if (!segment || text === undefined || text === '' || text === '""') return [];
+    const segAt = k > 1 || this.current?.segment === segment ? `${name}[${k}]` : name;
+    return text.split(this.message.seps.repetition).map((_, r) => new Hl7Scope(this.message, `${segAt}-${field}[${r + 1}]`, { segment, k, field, repetition: r + 1 }));
+  }
+
   get(path: string): SourceValue[] {
-    const p = cachedPath(path);
+    let p = cachedPath(path);
     if (!p) throw new Error(`Not an HL7 v2 path: ${JSON.stringify(path)} (expected SEG-field[.component[.subcomponent]], e.g. PID-3.1, PID-3[2].1, FT1[2]-7)`);
+    // In `each: PID-11[*]`, `PID-11.3` reads the current repetition.
+    const rep = this.current?.repetition;
+    if (rep !== undefined && p.segment === this.current?.segment.name && p.field === this.current.field && p.repetition === undefined && p.occurrence === undefined) p = { ...p, repetition: rep };
     const all = this.message.all(p.segment);
     let picked: [Segment, number][];
     let showK = p.occurrence !== undefined;
@@ -117,6 +129,8 @@ class Hl7Scope implements SourceScope {
 
   /** `SEG` or `SEG[*]`: one scope per segment of that name, in which `SEG-...` paths read that segment. */
   list(path: string): SourceScope[] {
+    const f = /^([A-Z][A-Z0-9]{2})-([1-9]\d*)\[\*\]$/.exec(path);
+    if (f) return this.repetitions(f[1], Number(f[2]));
     const m = /^([A-Z][A-Z0-9]{2})(?:\[\*\])?$/.exec(path);
     if (!m) return [];
     return this.message.all(m[1]).map((segment, i) => new Hl7Scope(this.message, `${m[1]}[${i + 1}]`, { segment, k: i + 1 }));
