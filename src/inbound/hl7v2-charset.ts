@@ -43,6 +43,27 @@ const SUPPORTED_TEXT = 'ASCII, UNICODE UTF-8, UNICODE, 8859/1 to 8859/9, 8859/15
 
 const DECODERS = new Map<string, TextDecoder>();
 
+/** How a message's MSH-18 says to decode it, or why it cannot be. */
+function decodingOf(message: string): Decoding | { error: string } {
+  const end = message.search(/[\r\n]/);
+  const charset = declaredCharset(end < 0 ? message : message.slice(0, end));
+  const key = charset.toUpperCase().replace(/[\s/_-]/g, '');
+  const decoding: Decoding | undefined = key === '' ? 'auto' : CHARSETS[key];
+  if (decoding !== undefined) return decoding;
+  const why = UNSUPPORTED.has(key) ? 'a character set PeerBridge does not read' : 'not a character set of HL7 table 0211';
+  return { error: `MSH-18 (character set) is ${JSON.stringify(charset)}: ${why}; the message was not read. Supported: ${SUPPORTED_TEXT}, or MSH-18 empty (UTF-8, else Windows-1252)` };
+}
+
+/**
+ * Why a message given as text names a character set we cannot read (undefined when it is one we
+ * can): text needs no decoding, but a message declaring an unknown one is refused the same way
+ * whether it comes as bytes or as text (a reject retried as text).
+ */
+export function charsetError(message: string): string | undefined {
+  const d = decodingOf(message);
+  return typeof d === 'object' && 'error' in d ? d.error : undefined;
+}
+
 /** The character set MSH-18 names (first repetition, as written), or '' when it names none. */
 export function declaredCharset(msh: string): string {
   if (msh.length < 4) return '';
@@ -57,14 +78,8 @@ export function declaredCharset(msh: string): string {
  * decoded as its MSH-18 says; `{ error }` when MSH-18 names a character set we cannot read.
  */
 export function decodeHl7Bytes(bytesText: string): string | { error: string } {
-  const end = bytesText.search(/[\r\n]/);
-  const charset = declaredCharset(end < 0 ? bytesText : bytesText.slice(0, end));
-  const key = charset.toUpperCase().replace(/[\s/_-]/g, '');
-  const decoding: Decoding | undefined = key === '' ? 'auto' : CHARSETS[key];
-  if (decoding === undefined) {
-    const why = UNSUPPORTED.has(key) ? 'a character set PeerBridge does not read' : 'not a character set of HL7 table 0211';
-    return { error: `MSH-18 (character set) is ${JSON.stringify(charset)}: ${why}; the message was not read. Supported: ${SUPPORTED_TEXT}, or MSH-18 empty (UTF-8, else Windows-1252)` };
-  }
+  const decoding = decodingOf(bytesText);
+  if (typeof decoding === 'object' && 'error' in decoding) return decoding;
   if (!/[\x80-\xff]/.test(bytesText)) return bytesText;
   if (decoding === 'latin1') return bytesText;
   if (decoding === 'auto') return decodeUtf8Strict(Buffer.from(bytesText, 'latin1')) ?? latin1ToWindows1252(bytesText);

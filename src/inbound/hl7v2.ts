@@ -15,7 +15,7 @@
  * (components joined by the message's `^`, escapes decoded).
  */
 import { decodeUtf8Strict, latin1ToWindows1252 } from './decode';
-import { decodeHl7Bytes } from './hl7v2-charset';
+import { charsetError, decodeHl7Bytes } from './hl7v2-charset';
 import { hl7Unescape, NOT_SEPARATOR, parseHl7Path, readSeparators, Segment, type Hl7Path, type Hl7Separators } from './hl7v2-syntax';
 import { InputError, type SourceRecord, type SourceScope, type SourceValue } from './source';
 
@@ -315,7 +315,7 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
   /** A message's text (bytes decoded as its MSH-18 says), parsed; a byte-order mark before it is dropped. */
   const read = (t: string, k: number, cutOff?: string): SourceRecord => {
     const s = stripBom(t);
-    if (!bytes) return parseMessage(s, input, k, cutOff);
+    if (!bytes) return parseMessage(s, input, k, cutOff ?? charsetError(s));
     const decoded = decodeHl7Bytes(s);
     return typeof decoded === 'string' ? parseMessage(decoded, input, k, cutOff) : parseMessage(decodeAuto(s), input, k, decoded.error);
   };

@@ -291,6 +291,10 @@ describe('a stream of messages', () => {
     expect(records[6]).toMatchObject({ meta: { controlId: 'X1' }, error: expect.stringMatching(/^MSH-18 \(character set\) is "EBCDIC": not a character set of HL7 table 0211; the message was not read\. Supported: ASCII, UNICODE UTF-8/) });
     expect(records[6].raw).toContain('José');
     expect(records[7].error).toMatch(/^MSH-18 \(character set\) is "UNICODE UTF-16": a character set PeerBridge does not read/);
+    // text needs no decoding, but an unknown character set is refused as text too (a reject retried as text)
+    const asText = await readAll([`MSH|^~\\&|A|B|C|D|x||ADT^A04|T1|P|2.5.1||||||EBCDIC\rPID|1||2||José\r`, `MSH|^~\\&|A|B|C|D|x||ADT^A04|T2|P|2.5.1||||||8859/1\rPID|1||2||José\r`]);
+    expect(asText[0].error).toMatch(/^MSH-18 \(character set\) is "EBCDIC"/);
+    expect([asText[1].error, values(asText[1], 'PID-5')]).toEqual([undefined, ['José']]);
   });
 
   it('yields messages before the input ends', async () => {

@@ -155,4 +155,19 @@ describe.each(DRIVERS)('MLLP ingest on %s', (driver) => {
     const patients = await store.repo.search({ resourceType: 'Patient', count: 100 } as never);
     expect(patients.resources).toHaveLength(6);
   });
+
+  test('POST /ingest/hl7v2: a message behind a byte-order mark is stored; an 8859/1 one keeps its accents; an unknown MSH-18 is refused naming it', async () => {
+    const [adt] = messages('adt.hl7');
+    const app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources: new Map([[source.name, source]]), rejects });
+    const post = (body: Buffer) => request(app).post('/ingest/hl7v2').set('Content-Type', 'x-application/hl7-v2+er7').send(body);
+    const bom = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(adt.replace('RB202611020001', 'BOM0002'))]));
+    expect(bom.status).toBe(200);
+    const latin1 = adt.replace('RB202611020001', 'LAT0001').replace('UNICODE UTF-8', '8859/1').replace('300241^^^RB^MR||BEGAY^WALTER', '300290^^^RB^MR||PE\xd1A^JOS\xc9');
+    expect((await post(Buffer.from(latin1, 'latin1'))).status).toBe(200);
+    const found = await request(app).get('/fhir/Patient?identifier=300290');
+    expect(found.body.entry?.[0]?.resource?.name?.[0]).toMatchObject({ family: 'PEÑA', given: ['JOSÉ', 'J'] });
+    const unknown = await post(Buffer.from(adt.replace('RB202611020001', 'CHR0001').replace('UNICODE UTF-8', 'KLINGON')));
+    expect(unknown.status).toBe(422);
+    expect(JSON.stringify(unknown.body)).toContain('MSH-18 (character set) is \\"KLINGON\\"');
+  });
 });
