@@ -67,16 +67,18 @@ class Hl7Scope implements SourceScope {
   constructor(
     private readonly message: Message,
     readonly at: string,
-    private readonly current?: { segment: Segment; k: number; field?: number; repetition?: number },
+    /** The segment in scope (`listed`: one of `each: FT1`, so its places say `FT1[k]`), and in `each: PID-11[*]` the field and repetition. */
+    private readonly current?: { segment: Segment; k: number; listed: boolean; field?: number; repetition?: number },
   ) {}
 
   /** One scope per repetition of field `field` of the segment in scope (else the first of that name). */
   private repetitions(name: string, field: number): SourceScope[] {
-    const [segment, k] = this.current && this.current.segment.name === name ? [this.current.segment, this.current.k] : [this.message.all(name)[0], 1];
+    const inScope = this.current !== undefined && this.current.segment.name === name;
+    const [segment, k, listed] = inScope && this.current ? [this.current.segment, this.current.k, this.current.listed] : [this.message.all(name)[0], 1, false];
     const text = segment?.field(field);
     if (!segment || text === undefined || text === '' || text === '""') return [];
-    const segAt = k > 1 || this.current?.segment === segment ? `${name}[${k}]` : name;
-    return text.split(this.message.seps.repetition).map((_, r) => new Hl7Scope(this.message, `${segAt}-${field}[${r + 1}]`, { segment, k, field, repetition: r + 1 }));
+    const segAt = k > 1 || listed ? `${name}[${k}]` : name;
+    return text.split(this.message.seps.repetition).map((_, r) => new Hl7Scope(this.message, `${segAt}-${field}[${r + 1}]`, { segment, k, listed, field, repetition: r + 1 }));
   }
 
   get(path: string): SourceValue[] {
@@ -92,7 +94,7 @@ class Hl7Scope implements SourceScope {
     else if (p.occurrence !== undefined) picked = all[p.occurrence - 1] ? [[all[p.occurrence - 1], p.occurrence]] : [];
     else if (this.current && this.current.segment.name === p.segment) {
       picked = [[this.current.segment, this.current.k]];
-      showK = true;
+      showK = this.current.listed;
     } else picked = all.length > 0 ? [[all[0], 1]] : [];
     const out: SourceValue[] = [];
     for (const [segment, k] of picked) this.read(segment, showK || k > 1 ? `${p.segment}[${k}]` : p.segment, p, out);
@@ -133,7 +135,7 @@ class Hl7Scope implements SourceScope {
     if (f) return this.repetitions(f[1], Number(f[2]));
     const m = /^([A-Z][A-Z0-9]{2})(?:\[\*\])?$/.exec(path);
     if (!m) return [];
-    return this.message.all(m[1]).map((segment, i) => new Hl7Scope(this.message, `${m[1]}[${i + 1}]`, { segment, k: i + 1 }));
+    return this.message.all(m[1]).map((segment, i) => new Hl7Scope(this.message, `${m[1]}[${i + 1}]`, { segment, k: i + 1, listed: true }));
   }
 }
 

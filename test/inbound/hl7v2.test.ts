@@ -94,6 +94,21 @@ describe('paths', () => {
     expect(record.scope!.list('VISIT')).toEqual([]);
   });
 
+  it('lists the repetitions of a field: in each, paths to that field read the current repetition', () => {
+    const reps = record.scope!.list('PID-3[*]');
+    expect(reps.map((s) => s.at)).toEqual(['PID-3[1]', 'PID-3[2]']);
+    expect(reps.map((s) => [s.get('PID-3.1')[0], s.get('PID-3.4.1')[0], s.get('PID-3.5')[0]])).toEqual([
+      [{ value: '300112', at: 'PID-3[1].1' }, { value: 'RB', at: 'PID-3[1].4.1' }, { value: 'MR', at: 'PID-3[1].5' }],
+      [{ value: '999-99-9999', at: 'PID-3[2].1' }, { value: 'SSA', at: 'PID-3[2].4.1' }, { value: 'SS', at: 'PID-3[2].5' }],
+    ]);
+    // another field, or a repetition named, reads as usual
+    expect(reps[1].get('PID-5.1')).toEqual([{ value: 'Whitfield', at: 'PID-5.1' }]);
+    expect(reps[1].get('PID-3[1].1')).toEqual([{ value: '300112', at: 'PID-3[1].1' }]);
+    // inside each: FT1, the repetitions of the current FT1's field
+    expect(record.scope!.list('FT1')[1].list('FT1-7[*]').map((s) => s.get('FT1-7.1')[0])).toEqual([{ value: 'H0038', at: 'FT1[2]-7[1].1' }]);
+    expect(record.scope!.list('PID-13[*]')).toEqual([]);
+  });
+
   it('refuses a path that is not one', () => {
     expect(() => record.scope!.get('PID.3')).toThrow(/Not an HL7 v2 path: "PID.3"/);
     expect(() => record.scope!.get('PID-0')).toThrow(/Not an HL7 v2 path/);
