@@ -67,10 +67,16 @@ export function charsetError(message: string): string | undefined {
 /** The character set MSH-18 names (first repetition, as written), or '' when it names none. */
 export function declaredCharset(msh: string): string {
   if (msh.length < 4) return '';
-  const fields = msh.split(msh[3]);
-  const value = fields[17] ?? '';
-  const repetition = fields[1]?.[1] ?? '~';
-  return value.split(repetition)[0].trim();
+  const fs = msh[3];
+  // MSH-18 follows the 17th field separator (MSH-1 is the first); found without splitting the segment.
+  let at = 3;
+  for (let n = 1; n < 17 && at >= 0; n++) at = msh.indexOf(fs, at + 1);
+  if (at < 0) return '';
+  const end = msh.indexOf(fs, at + 1);
+  const value = msh.slice(at + 1, end < 0 ? msh.length : end);
+  const repetition = msh[5] ?? '~';
+  const cut = value.indexOf(repetition);
+  return (cut < 0 ? value : value.slice(0, cut)).trim();
 }
 
 /**

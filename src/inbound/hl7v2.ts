@@ -281,6 +281,9 @@ const BOM = /^(?:\ufeff|\xef\xbb\xbf)/;
 const BOM_AT_END = /(?:\ufeff|\xef\xbb\xbf)$/;
 /** Drops a byte-order mark at the start of a message and one at its end (the next message's, in a file of files). */
 function stripBom(text: string): string {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  if (first !== 0xef && first !== 0xfeff && last !== 0xbf && last !== 0xfeff) return text;
   return text.replace(BOM, '').replace(BOM_AT_END, '');
 }
 
