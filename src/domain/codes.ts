@@ -112,3 +112,28 @@ export const ACTIVITY_STATUSES = ['not-started', 'scheduled', 'in-progress', 'on
 
 /** Patient.gender */
 export const SEXES = ['female', 'male', 'other', 'unknown'] as const;
+
+/** US Core race OMB categories (urn:oid:2.16.840.1.113883.6.238) and the null flavors US Core allows (UNK, ASKU). */
+export const RACES = ['1002-5', '2028-9', '2054-5', '2076-8', '2106-3', 'UNK', 'ASKU'] as const;
+/** US Core ethnicity OMB categories (urn:oid:2.16.840.1.113883.6.238), UNK and ASKU. */
+export const ETHNICITIES = ['2135-2', '2186-5', 'UNK', 'ASKU'] as const;
+/** Displays of the race and ethnicity codes (the extensions' required `text` when none is given). */
+export const RACE_ETHNICITY_DISPLAY: Readonly<Record<string, string>> = {
+  '1002-5': 'American Indian or Alaska Native',
+  '2028-9': 'Asian',
+  '2054-5': 'Black or African American',
+  '2076-8': 'Native Hawaiian or Other Pacific Islander',
+  '2106-3': 'White',
+  '2135-2': 'Hispanic or Latino',
+  '2186-5': 'Not Hispanic or Latino',
+  UNK: 'Unknown',
+  ASKU: 'Asked but no answer',
+};
+/** Patient.maritalStatus (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus; UNK from v3-NullFlavor). */
+export const MARITAL_STATUSES = ['A', 'D', 'I', 'L', 'M', 'P', 'T', 'U', 'S', 'W', 'UNK'] as const;
+/** Address.use */
+export const ADDRESS_USES = ['home', 'work', 'temp', 'old', 'billing'] as const;
+/** ContactPoint.system */
+export const TELECOM_SYSTEMS = ['phone', 'fax', 'email', 'pager', 'url', 'sms', 'other'] as const;
+/** ContactPoint.use */
+export const TELECOM_USES = ['home', 'work', 'temp', 'old', 'mobile'] as const;

@@ -10,6 +10,12 @@
 import { z } from 'zod';
 import {
   ACTIVITY_STATUSES,
+  ADDRESS_USES,
+  ETHNICITIES,
+  MARITAL_STATUSES,
+  RACES,
+  TELECOM_SYSTEMS,
+  TELECOM_USES,
   CONTACT_MODES,
   CONTACT_STATUSES,
   CREDENTIALS,
@@ -65,13 +71,58 @@ function unique<T extends z.ZodType>(item: T, what: string) {
     .refine((values) => new Set(values.map((v) => JSON.stringify(v))).size === values.length, `Each ${what} may appear only once`);
 }
 
+/**
+ * A person's identifier from an outside system: a medical record number, a state id (HL7 v2 CX:
+ * `system` from the assigning authority CX.4, `type` the identifier type CX.5, HL7 table 0203).
+ */
+export const PersonIdentifier = z.strictObject({
+  system: Uri,
+  value: ShortText,
+  /** HL7 table 0203 code (http://terminology.hl7.org/CodeSystem/v2-0203): MR, SS, DL, PI, ... */
+  type: z.string().regex(/^[A-Za-z0-9]{1,10}$/, 'Must be an HL7 table 0203 identifier type code such as MR, SS, DL').optional(),
+  /** The assigning authority, as text (Identifier.assigner.display). */
+  assigner: ShortText.optional(),
+});
+
+/** A postal address (FHIR Address); at least one part. */
+export const Address = z
+  .strictObject({
+    use: z.enum(ADDRESS_USES).optional(),
+    lines: z.array(ShortText).default([]),
+    city: ShortText.optional(),
+    district: ShortText.optional(),
+    state: ShortText.optional(),
+    postalCode: ShortText.optional(),
+    country: ShortText.optional(),
+  })
+  .refine((a) => a.lines.length > 0 || a.city !== undefined || a.state !== undefined || a.postalCode !== undefined || a.country !== undefined || a.district !== undefined, 'An address needs at least one part (lines, city, state, postalCode, country)');
+
+/** A phone number, email address... (FHIR ContactPoint). */
+export const Telecom = z.strictObject({
+  system: z.enum(TELECOM_SYSTEMS).default('phone'),
+  value: ShortText,
+  use: z.enum(TELECOM_USES).optional(),
+});
+
 /** A person who receives peer support. */
 export const Person = z.strictObject({
   id: RecordId,
-  identifiers: z.array(Identifier).default([]),
+  identifiers: z.array(PersonIdentifier).default([]),
   name: HumanName,
   birthDate: DateString.optional(),
   sex: z.enum(SEXES).optional(),
+  /** Where the person lives or can be reached (peer outreach). */
+  addresses: z.array(Address).default([]),
+  /** Phone numbers and email addresses, in order of preference. */
+  telecom: z.array(Telecom).default([]),
+  /** OMB race categories (US Core race extension). */
+  race: unique(z.enum(RACES), 'race'),
+  /** OMB ethnicity category (US Core ethnicity extension). */
+  ethnicity: z.enum(ETHNICITIES).optional(),
+  /** Preferred language, a BCP 47 tag (`en`, `es`, `en-US`): Patient.communication.language. */
+  language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'Must be a BCP 47 language tag such as en, es or en-US').optional(),
+  /** Patient.maritalStatus (v3-MaritalStatus code). */
+  maritalStatus: z.enum(MARITAL_STATUSES).optional(),
   /** The organization (CCBHC) that manages the person's record. */
   organizationId: RecordId.optional(),
 });

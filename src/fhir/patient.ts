@@ -3,6 +3,7 @@ import type { HumanName as FhirName, Identifier, Patient } from '@medplum/fhirty
 import type { PersonRecord } from '../domain/model';
 import { idFor, type MapContext, recordIdentifier, recordIdOf, refTo } from './context';
 import { metaFor, put, type ResolveRef } from './common';
+import { demographicsOf, fromIdentifier, putDemographics, toIdentifier } from './patient-demographics';
 
 export function toHumanName(n: { family?: string; given: string[]; suffix: string[] }): FhirName {
   const name: FhirName = { use: 'official' };
@@ -28,12 +29,13 @@ export function toPatient(person: PersonRecord, ctx: MapContext, part2: boolean)
     resourceType: 'Patient',
     id: idFor(ctx, 'Patient', person.id),
     ...metaFor(undefined, part2),
-    identifier: [recordIdentifier(ctx, 'person', person.id), ...person.identifiers],
+    identifier: [recordIdentifier(ctx, 'person', person.id), ...person.identifiers.map(toIdentifier)],
     active: true,
     name: [toHumanName(person.name)],
   };
   put(patient, 'gender', person.sex);
   put(patient, 'birthDate', person.birthDate);
+  putDemographics(patient, person);
   if (person.organizationId) patient.managingOrganization = refTo(ctx, 'Organization', person.organizationId);
   return patient;
 }
@@ -41,8 +43,9 @@ export function toPatient(person: PersonRecord, ctx: MapContext, part2: boolean)
 export function fromPatient(p: Patient, resolve: ResolveRef): PersonRecord {
   const person: PersonRecord = {
     id: recordIdOf(p.identifier, 'person')?.value ?? (p.id as string),
-    identifiers: otherIdentifiers(p.identifier),
+    identifiers: (p.identifier ?? []).filter((i) => !recordIdOf([i])).map(fromIdentifier),
     name: fromHumanName(p.name?.[0]),
+    ...demographicsOf(p),
   };
   put(person, 'birthDate', p.birthDate);
   put(person, 'sex', p.gender);

@@ -15,6 +15,7 @@
  * (components joined by the message's `^`, escapes decoded).
  */
 import { decodeUtf8Strict, latin1ToWindows1252 } from './decode';
+import { charsetError, decodeHl7Bytes } from './hl7v2-charset';
 import { hl7Unescape, NOT_SEPARATOR, parseHl7Path, readSeparators, Segment, type Hl7Path, type Hl7Separators } from './hl7v2-syntax';
 import { InputError, type SourceRecord, type SourceScope, type SourceValue } from './source';
 
@@ -66,12 +67,26 @@ class Hl7Scope implements SourceScope {
   constructor(
     private readonly message: Message,
     readonly at: string,
-    private readonly current?: { segment: Segment; k: number },
+    /** The segment in scope (`listed`: one of `each: FT1`, so its places say `FT1[k]`), and in `each: PID-11[*]` the field and repetition. */
+    private readonly current?: { segment: Segment; k: number; listed: boolean; field?: number; repetition?: number },
   ) {}
 
+  /** One scope per repetition of field `field` of the segment in scope (else the first of that name). */
+  private repetitions(name: string, field: number): SourceScope[] {
+    const inScope = this.current !== undefined && this.current.segment.name === name;
+    const [segment, k, listed] = inScope && this.current ? [this.current.segment, this.current.k, this.current.listed] : [this.message.all(name)[0], 1, false];
+    const text = segment?.field(field);
+    if (!segment || text === undefined || text === '' || text === '""') return [];
+    const segAt = k > 1 || listed ? `${name}[${k}]` : name;
+    return text.split(this.message.seps.repetition).map((_, r) => new Hl7Scope(this.message, `${segAt}-${field}[${r + 1}]`, { segment, k, listed, field, repetition: r + 1 }));
+  }
+
   get(path: string): SourceValue[] {
-    const p = cachedPath(path);
+    let p = cachedPath(path);
     if (!p) throw new Error(`Not an HL7 v2 path: ${JSON.stringify(path)} (expected SEG-field[.component[.subcomponent]], e.g. PID-3.1, PID-3[2].1, FT1[2]-7)`);
+    // In `each: PID-11[*]`, `PID-11.3` reads the current repetition.
+    const rep = this.current?.repetition;
+    if (rep !== undefined && p.segment === this.current?.segment.name && p.field === this.current.field && p.repetition === undefined && p.occurrence === undefined) p = { ...p, repetition: rep };
     const all = this.message.all(p.segment);
     let picked: [Segment, number][];
     let showK = p.occurrence !== undefined;
@@ -79,7 +94,7 @@ class Hl7Scope implements SourceScope {
     else if (p.occurrence !== undefined) picked = all[p.occurrence - 1] ? [[all[p.occurrence - 1], p.occurrence]] : [];
     else if (this.current && this.current.segment.name === p.segment) {
       picked = [[this.current.segment, this.current.k]];
-      showK = true;
+      showK = this.current.listed;
     } else picked = all.length > 0 ? [[all[0], 1]] : [];
     const out: SourceValue[] = [];
     for (const [segment, k] of picked) this.read(segment, showK || k > 1 ? `${p.segment}[${k}]` : p.segment, p, out);
@@ -116,9 +131,11 @@ class Hl7Scope implements SourceScope {
 
   /** `SEG` or `SEG[*]`: one scope per segment of that name, in which `SEG-...` paths read that segment. */
   list(path: string): SourceScope[] {
+    const f = /^([A-Z][A-Z0-9]{2})-([1-9]\d*)\[\*\]$/.exec(path);
+    if (f) return this.repetitions(f[1], Number(f[2]));
     const m = /^([A-Z][A-Z0-9]{2})(?:\[\*\])?$/.exec(path);
     if (!m) return [];
-    return this.message.all(m[1]).map((segment, i) => new Hl7Scope(this.message, `${m[1]}[${i + 1}]`, { segment, k: i + 1 }));
+    return this.message.all(m[1]).map((segment, i) => new Hl7Scope(this.message, `${m[1]}[${i + 1}]`, { segment, k: i + 1, listed: true }));
   }
 }
 
@@ -237,29 +254,50 @@ function parseMessage(text: string, input: string, n: number, cutOff?: string): 
  * REQUIRED_FIELDS), or ends inside an escape sequence, or is not a whole segment name.
  */
 export function parseHl7(text: string, options: { input: string; n: number }): SourceRecord {
-  return parseMessage(text, options.input, options.n);
+  return parseMessage(stripBom(text), options.input, options.n);
+}
+
+/** True when a byte-order mark (that starts the input or a line) ends just before `i`. */
+function afterBom(buf: string, i: number): boolean {
+  let at: number;
+  if (buf.charCodeAt(i - 1) === 0xfeff) at = i - 1;
+  else if (i >= 3 && buf.charCodeAt(i - 1) === 0xbf && buf.charCodeAt(i - 2) === 0xbb && buf.charCodeAt(i - 3) === 0xef) at = i - 3;
+  else return false;
+  const prev = at === 0 ? 0x0d : buf.charCodeAt(at - 1);
+  return prev === 0x0d || prev === 0x0a || prev === 0x0b || prev === 0x1c;
 }
 
 /** Index of the next `MSH` that starts a segment, at or after `from`; -1 when none. */
 function findMsh(buf: string, from: number): number {
   for (let i = buf.indexOf('MSH', from); i >= 0; i = buf.indexOf('MSH', i + 1)) {
     const prev = i === 0 ? 0x0d : buf.charCodeAt(i - 1);
-    if (prev === 0x0d || prev === 0x0a || prev === 0x0b || prev === 0x1c) return i;
+    if (prev === 0x0d || prev === 0x0a || prev === 0x0b || prev === 0x1c || afterBom(buf, i)) return i;
   }
   return -1;
 }
 
-/** Message text whose chars are bytes -> text: Latin-1 when MSH-18 says 8859/1, else UTF-8, else Windows-1252. */
-function decodeMessage(bytesText: string): string {
-  if (!/[\x80-\xff]/.test(bytesText)) return bytesText;
-  const end = bytesText.search(/[\r\n]/);
-  const msh = end < 0 ? bytesText : bytesText.slice(0, end);
-  const charset = msh.length > 3 ? msh.split(msh[3])[17] ?? '' : '';
-  if (/8859[/-]?1\b|ISO[ _-]?IR[ _-]?100|latin-?1/i.test(charset)) return bytesText;
-  return decodeUtf8Strict(Buffer.from(bytesText, 'latin1')) ?? latin1ToWindows1252(bytesText);
+/** A UTF-8 byte-order mark, as text or as its three bytes read one char per byte. */
+const BOM = /^(?:\ufeff|\xef\xbb\xbf)/;
+const BOM_AT_END = /(?:\ufeff|\xef\xbb\xbf)$/;
+/** Drops a byte-order mark at the start of a message and one at its end (the next message's, in a file of files). */
+function stripBom(text: string): string {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  if (first !== 0xef && first !== 0xfeff && last !== 0xbf && last !== 0xfeff) return text;
+  return text.replace(BOM, '').replace(BOM_AT_END, '');
 }
 
-const isBlank = (text: string): boolean => /^[\s\x0b\x1c]*$/.test(text);
+/** Bytes (one char per byte) as UTF-8 when they are, else Windows-1252: for text that is not a readable message. */
+function decodeAuto(bytesText: string): string {
+  return /[\x80-\xff]/.test(bytesText) ? decodeUtf8Strict(Buffer.from(bytesText, 'latin1')) ?? latin1ToWindows1252(bytesText) : bytesText;
+}
+
+/** True when the message at `i` follows an MLLP start block (0x0B), a byte-order mark between them or not. */
+function isFramed(buf: string, i: number): boolean {
+  return /\x0b(?:\ufeff|\xef\xbb\xbf)?$/.test(buf.slice(Math.max(0, i - 4), i));
+}
+
+const isBlank = (text: string): boolean => /^[\s\x0b\x1c]*$/.test(text.replace(/\ufeff|\xef\xbb\xbf/g, ''));
 /** Text before the first MSH longer than this (and no MSH in it) means the input is not HL7. */
 const MAX_PREAMBLE = 1024 * 1024;
 
@@ -268,7 +306,7 @@ const MAX_PREAMBLE = 1024 * 1024;
  * `MSH`. Blank lines, MLLP framing (0x0B before a message, 0x1C 0x0D after it) and batch envelope
  * segments (FHS, BHS, BTS, FTS) are tolerated and left out of the messages;
  * an MLLP-framed message whose end block never comes is cut off. Byte chunks are decoded per
- * message (see decodeMessage); string chunks are taken as text. Throws InputError when the input
+ * message (see decodeHl7Bytes in hl7v2-charset.ts; a byte-order mark before a message is dropped); string chunks are taken as text. Throws InputError when the input
  * holds text but no MSH segment (in its first MiB).
  */
 export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>, options: { input: string }): AsyncGenerator<SourceRecord> {
@@ -279,7 +317,14 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
   let bytes = false;
   let framed = false;
   let n = 0;
-  const text = (t: string): string => (bytes ? decodeMessage(t) : t);
+  /** A message's text (bytes decoded as its MSH-18 says), parsed; a byte-order mark before it is dropped. */
+  const read = (t: string, k: number, cutOff?: string): SourceRecord => {
+    const s = stripBom(t);
+    if (!bytes) return parseMessage(s, input, k, cutOff ?? charsetError(s));
+    const decoded = decodeHl7Bytes(s);
+    return typeof decoded === 'string' ? parseMessage(decoded, input, k, cutOff) : parseMessage(decodeAuto(s), input, k, decoded.error);
+  };
+  const text = (t: string): string => (bytes ? decodeAuto(t) : t);
   const noMsh = (): InputError => new InputError(`${input} is not HL7 v2: there is no MSH segment${buf.length > MAX_PREAMBLE ? ' in its first MiB' : ''}`, 'message 1');
   for await (const chunk of chunks) {
     if (typeof chunk === 'string') buf += chunk;
@@ -294,12 +339,12 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
         scanFrom = Math.max(0, buf.length - 3);
         continue;
       }
-      const lead = buf.slice(0, m);
+      const lead = stripBom(buf.slice(0, m));
       if (!isBlank(lead) && !isEnvelopeOnly(lead)) {
         n++;
         yield { n, input, where: `message ${n}`, raw: splitSegments(text(lead)).join('\r'), error: 'Text before the first MSH segment: it is not an HL7 message' };
       }
-      framed = buf.charCodeAt(m - 1) === 0x0b;
+      framed = isFramed(buf, m);
       start = m;
       scanFrom = m + 3;
     }
@@ -310,8 +355,8 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
         break;
       }
       n++;
-      yield parseMessage(text(buf.slice(start, next)), input, n);
-      framed = buf.charCodeAt(next - 1) === 0x0b;
+      yield read(buf.slice(start, next), n);
+      framed = isFramed(buf, next);
       start = next;
       scanFrom = next + 3;
     }
@@ -327,5 +372,5 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
   }
   const last = buf.slice(start);
   const cutOff = framed && last.indexOf('\x1c') < 0 ? 'The message is cut off: the input ends before its MLLP end block (0x1C)' : undefined;
-  yield parseMessage(text(last), input, n + 1, cutOff);
+  yield read(last, n + 1, cutOff);
 }

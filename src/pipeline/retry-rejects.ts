@@ -100,7 +100,8 @@ async function rerun(source: LoadedSource, reject: StoredReject, deps: PipelineD
   try {
     report = await translateSource(
       source,
-      [{ name: reject.input, chunks: [Buffer.from(text, 'utf8')], ...feed }],
+      // HL7 as text: its raw input is already decoded, so its MSH-18 (8859/1...) must not decode it again.
+      [{ name: reject.input, chunks: [source.format === 'hl7v2' ? text : Buffer.from(text, 'utf8')], ...feed }],
       deps,
       (made) => {
         resources.push(...made);

@@ -219,7 +219,7 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
     issues.push(...m.issues.map((i) => mappingIssue(m.record, i)));
     let ok = recordErrors.length === 0;
     if (!ok) {
-      await reject(m, recordErrors.map((i) => ({ ...(i.field ? { field: i.field } : {}), ...(i.source ? { source: i.source } : {}), reason: i.message, stage: m.record.error ? 'parse' : 'mapping' })));
+      await reject(m, recordErrors.map((i) => ({ ...(i.field ? { field: i.field } : {}), ...(i.source ? { source: i.source } : {}), reason: i.message, stage: m.record.error ? 'parse' : 'mapping', ...(i.code ? { code: i.code } : {}) })));
     } else {
       for (const mapped of m.results) {
         if (!(await handleRecord(m, mapped))) ok = false;
@@ -295,13 +295,43 @@ function routeMessage(source: LoadedSource, record: SourceRecord, only: Feed | u
   if (record.error) {
     return { record, feed: '', results: [], issues: [{ severity: 'error', field: '', source: record.where, message: record.error }] };
   }
+  const refused = unsupportedHeader(record);
+  if (refused) return { record, feed: '', results: [], issues: [refused] };
   const type = record.meta?.messageType ?? '';
   const feed = only ?? feedFor(source, type);
   if (!feed || !feed.matches(type)) {
-    const known = source.feeds.flatMap((f) => f.match).join(', ');
-    return { record, feed: '', results: [], issues: [{ severity: 'error', field: '', source: 'MSH-9', message: `No feed of source ${source.name} reads ${type || 'messages without a type'} (it reads ${known})` }] };
+    const known = source.feeds.flatMap((f) => f.match);
+    // HL7 table 0357: 201 when a feed takes the message type with other trigger events, else 200.
+    const typeKnown = type !== '' && known.some((m) => m.split('^')[0] === type.split('^')[0]);
+    return {
+      record,
+      feed: '',
+      results: [],
+      issues: [{ severity: 'error', field: '', source: 'MSH-9', message: `No feed of source ${source.name} reads ${type || 'messages without a type'} (it reads ${known.join(', ')})`, code: typeKnown ? '201' : '200' }],
+    };
   }
   return mapRecord(source, feed, record);
+}
+
+/** HL7 table 0103 processing ids: debugging, production, training. */
+const PROCESSING_IDS = new Set(['D', 'P', 'T']);
+/** HL7 v2 version ids (table 0104: 2.1 to 2.9, with point releases, and 2.0D). */
+const VERSION_ID = /^2\.(?:\d(?:\.\d)?|0D)$/;
+
+/**
+ * A message whose MSH-11 (processing id) or MSH-12 (version id) we cannot take (HL7 table 0357
+ * codes 202, 203); either may be absent. https://www.hl7.eu/HL7v2x/v251/std251/ch02.html#Heading229
+ */
+function unsupportedHeader(record: SourceRecord): MappingIssue | undefined {
+  const processing = record.scope?.get('MSH-11.1')[0]?.value;
+  if (processing !== undefined && !PROCESSING_IDS.has(String(processing))) {
+    return { severity: 'error', field: '', source: 'MSH-11', message: `MSH-11 (processing id) is ${JSON.stringify(processing)}: not one of HL7 table 0103 (D debugging, P production, T training)`, code: '202' };
+  }
+  const version = record.scope?.get('MSH-12.1')[0]?.value;
+  if (version !== undefined && !VERSION_ID.test(String(version))) {
+    return { severity: 'error', field: '', source: 'MSH-12', message: `MSH-12 (version id) is ${JSON.stringify(version)}: not an HL7 v2 version (2.1 to 2.9, e.g. 2.5.1)`, code: '203' };
+  }
+  return undefined;
 }
 
 /**

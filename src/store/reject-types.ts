@@ -14,6 +14,8 @@ export interface RejectError {
   reason: string;
   /** Pipeline stage: parse, mapping, canonical, rules, fhir, validate, store. */
   stage: string;
+  /** HL7 v2 sources: the HL7 table 0357 error condition code when the pipeline knows it (`200` unsupported message type), for the ACK's ERR-3. */
+  code?: string;
 }
 
 /** A rejected source record, as the pipeline (src/pipeline/translate-source.ts) reports it. */

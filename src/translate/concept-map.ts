@@ -35,6 +35,12 @@ export const LIST_SYSTEMS: Readonly<Record<string, string>> = {
   'goal-achievement': 'http://terminology.hl7.org/CodeSystem/goal-achievement',
   'activity-status': 'http://hl7.org/fhir/care-plan-activity-status',
   sex: 'http://hl7.org/fhir/administrative-gender',
+  race: 'urn:oid:2.16.840.1.113883.6.238',
+  ethnicity: 'urn:oid:2.16.840.1.113883.6.238',
+  'marital-status': 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus',
+  'address-use': 'http://hl7.org/fhir/address-use',
+  'telecom-system': 'http://hl7.org/fhir/contact-point-system',
+  'telecom-use': 'http://hl7.org/fhir/contact-point-use',
 };
 
 /** The code system a canonical list's codes belong to. */

@@ -285,7 +285,8 @@ function globToRegExp(format: InputFormat): (glob: string) => RegExp {
 }
 
 const HL7_FIELD = /^[A-Z][A-Z0-9]{2}(?:\[(?:\d+|\*)\])?-\d+(?:\[(?:\d+|\*)\])?(?:\.\d+){0,2}$/;
-const HL7_SEGMENT = /^[A-Z][A-Z0-9]{2}(?:\[\*\])?$/;
+/** An `each` list: every segment of a name (`FT1`, `FT1[*]`), or every repetition of a field (`PID-11[*]`). */
+const HL7_SEGMENT = /^[A-Z][A-Z0-9]{2}(?:\[\*\]|-[1-9]\d*\[\*\])?$/;
 const JSON_PATH = /^(?:\$(?:\.[^.[\]\s]+|\[(?:\d+|\*)\])*|[^.[\]$\s][^.[\]\s]*(?:\[(?:\d+|\*)\])*(?:\.[^.[\]\s]+(?:\[(?:\d+|\*)\])*)*)$/;
 
 function checkPath(p: string, format: InputFormat, file: YamlFile, at: YamlPath, each: boolean, grouped: boolean): void {
@@ -303,7 +304,7 @@ function checkPath(p: string, format: InputFormat, file: YamlFile, at: YamlPath,
       return;
     case 'hl7v2':
       if (each ? !HL7_SEGMENT.test(p) : !HL7_FIELD.test(p)) {
-        throw file.error(at, each ? `'${p}' is not an HL7 segment name (each: FT1)` : `'${p}' is not an HL7 path like PID-3.1, PID-5.1.1, PID-3[*].1 or FT1[2]-7.1`);
+        throw file.error(at, each ? `'${p}' is not an HL7 segment name or repeated field (each: FT1, each: PID-11[*])` : `'${p}' is not an HL7 path like PID-3.1, PID-5.1.1, PID-3[*].1 or FT1[2]-7.1`);
       }
       return;
     case 'json':

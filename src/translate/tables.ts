@@ -5,24 +5,30 @@
  */
 import {
   ACTIVITY_STATUSES,
+  ADDRESS_USES,
   CONTACT_MODES,
   CONTACT_STATUSES,
   CREDENTIALS,
   CRITERIA,
   CRITERION_STATUSES,
   EPISODE_STATUSES,
+  ETHNICITIES,
   GOAL_ACHIEVEMENTS,
   GOAL_STATUSES,
   ICRC_TASKS,
   INTERVENTIONS,
+  MARITAL_STATUSES,
   PLACES_OF_SERVICE,
   PLAN_STATUSES,
+  RACES,
   REFERRAL_REASONS,
   REFERRAL_STATUSES,
   REVIEW_TYPES,
   SETTINGS,
   SEXES,
   SUPPORT_TYPES,
+  TELECOM_SYSTEMS,
+  TELECOM_USES,
 } from '../domain/codes';
 import { Practitioner } from '../domain/model';
 import type { TableDefData } from './schema';
@@ -50,6 +56,12 @@ export const CANONICAL_LISTS: Readonly<Record<string, readonly string[]>> = {
   'goal-achievement': GOAL_ACHIEVEMENTS,
   'activity-status': ACTIVITY_STATUSES,
   sex: SEXES,
+  race: RACES,
+  ethnicity: ETHNICITIES,
+  'marital-status': MARITAL_STATUSES,
+  'address-use': ADDRESS_USES,
+  'telecom-system': TELECOM_SYSTEMS,
+  'telecom-use': TELECOM_USES,
   'practitioner-role': Practitioner.shape.role.options,
   boolean: ['true', 'false'],
 };

@@ -21,6 +21,8 @@ export interface MappingIssue {
   /** Where in the source (a SourceValue.at, or the path that was absent: `line 13, column "Minutes"`, `FT1[2]-7.1`). */
   source?: string;
   message: string;
+  /** HL7 v2 sources: the HL7 table 0357 error condition code of the issue when it has one (`200` unsupported message type), for the ACK's ERR-3. */
+  code?: string;
 }
 
 /** One canonical record made from a source record. */

@@ -3,7 +3,7 @@
  * summary, the rejects NDJSON (record number, location, field, source path, reason, raw input)
  * and the exit codes.
  */
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
@@ -50,6 +50,17 @@ test('all accepted: exit 0 and no rejects file', async () => {
   expect(existsSync(rejects)).toBe(false);
   const bundle = JSON.parse(r.out) as Bundle;
   expect(bundle.entry?.[0]?.resource?.resourceType).toBe('Patient');
+});
+
+test('HL7 v2 files that start with a UTF-8 byte-order mark are read (issue 13: 27 of 139 real-world samples do)', async () => {
+  const adt = readFileSync(join(__dirname, '..', '..', 'examples', 'outside', 'hl7v2', 'adt.hl7'));
+  const file = join(tmp, 'bom.hl7');
+  writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), adt]));
+  const r = await run('translate', '--mapping', 'hl7v2', file, '--format', 'json');
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.err.trim()).records).toEqual({ read: 6, accepted: 6, rejected: 0, skipped: 0 });
+  const bundle = JSON.parse(r.out) as Bundle;
+  expect(bundle.entry?.filter((e) => e.resource?.resourceType === 'Patient')).toHaveLength(6);
 });
 
 test('a missing column stops that file at the header, naming it', async () => {

@@ -8,6 +8,12 @@
 import fc from 'fast-check';
 import {
   ACTIVITY_STATUSES,
+  ADDRESS_USES,
+  ETHNICITIES,
+  MARITAL_STATUSES,
+  RACES,
+  TELECOM_SYSTEMS,
+  TELECOM_USES,
   CONTACT_MODES,
   CONTACT_STATUSES,
   CREDENTIALS,
@@ -157,7 +163,25 @@ const supervisor = some(
   },
   ['name'],
 );
-const person = some({ identifiers, name, birthDate, sex: fc.constantFrom(...SEXES), organization: pick }, ['name']);
+const personIdentifier = some({ system: uri, value: identifierValue, type: fc.constantFrom('MR', 'SS', 'DL', 'PI'), assigner: text }, ['system', 'value']);
+const address = some({ use: fc.constantFrom(...ADDRESS_USES), lines: fc.array(text, { minLength: 1, maxLength: 2 }), city: text, district: text, state: text, postalCode: fc.stringMatching(/^[0-9]{5}$/), country: text }, ['lines']);
+const telecom = some({ system: fc.constantFrom(...TELECOM_SYSTEMS), value: text, use: fc.constantFrom(...TELECOM_USES) }, ['system', 'value']);
+const person = some(
+  {
+    identifiers: fc.array(personIdentifier, { maxLength: 3 }),
+    name,
+    birthDate,
+    sex: fc.constantFrom(...SEXES),
+    organization: pick,
+    addresses: fc.array(address, { maxLength: 2 }),
+    telecom: fc.array(telecom, { maxLength: 3 }),
+    race: fc.shuffledSubarray([...RACES]),
+    ethnicity: fc.constantFrom(...ETHNICITIES),
+    language: fc.constantFrom('en', 'es', 'en-US', 'vi', 'zh-Hant'),
+    maritalStatus: fc.constantFrom(...MARITAL_STATUSES),
+  },
+  ['name'],
+);
 
 const referral = some(
   {
@@ -364,11 +388,17 @@ function build(r: Raw): Json {
   const people = r.people.map(([, p], i) =>
     defined({
       id: personIds[i],
-      identifiers: p.identifiers,
+      identifiers: p.identifiers?.map((x) => defined(x)),
       name: p.name,
       birthDate: p.birthDate,
       sex: p.sex,
       organizationId: p.organization === undefined ? undefined : of(orgIds, p.organization),
+      addresses: p.addresses?.map((a) => defined(a)),
+      telecom: p.telecom?.map((t) => defined(t)),
+      race: p.race,
+      ethnicity: p.ethnicity,
+      language: p.language,
+      maritalStatus: p.maritalStatus,
     }),
   );
   const episodes = r.episodes.map(([s, e], i) => {

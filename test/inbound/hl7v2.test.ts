@@ -94,6 +94,21 @@ describe('paths', () => {
     expect(record.scope!.list('VISIT')).toEqual([]);
   });
 
+  it('lists the repetitions of a field: in each, paths to that field read the current repetition', () => {
+    const reps = record.scope!.list('PID-3[*]');
+    expect(reps.map((s) => s.at)).toEqual(['PID-3[1]', 'PID-3[2]']);
+    expect(reps.map((s) => [s.get('PID-3.1')[0], s.get('PID-3.4.1')[0], s.get('PID-3.5')[0]])).toEqual([
+      [{ value: '300112', at: 'PID-3[1].1' }, { value: 'RB', at: 'PID-3[1].4.1' }, { value: 'MR', at: 'PID-3[1].5' }],
+      [{ value: '999-99-9999', at: 'PID-3[2].1' }, { value: 'SSA', at: 'PID-3[2].4.1' }, { value: 'SS', at: 'PID-3[2].5' }],
+    ]);
+    // another field, or a repetition named, reads as usual
+    expect(reps[1].get('PID-5.1')).toEqual([{ value: 'Whitfield', at: 'PID-5.1' }]);
+    expect(reps[1].get('PID-3[1].1')).toEqual([{ value: '300112', at: 'PID-3[1].1' }]);
+    // inside each: FT1, the repetitions of the current FT1's field
+    expect(record.scope!.list('FT1')[1].list('FT1-7[*]').map((s) => s.get('FT1-7.1')[0])).toEqual([{ value: 'H0038', at: 'FT1[2]-7[1].1' }]);
+    expect(record.scope!.list('PID-13[*]')).toEqual([]);
+  });
+
   it('refuses a path that is not one', () => {
     expect(() => record.scope!.get('PID.3')).toThrow(/Not an HL7 v2 path: "PID.3"/);
     expect(() => record.scope!.get('PID-0')).toThrow(/Not an HL7 v2 path/);
@@ -253,6 +268,48 @@ describe('a stream of messages', () => {
     const undeclared = Buffer.from(`MSH|^~\\&|A|B|C|D|x||ADT^A04|M3|P|2.5.1\rPID|1||3||\x93Jos\xe9\x94\r`, 'latin1');
     const records = await readAll([utf8, declared, undeclared]);
     expect(records.map((r) => values(r, 'PID-5')[0])).toEqual(['Doe^Jo Zoë', 'José', '\u201cJosé\u201d']);
+  });
+
+  it('drops a UTF-8 byte-order mark before a message: at the start, after an MLLP start block, and before each message of a file of files', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const records = await readAll([Buffer.concat([bom, Buffer.from(message('M1', ' Zoë')), bom, Buffer.from(message('M2')), Buffer.from('\x0b'), bom, Buffer.from(message('M3')), Buffer.from('\x1c\r')])]);
+    expect(records.map((r) => [r.error, r.meta?.controlId])).toEqual([[undefined, 'M1'], [undefined, 'M2'], [undefined, 'M3']]);
+    expect(values(records[0], 'PID-5')).toEqual(['Doe^Jo Zoë']);
+    expect(records[0].raw.startsWith('MSH|')).toBe(true);
+    // as text (a decoded body), and split across chunks
+    expect((await readAll([`\ufeff${message('M4')}`]))[0]).toMatchObject({ meta: { controlId: 'M4' } });
+    expect((await readAll([bom.subarray(0, 2), Buffer.concat([bom.subarray(2), Buffer.from(message('M5'))])]))[0]).toMatchObject({ meta: { controlId: 'M5' } });
+    expect(parse(`\ufeff${message('M6')}`)).toMatchObject({ meta: { controlId: 'M6' } });
+    expect(parse(`\ufeff${message('M6')}`).error).toBeUndefined();
+  });
+
+  it('decodes bytes as MSH-18 says (table 0211: 8859/n, UNICODE UTF-8, ASCII, common spellings) and rejects a character set it cannot read, naming it', async () => {
+    const msg = (id: string, charset: string, name: string): Buffer => Buffer.from(`MSH|^~\\&|A|B|C|D|x||ADT^A04|${id}|P|2.5.1||||||${charset}\rPID|1||2||${name}\r`, 'latin1');
+    const records = await readAll([
+      msg('L1', '8859/1', 'Jos\xe9^Ren\xe9e'),
+      msg('L2', 'ISO-8859-1', 'M\xfcller'),
+      msg('L9', '8859/2', '\xa3uk\xb1sz'),
+      msg('U1', 'UNICODE UTF-8', Buffer.from('Zoë').toString('latin1')),
+      msg('A1', 'ASCII', 'Plain'),
+      msg('A2', 'ASCII~8859/1', 'Plain'),
+      msg('X1', 'EBCDIC', 'Jos\xe9'),
+      msg('X2', 'UNICODE UTF-16', 'Jo'),
+    ]);
+    expect(records.slice(0, 6).map((r) => [r.error, values(r, 'PID-5')[0]])).toEqual([
+      [undefined, 'José^Renée'],
+      [undefined, 'Müller'],
+      [undefined, 'Łukąsz'],
+      [undefined, 'Zoë'],
+      [undefined, 'Plain'],
+      [undefined, 'Plain'],
+    ]);
+    expect(records[6]).toMatchObject({ meta: { controlId: 'X1' }, error: expect.stringMatching(/^MSH-18 \(character set\) is "EBCDIC": not a character set of HL7 table 0211; the message was not read\. Supported: ASCII, UNICODE UTF-8/) });
+    expect(records[6].raw).toContain('José');
+    expect(records[7].error).toMatch(/^MSH-18 \(character set\) is "UNICODE UTF-16": a character set PeerBridge does not read/);
+    // text needs no decoding, but an unknown character set is refused as text too (a reject retried as text)
+    const asText = await readAll([`MSH|^~\\&|A|B|C|D|x||ADT^A04|T1|P|2.5.1||||||EBCDIC\rPID|1||2||José\r`, `MSH|^~\\&|A|B|C|D|x||ADT^A04|T2|P|2.5.1||||||8859/1\rPID|1||2||José\r`]);
+    expect(asText[0].error).toMatch(/^MSH-18 \(character set\) is "EBCDIC"/);
+    expect([asText[1].error, values(asText[1], 'PID-5')]).toEqual([undefined, ['José']]);
   });
 
   it('yields messages before the input ends', async () => {

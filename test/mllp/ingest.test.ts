@@ -91,11 +91,41 @@ describe.each(DRIVERS)('MLLP ingest on %s', (driver) => {
     const ack = await send(oru);
     expect(segment(ack, 'MSA')[0].split('|')[1]).toBe('AR');
     expect(segment(ack, 'ERR').join('\n')).toMatch(/ORU\\S\\R01/);
+    expect(segment(ack, 'ERR')[0].split('|')[3]).toBe('200^Unsupported message type^HL70357');
     const garbage = await send('this is not an HL7 message');
     expect(segment(garbage, 'MSA')[0].split('|')[1]).toBe('AR');
+    expect(segment(garbage, 'ERR')[0].split('|')[3]).toBe('100^Segment sequence error^HL70357');
     const kept = await rejects.list({ source: 'hl7v2' });
     expect(kept.items.some((r) => r.raw.includes('ORU^R01'))).toBe(true);
     expect(kept.items.some((r) => r.raw === 'this is not an HL7 message')).toBe(true);
+  });
+
+  test('ERR-3 per HL7 table 0357: 201 unsupported event, 202 unsupported processing id, 203 unsupported version id, 102 for refused data; never 207', async () => {
+    const [adt] = messages('adt.hl7');
+    const msh = adt.split('\r')[0].split('|');
+    const variant = (i: number, value: string, id: string): string => {
+      const f = [...msh];
+      f[i] = value;
+      f[9] = id;
+      return [f.join('|'), ...adt.split('\r').slice(1)].join('\r');
+    };
+    const err3 = async (m: string): Promise<string[]> => {
+      const ack = await send(m);
+      expect(segment(ack, 'MSA')[0].split('|')[1]).toMatch(/^A[RE]$/);
+      return segment(ack, 'ERR').map((e) => e.split('|')[3]);
+    };
+    expect(await err3(variant(8, 'ADT^A99^ADT_A01', 'T0357A'))).toEqual(['201^Unsupported event code^HL70357']);
+    expect(await err3(variant(10, 'X', 'T0357B'))).toEqual(['202^Unsupported processing id^HL70357']);
+    expect(await err3(variant(11, '3.0', 'T0357C'))).toEqual(['203^Unsupported version id^HL70357']);
+    // a record the canonical checks refuse: the birth date is after the day of the message
+    const future = adt.replace('19750318', '29990101').replace('RB202611020001', 'T0357D');
+    expect((await err3(future)).every((c) => c.startsWith('102^'))).toBe(true);
+  });
+
+  test('a message that starts with a UTF-8 byte-order mark is read (AA), with or without MSH-18', async () => {
+    const [adt] = messages('adt.hl7');
+    const ack = await send(`\ufeff${adt.replace('RB202611020001', 'BOM0001')}`);
+    expect(segment(ack, 'MSA')[0].split('|').slice(1, 3)).toEqual(['AA', 'BOM0001']);
   });
 
   test('the same message over MLLP and over HTTP POST /ingest/hl7v2 is one open reject (issue 11 item 16)', async () => {
@@ -124,5 +154,20 @@ describe.each(DRIVERS)('MLLP ingest on %s', (driver) => {
     expect(segment(ack, 'MSA')[0].split('|')[1]).toBe('AA');
     const patients = await store.repo.search({ resourceType: 'Patient', count: 100 } as never);
     expect(patients.resources).toHaveLength(6);
+  });
+
+  test('POST /ingest/hl7v2: a message behind a byte-order mark is stored; an 8859/1 one keeps its accents; an unknown MSH-18 is refused naming it', async () => {
+    const [adt] = messages('adt.hl7');
+    const app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources: new Map([[source.name, source]]), rejects });
+    const post = (body: Buffer) => request(app).post('/ingest/hl7v2').set('Content-Type', 'x-application/hl7-v2+er7').send(body);
+    const bom = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(adt.replace('RB202611020001', 'BOM0002'))]));
+    expect(bom.status).toBe(200);
+    const latin1 = adt.replace('RB202611020001', 'LAT0001').replace('UNICODE UTF-8', '8859/1').replace('300241^^^RB^MR||BEGAY^WALTER', '300290^^^RB^MR||PE\xd1A^JOS\xc9');
+    expect((await post(Buffer.from(latin1, 'latin1'))).status).toBe(200);
+    const found = await request(app).get('/fhir/Patient?identifier=300290');
+    expect(found.body.entry?.[0]?.resource?.name?.[0]).toMatchObject({ family: 'PEÑA', given: ['JOSÉ', 'J'] });
+    const unknown = await post(Buffer.from(adt.replace('RB202611020001', 'CHR0001').replace('UNICODE UTF-8', 'KLINGON')));
+    expect(unknown.status).toBe(422);
+    expect(JSON.stringify(unknown.body)).toContain('MSH-18 (character set) is \\"KLINGON\\"');
   });
 });

@@ -234,12 +234,12 @@ const CASES: BadCase[] = [
       {
         record: 1,
         where: 'message 1 (MSH-10 RB202611130006)',
-        errors: [{ source: 'MSH-9', reason: 'No feed of source hl7v2 reads ORU^R01 (it reads ADT^A04, ADT^A08, DFT^P03, SIU^S12, SIU^S14, SIU^S15, SIU^S26)', stage: 'mapping' }],
+        errors: [{ source: 'MSH-9', reason: 'No feed of source hl7v2 reads ORU^R01 (it reads ADT^A04, ADT^A08, DFT^P03, SIU^S12, SIU^S14, SIU^S15, SIU^S26)', stage: 'mapping', code: '200' }],
       },
       {
         record: 3,
         where: 'message 3 (MSH-10 RB202611130007)',
-        errors: [{ source: 'MSH-9', reason: 'No feed of source hl7v2 reads ADT^A03 (it reads ADT^A04, ADT^A08, DFT^P03, SIU^S12, SIU^S14, SIU^S15, SIU^S26)', stage: 'mapping' }],
+        errors: [{ source: 'MSH-9', reason: 'No feed of source hl7v2 reads ADT^A03 (it reads ADT^A04, ADT^A08, DFT^P03, SIU^S12, SIU^S14, SIU^S15, SIU^S26)', stage: 'mapping', code: '201' }],
       },
     ],
     read: 3,

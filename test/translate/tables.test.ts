@@ -23,6 +23,12 @@ const CODE_LISTS_FOR_TEST = {
   'goal-achievement': codes.GOAL_ACHIEVEMENTS,
   'activity-status': codes.ACTIVITY_STATUSES,
   sex: codes.SEXES,
+  race: codes.RACES,
+  ethnicity: codes.ETHNICITIES,
+  'marital-status': codes.MARITAL_STATUSES,
+  'address-use': codes.ADDRESS_USES,
+  'telecom-system': codes.TELECOM_SYSTEMS,
+  'telecom-use': codes.TELECOM_USES,
   'practitioner-role': ['peer-specialist', 'supervisor'],
   boolean: ['true', 'false'],
 };
