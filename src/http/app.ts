@@ -25,7 +25,8 @@ import { ingest, ingestSource } from '../pipeline/ingest';
 import type { InputFormat, LoadedSource } from '../translate/types';
 import { feedFor } from '../translate';
 import type { RejectOwners, RejectRecord, RejectStore } from '../store/rejects';
-import { retryRejects, type RetryRequest } from '../pipeline/retry-rejects';
+import { retryAwaiting, retryRejects, type RetryRequest } from '../pipeline/retry-rejects';
+import { storedRecords } from '../store/stored-records';
 import { accessOf, type CallerLike } from '../access';
 import { rejectsRouter } from './rejects-router';
 import { translateRoutes } from '../fhir-api/translate';
@@ -130,6 +131,8 @@ export function createApp(deps: AppDeps): express.Express {
   // Stored through the same transaction processor as POST /fhir: atomic, validated on write.
   // As the caller's writes (depsFor): a client ingests only into its organizations, as over REST.
   const commitVia = (res: Response) => (deps.store ? transactionCommitter(router, depsFor(commitDeps, res), base) : undefined);
+  // Records sent before, as the caller sees them (the lookup port, src/store/stored-records.ts): what the caller may not read is missing.
+  const pipelineFor = (res: Response) => (deps.store ? { ...pipelineDeps, stored: storedRecords(depsFor(commitDeps, res).repo) } : pipelineDeps);
   const sources = deps.sources ?? new Map<string, LoadedSource>();
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   const rejects = deps.rejects;
@@ -140,17 +143,24 @@ export function createApp(deps: AppDeps): express.Express {
     const retry = (r: RetryRequest, res: Response) => {
       const view: FhirDeps = depsFor(commitDeps, res);
       const commit = deps.store ? transactionCommitter(router, view, base) : undefined;
-      return retryRejects(r, { rejects, sources, pipeline: pipelineDeps, commit, ...(view.access ? { access: view.access } : {}) });
+      return retryRejects(r, { rejects, sources, pipeline: pipelineFor(res), commit, ...(view.access ? { access: view.access } : {}) });
     };
     app.use('/ingest/rejects', readFhirJsonBody(deps.config.MAX_BODY_BYTES), rejectsRouter({ rejects, retry, baseUrl: `${publicRootUrl(base)}/ingest/rejects` }));
   }
+  // After an ingest is stored, the caller's rejects awaiting what it stored are retried (src/pipeline/retry-rejects.ts `retryAwaiting`).
+  const awaitingVia = (res: Response, source: string) => {
+    if (!rejects || !deps.store) return undefined;
+    const view: FhirDeps = depsFor(commitDeps, res);
+    const retryDeps = { rejects, sources, pipeline: pipelineFor(res), commit: transactionCommitter(router, view, base), ...(view.access ? { access: view.access } : {}) };
+    return (written: { kind: string; id: string }[]) => retryAwaiting(source, written, retryDeps);
+  };
   app.post('/ingest/canonical', readFhirJsonBody(deps.config.MAX_BODY_BYTES), async (req, res) => {
     const dryRun = dryRunFlag(req);
     const repeated = repeatedTopLevelKey(String(res.locals.bodyText ?? ''));
     if (repeated !== undefined) {
       throw new FhirError(badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`), 400);
     }
-    const result = await ingest('canonical', req.body, dryRun, { ...pipelineDeps, commit: commitVia(res) });
+    const result = await ingest('canonical', req.body, dryRun, { ...pipelineFor(res), commit: commitVia(res) });
     send(res, result.status, result.body);
   });
   app.post('/ingest/:source', async (req, res) => {
@@ -177,7 +187,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const body = await readBody(req, deps.config.MAX_BODY_BYTES);
     if (body.length === 0) throw new FhirError(badRequest(`The request has no body: send the ${source.format} export`), 400);
-    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineDeps, commit: commitVia(res), saveRejects: saveRejects(res) });
+    const result = await ingestSource(source, [{ name: file ?? 'request body', chunks: [body], ...(chosenFeed !== undefined ? { feed: chosenFeed } : {}) }], dryRun, { ...pipelineFor(res), commit: commitVia(res), saveRejects: saveRejects(res), retryAwaiting: awaitingVia(res, source.name) });
     send(res, result.status, result.body);
   });
   app.get('/', (_req, res) => {
