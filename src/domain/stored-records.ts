@@ -19,8 +19,19 @@ export interface StoredRecord {
   part2: boolean;
 }
 
-/** A stored episode: its link (person, organization, referral) and whether its records are Part 2 records. */
-export type StoredEpisode = EpisodeLink & StoredRecord;
+/**
+ * A stored episode: its link and whether its records are Part 2 records. Its person and
+ * organization are named by source id when the store can tell: from their stored resources when
+ * the caller may read them, else from a claim (`EpisodeClaims`) whose deterministic id is the one
+ * the episode refers to. Left out when neither says.
+ */
+export type StoredEpisode = Pick<EpisodeLink, 'id' | 'referral'> & Partial<Pick<EpisodeLink, 'personId' | 'organizationId'>> & StoredRecord;
+
+/** Source ids a record (or its source) gives for an episode's person and organization, checked against the stored episode's references. */
+export interface EpisodeClaims {
+  personId?: string;
+  organizationIds?: readonly string[];
+}
 
 /** Units billed for one contact (its stored ChargeItem). */
 export interface StoredUnits {
@@ -32,7 +43,7 @@ export interface StoredRecords {
   /** The stored record of `kind` with source id `id` in `source`; undefined when missing or not readable by the caller. */
   find(source: string, kind: Exclude<StoredKind, 'episode'>, id: string): Promise<StoredRecord | undefined>;
   /** The stored episode with source id `id` in `source`; undefined when missing or not readable by the caller. */
-  episode(source: string, id: string): Promise<StoredEpisode | undefined>;
+  episode(source: string, id: string, claims?: EpisodeClaims): Promise<StoredEpisode | undefined>;
   /** Units billed to person `personId` on `day` (local date of the contacts' start, YYYY-MM-DD), per contact. */
   unitsBilled(source: string, personId: string, day: string): Promise<StoredUnits[]>;
 }

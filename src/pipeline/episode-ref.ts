@@ -9,8 +9,9 @@
  */
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { RecordId, type EpisodeLink } from '../domain/model';
+import type { StoredEpisode } from '../domain/stored-records';
 import { recordIssue, zodIssues } from './issues';
-import { awaitingReason } from './stored-context';
+import { awaitingReason } from './awaiting';
 import type { ChildKind } from './record-handlers';
 import type { ReferredKind } from './run-mode';
 
@@ -32,7 +33,7 @@ export function resolveEpisode(
   ref: EpisodeRef,
   episodes: ReadonlyMap<string, EpisodeLink>,
   refer: (kind: ReferredKind, id: string, where: string) => void,
-  stored?: (id: string) => EpisodeLink | undefined,
+  stored?: (id: string) => StoredEpisode | undefined,
 ): { episode?: EpisodeLink; issues: OperationOutcomeIssue[] } {
   const issues: OperationOutcomeIssue[] = [];
   const field = (name: keyof EpisodeRef): string | undefined => {
@@ -56,11 +57,19 @@ export function resolveEpisode(
     const known = inRun ?? stored?.(id);
     if (known) {
       for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
-        if (value !== undefined && value !== known[name]) {
-          issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${known[name]}" ${inRun ? 'in this run' : 'in the store'}, not "${value}"`, 'canonical'));
+        const has = known[name];
+        if (has === undefined) {
+          // A stored episode whose person or organization the caller cannot read, and the record does not name (or names another).
+          issues.push(
+            value === undefined
+              ? recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is stored, but its ${name === 'personId' ? 'person' : 'organization'} is not (or not readable here): give episode.${name}`, 'canonical')
+              : recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} in the store has another ${name} than "${value}"`, 'canonical'),
+          );
+        } else if (value !== undefined && value !== has) {
+          issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${has}" ${inRun ? 'in this run' : 'in the store'}, not "${value}"`, 'canonical'));
         }
       }
-      episode = known;
+      if (known.personId !== undefined && known.organizationId !== undefined) episode = { ...known, personId: known.personId, organizationId: known.organizationId };
     } else if (stored && (personId === undefined || organizationId === undefined)) {
       issues.push(recordIssue('error', 'not-found', `${path}.episode.id`, awaitingReason('episode', id), 'canonical'));
     } else {

@@ -17,7 +17,7 @@ import { documentEvents, translateCanonical, type TranslateReport } from './tran
 import type { LoadedSource } from '../translate/types';
 import { translateSource, type RejectRecord, type SourceInput, type SourceRunReport } from './translate-source';
 import { sourceOwners } from './reject-owners';
-import { AWAITED_KINDS } from './stored-context';
+import { AWAITED_KINDS } from './awaiting';
 import type { AwaitingRetries } from './retry-rejects';
 import type { RejectOwners } from '../store/rejects';
 

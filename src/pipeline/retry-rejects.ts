@@ -25,7 +25,7 @@ import type { RepositoryAccess } from '../store/repository';
 import type { LoadedSource } from '../translate/types';
 import type { PipelineDeps } from './canonical';
 import { translateSource } from './translate-source';
-import { AWAITED_KINDS, awaitingReason } from './stored-context';
+import { AWAITED_KINDS, awaitingReason } from './awaiting';
 import type { StoredKind } from '../domain/stored-records';
 
 export interface RetryRequest {

@@ -10,19 +10,17 @@
  * A reference found nowhere is not decided here: a child record whose episode is neither in the
  * run nor stored is rejected by resolveEpisode (episode-ref.ts) as `awaiting episode <id>`.
  */
-import type { StoredEpisode, StoredKind, StoredRecords } from '../domain/stored-records';
+import type { StoredEpisode, StoredRecords } from '../domain/stored-records';
+import type { EpisodeRef } from './episode-ref';
 import type { RunState } from './run-state';
 
 /** Answers cached per run before the caches are emptied (memory stays flat, as in src/fhir/ids.ts). */
 const CACHE_MAX = 10_000;
 
-/** The reason of a record waiting for another (a reject retried when that record arrives: retry-rejects.ts `retryAwaiting`). */
-export const awaitingReason = (kind: StoredKind, id: string): string => `awaiting ${kind} ${id}`;
-
-/** Kinds a record waits for (the others are looked up for their context only: see docs/architecture.md, "Ports"). */
-export const AWAITED_KINDS = ['episode'] as const satisfies readonly StoredKind[];
-
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+
+/** Whether a stored episode names its person and organization (else it is asked again with the next record's claims). */
+const complete = (e: StoredEpisode): boolean => e.personId !== undefined && e.organizationId !== undefined;
 
 const DAY = /^\d{4}-\d{2}-\d{2}/;
 
@@ -49,7 +47,7 @@ export class StoredContext {
    * (not yet checked: anything unusable is left for the canonical checks to reject); `ref`: a
    * child record's episode (`episode.*`).
    */
-  async prepare(kind: string, value: Record<string, unknown>, ref?: { id?: unknown; personId?: unknown }): Promise<void> {
+  async prepare(kind: string, value: Record<string, unknown>, ref?: EpisodeRef): Promise<void> {
     switch (kind) {
       case 'episode': {
         await this.organization(value.organizationId);
@@ -67,7 +65,7 @@ export class StoredContext {
       case 'eligibility-review':
       case 'recovery-plan': {
         const id = text(ref?.id);
-        const episode = id === undefined ? undefined : (this.state.episodes.get(id) ?? (await this.storedEpisode(id)));
+        const episode = id === undefined ? undefined : (this.state.episodes.get(id) ?? (await this.storedEpisode(id, ref)));
         if (kind === 'contact') await this.units(episode?.personId ?? ref?.personId, value.start);
         return;
       }
@@ -76,17 +74,25 @@ export class StoredContext {
     }
   }
 
-  private async storedEpisode(id: string): Promise<StoredEpisode | undefined> {
-    if (!this.episodes.has(id)) {
-      this.lookups++;
-      const found = await this.port.episode(this.source, id);
-      if (this.episodes.size >= CACHE_MAX) this.episodes.clear();
-      this.episodes.set(id, found ?? null);
-      // A stored Part 2 episode makes its person's records Part 2 records, as an accepted one in the run does.
-      if (found?.part2) this.state.part2People.add(found.personId);
-      if (found) await this.organization(found.organizationId);
-    }
-    return this.episodes.get(id) ?? undefined;
+  /**
+   * The stored episode `id`. Its person and organization are named by the store, or by the
+   * record's claims (`ref`, and the organizations the source declares) when they hash to the
+   * stored references. Cached when complete or missing; an incomplete answer is asked again, with
+   * the next record's claims.
+   */
+  private async storedEpisode(id: string, ref: EpisodeRef | undefined): Promise<StoredEpisode | undefined> {
+    const cached = this.episodes.get(id);
+    if (cached !== undefined && (cached === null || complete(cached))) return cached ?? undefined;
+    this.lookups++;
+    const personId = text(ref?.personId);
+    const organizationIds = [text(ref?.organizationId), ...this.state.part2Orgs].filter((o): o is string => o !== undefined);
+    const found = await this.port.episode(this.source, id, { ...(personId !== undefined ? { personId } : {}), organizationIds });
+    if (this.episodes.size >= CACHE_MAX) this.episodes.clear();
+    this.episodes.set(id, found ?? null);
+    // A stored Part 2 episode makes its person's records Part 2 records, as an accepted one in the run does.
+    if (found?.part2 && found.personId !== undefined) this.state.part2People.add(found.personId);
+    if (found?.organizationId !== undefined) await this.organization(found.organizationId);
+    return found;
   }
 
   /** A stored organization's Part 2 status joins the run's. */

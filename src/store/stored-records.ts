@@ -32,12 +32,16 @@ async function readOrMissing<T extends Resource>(repo: Repository, type: T['reso
   }
 }
 
-/** The source record id of a referenced resource of `type` (its source-record identifier). */
-async function sourceIdOf(repo: Repository, type: 'Patient' | 'Organization', ref: { reference?: string } | undefined, kind: string): Promise<string | undefined> {
+/**
+ * The source record id of a referenced resource of `type`: its source-record identifier when the
+ * view reads it, else the claim whose deterministic id is the one referred to.
+ */
+async function sourceIdOf(repo: Repository, source: string, type: 'Patient' | 'Organization', ref: { reference?: string } | undefined, kind: string, claims: readonly (string | undefined)[]): Promise<string | undefined> {
   const id = referencedId(ref);
   if (id === undefined) return undefined;
   const r = await readOrMissing<Patient | Organization>(repo, type, id);
-  return r ? recordIdOf(r.identifier, kind)?.value : undefined;
+  const stored = r ? recordIdOf(r.identifier, kind)?.value : undefined;
+  return stored ?? claims.find((c) => c !== undefined && resourceId(source, type, c) === id);
 }
 
 /** The lookup port over `repo` (the caller's view of the store). */
@@ -50,13 +54,21 @@ export function storedRecords(repo: Repository): StoredRecords {
       return { part2: r.resourceType === 'Organization' ? isPart2Program(r) : labelledPart2(r.meta) };
     },
 
-    async episode(source, id): Promise<StoredEpisode | undefined> {
+    async episode(source, id, claims = {}): Promise<StoredEpisode | undefined> {
       const e = await readOrMissing<EpisodeOfCare>(repo, 'EpisodeOfCare', resourceId(source, 'EpisodeOfCare', id));
       if (!e) return undefined;
-      // The canonical link names person and organization by their source ids, kept in their resources' identifiers.
-      const [personId, organizationId] = await Promise.all([sourceIdOf(repo, 'Patient', e.patient, 'person'), sourceIdOf(repo, 'Organization', e.managingOrganization, 'organization')]);
-      if (personId === undefined || organizationId === undefined) return undefined;
-      return { id, personId, organizationId, ...(e.referralRequest?.length ? { referral: true } : {}), part2: labelledPart2(e.meta) };
+      // The canonical link names person and organization by source ids: their resources' identifiers, or a claim that hashes to the reference.
+      const [personId, organizationId] = await Promise.all([
+        sourceIdOf(repo, source, 'Patient', e.patient, 'person', [claims.personId]),
+        sourceIdOf(repo, source, 'Organization', e.managingOrganization, 'organization', claims.organizationIds ?? []),
+      ]);
+      return {
+        id,
+        ...(personId !== undefined ? { personId } : {}),
+        ...(organizationId !== undefined ? { organizationId } : {}),
+        ...(e.referralRequest?.length ? { referral: true } : {}),
+        part2: labelledPart2(e.meta),
+      };
     },
 
     async unitsBilled(source, personId, day): Promise<StoredUnits[]> {
