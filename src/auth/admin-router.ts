@@ -18,7 +18,8 @@
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { FhirError, notFound, notSupported, unsupportedMediaType } from '../outcomes';
+import { badRequest, forbidden, methodNotAllowed, notFound, unauthorized, unsupportedMediaType } from '../outcomes';
+import { FHIR_JSON } from '../outcomes/fhir-json';
 import { ClientValidationError, type Client, type ClientStore, type NewClient } from './clients';
 import { canSee, escalations, type ClientAdmin } from './client-admin';
 import { authOf } from './middleware';
@@ -31,7 +32,7 @@ export interface AdminRouterDeps {
   authorize: RequestHandler;
 }
 
-const JSON_TYPES = ['application/json', 'application/fhir+json'];
+const JSON_TYPES = ['application/json', FHIR_JSON];
 const MAX_BODY = '256kb';
 
 /** A client as the admin API answers it. */
@@ -46,7 +47,7 @@ function outcome(code: 'invalid' | 'forbidden', problems: string[]): OperationOu
 /** The caller as an admin: its registered scopes bound what it may grant. */
 async function adminOf(res: Response, clients: ClientStore): Promise<ClientAdmin> {
   const auth = authOf(res);
-  if (!auth) throw new FhirError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', details: { text: 'An access token is required' } }] }, 401);
+  if (!auth) throw unauthorized('An access token is required');
   const registered = await clients.get(auth.clientId);
   return {
     scopes: registered?.scopes ?? auth.scope.split(/\s+/).filter(Boolean),
@@ -59,7 +60,7 @@ async function adminOf(res: Response, clients: ClientStore): Promise<ClientAdmin
 /** The registration a body asks for, as given (ClientStore checks the values). */
 function newClientOf(body: unknown): NewClient {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new FhirError(outcome('invalid', ['The body must be a JSON object: { "name", "jwks" or "jwksUrl", "scopes", "organizations", "assignIds" }']), 400);
+    throw badRequest(outcome('invalid', ['The body must be a JSON object: { "name", "jwks" or "jwksUrl", "scopes", "organizations", "assignIds" }']));
   }
   const b = body as Record<string, unknown>;
   const unknown = Object.keys(b).filter((k) => !['name', 'jwks', 'jwksUrl', 'scopes', 'organizations', 'assignIds'].includes(k));
@@ -76,7 +77,7 @@ function newClientOf(body: unknown): NewClient {
   if (b.jwks !== undefined) input.jwks = b.jwks as NewClient['jwks'];
   if (b.jwksUrl !== undefined) input.jwksUrl = b.jwksUrl as string;
   if (b.assignIds === true) input.assignIds = true;
-  if (problems.length > 0) throw new FhirError(outcome('invalid', problems), 400);
+  if (problems.length > 0) throw badRequest(outcome('invalid', problems));
   return input;
 }
 
@@ -89,7 +90,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
   /** The client `id` when the caller may see it, else 404 (unknown and hidden alike). */
   const visible = async (res: Response, id: string): Promise<Client> => {
     const client = await clients.get(id);
-    if (!client || !canSee(await adminOf(res, clients), client)) throw new FhirError(notFound(`No client with id '${id}'`), 404);
+    if (!client || !canSee(await adminOf(res, clients), client)) throw notFound(`No client with id '${id}'`);
     return client;
   };
 
@@ -104,7 +105,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       if (!JSON_TYPES.includes(type)) {
         req.resume();
-        next(new FhirError(unsupportedMediaType(`Content-Type must be application/json (got '${type || 'none'}')`), 415));
+        next(unsupportedMediaType(`Content-Type must be application/json (got '${type || 'none'}')`));
         return;
       }
       next();
@@ -113,12 +114,12 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
     async (req: Request, res: Response) => {
       const input = newClientOf(req.body);
       const refused = escalations(await adminOf(res, clients), input);
-      if (refused.length > 0) throw new FhirError(outcome('forbidden', refused), 403);
+      if (refused.length > 0) throw forbidden(outcome('forbidden', refused));
       let client: Client;
       try {
         client = await clients.add(input);
       } catch (e) {
-        if (e instanceof ClientValidationError) throw new FhirError(outcome('invalid', e.problems), 400);
+        if (e instanceof ClientValidationError) throw badRequest(outcome('invalid', e.problems));
         throw e;
       }
       const location = `${req.baseUrl}/${encodeURIComponent(client.id)}`;
@@ -139,7 +140,7 @@ export function adminRouter(deps: AdminRouterDeps): express.Router {
 
   router.all(['/', '/:id'], (req: Request, res: Response) => {
     res.set('Allow', req.path === '/' ? 'GET, POST' : 'GET, DELETE');
-    throw new FhirError(notSupported(`${req.method} is not allowed on ${req.baseUrl}${req.path === '/' ? '' : req.path}`), 405);
+    throw methodNotAllowed(`${req.method} is not allowed on ${req.baseUrl}${req.path === '/' ? '' : req.path}`);
   });
   return router;
 }

@@ -11,7 +11,8 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { FhirError } from '../outcomes';
+import { FhirError, unauthorized } from '../outcomes';
+import { FHIR_JSON } from '../outcomes/fhir-json';
 import { InvalidTokenError, type AccessTokenVerifier, type AuthContext, type TokenAudience } from './access-token';
 import { checkPermission, isPublic } from './permissions';
 import { ADMIN_TYPES, CLIENT_ADMIN_TYPE, parseScopes } from './scopes';
@@ -20,7 +21,6 @@ export { checkPermission, checkBundleEntries, requiredPermission, type Requireme
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 
-const FHIR_JSON = 'application/fhir+json';
 const REALM = 'peerbridge';
 const BEARER_RE = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
@@ -71,7 +71,7 @@ export function requestPath(req: Request): string {
   return at < 0 ? pathOnly(req) : `${pathOnly(req)}${url.slice(at)}`;
 }
 
-function unauthorized(res: Response, text: string, error?: 'invalid_token', expired = false): void {
+function sendUnauthorized(res: Response, text: string, error?: 'invalid_token', expired = false): void {
   const challenge = error ? `Bearer realm="${REALM}", error="${error}", error_description="${text.replace(/["\\]/g, '')}"` : `Bearer realm="${REALM}"`;
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
@@ -97,13 +97,13 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     }
     const header = req.headers.authorization;
     if (!header) {
-      unauthorized(res, 'An access token is required: get one at the token endpoint (see /.well-known/smart-configuration) and send it as Authorization: Bearer <token>');
+      sendUnauthorized(res, 'An access token is required: get one at the token endpoint (see /.well-known/smart-configuration) and send it as Authorization: Bearer <token>');
       return;
     }
     const m = BEARER_RE.exec(header);
     if (!m) {
       options.onEvent?.({ type: 'invalid-token', method: req.method, path: pathOnly(req), reason: 'not a Bearer token' });
-      unauthorized(res, 'The Authorization header must be Bearer <token>', 'invalid_token');
+      sendUnauthorized(res, 'The Authorization header must be Bearer <token>', 'invalid_token');
       return;
     }
     const expected = options.expected(req);
@@ -118,7 +118,7 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     } catch (e) {
       if (e instanceof InvalidTokenError) {
         options.onEvent?.({ type: 'invalid-token', method: req.method, path: pathOnly(req), reason: e.message });
-        unauthorized(res, `The access token is not valid: ${e.message}`, 'invalid_token', e.expired);
+        sendUnauthorized(res, `The access token is not valid: ${e.message}`, 'invalid_token', e.expired);
         return;
       }
       next(e);
@@ -146,7 +146,7 @@ export function authorize(options: AuthorizeOptions = {}): RequestHandler {
         next();
         return;
       }
-      next(new FhirError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login', details: { text: 'An access token is required' } }] }, 401));
+      next(unauthorized('An access token is required'));
       return;
     }
     try {

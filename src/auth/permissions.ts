@@ -24,7 +24,7 @@
  * | `GET /admin/clients`, `GET /admin/clients/{id}`, `POST /admin/clients`, `DELETE /admin/clients/{id}` | s, r, c, d on `Client` (never given by `*`) |
  */
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
-import { FhirError, forbidden } from '../outcomes';
+import { forbidden } from '../outcomes';
 import { kickoffParameters, typeValues, type KickoffParameters } from '../export/parameters';
 import { ADMIN_TYPES, allows, CLIENT_ADMIN_TYPE, INTERACTIONS, type Interaction, type Need, type Scope } from './scopes';
 
@@ -346,13 +346,13 @@ export function missingNeeds(auth: ScopeHolder, requirement: Requirement): NeedA
 
 function deny(requirement: Requirement, missing: NeedAt[]): never {
   if (requirement.kind === 'denied') {
-    throw new FhirError(forbidden(requirement.reason), 403);
+    throw forbidden(requirement.reason);
   }
   const first = missing[0];
   const what = first.type === '*' ? `${WHAT[first.interaction]} on every resource type` : `${WHAT[first.interaction]} on ${first.type}`;
   const more = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
   const scope = `system/${first.type}.${first.interaction}`;
-  throw new FhirError(forbidden(`The access token's scopes do not allow ${what}${first.where ? ` in ${first.where}` : ''}${more}: it needs ${scope} or a scope that includes it`, first.where), 403);
+  throw forbidden(`The access token's scopes do not allow ${what}${first.where ? ` in ${first.where}` : ''}${more}: it needs ${scope} or a scope that includes it`, first.where);
 }
 
 /**

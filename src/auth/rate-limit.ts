@@ -10,6 +10,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { FHIR_JSON } from '../outcomes/fhir-json';
 import type { AuthContext } from './access-token';
 import { DISABLED_AUTH } from './middleware';
 
@@ -105,6 +106,6 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
       return;
     }
     const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'throttled', details: { text } }] };
-    res.type('application/fhir+json').send(JSON.stringify(outcome));
+    res.type(FHIR_JSON).send(JSON.stringify(outcome));
   };
 }

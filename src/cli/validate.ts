@@ -49,7 +49,9 @@ Each issue is shown as file:line:col, and carries its line and column in JSON ou
 In directories, JSON files that are not FHIR resources (no resourceType) are skipped with a note.
 
 Options:
-  --profile <url>          also validate against this profile (canonical URL)
+  --profile <url>          also validate against this profile (canonical URL; an unknown one is an error)
+  --strict-profiles        an unknown profile in meta.profile is an error (default: a warning, and the
+                           resource is checked against its base type, as validator_cli does)
   --ig <tgz|folder|name#version>
                            load an implementation guide package (repeatable): a .tgz, a package folder, or
                            name#version from the package cache (PEERBRIDGE_PACKAGE_CACHE, ~/.fhir/packages);
@@ -76,6 +78,8 @@ interface ValidateArgs {
   paths: string[];
   format: 'text' | 'json';
   profile?: string;
+  /** An unknown profile in meta.profile is an error (--strict-profiles). */
+  strictProfiles: boolean;
   /** Implementation guide packages to load (--ig). */
   igs: string[];
   maxBytes: number;
@@ -99,6 +103,7 @@ function parseArgs(args: string[]): ValidateArgs {
   let level: Level = 'information';
   let threads: number | undefined;
   let progress = true;
+  let strictProfiles = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = (): string => {
@@ -137,10 +142,12 @@ function parseArgs(args: string[]): ValidateArgs {
       if (!Number.isInteger(n) || n <= 0) {
         throw new UsageError('--threads must be a positive integer');
       }
+    } else if (a === '--strict-profiles') {
+      strictProfiles = true;
     } else if (a === '--no-progress') {
       progress = false;
     } else if (a === '--help' || a === '-h') {
-      return { paths, format, profile, igs, maxBytes, output, level, threads, progress, help: true };
+      return { paths, format, profile, strictProfiles, igs, maxBytes, output, level, threads, progress, help: true };
     } else if (a.startsWith('-')) {
       throw new UsageError(`Unknown option '${a}'`);
     } else {
@@ -150,7 +157,7 @@ function parseArgs(args: string[]): ValidateArgs {
   if (paths.length === 0) {
     throw new UsageError('Give at least one file or directory to validate');
   }
-  return { paths, format, profile, igs, maxBytes, output, level, threads, progress, help: false };
+  return { paths, format, profile, strictProfiles, igs, maxBytes, output, level, threads, progress, help: false };
 }
 
 
@@ -210,7 +217,7 @@ function batches(inputs: Input[], files: number): Input[][] {
 }
 
 /** Reads and validates a batch of files; per file, its result or an Error saying what failed. */
-async function validateBatch(run: TextRunner, batch: Input[], maxBytes: number, profile?: string): Promise<(FileResult | Error)[]> {
+async function validateBatch(run: TextRunner, batch: Input[], maxBytes: number, options: { profile?: string; strictProfiles: boolean }): Promise<(FileResult | Error)[]> {
   const out = new Array<FileResult | Error>(batch.length);
   const texts: string[] = [];
   const read: number[] = [];
@@ -229,7 +236,7 @@ async function validateBatch(run: TextRunner, batch: Input[], maxBytes: number, 
   });
   if (texts.length > 0) {
     try {
-      const results = await run(texts, { profile, skipNonResources: !batch[0].explicit });
+      const results = await run(texts, { ...options, skipNonResources: !batch[0].explicit });
       read.forEach((n, k) => (out[n] = { file: batch[n].file, ...results[k] }));
     } catch (e) {
       for (const n of read) out[n] = new Error(`Cannot validate ${batch[n].file}: ${(e as Error).message}`);
@@ -375,7 +382,7 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
     await validateInOrder(
       work,
       pool ? threads * 2 : 1,
-      (batch) => validateBatch(run, batch, opts.maxBytes, opts.profile),
+      (batch) => validateBatch(run, batch, opts.maxBytes, { profile: opts.profile, strictProfiles: opts.strictProfiles }),
       (input, result) => {
         bytes += input.size;
         bar?.done();

@@ -17,7 +17,7 @@
  */
 import type { Group, OperationOutcome } from '@medplum/fhirtypes';
 import type { FhirDeps, FhirRequest } from '../fhir-api/types';
-import { badRequest, FhirError, forbidden } from '../outcomes';
+import { badRequest, forbidden } from '../outcomes';
 import { idParam } from '../fhir-api/http-rules';
 import { patientCompartmentTypes } from '../store/search-params';
 import type { ExportLevel, JobParams } from './jobs';
@@ -57,13 +57,13 @@ function readableTypesOf(requested: string[] | undefined, readable: readonly str
   if (requested) {
     const denied = requested.filter((t) => !readable.includes(t));
     if (denied.length > 0) {
-      throw new FhirError(forbidden(`The access token's scopes do not allow read on ${denied.join(', ')}: it needs system/${denied[0]}.r or a scope that includes it`, '_type'), 403);
+      throw forbidden(`The access token's scopes do not allow read on ${denied.join(', ')}: it needs system/${denied[0]}.r or a scope that includes it`, '_type');
     }
     return requested;
   }
   const types = readable.filter((t) => !allowed || allowed.has(t));
   if (types.length === 0) {
-    throw new FhirError(forbidden(`The access token's scopes allow reading none of the types a ${level}-level export holds`, '_type'), 403);
+    throw forbidden(`The access token's scopes allow reading none of the types a ${level}-level export holds`, '_type');
   }
   return [...types].sort();
 }
@@ -75,13 +75,13 @@ function readableTypesOf(requested: string[] | undefined, readable: readonly str
 export async function parseKickoff(req: FhirRequest, level: ExportLevel, deps: FhirDeps): Promise<Kickoff> {
   const prefer = preferTokens(req.headers.prefer);
   if (!prefer.has('respond-async')) {
-    throw new FhirError(badRequest('Bulk Data export is asynchronous: send the header Prefer: respond-async', 'Prefer'), 400);
+    throw badRequest('Bulk Data export is asynchronous: send the header Prefer: respond-async', 'Prefer');
   }
   const lenient = prefer.has('handling=lenient');
   const issues: OperationOutcome[] = [];
   const refuse = (text: string, expression: string): void => {
     if (!lenient) {
-      throw new FhirError(badRequest(`${text} (send Prefer: handling=lenient to have it ignored)`, expression), 400);
+      throw badRequest(`${text} (send Prefer: handling=lenient to have it ignored)`, expression);
     }
     issues.push(warning(`${text}; ignored`, expression));
   };
@@ -96,7 +96,7 @@ export async function parseKickoff(req: FhirRequest, level: ExportLevel, deps: F
 
   for (const format of params.get('_outputFormat') ?? []) {
     if (!OUTPUT_FORMATS.includes(format.trim())) {
-      throw new FhirError(badRequest(`_outputFormat '${format}' is not supported; use application/fhir+ndjson`, '_outputFormat'), 400);
+      throw badRequest(`_outputFormat '${format}' is not supported; use application/fhir+ndjson`, '_outputFormat');
     }
   }
 
@@ -105,7 +105,7 @@ export async function parseKickoff(req: FhirRequest, level: ExportLevel, deps: F
     const text = since[0].trim();
     const d = INSTANT_RE.test(text) ? new Date(text) : new Date(NaN);
     if (since.length > 1 || Number.isNaN(d.getTime())) {
-      throw new FhirError(badRequest(`_since must be one instant such as 2026-09-01T00:00:00Z (got '${since.join("', '")}')`, '_since'), 400);
+      throw badRequest(`_since must be one instant such as 2026-09-01T00:00:00Z (got '${since.join("', '")}')`, '_since');
     }
     job.since = d.toISOString();
   }
@@ -139,7 +139,7 @@ export async function parseKickoff(req: FhirRequest, level: ExportLevel, deps: F
       patients = patientRefs.map((ref) => {
         const m = PATIENT_REF_RE.exec(ref.trim());
         if (!m) {
-          throw new FhirError(badRequest(`patient: '${ref}' is not a reference to a Patient`, 'patient'), 400);
+          throw badRequest(`patient: '${ref}' is not a reference to a Patient`, 'patient');
         }
         return m[1];
       });

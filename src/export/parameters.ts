@@ -10,7 +10,7 @@
  * no value, several values, or one that is neither text nor a Reference is a 400.
  */
 import type { Parameters } from '@medplum/fhirtypes';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 
 /** Parameter values by name, in request order (query first, then body). */
 export type KickoffParameters = Map<string, string[]>;
@@ -18,13 +18,11 @@ export type KickoffParameters = Map<string, string[]>;
 /** Query values as Express (`req.query`) or URLSearchParams give them. */
 export type QueryEntries = Iterable<[string, string | readonly string[] | undefined]>;
 
-const bad = (text: string, expression: string): FhirError => new FhirError(badRequest(text, expression), 400);
-
 /** The one `value[x]` of a body parameter as text. */
 function valueOf(p: Record<string, unknown>, at: string): string {
   const keys = Object.keys(p).filter((k) => /^value[A-Z]/.test(k));
   if (keys.length !== 1) {
-    throw bad(`The parameter ${String(p.name)} needs exactly one value[x] (it has ${keys.length})`, at);
+    throw badRequest(`The parameter ${String(p.name)} needs exactly one value[x] (it has ${keys.length})`, at);
   }
   const v = p[keys[0]];
   if (typeof v === 'string') {
@@ -33,7 +31,7 @@ function valueOf(p: Record<string, unknown>, at: string): string {
   if (v && typeof v === 'object' && typeof (v as { reference?: unknown }).reference === 'string') {
     return (v as { reference: string }).reference;
   }
-  throw bad(`The parameter ${String(p.name)} takes text or a Reference, not ${keys[0]}`, `${at}.${keys[0]}`);
+  throw badRequest(`The parameter ${String(p.name)} takes text or a Reference, not ${keys[0]}`, `${at}.${keys[0]}`);
 }
 
 /**
@@ -56,15 +54,15 @@ export function kickoffParameters(method: string, query: QueryEntries, body: unk
   }
   const params = body as Parameters;
   if (!params || typeof params !== 'object' || params.resourceType !== 'Parameters') {
-    throw bad('A POST kick-off takes a Parameters resource as its body', 'resourceType');
+    throw badRequest('A POST kick-off takes a Parameters resource as its body', 'resourceType');
   }
   if (params.parameter !== undefined && !Array.isArray(params.parameter)) {
-    throw bad('Parameters.parameter must be an array', 'Parameters.parameter');
+    throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
   }
   for (const [i, p] of (params.parameter ?? []).entries()) {
     const at = `Parameters.parameter[${i}]`;
     if (!p || typeof p !== 'object' || typeof p.name !== 'string' || !p.name) {
-      throw bad('Every parameter needs a name', `${at}.name`);
+      throw badRequest('Every parameter needs a name', `${at}.name`);
     }
     add(p.name, valueOf(p as unknown as Record<string, unknown>, at));
   }

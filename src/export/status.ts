@@ -56,7 +56,7 @@ export const statusUrl = (base: string, id: string): string => `${base}/${STATUS
 const fileUrl = (base: string, id: string, type: string, part: number): string => `${base}/${FILES_PATH}/${id}/${type}-${part}.ndjson`;
 
 function unknownJob(id: string): FhirError {
-  return new FhirError(notFound(`No export job '${id}' (it may have been cancelled or have expired)`), 404);
+  return notFound(`No export job '${id}' (it may have been cancelled or have expired)`);
 }
 
 /**
@@ -75,7 +75,7 @@ async function existing(jobs: JobStore, id: string, caller?: RepositoryAccess): 
 export async function exportStatus(jobs: JobStore, id: string, base: string, caller?: RepositoryAccess): Promise<StatusAnswer> {
   const job = await existing(jobs, id, caller);
   if (job.status === 'failed') {
-    throw new FhirError(job.error ?? serverError(), 500);
+    throw serverError(job.error);
   }
   if (job.status !== 'completed') {
     return { status: 202, headers: { 'x-progress': job.progress ?? job.status, 'retry-after': RETRY_AFTER } };
@@ -107,7 +107,7 @@ export async function cancelExport(jobs: JobStore, id: string, caller?: Reposito
 export async function exportFile(jobs: JobStore, driver: SqlDriver, id: string, name: string, caller?: RepositoryAccess): Promise<FileAnswer> {
   const job = await existing(jobs, id, caller);
   const m = FILE_RE.exec(name);
-  const missing = (): FhirError => new FhirError(notFound(`Export job '${id}' has no file '${name}'`), 404);
+  const missing = (): FhirError => notFound(`Export job '${id}' has no file '${name}'`);
   if (!m || job.status !== 'completed') {
     throw missing();
   }

@@ -6,9 +6,9 @@
  *   ids can be referenced. Any failure answers with that entry's error and stores nothing.
  * - `batch`: every entry on its own, each answered with its status or its OperationOutcome.
  */
-import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
-import { badRequest, FhirError, preconditionFailed, serverError } from '../outcomes';
+import { badRequest, FhirError, notFound, operationOutcome, preconditionFailed, serverError } from '../outcomes';
 import type { Repository } from '../store/repository';
 import { parseQueryString, parseSearch, preferReturn, validateForWrite, versionHeaders } from './http-rules';
 import type { Router } from './router';
@@ -26,17 +26,18 @@ interface Parsed {
   entry: BundleEntry;
 }
 
-const fail = (index: number, text: string, status = 400): FhirError =>
-  new FhirError(badRequest(`Bundle.entry[${index}]: ${text}`, `Bundle.entry[${index}]`), status);
+/** An entry's problem, named by its index (issue code `invalid`, whatever the status). */
+const entryOutcome = (index: number, text: string): OperationOutcome => operationOutcome('invalid', `Bundle.entry[${index}]: ${text}`, `Bundle.entry[${index}]`);
+const fail = (index: number, text: string): FhirError => badRequest(entryOutcome(index, text));
 
 /** Answers a transaction or batch Bundle. */
 export async function bundleHandler(req: FhirRequest, deps: FhirDeps, router: Router): Promise<FhirResponse> {
   const bundle = req.body as Bundle | undefined;
   if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
-    throw new FhirError(badRequest('POST to the base takes a Bundle of type transaction or batch'), 400);
+    throw badRequest('POST to the base takes a Bundle of type transaction or batch');
   }
   if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
-    throw new FhirError(badRequest(`Bundle.type must be transaction or batch (got '${String(bundle.type)}')`, 'Bundle.type'), 400);
+    throw badRequest(`Bundle.type must be transaction or batch (got '${String(bundle.type)}')`, 'Bundle.type');
   }
   if (bundle.type === 'batch') {
     return { status: 200, body: await batch(req, deps, router, bundle) };
@@ -62,7 +63,7 @@ function parseEntry(entry: BundleEntry, index: number, baseUrl: string, deps: Fh
   const [pathPart, query] = relative.split('?', 2) as [string, string | undefined];
   const [type, id, ...rest] = pathPart.split('/');
   if (type && !deps.validator.defs.isResourceType(type) && !type.startsWith('$') && type !== '_history') {
-    throw fail(index, `unknown resource type '${type}' in request.url`, 404);
+    throw notFound(entryOutcome(index, `unknown resource type '${type}' in request.url`));
   }
   if (method !== 'GET' && rest.length > 0) {
     throw fail(index, `request.url '${url}' is not a ${method} URL`);
@@ -112,7 +113,7 @@ function errorEntry(err: unknown, deps: FhirDeps): BundleEntry {
     return { response: { status: String(err.status), outcome: err.outcome } };
   }
   deps.log?.('error', 'batch entry failed', { error: err instanceof Error ? err.stack : String(err) });
-  return { response: { status: '500', outcome: serverError() } };
+  return { response: { status: '500', outcome: serverError().outcome } };
 }
 
 async function batch(req: FhirRequest, deps: FhirDeps, router: Router, bundle: Bundle): Promise<Bundle> {
@@ -200,7 +201,7 @@ async function resolveTarget(p: Parsed, tx: Repository, refs: Map<string, string
   } else if (conditional) {
     const found = await tx.search({ ...parseSearch(p.type, parseQueryString(conditional.replace(/^[^?]*\?/, ''))), count: 2 }, { strict: true });
     if (found.resources.length > 1) {
-      throw new FhirError(preconditionFailed(`Bundle.entry[${p.index}]: the condition matched ${found.resources.length} resources`), 412);
+      throw preconditionFailed(`Bundle.entry[${p.index}]: the condition matched ${found.resources.length} resources`);
     }
     const existing = found.resources[0];
     target = existing ? { id: existing.id as string, existing: p.method === 'POST' ? existing : undefined } : p.entry.resource?.id ? { id: p.entry.resource.id } : { id: randomUUID(), serverAssigned: true };

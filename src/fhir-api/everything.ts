@@ -7,7 +7,7 @@
  * (the Patient itself withheld: 404); a client's page always carries the Part 2 notice.
  */
 import type { BundleLink, ResourceType } from '@medplum/fhirtypes';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 import { countParam, idParam, instantParam, queryString, queryValue } from './http-rules';
 import { entry, searchset, warningOutcome, withQuery } from './search';
 import type { FhirHandler } from './types';
@@ -24,7 +24,7 @@ export const everythingHandler: FhirHandler = async (req, deps) => {
     types = typeText.split(',').map((t) => t.trim()) as ResourceType[];
     const unknown = types.filter((t) => !deps.validator.defs.isResourceType(t));
     if (unknown.length > 0) {
-      throw new FhirError(badRequest(`Unknown resource type(s) in _type: ${unknown.join(', ')}`, '_type'), 400);
+      throw badRequest(`Unknown resource type(s) in _type: ${unknown.join(', ')}`, '_type');
     }
   }
   const count = countParam(req.query, DEFAULT_PAGE, MAX_PAGE);

@@ -3,7 +3,7 @@
  * newest first, as a `history` Bundle paged by `_count` and `_offset`, filtered by `_since`.
  */
 import type { Bundle, BundleLink, ResourceType } from '@medplum/fhirtypes';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 import { countParam, idParam, instantParam, queryString, queryValue, typeParam } from './http-rules';
 import type { FhirHandler, FhirRequest } from './types';
 
@@ -13,7 +13,7 @@ async function history(req: FhirRequest, deps: Parameters<FhirHandler>[1], type?
   const count = countParam(req.query, 100, MAX_HISTORY);
   const offsetText = queryValue(req.query, '_offset') ?? '0';
   if (!/^\d+$/.test(offsetText)) {
-    throw new FhirError(badRequest(`_offset must be a whole number (got '${offsetText}')`, '_offset'), 400);
+    throw badRequest(`_offset must be a whole number (got '${offsetText}')`, '_offset');
   }
   const offset = Number(offsetText);
   const excludeTypes = deps.access ? undefined : deps.crossTypeHidden;

@@ -4,8 +4,8 @@
  * chooses what a write answers with.
  */
 import { OperationOutcomeError, parseSearchRequest, type SearchRequest } from '@medplum/core';
-import type { OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
-import { allOk, badRequest, FhirError, notFound } from '../outcomes';
+import type { Resource, ResourceType } from '@medplum/fhirtypes';
+import { allOk, badRequest, notFound, unprocessable } from '../outcomes';
 import { bodyValidator } from '../validation';
 import type { FhirDeps, FhirRequest, FhirResponse } from './types';
 
@@ -15,7 +15,7 @@ const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 export function typeParam(req: FhirRequest, deps: FhirDeps): ResourceType {
   const type = req.params.type;
   if (!type || !deps.validator.defs.isResourceType(type)) {
-    throw new FhirError(notFound(`Unknown resource type '${type}'`), 404);
+    throw notFound(`Unknown resource type '${type}'`);
   }
   return type as ResourceType;
 }
@@ -24,7 +24,7 @@ export function typeParam(req: FhirRequest, deps: FhirDeps): ResourceType {
 export function idParam(req: FhirRequest): string {
   const id = req.params.id;
   if (!id || !ID_RE.test(id)) {
-    throw new FhirError(badRequest(`'${id}' is not a valid FHIR id ([A-Za-z0-9-.]{1,64})`), 400);
+    throw badRequest(`'${id}' is not a valid FHIR id ([A-Za-z0-9-.]{1,64})`);
   }
   return id;
 }
@@ -32,11 +32,11 @@ export function idParam(req: FhirRequest): string {
 /** The body as a resource of `type`: 400 when it is not one. */
 export function resourceBody(body: unknown, type: ResourceType): Resource {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new FhirError(badRequest(`The body must be a ${type} resource (a JSON object)`), 400);
+    throw badRequest(`The body must be a ${type} resource (a JSON object)`);
   }
   const rt = (body as { resourceType?: unknown }).resourceType;
   if (rt !== type) {
-    throw new FhirError(badRequest(`The URL says ${type} but the body is ${rt === undefined ? 'not a resource (no resourceType)' : `a ${String(rt)}`}`, 'resourceType'), 400);
+    throw badRequest(`The URL says ${type} but the body is ${rt === undefined ? 'not a resource (no resourceType)' : `a ${String(rt)}`}`, 'resourceType');
   }
   return body as Resource;
 }
@@ -48,7 +48,7 @@ export function resourceBody(body: unknown, type: ResourceType): Resource {
 export async function validateForWrite(deps: FhirDeps, resource: unknown): Promise<void> {
   const result = await bodyValidator(deps).validate(resource);
   if (!result.valid) {
-    throw new FhirError(result.outcome, 422);
+    throw unprocessable(result.outcome);
   }
 }
 
@@ -59,7 +59,7 @@ export function ifMatchVersion(header: string | undefined): string | undefined {
   }
   const m = /^(?:W\/)?"([^"]+)"$/.exec(header.trim());
   if (!m) {
-    throw new FhirError(badRequest(`If-Match must be a version ETag such as W/"3" (got '${header}')`), 400);
+    throw badRequest(`If-Match must be a version ETag such as W/"3" (got '${header}')`);
   }
   return m[1];
 }
@@ -116,9 +116,9 @@ export function parseSearch(type: ResourceType, query: FhirRequest['query']): Se
     return parseSearchRequest(type, clean);
   } catch (err) {
     if (err instanceof OperationOutcomeError) {
-      throw new FhirError(err.outcome as OperationOutcome, 400);
+      throw badRequest(err.outcome);
     }
-    throw new FhirError(badRequest(`Invalid search: ${(err as Error).message}`), 400);
+    throw badRequest(`Invalid search: ${(err as Error).message}`);
   }
 }
 
@@ -154,7 +154,7 @@ export function countParam(query: FhirRequest['query'], fallback: number, max: n
   }
   const text = [raw].flat()[0] ?? '';
   if (!/^\d+$/.test(text)) {
-    throw new FhirError(badRequest(`_count must be a whole number from 0 to ${max} (got '${text}')`, '_count'), 400);
+    throw badRequest(`_count must be a whole number from 0 to ${max} (got '${text}')`, '_count');
   }
   return Math.min(Number(text), max);
 }
@@ -168,7 +168,7 @@ export function instantParam(query: FhirRequest['query'], name: string): Date | 
   const text = [raw].flat()[0] ?? '';
   const d = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.test(text) ? new Date(text) : new Date(NaN);
   if (Number.isNaN(d.getTime())) {
-    throw new FhirError(badRequest(`${name} must be an instant such as 2026-09-01T00:00:00Z (got '${text}')`, name), 400);
+    throw badRequest(`${name} must be an instant such as 2026-09-01T00:00:00Z (got '${text}')`, name);
   }
   return d;
 }

@@ -3,7 +3,7 @@
  * resource type, so `/Patient/$everything` never reaches the read route as an id.
  */
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
-import { FhirError, notFound, notSupported } from '../outcomes';
+import { FhirError, methodNotAllowed, notFound } from '../outcomes';
 import type { FhirDeps, FhirRequest, FhirResponse, HttpMethod, Route } from './types';
 
 interface Compiled {
@@ -69,13 +69,13 @@ export function createRouter(routes: readonly Route[]): Router {
         );
         if (methods.length > 0) {
           // https://www.rfc-editor.org/rfc/rfc9110#name-405-method-not-allowed: a 405 names what the URL takes.
-          throw new FhirError(notSupported(`${req.method} is not supported on ${req.path} (allowed: ${methods.join(', ')})`), 405, { allow: methods.join(', ') });
+          throw methodNotAllowed(`${req.method} is not supported on ${req.path} (allowed: ${methods.join(', ')})`, methods);
         }
         const first = split(req.path)[0];
         if (first && /^[A-Z]/.test(first) && !deps.validator.defs.isResourceType(first)) {
-          throw new FhirError(notFound(`Unknown resource type '${first}'`), 404);
+          throw notFound(`Unknown resource type '${first}'`);
         }
-        throw new FhirError(notFound(`No FHIR route for ${req.method} ${req.path}`), 404);
+        throw notFound(`No FHIR route for ${req.method} ${req.path}`);
       }
       return found.route.handler({ ...req, params: found.params }, deps);
     },

@@ -57,8 +57,6 @@ export interface TranslateMatch {
   product?: { element?: string; concept: Coding }[];
 }
 
-const invalid = (text: string, expression?: string): FhirError => new FhirError(badRequest(text, expression), 400);
-
 /** Parameter name -> the value[x] properties accepted for it (R4 types first). */
 const PRIMITIVES: Record<string, string[]> = {
   url: ['valueUri', 'valueCanonical', 'valueUrl', 'valueString'],
@@ -75,48 +73,48 @@ const PRIMITIVES: Record<string, string[]> = {
 export function inputFromParameters(body: unknown): TranslateInput {
   const params = body as Parameters | undefined;
   if (!params || typeof params !== 'object' || params.resourceType !== 'Parameters') {
-    throw invalid('$translate takes a Parameters resource (https://hl7.org/fhir/R4/conceptmap-operation-translate.html)');
+    throw badRequest('$translate takes a Parameters resource (https://hl7.org/fhir/R4/conceptmap-operation-translate.html)');
   }
   if (params.parameter !== undefined && !Array.isArray(params.parameter)) {
-    throw invalid('Parameters.parameter must be an array', 'Parameters.parameter');
+    throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
   }
   const input: TranslateInput = { reverse: false };
   const seen = new Set<string>();
   (params.parameter ?? []).forEach((p: ParametersParameter, i) => {
     const at = `Parameters.parameter[${i}]`;
     const name = String(p?.name);
-    if (seen.has(name)) throw invalid(`${name} must be given once`, at);
+    if (seen.has(name)) throw badRequest(`${name} must be given once`, at);
     seen.add(name);
     const record = p as unknown as Record<string, unknown>;
     const want = (keys: string[], type: string): unknown => {
       const key = keys.find((k) => record[k] !== undefined);
-      if (key === undefined) throw invalid(`${name} must have a ${type}`, at);
+      if (key === undefined) throw badRequest(`${name} must have a ${type}`, at);
       return record[key];
     };
     if (name in PRIMITIVES) {
       const value = want(PRIMITIVES[name], PRIMITIVES[name][0]);
-      if (typeof value !== 'string' || value === '') throw invalid(`${name} must be a non-empty ${PRIMITIVES[name][0]}`, at);
+      if (typeof value !== 'string' || value === '') throw badRequest(`${name} must be a non-empty ${PRIMITIVES[name][0]}`, at);
       (input as unknown as Record<string, string>)[name] = value;
     } else if (name === 'reverse') {
       const value = want(['valueBoolean'], 'valueBoolean');
-      if (typeof value !== 'boolean') throw invalid('reverse must be a valueBoolean', at);
+      if (typeof value !== 'boolean') throw badRequest('reverse must be a valueBoolean', at);
       input.reverse = value;
     } else if (name === 'coding') {
       const value = want(['valueCoding'], 'valueCoding');
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalid('coding must be a valueCoding', at);
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest('coding must be a valueCoding', at);
       input.coding = value;
     } else if (name === 'codeableConcept') {
       const value = want(['valueCodeableConcept'], 'valueCodeableConcept');
-      if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalid('codeableConcept must be a valueCodeableConcept', at);
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw badRequest('codeableConcept must be a valueCodeableConcept', at);
       input.codeableConcept = value;
     } else if (name === 'conceptMap') {
       const value = p.resource;
-      if (!value || value.resourceType !== 'ConceptMap') throw invalid('conceptMap must be a ConceptMap resource', at);
+      if (!value || value.resourceType !== 'ConceptMap') throw badRequest('conceptMap must be a ConceptMap resource', at);
       input.conceptMap = value;
     } else if (name === 'dependency') {
-      throw invalid('dependency is not supported by this server', at);
+      throw badRequest('dependency is not supported by this server', at);
     } else {
-      throw invalid(`Unknown parameter '${name}' for $translate`, at);
+      throw badRequest(`Unknown parameter '${name}' for $translate`, at);
     }
   });
   return input;
@@ -127,17 +125,17 @@ export function inputFromQuery(query: FhirRequest['query']): TranslateInput {
   const input: TranslateInput = { reverse: false };
   for (const [name, raw] of Object.entries(query)) {
     if (raw === undefined || name === '_format' || name === '_pretty') continue;
-    if (Array.isArray(raw)) throw invalid(`${name} must be given once`, name);
+    if (Array.isArray(raw)) throw badRequest(`${name} must be given once`, name);
     if (name in PRIMITIVES) {
-      if (raw === '') throw invalid(`${name} must not be empty`, name);
+      if (raw === '') throw badRequest(`${name} must not be empty`, name);
       (input as unknown as Record<string, string>)[name] = raw;
     } else if (name === 'reverse') {
-      if (raw !== 'true' && raw !== 'false') throw invalid(`reverse must be true or false (got '${raw}')`, name);
+      if (raw !== 'true' && raw !== 'false') throw badRequest(`reverse must be true or false (got '${raw}')`, name);
       input.reverse = raw === 'true';
     } else if (name === 'coding' || name === 'codeableConcept' || name === 'conceptMap' || name === 'dependency') {
-      throw invalid(`${name} is not a primitive: send it in a Parameters body with POST`, name);
+      throw badRequest(`${name} is not a primitive: send it in a Parameters body with POST`, name);
     } else {
-      throw invalid(`Unknown parameter '${name}' for $translate`, name);
+      throw badRequest(`Unknown parameter '${name}' for $translate`, name);
     }
   }
   return input;
@@ -146,18 +144,18 @@ export function inputFromQuery(query: FhirRequest['query']): TranslateInput {
 /** The (system, code) pairs to translate: `code` + `system`, or `coding`, or `codeableConcept`. */
 function codings(input: TranslateInput): { system: string; code: string }[] {
   const given = [input.code !== undefined, input.coding !== undefined, input.codeableConcept !== undefined].filter(Boolean).length;
-  if (given === 0) throw invalid('Give the code to translate: code and system, or coding, or codeableConcept', 'code');
-  if (given > 1) throw invalid('Give only one of code (with system), coding or codeableConcept', 'code');
+  if (given === 0) throw badRequest('Give the code to translate: code and system, or coding, or codeableConcept', 'code');
+  if (given > 1) throw badRequest('Give only one of code (with system), coding or codeableConcept', 'code');
   if (input.code !== undefined) {
-    if (input.system === undefined) throw invalid('system is required with code', 'system');
+    if (input.system === undefined) throw badRequest('system is required with code', 'system');
     return [{ system: input.system, code: input.code }];
   }
   const list = input.coding ? [input.coding] : input.codeableConcept?.coding ?? [];
   const name = input.coding ? 'coding' : 'codeableConcept.coding';
-  if (list.length === 0) throw invalid(`${name} has no coding to translate`, name);
+  if (list.length === 0) throw badRequest(`${name} has no coding to translate`, name);
   return list.map((c, i) => {
     if (typeof c?.code !== 'string' || !c.code || typeof c.system !== 'string' || !c.system) {
-      throw invalid(`${name}${input.coding ? '' : `[${i}]`} needs both system and code`, name);
+      throw badRequest(`${name}${input.coding ? '' : `[${i}]`} needs both system and code`, name);
     }
     return { system: c.system, code: c.code };
   });
@@ -188,7 +186,7 @@ async function mapByUrl(repo: Repository, canonical: string, version?: string): 
   const filters: Filter[] = [{ code: 'url', operator: Operator.EQUALS, value: url }];
   const maps = (await searchMaps(repo, filters)).filter((m) => m.url === url && (wanted === undefined || m.version === wanted));
   if (maps.length === 0) {
-    throw new FhirError(notFound(`No ConceptMap with url ${url}${wanted !== undefined ? ` and version ${wanted}` : ''}`), 404);
+    throw notFound(`No ConceptMap with url ${url}${wanted !== undefined ? ` and version ${wanted}` : ''}`);
   }
   return maps.sort(byVersion)[0];
 }
@@ -201,7 +199,7 @@ async function selectMaps(input: TranslateInput, id: string | undefined, repo: R
   if (id !== undefined) return { maps: [await repo.read<ConceptMap>('ConceptMap', id)], named: true };
   if (input.url !== undefined) return { maps: [await mapByUrl(repo, input.url, input.conceptMapVersion)], named: true };
   if (input.conceptMap) return { maps: [input.conceptMap], named: true };
-  if (input.conceptMapVersion !== undefined) throw invalid('conceptMapVersion needs url', 'conceptMapVersion');
+  if (input.conceptMapVersion !== undefined) throw badRequest('conceptMapVersion needs url', 'conceptMapVersion');
   const distinct = [...new Set(systems)];
   // The search narrows by group system when there is one system; the check below is exact either way.
   const filters: Filter[] = distinct.length === 1 ? [{ code: input.reverse ? 'target-system' : 'source-system', operator: Operator.EQUALS, value: distinct[0] }] : [];

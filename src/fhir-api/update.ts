@@ -4,7 +4,7 @@
  * version (412). Conditional update: `PUT /{type}?search` updates the one match, creates when
  * none, 412 for several.
  */
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 import { idParam, ifMatchVersion, parseSearch, resourceBody, typeParam, validateForWrite, writeResponse } from './http-rules';
 import type { FhirHandler } from './types';
 
@@ -14,7 +14,7 @@ export const updateHandler: FhirHandler = async (req, deps) => {
   const resource = resourceBody(req.body, type);
   if (resource.id !== id) {
     const got = resource.id === undefined ? 'no id' : `id '${resource.id}'`;
-    throw new FhirError(badRequest(`The URL says ${type}/${id} but the body has ${got}`, `${type}.id`), 400);
+    throw badRequest(`The URL says ${type}/${id} but the body has ${got}`, `${type}.id`);
   }
   await validateForWrite(deps, resource);
   const result = await deps.repo.update(resource, { ifMatch: ifMatchVersion(req.headers['if-match']) });

@@ -9,7 +9,7 @@
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { parameterList } from '../fhir/parameters';
-import { badRequest, FhirError, notFound } from '../outcomes';
+import { badRequest, notFound } from '../outcomes';
 import { bodyValidator, type ValidateOptions, type Validator } from '../validation';
 import { type PathSegment, withPositions } from '../validation/positions';
 import type { FhirDeps, FhirHandler } from './types';
@@ -23,7 +23,7 @@ export const VALIDATE_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Resou
  */
 export function validateRequest(validator: Validator, body: unknown, typeInUrl: string | undefined): { resource: unknown; options: ValidateOptions; at: PathSegment[] } {
   if (typeInUrl && !validator.defs.isResourceType(typeInUrl)) {
-    throw new FhirError(notFound(`Unknown resource type '${typeInUrl}' in the URL`), 404);
+    throw notFound(`Unknown resource type '${typeInUrl}' in the URL`);
   }
   let resource: unknown = body;
   let profile: string | undefined;
@@ -32,19 +32,19 @@ export function validateRequest(validator: Validator, body: unknown, typeInUrl: 
     const params = parameterList(body);
     const resourceParam = params.find((p) => p.name === 'resource');
     if (!resourceParam?.resource) {
-      throw new FhirError(badRequest("Parameters must have a 'resource' parameter holding the resource to validate", 'Parameters.parameter'), 400);
+      throw badRequest("Parameters must have a 'resource' parameter holding the resource to validate", 'Parameters.parameter');
     }
     resource = resourceParam.resource;
     at = ['parameter', (body.parameter as unknown[]).indexOf(resourceParam), 'resource'];
     const profileParam = params.find((p) => p.name === 'profile');
     const value: unknown = profileParam?.valueUri ?? profileParam?.valueCanonical ?? profileParam?.valueString;
     if (value !== undefined && typeof value !== 'string') {
-      throw new FhirError(badRequest("The 'profile' parameter must be a valueUri, valueCanonical or valueString", 'Parameters.parameter'), 400);
+      throw badRequest("The 'profile' parameter must be a valueUri, valueCanonical or valueString", 'Parameters.parameter');
     }
     profile = value;
   }
   if (typeInUrl && isObject(resource) && resource.resourceType !== typeInUrl) {
-    throw new FhirError(badRequest(`The URL says ${typeInUrl} but the body is a ${String(resource.resourceType)}`, 'resourceType'), 400);
+    throw badRequest(`The URL says ${typeInUrl} but the body is a ${String(resource.resourceType)}`, 'resourceType');
   }
   return { resource, options: { profile }, at };
 }

@@ -5,7 +5,7 @@
  * naming the element instead of a crash in the handler.
  */
 import type { ParametersParameter } from '@medplum/fhirtypes';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -19,14 +19,14 @@ export function parameterList(body: Record<string, unknown>): ParametersParamete
   const list = body.parameter;
   if (list === undefined) return [];
   if (!Array.isArray(list)) {
-    throw new FhirError(badRequest(`Parameters.parameter must be an array of parameters, not ${describe(list)}`, 'Parameters.parameter'), 400);
+    throw badRequest(`Parameters.parameter must be an array of parameters, not ${describe(list)}`, 'Parameters.parameter');
   }
   list.forEach((p: unknown, i) => {
     const at = `Parameters.parameter[${i}]`;
-    if (!isObject(p)) throw new FhirError(badRequest(`${at} must be an object with a name, not ${describe(p)}`, at), 400);
-    if (typeof p.name !== 'string') throw new FhirError(badRequest(`${at}.name must be a string`, `${at}.name`), 400);
+    if (!isObject(p)) throw badRequest(`${at} must be an object with a name, not ${describe(p)}`, at);
+    if (typeof p.name !== 'string') throw badRequest(`${at}.name must be a string`, `${at}.name`);
     if (p.resource !== undefined && !isObject(p.resource)) {
-      throw new FhirError(badRequest(`${at}.resource (${p.name}) must be a resource (a JSON object), not ${describe(p.resource)}`, `${at}.resource`), 400);
+      throw badRequest(`${at}.resource (${p.name}) must be a resource (a JSON object), not ${describe(p.resource)}`, `${at}.resource`);
     }
   });
   return list as ParametersParameter[];

@@ -8,15 +8,14 @@ import type {
   CapabilityStatement,
   CapabilityStatementRestInteraction,
   CapabilityStatementRestResource,
-  CapabilityStatementRestResourceInteraction,
   CapabilityStatementRestResourceOperation,
   CapabilityStatementRestResourceSearchParam,
+  CapabilityStatementRestSecurity,
 } from '@medplum/fhirtypes';
 import type { Route, RouteCapability } from '../fhir-api';
 import { paramsOf } from '../store/search-params';
 import type { Validator } from '../validation';
-
-type TypeInteraction = CapabilityStatementRestResourceInteraction['code'];
+import { FHIR_JSON } from '../outcomes/fhir-json';
 
 /** Search result parameters every type supports (https://hl7.org/fhir/R4/search.html#Summary). */
 const COMMON_SEARCH: CapabilityStatementRestResourceSearchParam[] = [
@@ -36,6 +35,8 @@ export interface CapabilityOptions {
    * their entries list no create, update or delete, so the statement says what the server allows.
    */
   serverWrittenTypes?: ReadonlySet<string>;
+  /** `rest.security`: with auth on, SMART Backend Services and the token endpoint (src/auth `capabilitySecurity`). */
+  security?: CapabilityStatementRestSecurity;
 }
 
 /**
@@ -62,7 +63,7 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
     const interaction = caps
       .filter((c): c is Extract<RouteCapability, { kind: 'instance' | 'type' }> => (c.kind === 'instance' || c.kind === 'type') && appliesTo(c, type))
       .filter((c) => !(readOnly && WRITES.has(c.interaction)))
-      .map((c) => ({ code: c.interaction as TypeInteraction }));
+      .map((c) => ({ code: c.interaction }));
     const operation: CapabilityStatementRestResourceOperation[] = caps
       .filter((c): c is Extract<RouteCapability, { kind: 'operation' }> => c.kind === 'operation' && c.level !== 'system' && appliesTo(c, type))
       .map((c) => ({ name: c.name, definition: c.definition }));
@@ -112,7 +113,7 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
     software: { name: 'PeerBridge', version: '0.1.0' },
     implementation: { description: 'PeerBridge FHIR R4 adapter for peer support services', url },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'json'],
+    format: [FHIR_JSON, 'json'],
     implementationGuide: ['http://peerbridge.org/fhir/ImplementationGuide/org.peerbridge.fhir', ...validator.defs.implementationGuides()],
     rest: [
       {
@@ -122,6 +123,7 @@ export function capabilityStatement(validator: Validator, url: string, routes: r
         resource,
         interaction: systemInteraction,
         operation: systemOperation,
+        ...(options.security ? { security: options.security } : {}),
       },
     ],
   };

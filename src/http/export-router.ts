@@ -5,7 +5,7 @@
  * outside the FHIR route table; the logic is in src/export/status.ts and this file only adapts it to HTTP.
  * Errors go to the app's error middleware as OperationOutcomes.
  */
-import express, { type Request, type Response } from 'express';
+import express, { type Response } from 'express';
 import type { SqlDriver } from '../store/repository';
 import type { JobStore } from '../export/jobs';
 import { cancelExport, exportFile, exportStatus, FILES_PATH, STATUS_PATH, type StatusAnswer } from '../export/status';

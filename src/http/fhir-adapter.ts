@@ -3,14 +3,12 @@
  * `req`/`res` stop here. Also the `_format` / `Accept` check: this server speaks JSON only.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Resource } from '@medplum/fhirtypes';
 import type { FhirDeps, HttpMethod, Router } from '../fhir-api';
-import { FhirError, notAcceptable, notSupported } from '../outcomes';
+import { notAcceptable, notImplemented } from '../outcomes';
 import type { Repository, RepositoryAccess } from '../store/repository';
 import { accessOf, type CallerLike } from '../access';
+import { FHIR_JSON, JSON_FORMATS, sendFhir } from '../outcomes/fhir-json';
 
-const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
-const FHIR_JSON = 'application/fhir+json';
 
 /**
  * `_format` (https://hl7.org/fhir/R4/http.html#mime-type) must name JSON; an `Accept` header
@@ -18,14 +16,15 @@ const FHIR_JSON = 'application/fhir+json';
  */
 export function formatCheck(req: Request, _res: Response, next: NextFunction): void {
   const format = req.query._format;
-  const text = Array.isArray(format) ? String(format[0]) : typeof format === 'string' ? format : undefined;
+  const first: unknown = Array.isArray(format) ? format[0] : format;
+  const text = typeof first === 'string' ? first : undefined;
   if (text !== undefined && !JSON_FORMATS.has(text.split(';')[0].trim().toLowerCase())) {
-    next(new FhirError(notAcceptable(`_format=${text} is not supported; this server answers application/fhir+json only`), 406));
+    next(notAcceptable(`_format=${text} is not supported; this server answers ${FHIR_JSON} only`));
     return;
   }
   const accept = req.headers.accept;
   if (accept && !/json|\*\/\*|application\/\*/i.test(accept)) {
-    next(new FhirError(notAcceptable(`Accept: ${accept} cannot be met; this server answers application/fhir+json only`), 406));
+    next(notAcceptable(`Accept: ${accept} cannot be met; this server answers ${FHIR_JSON} only`));
     return;
   }
   next();
@@ -35,7 +34,7 @@ export function formatCheck(req: Request, _res: Response, next: NextFunction): v
 export function noStore(): Repository {
   const repo: Repository = new Proxy({} as Repository, {
     get: (_target, name) =>
-      name === 'withAccess' ? () => repo : name === 'access' ? undefined : () => Promise.reject(new FhirError(notSupported('This server was started without a store'), 501)),
+      name === 'withAccess' ? () => repo : name === 'access' ? undefined : () => Promise.reject(notImplemented('This server was started without a store')),
   });
   return repo;
 }
@@ -97,7 +96,7 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: string): Re
         res.setHeader(k, v);
       }
       if (result.body) {
-        sendBody(res, result.body);
+        sendFhir(res, result.status, result.body);
       } else {
         res.end();
       }
@@ -107,12 +106,8 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: string): Re
   };
 }
 
-/** The JSON body's text, kept by the body reader (src/http/app.ts readFhirJsonBody). */
+/** The JSON body's text, kept by the body reader (src/http/body.ts readFhirJsonBody). */
 function bodyTextOf(res: Response): string | undefined {
   const text: unknown = res.locals.bodyText;
   return typeof text === 'string' ? text : undefined;
-}
-
-function sendBody(res: Response, body: Resource): void {
-  res.type(FHIR_JSON).send(JSON.stringify(body));
 }

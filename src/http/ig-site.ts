@@ -6,7 +6,7 @@
  */
 import express from 'express';
 import { join } from 'node:path';
-import { FhirError, notFound } from '../outcomes';
+import { notFound } from '../outcomes';
 import { PROJECT_ROOT } from '../validation';
 
 export const IG_SITE_DIR = join(PROJECT_ROOT, 'docs', 'ig');
@@ -22,6 +22,6 @@ export function igSite(siteDir = IG_SITE_DIR, packageDir = IG_PACKAGE_DIR): expr
   router.use('/package', express.static(packageDir, { index: false, dotfiles: 'ignore', fallthrough: true }));
   router.use(express.static(siteDir, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
   // A missing page is a 404 here, not a 401 from the authentication mounted after the site.
-  router.use((req, _res, next) => next(new FhirError(notFound(`Not found: ${req.method} /ig${req.path}`), 404)));
+  router.use((req, _res, next) => next(notFound(`Not found: ${req.method} /ig${req.path}`)));
   return router;
 }

@@ -18,10 +18,11 @@
  */
 import express, { type Request, type Response } from 'express';
 import { accessOf, type CallerLike } from '../access';
-import type { Bundle, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
-import { badRequest, FhirError } from '../outcomes';
+import type { Bundle, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import { badRequest } from '../outcomes';
 import { DEFAULT_REJECT_COUNT, MAX_REJECT_COUNT, rejectOutcome, type RejectStore, type StoredReject } from '../store/rejects';
 import type { RetryAnswer, RetryRequest } from '../pipeline/retry-rejects';
+import { sendFhir } from '../outcomes/fhir-json';
 
 export interface RejectsRouterDeps {
   rejects: RejectStore;
@@ -31,21 +32,14 @@ export interface RejectsRouterDeps {
   baseUrl: string;
 }
 
-const FHIR_JSON = 'application/fhir+json';
 const STATUSES = ['open', 'resolved', 'all'] as const;
 const QUERY_PARAMS = new Set(['source', 'feed', 'status', '_count', 'cursor', '_format', '_pretty']);
-
-function send(res: Response, status: number, body: Resource): void {
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
-}
-
-const invalid = (text: string, expression?: string): FhirError => new FhirError(badRequest(text, expression), 400);
 
 /** One query parameter: absent, or given once. */
 function single(req: Request, name: string): string | undefined {
   const v = (req.query as Record<string, unknown>)[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw invalid(`${name} must be given once`, name);
+  if (typeof v !== 'string') throw badRequest(`${name} must be given once`, name);
   return v;
 }
 
@@ -82,10 +76,10 @@ export function rejectParameters(r: StoredReject): Parameters {
 export function retryRequest(body: unknown): RetryRequest {
   const params = body as Parameters | undefined;
   if (!params || typeof params !== 'object' || params.resourceType !== 'Parameters') {
-    throw invalid('The body must be a FHIR Parameters resource with source (and optionally id, feed)');
+    throw badRequest('The body must be a FHIR Parameters resource with source (and optionally id, feed)');
   }
   if (params.parameter !== undefined && !Array.isArray(params.parameter)) {
-    throw invalid('Parameters.parameter must be an array', 'Parameters.parameter');
+    throw badRequest('Parameters.parameter must be an array', 'Parameters.parameter');
   }
   let source: string | undefined;
   let feed: string | undefined;
@@ -94,20 +88,20 @@ export function retryRequest(body: unknown): RetryRequest {
     const at = `Parameters.parameter[${i}]`;
     const value = p?.valueString ?? p?.valueCode ?? p?.valueId ?? p?.valueUri;
     if (typeof value !== 'string' || value === '') {
-      throw invalid(`${at} (${String(p?.name)}) must have a valueString`, at);
+      throw badRequest(`${at} (${String(p?.name)}) must have a valueString`, at);
     }
     if (p.name === 'source' || p.name === 'feed') {
-      if ((p.name === 'source' ? source : feed) !== undefined) throw invalid(`${p.name} must be given once`, at);
+      if ((p.name === 'source' ? source : feed) !== undefined) throw badRequest(`${p.name} must be given once`, at);
       if (p.name === 'source') source = value;
       else feed = value;
     } else if (p.name === 'id') {
       ids.push(value);
     } else {
-      throw invalid(`Unknown parameter '${String(p?.name)}': $retry takes source, id and feed`, at);
+      throw badRequest(`Unknown parameter '${String(p?.name)}': $retry takes source, id and feed`, at);
     }
   });
   if (source === undefined) {
-    throw invalid('source is required: the name of the source whose rejects to retry', 'source');
+    throw badRequest('source is required: the name of the source whose rejects to retry', 'source');
   }
   return { source, ...(ids.length ? { ids } : {}), ...(feed !== undefined ? { feed } : {}) };
 }
@@ -117,17 +111,17 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
   const router = express.Router();
 
   router.get('/', async (req, res) => {
-    for (const name of Object.keys(req.query as object)) {
-      if (!QUERY_PARAMS.has(name)) throw invalid(`Unknown parameter '${name}': use source, feed, status, _count, cursor`, name);
+    for (const name of Object.keys(req.query)) {
+      if (!QUERY_PARAMS.has(name)) throw badRequest(`Unknown parameter '${name}': use source, feed, status, _count, cursor`, name);
     }
     const source = single(req, 'source');
-    if (source === undefined || source === '') throw invalid('source is required: GET /ingest/rejects?source=<name>', 'source');
+    if (source === undefined || source === '') throw badRequest('source is required: GET /ingest/rejects?source=<name>', 'source');
     const feed = single(req, 'feed');
     const status = single(req, 'status') ?? 'open';
-    if (!(STATUSES as readonly string[]).includes(status)) throw invalid(`status must be one of ${STATUSES.join(', ')} (got '${status}')`, 'status');
+    if (!(STATUSES as readonly string[]).includes(status)) throw badRequest(`status must be one of ${STATUSES.join(', ')} (got '${status}')`, 'status');
     const countText = single(req, '_count');
     const count = countText === undefined ? DEFAULT_REJECT_COUNT : /^\d{1,9}$/.test(countText) ? Number(countText) : NaN;
-    if (!Number.isInteger(count) || count > MAX_REJECT_COUNT) throw invalid(`_count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got '${countText}')`, '_count');
+    if (!Number.isInteger(count) || count > MAX_REJECT_COUNT) throw badRequest(`_count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got '${countText}')`, '_count');
     const cursor = single(req, 'cursor');
 
     const access = accessOf(res.locals.auth as CallerLike | undefined);
@@ -145,13 +139,13 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
     if (page.items.length > 0) {
       bundle.entry = page.items.map((r) => ({ fullUrl: `urn:uuid:${r.id}`, resource: rejectParameters(r), search: { mode: 'match' } }));
     }
-    send(res, 200, bundle);
+    sendFhir(res, 200, bundle);
   });
 
   // Express matches the raw path: `$` may arrive percent-encoded (`%24retry`) from some clients.
   router.post(['/$retry', '/%24retry'], async (req, res) => {
     const answer = await deps.retry(retryRequest(req.body), res);
-    send(res, answer.status, answer.body);
+    sendFhir(res, answer.status, answer.body);
   });
   return router;
 }

@@ -7,14 +7,14 @@
  * second `$extract` of the same response updates rather than duplicates).
  */
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, Observation, OperationOutcomeIssue, Parameters, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Observation, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import type { RuleSet } from '../domain/rules';
 import { determine, recoveryCapitalTotal } from '../domain/rules';
 import { QUESTIONNAIRES } from '../fhir/codes';
 import type { MapContext, PackageTerms } from '../fhir/context';
 import { derivedObservationId, toEligibilityDetermination, toRecoveryCapitalTotal, type DerivedFrom } from '../fhir/observation';
 import { criteriaOf, reviewTypeOf } from '../fhir/questionnaire-response';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest, operationOutcome, unprocessable } from '../outcomes';
 import { type BodyValidator, bodyValidator, type Validator } from '../validation';
 import { parameterList } from '../fhir/parameters';
 
@@ -29,25 +29,20 @@ export interface ExtractDeps {
 /** Source system of the mapping context (extraction makes no source-record identifiers of its own). */
 const EXTRACT_SOURCE = 'urn:peerbridge:extract';
 
-function unprocessable(text: string, expression?: string, more: OperationOutcomeIssue[] = []): FhirError {
-  const issue: OperationOutcomeIssue = { severity: 'error', code: 'processing', details: { text }, ...(expression ? { expression: [expression] } : {}) };
-  return new FhirError({ resourceType: 'OperationOutcome', issue: [issue, ...more] }, 422);
-}
-
 /** The QuestionnaireResponse of an `$extract` body: the resource itself, or Parameters `questionnaire-response`. */
 export function extractInput(body: unknown): QuestionnaireResponse {
   const r = (body && typeof body === 'object' && !Array.isArray(body) ? body : undefined) as Resource | undefined;
   if (r?.resourceType === 'Parameters') {
     const p = parameterList(r as unknown as Record<string, unknown>).find((x) => x.name === 'questionnaire-response')?.resource;
     if (p?.resourceType !== 'QuestionnaireResponse') {
-      throw new FhirError(badRequest('Parameters must carry a "questionnaire-response" parameter holding a QuestionnaireResponse', 'Parameters.parameter'), 400);
+      throw badRequest('Parameters must carry a "questionnaire-response" parameter holding a QuestionnaireResponse', 'Parameters.parameter');
     }
-    return p as QuestionnaireResponse;
+    return p;
   }
   if (r?.resourceType !== 'QuestionnaireResponse') {
-    throw new FhirError(badRequest(`$extract takes a QuestionnaireResponse (or Parameters with questionnaire-response), got ${r?.resourceType ?? 'no resource'}`), 400);
+    throw badRequest(`$extract takes a QuestionnaireResponse (or Parameters with questionnaire-response), got ${r?.resourceType ?? 'no resource'}`);
   }
-  return r as QuestionnaireResponse;
+  return r;
 }
 
 /** Runs `$extract` on a response; throws 422 OperationOutcomes for responses it cannot extract from. */
@@ -58,7 +53,7 @@ export async function extractObservations(qr: QuestionnaireResponse, deps: Extra
   }
   const checked = await bodyValidator(deps).validate(qr);
   if (!checked.valid) {
-    throw new FhirError(checked.outcome, 422);
+    throw unprocessable(checked.outcome);
   }
   const url = (qr.questionnaire ?? '').split('|')[0];
   const ctx: MapContext = { source: EXTRACT_SOURCE, rules: deps.rules, terms: deps.terms };
@@ -111,14 +106,15 @@ export async function extractObservations(qr: QuestionnaireResponse, deps: Extra
   if (!qr.id) {
     // No deterministic id without the response's id: the Observation is created, not put.
     const { id: _omit, ...rest } = observation;
-    entries.push({ fullUrl: `urn:uuid:${observation.id}`, resource: rest as Observation, request: { method: 'POST', url: 'Observation' } });
+    entries.push({ fullUrl: `urn:uuid:${observation.id}`, resource: rest, request: { method: 'POST', url: 'Observation' } });
   } else {
     entries.push({ fullUrl: `urn:uuid:${observation.id}`, resource: observation, request: { method: 'PUT', url: `Observation/${observation.id}` } });
   }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries };
   const result = await bodyValidator(deps).validate(bundle);
   if (!result.valid) {
-    throw unprocessable('The extracted Observations do not validate against their profiles', undefined, result.issues);
+    const { issue = [] } = operationOutcome('processing', 'The extracted Observations do not validate against their profiles');
+    throw unprocessable({ resourceType: 'OperationOutcome', issue: [...issue, ...result.issues] });
   }
   return bundle;
 }

@@ -11,7 +11,7 @@
  */
 import type { Bundle, BundleEntry, OperationOutcome, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { putEntry } from '../fhir/bundle';
-import { badRequest, FhirError, notFound } from '../outcomes';
+import { badRequest, FhirError, notFound, notImplemented } from '../outcomes';
 import type { PipelineDeps } from './canonical';
 import { documentEvents, translateCanonical, type TranslateReport } from './translate-canonical';
 import type { LoadedSource } from '../translate/types';
@@ -74,22 +74,22 @@ export function ingestAnswer(bundle: Bundle, outcome: OperationOutcome, counts: 
 }
 
 const noStore = (): FhirError =>
-  new FhirError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-supported', details: { text: 'This server has no store: use ?dryRun=true' } }] }, 501);
+  notImplemented('This server has no store: use ?dryRun=true');
 
 /** Translates (and unless `dryRun`, stores) one ingest body. */
 export async function ingest(source: string, body: unknown, dryRun: boolean, deps: IngestDeps): Promise<IngestResult> {
   if (!(INGEST_SOURCES as readonly string[]).includes(source)) {
-    throw new FhirError(notFound(`Unknown ingest source '${source}': known sources are ${INGEST_SOURCES.join(', ')}`), 404);
+    throw notFound(`Unknown ingest source '${source}': known sources are ${INGEST_SOURCES.join(', ')}`);
   }
   if (body === undefined) {
-    throw new FhirError(badRequest('The request has no body: send the source file as JSON'), 400);
+    throw badRequest('The request has no body: send the source file as JSON');
   }
   const resources: Resource[] = [];
   const report = await translateCanonical(documentEvents(body), deps, (made) => {
     resources.push(...made);
   });
   if (report.fatal && report.summary.read === 0) {
-    throw new FhirError(report.outcome, 400);
+    throw badRequest(report.outcome);
   }
   const entry: BundleEntry[] = resources.map(putEntry);
   const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };
@@ -121,7 +121,7 @@ export async function ingestSource(source: LoadedSource, inputs: SourceInput[], 
   }, { onReject: (r) => void rejects.push(r) });
   const resources = [...byKey.values()];
   if (report.fatal && report.records.read === 0) {
-    throw new FhirError(report.outcome, 400);
+    throw badRequest(report.outcome);
   }
   const entry: BundleEntry[] = resources.map(putEntry);
   const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };

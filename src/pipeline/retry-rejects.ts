@@ -19,7 +19,7 @@
 import type { Bundle, OperationOutcomeIssue, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { putEntry } from '../fhir/bundle';
 import { parseJsonSelector, type JsonSelector } from '../inbound/json-source';
-import { FhirError, notFound, notSupported, OperationOutcomeError } from '../outcomes';
+import { notFound, notImplemented, OperationOutcomeError } from '../outcomes';
 import { rejectIssues, withheldIssue, type RejectError, type RejectRecord, type RejectStore, type StoredReject } from '../store/rejects';
 import type { RepositoryAccess } from '../store/repository';
 import type { LoadedSource } from '../translate/types';
@@ -136,11 +136,11 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
   const source = deps.sources.get(req.source);
   if (!source) {
     const known = [...deps.sources.keys()].join(', ') || 'none';
-    throw new FhirError(notFound(`Unknown source '${req.source}' (known sources: ${known})`), 404);
+    throw notFound(`Unknown source '${req.source}' (known sources: ${known})`);
   }
   const commit = deps.commit;
   if (!commit) {
-    throw new FhirError(notSupported('This server has no store to commit retried records to'), 501);
+    throw notImplemented('This server has no store to commit retried records to');
   }
   const issues: OperationOutcomeIssue[] = [];
   const resolvedIds: string[] = [];

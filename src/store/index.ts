@@ -6,6 +6,7 @@
 import type { SqlDriver } from './repository';
 import { openPgDriver } from './pg-driver';
 import { openPgliteDriver } from './pglite-driver';
+import { publicBaseUrl } from '../config';
 import { migrate } from './schema';
 import { serverBase } from './local-refs';
 import { loadSearchParameters } from './search-params';
@@ -56,7 +57,7 @@ export async function openStore(options: StoreOptions): Promise<SqlRepository> {
   return new SqlRepository(driver, false, undefined, serverBase(base));
 }
 
-/** The server's FHIR base: BASE_URL, else `http://localhost:PORT/fhir`; undefined when neither is known. */
+/** The server's public FHIR base (src/config `publicBaseUrl`); undefined when neither BASE_URL nor PORT is known (a store opened by tests or tools). */
 export function fhirBase(options: Pick<StoreOptions, 'BASE_URL' | 'PORT'>): string | undefined {
-  return options.BASE_URL ?? (options.PORT === undefined ? undefined : `http://localhost:${options.PORT}/fhir`);
+  return options.BASE_URL === undefined && options.PORT === undefined ? undefined : publicBaseUrl(options);
 }

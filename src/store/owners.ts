@@ -9,7 +9,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { isPart2Program, ownerRule, PART2_PROGRAM_JSON, targetOf, TENANT_TAG_SYSTEM, type OwnerRule, type Target } from '../access/owner-rules';
-import { conflict, FhirError, forbidden, notFound, unprocessable } from '../outcomes';
+import { conflict, forbidden, notFound, operationOutcome, unprocessable } from '../outcomes';
 import { inTenant, releaseRows, type AccessRow } from './access-sql';
 import type { RepositoryAccess, SqlDriver } from './repository';
 
@@ -206,13 +206,10 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
       const row = current.get(key(r.resourceType, r.id as string));
       if (!(await writable(tx, access, r.resourceType, row))) {
         if (!access.assignIds) {
-          throw new FhirError(
-            notFound(`${name} not found: your client may update only resources it can read (create new ones with POST, which assigns the id)`),
-            404,
-          );
+          throw notFound(`${name} not found: your client may update only resources it can read (create new ones with POST, which assigns the id)`);
         }
         if (row) {
-          throw new FhirError(conflict(`${name} cannot be created: the id is taken`), 409);
+          throw conflict(`${name} cannot be created: the id is taken`);
         }
       }
     }
@@ -222,10 +219,7 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
         if (t.type === 'Organization' || inBatch.has(key(t.type, t.id))) continue;
         const row = stored.get(key(t.type, t.id));
         if (!row || row.deleted || !(await writable(tx, access, t.type, row))) {
-          throw new FhirError(
-            { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', details: { text: `${name} refers to ${t.type}/${t.id}, which is not found` } }] },
-            422,
-          );
+          throw unprocessable(operationOutcome('not-found', `${name} refers to ${t.type}/${t.id}, which is not found`));
         }
       }
     }
@@ -235,18 +229,15 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
       if (access.organizations.length === 1 && !access.allOrganizations) {
         owner = access.organizations[0];
       } else {
-        throw new FhirError(
-          unprocessable(
-            `Cannot tell which organization owns ${name}: reference its Patient, EpisodeOfCare or PractitionerRole, or tag it with meta.tag {"system": "${TENANT_TAG_SYSTEM}", "code": "<Organization id>"} naming one of your organizations (${access.organizations.join(', ') || 'none'})`,
-            `${r.resourceType}.meta.tag`,
-          ),
-          422,
+        throw unprocessable(
+          `Cannot tell which organization owns ${name}: reference its Patient, EpisodeOfCare or PractitionerRole, or tag it with meta.tag {"system": "${TENANT_TAG_SYSTEM}", "code": "<Organization id>"} naming one of your organizations (${access.organizations.join(', ') || 'none'})`,
+          `${r.resourceType}.meta.tag`,
         );
       }
       owners[i] = owner;
     }
     if (owner !== null && !ORGANIZATION_ID.test(owner)) {
-      throw new FhirError(unprocessable(`The tenant tag of ${name} must name an Organization id, not '${owner}'`, `${r.resourceType}.meta.tag`), 422);
+      throw unprocessable(`The tenant tag of ${name} must name an Organization id, not '${owner}'`, `${r.resourceType}.meta.tag`);
     }
     if (!may(access, owner)) {
       const why =
@@ -255,13 +246,10 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
             ? `${r.resourceType} is a shared definition; only a client of every organization may write one (or tag it with meta.tag {"system": "${TENANT_TAG_SYSTEM}", "code": "<Organization id>"} to keep it to one organization)`
             : 'it would be shared by every organization'
           : `it belongs to an organization you are not registered for`;
-      throw new FhirError(forbidden(`You may not write ${name}: ${why}`), 403);
+      throw forbidden(`You may not write ${name}: ${why}`);
     }
     if (r.resourceType === 'Consent' && owner !== null && !access.organizations.includes(owner)) {
-      throw new FhirError(
-        forbidden(`You may not write ${name}: a Consent is written by the organization that owns its patient (${owner}), and your client is not registered for it by name`),
-        403,
-      );
+      throw forbidden(`You may not write ${name}: a Consent is written by the organization that owns its patient (${owner}), and your client is not registered for it by name`);
     }
   }
 }
@@ -276,7 +264,7 @@ export async function checkDelete(tx: SqlDriver, type: string, id: string, acces
   const row = (await storedRows(tx, [{ type, id }])).get(key(type, id));
   if (!(await writable(tx, access, type, row))) return false;
   if (!row!.deleted && !may(access, row!.owner)) {
-    throw new FhirError(forbidden(`${type}/${id} is not your organizations' to delete`), 403);
+    throw forbidden(`${type}/${id} is not your organizations' to delete`);
   }
   return true;
 }

@@ -35,7 +35,7 @@
  * keyset cursor (`received_at`, `id`) never skips or repeats a row.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 import { releaseRows } from './access-sql';
 import { placeRejects } from './reject-placement';
 import type { RejectError, RejectOwners, RejectPage, RejectQuery, RejectRecord, RejectStatus, StoredReject } from './reject-types';
@@ -181,7 +181,7 @@ function decodeCursor(cursor: string): [string, string] {
   } catch {
     // fall through
   }
-  throw new FhirError(badRequest(`Invalid cursor '${cursor}': use the next link of the previous page`, 'cursor'), 400);
+  throw badRequest(`Invalid cursor '${cursor}': use the next link of the previous page`, 'cursor');
 }
 
 /** The `ingest_reject` table. */
@@ -288,11 +288,11 @@ export class RejectStore {
   async list(q: RejectQuery = {}): Promise<RejectPage> {
     const count = q.count ?? DEFAULT_REJECT_COUNT;
     if (!Number.isInteger(count) || count < 0 || count > MAX_REJECT_COUNT) {
-      throw new FhirError(badRequest(`count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got ${count})`, '_count'), 400);
+      throw badRequest(`count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got ${count})`, '_count');
     }
     const status = q.status ?? 'open';
     if (status !== 'open' && status !== 'resolved' && status !== 'all') {
-      throw new FhirError(badRequest(`status must be open, resolved or all (got '${String(status)}')`, 'status'), 400);
+      throw badRequest(`status must be open, resolved or all (got '${String(status)}')`, 'status');
     }
     const params: unknown[] = [];
     const where: string[] = [];

@@ -10,7 +10,7 @@
  * (src/store/local-refs.ts).
  */
 import type { Filter, SortRule } from '@medplum/core';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 import { COLUMN_PARAMS, definedParams, paramsOf, type ParamDef } from './search-params';
 import { visibleCondition } from './access-sql';
 import type { RepositoryAccess } from './repository';
@@ -54,12 +54,10 @@ const TABLES: Record<ParamDef['type'], string> = {
   quantity: 'fhir_number',
 };
 
-const bad = (text: string, expression?: string): FhirError => new FhirError(badRequest(text, expression), 400);
-
 /** Ignores an unsupported parameter with a warning, or refuses it under `handling=strict`. */
 export function unsupported(ctx: FilterContext, text: string): undefined {
   if (ctx.strict) {
-    throw bad(text);
+    throw badRequest(text);
   }
   ctx.warnings.push(text);
   return undefined;
@@ -124,7 +122,7 @@ function paramCondition(def: ParamDef, f: Filter, a: string, ctx: FilterContext)
   if (f.operator === 'missing' || f.operator === 'present') {
     const missing = (f.value === 'true') === (f.operator === 'missing');
     if (f.value !== 'true' && f.value !== 'false') {
-      throw bad(`:${f.operator} takes true or false, not '${f.value}'`, f.code);
+      throw badRequest(`:${f.operator} takes true or false, not '${f.value}'`, f.code);
     }
     return `${missing ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${table} x WHERE ${owner})`;
   }
@@ -166,7 +164,7 @@ function valueCondition(def: ParamDef, op: string, value: string, ctx: FilterCon
       if (op === 'of-type' && def.type === 'token') {
         const parts = value.split('|');
         if (parts.length !== 3 || parts.some((x) => x === '')) {
-          throw bad(`${def.code}:of-type takes system|code|value (the identifier's type and value), not '${value}'`, def.code);
+          throw badRequest(`${def.code}:of-type takes system|code|value (the identifier's type and value), not '${value}'`, def.code);
         }
         return `x.system = ${p(cut(parts[0]))} AND x.value = ${p(cut(`${parts[1]}|${parts[2]}`))}`;
       }
@@ -248,7 +246,7 @@ function dateCondition(low: string, high: string, op: string, value: string, cod
   }
   const range = dateRange(text);
   if (!range) {
-    throw bad(`Invalid date '${value}' for search parameter '${code}' (expected YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)`, code);
+    throw badRequest(`Invalid date '${value}' for search parameter '${code}' (expected YYYY, YYYY-MM, YYYY-MM-DD or a dateTime)`, code);
   }
   // Parameters are added only when used: PostgreSQL refuses a statement with an unused, untyped one.
   const pl = (): string => `${ctx.params.add(range.low)}::timestamptz`;
@@ -278,7 +276,7 @@ function dateCondition(low: string, high: string, op: string, value: string, cod
       return `${low} <= ${wh}::timestamptz AND ${high} >= ${wl}::timestamptz`;
     }
     default:
-      throw bad(`Modifier :${op} is not supported on date parameter '${code}'`, code);
+      throw badRequest(`Modifier :${op} is not supported on date parameter '${code}'`, code);
   }
 }
 
@@ -315,7 +313,7 @@ function numberCondition(def: ParamDef, op: string, value: string, ctx: FilterCo
   const [num, system, unit] = text.split('|');
   const n = Number(num);
   if (num === '' || !Number.isFinite(n)) {
-    throw bad(`Invalid number '${value}' for search parameter '${def.code}'`, def.code);
+    throw badRequest(`Invalid number '${value}' for search parameter '${def.code}'`, def.code);
   }
   const v = `${ctx.params.add(n)}::numeric`;
   const cmp: Record<string, string> = {
@@ -331,7 +329,7 @@ function numberCondition(def: ParamDef, op: string, value: string, ctx: FilterCo
   };
   const c = cmp[prefix];
   if (!c) {
-    throw bad(`Modifier :${op} is not supported on number parameter '${def.code}'`, def.code);
+    throw badRequest(`Modifier :${op} is not supported on number parameter '${def.code}'`, def.code);
   }
   const parts = [c];
   if (system) {

@@ -6,7 +6,7 @@
 import type { SearchRequest } from '@medplum/core';
 import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirtypes';
 import { randomUUID } from 'node:crypto';
-import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../outcomes';
+import { badRequest, gone, notFound, preconditionFailed } from '../outcomes';
 import { accessColumns, inTenant, releaseRows, visibleCondition, type AccessRow } from './access-sql';
 import { planAuditEvents } from './audit-owners';
 import { checkDelete, planWrites, type WritePlan } from './owners';
@@ -85,7 +85,7 @@ export class SqlRepository implements Repository {
 
   async update<T extends Resource>(resource: T, options: WriteOptions = {}): Promise<UpdateResult<T>> {
     if (!resource.id) {
-      throw new FhirError(badRequest('An update needs the resource id', `${resource.resourceType}.id`), 400);
+      throw badRequest('An update needs the resource id', `${resource.resourceType}.id`);
     }
     const id = resource.id;
     const v = await this.tx(async (tx) => {
@@ -98,7 +98,7 @@ export class SqlRepository implements Repository {
   async updateMany<T extends Resource>(resources: T[], options: WriteManyOptions = {}): Promise<UpdateResult<T>[]> {
     const missing = resources.findIndex((r) => !r.id);
     if (missing >= 0) {
-      throw new FhirError(badRequest(`Resource ${missing} of the batch has no id`), 400);
+      throw badRequest(`Resource ${missing} of the batch has no id`);
     }
     if (resources.length === 0) {
       return [];
@@ -121,10 +121,10 @@ export class SqlRepository implements Repository {
     const row = res.rows[0];
     // Another tenant's resource, or a Part 2 record without consent, answers as if it did not exist.
     if (!(await this.visible(type, row))) {
-      throw new FhirError(notFound(`${type}/${id} not found`), 404);
+      throw notFound(`${type}/${id} not found`);
     }
     if (row.deleted || !row.content) {
-      throw new FhirError(gone(`${type}/${id} was deleted`), 410);
+      throw gone(`${type}/${id} was deleted`);
     }
     return row.content;
   }
@@ -138,10 +138,10 @@ export class SqlRepository implements Repository {
       : { rows: [] };
     const row = res.rows[0];
     if (!(await this.visible(type, row))) {
-      throw new FhirError(notFound(`Version ${versionId} of ${type}/${id} not found`), 404);
+      throw notFound(`Version ${versionId} of ${type}/${id} not found`);
     }
     if (row.deleted || !row.content) {
-      throw new FhirError(gone(`Version ${versionId} of ${type}/${id} is a deletion`), 410);
+      throw gone(`Version ${versionId} of ${type}/${id} is a deletion`);
     }
     return row.content;
   }
@@ -198,7 +198,7 @@ export class SqlRepository implements Repository {
       ),
     ]);
     if (type && id && total.rows[0].n === 0) {
-      throw new FhirError(notFound(`${type}/${id} not found`), 404);
+      throw notFound(`${type}/${id} not found`);
     }
     return { resourceType: 'Bundle', type: 'history', total: total.rows[0].n, entry: page.rows.map(historyEntry) };
   }
@@ -216,7 +216,7 @@ export class SqlRepository implements Repository {
     return this.withTransaction(async (repo) => {
       const found = await (repo as SqlRepository).lockedMatches(search);
       if (found.length > 1) {
-        throw new FhirError(preconditionFailed(`If-None-Exist matched ${found.length} ${search.resourceType} resources`), 412);
+        throw preconditionFailed(`If-None-Exist matched ${found.length} ${search.resourceType} resources`);
       }
       if (found.length === 1) {
         return { resource: found[0] as T, created: false };
@@ -233,11 +233,11 @@ export class SqlRepository implements Repository {
     return this.withTransaction(async (repo) => {
       const found = await (repo as SqlRepository).lockedMatches(search);
       if (found.length > 1) {
-        throw new FhirError(preconditionFailed(`The conditional update matched ${found.length} ${search.resourceType} resources`), 412);
+        throw preconditionFailed(`The conditional update matched ${found.length} ${search.resourceType} resources`);
       }
       if (found.length === 1) {
         if (resource.id && resource.id !== found[0].id) {
-          throw new FhirError(badRequest(`The body's id '${resource.id}' is not the matching resource's id '${found[0].id}'`, 'id'), 400);
+          throw badRequest(`The body's id '${resource.id}' is not the matching resource's id '${found[0].id}'`, 'id');
         }
         return repo.update({ ...resource, id: found[0].id }, options);
       }
@@ -252,7 +252,7 @@ export class SqlRepository implements Repository {
     const key = `${search.resourceType}?${JSON.stringify(search.filters ?? [])}`;
     await this.driver.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
     if (!search.filters?.length) {
-      throw new FhirError(badRequest('A conditional request needs at least one search parameter'), 400);
+      throw badRequest('A conditional request needs at least one search parameter');
     }
     const res = await this.search({ ...search, count: 2, sortRules: [], include: [], revInclude: [], total: 'none' }, { strict: true });
     return res.resources;

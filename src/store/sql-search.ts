@@ -8,7 +8,7 @@
  */
 import type { IncludeTarget, SearchRequest } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 import { releasedCondition, releaseRows, tenantCondition } from './access-sql';
 import type { RepositoryAccess, SearchResult, SqlDriver } from './repository';
 import { loadHierarchies, subsumptionSystems } from './code-hierarchy';
@@ -46,7 +46,7 @@ function decodeCursor(text: string | undefined): Cursor {
   } catch {
     // fall through
   }
-  throw new FhirError(badRequest(`Invalid paging cursor '${text}'`, '_cursor'), 400);
+  throw badRequest(`Invalid paging cursor '${text}'`, '_cursor');
 }
 
 /** Checks `_count`: 400 when negative or not a number; clamps large values to MAX_COUNT. */
@@ -55,7 +55,7 @@ export function pageSize(count: number | undefined | null, warnings: string[]): 
     return DEFAULT_COUNT;
   }
   if (count === null || !Number.isInteger(count) || count < 0) {
-    throw new FhirError(badRequest(`_count must be a whole number from 0 to ${MAX_COUNT}`, '_count'), 400);
+    throw badRequest(`_count must be a whole number from 0 to ${MAX_COUNT}`, '_count');
   }
   if (count > MAX_COUNT) {
     warnings.push(`_count=${count} is more than ${MAX_COUNT}; pages hold ${MAX_COUNT} resources`);
@@ -95,7 +95,7 @@ function refuseNul(request: SearchRequest): void {
   for (const [name, text] of named) {
     if (text.includes('\0')) {
       const shown = name.replace(/\0/g, '\\0');
-      throw new FhirError(badRequest(`Search parameter '${shown}' contains a NUL character (%00), which no stored value can hold`, shown), 400);
+      throw badRequest(`Search parameter '${shown}' contains a NUL character (%00), which no stored value can hold`, shown);
     }
   }
 }
@@ -138,7 +138,7 @@ export async function runSearch(
   } else {
     offset = cursor.o ?? request.offset ?? 0;
     if (!Number.isInteger(offset) || offset < 0) {
-      throw new FhirError(badRequest('_offset must be a whole number', '_offset'), 400);
+      throw badRequest('_offset must be a whole number', '_offset');
     }
   }
   const order = keyset ? 'r.id' : [...sort, 'r.id'].join(', ');

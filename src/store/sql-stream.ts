@@ -5,7 +5,7 @@
  * stays at one batch. `asOf` reads the version current at that instant from the history table.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { badRequest, FhirError } from '../outcomes';
+import { badRequest } from '../outcomes';
 import { releasedCondition, releaseRows, tenantCondition, visibleCondition } from './access-sql';
 import type { CompartmentOptions, CompartmentPage, RepositoryAccess, SqlDriver, StreamFilter } from './repository';
 
@@ -106,7 +106,7 @@ export async function compartmentPage(driver: SqlDriver, patientId: string, opti
       key = undefined;
     }
     if (!Array.isArray(key) || key.length !== 2 || typeof key[0] !== 'string' || typeof key[1] !== 'string') {
-      throw new FhirError(badRequest(`Invalid paging cursor '${options.cursor}'`, '_cursor'), 400);
+      throw badRequest(`Invalid paging cursor '${options.cursor}'`, '_cursor');
     }
     params.push(key[0], key[1]);
     conds.push(`(t.resource_type, t.id) > ($${params.length - 1}, $${params.length})`);

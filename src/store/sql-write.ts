@@ -5,7 +5,7 @@
  * in one statement. Must run inside a transaction.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { conflict, FhirError, preconditionFailed } from '../outcomes';
+import { conflict, preconditionFailed } from '../outcomes';
 import type { SqlDriver } from './repository';
 import { hasPart2Label, withPart2Labels } from '../access/owner-rules';
 import { writeGrants } from './consent-grants';
@@ -93,7 +93,7 @@ export async function writeVersion(
     const row = cur.rows[0];
     if (ifMatch !== undefined && (!row || row.deleted || String(row.version_id) !== ifMatch)) {
       const now = row && !row.deleted ? `is ${row.version_id}` : 'does not exist';
-      throw new FhirError(preconditionFailed(`If-Match: expected version ${ifMatch} of ${type}/${id}, but the current version ${now}`), 412);
+      throw preconditionFailed(`If-Match: expected version ${ifMatch} of ${type}/${id}, but the current version ${now}`);
     }
     if (content === null && (!row || row.deleted)) {
       return { versionId: row?.version_id ?? 0, lastUpdated: '', existed: false, changed: false };
@@ -116,7 +116,7 @@ export async function writeVersion(
         if (attempt < 3) {
           continue;
         }
-        throw new FhirError(conflict(`Could not write ${type}/${id}: concurrent creates of it kept winning; send it again`), 409);
+        throw conflict(`Could not write ${type}/${id}: concurrent creates of it kept winning; send it again`);
       }
       await tx.query(SIDE_ONLY_SQL, params);
     } else {

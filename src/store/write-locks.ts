@@ -12,7 +12,7 @@
  * then answered 409. PGlite has one connection, so it never waits; the same SQL runs there.
  */
 import { createHash } from 'node:crypto';
-import { conflict, FhirError } from '../outcomes';
+import { conflict } from '../outcomes';
 import type { SqlDriver } from './repository';
 
 /** First key of the two-int advisory locks ("PBWR"): a key space of its own, apart from the one-bigint locks of migrations and conditional writes. */
@@ -85,10 +85,7 @@ export async function retryTransaction<T>(transaction: () => Promise<T>): Promis
         throw err;
       }
       if (attempt >= ATTEMPTS) {
-        throw new FhirError(
-          conflict(`The write conflicted with concurrent writes to the same resources ${ATTEMPTS} times and was not applied; send it again`),
-          409,
-        );
+        throw conflict(`The write conflicted with concurrent writes to the same resources ${ATTEMPTS} times and was not applied; send it again`);
       }
       await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_MS * 2 ** attempt));
     }

@@ -5,7 +5,7 @@
  * bounds what one request may cost: elements (counted before walking, 413) and, in a pool, time
  * (the worker is stopped and replaced, 422).
  */
-import { FhirError, tooCostly } from '../outcomes';
+import { FhirError, tooCostly, tookTooLong } from '../outcomes';
 import type { ValidateOptions, ValidationResult, Validator } from './validator';
 
 export interface ValidationBudget {
@@ -51,13 +51,13 @@ export function countElements(value: unknown, limit: number): number {
 /** Throws 413 when `input` has more elements than the budget allows. */
 export function checkElementBudget(input: unknown, maxElements: number): void {
   if (Number.isFinite(maxElements) && countElements(input, maxElements) > maxElements) {
-    throw new FhirError(tooCostly(`The resource has more than ${maxElements} elements (VALIDATION_MAX_ELEMENTS): not validated`), 413);
+    throw tooCostly(`The resource has more than ${maxElements} elements (VALIDATION_MAX_ELEMENTS): not validated`);
   }
 }
 
 /** 422: a validation ran past its time budget and was stopped. */
 export function timeBudgetExceeded(timeoutMs: number): FhirError {
-  return new FhirError(tooCostly(`Validation took longer than ${timeoutMs} ms (VALIDATION_TIMEOUT_MS) and was stopped`), 422);
+  return tookTooLong(`Validation took longer than ${timeoutMs} ms (VALIDATION_TIMEOUT_MS) and was stopped`);
 }
 
 /**

@@ -34,6 +34,7 @@ const USED = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem', 'SearchPa
 export class PackageContent {
   private readonly byKey = new Map<string, PackageEntry>();
   private readonly cache = new Map<string, Resource | null>();
+  private readonly examples = new Map<string, Map<string, Resource>>();
   readonly entries: PackageEntry[] = [];
 
   /** Packages first in the list win when two define the same canonical. */
@@ -70,6 +71,25 @@ export class PackageContent {
     return (r ?? undefined) as T | undefined;
   }
 
+  /**
+   * A resource of the packages' `example/` folders by type and canonical URL. Only files named
+   * `<type>-*.json` (the package layout's naming) are read, once per type, when first asked for.
+   */
+  example<T extends Resource>(resourceType: T['resourceType'], url: string): T | undefined {
+    let byUrl = this.examples.get(resourceType);
+    if (!byUrl) {
+      byUrl = new Map();
+      for (const pkg of this.packages) {
+        for (const r of readExamples(pkg, resourceType)) {
+          const u = (r as { url?: unknown }).url;
+          if (typeof u === 'string' && !byUrl.has(u)) byUrl.set(u, r);
+        }
+      }
+      this.examples.set(resourceType, byUrl);
+    }
+    return byUrl.get(url) as T | undefined;
+  }
+
   /** Every entry of a resource type. */
   list(resourceType: string): PackageEntry[] {
     return this.entries.filter((e) => e.resourceType === resourceType);
@@ -82,6 +102,27 @@ function readResource(e: PackageEntry): Resource | null {
   } catch {
     return null; // a broken file in a package is as good as absent; the index said what it was
   }
+}
+
+/** The resources of a type in a package's `example/` folder (unreadable files skipped). */
+function readExamples(pkg: FhirPackage, resourceType: string): Resource[] {
+  const dir = join(pkg.dir, 'example');
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.startsWith(`${resourceType}-`) && f.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const out: Resource[] = [];
+  for (const file of files) {
+    try {
+      const r = JSON.parse(readFileSync(join(dir, file), 'utf8').replace(/^\uFEFF/, '')) as Resource;
+      if (r.resourceType === resourceType) out.push(r);
+    } catch {
+      // a broken example is as good as absent
+    }
+  }
+  return out;
 }
 
 /** The package's index: its `.index.json`, a cached scan, or a fresh scan (then cached). */

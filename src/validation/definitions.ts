@@ -12,12 +12,12 @@ import {
   parseStructureDefinition,
   tryGetDataType,
 } from '@medplum/core';
-import type { CodeSystem, ElementDefinition, OperationOutcomeIssue, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
+import type { CodeSystem, ElementDefinition, OperationOutcomeIssue, Questionnaire, Resource, SearchParameter, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { type CacheManifest, codesOf, ensureDefinitionsCache, trimStructureDefinition } from './definitions-cache';
 import { PackageContent } from './definitions-packages';
 import { generateSnapshot, prepareSnapshot } from './definitions-snapshot';
 import { EXTERNAL_EXTENSIONS, type ExternalExtension } from './external-extensions';
-import { type FhirPackage, loadPackageSet, missingDependencyIssue } from './packages';
+import { canonicalBases, type FhirPackage, loadPackageSet, type MissingDependency, missingDependencyIssue } from './packages';
 import { canonicalUrl, CodeIndex, type Expansion, expandValueSet, FLAT_CODE_SYSTEMS, type TerminologySource } from './terminology';
 
 export interface DefinitionsOptions {
@@ -65,6 +65,10 @@ export class Definitions {
   readonly igPackages: FhirPackage[] = [];
   /** What loading the packages had to say: dependencies not found, versions standing in for others. */
   readonly loadIssues: OperationOutcomeIssue[] = [];
+  /** PeerBridge's own packages (`packageDirs`): `name#version` and canonical URL. */
+  private readonly ownPackages: { id: string; canonical: string }[] = [];
+  /** Dependencies of the loaded packages that could not be found (each also a warning in `loadIssues`). */
+  readonly missingDependencies: MissingDependency[] = [];
   private readonly ig: PackageContent | undefined;
   private readonly typeSds = new Map<string, StructureDefinition>();
   private readonly ownCodeSystems = new Map<string, CodeSystem>();
@@ -96,6 +100,7 @@ export class Definitions {
       this.igPackages.push(...set.packages);
       this.ig = new PackageContent(set.packages);
       this.loadIssues.push(...set.issues);
+      this.missingDependencies.push(...set.missing);
       if (set.missing.length > 0) {
         const unresolved = this.unresolvedReferences();
         for (const m of set.missing) {
@@ -113,6 +118,12 @@ export class Definitions {
   private loadPackage(dir: string): void {
     if (!existsSync(dir)) {
       return;
+    }
+    if (existsSync(join(dir, 'package.json'))) {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown; canonical?: unknown };
+      if (typeof manifest.canonical === 'string') {
+        this.ownPackages.push({ id: `${String(manifest.name)}#${String(manifest.version)}`, canonical: manifest.canonical });
+      }
     }
     const codeSystems = new Map<string, CodeSystem>();
     const valueSets = new Map<string, ValueSet>();
@@ -389,6 +400,42 @@ export class Definitions {
   implementationGuides(): string[] {
     const asked = new Set(this.igPackages.filter((p) => !p.source.startsWith('dependency of ')).map((p) => p.dir));
     return (this.ig?.list('ImplementationGuide') ?? []).filter((e) => asked.has(e.pkg.dir)).map((e) => e.url);
+  }
+
+  /**
+   * The loaded package (`name#version`: PeerBridge's own, or an IG asked for or found as a
+   * dependency) whose canonical URL a URL lies under: every definition of it is known, so a URL
+   * there that no definition answers does not exist (rather than being in a package not loaded).
+   */
+  loadedPackageFor(url: string): string | undefined {
+    const own = this.ownPackages.find((p) => url.startsWith(p.canonical + '/'));
+    if (own) {
+      return own.id;
+    }
+    const ig = this.igPackages.find((p) => p.canonical && url.startsWith(p.canonical + '/'));
+    return ig ? `${ig.name}#${ig.version}` : undefined;
+  }
+
+  /**
+   * The missing dependency a canonical URL that no loaded definition answers most likely belongs
+   * to (by the package's canonical URL bases), so that what it leaves unchecked can name it.
+   */
+  missingDependencyFor(url: string): MissingDependency | undefined {
+    return this.missingDependencies.find((m) => canonicalBases(m.name).some((b) => url.startsWith(b)));
+  }
+
+  /**
+   * A Questionnaire by canonical URL: PeerBridge's own, else one of the loaded packages' (their
+   * conformance resources, then their examples: IGs such as US Core ship the Questionnaires their
+   * QuestionnaireResponse examples answer only as examples).
+   */
+  questionnaire(url: string): Questionnaire | undefined {
+    const u = canonicalUrl(url);
+    const own = this.packageResources.get(u);
+    if (own) {
+      return own.resourceType === 'Questionnaire' ? own : undefined;
+    }
+    return this.ig?.get<Questionnaire>('Questionnaire', u) ?? this.ig?.example<Questionnaire>('Questionnaire', u);
   }
 
   /** A SearchParameter of the loaded packages by canonical URL. */

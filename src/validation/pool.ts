@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { FhirError, tooCostly } from '../outcomes';
+import { FhirError, serviceUnavailable } from '../outcomes';
 import { type BodyValidator, checkElementBudget, DEFAULT_VALIDATION_BUDGET, timeBudgetExceeded, type ValidationBudget } from './budget';
 import type { DefinitionsOptions } from './definitions';
 import type { TextValidationOptions, TextValidationResult } from './json-text';
@@ -196,7 +196,7 @@ export class ValidationPool implements BodyValidator {
 }
 
 function unavailable(text: string): FhirError {
-  return new FhirError(tooCostly(text), 503, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+  return serviceUnavailable(text, RETRY_AFTER_SECONDS);
 }
 
 /**

@@ -145,12 +145,12 @@ export function checkQuestionnaire(q: Questionnaire, path: string, ctx: CheckCon
   checkEnableWhen(itemsOf(q), path);
 }
 
-/** Finds the Questionnaire a response answers: ours, or one in the enclosing Bundle. */
+/** Finds the Questionnaire a response answers: ours or a loaded package's (Definitions.questionnaire), or one in the enclosing Bundle. */
 function resolveQuestionnaire(canonical: string, ctx: CheckContext): Questionnaire | undefined {
   const url = canonicalUrl(canonical);
-  const pkg = ctx.defs.packageResources.get(url);
-  if (pkg?.resourceType === 'Questionnaire') {
-    return pkg;
+  const known = ctx.defs.questionnaire(url);
+  if (known) {
+    return known;
   }
   for (const r of ctx.enclosingResources()) {
     if (r.resourceType === 'Bundle') {

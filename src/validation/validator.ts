@@ -17,6 +17,12 @@ export interface ValidateOptions {
   profile?: string;
   /** FHIRPath prefix for reported issues (defaults to the resource type). */
   path?: string;
+  /**
+   * An unknown profile in meta.profile is an error. By default it is a warning and the resource
+   * is checked against its base type, as the reference validator does. (An unknown `profile`
+   * asked for above is always an error.)
+   */
+  strictProfiles?: boolean;
 }
 
 export interface ValidationResult {
@@ -57,7 +63,7 @@ export class Validator {
     }
     const rt = (input as { resourceType?: unknown }).resourceType;
     const path = options.path ?? (typeof rt === 'string' && /^[A-Z][A-Za-z]+$/.test(rt) ? rt : 'Resource');
-    const walker = new Walker(this.defs, checkResourceRules);
+    const walker = new Walker(this.defs, checkResourceRules, { strictProfiles: options.strictProfiles === true });
     walker.validateResource(input, path, options.profile ? [options.profile] : []);
     return walker.issues;
   }

@@ -26,7 +26,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { childTarget, extensionTarget } from './child-targets';
 import { issue, type IssueCode, type Severity } from './issues';
-import type { CheckContext, Json } from './checks/context';
+import type { CheckContext, Json, Policy } from './checks/context';
 import { DATATYPE_CHECKS } from './checks/datatypes';
 import { applyRules } from './checks/element-rules';
 import { checkExtensionContexts, extensionDefinition } from './checks/extensions';
@@ -84,6 +84,7 @@ export class Walker implements CheckContext {
   constructor(
     readonly defs: Definitions,
     private readonly resourceHook: ResourceValidatorHook,
+    readonly policy: Policy = { strictProfiles: false },
   ) {
     let plans = planCaches.get(defs);
     if (!plans) {
@@ -237,7 +238,7 @@ export class Walker implements CheckContext {
       }
       this.visitProperty(value, kp, `${path}.${key}`, profile, obj);
       if ((key === 'extension' || key === 'modifierExtension') && Array.isArray(value)) {
-        checkExtensionContexts(this, value, path, key, ctxPath, ctxType);
+        checkExtensionContexts(this, value, path, key, ctxPath, ctxType, ctxType === 'Extension' ? obj.url : undefined);
       }
     }
     for (const element of plan.required) {
@@ -362,7 +363,7 @@ export class Walker implements CheckContext {
       if (slicing && counts) {
         slice = assignSlice(this, item, slicing, facts.code, counts, name, itemPath);
       }
-      this.validateValue(item, element, facts, itemPath, profile, slice);
+      this.validateValue(item, element, facts, itemPath, profile, slice, parent);
     }
     if (slicing && counts) {
       checkSliceCounts(this, slicing, counts, name, path);
@@ -375,8 +376,16 @@ export class Walker implements CheckContext {
     return typeof rt === 'string' ? this.plans.computeTypeFacts(rt) : this.plans.typeFacts(el.type[0]?.code ?? 'Element');
   }
 
-  /** Validates one value of an element: type, pattern/fixed, binding, invariants, children. */
-  private validateValue(item: unknown, element: ElementPlan, facts: TypeFacts, path: string, profile: LoadedProfile | undefined, sliceIndex: number): void {
+  /** Validates one value of an element (held by `holder`): type, pattern/fixed, binding, invariants, children. */
+  private validateValue(
+    item: unknown,
+    element: ElementPlan,
+    facts: TypeFacts,
+    path: string,
+    profile: LoadedProfile | undefined,
+    sliceIndex: number,
+    holder: Json,
+  ): void {
     const slicing = element.slicing;
     const slice = sliceIndex >= 0 && slicing ? slicing.slices[sliceIndex] : undefined;
     const sliceRules = sliceIndex >= 0 && slicing ? slicing.rules[sliceIndex] : undefined;
@@ -403,7 +412,7 @@ export class Walker implements CheckContext {
     // Which definition governs the children?
     let target: ChildTarget | undefined;
     if (type === 'Extension') {
-      const ext = extensionDefinition(this, obj, path, element.el);
+      const ext = extensionDefinition(this, obj, path, element.el, this.subExtension(element, profile, holder, sliceIndex));
       target = ext ? extensionTarget(this.plans, element, ext) : childTarget(this.plans, element, type, profile, false);
     } else {
       target = childTarget(this.plans, element, type, profile, true);
@@ -427,6 +436,20 @@ export class Walker implements CheckContext {
     if (type === 'Reference') {
       checkReferenceTarget(this, obj, element, path);
     }
+  }
+
+  /**
+   * For an extension inside an extension (`Extension.extension`): the holder's definition when
+   * the holder is the extension `profile` defines (its url slices name the sub-extensions), and
+   * whether the value fell in one of them; undefined for an extension on anything else.
+   */
+  private subExtension(element: ElementPlan, profile: LoadedProfile | undefined, holder: Json, sliceIndex: number): { parent: LoadedProfile | undefined; inSlice: boolean } | undefined {
+    const p = element.el.path;
+    if (!p.startsWith('Extension.') || !p.endsWith('.extension')) {
+      return undefined;
+    }
+    const parent = profile?.sd.type === 'Extension' && holder.url === profile.url ? profile : undefined;
+    return { parent, inSlice: sliceIndex >= 0 };
   }
 
   /** fixed/pattern, required binding and invariants of an element (and of the slice the value fell in). */

@@ -50,7 +50,13 @@ test('validate --ig name#version from the cache: a US Core example is valid with
   expect(existsSync(ex)).toBe(true);
   const without = await run('validate', ex);
   expect(without.code).toBe(1);
-  expect(without.out).toMatch(/Unknown profile 'http:\/\/hl7\.org\/fhir\/us\/core\/StructureDefinition\/us-core-patient'/);
+  // without US Core: its profile is a warning (checked against base Patient), its extensions are errors
+  expect(without.out).toMatch(
+    /warning +\[Patient\/example\] Patient\.meta\.profile\[0\]: Profile reference 'http:\/\/hl7\.org\/fhir\/us\/core\/StructureDefinition\/us-core-patient' has not been checked because it is unknown/,
+  );
+  expect(without.out).toMatch(
+    /error +\[Patient\/example\] Patient\.extension\[0\]: Unknown extension 'http:\/\/hl7\.org\/fhir\/us\/core\/StructureDefinition\/us-core-race'/,
+  );
   const r = await run('validate', '--ig', 'hl7.fhir.us.core#6.1.0', ex);
   expect(r.code).toBe(0);
   expect(r.out).toMatch(/^VALID/);

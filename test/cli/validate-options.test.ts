@@ -91,12 +91,30 @@ test('--help describes every option; --version prints the version', async () => 
   const help = await run('validate', '--help');
   expect(help.code).toBe(0);
   expect(help.out).toBe(VALIDATE_HELP);
-  for (const option of ['--profile', '--format', '--output', '--level', '--threads', '--max-bytes', '--no-progress', '--help']) {
+  for (const option of ['--profile', '--strict-profiles', '--format', '--output', '--level', '--threads', '--max-bytes', '--no-progress', '--help']) {
     expect(help.out).toMatch(new RegExp(`^ +(-h, )?${option}\\b[^\\n]*\\s{2,}\\S`, "m"));
   }
   const version = await run('--version');
   expect(version.code).toBe(0);
   expect(version.out).toBe(`peerbridge ${(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+});
+
+test('an unknown profile in meta.profile: a warning and exit 0; --strict-profiles makes it an error, on workers too', async () => {
+  const url = 'http://example.org/fhir/StructureDefinition/unknown-patient';
+  const dir = join(tmp, 'profiled');
+  mkdirSync(dir);
+  for (const id of ['a', 'b']) {
+    writeFileSync(join(dir, `${id}.json`), JSON.stringify({ resourceType: 'Patient', id, meta: { profile: [url] }, text: narrative }, null, 2));
+  }
+  const r = await run('validate', join(dir, 'a.json'));
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/a\.json:6:7: warning +\[Patient\/a\] Patient\.meta\.profile\[0\]: Profile reference '.*unknown-patient' has not been checked because it is unknown/);
+  const strict = await run('validate', '--strict-profiles', join(dir, 'a.json'));
+  expect(strict.code).toBe(1);
+  expect(strict.out).toMatch(/a\.json:6:7: error +\[Patient\/a\] Patient\.meta\.profile\[0\]: Profile reference/);
+  const workers = await run('validate', '--strict-profiles', '--threads', '2', dir);
+  expect(workers.code).toBe(1);
+  expect(workers.out).toMatch(/2 file\(s\) checked: 0 valid, 2 invalid/);
 });
 
 test('in a directory, JSON that is not a FHIR resource is skipped with a note; named on the command line it is invalid', async () => {

@@ -97,10 +97,13 @@ describe('profiles and slices', () => {
     expectError(e, 'Encounter', /pb-enc-1/);
   });
 
-  test('an unknown meta.profile is an error, not silence', () => {
+  test('an unknown meta.profile is a warning, not silence (an error with strictProfiles)', () => {
     const e = encounter();
     e.meta.profile = ['http://example.org/StructureDefinition/nope'];
-    expectError(e, 'Encounter.meta.profile[0]', /Unknown profile/);
+    const r = validator.validate(e);
+    expect(r.issues.map((i) => `${i.severity} ${i.expression?.[0]}`)).toEqual(['warning Encounter.meta.profile[0]']);
+    expect(r.issues[0].details?.text).toMatch(/^Profile reference '.*nope' has not been checked because it is unknown/);
+    expect(validator.validate(e, { strictProfiles: true }).valid).toBe(false);
   });
 
   test('a profile can be asked for explicitly', () => {
@@ -132,10 +135,13 @@ describe('extensions', () => {
     expect(errs.some((i) => /therapy/.test(i.details?.text ?? ''))).toBe(true);
   });
 
-  test('unknown extension in our namespace is an error; elsewhere a warning', () => {
+  test('unknown extension is an error; in an example domain a warning', () => {
     const e = encounter();
     e.extension.push({ url: `${PB}/StructureDefinition/no-such-thing`, valueBoolean: true });
     expectError(e, 'Encounter.extension[2]', /Unknown extension/);
+    const g = encounter();
+    g.extension.push({ url: 'http://other.org/ext', valueBoolean: true });
+    expectError(g, 'Encounter.extension[2]', /Unknown extension/);
     const f = encounter();
     f.extension.push({ url: 'http://example.org/ext', valueBoolean: true });
     const r = validator.validate(f);

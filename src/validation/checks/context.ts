@@ -26,11 +26,33 @@ export interface IssueSink {
   report(severity: Severity, code: IssueCode, text: string, path: string): void;
 }
 
-/** The look-ups checks make: types, profiles and extension definitions, value sets, code systems. */
-export type Lookups = Pick<Definitions, 'isResourceType' | 'profile' | 'baseType' | 'codeIndex' | 'codeSystemCodes' | 'packageResources'>;
+/**
+ * The look-ups checks make: types, profiles and extension definitions, value sets, code systems,
+ * Questionnaires, and why a definition is unknown (a missing package, a definition that could not be used).
+ */
+export type Lookups = Pick<
+  Definitions,
+  | 'isResourceType'
+  | 'profile'
+  | 'baseType'
+  | 'codeIndex'
+  | 'codeSystemCodes'
+  | 'packageResources'
+  | 'questionnaire'
+  | 'missingDependencyFor'
+  | 'loadedPackageFor'
+  | 'brokenDefinitions'
+>;
+
+/** How strict a run is (ValidateOptions). */
+export interface Policy {
+  /** An unknown profile in meta.profile is an error (default: a warning, the resource is checked against its base type). */
+  readonly strictProfiles: boolean;
+}
 
 export interface CheckContext extends IssueSink {
   readonly defs: Lookups;
+  readonly policy: Policy;
   /** The resources being walked, outermost first (a Bundle, then its entry, ...). */
   enclosingResources(): Resource[];
   /** The resource being walked (innermost): FHIRPath's %resource. */
