@@ -44,6 +44,8 @@ export interface StoredRecords {
   find(source: string, kind: Exclude<StoredKind, 'episode'>, id: string): Promise<StoredRecord | undefined>;
   /** The stored episode with source id `id` in `source`; undefined when missing or not readable by the caller. */
   episode(source: string, id: string, claims?: EpisodeClaims): Promise<StoredEpisode | undefined>;
+  /** Whether any units are billed to person `personId` at all: one question per person, so a person new to the store costs no question per day. */
+  anyUnitsBilled(source: string, personId: string): Promise<boolean>;
   /** Units billed to person `personId` on `day` (local date of the contacts' start, YYYY-MM-DD), per contact. */
   unitsBilled(source: string, personId: string, day: string): Promise<StoredUnits[]>;
 }

@@ -28,6 +28,7 @@ export class StoredContext {
   private readonly episodes = new Map<string, StoredEpisode | null>();
   private readonly looked = new Set<string>();
   private readonly days = new Set<string>();
+  private readonly billedPeople = new Map<string, boolean>();
   /** Lookups made (for the cost report of bench:translate). */
   lookups = 0;
 
@@ -120,10 +121,23 @@ export class StoredContext {
     if (this.days.has(key)) return;
     if (this.days.size >= CACHE_MAX) this.days.clear();
     this.days.add(key);
+    if (!(await this.billed(personId))) return;
     this.lookups++;
     for (const stored of await this.port.unitsBilled(this.source, personId, day)) {
       if (!this.state.ledger.holds(stored.contactId)) this.state.ledger.commit({ contactId: stored.contactId, personId, day, units: stored.units, released: false });
     }
+  }
+
+  /** Whether the store holds units billed to the person at all (asked once per person: most people of a first load have none). */
+  private async billed(personId: string): Promise<boolean> {
+    let known = this.billedPeople.get(personId);
+    if (known === undefined) {
+      this.lookups++;
+      known = await this.port.anyUnitsBilled(this.source, personId);
+      if (this.billedPeople.size >= CACHE_MAX) this.billedPeople.clear();
+      this.billedPeople.set(personId, known);
+    }
+    return known;
   }
 
   /** True the first time `key` is asked for (until the cache is emptied). */

@@ -71,6 +71,11 @@ export function storedRecords(repo: Repository): StoredRecords {
       };
     },
 
+    async anyUnitsBilled(source, personId): Promise<boolean> {
+      const page = await repo.search(parseSearchRequest('ChargeItem', { subject: `Patient/${resourceId(source, 'Patient', personId)}`, _count: '1' }));
+      return page.resources.length > 0;
+    },
+
     async unitsBilled(source, personId, day): Promise<StoredUnits[]> {
       // Occurrence instants of the day in any offset fall within a day either side of it; the day itself is checked below.
       const from = new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
