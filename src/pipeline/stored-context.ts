@@ -54,7 +54,7 @@ export class StoredContext {
         await this.organization(value.organizationId);
         await this.person(value.personId);
         if (Array.isArray(value.contacts)) {
-          for (const c of value.contacts as unknown[]) if (c && typeof c === 'object') await this.units(value.personId, (c as Record<string, unknown>).start);
+          for (const c of value.contacts as Record<string, unknown>[]) if (c && typeof c === 'object' && c.status === 'finished' && c.durationMinutes !== undefined) await this.units(value.personId, c.start);
         }
         return;
       }
@@ -67,7 +67,8 @@ export class StoredContext {
       case 'recovery-plan': {
         const id = text(ref?.id);
         const episode = id === undefined ? undefined : (this.state.episodes.get(id) ?? (await this.storedEpisode(id, ref)));
-        if (kind === 'contact') await this.units(episode?.personId ?? ref?.personId, value.start);
+        // Only a contact that bills (finished, with a duration) needs the units stored for its day.
+        if (kind === 'contact' && value.status === 'finished' && value.durationMinutes !== undefined) await this.units(episode?.personId ?? ref?.personId, value.start);
         return;
       }
       default:
