@@ -161,7 +161,7 @@ function countingPort(port: StoredRecords): { port: StoredRecords; calls: number
         c.ms += performance.now() - t;
       }
     };
-  c.port = { find: timed(port.find), episode: timed(port.episode), anyUnitsBilled: timed(port.anyUnitsBilled), unitsBilled: timed(port.unitsBilled) };
+  c.port = { find: timed(port.find.bind(port)), episode: timed(port.episode.bind(port)), anyUnitsBilled: timed(port.anyUnitsBilled.bind(port)), unitsBilled: timed(port.unitsBilled.bind(port)) };
   return c;
 }
 

@@ -121,7 +121,11 @@ export function createApp(deps: AppDeps): express.Express {
   const commitDeps = { ...fhirDeps, validation: serverValidation };
   const callerStore = (res: Response): CallerStore => {
     const view: FhirDeps = depsFor(commitDeps, res);
-    return { commit: deps.store ? transactionCommitter(router, view, base) : undefined, access: view.access, stored: deps.store ? storedRecords(view.repo) : undefined };
+    return {
+      commit: deps.store ? transactionCommitter(router, view, base) : undefined,
+      access: view.access,
+      stored: deps.store ? storedRecords(view.repo) : undefined,
+    };
   };
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   app.use(

@@ -84,7 +84,14 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
   // Once an ingest is stored, the caller's rejects awaiting what it stored are retried (src/pipeline/retry-rejects.ts `retryAwaiting`).
   const awaiting = (caller: CallerStore, source: string) =>
     rejects && caller.commit && caller.stored
-      ? (written: { kind: string; id: string }[]) => retryAwaiting(source, written, { rejects, sources, pipeline: pipelineOf(caller), commit: caller.commit, ...(caller.access ? { access: caller.access } : {}) })
+      ? (written: { kind: string; id: string }[]) =>
+          retryAwaiting(source, written, {
+            rejects,
+            sources,
+            pipeline: pipelineOf(caller),
+            commit: caller.commit,
+            ...(caller.access ? { access: caller.access } : {}),
+          })
       : undefined;
 
   router.post('/canonical', readFhirJsonBody(maxBodyBytes), async (req, res) => {
@@ -115,7 +122,12 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
     if (body.length === 0) throw badRequest(`The request has no body: send the ${source.format} export`);
     const input = { name: file ?? 'request body', chunks: [body], ...(feed !== undefined ? { feed } : {}) };
     const caller = callerStore(res);
-    const result = await ingestSource(source, [input], dryRun, { ...pipelineOf(caller), commit: caller.commit, saveRejects: saveRejects(res), retryAwaiting: awaiting(caller, source.name) });
+    const result = await ingestSource(source, [input], dryRun, {
+      ...pipelineOf(caller),
+      commit: caller.commit,
+      saveRejects: saveRejects(res),
+      retryAwaiting: awaiting(caller, source.name),
+    });
     sendFhir(res, result.status, result.body);
   });
   return router;

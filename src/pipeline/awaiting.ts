@@ -10,4 +10,3 @@ export const awaitingReason = (kind: StoredKind, id: string): string => `awaitin
 
 /** Kinds a record waits for (the others are looked up for their context only: see docs/architecture.md, "Ports"). */
 export const AWAITED_KINDS = ['episode'] as const satisfies readonly StoredKind[];
-

@@ -54,7 +54,8 @@ export class StoredContext {
         await this.organization(value.organizationId);
         await this.person(value.personId);
         if (Array.isArray(value.contacts)) {
-          for (const c of value.contacts as Record<string, unknown>[]) if (c && typeof c === 'object' && c.status === 'finished' && c.durationMinutes !== undefined) await this.units(value.personId, c.start);
+          for (const c of value.contacts as Record<string, unknown>[])
+            if (c && typeof c === 'object' && c.status === 'finished' && c.durationMinutes !== undefined) await this.units(value.personId, c.start);
         }
         return;
       }
@@ -68,7 +69,8 @@ export class StoredContext {
         const id = text(ref?.id);
         const episode = id === undefined ? undefined : (this.state.episodes.get(id) ?? (await this.storedEpisode(id, ref)));
         // Only a contact that bills (finished, with a duration) needs the units stored for its day.
-        if (kind === 'contact' && value.status === 'finished' && value.durationMinutes !== undefined) await this.units(episode?.personId ?? ref?.personId, value.start);
+        if (kind === 'contact' && value.status === 'finished' && value.durationMinutes !== undefined)
+          await this.units(episode?.personId ?? ref?.personId, value.start);
         return;
       }
       default:
@@ -125,7 +127,8 @@ export class StoredContext {
     if (!(await this.billed(personId))) return;
     this.lookups++;
     for (const stored of await this.port.unitsBilled(this.source, personId, day)) {
-      if (!this.state.ledger.holds(stored.contactId)) this.state.ledger.commit({ contactId: stored.contactId, personId, day, units: stored.units, released: false });
+      if (!this.state.ledger.holds(stored.contactId))
+        this.state.ledger.commit({ contactId: stored.contactId, personId, day, units: stored.units, released: false });
     }
   }
 

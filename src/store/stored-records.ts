@@ -20,7 +20,8 @@ const PART2_CODE = PART2_LABELS.find((l) => l.code === '42CFRPart2') as { system
 
 const labelledPart2 = (meta: Meta | undefined): boolean => (meta?.security ?? []).some((s) => s.system === PART2_CODE.system && s.code === PART2_CODE.code);
 
-const isPart2Program = (o: Organization): boolean => (o.type ?? []).some((t) => t.coding?.some((c) => c.system === cs('peerbridge-codes') && c.code === 'part2-program'));
+const isPart2Program = (o: Organization): boolean =>
+  (o.type ?? []).some((t) => t.coding?.some((c) => c.system === cs('peerbridge-codes') && c.code === 'part2-program'));
 
 /** A resource by id, or undefined when it is unknown, deleted or not readable by the view (404 and 410). */
 async function readOrMissing<T extends Resource>(repo: Repository, type: T['resourceType'], id: string): Promise<T | undefined> {
@@ -36,7 +37,14 @@ async function readOrMissing<T extends Resource>(repo: Repository, type: T['reso
  * The source record id of a referenced resource of `type`: its source-record identifier when the
  * view reads it, else the claim whose deterministic id is the one referred to.
  */
-async function sourceIdOf(repo: Repository, source: string, type: 'Patient' | 'Organization', ref: { reference?: string } | undefined, kind: string, claims: readonly (string | undefined)[]): Promise<string | undefined> {
+async function sourceIdOf(
+  repo: Repository,
+  source: string,
+  type: 'Patient' | 'Organization',
+  ref: { reference?: string } | undefined,
+  kind: string,
+  claims: readonly (string | undefined)[],
+): Promise<string | undefined> {
   const id = referencedId(ref);
   if (id === undefined) return undefined;
   const r = await readOrMissing<Patient | Organization>(repo, type, id);
@@ -83,7 +91,14 @@ export function storedRecords(repo: Repository): StoredRecords {
       const out: StoredUnits[] = [];
       let cursor: string | undefined;
       do {
-        const page = await repo.search(parseSearchRequest('ChargeItem', { subject: `Patient/${resourceId(source, 'Patient', personId)}`, occurrence: [`ge${from}`, `le${to}`], _count: '100' }), cursor ? { cursor } : {});
+        const page = await repo.search(
+          parseSearchRequest('ChargeItem', {
+            subject: `Patient/${resourceId(source, 'Patient', personId)}`,
+            occurrence: [`ge${from}`, `le${to}`],
+            _count: '100',
+          }),
+          cursor ? { cursor } : {},
+        );
         for (const c of page.resources as ChargeItem[]) {
           const start = c.occurrencePeriod?.start ?? c.occurrenceDateTime;
           const contactId = recordIdOf(c.identifier, 'contact')?.value;

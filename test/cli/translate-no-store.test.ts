@@ -12,7 +12,7 @@ const NOTE = /^Store: none \(records sent before are not looked up: a contact's 
 test.each([
   ['an outside source', ['--mapping', MINI, join(MINI, 'contacts.csv'), '--out', '/dev/null', '--rejects', '/dev/null']],
   ['a canonical file', ['--mapping', 'canonical', EXAMPLE, '--out', '/dev/null']],
-])("%s: the report says that records sent before are not looked up", async (_name, args) => {
+])('%s: the report says that records sent before are not looked up', async (_name, args) => {
   const r = await run('translate', ...args);
   expect(r.err).toMatch(NOTE);
 });

@@ -25,11 +25,14 @@ const id = (type: string, recordId: string): string => resourceId(SYSTEM, type, 
 
 const ORGANIZATIONS = 'ORG_ID,ORG_NAME,NPI,PART2_PROGRAM';
 const CLIENTS = 'CLIENT_ID,MRN,LAST_NAME,FIRST_NAME,MIDDLE_NAME,SUFFIX,DOB,SEX,PRIMARY_PROGRAM';
-const EPISODES = 'EPISODE_ID,CLIENT_ID,PROGRAM_ID,EPISODE_STATUS,ADMIT_DATE,DISCHARGE_DATE,ASSIGNED_PSS,REFERRAL_RECEIVED,REFERRAL_STATUS,REFERRED_BY,REFERRAL_REASONS,REFERRAL_NOTE';
-const CONTACTS = 'CONTACT_ID,EPISODE_ID,CLIENT_ID,Svc Date,Start Time,Duration (min),Contact Type,Appt Status,Location,Group Session,Staff ID,Interventions,Support Types,ICRC Tasks,Progress Note';
+const EPISODES =
+  'EPISODE_ID,CLIENT_ID,PROGRAM_ID,EPISODE_STATUS,ADMIT_DATE,DISCHARGE_DATE,ASSIGNED_PSS,REFERRAL_RECEIVED,REFERRAL_STATUS,REFERRED_BY,REFERRAL_REASONS,REFERRAL_NOTE';
+const CONTACTS =
+  'CONTACT_ID,EPISODE_ID,CLIENT_ID,Svc Date,Start Time,Duration (min),Contact Type,Appt Status,Location,Group Session,Staff ID,Interventions,Support Types,ICRC Tasks,Progress Note';
 
 const episode = (episodeId: string, client: string, program = 'RB-CCBHC'): string => `${episodeId},${client},${program},OPEN,01/05/2026,,S-1001,,,,,`;
-const contact = (contactId: string, episodeId: string, client: string, date = '01/12/2026', minutes = 50): string => `${contactId},${episodeId},${client},${date},10:00 AM,${minutes},F2F,KEPT,CLINIC,N,S-1001,SH,EMO,I4,`;
+const contact = (contactId: string, episodeId: string, client: string, date = '01/12/2026', minutes = 50): string =>
+  `${contactId},${episodeId},${client},${date},10:00 AM,${minutes},F2F,KEPT,CLINIC,N,S-1001,SH,EMO,I4,`;
 const csv = (...lines: string[]): string => `${lines.join('\n')}\n`;
 
 const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name === name);
@@ -55,13 +58,16 @@ describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
     expect({ status: res.status, issues: res.status === status ? [] : texts(res.body as Parameters) }).toEqual({ status, issues: [] });
     return res.body as Parameters;
   };
-  const read = async <T,>(type: string, fhirId: string): Promise<T> => (await request(app).get(`/fhir/${type}/${fhirId}`).expect(200)).body as T;
+  const read = async <T>(type: string, fhirId: string): Promise<T> => (await request(app).get(`/fhir/${type}/${fhirId}`).expect(200)).body as T;
   const openRejects = async (): Promise<Parameters[]> =>
     ((await request(app).get('/ingest/rejects?source=riverbend-csv').expect(200)).body as Bundle).entry?.map((e) => e.resource as Parameters) ?? [];
 
   test('day 1: clients, then episodes, each in a post of its own', async () => {
     await post('organizations', csv(ORGANIZATIONS, 'RB-CCBHC,Riverbend Community Behavioral Health,1548203967,N'));
-    await post('clients', csv(CLIENTS, '300112,RB0300112,Alvarez,Marisol,J,,02/11/1984,F,RB-CCBHC', '300127,RB0300127,Kowalczyk,Peter,A,,07/30/1979,M,RB-CCBHC'));
+    await post(
+      'clients',
+      csv(CLIENTS, '300112,RB0300112,Alvarez,Marisol,J,,02/11/1984,F,RB-CCBHC', '300127,RB0300127,Kowalczyk,Peter,A,,07/30/1979,M,RB-CCBHC'),
+    );
     const res = await post('episodes', csv(EPISODES, episode('E-7014', '300112'), episode('E-7015', '300127')));
     expect(param(res, 'accepted')?.valueInteger).toBe(2);
   });
@@ -92,7 +98,9 @@ describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
     const waiting = (await openRejects()).filter((r) => param(r, 'recordId')?.valueString === 'C-3');
     expect(waiting).toHaveLength(1);
     expect((param(waiting[0], 'outcome')?.resource as OperationOutcome).issue.map((i) => i.details?.text)).toContain('awaiting episode E-7020');
-    await request(app).get(`/fhir/Encounter/${id('Encounter', 'C-3')}`).expect(404);
+    await request(app)
+      .get(`/fhir/Encounter/${id('Encounter', 'C-3')}`)
+      .expect(404);
 
     const later = await post('episodes', csv(EPISODES, episode('E-7020', '300112')));
     expect(param(later, 'awaitingRetried')?.valueInteger).toBe(1);
@@ -146,11 +154,24 @@ describe.each(DRIVERS)("lookups through the posting client's access on %s", (dri
     store = await openTestStore(driver);
     auth = await openTestAuth(store.repo.driver);
     const sources = new Map<string, LoadedSource>([[SOURCE.name, SOURCE]]);
-    app = createApp({ validator, store: store.repo, auth, sources, rejects: await RejectStore.open(store.repo.driver), config: { MAX_BODY_BYTES: 1024 * 1024, BASE_URL: FHIR_BASE } });
-    for (const [k, orgs] of [['riverbend', [id('Organization', 'RB-CCBHC')]], ['other', [resourceId('https://other.example.org', 'Organization', 'X')]]] as const) {
+    app = createApp({
+      validator,
+      store: store.repo,
+      auth,
+      sources,
+      rejects: await RejectStore.open(store.repo.driver),
+      config: { MAX_BODY_BYTES: 1024 * 1024, BASE_URL: FHIR_BASE },
+    });
+    for (const [k, orgs] of [
+      ['riverbend', [id('Organization', 'RB-CCBHC')]],
+      ['other', [resourceId('https://other.example.org', 'Organization', 'X')]],
+    ] as const) {
       const key = await makeKey('ES384');
       const client = await auth.clients.add({ name: `Client ${k}`, jwks: jwksOf(key), scopes: ['system/*.cruds'], organizations: [...orgs], assignIds: true });
-      const res = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
+      const res = await request(app)
+        .post('/auth/token')
+        .type('form')
+        .send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
       tokens[k] = res.body.access_token as string;
     }
     expect(ALL_ORGANIZATIONS).toBeDefined();
@@ -184,8 +205,12 @@ describe.each(DRIVERS)("lookups through the posting client's access on %s", (dri
     expect((param(c2[0], 'outcome')?.resource as OperationOutcome).issue.map((i) => i.details?.text)).toEqual(['awaiting episode E-7014']);
     expect(JSON.stringify(c2[0])).not.toContain('RB-CCBHC');
     // The riverbend client does not see the other's reject, and nothing was stored for it.
-    const theirs = (await request(app).get('/ingest/rejects?source=riverbend-csv').set('Authorization', `Bearer ${tokens.riverbend}`).expect(200)).body as Bundle;
+    const theirs = (await request(app).get('/ingest/rejects?source=riverbend-csv').set('Authorization', `Bearer ${tokens.riverbend}`).expect(200))
+      .body as Bundle;
     expect(theirs.total).toBe(0);
-    await request(app).get(`/fhir/Encounter/${id('Encounter', 'C-2')}`).set('Authorization', `Bearer ${tokens.riverbend}`).expect(404);
+    await request(app)
+      .get(`/fhir/Encounter/${id('Encounter', 'C-2')}`)
+      .set('Authorization', `Bearer ${tokens.riverbend}`)
+      .expect(404);
   });
 });
