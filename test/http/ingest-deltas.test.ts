@@ -143,6 +143,14 @@ describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
     const enc = await read<Encounter>('Encounter', id('Encounter', 'C-30'));
     expect(enc.meta?.security?.map((s) => s.code)).toEqual(expect.arrayContaining(['42CFRPart2']));
   });
+
+  test('a canonical file resolves against the store too: its episode at a stored Part 2 program is labelled', async () => {
+    const doc = { source: SYSTEM, episodes: [{ id: 'E-7031', personId: '300112', organizationId: 'RB-MAT', status: 'active', start: '2026-01-05' }] };
+    const res = await request(app).post('/ingest/canonical').set('Content-Type', 'application/fhir+json').send(JSON.stringify(doc));
+    expect(res.status).toBe(200);
+    const eoc = await read<EpisodeOfCare>('EpisodeOfCare', id('EpisodeOfCare', 'E-7031'));
+    expect(eoc.meta?.security?.map((s) => s.code)).toEqual(expect.arrayContaining(['42CFRPart2']));
+  });
 });
 
 describe.each(DRIVERS)("lookups through the posting client's access on %s", (driver) => {
