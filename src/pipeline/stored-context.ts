@@ -60,6 +60,8 @@ export class StoredContext {
         return;
       }
       case 'person':
+        // Its own stored version: a Patient labelled Part 2 (from an episode at a Part 2 program) keeps the label when re-sent.
+        await this.person(value.id);
         return this.organization(value.organizationId);
       case 'recovery-capital':
         return this.person(value.personId);

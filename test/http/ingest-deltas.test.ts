@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import request from 'supertest';
-import type { Bundle, ChargeItem, Encounter, EpisodeOfCare, OperationOutcome, Parameters } from '@medplum/fhirtypes';
+import type { Bundle, ChargeItem, Encounter, EpisodeOfCare, OperationOutcome, Parameters, Patient } from '@medplum/fhirtypes';
 import { createApp } from '../../src/http/app';
 import { ALL_ORGANIZATIONS, type Auth } from '../../src/auth';
 import { resourceId } from '../../src/fhir/ids';
@@ -142,6 +142,21 @@ describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
     await post('contacts', csv(CONTACTS, contact('C-30', 'E-7030', '300127', '03/03/2026')));
     const enc = await read<Encounter>('Encounter', id('Encounter', 'C-30'));
     expect(enc.meta?.security?.map((s) => s.code)).toEqual(expect.arrayContaining(['42CFRPart2']));
+  });
+
+  test("a re-sent client keeps the Part 2 label its stored Patient has (the lookup of a person record's own stored version)", async () => {
+    // A run with the person and their episode at the Part 2 program labels the Patient.
+    const doc = {
+      source: SYSTEM,
+      episodes: [{ id: 'E-7030', personId: '300127', organizationId: 'RB-MAT', status: 'active', start: '2026-01-05' }],
+      people: [{ id: '300127', name: { family: 'Kowalczyk', given: ['Peter'] }, organizationId: 'RB-CCBHC' }],
+    };
+    expect((await request(app).post('/ingest/canonical').set('Content-Type', 'application/fhir+json').send(JSON.stringify(doc))).status).toBe(200);
+    const labels = async () => (await read<Patient>('Patient', id('Patient', '300127'))).meta?.security?.map((s) => s.code) ?? [];
+    expect(await labels()).toContain('42CFRPart2');
+    // clients.csv sent again on its own (managed by the CCBHC, no episode in the run): still labelled.
+    await post('clients', csv(CLIENTS, '300127,RB0300127,Kowalczyk,Peter,A,,07/30/1979,M,RB-CCBHC'));
+    expect(await labels()).toContain('42CFRPart2');
   });
 
   test('a canonical file resolves against the store too: its episode at a stored Part 2 program is labelled', async () => {
