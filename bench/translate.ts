@@ -19,6 +19,10 @@
  *      c. CSV parse + map: readCsv + mapRecords over contacts.csv (canonical JSON, no checks after);
  *      d-f. the same three for the HL7 file (readHl7; each message's feed's paths read once, FT1
  *         paths in every FT1; mapRecord with the message's feed);
+ *   3b. the CSV and HL7 end-to-end runs again with store lookups on (issue 13 item 1: PipelineDeps
+ *      `stored`, the lookup port over an empty in-memory PGlite store, as a first load sees it):
+ *      their rates, the lookups made and their mean latency, and the cost per lookup (the
+ *      difference of the medians over the lookups); BENCH_LOOKUPS [1] (0 skips it);
  *   4. peak RSS (process.resourceUsage().maxRSS) of the end-to-end translation in fresh child
  *      processes (bench/translate-child.ts), one after the other, after the timings: the CSV export
  *      at BENCH_CSV_ROWS and BENCH_BIG_CSV_ROWS contacts, the HL7 file at BENCH_HL7_MESSAGES and
@@ -36,6 +40,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import type { PipelineDeps } from '../src/pipeline/canonical';
+import type { StoredRecords } from '../src/domain/stored-records';
+import { openStore } from '../src/store';
+import { storedRecords } from '../src/store/stored-records';
 import type { Feed } from '../src/translate';
 import { boundHeapGrowth, TRANSLATE_HEAP_GROWING_PERCENT } from '../src/cli/translate';
 import { PROJECT_ROOT } from '../src/validation';
@@ -56,6 +63,7 @@ const BIG_HL7_MESSAGES = env('BENCH_BIG_HL7_MESSAGES', 300_000);
 const RUNS = Math.max(1, env('BENCH_RUNS', 3));
 const RSS = env('BENCH_RSS', 1) !== 0;
 const KEEP = env('BENCH_KEEP', 0) !== 0;
+const LOOKUPS = env('BENCH_LOOKUPS', 1) !== 0;
 
 const TARGET_CSV_ROWS_PER_SEC = 3000;
 const TARGET_HL7_MESSAGES_PER_SEC = 2000;
@@ -130,6 +138,32 @@ async function runChild(label: string, source: string, path: string, records: nu
 
 /** Live heap the run held at its last record beyond what stays after it (lazy caches), KiB. */
 const stateKb = (c: ChildResult): number => c.heapAtLastKb - c.withoutReportKb;
+
+/** The lookup port, counting its calls and the time they took (the latency a run waits for). */
+function countingPort(port: StoredRecords): { port: StoredRecords; calls: number; ms: number; reset(): void } {
+  const c = {
+    calls: 0,
+    ms: 0,
+    reset() {
+      c.calls = 0;
+      c.ms = 0;
+    },
+    port: {} as StoredRecords,
+  };
+  const timed =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      c.calls++;
+      const t = performance.now();
+      try {
+        return await fn(...a);
+      } finally {
+        c.ms += performance.now() - t;
+      }
+    };
+  c.port = { find: timed(port.find.bind(port)), episode: timed(port.episode.bind(port)), anyUnitsBilled: timed(port.anyUnitsBilled.bind(port)), unitsBilled: timed(port.unitsBilled.bind(port)) };
+  return c;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -218,6 +252,28 @@ async function main(): Promise<void> {
       if (r.records !== hl7.messages || r.errors) throw new Error(`parse + map: ${r.records} messages, ${r.errors} errors`);
       sink += r.checksum;
     }, 1);
+
+    // 3b. Lookups on ----------------------------------------------------------------------------
+    let lookups: { csv: Timed; hl7: Timed; csvCalls: number; csvCallMs: number; hl7Calls: number; hl7CallMs: number } | undefined;
+    if (LOOKUPS) {
+      console.log(`[3/5] CSV and HL7 end to end with store lookups on (empty PGlite store), ${RUNS} runs each ...`);
+      const repo = await openStore({ memory: true });
+      try {
+        const counting = countingPort(storedRecords(repo));
+        const withLookups: PipelineDeps = { ...deps, stored: counting.port };
+        checkAllAccepted('CSV warm-up export, lookups on', await runSource(csvSource, warmCsv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }), warmCsv.rows);
+        checkAllAccepted('HL7 warm-up file, lookups on', await runSource(hl7Source, warmHl7.file, out, withLookups), warmHl7.messages);
+        counting.reset();
+        const csvOn = await timeRuns(RUNS, async () => checkAllAccepted('CSV run, lookups on', await runSource(csvSource, csv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }), csv.rows));
+        const csvCalls = counting.calls / RUNS;
+        const csvCallMs = counting.ms / RUNS;
+        counting.reset();
+        const hl7On = await timeRuns(RUNS, async () => checkAllAccepted('HL7 run, lookups on', await runSource(hl7Source, hl7.file, out, withLookups), hl7.messages));
+        lookups = { csv: csvOn, hl7: hl7On, csvCalls, csvCallMs, hl7Calls: counting.calls / RUNS, hl7CallMs: counting.ms / RUNS };
+      } finally {
+        await repo.close();
+      }
+    }
     const loadAfterTimings = load();
 
     // 4. Peak RSS in child processes -----------------------------------------------------------
@@ -256,6 +312,12 @@ async function main(): Promise<void> {
       { name: 'CSV parse + map', what: 'contacts.csv: readCsv + mapRecords', n: CSV_ROWS, unit: 'rows', ms: csvMap, base: csvParse },
       { name: 'CSV parse only', what: 'contacts.csv: readCsv + scope.get of each column', n: CSV_ROWS, unit: 'rows', ms: csvParse, base: csvParse },
       { name: 'HL7 end to end', what: `${fmtInt(hl7.messages)} messages -> Bundle file`, n: hl7.messages, unit: 'messages', resources: hl7Resources, ms: hl7E2e, base: hl7Parse },
+      ...(lookups
+        ? [
+            { name: 'CSV end to end, lookups on', what: `as above, ${fmtInt(lookups.csvCalls)} lookups a run`, n: csv.rows, unit: 'rows', resources: csvResources, ms: lookups.csv, base: csvParse },
+            { name: 'HL7 end to end, lookups on', what: `as above, ${fmtInt(lookups.hl7Calls)} lookups a run`, n: hl7.messages, unit: 'messages', resources: hl7Resources, ms: lookups.hl7, base: hl7Parse },
+          ]
+        : []),
       { name: 'HL7 parse + map', what: 'readHl7 + mapRecord (feed by MSH-9)', n: hl7.messages, unit: 'messages', ms: hl7Map, base: hl7Parse },
       { name: 'HL7 parse only', what: "readHl7 + scope.get of the feed's paths", n: hl7.messages, unit: 'messages', ms: hl7Parse, base: hl7Parse },
     ];
@@ -286,6 +348,12 @@ async function main(): Promise<void> {
     console.log("  end of the run. CPU s: median process.cpuUsage (user + system, V8's GC helper threads included) of the runs; records/CPU s = records / CPU s,");
     console.log('  what one core would do with no other load (wall time on a shared machine includes time the process waited for a core). Every accepted');
     console.log('  resource is written (a later HL7 event for the same appointment or person writes it again; the CLI keeps only the last version of each).');
+    if (lookups) {
+      const cost = (on: Timed, off: Timed, calls: number): string => (calls > 0 ? `${fmt((on.medianMs - off.medianMs) / calls, 3)} ms a lookup by the medians` : 'no lookups');
+      console.log(`  Lookups on: the lookup port over an empty in-memory PGlite store (what a first load meets: every reference not in the run is asked once, then cached`);
+      console.log(`  for the run). CSV ${fmtInt(lookups.csvCalls)} lookups a run, mean latency ${fmt(lookups.csvCallMs / Math.max(1, lookups.csvCalls), 3)} ms, ${cost(lookups.csv, csvE2e, lookups.csvCalls)};`);
+      console.log(`  HL7 ${fmtInt(lookups.hl7Calls)} lookups a run, mean latency ${fmt(lookups.hl7CallMs / Math.max(1, lookups.hl7Calls), 3)} ms, ${cost(lookups.hl7, hl7E2e, lookups.hl7Calls)}.`);
+    }
     console.log(`  Generated in ${fmt(generateMs, 0)} ms; mappings + Validator.create + rules + terms ${fmt(depsMs, 0)} ms (not timed above).\n`);
 
     if (children.length) {
@@ -338,6 +406,12 @@ async function main(): Promise<void> {
       { name: `CSV end to end >= ${fmtInt(TARGET_CSV_ROWS_PER_SEC)} rows/s (one core)`, value: `${fmtInt(csvRate)} rows/s (contacts.csv alone ${fmtInt(contactsRate)})`, pass: csvRate >= TARGET_CSV_ROWS_PER_SEC, cpu: `${fmtInt(csvCpuRate)} rows/CPU s`, cpuPass: csvCpuRate >= TARGET_CSV_ROWS_PER_SEC },
       { name: `HL7 end to end >= ${fmtInt(TARGET_HL7_MESSAGES_PER_SEC)} messages/s (one core)`, value: `${fmtInt(hl7Rate)} messages/s`, pass: hl7Rate >= TARGET_HL7_MESSAGES_PER_SEC, cpu: `${fmtInt(hl7CpuRate)} messages/CPU s`, cpuPass: hl7CpuRate >= TARGET_HL7_MESSAGES_PER_SEC },
       ...children.filter((c) => c.heapGrowingPercent > 0).map((c) => ({ name: `peak RSS < ${TARGET_PEAK_RSS_MIB} MB: ${c.label}`, value: `${mib(c.maxRssKb)} (${fmt((c.maxRssKb * 1024) / 1e6, 0)} MB)`, pass: c.maxRssKb * 1024 < TARGET_PEAK_RSS_MIB * 1e6, cpu: '', cpuPass: undefined })),
+      ...(lookups
+        ? [
+            { name: `CSV end to end, lookups on >= ${fmtInt(TARGET_CSV_ROWS_PER_SEC)} rows/s`, value: `${fmtInt(perSec(csv.rows, lookups.csv.medianMs))} rows/s`, pass: perSec(csv.rows, lookups.csv.medianMs) >= TARGET_CSV_ROWS_PER_SEC, cpu: `${fmtInt(perSec(csv.rows, median(lookups.csv.cpuMs)))} rows/CPU s`, cpuPass: perSec(csv.rows, median(lookups.csv.cpuMs)) >= TARGET_CSV_ROWS_PER_SEC },
+            { name: `HL7 end to end, lookups on >= ${fmtInt(TARGET_HL7_MESSAGES_PER_SEC)} messages/s`, value: `${fmtInt(perSec(hl7.messages, lookups.hl7.medianMs))} messages/s`, pass: perSec(hl7.messages, lookups.hl7.medianMs) >= TARGET_HL7_MESSAGES_PER_SEC, cpu: `${fmtInt(perSec(hl7.messages, median(lookups.hl7.cpuMs)))} messages/CPU s`, cpuPass: perSec(hl7.messages, median(lookups.hl7.cpuMs)) >= TARGET_HL7_MESSAGES_PER_SEC },
+          ]
+        : []),
       { name: 'generated records rejected = 0 (every run checked)', value: '0', pass: true, cpu: '', cpuPass: undefined },
     ];
     console.log('Targets (issue 5)');
@@ -371,6 +445,7 @@ async function main(): Promise<void> {
       loadavgStart: loadStart,
       loadavgAfterTimings: loadAfterTimings,
       loadavgEnd: loadEnd,
+      lookups: lookups ? { csvLookupsPerRun: lookups.csvCalls, csvLookupMsPerRun: round(lookups.csvCallMs, 1), hl7LookupsPerRun: lookups.hl7Calls, hl7LookupMsPerRun: round(lookups.hl7CallMs, 1) } : null,
       config: { seed: SEED, csvRows: CSV_ROWS, hl7Messages: HL7_MESSAGES, warmupCsvRows: WARMUP_CSV_ROWS, warmupHl7Messages: WARMUP_HL7_MESSAGES, bigCsvRows: BIG_CSV_ROWS, bigHl7Messages: BIG_HL7_MESSAGES, runs: RUNS, rss: RSS },
       input: { csv, hl7, warmCsv, warmHl7, bigCsv: bigCsv ?? null, bigHl7: bigHl7 ?? null, generateMs: round(generateMs, 1) },
       counts: {

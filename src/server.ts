@@ -17,6 +17,8 @@ import { MAPPINGS_DIR } from './pipeline/sources';
 import { RejectStore } from './store/rejects';
 import { publishConceptMaps } from './pipeline/concept-maps';
 import { mllpIngest } from './pipeline/mllp-ingest';
+import { retryAwaiting } from './pipeline/retry-rejects';
+import { storedRecords } from './store/stored-records';
 import { buildAck } from './inbound/hl7v2';
 import { startMllpListener, type MllpListener } from './mllp/listener';
 import { loadRules } from './domain/rules';
@@ -68,7 +70,15 @@ export async function serve(): Promise<void> {
       maxMessageBytes: config.MLLP_MAX_MESSAGE_BYTES,
       onOversize: () => buildAck(undefined, 'AR', [{ message: `Message over ${config.MLLP_MAX_MESSAGE_BYTES} bytes (MLLP_MAX_MESSAGE_BYTES): not read` }]),
       log,
-      handler: mllpIngest(hl7, { validator, ...pipeline, commit, saveRejects: (list, owners) => rejects.add(list, owners) }),
+      // The server's own view: messages resolve against every stored record, and unblock the rejects awaiting what they store.
+      handler: mllpIngest(hl7, {
+        validator,
+        ...pipeline,
+        stored: storedRecords(store),
+        commit,
+        saveRejects: (list, owners) => rejects.add(list, owners),
+        retryAwaiting: (written) => retryAwaiting(hl7.name, written, { rejects, sources, pipeline: { validator, ...pipeline, stored: storedRecords(store) }, commit }),
+      }),
     });
   }
   await new Promise<void>((resolve) => {

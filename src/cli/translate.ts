@@ -204,11 +204,14 @@ function parseArgs(args: string[]): Args {
   return { ...(opts as Args), input: rest[0] };
 }
 
+/** The CLI has no store (issue 13 item 1): said once in every text report. */
+export const NO_STORE_NOTE = "Store: none (records sent before are not looked up: a contact's episode must be in the run or named with its person and organization)";
+
 /** Text report: one line per issue, then the summary per record kind. */
 export function formatReport(report: TranslateReport): string {
   const lines = report.outcome.issue.map((i) => `${i.severity.toUpperCase().padEnd(7)} ${i.expression?.[0] ?? ''}: ${i.details?.text ?? ''}`);
   const s = report.summary;
-  lines.push('', `Records: ${s.read} read, ${s.accepted} accepted, ${s.rejected} rejected; ${s.resources} FHIR resources`);
+  lines.push('', `Records: ${s.read} read, ${s.accepted} accepted, ${s.rejected} rejected; ${s.resources} FHIR resources`, NO_STORE_NOTE);
   for (const [kind, c] of Object.entries(s.byKind)) {
     lines.push(`  ${kind.padEnd(22)} ${String(c.read).padStart(7)} read ${String(c.accepted).padStart(7)} accepted ${String(c.rejected).padStart(7)} rejected`);
   }
@@ -323,7 +326,7 @@ export function formatSourceReport(report: SourceRunReport, rejectsFile?: string
   const lines = report.outcome.issue.filter((i) => i.severity !== 'information').map((i) => `${i.severity.toUpperCase().padEnd(7)} ${i.details?.text ?? ''}`);
   const r = report.records;
   const s = report.summary;
-  lines.push('', `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected${r.skipped ? `, ${r.skipped} made no record` : ''}; ${s.resources} FHIR resources`);
+  lines.push('', `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected${r.skipped ? `, ${r.skipped} made no record` : ''}; ${s.resources} FHIR resources`, NO_STORE_NOTE);
   for (const input of report.inputs) {
     lines.push(`  ${input.name}${input.feed ? ` (feed ${input.feed})` : ''}: ${input.skipped ? `not read: ${input.skipped}` : `${input.read} read`}`);
   }

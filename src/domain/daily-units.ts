@@ -82,6 +82,11 @@ export class DailyUnitsLedger {
     readonly maxContacts = DEFAULT_MAX_CONTACTS,
   ) {}
 
+  /** Whether the ledger holds units of the contact `contactId` (seen in the run, or seeded from the store). */
+  holds(contactId: string): boolean {
+    return this.contactKey.has(contactId);
+  }
+
   /** Contacts held now. */
   get size(): number {
     return this.contactKey.size;

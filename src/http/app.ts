@@ -30,6 +30,7 @@ import { sendFhir } from '../outcomes/fhir-json';
 import { securityHeaders } from './hardening';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
+import { storedRecords } from '../store/stored-records';
 
 export { answerClientErrors } from './hardening';
 
@@ -120,7 +121,11 @@ export function createApp(deps: AppDeps): express.Express {
   const commitDeps = { ...fhirDeps, validation: serverValidation };
   const callerStore = (res: Response): CallerStore => {
     const view: FhirDeps = depsFor(commitDeps, res);
-    return { commit: deps.store ? transactionCommitter(router, view, base) : undefined, access: view.access };
+    return {
+      commit: deps.store ? transactionCommitter(router, view, base) : undefined,
+      access: view.access,
+      stored: deps.store ? storedRecords(view.repo) : undefined,
+    };
   };
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   app.use(

@@ -19,7 +19,8 @@ import { repeatedTopLevelKey } from '../inbound/json-records';
 import { badRequest, notFound, unsupportedMediaType } from '../outcomes';
 import type { PipelineDeps } from '../pipeline/canonical';
 import { ingest, ingestSource } from '../pipeline/ingest';
-import { retryRejects, type RetryRequest } from '../pipeline/retry-rejects';
+import { retryAwaiting, retryRejects, type RetryRequest } from '../pipeline/retry-rejects';
+import type { StoredRecords } from '../domain/stored-records';
 import type { RejectOwners, RejectRecord, RejectStore } from '../store/rejects';
 import type { RepositoryAccess } from '../store/repository';
 import { feedFor } from '../translate';
@@ -28,10 +29,15 @@ import { readBody, readFhirJsonBody } from './body';
 import { contentType, sendFhir } from '../outcomes/fhir-json';
 import { rejectsRouter } from './rejects-router';
 
-/** How the caller of a request stores: its transaction committer (none without a store) and its access (none with auth off). */
+/**
+ * How the caller of a request stores: its transaction committer (none without a store), its access
+ * (none with auth off), and the records sent before as it may see them (the lookup port, none
+ * without a store: then a run knows only its own records).
+ */
 export interface CallerStore {
   commit?: (bundle: Bundle) => Promise<Bundle>;
   access?: RepositoryAccess;
+  stored?: StoredRecords;
 }
 
 export interface IngestRouterDeps {
@@ -60,11 +66,13 @@ const SOURCE_TYPES: Record<InputFormat, string[]> = {
 export function ingestRouter(deps: IngestRouterDeps): express.Router {
   const { pipeline, sources, rejects, callerStore, maxBodyBytes } = deps;
   const router = express.Router();
+  // References to records not in the run resolve against the store as the caller sees it (src/store/stored-records.ts).
+  const pipelineOf = ({ stored }: CallerStore): PipelineDeps => (stored ? { ...pipeline, stored } : pipeline);
   if (rejects) {
     // A client retries its own rejects, and stores the retried records through its own view of the store.
     const retry = (r: RetryRequest, res: Response) => {
-      const { commit, access } = callerStore(res);
-      return retryRejects(r, { rejects, sources, pipeline, commit, ...(access ? { access } : {}) });
+      const caller = callerStore(res);
+      return retryRejects(r, { rejects, sources, pipeline: pipelineOf(caller), commit: caller.commit, ...(caller.access ? { access: caller.access } : {}) });
     };
     router.use('/rejects', readFhirJsonBody(maxBodyBytes), rejectsRouter({ rejects, retry, baseUrl: deps.rejectsUrl }));
   }
@@ -73,6 +81,18 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
     rejects
       ? (list: RejectRecord[], owners: RejectOwners) => rejects.add(list, { ...owners, access: accessOf(res.locals.auth as CallerLike | undefined) })
       : undefined;
+  // Once an ingest is stored, the caller's rejects awaiting what it stored are retried (src/pipeline/retry-rejects.ts `retryAwaiting`).
+  const awaiting = (caller: CallerStore, source: string) =>
+    rejects && caller.commit && caller.stored
+      ? (written: { kind: string; id: string }[]) =>
+          retryAwaiting(source, written, {
+            rejects,
+            sources,
+            pipeline: pipelineOf(caller),
+            commit: caller.commit,
+            ...(caller.access ? { access: caller.access } : {}),
+          })
+      : undefined;
 
   router.post('/canonical', readFhirJsonBody(maxBodyBytes), async (req, res) => {
     const dryRun = dryRunFlag(req);
@@ -80,7 +100,8 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
     if (repeated !== undefined) {
       throw badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`);
     }
-    const result = await ingest('canonical', req.body, dryRun, { ...pipeline, commit: callerStore(res).commit });
+    const caller = callerStore(res);
+    const result = await ingest('canonical', req.body, dryRun, { ...pipelineOf(caller), commit: caller.commit });
     sendFhir(res, result.status, result.body);
   });
 
@@ -100,7 +121,13 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
     const body = await readBody(req, maxBodyBytes);
     if (body.length === 0) throw badRequest(`The request has no body: send the ${source.format} export`);
     const input = { name: file ?? 'request body', chunks: [body], ...(feed !== undefined ? { feed } : {}) };
-    const result = await ingestSource(source, [input], dryRun, { ...pipeline, commit: callerStore(res).commit, saveRejects: saveRejects(res) });
+    const caller = callerStore(res);
+    const result = await ingestSource(source, [input], dryRun, {
+      ...pipelineOf(caller),
+      commit: caller.commit,
+      saveRejects: saveRejects(res),
+      retryAwaiting: awaiting(caller, source.name),
+    });
     sendFhir(res, result.status, result.body);
   });
   return router;

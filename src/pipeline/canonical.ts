@@ -12,6 +12,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { z } from 'zod';
 import { Uri, type CollectionName, type EpisodeHeaderRecord, type RecordKind } from '../domain/model';
 import { recoveryCapitalChanges, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
+import type { StoredRecords } from '../domain/stored-records';
 import type { MapContext, PackageTerms } from '../fhir/context';
 import type { Validator } from '../validation';
 import { resolveEpisode, type EpisodeRef } from './episode-ref';
@@ -20,6 +21,7 @@ import { futureDateIssues, recordIssue, zodIssues, type Stage } from './issues';
 import { CHILD_HANDLERS, EPISODE_HEADER, RECORD_HANDLERS, type ChildKind, type RecordHandler, type RecordScope } from './record-handlers';
 import { FeedMode, FileMode, type RunMode } from './run-mode';
 import { RunState } from './run-state';
+import { StoredContext } from './stored-context';
 
 export type { RecordKind };
 
@@ -65,6 +67,13 @@ export interface PipelineDeps {
   laterRecordsUpdate?: boolean;
   /** Contacts the daily-cap ledger holds before it releases the person-days used least recently (DailyUnitsLedger; default 100,000). */
   ledgerMaxContacts?: number;
+  /**
+   * Records sent before, as the caller may see them (the lookup port, src/domain/stored-records.ts;
+   * the store implements it). With it, references to records not in the run resolve against the
+   * store (stored-context.ts) and a child record whose episode is nowhere waits (`awaiting episode
+   * <id>`); without it (the CLI without a store) a run knows only its own records.
+   */
+  stored?: StoredRecords;
 }
 
 export type { ChildKind, EpisodeRef };
@@ -82,6 +91,7 @@ interface Handled<T> {
  */
 export class CanonicalRun {
   private ctx: MapContext | undefined;
+  private storedContext: StoredContext | undefined;
   private readonly mode: RunMode;
   private readonly state: RunState;
   private readonly counts: Partial<Record<RecordKind, KindCounts>> = {};
@@ -101,7 +111,26 @@ export class CanonicalRun {
       return zodIssues(parsed.error, '$.source', 'canonical');
     }
     this.ctx = { source: parsed.data, rules: this.deps.rules, terms: this.deps.terms };
+    this.storedContext = this.deps.stored ? new StoredContext(this.deps.stored, parsed.data, this.state) : undefined;
     return [];
+  }
+
+  /** Whether references to records not in the run are looked up in the store (`prepare` before each record). */
+  get looksUp(): boolean {
+    return this.storedContext !== undefined;
+  }
+
+  /** Lookups made in the store so far. */
+  get lookups(): number {
+    return this.storedContext?.lookups ?? 0;
+  }
+
+  /**
+   * Looks up, before a record of `kind` is translated, what it refers to outside the run
+   * (stored-context.ts); a no-op without a store. `ref`: a child record's episode.
+   */
+  async prepare(kind: RecordKind, value: unknown, ref?: EpisodeRef): Promise<void> {
+    if (this.storedContext && value !== null && typeof value === 'object') await this.storedContext.prepare(kind, value as Record<string, unknown>, ref);
   }
 
   get hasSource(): boolean {
@@ -164,15 +193,16 @@ export class CanonicalRun {
 
   /**
    * A contact, review or plan sent on its own (an outside source's row or message). Its episode
-   * is the one of that id accepted earlier in this run, or else the one `ref` names with its
-   * person and organization (an episode sent before, in another run).
+   * is the one of that id accepted earlier in this run, else the stored one (with a store, after
+   * `prepare`), else the one `ref` names with its person and organization.
    */
   translateChild(kind: ChildKind, path: string, raw: unknown, ref: EpisodeRef): RecordResult {
     const ctx = this.ctx;
     if (!ctx) {
       return this.rejectRecord(kind, path, raw, [recordIssue('error', 'required', '$.source', 'No valid source system before the records', 'canonical')]);
     }
-    const { episode, issues } = resolveEpisode(kind, path, ref, this.state.episodes, (k, id, where) => this.mode.refer(k, id, where));
+    const stored = this.storedContext;
+    const { episode, issues } = resolveEpisode(kind, path, ref, this.state.episodes, (k, id, where) => this.mode.refer(k, id, where), stored && ((id) => stored.episode(id)));
     if (!episode || issues.some((i) => i.severity === 'error')) {
       return this.rejectRecord(kind, path, raw, issues);
     }

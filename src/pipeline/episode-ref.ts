@@ -1,11 +1,17 @@
 /**
  * The episode of a contact, review or plan sent on its own (an outside source's row or message):
- * the one of that id accepted earlier in the run, or else the one the record names with its
- * person and organization (an episode sent before, in another run).
+ * the one of that id accepted earlier in the run, else the one stored (when the run has a store:
+ * stored-context.ts), else the one the record names with its person and organization. With a
+ * store, a record whose episode is in none of these waits: its reason is `awaiting episode <id>`,
+ * and it is retried when the episode arrives (retry-rejects.ts `retryAwaiting`). A stored episode
+ * the caller may not read is not found: the same answer as a missing one, naming only the id the
+ * record itself gave.
  */
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { RecordId, type EpisodeLink } from '../domain/model';
+import type { StoredEpisode } from '../domain/stored-records';
 import { recordIssue, zodIssues } from './issues';
+import { awaitingReason } from './awaiting';
 import type { ChildKind } from './record-handlers';
 import type { ReferredKind } from './run-mode';
 
@@ -18,8 +24,8 @@ export interface EpisodeRef {
 
 /**
  * Finds the episode `ref` names for the `kind` record at `path`, among `episodes` (accepted in this
- * run); `refer` hears the person and organization of an episode not in the run. No episode, or an
- * error among the issues, rejects the record.
+ * run), else `stored` (episodes sent before; undefined: no store); `refer` hears the person and
+ * organization of an episode not in the run. No episode, or an error among the issues, rejects the record.
  */
 export function resolveEpisode(
   kind: ChildKind,
@@ -27,6 +33,7 @@ export function resolveEpisode(
   ref: EpisodeRef,
   episodes: ReadonlyMap<string, EpisodeLink>,
   refer: (kind: ReferredKind, id: string, where: string) => void,
+  stored?: (id: string) => StoredEpisode | undefined,
 ): { episode?: EpisodeLink; issues: OperationOutcomeIssue[] } {
   const issues: OperationOutcomeIssue[] = [];
   const field = (name: keyof EpisodeRef): string | undefined => {
@@ -46,14 +53,25 @@ export function resolveEpisode(
   if (id === undefined) {
     if (ref.id === undefined) issues.push(recordIssue('error', 'required', `${path}.episode.id`, `A ${kind} on its own needs the id of its episode (episode.id)`, 'canonical'));
   } else {
-    const known = episodes.get(id);
+    const inRun = episodes.get(id);
+    const known = inRun ?? stored?.(id);
     if (known) {
       for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
-        if (value !== undefined && value !== known[name]) {
-          issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${known[name]}" in this run, not "${value}"`, 'canonical'));
+        const has = known[name];
+        if (has === undefined) {
+          // A stored episode whose person or organization the caller cannot read, and the record does not name (or names another).
+          issues.push(
+            value === undefined
+              ? recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is stored, but its ${name === 'personId' ? 'person' : 'organization'} is not (or not readable here): give episode.${name}`, 'canonical')
+              : recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} in the store has another ${name} than "${value}"`, 'canonical'),
+          );
+        } else if (value !== undefined && value !== has) {
+          issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${has}" ${inRun ? 'in this run' : 'in the store'}, not "${value}"`, 'canonical'));
         }
       }
-      episode = known;
+      if (known.personId !== undefined && known.organizationId !== undefined) episode = { ...known, personId: known.personId, organizationId: known.organizationId };
+    } else if (stored && (personId === undefined || organizationId === undefined)) {
+      issues.push(recordIssue('error', 'not-found', `${path}.episode.id`, awaitingReason('episode', id), 'canonical'));
     } else {
       for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
         if (value === undefined && ref[name] === undefined) {

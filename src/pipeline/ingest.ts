@@ -17,6 +17,8 @@ import { documentEvents, translateCanonical, type TranslateReport } from './tran
 import type { LoadedSource } from '../translate/types';
 import { translateSource, type RejectRecord, type SourceInput, type SourceRunReport } from './translate-source';
 import { sourceOwners } from './reject-owners';
+import { AWAITED_KINDS } from './awaiting';
+import type { AwaitingRetries } from './retry-rejects';
 import type { RejectOwners } from '../store/rejects';
 
 export interface IngestDeps extends PipelineDeps {
@@ -30,6 +32,13 @@ export interface SourceIngestDeps extends IngestDeps {
    * committed; `owners`: the source's organization and Part 2 programs, for each reject's owner.
    */
   saveRejects?: (rejects: RejectRecord[], owners: RejectOwners) => Promise<unknown>;
+  /**
+   * Called once the run is stored (its records committed, its rejects kept) with the records
+   * others may wait for (episodes, by source id): retries the rejects awaiting them
+   * (retry-rejects.ts `retryAwaiting`), the run's own included, so the order of files and messages
+   * does not matter.
+   */
+  retryAwaiting?: (written: { kind: string; id: string }[]) => Promise<AwaitingRetries>;
 }
 
 /** The native source; outside sources are the mapping folders under mappings/. */
@@ -48,6 +57,9 @@ interface AnswerCounts {
   resources: number;
   skipped?: number;
   rejectsKept?: number;
+  /** Kept rejects that waited for a record this run stored, retried after it, and how many of them went through. */
+  awaitingRetried?: number;
+  awaitingResolved?: number;
 }
 
 /** Builds the answer: 200 when something was accepted or nothing was rejected, 422 when everything read was rejected. */
@@ -102,8 +114,10 @@ export async function ingestSource(source: LoadedSource, inputs: SourceInput[], 
   // A later record with an earlier one's id (an A08 after an A04) replaces its resources: one entry per resource.
   const byKey = new Map<string, Resource>();
   const rejects: RejectRecord[] = [];
-  const report = await translateSource(source, inputs, deps, (made) => {
+  const written = new Map<string, { kind: string; id: string }>();
+  const report = await translateSource(source, inputs, deps, (made, result) => {
     for (const r of made) byKey.set(`${r.resourceType}/${r.id}`, r);
+    if (result.id !== undefined && (AWAITED_KINDS as readonly string[]).includes(result.kind)) written.set(`${result.kind}|${result.id}`, { kind: result.kind, id: result.id });
   }, { onReject: (r) => void rejects.push(r) });
   const resources = [...byKey.values()];
   if (report.fatal && report.records.read === 0) {
@@ -117,5 +131,7 @@ export async function ingestSource(source: LoadedSource, inputs: SourceInput[], 
   if (!deps.commit || (rejects.length > 0 && !deps.saveRejects)) throw noStore();
   const response = entry.length ? await deps.commit(transaction) : transaction;
   if (rejects.length) await deps.saveRejects?.(rejects, sourceOwners(source));
-  return { ...ingestAnswer(response, report.outcome, sourceCounts(report, rejects.length)), report, rejects };
+  const awaiting = written.size && deps.retryAwaiting ? await deps.retryAwaiting([...written.values()]) : undefined;
+  const counts = { ...sourceCounts(report, rejects.length), ...(awaiting?.retried ? { awaitingRetried: awaiting.retried, awaitingResolved: awaiting.resolved } : {}) };
+  return { ...ingestAnswer(response, report.outcome, counts), report, rejects };
 }

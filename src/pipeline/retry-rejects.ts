@@ -25,6 +25,8 @@ import type { RepositoryAccess } from '../store/repository';
 import type { LoadedSource } from '../translate/types';
 import type { PipelineDeps } from './canonical';
 import { translateSource } from './translate-source';
+import { AWAITED_KINDS, awaitingReason } from './awaiting';
+import type { StoredKind } from '../domain/stored-records';
 
 export interface RetryRequest {
   source: string;
@@ -46,6 +48,8 @@ export interface RetryDeps {
 export interface RetryAnswer {
   status: number;
   body: Parameters;
+  /** The rejects resolved (their records are stored now); not sent to the client. */
+  resolved?: StoredReject[];
 }
 
 /** Rejects read per page when retrying every open one. */
@@ -141,6 +145,7 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
   }
   const issues: OperationOutcomeIssue[] = [];
   const resolvedIds: string[] = [];
+  const resolved: StoredReject[] = [];
   let retried = 0;
   let still = 0;
 
@@ -159,6 +164,7 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
     if (errors.length === 0) {
       await deps.rejects.resolve(reject.id);
       resolvedIds.push(reject.id);
+      resolved.push(reject);
       return;
     }
     still++;
@@ -209,5 +215,46 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
     { name: 'outcome', resource: { resourceType: 'OperationOutcome', issue: issues } },
     ...resolvedIds.map((id): ParametersParameter => ({ name: 'resolvedId', valueString: id })),
   ];
-  return { status: 200, body: { resourceType: 'Parameters', parameter } };
+  return { status: 200, body: { resourceType: 'Parameters', parameter }, resolved };
+}
+
+/** Rounds of `retryAwaiting`: a retried record may be awaited in turn (a contact waiting for an episode that waited for ...). */
+const AWAITING_ROUNDS = 5;
+
+/** What `retryAwaiting` did. */
+export interface AwaitingRetries {
+  retried: number;
+  resolved: number;
+}
+
+/**
+ * Retries the open rejects of `source` that wait for one of the records just stored (`written`,
+ * by kind and source id: their reason is `awaiting <kind> <id>`, stored-context.ts), as the
+ * caller (`deps.access`, `deps.commit`, and a pipeline whose `stored` is the caller's view): a
+ * reject the caller may not see is not retried by it. Called after an ingest's commit, so the
+ * order in which files and messages arrive does not matter. The records a retry stores may be
+ * awaited too: up to AWAITING_ROUNDS rounds.
+ */
+export async function retryAwaiting(source: string, written: Iterable<{ kind?: string; id?: string }>, deps: RetryDeps): Promise<AwaitingRetries> {
+  const done: AwaitingRetries = { retried: 0, resolved: 0 };
+  let reasons = awaitedReasons(written);
+  for (let round = 0; round < AWAITING_ROUNDS && reasons.length > 0; round++) {
+    const ids = await deps.rejects.awaiting(source, reasons, deps.access);
+    if (ids.length === 0) break;
+    const answer = await retryRejects({ source, ids }, deps);
+    done.retried += ids.length;
+    const resolved = answer.resolved ?? [];
+    done.resolved += resolved.length;
+    reasons = awaitedReasons(resolved.map((r) => ({ kind: r.kind, id: r.recordId })));
+  }
+  return done;
+}
+
+/** The reasons of rejects waiting for these records (only kinds a record can wait for). */
+function awaitedReasons(written: Iterable<{ kind?: string; id?: string }>): string[] {
+  const out = new Set<string>();
+  for (const w of written) {
+    if (w.id !== undefined && (AWAITED_KINDS as readonly (string | undefined)[]).includes(w.kind)) out.add(awaitingReason(w.kind as StoredKind, w.id));
+  }
+  return [...out];
 }

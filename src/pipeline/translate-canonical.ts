@@ -8,6 +8,7 @@ import { COLLECTIONS, type CollectionName } from '../domain/model';
 import type { TopLevelEvent } from '../inbound/json-records';
 import { CanonicalRun, type PipelineDeps, type RecordResult, type RunSummary } from './canonical';
 import { recordIssue } from './issues';
+import { RECORD_HANDLERS } from './record-handlers';
 
 export interface TranslateReport {
   summary: RunSummary;
@@ -62,6 +63,8 @@ export async function translateCanonical(
   let fatal: string | undefined;
 
   const handle = async (collection: CollectionName, index: number, value: unknown) => {
+    // With a store, what the record refers to outside the file is looked up first (stored-context.ts).
+    if (run.looksUp) await run.prepare(RECORD_HANDLERS[collection].kind, value);
     for (const result of run.translate(collection, index, value)) {
       issues.push(...result.issues);
       if (result.accepted) await sink(result.resources, result);

@@ -185,6 +185,8 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
     // Mapping errors go into the canonical run by path, so an episode's bad contact rejects that contact only.
     const pre = mapped.issues.filter(isError).map((i) => ({ ...recordIssue('error', 'processing', i.field ? `$.${i.field}` : '$', i.message, 'mapping'), ...(i.source ? { diagnostics: `stage: mapping; source: ${i.source}` } : {}) }));
     const collection = COLLECTION_OF[mapped.kind];
+    // With a store, what the record refers to outside the run is looked up first (stored-context.ts).
+    if (run.looksUp && !pre.length) await run.prepare(mapped.kind, mapped.value, mapped.episode);
     let results: RecordResult[];
     if (collection) {
       results = run.translateAt(collection, '$', mapped.value, pre);

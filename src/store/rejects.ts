@@ -329,6 +329,27 @@ export class RejectStore {
   }
 
   /**
+   * Ids of the open rejects of `source` that wait for a record (a reason among `reasons`, such as
+   * `awaiting episode E-7014`: src/pipeline/stored-context.ts), oldest first, at most `limit`;
+   * with `access`, only those the caller sees. Scans the source's open rejects (the by-status index).
+   */
+  async awaiting(source: string, reasons: readonly string[], access?: RepositoryAccess, limit = MAX_REJECT_COUNT): Promise<string[]> {
+    if (reasons.length === 0) return [];
+    const params: unknown[] = [source, [...reasons], limit];
+    const visible = visibleTo(access, (value) => {
+      params.push(value);
+      return `$${params.length}`;
+    });
+    const res = await this.driver.query<{ id: string }>(
+      `SELECT id FROM ingest_reject WHERE source = $1 AND status = 'open'
+         AND EXISTS (SELECT 1 FROM jsonb_array_elements(errors) AS e WHERE e->>'reason' = ANY($2::text[]))${visible ? ` AND ${visible}` : ''}
+        ORDER BY received_at, id LIMIT $3`,
+      params,
+    );
+    return res.rows.map((r) => String(r.id));
+  }
+
+  /**
    * The rejects with these ids, in the order given; unknown ids (and non-UUIDs) are left out, and
    * with `access` so are the ids the caller may not see: it cannot tell them from unknown ones.
    */

@@ -1,0 +1,239 @@
+/**
+ * Nightly deltas (issue 13 item 1, "Context from the store"): an EHR sends what changed, one file
+ * at a time, and a record refers to records sent in earlier posts. Over POST /ingest/riverbend-csv
+ * on both store drivers: day 1 clients and episodes, day 2 contacts alone (attached to the stored
+ * episodes), day 3 a contact before its episode (an `awaiting episode` reject, accepted on its own
+ * once the episode arrives); the daily billing cap across two posts; Part 2 from a stored
+ * organization; and a client of another tenant, for whom a hidden episode is a missing one.
+ */
+import { join } from 'node:path';
+import request from 'supertest';
+import type { Bundle, ChargeItem, Encounter, EpisodeOfCare, OperationOutcome, Parameters, Patient } from '@medplum/fhirtypes';
+import { createApp } from '../../src/http/app';
+import { ALL_ORGANIZATIONS, type Auth } from '../../src/auth';
+import { resourceId } from '../../src/fhir/ids';
+import { RejectStore } from '../../src/store/rejects';
+import { loadSource } from '../../src/translate';
+import type { LoadedSource } from '../../src/translate/types';
+import { Validator } from '../../src/validation';
+import { FHIR_BASE, jwksOf, makeKey, openTestAuth, signAssertion, tokenForm } from '../auth/helpers';
+import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
+
+const SOURCE = loadSource(join(__dirname, '..', '..', 'mappings', 'riverbend-csv'));
+const SYSTEM = SOURCE.system;
+const id = (type: string, recordId: string): string => resourceId(SYSTEM, type, recordId);
+
+const ORGANIZATIONS = 'ORG_ID,ORG_NAME,NPI,PART2_PROGRAM';
+const CLIENTS = 'CLIENT_ID,MRN,LAST_NAME,FIRST_NAME,MIDDLE_NAME,SUFFIX,DOB,SEX,PRIMARY_PROGRAM';
+const EPISODES =
+  'EPISODE_ID,CLIENT_ID,PROGRAM_ID,EPISODE_STATUS,ADMIT_DATE,DISCHARGE_DATE,ASSIGNED_PSS,REFERRAL_RECEIVED,REFERRAL_STATUS,REFERRED_BY,REFERRAL_REASONS,REFERRAL_NOTE';
+const CONTACTS =
+  'CONTACT_ID,EPISODE_ID,CLIENT_ID,Svc Date,Start Time,Duration (min),Contact Type,Appt Status,Location,Group Session,Staff ID,Interventions,Support Types,ICRC Tasks,Progress Note';
+
+const episode = (episodeId: string, client: string, program = 'RB-CCBHC'): string => `${episodeId},${client},${program},OPEN,01/05/2026,,S-1001,,,,,`;
+const contact = (contactId: string, episodeId: string, client: string, date = '01/12/2026', minutes = 50): string =>
+  `${contactId},${episodeId},${client},${date},10:00 AM,${minutes},F2F,KEPT,CLINIC,N,S-1001,SH,EMO,I4,`;
+const csv = (...lines: string[]): string => `${lines.join('\n')}\n`;
+
+const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name === name);
+const texts = (p: Parameters): string[] => ((param(p, 'outcome')?.resource as OperationOutcome | undefined)?.issue ?? []).map((i) => i.details?.text ?? '');
+
+let validator: Validator;
+beforeAll(() => {
+  validator = Validator.create();
+});
+
+describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
+  let store: TestStore;
+  let app: ReturnType<typeof createApp>;
+  beforeAll(async () => {
+    store = await openTestStore(driver);
+    const rejects = await RejectStore.open(store.repo.driver);
+    app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources: new Map([[SOURCE.name, SOURCE]]), rejects });
+  });
+  afterAll(() => store?.close());
+
+  const post = async (feed: string, body: string, status = 200): Promise<Parameters> => {
+    const res = await request(app).post(`/ingest/riverbend-csv?feed=${feed}`).set('Content-Type', 'text/csv').send(body);
+    expect({ status: res.status, issues: res.status === status ? [] : texts(res.body as Parameters) }).toEqual({ status, issues: [] });
+    return res.body as Parameters;
+  };
+  const read = async <T>(type: string, fhirId: string): Promise<T> => (await request(app).get(`/fhir/${type}/${fhirId}`).expect(200)).body as T;
+  const openRejects = async (): Promise<Parameters[]> =>
+    ((await request(app).get('/ingest/rejects?source=riverbend-csv').expect(200)).body as Bundle).entry?.map((e) => e.resource as Parameters) ?? [];
+
+  test('day 1: clients, then episodes, each in a post of its own', async () => {
+    await post('organizations', csv(ORGANIZATIONS, 'RB-CCBHC,Riverbend Community Behavioral Health,1548203967,N'));
+    await post(
+      'clients',
+      csv(CLIENTS, '300112,RB0300112,Alvarez,Marisol,J,,02/11/1984,F,RB-CCBHC', '300127,RB0300127,Kowalczyk,Peter,A,,07/30/1979,M,RB-CCBHC'),
+    );
+    const res = await post('episodes', csv(EPISODES, episode('E-7014', '300112'), episode('E-7015', '300127')));
+    expect(param(res, 'accepted')?.valueInteger).toBe(2);
+  });
+
+  test('day 2: contacts alone are attached to the stored episodes (person and program from the store)', async () => {
+    const res = await post('contacts', csv(CONTACTS, contact('C-1', 'E-7014', '300112'), contact('C-2', 'E-7015', '300127')));
+    expect(param(res, 'accepted')?.valueInteger).toBe(2);
+    const enc = await read<Encounter>('Encounter', id('Encounter', 'C-1'));
+    expect(enc.episodeOfCare?.[0].reference).toBe(`EpisodeOfCare/${id('EpisodeOfCare', 'E-7014')}`);
+    expect(enc.subject?.reference).toBe(`Patient/${id('Patient', '300112')}`);
+    expect(enc.serviceProvider?.reference).toBe(`Organization/${id('Organization', 'RB-CCBHC')}`);
+  });
+
+  test('a contact of a stored episode whose organization was never sent (and that does not name it) says what is missing', async () => {
+    await post('episodes', csv(EPISODES, episode('E-7040', '300112', 'RB-EAST')));
+    const unnamed = await post('contacts', csv(CONTACTS, contact('C-40', 'E-7040', '300112')), 422);
+    expect(texts(unnamed).join('\n')).toMatch(/Episode E-7040 is stored, but its organization is not \(or not readable here\): give episode.organizationId/);
+  });
+
+  test('a contact that contradicts its stored episode is rejected, naming the conflict', async () => {
+    const res = await post('contacts', csv(CONTACTS, contact('C-9', 'E-7014', '300127')), 422);
+    expect(texts(res).join('\n')).toMatch(/Episode E-7014 has personId "300112" in the store, not "300127"/);
+  });
+
+  test('day 3: a contact before its episode waits as `awaiting episode`, and goes through when the episode arrives', async () => {
+    const early = await post('contacts', csv(CONTACTS, contact('C-3', 'E-7020', '300112', '02/03/2026')), 422);
+    expect(texts(early).join('\n')).toMatch(/awaiting episode E-7020/);
+    const waiting = (await openRejects()).filter((r) => param(r, 'recordId')?.valueString === 'C-3');
+    expect(waiting).toHaveLength(1);
+    expect((param(waiting[0], 'outcome')?.resource as OperationOutcome).issue.map((i) => i.details?.text)).toContain('awaiting episode E-7020');
+    await request(app)
+      .get(`/fhir/Encounter/${id('Encounter', 'C-3')}`)
+      .expect(404);
+
+    const later = await post('episodes', csv(EPISODES, episode('E-7020', '300112')));
+    expect(param(later, 'awaitingRetried')?.valueInteger).toBe(1);
+    expect(param(later, 'awaitingResolved')?.valueInteger).toBe(1);
+    const enc = await read<Encounter>('Encounter', id('Encounter', 'C-3'));
+    expect(enc.episodeOfCare?.[0].reference).toBe(`EpisodeOfCare/${id('EpisodeOfCare', 'E-7020')}`);
+    expect((await openRejects()).filter((r) => param(r, 'recordId')?.valueString === 'C-3')).toHaveLength(0);
+  });
+
+  test('an episode that never arrives leaves its contact a visible reject', async () => {
+    await post('contacts', csv(CONTACTS, contact('C-5', 'E-9999', '300112', '02/05/2026')), 422);
+    await post('episodes', csv(EPISODES, episode('E-7022', '300112')));
+    const still = (await openRejects()).filter((r) => param(r, 'recordId')?.valueString === 'C-5');
+    expect(still).toHaveLength(1);
+  });
+
+  test('the daily cap counts the units already billed for that person-day in the store', async () => {
+    // 16 units a day (rules/default.json): 180 minutes (12 units) in one post, 120 (8 units) in the next: 4 billed.
+    await post('contacts', csv(CONTACTS, contact('C-10', 'E-7014', '300112', '03/02/2026', 180)));
+    const second = await post('contacts', csv(CONTACTS, contact('C-11', 'E-7014', '300112', '03/02/2026', 120)));
+    expect(texts(second).join('\n')).toMatch(/Daily cap of 16 units for person 300112 on 2026-03-02: 4 of 8 units billed/);
+    expect((await read<ChargeItem>('ChargeItem', id('ChargeItem', 'C-11'))).quantity?.value).toBe(4);
+    // Sent again, a contact's own stored units are replaced, not added to: the same answer.
+    await post('contacts', csv(CONTACTS, contact('C-11', 'E-7014', '300112', '03/02/2026', 120)));
+    expect((await read<ChargeItem>('ChargeItem', id('ChargeItem', 'C-11'))).quantity?.value).toBe(4);
+    await post('contacts', csv(CONTACTS, contact('C-10', 'E-7014', '300112', '03/02/2026', 180)));
+    expect((await read<ChargeItem>('ChargeItem', id('ChargeItem', 'C-10'))).quantity?.value).toBe(12);
+    // Another person's day is not touched.
+    await post('contacts', csv(CONTACTS, contact('C-12', 'E-7015', '300127', '03/02/2026', 120)));
+    expect((await read<ChargeItem>('ChargeItem', id('ChargeItem', 'C-12'))).quantity?.value).toBe(8);
+  });
+
+  test("Part 2 status comes from the stored organization (one the mapping's source.yaml does not list)", async () => {
+    await post('organizations', csv(ORGANIZATIONS, 'RB-MAT,Riverbend Medication-Assisted Treatment,1952384711,Y'));
+    await post('episodes', csv(EPISODES, episode('E-7030', '300127', 'RB-MAT')));
+    const eoc = await read<EpisodeOfCare>('EpisodeOfCare', id('EpisodeOfCare', 'E-7030'));
+    expect(eoc.meta?.security?.map((s) => s.code)).toEqual(expect.arrayContaining(['42CFRPart2']));
+    // Its contacts, sent later and alone, are Part 2 records too (the stored episode is labelled).
+    await post('contacts', csv(CONTACTS, contact('C-30', 'E-7030', '300127', '03/03/2026')));
+    const enc = await read<Encounter>('Encounter', id('Encounter', 'C-30'));
+    expect(enc.meta?.security?.map((s) => s.code)).toEqual(expect.arrayContaining(['42CFRPart2']));
+  });
+
+  test("a re-sent client keeps the Part 2 label its stored Patient has (the lookup of a person record's own stored version)", async () => {
+    // A run with the person and their episode at the Part 2 program labels the Patient.
+    const doc = {
+      source: SYSTEM,
+      episodes: [{ id: 'E-7030', personId: '300127', organizationId: 'RB-MAT', status: 'active', start: '2026-01-05' }],
+      people: [{ id: '300127', name: { family: 'Kowalczyk', given: ['Peter'] }, organizationId: 'RB-CCBHC' }],
+    };
+    expect((await request(app).post('/ingest/canonical').set('Content-Type', 'application/fhir+json').send(JSON.stringify(doc))).status).toBe(200);
+    const labels = async () => (await read<Patient>('Patient', id('Patient', '300127'))).meta?.security?.map((s) => s.code) ?? [];
+    expect(await labels()).toContain('42CFRPart2');
+    // clients.csv sent again on its own (managed by the CCBHC, no episode in the run): still labelled.
+    await post('clients', csv(CLIENTS, '300127,RB0300127,Kowalczyk,Peter,A,,07/30/1979,M,RB-CCBHC'));
+    expect(await labels()).toContain('42CFRPart2');
+  });
+
+  test('a canonical file resolves against the store too: its episode at a stored Part 2 program is labelled', async () => {
+    const doc = { source: SYSTEM, episodes: [{ id: 'E-7031', personId: '300112', organizationId: 'RB-MAT', status: 'active', start: '2026-01-05' }] };
+    const res = await request(app).post('/ingest/canonical').set('Content-Type', 'application/fhir+json').send(JSON.stringify(doc));
+    expect(res.status).toBe(200);
+    const eoc = await read<EpisodeOfCare>('EpisodeOfCare', id('EpisodeOfCare', 'E-7031'));
+    expect(eoc.meta?.security?.map((s) => s.code)).toEqual(expect.arrayContaining(['42CFRPart2']));
+  });
+});
+
+describe.each(DRIVERS)("lookups through the posting client's access on %s", (driver) => {
+  let store: TestStore;
+  let auth: Auth;
+  let app: ReturnType<typeof createApp>;
+  const tokens: Record<'riverbend' | 'other', string> = { riverbend: '', other: '' };
+  beforeAll(async () => {
+    store = await openTestStore(driver);
+    auth = await openTestAuth(store.repo.driver);
+    const sources = new Map<string, LoadedSource>([[SOURCE.name, SOURCE]]);
+    app = createApp({
+      validator,
+      store: store.repo,
+      auth,
+      sources,
+      rejects: await RejectStore.open(store.repo.driver),
+      config: { MAX_BODY_BYTES: 1024 * 1024, BASE_URL: FHIR_BASE },
+    });
+    for (const [k, orgs] of [
+      ['riverbend', [id('Organization', 'RB-CCBHC')]],
+      ['other', [resourceId('https://other.example.org', 'Organization', 'X')]],
+    ] as const) {
+      const key = await makeKey('ES384');
+      const client = await auth.clients.add({ name: `Client ${k}`, jwks: jwksOf(key), scopes: ['system/*.cruds'], organizations: [...orgs], assignIds: true });
+      const res = await request(app)
+        .post('/auth/token')
+        .type('form')
+        .send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
+      tokens[k] = res.body.access_token as string;
+    }
+    expect(ALL_ORGANIZATIONS).toBeDefined();
+  });
+  afterAll(() => store?.close());
+
+  const post = (who: keyof typeof tokens, feed: string, body: string) =>
+    request(app).post(`/ingest/riverbend-csv?feed=${feed}`).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', 'text/csv').send(body);
+
+  test("another tenant's client cannot resolve a hidden episode: the same awaiting reject as a missing one, nothing of it in the answer", async () => {
+    expect((await post('riverbend', 'organizations', csv(ORGANIZATIONS, 'RB-CCBHC,Riverbend Community Behavioral Health,1548203967,N'))).status).toBe(200);
+    expect((await post('riverbend', 'clients', csv(CLIENTS, '300112,RB0300112,Alvarez,Marisol,J,,02/11/1984,F,RB-CCBHC'))).status).toBe(200);
+    expect((await post('riverbend', 'episodes', csv(EPISODES, episode('E-7014', '300112')))).status).toBe(200);
+    // The owner resolves it.
+    expect((await post('riverbend', 'contacts', csv(CONTACTS, contact('C-1', 'E-7014', '300112')))).status).toBe(200);
+
+    const hidden = await post('other', 'contacts', csv(CONTACTS, contact('C-2', 'E-7014', '300112')));
+    const missing = await post('other', 'contacts', csv(CONTACTS, contact('C-2', 'E-7099', '300112')));
+    expect(hidden.status).toBe(422);
+    expect(missing.status).toBe(422);
+    expect(texts(hidden.body as Parameters).join('\n')).toMatch(/awaiting episode E-7014/);
+    // Word for word the same answer once the ids the client sent are swapped.
+    expect(JSON.stringify(hidden.body).replaceAll('E-7014', 'E-ID')).toBe(JSON.stringify(missing.body).replaceAll('E-7099', 'E-ID'));
+    const body = JSON.stringify(hidden.body);
+    for (const secret of ['RB-CCBHC', id('EpisodeOfCare', 'E-7014'), id('Organization', 'RB-CCBHC'), 'in the store']) expect(body).not.toContain(secret);
+    // Its reject says the same, and is the other client's own.
+    const listed = (await request(app).get('/ingest/rejects?source=riverbend-csv').set('Authorization', `Bearer ${tokens.other}`).expect(200)).body as Bundle;
+    const rejects = listed.entry?.map((e) => e.resource as Parameters) ?? [];
+    const c2 = rejects.filter((r) => param(r, 'raw')?.valueString?.includes('E-7014'));
+    expect(c2).toHaveLength(1);
+    expect((param(c2[0], 'outcome')?.resource as OperationOutcome).issue.map((i) => i.details?.text)).toEqual(['awaiting episode E-7014']);
+    expect(JSON.stringify(c2[0])).not.toContain('RB-CCBHC');
+    // The riverbend client does not see the other's reject, and nothing was stored for it.
+    const theirs = (await request(app).get('/ingest/rejects?source=riverbend-csv').set('Authorization', `Bearer ${tokens.riverbend}`).expect(200))
+      .body as Bundle;
+    expect(theirs.total).toBe(0);
+    await request(app)
+      .get(`/fhir/Encounter/${id('Encounter', 'C-2')}`)
+      .set('Authorization', `Bearer ${tokens.riverbend}`)
+      .expect(404);
+  });
+});
