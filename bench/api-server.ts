@@ -76,7 +76,11 @@ async function main(): Promise<void> {
   const pipeline = { rules: loadRules(), terms: loadPackageTerms() };
   const config = { MAX_BODY_BYTES: 64 * 1024 * 1024 };
   // Export status and file URLs come from the public base: this server's own port.
-  const servers = [await listenFor((port) => createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config: { ...config, BASE_URL: `http://127.0.0.1:${port}/fhir` }, log, pipeline }))];
+  const servers = [
+    await listenFor((port) =>
+      createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config: { ...config, BASE_URL: `http://127.0.0.1:${port}/fhir` }, log, pipeline }),
+    ),
+  ];
   const ready: { ready: number; authPort?: number; auditPort?: number; clientId?: string; tokenUrl?: string } = { ready: portOf(servers[0]) };
   let audit: Audit | undefined;
   if (process.env.BENCH_AUTH_JWK) {
@@ -84,7 +88,14 @@ async function main(): Promise<void> {
     audit = openAudit({ repo: store, isResourceType, log });
     // A rate limit far above the load, so the bucket is checked on every request without refusing any.
     // Fixed URLs (as BASE_URL and AUTH_TOKEN_URL would be): one token serves both ports.
-    const authConfig = { AUTH_DISABLED: false, AUTH_TOKEN_URL: TOKEN_URL, RATE_LIMIT_PER_SECOND: 1_000_000, RATE_LIMIT_BURST: 1_000_000, AUTH_TOKEN_TTL_SECONDS: 3600, AUTH_TOKEN_RATE_PER_MINUTE: 0 };
+    const authConfig = {
+      AUTH_DISABLED: false,
+      AUTH_TOKEN_URL: TOKEN_URL,
+      RATE_LIMIT_PER_SECOND: 1_000_000,
+      RATE_LIMIT_BURST: 1_000_000,
+      AUTH_TOKEN_TTL_SECONDS: 3600,
+      AUTH_TOKEN_RATE_PER_MINUTE: 0,
+    };
     const auth = await openAuth({ driver: store.driver, env: {}, config: authConfig, baseUrl: BASE_URL, log, isResourceType, onEvent: audit.onAuthEvent });
     const client = await auth.clients.add({
       name: 'bench:api client',

@@ -65,7 +65,18 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { resources: 100_000, drivers: ['pg', 'pglite'], duration: 10, connections: 10, batch: 100, ingestConcurrency: 4, seed: 20261122, analyze: true, restart: true, authRounds: 5 };
+  const args: Args = {
+    resources: 100_000,
+    drivers: ['pg', 'pglite'],
+    duration: 10,
+    connections: 10,
+    batch: 100,
+    ingestConcurrency: 4,
+    seed: 20261122,
+    analyze: true,
+    restart: true,
+    authRounds: 5,
+  };
   const num = (i: number): number => {
     const v = Number(argv[i + 1]);
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${argv[i]} needs a positive number`);
@@ -85,7 +96,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-auth') args.authRounds = 0;
     else if (a === '--cpu-prof') args.cpuProf = argv[++i];
     else if (a === '--drivers') {
-      args.drivers = String(argv[++i] ?? '').split(',').filter(Boolean) as Driver[];
+      args.drivers = String(argv[++i] ?? '')
+        .split(',')
+        .filter(Boolean) as Driver[];
       if (args.drivers.length === 0 || args.drivers.some((d) => d !== 'pg' && d !== 'pglite')) throw new Error('--drivers takes pg, pglite or pg,pglite');
     } else throw new Error(`Unknown option ${a}`);
   }
@@ -175,7 +188,16 @@ function startServer(env: Record<string, string>, cpuProf?: string): Promise<Ser
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     child.on('message', (m: { ready?: number; authPort?: number; auditPort?: number; clientId?: string; tokenUrl?: string }) => {
       const url = (port?: number): string | undefined => (port ? `http://127.0.0.1:${port}` : undefined);
-      if (m.ready) resolve({ child, base: `http://127.0.0.1:${m.ready}`, authBase: url(m.authPort), auditBase: url(m.auditPort), clientId: m.clientId, tokenUrl: m.tokenUrl, command });
+      if (m.ready)
+        resolve({
+          child,
+          base: `http://127.0.0.1:${m.ready}`,
+          authBase: url(m.authPort),
+          auditBase: url(m.auditPort),
+          clientId: m.clientId,
+          tokenUrl: m.tokenUrl,
+          command,
+        });
     });
   });
 }
@@ -199,7 +221,11 @@ function resetPeak(pid: number): boolean {
 
 // --- measurements --------------------------------------------------------------------------------
 
-async function ingest(base: string, w: Workload, concurrency: number): Promise<{ resources: number; seconds: number; rps: number; failures: number; firstError?: string }> {
+async function ingest(
+  base: string,
+  w: Workload,
+  concurrency: number,
+): Promise<{ resources: number; seconds: number; rps: number; failures: number; firstError?: string }> {
   let next = 0;
   let resources = 0;
   let failures = 0;
@@ -259,7 +285,14 @@ async function load(base: string, args: Args, path: () => string, headers: Recor
   if (times) {
     times.sort((a, b) => a - b);
     const round = (x: number): number => Math.round(x * 100) / 100;
-    return { rps: r.requests.average, p50: round(quantile(times, 0.5)), p99: round(quantile(times, 0.99)), requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+    return {
+      rps: r.requests.average,
+      p50: round(quantile(times, 0.5)),
+      p99: round(quantile(times, 0.99)),
+      requests: r.requests.total,
+      non2xx: r.non2xx,
+      errors: r.errors,
+    };
   }
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
 }
@@ -321,7 +354,9 @@ async function securityCost(server: ServerChild, args: Args, key: BenchKey, path
       if (args.cpuProf) await server.command('profile-start');
       round[mode] = await load(base, args, path, headers, true);
       if (args.cpuProf) await server.command('profile-stop', `read-${mode}-${i + 1}-${process.pid}`);
-      log(`read by id, ${mode === 'none' ? 'no auth' : mode === 'auth' ? 'auth' : 'auth + audit'} (round ${i + 1}): ${round[mode].rps.toFixed(0)} req/s, p50 ${round[mode].p50} ms, p99 ${round[mode].p99} ms, ${round[mode].non2xx} non-2xx`);
+      log(
+        `read by id, ${mode === 'none' ? 'no auth' : mode === 'auth' ? 'auth' : 'auth + audit'} (round ${i + 1}): ${round[mode].rps.toFixed(0)} req/s, p50 ${round[mode].p50} ms, p99 ${round[mode].p99} ms, ${round[mode].non2xx} non-2xx`,
+      );
     }
     rounds.push(round);
   }
@@ -331,7 +366,12 @@ async function securityCost(server: ServerChild, args: Args, key: BenchKey, path
     const m = xs.length >> 1;
     return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
   };
-  const summary = (mode: SecurityMode) => ({ p50: med(mode, 'p50'), p99: med(mode, 'p99'), rps: med(mode, 'rps'), non2xx: rounds.reduce((a, r) => a + r[mode].non2xx, 0) });
+  const summary = (mode: SecurityMode) => ({
+    p50: med(mode, 'p50'),
+    p99: med(mode, 'p99'),
+    rps: med(mode, 'rps'),
+    non2xx: rounds.reduce((a, r) => a + r[mode].non2xx, 0),
+  });
   const none = summary('none');
   const auth = summary('auth');
   const audit = summary('audit');
@@ -350,7 +390,10 @@ async function countLines(url: string): Promise<number> {
   return lines;
 }
 
-async function bulkExport(base: string, pid: number): Promise<{ resources: number; files: number; seconds: number; rps: number; peakRssMb: number; rssBeforeMb: number; peakReset: boolean }> {
+async function bulkExport(
+  base: string,
+  pid: number,
+): Promise<{ resources: number; files: number; seconds: number; rps: number; peakRssMb: number; rssBeforeMb: number; peakReset: boolean }> {
   const peakReset = resetPeak(pid);
   const rssBeforeMb = rss(pid).now;
   let sampled = rssBeforeMb;
@@ -423,7 +466,9 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
   try {
     log(`server up in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${server.child.pid}); ingesting ${args.resources} resources`);
     const ing = await ingest(server.base, w, args.ingestConcurrency);
-    log(`ingest: ${ing.resources} resources in ${ing.seconds.toFixed(1)} s = ${ing.rps.toFixed(0)}/s, ${ing.failures} failed Bundles${ing.firstError ? ` (first: ${ing.firstError})` : ''}`);
+    log(
+      `ingest: ${ing.resources} resources in ${ing.seconds.toFixed(1)} s = ${ing.rps.toFixed(0)}/s, ${ing.failures} failed Bundles${ing.firstError ? ` (first: ${ing.firstError})` : ''}`,
+    );
     if (args.analyze) await server.command('analyze');
     if (args.restart) {
       await stop(server);
@@ -449,7 +494,9 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
     });
     log(`search by date range: ${byDate.rps.toFixed(0)} req/s, p50 ${byDate.p50} ms, p99 ${byDate.p99} ms, ${byDate.non2xx} non-2xx`);
     const exp = await bulkExport(server.base, pid);
-    log(`export: ${exp.resources} resources in ${exp.files} files, ${exp.seconds.toFixed(1)} s = ${exp.rps.toFixed(0)}/s, peak RSS ${exp.peakRssMb.toFixed(0)} MB (${exp.rssBeforeMb.toFixed(0)} MB before)`);
+    log(
+      `export: ${exp.resources} resources in ${exp.files} files, ${exp.seconds.toFixed(1)} s = ${exp.rps.toFixed(0)}/s, peak RSS ${exp.peakRssMb.toFixed(0)} MB (${exp.rssBeforeMb.toFixed(0)} MB before)`,
+    );
     if (exp.resources !== ing.resources) log(`WARNING: exported ${exp.resources}, stored ${ing.resources}`);
     // Last, so the AuditEvents it writes are not in the export.
     const security = key ? await securityCost(server, args, key, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`, log) : undefined;
@@ -505,7 +552,11 @@ async function main(): Promise<void> {
   const started = new Date();
   const t0 = performance.now();
   const w = buildWorkload(args);
-  console.log(`workload: ${args.resources} resources (${Object.entries(w.byType).map(([t, n]) => `${t} ${n}`).join(', ')}) in ${w.bundles.length} Bundles, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `workload: ${args.resources} resources (${Object.entries(w.byType)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(', ')}) in ${w.bundles.length} Bundles, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const results: R[] = [];
   const key = args.authRounds > 0 ? await benchKey() : undefined;
   for (const driver of args.drivers) {
@@ -514,7 +565,16 @@ async function main(): Promise<void> {
   const report = table(results);
   console.log(`\n${report}\n`);
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg() };
-  const file = writeResults('api', started, { started: started.toISOString(), seconds: (performance.now() - t0) / 1000, args, machine, workload: w.byType, targets: TARGETS, results, table: report });
+  const file = writeResults('api', started, {
+    started: started.toISOString(),
+    seconds: (performance.now() - t0) / 1000,
+    args,
+    machine,
+    workload: w.byType,
+    targets: TARGETS,
+    results,
+    table: report,
+  });
   console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s; results in ${file}`);
 }
 

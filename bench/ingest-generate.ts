@@ -47,7 +47,24 @@ export interface GeneratedStats {
   supervisorAssessments: number;
 }
 
-const FAMILY = ['Whitfield', 'Nguyen', 'Okafor', 'Hernandez', 'Kowalski', 'Begay', 'Lindqvist', 'Haddad', 'Morales', 'Johnson', 'Tanaka', 'Osei', 'Ramirez', 'Fischer', 'Baptiste', 'Murphy'];
+const FAMILY = [
+  'Whitfield',
+  'Nguyen',
+  'Okafor',
+  'Hernandez',
+  'Kowalski',
+  'Begay',
+  'Lindqvist',
+  'Haddad',
+  'Morales',
+  'Johnson',
+  'Tanaka',
+  'Osei',
+  'Ramirez',
+  'Fischer',
+  'Baptiste',
+  'Murphy',
+];
 const GIVEN = ['Dana', 'Marcus', 'Ana', 'Jordan', 'Keisha', 'Luis', 'Mei', 'Tomas', 'Aaliyah', 'Sam', 'Priya', 'Elijah', 'Rosa', 'Noah', 'Imani', 'Kai'];
 const GOALS = [
   'Go to the Tuesday peer support group twice a month',
@@ -59,17 +76,38 @@ const GOALS = [
   'Attend every appointment at the clinic this month',
   'Walk thirty minutes three times a week',
 ];
-const AREAS = ['Friends who support my recovery', 'A written plan for my recovery', 'A local recovery support group', 'Mental health plan', 'Feeling part of my community', 'Volunteering', 'Physical health', 'A sponsor or mentor'];
-const ACTIVITIES = ['Call the peer group leader', 'Write a page of my WRAP plan', 'Walk to the library twice', 'Go to the Tuesday group', 'Ask about volunteering shifts'];
+const AREAS = [
+  'Friends who support my recovery',
+  'A written plan for my recovery',
+  'A local recovery support group',
+  'Mental health plan',
+  'Feeling part of my community',
+  'Volunteering',
+  'Physical health',
+  'A sponsor or mentor',
+];
+const ACTIVITIES = [
+  'Call the peer group leader',
+  'Write a page of my WRAP plan',
+  'Walk to the library twice',
+  'Go to the Tuesday group',
+  'Ask about volunteering shifts',
+];
 const HELPERS = ['My peer specialist', 'My sister', 'Tuesday group members', 'My sponsor', 'A neighbour'];
-const NOTES = ['Met at the clinic; talked about the week ahead.', 'Phone check-in after a hard weekend.', 'Worked on the recovery plan together.', 'Went to the food bank together.'];
+const NOTES = [
+  'Met at the clinic; talked about the week ahead.',
+  'Phone check-in after a hard weekend.',
+  'Worked on the recovery plan together.',
+  'Went to the food bank together.',
+];
 const OFFSETS = ['-05:00', '-06:00', '-04:00', '-07:00'];
 
 /** Whole days since 1970-01-01 -> `YYYY-MM-DD`. */
 const dateOf = (day: number): string => new Date(day * 86_400_000).toISOString().slice(0, 10);
 const dayOf = (date: string): number => Math.floor(Date.parse(`${date}T00:00:00Z`) / 86_400_000);
 const pad = (n: number): string => String(n).padStart(2, '0');
-const dateTime = (day: number, minuteOfDay: number, offset: string): string => `${dateOf(day)}T${pad(Math.floor(minuteOfDay / 60))}:${pad(minuteOfDay % 60)}:00${offset}`;
+const dateTime = (day: number, minuteOfDay: number, offset: string): string =>
+  `${dateOf(day)}T${pad(Math.floor(minuteOfDay / 60))}:${pad(minuteOfDay % 60)}:00${offset}`;
 
 /** Episode starts lie in [2023-01-02, 2025-12-31]: every date the generator makes is in the past. */
 const FIRST_DAY = dayOf('2023-01-02');
@@ -340,7 +378,13 @@ export function generateCanonicalFile(file: string, options: GenerateOptions): G
       nextReviewDate: dateOf(start + 7 + 90),
       goals,
       activities: [
-        { description: 'Weekly peer support contacts', status: 'in-progress', schedule: 'Weekly, in person or by telephone', goalIds: rng.sample(goalIds, rng.int(1, goalIds.length)), performerId: specialist },
+        {
+          description: 'Weekly peer support contacts',
+          status: 'in-progress',
+          schedule: 'Weekly, in person or by telephone',
+          goalIds: rng.sample(goalIds, rng.int(1, goalIds.length)),
+          performerId: specialist,
+        },
         ...(rng.chance(0.5) ? [{ description: 'Peer support group', status: 'scheduled' as const, schedule: 'Tuesdays', goalIds: [goalIds[0]] }] : []),
       ],
     };
@@ -409,7 +453,15 @@ export function generateCanonicalFile(file: string, options: GenerateOptions): G
 
   stats.bytes = bytes;
   stats.records =
-    stats.organizations + stats.practitioners + stats.people + stats.episodes + stats.eligibilityReviews + stats.contacts + stats.recoveryPlans + stats.recoveryCapital + stats.supervisorAssessments;
+    stats.organizations +
+    stats.practitioners +
+    stats.people +
+    stats.episodes +
+    stats.eligibilityReviews +
+    stats.contacts +
+    stats.recoveryPlans +
+    stats.recoveryCapital +
+    stats.supervisorAssessments;
   return stats;
 }
 

@@ -74,7 +74,10 @@ export async function runPipeline(
 ): Promise<PipelineRun> {
   const t0 = performance.now();
   const writer = new BundleWriter(out);
-  const events = mode === 'stream' ? scanTopLevel(createReadStream(file, { encoding: 'utf8', highWaterMark: HIGH_WATER_MARK })) : documentEvents(JSON.parse(readFileSync(file, 'utf8')));
+  const events =
+    mode === 'stream'
+      ? scanTopLevel(createReadStream(file, { encoding: 'utf8', highWaterMark: HIGH_WATER_MARK }))
+      : documentEvents(JSON.parse(readFileSync(file, 'utf8')));
   const report = await translateCanonical(events, deps, (resources, result) => {
     onRecord?.(resources, result);
     return writer.add(resources);

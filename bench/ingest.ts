@@ -60,7 +60,6 @@ const CHILD = join(PROJECT_ROOT, 'bench', 'ingest-child.ts');
 
 const signedMib = (kb: number): string => `${kb < 0 ? '-' : '+'}${mib(Math.abs(kb))}`;
 
-
 /** Keeps results observable so no measured work can be optimized away. */
 let sink = 0;
 
@@ -80,10 +79,11 @@ async function timeRuns(name: string, runs: number, fn: () => unknown): Promise<
   return { name, runsMs: runsMs.map((x) => round(x, 1)), medianMs: round(median(runsMs), 1) };
 }
 
-
 function checkAllAccepted(what: string, summary: RunSummary, expected: GeneratedStats): void {
   if (summary.rejected !== 0 || summary.read !== expected.records) {
-    throw new Error(`${what}: expected all ${expected.records} records accepted, got read ${summary.read}, accepted ${summary.accepted}, rejected ${summary.rejected}`);
+    throw new Error(
+      `${what}: expected all ${expected.records} records accepted, got read ${summary.read}, accepted ${summary.accepted}, rejected ${summary.rejected}`,
+    );
   }
 }
 
@@ -107,7 +107,11 @@ interface ChildResult {
 }
 
 async function runChild(label: string, file: string, mode: 'stream' | 'whole', out: string, contacts: number): Promise<ChildResult> {
-  const { result: r, wallMs } = await runJsonChild<Omit<ChildResult, 'label' | 'contacts' | 'fileBytes' | 'wallMs'>>(label, ['--import', 'tsx', CHILD, file, mode, out], out);
+  const { result: r, wallMs } = await runJsonChild<Omit<ChildResult, 'label' | 'contacts' | 'fileBytes' | 'wallMs'>>(
+    label,
+    ['--import', 'tsx', CHILD, file, mode, out],
+    out,
+  );
   return { ...r, label, contacts, fileBytes: statSync(file).size, wallMs };
 }
 
@@ -122,7 +126,9 @@ async function main(): Promise<void> {
   console.log(`  node      ${process.version} (${process.platform}/${process.arch}), single thread`);
   console.log(`  cpu       ${cpu} (${cpus().length} logical cores visible), ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM`);
   console.log(`  load avg  ${loadBefore.join(' ')} (1/5/15 min) at start`);
-  console.log(`  seed      ${SEED}; ${fmtInt(CONTACTS)} contacts measured, median of ${RUNS} runs; peak RSS ${RSS ? `at ${fmtInt(CONTACTS)} and ${fmtInt(BIG_CONTACTS)} contacts` : 'skipped'}`);
+  console.log(
+    `  seed      ${SEED}; ${fmtInt(CONTACTS)} contacts measured, median of ${RUNS} runs; peak RSS ${RSS ? `at ${fmtInt(CONTACTS)} and ${fmtInt(BIG_CONTACTS)} contacts` : 'skipped'}`,
+  );
   console.log('');
 
   const tmp = mkdtempSync(join(tmpdir(), 'peerbridge-ingest-'));
@@ -262,11 +268,18 @@ async function main(): Promise<void> {
     const rows: { name: string; what: string; ms: Timed; note: string }[] = [
       { name: 'pipeline end to end (streamed)', what: 'scan + zod + rules + map + validate + Bundle file', ms: pipeline, note: 'the measured figure' },
       { name: 'pipeline, validation stubbed', what: 'same, validate() returns valid', ms: noValidation, note: 'all but the validator' },
-      { name: 'validator alone', what: `validate() x ${fmtInt(validated.length)} (resources the pipeline validated)`, ms: validatorAlone, note: 'contacts/s = equivalent' },
+      {
+        name: 'validator alone',
+        what: `validate() x ${fmtInt(validated.length)} (resources the pipeline validated)`,
+        ms: validatorAlone,
+        note: 'contacts/s = equivalent',
+      },
       { name: 'JSON floor', what: 'readFile + JSON.parse input; JSON.stringify + write every output entry', ms: jsonFloor, note: 'no scan/zod/map/validate' },
       { name: 'scan floor', what: 'read stream + scanTopLevel (cut + JSON.parse per record)', ms: scanFloor, note: 'streaming input only' },
     ];
-    console.log(`Throughput: ${fmtInt(contacts)} contacts = ${fmtInt(records)} records = ${fmtInt(resources)} resources; ${fmt(measured.bytes / 2 ** 20, 1)} MiB in; single thread; median of ${RUNS}`);
+    console.log(
+      `Throughput: ${fmtInt(contacts)} contacts = ${fmtInt(records)} records = ${fmtInt(resources)} resources; ${fmt(measured.bytes / 2 ** 20, 1)} MiB in; single thread; median of ${RUNS}`,
+    );
     console.log(
       table(
         ['measure', 'what is timed', 'median s', 'contacts/s', 'records/s', 'resources/s', 'share of pipeline', 'runs s'],
@@ -285,8 +298,12 @@ async function main(): Promise<void> {
     );
     console.log('  records = every canonical record (organization, practitioner, person, episode, review, contact, plan, administration, assessment).');
     console.log('  validator alone: contacts/s = contacts / (time to validate every resource of the file). Share = median / pipeline median.');
-    console.log(`  resources: ${[...resourceMix].map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}; warnings ${warnings.length}; rejected 0 of ${fmtInt(records)}.`);
-    console.log(`  Bundle out: ${fmtInt(pipelineRuns[0]?.entries ?? 0)} entries; generated in ${fmt(generateMs, 0)} ms; deps (Validator.create, rules, terms) ${fmt(depsMs, 0)} ms (not timed above).\n`);
+    console.log(
+      `  resources: ${[...resourceMix].map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}; warnings ${warnings.length}; rejected 0 of ${fmtInt(records)}.`,
+    );
+    console.log(
+      `  Bundle out: ${fmtInt(pipelineRuns[0]?.entries ?? 0)} entries; generated in ${fmt(generateMs, 0)} ms; deps (Validator.create, rules, terms) ${fmt(depsMs, 0)} ms (not timed above).\n`,
+    );
 
     const c10s = children.find((c) => c.contacts === CONTACTS && c.mode === 'stream');
     const c100s = children.find((c) => c.contacts === BIG_CONTACTS && c.mode === 'stream');
@@ -311,7 +328,9 @@ async function main(): Promise<void> {
       console.log('  RSS after deps: node + tsx + Validator.create() + rules + package terms, before the file is read. Peak RSS depends on when V8 collects');
       console.log('  (it varies by tens of MiB between runs on a busy machine); the streamed run also keeps cross-record state that grows with the file');
       console.log('  (ids emitted, for urn:uuid references; ids seen, for duplicates; billed units per person and day).');
-      console.log(`  streamed: fs read stream (64 KiB) -> scanTopLevel; parsed whole: readFileSync + JSON.parse -> documentEvents. Children ran side by side (small ones together, then the two ${fmtInt(BIG_CONTACTS)} ones), so their contacts/s is indicative only.`);
+      console.log(
+        `  streamed: fs read stream (64 KiB) -> scanTopLevel; parsed whole: readFileSync + JSON.parse -> documentEvents. Children ran side by side (small ones together, then the two ${fmtInt(BIG_CONTACTS)} ones), so their contacts/s is indicative only.`,
+      );
       if (c10s && c100s && c100w) {
         console.log(
           `  ${fmtInt(CONTACTS)} -> ${fmtInt(BIG_CONTACTS)} contacts: peak RSS streamed ${signedMib(c100s.maxRssKb - c10s.maxRssKb)}, parsed whole ${signedMib(c100w.maxRssKb - c10s.maxRssKb)} ` +
@@ -322,19 +341,33 @@ async function main(): Promise<void> {
     }
 
     const targets = [
-      { name: `pipeline >= ${fmtInt(TARGET_CONTACTS_PER_SEC)} contacts/s (one core)`, value: `${fmtInt(pipeContactsPerSec)}/s`, pass: pipeContactsPerSec >= TARGET_CONTACTS_PER_SEC },
+      {
+        name: `pipeline >= ${fmtInt(TARGET_CONTACTS_PER_SEC)} contacts/s (one core)`,
+        value: `${fmtInt(pipeContactsPerSec)}/s`,
+        pass: pipeContactsPerSec >= TARGET_CONTACTS_PER_SEC,
+      },
       ...(c10s && c100s
-        ? [{
-            name: `memory flat: peak RSS ${fmtInt(BIG_CONTACTS)} streamed <= ${FLAT_RSS_RATIO}x ${fmtInt(CONTACTS)} streamed`,
-            value: `${mib(c100s.maxRssKb)} vs ${mib(c10s.maxRssKb)} (${fmt(c100s.maxRssKb / c10s.maxRssKb, 2)}x)`,
-            pass: c100s.maxRssKb <= FLAT_RSS_RATIO * c10s.maxRssKb,
-          }]
+        ? [
+            {
+              name: `memory flat: peak RSS ${fmtInt(BIG_CONTACTS)} streamed <= ${FLAT_RSS_RATIO}x ${fmtInt(CONTACTS)} streamed`,
+              value: `${mib(c100s.maxRssKb)} vs ${mib(c10s.maxRssKb)} (${fmt(c100s.maxRssKb / c10s.maxRssKb, 2)}x)`,
+              pass: c100s.maxRssKb <= FLAT_RSS_RATIO * c10s.maxRssKb,
+            },
+          ]
         : []),
       { name: 'generated records rejected = 0', value: '0', pass: true },
     ];
     console.log('Targets (issue 3)');
-    console.log(table(['target', 'measured', 'result'], targets.map((x) => [x.name, x.value, x.pass ? 'PASS' : 'FAIL']), ['l', 'r', 'l']));
-    console.log(`\n  Node ${process.version}; CPU ${cpu}; load avg at start ${loadBefore.join('/')}, after timings ${loadAfterTimings.join('/')}, at end ${loadAfter.join('/')}`);
+    console.log(
+      table(
+        ['target', 'measured', 'result'],
+        targets.map((x) => [x.name, x.value, x.pass ? 'PASS' : 'FAIL']),
+        ['l', 'r', 'l'],
+      ),
+    );
+    console.log(
+      `\n  Node ${process.version}; CPU ${cpu}; load avg at start ${loadBefore.join('/')}, after timings ${loadAfterTimings.join('/')}, at end ${loadAfter.join('/')}`,
+    );
 
     // JSON -----------------------------------------------------------------------------------------
     const row = (r: Timed) => ({
@@ -358,10 +391,12 @@ async function main(): Promise<void> {
       counts: { contacts, records, resources, resourceMix: Object.fromEntries(resourceMix), warnings: warnings.length, byKind: summary.byKind },
       depsMs: round(depsMs, 1),
       definitions: {
-        pipeline: 'fs.createReadStream(64 KiB) -> scanTopLevel -> translateCanonical (zod, rules, mapping, validator) -> putEntry + JSON.stringify -> transaction Bundle file',
+        pipeline:
+          'fs.createReadStream(64 KiB) -> scanTopLevel -> translateCanonical (zod, rules, mapping, validator) -> putEntry + JSON.stringify -> transaction Bundle file',
         pipelineNoValidation: 'the same with validator.validate stubbed to return valid',
         validatorAlone: 'validator.validate over the resources the pipeline validated (cloned before reference rewriting); contacts/s = contacts / time',
-        jsonFloor: 'readFileSync + JSON.parse of the whole input, then JSON.stringify(putEntry(r)) of every output resource written through the same Bundle writer',
+        jsonFloor:
+          'readFileSync + JSON.parse of the whole input, then JSON.stringify(putEntry(r)) of every output resource written through the same Bundle writer',
         scanFloor: 'fs.createReadStream(64 KiB) -> scanTopLevel, counting items',
       },
       throughput: {

@@ -32,6 +32,4 @@ for (const r of sample.values()) {
 }
 const firstValidateMs = performance.now() - t1;
 
-process.stdout.write(
-  `${JSON.stringify({ importMs, createMs, firstValidateMs, firstValidateKinds: sample.size, invalid })}\n`,
-);
+process.stdout.write(`${JSON.stringify({ importMs, createMs, firstValidateMs, firstValidateKinds: sample.size, invalid })}\n`);

@@ -12,7 +12,6 @@ export function writeResults(name: string, startedAt: Date, result: unknown): st
   return file;
 }
 
-
 /** A numeric knob from the environment (`BENCH_...`): its value when it is a finite number >= 0, else `fallback`. */
 export const envNumber = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -45,8 +44,7 @@ export const fmt = (x: number, digits = 1): string =>
 /** A Markdown table, columns padded and aligned left ('l') or right ('r'). */
 export function table(headers: string[], rows: string[][], align: ('l' | 'r')[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string =>
-    '| ' + cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ') + ' |';
   const sep = '|' + widths.map((w, i) => (align[i] === 'r' ? '-'.repeat(w + 1) + ':' : ':' + '-'.repeat(w + 1))).join('|') + '|';
   return [line(headers), sep, ...rows.map(line)].join('\n');
 }

@@ -80,7 +80,9 @@ async function main(): Promise<void> {
   const rssAfterDepsKb = Math.round(process.memoryUsage().rss / 1024);
   const figures = await translate(source, deps, path, out, records);
   const withoutReportKb = liveHeapKb();
-  process.stdout.write(`${JSON.stringify({ source: sourceName, gc: gc !== undefined, heapGrowingPercent: HEAP_GROWING_PERCENT, expected: records, depsMs, rssAfterDepsKb, ...figures, withoutReportKb, feeds: source.feeds.length, rules: deps.rules !== undefined })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ source: sourceName, gc: gc !== undefined, heapGrowingPercent: HEAP_GROWING_PERCENT, expected: records, depsMs, rssAfterDepsKb, ...figures, withoutReportKb, feeds: source.feeds.length, rules: deps.rules !== undefined })}\n`,
+  );
 }
 
 main().catch((err: unknown) => {

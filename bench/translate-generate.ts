@@ -90,10 +90,69 @@ export const LAST_PAST_DAY = dayOf('2026-11-21');
 /** The last day of any date generated. */
 export const LAST_DAY = dayOf('2026-11-22');
 
-const FAMILY = ['Alvarez', 'Kowalczyk', 'Thibodeaux', 'Nakamura-Brooks', 'Delacroix', 'Oyelaran', 'Fitzgerald', 'Quintero', 'Abernathy', 'Szabo', 'Washington-Reyes', 'Holloway', 'Pemberton', 'Begay', 'McAllister', 'Okonkwo', 'Hartley', 'Price', 'Haddad', 'Lindqvist', "O'Brien", 'Nguyen'];
-const GIVEN = ['Marisol', 'Peter', 'Lorraine', 'Kenji', 'Renee', 'Tobi', 'Colleen', 'Luis', 'Grace', 'Daniel', 'Alicia', 'Dwayne', 'Iris', 'Walter', 'Fiona', 'Chidi', 'June', 'Jordan', 'Samir', 'Erika', 'Jasmine', 'Thomas'];
+const FAMILY = [
+  'Alvarez',
+  'Kowalczyk',
+  'Thibodeaux',
+  'Nakamura-Brooks',
+  'Delacroix',
+  'Oyelaran',
+  'Fitzgerald',
+  'Quintero',
+  'Abernathy',
+  'Szabo',
+  'Washington-Reyes',
+  'Holloway',
+  'Pemberton',
+  'Begay',
+  'McAllister',
+  'Okonkwo',
+  'Hartley',
+  'Price',
+  'Haddad',
+  'Lindqvist',
+  "O'Brien",
+  'Nguyen',
+];
+const GIVEN = [
+  'Marisol',
+  'Peter',
+  'Lorraine',
+  'Kenji',
+  'Renee',
+  'Tobi',
+  'Colleen',
+  'Luis',
+  'Grace',
+  'Daniel',
+  'Alicia',
+  'Dwayne',
+  'Iris',
+  'Walter',
+  'Fiona',
+  'Chidi',
+  'June',
+  'Jordan',
+  'Samir',
+  'Erika',
+  'Jasmine',
+  'Thomas',
+];
 const MIDDLE = ['', '', '', 'J', 'A', 'M', 'E', 'R', 'S', 'T'];
-const STREETS = ['Mill Creek Rd', 'Orchard St', 'Kenwood Ave', 'Lakeview Ter', 'Sycamore Ln', 'College Ave', 'Quarry Ct', 'Elm St', 'Depot St', 'Chapel Hill Rd', 'Foundry Sq', 'River Rd'];
+const STREETS = [
+  'Mill Creek Rd',
+  'Orchard St',
+  'Kenwood Ave',
+  'Lakeview Ter',
+  'Sycamore Ln',
+  'College Ave',
+  'Quarry Ct',
+  'Elm St',
+  'Depot St',
+  'Chapel Hill Rd',
+  'Foundry Sq',
+  'River Rd',
+];
 
 interface Program {
   id: string;
@@ -103,9 +162,51 @@ interface Program {
   supervisor: { id: string; last: string; first: string; suffix: string; sex: string; npi: string; license: string };
 }
 const PROGRAMS: Program[] = [
-  { id: 'RB-CCBHC', name: 'Riverbend Community Behavioral Health', npi: '1548203967', part2: false, supervisor: { id: 'S-2001', last: 'Mbeki-Harris', first: 'Denise', suffix: 'LCSW', sex: 'F', npi: '1730518264', license: 'Licensed Clinical Social Worker (LCSW)' } },
-  { id: 'RB-SUD', name: 'Riverbend Recovery Services (SUD Outpatient)', npi: '1952384710', part2: true, supervisor: { id: 'S-2002', last: 'Castellanos', first: 'Paul', suffix: 'LCPC', sex: 'M', npi: '1285739104', license: 'Licensed Clinical Professional Counselor (LCPC)' } },
-  { id: 'RB-FAM', name: 'Riverbend Family Peer Network', npi: '1376540298', part2: false, supervisor: { id: 'S-2003', last: 'Villanueva', first: 'Rosa', suffix: 'LCSW', sex: 'F', npi: '1619027354', license: 'Licensed Clinical Social Worker (LCSW)' } },
+  {
+    id: 'RB-CCBHC',
+    name: 'Riverbend Community Behavioral Health',
+    npi: '1548203967',
+    part2: false,
+    supervisor: {
+      id: 'S-2001',
+      last: 'Mbeki-Harris',
+      first: 'Denise',
+      suffix: 'LCSW',
+      sex: 'F',
+      npi: '1730518264',
+      license: 'Licensed Clinical Social Worker (LCSW)',
+    },
+  },
+  {
+    id: 'RB-SUD',
+    name: 'Riverbend Recovery Services (SUD Outpatient)',
+    npi: '1952384710',
+    part2: true,
+    supervisor: {
+      id: 'S-2002',
+      last: 'Castellanos',
+      first: 'Paul',
+      suffix: 'LCPC',
+      sex: 'M',
+      npi: '1285739104',
+      license: 'Licensed Clinical Professional Counselor (LCPC)',
+    },
+  },
+  {
+    id: 'RB-FAM',
+    name: 'Riverbend Family Peer Network',
+    npi: '1376540298',
+    part2: false,
+    supervisor: {
+      id: 'S-2003',
+      last: 'Villanueva',
+      first: 'Rosa',
+      suffix: 'LCSW',
+      sex: 'F',
+      npi: '1619027354',
+      license: 'Licensed Clinical Social Worker (LCSW)',
+    },
+  },
 ];
 const ILLINOIS_BOARD = 'Illinois Certification Board';
 const IDFPR = 'Illinois Department of Financial and Professional Regulation';
@@ -145,7 +246,12 @@ export interface GeneratedCsv {
 /** Local codes of the contacts feed (mappings/riverbend-csv/tables.yaml). */
 const INTERVENTION_CODES = ['SH', 'CE', 'ADV', 'WRAP', 'EVE', 'SYM'];
 const SUPPORT_CODES = ['EMO', 'INFO', 'INST', 'AFF'];
-const ICRC = [...Array.from({ length: 11 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 15 }, (_, i) => `II${i + 1}`), ...Array.from({ length: 14 }, (_, i) => `III${i + 1}`), ...Array.from({ length: 14 }, (_, i) => `IV${i + 1}`)];
+const ICRC = [
+  ...Array.from({ length: 11 }, (_, i) => `I${i + 1}`),
+  ...Array.from({ length: 15 }, (_, i) => `II${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `III${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `IV${i + 1}`),
+];
 const REASON_CODES = ['INT', 'DIFF', 'FAM', 'HOSP', 'NEW', 'ISO', 'PERS'];
 const KEPT_NOTES = [
   'Talked through the week ahead.',
@@ -204,10 +310,16 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
   orgs.line('ORG_ID,ORG_NAME,NPI,PART2_PROGRAM');
   for (const p of PROGRAMS) orgs.line([p.id, p.name, p.npi, p.part2 ? 'Y' : 'N'].map(cell).join(','));
 
-  staff.line('STAFF_ID,LAST_NAME,FIRST_NAME,MIDDLE_NAME,CRED_SUFFIX,SEX,NPI,JOB_ROLE,ORG_ID,CRED_CODE,CERT_NUMBER,CERT_ISSUER,CERT_EFF_DATE,CERT_EXP_DATE,LICENSE,TRAINING_COMPLETED,SUPERVISOR_ID,HIRE_DATE');
+  staff.line(
+    'STAFF_ID,LAST_NAME,FIRST_NAME,MIDDLE_NAME,CRED_SUFFIX,SEX,NPI,JOB_ROLE,ORG_ID,CRED_CODE,CERT_NUMBER,CERT_ISSUER,CERT_EFF_DATE,CERT_EXP_DATE,LICENSE,TRAINING_COMPLETED,SUPERVISOR_ID,HIRE_DATE',
+  );
   for (const p of PROGRAMS) {
     const s = p.supervisor;
-    staff.line([s.id, s.last, s.first, '', s.suffix, s.sex, s.npi, 'SUPV', p.id, '', '', IDFPR, '', '', s.license, '', '', usDate(dayOf('2019-02-14') + rng.int(0, 900))].map(cell).join(','));
+    staff.line(
+      [s.id, s.last, s.first, '', s.suffix, s.sex, s.npi, 'SUPV', p.id, '', '', IDFPR, '', '', s.license, '', '', usDate(dayOf('2019-02-14') + rng.int(0, 900))]
+        .map(cell)
+        .join(','),
+    );
   }
   for (let i = 0; i < specialists; i++) {
     const p = specialistProgram(i);
@@ -215,15 +327,35 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
     const trained = dayOf('2019-01-07') + rng.int(0, 2400);
     const cert = cred === 'PARA' ? ['', '', '', ''] : [`${cred}-IL-${20000 + i}`, ILLINOIS_BOARD, usDate(trained + 40), usDate(trained + 40 + 365 * 6)];
     staff.line(
-      [specialistId(i), rng.pick(FAMILY), rng.pick(GIVEN), rng.pick(MIDDLE), cred === 'PARA' ? '' : cred, rng.pick(['F', 'M', 'F', 'M', 'X']), String(1093817465 + i * 7919), 'PSS', p.id, cred, ...cert, '', usDate(trained), p.supervisor.id, usDate(trained + 14)]
+      [
+        specialistId(i),
+        rng.pick(FAMILY),
+        rng.pick(GIVEN),
+        rng.pick(MIDDLE),
+        cred === 'PARA' ? '' : cred,
+        rng.pick(['F', 'M', 'F', 'M', 'X']),
+        String(1093817465 + i * 7919),
+        'PSS',
+        p.id,
+        cred,
+        ...cert,
+        '',
+        usDate(trained),
+        p.supervisor.id,
+        usDate(trained + 14),
+      ]
         .map(cell)
         .join(','),
     );
   }
 
   clients.line('CLIENT_ID,MRN,LAST_NAME,FIRST_NAME,MIDDLE_NAME,SUFFIX,DOB,SEX,PRIMARY_PROGRAM');
-  eps.line('EPISODE_ID,CLIENT_ID,PROGRAM_ID,EPISODE_STATUS,ADMIT_DATE,DISCHARGE_DATE,ASSIGNED_PSS,REFERRAL_RECEIVED,REFERRAL_STATUS,REFERRED_BY,REFERRAL_REASONS,REFERRAL_NOTE');
-  contacts.line('CONTACT_ID,EPISODE_ID,CLIENT_ID,Svc Date,Start Time,Duration (min),Contact Type,Appt Status,Location,Group Session,Staff ID,Interventions,Support Types,ICRC Tasks,Progress Note');
+  eps.line(
+    'EPISODE_ID,CLIENT_ID,PROGRAM_ID,EPISODE_STATUS,ADMIT_DATE,DISCHARGE_DATE,ASSIGNED_PSS,REFERRAL_RECEIVED,REFERRAL_STATUS,REFERRED_BY,REFERRAL_REASONS,REFERRAL_NOTE',
+  );
+  contacts.line(
+    'CONTACT_ID,EPISODE_ID,CLIENT_ID,Svc Date,Start Time,Duration (min),Contact Type,Appt Status,Location,Group Session,Staff ID,Interventions,Support Types,ICRC Tasks,Progress Note',
+  );
 
   let contactSeq = 20000;
   for (let e = 0; e < episodes; e++) {
@@ -234,7 +366,8 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
     const program = specialistProgram(spec);
     const n = counts[e];
     // A specialist of the same program (i % programs), covering a contact.
-    const colleague = (): number => (spec % PROGRAMS.length) + PROGRAMS.length * rng.int(0, Math.ceil((specialists - (spec % PROGRAMS.length)) / PROGRAMS.length) - 1);
+    const colleague = (): number =>
+      (spec % PROGRAMS.length) + PROGRAMS.length * rng.int(0, Math.ceil((specialists - (spec % PROGRAMS.length)) / PROGRAMS.length) - 1);
 
     // Contact days: one every 1..maxGap days, fitting between FIRST_DAY and LAST_DAY.
     const maxGap = Math.max(1, Math.min(10, Math.floor((LAST_DAY - FIRST_DAY - 3) / Math.max(1, n - 1))));
@@ -249,7 +382,21 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
 
     const last = rng.pick(FAMILY);
     const first = rng.pick(GIVEN);
-    clients.line([clientId, `RB0${clientId}`, last, first, rng.pick(MIDDLE), rng.chance(0.03) ? 'Jr' : '', usDate(dayOf('1950-01-01') + rng.int(0, 365 * 55)), rng.pick(['F', 'M', 'F', 'M', 'X', 'U']), program.id].map(cell).join(','));
+    clients.line(
+      [
+        clientId,
+        `RB0${clientId}`,
+        last,
+        first,
+        rng.pick(MIDDLE),
+        rng.chance(0.03) ? 'Jr' : '',
+        usDate(dayOf('1950-01-01') + rng.int(0, 365 * 55)),
+        rng.pick(['F', 'M', 'F', 'M', 'X', 'U']),
+        program.id,
+      ]
+        .map(cell)
+        .join(','),
+    );
 
     const walkIn = rng.chance(0.1);
     const referral = walkIn
@@ -259,9 +406,19 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
           'ACCEPTED',
           program.supervisor.id,
           rng.sample(REASON_CODES, rng.int(1, 3)).join(';'),
-          rng.pick(['', '', 'Referred by the crisis team after a mobile crisis visit.', `${first} asked for a peer "who gets it", after a hospital stay.`, 'Stepped down from residential treatment.']),
+          rng.pick([
+            '',
+            '',
+            'Referred by the crisis team after a mobile crisis visit.',
+            `${first} asked for a peer "who gets it", after a hospital stay.`,
+            'Stepped down from residential treatment.',
+          ]),
         ];
-    eps.line([episodeId, clientId, program.id, status, usDate(admit), closed ? usDate(lastContact + rng.int(1, 7)) : '', specialistId(spec), ...referral].map(cell).join(','));
+    eps.line(
+      [episodeId, clientId, program.id, status, usDate(admit), closed ? usDate(lastContact + rng.int(1, 7)) : '', specialistId(spec), ...referral]
+        .map(cell)
+        .join(','),
+    );
 
     let day = firstContact;
     for (let k = 0; k < n; k++) {
@@ -283,7 +440,23 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
       const note = kept ? (rng.chance(0.75) ? rng.pick(KEPT_NOTES) : '') : appt === 'NS' ? rng.pick(NS_NOTES) : appt === 'CANC' ? rng.pick(CANC_NOTES) : '';
       if (/[",]/.test(note)) quotedNotes++;
       contacts.line(
-        [`C-${++contactSeq}`, episodeId, clientId, usDate(day), usTime(8 * 60 + 15 * rng.int(0, 40)), kept ? String(minutes) : '', type, appt, location, group, staffId, interventions, supports, icrc, note]
+        [
+          `C-${++contactSeq}`,
+          episodeId,
+          clientId,
+          usDate(day),
+          usTime(8 * 60 + 15 * rng.int(0, 40)),
+          kept ? String(minutes) : '',
+          type,
+          appt,
+          location,
+          group,
+          staffId,
+          interventions,
+          supports,
+          icrc,
+          note,
+        ]
           .map(cell)
           .join(','),
       );
@@ -320,7 +493,13 @@ export interface GeneratedHl7 {
   patients: number;
 }
 
-const SIU_NOTES = ['Prefers a call after her shift ends.', 'Bring the housing voucher papers.', 'Meet at the front desk \\T\\ call if late.', 'First visit after the crisis referral.', 'Wants to talk about going back to school\\.br\\Ask about the Tuesday group.'];
+const SIU_NOTES = [
+  'Prefers a call after her shift ends.',
+  'Bring the housing voucher papers.',
+  'Meet at the front desk \\T\\ call if late.',
+  'First visit after the crisis referral.',
+  'Wants to talk about going back to school\\.br\\Ask about the Tuesday group.',
+];
 
 /** Writes `options.messages` HL7 v2.5.1 messages to `file`. */
 export function generateHl7File(file: string, options: Hl7GenerateOptions): GeneratedHl7 {
@@ -362,7 +541,8 @@ export function generateHl7File(file: string, options: Hl7GenerateOptions): Gene
     const sex = rng.pick(['F', 'M', 'F', 'M', 'O', 'U']);
     const street = `${rng.int(1, 2400)} ${rng.pick(STREETS)}^^Riverbend^IL^6270${rng.int(1, 7)}`;
     const phone = `^PRN^${rng.pick(['PH', 'CP', 'CP'])}^^1^217^555${pad(rng.int(0, 9999), 4)}`;
-    const pid = (addr = street): string => `PID|1||${clientId}^^^RB^MR||${family}^${given}^${middle}^^^^L||${dob}|${sex}|||${addr}^USA^H||${phone}|||||${clientId}01`;
+    const pid = (addr = street): string =>
+      `PID|1||${clientId}^^^RB^MR||${family}^${given}^${middle}^^^^L||${dob}|${sex}|||${addr}^USA^H||${phone}|||||${clientId}01`;
     const pv1 = `PV1|1|O|PEER^^^${program.id}||||${staff}||||||||||||${episodeId}^^^RBEHR^VN`;
 
     // Registration, then appointments every 3-14 days until 2026-11-22.
@@ -371,7 +551,11 @@ export function generateHl7File(file: string, options: Hl7GenerateOptions): Gene
     if (!message('ADT^A04', 'ADT_A01', day, 8 * 60 + rng.int(0, 540), [pid(), pv1])) break;
     const updateAt = rng.chance(0.3) ? rng.int(1, appointments) : -1;
     for (let a = 0; a < appointments && day < LAST_DAY; a++) {
-      if (a === updateAt && !message('ADT^A08', 'ADT_A01', day, 8 * 60 + rng.int(0, 540), [pid(`${rng.int(1, 2400)} ${rng.pick(STREETS)}^^Riverbend^IL^6270${rng.int(1, 7)}`), pv1])) break;
+      if (
+        a === updateAt &&
+        !message('ADT^A08', 'ADT_A01', day, 8 * 60 + rng.int(0, 540), [pid(`${rng.int(1, 2400)} ${rng.pick(STREETS)}^^Riverbend^IL^6270${rng.int(1, 7)}`), pv1])
+      )
+        break;
       day = Math.min(LAST_DAY, day + rng.int(3, 14));
       const id = `A${++apptSeq}`;
       const minutes = rng.pick([30, 45, 45, 60, 60, 90]);
@@ -390,10 +574,12 @@ export function generateHl7File(file: string, options: Hl7GenerateOptions): Gene
         `AIP|1|A|${staff}|PSS^Peer Support Specialist^L||${at(d, s)}|0|min|${minutes}|min||${state}`,
       ];
       const booked = Math.max(FIRST_DAY, day - rng.int(1, 10));
-      if (!message('SIU^S12', 'SIU_S12', booked, 8 * 60 + rng.int(0, 540), siu(day, start, '', 'Booked', rng.chance(0.2) ? rng.pick(SIU_NOTES) : undefined))) break;
+      if (!message('SIU^S12', 'SIU_S12', booked, 8 * 60 + rng.int(0, 540), siu(day, start, '', 'Booked', rng.chance(0.2) ? rng.pick(SIU_NOTES) : undefined)))
+        break;
       if (rng.chance(0.18)) {
         start = 8 * 60 + 15 * rng.int(0, 36);
-        if (!message('SIU^S14', 'SIU_S12', Math.max(booked, day - 1), 8 * 60 + rng.int(0, 540), siu(day, start, 'RESCHED^Rescheduled by patient^L', 'Booked'))) break;
+        if (!message('SIU^S14', 'SIU_S12', Math.max(booked, day - 1), 8 * 60 + rng.int(0, 540), siu(day, start, 'RESCHED^Rescheduled by patient^L', 'Booked')))
+          break;
       }
       if (day > LAST_PAST_DAY) continue; // still booked
       const r = rng.next();
@@ -405,10 +591,45 @@ export function generateHl7File(file: string, options: Hl7GenerateOptions): Gene
         // Charges: the H0038 for this appointment; sometimes a second peer charge without an
         // appointment (a same-day call) or a psychotherapy charge (skipped by the feed).
         const used = Math.max(8, minutes + rng.int(-15, 10));
-        const modifiers = service === 'PSTH' ? rng.pick(['95^Synchronous telemedicine service^CPT4', 'GT^Via interactive audio and video^HCPCS']) : service === 'PSPH' ? '93^Synchronous telephone service^CPT4' : rng.chance(0.1) ? 'HQ^Group setting^HCPCS' : '';
+        const modifiers =
+          service === 'PSTH'
+            ? rng.pick(['95^Synchronous telemedicine service^CPT4', 'GT^Via interactive audio and video^HCPCS'])
+            : service === 'PSPH'
+              ? '93^Synchronous telephone service^CPT4'
+              : rng.chance(0.1)
+                ? 'HQ^Group setting^HCPCS'
+                : '';
         const charge = (k: number, code: string, s: number, len: number, appt: string, mods: string, performer = staff): string => {
           const tx = `T-${++txSeq}`;
-          const f = ['FT1', String(k), tx, '', `${hl7Time(day, s)}^${hl7Time(day, s + len)}`, hl7Time(day, 0).slice(0, 8), 'CG', code, '', '', String(Math.max(1, Math.round(len / 15))), '', '', '', '', '', `PEER^^^RB`, '', '', '', performer, '', '', appt, '', code, mods];
+          const f = [
+            'FT1',
+            String(k),
+            tx,
+            '',
+            `${hl7Time(day, s)}^${hl7Time(day, s + len)}`,
+            hl7Time(day, 0).slice(0, 8),
+            'CG',
+            code,
+            '',
+            '',
+            String(Math.max(1, Math.round(len / 15))),
+            '',
+            '',
+            '',
+            '',
+            '',
+            `PEER^^^RB`,
+            '',
+            '',
+            '',
+            performer,
+            '',
+            '',
+            appt,
+            '',
+            code,
+            mods,
+          ];
           return f.join('|');
         };
         const h0038 = 'H0038^Self-help/peer services, per 15 minutes^HCPCS';
@@ -441,6 +662,7 @@ if (require.main === module) {
     process.exit(2);
   }
   const s = seed ? Number(seed) : 20261122;
-  const stats = kind === 'csv' ? generateRiverbendCsv(target, { seed: s, contacts: Number(count) }) : generateHl7File(target, { seed: s, messages: Number(count) });
+  const stats =
+    kind === 'csv' ? generateRiverbendCsv(target, { seed: s, contacts: Number(count) }) : generateHl7File(target, { seed: s, messages: Number(count) });
   console.log(JSON.stringify(stats, null, 2));
 }

@@ -86,7 +86,9 @@ export function checkAllAccepted(what: string, run: SourceRun, expectedRecords: 
       .slice(0, 3)
       .map((x) => `  ${x.input} ${x.where}: ${x.errors.map((e) => `${e.field ?? ''} ${e.reason}`).join('; ')}`)
       .join('\n');
-    throw new Error(`${what}: expected all ${expectedRecords} source records accepted, got read ${r.read}, accepted ${r.accepted}, rejected ${r.rejected}, skipped ${r.skipped}${run.report.fatal ? `, fatal: ${run.report.fatal}` : ''}\n${first}`);
+    throw new Error(
+      `${what}: expected all ${expectedRecords} source records accepted, got read ${r.read}, accepted ${r.accepted}, rejected ${r.rejected}, skipped ${r.skipped}${run.report.fatal ? `, fatal: ${run.report.fatal}` : ''}\n${first}`,
+    );
   }
 }
 
@@ -110,7 +112,13 @@ export async function parseCsvOnly(file: string, feed: Feed): Promise<ParseResul
   const csv = feed.csv ?? { delimiter: ',', encoding: 'auto' as const, optionalColumns: [] };
   let records = 0;
   let checksum = 0;
-  for await (const r of readCsv(stream(file), { input: CONTACTS_FILE, delimiter: csv.delimiter, encoding: csv.encoding, columns: feed.columns, optionalColumns: csv.optionalColumns })) {
+  for await (const r of readCsv(stream(file), {
+    input: CONTACTS_FILE,
+    delimiter: csv.delimiter,
+    encoding: csv.encoding,
+    columns: feed.columns,
+    optionalColumns: csv.optionalColumns,
+  })) {
     if (!r.scope) throw new Error(`${r.where}: ${r.error}`);
     records++;
     checksum += readAll(r.scope, feed.columns);
@@ -147,7 +155,13 @@ class MapTally {
 /** readCsv + mapRecords (the feed's rules -> canonical JSON), nothing after. */
 export async function mapCsvOnly(file: string, source: LoadedSource, feed: Feed): Promise<MapResult> {
   const csv = feed.csv ?? { delimiter: ',', encoding: 'auto' as const, optionalColumns: [] };
-  const rows = readCsv(stream(file), { input: CONTACTS_FILE, delimiter: csv.delimiter, encoding: csv.encoding, columns: feed.columns, optionalColumns: csv.optionalColumns });
+  const rows = readCsv(stream(file), {
+    input: CONTACTS_FILE,
+    delimiter: csv.delimiter,
+    encoding: csv.encoding,
+    columns: feed.columns,
+    optionalColumns: csv.optionalColumns,
+  });
   const tally = new MapTally();
   for await (const m of mapRecords(source, feed, rows)) tally.add(m);
   return tally.result();

@@ -49,7 +49,20 @@ import { PROJECT_ROOT } from '../src/validation';
 import { runJsonChild } from './child';
 import { envNumber, fmt, fmtInt, median, mib, perSec, round, table, writeResults } from './stats';
 import { generateHl7File, generateRiverbendCsv, type GeneratedCsv, type GeneratedHl7 } from './translate-generate';
-import { checkAllAccepted, CONTACTS_FILE, CSV_SOURCE, HL7_SOURCE, loadBenchSource, loadDeps, mapCsvOnly, mapHl7Only, parseCsvOnly, parseHl7Only, runSource, type SourceRun } from './translate-pipeline';
+import {
+  checkAllAccepted,
+  CONTACTS_FILE,
+  CSV_SOURCE,
+  HL7_SOURCE,
+  loadBenchSource,
+  loadDeps,
+  mapCsvOnly,
+  mapHl7Only,
+  parseCsvOnly,
+  parseHl7Only,
+  runSource,
+  type SourceRun,
+} from './translate-pipeline';
 
 const env = envNumber;
 const SEED = env('BENCH_SEED', 20261122);
@@ -127,9 +140,22 @@ interface ChildResult {
   wallMs: number;
 }
 
-async function runChild(label: string, source: string, path: string, records: number, inputBytes: number, out: string, heapGrowing = TRANSLATE_HEAP_GROWING_PERCENT): Promise<ChildResult> {
+async function runChild(
+  label: string,
+  source: string,
+  path: string,
+  records: number,
+  inputBytes: number,
+  out: string,
+  heapGrowing = TRANSLATE_HEAP_GROWING_PERCENT,
+): Promise<ChildResult> {
   const env = { ...process.env, BENCH_HEAP_GROWING: String(heapGrowing) };
-  const { result: r, wallMs } = await runJsonChild<Omit<ChildResult, 'label' | 'records' | 'inputBytes' | 'wallMs'>>(label, ['--expose-gc', '--import', 'tsx', CHILD, source, path, out, String(records)], out, env);
+  const { result: r, wallMs } = await runJsonChild<Omit<ChildResult, 'label' | 'records' | 'inputBytes' | 'wallMs'>>(
+    label,
+    ['--expose-gc', '--import', 'tsx', CHILD, source, path, out, String(records)],
+    out,
+    env,
+  );
   if (r.rejected !== 0 || r.skipped !== 0 || r.read !== records) {
     throw new Error(`child ${label}: expected ${records} source records accepted, got read ${r.read}, rejected ${r.rejected}, skipped ${r.skipped}`);
   }
@@ -161,7 +187,12 @@ function countingPort(port: StoredRecords): { port: StoredRecords; calls: number
         c.ms += performance.now() - t;
       }
     };
-  c.port = { find: timed(port.find.bind(port)), episode: timed(port.episode.bind(port)), anyUnitsBilled: timed(port.anyUnitsBilled.bind(port)), unitsBilled: timed(port.unitsBilled.bind(port)) };
+  c.port = {
+    find: timed(port.find.bind(port)),
+    episode: timed(port.episode.bind(port)),
+    anyUnitsBilled: timed(port.anyUnitsBilled.bind(port)),
+    unitsBilled: timed(port.unitsBilled.bind(port)),
+  };
   return c;
 }
 
@@ -175,11 +206,15 @@ async function main(): Promise<void> {
   const loadStart = load();
   console.log('PeerBridge translation benchmark (outside exports -> canonical -> FHIR -> validated transaction Bundle)');
   console.log(`  date      ${startedAt.toISOString()}`);
-  console.log(`  node      ${process.version} (${process.platform}/${process.arch}), single thread, --heap-growing-percent=${TRANSLATE_HEAP_GROWING_PERCENT} as in peerbridge translate`);
+  console.log(
+    `  node      ${process.version} (${process.platform}/${process.arch}), single thread, --heap-growing-percent=${TRANSLATE_HEAP_GROWING_PERCENT} as in peerbridge translate`,
+  );
   console.log(`  cpu       ${cpu} (${cpus().length} logical cores visible), ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM`);
   console.log(`  load avg  ${loadStart.join(' ')} (1/5/15 min) at start`);
   console.log(`  seed      ${SEED}; ${fmtInt(CSV_ROWS)} CSV contact rows and ${fmtInt(HL7_MESSAGES)} HL7 messages measured, median of ${RUNS} runs`);
-  console.log(`  peak RSS  ${RSS ? `CSV at ${fmtInt(CSV_ROWS)} and ${fmtInt(BIG_CSV_ROWS)} rows, HL7 at ${fmtInt(HL7_MESSAGES)} and ${fmtInt(BIG_HL7_MESSAGES)} messages` : 'skipped'}`);
+  console.log(
+    `  peak RSS  ${RSS ? `CSV at ${fmtInt(CSV_ROWS)} and ${fmtInt(BIG_CSV_ROWS)} rows, HL7 at ${fmtInt(HL7_MESSAGES)} and ${fmtInt(BIG_HL7_MESSAGES)} messages` : 'skipped'}`,
+  );
   console.log('');
 
   const tmp = mkdtempSync(join(tmpdir(), 'peerbridge-translate-'));
@@ -230,28 +265,45 @@ async function main(): Promise<void> {
       csvPhases.push(r.ms - r.phaseStartMs);
     });
     console.log(`[3/5] CSV parse only and parse + map, ${RUNS} runs each ...`);
-    const csvParse = await timeRuns(RUNS, async () => {
-      const r = await parseCsvOnly(contactsFile, contactsFeed);
-      if (r.records !== CSV_ROWS) throw new Error(`parse only: ${r.records} rows, expected ${CSV_ROWS}`);
-      sink += r.checksum;
-    }, 1);
-    const csvMap = await timeRuns(RUNS, async () => {
-      const r = await mapCsvOnly(contactsFile, csvSource, contactsFeed);
-      if (r.records !== CSV_ROWS || r.mapped !== CSV_ROWS || r.errors) throw new Error(`parse + map: ${r.records} rows, ${r.mapped} mapped, ${r.errors} errors`);
-      sink += r.checksum;
-    }, 1);
+    const csvParse = await timeRuns(
+      RUNS,
+      async () => {
+        const r = await parseCsvOnly(contactsFile, contactsFeed);
+        if (r.records !== CSV_ROWS) throw new Error(`parse only: ${r.records} rows, expected ${CSV_ROWS}`);
+        sink += r.checksum;
+      },
+      1,
+    );
+    const csvMap = await timeRuns(
+      RUNS,
+      async () => {
+        const r = await mapCsvOnly(contactsFile, csvSource, contactsFeed);
+        if (r.records !== CSV_ROWS || r.mapped !== CSV_ROWS || r.errors)
+          throw new Error(`parse + map: ${r.records} rows, ${r.mapped} mapped, ${r.errors} errors`);
+        sink += r.checksum;
+      },
+      1,
+    );
     console.log(`[3/5] HL7 end to end, parse only and parse + map, ${RUNS} runs each ...`);
     const hl7E2e = await timeRuns(RUNS, async () => checkAllAccepted('HL7 run', await hl7Run(hl7), hl7.messages));
-    const hl7Parse = await timeRuns(RUNS, async () => {
-      const r = await parseHl7Only(hl7.file, hl7Source);
-      if (r.records !== hl7.messages) throw new Error(`parse only: ${r.records} messages, expected ${hl7.messages}`);
-      sink += r.checksum;
-    }, 1);
-    const hl7Map = await timeRuns(RUNS, async () => {
-      const r = await mapHl7Only(hl7.file, hl7Source);
-      if (r.records !== hl7.messages || r.errors) throw new Error(`parse + map: ${r.records} messages, ${r.errors} errors`);
-      sink += r.checksum;
-    }, 1);
+    const hl7Parse = await timeRuns(
+      RUNS,
+      async () => {
+        const r = await parseHl7Only(hl7.file, hl7Source);
+        if (r.records !== hl7.messages) throw new Error(`parse only: ${r.records} messages, expected ${hl7.messages}`);
+        sink += r.checksum;
+      },
+      1,
+    );
+    const hl7Map = await timeRuns(
+      RUNS,
+      async () => {
+        const r = await mapHl7Only(hl7.file, hl7Source);
+        if (r.records !== hl7.messages || r.errors) throw new Error(`parse + map: ${r.records} messages, ${r.errors} errors`);
+        sink += r.checksum;
+      },
+      1,
+    );
 
     // 3b. Lookups on ----------------------------------------------------------------------------
     let lookups: { csv: Timed; hl7: Timed; csvCalls: number; csvCallMs: number; hl7Calls: number; hl7CallMs: number } | undefined;
@@ -261,14 +313,22 @@ async function main(): Promise<void> {
       try {
         const counting = countingPort(storedRecords(repo));
         const withLookups: PipelineDeps = { ...deps, stored: counting.port };
-        checkAllAccepted('CSV warm-up export, lookups on', await runSource(csvSource, warmCsv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }), warmCsv.rows);
+        checkAllAccepted(
+          'CSV warm-up export, lookups on',
+          await runSource(csvSource, warmCsv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }),
+          warmCsv.rows,
+        );
         checkAllAccepted('HL7 warm-up file, lookups on', await runSource(hl7Source, warmHl7.file, out, withLookups), warmHl7.messages);
         counting.reset();
-        const csvOn = await timeRuns(RUNS, async () => checkAllAccepted('CSV run, lookups on', await runSource(csvSource, csv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }), csv.rows));
+        const csvOn = await timeRuns(RUNS, async () =>
+          checkAllAccepted('CSV run, lookups on', await runSource(csvSource, csv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }), csv.rows),
+        );
         const csvCalls = counting.calls / RUNS;
         const csvCallMs = counting.ms / RUNS;
         counting.reset();
-        const hl7On = await timeRuns(RUNS, async () => checkAllAccepted('HL7 run, lookups on', await runSource(hl7Source, hl7.file, out, withLookups), hl7.messages));
+        const hl7On = await timeRuns(RUNS, async () =>
+          checkAllAccepted('HL7 run, lookups on', await runSource(hl7Source, hl7.file, out, withLookups), hl7.messages),
+        );
         lookups = { csv: csvOn, hl7: hl7On, csvCalls, csvCallMs, hl7Calls: counting.calls / RUNS, hl7CallMs: counting.ms / RUNS };
       } finally {
         await repo.close();
@@ -291,7 +351,9 @@ async function main(): Promise<void> {
       bigHl7 = generateHl7File(join(tmp, 'big.hl7'), { seed: SEED + 2, messages: BIG_HL7_MESSAGES });
       children.push(await child(`HL7, ${fmtInt(BIG_HL7_MESSAGES)} messages`, HL7_SOURCE, bigHl7.file, bigHl7.messages, bigHl7.bytes));
       // The same run with V8's default heap growth (up to 4x the live heap): what the CLI's bound saves.
-      children.push(await child(`HL7, ${fmtInt(BIG_HL7_MESSAGES)} messages, V8 default heap growth`, HL7_SOURCE, bigHl7.file, bigHl7.messages, bigHl7.bytes, 0));
+      children.push(
+        await child(`HL7, ${fmtInt(BIG_HL7_MESSAGES)} messages, V8 default heap growth`, HL7_SOURCE, bigHl7.file, bigHl7.messages, bigHl7.bytes, 0),
+      );
       rmSync(bigHl7.file, { force: true });
       console.log(`[4/5] generating CSV ${fmtInt(BIG_CSV_ROWS)} contact rows ...`);
       bigCsv = generateRiverbendCsv(join(tmp, 'csv-big'), { seed: SEED + 2, contacts: BIG_CSV_ROWS });
@@ -307,21 +369,63 @@ async function main(): Promise<void> {
     const hl7Resources = verifyHl7.report.summary.resources;
     const csvPhase = { runsMs: csvPhases.map((x) => round(x, 1)), medianMs: round(median(csvPhases), 1), cpuMs: [] as number[] };
     const rows: { name: string; what: string; n: number; unit: string; resources?: number; ms: Timed; base: Timed }[] = [
-      { name: 'CSV end to end, whole export', what: `5 files, ${fmtInt(csv.rows)} rows -> Bundle file`, n: csv.rows, unit: 'rows', resources: csvResources, ms: csvE2e, base: csvParse },
-      { name: '  of which contacts.csv', what: `${fmtInt(CSV_ROWS)} rows (its phase of the same runs)`, n: CSV_ROWS, unit: 'rows', resources: contactsResources, ms: csvPhase, base: csvParse },
+      {
+        name: 'CSV end to end, whole export',
+        what: `5 files, ${fmtInt(csv.rows)} rows -> Bundle file`,
+        n: csv.rows,
+        unit: 'rows',
+        resources: csvResources,
+        ms: csvE2e,
+        base: csvParse,
+      },
+      {
+        name: '  of which contacts.csv',
+        what: `${fmtInt(CSV_ROWS)} rows (its phase of the same runs)`,
+        n: CSV_ROWS,
+        unit: 'rows',
+        resources: contactsResources,
+        ms: csvPhase,
+        base: csvParse,
+      },
       { name: 'CSV parse + map', what: 'contacts.csv: readCsv + mapRecords', n: CSV_ROWS, unit: 'rows', ms: csvMap, base: csvParse },
       { name: 'CSV parse only', what: 'contacts.csv: readCsv + scope.get of each column', n: CSV_ROWS, unit: 'rows', ms: csvParse, base: csvParse },
-      { name: 'HL7 end to end', what: `${fmtInt(hl7.messages)} messages -> Bundle file`, n: hl7.messages, unit: 'messages', resources: hl7Resources, ms: hl7E2e, base: hl7Parse },
+      {
+        name: 'HL7 end to end',
+        what: `${fmtInt(hl7.messages)} messages -> Bundle file`,
+        n: hl7.messages,
+        unit: 'messages',
+        resources: hl7Resources,
+        ms: hl7E2e,
+        base: hl7Parse,
+      },
       ...(lookups
         ? [
-            { name: 'CSV end to end, lookups on', what: `as above, ${fmtInt(lookups.csvCalls)} lookups a run`, n: csv.rows, unit: 'rows', resources: csvResources, ms: lookups.csv, base: csvParse },
-            { name: 'HL7 end to end, lookups on', what: `as above, ${fmtInt(lookups.hl7Calls)} lookups a run`, n: hl7.messages, unit: 'messages', resources: hl7Resources, ms: lookups.hl7, base: hl7Parse },
+            {
+              name: 'CSV end to end, lookups on',
+              what: `as above, ${fmtInt(lookups.csvCalls)} lookups a run`,
+              n: csv.rows,
+              unit: 'rows',
+              resources: csvResources,
+              ms: lookups.csv,
+              base: csvParse,
+            },
+            {
+              name: 'HL7 end to end, lookups on',
+              what: `as above, ${fmtInt(lookups.hl7Calls)} lookups a run`,
+              n: hl7.messages,
+              unit: 'messages',
+              resources: hl7Resources,
+              ms: lookups.hl7,
+              base: hl7Parse,
+            },
           ]
         : []),
       { name: 'HL7 parse + map', what: 'readHl7 + mapRecord (feed by MSH-9)', n: hl7.messages, unit: 'messages', ms: hl7Map, base: hl7Parse },
       { name: 'HL7 parse only', what: "readHl7 + scope.get of the feed's paths", n: hl7.messages, unit: 'messages', ms: hl7Parse, base: hl7Parse },
     ];
-    console.log(`Throughput: single thread, median of ${RUNS}; CSV ${fmt(csv.bytes / MiB, 1)} MiB (contacts.csv ${fmt(csv.files.contacts.bytes / MiB, 1)} MiB), HL7 ${fmt(hl7.bytes / MiB, 1)} MiB`);
+    console.log(
+      `Throughput: single thread, median of ${RUNS}; CSV ${fmt(csv.bytes / MiB, 1)} MiB (contacts.csv ${fmt(csv.files.contacts.bytes / MiB, 1)} MiB), HL7 ${fmt(hl7.bytes / MiB, 1)} MiB`,
+    );
     console.log(
       table(
         ['measure', 'input', 'median s', 'records/s', 'resources/s', 'x parse-only', 'CPU s', 'records/CPU s', 'runs s'],
@@ -339,25 +443,54 @@ async function main(): Promise<void> {
         ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
       ),
     );
-    const hl7Types = Object.entries(hl7.byType).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ');
-    console.log(`  CSV export: ${Object.entries(csv.files).map(([k, f]) => `${k} ${fmtInt(f.rows)}`).join(', ')} rows; contacts by status ${Object.entries(csv.contactsByStatus).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}; ${fmtInt(csv.quotedNotes)} quoted notes.`);
-    console.log(`  CSV resources: ${[...mix.csv].map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}; issues ${JSON.stringify(issuesOf(verifyCsv))}; rejected 0 of ${fmtInt(csv.rows)}.`);
-    console.log(`  HL7 messages: ${hl7Types}; FT1 H0038 ${fmtInt(hl7.ft1.h0038)} (+${fmtInt(hl7.ft1.h0038NoAppointment)} without appointment), other FT1 ${fmtInt(hl7.ft1.other)} (skipped by the feed).`);
-    console.log(`  HL7 records: ${Object.entries(verifyHl7.report.summary.byKind).map(([k, c]) => `${k} ${fmtInt(c?.read ?? 0)}`).join(', ')}; resources ${[...mix.hl7].map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}; issues ${JSON.stringify(issuesOf(verifyHl7))}; rejected 0 of ${fmtInt(hl7.messages)}.`);
+    const hl7Types = Object.entries(hl7.byType)
+      .map(([k, v]) => `${k} ${fmtInt(v)}`)
+      .join(', ');
+    console.log(
+      `  CSV export: ${Object.entries(csv.files)
+        .map(([k, f]) => `${k} ${fmtInt(f.rows)}`)
+        .join(', ')} rows; contacts by status ${Object.entries(csv.contactsByStatus)
+        .map(([k, v]) => `${k} ${fmtInt(v)}`)
+        .join(', ')}; ${fmtInt(csv.quotedNotes)} quoted notes.`,
+    );
+    console.log(
+      `  CSV resources: ${[...mix.csv].map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}; issues ${JSON.stringify(issuesOf(verifyCsv))}; rejected 0 of ${fmtInt(csv.rows)}.`,
+    );
+    console.log(
+      `  HL7 messages: ${hl7Types}; FT1 H0038 ${fmtInt(hl7.ft1.h0038)} (+${fmtInt(hl7.ft1.h0038NoAppointment)} without appointment), other FT1 ${fmtInt(hl7.ft1.other)} (skipped by the feed).`,
+    );
+    console.log(
+      `  HL7 records: ${Object.entries(verifyHl7.report.summary.byKind)
+        .map(([k, c]) => `${k} ${fmtInt(c?.read ?? 0)}`)
+        .join(
+          ', ',
+        )}; resources ${[...mix.hl7].map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ')}; issues ${JSON.stringify(issuesOf(verifyHl7))}; rejected 0 of ${fmtInt(hl7.messages)}.`,
+    );
     console.log('  median s and records/s are wall clock. "of which contacts.csv": from the last record of the files before it (episodes.csv, ...) to the');
-    console.log("  end of the run. CPU s: median process.cpuUsage (user + system, V8's GC helper threads included) of the runs; records/CPU s = records / CPU s,");
+    console.log(
+      "  end of the run. CPU s: median process.cpuUsage (user + system, V8's GC helper threads included) of the runs; records/CPU s = records / CPU s,",
+    );
     console.log('  what one core would do with no other load (wall time on a shared machine includes time the process waited for a core). Every accepted');
     console.log('  resource is written (a later HL7 event for the same appointment or person writes it again; the CLI keeps only the last version of each).');
     if (lookups) {
-      const cost = (on: Timed, off: Timed, calls: number): string => (calls > 0 ? `${fmt((on.medianMs - off.medianMs) / calls, 3)} ms a lookup by the medians` : 'no lookups');
-      console.log(`  Lookups on: the lookup port over an empty in-memory PGlite store (what a first load meets: every reference not in the run is asked once, then cached`);
-      console.log(`  for the run). CSV ${fmtInt(lookups.csvCalls)} lookups a run, mean latency ${fmt(lookups.csvCallMs / Math.max(1, lookups.csvCalls), 3)} ms, ${cost(lookups.csv, csvE2e, lookups.csvCalls)};`);
-      console.log(`  HL7 ${fmtInt(lookups.hl7Calls)} lookups a run, mean latency ${fmt(lookups.hl7CallMs / Math.max(1, lookups.hl7Calls), 3)} ms, ${cost(lookups.hl7, hl7E2e, lookups.hl7Calls)}.`);
+      const cost = (on: Timed, off: Timed, calls: number): string =>
+        calls > 0 ? `${fmt((on.medianMs - off.medianMs) / calls, 3)} ms a lookup by the medians` : 'no lookups';
+      console.log(
+        `  Lookups on: the lookup port over an empty in-memory PGlite store (what a first load meets: every reference not in the run is asked once, then cached`,
+      );
+      console.log(
+        `  for the run). CSV ${fmtInt(lookups.csvCalls)} lookups a run, mean latency ${fmt(lookups.csvCallMs / Math.max(1, lookups.csvCalls), 3)} ms, ${cost(lookups.csv, csvE2e, lookups.csvCalls)};`,
+      );
+      console.log(
+        `  HL7 ${fmtInt(lookups.hl7Calls)} lookups a run, mean latency ${fmt(lookups.hl7CallMs / Math.max(1, lookups.hl7Calls), 3)} ms, ${cost(lookups.hl7, hl7E2e, lookups.hl7Calls)}.`,
+      );
     }
     console.log(`  Generated in ${fmt(generateMs, 0)} ms; mappings + Validator.create + rules + terms ${fmt(depsMs, 0)} ms (not timed above).\n`);
 
     if (children.length) {
-      console.log('Peak RSS (process.resourceUsage().maxRSS of a fresh `node --expose-gc --import tsx bench/translate-child.ts` per row, run one after the other)');
+      console.log(
+        'Peak RSS (process.resourceUsage().maxRSS of a fresh `node --expose-gc --import tsx bench/translate-child.ts` per row, run one after the other)',
+      );
       console.log(
         table(
           ['run', 'input MiB', 'RSS after deps', 'peak RSS', 'live heap at end', 'run state', 'per record', 'report issues', 'run s', 'records/s'],
@@ -376,12 +509,16 @@ async function main(): Promise<void> {
           ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
         ),
       );
-      console.log('  RSS after deps: node + tsx + mappings + Validator.create() + rules + terms, before the input is read. Live heap at end: heap used after a');
+      console.log(
+        '  RSS after deps: node + tsx + mappings + Validator.create() + rules + terms, before the input is read. Live heap at end: heap used after a',
+      );
       console.log('  full GC while the last record is handled. Run state: that minus the live heap after the run (deps still held): what the run keeps across');
-      console.log('  records (episode links, the daily-cap ledger of at most 100,000 contacts, Part 2 people, the report\'s issues); per record: divided by');
+      console.log("  records (episode links, the daily-cap ledger of at most 100,000 contacts, Part 2 people, the report's issues); per record: divided by");
       console.log('  the source records. Report issues: issues kept in the OperationOutcome (the first 1,000 and a line counting the rest), and');
       console.log("  their live heap. Peak RSS also holds V8's headroom: garbage between collections, young generation, code. Every child runs with the");
-      console.log(`  heap growth \`peerbridge translate\` sets (--heap-growing-percent=${TRANSLATE_HEAP_GROWING_PERCENT}) but the "V8 default heap growth" row, there for comparison (not a target).`);
+      console.log(
+        `  heap growth \`peerbridge translate\` sets (--heap-growing-percent=${TRANSLATE_HEAP_GROWING_PERCENT}) but the "V8 default heap growth" row, there for comparison (not a target).`,
+      );
       for (const source of [CSV_SOURCE, HL7_SOURCE]) {
         const [small, big] = children.filter((c) => c.source === source && c.heapGrowingPercent > 0).sort((a, b) => a.records - b.records);
         if (!small || !big || big.records === small.records) continue;
@@ -403,13 +540,45 @@ async function main(): Promise<void> {
     const hl7CpuRate = perSec(hl7.messages, median(hl7E2e.cpuMs));
     const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
     const targets = [
-      { name: `CSV end to end >= ${fmtInt(TARGET_CSV_ROWS_PER_SEC)} rows/s (one core)`, value: `${fmtInt(csvRate)} rows/s (contacts.csv alone ${fmtInt(contactsRate)})`, pass: csvRate >= TARGET_CSV_ROWS_PER_SEC, cpu: `${fmtInt(csvCpuRate)} rows/CPU s`, cpuPass: csvCpuRate >= TARGET_CSV_ROWS_PER_SEC },
-      { name: `HL7 end to end >= ${fmtInt(TARGET_HL7_MESSAGES_PER_SEC)} messages/s (one core)`, value: `${fmtInt(hl7Rate)} messages/s`, pass: hl7Rate >= TARGET_HL7_MESSAGES_PER_SEC, cpu: `${fmtInt(hl7CpuRate)} messages/CPU s`, cpuPass: hl7CpuRate >= TARGET_HL7_MESSAGES_PER_SEC },
-      ...children.filter((c) => c.heapGrowingPercent > 0).map((c) => ({ name: `peak RSS < ${TARGET_PEAK_RSS_MIB} MB: ${c.label}`, value: `${mib(c.maxRssKb)} (${fmt((c.maxRssKb * 1024) / 1e6, 0)} MB)`, pass: c.maxRssKb * 1024 < TARGET_PEAK_RSS_MIB * 1e6, cpu: '', cpuPass: undefined })),
+      {
+        name: `CSV end to end >= ${fmtInt(TARGET_CSV_ROWS_PER_SEC)} rows/s (one core)`,
+        value: `${fmtInt(csvRate)} rows/s (contacts.csv alone ${fmtInt(contactsRate)})`,
+        pass: csvRate >= TARGET_CSV_ROWS_PER_SEC,
+        cpu: `${fmtInt(csvCpuRate)} rows/CPU s`,
+        cpuPass: csvCpuRate >= TARGET_CSV_ROWS_PER_SEC,
+      },
+      {
+        name: `HL7 end to end >= ${fmtInt(TARGET_HL7_MESSAGES_PER_SEC)} messages/s (one core)`,
+        value: `${fmtInt(hl7Rate)} messages/s`,
+        pass: hl7Rate >= TARGET_HL7_MESSAGES_PER_SEC,
+        cpu: `${fmtInt(hl7CpuRate)} messages/CPU s`,
+        cpuPass: hl7CpuRate >= TARGET_HL7_MESSAGES_PER_SEC,
+      },
+      ...children
+        .filter((c) => c.heapGrowingPercent > 0)
+        .map((c) => ({
+          name: `peak RSS < ${TARGET_PEAK_RSS_MIB} MB: ${c.label}`,
+          value: `${mib(c.maxRssKb)} (${fmt((c.maxRssKb * 1024) / 1e6, 0)} MB)`,
+          pass: c.maxRssKb * 1024 < TARGET_PEAK_RSS_MIB * 1e6,
+          cpu: '',
+          cpuPass: undefined,
+        })),
       ...(lookups
         ? [
-            { name: `CSV end to end, lookups on >= ${fmtInt(TARGET_CSV_ROWS_PER_SEC)} rows/s`, value: `${fmtInt(perSec(csv.rows, lookups.csv.medianMs))} rows/s`, pass: perSec(csv.rows, lookups.csv.medianMs) >= TARGET_CSV_ROWS_PER_SEC, cpu: `${fmtInt(perSec(csv.rows, median(lookups.csv.cpuMs)))} rows/CPU s`, cpuPass: perSec(csv.rows, median(lookups.csv.cpuMs)) >= TARGET_CSV_ROWS_PER_SEC },
-            { name: `HL7 end to end, lookups on >= ${fmtInt(TARGET_HL7_MESSAGES_PER_SEC)} messages/s`, value: `${fmtInt(perSec(hl7.messages, lookups.hl7.medianMs))} messages/s`, pass: perSec(hl7.messages, lookups.hl7.medianMs) >= TARGET_HL7_MESSAGES_PER_SEC, cpu: `${fmtInt(perSec(hl7.messages, median(lookups.hl7.cpuMs)))} messages/CPU s`, cpuPass: perSec(hl7.messages, median(lookups.hl7.cpuMs)) >= TARGET_HL7_MESSAGES_PER_SEC },
+            {
+              name: `CSV end to end, lookups on >= ${fmtInt(TARGET_CSV_ROWS_PER_SEC)} rows/s`,
+              value: `${fmtInt(perSec(csv.rows, lookups.csv.medianMs))} rows/s`,
+              pass: perSec(csv.rows, lookups.csv.medianMs) >= TARGET_CSV_ROWS_PER_SEC,
+              cpu: `${fmtInt(perSec(csv.rows, median(lookups.csv.cpuMs)))} rows/CPU s`,
+              cpuPass: perSec(csv.rows, median(lookups.csv.cpuMs)) >= TARGET_CSV_ROWS_PER_SEC,
+            },
+            {
+              name: `HL7 end to end, lookups on >= ${fmtInt(TARGET_HL7_MESSAGES_PER_SEC)} messages/s`,
+              value: `${fmtInt(perSec(hl7.messages, lookups.hl7.medianMs))} messages/s`,
+              pass: perSec(hl7.messages, lookups.hl7.medianMs) >= TARGET_HL7_MESSAGES_PER_SEC,
+              cpu: `${fmtInt(perSec(hl7.messages, median(lookups.hl7.cpuMs)))} messages/CPU s`,
+              cpuPass: perSec(hl7.messages, median(lookups.hl7.cpuMs)) >= TARGET_HL7_MESSAGES_PER_SEC,
+            },
           ]
         : []),
       { name: 'generated records rejected = 0 (every run checked)', value: '0', pass: true, cpu: '', cpuPass: undefined },
@@ -422,7 +591,9 @@ async function main(): Promise<void> {
         ['l', 'r', 'l', 'r', 'l'],
       ),
     );
-    console.log(`\n  Node ${process.version}; CPU ${cpu}; ${cpus().length} cores; load avg at start ${loadStart.join('/')}, after timings ${loadAfterTimings.join('/')}, at end ${loadEnd.join('/')}`);
+    console.log(
+      `\n  Node ${process.version}; CPU ${cpu}; ${cpus().length} cores; load avg at start ${loadStart.join('/')}, after timings ${loadAfterTimings.join('/')}, at end ${loadEnd.join('/')}`,
+    );
 
     // JSON -------------------------------------------------------------------------------------
     const row = (r: (typeof rows)[number]) => ({
@@ -445,17 +616,54 @@ async function main(): Promise<void> {
       loadavgStart: loadStart,
       loadavgAfterTimings: loadAfterTimings,
       loadavgEnd: loadEnd,
-      lookups: lookups ? { csvLookupsPerRun: lookups.csvCalls, csvLookupMsPerRun: round(lookups.csvCallMs, 1), hl7LookupsPerRun: lookups.hl7Calls, hl7LookupMsPerRun: round(lookups.hl7CallMs, 1) } : null,
-      config: { seed: SEED, csvRows: CSV_ROWS, hl7Messages: HL7_MESSAGES, warmupCsvRows: WARMUP_CSV_ROWS, warmupHl7Messages: WARMUP_HL7_MESSAGES, bigCsvRows: BIG_CSV_ROWS, bigHl7Messages: BIG_HL7_MESSAGES, runs: RUNS, rss: RSS },
+      lookups: lookups
+        ? {
+            csvLookupsPerRun: lookups.csvCalls,
+            csvLookupMsPerRun: round(lookups.csvCallMs, 1),
+            hl7LookupsPerRun: lookups.hl7Calls,
+            hl7LookupMsPerRun: round(lookups.hl7CallMs, 1),
+          }
+        : null,
+      config: {
+        seed: SEED,
+        csvRows: CSV_ROWS,
+        hl7Messages: HL7_MESSAGES,
+        warmupCsvRows: WARMUP_CSV_ROWS,
+        warmupHl7Messages: WARMUP_HL7_MESSAGES,
+        bigCsvRows: BIG_CSV_ROWS,
+        bigHl7Messages: BIG_HL7_MESSAGES,
+        runs: RUNS,
+        rss: RSS,
+      },
       input: { csv, hl7, warmCsv, warmHl7, bigCsv: bigCsv ?? null, bigHl7: bigHl7 ?? null, generateMs: round(generateMs, 1) },
       counts: {
-        csv: { records: verifyCsv.report.records, byKind: verifyCsv.report.summary.byKind, resources: Object.fromEntries(mix.csv), issues: issuesOf(verifyCsv) },
-        hl7: { records: verifyHl7.report.records, byKind: verifyHl7.report.summary.byKind, resources: Object.fromEntries(mix.hl7), issues: issuesOf(verifyHl7) },
+        csv: {
+          records: verifyCsv.report.records,
+          byKind: verifyCsv.report.summary.byKind,
+          resources: Object.fromEntries(mix.csv),
+          issues: issuesOf(verifyCsv),
+        },
+        hl7: {
+          records: verifyHl7.report.records,
+          byKind: verifyHl7.report.summary.byKind,
+          resources: Object.fromEntries(mix.hl7),
+          issues: issuesOf(verifyHl7),
+        },
       },
       depsMs: round(depsMs, 1),
       throughput: rows.map(row),
-      rss: children.map((c) => ({ ...c, maxRssMiB: round(c.maxRssKb / 1024, 1), stateMiB: round(stateKb(c) / 1024, 1), stateBytesPerRecord: round((stateKb(c) * 1024) / c.records, 0) })),
-      targets: targets.map((x) => ({ target: x.name, measured: x.value, pass: x.pass, ...(x.cpuPass !== undefined ? { perCpuSecond: x.cpu, passPerCpuSecond: x.cpuPass } : {}) })),
+      rss: children.map((c) => ({
+        ...c,
+        maxRssMiB: round(c.maxRssKb / 1024, 1),
+        stateMiB: round(stateKb(c) / 1024, 1),
+        stateBytesPerRecord: round((stateKb(c) * 1024) / c.records, 0),
+      })),
+      targets: targets.map((x) => ({
+        target: x.name,
+        measured: x.value,
+        pass: x.pass,
+        ...(x.cpuPass !== undefined ? { perCpuSecond: x.cpu, passPerCpuSecond: x.cpuPass } : {}),
+      })),
     };
     const file = writeResults('translate', startedAt, result);
     console.log(`\nWrote ${relative(PROJECT_ROOT, file)} (sink ${sink % 1000})`);

@@ -53,7 +53,9 @@ function main(): void {
     .sort()
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Resource);
   const invalid = examples.filter((r) => !validator.validate(r).valid).length;
-  console.log(`US Core ${pkg.version}: ${examples.length} examples; PeerBridge finds ${invalid} invalid (see test/fixtures/packages/us-core-examples-differ.json); loaded in ${fmt(loadMs, 0)} ms`);
+  console.log(
+    `US Core ${pkg.version}: ${examples.length} examples; PeerBridge finds ${invalid} invalid (see test/fixtures/packages/us-core-examples-differ.json); loaded in ${fmt(loadMs, 0)} ms`,
+  );
 
   const peerbridge = measure(examples, (r) => (validator.validate(r).valid ? 1 : 0));
 
@@ -104,7 +106,9 @@ function main(): void {
       ),
   );
   console.log(`\n@medplum/core threw a plain Error (not an OperationOutcome) on ${crashed.size} example(s)`);
-  console.log(`PeerBridge / @medplum/core: ${fmt(peerbridge.perSec / raw.perSec, 1)}x (medplum index of base + US Core definitions: ${fmt(medplumIndexMs, 0)} ms)`);
+  console.log(
+    `PeerBridge / @medplum/core: ${fmt(peerbridge.perSec / raw.perSec, 1)}x (medplum index of base + US Core definitions: ${fmt(medplumIndexMs, 0)} ms)`,
+  );
   const file = writeResults('validate-ig', started, {
     examples: examples.length,
     loadMs: round(loadMs, 0),

@@ -51,8 +51,6 @@ const PROBE = join(PROJECT_ROOT, 'bench', 'startup-probe.ts');
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-
-
 function describeIssue(i: OperationOutcomeIssue): string {
   const where = i.expression?.[0] ?? i.location?.[0] ?? '';
   return `${i.severity} [${i.code}] ${where}: ${i.details?.text ?? i.diagnostics ?? ''}`.trim();
@@ -326,7 +324,13 @@ async function main(): Promise<void> {
   // 3. Throughput -----------------------------------------------------------------------------
   console.log('[3/4] throughput: PeerBridge full validation and the JSON floor ...');
   const full = measure('PeerBridge full validate()', items, (it) => validator.validate(it.resource).issues.length, MIN_MS, WARMUP_MS);
-  const floor = measure('floor: JSON.parse(JSON.stringify(r))', items, (it) => (JSON.parse(JSON.stringify(it.resource)) as Resource).resourceType.length, MIN_MS, WARMUP_MS);
+  const floor = measure(
+    'floor: JSON.parse(JSON.stringify(r))',
+    items,
+    (it) => (JSON.parse(JSON.stringify(it.resource)) as Resource).resourceType.length,
+    MIN_MS,
+    WARMUP_MS,
+  );
   const kindFull = new Map<string, number>();
   for (const [k, list] of groups) {
     kindFull.set(k, measure(k, list, (it) => validator.validate(it.resource).issues.length, KIND_MS, KIND_MS / 4).usPerResource);
@@ -345,7 +349,9 @@ async function main(): Promise<void> {
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
   const indexMs = performance.now() - tIndex;
   const sdByUrl = new Map<string, StructureDefinition>();
-  for (const f of readdirSync(PACKAGE_DIR).filter((f) => f.startsWith('StructureDefinition-') && f.endsWith('.json')).sort()) {
+  for (const f of readdirSync(PACKAGE_DIR)
+    .filter((f) => f.startsWith('StructureDefinition-') && f.endsWith('.json'))
+    .sort()) {
     const sd = JSON.parse(readFileSync(join(PACKAGE_DIR, f), 'utf8')) as StructureDefinition;
     if (sd.url) {
       sdByUrl.set(sd.url, sd);
@@ -372,13 +378,25 @@ async function main(): Promise<void> {
         m.set(it.kind, (m.get(it.kind) ?? 0) + 1);
         const key = `${mode}:${it.kind}`;
         if (!baselineSamples.has(key)) {
-          baselineSamples.set(key, res.issues.filter((i) => i.severity === 'error').slice(0, 5).map(describeIssue));
+          baselineSamples.set(
+            key,
+            res.issues
+              .filter((i) => i.severity === 'error')
+              .slice(0, 5)
+              .map(describeIssue),
+          );
         }
       }
     }
   }
   const unresolvedProfiles = [...new Set(items.filter((i) => i.profile && !sdByUrl.has(i.profile)).map((i) => i.profile as string))];
-  const baselineProfile = measure('@medplum/core validateResource(r, {profile})', items, (it) => (medplum(it.resource, profileOf(it)).ok ? 1 : 0), MIN_MS, WARMUP_MS);
+  const baselineProfile = measure(
+    '@medplum/core validateResource(r, {profile})',
+    items,
+    (it) => (medplum(it.resource, profileOf(it)).ok ? 1 : 0),
+    MIN_MS,
+    WARMUP_MS,
+  );
   const baselineBase = measure('@medplum/core validateResource(r) base only', items, (it) => (medplum(it.resource, undefined).ok ? 1 : 0), MIN_MS, WARMUP_MS);
   const kindProfile = new Map<string, number>();
   const kindBase = new Map<string, number>();
@@ -395,13 +413,22 @@ async function main(): Promise<void> {
   const targets = [
     { name: `full validation >= ${fmtInt(TARGET_RPS)} resources/s`, value: `${fmtInt(full.resourcesPerSec)}/s`, pass: full.resourcesPerSec >= TARGET_RPS },
     { name: `full >= ${TARGET_RATIO}x baseline profile path`, value: `${fmt(ratio, 1)}x`, pass: ratio >= TARGET_RATIO },
-    { name: `start-up (Validator.create, warm cache, median) < ${TARGET_STARTUP_MS} ms`, value: `${fmt(startupMedian, 1)} ms`, pass: startupMedian < TARGET_STARTUP_MS },
+    {
+      name: `start-up (Validator.create, warm cache, median) < ${TARGET_STARTUP_MS} ms`,
+      value: `${fmt(startupMedian, 1)} ms`,
+      pass: startupMedian < TARGET_STARTUP_MS,
+    },
     { name: 'generated resources rejected by PeerBridge = 0', value: String(invalidGenerated), pass: invalidGenerated === 0 },
   ];
 
   const mix = kinds.map((k) => {
     const list = byKind.get(k) ?? [];
-    return { kind: k, items: list.length, resources: list.reduce((s, i) => s + i.weight, 0), profile: list[0]?.profile?.replace('http://peerbridge.org/fhir/StructureDefinition/', '') ?? '(none)' };
+    return {
+      kind: k,
+      items: list.length,
+      resources: list.reduce((s, i) => s + i.weight, 0),
+      profile: list[0]?.profile?.replace('http://peerbridge.org/fhir/StructureDefinition/', '') ?? '(none)',
+    };
   });
 
   const loadAfter = loadavg().map((x) => round(x, 2));
@@ -414,8 +441,20 @@ async function main(): Promise<void> {
       ['measure', 'Validator.create() ms', 'import ms (node+tsx+modules)', 'first validation of 8 kinds ms', 'process wall ms'],
       [
         ...startup.warm.map((p, i) => [`warm cache, run ${i + 1}`, fmt(p.createMs), fmt(p.importMs), fmt(p.firstValidateMs), fmt(p.wallMs, 0)]),
-        ['warm cache, MEDIAN', fmt(startupMedian), fmt(median(startup.warm.map((p) => p.importMs))), fmt(median(startup.warm.map((p) => p.firstValidateMs))), fmt(median(startup.warm.map((p) => p.wallMs)), 0)],
-        ['cold cache (builds temp cacheDir), once', fmt(startup.cold.createMs), fmt(startup.cold.importMs), fmt(startup.cold.firstValidateMs), fmt(startup.cold.wallMs, 0)],
+        [
+          'warm cache, MEDIAN',
+          fmt(startupMedian),
+          fmt(median(startup.warm.map((p) => p.importMs))),
+          fmt(median(startup.warm.map((p) => p.firstValidateMs))),
+          fmt(median(startup.warm.map((p) => p.wallMs)), 0),
+        ],
+        [
+          'cold cache (builds temp cacheDir), once',
+          fmt(startup.cold.createMs),
+          fmt(startup.cold.importMs),
+          fmt(startup.cold.firstValidateMs),
+          fmt(startup.cold.wallMs, 0),
+        ],
       ],
       ['l', 'r', 'r', 'r', 'r'],
     ),
@@ -434,7 +473,9 @@ async function main(): Promise<void> {
     `  examples/valid: ${existsSync(EXAMPLES_DIR) ? `${examples.items.length} file(s)` : 'folder absent'}` +
       (examples.skipped.length ? `, ${examples.skipped.length} skipped (${examples.skipped.join('; ')})` : ''),
   );
-  console.log(`  invalid per PeerBridge: ${invalid.length} (generated ${invalidGenerated} of ${generated.length}, examples ${invalidExamples} of ${examples.items.length})`);
+  console.log(
+    `  invalid per PeerBridge: ${invalid.length} (generated ${invalidGenerated} of ${generated.length}, examples ${invalidExamples} of ${examples.items.length})`,
+  );
   for (const inv of invalid.slice(0, 20)) {
     console.log(`    - ${inv.source} ${inv.kind}/${inv.id ?? '?'}`);
     for (const msg of inv.issues.slice(0, 6)) {
@@ -451,7 +492,15 @@ async function main(): Promise<void> {
     }
   }
   const caught = controls.filter((c) => c.rejected).length;
-  console.log(`  negative controls rejected: ${caught}/${controls.length}` + (caught < controls.length ? ` — NOT rejected: ${controls.filter((c) => !c.rejected).map((c) => c.name).join('; ')}` : ''));
+  console.log(
+    `  negative controls rejected: ${caught}/${controls.length}` +
+      (caught < controls.length
+        ? ` — NOT rejected: ${controls
+            .filter((c) => !c.rejected)
+            .map((c) => c.name)
+            .join('; ')}`
+        : ''),
+  );
   console.log(`  PeerBridge invalid count after @medplum base definitions were indexed: ${invalidAfterIndex} (expected ${invalid.length})\n`);
 
   console.log(`Throughput (single thread; each over >= ${MIN_MS / 1000} s of whole passes after ${WARMUP_MS / 1000} s warm-up)`);
@@ -471,8 +520,10 @@ async function main(): Promise<void> {
       ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
-  console.log('  vs full = full resources/s divided by this method\'s (>1: full is faster). One pass = the whole workload.');
-  console.log(`  baseline rejections (valid per PeerBridge; raw medplum throws): profile path ${[...baselineVerdicts.profile.values()].reduce((a, b) => a + b, 0)}, base only ${[...baselineVerdicts.base.values()].reduce((a, b) => a + b, 0)} of ${items.length}`);
+  console.log("  vs full = full resources/s divided by this method's (>1: full is faster). One pass = the whole workload.");
+  console.log(
+    `  baseline rejections (valid per PeerBridge; raw medplum throws): profile path ${[...baselineVerdicts.profile.values()].reduce((a, b) => a + b, 0)}, base only ${[...baselineVerdicts.base.values()].reduce((a, b) => a + b, 0)} of ${items.length}`,
+  );
   for (const [key, msgs] of baselineSamples) {
     const [mode, kind] = key.split(':');
     const n = baselineVerdicts[mode as 'profile' | 'base'].get(kind) ?? 0;
@@ -501,7 +552,16 @@ async function main(): Promise<void> {
   console.log(
     table(
       ['threads', 'files', 'resources', 'wall s', 'CPU s (all threads)', 'cores busy (CPU/wall)', 'resources/s', 'exit code'],
-      directory.map((d) => [String(d.threads), String(d.files), String(d.resources), fmt(d.ms / 1000, 2), fmt(d.cpuMs / 1000, 2), fmt(d.cpuMs / d.ms, 2), fmtInt(d.resourcesPerSec), String(d.exitCode)]),
+      directory.map((d) => [
+        String(d.threads),
+        String(d.files),
+        String(d.resources),
+        fmt(d.ms / 1000, 2),
+        fmt(d.cpuMs / 1000, 2),
+        fmt(d.cpuMs / d.ms, 2),
+        fmtInt(d.resourcesPerSec),
+        String(d.exitCode),
+      ]),
       ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
@@ -509,7 +569,13 @@ async function main(): Promise<void> {
   console.log('  gave to other processes (see load avg; with autogroup scheduling a process gets one share whatever its thread count).\n');
 
   console.log('Targets');
-  console.log(table(['target', 'measured', 'result'], targets.map((t) => [t.name, t.value, t.pass ? 'PASS' : 'FAIL']), ['l', 'r', 'l']));
+  console.log(
+    table(
+      ['target', 'measured', 'result'],
+      targets.map((t) => [t.name, t.value, t.pass ? 'PASS' : 'FAIL']),
+      ['l', 'r', 'l'],
+    ),
+  );
 
   // JSON ---------------------------------------------------------------------------------------
   mkdirSync(RESULTS_DIR, { recursive: true });

@@ -314,9 +314,7 @@ export function generateWorkload(seed: number, persons: number, packageDir: stri
       }
       add(goal, PROFILES.goal);
     }
-    const planExt: Extension[] = [
-      ext(`${SD}crisis-plan-present`, { valueBoolean: rng.chance(0.5) }),
-    ];
+    const planExt: Extension[] = [ext(`${SD}crisis-plan-present`, { valueBoolean: rng.chance(0.5) })];
     if (rng.chance(0.8)) {
       planExt.push(ext(`${SD}next-review-date`, { valueDate: date(epStart + rng.int(60, 120) * DAY) }));
     }
@@ -368,7 +366,9 @@ export function generateWorkload(seed: number, persons: number, packageDir: stri
         id: encId,
         extension,
         status: encFinished ? 'finished' : rng.pick(['planned', 'in-progress'] as const),
-        class: remote ? codes.encounterClass.find((x) => x.code === 'VR') ?? codes.encounterClass[0] : rng.pick(codes.encounterClass.filter((x) => x.code !== 'VR')),
+        class: remote
+          ? (codes.encounterClass.find((x) => x.code === 'VR') ?? codes.encounterClass[0])
+          : rng.pick(codes.encounterClass.filter((x) => x.code !== 'VR')),
         type: [
           { coding: [{ system: HCPCS, code: 'H0038', display: 'Self-help/peer services, per 15 minutes' }] },
           ...(rng.chance(0.8) ? [{ coding: [mode] }] : []),
@@ -376,9 +376,7 @@ export function generateWorkload(seed: number, persons: number, packageDir: stri
         subject: patientRef,
         episodeOfCare: [{ reference: `EpisodeOfCare/${eid}` }],
         participant: [{ individual: { reference: rng.chance(0.8) ? `Practitioner/${peer}` : `PractitionerRole/role-${peer}` } }],
-        period: encFinished
-          ? { start: dateTime(startMs, offset), end: dateTime(startMs + minutes * 60_000, offset) }
-          : { start: dateTime(startMs, offset) },
+        period: encFinished ? { start: dateTime(startMs, offset), end: dateTime(startMs + minutes * 60_000, offset) } : { start: dateTime(startMs, offset) },
         serviceProvider: episode.managingOrganization,
       };
       if (encFinished) {

@@ -44,8 +44,8 @@ function link(href, text) {
 /** A table: headers and rows of cells that are already HTML. */
 function table(headers, rows, className) {
   if (rows.length === 0) return '<p><em>None.</em></p>';
-  const head = `<tr>${headers.map(h => `<th>${esc(h)}</th>`).join('')}</tr>`;
-  const body = rows.map(cells => `<tr>${cells.map(c => `<td>${c}</td>`).join('')}</tr>`).join('\n');
+  const head = `<tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`;
+  const body = rows.map((cells) => `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n');
   return `<table${className ? ` class="${className}"` : ''}>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table>`;
 }
 
@@ -54,7 +54,7 @@ function paragraphs(text) {
   if (!text) return '';
   return String(text)
     .split(/\n\s*\n/)
-    .map(p => `<p>${esc(p.trim())}</p>`)
+    .map((p) => `<p>${esc(p.trim())}</p>`)
     .join('\n');
 }
 
@@ -97,10 +97,10 @@ function loadPackage(dir) {
   const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
   const resources = fs
     .readdirSync(dir)
-    .filter(f => f.endsWith('.json') && f !== 'package.json' && !f.startsWith('.'))
+    .filter((f) => f.endsWith('.json') && f !== 'package.json' && !f.startsWith('.'))
     .sort()
-    .map(f => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
-  const byUrl = new Map(resources.filter(r => r.url).map(r => [r.url, r]));
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  const byUrl = new Map(resources.filter((r) => r.url).map((r) => [r.url, r]));
   return { pkg, resources, byUrl };
 }
 
@@ -127,10 +127,7 @@ function metadataTable(resource, extraRows = []) {
     ['Date', esc(resource.date)],
     ['Publisher', esc(resource.publisher)],
     ...extraRows,
-    [
-      'JSON',
-      `${link(`package/${resource.resourceType}-${resource.id}.json`, `${resource.resourceType}-${resource.id}.json`)} in the package`,
-    ],
+    ['JSON', `${link(`package/${resource.resourceType}-${resource.id}.json`, `${resource.resourceType}-${resource.id}.json`)} in the package`],
   ].filter(([, v]) => v !== '');
   return `<table class="meta"><tbody>\n${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${v}</td></tr>`).join('\n')}\n</tbody></table>`;
 }
@@ -147,15 +144,15 @@ function cardinality(el) {
 /** A type's FHIR name: primitive values' System types (`id`, `url`, ...) say theirs in an extension. */
 function typeName(t) {
   if (!String(t.code).startsWith('http://hl7.org/fhirpath/System.')) return t.code;
-  const fhirType = (t.extension || []).find(e => e.url === 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type');
+  const fhirType = (t.extension || []).find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type');
   return fhirType ? fhirType.valueUrl || fhirType.valueUri : t.code.slice('http://hl7.org/fhirpath/System.'.length);
 }
 
 function typeCell(ctx, el) {
   return (el.type || [])
-    .map(t => {
-      const targets = (t.targetProfile || []).map(p => canonicalLink(ctx, p));
-      const profiles = (t.profile || []).map(p => canonicalLink(ctx, p));
+    .map((t) => {
+      const targets = (t.targetProfile || []).map((p) => canonicalLink(ctx, p));
+      const profiles = (t.profile || []).map((p) => canonicalLink(ctx, p));
       if (targets.length) return `${esc(t.code)}(${targets.join(' | ')})`;
       if (profiles.length) return `${esc(t.code)}(${profiles.join(' | ')})`;
       return esc(typeName(t));
@@ -189,8 +186,8 @@ function elementCell(el) {
 
 /** Rows of element definitions; `snapshot` (by id) gives the full cardinality a differential element leaves partly unsaid. */
 function elementRows(ctx, elements, snapshot) {
-  const full = new Map((snapshot || []).map(e => [e.id, e]));
-  return elements.map(el => [
+  const full = new Map((snapshot || []).map((e) => [e.id, e]));
+  return elements.map((el) => [
     elementCell(el),
     esc(cardinality(full.get(el.id) || el)),
     typeCell(ctx, el),
@@ -208,8 +205,8 @@ const ELEMENT_HEADERS = ['Element', 'Card.', 'Type', 'Binding', 'Must support', 
  * unless the differential says something about them.
  */
 function snapshotElements(sd) {
-  const inDifferential = new Set((sd.differential?.element || []).map(e => e.id));
-  return (sd.snapshot?.element || []).filter(el => {
+  const inDifferential = new Set((sd.differential?.element || []).map((e) => e.id));
+  return (sd.snapshot?.element || []).filter((el) => {
     if (inDifferential.has(el.id)) return true;
     const parts = el.path.split('.');
     const last = parts[parts.length - 1];
@@ -228,14 +225,14 @@ function constraintRows(sd) {
 }
 
 function extensionValue(ctx, sd) {
-  const value = (sd.snapshot?.element || []).find(e => e.path === 'Extension.value[x]');
+  const value = (sd.snapshot?.element || []).find((e) => e.path === 'Extension.value[x]');
   if (!value) return '';
   const binding = bindingCell(ctx, value);
   return `${typeCell(ctx, value)}${binding ? ` (${binding})` : ''}`;
 }
 
 function extensionContext(sd) {
-  return (sd.context || []).map(c => `${esc(c.expression)} (${esc(c.type)})`).join(', ');
+  return (sd.context || []).map((c) => `${esc(c.expression)} (${esc(c.type)})`).join(', ');
 }
 
 function structureDefinitionPage(ctx, sd) {
@@ -282,32 +279,27 @@ function propertyValue(p) {
 }
 
 function codeSystemPage(ctx, cs) {
-  const props = (cs.property || []).map(p => p.code);
+  const props = (cs.property || []).map((p) => p.code);
   const rows = flattenConcepts(cs.concept).map(({ concept, depth }) => [
     `<span${depth ? ` class="indent${Math.min(5, depth)}"` : ''}><code>${esc(concept.code)}</code></span>`,
     esc(concept.display),
     esc(concept.definition),
-    ...props.map(code =>
+    ...props.map((code) =>
       esc(
         (concept.property || [])
-          .filter(p => p.code === code)
+          .filter((p) => p.code === code)
           .map(propertyValue)
-          .join(', ')
-      )
+          .join(', '),
+      ),
     ),
   ]);
-  const valueSets = ctx.resources.filter(r => r.resourceType === 'ValueSet' && (r.compose?.include || []).some(i => i.system === cs.url));
+  const valueSets = ctx.resources.filter((r) => r.resourceType === 'ValueSet' && (r.compose?.include || []).some((i) => i.system === cs.url));
   const extra = [
     ['Content', esc(cs.content) + (cs.count !== undefined ? ` (${cs.count} concepts)` : '')],
     ['Case sensitive', esc(cs.caseSensitive)],
-    ['Used by value sets', valueSets.map(vs => link(pageName(vs), vs.title || vs.id)).join(', ')],
+    ['Used by value sets', valueSets.map((vs) => link(pageName(vs), vs.title || vs.id)).join(', ')],
   ];
-  const body = [
-    paragraphs(cs.description),
-    metadataTable(cs, extra),
-    '<h2>Concepts</h2>',
-    table(['Code', 'Display', 'Definition', ...props], rows),
-  ];
+  const body = [paragraphs(cs.description), metadataTable(cs, extra), '<h2>Concepts</h2>', table(['Code', 'Display', 'Definition', ...props], rows)];
   return page(cs.title || cs.name || cs.id, body.join('\n'), ctx.pkg);
 }
 
@@ -317,14 +309,14 @@ function systemLink(ctx, system) {
 }
 
 function composeRows(ctx, list) {
-  return (list || []).map(inc => {
+  return (list || []).map((inc) => {
     let content;
     if (inc.concept) {
-      content = `<ul>${inc.concept.map(c => `<li><code>${esc(c.code)}</code> ${esc(c.display || '')}</li>`).join('')}</ul>`;
+      content = `<ul>${inc.concept.map((c) => `<li><code>${esc(c.code)}</code> ${esc(c.display || '')}</li>`).join('')}</ul>`;
     } else if (inc.filter) {
-      content = inc.filter.map(f => `<code>${esc(f.property)} ${esc(f.op)} ${esc(f.value)}</code>`).join(' and ');
+      content = inc.filter.map((f) => `<code>${esc(f.property)} ${esc(f.op)} ${esc(f.value)}</code>`).join(' and ');
     } else if (inc.valueSet) {
-      content = `codes of ${inc.valueSet.map(v => canonicalLink(ctx, v)).join(', ')}`;
+      content = `codes of ${inc.valueSet.map((v) => canonicalLink(ctx, v)).join(', ')}`;
     } else {
       content = 'all codes of the system';
     }
@@ -333,12 +325,7 @@ function composeRows(ctx, list) {
 }
 
 function valueSetPage(ctx, vs) {
-  const body = [
-    paragraphs(vs.description),
-    metadataTable(vs),
-    '<h2>Includes</h2>',
-    table(['System', 'Codes'], composeRows(ctx, vs.compose?.include)),
-  ];
+  const body = [paragraphs(vs.description), metadataTable(vs), '<h2>Includes</h2>', table(['System', 'Codes'], composeRows(ctx, vs.compose?.include))];
   if (vs.compose?.exclude?.length) body.push('<h2>Excludes</h2>', table(['System', 'Codes'], composeRows(ctx, vs.compose.exclude)));
   return page(vs.title || vs.name || vs.id, body.join('\n'), ctx.pkg);
 }
@@ -348,7 +335,7 @@ function valueSetPage(ctx, vs) {
 // ---------------------------------------------------------------------------------------------
 
 function answerText(value) {
-  const key = Object.keys(value).find(k => k.startsWith('value'));
+  const key = Object.keys(value).find((k) => k.startsWith('value'));
   if (!key) return '';
   const v = value[key];
   if (key === 'valueCoding') return `${v.code}${v.display ? ` ${v.display}` : ''}`;
@@ -374,15 +361,15 @@ function itemRows(ctx, items, depth = 0, out = []) {
     if (item.answerOption) {
       answers.push(
         `<ul>${item.answerOption
-          .map(o => {
-            const ordinal = (o.extension || []).find(e => e.url.endsWith('/ordinalValue'));
+          .map((o) => {
+            const ordinal = (o.extension || []).find((e) => e.url.endsWith('/ordinalValue'));
             return `<li>${esc(answerText(o))}${ordinal ? ` (ordinal ${esc(ordinal.valueDecimal)})` : ''}</li>`;
           })
-          .join('')}</ul>`
+          .join('')}</ul>`,
       );
     }
-    const enableWhen = (item.enableWhen || []).map(w => `<code>${esc(w.question)} ${esc(w.operator)} ${esc(answerText(pickAnswer(w)))}</code>`);
-    const codes = (item.code || []).map(c => `<code>${esc(c.code)}</code>`);
+    const enableWhen = (item.enableWhen || []).map((w) => `<code>${esc(w.question)} ${esc(w.operator)} ${esc(answerText(pickAnswer(w)))}</code>`);
+    const codes = (item.code || []).map((c) => `<code>${esc(c.code)}</code>`);
     out.push([
       `<span${depth ? ` class="indent${Math.min(5, depth)}"` : ''}><code>${esc(item.linkId)}</code></span>`,
       esc(item.text),
@@ -409,12 +396,14 @@ function pickAnswer(enableWhen) {
 function questionnairePage(ctx, q) {
   const extra = [
     ['Subject type', esc((q.subjectType || []).join(', '))],
-    ['Code', esc((q.code || []).map(c => `${c.system}#${c.code}${c.display ? ` ${c.display}` : ''}`).join(', '))],
+    ['Code', esc((q.code || []).map((c) => `${c.system}#${c.code}${c.display ? ` ${c.display}` : ''}`).join(', '))],
   ];
   const responses = ctx.resources.filter(
-    r => r.resourceType === 'StructureDefinition' && (r.differential?.element || []).some(e => e.path === 'QuestionnaireResponse.questionnaire' && JSON.stringify(e).includes(q.url))
+    (r) =>
+      r.resourceType === 'StructureDefinition' &&
+      (r.differential?.element || []).some((e) => e.path === 'QuestionnaireResponse.questionnaire' && JSON.stringify(e).includes(q.url)),
   );
-  if (responses.length) extra.push(['Response profile', responses.map(r => link(pageName(r), r.title || r.id)).join(', ')]);
+  if (responses.length) extra.push(['Response profile', responses.map((r) => link(pageName(r), r.title || r.id)).join(', ')]);
   const body = [
     paragraphs(q.description),
     metadataTable(q, extra),
@@ -430,14 +419,14 @@ function questionnairePage(ctx, q) {
 
 function indexPage(ctx) {
   const { pkg, resources } = ctx;
-  const ig = resources.find(r => r.resourceType === 'ImplementationGuide');
-  const sds = resources.filter(r => r.resourceType === 'StructureDefinition');
-  const profiles = sds.filter(r => r.type !== 'Extension');
-  const extensions = sds.filter(r => r.type === 'Extension');
-  const of = type => resources.filter(r => r.resourceType === type);
-  const nameCell = r => link(pageName(r), r.id);
+  const ig = resources.find((r) => r.resourceType === 'ImplementationGuide');
+  const sds = resources.filter((r) => r.resourceType === 'StructureDefinition');
+  const profiles = sds.filter((r) => r.type !== 'Extension');
+  const extensions = sds.filter((r) => r.type === 'Extension');
+  const of = (type) => resources.filter((r) => r.resourceType === type);
+  const nameCell = (r) => link(pageName(r), r.id);
   const deps = Object.entries(pkg.dependencies || {}).map(([name, version]) => `<code>${esc(name)}#${esc(version)}</code>`);
-  const dependsOn = (ig?.dependsOn || []).map(d => `<code>${esc(d.packageId)}#${esc(d.version)}</code> (${esc(d.uri)})`);
+  const dependsOn = (ig?.dependsOn || []).map((d) => `<code>${esc(d.packageId)}#${esc(d.version)}</code> (${esc(d.uri)})`);
   const body = [
     paragraphs(pkg.description),
     `<table class="meta"><tbody>
@@ -450,15 +439,30 @@ function indexPage(ctx) {
 </tbody></table>`,
     `<p>The package as a tarball: <code>npm run build:package</code> writes <code>build/${esc(pkg.name)}-${esc(pkg.version)}.tgz</code>. This site is generated from <code>profiles/package/</code>; the FSH sources are in <code>profiles/input/fsh/</code>.</p>`,
     '<h2>Profiles</h2>',
-    table(['Id', 'Title', 'Base', 'Description'], profiles.map(r => [nameCell(r), esc(r.title), canonicalLink(ctx, r.baseDefinition), esc(r.description)])),
+    table(
+      ['Id', 'Title', 'Base', 'Description'],
+      profiles.map((r) => [nameCell(r), esc(r.title), canonicalLink(ctx, r.baseDefinition), esc(r.description)]),
+    ),
     '<h2>Extensions</h2>',
-    table(['Id', 'Title', 'Context', 'Value', 'Description'], extensions.map(r => [nameCell(r), esc(r.title), extensionContext(r), extensionValue(ctx, r), esc(r.description)])),
+    table(
+      ['Id', 'Title', 'Context', 'Value', 'Description'],
+      extensions.map((r) => [nameCell(r), esc(r.title), extensionContext(r), extensionValue(ctx, r), esc(r.description)]),
+    ),
     '<h2>Questionnaires</h2>',
-    table(['Id', 'Title', 'Description'], of('Questionnaire').map(r => [nameCell(r), esc(r.title), esc(r.description)])),
+    table(
+      ['Id', 'Title', 'Description'],
+      of('Questionnaire').map((r) => [nameCell(r), esc(r.title), esc(r.description)]),
+    ),
     '<h2>Value sets</h2>',
-    table(['Id', 'Title', 'Description'], of('ValueSet').map(r => [nameCell(r), esc(r.title), esc(r.description)])),
+    table(
+      ['Id', 'Title', 'Description'],
+      of('ValueSet').map((r) => [nameCell(r), esc(r.title), esc(r.description)]),
+    ),
     '<h2>Code systems</h2>',
-    table(['Id', 'Title', 'Concepts', 'Description'], of('CodeSystem').map(r => [nameCell(r), esc(r.title), esc(r.count ?? (r.concept || []).length), esc(r.description)])),
+    table(
+      ['Id', 'Title', 'Concepts', 'Description'],
+      of('CodeSystem').map((r) => [nameCell(r), esc(r.title), esc(r.count ?? (r.concept || []).length), esc(r.description)]),
+    ),
   ];
   return page(ig?.title || pkg.title || pkg.name, body.join('\n'), pkg);
 }
@@ -508,7 +512,7 @@ function writeSite(dir, files) {
 
 function main(argv) {
   const args = argv.slice(2);
-  const unknown = args.filter(a => a !== '--check');
+  const unknown = args.filter((a) => a !== '--check');
   if (unknown.length) {
     console.error(`usage: build-ig-site.js [--check]   (unknown: ${unknown.join(' ')})`);
     return 2;

@@ -70,18 +70,18 @@ function tarArchive(entries, mtimeSeconds) {
 
 /** The files of a FHIR package directory, in the order the tarball holds them. */
 function packageEntries(dir) {
-  const names = fs.readdirSync(dir).filter(n => fs.statSync(path.join(dir, n)).isFile());
+  const names = fs.readdirSync(dir).filter((n) => fs.statSync(path.join(dir, n)).isFile());
   for (const required of ['package.json', '.index.json']) {
     if (!names.includes(required)) throw new Error(`${path.relative(ROOT, dir)}/${required} is missing: run npm run build:profiles`);
   }
-  const rank = n => (n === 'package.json' ? 0 : n === '.index.json' ? 1 : 2);
+  const rank = (n) => (n === 'package.json' ? 0 : n === '.index.json' ? 1 : 2);
   names.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
-  return names.map(name => ({ name: `package/${name}`, data: fs.readFileSync(path.join(dir, name)) }));
+  return names.map((name) => ({ name: `package/${name}`, data: fs.readFileSync(path.join(dir, name)) }));
 }
 
 /** Modification time for every entry: the ImplementationGuide's date, so rebuilds are identical. */
 function packageTime(dir, manifest) {
-  const ig = fs.readdirSync(dir).find(n => n.startsWith('ImplementationGuide-'));
+  const ig = fs.readdirSync(dir).find((n) => n.startsWith('ImplementationGuide-'));
   const date = ig ? JSON.parse(fs.readFileSync(path.join(dir, ig), 'utf8')).date : undefined;
   const ms = Date.parse(date || manifest.date || '2000-01-01T00:00:00Z');
   return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);

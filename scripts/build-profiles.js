@@ -125,13 +125,13 @@ function elementOrder(resourceType) {
 /** A copy of resource with its top-level keys in definition order (unknown keys last, as found). */
 function withCanonicalKeyOrder(resource) {
   const names = elementOrder(resource.resourceType);
-  const rank = key => {
+  const rank = (key) => {
     const name = key.startsWith('_') ? key.slice(1) : key;
     if (name === 'resourceType') return -1;
     let index = names.indexOf(name);
     if (index < 0) {
       // choice elements: valueString -> value[x]
-      index = names.findIndex(n => n.endsWith('[x]') && name.startsWith(n.slice(0, -3)));
+      index = names.findIndex((n) => n.endsWith('[x]') && name.startsWith(n.slice(0, -3)));
     }
     return index < 0 ? names.length : index;
   };
@@ -139,7 +139,7 @@ function withCanonicalKeyOrder(resource) {
   const sorted = keys
     .map((key, position) => ({ key, position, rank: rank(key), underscore: key.startsWith('_') ? 1 : 0 }))
     .sort((a, b) => a.rank - b.rank || a.underscore - b.underscore || a.position - b.position)
-    .map(k => k.key);
+    .map((k) => k.key);
   const out = {};
   for (const key of sorted) out[key] = resource[key];
   return out;
@@ -189,7 +189,7 @@ function ensureCorePackage() {
       canonical: 'http://hl7.org/fhir',
       url: 'http://hl7.org/fhir/R4',
       license: 'CC0-1.0',
-    })
+    }),
   );
   fs.writeFileSync(path.join(packageDir, '.index.json'), toJsonText({ 'index-version': 1, files }));
   fs.writeFileSync(path.join(packageDir, '.peerbridge-stamp'), stamp);
@@ -294,7 +294,7 @@ function projectConfigText() {
   const stubBlock = lines.join('\n') + '\n';
   const depsHeader = /^dependencies:[ \t]*\r?\n/m;
   if (depsHeader.test(config)) {
-    return config.replace(depsHeader, match => match + stubBlock);
+    return config.replace(depsHeader, (match) => match + stubBlock);
   }
   return `${config.replace(/\s*$/, '\n')}\n# Added by scripts/build-profiles.js (offline stubs)\ndependencies:\n${stubBlock}`;
 }
@@ -304,7 +304,12 @@ function prepareProject() {
   const projectDir = fs.mkdtempSync(path.join(BUILD_DIR, 'sushi-project-'));
   const fshOut = path.join(projectDir, 'input', 'fsh');
   fs.mkdirSync(fshOut, { recursive: true });
-  const fshFiles = fs.existsSync(FSH_DIR) ? fs.readdirSync(FSH_DIR).filter(f => f.endsWith('.fsh')).sort() : [];
+  const fshFiles = fs.existsSync(FSH_DIR)
+    ? fs
+        .readdirSync(FSH_DIR)
+        .filter((f) => f.endsWith('.fsh'))
+        .sort()
+    : [];
   if (fshFiles.length === 0) {
     throw new Error(`no .fsh files in ${path.relative(ROOT, FSH_DIR)}`);
   }
@@ -343,9 +348,7 @@ function runSushi(projectDir) {
     timeout: 110 * 1000,
   });
   // Report FSH locations as profiles/input/fsh/<file>, not as the temp copy.
-  const output = `${result.stdout || ''}${result.stderr || ''}`
-    .split(path.join(projectDir, 'input', 'fsh'))
-    .join(path.relative(ROOT, FSH_DIR));
+  const output = `${result.stdout || ''}${result.stderr || ''}`.split(path.join(projectDir, 'input', 'fsh')).join(path.relative(ROOT, FSH_DIR));
   // Strip ANSI colour codes, then collect SUSHI's "error ..." / "warn ..." records with their
   // continuation lines (file, line), which are indented.
   const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
@@ -365,8 +368,8 @@ function runSushi(projectDir) {
   return {
     status: result.error ? -1 : result.status,
     spawnError: result.error,
-    errors: records.error.map(r => r.text),
-    warnings: records.warn.map(r => r.text),
+    errors: records.error.map((r) => r.text),
+    warnings: records.warn.map((r) => r.text),
     output: plain,
   };
 }
@@ -381,7 +384,10 @@ function assemblePackage(projectDir) {
   const files = new Map();
   const index = [];
   let ig = null;
-  const names = fs.readdirSync(resourcesDir).filter(f => f.endsWith('.json')).sort();
+  const names = fs
+    .readdirSync(resourcesDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   for (const name of names) {
     const resource = withCanonicalKeyOrder(readJson(path.join(resourcesDir, name)));
     if (resource.resourceType === 'ImplementationGuide') {
@@ -406,13 +412,13 @@ function assemblePackage(projectDir) {
 
 function stripStubDependencies(ig) {
   if (!Array.isArray(ig.dependsOn)) return;
-  ig.dependsOn = ig.dependsOn.filter(dep => dep.version !== STUB_VERSION);
+  ig.dependsOn = ig.dependsOn.filter((dep) => dep.version !== STUB_VERSION);
   if (ig.dependsOn.length === 0) delete ig.dependsOn;
   // copyrightYear and releaseLabel (set for the IG Publisher, and so that SUSHI does not warn)
   // become parameters `copyrightyear` / `releaselabel`, codes outside R4's required
   // guide-parameter-code binding: the packaged IG leaves them out. FHIR forbids empty arrays.
   if (ig.definition && Array.isArray(ig.definition.parameter)) {
-    ig.definition.parameter = ig.definition.parameter.filter(p => !IG_PUBLISHER_ONLY_PARAMETERS.includes(p.code));
+    ig.definition.parameter = ig.definition.parameter.filter((p) => !IG_PUBLISHER_ONLY_PARAMETERS.includes(p.code));
     if (ig.definition.parameter.length === 0) delete ig.definition.parameter;
   }
 }
@@ -475,7 +481,7 @@ function diffPackage(dir, files) {
 
 function main(argv) {
   const args = argv.slice(2);
-  const unknown = args.filter(a => a !== '--check' && a !== '--verbose');
+  const unknown = args.filter((a) => a !== '--check' && a !== '--verbose');
   if (unknown.length) {
     console.error(`usage: build-profiles.js [--check] [--verbose]   (unknown: ${unknown.join(' ')})`);
     return 2;
@@ -521,8 +527,7 @@ function main(argv) {
     }
     writePackage(PACKAGE_DIR, files);
     console.log(
-      `build-profiles: wrote ${files.size} files to ${path.relative(ROOT, PACKAGE_DIR)}/ ` +
-        `(${sushi.warnings.length} SUSHI warning(s), ${seconds}s)`
+      `build-profiles: wrote ${files.size} files to ${path.relative(ROOT, PACKAGE_DIR)}/ ` + `(${sushi.warnings.length} SUSHI warning(s), ${seconds}s)`,
     );
     return 0;
   } finally {

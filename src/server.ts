@@ -31,7 +31,9 @@ export async function serve(): Promise<void> {
   // IG_PACKAGES: implementation guides loaded beside base R4 and PeerBridge's profiles; the workers load the same.
   const validator = loadValidator(config.IG_PACKAGES);
   for (const i of validator.defs.loadIssues) {
-    console[i.severity === 'warning' ? 'warn' : 'log'](JSON.stringify({ level: i.severity === 'warning' ? 'warn' : 'info', message: `IG_PACKAGES: ${i.details?.text ?? ''}` }));
+    console[i.severity === 'warning' ? 'warn' : 'log'](
+      JSON.stringify({ level: i.severity === 'warning' ? 'warn' : 'info', message: `IG_PACKAGES: ${i.details?.text ?? ''}` }),
+    );
   }
   // Mapping files are checked before anything opens: a bad one stops start-up with file, line and field.
   const sources = loadSources(config.MAPPINGS_DIR ?? MAPPINGS_DIR);
@@ -62,7 +64,8 @@ export async function serve(): Promise<void> {
   let mllp: MllpListener | undefined;
   if (config.MLLP_PORT !== undefined) {
     const hl7 = sources.get(config.MLLP_SOURCE);
-    if (!hl7 || hl7.format !== 'hl7v2') throw new Error(`MLLP_SOURCE: '${config.MLLP_SOURCE}' is not an hl7v2 mapping folder (sources: ${[...sources.keys()].join(', ')})`);
+    if (!hl7 || hl7.format !== 'hl7v2')
+      throw new Error(`MLLP_SOURCE: '${config.MLLP_SOURCE}' is not an hl7v2 mapping folder (sources: ${[...sources.keys()].join(', ')})`);
     const commit = transactionCommitter(fhirRouter(), { repo: store, validator, validation: validationPool?.withBudget(UNBUDGETED), log }, baseUrl);
     mllp = await startMllpListener({
       port: config.MLLP_PORT,
@@ -77,7 +80,8 @@ export async function serve(): Promise<void> {
         stored: storedRecords(store),
         commit,
         saveRejects: (list, owners) => rejects.add(list, owners),
-        retryAwaiting: (written) => retryAwaiting(hl7.name, written, { rejects, sources, pipeline: { validator, ...pipeline, stored: storedRecords(store) }, commit }),
+        retryAwaiting: (written) =>
+          retryAwaiting(hl7.name, written, { rejects, sources, pipeline: { validator, ...pipeline, stored: storedRecords(store) }, commit }),
       }),
     });
   }
@@ -85,7 +89,9 @@ export async function serve(): Promise<void> {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);
       const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.DATA_DIR}`;
-      console.log(`PeerBridge listening on port ${config.PORT}, FHIR base ${baseUrl} (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`);
+      console.log(
+        `PeerBridge listening on port ${config.PORT}, FHIR base ${baseUrl} (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`,
+      );
       bulk.start();
       if (mllp) console.log(`HL7 v2 MLLP listener on port ${mllp.port} (source ${config.MLLP_SOURCE})`);
       resolve();
@@ -100,9 +106,9 @@ export async function serve(): Promise<void> {
           .then(() => store.close())
           .then(() => validationPool?.close())
           .then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
+            () => process.exit(0),
+            () => process.exit(1),
+          );
       });
       server.closeIdleConnections();
     };

@@ -8,7 +8,18 @@
 import type { RepositoryAccess } from './repository-access';
 
 export { consentGrants, type ConsentGrant } from './consent';
-export { hasPart2Label, isPart2Program, ownerRule, OWNED_ONLY_TYPES, SHARED_TYPES, targetOf, tenantTag, TENANT_TAG_SYSTEM, withPart2Labels, type OwnerRule } from './owner-rules';
+export {
+  hasPart2Label,
+  isPart2Program,
+  ownerRule,
+  OWNED_ONLY_TYPES,
+  SHARED_TYPES,
+  targetOf,
+  tenantTag,
+  TENANT_TAG_SYSTEM,
+  withPart2Labels,
+  type OwnerRule,
+} from './owner-rules';
 
 /** The id `DISABLED_AUTH` (src/auth/middleware.ts) carries when AUTH_DISABLED=true. */
 const AUTH_DISABLED_CLIENT = 'auth-disabled';

@@ -83,7 +83,19 @@ const ORG_ELEMENTS: Record<string, string> = {
 };
 
 /** Rule 4: elements whose targets' owner a resource takes, in this order. */
-const FOLLOWED = ['patient', 'subject', 'beneficiary', 'episodeOfCare', EXTENSIONS.episodeOfCare, 'encounter', 'context', 'basedOn', 'derivedFrom', 'focus', 'partOf'];
+const FOLLOWED = [
+  'patient',
+  'subject',
+  'beneficiary',
+  'episodeOfCare',
+  EXTENSIONS.episodeOfCare,
+  'encounter',
+  'context',
+  'basedOn',
+  'derivedFrom',
+  'focus',
+  'partOf',
+];
 
 /** A reference to a stored resource, as `Type/id`. */
 export interface Target {
@@ -167,7 +179,9 @@ export function ownerRule(resource: Resource): OwnerRule {
   if (declared) return { kind: 'org', id: declared };
   if (type === 'Practitioner' && resource.id) return { kind: 'practitioner', id: resource.id };
   if (type === 'Group') {
-    const members = ((resource as { member?: { entity?: Reference }[] }).member ?? []).map((m) => targetOf(m.entity)).filter((t): t is Target => t !== undefined);
+    const members = ((resource as { member?: { entity?: Reference }[] }).member ?? [])
+      .map((m) => targetOf(m.entity))
+      .filter((t): t is Target => t !== undefined);
     if (members.length > 0) return { kind: 'refs', targets: members, unanimous: true };
   }
   return { kind: 'none' };

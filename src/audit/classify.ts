@@ -173,7 +173,14 @@ function fhirRequest(method: string, s: string[], names: string[], input: Classi
   }
   if (n === 2 && b === '_search' && method === 'POST') return { kind: 'rest', interaction: 'search-type', action: 'E', entities: [query(type)] };
   if (n === 2 && b === '_history' && method === 'GET') return { kind: 'rest', interaction: 'history-type', action: 'R', entities: [query(type)] };
-  if (n === 2 && OP_RE.test(b)) return { kind: 'rest', interaction: 'operation', operation: b, action: 'E', entities: [{ resourceType: type, role: '4', ...(names.length ? { details: paramDetails(names) } : {}) }] };
+  if (n === 2 && OP_RE.test(b))
+    return {
+      kind: 'rest',
+      interaction: 'operation',
+      operation: b,
+      action: 'E',
+      entities: [{ resourceType: type, role: '4', ...(names.length ? { details: paramDetails(names) } : {}) }],
+    };
   if (n === 2) {
     if (method === 'GET') return { kind: 'rest', interaction: 'read', action: 'R', entities: [instance()] };
     if (method === 'PUT') return { kind: 'rest', interaction: 'update', action: input.status === 201 ? 'C' : 'U', entities: [instance()] };
@@ -230,7 +237,8 @@ function bundleRequest(body: unknown, isType: (t: string) => boolean): Classifie
     if (start < 0) continue;
     const [t, id] = segments.slice(start);
     const method = request.method.toUpperCase();
-    const part: EntityPart = id !== undefined && ID_RE.test(id) && !id.startsWith('_') ? { reference: `${t}/${id}`, resourceType: t, role: '4' } : { resourceType: t, role: '4' };
+    const part: EntityPart =
+      id !== undefined && ID_RE.test(id) && !id.startsWith('_') ? { reference: `${t}/${id}`, resourceType: t, role: '4' } : { resourceType: t, role: '4' };
     if (/^(GET|HEAD|POST|PUT|PATCH|DELETE)$/.test(method)) part.details = [['method', method]];
     entities.push(part);
   }
@@ -242,10 +250,21 @@ function ingestRequest(method: string, s: string[], names: string[]): Classified
   const [a, b] = s;
   const details = names.length ? { details: paramDetails(names) } : {};
   if (a === 'rejects' && s.length === 1 && method === 'GET') {
-    return { kind: 'import', interaction: 'search-type', action: 'R', entities: [{ identifier: { system: INGEST_SOURCE_SYSTEM, value: 'rejects' }, role: '24', ...details }] };
+    return {
+      kind: 'import',
+      interaction: 'search-type',
+      action: 'R',
+      entities: [{ identifier: { system: INGEST_SOURCE_SYSTEM, value: 'rejects' }, role: '24', ...details }],
+    };
   }
   if (a === 'rejects' && s.length === 2 && b === '$retry' && method === 'POST') {
-    return { kind: 'import', interaction: 'operation', operation: '$retry', action: 'C', entities: [{ identifier: { system: INGEST_SOURCE_SYSTEM, value: 'rejects' }, role: '20', ...details }] };
+    return {
+      kind: 'import',
+      interaction: 'operation',
+      operation: '$retry',
+      action: 'C',
+      entities: [{ identifier: { system: INGEST_SOURCE_SYSTEM, value: 'rejects' }, role: '20', ...details }],
+    };
   }
   if (s.length === 1 && method === 'POST' && a !== undefined) {
     const source = SOURCE_RE.test(a) ? { identifier: { system: INGEST_SOURCE_SYSTEM, value: a } } : {};

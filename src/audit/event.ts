@@ -104,9 +104,7 @@ function entityOf(part: EntityPart): AuditEventEntity {
   const entity: AuditEventEntity = {};
   if (part.reference) entity.what = { reference: part.reference };
   else if (part.identifier) entity.what = { identifier: part.identifier };
-  entity.type = part.resourceType
-    ? { system: RESOURCE_TYPES, code: part.resourceType }
-    : { system: ENTITY_TYPE, code: '2', display: 'System Object' };
+  entity.type = part.resourceType ? { system: RESOURCE_TYPES, code: part.resourceType } : { system: ENTITY_TYPE, code: '2', display: 'System Object' };
   entity.role = { system: OBJECT_ROLE, code: part.role, display: ROLES[part.role] };
   if (part.details?.length) entity.detail = part.details.map(([type, value]) => ({ type, valueString: value }));
   return entity;
@@ -169,7 +167,11 @@ export function tokenEvent(t: TokenOutcome, source: SourceInfo, at: Date): Audit
   }
   // A refused request's client id is only what its assertion claimed: kept when it looks like an id, and marked.
   const claimed = t.clientId !== undefined && CLAIMED_ID_RE.test(t.clientId) ? t.clientId : undefined;
-  const agent = agentOf({ clientId: t.issued ? t.clientId : claimed, clientName: t.issued ? t.clientName : 'claimed in the client assertion, not verified', address: t.address });
+  const agent = agentOf({
+    clientId: t.issued ? t.clientId : claimed,
+    clientName: t.issued ? t.clientName : 'claimed in the client assertion, not verified',
+    address: t.address,
+  });
   const subtype: CodeableConcept['coding'] = [{ system: DCM, code: '110122', display: 'Login' }];
   return {
     resourceType: 'AuditEvent',

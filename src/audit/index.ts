@@ -22,7 +22,19 @@ import { auditMiddleware } from './middleware';
 import { actorOrganization, AuditWriter, type AuditWriterOptions, type Log } from './writer';
 
 export { classify, EXPORT_JOB_SYSTEM, INGEST_SOURCE_SYSTEM, type Classified, type EntityPart } from './classify';
-export { CLIENT_SYSTEM, OPERATION_SYSTEM, outcomeOf, outcomeText, PURPOSE_OF_USE, requestEvent, TOKEN_ID_SYSTEM, tokenEvent, type AgentInfo, type SourceInfo, type TokenOutcome } from './event';
+export {
+  CLIENT_SYSTEM,
+  OPERATION_SYSTEM,
+  outcomeOf,
+  outcomeText,
+  PURPOSE_OF_USE,
+  requestEvent,
+  TOKEN_ID_SYSTEM,
+  tokenEvent,
+  type AgentInfo,
+  type SourceInfo,
+  type TokenOutcome,
+} from './event';
 export { auditMiddleware, PURPOSE_HEADER, purposeOf, splitTarget } from './middleware';
 export { actorOrganization, AuditWriter, type AuditStats, type AuditWriterOptions } from './writer';
 
@@ -75,7 +87,10 @@ export function openAudit(options: AuditOptions): Audit {
         );
       } else if (event.type === 'token-refused') {
         // A refusal naming a registered client goes to that client's organization's trail.
-        record(tokenEvent({ issued: false, clientId: event.clientId, error: event.error }, source, new Date()), actorOrganization(event.organizations ? { organizations: event.organizations } : undefined));
+        record(
+          tokenEvent({ issued: false, clientId: event.clientId, error: event.error }, source, new Date()),
+          actorOrganization(event.organizations ? { organizations: event.organizations } : undefined),
+        );
       }
       // invalid-token and access-denied: the middleware records the 401/403 response with its path and client.
     },

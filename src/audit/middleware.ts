@@ -33,7 +33,10 @@ PURPOSES.delete('PurposeOfUse');
 export function purposeOf(header: string | string[] | undefined): string | undefined {
   const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim();
   if (!first || first.length > 200) return undefined;
-  const code = first.slice(first.lastIndexOf('|') + 1).trim().toUpperCase();
+  const code = first
+    .slice(first.lastIndexOf('|') + 1)
+    .trim()
+    .toUpperCase();
   return PURPOSES.has(code) ? code : undefined;
 }
 

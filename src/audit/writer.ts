@@ -156,7 +156,10 @@ export class AuditWriter {
 
   private logDropped(): void {
     if (this.droppedSinceLog > 0) {
-      this.options.log?.('error', 'audit: AuditEvents dropped (queue full while the store was failing)', { dropped: this.droppedSinceLog, droppedTotal: this.stats_.dropped });
+      this.options.log?.('error', 'audit: AuditEvents dropped (queue full while the store was failing)', {
+        dropped: this.droppedSinceLog,
+        droppedTotal: this.stats_.dropped,
+      });
       this.droppedSinceLog = 0;
     }
   }

@@ -73,7 +73,13 @@ export async function issueAccessToken(
   const { kid, key } = keys.signing;
   const jti = randomUUID();
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ scope, client_id: client.id, client_name: client.name, organizations: client.organizations, ...(client.assignIds ? { assign_ids: true } : {}) })
+  const token = await new SignJWT({
+    scope,
+    client_id: client.id,
+    client_name: client.name,
+    organizations: client.organizations,
+    ...(client.assignIds ? { assign_ids: true } : {}),
+  })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid, typ: TYP })
     .setIssuer(options.issuer)
     .setSubject(client.id)

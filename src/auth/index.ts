@@ -35,7 +35,20 @@ export { clientOrIp, rateLimit, RateLimiter, type RateLimitOptions } from './rat
 export { adminRouter, clientJson } from './admin-router';
 export { canSee, escalations, type ClientAdmin } from './client-admin';
 export { authRouter } from './router';
-export { ADMIN_TYPES, allows, AUDIT_SCOPE, CLIENT_ADMIN_TYPE, grantScopes, INTERACTIONS, parseScope, parseScopes, scopeErrors, type Interaction, type Need, type Scope } from './scopes';
+export {
+  ADMIN_TYPES,
+  allows,
+  AUDIT_SCOPE,
+  CLIENT_ADMIN_TYPE,
+  grantScopes,
+  INTERACTIONS,
+  parseScope,
+  parseScopes,
+  scopeErrors,
+  type Interaction,
+  type Need,
+  type Scope,
+} from './scopes';
 export { migrateAuth } from './schema';
 export { ACCESS_TOKEN_ALG, ServerKeys } from './server-keys';
 export { capabilitySecurity, JWT_BEARER, SCOPES_SUPPORTED, smartConfiguration, tokenRequest, type TokenAnswer, type TokenEvent } from './token';

@@ -97,7 +97,10 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
     }
     const header = req.headers.authorization;
     if (!header) {
-      sendUnauthorized(res, 'An access token is required: get one at the token endpoint (see /.well-known/smart-configuration) and send it as Authorization: Bearer <token>');
+      sendUnauthorized(
+        res,
+        'An access token is required: get one at the token endpoint (see /.well-known/smart-configuration) and send it as Authorization: Bearer <token>',
+      );
       return;
     }
     const m = BEARER_RE.exec(header);
@@ -153,7 +156,13 @@ export function authorize(options: AuthorizeOptions = {}): RequestHandler {
       checkPermission(auth, req.method, path, req.body, req.headers);
     } catch (e) {
       if (e instanceof FhirError) {
-        options.onEvent?.({ type: 'access-denied', clientId: auth.clientId, method: req.method, path: pathOnly(req), reason: e.outcome.issue?.[0]?.details?.text ?? 'forbidden' });
+        options.onEvent?.({
+          type: 'access-denied',
+          clientId: auth.clientId,
+          method: req.method,
+          path: pathOnly(req),
+          reason: e.outcome.issue?.[0]?.details?.text ?? 'forbidden',
+        });
       }
       next(e);
       return;

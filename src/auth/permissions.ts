@@ -34,11 +34,7 @@ export interface NeedAt extends Need {
 }
 
 /** What a request needs. */
-export type Requirement =
-  | { kind: 'public' }
-  | { kind: 'token' }
-  | { kind: 'scopes'; needs: NeedAt[] }
-  | { kind: 'denied'; reason: string };
+export type Requirement = { kind: 'public' } | { kind: 'token' } | { kind: 'scopes'; needs: NeedAt[] } | { kind: 'denied'; reason: string };
 
 /** The part of an authenticated request's identity permission checks read. */
 export interface ScopeHolder {
@@ -168,7 +164,14 @@ function fhirPermission(method: string, segments: string[], query: Query, body: 
   const [a, b, c, d] = segments;
   const n = segments.length;
   const hasQuery = [...query.keys()].some((k) => !k.startsWith('_format') && k !== '_pretty');
-  if (n >= 1 && isType(a) && ADMIN_TYPES.has(a) && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) && !(n === 2 && b === '_search') && !(n === 2 && b === '$validate')) {
+  if (
+    n >= 1 &&
+    isType(a) &&
+    ADMIN_TYPES.has(a) &&
+    ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) &&
+    !(n === 2 && b === '_search') &&
+    !(n === 2 && b === '$validate')
+  ) {
     return { kind: 'denied', reason: `${a} is written by the server only` };
   }
   switch (method) {
@@ -203,7 +206,10 @@ function fhirPermission(method: string, segments: string[], query: Query, body: 
           addParams(all, body);
         } else if (body && typeof body === 'object' && !('resourceType' in body)) {
           // A form already parsed into an object (`express.urlencoded`).
-          addParams(all, Object.entries(body as Record<string, unknown>).flatMap(([k, v]) => [v].flat().map((x): [string, string] => [k, String(x)])));
+          addParams(
+            all,
+            Object.entries(body as Record<string, unknown>).flatMap(([k, v]) => [v].flat().map((x): [string, string] => [k, String(x)])),
+          );
         }
         return scopes(need(a, 's'), searchExtras(all));
       }
@@ -228,7 +234,10 @@ function fhirPermission(method: string, segments: string[], query: Query, body: 
 
 /** `_type` values (comma-separated and/or repeated): r on each, or r on `*` without any. */
 function typesNeed(query: Query, name: string): NeedAt[] {
-  const types = (query.get(name) ?? []).flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+  const types = (query.get(name) ?? [])
+    .flatMap((v) => v.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
   return types.length > 0 ? types.flatMap((t) => need(t, 'r')) : need('*', 'r');
 }
 
@@ -352,7 +361,10 @@ function deny(requirement: Requirement, missing: NeedAt[]): never {
   const what = first.type === '*' ? `${WHAT[first.interaction]} on every resource type` : `${WHAT[first.interaction]} on ${first.type}`;
   const more = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
   const scope = `system/${first.type}.${first.interaction}`;
-  throw forbidden(`The access token's scopes do not allow ${what}${first.where ? ` in ${first.where}` : ''}${more}: it needs ${scope} or a scope that includes it`, first.where);
+  throw forbidden(
+    `The access token's scopes do not allow ${what}${first.where ? ` in ${first.where}` : ''}${more}: it needs ${scope} or a scope that includes it`,
+    first.where,
+  );
 }
 
 /**

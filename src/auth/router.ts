@@ -37,7 +37,12 @@ export function authRouter(deps: AuthRouterDeps): express.Router {
   router.get('/.well-known/smart-configuration', wellKnown);
   router.get('/fhir/.well-known/smart-configuration', wellKnown);
 
-  const limit = rateLimit({ rate: deps.tokenRatePerMinute / 60, burst: Math.max(1, Math.ceil(deps.tokenRatePerMinute / 6)), key: (req) => `ip:${req.ip ?? 'unknown'}`, format: 'oauth' });
+  const limit = rateLimit({
+    rate: deps.tokenRatePerMinute / 60,
+    burst: Math.max(1, Math.ceil(deps.tokenRatePerMinute / 6)),
+    key: (req) => `ip:${req.ip ?? 'unknown'}`,
+    format: 'oauth',
+  });
   router.post(
     '/auth/token',
     limit,

@@ -94,7 +94,10 @@ export function parseScope(raw: string): Scope | undefined {
 /** Splits a space-separated scope string (or a list) and parses each; unknown scopes are dropped. */
 export function parseScopes(scopes: string | readonly string[]): Scope[] {
   const list = typeof scopes === 'string' ? scopes.split(/\s+/) : scopes;
-  return list.filter(Boolean).map(parseScope).filter((s): s is Scope => s !== undefined);
+  return list
+    .filter(Boolean)
+    .map(parseScope)
+    .filter((s): s is Scope => s !== undefined);
 }
 
 /** True when the scope's type covers `type` (`*` covers every type but the admin ones and `Client`). */
@@ -172,7 +175,8 @@ export function grantScopes(requested: string, registered: readonly string[]): s
       if (g.restrictions) {
         continue;
       }
-      const type = req.type === '*' ? g.type : g.type === '*' ? (NOT_IN_WILDCARD.has(req.type) ? undefined : req.type) : g.type === req.type ? req.type : undefined;
+      const type =
+        req.type === '*' ? g.type : g.type === '*' ? (NOT_IN_WILDCARD.has(req.type) ? undefined : req.type) : g.type === req.type ? req.type : undefined;
       const interactions = req.interactions.filter((i) => g.interactions.includes(i));
       if (type && interactions.length > 0) {
         add(formatScope(type, interactions, req.version === 1));

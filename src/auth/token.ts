@@ -66,7 +66,13 @@ function error(status: number, code: OAuthErrorCode, description: string): Token
 export async function tokenRequest(form: URLSearchParams, urls: TokenUrls, deps: TokenDeps): Promise<TokenAnswer> {
   /** `client`: the registered client the request names (its id and organizations go to audit), or only the id it claimed. */
   const refuse = (status: number, code: OAuthErrorCode, description: string, client?: { id?: string; organizations?: readonly string[] }): TokenAnswer => {
-    deps.onEvent?.({ type: 'token-refused', clientId: client?.id, error: code, description, ...(client?.organizations ? { organizations: client.organizations } : {}) });
+    deps.onEvent?.({
+      type: 'token-refused',
+      clientId: client?.id,
+      error: code,
+      description,
+      ...(client?.organizations ? { organizations: client.organizations } : {}),
+    });
     return error(status, code, description);
   };
   for (const name of SINGLE) {
@@ -87,11 +93,15 @@ export async function tokenRequest(form: URLSearchParams, urls: TokenUrls, deps:
   }
   const assertion = form.get('client_assertion');
   if (!assertion) {
-    return refuse(400, 'invalid_request', 'client_assertion is required (a JWT signed with the client\'s private key)');
+    return refuse(400, 'invalid_request', "client_assertion is required (a JWT signed with the client's private key)");
   }
   let client;
   try {
-    client = await verifyClientAssertion(assertion, deps, { tokenUrl: urls.tokenUrl, audiences: urls.assertionAudiences, clockSkewSeconds: deps.clockSkewSeconds });
+    client = await verifyClientAssertion(assertion, deps, {
+      tokenUrl: urls.tokenUrl,
+      audiences: urls.assertionAudiences,
+      clockSkewSeconds: deps.clockSkewSeconds,
+    });
   } catch (e) {
     if (e instanceof AssertionError) {
       return refuse(401, 'invalid_client', e.message, { id: e.claimedClient, organizations: e.clientOrganizations });
@@ -121,7 +131,16 @@ export async function tokenRequest(form: URLSearchParams, urls: TokenUrls, deps:
 }
 
 /** Scopes listed in the SMART configuration (any resource type may be named instead of `*`). */
-export const SCOPES_SUPPORTED = ['system/*.read', 'system/*.write', 'system/*.*', 'system/*.rs', 'system/*.cud', 'system/*.cruds', AUDIT_SCOPE, `system/${CLIENT_ADMIN_TYPE}.cruds`];
+export const SCOPES_SUPPORTED = [
+  'system/*.read',
+  'system/*.write',
+  'system/*.*',
+  'system/*.rs',
+  'system/*.cud',
+  'system/*.cruds',
+  AUDIT_SCOPE,
+  `system/${CLIENT_ADMIN_TYPE}.cruds`,
+];
 
 /**
  * `[base]/.well-known/smart-configuration`

@@ -177,7 +177,13 @@ export async function requestAccessToken(tokenUrl: string, clientId: string, key
   return { ok: true, body: body as Record<string, unknown> & { access_token: string } };
 }
 
-async function token(options: Map<string, string[]>, flags: Set<string>, out: NodeJS.WritableStream, err: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Promise<number> {
+async function token(
+  options: Map<string, string[]>,
+  flags: Set<string>,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const clientId = first(options, '--client-id');
   const keyFile = first(options, '--key');
   if (!clientId || !keyFile) {
@@ -198,7 +204,9 @@ async function token(options: Map<string, string[]>, flags: Set<string>, out: No
   const body = result.body;
   out.write(flags.has('--json') ? `${JSON.stringify(body)}\n` : `${body.access_token}\n`);
   if (!flags.has('--json')) {
-    err.write(`Granted scope: ${String(body.scope)}; expires in ${String(body.expires_in)} s, at ${expiresAt(body)} (after that, requests with it answer 401: run this command again). Use it as: Authorization: Bearer <token>\n`);
+    err.write(
+      `Granted scope: ${String(body.scope)}; expires in ${String(body.expires_in)} s, at ${expiresAt(body)} (after that, requests with it answer 401: run this command again). Use it as: Authorization: Bearer <token>\n`,
+    );
   }
   return 0;
 }
@@ -218,7 +226,12 @@ function expiresAt(body: { access_token: string; expires_in?: unknown }): string
 }
 
 /** Runs `auth`; returns the exit code. `env` defaults to process.env. */
-export async function authCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function authCommand(
+  args: string[],
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const [sub, ...rest] = args;
   try {
     if (sub === '--help' || sub === '-h' || sub === 'help') {

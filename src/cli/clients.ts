@@ -89,7 +89,10 @@ function one(p: Parsed, name: string): string | undefined {
 
 /** Values of a repeatable option, each also split on spaces or commas. */
 function many(p: Parsed, name: string, split: RegExp): string[] {
-  return (p.options.get(name) ?? []).flatMap((v) => v.split(split)).map((v) => v.trim()).filter(Boolean);
+  return (p.options.get(name) ?? [])
+    .flatMap((v) => v.split(split))
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 /**
@@ -102,7 +105,9 @@ export async function openConfiguredDriver(env: NodeJS.ProcessEnv): Promise<SqlD
     return await openDriver(loadConfig(env));
   } catch (e) {
     if (e instanceof StoreLockedError) {
-      throw new Error(`${e.message}\nWhile the server runs, manage clients through it: peerbridge clients ... --server <its base URL, e.g. http://localhost:8080> --client-id <an admin client> --key <its private key>`);
+      throw new Error(
+        `${e.message}\nWhile the server runs, manage clients through it: peerbridge clients ... --server <its base URL, e.g. http://localhost:8080> --client-id <an admin client> --key <its private key>`,
+      );
     }
     throw e;
   }
@@ -121,7 +126,7 @@ function formatClient(c: Client): string {
     `${c.id}  ${c.name}`,
     `  keys:          ${describeKeys(c)}`,
     `  scopes:        ${c.scopes.join(' ')}`,
-    `  organizations: ${c.organizations.join(', ') || '(none: sees no tenant\'s records)'}`,
+    `  organizations: ${c.organizations.join(', ') || "(none: sees no tenant's records)"}`,
     `  assigns ids:   ${c.assignIds ? 'yes (may create resources under ids of its own)' : 'no (creates with POST; PUT only updates what it can read)'}`,
     `  registered:    ${c.createdAt.toISOString()}`,
   ].join('\n');
@@ -182,9 +187,11 @@ async function add(store: Registry, p: Parsed, out: NodeJS.WritableStream, err: 
       err.write(`Note: scope restrictions (${restricted.join(' ')}) are not enforced yet, so those scopes grant nothing.\n`);
     }
     if (organizations.length === 0) {
-      err.write('Note: no --org given: the client will see no organization\'s records once tenants are enforced.\n');
+      err.write("Note: no --org given: the client will see no organization's records once tenants are enforced.\n");
     }
-    err.write(`Registered '${client.name}'. Get a token: peerbridge auth token --client-id ${client.id} --key <private key file> --scope "${client.scopes[0]}"\n`);
+    err.write(
+      `Registered '${client.name}'. Get a token: peerbridge auth token --client-id ${client.id} --key <private key file> --scope "${client.scopes[0]}"\n`,
+    );
     return 0;
   } catch (e) {
     if (e instanceof ClientValidationError) {
@@ -196,7 +203,12 @@ async function add(store: Registry, p: Parsed, out: NodeJS.WritableStream, err: 
 }
 
 /** Runs `clients`; returns the exit code. `env` defaults to process.env (tests pass their own). */
-export async function clientsCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function clientsCommand(
+  args: string[],
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const [sub, ...rest] = args;
   let p: Parsed;
   try {
@@ -228,7 +240,10 @@ export async function clientsCommand(args: string[], out: NodeJS.WritableStream,
     const server = one(p, '--server');
     let store: Registry;
     if (server) {
-      store = await RemoteClients.connect({ server, clientId: one(p, '--client-id') as string, keyFile: one(p, '--key') as string, tokenUrl: one(p, '--token-url') }, REMOTE_SCOPE[sub]);
+      store = await RemoteClients.connect(
+        { server, clientId: one(p, '--client-id') as string, keyFile: one(p, '--key') as string, tokenUrl: one(p, '--token-url') },
+        REMOTE_SCOPE[sub],
+      );
     } else {
       driver = await openConfiguredDriver(env);
       const isResourceType = (t: string): boolean => resourceTypes().has(t);

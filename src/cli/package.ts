@@ -56,7 +56,11 @@ export async function packageCommand(args: string[], out: NodeJS.WritableStream,
     }
     const pkgs = listCachedPackages();
     if (format === 'json') {
-      out.write(JSON.stringify(pkgs.map((p) => ({ name: p.name, version: p.version, canonical: p.canonical, title: p.title, dir: p.dir, dependencies: p.dependencies }))) + '\n');
+      out.write(
+        JSON.stringify(
+          pkgs.map((p) => ({ name: p.name, version: p.version, canonical: p.canonical, title: p.title, dir: p.dir, dependencies: p.dependencies })),
+        ) + '\n',
+      );
       return 0;
     }
     for (const p of pkgs) {

@@ -167,8 +167,7 @@ function parseArgs(args: string[]): Args {
       const v = value();
       if (!/^\d+$/.test(v)) throw new UsageError(`--retries must be a whole number (0 or more), not '${v}'`);
       opts.retries = Number(v);
-    }
-    else if (name === '--checkpoint') opts.checkpoint = value();
+    } else if (name === '--checkpoint') opts.checkpoint = value();
     else if (name === '--post-report') opts.postReport = value();
     else if (name === '--report') opts.report = value();
     else if (name === '--rejects') opts.rejects = value();
@@ -183,13 +182,21 @@ function parseArgs(args: string[]): Args {
     else rest.push(a);
   }
   if (opts.help) return opts as Args;
-  if (!opts.mapping) throw new UsageError(`--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}), the path of a mapping folder, or a one-file mapping (.yaml)`);
-  if (opts.mapping === 'canonical' && (opts.feed || opts.rejects)) throw new UsageError('--feed and --rejects are for outside sources; a canonical file reports its rejected records in the summary');
+  if (!opts.mapping)
+    throw new UsageError(
+      `--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}), the path of a mapping folder, or a one-file mapping (.yaml)`,
+    );
+  if (opts.mapping === 'canonical' && (opts.feed || opts.rejects))
+    throw new UsageError('--feed and --rejects are for outside sources; a canonical file reports its rejected records in the summary');
   if (rest.length !== 1) throw new UsageError('Give exactly one input file (or - for standard input)');
   if (opts.out && (opts.outDir || opts.post)) throw new UsageError('--out writes one Bundle; --out-dir and --post write a series: give one or the other');
-  if ((opts.bundleSize || opts.bundleBytes || opts.bundleValues) && !opts.outDir && !opts.post) throw new UsageError('--bundle-size, --bundle-bytes and --bundle-values need --out-dir or --post');
+  if ((opts.bundleSize || opts.bundleBytes || opts.bundleValues) && !opts.outDir && !opts.post)
+    throw new UsageError('--bundle-size, --bundle-bytes and --bundle-values need --out-dir or --post');
   const postOnly = (['token', 'clientId', 'key', 'tokenUrl', 'scope', 'retries', 'checkpoint', 'postReport'] as const).filter((k) => opts[k] !== undefined);
-  if (!opts.post && postOnly.length) throw new UsageError(`${postOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} ${postOnly.length === 1 ? 'is' : 'are'} for --post`);
+  if (!opts.post && postOnly.length)
+    throw new UsageError(
+      `${postOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} ${postOnly.length === 1 ? 'is' : 'are'} for --post`,
+    );
   if (opts.post) {
     try {
       const u = new URL(opts.post);
@@ -205,7 +212,8 @@ function parseArgs(args: string[]): Args {
 }
 
 /** The CLI has no store (issue 13 item 1): said once in every text report. */
-export const NO_STORE_NOTE = "Store: none (records sent before are not looked up: a contact's episode must be in the run or named with its person and organization)";
+export const NO_STORE_NOTE =
+  "Store: none (records sent before are not looked up: a contact's episode must be in the run or named with its person and organization)";
 
 /** Text report: one line per issue, then the summary per record kind. */
 export function formatReport(report: TranslateReport): string {
@@ -227,7 +235,9 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
     parsed = parseArgs(args);
   } catch (e) {
     if (e instanceof UsageError) {
-      err.write(`peerbridge translate: ${e.message}\nUsage: peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--out file | --out-dir dir [--post url]] [--rejects file] ... (--help: every option)\n`);
+      err.write(
+        `peerbridge translate: ${e.message}\nUsage: peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--out file | --out-dir dir [--post url]] [--rejects file] ... (--help: every option)\n`,
+      );
       return 2;
     }
     throw e;
@@ -249,12 +259,23 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
   if (parsed.report) {
     await writeFile(parsed.report, `${JSON.stringify({ summary: report.summary, outcome: report.outcome, ...deliveryJson(delivery) }, null, 2)}\n`);
   }
-  err.write(parsed.format === 'json' ? `${JSON.stringify({ summary: report.summary, outcome: report.outcome, ...deliveryJson(delivery) })}\n` : formatReport(report) + formatDelivery(delivery));
+  err.write(
+    parsed.format === 'json'
+      ? `${JSON.stringify({ summary: report.summary, outcome: report.outcome, ...deliveryJson(delivery) })}\n`
+      : formatReport(report) + formatDelivery(delivery),
+  );
   return report.summary.rejected > 0 || report.fatal || delivery.notAccepted ? 1 : 0;
 }
 
 /** --out-dir or --post: a series of Bundles (and sent, src/cli/translate-bundles.ts); else the one Bundle of writeBundle. */
-function emit<R>(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream, translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>, latestOnly: boolean, delivery: Delivery): Promise<R | undefined> {
+function emit<R>(
+  parsed: Args,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>,
+  latestOnly: boolean,
+  delivery: Delivery,
+): Promise<R | undefined> {
   return parsed.outDir || parsed.post ? writeSeries(parsed, err, translate, delivery) : writeBundle(parsed, out, err, translate, latestOnly);
 }
 
@@ -265,7 +286,13 @@ function emit<R>(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableS
  * temporary file first and only the last version of each resource is written: a transaction may
  * not hold one resource twice. Memory holds one number per resource key, never the resources.
  */
-async function writeBundle<R>(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream, translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>, latestOnly = false): Promise<R | undefined> {
+async function writeBundle<R>(
+  parsed: Args,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>,
+  latestOnly = false,
+): Promise<R | undefined> {
   const target = parsed.out ? createWriteStream(parsed.out) : out;
   const spool = latestOnly ? join(mkdtempSync(join(tmpdir(), 'pb-translate-')), 'entries.ndjson') : undefined;
   const staging = spool ? createWriteStream(spool) : undefined;
@@ -326,7 +353,11 @@ export function formatSourceReport(report: SourceRunReport, rejectsFile?: string
   const lines = report.outcome.issue.filter((i) => i.severity !== 'information').map((i) => `${i.severity.toUpperCase().padEnd(7)} ${i.details?.text ?? ''}`);
   const r = report.records;
   const s = report.summary;
-  lines.push('', `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected${r.skipped ? `, ${r.skipped} made no record` : ''}; ${s.resources} FHIR resources`, NO_STORE_NOTE);
+  lines.push(
+    '',
+    `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected${r.skipped ? `, ${r.skipped} made no record` : ''}; ${s.resources} FHIR resources`,
+    NO_STORE_NOTE,
+  );
   for (const input of report.inputs) {
     lines.push(`  ${input.name}${input.feed ? ` (feed ${input.feed})` : ''}: ${input.skipped ? `not read: ${input.skipped}` : `${input.read} read`}`);
   }
@@ -358,7 +389,9 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
   // Rejects go to NDJSON as they come (flat memory); the file is made only when there is one.
   let rejectsOut: ReturnType<typeof createWriteStream> | undefined;
   // Next to the input (a folder's sits beside the folder); standard input's in the current folder.
-  const rejectsFile = parsed.rejects ?? (parsed.input === '-' ? 'stdin.rejects.ndjson' : join(dirname(parsed.input.replace(/[\\/]+$/, '')), `${inputStem(parsed.input)}.rejects.ndjson`));
+  const rejectsFile =
+    parsed.rejects ??
+    (parsed.input === '-' ? 'stdin.rejects.ndjson' : join(dirname(parsed.input.replace(/[\\/]+$/, '')), `${inputStem(parsed.input)}.rejects.ndjson`));
   let rejected = 0;
   const onReject = async (r: RejectRecord): Promise<void> => {
     rejected++;
@@ -376,7 +409,10 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
   }
   if (!report) return 2;
   if (parsed.report) {
-    await writeFile(parsed.report, `${JSON.stringify({ records: report.records, summary: report.summary, inputs: report.inputs, outcome: report.outcome, ...deliveryJson(delivery) }, null, 2)}\n`);
+    await writeFile(
+      parsed.report,
+      `${JSON.stringify({ records: report.records, summary: report.summary, inputs: report.inputs, outcome: report.outcome, ...deliveryJson(delivery) }, null, 2)}\n`,
+    );
   }
   err.write(
     parsed.format === 'json'

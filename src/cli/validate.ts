@@ -100,7 +100,12 @@ export async function validateCommand(args: string[], out: NodeJS.WritableStream
         tally[result.skipped ? 'skipped' : result.valid ? 'valid' : 'invalid']++;
         out.write(
           opts.format === 'json'
-            ? JSON.stringify({ file: result.file, valid: result.valid, ...(result.skipped ? { skipped: true } : {}), outcome: shownOutcome(result, opts.level, false) }) + '\n'
+            ? JSON.stringify({
+                file: result.file,
+                valid: result.valid,
+                ...(result.skipped ? { skipped: true } : {}),
+                outcome: shownOutcome(result, opts.level, false),
+              }) + '\n'
             : formatText(result, cwd, opts.level),
         );
         bar?.update({ bytes, records: results.length }, true);

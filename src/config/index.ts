@@ -10,7 +10,11 @@ const ConfigSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: z.string().url().optional(),
   /** Largest request body accepted, in bytes (413 beyond). */
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /**
    * Public base URL of the FHIR endpoint (`https://host/fhir`): every absolute URL the server
    * writes starts from it (see `publicBaseUrl`); default `http://localhost:<PORT>/fhir`.
@@ -31,7 +35,11 @@ const ConfigSchema = z.object({
   /** Interface the MLLP listener binds (MLLP has no TLS or auth: bind it to a private network). */
   MLLP_HOST: z.string().min(1).default('0.0.0.0'),
   /** Largest HL7 v2 message taken over MLLP, in bytes. */
-  MLLP_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  MLLP_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** The hl7v2 mapping folder that reads MLLP messages. */
   MLLP_SOURCE: z.string().min(1).default('hl7v2'),
   /** Worker threads validating request bodies (default: one per core, os.availableParallelism()); 0 validates in the request thread. */
@@ -49,7 +57,12 @@ const ConfigSchema = z.object({
   IG_PACKAGES: z
     .string()
     .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean)),
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

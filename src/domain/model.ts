@@ -79,7 +79,10 @@ export const PersonIdentifier = z.strictObject({
   system: Uri,
   value: ShortText,
   /** HL7 table 0203 code (http://terminology.hl7.org/CodeSystem/v2-0203): MR, SS, DL, PI, ... */
-  type: z.string().regex(/^[A-Za-z0-9]{1,10}$/, 'Must be an HL7 table 0203 identifier type code such as MR, SS, DL').optional(),
+  type: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,10}$/, 'Must be an HL7 table 0203 identifier type code such as MR, SS, DL')
+    .optional(),
   /** The assigning authority, as text (Identifier.assigner.display). */
   assigner: ShortText.optional(),
 });
@@ -95,7 +98,11 @@ export const Address = z
     postalCode: ShortText.optional(),
     country: ShortText.optional(),
   })
-  .refine((a) => a.lines.length > 0 || a.city !== undefined || a.state !== undefined || a.postalCode !== undefined || a.country !== undefined || a.district !== undefined, 'An address needs at least one part (lines, city, state, postalCode, country)');
+  .refine(
+    (a) =>
+      a.lines.length > 0 || a.city !== undefined || a.state !== undefined || a.postalCode !== undefined || a.country !== undefined || a.district !== undefined,
+    'An address needs at least one part (lines, city, state, postalCode, country)',
+  );
 
 /** A phone number, email address... (FHIR ContactPoint). */
 export const Telecom = z.strictObject({
@@ -120,7 +127,10 @@ export const Person = z.strictObject({
   /** OMB ethnicity category (US Core ethnicity extension). */
   ethnicity: z.enum(ETHNICITIES).optional(),
   /** Preferred language, a BCP 47 tag (`en`, `es`, `en-US`): Patient.communication.language. */
-  language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'Must be a BCP 47 language tag such as en, es or en-US').optional(),
+  language: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/, 'Must be a BCP 47 language tag such as en, es or en-US')
+    .optional(),
   /** Patient.maritalStatus (v3-MaritalStatus code). */
   maritalStatus: z.enum(MARITAL_STATUSES).optional(),
   /** The organization (CCBHC) that manages the person's record. */
@@ -209,7 +219,12 @@ export const Contact = z
     /** End of the contact; derived from `durationMinutes` when absent. */
     end: DateTimeString.optional(),
     /** Length in minutes (1-1440); derived from `end` when absent. */
-    durationMinutes: z.number().int('Must be a whole number of minutes').min(1, 'A contact lasts at least 1 minute').max(1440, 'A contact lasts at most 1440 minutes (one day)').optional(),
+    durationMinutes: z
+      .number()
+      .int('Must be a whole number of minutes')
+      .min(1, 'A contact lasts at least 1 minute')
+      .max(1440, 'A contact lasts at most 1440 minutes (one day)')
+      .optional(),
     mode: z.enum(CONTACT_MODES),
     /** Encounter class; defaults to VR for telephone and video, AMB in person. */
     setting: z.enum(SETTINGS).optional(),
@@ -227,7 +242,11 @@ export const Contact = z
       if (minutes <= 0) {
         ctx.addIssue({ code: 'custom', path: ['end'], message: `The contact ends (${c.end}) before or when it starts (${c.start})` });
       } else if (c.durationMinutes !== undefined && minutes !== c.durationMinutes) {
-        ctx.addIssue({ code: 'custom', path: ['durationMinutes'], message: `durationMinutes (${c.durationMinutes}) disagrees with start and end (${Math.round(minutes * 100) / 100} minutes apart)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['durationMinutes'],
+          message: `durationMinutes (${c.durationMinutes}) disagrees with start and end (${Math.round(minutes * 100) / 100} minutes apart)`,
+        });
       } else if (c.durationMinutes === undefined && (!Number.isInteger(minutes) || minutes > 1440)) {
         ctx.addIssue({ code: 'custom', path: ['end'], message: `start and end must be whole minutes apart, at most 1440 (they are ${minutes})` });
       }

@@ -118,7 +118,13 @@ export class JobStore {
       'SELECT resource_type, part, after_id, upto_id, count FROM bulk_export_file WHERE job_id = $1 ORDER BY resource_type, part',
       [id],
     );
-    return res.rows.map((r) => ({ type: r.resource_type, part: Number(r.part), after: r.after_id ?? undefined, upto: r.upto_id ?? undefined, count: Number(r.count) }));
+    return res.rows.map((r) => ({
+      type: r.resource_type,
+      part: Number(r.part),
+      after: r.after_id ?? undefined,
+      upto: r.upto_id ?? undefined,
+      count: Number(r.count),
+    }));
   }
 
   /** Removes a job and its files (cancel); false when there was none. */
@@ -176,7 +182,14 @@ export class JobStore {
         await tx.query(
           `INSERT INTO bulk_export_file (job_id, resource_type, part, after_id, upto_id, count)
            SELECT $1, t, p, a, u, c FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::int[]) AS f(t, p, a, u, c)`,
-          [id, files.map((f) => f.type), files.map((f) => f.part), files.map((f) => f.after ?? null), files.map((f) => f.upto ?? null), files.map((f) => f.count)],
+          [
+            id,
+            files.map((f) => f.type),
+            files.map((f) => f.part),
+            files.map((f) => f.after ?? null),
+            files.map((f) => f.upto ?? null),
+            files.map((f) => f.count),
+          ],
         );
       }
       await tx.query(`UPDATE bulk_export_job SET status = 'completed', lease_owner = NULL, lease_until = NULL WHERE id = $1`, [id]);

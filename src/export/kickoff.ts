@@ -43,7 +43,17 @@ const warning = (text: string, expression: string): OperationOutcome => ({
 
 /** Tokens of a `Prefer` header (`respond-async`, `handling=lenient`). */
 export function preferTokens(header: string | undefined): Set<string> {
-  return new Set((header ?? '').split(/[,;]/).map((t) => t.trim().replace(/\s*=\s*/, '=').toLowerCase()).filter(Boolean));
+  return new Set(
+    (header ?? '')
+      .split(/[,;]/)
+      .map((t) =>
+        t
+          .trim()
+          .replace(/\s*=\s*/, '=')
+          .toLowerCase(),
+      )
+      .filter(Boolean),
+  );
 }
 
 /**
@@ -57,7 +67,10 @@ function readableTypesOf(requested: string[] | undefined, readable: readonly str
   if (requested) {
     const denied = requested.filter((t) => !readable.includes(t));
     if (denied.length > 0) {
-      throw forbidden(`The access token's scopes do not allow read on ${denied.join(', ')}: it needs system/${denied[0]}.r or a scope that includes it`, '_type');
+      throw forbidden(
+        `The access token's scopes do not allow read on ${denied.join(', ')}: it needs system/${denied[0]}.r or a scope that includes it`,
+        '_type',
+      );
     }
     return requested;
   }

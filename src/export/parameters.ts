@@ -72,5 +72,8 @@ export function kickoffParameters(method: string, query: QueryEntries, body: unk
 /** The `_type` values: comma-separated and/or repeated, trimmed, without empty ones. */
 export function typeValues(params: KickoffParameters): string[] | undefined {
   const values = params.get('_type');
-  return values?.flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+  return values
+    ?.flatMap((v) => v.split(','))
+    .map((t) => t.trim())
+    .filter(Boolean);
 }

@@ -27,7 +27,8 @@ interface Parsed {
 }
 
 /** An entry's problem, named by its index (issue code `invalid`, whatever the status). */
-const entryOutcome = (index: number, text: string): OperationOutcome => operationOutcome('invalid', `Bundle.entry[${index}]: ${text}`, `Bundle.entry[${index}]`);
+const entryOutcome = (index: number, text: string): OperationOutcome =>
+  operationOutcome('invalid', `Bundle.entry[${index}]: ${text}`, `Bundle.entry[${index}]`);
 const fail = (index: number, text: string): FhirError => badRequest(entryOutcome(index, text));
 
 /** Answers a transaction or batch Bundle. */
@@ -154,8 +155,9 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
     const results = new Array<BundleEntry>(parsed.length);
     const sorted = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
     // Plain creates and updates are written in batches (one statement per table); the rest one by one.
-    const plain = (p: Parsed): boolean => (p.method === 'POST' || p.method === 'PUT') && !!ids.get(p.index) && !ids.get(p.index)?.existing && !p.entry.request?.ifMatch;
-    for (let i = 0; i < sorted.length; ) {
+    const plain = (p: Parsed): boolean =>
+      (p.method === 'POST' || p.method === 'PUT') && !!ids.get(p.index) && !ids.get(p.index)?.existing && !p.entry.request?.ifMatch;
+    for (let i = 0; i < sorted.length;) {
       const group: Parsed[] = [];
       while (i < sorted.length && plain(sorted[i]) && (group.length === 0 || group[0].method === sorted[i].method)) {
         group.push(sorted[i++]);
@@ -167,7 +169,10 @@ async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bun
         );
         group.forEach((p, k) => {
           const status = p.method === 'POST' || written[k].created ? 201 : 200;
-          results[p.index] = responseEntry({ status, headers: versionHeaders(written[k].resource, req.baseUrl, true), body: written[k].resource }, withResource);
+          results[p.index] = responseEntry(
+            { status, headers: versionHeaders(written[k].resource, req.baseUrl, true), body: written[k].resource },
+            withResource,
+          );
         });
         continue;
       }
@@ -204,7 +209,11 @@ async function resolveTarget(p: Parsed, tx: Repository, refs: Map<string, string
       throw preconditionFailed(`Bundle.entry[${p.index}]: the condition matched ${found.resources.length} resources`);
     }
     const existing = found.resources[0];
-    target = existing ? { id: existing.id as string, existing: p.method === 'POST' ? existing : undefined } : p.entry.resource?.id ? { id: p.entry.resource.id } : { id: randomUUID(), serverAssigned: true };
+    target = existing
+      ? { id: existing.id as string, existing: p.method === 'POST' ? existing : undefined }
+      : p.entry.resource?.id
+        ? { id: p.entry.resource.id }
+        : { id: randomUUID(), serverAssigned: true };
   } else if (p.method === 'POST') {
     target = { id: randomUUID(), serverAssigned: true };
   } else {
@@ -262,10 +271,13 @@ async function transactionEntry(
     if (target.existing) {
       return responseEntry({ status: 200, headers: versionHeaders(target.existing, req.baseUrl, true), body: target.existing }, withResource);
     }
-    const result = await tx.update({ ...checkWriteBody(p, body), id: target.id }, {
-      ifMatch: p.entry.request?.ifMatch?.replace(/^W\/"(.*)"$/, '$1'),
-      serverAssignedId: target.serverAssigned,
-    });
+    const result = await tx.update(
+      { ...checkWriteBody(p, body), id: target.id },
+      {
+        ifMatch: p.entry.request?.ifMatch?.replace(/^W\/"(.*)"$/, '$1'),
+        serverAssignedId: target.serverAssigned,
+      },
+    );
     const status = p.method === 'POST' || result.created ? 201 : 200;
     return responseEntry({ status, headers: versionHeaders(result.resource, req.baseUrl, true), body: result.resource }, withResource);
   }

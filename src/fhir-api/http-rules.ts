@@ -36,7 +36,10 @@ export function resourceBody(body: unknown, type: ResourceType): Resource {
   }
   const rt = (body as { resourceType?: unknown }).resourceType;
   if (rt !== type) {
-    throw badRequest(`The URL says ${type} but the body is ${rt === undefined ? 'not a resource (no resourceType)' : `a ${typeof rt === 'string' ? rt : JSON.stringify(rt)}`}`, 'resourceType');
+    throw badRequest(
+      `The URL says ${type} but the body is ${rt === undefined ? 'not a resource (no resourceType)' : `a ${typeof rt === 'string' ? rt : JSON.stringify(rt)}`}`,
+      'resourceType',
+    );
   }
   return body as Resource;
 }

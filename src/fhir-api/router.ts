@@ -91,7 +91,11 @@ export function createRouter(routes: readonly Route[]): Router {
 export function transactionCommitter(router: Router, deps: FhirDeps, baseUrl: string): (bundle: Bundle) => Promise<Bundle> {
   return async (bundle) => {
     const res = await router.handle({ method: 'POST', path: '/', query: {}, headers: {}, body: bundle, baseUrl }, deps);
-    if (res.status >= 400) throw new FhirError((res.body as OperationOutcome | undefined) ?? { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception' }] }, res.status);
+    if (res.status >= 400)
+      throw new FhirError(
+        (res.body as OperationOutcome | undefined) ?? { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception' }] },
+        res.status,
+      );
     return res.body as Bundle;
   };
 }

@@ -22,8 +22,18 @@ const EVERYTHING_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Patient-ev
 export function standardRoutes(): Route[] {
   const routes: Route[] = [
     { method: 'GET', pattern: '/_history', handler: systemHistoryHandler, capability: [{ kind: 'system', interaction: 'history-system' }] },
-    { method: 'POST', pattern: '/$validate', handler: validateHandler, capability: [{ kind: 'operation', name: 'validate', definition: VALIDATE_OPERATION, level: 'system' }] },
-    { method: 'POST', pattern: '/:type/$validate', handler: validateHandler, capability: [{ kind: 'operation', name: 'validate', definition: VALIDATE_OPERATION, level: 'type' }] },
+    {
+      method: 'POST',
+      pattern: '/$validate',
+      handler: validateHandler,
+      capability: [{ kind: 'operation', name: 'validate', definition: VALIDATE_OPERATION, level: 'system' }],
+    },
+    {
+      method: 'POST',
+      pattern: '/:type/$validate',
+      handler: validateHandler,
+      capability: [{ kind: 'operation', name: 'validate', definition: VALIDATE_OPERATION, level: 'type' }],
+    },
     {
       method: 'GET',
       pattern: '/Patient/:id/$everything',

@@ -150,7 +150,7 @@ function codings(input: TranslateInput): { system: string; code: string }[] {
     if (input.system === undefined) throw badRequest('system is required with code', 'system');
     return [{ system: input.system, code: input.code }];
   }
-  const list = input.coding ? [input.coding] : input.codeableConcept?.coding ?? [];
+  const list = input.coding ? [input.coding] : (input.codeableConcept?.coding ?? []);
   const name = input.coding ? 'coding' : 'codeableConcept.coding';
   if (list.length === 0) throw badRequest(`${name} has no coding to translate`, name);
   return list.map((c, i) => {
@@ -202,7 +202,8 @@ async function selectMaps(input: TranslateInput, id: string | undefined, repo: R
   if (input.conceptMapVersion !== undefined) throw badRequest('conceptMapVersion needs url', 'conceptMapVersion');
   const distinct = [...new Set(systems)];
   // The search narrows by group system when there is one system; the check below is exact either way.
-  const filters: Filter[] = distinct.length === 1 ? [{ code: input.reverse ? 'target-system' : 'source-system', operator: Operator.EQUALS, value: distinct[0] }] : [];
+  const filters: Filter[] =
+    distinct.length === 1 ? [{ code: input.reverse ? 'target-system' : 'source-system', operator: Operator.EQUALS, value: distinct[0] }] : [];
   // With reverse, `source` and `target` name the value sets of the code given and of the answer.
   const [from, to] = input.reverse ? [mapTarget, mapSource] : [mapSource, mapTarget];
   const maps = (await searchMaps(repo, filters)).filter(
@@ -246,7 +247,9 @@ async function translateIn(map: ConceptMap, system: string, code: string, input:
     const elements = (group.element ?? []).filter((e) => e.code === code);
     if (elements.length > 0) {
       for (const t of elements.flatMap((e) => e.target ?? [])) {
-        const product = (t.product ?? []).filter((p) => p.value !== undefined).map((p) => ({ ...(p.property ? { element: p.property } : {}), concept: coding(p.system, undefined, p.value, p.display) }));
+        const product = (t.product ?? [])
+          .filter((p) => p.value !== undefined)
+          .map((p) => ({ ...(p.property ? { element: p.property } : {}), concept: coding(p.system, undefined, p.value, p.display) }));
         matches.push({
           equivalence: t.equivalence ?? 'equivalent',
           ...(t.code !== undefined ? { concept: coding(group.target, group.targetVersion, t.code, t.display) } : {}),
@@ -263,7 +266,14 @@ async function translateIn(map: ConceptMap, system: string, code: string, input:
 }
 
 /** The group's fallback for a code it does not list. */
-async function unmapped(group: ConceptMapGroup, code: string, source: string, input: TranslateInput, repo: Repository, depth: number): Promise<TranslateMatch[]> {
+async function unmapped(
+  group: ConceptMapGroup,
+  code: string,
+  source: string,
+  input: TranslateInput,
+  repo: Repository,
+  depth: number,
+): Promise<TranslateMatch[]> {
   const u = group.unmapped;
   switch (u?.mode) {
     case 'provided':
@@ -298,7 +308,12 @@ function matchParameter(m: TranslateMatch): ParametersParameter {
 /** Runs `$translate`: the output Parameters (`result`, `message`, `match`). */
 export async function translate(input: TranslateInput, id: string | undefined, repo: Repository): Promise<Parameters> {
   const pairs = codings(input);
-  const { maps, named } = await selectMaps(input, id, repo, pairs.map((p) => p.system));
+  const { maps, named } = await selectMaps(
+    input,
+    id,
+    repo,
+    pairs.map((p) => p.system),
+  );
   const matches: TranslateMatch[] = [];
   for (const map of maps) {
     for (const { system, code } of pairs) {
@@ -309,8 +324,17 @@ export async function translate(input: TranslateInput, id: string | undefined, r
   const parameter: ParametersParameter[] = [{ name: 'result', valueBoolean: result }];
   if (!result) {
     const what = pairs.map((p) => `${p.system}|${p.code}`).join(', ');
-    const where = named ? `ConceptMap ${maps[0].url ?? maps[0].id ?? ''}` : maps.length ? `the ${maps.length} ConceptMap(s) for its system` : 'any ConceptMap (none maps its system)';
-    parameter.push({ name: 'message', valueString: matches.length ? `${what} is mapped as ${[...new Set(matches.map((m) => m.equivalence))].join(', ')} in ${where}` : `No mapping of ${what}${input.reverse ? ' (reverse)' : ''} in ${where}` });
+    const where = named
+      ? `ConceptMap ${maps[0].url ?? maps[0].id ?? ''}`
+      : maps.length
+        ? `the ${maps.length} ConceptMap(s) for its system`
+        : 'any ConceptMap (none maps its system)';
+    parameter.push({
+      name: 'message',
+      valueString: matches.length
+        ? `${what} is mapped as ${[...new Set(matches.map((m) => m.equivalence))].join(', ')} in ${where}`
+        : `No mapping of ${what}${input.reverse ? ' (reverse)' : ''} in ${where}`,
+    });
   }
   parameter.push(...matches.map(matchParameter));
   return { resourceType: 'Parameters', parameter };

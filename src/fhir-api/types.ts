@@ -56,7 +56,11 @@ export type FhirHandler = (req: FhirRequest, deps: FhirDeps) => Promise<FhirResp
 
 /** What a route adds to the CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html). */
 export type RouteCapability =
-  | { kind: 'instance' | 'type'; interaction: 'read' | 'vread' | 'update' | 'delete' | 'history-instance' | 'history-type' | 'create' | 'search-type'; types?: ResourceType[] }
+  | {
+      kind: 'instance' | 'type';
+      interaction: 'read' | 'vread' | 'update' | 'delete' | 'history-instance' | 'history-type' | 'create' | 'search-type';
+      types?: ResourceType[];
+    }
   | { kind: 'system'; interaction: 'transaction' | 'batch' | 'history-system' | 'search-system' }
   | { kind: 'operation'; name: string; definition: string; level: 'system' | 'type' | 'instance'; types?: ResourceType[] };
 

@@ -21,7 +21,11 @@ export const VALIDATE_OPERATION = 'http://hl7.org/fhir/OperationDefinition/Resou
  * `at`: where the resource is in the body (`['parameter', 1, 'resource']` in a Parameters).
  * 400/404 when the request is malformed.
  */
-export function validateRequest(validator: Validator, body: unknown, typeInUrl: string | undefined): { resource: unknown; options: ValidateOptions; at: PathSegment[] } {
+export function validateRequest(
+  validator: Validator,
+  body: unknown,
+  typeInUrl: string | undefined,
+): { resource: unknown; options: ValidateOptions; at: PathSegment[] } {
   if (typeInUrl && !validator.defs.isResourceType(typeInUrl)) {
     throw notFound(`Unknown resource type '${typeInUrl}' in the URL`);
   }

@@ -86,7 +86,10 @@ export function recordIdentifier(ctx: MapContext, kind: string, recordId: string
 }
 
 /** The source record id in an identifier list made by `recordIdentifier`, if any. */
-export function recordIdOf(identifiers: { system?: string; value?: string; type?: { coding?: Coding[] } }[] | undefined, kind?: string): { source: string; kind: string; value: string } | undefined {
+export function recordIdOf(
+  identifiers: { system?: string; value?: string; type?: { coding?: Coding[] } }[] | undefined,
+  kind?: string,
+): { source: string; kind: string; value: string } | undefined {
   for (const i of identifiers ?? []) {
     if (i.type?.coding?.some((c) => c.system === cs('peerbridge-codes') && c.code === 'source-record') && i.system && i.value) {
       const cut = i.system.lastIndexOf('/');

@@ -31,7 +31,10 @@ export function toEncounter(c: ContactRecord, episode: EpisodeLink, ctx: MapCont
     ...coded(EXTENSIONS.icrcTask, ctx, 'icrc-task', c.icrcTasks),
   ];
   if (c.placeOfService) {
-    extension.push({ url: EXTENSIONS.placeOfService, valueCodeableConcept: { coding: [{ system: SYSTEMS.pos, code: c.placeOfService, display: POS_DISPLAY[c.placeOfService] }] } });
+    extension.push({
+      url: EXTENSIONS.placeOfService,
+      valueCodeableConcept: { coding: [{ system: SYSTEMS.pos, code: c.placeOfService, display: POS_DISPLAY[c.placeOfService] }] },
+    });
   }
   if (c.group) extension.push({ url: EXTENSIONS.groupContact, valueBoolean: true });
   if (c.status === 'no-show') extension.push({ url: EXTENSIONS.noShow, valueBoolean: true });
@@ -66,7 +69,9 @@ export function toEncounter(c: ContactRecord, episode: EpisodeLink, ctx: MapCont
 }
 
 const codesOf = (r: Encounter, url: string, system: string): string[] =>
-  (r.extension ?? []).filter((e) => e.url === url).flatMap((e) => e.valueCodeableConcept?.coding?.filter((c) => c.system === system).map((c) => c.code as string) ?? []);
+  (r.extension ?? [])
+    .filter((e) => e.url === url)
+    .flatMap((e) => e.valueCodeableConcept?.coding?.filter((c) => c.system === system).map((c) => c.code as string) ?? []);
 
 export function fromEncounter(r: Encounter, resolve: ResolveRef): ContactRecord {
   const ext = (url: string) => r.extension?.find((e) => e.url === url);

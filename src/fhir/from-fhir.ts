@@ -77,7 +77,8 @@ export function fromFhir(input: Bundle | Resource[]): CanonicalDocumentRecord {
     }
     return map;
   };
-  const episodeExt = (r: { extension?: { url: string; valueReference?: Reference }[] }) => r.extension?.find((e) => e.url === EXTENSIONS.episodeOfCare)?.valueReference;
+  const episodeExt = (r: { extension?: { url: string; valueReference?: Reference }[] }) =>
+    r.extension?.find((e) => e.url === EXTENSIONS.episodeOfCare)?.valueReference;
 
   const responses = of<QuestionnaireResponse>('QuestionnaireResponse');
   const answering = (url: string) => responses.filter((q) => q.questionnaire === url);

@@ -33,7 +33,8 @@ export function toGoal(g: GoalRecord, plan: RecoveryPlanRecord, episode: Episode
     description: { text: g.description },
     subject: person,
   };
-  if (g.achievement) out.achievementStatus = { coding: [{ system: SYSTEMS.goalAchievement, code: g.achievement, display: ACHIEVEMENT_DISPLAY[g.achievement] }] };
+  if (g.achievement)
+    out.achievementStatus = { coding: [{ system: SYSTEMS.goalAchievement, code: g.achievement, display: ACHIEVEMENT_DISPLAY[g.achievement] }] };
   put(out, 'startDate', g.start);
   if (g.targetDate) out.target = [{ dueDate: g.targetDate }];
   out.expressedBy = person;

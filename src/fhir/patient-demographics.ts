@@ -76,15 +76,20 @@ export function putDemographics(patient: Patient, person: PersonRecord): void {
   if (person.language) patient.communication = [{ language: { coding: [{ system: LANGUAGE, code: person.language }] }, preferred: true }];
 }
 
-const codeOf = (c: CodeableConcept | undefined, systems: string[]): string | undefined => c?.coding?.find((x) => x.system && systems.includes(x.system) && x.code)?.code;
+const codeOf = (c: CodeableConcept | undefined, systems: string[]): string | undefined =>
+  c?.coding?.find((x) => x.system && systems.includes(x.system) && x.code)?.code;
 
 function ombCodes(patient: Patient, url: string, allowed: readonly string[]): string[] {
   const ext = patient.extension?.find((e) => e.url === url);
-  return (ext?.extension ?? []).filter((e) => e.url === 'ombCategory' && e.valueCoding?.code && allowed.includes(e.valueCoding.code)).map((e) => e.valueCoding?.code as string);
+  return (ext?.extension ?? [])
+    .filter((e) => e.url === 'ombCategory' && e.valueCoding?.code && allowed.includes(e.valueCoding.code))
+    .map((e) => e.valueCoding?.code as string);
 }
 
 /** The demographic fields of a person from a Patient (the reverse of putDemographics). */
-export function demographicsOf(p: Patient): Pick<PersonRecord, 'addresses' | 'telecom' | 'race'> & Partial<Pick<PersonRecord, 'ethnicity' | 'language' | 'maritalStatus'>> {
+export function demographicsOf(
+  p: Patient,
+): Pick<PersonRecord, 'addresses' | 'telecom' | 'race'> & Partial<Pick<PersonRecord, 'ethnicity' | 'language' | 'maritalStatus'>> {
   const out: ReturnType<typeof demographicsOf> = {
     addresses: (p.address ?? []).map((a) => {
       const address: PersonAddress = { lines: a.line ?? [] };
@@ -100,7 +105,7 @@ export function demographicsOf(p: Patient): Pick<PersonRecord, 'addresses' | 'te
       .filter((t) => t.value)
       .sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity))
       .map((t) => {
-        const telecom: PersonTelecom = { system: (t.system ?? 'phone'), value: t.value as string };
+        const telecom: PersonTelecom = { system: t.system ?? 'phone', value: t.value as string };
         put(telecom, 'use', t.use);
         return telecom;
       }),

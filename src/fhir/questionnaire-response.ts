@@ -106,7 +106,16 @@ function ratingsOf(qr: QuestionnaireResponse, prefix: string, count: number): (n
 }
 
 function strings(ctx: MapContext, url: string, linkId: string, values: string[]): QuestionnaireResponseItem[] {
-  return values.length ? [item(ctx, url, linkId, values.map((valueString) => ({ valueString })))] : [];
+  return values.length
+    ? [
+        item(
+          ctx,
+          url,
+          linkId,
+          values.map((valueString) => ({ valueString })),
+        ),
+      ]
+    : [];
 }
 
 const stringsOf = (qr: QuestionnaireResponse, linkId: string): string[] =>

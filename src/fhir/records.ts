@@ -45,7 +45,12 @@ export function episodeResources(e: EpisodeHeaderRecord, ctx: MapContext, part2:
 export function reviewResources(r: EligibilityReviewRecord, e: EpisodeLink, ctx: MapContext, part2: boolean): Resource[] {
   const qr = toEligibilityResponse(r, e, ctx, part2);
   const det = determine(r.type, r.criteria, ctx.rules.eligibility);
-  const derived = { id: derivedObservationId(qr.id as string, 'eligibility-determination'), response: qr, responseRef: { reference: `QuestionnaireResponse/${qr.id}` }, part2 };
+  const derived = {
+    id: derivedObservationId(qr.id as string, 'eligibility-determination'),
+    response: qr,
+    responseRef: { reference: `QuestionnaireResponse/${qr.id}` },
+    part2,
+  };
   return [qr, toEligibilityDetermination(det, derived, ctx)];
 }
 
@@ -65,7 +70,12 @@ export function administrationResources(a: RecoveryCapitalRecord, ctx: MapContex
   const qr = toRecoveryCapitalResponse(a, ctx, part2);
   const { total } = recoveryCapitalTotal(a.answers);
   if (total === undefined) return [qr];
-  const derived = { id: derivedObservationId(qr.id as string, 'recovery-capital-total'), response: qr, responseRef: { reference: `QuestionnaireResponse/${qr.id}` }, part2 };
+  const derived = {
+    id: derivedObservationId(qr.id as string, 'recovery-capital-total'),
+    response: qr,
+    responseRef: { reference: `QuestionnaireResponse/${qr.id}` },
+    part2,
+  };
   return [qr, toRecoveryCapitalTotal(total, derived, ctx)];
 }
 

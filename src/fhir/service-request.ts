@@ -29,7 +29,9 @@ export function fromServiceRequest(r: ServiceRequest, resolve: ResolveRef): Refe
   const out: ReferralRecord = {
     date: r.authoredOn as string,
     status: r.status as ReferralRecord['status'],
-    reasons: (r.reasonCode ?? []).flatMap((c) => c.coding?.filter((x) => x.system === cs('peer-referral-reason')).map((x) => x.code as ReferralRecord['reasons'][number]) ?? []),
+    reasons: (r.reasonCode ?? []).flatMap(
+      (c) => c.coding?.filter((x) => x.system === cs('peer-referral-reason')).map((x) => x.code as ReferralRecord['reasons'][number]) ?? [],
+    ),
   };
   put(out, 'requesterId', resolve(r.requester));
   put(out, 'note', r.note?.[0]?.text);

@@ -9,7 +9,6 @@ import type { Repository, RepositoryAccess } from '../store/repository';
 import { accessOf, type CallerLike } from '../access';
 import { FHIR_JSON, JSON_FORMATS, sendFhir } from '../outcomes/fhir-json';
 
-
 /**
  * `_format` (https://hl7.org/fhir/R4/http.html#mime-type) must name JSON; an `Accept` header
  * that allows no JSON is refused too. 406 with an OperationOutcome.

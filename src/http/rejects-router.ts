@@ -121,13 +121,27 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
     if (!(STATUSES as readonly string[]).includes(status)) throw badRequest(`status must be one of ${STATUSES.join(', ')} (got '${status}')`, 'status');
     const countText = single(req, '_count');
     const count = countText === undefined ? DEFAULT_REJECT_COUNT : /^\d{1,9}$/.test(countText) ? Number(countText) : NaN;
-    if (!Number.isInteger(count) || count > MAX_REJECT_COUNT) throw badRequest(`_count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got '${countText}')`, '_count');
+    if (!Number.isInteger(count) || count > MAX_REJECT_COUNT)
+      throw badRequest(`_count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got '${countText}')`, '_count');
     const cursor = single(req, 'cursor');
 
     const access = accessOf(res.locals.auth as CallerLike | undefined);
-    const page = await deps.rejects.list({ source, ...(feed !== undefined ? { feed } : {}), status: status as (typeof STATUSES)[number], count, ...(cursor !== undefined ? { cursor } : {}), access });
+    const page = await deps.rejects.list({
+      source,
+      ...(feed !== undefined ? { feed } : {}),
+      status: status as (typeof STATUSES)[number],
+      count,
+      ...(cursor !== undefined ? { cursor } : {}),
+      access,
+    });
     const url = (c?: string): string => {
-      const q = new URLSearchParams({ source, ...(feed !== undefined ? { feed } : {}), status, _count: String(count), ...(c !== undefined ? { cursor: c } : {}) });
+      const q = new URLSearchParams({
+        source,
+        ...(feed !== undefined ? { feed } : {}),
+        status,
+        _count: String(count),
+        ...(c !== undefined ? { cursor: c } : {}),
+      });
       return `${deps.baseUrl}?${q.toString()}`;
     };
     const bundle: Bundle = {

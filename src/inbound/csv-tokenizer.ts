@@ -141,7 +141,8 @@ export class CsvTokenizer {
           const q = buf.indexOf('"', k);
           if (q < 0 || (q === len - 1 && !this.final)) {
             if (this.final) return this.unterminated(p, first, j, qLine, qCol, 'the input ends before its closing quote');
-            if (len - j > this.maxQuotedLength || countBreaks(buf, j, len).count > this.maxQuotedLines) return this.unterminated(p, first, j, qLine, qCol, this.limitText());
+            if (len - j > this.maxQuotedLength || countBreaks(buf, j, len).count > this.maxQuotedLines)
+              return this.unterminated(p, first, j, qLine, qCol, this.limitText());
             return undefined;
           }
           if (buf.charCodeAt(q + 1) === QUOTE) {
@@ -176,8 +177,22 @@ export class CsvTokenizer {
           break;
         }
         const found = `${JSON.stringify(buf[a])} at line ${line}, column ${a - lineStart + 1}`;
-        if (qLine < line) return this.unterminated(p, first, j, qLine, qCol, `its closing quote at line ${line}, column ${close - lineStart + 1} is followed by ${JSON.stringify(buf[a])}, not the delimiter or a line end`);
-        return this.bad(p, first, line, a, `Text after the closing quote: ${found} (the quote opened at column ${qCol}); a field is either all quoted or not at all`);
+        if (qLine < line)
+          return this.unterminated(
+            p,
+            first,
+            j,
+            qLine,
+            qCol,
+            `its closing quote at line ${line}, column ${close - lineStart + 1} is followed by ${JSON.stringify(buf[a])}, not the delimiter or a line end`,
+          );
+        return this.bad(
+          p,
+          first,
+          line,
+          a,
+          `Text after the closing quote: ${found} (the quote opened at column ${qCol}); a field is either all quoted or not at all`,
+        );
       }
       // An unquoted field: up to the delimiter or the line end; no quote inside.
       let end = this.lineEnd(i);
@@ -189,7 +204,13 @@ export class CsvTokenizer {
       const fieldEnd = d >= 0 && d < end ? d : end;
       const q = this.nextQuote(i);
       if (q >= 0 && q < fieldEnd) {
-        return this.bad(p, first, line, q, `Quote in the middle of an unquoted field at line ${line}, column ${q - lineStart + 1}: a field with quotes in it must be quoted as a whole, with each quote doubled ("a ""b"" c")`);
+        return this.bad(
+          p,
+          first,
+          line,
+          q,
+          `Quote in the middle of an unquoted field at line ${line}, column ${q - lineStart + 1}: a field with quotes in it must be quoted as a whole, with each quote doubled ("a ""b"" c")`,
+        );
       }
       cells.push(buf.slice(i, fieldEnd));
       cellLines.push(line);
@@ -203,7 +224,14 @@ export class CsvTokenizer {
     }
     if (spanning && this.expectedCells > 0 && cells.length !== this.expectedCells) {
       const lines = line - spanning.line + 1;
-      return this.unterminated(p, first, spanning.pos, spanning.line, spanning.col, `the quoted field runs over ${lines} lines and leaves the row with ${cells.length} cells, the header has ${this.expectedCells}`);
+      return this.unterminated(
+        p,
+        first,
+        spanning.pos,
+        spanning.line,
+        spanning.col,
+        `the quoted field runs over ${lines} lines and leaves the row with ${cells.length} cells, the header has ${this.expectedCells}`,
+      );
     }
     const raw = buf.slice(p, rowEnd);
     this.pos = this.after(rowEnd);

@@ -77,14 +77,20 @@ function readHeader(row: Row, options: CsvReadOptions): { names: string[]; index
   const index = new Map<string, number>();
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
-    if (name === '') throw new InputError(`Empty column name in the header of ${options.input} (${at}, column ${i + 1} of ${names.length}); the file was not read`, 'header');
+    if (name === '')
+      throw new InputError(`Empty column name in the header of ${options.input} (${at}, column ${i + 1} of ${names.length}); the file was not read`, 'header');
     const before = index.get(name);
-    if (before !== undefined) throw new InputError(`Column ${JSON.stringify(name)} appears twice in the header of ${options.input} (${at}, columns ${before + 1} and ${i + 1}); the file was not read`, 'header');
+    if (before !== undefined)
+      throw new InputError(
+        `Column ${JSON.stringify(name)} appears twice in the header of ${options.input} (${at}, columns ${before + 1} and ${i + 1}); the file was not read`,
+        'header',
+      );
     index.set(name, i);
   }
   const optional = new Set(options.optionalColumns ?? []);
   const missing = (options.columns ?? []).filter((c, k, all) => !index.has(c) && !optional.has(c) && all.indexOf(c) === k);
-  if (missing.length > 0) throw new InputError(`Missing column(s) ${quoted(missing)} in the header of ${options.input} (${at}); the file was not read`, 'header');
+  if (missing.length > 0)
+    throw new InputError(`Missing column(s) ${quoted(missing)} in the header of ${options.input} (${at}); the file was not read`, 'header');
   return { names, index, raw: row.raw };
 }
 
@@ -102,7 +108,10 @@ function cellCountError(cells: string[], names: string[]): string {
  * ones; `where` uses physical line numbers). Throws InputError, before any record, when the input
  * has no header, the header has an empty or repeated name, or lacks a column `columns` names.
  */
-export async function* readCsv(chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>, options: CsvReadOptions): AsyncGenerator<SourceRecord> {
+export async function* readCsv(
+  chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
+  options: CsvReadOptions,
+): AsyncGenerator<SourceRecord> {
   const delimiter = options.delimiter ?? ',';
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new Error(`CSV delimiter must be one character other than a quote or a line break, not ${JSON.stringify(delimiter)}`);

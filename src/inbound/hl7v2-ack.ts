@@ -9,10 +9,19 @@ import type { SourceRecord } from './source';
 
 /** HL7 table 0357 (message error condition codes) used in ERR-3. */
 const ERROR_CODES: Record<string, string> = {
-  '0': 'Message accepted', '100': 'Segment sequence error', '101': 'Required field missing', '102': 'Data type error',
-  '103': 'Table value not found', '200': 'Unsupported message type', '201': 'Unsupported event code',
-  '202': 'Unsupported processing id', '203': 'Unsupported version id', '204': 'Unknown key identifier',
-  '205': 'Duplicate key identifier', '206': 'Application record locked', '207': 'Application internal error',
+  '0': 'Message accepted',
+  '100': 'Segment sequence error',
+  '101': 'Required field missing',
+  '102': 'Data type error',
+  '103': 'Table value not found',
+  '200': 'Unsupported message type',
+  '201': 'Unsupported event code',
+  '202': 'Unsupported processing id',
+  '203': 'Unsupported version id',
+  '204': 'Unknown key identifier',
+  '205': 'Duplicate key identifier',
+  '206': 'Application record locked',
+  '207': 'Application internal error',
 };
 
 export interface AckError {
@@ -45,7 +54,17 @@ function reencode(text: string | undefined, from: Hl7Separators): string {
   if (!text) return '';
   return text
     .split(from.repetition)
-    .map((rep) => rep.split(from.component).map((c) => c.split(from.subcomponent).map((s) => hl7Escape(hl7Unescape(s, from))).join('&')).join('^'))
+    .map((rep) =>
+      rep
+        .split(from.component)
+        .map((c) =>
+          c
+            .split(from.subcomponent)
+            .map((s) => hl7Escape(hl7Unescape(s, from)))
+            .join('&'),
+        )
+        .join('^'),
+    )
     .join('~');
 }
 
@@ -87,11 +106,16 @@ export function buildAck(message: SourceRecord | undefined, code: 'AA' | 'AE' | 
     first(11) || 'P',
     first(12) || '2.5.1',
   ];
-  const originalId = seps && original ? hl7Unescape(original.field(10) ?? '', seps) : message?.meta?.controlId ?? '';
+  const originalId = seps && original ? hl7Unescape(original.field(10) ?? '', seps) : (message?.meta?.controlId ?? '');
   const segments = [header.join('|'), `MSA|${code}|${hl7Escape(originalId)}`];
   for (const e of errors) {
     const errCode = e.code ?? '207';
-    const cwe = errCode.includes('^') ? errCode.split('^').map((c) => hl7Escape(c)).join('^') : `${hl7Escape(errCode)}^${hl7Escape(ERROR_CODES[errCode] ?? '')}^HL70357`;
+    const cwe = errCode.includes('^')
+      ? errCode
+          .split('^')
+          .map((c) => hl7Escape(c))
+          .join('^')
+      : `${hl7Escape(errCode)}^${hl7Escape(ERROR_CODES[errCode] ?? '')}^HL70357`;
     const location = errorLocation(e.where);
     const diagnostic = location === undefined && e.where ? hl7Escape(e.where) : '';
     segments.push(['ERR', '', location ?? '', cwe, e.severity ?? 'E', '', '', diagnostic, hl7Escape(e.message)].join('|'));

@@ -51,7 +51,9 @@ function decodingOf(message: string): Decoding | { error: string } {
   const decoding: Decoding | undefined = key === '' ? 'auto' : CHARSETS[key];
   if (decoding !== undefined) return decoding;
   const why = UNSUPPORTED.has(key) ? 'a character set PeerBridge does not read' : 'not a character set of HL7 table 0211';
-  return { error: `MSH-18 (character set) is ${JSON.stringify(charset)}: ${why}; the message was not read. Supported: ${SUPPORTED_TEXT}, or MSH-18 empty (UTF-8, else Windows-1252)` };
+  return {
+    error: `MSH-18 (character set) is ${JSON.stringify(charset)}: ${why}; the message was not read. Supported: ${SUPPORTED_TEXT}, or MSH-18 empty (UTF-8, else Windows-1252)`,
+  };
 }
 
 /**

@@ -45,7 +45,8 @@ export const NOT_SEPARATOR = /[A-Za-z0-9\s]/;
 export function readSeparators(msh: string): Hl7Separators | string {
   if (!msh.startsWith('MSH')) return `The message does not start with an MSH segment (it starts with ${JSON.stringify(msh.slice(0, 20))})`;
   const fs = msh[3];
-  if (fs === undefined || NOT_SEPARATOR.test(fs)) return `MSH-1, the field separator, is ${fs === undefined ? 'missing' : JSON.stringify(fs)}: the message must start with "MSH|" (or another separator character)`;
+  if (fs === undefined || NOT_SEPARATOR.test(fs))
+    return `MSH-1, the field separator, is ${fs === undefined ? 'missing' : JSON.stringify(fs)}: the message must start with "MSH|" (or another separator character)`;
   const end = msh.indexOf(fs, 4);
   const enc = end < 0 ? msh.slice(4) : msh.slice(4, end);
   const chars = [...enc];

@@ -27,8 +27,28 @@ export { buildAck, type AckError, type AckOptions } from './hl7v2-ack';
  * terminator and has fewer fields is taken as cut off by the end of the input.
  */
 const REQUIRED_FIELDS: Record<string, number> = {
-  MSH: 12, EVN: 2, PID: 5, PV1: 2, NK1: 1, AL1: 3, DG1: 6, FT1: 7, SCH: 6, RGS: 1, AIS: 3, AIG: 3, AIL: 1, AIP: 1,
-  ORC: 1, OBR: 4, OBX: 11, IN1: 3, GT1: 3, ROL: 4, MSA: 2, ERR: 4,
+  MSH: 12,
+  EVN: 2,
+  PID: 5,
+  PV1: 2,
+  NK1: 1,
+  AL1: 3,
+  DG1: 6,
+  FT1: 7,
+  SCH: 6,
+  RGS: 1,
+  AIS: 3,
+  AIG: 3,
+  AIL: 1,
+  AIP: 1,
+  ORC: 1,
+  OBR: 4,
+  OBX: 11,
+  IN1: 3,
+  GT1: 3,
+  ROL: 4,
+  MSA: 2,
+  ERR: 4,
 };
 
 class Message {
@@ -78,7 +98,9 @@ class Hl7Scope implements SourceScope {
     const text = segment?.field(field);
     if (!segment || text === undefined || text === '' || text === '""') return [];
     const segAt = k > 1 || listed ? `${name}[${k}]` : name;
-    return text.split(this.message.seps.repetition).map((_, r) => new Hl7Scope(this.message, `${segAt}-${field}[${r + 1}]`, { segment, k, listed, field, repetition: r + 1 }));
+    return text
+      .split(this.message.seps.repetition)
+      .map((_, r) => new Hl7Scope(this.message, `${segAt}-${field}[${r + 1}]`, { segment, k, listed, field, repetition: r + 1 }));
   }
 
   get(path: string): SourceValue[] {
@@ -86,7 +108,14 @@ class Hl7Scope implements SourceScope {
     if (!p) throw new Error(`Not an HL7 v2 path: ${JSON.stringify(path)} (expected SEG-field[.component[.subcomponent]], e.g. PID-3.1, PID-3[2].1, FT1[2]-7)`);
     // In `each: PID-11[*]`, `PID-11.3` reads the current repetition.
     const rep = this.current?.repetition;
-    if (rep !== undefined && p.segment === this.current?.segment.name && p.field === this.current.field && p.repetition === undefined && p.occurrence === undefined) p = { ...p, repetition: rep };
+    if (
+      rep !== undefined &&
+      p.segment === this.current?.segment.name &&
+      p.field === this.current.field &&
+      p.repetition === undefined &&
+      p.occurrence === undefined
+    )
+      p = { ...p, repetition: rep };
     const all = this.message.all(p.segment);
     let picked: [Segment, number][];
     let showK = p.occurrence !== undefined;
@@ -289,7 +318,7 @@ function stripBom(text: string): string {
 
 /** Bytes (one char per byte) as UTF-8 when they are, else Windows-1252: for text that is not a readable message. */
 function decodeAuto(bytesText: string): string {
-  return /[\x80-\xff]/.test(bytesText) ? decodeUtf8Strict(Buffer.from(bytesText, 'latin1')) ?? latin1ToWindows1252(bytesText) : bytesText;
+  return /[\x80-\xff]/.test(bytesText) ? (decodeUtf8Strict(Buffer.from(bytesText, 'latin1')) ?? latin1ToWindows1252(bytesText)) : bytesText;
 }
 
 /** True when the message at `i` follows an MLLP start block (0x0B), a byte-order mark between them or not. */
@@ -309,7 +338,10 @@ const MAX_PREAMBLE = 1024 * 1024;
  * message (see decodeHl7Bytes in hl7v2-charset.ts; a byte-order mark before a message is dropped); string chunks are taken as text. Throws InputError when the input
  * holds text but no MSH segment (in its first MiB).
  */
-export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>, options: { input: string }): AsyncGenerator<SourceRecord> {
+export async function* readHl7(
+  chunks: AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
+  options: { input: string },
+): AsyncGenerator<SourceRecord> {
   const input = options.input;
   let buf = '';
   let start = -1;
@@ -325,7 +357,8 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
     return typeof decoded === 'string' ? parseMessage(decoded, input, k, cutOff) : parseMessage(decodeAuto(s), input, k, decoded.error);
   };
   const text = (t: string): string => (bytes ? decodeAuto(t) : t);
-  const noMsh = (): InputError => new InputError(`${input} is not HL7 v2: there is no MSH segment${buf.length > MAX_PREAMBLE ? ' in its first MiB' : ''}`, 'message 1');
+  const noMsh = (): InputError =>
+    new InputError(`${input} is not HL7 v2: there is no MSH segment${buf.length > MAX_PREAMBLE ? ' in its first MiB' : ''}`, 'message 1');
   for await (const chunk of chunks) {
     if (typeof chunk === 'string') buf += chunk;
     else {
@@ -342,7 +375,13 @@ export async function* readHl7(chunks: AsyncIterable<Buffer | Uint8Array | strin
       const lead = stripBom(buf.slice(0, m));
       if (!isBlank(lead) && !isEnvelopeOnly(lead)) {
         n++;
-        yield { n, input, where: `message ${n}`, raw: splitSegments(text(lead)).join('\r'), error: 'Text before the first MSH segment: it is not an HL7 message' };
+        yield {
+          n,
+          input,
+          where: `message ${n}`,
+          raw: splitSegments(text(lead)).join('\r'),
+          error: 'Text before the first MSH segment: it is not an HL7 message',
+        };
       }
       framed = isFramed(buf, m);
       start = m;

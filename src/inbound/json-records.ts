@@ -210,8 +210,7 @@ export async function* scanTopLevel(chunks: AsyncIterable<string> | Iterable<str
           if (ch === 0x2c) {
             state = 'key';
             keyNeeded = true;
-          }
-          else if (ch === 0x7d) {
+          } else if (ch === 0x7d) {
             depth = 0;
             state = 'end';
           } else {

@@ -77,7 +77,9 @@ function parsePath(path: string): { fromRoot: boolean; steps: Step[] } {
   while (rest.length > 0) {
     const m = STEP.exec(rest);
     if (!m || (steps.length === 0 && !fromRoot && rest.startsWith('.'))) {
-      throw new Error(`Not a JSON path: ${JSON.stringify(path)} (expected names and indexes such as client.name.family, sessions[0].minutes, sessions[*].minutes, $.id)`);
+      throw new Error(
+        `Not a JSON path: ${JSON.stringify(path)} (expected names and indexes such as client.name.family, sessions[0].minutes, sessions[*].minutes, $.id)`,
+      );
     }
     steps.push(m[1] !== undefined ? m[1] : m[2] !== undefined ? (m[2] === '*' ? '*' : Number(m[2])) : (JSON.parse(m[3]) as string));
     rest = rest.slice(m[0].length);
@@ -195,7 +197,10 @@ function syntaxError(message: string, n: number, input: string, where: string, r
 }
 
 /** Reads the source records of a JSON input (see the file comment for `records` and memory). */
-export async function* readJson(chunks: AsyncIterable<string | Buffer | Uint8Array> | Iterable<string | Buffer | Uint8Array>, options: JsonReadOptions): AsyncGenerator<SourceRecord> {
+export async function* readJson(
+  chunks: AsyncIterable<string | Buffer | Uint8Array> | Iterable<string | Buffer | Uint8Array>,
+  options: JsonReadOptions,
+): AsyncGenerator<SourceRecord> {
   const selector = parseJsonSelector(options.records);
   const input = options.input;
   // JSON is UTF-8 (RFC 8259 section 8.1), but exports from older systems come in Latin-1: read

@@ -26,10 +26,7 @@ export function sendMllp(host: string, port: number, message: string | Buffer, t
       if (error) reject(error);
       else resolve(ack ?? '');
     };
-    const timer = setTimeout(
-      () => settle(new Error(`No MLLP acknowledgement from ${host}:${port} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => settle(new Error(`No MLLP acknowledgement from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
     socket.setNoDelay(true);
     socket.once('connect', () => socket.write(frame(message)));
     socket.on('data', (chunk: Buffer) => {

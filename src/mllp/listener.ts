@@ -80,8 +80,7 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 /** After we end our side, how long a peer gets to close its side before the socket is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
 
-const consoleLog: MllpLog = (level, message, meta) =>
-  console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
+const consoleLog: MllpLog = (level, message, meta) => console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
 
 interface Settings {
   handler: MllpHandler;

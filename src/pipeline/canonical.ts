@@ -154,7 +154,11 @@ export class CanonicalRun {
     }
     const ctx = this.ctx;
     if (!ctx) {
-      return [this.rejectRecord(handler.kind, path, raw, [recordIssue('error', 'required', '$.source', 'The file has no valid "source" (the URI of the source system) before its records', 'canonical')])];
+      return [
+        this.rejectRecord(handler.kind, path, raw, [
+          recordIssue('error', 'required', '$.source', 'The file has no valid "source" (the URI of the source system) before its records', 'canonical'),
+        ]),
+      ];
     }
     if (collection === 'episodes') {
       return this.episode(ctx, path, raw, pre);
@@ -165,14 +169,22 @@ export class CanonicalRun {
   /** Warnings that need the whole run (references to records not in it: canonical files only, see RunMode) and the summary. */
   finish(): { issues: OperationOutcomeIssue[]; summary: RunSummary } {
     const issues = this.mode.unresolved();
-    const totals = Object.values(this.counts).reduce((s, c) => ({ read: s.read + c.read, accepted: s.accepted + c.accepted, rejected: s.rejected + c.rejected }), { read: 0, accepted: 0, rejected: 0 });
-    return { issues, summary: { ...totals, resources: this.resourceCount, byKind: this.counts, recoveryCapitalChanges: recoveryCapitalChanges(this.state.scored) } };
+    const totals = Object.values(this.counts).reduce(
+      (s, c) => ({ read: s.read + c.read, accepted: s.accepted + c.accepted, rejected: s.rejected + c.rejected }),
+      { read: 0, accepted: 0, rejected: 0 },
+    );
+    return {
+      issues,
+      summary: { ...totals, resources: this.resourceCount, byKind: this.counts, recoveryCapitalChanges: recoveryCapitalChanges(this.state.scored) },
+    };
   }
 
   /** An episode and its children (episode-split.ts): a child of a rejected episode is rejected too. */
   private episode(ctx: MapContext, path: string, raw: unknown, pre: OperationOutcomeIssue[]): RecordResult[] {
     const parts = splitEpisode(path, raw, pre);
-    const header: Handled<EpisodeHeaderRecord> = parts.headerPre.length ? { result: this.rejectRecord('episode', path, parts.header, parts.headerPre) } : this.run(EPISODE_HEADER, ctx, path, parts.header, undefined);
+    const header: Handled<EpisodeHeaderRecord> = parts.headerPre.length
+      ? { result: this.rejectRecord('episode', path, parts.header, parts.headerPre) }
+      : this.run(EPISODE_HEADER, ctx, path, parts.header, undefined);
     const out = [header.result];
     const episode = header.value;
     // Computed once the header is accepted: the same answer the header's own mapping had.
@@ -181,7 +193,11 @@ export class CanonicalRun {
       if ('issue' in child) {
         out.push(this.rejectRecord(child.kind, child.path, child.raw, [child.issue]));
       } else if (!episode) {
-        out.push(this.rejectRecord(child.kind, child.path, child.raw, [recordIssue('error', 'invariant', child.path, `Not translated: its episode ${path} was rejected`, 'canonical')]));
+        out.push(
+          this.rejectRecord(child.kind, child.path, child.raw, [
+            recordIssue('error', 'invariant', child.path, `Not translated: its episode ${path} was rejected`, 'canonical'),
+          ]),
+        );
       } else if (child.pre.length) {
         out.push(this.rejectRecord(child.kind, child.path, child.raw, child.pre));
       } else {
@@ -202,7 +218,14 @@ export class CanonicalRun {
       return this.rejectRecord(kind, path, raw, [recordIssue('error', 'required', '$.source', 'No valid source system before the records', 'canonical')]);
     }
     const stored = this.storedContext;
-    const { episode, issues } = resolveEpisode(kind, path, ref, this.state.episodes, (k, id, where) => this.mode.refer(k, id, where), stored && ((id) => stored.episode(id)));
+    const { episode, issues } = resolveEpisode(
+      kind,
+      path,
+      ref,
+      this.state.episodes,
+      (k, id, where) => this.mode.refer(k, id, where),
+      stored && ((id) => stored.episode(id)),
+    );
     if (!episode || issues.some((i) => i.severity === 'error')) {
       return this.rejectRecord(kind, path, raw, issues);
     }
@@ -245,7 +268,15 @@ export class CanonicalRun {
       const result = this.deps.validator.validate(resource);
       for (const v of result.issues) {
         if (v.severity === 'error' || v.severity === 'fatal') {
-          issues.push(recordIssue('error', v.code, path, `${resource.resourceType} made from this record is invalid: ${v.expression?.[0] ?? resource.resourceType}: ${v.details?.text ?? v.diagnostics ?? ''}`, 'validate'));
+          issues.push(
+            recordIssue(
+              'error',
+              v.code,
+              path,
+              `${resource.resourceType} made from this record is invalid: ${v.expression?.[0] ?? resource.resourceType}: ${v.details?.text ?? v.diagnostics ?? ''}`,
+              'validate',
+            ),
+          );
         }
       }
     }

@@ -51,29 +51,51 @@ export function resolveEpisode(
   const organizationId = field('organizationId');
   let episode: EpisodeLink | undefined;
   if (id === undefined) {
-    if (ref.id === undefined) issues.push(recordIssue('error', 'required', `${path}.episode.id`, `A ${kind} on its own needs the id of its episode (episode.id)`, 'canonical'));
+    if (ref.id === undefined)
+      issues.push(recordIssue('error', 'required', `${path}.episode.id`, `A ${kind} on its own needs the id of its episode (episode.id)`, 'canonical'));
   } else {
     const inRun = episodes.get(id);
     const known = inRun ?? stored?.(id);
     if (known) {
-      for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
+      for (const [name, value] of [
+        ['personId', personId],
+        ['organizationId', organizationId],
+      ] as const) {
         const has = known[name];
         if (has === undefined) {
           // A stored episode whose person or organization the caller cannot read, and the record does not name (or names another).
           issues.push(
             value === undefined
-              ? recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is stored, but its ${name === 'personId' ? 'person' : 'organization'} is not (or not readable here): give episode.${name}`, 'canonical')
+              ? recordIssue(
+                  'error',
+                  'required',
+                  `${path}.episode.${name}`,
+                  `Episode ${id} is stored, but its ${name === 'personId' ? 'person' : 'organization'} is not (or not readable here): give episode.${name}`,
+                  'canonical',
+                )
               : recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} in the store has another ${name} than "${value}"`, 'canonical'),
           );
         } else if (value !== undefined && value !== has) {
-          issues.push(recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} has ${name} "${has}" ${inRun ? 'in this run' : 'in the store'}, not "${value}"`, 'canonical'));
+          issues.push(
+            recordIssue(
+              'error',
+              'conflict',
+              `${path}.episode.${name}`,
+              `Episode ${id} has ${name} "${has}" ${inRun ? 'in this run' : 'in the store'}, not "${value}"`,
+              'canonical',
+            ),
+          );
         }
       }
-      if (known.personId !== undefined && known.organizationId !== undefined) episode = { ...known, personId: known.personId, organizationId: known.organizationId };
+      if (known.personId !== undefined && known.organizationId !== undefined)
+        episode = { ...known, personId: known.personId, organizationId: known.organizationId };
     } else if (stored && (personId === undefined || organizationId === undefined)) {
       issues.push(recordIssue('error', 'not-found', `${path}.episode.id`, awaitingReason('episode', id), 'canonical'));
     } else {
-      for (const [name, value] of [['personId', personId], ['organizationId', organizationId]] as const) {
+      for (const [name, value] of [
+        ['personId', personId],
+        ['organizationId', organizationId],
+      ] as const) {
         if (value === undefined && ref[name] === undefined) {
           issues.push(recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is not in this run: give episode.${name} too`, 'canonical'));
         }

@@ -40,19 +40,31 @@ const LIST_KIND = { eligibilityReviews: 'eligibility-review', contacts: 'contact
 
 /** Splits the episode at `path`; `pre`: issues found before the canonical stage, by path. */
 export function splitEpisode(path: string, raw: unknown, pre: OperationOutcomeIssue[] = []): EpisodeParts {
-  const inChild = (i: OperationOutcomeIssue): boolean => EPISODE_CHILDREN.some((k) => (k === 'recoveryPlan' ? under(`${path}.${k}`)(i) : (i.expression?.[0] ?? '').startsWith(`${path}.${k}[`)));
+  const inChild = (i: OperationOutcomeIssue): boolean =>
+    EPISODE_CHILDREN.some((k) => (k === 'recoveryPlan' ? under(`${path}.${k}`)(i) : (i.expression?.[0] ?? '').startsWith(`${path}.${k}[`)));
   const headerPre = pre.filter((i) => !inChild(i));
   const isObject = raw !== null && typeof raw === 'object' && !Array.isArray(raw);
   const header: Record<string, unknown> = isObject ? { ...raw } : {};
   const lists = Object.fromEntries(EPISODE_CHILDREN.map((k) => [k, header[k]]));
   EPISODE_CHILDREN.forEach((k) => delete header[k]);
   const children: (EpisodeChild | NotAList)[] = [];
-  const child = (kind: ChildKind, childPath: string, childRaw: unknown): EpisodeChild => ({ kind, path: childPath, raw: childRaw, pre: pre.filter(under(childPath)) });
+  const child = (kind: ChildKind, childPath: string, childRaw: unknown): EpisodeChild => ({
+    kind,
+    path: childPath,
+    raw: childRaw,
+    pre: pre.filter(under(childPath)),
+  });
   for (const key of ['eligibilityReviews', 'contacts'] as const) {
     const v = lists[key];
     if (v === undefined) continue;
     if (!Array.isArray(v)) {
-      const issue = recordIssue('error', 'structure', `${path}.${key}`, `Expected an array of records, got ${v === null ? 'null' : typeof v}: none of them was read`, 'canonical');
+      const issue = recordIssue(
+        'error',
+        'structure',
+        `${path}.${key}`,
+        `Expected an array of records, got ${v === null ? 'null' : typeof v}: none of them was read`,
+        'canonical',
+      );
       children.push({ kind: LIST_KIND[key], path: `${path}.${key}`, raw: v, issue });
       continue;
     }

@@ -88,7 +88,10 @@ export async function extractObservations(qr: QuestionnaireResponse, deps: Extra
     }
     const stated = qr.item?.find((it) => it.linkId === 'total')?.answer?.[0]?.valueInteger;
     if (stated !== undefined && stated !== result.total) {
-      throw unprocessable(`The response's total item says ${stated}, but its 23 answers sum to ${result.total}`, "QuestionnaireResponse.item.where(linkId='total')");
+      throw unprocessable(
+        `The response's total item says ${stated}, but its 23 answers sum to ${result.total}`,
+        "QuestionnaireResponse.item.where(linkId='total')",
+      );
     }
     observation = toRecoveryCapitalTotal(result.total, derived('recovery-capital-total'), ctx);
   } else if (url === QUESTIONNAIRES.eligibility) {

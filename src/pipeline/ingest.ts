@@ -73,8 +73,7 @@ export function ingestAnswer(bundle: Bundle, outcome: OperationOutcome, counts: 
   return { status, body: { resourceType: 'Parameters', parameter } };
 }
 
-const noStore = (): FhirError =>
-  notImplemented('This server has no store: use ?dryRun=true');
+const noStore = (): FhirError => notImplemented('This server has no store: use ?dryRun=true');
 
 /** Translates (and unless `dryRun`, stores) one ingest body. */
 export async function ingest(source: string, body: unknown, dryRun: boolean, deps: IngestDeps): Promise<IngestResult> {
@@ -100,7 +99,12 @@ export async function ingest(source: string, body: unknown, dryRun: boolean, dep
   return ingestAnswer(await deps.commit(transaction), report.outcome, canonicalCounts(report));
 }
 
-const canonicalCounts = ({ summary: s }: TranslateReport): AnswerCounts => ({ read: s.read, accepted: s.accepted, rejected: s.rejected, resources: s.resources });
+const canonicalCounts = ({ summary: s }: TranslateReport): AnswerCounts => ({
+  read: s.read,
+  accepted: s.accepted,
+  rejected: s.rejected,
+  resources: s.resources,
+});
 
 /** Counts of an outside source are of source records (rows, messages, JSON records). */
 const sourceCounts = ({ records: c, summary }: SourceRunReport, rejectsKept: number): AnswerCounts => ({ ...c, resources: summary.resources, rejectsKept });
@@ -110,15 +114,27 @@ const sourceCounts = ({ records: c, summary }: SourceRunReport, rejectsKept: num
  * committed as one transaction first; then the rejected ones are kept in the rejects store, so a
  * failure in between leaves nothing half-said: re-sending updates, never duplicates.
  */
-export async function ingestSource(source: LoadedSource, inputs: SourceInput[], dryRun: boolean, deps: SourceIngestDeps): Promise<IngestResult & { report: SourceRunReport; rejects: RejectRecord[] }> {
+export async function ingestSource(
+  source: LoadedSource,
+  inputs: SourceInput[],
+  dryRun: boolean,
+  deps: SourceIngestDeps,
+): Promise<IngestResult & { report: SourceRunReport; rejects: RejectRecord[] }> {
   // A later record with an earlier one's id (an A08 after an A04) replaces its resources: one entry per resource.
   const byKey = new Map<string, Resource>();
   const rejects: RejectRecord[] = [];
   const written = new Map<string, { kind: string; id: string }>();
-  const report = await translateSource(source, inputs, deps, (made, result) => {
-    for (const r of made) byKey.set(`${r.resourceType}/${r.id}`, r);
-    if (result.id !== undefined && (AWAITED_KINDS as readonly string[]).includes(result.kind)) written.set(`${result.kind}|${result.id}`, { kind: result.kind, id: result.id });
-  }, { onReject: (r) => void rejects.push(r) });
+  const report = await translateSource(
+    source,
+    inputs,
+    deps,
+    (made, result) => {
+      for (const r of made) byKey.set(`${r.resourceType}/${r.id}`, r);
+      if (result.id !== undefined && (AWAITED_KINDS as readonly string[]).includes(result.kind))
+        written.set(`${result.kind}|${result.id}`, { kind: result.kind, id: result.id });
+    },
+    { onReject: (r) => void rejects.push(r) },
+  );
   const resources = [...byKey.values()];
   if (report.fatal && report.records.read === 0) {
     throw badRequest(report.outcome);
@@ -132,6 +148,9 @@ export async function ingestSource(source: LoadedSource, inputs: SourceInput[], 
   const response = entry.length ? await deps.commit(transaction) : transaction;
   if (rejects.length) await deps.saveRejects?.(rejects, sourceOwners(source));
   const awaiting = written.size && deps.retryAwaiting ? await deps.retryAwaiting([...written.values()]) : undefined;
-  const counts = { ...sourceCounts(report, rejects.length), ...(awaiting?.retried ? { awaitingRetried: awaiting.retried, awaitingResolved: awaiting.resolved } : {}) };
+  const counts = {
+    ...sourceCounts(report, rejects.length),
+    ...(awaiting?.retried ? { awaitingRetried: awaiting.retried, awaitingResolved: awaiting.resolved } : {}),
+  };
   return { ...ingestAnswer(response, report.outcome, counts), report, rejects };
 }

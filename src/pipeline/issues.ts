@@ -9,13 +9,22 @@ import { toMillis } from '../domain/datetime';
 
 export type Stage = 'parse' | 'mapping' | 'canonical' | 'rules' | 'fhir' | 'validate' | 'store';
 
-export function recordIssue(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], expression: string, text: string, stage: Stage): OperationOutcomeIssue {
+export function recordIssue(
+  severity: OperationOutcomeIssue['severity'],
+  code: OperationOutcomeIssue['code'],
+  expression: string,
+  text: string,
+  stage: Stage,
+): OperationOutcomeIssue {
   return { severity, code, details: { text }, diagnostics: `stage: ${stage}`, expression: [expression] };
 }
 
 /** `$.a[1].b` from a base path and a zod path. */
 export function jsonPath(base: string, path: readonly PropertyKey[]): string {
-  return path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : /^[A-Za-z_$][\w$-]*$/.test(String(k)) ? `${p}.${String(k)}` : `${p}[${JSON.stringify(String(k))}]`), base);
+  return path.reduce<string>(
+    (p, k) => (typeof k === 'number' ? `${p}[${k}]` : /^[A-Za-z_$][\w$-]*$/.test(String(k)) ? `${p}.${String(k)}` : `${p}[${JSON.stringify(String(k))}]`),
+    base,
+  );
 }
 
 /** One issue per zod issue, each with the full JSON path. */
@@ -27,7 +36,13 @@ export function zodIssues(error: z.ZodError, base: string, stage: Stage): Operat
     } else if (i.code === 'invalid_value' && 'values' in i) {
       text = `${i.message}`;
     }
-    return recordIssue('error', i.code === 'invalid_type' || i.code === 'unrecognized_keys' ? 'structure' : i.code === 'invalid_value' ? 'code-invalid' : 'value', jsonPath(base, i.path), text, stage);
+    return recordIssue(
+      'error',
+      i.code === 'invalid_type' || i.code === 'unrecognized_keys' ? 'structure' : i.code === 'invalid_value' ? 'code-invalid' : 'value',
+      jsonPath(base, i.path),
+      text,
+      stage,
+    );
   });
 }
 

@@ -26,13 +26,18 @@ export function mllpIngest(source: LoadedSource, deps: SourceIngestDeps): (messa
       // Not HL7 at all (no MSH): kept as a reject like any unreadable message, and refused.
       if (!(err instanceof FhirError) || err.status >= 500) throw err;
       const reason = err.outcome.issue.map((i) => i.details?.text ?? i.diagnostics ?? '').join('; ');
-      await deps.saveRejects?.([{ source: source.name, record: 1, input: 'mllp', where: 'message 1', errors: [{ reason, stage: 'parse' }], raw: message.toString('latin1') }], sourceOwners(source));
+      await deps.saveRejects?.(
+        [{ source: source.name, record: 1, input: 'mllp', where: 'message 1', errors: [{ reason, stage: 'parse' }], raw: message.toString('latin1') }],
+        sourceOwners(source),
+      );
       return buildAck(original, 'AR', [{ message: reason, code: '100' }]);
     }
     const { read, rejected } = result.report.records;
     // A message that makes no record (a DFT with no peer support charge) is accepted: there is nothing to keep.
     if (read > 0 && rejected === 0) return buildAck(original, 'AA');
-    const errors = result.rejects.flatMap((r) => r.errors.map((e) => ({ message: e.reason, code: errorCode(e), ...(e.source ?? e.field ? { where: e.source ?? e.field } : {}) })));
+    const errors = result.rejects.flatMap((r) =>
+      r.errors.map((e) => ({ message: e.reason, code: errorCode(e), ...((e.source ?? e.field) ? { where: e.source ?? e.field } : {}) })),
+    );
     // A reject without a record kind is the message itself: unreadable, or of a type no feed takes.
     const refused = read === 0 || result.rejects.some((r) => r.kind === undefined);
     return buildAck(original, refused ? 'AR' : 'AE', errors.length ? errors : [{ message: 'The message made no record' }]);

@@ -68,7 +68,9 @@ export const EPISODE_HEADER: RecordHandler<typeof EpisodeHeader> = {
   map(e, { path, ctx, state, mode, onAccept }) {
     const part2 = state.isPart2(e);
     // Only the link is kept (not the whole header), so a run's memory grows little with its episodes.
-    onAccept.push(() => state.episodes.set(e.id, { id: e.id, personId: e.personId, organizationId: e.organizationId, ...(e.referral ? { referral: true } : {}) }));
+    onAccept.push(() =>
+      state.episodes.set(e.id, { id: e.id, personId: e.personId, organizationId: e.organizationId, ...(e.referral ? { referral: true } : {}) }),
+    );
     if (part2) onAccept.push(() => state.part2People.add(e.personId));
     mode.refer('person', e.personId, `${path}.personId`);
     mode.refer('organization', e.organizationId, `${path}.organizationId`);
@@ -123,7 +125,15 @@ export const RECORD_HANDLERS: { readonly [C in CollectionName]: RecordHandler<z.
       const result = recoveryCapitalTotal(a.answers);
       if (result.total === undefined) {
         const items = result.missing.map((n) => `${n} (irc-${n})`).join(', ');
-        issues.push(recordIssue('warning', 'incomplete', `${path}.answers[${result.missing[0] - 1}]`, `No total: item${result.missing.length > 1 ? 's' : ''} ${items} not answered`, 'rules'));
+        issues.push(
+          recordIssue(
+            'warning',
+            'incomplete',
+            `${path}.answers[${result.missing[0] - 1}]`,
+            `No total: item${result.missing.length > 1 ? 's' : ''} ${items} not answered`,
+            'rules',
+          ),
+        );
       } else {
         const scored = { personId: a.personId, administrationId: a.id, date: a.date, total: result.total };
         onAccept.push(() => state.scored.push(scored));
@@ -149,7 +159,16 @@ export const CHILD_HANDLERS: { readonly [K in ChildKind]: RecordHandler<z.ZodTyp
     map(rev, { path, ctx, rules, mode, issues }, { episode, part2 }: EpisodeOf) {
       const allowed = new Set<string>(rules.eligibility[rev.type].criteria);
       for (const c of Object.keys(rev.criteria)) {
-        if (!allowed.has(c)) issues.push(recordIssue('error', 'business-rule', `${path}.criteria.${c}`, `Criterion ${c} is not part of a ${rev.type} review (it takes ${[...allowed].join(', ')})`, 'rules'));
+        if (!allowed.has(c))
+          issues.push(
+            recordIssue(
+              'error',
+              'business-rule',
+              `${path}.criteria.${c}`,
+              `Criterion ${c} is not part of a ${rev.type} review (it takes ${[...allowed].join(', ')})`,
+              'rules',
+            ),
+          );
       }
       if (rev.reviewerId) mode.refer('practitioner', rev.reviewerId, `${path}.reviewerId`);
       return records.reviewResources(rev, episode, ctx, part2);
@@ -168,11 +187,35 @@ export const CHILD_HANDLERS: { readonly [K in ChildKind]: RecordHandler<z.ZodTyp
         const check = state.ledger.check(contact.id, e.personId, day, raw);
         units = check.units;
         onAccept.push(() => state.ledger.commit(check));
-        if (raw === 0) issues.push(recordIssue('warning', 'informational', `${path}.durationMinutes`, `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`, 'rules'));
-        else if (units < raw) issues.push(recordIssue('warning', 'business-rule', `${path}.durationMinutes`, `Daily cap of ${rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${day}: ${units} of ${raw} units billed`, 'rules'));
+        if (raw === 0)
+          issues.push(
+            recordIssue(
+              'warning',
+              'informational',
+              `${path}.durationMinutes`,
+              `${contact.durationMinutes} minutes earn no billing unit: no ChargeItem`,
+              'rules',
+            ),
+          );
+        else if (units < raw)
+          issues.push(
+            recordIssue(
+              'warning',
+              'business-rule',
+              `${path}.durationMinutes`,
+              `Daily cap of ${rules.billing.maxUnitsPerPersonPerDay} units for person ${e.personId} on ${day}: ${units} of ${raw} units billed`,
+              'rules',
+            ),
+          );
         if (check.released) {
           issues.push(
-            recordIssue('warning', 'business-rule', `${path}.start`, `Daily cap for person ${e.personId} on ${day} checked only against contacts read since this run released that person's day (it holds the ${state.ledger.maxContacts.toLocaleString('en-US')} contacts used last; the input is in neither date nor client order)`, 'rules'),
+            recordIssue(
+              'warning',
+              'business-rule',
+              `${path}.start`,
+              `Daily cap for person ${e.personId} on ${day} checked only against contacts read since this run released that person's day (it holds the ${state.ledger.maxContacts.toLocaleString('en-US')} contacts used last; the input is in neither date nor client order)`,
+              'rules',
+            ),
           );
         }
       }

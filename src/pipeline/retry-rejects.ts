@@ -184,11 +184,15 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
       done.add(key);
       const r = byId.get(key);
       const why =
-        r === undefined ? 'no such reject'
-        : r.source !== req.source ? `it is a reject of source ${r.source}`
-        : req.feed !== undefined && r.feed !== req.feed ? `it is a reject of feed ${r.feed ?? '(none)'}`
-        : r.status !== 'open' ? 'it is already resolved'
-        : undefined;
+        r === undefined
+          ? 'no such reject'
+          : r.source !== req.source
+            ? `it is a reject of source ${r.source}`
+            : req.feed !== undefined && r.feed !== req.feed
+              ? `it is a reject of feed ${r.feed ?? '(none)'}`
+              : r.status !== 'open'
+                ? 'it is already resolved'
+                : undefined;
       if (why !== undefined || r === undefined) {
         issues.push({ severity: 'warning', code: 'not-found', details: { text: `Reject ${id} was not retried: ${why}` }, expression: ['id'] });
         continue;
@@ -199,14 +203,30 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
     // Keyset pages: resolving or updating the rejects already seen does not move the cursor.
     let cursor: string | undefined;
     do {
-      const page = await deps.rejects.list({ source: req.source, ...(req.feed !== undefined ? { feed: req.feed } : {}), status: 'open', count: PAGE, cursor, access: deps.access });
+      const page = await deps.rejects.list({
+        source: req.source,
+        ...(req.feed !== undefined ? { feed: req.feed } : {}),
+        status: 'open',
+        count: PAGE,
+        cursor,
+        access: deps.access,
+      });
       for (const r of page.items) await retryOne(r);
       cursor = page.next;
     } while (cursor !== undefined);
   }
 
   if (issues.length === 0) {
-    issues.push({ severity: 'information', code: 'informational', details: { text: retried === 0 ? `No open rejects of source ${req.source}${req.feed !== undefined ? ` feed ${req.feed}` : ''}` : `All ${retried} rejects went through and were resolved` } });
+    issues.push({
+      severity: 'information',
+      code: 'informational',
+      details: {
+        text:
+          retried === 0
+            ? `No open rejects of source ${req.source}${req.feed !== undefined ? ` feed ${req.feed}` : ''}`
+            : `All ${retried} rejects went through and were resolved`,
+      },
+    });
   }
   const parameter: ParametersParameter[] = [
     { name: 'retried', valueInteger: retried },

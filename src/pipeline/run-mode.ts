@@ -41,7 +41,8 @@ export class FileMode implements RunMode {
   duplicate(kind: RecordKind, id: string, path: string): OperationOutcomeIssue | undefined {
     const seen = this.seen.get(kind) ?? new Set<string>();
     this.seen.set(kind, seen);
-    if (seen.has(id)) return recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical');
+    if (seen.has(id))
+      return recordIssue('error', 'duplicate', `${path}.id`, `Duplicate ${kind} id "${id}": an earlier ${kind} in this run has it`, 'canonical');
     seen.add(id);
     return undefined;
   }

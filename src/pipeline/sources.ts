@@ -24,5 +24,10 @@ export function resolveMapping(nameOrPath: string, root: string = MAPPINGS_DIR):
   if (/^[\w.-]+$/.test(nameOrPath) && existsSync(join(shipped, 'source.yaml'))) return shipped;
   const path = resolve(nameOrPath);
   if (existsSync(path) && (statSync(path).isDirectory() || /\.ya?ml$/.test(path))) return path;
-  throw Object.assign(new Error(`Unknown mapping '${nameOrPath}': not a folder under mappings/ (${mappingNames(root).join(', ') || 'none'}), a mapping folder path nor a one-file mapping (.yaml)`), { code: 'ENOENT' });
+  throw Object.assign(
+    new Error(
+      `Unknown mapping '${nameOrPath}': not a folder under mappings/ (${mappingNames(root).join(', ') || 'none'}), a mapping folder path nor a one-file mapping (.yaml)`,
+    ),
+    { code: 'ENOENT' },
+  );
 }

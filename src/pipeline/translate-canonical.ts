@@ -30,7 +30,12 @@ const PROCESSING_ORDER: readonly CollectionName[] = ['organizations', 'practitio
 /** The events of an already parsed document, collections in PROCESSING_ORDER. */
 export function documentEvents(doc: unknown): TopLevelEvent[] {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    return [{ type: 'error', message: `A canonical file is a JSON object with "source" and record arrays, got ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc}` }];
+    return [
+      {
+        type: 'error',
+        message: `A canonical file is a JSON object with "source" and record arrays, got ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc}`,
+      },
+    ];
   }
   const obj = doc as Record<string, unknown>;
   const events: TopLevelEvent[] = [];
@@ -77,14 +82,24 @@ export async function translateCanonical(
     if (key !== undefined) {
       if (seenKeys.has(key)) {
         fatal = `"${key}" appears twice at the top level`;
-        issues.push(recordIssue('fatal', 'structure', `$.${key}`, `${fatal}: a canonical file has each property once; the records before its second occurrence were translated, the rest of the file was not read`, 'parse'));
+        issues.push(
+          recordIssue(
+            'fatal',
+            'structure',
+            `$.${key}`,
+            `${fatal}: a canonical file has each property once; the records before its second occurrence were translated, the rest of the file was not read`,
+            'parse',
+          ),
+        );
         break;
       }
       seenKeys.add(key);
     }
     if (event.type === 'error') {
       fatal = event.message;
-      issues.push(recordIssue('fatal', 'structure', '$', `${event.message}; the records before it were translated, the rest of the file was not read`, 'parse'));
+      issues.push(
+        recordIssue('fatal', 'structure', '$', `${event.message}; the records before it were translated, the rest of the file was not read`, 'parse'),
+      );
       break;
     }
     if (event.type === 'property') {
@@ -94,16 +109,40 @@ export async function translateCanonical(
           for (const p of pending.splice(0)) await handle(p.collection, p.index, p.value);
         }
       } else if (isCollection(event.key)) {
-        issues.push(recordIssue('error', 'structure', `$.${event.key}`, `Expected an array of records, got ${event.value === null ? 'null' : typeof event.value}`, 'canonical'));
+        issues.push(
+          recordIssue(
+            'error',
+            'structure',
+            `$.${event.key}`,
+            `Expected an array of records, got ${event.value === null ? 'null' : typeof event.value}`,
+            'canonical',
+          ),
+        );
       } else {
-        issues.push(recordIssue('error', 'structure', `$.${event.key}`, `Unknown property "${event.key}": a canonical file has source, ${COLLECTIONS.join(', ')}`, 'canonical'));
+        issues.push(
+          recordIssue(
+            'error',
+            'structure',
+            `$.${event.key}`,
+            `Unknown property "${event.key}": a canonical file has source, ${COLLECTIONS.join(', ')}`,
+            'canonical',
+          ),
+        );
       }
       continue;
     }
     if (!isCollection(event.collection)) {
       if (!reportedCollections.has(event.collection)) {
         reportedCollections.add(event.collection);
-        issues.push(recordIssue('error', 'structure', `$.${event.collection}`, `Unknown collection "${event.collection}": its records were not read (a canonical file has ${COLLECTIONS.join(', ')})`, 'canonical'));
+        issues.push(
+          recordIssue(
+            'error',
+            'structure',
+            `$.${event.collection}`,
+            `Unknown collection "${event.collection}": its records were not read (a canonical file has ${COLLECTIONS.join(', ')})`,
+            'canonical',
+          ),
+        );
       }
       continue;
     }
@@ -116,7 +155,9 @@ export async function translateCanonical(
   }
   if (!run.hasSource && !fatal) {
     if (!issues.some((i) => i.expression?.[0] === '$.source')) {
-      issues.push(recordIssue('error', 'required', '$.source', 'Missing "source": the URI of the source system, which makes the FHIR ids and identifiers', 'canonical'));
+      issues.push(
+        recordIssue('error', 'required', '$.source', 'Missing "source": the URI of the source system, which makes the FHIR ids and identifiers', 'canonical'),
+      );
     }
   }
   for (const p of pending.splice(0)) await handle(p.collection, p.index, p.value);
@@ -126,7 +167,13 @@ export async function translateCanonical(
     resourceType: 'OperationOutcome',
     issue: issues.length
       ? issues
-      : [{ severity: 'information', code: 'informational', details: { text: `All ${finished.summary.read} records accepted (${finished.summary.resources} resources)` } }],
+      : [
+          {
+            severity: 'information',
+            code: 'informational',
+            details: { text: `All ${finished.summary.read} records accepted (${finished.summary.resources} resources)` },
+          },
+        ],
   };
   return { summary: finished.summary, outcome, ...(fatal ? { fatal } : {}) };
 }

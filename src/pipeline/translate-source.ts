@@ -140,7 +140,13 @@ async function* counted(chunks: SourceInput['chunks'], onBytes: (n: number) => v
 }
 
 /** Translates the inputs of one source; `sink` receives each accepted record's resources. */
-export async function translateSource(source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps, sink: (resources: Resource[], result: RecordResult) => void | Promise<void>, hooks: SourceHooks = {}): Promise<SourceRunReport> {
+export async function translateSource(
+  source: LoadedSource,
+  inputs: SourceInput[],
+  deps: PipelineDeps,
+  sink: (resources: Resource[], result: RecordResult) => void | Promise<void>,
+  hooks: SourceHooks = {},
+): Promise<SourceRunReport> {
   // Records of an outside source are events: a later one with an earlier one's id updates it.
   const run = new CanonicalRun({ ...deps, part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations], laterRecordsUpdate: true });
   const issues = new IssueList(hooks.maxListedIssues ?? MAX_LISTED_ISSUES);
@@ -169,7 +175,15 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
   };
 
   /** An OperationOutcome issue for the report, located in the source. */
-  const located = (r: SourceRecord, severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], field: string, at: string | undefined, text: string, stage: string): OperationOutcomeIssue => ({
+  const located = (
+    r: SourceRecord,
+    severity: OperationOutcomeIssue['severity'],
+    code: OperationOutcomeIssue['code'],
+    field: string,
+    at: string | undefined,
+    text: string,
+    stage: string,
+  ): OperationOutcomeIssue => ({
     severity,
     code,
     details: { text: `${r.input} ${at && at.startsWith(r.where) ? at : `${r.where}${at ? `, ${at}` : ''}`}: ${text}` },
@@ -177,13 +191,17 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
     expression: [field ? `$.${field}` : '$'],
   });
 
-  const mappingIssue = (r: SourceRecord, i: MappingIssue): OperationOutcomeIssue => located(r, i.severity, i.severity === 'error' ? 'processing' : 'informational', i.field, i.source, i.message, 'mapping');
+  const mappingIssue = (r: SourceRecord, i: MappingIssue): OperationOutcomeIssue =>
+    located(r, i.severity, i.severity === 'error' ? 'processing' : 'informational', i.field, i.source, i.message, 'mapping');
 
   const handleRecord = async (m: MappedSource, mapped: MappedRecord): Promise<boolean> => {
     const r = m.record;
     issues.push(...mapped.issues.filter((i) => !isError(i)).map((i) => mappingIssue(r, i)));
     // Mapping errors go into the canonical run by path, so an episode's bad contact rejects that contact only.
-    const pre = mapped.issues.filter(isError).map((i) => ({ ...recordIssue('error', 'processing', i.field ? `$.${i.field}` : '$', i.message, 'mapping'), ...(i.source ? { diagnostics: `stage: mapping; source: ${i.source}` } : {}) }));
+    const pre = mapped.issues.filter(isError).map((i) => ({
+      ...recordIssue('error', 'processing', i.field ? `$.${i.field}` : '$', i.message, 'mapping'),
+      ...(i.source ? { diagnostics: `stage: mapping; source: ${i.source}` } : {}),
+    }));
     const collection = COLLECTION_OF[mapped.kind];
     // With a store, what the record refers to outside the run is looked up first (stored-context.ts).
     if (run.looksUp && !pre.length) await run.prepare(mapped.kind, mapped.value, mapped.episode);
@@ -221,7 +239,16 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
     issues.push(...m.issues.map((i) => mappingIssue(m.record, i)));
     let ok = recordErrors.length === 0;
     if (!ok) {
-      await reject(m, recordErrors.map((i) => ({ ...(i.field ? { field: i.field } : {}), ...(i.source ? { source: i.source } : {}), reason: i.message, stage: m.record.error ? 'parse' : 'mapping', ...(i.code ? { code: i.code } : {}) })));
+      await reject(
+        m,
+        recordErrors.map((i) => ({
+          ...(i.field ? { field: i.field } : {}),
+          ...(i.source ? { source: i.source } : {}),
+          reason: i.message,
+          stage: m.record.error ? 'parse' : 'mapping',
+          ...(i.code ? { code: i.code } : {}),
+        })),
+      );
     } else {
       for (const mapped of m.results) {
         if (!(await handleRecord(m, mapped))) ok = false;
@@ -232,7 +259,9 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
     else {
       // Read, but no record rule applied (every `when` false: a DFT without H0038 charges): said, not silent.
       counts.skipped++;
-      issues.push(located(m.record, 'information', 'informational', '', undefined, `made no record: no rule of feed ${m.feed || '(none)'} applies to it`, 'mapping'));
+      issues.push(
+        located(m.record, 'information', 'informational', '', undefined, `made no record: no rule of feed ${m.feed || '(none)'} applies to it`, 'mapping'),
+      );
     }
     hooks.onProgress?.({ bytes, records: counts.read, input: m.record.input });
   };
@@ -245,12 +274,13 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
     try {
       if (source.format === 'hl7v2') {
         const only = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : undefined;
-        if (input.feed !== undefined && !only) throw new InputError(`No feed "${input.feed}" in source ${source.name} (feeds: ${source.feeds.map((f) => f.name).join(', ')})`, '$');
+        if (input.feed !== undefined && !only)
+          throw new InputError(`No feed "${input.feed}" in source ${source.name} (feeds: ${source.feeds.map((f) => f.name).join(', ')})`, '$');
         for await (const record of readHl7(chunks, { input: input.name })) {
           await handle(routeMessage(source, record, only));
         }
       } else {
-        const feed = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : feedFor(source, basename(input.name)) ?? onlyFeed(source);
+        const feed = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : (feedFor(source, basename(input.name)) ?? onlyFeed(source));
         if (!feed) {
           const known = source.feeds.map((f) => `${f.name} (${f.match.join(', ')})`).join('; ');
           if (input.feed !== undefined) throw new InputError(`No feed "${input.feed}" in source ${source.name}: feeds are ${known}`, '$');
@@ -262,7 +292,10 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
         }
         report.feed = feed.name;
         const onWarning = (w: string): void => issues.push(recordIssue('warning', 'informational', '$', `${input.name}: ${w}`, 'parse'));
-        const records = source.format === 'csv' ? readCsvFeed(chunks, input.name, feed, onWarning) : readJson(chunks, { input: input.name, records: feed.json?.records ?? '$', onWarning });
+        const records =
+          source.format === 'csv'
+            ? readCsvFeed(chunks, input.name, feed, onWarning)
+            : readJson(chunks, { input: input.name, records: feed.json?.records ?? '$', onWarning });
         for await (const m of mapRecords(source, feed, records)) await handle(m);
       }
     } catch (err) {
@@ -278,7 +311,15 @@ export async function translateSource(source: LoadedSource, inputs: SourceInput[
   for (const issue of finished.issues) issues.push(issue);
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
-    issue: issues.size ? issues.list() : [{ severity: 'information', code: 'informational', details: { text: `All ${counts.read} records accepted (${finished.summary.resources} resources)` } }],
+    issue: issues.size
+      ? issues.list()
+      : [
+          {
+            severity: 'information',
+            code: 'informational',
+            details: { text: `All ${counts.read} records accepted (${finished.summary.resources} resources)` },
+          },
+        ],
   };
   return { summary: finished.summary, records: counts, outcome, ...(fatal ? { fatal } : {}), inputs: inputReports };
 }
@@ -287,7 +328,12 @@ function onlyFeed(source: LoadedSource): Feed | undefined {
   return source.feeds.length === 1 ? source.feeds[0] : undefined;
 }
 
-function readCsvFeed(chunks: AsyncIterable<Buffer | Uint8Array | string>, input: string, feed: Feed, onWarning: (message: string) => void): AsyncIterable<SourceRecord> {
+function readCsvFeed(
+  chunks: AsyncIterable<Buffer | Uint8Array | string>,
+  input: string,
+  feed: Feed,
+  onWarning: (message: string) => void,
+): AsyncIterable<SourceRecord> {
   const csv = feed.csv ?? { delimiter: ',', encoding: 'auto' as const, optionalColumns: [] };
   return readCsv(chunks, { input, delimiter: csv.delimiter, encoding: csv.encoding, columns: feed.columns, optionalColumns: csv.optionalColumns, onWarning });
 }
@@ -309,7 +355,15 @@ function routeMessage(source: LoadedSource, record: SourceRecord, only: Feed | u
       record,
       feed: '',
       results: [],
-      issues: [{ severity: 'error', field: '', source: 'MSH-9', message: `No feed of source ${source.name} reads ${type || 'messages without a type'} (it reads ${known.join(', ')})`, code: typeKnown ? '201' : '200' }],
+      issues: [
+        {
+          severity: 'error',
+          field: '',
+          source: 'MSH-9',
+          message: `No feed of source ${source.name} reads ${type || 'messages without a type'} (it reads ${known.join(', ')})`,
+          code: typeKnown ? '201' : '200',
+        },
+      ],
     };
   }
   return mapRecord(source, feed, record);
@@ -327,11 +381,23 @@ const VERSION_ID = /^2\.(?:\d(?:\.\d)?|0D)$/;
 function unsupportedHeader(record: SourceRecord): MappingIssue | undefined {
   const processing = record.scope?.get('MSH-11.1')[0]?.value;
   if (processing !== undefined && !PROCESSING_IDS.has(String(processing))) {
-    return { severity: 'error', field: '', source: 'MSH-11', message: `MSH-11 (processing id) is ${JSON.stringify(processing)}: not one of HL7 table 0103 (D debugging, P production, T training)`, code: '202' };
+    return {
+      severity: 'error',
+      field: '',
+      source: 'MSH-11',
+      message: `MSH-11 (processing id) is ${JSON.stringify(processing)}: not one of HL7 table 0103 (D debugging, P production, T training)`,
+      code: '202',
+    };
   }
   const version = record.scope?.get('MSH-12.1')[0]?.value;
   if (version !== undefined && !VERSION_ID.test(String(version))) {
-    return { severity: 'error', field: '', source: 'MSH-12', message: `MSH-12 (version id) is ${JSON.stringify(version)}: not an HL7 v2 version (2.1 to 2.9, e.g. 2.5.1)`, code: '203' };
+    return {
+      severity: 'error',
+      field: '',
+      source: 'MSH-12',
+      message: `MSH-12 (version id) is ${JSON.stringify(version)}: not an HL7 v2 version (2.1 to 2.9, e.g. 2.5.1)`,
+      code: '203',
+    };
   }
   return undefined;
 }
@@ -343,14 +409,17 @@ function unsupportedHeader(record: SourceRecord): MappingIssue | undefined {
  */
 export function inputsFromPath(path: string, source: LoadedSource, feed?: string): SourceInput[] {
   if (path === '-') return [{ name: 'stdin', chunks: process.stdin, ...(feed ? { feed } : {}) }];
-  const file = (p: string): SourceInput => ({ name: basename(p), chunks: createReadStream(p, { highWaterMark: 1 << 16 }), size: statSync(p).size, ...(feed ? { feed } : {}) });
+  const file = (p: string): SourceInput => ({
+    name: basename(p),
+    chunks: createReadStream(p, { highWaterMark: 1 << 16 }),
+    size: statSync(p).size,
+    ...(feed ? { feed } : {}),
+  });
   if (!statSync(path).isDirectory()) return [file(path)];
   const names = readdirSync(path)
     .filter((n) => !n.startsWith('.') && statSync(join(path, n)).isFile())
     .sort();
   if (source.format === 'hl7v2') return names.filter((n) => /\.(hl7|er7|txt)$/i.test(n)).map((n) => file(join(path, n)));
-  const order = (n: string): number => (feed ? 0 : feedFor(source, n)?.order ?? Number.MAX_SAFE_INTEGER);
-  return names
-    .sort((a, b) => order(a) - order(b) || a.localeCompare(b))
-    .map((n) => file(join(path, n)));
+  const order = (n: string): number => (feed ? 0 : (feedFor(source, n)?.order ?? Number.MAX_SAFE_INTEGER));
+  return names.sort((a, b) => order(a) - order(b) || a.localeCompare(b)).map((n) => file(join(path, n)));
 }

@@ -110,7 +110,11 @@ export async function releaseRows<R extends Pick<AccessRow, 'owner' | 'part2' | 
   if (!access || !rows.some((r) => r.part2)) {
     return { rows };
   }
-  const granted = await grantedKeys(driver, access, rows.filter((r) => r.part2));
+  const granted = await grantedKeys(
+    driver,
+    access,
+    rows.filter((r) => r.part2),
+  );
   const out = rows.filter((r) => !r.part2 || ((r.patient_ids ?? []).length > 0 && r.patient_ids.every((p) => granted.has(`${p}\u0000${r.owner}`))));
   return { rows: out };
 }

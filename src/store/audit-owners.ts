@@ -45,7 +45,12 @@ function targetsOf(event: AuditEvent): Target[] {
  * `plans` (from planWrites) with those of the AuditEvents among `resources` replaced by the rules
  * above; `actors[i]`: the organization of the client the i-th event records, when it has one.
  */
-export async function planAuditEvents(tx: SqlDriver, resources: Resource[], plans: WritePlan[], actors?: readonly (string | undefined)[]): Promise<WritePlan[]> {
+export async function planAuditEvents(
+  tx: SqlDriver,
+  resources: Resource[],
+  plans: WritePlan[],
+  actors?: readonly (string | undefined)[],
+): Promise<WritePlan[]> {
   const events = resources.flatMap((r, i) => (r.resourceType === 'AuditEvent' ? [{ i, targets: targetsOf(r) }] : []));
   if (events.length === 0) {
     return plans;
@@ -67,7 +72,7 @@ export async function planAuditEvents(tx: SqlDriver, resources: Resource[], plan
   for (const { i, targets } of events) {
     const rows = targets.map((t) => stored.get(key(t))).filter((r): r is TargetRow => !!r);
     const owners = new Set(rows.map((r) => r.owner).filter((o): o is string => o !== null));
-    const owner = owners.size === 1 ? [...owners][0] : owners.size > 1 ? null : actors?.[i] ?? null;
+    const owner = owners.size === 1 ? [...owners][0] : owners.size > 1 ? null : (actors?.[i] ?? null);
     const part2Patients = [...new Set(rows.filter((r) => r.part2).flatMap((r) => r.patient_ids ?? []))];
     out[i] = { owner, part2Owner: false, ...(part2Patients.length > 0 ? { part2Patients } : {}) };
   }

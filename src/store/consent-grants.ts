@@ -30,6 +30,13 @@ export async function writeGrants(
     `INSERT INTO fhir_consent_grant (consent_id, patient_id, organization_id, period_start, period_end, grantor)
      SELECT c, p, o, coalesce(s, '-infinity'::timestamptz), coalesce(e, 'infinity'::timestamptz), gr
        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[]) AS g(c, p, o, s, e, gr)`,
-    [rows.map((r) => r.id), rows.map((r) => r.patientId), rows.map((r) => r.organizationId), rows.map((r) => r.start ?? null), rows.map((r) => r.end ?? null), rows.map((r) => r.grantor)],
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.patientId),
+      rows.map((r) => r.organizationId),
+      rows.map((r) => r.start ?? null),
+      rows.map((r) => r.end ?? null),
+      rows.map((r) => r.grantor),
+    ],
   );
 }

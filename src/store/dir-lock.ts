@@ -118,10 +118,14 @@ function removeIfSame(path: string, text: string): void {
 }
 
 function refuse(dir: string, path: string, holder: LockHolder | undefined, why: string): never {
-  throw new StoreLockedError(dir, holder, `The embedded store in ${dir} is ${why}. PGlite serves one process at a time: a second process would corrupt it. ` +
-    (holder
-      ? `Stop that process, or manage a running server over HTTP; if ${holder.hostname === hostname() ? 'that pid is not a PeerBridge process' : 'no PeerBridge runs on that host any more'}, remove ${path}.`
-      : `If no PeerBridge process uses it, remove ${path}.`));
+  throw new StoreLockedError(
+    dir,
+    holder,
+    `The embedded store in ${dir} is ${why}. PGlite serves one process at a time: a second process would corrupt it. ` +
+      (holder
+        ? `Stop that process, or manage a running server over HTTP; if ${holder.hostname === hostname() ? 'that pid is not a PeerBridge process' : 'no PeerBridge runs on that host any more'}, remove ${path}.`
+        : `If no PeerBridge process uses it, remove ${path}.`),
+  );
 }
 
 /**

@@ -40,7 +40,7 @@ export function openDriver(options: StoreOptions): Promise<SqlDriver> {
   if (options.DATABASE_URL) {
     return openPgDriver(options.DATABASE_URL);
   }
-  return openPgliteDriver(options.memory ? undefined : options.DATA_DIR ?? './data');
+  return openPgliteDriver(options.memory ? undefined : (options.DATA_DIR ?? './data'));
 }
 
 /** Opens the driver, creates or migrates the schema, and returns the repository. */

@@ -27,7 +27,6 @@ export interface WritePlan {
   part2Patients?: string[];
 }
 
-
 const key = (type: string, id: string): string => `${type}/${id}`;
 
 /** A stored row's access columns, as `planWrites` and `checkWrites` read them. */
@@ -102,7 +101,7 @@ export async function planWrites(tx: SqlDriver, resources: Resource[], access?: 
         return undefined;
       case 'practitioner': {
         const at = roles.get(rule.id);
-        return (at !== undefined ? resolve(at, visiting) ?? undefined : undefined) ?? storedRoles.get(rule.id);
+        return (at !== undefined ? (resolve(at, visiting) ?? undefined) : undefined) ?? storedRoles.get(rule.id);
       }
       case 'refs': {
         const found = new Set<string>();
@@ -153,7 +152,8 @@ export async function planWrites(tx: SqlDriver, resources: Resource[], access?: 
 /** A FHIR id: what an owner must be (a tenant tag could say anything, '*' included). */
 const ORGANIZATION_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-const may = (access: RepositoryAccess, owner: string | null): boolean => (owner === null ? access.allOrganizations : access.allOrganizations || access.organizations.includes(owner));
+const may = (access: RepositoryAccess, owner: string | null): boolean =>
+  owner === null ? access.allOrganizations : access.allOrganizations || access.organizations.includes(owner);
 
 /** What `checkWrites` needs of `planWrites`' work. */
 interface Batch {
@@ -198,7 +198,10 @@ async function writable(tx: SqlDriver, access: RepositoryAccess, type: string, r
 async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess): Promise<void> {
   const { resources, rules, owners, stored, inBatch, serverAssigned } = batch;
   const own = resources.filter((r) => r.id && !serverAssigned?.has(key(r.resourceType, r.id)));
-  const current = await storedRows(tx, own.map((r) => ({ type: r.resourceType, id: r.id as string })));
+  const current = await storedRows(
+    tx,
+    own.map((r) => ({ type: r.resourceType, id: r.id as string })),
+  );
   for (const [i, r] of resources.entries()) {
     const assigned = !r.id || serverAssigned?.has(key(r.resourceType, r.id));
     const name = assigned ? `the new ${r.resourceType}` : `${r.resourceType}/${r.id}`;
@@ -249,7 +252,9 @@ async function checkWrites(tx: SqlDriver, batch: Batch, access: RepositoryAccess
       throw forbidden(`You may not write ${name}: ${why}`);
     }
     if (r.resourceType === 'Consent' && owner !== null && !access.organizations.includes(owner)) {
-      throw forbidden(`You may not write ${name}: a Consent is written by the organization that owns its patient (${owner}), and your client is not registered for it by name`);
+      throw forbidden(
+        `You may not write ${name}: a Consent is written by the organization that owns its patient (${owner}), and your client is not registered for it by name`,
+      );
     }
   }
 }

@@ -86,7 +86,8 @@ const DDL = [
 
 const NOW = "date_trunc('milliseconds', now())";
 
-const COLUMNS = 'id, source, feed, record, input, location, kind, record_id, errors, raw, header, status, received_at, attempts, last_tried_at, resolved_at, owner, part2, patient_id, client_id';
+const COLUMNS =
+  'id, source, feed, record, input, location, kind, record_id, errors, raw, header, status, received_at, attempts, last_tried_at, resolved_at, owner, part2, patient_id, client_id';
 
 interface RejectRow {
   id: string;
@@ -363,7 +364,10 @@ export class RejectStore {
       params.push(value);
       return `$${params.length}`;
     });
-    const res = await this.driver.query<RejectRow>(`SELECT ${COLUMNS} FROM ingest_reject WHERE id = ANY($1::uuid[])${visible ? ` AND ${visible}` : ''}`, params);
+    const res = await this.driver.query<RejectRow>(
+      `SELECT ${COLUMNS} FROM ingest_reject WHERE id = ANY($1::uuid[])${visible ? ` AND ${visible}` : ''}`,
+      params,
+    );
     const byId = new Map((await this.released(res.rows, access)).map((r) => [r.id.toLowerCase(), r]));
     return valid.flatMap((id) => byId.get(id) ?? []);
   }

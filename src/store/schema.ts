@@ -82,7 +82,13 @@ const STEPS: string[][] = [
     'CREATE INDEX IF NOT EXISTS fhir_consent_grant_consent ON fhir_consent_grant (consent_id)',
     // Backfill: the direct rules, then each resource in a Patient's compartment takes its Patient's owner.
     `UPDATE fhir_resource SET owner = id WHERE resource_type = 'Organization'`,
-    ...Object.entries({ Patient: 'managingOrganization', EpisodeOfCare: 'managingOrganization', Encounter: 'serviceProvider', ChargeItem: 'performingOrganization', PractitionerRole: 'organization' }).map(
+    ...Object.entries({
+      Patient: 'managingOrganization',
+      EpisodeOfCare: 'managingOrganization',
+      Encounter: 'serviceProvider',
+      ChargeItem: 'performingOrganization',
+      PractitionerRole: 'organization',
+    }).map(
       ([type, element]) =>
         `UPDATE fhir_resource SET owner = substring(content->'${element}'->>'reference' from 'Organization/([A-Za-z0-9.-]+)$')
           WHERE resource_type = '${type}' AND owner IS NULL AND content IS NOT NULL`,
@@ -118,7 +124,9 @@ export async function migrate(driver: SqlDriver, baseUrl?: string): Promise<void
     }
     if (current < 2) {
       // Consents stored before step 2 get their grants (with the grantor column of step 3 in place).
-      const consents = await tx.query<{ id: string; content: Consent; owner: string | null }>(`SELECT id, content, owner FROM fhir_resource WHERE resource_type = 'Consent' AND NOT deleted`);
+      const consents = await tx.query<{ id: string; content: Consent; owner: string | null }>(
+        `SELECT id, content, owner FROM fhir_resource WHERE resource_type = 'Consent' AND NOT deleted`,
+      );
       for (const c of consents.rows) {
         await writeGrants(tx, c.id, c.content, c.owner);
       }

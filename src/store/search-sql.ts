@@ -91,7 +91,10 @@ function filterCondition(type: string, f: Filter, a: string, ctx: FilterContext)
   const def = paramsOf(type).get(f.code);
   if (!def) {
     const known = definedParams(type).some((p) => p.code === f.code);
-    return unsupported(ctx, known ? `Search parameter '${f.code}' of ${type} is not supported; ignored` : `Unknown search parameter '${f.code}' for ${type}; ignored`);
+    return unsupported(
+      ctx,
+      known ? `Search parameter '${f.code}' of ${type} is not supported; ignored` : `Unknown search parameter '${f.code}' for ${type}; ignored`,
+    );
   }
   // Parameters of a condition given up on (an unsupported modifier) are dropped: a statement must use every one.
   const mark = ctx.params.values.length;
@@ -293,7 +296,9 @@ function referenceCondition(def: ParamDef, op: string, value: string, ctx: Filte
     // An absolute URL or canonical matches the stored text (an unversioned canonical every version);
     // on this server's base it is also the local reference, however it was written.
     const byText = `x.ref = ${p(cut(value))} OR x.ref LIKE ${p(`${likeEscape(cut(value))}|%`)}`;
-    return local && (!typeModifier || typeModifier === local.type) ? `${byText} OR (x.target_type = ${p(local.type)} AND x.target_id = ${p(local.id)})` : byText;
+    return local && (!typeModifier || typeModifier === local.type)
+      ? `${byText} OR (x.target_type = ${p(local.type)} AND x.target_id = ${p(local.id)})`
+      : byText;
   }
   if (local) {
     return typeModifier && typeModifier !== local.type ? 'false' : `x.target_type = ${p(local.type)} AND x.target_id = ${p(local.id)}`;
@@ -388,7 +393,9 @@ export function sortTerms(type: string, rules: SortRule[], a: string, ctx: Filte
       unsupported(ctx, `Cannot sort by unknown search parameter '${rule.code}'; ignored`);
       continue;
     }
-    const column = { token: 'value', uri: 'value', string: 'norm', date: rule.descending ? 'high' : 'low', reference: 'ref', number: 'low', quantity: 'low' }[def.type];
+    const column = { token: 'value', uri: 'value', string: 'norm', date: rule.descending ? 'high' : 'low', reference: 'ref', number: 'low', quantity: 'low' }[
+      def.type
+    ];
     const agg = rule.descending ? 'max' : 'min';
     terms.push(
       `(SELECT ${agg}(s.${column}) FROM ${TABLES[def.type]} s WHERE s.resource_type = ${a}.resource_type AND s.id = ${a}.id AND s.code = ${ctx.params.add(def.code)}) ${dir} NULLS LAST`,

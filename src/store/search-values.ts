@@ -19,11 +19,34 @@ export { dateRange };
 /** Longest text kept in an index column (btree entries must stay well under 2.7 kB). */
 export const MAX_INDEXED = 1000;
 
-export interface TokenRow { code: string; system: string | null; value: string }
-export interface StringRow { code: string; value: string; norm: string }
-export interface DateRow { code: string; low: string; high: string }
-export interface ReferenceRow { code: string; targetType: string | null; targetId: string | null; ref: string }
-export interface NumberRow { code: string; low: number | null; high: number | null; system: string | null; unit: string | null }
+export interface TokenRow {
+  code: string;
+  system: string | null;
+  value: string;
+}
+export interface StringRow {
+  code: string;
+  value: string;
+  norm: string;
+}
+export interface DateRow {
+  code: string;
+  low: string;
+  high: string;
+}
+export interface ReferenceRow {
+  code: string;
+  targetType: string | null;
+  targetId: string | null;
+  ref: string;
+}
+export interface NumberRow {
+  code: string;
+  low: number | null;
+  high: number | null;
+  system: string | null;
+  unit: string | null;
+}
 
 export interface SearchValues {
   tokens: TokenRow[];
@@ -112,7 +135,11 @@ function addValue(out: SearchValues, def: ParamDef, value: unknown, base: Server
       }
       const id = isObj(value) && isObj(value.identifier) ? value.identifier : undefined;
       if (id && str(id.value)) {
-        out.tokens.push({ code: modifierCode(def.code, 'identifier'), system: str(id.system) ? cut(id.system as string) : null, value: cut(id.value as string) });
+        out.tokens.push({
+          code: modifierCode(def.code, 'identifier'),
+          system: str(id.system) ? cut(id.system as string) : null,
+          value: cut(id.value as string),
+        });
       }
       return;
     }
@@ -175,7 +202,11 @@ function addTokenParts(out: SearchValues, code: string, v: unknown): void {
   if (isObj(v.type) && Array.isArray(v.type.coding) && str(v.value)) {
     for (const c of v.type.coding) {
       if (isObj(c) && str(c.code)) {
-        out.tokens.push({ code: modifierCode(code, 'of-type'), system: str(c.system) ? cut(c.system as string) : null, value: cut(`${c.code as string}|${v.value as string}`) });
+        out.tokens.push({
+          code: modifierCode(code, 'of-type'),
+          system: str(c.system) ? cut(c.system as string) : null,
+          value: cut(`${c.code as string}|${v.value as string}`),
+        });
       }
     }
   }

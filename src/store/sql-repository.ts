@@ -11,7 +11,17 @@ import { accessColumns, inTenant, releaseRows, visibleCondition, type AccessRow 
 import { planAuditEvents } from './audit-owners';
 import { checkDelete, planWrites, type WritePlan } from './owners';
 import type { ServerBase } from './local-refs';
-import type { HistoryOptions, Repository, RepositoryAccess, SearchResult, SqlDriver, StreamFilter, UpdateResult, WriteManyOptions, WriteOptions } from './repository';
+import type {
+  HistoryOptions,
+  Repository,
+  RepositoryAccess,
+  SearchResult,
+  SqlDriver,
+  StreamFilter,
+  UpdateResult,
+  WriteManyOptions,
+  WriteOptions,
+} from './repository';
 import { compartmentPage, streamResources, type CompartmentOptions, type CompartmentPage } from './sql-stream';
 import { runSearch } from './sql-search';
 import { writeVersion } from './sql-write';
@@ -109,7 +119,12 @@ export class SqlRepository implements Repository {
   }
 
   /** Owners and labels of resources written together (src/store/owners.ts, AuditEvents: src/store/audit-owners.ts). */
-  private async plan(tx: SqlDriver, resources: Resource[], serverAssigned?: ReadonlySet<string>, auditActors?: readonly (string | undefined)[]): Promise<WritePlan[]> {
+  private async plan(
+    tx: SqlDriver,
+    resources: Resource[],
+    serverAssigned?: ReadonlySet<string>,
+    auditActors?: readonly (string | undefined)[],
+  ): Promise<WritePlan[]> {
     return planAuditEvents(tx, resources, await planWrites(tx, resources, this.access, serverAssigned), auditActors);
   }
 
@@ -154,11 +169,7 @@ export class SqlRepository implements Repository {
     });
   }
 
-  async history(
-    type?: ResourceType,
-    id?: string,
-    options: HistoryOptions = {},
-  ): Promise<Bundle> {
+  async history(type?: ResourceType, id?: string, options: HistoryOptions = {}): Promise<Bundle> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (type) {

@@ -109,7 +109,14 @@ export async function runSearch(
   refuseNul(request);
   const warnings: string[] = [];
   const hierarchies = await loadHierarchies(driver, subsumptionSystems(request.filters ?? []), options.access);
-  const context = (w: string[]): FilterContext => ({ params: new SqlParams(), strict: options.strict, warnings: w, access: options.access, base: options.base, hierarchies });
+  const context = (w: string[]): FilterContext => ({
+    params: new SqlParams(),
+    strict: options.strict,
+    warnings: w,
+    access: options.access,
+    base: options.base,
+    hierarchies,
+  });
   const ctx = context(warnings);
   const count = pageSize(request.count, warnings);
   const cursor = decodeCursor(options.cursor);
@@ -194,10 +201,9 @@ async function includes(driver: SqlDriver, request: SearchRequest, matches: Reso
   let frontier = matches;
   for (let round = 0; round < 4 && frontier.length > 0 && rows.length < MAX_INCLUDED; round++) {
     const added: IncRow[] = [];
-    const targets = [
-      ...(request.include ?? []).map((t) => ({ t, rev: false })),
-      ...(request.revInclude ?? []).map((t) => ({ t, rev: true })),
-    ].filter(({ t }) => round === 0 || t.modifier === 'iterate');
+    const targets = [...(request.include ?? []).map((t) => ({ t, rev: false })), ...(request.revInclude ?? []).map((t) => ({ t, rev: true }))].filter(
+      ({ t }) => round === 0 || t.modifier === 'iterate',
+    );
     for (const { t, rev } of targets) {
       const got = rev ? await revIncluded(driver, t, frontier, ctx) : await included1(driver, t, frontier, ctx);
       for (const r of got) {

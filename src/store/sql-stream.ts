@@ -93,7 +93,11 @@ export async function compartmentPage(driver: SqlDriver, patientId: string, opti
     params.push(v);
     return `$${params.length}`;
   };
-  const conds = ['NOT t.deleted', 't.patient_ids @> $1::text[]', ...conditions({ types: options.types, excludeTypes: options.excludeTypes, since: options.since }, params)];
+  const conds = [
+    'NOT t.deleted',
+    't.patient_ids @> $1::text[]',
+    ...conditions({ types: options.types, excludeTypes: options.excludeTypes, since: options.since }, params),
+  ];
   const tenant = access && tenantCondition(access, 't', add);
   if (tenant) {
     conds.push(tenant);

@@ -40,7 +40,10 @@ const key = (type: string, id: string): string => `${type}/${id}`;
  */
 export async function writeMany(tx: SqlDriver, resources: Resource[], plans: WritePlan[] = [], base?: ServerBase): Promise<WrittenVersion[]> {
   const results = new Array<WrittenVersion>(resources.length);
-  await lockForWrite(tx, resources.map((r) => ({ type: r.resourceType, id: r.id as string })));
+  await lockForWrite(
+    tx,
+    resources.map((r) => ({ type: r.resourceType, id: r.id as string })),
+  );
   // Every statement below meets the rows in key order (inserts of new ids too), so that a batch
   // too large for the write locks still takes its row locks in the same order as any other;
   // repeats of one id stay in input order (the later one is the later version).
@@ -132,7 +135,12 @@ export async function writeMany(tx: SqlDriver, resources: Resource[], plans: Wri
     }
     const consents = written.filter((p) => p.type === 'Consent');
     if (consents.length > 0) {
-      await writeGrants(tx, consents.map((p) => p.id), consents.map((p) => p.doc), consents.map((p) => p.owner));
+      await writeGrants(
+        tx,
+        consents.map((p) => p.id),
+        consents.map((p) => p.doc),
+        consents.map((p) => p.owner),
+      );
     }
     // Created by another writer between our lock and our insert: take the one-by-one path.
     for (const p of lost) {
@@ -151,18 +159,53 @@ const joinIds = (ids: string[]): string => ids.join('\u001f');
 
 /** The search-value side tables: which values fill them, and each column as [row field, column, SQL type]. */
 const SIDE_TABLES: { table: string; values: Exclude<keyof SearchValues, 'patientIds'>; columns: [string, string, string][] }[] = [
-  { table: 'fhir_token', values: 'tokens', columns: [['code', 'code', 'text'], ['system', 'system', 'text'], ['value', 'value', 'text']] },
-  { table: 'fhir_string', values: 'strings', columns: [['code', 'code', 'text'], ['value', 'value', 'text'], ['norm', 'norm', 'text']] },
-  { table: 'fhir_date', values: 'dates', columns: [['code', 'code', 'text'], ['low', 'low', 'timestamptz'], ['high', 'high', 'timestamptz']] },
+  {
+    table: 'fhir_token',
+    values: 'tokens',
+    columns: [
+      ['code', 'code', 'text'],
+      ['system', 'system', 'text'],
+      ['value', 'value', 'text'],
+    ],
+  },
+  {
+    table: 'fhir_string',
+    values: 'strings',
+    columns: [
+      ['code', 'code', 'text'],
+      ['value', 'value', 'text'],
+      ['norm', 'norm', 'text'],
+    ],
+  },
+  {
+    table: 'fhir_date',
+    values: 'dates',
+    columns: [
+      ['code', 'code', 'text'],
+      ['low', 'low', 'timestamptz'],
+      ['high', 'high', 'timestamptz'],
+    ],
+  },
   {
     table: 'fhir_reference',
     values: 'references',
-    columns: [['code', 'code', 'text'], ['targetType', 'target_type', 'text'], ['targetId', 'target_id', 'text'], ['ref', 'ref', 'text']],
+    columns: [
+      ['code', 'code', 'text'],
+      ['targetType', 'target_type', 'text'],
+      ['targetId', 'target_id', 'text'],
+      ['ref', 'ref', 'text'],
+    ],
   },
   {
     table: 'fhir_number',
     values: 'numbers',
-    columns: [['code', 'code', 'text'], ['low', 'low', 'numeric'], ['high', 'high', 'numeric'], ['system', 'system', 'text'], ['unit', 'unit', 'text']],
+    columns: [
+      ['code', 'code', 'text'],
+      ['low', 'low', 'numeric'],
+      ['high', 'high', 'numeric'],
+      ['system', 'system', 'text'],
+      ['unit', 'unit', 'text'],
+    ],
   },
 ];
 
@@ -192,14 +235,15 @@ async function writeRows(tx: SqlDriver, written: Planned[], replaced: Planned[],
  * The search-value rows of many resources: those of `stale` deleted, those of `fresh` (with their
  * values) inserted, one statement per table (writes, and the reindex of src/store/reindex.ts).
  */
-export async function replaceSideRows(tx: SqlDriver, stale: { type: string; id: string }[], fresh: { type: string; id: string; values: SearchValues }[]): Promise<void> {
+export async function replaceSideRows(
+  tx: SqlDriver,
+  stale: { type: string; id: string }[],
+  fresh: { type: string; id: string; values: SearchValues }[],
+): Promise<void> {
   if (stale.length > 0) {
     const keys = [stale.map((p) => p.type), stale.map((p) => p.id)];
     for (const { table } of SIDE_TABLES) {
-      await tx.query(
-        `DELETE FROM ${table} x USING unnest($1::text[], $2::text[]) AS k(t, i) WHERE x.resource_type = k.t AND x.id = k.i`,
-        keys,
-      );
+      await tx.query(`DELETE FROM ${table} x USING unnest($1::text[], $2::text[]) AS k(t, i) WHERE x.resource_type = k.t AND x.id = k.i`, keys);
     }
   }
   for (const t of SIDE_TABLES) {

@@ -103,8 +103,19 @@ export async function writeVersion(
     const prepared = content ? prepareDoc({ ...content, id, meta: { ...content.meta, versionId: String(versionId), lastUpdated } }, plan, base) : undefined;
     const doc = prepared?.doc ?? null;
     const values = prepared?.values ?? EMPTY;
-    const owner = content ? plan?.owner ?? null : row?.owner ?? null;
-    const params = [type, id, versionId, lastUpdated, content === null, doc ? JSON.stringify(doc) : null, values.patientIds, ...sideParams(values), owner, prepared?.part2 ?? false];
+    const owner = content ? (plan?.owner ?? null) : (row?.owner ?? null);
+    const params = [
+      type,
+      id,
+      versionId,
+      lastUpdated,
+      content === null,
+      doc ? JSON.stringify(doc) : null,
+      values.patientIds,
+      ...sideParams(values),
+      owner,
+      prepared?.part2 ?? false,
+    ];
     if (!row) {
       const inserted = await tx.query(
         `INSERT INTO fhir_resource (resource_type, id, version_id, last_updated, deleted, content, patient_ids, owner, part2)

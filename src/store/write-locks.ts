@@ -48,10 +48,7 @@ export async function lockForWrite(tx: SqlDriver, keys: readonly WriteKey[]): Pr
   if (locks.length === 0 || locks.length > MAX_WRITE_LOCKS) {
     return;
   }
-  await tx.query(
-    'SELECT pg_advisory_xact_lock($1::int, k) FROM unnest($2::int[]) WITH ORDINALITY AS u(k, n) ORDER BY n',
-    [WRITE_LOCK_SPACE, locks],
-  );
+  await tx.query('SELECT pg_advisory_xact_lock($1::int, k) FROM unnest($2::int[]) WITH ORDINALITY AS u(k, n) ORDER BY n', [WRITE_LOCK_SPACE, locks]);
 }
 
 /**

@@ -92,7 +92,11 @@ export function mapRecord(source: LoadedSource, feed: Feed, record: SourceRecord
  * `group`. Unreadable records and records without a group key come out on their own, as
  * rejected, and do not end the group they are in the middle of.
  */
-export async function* mapRecords(source: LoadedSource, feed: Feed, records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>): AsyncIterable<MappedSource> {
+export async function* mapRecords(
+  source: LoadedSource,
+  feed: Feed,
+  records: AsyncIterable<SourceRecord> | Iterable<SourceRecord>,
+): AsyncIterable<MappedSource> {
   const group = feed.group;
   if (!group) {
     for await (const record of records) {
@@ -247,4 +251,3 @@ export function groupWhere(wheres: string[]): string {
   }
   return `lines ${runs.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(', ')}`;
 }
-

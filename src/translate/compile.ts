@@ -38,7 +38,10 @@ function asRule(data: unknown, cx: CompileContext, at: YamlPath): RuleData {
     return { from: data };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw cx.file.error(at, `a rule is a source path or a map (from, const, when, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`);
+    throw cx.file.error(
+      at,
+      `a rule is a source path or a map (from, const, when, transform, table, default, required, each), not ${Array.isArray(data) ? 'a list' : String(data)}`,
+    );
   }
   const rule = data as RuleData;
   const allowed = 'each' in rule ? EACH_KEYS : VALUE_KEYS;
@@ -56,7 +59,7 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
   const rule = asRule(data, cx, at);
   const { file, format } = cx;
   const hasFrom = rule.from !== undefined;
-  if (hasFrom === ('const' in rule)) {
+  if (hasFrom === 'const' in rule) {
     throw file.error(at, hasFrom ? "a rule has 'from' or 'const', not both" : "a rule needs 'from' (a source path) or 'const' (a fixed value)");
   }
   let read: (scope: SourceScope, env: Env) => Got | undefined;
@@ -170,7 +173,12 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
         return undefined;
       }
       if (e instanceof Missing) {
-        env.issues.push({ severity: 'error', field: path, ...sourceOf(undefined, scope, firstPath, format), message: firstPath ? `Required, but ${firstPath} has no value` : 'Required, but there is no value' });
+        env.issues.push({
+          severity: 'error',
+          field: path,
+          ...sourceOf(undefined, scope, firstPath, format),
+          message: firstPath ? `Required, but ${firstPath} has no value` : 'Required, but there is no value',
+        });
         return undefined;
       }
       throw e;
@@ -264,7 +272,10 @@ export function compileField(target: string, data: unknown, cx: CompileContext, 
     }
   }
   const set = makeSetter(episode ? segs.slice(1) : segs);
-  const rule = data !== null && typeof data === 'object' && !Array.isArray(data) && 'each' in data ? compileEach(data, cx, at, info, targetWhere) : compileValue(data, cx, at, { info, where: targetWhere });
+  const rule =
+    data !== null && typeof data === 'object' && !Array.isArray(data) && 'each' in data
+      ? compileEach(data, cx, at, info, targetWhere)
+      : compileValue(data, cx, at, { info, where: targetWhere });
   return { target, segs, set, episode, info, rule, element: indexedElement(segs) };
 }
 
@@ -286,7 +297,9 @@ function compileEach(rule: RuleData, cx: CompileContext, at: YamlPath, info: Tar
     throw file.error([...at, 'required'], 'required is true or false');
   }
   const out: EachRule = { each, ...(when ? { when } : {}), required: rule.required === true };
-  const forms = [rule.fields !== undefined, rule.key !== undefined || rule.value !== undefined, rule.from !== undefined || rule.const !== undefined].filter(Boolean).length;
+  const forms = [rule.fields !== undefined, rule.key !== undefined || rule.value !== undefined, rule.from !== undefined || rule.const !== undefined].filter(
+    Boolean,
+  ).length;
   if (forms !== 1) {
     throw file.error(at, 'an each rule has fields (a list of objects), or key and value (an object), or from/const (a list of values)');
   }
@@ -340,4 +353,3 @@ export function compileFields(data: unknown, cx: CompileContext, at: YamlPath, b
   const fields = targets.map((t) => compileField(t, (data as Record<string, unknown>)[t], cx, [...at, t], base, where, episodeKind));
   return { fields, elements: [...new Set(fields.map((f) => f.element).filter((e): e is string => e !== undefined))] };
 }
-

@@ -55,7 +55,10 @@ export function conceptMapId(source: string, table: string): string {
 
 /** A computer-friendly name (FHIR's `[A-Z]([A-Za-z0-9_]){0,254}`): RiverbendCsvContactMode. */
 function fhirName(...parts: string[]): string {
-  const words = parts.join('-').split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const words = parts
+    .join('-')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean);
   const name = words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
   return /^[A-Z]/.test(name) ? name.slice(0, 255) : `Map${name}`.slice(0, 255);
 }

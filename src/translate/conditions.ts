@@ -30,7 +30,13 @@ const ConditionData = z.strictObject({
  * Compiles a `when`; `usePath` hears every path it reads (for the feed's columns and path checks).
  * Reading a JSON object where a value is expected throws StepFailure from the condition.
  */
-export function compileCondition(data: unknown, file: YamlFile, at: YamlPath, format: InputFormat, usePath: (path: string, at: YamlPath) => boolean): Condition {
+export function compileCondition(
+  data: unknown,
+  file: YamlFile,
+  at: YamlPath,
+  format: InputFormat,
+  usePath: (path: string, at: YamlPath) => boolean,
+): Condition {
   if (Array.isArray(data)) {
     if (data.length === 0) {
       throw file.error(at, 'an empty list of conditions');

@@ -68,7 +68,7 @@ export function compileFormat(format: string, need: 'date' | 'datetime'): DatePa
   }
   let re = '^';
   const parts: Token['part'][] = [];
-  for (let i = 0; i < format.length; ) {
+  for (let i = 0; i < format.length;) {
     const c = format[i];
     if (c === "'") {
       const end = format.indexOf("'", i + 1);
@@ -131,10 +131,16 @@ export function compileFormat(format: string, need: 'date' | 'datetime'): DatePa
     for (let k = 0; k < parts.length; k++) {
       const v = m[k + 1];
       switch (parts[k]) {
-        case 'y': out.y = Number(v); break;
+        case 'y':
+          out.y = Number(v);
+          break;
         // Two-digit years: 00-68 are 2000-2068, 69-99 are 1969-1999 (POSIX strptime).
-        case 'yy': out.y = Number(v) + (Number(v) < 69 ? 2000 : 1900); break;
-        case 'mo': out.mo = Number(v); break;
+        case 'yy':
+          out.y = Number(v) + (Number(v) < 69 ? 2000 : 1900);
+          break;
+        case 'mo':
+          out.mo = Number(v);
+          break;
         case 'mon': {
           const i = MONTHS.indexOf(v.toLowerCase());
           if (i < 0) {
@@ -143,14 +149,30 @@ export function compileFormat(format: string, need: 'date' | 'datetime'): DatePa
           out.mo = i + 1;
           break;
         }
-        case 'd': out.d = Number(v); break;
-        case 'h': out.h = Number(v); break;
-        case 'h12': h12 = Number(v); break;
-        case 'mi': out.mi = Number(v); break;
-        case 's': out.s = Number(v); break;
-        case 'frac': out.frac = v; break;
-        case 'ampm': pm = v[0] === 'P' || v[0] === 'p'; break;
-        case 'offset': out.offset = v; break;
+        case 'd':
+          out.d = Number(v);
+          break;
+        case 'h':
+          out.h = Number(v);
+          break;
+        case 'h12':
+          h12 = Number(v);
+          break;
+        case 'mi':
+          out.mi = Number(v);
+          break;
+        case 's':
+          out.s = Number(v);
+          break;
+        case 'frac':
+          out.frac = v;
+          break;
+        case 'ampm':
+          pm = v[0] === 'P' || v[0] === 'p';
+          break;
+        case 'offset':
+          out.offset = v;
+          break;
       }
     }
     if (h12 !== undefined) {
@@ -247,7 +269,10 @@ export function toDateTimeString(p: DateParts, zone: string, note?: (message: st
   }
   const local = utcOf(p.y, p.mo, p.d, p.h, p.mi ?? 0, p.s ?? 0);
   const r = resolveLocal(zone, local, p.y * 10000 + p.mo * 100 + p.d);
-  const out = r.wall === local ? `${wall(p.y, p.mo, p.d, p.h, p.mi ?? 0, p.s ?? 0)}${frac}${formatOffset(r.offset)}` : `${new Date(r.wall).toISOString().slice(0, 19)}${frac}${formatOffset(r.offset)}`;
+  const out =
+    r.wall === local
+      ? `${wall(p.y, p.mo, p.d, p.h, p.mi ?? 0, p.s ?? 0)}${frac}${formatOffset(r.offset)}`
+      : `${new Date(r.wall).toISOString().slice(0, 19)}${frac}${formatOffset(r.offset)}`;
   if (note && r.kind === 'gap') {
     note(`${new Date(local).toISOString().slice(0, 16).replace('T', ' ')} does not exist in ${zone} (clocks moved forward); read as ${out}`);
   } else if (note && r.kind === 'overlap') {
@@ -310,15 +335,32 @@ export function utcOf(y: number, mo: number, d: number, h = 0, mi = 0, s = 0): n
 
 /** The zone's offset from UTC, in whole minutes, at an instant. */
 export function offsetAt(zone: string, utc: number): number {
-  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  let y = 0,
+    mo = 0,
+    d = 0,
+    h = 0,
+    mi = 0,
+    s = 0;
   for (const part of formatter(zone).formatToParts(utc)) {
     switch (part.type) {
-      case 'year': y = Number(part.value); break;
-      case 'month': mo = Number(part.value); break;
-      case 'day': d = Number(part.value); break;
-      case 'hour': h = Number(part.value); break;
-      case 'minute': mi = Number(part.value); break;
-      case 'second': s = Number(part.value); break;
+      case 'year':
+        y = Number(part.value);
+        break;
+      case 'month':
+        mo = Number(part.value);
+        break;
+      case 'day':
+        d = Number(part.value);
+        break;
+      case 'hour':
+        h = Number(part.value);
+        break;
+      case 'minute':
+        mi = Number(part.value);
+        break;
+      case 'second':
+        s = Number(part.value);
+        break;
     }
   }
   return Math.round((utcOf(y, mo, d, h, mi, s) - Math.floor(utc / 1000) * 1000) / 60_000);
@@ -359,7 +401,9 @@ export function resolveLocal(zone: string, local: number, day: number): Resolved
   }
   const before = offsetAt(zone, local - DAY);
   const after = offsetAt(zone, local + DAY);
-  const candidates = [...new Set([local - before * 60_000, local - after * 60_000])].filter((utc) => offsetAt(zone, utc) === (local - utc) / 60_000).sort((a, b) => a - b);
+  const candidates = [...new Set([local - before * 60_000, local - after * 60_000])]
+    .filter((utc) => offsetAt(zone, utc) === (local - utc) / 60_000)
+    .sort((a, b) => a - b);
   if (candidates.length > 0) {
     return { offset: (local - candidates[0]) / 60_000, wall: local, kind: candidates.length > 1 ? 'overlap' : 'ok' };
   }

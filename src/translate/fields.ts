@@ -27,7 +27,14 @@ function toText(x: unknown): unknown {
  * Sets the group's targets on `out` (and `episode` for `episode.*`); `prefix` is the path of the
  * object in the record (`contacts[1]`, '' at the top). Returns whether any value came from the source.
  */
-export function runGroup(group: FieldGroup, scope: SourceScope, env: Env, prefix: string, out: Record<string, unknown>, episode?: Record<string, unknown>): boolean {
+export function runGroup(
+  group: FieldGroup,
+  scope: SourceScope,
+  env: Env,
+  prefix: string,
+  out: Record<string, unknown>,
+  episode?: Record<string, unknown>,
+): boolean {
   let any = false;
   const sourced = group.elements.length > 0 ? new Set<string>() : undefined;
   const fields = group.fields;
@@ -154,7 +161,12 @@ function runEach(rule: EachRule, f: FieldRun, scope: SourceScope, env: Env, path
       const k: Got | undefined = rule.key.get(item, env, path);
       if (k === undefined) {
         if (env.issues.length === before) {
-          env.issues.push({ severity: 'error', field: path, source: absentAt(env.format, item, rule.key.firstPath ?? rule.each), message: `No key: ${rule.key.firstPath ?? 'the key'} has no value` });
+          env.issues.push({
+            severity: 'error',
+            field: path,
+            source: absentAt(env.format, item, rule.key.firstPath ?? rule.each),
+            message: `No key: ${rule.key.firstPath ?? 'the key'} has no value`,
+          });
         }
         continue;
       }
@@ -218,7 +230,12 @@ function runEach(rule: EachRule, f: FieldRun, scope: SourceScope, env: Env, path
     }
   }
   if (!made && rule.required) {
-    env.issues.push({ severity: 'error', field: path, source: absentAt(env.format, scope, rule.each), message: `Required, but ${rule.each} has no items that give a value` });
+    env.issues.push({
+      severity: 'error',
+      field: path,
+      source: absentAt(env.format, scope, rule.each),
+      message: `Required, but ${rule.each} has no items that give a value`,
+    });
   }
   return any;
 }
@@ -296,7 +313,7 @@ function lookup(obj: Record<string, unknown>, dotted: string): unknown {
 
 function removeAt(obj: Record<string, unknown>, dotted: string): void {
   const keys = dotted.split('.');
-  const parent = lookup(obj, keys.slice(0, -1).join('.') || '') ;
+  const parent = lookup(obj, keys.slice(0, -1).join('.') || '');
   const holder = keys.length === 1 ? obj : parent;
   if (holder && typeof holder === 'object') {
     delete (holder as Record<string, unknown>)[keys[keys.length - 1]];

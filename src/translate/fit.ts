@@ -87,4 +87,3 @@ export function checkValue(v: unknown, target: Target, file: YamlFile, at: YamlP
     throw file.error(at, `${JSON.stringify(v)} does not fit ${where}: ${issue.message}`);
   }
 }
-

@@ -65,7 +65,11 @@ export function loadSource(fileOrDir: string): LoadedSource {
   const feedFiles: { name: string; file: YamlFile }[] = [];
   // Symbolic links are followed (a folder mounted from a Kubernetes ConfigMap is all links): a
   // linked feed must not be skipped silently.
-  const files = fs.readdirSync(abs, { withFileTypes: true }).filter((e) => isA(e, abs, 'file')).map((e) => e.name).sort();
+  const files = fs
+    .readdirSync(abs, { withFileTypes: true })
+    .filter((e) => isA(e, abs, 'file'))
+    .map((e) => e.name)
+    .sort();
   for (const name of files) {
     if (name.endsWith('.yml')) {
       throw new MappingLoadError(display(path.join(abs, name)), undefined, '', 'mapping files end in .yaml');
@@ -92,7 +96,10 @@ function loadMappingFile(abs: string): LoadedSource {
   const yf = YamlFile.read(abs, display(abs));
   const data = yf.data;
   if (data !== null && typeof data === 'object' && !Array.isArray(data) && !('feeds' in data) && 'records' in data) {
-    throw yf.error([], 'this is a feed file of a mapping folder: give the folder (with its source.yaml), or make it a one-file mapping (source keys, tables and feeds: { <name>: <this feed> })');
+    throw yf.error(
+      [],
+      'this is a feed file of a mapping folder: give the folder (with its source.yaml), or make it a one-file mapping (source keys, tables and feeds: { <name>: <this feed> })',
+    );
   }
   const m = yf.check(MappingFile, data);
   const { tables: tableDefs, feeds: feedData, ...src } = m;
@@ -107,7 +114,13 @@ function loadMappingFile(abs: string): LoadedSource {
   return assemble(src, abs, tables, indexes, feedFiles);
 }
 
-function assemble(src: SourceFileData, abs: string, tables: Map<string, CodeTable>, indexes: Map<string, TableIndex>, feedFiles: { name: string; file: YamlFile }[]): LoadedSource {
+function assemble(
+  src: SourceFileData,
+  abs: string,
+  tables: Map<string, CodeTable>,
+  indexes: Map<string, TableIndex>,
+  feedFiles: { name: string; file: YamlFile }[],
+): LoadedSource {
   const feeds: Feed[] = [];
   const hl7Types = new Map<string, string>();
   for (const { name: feedName, file: ff } of feedFiles) {
@@ -172,7 +185,14 @@ export function loadSources(root: string = DEFAULT_MAPPINGS_DIR): Map<string, Lo
   return out;
 }
 
-function loadFeed(name: string, file: YamlFile, format: InputFormat, timezone: string, csvDefaults: FeedFileData['csv'], tables: Map<string, TableIndex>): Feed {
+function loadFeed(
+  name: string,
+  file: YamlFile,
+  format: InputFormat,
+  timezone: string,
+  csvDefaults: FeedFileData['csv'],
+  tables: Map<string, TableIndex>,
+): Feed {
   const data = file.check(FeedFile, file.data ?? {});
   if (data.csv && format !== 'csv') {
     throw file.error(['csv'], `csv options are for csv feeds; this source's format is ${format}`, true);
@@ -242,7 +262,10 @@ function loadFeed(name: string, file: YamlFile, format: InputFormat, timezone: s
     const group = compileFields(r.fields, cx, [...at, 'fields'], describe(KIND_SCHEMAS[r.record]), r.record, standalone);
     const hasEpisode = group.fields.some((f) => f.episode);
     if (standalone && !group.fields.some((f) => f.episode && f.target === 'episode.id')) {
-      throw file.error([...at, 'fields'], `a ${r.record} on its own needs episode.id (the id of its episode), and episode.personId and episode.organizationId unless the episode comes earlier in the run`);
+      throw file.error(
+        [...at, 'fields'],
+        `a ${r.record} on its own needs episode.id (the id of its episode), and episode.personId and episode.organizationId unless the episode comes earlier in the run`,
+      );
     }
     return { kind: r.record, ...(r.each !== undefined ? { each: r.each } : {}), ...(when ? { when } : {}), group, hasEpisode };
   });
@@ -279,7 +302,10 @@ function loadFeed(name: string, file: YamlFile, format: InputFormat, timezone: s
 /** `*` any characters, `?` one; file names match without regard to case, message types exactly. */
 function globToRegExp(format: InputFormat): (glob: string) => RegExp {
   return (glob) => {
-    const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const body = glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     return new RegExp(`^${body}$`, format === 'hl7v2' ? '' : 'i');
   };
 }
@@ -304,7 +330,12 @@ function checkPath(p: string, format: InputFormat, file: YamlFile, at: YamlPath,
       return;
     case 'hl7v2':
       if (each ? !HL7_SEGMENT.test(p) : !HL7_FIELD.test(p)) {
-        throw file.error(at, each ? `'${p}' is not an HL7 segment name or repeated field (each: FT1, each: PID-11[*])` : `'${p}' is not an HL7 path like PID-3.1, PID-5.1.1, PID-3[*].1 or FT1[2]-7.1`);
+        throw file.error(
+          at,
+          each
+            ? `'${p}' is not an HL7 segment name or repeated field (each: FT1, each: PID-11[*])`
+            : `'${p}' is not an HL7 path like PID-3.1, PID-5.1.1, PID-3[*].1 or FT1[2]-7.1`,
+        );
       }
       return;
     case 'json':

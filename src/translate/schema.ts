@@ -41,8 +41,7 @@ export function isTimeZone(zone: string): boolean {
 }
 export const TimeZone = z.string().refine(isTimeZone, 'not an IANA time zone (e.g. America/Chicago, UTC)');
 
-const oneOrMore = (item: z.ZodType<string>) =>
-  z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(item).min(1, 'give at least one'));
+const oneOrMore = (item: z.ZodType<string>) => z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(item).min(1, 'give at least one'));
 
 export const CsvSection = z.strictObject({
   delimiter: z.string().length(1, 'one character, e.g. "," or "\\t"').optional(),

@@ -91,7 +91,10 @@ export function compileTable(name: string, def: TableDefData, sourceSystem: stri
   const valueTarget = Object.prototype.hasOwnProperty.call(VALUE_TARGETS, def.target) ? VALUE_TARGETS[def.target] : undefined;
   const list = CANONICAL_LISTS[def.target] ?? (valueTarget ? [] : undefined);
   if (!list) {
-    throw file.error([...at, 'target'], `unknown code list '${def.target}' (lists: ${Object.keys(CANONICAL_LISTS).join(', ')}; or text, uri for values that are not codes)`);
+    throw file.error(
+      [...at, 'target'],
+      `unknown code list '${def.target}' (lists: ${Object.keys(CANONICAL_LISTS).join(', ')}; or text, uri for values that are not codes)`,
+    );
   }
   const isBoolean = def.target === 'boolean';
   const toTarget = (v: string | number | boolean, path: YamlPath): string | boolean => {
@@ -157,7 +160,8 @@ export function indexTable(table: CodeTable): TableIndex {
     map.set(table.ignoreCase ? k.toLowerCase() : k, v);
   }
   const keys = Object.keys(table.codes);
-  const known = keys.length === 0 ? 'none' : keys.length <= MAX_KNOWN ? keys.join(', ') : `${keys.slice(0, MAX_KNOWN).join(', ')}, ... (${keys.length - MAX_KNOWN} more)`;
+  const known =
+    keys.length === 0 ? 'none' : keys.length <= MAX_KNOWN ? keys.join(', ') : `${keys.slice(0, MAX_KNOWN).join(', ')}, ... (${keys.length - MAX_KNOWN} more)`;
   const label = `${table.name}${table.description ? ` (${table.description})` : ''}`;
   return {
     table,

@@ -109,7 +109,15 @@ export function typeName(t: TargetInfo): string {
       return `a code (${listText(t.options ?? [])})`;
     case 'array': {
       const el = t.element ?? { type: 'unknown' };
-      const plural: Partial<Record<TargetType, string>> = { object: 'objects', number: 'numbers', string: 'texts', boolean: 'true/false values', date: 'dates', datetime: 'date-times', unknown: 'values' };
+      const plural: Partial<Record<TargetType, string>> = {
+        object: 'objects',
+        number: 'numbers',
+        string: 'texts',
+        boolean: 'true/false values',
+        date: 'dates',
+        datetime: 'date-times',
+        unknown: 'values',
+      };
       return el.type === 'enum' ? `a list of codes (${listText(el.options ?? [])})` : `a list of ${plural[el.type] ?? 'values'}`;
     }
     case 'record':

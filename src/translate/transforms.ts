@@ -206,7 +206,10 @@ export const TRANSFORMS: Readonly<Record<string, TransformDef>> = {
         step: (g) => {
           if (g === undefined) return undefined;
           const texts = Array.isArray(g.v) ? g.v.filter((x): x is Scalar => x !== null).map(String) : [String(g.v)];
-          const v = texts.flatMap((t) => t.split(sep)).map((s) => s.trim()).filter((s) => s !== '');
+          const v = texts
+            .flatMap((t) => t.split(sep))
+            .map((s) => s.trim())
+            .filter((s) => s !== '');
           return v.length === 0 ? undefined : { v, at: g.at, ats: v.map(() => g.at) };
         },
       };
@@ -249,7 +252,7 @@ export const TRANSFORMS: Readonly<Record<string, TransformDef>> = {
   },
   template: {
     doc: "puts the value in place of '{}'",
-    arg: z.string().refine((s) => s.includes('{}'), "needs '{}' where the value goes, e.g. \"rb-{}\""),
+    arg: z.string().refine((s) => s.includes('{}'), 'needs \'{}\' where the value goes, e.g. "rb-{}"'),
     build: (arg) => {
       const parts = (arg as string).split('{}');
       return { step: itemwise((v) => parts.join(String(v))), produces: 'text' };

@@ -143,7 +143,7 @@ function toPlain(node: unknown, doc: Document.Parsed, depth = 0): unknown {
     }
     return node.value;
   }
-  return node === null || node === undefined ? null : (node as { toJSON?: () => unknown }).toJSON?.() ?? null;
+  return node === null || node === undefined ? null : ((node as { toJSON?: () => unknown }).toJSON?.() ?? null);
 }
 
 function valueAt(value: unknown, path: (string | number)[]): unknown {

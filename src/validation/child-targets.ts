@@ -48,7 +48,13 @@ function childScope(parent: Scope, name: string, base: Scope): Scope {
  * the profile on the element's type when it has one, else the profile's inner type or the base
  * type. Kept per element, type and profile; not kept when unknown.
  */
-export function childTarget(plans: PlanCache, element: ElementPlan, type: string, profile: LoadedProfile | undefined, typeProfiles: boolean): ChildTarget | undefined {
+export function childTarget(
+  plans: PlanCache,
+  element: ElementPlan,
+  type: string,
+  profile: LoadedProfile | undefined,
+  typeProfiles: boolean,
+): ChildTarget | undefined {
   let byProfile = element.children.get(type);
   let target = byProfile?.get(profile);
   if (target) {
@@ -64,7 +70,7 @@ export function childTarget(plans: PlanCache, element: ElementPlan, type: string
       childProfile = p;
     }
   }
-  typeSchema ??= (profile?.innerTypes.get(type)) ?? plans.defs.baseType(type);
+  typeSchema ??= profile?.innerTypes.get(type) ?? plans.defs.baseType(type);
   if (!typeSchema) {
     return undefined;
   }

@@ -109,7 +109,9 @@ function readExamples(pkg: FhirPackage, resourceType: string): Resource[] {
   const dir = join(pkg.dir, 'example');
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.startsWith(`${resourceType}-`) && f.endsWith('.json')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.startsWith(`${resourceType}-`) && f.endsWith('.json'))
+      .sort();
   } catch {
     return [];
   }
@@ -149,7 +151,10 @@ function indexPackage(pkg: FhirPackage): Omit<PackageEntry, 'pkg'>[] {
       // fall through to a scan
     }
   }
-  const stamp = createHash('sha1').update(`${pkg.dir}\u0000${pkg.name}#${pkg.version}\u0000${statSync(join(pkg.dir, 'package.json')).mtimeMs}`).digest('hex').slice(0, 20);
+  const stamp = createHash('sha1')
+    .update(`${pkg.dir}\u0000${pkg.name}#${pkg.version}\u0000${statSync(join(pkg.dir, 'package.json')).mtimeMs}`)
+    .digest('hex')
+    .slice(0, 20);
   const cacheFile = join(extractRoot(), 'index', `${pkg.name}#${pkg.version}-${stamp}.json`);
   try {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as IndexFile;

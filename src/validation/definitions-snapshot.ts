@@ -43,7 +43,7 @@ export function generateSnapshot(sd: StructureDefinition, source: SnapshotSource
     }
     // `value[x]:valueQuantity` names a type, not a slice: the choice element takes no slice name.
     const { sliceName: _sliceName, ...unsliced } = diff;
-    elements[at] = merge(elements[at], restrict ? (unsliced) : diff);
+    elements[at] = merge(elements[at], restrict ? unsliced : diff);
   }
   rollUpSliceMinimums(elements);
   return elements;
@@ -102,7 +102,9 @@ function choiceById(elements: ElementDefinition[], id: string): { id: string; re
   for (let i = 0; i < segs.length; i++) {
     const seg = segs[i];
     const here = prefix ? `${prefix}.${seg}` : seg;
-    const typed = /^([a-z][A-Za-z0-9]*)\[x\]:\1([A-Z][A-Za-z0-9]*)$/.exec(seg) ?? (elements.some((e) => e.id === here) ? null : /^([a-z][A-Za-z0-9]*?)([A-Z][A-Za-z0-9]*)$/.exec(seg));
+    const typed =
+      /^([a-z][A-Za-z0-9]*)\[x\]:\1([A-Z][A-Za-z0-9]*)$/.exec(seg) ??
+      (elements.some((e) => e.id === here) ? null : /^([a-z][A-Za-z0-9]*?)([A-Z][A-Za-z0-9]*)$/.exec(seg));
     const choiceId = typed ? `${prefix}.${typed[1]}[x]` : undefined;
     const choice = choiceId ? elements.find((e) => e.id === choiceId) : undefined;
     const type = choice?.type?.filter((t) => t.code.toLowerCase() === typed?.[2].toLowerCase());
@@ -167,7 +169,7 @@ function locate(elements: ElementDefinition[], id: string, source: SnapshotSourc
   const root = typeEls[0].path;
   const children = typeEls.slice(1).map((e) => {
     const rest = (e.id ?? e.path ?? '').slice(root.length);
-    return { ...e, id: (parentEl.id as string) + rest, path: (parentEl.path) + (e.path).slice(root.length) };
+    return { ...e, id: (parentEl.id as string) + rest, path: parentEl.path + e.path.slice(root.length) };
   });
   elements.splice(p + 1, 0, ...children);
   return elements.findIndex((e) => e.id === id);

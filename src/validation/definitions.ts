@@ -299,8 +299,7 @@ export class Definitions {
       for (const inc of [...(vs?.compose?.include ?? []), ...(vs?.compose?.exclude ?? [])]) {
         for (const imported of inc.valueSet ?? []) {
           const u = canonicalUrl(imported);
-          if (!this.ig?.has('ValueSet', u) && !this.terminology.knowsValueSet(u) && !u.startsWith('http://hl7.org/fhir/ValueSet/'))
-            out.add(u);
+          if (!this.ig?.has('ValueSet', u) && !this.terminology.knowsValueSet(u) && !u.startsWith('http://hl7.org/fhir/ValueSet/')) out.add(u);
         }
       }
     }

@@ -66,7 +66,7 @@ export function isEmptyValue(v: unknown): boolean {
 }
 
 function isQuantityValue(v: unknown): v is { value: number } {
-  return !!(v && typeof v === 'object' && 'value' in v && typeof (v).value === 'number');
+  return !!(v && typeof v === 'object' && 'value' in v && typeof v.value === 'number');
 }
 
 function capitalize(s: string): string {
@@ -183,7 +183,7 @@ function compileSymbol(name: string, inputType: string | null): Node | undefined
         if (!item || typeof item !== 'object') {
           continue; // SymbolAtom.evalValue skips non-objects
         }
-        if (Array.isArray(item) || ('resourceType' in item && (item).resourceType === name)) {
+        if (Array.isArray(item) || ('resourceType' in item && item.resourceType === name)) {
           return FALLBACK;
         }
         const obj = item as Record<string, unknown>;
@@ -430,7 +430,7 @@ function compileArithmetic(atom: ArithemticOperatorAtom, inputType: string | nul
       }
       const xq = isQuantityValue(x[0]);
       const a = xq ? (x[0] as { value: number }).value : x[0];
-      const b = isQuantityValue(y[0]) ? (y[0]).value : y[0];
+      const b = isQuantityValue(y[0]) ? y[0].value : y[0];
       if ((a !== null && typeof a === 'object') || (b !== null && typeof b === 'object')) {
         return FALLBACK;
       }

@@ -24,7 +24,9 @@ if (parentPort) {
   port.on('message', (job: WorkerJob) => {
     let message: WorkerMessage;
     try {
-      message = { result: 'texts' in job ? job.texts.map((text) => validateJsonText(validator, text, job.options)) : validator.validate(job.input, job.options) };
+      message = {
+        result: 'texts' in job ? job.texts.map((text) => validateJsonText(validator, text, job.options)) : validator.validate(job.input, job.options),
+      };
     } catch (err) {
       message = { error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
     }

@@ -114,7 +114,11 @@ export function locate(text: string, expressions: readonly (string | undefined)[
  * returned as they are.
  */
 export function withPositions(issues: readonly OperationOutcomeIssue[], text: string, base: readonly PathSegment[] = []): OperationOutcomeIssue[] {
-  const positions = locate(text, issues.map((i) => i.expression?.[0]), base);
+  const positions = locate(
+    text,
+    issues.map((i) => i.expression?.[0]),
+    base,
+  );
   return issues.map((issue, n) => {
     const pos = positions[n];
     if (!pos) return issue;

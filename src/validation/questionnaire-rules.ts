@@ -16,7 +16,6 @@ import { shown } from './issues';
 
 type Json = Record<string, unknown>;
 
-
 /** The answer[x] / enableWhen answer[x] type each item type takes. */
 const ANSWER_TYPES: Record<string, string[]> = {
   boolean: ['Boolean'],

@@ -243,12 +243,7 @@ export class Walker implements CheckContext {
     }
     for (const element of plan.required) {
       if (present ? !present.has(element.name) : (mask & element.requiredBit) === 0) {
-        this.report(
-          'error',
-          'required',
-          `Missing required element '${element.name}' (minimum cardinality ${element.el.min})`,
-          `${path}.${element.display}`,
-        );
+        this.report('error', 'required', `Missing required element '${element.name}' (minimum cardinality ${element.el.min})`, `${path}.${element.display}`);
       }
     }
     if (typeConstraints) {
@@ -334,12 +329,7 @@ export class Walker implements CheckContext {
       return;
     }
     if (n < element.min || n > element.max) {
-      this.report(
-        'error',
-        'structure',
-        `'${name}' has ${n} value(s); allowed ${el.min}..${Number.isFinite(el.max) ? el.max : '*'}`,
-        path,
-      );
+      this.report('error', 'structure', `'${name}' has ${n} value(s); allowed ${el.min}..${Number.isFinite(el.max) ? el.max : '*'}`, path);
     }
     const slicing = element.slicing;
     const counts = slicing ? new Array<number>(slicing.slices.length).fill(0) : undefined;
@@ -443,7 +433,12 @@ export class Walker implements CheckContext {
    * the holder is the extension `profile` defines (its url slices name the sub-extensions), and
    * whether the value fell in one of them; undefined for an extension on anything else.
    */
-  private subExtension(element: ElementPlan, profile: LoadedProfile | undefined, holder: Json, sliceIndex: number): { parent: LoadedProfile | undefined; inSlice: boolean } | undefined {
+  private subExtension(
+    element: ElementPlan,
+    profile: LoadedProfile | undefined,
+    holder: Json,
+    sliceIndex: number,
+  ): { parent: LoadedProfile | undefined; inSlice: boolean } | undefined {
     const p = element.el.path;
     if (!p.startsWith('Extension.') || !p.endsWith('.extension')) {
       return undefined;

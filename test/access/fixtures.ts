@@ -27,7 +27,14 @@ export const A = {
   supervisorQr: '4ac88c4b-1b7a-51da-9229-7fd67491dedd',
   encounter: '62af450b-2dc3-55cf-b0cb-2e29305dd5b9',
 };
-export const B = { org: 'lakeside-sud', patient: 'lakeside-pat-1', encounter: 'lakeside-enc-1', observation: 'lakeside-obs-1', practitioner: 'lakeside-pss-1', role: 'lakeside-pss-1-role' };
+export const B = {
+  org: 'lakeside-sud',
+  patient: 'lakeside-pat-1',
+  encounter: 'lakeside-enc-1',
+  observation: 'lakeside-obs-1',
+  practitioner: 'lakeside-pss-1',
+  role: 'lakeside-pss-1-role',
+};
 
 export const accessA: RepositoryAccess = { clientId: 'client-a', organizations: [A.org], allOrganizations: false };
 export const accessB: RepositoryAccess = { clientId: 'client-b', organizations: [B.org], allOrganizations: false, assignIds: true };
@@ -56,8 +63,18 @@ export function lakesideBundle(): Bundle {
         type: [{ coding: [{ system: cs('peerbridge-codes'), code: 'part2-program' }] }],
       }),
       put({ resourceType: 'Practitioner', id: B.practitioner, name: [{ family: 'Reyes', given: ['Sam'] }] }),
-      put({ resourceType: 'PractitionerRole', id: B.role, practitioner: { reference: `Practitioner/${B.practitioner}` }, organization: { reference: `Organization/${B.org}` } }),
-      put({ resourceType: 'Patient', id: B.patient, name: [{ family: 'Okafor', given: ['Lee'] }], managingOrganization: { reference: `Organization/${B.org}` } }),
+      put({
+        resourceType: 'PractitionerRole',
+        id: B.role,
+        practitioner: { reference: `Practitioner/${B.practitioner}` },
+        organization: { reference: `Organization/${B.org}` },
+      }),
+      put({
+        resourceType: 'Patient',
+        id: B.patient,
+        name: [{ family: 'Okafor', given: ['Lee'] }],
+        managingOrganization: { reference: `Organization/${B.org}` },
+      }),
       put({
         resourceType: 'Encounter',
         id: B.encounter,
@@ -81,23 +98,25 @@ export function lakesideBundle(): Bundle {
 /** A Consent of B's patient releasing Part 2 records to `org` (DS4P shape; see src/access/consent.ts). */
 export function consent(id: string, org: string, over: Partial<Consent> = {}, provision: Partial<NonNullable<Consent['provision']>> = {}): Consent {
   // Through JSON: `undefined` in `over`/`provision` removes an element.
-  return JSON.parse(JSON.stringify({
-    resourceType: 'Consent',
-    id,
-    status: 'active',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-    category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-    patient: { reference: `Patient/${B.patient}` },
-    policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
-    provision: {
-      type: 'permit',
-      period: { start: '2020-01-01', end: '2099-12-31' },
-      actor: [{ role: { coding: [{ system: SYSTEMS.participationType, code: 'IRCP' }] }, reference: { reference: `Organization/${org}` } }],
-      securityLabel: [{ system: SYSTEMS.actCode, code: '42CFRPart2' }],
-      ...provision,
-    },
-    ...over,
-  })) as Consent;
+  return JSON.parse(
+    JSON.stringify({
+      resourceType: 'Consent',
+      id,
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: `Patient/${B.patient}` },
+      policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+      provision: {
+        type: 'permit',
+        period: { start: '2020-01-01', end: '2099-12-31' },
+        actor: [{ role: { coding: [{ system: SYSTEMS.participationType, code: 'IRCP' }] }, reference: { reference: `Organization/${org}` } }],
+        securityLabel: [{ system: SYSTEMS.actCode, code: '42CFRPart2' }],
+        ...provision,
+      },
+      ...over,
+    }),
+  ) as Consent;
 }
 
 /** Resources the server writes itself: shared definitions and cross-tenant links. */
@@ -127,7 +146,13 @@ export function serverResources(): Resource[] {
 /** A router call as the HTTP layer makes it: FhirErrors become their status and outcome. */
 export function caller(validator: Validator, repo: SqlRepository, routes: Route[] = []) {
   const router = fhirRouter(routes);
-  return async (access: RepositoryAccess | undefined, method: FhirRequest['method'], url: string, body?: unknown, headers: FhirRequest['headers'] = {}): Promise<FhirResponse> => {
+  return async (
+    access: RepositoryAccess | undefined,
+    method: FhirRequest['method'],
+    url: string,
+    body?: unknown,
+    headers: FhirRequest['headers'] = {},
+  ): Promise<FhirResponse> => {
     const [path, qs] = url.split('?');
     const query: FhirRequest['query'] = {};
     for (const [k, v] of new URLSearchParams(qs ?? '')) {
@@ -148,7 +173,9 @@ export function caller(validator: Validator, repo: SqlRepository, routes: Route[
 
 /** Ids (Type/id) of a Bundle's entries of one search mode. */
 export function idsOf(bundle: Resource | undefined, mode: 'match' | 'include' | 'outcome' = 'match'): string[] {
-  return ((bundle as Bundle | undefined)?.entry ?? []).filter((e) => (e.search?.mode ?? 'match') === mode).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
+  return ((bundle as Bundle | undefined)?.entry ?? [])
+    .filter((e) => (e.search?.mode ?? 'match') === mode)
+    .map((e) => `${e.resource?.resourceType}/${e.resource?.id}`);
 }
 
 /** The OperationOutcome entry of a searchset, if any. */

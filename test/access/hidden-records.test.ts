@@ -29,7 +29,8 @@ beforeAll(() => {
 });
 
 /** The answer's text, with the ids it names replaced, to compare two answers. */
-const shape = (res: request.Response, ...ids: string[]): string => ids.reduce((text, id) => text.split(id).join('<id>'), `${res.status} ${JSON.stringify(res.body)}`);
+const shape = (res: request.Response, ...ids: string[]): string =>
+  ids.reduce((text, id) => text.split(id).join('<id>'), `${res.status} ${JSON.stringify(res.body)}`);
 
 describe.each(DRIVERS)('records a client may not see, in write answers, on %s', (driver) => {
   let store: TestStore;
@@ -60,7 +61,10 @@ describe.each(DRIVERS)('records a client may not see, in write answers, on %s', 
     for (const [k, organizations, assignIds] of clients) {
       const key = await makeKey('ES384');
       const client = await auth.clients.add({ name: `Client ${k}`, jwks: jwksOf(key), scopes: ['system/*.cruds'], organizations, assignIds });
-      const res = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
+      const res = await request(app)
+        .post('/auth/token')
+        .type('form')
+        .send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
       expect(res.status).toBe(200);
       tokens[k] = res.body.access_token as string;
     }
@@ -86,7 +90,11 @@ describe.each(DRIVERS)('records a client may not see, in write answers, on %s', 
     expect((await get(`/fhir/Patient/${B.patient}/$everything`, 'hie')).status).toBe(404);
 
     // A grant whose grantor is not the records' owner (a Consent stored in another tenant before this fix) releases nothing.
-    await repo.driver.query(`INSERT INTO fhir_consent_grant (consent_id, patient_id, organization_id, grantor) VALUES ('legacy', $1, $2, $3)`, [B.patient, C, A.org]);
+    await repo.driver.query(`INSERT INTO fhir_consent_grant (consent_id, patient_id, organization_id, grantor) VALUES ('legacy', $1, $2, $3)`, [
+      B.patient,
+      C,
+      A.org,
+    ]);
     expect((await get(`/fhir/Patient/${B.patient}`, 'hie')).status).toBe(404);
     expect(idsOf((await get(`/fhir/Encounter?patient=${B.patient}`, 'hie')).body as Bundle)).toEqual([]);
     await repo.driver.query(`DELETE FROM fhir_consent_grant WHERE consent_id = 'legacy'`);
@@ -139,8 +147,20 @@ describe.each(DRIVERS)('records a client may not see, in write answers, on %s', 
   });
 
   test('items 5 and 6: writes about a patient the client cannot read answer as for a patient that does not exist', async () => {
-    const obs = (subject: string, extra: Record<string, unknown> = {}) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${subject}` }, ...extra });
-    const enc = (subject: string) => ({ resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: `Patient/${subject}` }, serviceProvider: { reference: `Organization/${A.org}` } });
+    const obs = (subject: string, extra: Record<string, unknown> = {}) => ({
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${subject}` },
+      ...extra,
+    });
+    const enc = (subject: string) => ({
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: `Patient/${subject}` },
+      serviceProvider: { reference: `Organization/${A.org}` },
+    });
     const before = (await repo.driver.query<{ n: number }>('SELECT count(*)::int AS n FROM fhir_resource')).rows[0].n;
     for (const who of ['a', 'all']) {
       const cases: [string, unknown][] = [
@@ -173,7 +193,11 @@ describe.each(DRIVERS)('records a client may not see, in write answers, on %s', 
       meta: { tag: [{ system: TENANT_TAG_SYSTEM, code: A.org }] },
     });
     expect(res.status).toBe(201);
-    const row = (await repo.driver.query<{ owner: string; part2: boolean }>(`SELECT owner, part2 FROM fhir_resource WHERE resource_type = 'Encounter' AND id = $1`, [res.body.id])).rows[0];
+    const row = (
+      await repo.driver.query<{ owner: string; part2: boolean }>(`SELECT owner, part2 FROM fhir_resource WHERE resource_type = 'Encounter' AND id = $1`, [
+        res.body.id,
+      ])
+    ).rows[0];
     expect(row).toEqual({ owner: B.org, part2: true });
     // A's own client does not see it anywhere.
     expect((await get(`/fhir/Encounter/${res.body.id}`, 'a')).status).toBe(404);
@@ -185,7 +209,9 @@ describe.each(DRIVERS)('records a client may not see, in write answers, on %s', 
     const nothing = await get('/fhir/Patient?family=Nobody', 'all');
     const visible = await get(`/fhir/Patient?_id=${A.patient}`, 'all');
     for (const res of [withheld, nothing, visible]) {
-      expect((outcomeOf(res.body as Bundle) as OperationOutcome).issue).toEqual([{ severity: 'information', code: 'suppressed', details: { text: WITHHELD_TEXT } }]);
+      expect((outcomeOf(res.body as Bundle) as OperationOutcome).issue).toEqual([
+        { severity: 'information', code: 'suppressed', details: { text: WITHHELD_TEXT } },
+      ]);
     }
     expect(JSON.stringify((withheld.body as Bundle).entry)).toEqual(JSON.stringify((nothing.body as Bundle).entry));
     expect((withheld.body as Bundle).total).toEqual((nothing.body as Bundle).total);

@@ -38,10 +38,17 @@ describe.each(DRIVERS)('tenants over HTTP on %s', (driver) => {
     for (const r of serverResources()) {
       await repo.update(r);
     }
-    for (const [k, org] of [['a', A.org], ['b', B.org], ['all', ALL_ORGANIZATIONS]] as const) {
+    for (const [k, org] of [
+      ['a', A.org],
+      ['b', B.org],
+      ['all', ALL_ORGANIZATIONS],
+    ] as const) {
       const key = await makeKey('ES384');
       const client = await auth.clients.add({ name: `Client ${k}`, jwks: jwksOf(key), scopes: ['system/*.cruds'], organizations: [org] });
-      const res = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
+      const res = await request(app)
+        .post('/auth/token')
+        .type('form')
+        .send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
       expect(res.status).toBe(200);
       tokens[k] = res.body.access_token as string;
     }

@@ -72,7 +72,12 @@ describe.each(DRIVERS)('42 CFR Part 2 on %s', (driver) => {
     // Riverbend is no Part 2 program: nothing of it is labelled.
     expect(((await call(undefined, 'GET', `/Patient/${A.patient}`)).body as Resource).meta?.security).toBeUndefined();
     // The write's answer carries the labels too.
-    const created = await call(accessB, 'POST', '/Observation', { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${B.patient}` } });
+    const created = await call(accessB, 'POST', '/Observation', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: `Patient/${B.patient}` },
+    });
     expect(created.status).toBe(201);
     expect(created.body?.meta?.security?.map((s) => s.code)).toEqual(['R', '42CFRPart2', 'ETH']);
     await call(undefined, 'DELETE', `/Observation/${created.body?.id}`);
@@ -116,9 +121,44 @@ describe.each(DRIVERS)('42 CFR Part 2 on %s', (driver) => {
       ['not yet in force', consent('c1', B.org, {}, { period: { start: '2098-01-01' } })],
       ['to another organization', consent('c1', A.org)],
       ['a deny provision', consent('c1', B.org, {}, { type: 'deny' })],
-      ['a nested deny of the recipient', consent('c1', B.org, {}, { provision: [{ type: 'deny', actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, reference: { reference: `Organization/${B.org}` } }] }] })],
+      [
+        'a nested deny of the recipient',
+        consent(
+          'c1',
+          B.org,
+          {},
+          {
+            provision: [
+              {
+                type: 'deny',
+                actor: [
+                  {
+                    role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+                    reference: { reference: `Organization/${B.org}` },
+                  },
+                ],
+              },
+            ],
+          },
+        ),
+      ],
       ['inactive', consent('c1', B.org, { status: 'inactive' })],
-      ['a custodian, not a recipient', consent('c1', B.org, {}, { actor: [{ role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'CST' }] }, reference: { reference: `Organization/${B.org}` } }] })],
+      [
+        'a custodian, not a recipient',
+        consent(
+          'c1',
+          B.org,
+          {},
+          {
+            actor: [
+              {
+                role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'CST' }] },
+                reference: { reference: `Organization/${B.org}` },
+              },
+            ],
+          },
+        ),
+      ],
       ['other labels only', consent('c1', B.org, {}, { securityLabel: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'HIV' }] })],
     ];
     for (const [name, c] of cases) {
@@ -158,7 +198,10 @@ describe.each(DRIVERS)('42 CFR Part 2 on %s', (driver) => {
       for (const f of status.manifest?.error ?? []) errors.push(...((await read(f.url)) as OperationOutcome[]));
       return { id, files, errors };
     }
-    const keys = (files: Record<string, Resource[]>): string[] => Object.values(files).flat().map((r) => `${r.resourceType}/${r.id}`);
+    const keys = (files: Record<string, Resource[]>): string[] =>
+      Object.values(files)
+        .flat()
+        .map((r) => `${r.resourceType}/${r.id}`);
 
     test('system, Patient and Group exports hold only the tenant; Part 2 records only with consent, else a warning in the error file', async () => {
       const a = await exportAs(accessA, '/$export');

@@ -28,7 +28,7 @@ describe.each(DRIVERS)('tenants on %s', (driver) => {
     expect(a.status).toBe(200);
     // Org B: its own client's transaction.
     const b = await call(accessB, 'POST', '/', lakesideBundle());
-    expect([b.status, b.status === 200 ? "" : JSON.stringify(b.body)]).toEqual([200, ""]);
+    expect([b.status, b.status === 200 ? '' : JSON.stringify(b.body)]).toEqual([200, '']);
     for (const r of serverResources()) {
       await repo.update(r);
     }
@@ -172,7 +172,9 @@ describe.each(DRIVERS)('tenants on %s', (driver) => {
       expect((await call(accessA, 'POST', '/Basic', { ...basic, meta: { tag: [{ system: TENANT_TAG_SYSTEM, code: B.org }] } })).status).toBe(403);
       expect((await call(accessA, 'POST', '/Questionnaire', { resourceType: 'Questionnaire', status: 'draft' })).status).toBe(403);
       expect((await call(accessA, 'PUT', '/Questionnaire/shared-q', { resourceType: 'Questionnaire', id: 'shared-q', status: 'retired' })).status).toBe(403);
-      expect((await call({ ...accessA, allOrganizations: true }, 'POST', '/Questionnaire', { resourceType: 'Questionnaire', status: 'draft' })).status).toBe(201);
+      expect((await call({ ...accessA, allOrganizations: true }, 'POST', '/Questionnaire', { resourceType: 'Questionnaire', status: 'draft' })).status).toBe(
+        201,
+      );
     });
 
     test("a client of every organization ('*') names the owner a rule cannot decide; a tenant tag must name an Organization id", async () => {

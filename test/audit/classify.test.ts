@@ -14,7 +14,12 @@ beforeAll(() => {
   isType = (t) => validator.defs.isResourceType(t);
 });
 
-const c = (method: string, path: string, paramNames: string[] = [], extra: { status?: number; body?: unknown; contentLocation?: string } = {}): Classified | undefined =>
+const c = (
+  method: string,
+  path: string,
+  paramNames: string[] = [],
+  extra: { status?: number; body?: unknown; contentLocation?: string } = {},
+): Classified | undefined =>
   classify({ method, path, paramNames, status: extra.status ?? 200, body: extra.body, contentLocation: extra.contentLocation }, isType);
 const refs = (x?: Classified) => x?.entities.map((e) => e.reference ?? e.identifier?.value ?? e.resourceType ?? '-');
 
@@ -60,7 +65,14 @@ test.each(CASES)('%s %s %j: %s %s %j', (method, path, names, interaction, action
   expect(got?.interaction).toBe(interaction);
   expect(got?.action).toBe(action);
   expect(refs(got)).toEqual(entities);
-  const event = requestEvent(got as Classified, { clientId: 'c1', clientName: 'HIE', address: '10.0.0.1', purposeOfUse: 'TREAT' }, { site: 'x', uri: 'urn:x' }, 200, new Date(), new Date());
+  const event = requestEvent(
+    got as Classified,
+    { clientId: 'c1', clientName: 'HIE', address: '10.0.0.1', purposeOfUse: 'TREAT' },
+    { site: 'x', uri: 'urn:x' },
+    200,
+    new Date(),
+    new Date(),
+  );
   const errors = validator.validate(event).outcome.issue.filter((i) => i.severity === 'error');
   expect(errors).toEqual([]);
 });
@@ -124,7 +136,11 @@ test('request targets: origin and absolute form', () => {
 });
 
 test('token events validate; a refused one keeps a claimed id only when it looks like one', () => {
-  const issued = tokenEvent({ issued: true, clientId: 'c1', clientName: 'HIE', scope: 'system/*.read', tokenId: 'j1' }, { site: 'x', uri: 'urn:x' }, new Date());
+  const issued = tokenEvent(
+    { issued: true, clientId: 'c1', clientName: 'HIE', scope: 'system/*.read', tokenId: 'j1' },
+    { site: 'x', uri: 'urn:x' },
+    new Date(),
+  );
   const refused = tokenEvent({ issued: false, clientId: 'Dana Whitfield', error: 'invalid_client' }, { site: 'x', uri: 'urn:x' }, new Date());
   for (const e of [issued, refused]) expect(validator.validate(e).outcome.issue.filter((i) => i.severity === 'error')).toEqual([]);
   expect(refused.agent[0].who?.identifier).toBeUndefined();

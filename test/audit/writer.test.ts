@@ -6,8 +6,14 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { AuditWriter } from '../../src/audit';
 
-const event = (i: number): AuditEvent =>
-  ({ resourceType: 'AuditEvent', id: `e${i}`, type: { code: 'rest' }, recorded: new Date().toISOString(), agent: [], source: { observer: {} } });
+const event = (i: number): AuditEvent => ({
+  resourceType: 'AuditEvent',
+  id: `e${i}`,
+  type: { code: 'rest' },
+  recorded: new Date().toISOString(),
+  agent: [],
+  source: { observer: {} },
+});
 
 class FakeRepo {
   batches: AuditEvent[][] = [];

@@ -36,7 +36,12 @@ describe.each(DRIVERS)('/admin/clients on %s', (driver) => {
   afterAll(() => app?.close());
 
   test('`*` scopes do not reach the registry, and a token cannot be granted system/Client.* without registering for it', async () => {
-    for (const [method, path] of [['get', '/admin/clients'], ['post', '/admin/clients'], ['get', `/admin/clients/${root.clientId}`], ['delete', `/admin/clients/${root.clientId}`]] as const) {
+    for (const [method, path] of [
+      ['get', '/admin/clients'],
+      ['post', '/admin/clients'],
+      ['get', `/admin/clients/${root.clientId}`],
+      ['delete', `/admin/clients/${root.clientId}`],
+    ] as const) {
       const res = await api()[method](path).set('authorization', `Bearer ${everything.token}`).send({});
       expect(res.status).toBe(403);
       expect(res.headers['content-type']).toMatch(/application\/fhir\+json/);
@@ -45,7 +50,10 @@ describe.each(DRIVERS)('/admin/clients on %s', (driver) => {
     expect((await api().get('/admin/clients')).status).toBe(401);
     const key = await makeKey('ES384');
     const client = await app.auth.clients.add({ name: 'Wildcard', jwks: jwksOf(key), scopes: ['system/*.*'], organizations: ['*'] });
-    const res = await api().post('/auth/token').type('form').send(tokenForm(await signAssertion(key, client.id), 'system/Client.cruds system/*.read'));
+    const res = await api()
+      .post('/auth/token')
+      .type('form')
+      .send(tokenForm(await signAssertion(key, client.id), 'system/Client.cruds system/*.read'));
     expect(res.status).toBe(200);
     expect(res.body.scope).toBe('system/*.read');
   });
@@ -59,14 +67,22 @@ describe.each(DRIVERS)('/admin/clients on %s', (driver) => {
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     expect(created.headers.location).toBe(`/admin/clients/${id}`);
-    expect(created.body).toMatchObject({ name: 'Late HIE', scopes: ['system/Encounter.rs', 'system/Patient.rs'], organizations: [ORG], createdAt: expect.any(String) });
+    expect(created.body).toMatchObject({
+      name: 'Late HIE',
+      scopes: ['system/Encounter.rs', 'system/Patient.rs'],
+      organizations: [ORG],
+      createdAt: expect.any(String),
+    });
 
     const list = await api().get('/admin/clients').set('authorization', `Bearer ${root.token}`);
     expect(list.status).toBe(200);
     expect((list.body.clients as Array<{ id: string }>).map((c) => c.id)).toEqual(expect.arrayContaining([id, root.clientId, local.clientId]));
     expect((await api().get(`/admin/clients/${id}`).set('authorization', `Bearer ${root.token}`)).body).toMatchObject({ id, name: 'Late HIE' });
 
-    const token = await api().post('/auth/token').type('form').send(tokenForm(await signAssertion(key, id), 'system/Encounter.rs'));
+    const token = await api()
+      .post('/auth/token')
+      .type('form')
+      .send(tokenForm(await signAssertion(key, id), 'system/Encounter.rs'));
     expect(token.status).toBe(200);
     expect((await api().get('/fhir/Encounter').set('authorization', `Bearer ${token.body.access_token}`)).status).toBe(200);
 
@@ -85,7 +101,10 @@ describe.each(DRIVERS)('/admin/clients on %s', (driver) => {
     expect(bad.body.resourceType).toBe('OperationOutcome');
     expect(bad.body.issue.length).toBeGreaterThanOrEqual(4);
     expect(issues(bad.body)).toMatch(/'Patinet' is not a FHIR R4 resource type/);
-    const extra = await api().post('/admin/clients').set('authorization', `Bearer ${root.token}`).send({ name: 'x', jwks: await jwks(), scopes: ['system/*.read'], admin: true });
+    const extra = await api()
+      .post('/admin/clients')
+      .set('authorization', `Bearer ${root.token}`)
+      .send({ name: 'x', jwks: await jwks(), scopes: ['system/*.read'], admin: true });
     expect(extra.status).toBe(400);
     expect(issues(extra.body)).toMatch(/unknown property 'admin'/);
     for (const body of ['[]', '"x"', 'null', '{']) {
@@ -119,7 +138,11 @@ describe.each(DRIVERS)('/admin/clients on %s', (driver) => {
       expect(res.body.resourceType).toBe('OperationOutcome');
       expect(issues(res.body)).toMatch(why);
     }
-    const ok = await as(local.token, { ...base, scopes: ['system/Encounter.rs', 'system/Observation.rs?category=survey', 'system/Client.rs'], organizations: [ORG] });
+    const ok = await as(local.token, {
+      ...base,
+      scopes: ['system/Encounter.rs', 'system/Observation.rs?category=survey', 'system/Client.rs'],
+      organizations: [ORG],
+    });
     expect(ok.status).toBe(201);
     // What it registered it sees; what the deployment admin registered elsewhere does not exist for it.
     const foreign = await as(root.token, { ...base, name: 'Lakeside HIE', scopes: ['system/*.read'], organizations: [OTHER_ORG] });
@@ -143,7 +166,10 @@ describe.each(DRIVERS)('/admin/clients on %s', (driver) => {
   });
 
   test('admin requests are audited: who registered, read and removed which client', async () => {
-    const created = await api().post('/admin/clients').set('authorization', `Bearer ${root.token}`).send({ name: 'Audited', jwks: await jwks(), scopes: ['system/*.read'], organizations: [ORG] });
+    const created = await api()
+      .post('/admin/clients')
+      .set('authorization', `Bearer ${root.token}`)
+      .send({ name: 'Audited', jwks: await jwks(), scopes: ['system/*.read'], organizations: [ORG] });
     expect(created.status).toBe(201);
     const id = created.body.id as string;
     expect((await api().delete(`/admin/clients/${id}`).set('authorization', `Bearer ${root.token}`)).status).toBe(204);

@@ -81,7 +81,20 @@ describe('peerbridge clients + auth token', () => {
   let clientId: string;
 
   test('add prints the client id; list shows it', async () => {
-    const add = await run(clientsCommand, 'add', '--name', 'Riverbend HIE', '--jwks', join(dir, 'keys-ES384', 'jwks.json'), '--scope', 'system/*.read system/Encounter.cruds', '--org', 'riverbend,hillcrest', '--org', 'lakeside');
+    const add = await run(
+      clientsCommand,
+      'add',
+      '--name',
+      'Riverbend HIE',
+      '--jwks',
+      join(dir, 'keys-ES384', 'jwks.json'),
+      '--scope',
+      'system/*.read system/Encounter.cruds',
+      '--org',
+      'riverbend,hillcrest',
+      '--org',
+      'lakeside',
+    );
     expect(add.code).toBe(0);
     clientId = add.out.trim();
     expect(clientId).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -99,7 +112,18 @@ describe('peerbridge clients + auth token', () => {
     const bad = await run(clientsCommand, 'add', '--name', 'Bad', '--jwks', join(dir, 'keys-ES384', 'private-key.jwk.json'), '--scope', 'system/Patinet.read');
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/holds a private key/);
-    const typo = await run(clientsCommand, 'add', '--name', 'Typo', '--jwks', join(dir, 'keys-ES384', 'jwks.json'), '--scope', 'system/Patinet.read', '--scope', 'user/*.read');
+    const typo = await run(
+      clientsCommand,
+      'add',
+      '--name',
+      'Typo',
+      '--jwks',
+      join(dir, 'keys-ES384', 'jwks.json'),
+      '--scope',
+      'system/Patinet.read',
+      '--scope',
+      'user/*.read',
+    );
     expect(typo.code).toBe(1);
     expect(typo.err).toMatch(/'Patinet' is not a FHIR R4 resource type/);
     expect(typo.err).toMatch(/'user\/\*\.read' is not a SMART system scope/);
@@ -111,7 +135,17 @@ describe('peerbridge clients + auth token', () => {
 
   test('auth token --assertion-only prints an assertion the token endpoint accepts', async () => {
     const tokenUrl = 'https://peerbridge.example/auth/token';
-    const res = await run(authCommand, 'token', '--client-id', clientId, '--key', join(dir, 'keys-ES384', 'private-key.pem'), '--token-url', tokenUrl, '--assertion-only');
+    const res = await run(
+      authCommand,
+      'token',
+      '--client-id',
+      clientId,
+      '--key',
+      join(dir, 'keys-ES384', 'private-key.pem'),
+      '--token-url',
+      tokenUrl,
+      '--assertion-only',
+    );
     expect(res.code).toBe(0);
     const assertion = res.out.trim();
     const jwks = JSON.parse(readFileSync(join(dir, 'keys-ES384', 'jwks.json'), 'utf8')) as { keys: JWK[] };
@@ -134,7 +168,18 @@ describe('peerbridge clients + auth token', () => {
     const base = `http://localhost:${port}`;
     try {
       for (const key of ['private-key.jwk.json', 'private-key.pem']) {
-        const res = await run(authCommand, 'token', '--client-id', clientId, '--key', join(dir, 'keys-ES384', key), '--token-url', `${origin}/auth/token`, '--scope', 'system/Encounter.rs');
+        const res = await run(
+          authCommand,
+          'token',
+          '--client-id',
+          clientId,
+          '--key',
+          join(dir, 'keys-ES384', key),
+          '--token-url',
+          `${origin}/auth/token`,
+          '--scope',
+          'system/Encounter.rs',
+        );
         expect(res.code).toBe(0);
         expect(res.err).toMatch(/Granted scope: system\/Encounter\.rs/);
         const token = res.out.trim();
@@ -146,12 +191,42 @@ describe('peerbridge clients + auth token', () => {
         expect(decodeJwt(token)).toMatchObject({ sub: clientId, scope: 'system/Encounter.rs', organizations: ['riverbend', 'hillcrest', 'lakeside'] });
         await expect(auth.verifier.verify(token, { issuer: `${base}/auth`, audience: `${base}/fhir` })).resolves.toMatchObject({ clientId });
       }
-      const json = await run(authCommand, 'token', '--client-id', clientId, '--key', join(dir, 'keys-ES384', 'private-key.jwk.json'), '--token-url', `${origin}/auth/token`, '--json');
+      const json = await run(
+        authCommand,
+        'token',
+        '--client-id',
+        clientId,
+        '--key',
+        join(dir, 'keys-ES384', 'private-key.jwk.json'),
+        '--token-url',
+        `${origin}/auth/token`,
+        '--json',
+      );
       expect(JSON.parse(json.out)).toMatchObject({ token_type: 'bearer', expires_in: 300, scope: 'system/*.read' });
-      const refused = await run(authCommand, 'token', '--client-id', clientId, '--key', join(dir, 'keys-ES384', 'private-key.jwk.json'), '--token-url', `${origin}/auth/token`, '--scope', 'system/AuditEvent.rs');
+      const refused = await run(
+        authCommand,
+        'token',
+        '--client-id',
+        clientId,
+        '--key',
+        join(dir, 'keys-ES384', 'private-key.jwk.json'),
+        '--token-url',
+        `${origin}/auth/token`,
+        '--scope',
+        'system/AuditEvent.rs',
+      );
       expect(refused.code).toBe(1);
       expect(refused.err).toMatch(/Token refused \(400\): invalid_scope/);
-      const wrongKey = await run(authCommand, 'token', '--client-id', clientId, '--key', join(dir, 'keys-RS384', 'private-key.jwk.json'), '--token-url', `${origin}/auth/token`);
+      const wrongKey = await run(
+        authCommand,
+        'token',
+        '--client-id',
+        clientId,
+        '--key',
+        join(dir, 'keys-RS384', 'private-key.jwk.json'),
+        '--token-url',
+        `${origin}/auth/token`,
+      );
       expect(wrongKey.code).toBe(1);
       expect(wrongKey.err).toMatch(/invalid_client/);
     } finally {
@@ -171,7 +246,18 @@ describe('peerbridge clients + auth token', () => {
   });
 
   test("remove -- <id>: an id read as positional after '--'; new ids never start with '-'", async () => {
-    const added = await run(clientsCommand, 'add', '--name', 'Dash', '--jwks', join(dir, 'keys-ES384', 'jwks.json'), '--scope', 'system/*.read', '--org', 'riverbend');
+    const added = await run(
+      clientsCommand,
+      'add',
+      '--name',
+      'Dash',
+      '--jwks',
+      join(dir, 'keys-ES384', 'jwks.json'),
+      '--scope',
+      'system/*.read',
+      '--org',
+      'riverbend',
+    );
     expect(added.code).toBe(0);
     const id = added.out.trim();
     expect(id).toBeDefined();
@@ -186,7 +272,18 @@ describe('peerbridge clients + auth token', () => {
   test('clients add against a data directory a running server holds: exit 2, naming the holder, with the --server hint', async () => {
     const held = await openDriver({ DATA_DIR: env.DATA_DIR });
     try {
-      const res = await run(clientsCommand, 'add', '--name', 'Late', '--jwks', join(dir, 'keys-ES384', 'jwks.json'), '--scope', 'system/*.read', '--org', 'riverbend');
+      const res = await run(
+        clientsCommand,
+        'add',
+        '--name',
+        'Late',
+        '--jwks',
+        join(dir, 'keys-ES384', 'jwks.json'),
+        '--scope',
+        'system/*.read',
+        '--org',
+        'riverbend',
+      );
       expect(res.code).toBe(2);
       expect(res.err).toMatch(new RegExp(`in use by process ${process.pid} on ${hostname()}`));
       expect(res.err).toMatch(/--server/);
@@ -208,7 +305,18 @@ describe('peerbridge clients --server: managing clients while the server runs', 
 
   beforeAll(async () => {
     // The first admin is registered before the server starts (the store is this command's then).
-    const admin = await run(clientsCommand, 'add', '--name', 'Deployment admin', '--jwks', es('jwks.json'), '--scope', 'system/Client.cruds system/*.cruds', '--org', '*');
+    const admin = await run(
+      clientsCommand,
+      'add',
+      '--name',
+      'Deployment admin',
+      '--jwks',
+      es('jwks.json'),
+      '--scope',
+      'system/Client.cruds system/*.cruds',
+      '--org',
+      '*',
+    );
     expect(admin.code).toBe(0);
     adminId = admin.out.trim();
     store = await openStore({ DATA_DIR: env.DATA_DIR });
@@ -217,7 +325,12 @@ describe('peerbridge clients --server: managing clients while the server runs', 
     server.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const auth = await openAuth({ driver: store.driver, env: {}, baseUrl: `${origin}/fhir`, config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 } });
+    const auth = await openAuth({
+      driver: store.driver,
+      env: {},
+      baseUrl: `${origin}/fhir`,
+      config: { RATE_LIMIT_PER_SECOND: 0, AUTH_TOKEN_RATE_PER_MINUTE: 0 },
+    });
     server.on('request', createApp({ validator: Validator.create(), store, auth, config: { MAX_BODY_BYTES: 1024 * 1024, BASE_URL: `${origin}/fhir` } }));
   }, 120_000);
   afterAll(async () => {
@@ -233,16 +346,32 @@ describe('peerbridge clients --server: managing clients while the server runs', 
     expect(direct.code).toBe(2);
     expect(direct.err).toMatch(/in use by process .*--server/s);
 
-    const add = await run(clientsCommand, ...remote('add', '--name', 'Late HIE', '--jwks', rs('jwks.json'), '--scope', 'system/Encounter.rs', '--org', 'riverbend'));
+    const add = await run(
+      clientsCommand,
+      ...remote('add', '--name', 'Late HIE', '--jwks', rs('jwks.json'), '--scope', 'system/Encounter.rs', '--org', 'riverbend'),
+    );
     expect(add.err).toMatch(/Registered 'Late HIE'/);
     expect(add.code).toBe(0);
     const id = add.out.trim();
     const list = await run(clientsCommand, ...remote('list', '--format', 'json'));
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.out)).toEqual(expect.arrayContaining([expect.objectContaining({ id, name: 'Late HIE', scopes: ['system/Encounter.rs'], organizations: ['riverbend'] })]));
+    expect(JSON.parse(list.out)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id, name: 'Late HIE', scopes: ['system/Encounter.rs'], organizations: ['riverbend'] })]),
+    );
     expect((await run(clientsCommand, ...remote('list'))).out).toMatch(/Late HIE\n {2}keys: {10}JWKS /);
 
-    const token = await run(authCommand, 'token', '--client-id', id, '--key', rs('private-key.jwk.json'), '--token-url', `${origin}/auth/token`, '--scope', 'system/Encounter.rs');
+    const token = await run(
+      authCommand,
+      'token',
+      '--client-id',
+      id,
+      '--key',
+      rs('private-key.jwk.json'),
+      '--token-url',
+      `${origin}/auth/token`,
+      '--scope',
+      'system/Encounter.rs',
+    );
     expect(token.code).toBe(0);
 
     // The new client holds no system/Client.* scope: it cannot manage clients.
@@ -257,7 +386,10 @@ describe('peerbridge clients --server: managing clients while the server runs', 
   });
 
   test('an organization admin cannot escalate through the CLI either; usage and unreachable servers exit 2', async () => {
-    const add = await run(clientsCommand, ...remote('add', '--name', 'Riverbend admin', '--jwks', rs('jwks.json'), '--scope', 'system/Client.cruds system/*.rs', '--org', 'riverbend'));
+    const add = await run(
+      clientsCommand,
+      ...remote('add', '--name', 'Riverbend admin', '--jwks', rs('jwks.json'), '--scope', 'system/Client.cruds system/*.rs', '--org', 'riverbend'),
+    );
     expect(add.code).toBe(0);
     const local = ['--server', origin, '--client-id', add.out.trim(), '--key', rs('private-key.jwk.json')];
     const wider = await run(clientsCommand, 'add', '--name', 'Everywhere', '--jwks', es('jwks.json'), '--scope', 'system/*.cruds', '--org', '*', ...local);
@@ -265,7 +397,19 @@ describe('peerbridge clients --server: managing clients while the server runs', 
     expect(wider.err).toMatch(/Client not registered/);
     expect(wider.err).toMatch(/'system\/\*\.cruds' grants more than your own scopes/);
     expect(wider.err).toMatch(/every organization/);
-    const own = await run(clientsCommand, 'add', '--name', 'Riverbend reader', '--jwks', es('jwks.json'), '--scope', 'system/Encounter.rs', '--org', 'riverbend', ...local);
+    const own = await run(
+      clientsCommand,
+      'add',
+      '--name',
+      'Riverbend reader',
+      '--jwks',
+      es('jwks.json'),
+      '--scope',
+      'system/Encounter.rs',
+      '--org',
+      'riverbend',
+      ...local,
+    );
     expect(own.code).toBe(0);
     const seen = JSON.parse((await run(clientsCommand, 'list', '--format', 'json', ...local)).out) as Array<{ id: string }>;
     expect(seen.map((c) => c.id)).toContain(own.out.trim());

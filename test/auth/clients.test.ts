@@ -26,11 +26,26 @@ describe.each(DRIVERS)('ClientStore on %s', (driverName) => {
   });
 
   test('add, get, list, remove', async () => {
-    const a = await store.add({ name: ' Riverbend HIE ', jwks: jwksOf(key), scopes: ['system/*.read', 'system/*.read', 'system/AuditEvent.rs'], organizations: ['riverbend', 'hillcrest'] });
+    const a = await store.add({
+      name: ' Riverbend HIE ',
+      jwks: jwksOf(key),
+      scopes: ['system/*.read', 'system/*.read', 'system/AuditEvent.rs'],
+      organizations: ['riverbend', 'hillcrest'],
+    });
     expect(a.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(a).toMatchObject({ name: 'Riverbend HIE', jwks: jwksOf(key), scopes: ['system/*.read', 'system/AuditEvent.rs'], organizations: ['riverbend', 'hillcrest'] });
+    expect(a).toMatchObject({
+      name: 'Riverbend HIE',
+      jwks: jwksOf(key),
+      scopes: ['system/*.read', 'system/AuditEvent.rs'],
+      organizations: ['riverbend', 'hillcrest'],
+    });
     expect(a.jwksUrl).toBeUndefined();
-    const b = await store.add({ name: 'Lakeside', jwksUrl: 'https://lakeside.example/.well-known/jwks.json', scopes: ['system/Encounter.rs'], organizations: [] });
+    const b = await store.add({
+      name: 'Lakeside',
+      jwksUrl: 'https://lakeside.example/.well-known/jwks.json',
+      scopes: ['system/Encounter.rs'],
+      organizations: [],
+    });
     expect(b.id).not.toBe(a.id);
     expect(await store.get(a.id)).toEqual(a);
     expect(await store.get(b.id)).toMatchObject({ jwksUrl: 'https://lakeside.example/.well-known/jwks.json' });
@@ -169,9 +184,15 @@ describe('keys from a JWKS URL (local server)', () => {
       served = jwksOf(first);
       const client = await auth.clients.add({ name: 'By URL', jwksUrl: `${base}/jwks.json`, scopes: ['system/*.read'], organizations: ['o1'] });
       const app = testApp(auth);
-      const ok = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(first, client.id, { header: { jku: `${base}/jwks.json` } })));
+      const ok = await request(app)
+        .post('/auth/token')
+        .type('form')
+        .send(tokenForm(await signAssertion(first, client.id, { header: { jku: `${base}/jwks.json` } })));
       expect(ok.status).toBe(200);
-      const elsewhere = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(first, client.id, { header: { jku: `${base}/other.json` } })));
+      const elsewhere = await request(app)
+        .post('/auth/token')
+        .type('form')
+        .send(tokenForm(await signAssertion(first, client.id, { header: { jku: `${base}/other.json` } })));
       expect(elsewhere.status).toBe(401);
       expect(elsewhere.body.error_description).toMatch(/jku/);
       expect(hits).not.toContain('/other.json');

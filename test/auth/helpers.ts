@@ -47,7 +47,12 @@ export interface AssertionOverrides {
 /** A client assertion signed with `key` (claims as SMART asks, unless overridden). */
 export async function signAssertion(key: TestKey, clientId: string, o: AssertionOverrides = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const claims: Record<string, unknown> = { iss: o.iss ?? clientId, sub: o.sub ?? clientId, aud: o.aud ?? TOKEN_URL, jti: o.jti === undefined ? randomUUID() : o.jti };
+  const claims: Record<string, unknown> = {
+    iss: o.iss ?? clientId,
+    sub: o.sub ?? clientId,
+    aud: o.aud ?? TOKEN_URL,
+    jti: o.jti === undefined ? randomUUID() : o.jti,
+  };
   if (o.exp !== null) {
     claims.exp = now + (o.exp ?? 240);
   }
@@ -62,9 +67,7 @@ export async function signAssertion(key: TestKey, clientId: string, o: Assertion
       delete claims[k];
     }
   }
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, kid: o.kid ?? key.kid, typ: 'JWT', ...o.header })
-    .sign(key.privateKey);
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: o.kid ?? key.kid, typ: 'JWT', ...o.header }).sign(key.privateKey);
 }
 
 /** A JWT put together by hand: `header.payload.signature` with any header and signature. */
@@ -131,7 +134,10 @@ export function testApp(auth: Auth): express.Express {
   });
   // The app's error handler: FhirError -> its status and outcome.
   app.use((err: { status?: number; outcome?: unknown }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    res.status(err.status ?? 500).type('application/fhir+json').send(JSON.stringify(err.outcome ?? { message: 'error' }));
+    res
+      .status(err.status ?? 500)
+      .type('application/fhir+json')
+      .send(JSON.stringify(err.outcome ?? { message: 'error' }));
   });
   return app;
 }

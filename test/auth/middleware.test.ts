@@ -36,14 +36,21 @@ beforeAll(async () => {
   driver = await openDriver({ memory: true });
   auth = await openAuth({ driver, env: {}, config: TEST_CONFIG, baseUrl: FHIR_BASE, onEvent: (e) => events.push(e) });
   app = testApp(auth);
-  client = await auth.clients.add({ name: 'Riverbend HIE', jwks: jwksOf(await makeKey('ES384')), scopes: ['system/*.read', 'system/Encounter.cruds'], organizations: ['riverbend'] });
+  client = await auth.clients.add({
+    name: 'Riverbend HIE',
+    jwks: jwksOf(await makeKey('ES384')),
+    scopes: ['system/*.read', 'system/Encounter.cruds'],
+    organizations: ['riverbend'],
+  });
 });
 afterAll(async () => {
   await driver?.close();
 });
 
 const tokenFor = (scope: string, o: Partial<{ ttlSeconds: number; audience: string; issuer: string }> = {}) =>
-  issueAccessToken(auth.serverKeys, client, scope, { issuer: o.issuer ?? ISSUER, audience: o.audience ?? FHIR_BASE, ttlSeconds: o.ttlSeconds ?? 300 }).then((t) => t.token);
+  issueAccessToken(auth.serverKeys, client, scope, { issuer: o.issuer ?? ISSUER, audience: o.audience ?? FHIR_BASE, ttlSeconds: o.ttlSeconds ?? 300 }).then(
+    (t) => t.token,
+  );
 const get = (path: string, token?: string) => {
   const r = request(app).get(path);
   return token === undefined ? r : r.set('Authorization', `Bearer ${token}`);
@@ -108,12 +115,17 @@ describe('authenticate', () => {
       /signature/,
     ],
     [
-      'a token signed by another key under the server key\'s kid',
+      "a token signed by another key under the server key's kid",
       async () => {
         const { privateKey } = await generateKeyPair('ES256');
         return new SignJWT({ scope: 'system/*.cruds', organizations: ['riverbend'] })
           .setProtectedHeader({ alg: 'ES256', kid: auth.serverKeys.signing.kid, typ: 'at+jwt' })
-          .setIssuer(ISSUER).setSubject(client.id).setAudience(FHIR_BASE).setIssuedAt().setExpirationTime('5m').setJti('x')
+          .setIssuer(ISSUER)
+          .setSubject(client.id)
+          .setAudience(FHIR_BASE)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .setJti('x')
           .sign(privateKey);
       },
       /signature/,
@@ -124,7 +136,12 @@ describe('authenticate', () => {
         const { privateKey } = await generateKeyPair('ES256');
         return new SignJWT({ scope: 'system/*.cruds', organizations: [] })
           .setProtectedHeader({ alg: 'ES256', kid: 'attacker', typ: 'at+jwt' })
-          .setIssuer(ISSUER).setSubject(client.id).setAudience(FHIR_BASE).setIssuedAt().setExpirationTime('5m').setJti('x')
+          .setIssuer(ISSUER)
+          .setSubject(client.id)
+          .setAudience(FHIR_BASE)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .setJti('x')
           .sign(privateKey);
       },
       /not signed by this server/,
@@ -139,12 +156,17 @@ describe('authenticate', () => {
       /malformed|signature/,
     ],
     [
-      'an HS256 token keyed with the server\'s public key',
+      "an HS256 token keyed with the server's public key",
       async () => {
         const secret = new TextEncoder().encode(JSON.stringify(auth.serverKeys.jwks().keys[0]));
         return new SignJWT({ scope: 'system/*.cruds', organizations: [] })
           .setProtectedHeader({ alg: 'HS256', kid: auth.serverKeys.signing.kid, typ: 'at+jwt' })
-          .setIssuer(ISSUER).setSubject(client.id).setAudience(FHIR_BASE).setIssuedAt().setExpirationTime('5m').setJti('x')
+          .setIssuer(ISSUER)
+          .setSubject(client.id)
+          .setAudience(FHIR_BASE)
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .setJti('x')
           .sign(secret);
       },
       /malformed|signature/,
@@ -193,7 +215,7 @@ describe('authenticate', () => {
     }
   });
 
-  test('a removed client\'s token stops working', async () => {
+  test("a removed client's token stops working", async () => {
     const gone = await auth.clients.add({ name: 'Gone', jwks: jwksOf(await makeKey('RS384')), scopes: ['system/*.read'], organizations: [] });
     const t = (await issueAccessToken(auth.serverKeys, gone, 'system/*.read', { issuer: ISSUER, audience: FHIR_BASE, ttlSeconds: 300 })).token;
     expect(await auth.clients.remove(gone.id)).toBe(true);
@@ -206,9 +228,14 @@ describe('authenticate', () => {
     const key = await makeKey('RS384');
     const c = await auth.clients.add({ name: 'E2E', jwks: jwksOf(key), scopes: ['system/Encounter.rs'], organizations: ['o1'] });
     events.length = 0;
-    const res = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(key, c.id), 'system/Encounter.rs'));
+    const res = await request(app)
+      .post('/auth/token')
+      .type('form')
+      .send(tokenForm(await signAssertion(key, c.id), 'system/Encounter.rs'));
     expect(res.status).toBe(200);
-    expect(events).toEqual([{ type: 'token-issued', clientId: c.id, clientName: 'E2E', scope: 'system/Encounter.rs', tokenId: expect.any(String), organizations: ['o1'] }]);
+    expect(events).toEqual([
+      { type: 'token-issued', clientId: c.id, clientName: 'E2E', scope: 'system/Encounter.rs', tokenId: expect.any(String), organizations: ['o1'] },
+    ]);
     expect(JSON.stringify(events)).not.toContain(res.body.access_token);
     expect((await get('/fhir/Encounter?patient=p1', res.body.access_token)).status).toBe(200);
     expect((await get('/fhir/Patient/p1', res.body.access_token)).status).toBe(403);
@@ -220,7 +247,11 @@ describe('the verified-token cache', () => {
 
   test('a cached token still expires, and still needs its client registered', async () => {
     const c = await auth.clients.add({ name: 'Cached', jwks: jwksOf(await makeKey('ES384')), scopes: ['system/*.read'], organizations: [] });
-    const verifier = new AccessTokenVerifier(auth.serverKeys, { clockSkewSeconds: 0, isActive: async (id) => (await auth.clients.get(id)) !== undefined, activeCacheMs: 0 });
+    const verifier = new AccessTokenVerifier(auth.serverKeys, {
+      clockSkewSeconds: 0,
+      isActive: async (id) => (await auth.clients.get(id)) !== undefined,
+      activeCacheMs: 0,
+    });
     const short = (await issueAccessToken(auth.serverKeys, c, 'system/*.read', { ...expected, ttlSeconds: 1 })).token;
     const long = (await issueAccessToken(auth.serverKeys, c, 'system/*.read', { ...expected, ttlSeconds: 300 })).token;
     const first = await verifier.verify(short, expected);
@@ -266,11 +297,19 @@ describe('authorize', () => {
 
   test('bodies are checked: a transaction entry outside the scopes, a form _search with _include', async () => {
     const token = await tokenFor('system/Encounter.cruds');
-    const tx = { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'PUT', url: 'Encounter/e1' } }, { request: { method: 'DELETE', url: 'Patient/p1' } }] };
+    const tx = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ request: { method: 'PUT', url: 'Encounter/e1' } }, { request: { method: 'DELETE', url: 'Patient/p1' } }],
+    };
     const res = await request(app).post('/fhir').set('Authorization', `Bearer ${token}`).type('application/fhir+json').send(JSON.stringify(tx));
     expect(res.status).toBe(403);
     expect(res.body.issue[0].details.text).toMatch(/delete on Patient in Bundle\.entry\[1\]/);
-    const form = await request(app).post('/fhir/Encounter/_search').set('Authorization', `Bearer ${token}`).type('form').send('_include=Encounter:subject:Patient');
+    const form = await request(app)
+      .post('/fhir/Encounter/_search')
+      .set('Authorization', `Bearer ${token}`)
+      .type('form')
+      .send('_include=Encounter:subject:Patient');
     expect(form.status).toBe(403);
     const ingest = await request(app).post('/ingest/canonical').set('Authorization', `Bearer ${token}`).type('application/json').send('{}');
     expect(ingest.status).toBe(403);
@@ -280,7 +319,12 @@ describe('authorize', () => {
 describe('AUTH_DISABLED', () => {
   test('every request passes with full access; one warning when the middleware is built', async () => {
     const warnings: string[] = [];
-    const mw = authenticate({ verifier: auth.verifier, expected: () => ({ issuer: ISSUER, audience: FHIR_BASE }), disabled: true, log: (level, message) => level === 'warn' && warnings.push(message) });
+    const mw = authenticate({
+      verifier: auth.verifier,
+      expected: () => ({ issuer: ISSUER, audience: FHIR_BASE }),
+      disabled: true,
+      log: (level, message) => level === 'warn' && warnings.push(message),
+    });
     const express = (await import('express')).default;
     const a = express();
     a.use(mw);

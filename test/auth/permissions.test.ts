@@ -117,12 +117,27 @@ describe('requiredPermission', () => {
   test('conditional create adds search; a form _search and a Parameters $export are read from the body', () => {
     expect(short('POST', '/fhir/Patient', {}, { 'if-none-exist': 'identifier=x|1' })).toBe('Patient.c Patient.s');
     expect(short('POST', '/fhir/Encounter/_search', new URLSearchParams('_include=Encounter:subject:Patient'))).toBe('Encounter.s Patient.r');
-    const params = { resourceType: 'Parameters', parameter: [{ name: '_type', valueString: 'Patient,Encounter' }, { name: '_since', valueInstant: '2024-01-01T00:00:00Z' }] };
+    const params = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: '_type', valueString: 'Patient,Encounter' },
+        { name: '_since', valueInstant: '2024-01-01T00:00:00Z' },
+      ],
+    };
     expect(short('POST', '/fhir/$export', params)).toBe('Patient.r Encounter.r');
     // Every value[x] of the body, as the kick-off reads it, and the query beside it (issue 11 item 3).
-    const coded = { resourceType: 'Parameters', parameter: [{ name: '_type', valueString: 'Patient' }, { name: '_type', valueCode: 'Encounter,Observation' }, { name: '_type', valueUri: 'Goal' }] };
+    const coded = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: '_type', valueString: 'Patient' },
+        { name: '_type', valueCode: 'Encounter,Observation' },
+        { name: '_type', valueUri: 'Goal' },
+      ],
+    };
     expect(short('POST', '/fhir/Patient/$export?_type=Group', coded)).toBe('Group.r Patient.r Encounter.r Observation.r Goal.r');
-    expect(short('POST', '/fhir/Group/g1/$export', { resourceType: 'Parameters', parameter: [{ name: '_type', valueCanonical: 'Encounter' }] })).toBe('Group.r Encounter.r');
+    expect(short('POST', '/fhir/Group/g1/$export', { resourceType: 'Parameters', parameter: [{ name: '_type', valueCanonical: 'Encounter' }] })).toBe(
+      'Group.r Encounter.r',
+    );
   });
 
   test('every pattern of the route table has an entry (none falls through to the fail-closed default)', () => {
@@ -139,7 +154,10 @@ describe('Bundles: every entry is checked', () => {
   const bundle = (type: 'transaction' | 'batch', ...entries: Array<[string, string, Record<string, unknown>?]>): Bundle => ({
     resourceType: 'Bundle',
     type,
-    entry: entries.map(([method, url, extra]) => ({ request: { method: method as 'GET', url, ...extra }, resource: method === 'POST' || method === 'PUT' ? { resourceType: url.split(/[/?]/)[0] } : undefined })) as Bundle['entry'],
+    entry: entries.map(([method, url, extra]) => ({
+      request: { method: method as 'GET', url, ...extra },
+      resource: method === 'POST' || method === 'PUT' ? { resourceType: url.split(/[/?]/)[0] } : undefined,
+    })) as Bundle['entry'],
   });
 
   test.each([
@@ -186,7 +204,9 @@ describe('checkPermission', () => {
     expect(forbiddenText(() => checkPermission(auth('system/*.read'), 'POST', '/ingest/canonical'))).toMatch(/create on every resource type/);
     expect(() => checkPermission(auth('system/*.write'), 'POST', '/ingest/canonical')).not.toThrow();
     expect(() => checkPermission(auth('system/*.cu'), 'POST', '/ingest/canonical')).not.toThrow();
-    expect(forbiddenText(() => checkPermission(auth('system/*.cruds system/AuditEvent.cruds'), 'POST', '/fhir/AuditEvent'))).toMatch(/written by the server only/);
+    expect(forbiddenText(() => checkPermission(auth('system/*.cruds system/AuditEvent.cruds'), 'POST', '/fhir/AuditEvent'))).toMatch(
+      /written by the server only/,
+    );
     expect(() => checkPermission(auth('system/Patient.rs'), 'GET', '/fhir/$export?_type=Patient')).not.toThrow();
     expect(forbiddenText(() => checkPermission(auth('system/Patient.rs'), 'GET', '/fhir/$export?_type=Patient,Encounter'))).toMatch(/read on Encounter/);
     expect(() => checkPermission(auth(''), 'POST', '/fhir/$validate')).not.toThrow();

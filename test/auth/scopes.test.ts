@@ -17,7 +17,12 @@ describe('parseScope', () => {
     ['system/Observation.rs?category=laboratory', { type: 'Observation', interactions: ['r', 's'], version: 2, restrictions: [['category', 'laboratory']] }],
     [
       'system/Observation.rs?category=http://terminology.hl7.org/CodeSystem/observation-category|survey&status=final',
-      { restrictions: [['category', 'http://terminology.hl7.org/CodeSystem/observation-category|survey'], ['status', 'final']] },
+      {
+        restrictions: [
+          ['category', 'http://terminology.hl7.org/CodeSystem/observation-category|survey'],
+          ['status', 'final'],
+        ],
+      },
     ],
   ])('%s', (raw, expected) => {
     expect(parseScope(raw)).toMatchObject({ raw, ...expected });

@@ -7,7 +7,20 @@ import request from 'supertest';
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { ClientStore, JtiStore, type Auth, type Client } from '../../src/auth';
 import { DRIVERS } from '../support/stores';
-import { FHIR_BASE, jwksOf, makeKey, openTestAuth, openTestDriver, rawJwt, signAssertion, testApp, tokenForm, TOKEN_URL, type TestDriver, type TestKey } from './helpers';
+import {
+  FHIR_BASE,
+  jwksOf,
+  makeKey,
+  openTestAuth,
+  openTestDriver,
+  rawJwt,
+  signAssertion,
+  testApp,
+  tokenForm,
+  TOKEN_URL,
+  type TestDriver,
+  type TestKey,
+} from './helpers';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -27,7 +40,12 @@ describe.each(DRIVERS)('POST /auth/token on %s', (driverName) => {
     app = testApp(auth);
     [rsa, ec, other] = await Promise.all([makeKey('RS384'), makeKey('ES384'), makeKey('ES384')]);
     rsaClient = await auth.clients.add({ name: 'Riverbend HIE', jwks: jwksOf(rsa), scopes: ['system/*.read'], organizations: ['riverbend'] });
-    ecClient = await auth.clients.add({ name: 'Lakeside HIE', jwks: jwksOf(ec), scopes: ['system/Encounter.rs', 'system/Patient.cruds'], organizations: ['lakeside', 'hillcrest'] });
+    ecClient = await auth.clients.add({
+      name: 'Lakeside HIE',
+      jwks: jwksOf(ec),
+      scopes: ['system/Encounter.rs', 'system/Patient.cruds'],
+      organizations: ['lakeside', 'hillcrest'],
+    });
   });
   afterAll(async () => {
     await db?.close();
@@ -35,7 +53,7 @@ describe.each(DRIVERS)('POST /auth/token on %s', (driverName) => {
 
   const post = (body: string) => request(app).post('/auth/token').type(FORM).send(body);
 
-  test.each(['RS384', 'ES384'] as const)('a %s assertion gets a bearer token with the granted scopes and the client\'s organizations', async (alg) => {
+  test.each(['RS384', 'ES384'] as const)("a %s assertion gets a bearer token with the granted scopes and the client's organizations", async (alg) => {
     const [key, client, scope] = alg === 'RS384' ? [rsa, rsaClient, 'system/*.read'] : [ec, ecClient, 'system/Encounter.rs system/Patient.r'];
     const res = await post(tokenForm(await signAssertion(key, client.id), scope));
     expect(res.status).toBe(200);
@@ -44,7 +62,15 @@ describe.each(DRIVERS)('POST /auth/token on %s', (driverName) => {
     const header = decodeProtectedHeader(res.body.access_token);
     expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: auth.serverKeys.signing.kid });
     const claims = decodeJwt(res.body.access_token);
-    expect(claims).toMatchObject({ iss: 'https://peerbridge.example/auth', sub: client.id, client_id: client.id, aud: FHIR_BASE, scope, organizations: client.organizations, client_name: client.name });
+    expect(claims).toMatchObject({
+      iss: 'https://peerbridge.example/auth',
+      sub: client.id,
+      client_id: client.id,
+      aud: FHIR_BASE,
+      scope,
+      organizations: client.organizations,
+      client_name: client.name,
+    });
     expect(Number(claims.exp) - Number(claims.iat)).toBe(300);
     expect(typeof claims.jti).toBe('string');
     // And the token opens the FHIR API.
@@ -77,14 +103,30 @@ describe.each(DRIVERS)('POST /auth/token on %s', (driverName) => {
     ['iss of another client (signed with this key)', () => signAssertion(ec, rsaClient.id), 401, 'invalid_client', /no key|signature/],
     ['an unknown client', () => signAssertion(ec, 'no-such-client'), 401, 'invalid_client', /unknown client/],
     ['a key the client did not register, under its own kid', () => signAssertion(other, ecClient.id), 401, 'invalid_client', /no key/],
-    ['a key the client did not register, under the registered kid', () => signAssertion(other, ecClient.id, { kid: ec.kid }), 401, 'invalid_client', /signature does not verify/],
+    [
+      'a key the client did not register, under the registered kid',
+      () => signAssertion(other, ecClient.id, { kid: ec.kid }),
+      401,
+      'invalid_client',
+      /signature does not verify/,
+    ],
     ['no kid', () => signAssertion(ec, ecClient.id, { kid: '' }), 401, 'invalid_client', /"kid"/],
     ['no jti', () => signAssertion(ec, ecClient.id, { jti: null }), 401, 'invalid_client', /"jti"/],
-    ['a jku other than the registered URL', () => signAssertion(ec, ecClient.id, { header: { jku: 'https://attacker.example/jwks.json' } }), 401, 'invalid_client', /jku/],
+    [
+      'a jku other than the registered URL',
+      () => signAssertion(ec, ecClient.id, { header: { jku: 'https://attacker.example/jwks.json' } }),
+      401,
+      'invalid_client',
+      /jku/,
+    ],
     ['typ other than JWT', () => signAssertion(ec, ecClient.id, { header: { typ: 'at+jwt' } }), 401, 'invalid_client', /typ/],
     [
       'alg none (an unsigned JWT)',
-      async () => rawJwt({ alg: 'none', typ: 'JWT', kid: ec.kid }, { iss: ecClient.id, sub: ecClient.id, aud: TOKEN_URL, exp: Math.floor(Date.now() / 1000) + 60, jti: 'none-1' }),
+      async () =>
+        rawJwt(
+          { alg: 'none', typ: 'JWT', kid: ec.kid },
+          { iss: ecClient.id, sub: ecClient.id, aud: TOKEN_URL, exp: Math.floor(Date.now() / 1000) + 60, jti: 'none-1' },
+        ),
       401,
       'invalid_client',
       /"alg"/,
@@ -93,7 +135,13 @@ describe.each(DRIVERS)('POST /auth/token on %s', (driverName) => {
       'HS256 with the public key as the secret',
       async () => {
         const secret = new TextEncoder().encode(JSON.stringify(ec.publicJwk));
-        return new SignJWT({ jti: 'hs-1' }).setProtectedHeader({ alg: 'HS256', kid: ec.kid }).setIssuer(ecClient.id).setSubject(ecClient.id).setAudience(TOKEN_URL).setExpirationTime('2m').sign(secret);
+        return new SignJWT({ jti: 'hs-1' })
+          .setProtectedHeader({ alg: 'HS256', kid: ec.kid })
+          .setIssuer(ecClient.id)
+          .setSubject(ecClient.id)
+          .setAudience(TOKEN_URL)
+          .setExpirationTime('2m')
+          .sign(secret);
       },
       401,
       'invalid_client',
@@ -101,7 +149,14 @@ describe.each(DRIVERS)('POST /auth/token on %s', (driverName) => {
     ],
     [
       'RS256 (not RS384)',
-      async () => new SignJWT({ jti: 'rs256-1' }).setProtectedHeader({ alg: 'RS256', kid: rsa.kid }).setIssuer(rsaClient.id).setSubject(rsaClient.id).setAudience(TOKEN_URL).setExpirationTime('2m').sign(rsa.privateKey),
+      async () =>
+        new SignJWT({ jti: 'rs256-1' })
+          .setProtectedHeader({ alg: 'RS256', kid: rsa.kid })
+          .setIssuer(rsaClient.id)
+          .setSubject(rsaClient.id)
+          .setAudience(TOKEN_URL)
+          .setExpirationTime('2m')
+          .sign(rsa.privateKey),
       401,
       'invalid_client',
       /"alg"/,
@@ -110,7 +165,9 @@ describe.each(DRIVERS)('POST /auth/token on %s', (driverName) => {
       'a tampered payload (iss swapped after signing)',
       async () => {
         const [h, , s] = (await signAssertion(ec, ecClient.id)).split('.');
-        const forged = rawJwt({}, { iss: ecClient.id, sub: ecClient.id, aud: TOKEN_URL, exp: Math.floor(Date.now() / 1000) + 100, jti: 'forged' }).split('.')[1];
+        const forged = rawJwt({}, { iss: ecClient.id, sub: ecClient.id, aud: TOKEN_URL, exp: Math.floor(Date.now() / 1000) + 100, jti: 'forged' }).split(
+          '.',
+        )[1];
         return `${h}.${forged}.${s}`;
       },
       401,
@@ -187,7 +244,7 @@ describe.each(DRIVERS)('POST /auth/token on %s', (driverName) => {
     ['a wrong client_assertion_type', (a: string) => tokenForm(a).replace('jwt-bearer', 'saml2-bearer'), 400, 'invalid_request'],
     ['no client_assertion', () => tokenForm(undefined), 400, 'invalid_request'],
     ['a repeated parameter', (a: string) => `${tokenForm(a)}&scope=system/*.rs`, 400, 'invalid_request'],
-    ['a client_id other than the assertion\'s', (a: string) => tokenForm(a, 'system/*.read', { client_id: 'someone-else' }), 401, 'invalid_client'],
+    ["a client_id other than the assertion's", (a: string) => tokenForm(a, 'system/*.read', { client_id: 'someone-else' }), 401, 'invalid_client'],
   ])('refuses %s', async (_name, form, status, error) => {
     const res = await post(form(await signAssertion(rsa, rsaClient.id)));
     expect(res.status).toBe(status);

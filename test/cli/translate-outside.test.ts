@@ -29,7 +29,10 @@ test('a folder of exports: files read in feed order, rejects as NDJSON, exit 1',
   const bundle = JSON.parse(readFileSync(out, 'utf8')) as Bundle;
   expect(Validator.create().validate(bundle).valid).toBe(true);
   expect(bundle.entry?.filter((e) => e.resource?.resourceType === 'Encounter')).toHaveLength(2);
-  const lines = readFileSync(rejects, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(rejects, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(lines).toHaveLength(2);
   expect(lines[0]).toMatchObject({ source: 'mapping-mini', feed: 'contacts', record: 2, input: 'contacts.csv', where: 'line 3', kind: 'contact', id: 'C-2' });
   expect(lines[0].errors[0]).toMatchObject({ field: 'durationMinutes', stage: 'mapping' });

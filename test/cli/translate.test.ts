@@ -8,7 +8,6 @@ import type { Bundle } from '@medplum/fhirtypes';
 import { run } from './run-cli';
 import { Validator } from '../../src/validation';
 
-
 const EXAMPLE = join(__dirname, '..', '..', 'examples', 'canonical', 'riverbend-dana-whitfield.json');
 let tmp: string;
 beforeAll(() => {

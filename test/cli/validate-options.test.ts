@@ -92,7 +92,7 @@ test('--help describes every option; --version prints the version', async () => 
   expect(help.code).toBe(0);
   expect(help.out).toBe(VALIDATE_HELP);
   for (const option of ['--profile', '--strict-profiles', '--format', '--output', '--level', '--threads', '--max-bytes', '--no-progress', '--help']) {
-    expect(help.out).toMatch(new RegExp(`^ +(-h, )?${option}\\b[^\\n]*\\s{2,}\\S`, "m"));
+    expect(help.out).toMatch(new RegExp(`^ +(-h, )?${option}\\b[^\\n]*\\s{2,}\\S`, 'm'));
   }
   const version = await run('--version');
   expect(version.code).toBe(0);
@@ -108,7 +108,9 @@ test('an unknown profile in meta.profile: a warning and exit 0; --strict-profile
   }
   const r = await run('validate', join(dir, 'a.json'));
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(/a\.json:6:7: warning +\[Patient\/a\] Patient\.meta\.profile\[0\]: Profile reference '.*unknown-patient' has not been checked because it is unknown/);
+  expect(r.out).toMatch(
+    /a\.json:6:7: warning +\[Patient\/a\] Patient\.meta\.profile\[0\]: Profile reference '.*unknown-patient' has not been checked because it is unknown/,
+  );
   const strict = await run('validate', '--strict-profiles', join(dir, 'a.json'));
   expect(strict.code).toBe(1);
   expect(strict.out).toMatch(/a\.json:6:7: error +\[Patient\/a\] Patient\.meta\.profile\[0\]: Profile reference/);
@@ -131,9 +133,15 @@ test('in a directory, JSON that is not a FHIR resource is skipped with a note; n
 test('examples/: reports and test tables are skipped; every invalid example still fails, every valid one passes', async () => {
   const r = await run('validate', '--threads', '1', join(PROJECT_ROOT, 'examples'));
   expect(r.code).toBe(1);
-  const verdicts = new Map(r.out.split('\n').filter((l) => /^(VALID|INVALID|SKIPPED)/.test(l)).map((l) => [l.split(/\s+/)[1], l.split(/\s+/)[0]] as const));
+  const verdicts = new Map(
+    r.out
+      .split('\n')
+      .filter((l) => /^(VALID|INVALID|SKIPPED)/.test(l))
+      .map((l) => [l.split(/\s+/)[1], l.split(/\s+/)[0]] as const),
+  );
   const expected = JSON.parse(readFileSync(join(PROJECT_ROOT, 'examples', 'invalid', 'expected.json'), 'utf8')) as { file: string }[];
-  for (const { file } of expected) expect([file, verdicts.get(join(PROJECT_ROOT, 'examples', 'invalid', file).replace(process.cwd() + '/', ''))]).toEqual([file, 'INVALID']);
+  for (const { file } of expected)
+    expect([file, verdicts.get(join(PROJECT_ROOT, 'examples', 'invalid', file).replace(process.cwd() + '/', ''))]).toEqual([file, 'INVALID']);
   expect(verdicts.get('examples/invalid/expected.json')).toBe('SKIPPED');
   expect(verdicts.get('examples/canonical/bad-records.report.json')).toBe('SKIPPED');
   for (const [file, verdict] of verdicts) {

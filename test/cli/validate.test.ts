@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './run-cli';
 
-
 const narrative = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' };
 let tmp: string;
 beforeAll(() => {
@@ -22,7 +21,23 @@ beforeAll(() => {
   writeFileSync(join(tmp, 'empty.json'), '');
   writeFileSync(join(tmp, 'unknown.json'), '{"resourceType":"PeerSupportThing"}');
   writeFileSync(join(tmp, 'deep.json'), '{"resourceType":"Patient","extension":' + '['.repeat(10_000) + ']'.repeat(10_000) + '}');
-  const bundle = { resourceType: 'Bundle', id: 'b', type: 'collection', entry: [{ fullUrl: 'urn:uuid:0b6c2d43-5d4e-4f7e-9a45-3c1f2b7d8e90', resource: { resourceType: 'Encounter', id: 'e9', text: narrative, status: 'done', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' } } }] };
+  const bundle = {
+    resourceType: 'Bundle',
+    id: 'b',
+    type: 'collection',
+    entry: [
+      {
+        fullUrl: 'urn:uuid:0b6c2d43-5d4e-4f7e-9a45-3c1f2b7d8e90',
+        resource: {
+          resourceType: 'Encounter',
+          id: 'e9',
+          text: narrative,
+          status: 'done',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        },
+      },
+    ],
+  };
   writeFileSync(join(tmp, 'bundle.json'), JSON.stringify(bundle));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -49,7 +64,10 @@ test('issues inside a Bundle name the entry resource', async () => {
 test('directories recurse and only .json files are read', async () => {
   const r = await run('validate', '--format', 'json', join(tmp, 'dir'));
   expect(r.code).toBe(1);
-  const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { file: string; valid: boolean; outcome: { resourceType: string } });
+  const lines = r.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { file: string; valid: boolean; outcome: { resourceType: string } });
   expect(lines.map((l) => l.file.replace(tmp, ''))).toEqual(['/dir/a.json', '/dir/nested/b.json']);
   expect(lines.map((l) => l.valid)).toEqual([true, false]);
   expect(lines[0].outcome.resourceType).toBe('OperationOutcome');

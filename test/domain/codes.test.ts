@@ -53,7 +53,9 @@ describe('default rule criteria match the eligibility Questionnaire', () => {
   /** The leaf linkIds of the top-level groups whose enableWhen selects this review type. */
   function enabledFor(type: string): string[] {
     return (questionnaire.item ?? [])
-      .filter((g) => g.type === 'group' && (g.enableWhen ?? []).some((w) => w.question === 'review-type' && w.operator === '=' && w.answerCoding?.code === type))
+      .filter(
+        (g) => g.type === 'group' && (g.enableWhen ?? []).some((w) => w.question === 'review-type' && w.operator === '=' && w.answerCoding?.code === type),
+      )
       .flatMap(leaves);
   }
 

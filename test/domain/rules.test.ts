@@ -53,23 +53,85 @@ describe('daily cap (default 16 units per person per day, across contacts)', () 
   };
 
   it.each<[string, [string, number][], number[]]>([
-    ['under the cap: everything', [['p1|2026-09-15', 4], ['p1|2026-09-15', 8]], [4, 8]],
-    ['exactly the cap', [['p1|2026-09-15', 10], ['p1|2026-09-15', 6]], [10, 6]],
-    ['the contact that crosses it gets the rest, later ones nothing', [['p1|2026-09-15', 6], ['p1|2026-09-15', 6], ['p1|2026-09-15', 6], ['p1|2026-09-15', 3]], [6, 6, 4, 0]],
+    [
+      'under the cap: everything',
+      [
+        ['p1|2026-09-15', 4],
+        ['p1|2026-09-15', 8],
+      ],
+      [4, 8],
+    ],
+    [
+      'exactly the cap',
+      [
+        ['p1|2026-09-15', 10],
+        ['p1|2026-09-15', 6],
+      ],
+      [10, 6],
+    ],
+    [
+      'the contact that crosses it gets the rest, later ones nothing',
+      [
+        ['p1|2026-09-15', 6],
+        ['p1|2026-09-15', 6],
+        ['p1|2026-09-15', 6],
+        ['p1|2026-09-15', 3],
+      ],
+      [6, 6, 4, 0],
+    ],
     ['one contact over the cap', [['p1|2026-09-15', 96]], [16]],
-    ['different days are independent', [['p1|2026-09-15', 16], ['p1|2026-09-16', 16], ['p1|2026-09-15', 1]], [16, 16, 0]],
-    ['different people are independent', [['p1|2026-09-15', 16], ['p2|2026-09-15', 16], ['p2|2026-09-15', 2]], [16, 16, 0]],
-    ['zero units use nothing', [['p1|2026-09-15', 0], ['p1|2026-09-15', 16]], [0, 16]],
+    [
+      'different days are independent',
+      [
+        ['p1|2026-09-15', 16],
+        ['p1|2026-09-16', 16],
+        ['p1|2026-09-15', 1],
+      ],
+      [16, 16, 0],
+    ],
+    [
+      'different people are independent',
+      [
+        ['p1|2026-09-15', 16],
+        ['p2|2026-09-15', 16],
+        ['p2|2026-09-15', 2],
+      ],
+      [16, 16, 0],
+    ],
+    [
+      'zero units use nothing',
+      [
+        ['p1|2026-09-15', 0],
+        ['p1|2026-09-15', 16],
+      ],
+      [0, 16],
+    ],
   ])('%s', (_name, contacts, expected) => {
     expect(grant(contacts)).toEqual(expected);
   });
 
   it('no cap when maxUnitsPerPersonPerDay is null', () => {
-    expect(grant([['p1|2026-09-15', 96], ['p1|2026-09-15', 96]], { ...rules.billing, maxUnitsPerPersonPerDay: null })).toEqual([96, 96]);
+    expect(
+      grant(
+        [
+          ['p1|2026-09-15', 96],
+          ['p1|2026-09-15', 96],
+        ],
+        { ...rules.billing, maxUnitsPerPersonPerDay: null },
+      ),
+    ).toEqual([96, 96]);
   });
 
   it('a different cap from the rule set', () => {
-    expect(grant([['p1|2026-09-15', 3], ['p1|2026-09-15', 3]], { ...rules.billing, maxUnitsPerPersonPerDay: 4 })).toEqual([3, 1]);
+    expect(
+      grant(
+        [
+          ['p1|2026-09-15', 3],
+          ['p1|2026-09-15', 3],
+        ],
+        { ...rules.billing, maxUnitsPerPersonPerDay: 4 },
+      ),
+    ).toEqual([3, 1]);
   });
 });
 
@@ -84,30 +146,150 @@ describe('eligibility determinations (three-valued; deciding criteria named)', (
 
   const cases: Row[] = [
     // Admission: any service criterion and no exclusion.
-    ['admission: met service criteria and no exclusion', 'admission', { ...noService, 'service-B': 'met', 'service-C': 'met', ...noExclusion }, 'eligible', ['service-B=met', 'service-C=met', 'exclusion-A=not-met', 'exclusion-B=not-met']],
-    ['admission: an unknown service criterion that cannot change it', 'admission', { ...noService, 'service-B': 'met', 'service-E': 'unknown', ...noExclusion }, 'eligible', ['service-B=met', 'exclusion-A=not-met', 'exclusion-B=not-met']],
-    ['admission: unanswered service criteria that cannot change it', 'admission', { 'service-F': 'met', ...noExclusion }, 'eligible', ['service-F=met', 'exclusion-A=not-met', 'exclusion-B=not-met']],
-    ['admission: an exclusion met', 'admission', { ...noService, 'service-A': 'met', 'exclusion-A': 'met', 'exclusion-B': 'not-met' }, 'not-eligible', ['exclusion-A=met']],
-    ['admission: an exclusion met, the other unknown', 'admission', { 'service-A': 'met', 'exclusion-A': 'unknown', 'exclusion-B': 'met' }, 'not-eligible', ['exclusion-B=met']],
+    [
+      'admission: met service criteria and no exclusion',
+      'admission',
+      { ...noService, 'service-B': 'met', 'service-C': 'met', ...noExclusion },
+      'eligible',
+      ['service-B=met', 'service-C=met', 'exclusion-A=not-met', 'exclusion-B=not-met'],
+    ],
+    [
+      'admission: an unknown service criterion that cannot change it',
+      'admission',
+      { ...noService, 'service-B': 'met', 'service-E': 'unknown', ...noExclusion },
+      'eligible',
+      ['service-B=met', 'exclusion-A=not-met', 'exclusion-B=not-met'],
+    ],
+    [
+      'admission: unanswered service criteria that cannot change it',
+      'admission',
+      { 'service-F': 'met', ...noExclusion },
+      'eligible',
+      ['service-F=met', 'exclusion-A=not-met', 'exclusion-B=not-met'],
+    ],
+    [
+      'admission: an exclusion met',
+      'admission',
+      { ...noService, 'service-A': 'met', 'exclusion-A': 'met', 'exclusion-B': 'not-met' },
+      'not-eligible',
+      ['exclusion-A=met'],
+    ],
+    [
+      'admission: an exclusion met, the other unknown',
+      'admission',
+      { 'service-A': 'met', 'exclusion-A': 'unknown', 'exclusion-B': 'met' },
+      'not-eligible',
+      ['exclusion-B=met'],
+    ],
     ['admission: an exclusion met, services unknown', 'admission', { ...all('unknown', SERVICE), 'exclusion-B': 'met' }, 'not-eligible', ['exclusion-B=met']],
     ['admission: no service criterion met', 'admission', { ...noService, ...noExclusion }, 'not-eligible', SERVICE.map((c) => `${c}=not-met`)],
-    ['admission: no service criterion met, an exclusion unknown (cannot change it)', 'admission', { ...noService, 'exclusion-A': 'unknown' }, 'not-eligible', SERVICE.map((c) => `${c}=not-met`)],
-    ['admission: the only possible service criterion unknown', 'admission', { ...noService, 'service-E': 'unknown', ...noExclusion }, 'indeterminate', ['service-E=unknown']],
-    ['admission: the only possible service criterion missing', 'admission', { ...noService, 'service-G': undefined, ...noExclusion }, 'indeterminate', ['service-G=unknown']],
-    ['admission: two unknown service criteria', 'admission', { ...noService, 'service-A': 'unknown', 'service-D': 'unknown', ...noExclusion }, 'indeterminate', ['service-A=unknown', 'service-D=unknown']],
-    ['admission: a service criterion met, an exclusion unknown', 'admission', { ...noService, 'service-C': 'met', 'exclusion-A': 'not-met', 'exclusion-B': 'unknown' }, 'indeterminate', ['exclusion-B=unknown']],
-    ['admission: a service criterion met, an exclusion missing', 'admission', { 'service-C': 'met', 'exclusion-A': 'not-met' }, 'indeterminate', ['exclusion-B=unknown']],
+    [
+      'admission: no service criterion met, an exclusion unknown (cannot change it)',
+      'admission',
+      { ...noService, 'exclusion-A': 'unknown' },
+      'not-eligible',
+      SERVICE.map((c) => `${c}=not-met`),
+    ],
+    [
+      'admission: the only possible service criterion unknown',
+      'admission',
+      { ...noService, 'service-E': 'unknown', ...noExclusion },
+      'indeterminate',
+      ['service-E=unknown'],
+    ],
+    [
+      'admission: the only possible service criterion missing',
+      'admission',
+      { ...noService, 'service-G': undefined, ...noExclusion },
+      'indeterminate',
+      ['service-G=unknown'],
+    ],
+    [
+      'admission: two unknown service criteria',
+      'admission',
+      { ...noService, 'service-A': 'unknown', 'service-D': 'unknown', ...noExclusion },
+      'indeterminate',
+      ['service-A=unknown', 'service-D=unknown'],
+    ],
+    [
+      'admission: a service criterion met, an exclusion unknown',
+      'admission',
+      { ...noService, 'service-C': 'met', 'exclusion-A': 'not-met', 'exclusion-B': 'unknown' },
+      'indeterminate',
+      ['exclusion-B=unknown'],
+    ],
+    [
+      'admission: a service criterion met, an exclusion missing',
+      'admission',
+      { 'service-C': 'met', 'exclusion-A': 'not-met' },
+      'indeterminate',
+      ['exclusion-B=unknown'],
+    ],
     ['admission: nothing answered', 'admission', {}, 'indeterminate', [...SERVICE, 'exclusion-A', 'exclusion-B'].map((c) => `${c}=unknown`)],
     // Continued stay: B and (A or C).
-    ['continued stay: B and A', 'continued-stay', { 'continued-stay-A': 'met', 'continued-stay-B': 'met', 'continued-stay-C': 'not-met' }, 'continue', ['continued-stay-A=met', 'continued-stay-B=met']],
-    ['continued stay: B and C, A unknown (cannot change it)', 'continued-stay', { 'continued-stay-A': 'unknown', 'continued-stay-B': 'met', 'continued-stay-C': 'met' }, 'continue', ['continued-stay-B=met', 'continued-stay-C=met']],
-    ['continued stay: B and both A and C', 'continued-stay', { 'continued-stay-A': 'met', 'continued-stay-B': 'met', 'continued-stay-C': 'met' }, 'continue', ['continued-stay-A=met', 'continued-stay-B=met', 'continued-stay-C=met']],
-    ['continued stay: B not met (does not wish to continue)', 'continued-stay', { 'continued-stay-A': 'met', 'continued-stay-B': 'not-met', 'continued-stay-C': 'met' }, 'discharge', ['continued-stay-B=not-met']],
-    ['continued stay: B not met, A and C unknown (cannot change it)', 'continued-stay', { 'continued-stay-A': 'unknown', 'continued-stay-B': 'not-met' }, 'discharge', ['continued-stay-B=not-met']],
-    ['continued stay: B met, neither A nor C', 'continued-stay', { 'continued-stay-A': 'not-met', 'continued-stay-B': 'met', 'continued-stay-C': 'not-met' }, 'discharge', ['continued-stay-A=not-met', 'continued-stay-C=not-met']],
-    ['continued stay: B unknown, A met', 'continued-stay', { 'continued-stay-A': 'met', 'continued-stay-B': 'unknown', 'continued-stay-C': 'not-met' }, 'indeterminate', ['continued-stay-B=unknown']],
-    ['continued stay: B met, A unknown, C not met', 'continued-stay', { 'continued-stay-A': 'unknown', 'continued-stay-B': 'met', 'continued-stay-C': 'not-met' }, 'indeterminate', ['continued-stay-A=unknown']],
-    ['continued stay: B met, A and C missing', 'continued-stay', { 'continued-stay-B': 'met' }, 'indeterminate', ['continued-stay-A=unknown', 'continued-stay-C=unknown']],
+    [
+      'continued stay: B and A',
+      'continued-stay',
+      { 'continued-stay-A': 'met', 'continued-stay-B': 'met', 'continued-stay-C': 'not-met' },
+      'continue',
+      ['continued-stay-A=met', 'continued-stay-B=met'],
+    ],
+    [
+      'continued stay: B and C, A unknown (cannot change it)',
+      'continued-stay',
+      { 'continued-stay-A': 'unknown', 'continued-stay-B': 'met', 'continued-stay-C': 'met' },
+      'continue',
+      ['continued-stay-B=met', 'continued-stay-C=met'],
+    ],
+    [
+      'continued stay: B and both A and C',
+      'continued-stay',
+      { 'continued-stay-A': 'met', 'continued-stay-B': 'met', 'continued-stay-C': 'met' },
+      'continue',
+      ['continued-stay-A=met', 'continued-stay-B=met', 'continued-stay-C=met'],
+    ],
+    [
+      'continued stay: B not met (does not wish to continue)',
+      'continued-stay',
+      { 'continued-stay-A': 'met', 'continued-stay-B': 'not-met', 'continued-stay-C': 'met' },
+      'discharge',
+      ['continued-stay-B=not-met'],
+    ],
+    [
+      'continued stay: B not met, A and C unknown (cannot change it)',
+      'continued-stay',
+      { 'continued-stay-A': 'unknown', 'continued-stay-B': 'not-met' },
+      'discharge',
+      ['continued-stay-B=not-met'],
+    ],
+    [
+      'continued stay: B met, neither A nor C',
+      'continued-stay',
+      { 'continued-stay-A': 'not-met', 'continued-stay-B': 'met', 'continued-stay-C': 'not-met' },
+      'discharge',
+      ['continued-stay-A=not-met', 'continued-stay-C=not-met'],
+    ],
+    [
+      'continued stay: B unknown, A met',
+      'continued-stay',
+      { 'continued-stay-A': 'met', 'continued-stay-B': 'unknown', 'continued-stay-C': 'not-met' },
+      'indeterminate',
+      ['continued-stay-B=unknown'],
+    ],
+    [
+      'continued stay: B met, A unknown, C not met',
+      'continued-stay',
+      { 'continued-stay-A': 'unknown', 'continued-stay-B': 'met', 'continued-stay-C': 'not-met' },
+      'indeterminate',
+      ['continued-stay-A=unknown'],
+    ],
+    [
+      'continued stay: B met, A and C missing',
+      'continued-stay',
+      { 'continued-stay-B': 'met' },
+      'indeterminate',
+      ['continued-stay-A=unknown', 'continued-stay-C=unknown'],
+    ],
     // Discharge: any discharge criterion.
     ['discharge: A met', 'discharge', { 'discharge-A': 'met', 'discharge-B': 'not-met' }, 'discharge', ['discharge-A=met']],
     ['discharge: both met', 'discharge', { 'discharge-A': 'met', 'discharge-B': 'met' }, 'discharge', ['discharge-A=met', 'discharge-B=met']],
@@ -130,7 +312,9 @@ describe('eligibility determinations (three-valued; deciding criteria named)', (
       ...rules.eligibility,
       'continued-stay': { ...rules.eligibility['continued-stay'], rule: { all: ['continued-stay-A', 'continued-stay-B', 'continued-stay-C'] } },
     };
-    expect(determine('continued-stay', { 'continued-stay-A': 'met', 'continued-stay-B': 'met', 'continued-stay-C': 'not-met' }, custom).result).toBe('discharge');
+    expect(determine('continued-stay', { 'continued-stay-A': 'met', 'continued-stay-B': 'met', 'continued-stay-C': 'not-met' }, custom).result).toBe(
+      'discharge',
+    );
     expect(determine('continued-stay', { 'continued-stay-A': 'met', 'continued-stay-B': 'met', 'continued-stay-C': 'met' }, custom).result).toBe('continue');
   });
 });
@@ -161,7 +345,8 @@ describe('recovery capital (Idaho Recovery Capital Scale: 23 items rated 1-5)', 
       { personId: 'p2', administrationId: 'b2', date: '2026-10-02T01:00:00Z', total: 60 },
       { personId: 'p1', administrationId: 'a2', date: '2026-10-01T09:00:00+02:00', total: 71 },
     ]);
-    const byPerson = (p: string) => changes.filter((c) => c.personId === p).map((c) => [c.administrationId, c.total, c.previousAdministrationId, c.previousTotal, c.change]);
+    const byPerson = (p: string) =>
+      changes.filter((c) => c.personId === p).map((c) => [c.administrationId, c.total, c.previousAdministrationId, c.previousTotal, c.change]);
     expect(byPerson('p1')).toEqual([
       ['a1', 52, undefined, undefined, undefined],
       ['a2', 71, 'a1', 52, 19],
@@ -209,8 +394,16 @@ describe('loadRules', () => {
     ['an unknown result', (r) => (r.eligibility['continued-stay'].whenTrue = 'stay'), ['eligibility.continued-stay.whenTrue']],
     ['a review type missing', (r) => delete r.eligibility.discharge, ['eligibility.discharge']],
     ['an unknown property', (r) => (r.billing.roundUp = true), ['billing']],
-    ['a rule naming a criterion its review does not answer', (r) => (r.eligibility.discharge.rule = { any: ['discharge-A', 'service-A'] }), ['eligibility.discharge.rule']],
-    ['two bad fields: both named', (r) => ((r.billing.minutesPerUnit = -15), (r.eligibility.admission.whenFalse = 'nope')), ['billing.minutesPerUnit', 'eligibility.admission.whenFalse']],
+    [
+      'a rule naming a criterion its review does not answer',
+      (r) => (r.eligibility.discharge.rule = { any: ['discharge-A', 'service-A'] }),
+      ['eligibility.discharge.rule'],
+    ],
+    [
+      'two bad fields: both named',
+      (r) => ((r.billing.minutesPerUnit = -15), (r.eligibility.admission.whenFalse = 'nope')),
+      ['billing.minutesPerUnit', 'eligibility.admission.whenFalse'],
+    ],
   ])('rejects %s, naming the file and the field', (name, change, fields) => {
     const r = defaults();
     change(r);

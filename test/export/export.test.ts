@@ -9,7 +9,21 @@ import request from 'supertest';
 import { EXPORT_DEFINITIONS } from '../../src/export';
 import { Validator } from '../../src/validation';
 import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
-import { countsOf, download, downloadAll, exportApp, GROUP_ID, kickoff, loadFixtures, OTHER_PATIENT, pathOf, poll, runExport, storedCounts, type TestApp } from './helpers';
+import {
+  countsOf,
+  download,
+  downloadAll,
+  exportApp,
+  GROUP_ID,
+  kickoff,
+  loadFixtures,
+  OTHER_PATIENT,
+  pathOf,
+  poll,
+  runExport,
+  storedCounts,
+  type TestApp,
+} from './helpers';
 
 let validator: Validator;
 beforeAll(() => {
@@ -117,7 +131,9 @@ describe.each(DRIVERS)('Bulk Data export on %s', (driver) => {
     expect(manifest.error[0].type).toBe('OperationOutcome');
     const outcomes = await download(t.app, manifest.error[0].url);
     const texts = outcomes.flatMap((o) => (o.resourceType === 'OperationOutcome' ? o.issue.map((i) => i.details?.text) : []));
-    expect(texts).toEqual(expect.arrayContaining([expect.stringMatching(/'Nope' is not a resource type/), expect.stringMatching(/_elements is not supported/)]));
+    expect(texts).toEqual(
+      expect.arrayContaining([expect.stringMatching(/'Nope' is not a resource type/), expect.stringMatching(/_elements is not supported/)]),
+    );
   });
 
   test.each<[string, string, Record<string, string>, RegExp]>([
@@ -138,7 +154,11 @@ describe.each(DRIVERS)('Bulk Data export on %s', (driver) => {
   });
 
   test('a POST body that is not Parameters is a 400', async () => {
-    const res = await request(t.app).post('/fhir/$export').set('Content-Type', 'application/fhir+json').set('Prefer', 'respond-async').send({ resourceType: 'Patient' });
+    const res = await request(t.app)
+      .post('/fhir/$export')
+      .set('Content-Type', 'application/fhir+json')
+      .set('Prefer', 'respond-async')
+      .send({ resourceType: 'Patient' });
     expect(res.status).toBe(400);
     expect(res.body.issue[0].details.text).toMatch(/Parameters/);
   });

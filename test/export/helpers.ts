@@ -52,7 +52,11 @@ export interface TestApp {
 }
 
 /** An app with the export module on `repo`; `worker: false` records jobs without working on them. */
-export async function exportApp(validator: Validator, repo: SqlRepository, options: { worker?: boolean; config?: Partial<ExportConfig> } = {}): Promise<TestApp> {
+export async function exportApp(
+  validator: Validator,
+  repo: SqlRepository,
+  options: { worker?: boolean; config?: Partial<ExportConfig> } = {},
+): Promise<TestApp> {
   const errors: string[] = [];
   const log = (level: string, message: string, meta?: Record<string, unknown>): void => {
     if (level === 'error') {
@@ -107,12 +111,16 @@ export async function runExport(app: TestApp['app'], path: string, prefer?: stri
 
 /** Downloads one file, checks its Content-Type, and parses it line by line. */
 export async function download(app: TestApp['app'], url: string): Promise<Resource[]> {
-  const res = await request(app).get(pathOf(url)).set('Accept', 'application/fhir+ndjson').buffer(true).parse((r, cb) => {
-    let text = '';
-    r.setEncoding('utf8');
-    r.on('data', (c: string) => (text += c));
-    r.on('end', () => cb(null, text));
-  });
+  const res = await request(app)
+    .get(pathOf(url))
+    .set('Accept', 'application/fhir+ndjson')
+    .buffer(true)
+    .parse((r, cb) => {
+      let text = '';
+      r.setEncoding('utf8');
+      r.on('data', (c: string) => (text += c));
+      r.on('end', () => cb(null, text));
+    });
   if (res.status !== 200) {
     throw new Error(`download ${url}: ${res.status} ${JSON.stringify(res.body)}`);
   }

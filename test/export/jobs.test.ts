@@ -71,7 +71,13 @@ describe.each(DRIVERS)('Bulk Data export jobs on %s', (driver) => {
   test('unknown jobs and files are 404 OperationOutcomes', async () => {
     const manifest = await runExport(main.app, '/fhir/$export?_type=Patient');
     const id = jobIdOf(new URL(manifest.output[0].url).pathname.replace(/\/[^/]+$/, ''));
-    for (const path of ['/fhir/bulkstatus/no-such-job', '/fhir/bulkfiles/no-such-job/Patient-1.ndjson', `/fhir/bulkfiles/${id}/Encounter-1.ndjson`, `/fhir/bulkfiles/${id}/Patient-2.ndjson`, `/fhir/bulkfiles/${id}/..%2F..%2Fetc.ndjson`]) {
+    for (const path of [
+      '/fhir/bulkstatus/no-such-job',
+      '/fhir/bulkfiles/no-such-job/Patient-1.ndjson',
+      `/fhir/bulkfiles/${id}/Encounter-1.ndjson`,
+      `/fhir/bulkfiles/${id}/Patient-2.ndjson`,
+      `/fhir/bulkfiles/${id}/..%2F..%2Fetc.ndjson`,
+    ]) {
       const res = await request(main.app).get(path);
       expect([path, res.status]).toEqual([path, 404]);
       expect(res.body.resourceType).toBe('OperationOutcome');
@@ -93,7 +99,10 @@ describe.each(DRIVERS)('Bulk Data export jobs on %s', (driver) => {
   test('a job whose process died before finishing is resumed by another once its lease runs out', async () => {
     const statusPath = await start(idle.app, '/fhir/$export?_type=Encounter');
     // A worker claimed it, then died: its lease has run out.
-    await sql(`UPDATE bulk_export_job SET status = 'in-progress', lease_owner = 'dead-process', lease_until = now() - interval '1 second', attempts = 1 WHERE id = $1`, [jobIdOf(statusPath)]);
+    await sql(
+      `UPDATE bulk_export_job SET status = 'in-progress', lease_owner = 'dead-process', lease_until = now() - interval '1 second', attempts = 1 WHERE id = $1`,
+      [jobIdOf(statusPath)],
+    );
     expect((await request(idle.app).get(statusPath)).status).toBe(202);
     await main.bulk.sweep();
     const res = await poll(idle.app, statusPath);
@@ -103,7 +112,10 @@ describe.each(DRIVERS)('Bulk Data export jobs on %s', (driver) => {
 
   test('a job whose lease is still held is left alone', async () => {
     const statusPath = await start(idle.app, '/fhir/$export?_type=Patient');
-    await sql(`UPDATE bulk_export_job SET status = 'in-progress', lease_owner = 'busy-process', lease_until = now() + interval '1 hour', attempts = 1 WHERE id = $1`, [jobIdOf(statusPath)]);
+    await sql(
+      `UPDATE bulk_export_job SET status = 'in-progress', lease_owner = 'busy-process', lease_until = now() + interval '1 hour', attempts = 1 WHERE id = $1`,
+      [jobIdOf(statusPath)],
+    );
     await main.bulk.sweep();
     expect((await request(main.app).get(statusPath)).status).toBe(202);
     await request(main.app).delete(statusPath).expect(202);
@@ -111,7 +123,10 @@ describe.each(DRIVERS)('Bulk Data export jobs on %s', (driver) => {
 
   test(`a job interrupted ${MAX_ATTEMPTS} times is marked failed: the status is a 500 OperationOutcome, never a 202 forever`, async () => {
     const statusPath = await start(idle.app, '/fhir/$export');
-    await sql(`UPDATE bulk_export_job SET status = 'in-progress', lease_owner = 'dead-process', lease_until = now() - interval '1 second', attempts = $2 WHERE id = $1`, [jobIdOf(statusPath), MAX_ATTEMPTS]);
+    await sql(
+      `UPDATE bulk_export_job SET status = 'in-progress', lease_owner = 'dead-process', lease_until = now() - interval '1 second', attempts = $2 WHERE id = $1`,
+      [jobIdOf(statusPath), MAX_ATTEMPTS],
+    );
     await main.bulk.sweep();
     const res = await request(main.app).get(statusPath);
     expect(res.status).toBe(500);
@@ -133,7 +148,9 @@ describe.each(DRIVERS)('Bulk Data export jobs on %s', (driver) => {
     // A kick-off clears expired jobs too, even in a process without a worker.
     const other = jobIdOf(await start(idle.app, '/fhir/$export?_type=Patient'));
     await sql(`UPDATE bulk_export_job SET expires_at = now() - interval '1 second' WHERE id = $1`, [other]);
-    await request(idle.app).delete(await start(idle.app, '/fhir/$export?_type=Patient')).expect(202);
+    await request(idle.app)
+      .delete(await start(idle.app, '/fhir/$export?_type=Patient'))
+      .expect(202);
     expect((await sql('SELECT 1 FROM bulk_export_job WHERE id = $1', [other])).rows).toHaveLength(0);
   });
 

@@ -81,7 +81,10 @@ describe.each(DRIVERS)('README Bulk Data walkthrough on %s', (driver) => {
     const file = await request(app.server).get(new URL(encounters.url).pathname).set(auth()).buffer(true).parse(text);
     expect(file.status).toBe(200);
     expect(file.headers['content-type']).toMatch(/^application\/fhir\+ndjson/);
-    const lines = (file.body as string).trim().split('\n').map((l) => JSON.parse(l) as { resourceType: string });
+    const lines = (file.body as string)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { resourceType: string });
     expect(lines).toHaveLength(3);
     expect(lines.every((r) => r.resourceType === 'Encounter')).toBe(true);
 
@@ -92,10 +95,18 @@ describe.each(DRIVERS)('README Bulk Data walkthrough on %s', (driver) => {
   test("the Group belongs to its members' organization: a client of that organization reads it, one of another does not", async () => {
     const own = (await app.token(['system/*.read'], 'Riverbend HIE', [ORG])).token;
     const other = (await app.token(['system/*.read'], 'Other HIE', ['some-other-ccbhc'])).token;
-    const mine = await request(app.server).get('/fhir/Group/riverbend-peer-cohort').set({ Authorization: `Bearer ${own}` });
+    const mine = await request(app.server)
+      .get('/fhir/Group/riverbend-peer-cohort')
+      .set({ Authorization: `Bearer ${own}` });
     expect(mine.status).toBe(200);
     expect((mine.body as Group).member?.[0]?.entity?.reference).toBe('Patient/dana-whitfield');
-    expect((await request(app.server).get('/fhir/Group/riverbend-peer-cohort').set({ Authorization: `Bearer ${other}` })).status).toBe(404);
+    expect(
+      (
+        await request(app.server)
+          .get('/fhir/Group/riverbend-peer-cohort')
+          .set({ Authorization: `Bearer ${other}` })
+      ).status,
+    ).toBe(404);
   });
 
   test('a Group whose members belong to several organizations, naming none, is refused with how to name one', async () => {

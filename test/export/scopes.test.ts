@@ -57,7 +57,13 @@ describe.each(DRIVERS)('$export scopes on %s', (driver) => {
     ['valueId', [{ name: '_type', valueId: 'Encounter' }]],
     ['valueMarkdown', [{ name: '_type', valueMarkdown: 'Encounter' }]],
     ['valueReference', [{ name: '_type', valueReference: { reference: 'Encounter' } }]],
-    ['a second _type parameter', [{ name: '_type', valueString: 'Patient' }, { name: '_type', valueCode: 'Encounter' }]],
+    [
+      'a second _type parameter',
+      [
+        { name: '_type', valueString: 'Patient' },
+        { name: '_type', valueCode: 'Encounter' },
+      ],
+    ],
   ])('a Patient.rs client asking for Encounters through %s in a Parameters body gets 403', async (_name, parameters) => {
     for (const path of ['/fhir/Patient/$export', '/fhir/$export']) {
       const res = await kick(patientOnly, path, parameters);

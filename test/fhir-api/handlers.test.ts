@@ -69,7 +69,10 @@ describe.each(DRIVERS)('FHIR handlers on %s', (driver) => {
     expect((await call('DELETE', `/Patient/${id}`)).status).toBe(204);
     expect((await call('GET', `/Patient/${id}`)).status).toBe(410);
     expect((await call('GET', '/Patient/nobody-here')).status).toBe(404);
-    expect((await call('GET', '/_history?_count=1')).body).toMatchObject({ type: 'history', link: expect.arrayContaining([expect.objectContaining({ relation: 'next' })]) });
+    expect((await call('GET', '/_history?_count=1')).body).toMatchObject({
+      type: 'history',
+      link: expect.arrayContaining([expect.objectContaining({ relation: 'next' })]),
+    });
     expect(((await call('GET', '/Patient/_history')).body as Bundle).total).toBeGreaterThanOrEqual(3);
   });
 
@@ -109,7 +112,10 @@ describe.each(DRIVERS)('FHIR handlers on %s', (driver) => {
     const upd = await call('PUT', '/Patient?identifier=urn:test:mrn|C-1', { ...patient, gender: 'female' });
     expect(upd.status).toBe(200);
     expect(upd.body?.id).toBe(first.body?.id);
-    const fresh = await call('PUT', '/Patient?identifier=urn:test:mrn|C-2', { resourceType: 'Patient', identifier: [{ system: 'urn:test:mrn', value: 'C-2' }] });
+    const fresh = await call('PUT', '/Patient?identifier=urn:test:mrn|C-2', {
+      resourceType: 'Patient',
+      identifier: [{ system: 'urn:test:mrn', value: 'C-2' }],
+    });
     expect(fresh.status).toBe(201);
   });
 
@@ -202,7 +208,13 @@ describe.each(DRIVERS)('FHIR handlers on %s', (driver) => {
       entry: [
         {
           fullUrl: 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a',
-          resource: { resourceType: 'Encounter', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'urn:uuid:88f151c0-a954-468a-88ff-2c7b1e3c8e6b' }, participant: [{ individual: { reference: 'urn:uuid:0f1cb4c2-2c2a-4d3c-9d6e-1d3f4a5b6c7d' } }] },
+          resource: {
+            resourceType: 'Encounter',
+            status: 'finished',
+            class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+            subject: { reference: 'urn:uuid:88f151c0-a954-468a-88ff-2c7b1e3c8e6b' },
+            participant: [{ individual: { reference: 'urn:uuid:0f1cb4c2-2c2a-4d3c-9d6e-1d3f4a5b6c7d' } }],
+          },
           request: { method: 'POST', url: 'Encounter' },
         },
         {

@@ -63,7 +63,14 @@ const chained: ConceptMap = {
   id: 'chained',
   url: 'http://example.org/ConceptMap/chained',
   status: 'active',
-  group: [{ source: SETTING_SRC, target: SETTING, element: [{ code: 'HOME', target: [{ code: 'home', equivalence: 'equivalent' }] }], unmapped: { mode: 'other-map', url: SETTING_URL } }],
+  group: [
+    {
+      source: SETTING_SRC,
+      target: SETTING,
+      element: [{ code: 'HOME', target: [{ code: 'home', equivalence: 'equivalent' }] }],
+      unmapped: { mode: 'other-map', url: SETTING_URL },
+    },
+  ],
 };
 
 const params = (...parameter: ParametersParameter[]): Parameters => ({ resourceType: 'Parameters', parameter });
@@ -149,7 +156,9 @@ describe.each(DRIVERS)('ConceptMap $translate on %s', (driver) => {
     });
     const v1 = await ok('POST', '/ConceptMap/$translate', params(uri('url', MODE_URL), str('conceptMapVersion', '1'), uri('system', RB), code('F2F')));
     expect(matches(v1)).toEqual([`equivalent ${MODE}|in-person-v1 <- ${MODE_URL}`]);
-    expect(matches(await ok('GET', `/ConceptMap/$translate?url=${encodeURIComponent(`${MODE_URL}|1`)}&system=${encodeURIComponent(RB)}&code=F2F`))).toEqual([`equivalent ${MODE}|in-person-v1 <- ${MODE_URL}`]);
+    expect(matches(await ok('GET', `/ConceptMap/$translate?url=${encodeURIComponent(`${MODE_URL}|1`)}&system=${encodeURIComponent(RB)}&code=F2F`))).toEqual([
+      `equivalent ${MODE}|in-person-v1 <- ${MODE_URL}`,
+    ]);
   });
 
   test('the instance route, GET and POST; a coding and a codeableConcept', async () => {
@@ -157,16 +166,39 @@ describe.each(DRIVERS)('ConceptMap $translate on %s', (driver) => {
     expect(matches(byId)).toEqual([`wider ${MODE}|video <- ${MODE_URL}`]);
     const coding = await ok('POST', '/ConceptMap/riverbend-csv-contact-mode-2/$translate', params({ name: 'coding', valueCoding: { system: RB, code: 'PH' } }));
     expect(matches(coding)).toEqual([`equivalent ${MODE}|telephone <- ${MODE_URL}`]);
-    const cc = await ok('POST', '/ConceptMap/riverbend-csv-contact-mode-2/$translate', params({ name: 'codeableConcept', valueCodeableConcept: { coding: [{ system: RB, code: 'PH' }, { system: RB, code: 'TH' }] } }));
+    const cc = await ok(
+      'POST',
+      '/ConceptMap/riverbend-csv-contact-mode-2/$translate',
+      params({
+        name: 'codeableConcept',
+        valueCodeableConcept: {
+          coding: [
+            { system: RB, code: 'PH' },
+            { system: RB, code: 'TH' },
+          ],
+        },
+      }),
+    );
     expect(matches(cc)).toEqual([`equivalent ${MODE}|telephone <- ${MODE_URL}`, `wider ${MODE}|video <- ${MODE_URL}`]);
   });
 
   test('with only system and code: every map with a group for the system; targetsystem narrows', async () => {
     const all = await ok('POST', '/ConceptMap/$translate', params(uri('system', RB), code('F2F')));
-    expect(matches(all).sort()).toEqual([`equivalent ${MODE}|in-person <- ${MODE_URL}`, `equivalent ${MODE}|in-person-v1 <- ${MODE_URL}`, `equivalent ${OTHER}|F <- ${SETTING_URL}`].sort());
+    expect(matches(all).sort()).toEqual(
+      [`equivalent ${MODE}|in-person <- ${MODE_URL}`, `equivalent ${MODE}|in-person-v1 <- ${MODE_URL}`, `equivalent ${OTHER}|F <- ${SETTING_URL}`].sort(),
+    );
     const other = await ok('GET', `/ConceptMap/$translate?system=${encodeURIComponent(RB)}&code=F2F&targetsystem=${encodeURIComponent(OTHER)}`);
     expect(matches(other)).toEqual([`equivalent ${OTHER}|F <- ${SETTING_URL}`]);
-    const bySource = await ok('POST', '/ConceptMap/$translate', params(uri('system', RB), code('F2F'), uri('source', 'http://example.org/ValueSet/riverbend-contact-type'), uri('target', 'http://peerbridge.org/fhir/ValueSet/contact-mode')));
+    const bySource = await ok(
+      'POST',
+      '/ConceptMap/$translate',
+      params(
+        uri('system', RB),
+        code('F2F'),
+        uri('source', 'http://example.org/ValueSet/riverbend-contact-type'),
+        uri('target', 'http://peerbridge.org/fhir/ValueSet/contact-mode'),
+      ),
+    );
     expect(matches(bySource).sort()).toEqual([`equivalent ${MODE}|in-person <- ${MODE_URL}`, `equivalent ${MODE}|in-person-v1 <- ${MODE_URL}`].sort());
   });
 
@@ -182,7 +214,9 @@ describe.each(DRIVERS)('ConceptMap $translate on %s', (driver) => {
     expect(matches(provided)).toEqual([`equal ${SETTING}|PARK <- ${SETTING_URL}`]);
     const viaOther = await ok('POST', '/ConceptMap/chained/$translate', params(uri('system', SETTING_SRC), code('CLINIC')));
     expect(matches(viaOther)).toEqual([`equal ${SETTING}|clinic <- ${SETTING_URL}`]);
-    expect(matches(await ok('POST', '/ConceptMap/chained/$translate', params(uri('system', SETTING_SRC), code('HOME'))))).toEqual([`equivalent ${SETTING}|home <- http://example.org/ConceptMap/chained`]);
+    expect(matches(await ok('POST', '/ConceptMap/chained/$translate', params(uri('system', SETTING_SRC), code('HOME'))))).toEqual([
+      `equivalent ${SETTING}|home <- http://example.org/ConceptMap/chained`,
+    ]);
 
     const unmatched = await ok('POST', '/ConceptMap/riverbend-csv-contact-mode-2/$translate', params(uri('system', RB), code('NA')));
     expect(result(unmatched)).toBe(false);
@@ -191,13 +225,25 @@ describe.each(DRIVERS)('ConceptMap $translate on %s', (driver) => {
   });
 
   test('reverse: target -> source, wider and narrower swapped', async () => {
-    const p = await ok('POST', '/ConceptMap/riverbend-csv-contact-mode-2/$translate', params(uri('system', MODE), code('video'), { name: 'reverse', valueBoolean: true }));
+    const p = await ok(
+      'POST',
+      '/ConceptMap/riverbend-csv-contact-mode-2/$translate',
+      params(uri('system', MODE), code('video'), { name: 'reverse', valueBoolean: true }),
+    );
     expect(result(p)).toBe(true);
     expect(matches(p)).toEqual([`narrower ${RB}|TH <- ${MODE_URL}`, `wider ${RB}|AV <- ${MODE_URL}`]);
     const found = await ok('GET', `/ConceptMap/$translate?system=${encodeURIComponent(OTHER)}&code=F&reverse=true`);
     expect(matches(found)).toEqual([`equivalent ${RB}|F2F <- ${SETTING_URL}`]);
     // Reverse does not apply the fixed fallback.
-    expect(result(await ok('POST', '/ConceptMap/riverbend-csv-contact-mode-2/$translate', params(uri('system', MODE), code('other'), { name: 'reverse', valueBoolean: true })))).toBe(false);
+    expect(
+      result(
+        await ok(
+          'POST',
+          '/ConceptMap/riverbend-csv-contact-mode-2/$translate',
+          params(uri('system', MODE), code('other'), { name: 'reverse', valueBoolean: true }),
+        ),
+      ),
+    ).toBe(false);
   });
 
   test('no match: result false with a message', async () => {
@@ -208,7 +254,11 @@ describe.each(DRIVERS)('ConceptMap $translate on %s', (driver) => {
     const notInSetting = await ok('POST', '/ConceptMap/$translate', params(uri('url', SETTING_URL), uri('system', RB), code('PH')));
     expect(result(notInSetting)).toBe(false);
     expect(message(notInSetting)).toContain(`No mapping of ${RB}|PH in ConceptMap ${SETTING_URL}`);
-    const wrongSystem = await ok('POST', '/ConceptMap/riverbend-csv-contact-mode-2/$translate', params(uri('system', RB), code('F2F'), uri('targetsystem', OTHER)));
+    const wrongSystem = await ok(
+      'POST',
+      '/ConceptMap/riverbend-csv-contact-mode-2/$translate',
+      params(uri('system', RB), code('F2F'), uri('targetsystem', OTHER)),
+    );
     expect(result(wrongSystem)).toBe(false);
   });
 
@@ -245,7 +295,11 @@ describe.each(DRIVERS)('ConceptMap $translate on %s', (driver) => {
 
   test('404: unknown id, unknown url or version', async () => {
     await error(404, 'GET', `/ConceptMap/nope/$translate?system=${encodeURIComponent(RB)}&code=F2F`);
-    expect(await error(404, 'POST', '/ConceptMap/$translate', params(uri('url', 'http://example.org/none'), uri('system', RB), code('F2F')))).toContain('No ConceptMap with url http://example.org/none');
-    expect(await error(404, 'POST', '/ConceptMap/$translate', params(uri('url', MODE_URL), str('conceptMapVersion', '9'), uri('system', RB), code('F2F')))).toContain('and version 9');
+    expect(await error(404, 'POST', '/ConceptMap/$translate', params(uri('url', 'http://example.org/none'), uri('system', RB), code('F2F')))).toContain(
+      'No ConceptMap with url http://example.org/none',
+    );
+    expect(
+      await error(404, 'POST', '/ConceptMap/$translate', params(uri('url', MODE_URL), str('conceptMapVersion', '9'), uri('system', RB), code('F2F'))),
+    ).toContain('and version 9');
   });
 });

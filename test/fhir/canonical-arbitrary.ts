@@ -164,7 +164,18 @@ const supervisor = some(
   ['name'],
 );
 const personIdentifier = some({ system: uri, value: identifierValue, type: fc.constantFrom('MR', 'SS', 'DL', 'PI'), assigner: text }, ['system', 'value']);
-const address = some({ use: fc.constantFrom(...ADDRESS_USES), lines: fc.array(text, { minLength: 1, maxLength: 2 }), city: text, district: text, state: text, postalCode: fc.stringMatching(/^[0-9]{5}$/), country: text }, ['lines']);
+const address = some(
+  {
+    use: fc.constantFrom(...ADDRESS_USES),
+    lines: fc.array(text, { minLength: 1, maxLength: 2 }),
+    city: text,
+    district: text,
+    state: text,
+    postalCode: fc.stringMatching(/^[0-9]{5}$/),
+    country: text,
+  },
+  ['lines'],
+);
 const telecom = some({ system: fc.constantFrom(...TELECOM_SYSTEMS), value: text, use: fc.constantFrom(...TELECOM_USES) }, ['system', 'value']);
 const person = some(
   {

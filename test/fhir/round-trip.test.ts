@@ -47,7 +47,10 @@ describe('canonical -> FHIR -> canonical over generated documents', () => {
         expect(report.summary.resources).toBe(resources.length);
         for (const resource of resources) {
           const result = deps.validator.validate(resource);
-          expect({ resource: `${resource.resourceType}/${resource.id}`, errors: result.issues.filter((i) => i.severity === 'error' || i.severity === 'fatal') }).toEqual({
+          expect({
+            resource: `${resource.resourceType}/${resource.id}`,
+            errors: result.issues.filter((i) => i.severity === 'error' || i.severity === 'fatal'),
+          }).toEqual({
             resource: `${resource.resourceType}/${resource.id}`,
             errors: [],
           });
@@ -55,7 +58,10 @@ describe('canonical -> FHIR -> canonical over generated documents', () => {
         // Derived values agree with the records: an Encounter's period spans its length exactly.
         for (const e of resources.filter((r): r is Encounter => r.resourceType === 'Encounter')) {
           if (e.period?.end && e.length) {
-            expect({ id: e.id, minutes: (Date.parse(e.period.end) - Date.parse(e.period.start as string)) / 60_000 }).toEqual({ id: e.id, minutes: e.length.value });
+            expect({ id: e.id, minutes: (Date.parse(e.period.end) - Date.parse(e.period.start as string)) / 60_000 }).toEqual({
+              id: e.id,
+              minutes: e.length.value,
+            });
           }
         }
         const whole = deps.validator.validate(bundle);

@@ -40,7 +40,11 @@ export function specifiers(file: string, text: string): string[] {
   const visit = (node: ts.Node): void => {
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       out.push(node.moduleSpecifier.text);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       out.push(node.moduleReference.expression.text);
     } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0])) {
       const callee = node.expression;
@@ -94,7 +98,9 @@ function folderGraph(graph: Map<string, string[]>): Map<string, string[]> {
 /** Which files make the folder edge `from -> to`. */
 function edgeFiles(graph: Map<string, string[]>, from: string, to: string): string[] {
   const inside = (file: string, dir: string): boolean => file === dir || file.startsWith(`${dir}/`);
-  return [...graph].flatMap(([file, targets]) => (inside(file, from) ? targets.filter((t) => inside(t, to)).map((t) => `${relative(SRC, file)} -> ${relative(SRC, t)}`) : []));
+  return [...graph].flatMap(([file, targets]) =>
+    inside(file, from) ? targets.filter((t) => inside(t, to)).map((t) => `${relative(SRC, file)} -> ${relative(SRC, t)}`) : [],
+  );
 }
 
 /** Strongly connected components with more than one file, or a file importing itself (Tarjan). */
@@ -164,14 +170,26 @@ function describe_(graph: Map<string, string[]>, component: string[]): string {
 
 describe('import graph of src/', () => {
   it('reads import and export declarations, type-only ones and dynamic imports included', () => {
-    const text = ["import type { A } from './a';", "import { type B, c } from '../b';", "export { d } from './d';", "export * from './e';", "const f = import('./f');", "// import { g } from './g';", "const h = 'import x from \"./h\"';"].join('\n');
+    const text = [
+      "import type { A } from './a';",
+      "import { type B, c } from '../b';",
+      "export { d } from './d';",
+      "export * from './e';",
+      "const f = import('./f');",
+      "// import { g } from './g';",
+      'const h = \'import x from "./h"\';',
+    ].join('\n');
     expect(specifiers('x.ts', text)).toEqual(['./a', '../b', './d', './e', './f']);
   });
 
   it('has no circle (type-only imports counted)', () => {
     const graph = importGraph();
     expect(graph.size).toBeGreaterThan(50);
-    expect(circles(graph).map((c) => describe_(graph, c)).sort()).toEqual([]);
+    expect(
+      circles(graph)
+        .map((c) => describe_(graph, c))
+        .sort(),
+    ).toEqual([]);
   });
 
   it('has no circle between the folders of src/ (type-only imports counted)', () => {

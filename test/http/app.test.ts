@@ -28,10 +28,16 @@ test('GET /fhir/metadata lists the profiles', async () => {
 });
 
 test('POST /fhir/$validate: 200 with the verdict in the OperationOutcome', async () => {
-  const ok = await request(app).post('/fhir/$validate').set('Content-Type', FHIR).send(JSON.stringify({ resourceType: 'Patient', id: 'p1', text: narrative }));
+  const ok = await request(app)
+    .post('/fhir/$validate')
+    .set('Content-Type', FHIR)
+    .send(JSON.stringify({ resourceType: 'Patient', id: 'p1', text: narrative }));
   expect(ok.status).toBe(200);
   expect(ok.body.issue.every((i: { severity: string }) => i.severity === 'information')).toBe(true);
-  const bad = await request(app).post('/fhir/$validate').set('Content-Type', FHIR).send(JSON.stringify({ resourceType: 'Patient', id: 'p1', gender: 'x' }));
+  const bad = await request(app)
+    .post('/fhir/$validate')
+    .set('Content-Type', FHIR)
+    .send(JSON.stringify({ resourceType: 'Patient', id: 'p1', gender: 'x' }));
   expect(bad.status).toBe(200);
   expect(bad.body.issue.find((i: { severity: string }) => i.severity === 'error').expression).toEqual(['Patient.gender']);
 });
@@ -40,7 +46,16 @@ test('POST /fhir/{type}/$validate with Parameters and a profile', async () => {
   const params = {
     resourceType: 'Parameters',
     parameter: [
-      { name: 'resource', resource: { resourceType: 'Encounter', id: 'e1', text: narrative, status: 'planned', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' } } },
+      {
+        name: 'resource',
+        resource: {
+          resourceType: 'Encounter',
+          id: 'e1',
+          text: narrative,
+          status: 'planned',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        },
+      },
       { name: 'profile', valueUri: 'http://peerbridge.org/fhir/StructureDefinition/peer-support-encounter' },
     ],
   };
@@ -50,7 +65,10 @@ test('POST /fhir/{type}/$validate with Parameters and a profile', async () => {
 });
 
 test('type in the URL must match the body', async () => {
-  const res = await request(app).post('/fhir/Encounter/$validate').set('Content-Type', FHIR).send(JSON.stringify({ resourceType: 'Patient' }));
+  const res = await request(app)
+    .post('/fhir/Encounter/$validate')
+    .set('Content-Type', FHIR)
+    .send(JSON.stringify({ resourceType: 'Patient' }));
   expect(res.status).toBe(400);
   expectOutcome(res.body, /URL says Encounter/);
 });
@@ -83,7 +101,10 @@ test('a JSON array or unknown resourceType: 200 with an invalid verdict', async 
 });
 
 test('a body over the limit: 413', async () => {
-  const res = await request(app).post('/fhir/$validate').set('Content-Type', FHIR).send(' '.repeat(2 * 1024 * 1024));
+  const res = await request(app)
+    .post('/fhir/$validate')
+    .set('Content-Type', FHIR)
+    .send(' '.repeat(2 * 1024 * 1024));
   expect(res.status).toBe(413);
   expectOutcome(res.body, /over the limit/);
 });
@@ -109,9 +130,18 @@ describe.each(['/fhir/$validate', '/fhir/Patient/$validate', '/fhir/Questionnair
     ['null', null],
     ['an array of non-objects', ['x', 1, null, true, []]],
     ['an entry whose name is not a string', [{ name: 1, resource: { resourceType: 'Patient' } }]],
-    ['an entry whose resource is not an object', [{ name: 'resource', resource: 'x' }, { name: 'questionnaire-response', resource: [1] }]],
+    [
+      'an entry whose resource is not an object',
+      [
+        { name: 'resource', resource: 'x' },
+        { name: 'questionnaire-response', resource: [1] },
+      ],
+    ],
   ])('parameter is %s', async (_what, parameter) => {
-    const res = await request(app).post(path).set('Content-Type', FHIR).send(JSON.stringify({ resourceType: 'Parameters', parameter }));
+    const res = await request(app)
+      .post(path)
+      .set('Content-Type', FHIR)
+      .send(JSON.stringify({ resourceType: 'Parameters', parameter }));
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });

@@ -89,7 +89,13 @@ describe.each(DRIVERS)('absolute URLs on %s', (driver) => {
   test('create, search paging and export kick-off answer with the configured base, whatever the Host', async () => {
     const { token: bearer } = await token(['system/*.cruds'], `localhost:${port}`);
     const auth = { authorization: `Bearer ${bearer}` };
-    const created = await send('POST', '/fhir/Patient', EVIL, { ...auth, 'content-type': FHIR }, JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Hostile' }] }));
+    const created = await send(
+      'POST',
+      '/fhir/Patient',
+      EVIL,
+      { ...auth, 'content-type': FHIR },
+      JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Hostile' }] }),
+    );
     expect(created.status).toBe(201);
     expect(created.headers.location).toMatch(new RegExp(`^${base}/Patient/[0-9a-f-]{36}/_history/1$`));
     noEvil(created);
@@ -131,7 +137,10 @@ describe.each(DRIVERS)('absolute URLs on %s', (driver) => {
     const viaLocalhost = await token(['system/Patient.rs'], `localhost:${port}`);
     const viaLoopback = await token(['system/Patient.rs'], `127.0.0.1:${port}`);
     expect([viaLocalhost.status, viaLoopback.status]).toEqual([200, 200]);
-    for (const [t, host] of [[viaLocalhost.token, `127.0.0.1:${port}`], [viaLoopback.token, `localhost:${port}`]] as const) {
+    for (const [t, host] of [
+      [viaLocalhost.token, `127.0.0.1:${port}`],
+      [viaLoopback.token, `localhost:${port}`],
+    ] as const) {
       const res = await send('GET', '/fhir/Patient', host, { authorization: `Bearer ${t}` });
       expect(res.status).toBe(200);
     }

@@ -29,7 +29,11 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
   });
   afterAll(() => store?.close());
 
-  const post = (path: string, body: unknown, type = FHIR) => request(app).post(path).set('Content-Type', type).send(typeof body === 'string' ? body : JSON.stringify(body));
+  const post = (path: string, body: unknown, type = FHIR) =>
+    request(app)
+      .post(path)
+      .set('Content-Type', type)
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
   const put = (path: string, body: unknown) => request(app).put(path).set('Content-Type', FHIR).send(JSON.stringify(body));
   function expectOutcome(res: request.Response, status: number, text?: RegExp): void {
     expect(res.status).toBe(status);
@@ -51,7 +55,11 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
     expect(read.status).toBe(200);
     expect(read.headers['content-type']).toMatch(/application\/fhir\+json/);
     expect(read.body.name[0].family).toBe('Rivera');
-    const mismatch = await request(app).put(`/fhir/Patient/${created.body.id}`).set('Content-Type', FHIR).set('If-Match', 'W/"5"').send(JSON.stringify(read.body));
+    const mismatch = await request(app)
+      .put(`/fhir/Patient/${created.body.id}`)
+      .set('Content-Type', FHIR)
+      .set('If-Match', 'W/"5"')
+      .send(JSON.stringify(read.body));
     expectOutcome(mismatch, 412, /expected version 5/);
   });
 
@@ -74,7 +82,12 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
     ['date=notadate', () => request(app).get('/fhir/Encounter?date=notadate'), 400, /date/],
     ['_count=-1', () => request(app).get('/fhir/Encounter?_count=-1'), 400, /_count/],
     ['_count=1e9', () => request(app).get('/fhir/Encounter?_count=1e9'), 400, /_count/],
-    ['strict handling of an unknown parameter', () => request(app).get('/fhir/Encounter?foo=1').set('Prefer', 'handling=strict'), 400, /Unknown search parameter 'foo'/],
+    [
+      'strict handling of an unknown parameter',
+      () => request(app).get('/fhir/Encounter?foo=1').set('Prefer', 'handling=strict'),
+      400,
+      /Unknown search parameter 'foo'/,
+    ],
     ['_format=xml', () => request(app).get('/fhir/Patient?_format=xml'), 406, /_format=xml/],
     ['Accept: XML only', () => request(app).get('/fhir/Patient').set('Accept', 'application/fhir+xml'), 406, /Accept/],
     ['an invalid resource', () => post('/fhir/Patient', { resourceType: 'Patient', gender: 'x' }), 422, /gender/],
@@ -85,7 +98,11 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
   });
 
   test('a 50 MB body: 413, nothing stored', async () => {
-    const big = JSON.stringify({ resourceType: 'Patient', id: 'big', text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(50 * 1024 * 1024)}</div>` } });
+    const big = JSON.stringify({
+      resourceType: 'Patient',
+      id: 'big',
+      text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(50 * 1024 * 1024)}</div>` },
+    });
     const res = await put('/fhir/Patient/big', JSON.parse(big)).catch((e: { response?: request.Response }) => e.response as request.Response);
     expectOutcome(res, 413, /over the limit/);
     expect((await request(app).get('/fhir/Patient/big')).status).toBe(404);
@@ -105,8 +122,19 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
     const res = await request(app).get('/fhir/metadata');
     const cs = res.body as CapabilityStatement;
     const enc = cs.rest?.[0].resource?.find((r) => r.type === 'Encounter');
-    expect(enc?.interaction?.map((i) => i.code).sort()).toEqual(['create', 'delete', 'history-instance', 'history-type', 'read', 'search-type', 'update', 'vread']);
-    expect(enc?.searchParam?.map((p) => p.name)).toEqual(expect.arrayContaining(['_id', '_lastUpdated', 'patient', 'date', 'status', 'type', 'episode-of-care', 'based-on', 'identifier']));
+    expect(enc?.interaction?.map((i) => i.code).sort()).toEqual([
+      'create',
+      'delete',
+      'history-instance',
+      'history-type',
+      'read',
+      'search-type',
+      'update',
+      'vread',
+    ]);
+    expect(enc?.searchParam?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['_id', '_lastUpdated', 'patient', 'date', 'status', 'type', 'episode-of-care', 'based-on', 'identifier']),
+    );
     expect(enc?.searchInclude).toEqual(expect.arrayContaining(['Encounter:patient', 'Encounter:episode-of-care']));
     expect(cs.rest?.[0].resource?.find((r) => r.type === 'Patient')?.operation?.map((o) => o.name)).toEqual(expect.arrayContaining(['everything', 'validate']));
     expect(cs.rest?.[0].interaction?.map((i) => i.code).sort()).toEqual(['batch', 'history-system', 'transaction']);
@@ -133,7 +161,10 @@ describe.each(DRIVERS)('FHIR REST over HTTP on %s', (driver) => {
       const patient = (await client.read({ resourceType: 'Patient', id: 'dana-whitfield' })) as unknown as Patient;
       expect(patient.name?.[0].family).toBe('Whitfield');
 
-      let page = (await client.search({ resourceType: 'Encounter', searchParams: { patient: 'dana-whitfield', _count: 1, _sort: 'date' } })) as unknown as Bundle;
+      let page = (await client.search({
+        resourceType: 'Encounter',
+        searchParams: { patient: 'dana-whitfield', _count: 1, _sort: 'date' },
+      })) as unknown as Bundle;
       const dates: string[] = [];
       for (;;) {
         dates.push(...(page.entry ?? []).map((e) => (e.resource as Encounter).period?.start as string));
@@ -168,14 +199,21 @@ describe.each(DRIVERS)('search edges over HTTP on %s', (driver) => {
   beforeAll(async () => {
     store = await openTestStore(driver, { BASE_URL });
     app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES, BASE_URL } });
-    const put = (r: { resourceType: string; id: string }) => request(app).put(`/fhir/${r.resourceType}/${r.id}`).set('Content-Type', FHIR).send(JSON.stringify(r));
+    const put = (r: { resourceType: string; id: string }) =>
+      request(app).put(`/fhir/${r.resourceType}/${r.id}`).set('Content-Type', FHIR).send(JSON.stringify(r));
     const code = { coding: [{ system: 'http://loinc.org', code: '8480-6', display: 'Systolic blood pressure' }] };
     for (const r of [
       { resourceType: 'Patient', id: 'p1' },
       { resourceType: 'Patient', id: 'p2' },
       { resourceType: 'Observation', id: 'o1', status: 'final', code, subject: { reference: 'Patient/p1' } },
       { resourceType: 'Observation', id: 'o2', status: 'final', code, subject: { reference: `${BASE_URL}/Patient/p2` } },
-      { resourceType: 'Encounter', id: 'e1', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/p1' } },
+      {
+        resourceType: 'Encounter',
+        id: 'e1',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        subject: { reference: 'Patient/p1' },
+      },
     ]) {
       expect((await put(r)).status).toBe(201);
     }
@@ -197,21 +235,29 @@ describe.each(DRIVERS)('search edges over HTTP on %s', (driver) => {
     expect(await count('Encounter?patient=http://evil.example/fhir/Patient/p1')).toBe(0);
   });
 
-  test.each(['code:text', 'code:in', 'code:not-in', 'code:above', 'code:below', 'identifier:of-type', 'subject:identifier', 'code:contains', 'subject:below', 'family:text'])(
-    'item 11: %s is answered without a 500 (400 under strict handling when unsupported)',
-    async (param) => {
-      const type = param === 'family:text' ? 'Patient' : 'Observation';
-      const value = param === 'identifier:of-type' ? 'a|b|c' : 'x';
-      const lenient = await request(app).get(`/fhir/${type}?${param}=${value}`);
-      expect(lenient.status).toBe(200);
-      const strict = await request(app).get(`/fhir/${type}?${param}=${value}`).set('Prefer', 'handling=strict');
-      expect([200, 400]).toContain(strict.status);
-      if (strict.status === 400) {
-        expect(strict.body.resourceType).toBe('OperationOutcome');
-        expect(lenient.body.entry.at(-1).resource.issue[0].details.text).toMatch(/not supported|not held|needs system\|code/);
-      }
-    },
-  );
+  test.each([
+    'code:text',
+    'code:in',
+    'code:not-in',
+    'code:above',
+    'code:below',
+    'identifier:of-type',
+    'subject:identifier',
+    'code:contains',
+    'subject:below',
+    'family:text',
+  ])('item 11: %s is answered without a 500 (400 under strict handling when unsupported)', async (param) => {
+    const type = param === 'family:text' ? 'Patient' : 'Observation';
+    const value = param === 'identifier:of-type' ? 'a|b|c' : 'x';
+    const lenient = await request(app).get(`/fhir/${type}?${param}=${value}`);
+    expect(lenient.status).toBe(200);
+    const strict = await request(app).get(`/fhir/${type}?${param}=${value}`).set('Prefer', 'handling=strict');
+    expect([200, 400]).toContain(strict.status);
+    if (strict.status === 400) {
+      expect(strict.body.resourceType).toBe('OperationOutcome');
+      expect(lenient.body.entry.at(-1).resource.issue[0].details.text).toMatch(/not supported|not held|needs system\|code/);
+    }
+  });
 
   test('item 11: code:text matches the display', async () => {
     expect(await count('Observation?code:text=systolic')).toBe(2);
@@ -251,7 +297,11 @@ describe.each(DRIVERS)('search edges over HTTP on %s', (driver) => {
     expect(res.status).toBe(400);
     expect(res.body.issue[0].details.text).toMatch(/'family'.*NUL/);
     expect((await request(app).post('/fhir/Patient/_search').type('form').send('family=%00')).status).toBe(400);
-    const create = await request(app).post('/fhir/Patient').set('Content-Type', FHIR).set('If-None-Exist', 'identifier=%00').send(JSON.stringify({ resourceType: 'Patient' }));
+    const create = await request(app)
+      .post('/fhir/Patient')
+      .set('Content-Type', FHIR)
+      .set('If-None-Exist', 'identifier=%00')
+      .send(JSON.stringify({ resourceType: 'Patient' }));
     expect(create.status).toBe(400);
   });
 });

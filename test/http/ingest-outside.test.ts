@@ -36,7 +36,8 @@ describe.each(DRIVERS)('outside-source ingest on %s', (driver) => {
   });
   afterAll(() => store?.close());
 
-  const post = (body: string | Buffer, query: string, type = 'text/csv') => request(app).post(`/ingest/mapping-mini${query}`).set('Content-Type', type).send(body);
+  const post = (body: string | Buffer, query: string, type = 'text/csv') =>
+    request(app).post(`/ingest/mapping-mini${query}`).set('Content-Type', type).send(body);
   const count = async (type: string) => (await request(app).get(`/fhir/${type}?_summary=count`)).body.total as number;
 
   test('stores accepted rows and keeps rejected ones with their raw input and reasons', async () => {
@@ -118,7 +119,14 @@ describe.each(DRIVERS)('outside-source ingest on %s', (driver) => {
     const res = await request(app)
       .post('/fhir/ConceptMap/$translate')
       .set('Content-Type', 'application/fhir+json')
-      .send({ resourceType: 'Parameters', parameter: [{ name: 'url', valueUri: url }, { name: 'system', valueUri: system }, { name: 'code', valueCode: 'PH' }] });
+      .send({
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'url', valueUri: url },
+          { name: 'system', valueUri: system },
+          { name: 'code', valueCode: 'PH' },
+        ],
+      });
     expect(res.status).toBe(200);
     expect(param(res.body, 'result')?.valueBoolean).toBe(true);
     expect(JSON.stringify(res.body)).toContain('"telephone"');

@@ -28,7 +28,8 @@ describe.each(DRIVERS)('ingest into the store on %s', (driver) => {
   });
   afterAll(() => store?.close());
 
-  const ingest = (body: unknown, query = '') => request(app).post(`/ingest/canonical${query}`).set('Content-Type', 'application/json').send(JSON.stringify(body));
+  const ingest = (body: unknown, query = '') =>
+    request(app).post(`/ingest/canonical${query}`).set('Content-Type', 'application/json').send(JSON.stringify(body));
   const count = async (type: string) => (await request(app).get(`/fhir/${type}?_summary=count`)).body.total as number;
 
   test('stores the records and answers with the transaction-response', async () => {
@@ -41,7 +42,8 @@ describe.each(DRIVERS)('ingest into the store on %s', (driver) => {
     expect(await count('Encounter')).toBe(5);
     expect(await count('ChargeItem')).toBe(3);
     // References inside the Bundle were resolved to the stored resources.
-    const patient = (await request(app).get('/fhir/Patient?identifier=http://riverbend-ccbhc.example.org/fhir/sid/mrn|RB-204117').set('Accept', FHIR)).body as Bundle;
+    const patient = (await request(app).get('/fhir/Patient?identifier=http://riverbend-ccbhc.example.org/fhir/sid/mrn|RB-204117').set('Accept', FHIR))
+      .body as Bundle;
     expect(patient.entry).toHaveLength(1);
     const encounters = (await request(app).get(`/fhir/Encounter?patient=${patient.entry?.[0]?.resource?.id}`)).body as Bundle;
     expect(encounters.entry).toHaveLength(5);

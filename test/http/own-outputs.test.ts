@@ -33,7 +33,9 @@ describe.each(DRIVERS)("the server's own outputs validate on %s", (driver) => {
   /** The validator's errors on `body` (none expected). */
   function errorsOf(body: unknown): string[] {
     const { issues } = app.validator.validate(body);
-    return issues.filter((i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal').map((i) => `${i.expression?.[0] ?? ''}: ${i.details?.text ?? i.diagnostics ?? ''}`);
+    return issues
+      .filter((i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal')
+      .map((i) => `${i.expression?.[0] ?? ''}: ${i.details?.text ?? i.diagnostics ?? ''}`);
   }
 
   const expectValid = (body: unknown): void => {
@@ -84,7 +86,11 @@ describe.each(DRIVERS)("the server's own outputs validate on %s", (driver) => {
     const patient = { resourceType: 'Patient', id: 'outputs-check', name: [{ family: 'Outputs' }] };
     const transaction = await get('/fhir', {
       method: 'POST',
-      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: patient, request: { method: 'PUT', url: 'Patient/outputs-check' } }] }),
+      body: JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: patient, request: { method: 'PUT', url: 'Patient/outputs-check' } }],
+      }),
     });
     expect(transaction.status).toBe(200);
     expectValid(transaction.body);
@@ -101,7 +107,11 @@ describe.each(DRIVERS)("the server's own outputs validate on %s", (driver) => {
       }),
     });
     expect(batch.status).toBe(200);
-    expect(((batch.body as Bundle).entry ?? []).map((e) => e.response?.status)).toEqual([expect.stringMatching(/^200/), expect.stringMatching(/^404/), expect.stringMatching(/^4/)]);
+    expect(((batch.body as Bundle).entry ?? []).map((e) => e.response?.status)).toEqual([
+      expect.stringMatching(/^200/),
+      expect.stringMatching(/^404/),
+      expect.stringMatching(/^4/),
+    ]);
     expectValid(batch.body);
   });
 
@@ -116,7 +126,14 @@ describe.each(DRIVERS)("the server's own outputs validate on %s", (driver) => {
       [404, get('/fhir/Patient/no-such-patient')],
       [400, get('/fhir/Patient', { method: 'POST', body: '{"resourceType":' })],
       [405, get('/fhir/Patient/dana-whitfield', { method: 'PATCH', headers: { 'content-type': 'application/json-patch+json' }, body: '[]' })],
-      [412, get('/fhir/Patient/outputs-check', { method: 'PUT', headers: { 'if-match': 'W/"99"' }, body: JSON.stringify({ resourceType: 'Patient', id: 'outputs-check' }) })],
+      [
+        412,
+        get('/fhir/Patient/outputs-check', {
+          method: 'PUT',
+          headers: { 'if-match': 'W/"99"' },
+          body: JSON.stringify({ resourceType: 'Patient', id: 'outputs-check' }),
+        }),
+      ],
       [422, get('/fhir/Patient', { method: 'POST', body: JSON.stringify({ resourceType: 'Patient', gender: 'nonsense' }) })],
     ];
     for (const [status, pending] of cases) {
@@ -127,10 +144,14 @@ describe.each(DRIVERS)("the server's own outputs validate on %s", (driver) => {
   });
 
   test('the Bulk Data manifest has the shape the spec gives it', async () => {
-    const kick = await fetch(`${app.base}/fhir/$export?_type=Patient,Encounter`, { headers: { authorization: headers.authorization, accept: FHIR, prefer: 'respond-async' } });
+    const kick = await fetch(`${app.base}/fhir/$export?_type=Patient,Encounter`, {
+      headers: { authorization: headers.authorization, accept: FHIR, prefer: 'respond-async' },
+    });
     expect(kick.status).toBe(202);
     await app.bulk.sweep();
-    const status = await fetch(`${app.base}${new URL(String(kick.headers.get('content-location'))).pathname}`, { headers: { authorization: headers.authorization } });
+    const status = await fetch(`${app.base}${new URL(String(kick.headers.get('content-location'))).pathname}`, {
+      headers: { authorization: headers.authorization },
+    });
     expect(status.status).toBe(200);
     const manifest = (await status.json()) as Record<string, unknown>;
     // https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status

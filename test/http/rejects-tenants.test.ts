@@ -80,18 +80,40 @@ describe.each(DRIVERS)('ingest rejects by tenant on %s', (driver) => {
     auth = await openTestAuth(store.repo.driver);
     root = mkdtempSync(join(tmpdir(), 'pb-rejects-tenants-'));
     sources.set('tenant-mini', loadSource(folder('before', '      F2F: in-person\n')));
-    app = createApp({ validator, store: store.repo, auth, sources, rejects: await RejectStore.open(store.repo.driver), config: { MAX_BODY_BYTES: 1024 * 1024, BASE_URL: FHIR_BASE } });
-    for (const [k, org] of [['river', RIVER], ['lake', LAKE], ['all', ALL_ORGANIZATIONS]] as const) {
+    app = createApp({
+      validator,
+      store: store.repo,
+      auth,
+      sources,
+      rejects: await RejectStore.open(store.repo.driver),
+      config: { MAX_BODY_BYTES: 1024 * 1024, BASE_URL: FHIR_BASE },
+    });
+    for (const [k, org] of [
+      ['river', RIVER],
+      ['lake', LAKE],
+      ['all', ALL_ORGANIZATIONS],
+    ] as const) {
       const key = await makeKey('ES384');
       const client = await auth.clients.add({ name: `Client ${k}`, jwks: jwksOf(key), scopes: ['system/*.cruds'], organizations: [org], assignIds: true });
-      const res = await request(app).post('/auth/token').type('form').send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
+      const res = await request(app)
+        .post('/auth/token')
+        .type('form')
+        .send(tokenForm(await signAssertion(key, client.id), 'system/*.cruds'));
       expect(res.status).toBe(200);
       tokens[k] = res.body.access_token as string;
     }
     // A client of every organization sends both programs' rows; river's client one naming lake.
-    const all = await request(app).post('/ingest/tenant-mini?feed=contacts').set('Authorization', `Bearer ${tokens.all}`).set('Content-Type', 'text/csv').send([HEADER, RIVER_ROW, LAKE_ROW].join('\n'));
+    const all = await request(app)
+      .post('/ingest/tenant-mini?feed=contacts')
+      .set('Authorization', `Bearer ${tokens.all}`)
+      .set('Content-Type', 'text/csv')
+      .send([HEADER, RIVER_ROW, LAKE_ROW].join('\n'));
     expect(all.status).toBe(422);
-    const river = await request(app).post('/ingest/tenant-mini?feed=contacts').set('Authorization', `Bearer ${tokens.river}`).set('Content-Type', 'text/csv').send([HEADER, FOREIGN_ROW].join('\n'));
+    const river = await request(app)
+      .post('/ingest/tenant-mini?feed=contacts')
+      .set('Authorization', `Bearer ${tokens.river}`)
+      .set('Content-Type', 'text/csv')
+      .send([HEADER, FOREIGN_ROW].join('\n'));
     expect(river.status).toBe(422);
   });
   afterAll(async () => {
@@ -107,7 +129,12 @@ describe.each(DRIVERS)('ingest rejects by tenant on %s', (driver) => {
         .post('/ingest/rejects/$retry')
         .set('Authorization', `Bearer ${tokens[who]}`)
         .set('Content-Type', FHIR_JSON)
-        .send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'source', valueString: 'tenant-mini' }, ...ids.map((id) => ({ name: 'id', valueString: id }))] }))
+        .send(
+          JSON.stringify({
+            resourceType: 'Parameters',
+            parameter: [{ name: 'source', valueString: 'tenant-mini' }, ...ids.map((id) => ({ name: 'id', valueString: id }))],
+          }),
+        )
         .expect(200)
     ).body as Parameters;
 
@@ -133,7 +160,12 @@ describe.each(DRIVERS)('ingest rejects by tenant on %s', (driver) => {
     expect(JSON.stringify(param(p, 'outcome')?.resource)).toContain('42 CFR Part 2');
 
     // The patient's records were all rejected, so the Consent names its custodian: the program, whose grants release its records.
-    await store.repo.update(consent('tenant-consent', LAKE, { patient: { reference: `Patient/${resourceId(SYSTEM, 'Patient', 'P-2')}` }, organization: [{ reference: `Organization/${LAKE}` }] }));
+    await store.repo.update(
+      consent('tenant-consent', LAKE, {
+        patient: { reference: `Patient/${resourceId(SYSTEM, 'Patient', 'P-2')}` },
+        organization: [{ reference: `Organization/${LAKE}` }],
+      }),
+    );
     try {
       const released = await list('lake');
       expect(raws(released)).toEqual([LAKE_ROW]);
@@ -157,14 +189,26 @@ describe.each(DRIVERS)('ingest rejects by tenant on %s', (driver) => {
     const lake = await retry('lake', [riverId]);
     expect(param(lake, 'retried')?.valueInteger).toBe(0);
     // Nothing of lake's was touched by river's retries.
-    expect(((await list('all')).entry ?? []).map((e) => [param(e.resource as Parameters, 'raw')?.valueString, param(e.resource as Parameters, 'attempts')?.valueInteger]).sort()).toEqual(
-      [[FOREIGN_ROW, 2], [LAKE_ROW, 1], [RIVER_ROW, 2]].sort(),
+    expect(
+      ((await list('all')).entry ?? [])
+        .map((e) => [param(e.resource as Parameters, 'raw')?.valueString, param(e.resource as Parameters, 'attempts')?.valueInteger])
+        .sort(),
+    ).toEqual(
+      [
+        [FOREIGN_ROW, 2],
+        [LAKE_ROW, 1],
+        [RIVER_ROW, 2],
+      ].sort(),
     );
   });
 
   test("an ingest is written through the caller's view too: river's client cannot store lake's contact by posting it", async () => {
     const row = 'C-4,E-4,P-4,lake,09/17/2025,10:00 AM,45,F2F,S-1';
-    const res = await request(app).post('/ingest/tenant-mini?feed=contacts').set('Authorization', `Bearer ${tokens.river}`).set('Content-Type', 'text/csv').send([HEADER, row].join('\n'));
+    const res = await request(app)
+      .post('/ingest/tenant-mini?feed=contacts')
+      .set('Authorization', `Bearer ${tokens.river}`)
+      .set('Content-Type', 'text/csv')
+      .send([HEADER, row].join('\n'));
     // Refused as a write about a patient river cannot read (issue 11 items 5 and 6: as if it did not exist).
     expect(res.status).toBe(422);
     expect((await store.repo.search({ resourceType: 'Encounter', count: 10 } as never)).resources).toHaveLength(0);

@@ -74,7 +74,7 @@ describe.each(DRIVERS)('ingest rejects over HTTP on %s', (driver) => {
   });
   afterAll(() => store?.close());
 
-  test('GET lists a source\'s open rejects as Parameters in a searchset Bundle, with the raw input and an outcome', async () => {
+  test("GET lists a source's open rejects as Parameters in a searchset Bundle, with the raw input and an outcome", async () => {
     const [stored] = await rejects.add([reject(1)]);
     await rejects.add([reject(1, { source: 'other' })]);
     const res = await request(app).get('/ingest/rejects?source=riverbend-csv').expect(200);
@@ -88,7 +88,11 @@ describe.each(DRIVERS)('ingest rejects over HTTP on %s', (driver) => {
     expect(entry?.search).toEqual({ mode: 'match' });
     const p = entry?.resource as Parameters;
     expect(p).toMatchObject({ resourceType: 'Parameters', id: stored.id });
-    expect(Object.fromEntries((p.parameter ?? []).filter((x) => x.name !== 'outcome').map((x) => [x.name, x.valueString ?? x.valueInteger ?? x.valueCode ?? x.valueInstant]))).toEqual({
+    expect(
+      Object.fromEntries(
+        (p.parameter ?? []).filter((x) => x.name !== 'outcome').map((x) => [x.name, x.valueString ?? x.valueInteger ?? x.valueCode ?? x.valueInstant]),
+      ),
+    ).toEqual({
       id: stored.id,
       source: 'riverbend-csv',
       feed: 'contacts',
@@ -106,7 +110,13 @@ describe.each(DRIVERS)('ingest rejects over HTTP on %s', (driver) => {
     expect(param(p, 'outcome')?.resource).toEqual({
       resourceType: 'OperationOutcome',
       issue: [
-        { severity: 'error', code: 'invalid', details: { text: "Not a whole number: '4O'" }, expression: ['durationMinutes'], diagnostics: 'source: line 2, column "Minutes"; stage: mapping' },
+        {
+          severity: 'error',
+          code: 'invalid',
+          details: { text: "Not a whole number: '4O'" },
+          expression: ['durationMinutes'],
+          diagnostics: 'source: line 2, column "Minutes"; stage: mapping',
+        },
         { severity: 'error', code: 'processing', details: { text: 'Contact starts in the future' }, diagnostics: 'stage: rules' },
       ],
     });
@@ -160,7 +170,7 @@ describe.each(DRIVERS)('ingest rejects over HTTP on %s', (driver) => {
     expect(outcome.issue?.[0].details?.text).toContain(text);
   });
 
-  test('POST /$retry reads source, ids and feed from Parameters and answers with the retry\'s result', async () => {
+  test("POST /$retry reads source, ids and feed from Parameters and answers with the retry's result", async () => {
     retries.length = 0;
     const body: Parameters = {
       resourceType: 'Parameters',
@@ -176,7 +186,11 @@ describe.each(DRIVERS)('ingest rejects over HTTP on %s', (driver) => {
     expect(res.body).toEqual({ resourceType: 'Parameters', parameter: [{ name: 'retried', valueInteger: 2 }] });
     expect(retries).toEqual([{ source: 'riverbend-csv', ids: ['a', 'b'], feed: 'contacts' }]);
 
-    await request(app).post('/ingest/rejects/%24retry').set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'source', valueString: 'x' }] })).expect(200);
+    await request(app)
+      .post('/ingest/rejects/%24retry')
+      .set('Content-Type', FHIR_JSON)
+      .send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'source', valueString: 'x' }] }))
+      .expect(200);
     expect(retries[1]).toEqual({ source: 'x' });
   });
 
@@ -185,14 +199,32 @@ describe.each(DRIVERS)('ingest rejects over HTTP on %s', (driver) => {
     [{ resourceType: 'Parameters' }, 'source is required'],
     [{ resourceType: 'Parameters', parameter: {} }, 'must be an array'],
     [{ resourceType: 'Parameters', parameter: [{ name: 'source', valueInteger: 1 }] }, 'must have a valueString'],
-    [{ resourceType: 'Parameters', parameter: [{ name: 'source', valueString: 'a' }, { name: 'source', valueString: 'b' }] }, 'source must be given once'],
-    [{ resourceType: 'Parameters', parameter: [{ name: 'source', valueString: 'a' }, { name: 'all', valueString: 'yes' }] }, "Unknown parameter 'all'"],
+    [
+      {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'source', valueString: 'a' },
+          { name: 'source', valueString: 'b' },
+        ],
+      },
+      'source must be given once',
+    ],
+    [
+      {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'source', valueString: 'a' },
+          { name: 'all', valueString: 'yes' },
+        ],
+      },
+      "Unknown parameter 'all'",
+    ],
   ])('POST /$retry with %j is a 400', async (body, text) => {
     const res = await request(app).post('/ingest/rejects/$retry').set('Content-Type', FHIR_JSON).send(JSON.stringify(body)).expect(400);
     expect((res.body as OperationOutcome).issue?.[0].details?.text).toContain(text);
   });
 
-  test('other paths are not the router\'s', async () => {
+  test("other paths are not the router's", async () => {
     await request(app).post('/ingest/rejects/retry').set('Content-Type', FHIR_JSON).send('{}').expect(404);
     await request(app).get('/ingest/rejects/$retry').expect(404);
   });
@@ -216,7 +248,12 @@ records:
       specialistId: Staff
 `,
 };
-const CSV = ['ContactID,EpisodeID,ClientID,Date,Time,Minutes,Type,Staff', 'C-1,E-1,P-1,09/15/2026,10:00 AM,45,F2F,S-1', 'C-2,E-1,P-1,09/22/2026,2:30 PM,4O,F2F,S-1', 'C-3,E-1,P-1,09/29/2026,9:00 AM,60,TELE,S-1'].join('\n');
+const CSV = [
+  'ContactID,EpisodeID,ClientID,Date,Time,Minutes,Type,Staff',
+  'C-1,E-1,P-1,09/15/2026,10:00 AM,45,F2F,S-1',
+  'C-2,E-1,P-1,09/22/2026,2:30 PM,4O,F2F,S-1',
+  'C-3,E-1,P-1,09/29/2026,9:00 AM,60,TELE,S-1',
+].join('\n');
 
 describe('in the app (createApp with sources and a rejects store)', () => {
   let store: TestStore;

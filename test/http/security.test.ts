@@ -47,7 +47,11 @@ describe.each(DRIVERS)('security end to end on %s', (driver) => {
     reader = await app.token(['system/*.read'], 'Reader HIE');
     encounters = await app.token(['system/Encounter.rs'], 'Encounter-only HIE');
     auditor = await app.token(['system/AuditEvent.rs'], 'Auditor');
-    const patient: Patient = { resourceType: 'Patient', name: [{ family: FAMILY, given: [GIVEN] }], managingOrganization: { reference: `Organization/${ORG}` } };
+    const patient: Patient = {
+      resourceType: 'Patient',
+      name: [{ family: FAMILY, given: [GIVEN] }],
+      managingOrganization: { reference: `Organization/${ORG}` },
+    };
     const created = await call('POST', '/fhir/Patient', writer.token, patient);
     expect(created.status).toBe(201);
     patientId = (created.body as Patient).id as string;
@@ -174,7 +178,12 @@ describe.each(DRIVERS)('security end to end on %s', (driver) => {
   });
 
   test('security headers on every response; 431 for oversized headers, as an OperationOutcome', async () => {
-    for (const [path, token] of [['/fhir/metadata', undefined], [`/fhir/Patient/${patientId}`, reader.token], ['/fhir/Nope', reader.token], [`/fhir/Patient/${patientId}`, undefined]] as const) {
+    for (const [path, token] of [
+      ['/fhir/metadata', undefined],
+      [`/fhir/Patient/${patientId}`, reader.token],
+      ['/fhir/Nope', reader.token],
+      [`/fhir/Patient/${patientId}`, undefined],
+    ] as const) {
       const res = await fetch(`${app.base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
       await res.text();
       expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");

@@ -38,7 +38,8 @@ async function start(budget: Partial<ValidationBudget>): Promise<Running> {
   };
 }
 
-const post = (base: string, path: string, body: string): Promise<Response> => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': FHIR }, body });
+const post = (base: string, path: string, body: string): Promise<Response> =>
+  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': FHIR }, body });
 
 type Outcome = { resourceType?: string; issue?: { details?: { text?: string } }[] };
 
@@ -110,7 +111,10 @@ describe('request bodies are validated off the event loop', () => {
     ]) {
       const res = await fetch(`${server.base}${path}`, { method: path.endsWith('p1') ? 'PUT' : 'POST', headers: { 'content-type': FHIR }, body });
       expect([path, res.status]).toEqual([path, 422]);
-      expect(((await res.json()) as { issue: { code: string; details: { text: string } }[] }).issue[0]).toMatchObject({ code: 'too-costly', details: { text: expect.stringMatching(/VALIDATION_TIMEOUT_MS/) } });
+      expect(((await res.json()) as { issue: { code: string; details: { text: string } }[] }).issue[0]).toMatchObject({
+        code: 'too-costly',
+        details: { text: expect.stringMatching(/VALIDATION_TIMEOUT_MS/) },
+      });
     }
     const ok = await post(server.base, '/fhir/$validate', '{"resourceType":"Patient","gender":"x"}');
     expect(ok.status).toBe(200);

@@ -35,7 +35,15 @@ test('a Parameters body: issues are located inside the resource parameter', asyn
     resourceType: 'Parameters',
     parameter: [
       { name: 'profile', valueUri: 'http://peerbridge.org/fhir/StructureDefinition/peer-support-encounter' },
-      { name: 'resource', resource: { resourceType: 'Encounter', id: 'e 1', status: 'planned', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' } } },
+      {
+        name: 'resource',
+        resource: {
+          resourceType: 'Encounter',
+          id: 'e 1',
+          status: 'planned',
+          class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        },
+      },
     ],
   };
   const text = JSON.stringify(params, null, 2);
@@ -43,11 +51,17 @@ test('a Parameters body: issues are located inside the resource parameter', asyn
   expect(res.status).toBe(200);
   const lines = text.split('\n');
   const idLine = lines.findIndex((l) => l.includes('"id": "e 1"')) + 1;
-  expect(issuePosition(issueAt(res.body as OperationOutcome, 'Encounter.id') ?? { severity: 'error', code: 'invalid' })).toEqual({ line: idLine, col: lines[idLine - 1].indexOf('"id"') + 1 });
+  expect(issuePosition(issueAt(res.body as OperationOutcome, 'Encounter.id') ?? { severity: 'error', code: 'invalid' })).toEqual({
+    line: idLine,
+    col: lines[idLine - 1].indexOf('"id"') + 1,
+  });
   // A missing required element: at its parent, the resource parameter.
   const missing = (res.body as OperationOutcome).issue.find((i) => /episodeOfCare/.test(i.details?.text ?? ''));
   const resourceLine = lines.findIndex((l) => l.includes('"resource": {')) + 1;
-  expect(issuePosition(missing ?? { severity: 'error', code: 'invalid' })).toEqual({ line: resourceLine, col: lines[resourceLine - 1].indexOf('"resource"') + 1 });
+  expect(issuePosition(missing ?? { severity: 'error', code: 'invalid' })).toEqual({
+    line: resourceLine,
+    col: lines[resourceLine - 1].indexOf('"resource"') + 1,
+  });
 });
 
 test('a valid body answers with no positions (nothing to locate)', async () => {

@@ -29,7 +29,8 @@ function seen(record: SourceRecord, delimiter?: string): Seen {
 async function read(chunks: Chunk | Chunk[], options: Partial<CsvReadOptions> = {}): Promise<{ records: SourceRecord[]; warnings: string[] }> {
   const warnings: string[] = [];
   const records: SourceRecord[] = [];
-  for await (const r of readCsv(stream(Array.isArray(chunks) ? chunks : [chunks]), { input: 'contacts.csv', onWarning: (w) => warnings.push(w), ...options })) records.push(r);
+  for await (const r of readCsv(stream(Array.isArray(chunks) ? chunks : [chunks]), { input: 'contacts.csv', onWarning: (w) => warnings.push(w), ...options }))
+    records.push(r);
   return { records, warnings };
 }
 
@@ -39,41 +40,63 @@ async function readSeen(chunks: Chunk | Chunk[], options: Partial<CsvReadOptions
 
 describe('rows and cells', () => {
   it.each<[string, string, Seen[]]>([
-    ['plain rows with LF', 'a,b,c\n1,2,3\n4,5,6\n', [
-      { n: 1, where: 'line 2', cells: { a: '1', b: '2', c: '3' } },
-      { n: 2, where: 'line 3', cells: { a: '4', b: '5', c: '6' } },
-    ]],
-    ['CRLF and no line break at the end', 'a,b\r\n1,2\r\n3,4', [
-      { n: 1, where: 'line 2', cells: { a: '1', b: '2' } },
-      { n: 2, where: 'line 3', cells: { a: '3', b: '4' } },
-    ]],
-    ['lone CR line ends', 'a,b\r1,2\r3,4\r', [
-      { n: 1, where: 'line 2', cells: { a: '1', b: '2' } },
-      { n: 2, where: 'line 3', cells: { a: '3', b: '4' } },
-    ]],
-    ['mixed line ends', 'a,b\r\n1,2\n3,4\r5,6', [
-      { n: 1, where: 'line 2', cells: { a: '1', b: '2' } },
-      { n: 2, where: 'line 3', cells: { a: '3', b: '4' } },
-      { n: 3, where: 'line 4', cells: { a: '5', b: '6' } },
-    ]],
-    ['quoted fields, doubled quotes and embedded delimiters', 'a,b,c\n"x, y","say ""hi""",""\n', [
-      { n: 1, where: 'line 2', cells: { a: 'x, y', b: 'say "hi"', c: '' } },
-    ]],
-    ['a quoted field over lines keeps its line breaks', 'a,b,c\r\n1,"one\r\ntwo\nthree",3\r\n4,5,6\r\n', [
-      { n: 1, where: 'lines 2-4', cells: { a: '1', b: 'one\r\ntwo\nthree', c: '3' } },
-      { n: 2, where: 'line 5', cells: { a: '4', b: '5', c: '6' } },
-    ]],
-    ['cells are not trimmed; spaces around a quoted field are', 'a,b,c\n 1 , "x" ,"y"  \n', [
-      { n: 1, where: 'line 2', cells: { a: ' 1 ', b: 'x', c: 'y' } },
-    ]],
+    [
+      'plain rows with LF',
+      'a,b,c\n1,2,3\n4,5,6\n',
+      [
+        { n: 1, where: 'line 2', cells: { a: '1', b: '2', c: '3' } },
+        { n: 2, where: 'line 3', cells: { a: '4', b: '5', c: '6' } },
+      ],
+    ],
+    [
+      'CRLF and no line break at the end',
+      'a,b\r\n1,2\r\n3,4',
+      [
+        { n: 1, where: 'line 2', cells: { a: '1', b: '2' } },
+        { n: 2, where: 'line 3', cells: { a: '3', b: '4' } },
+      ],
+    ],
+    [
+      'lone CR line ends',
+      'a,b\r1,2\r3,4\r',
+      [
+        { n: 1, where: 'line 2', cells: { a: '1', b: '2' } },
+        { n: 2, where: 'line 3', cells: { a: '3', b: '4' } },
+      ],
+    ],
+    [
+      'mixed line ends',
+      'a,b\r\n1,2\n3,4\r5,6',
+      [
+        { n: 1, where: 'line 2', cells: { a: '1', b: '2' } },
+        { n: 2, where: 'line 3', cells: { a: '3', b: '4' } },
+        { n: 3, where: 'line 4', cells: { a: '5', b: '6' } },
+      ],
+    ],
+    [
+      'quoted fields, doubled quotes and embedded delimiters',
+      'a,b,c\n"x, y","say ""hi""",""\n',
+      [{ n: 1, where: 'line 2', cells: { a: 'x, y', b: 'say "hi"', c: '' } }],
+    ],
+    [
+      'a quoted field over lines keeps its line breaks',
+      'a,b,c\r\n1,"one\r\ntwo\nthree",3\r\n4,5,6\r\n',
+      [
+        { n: 1, where: 'lines 2-4', cells: { a: '1', b: 'one\r\ntwo\nthree', c: '3' } },
+        { n: 2, where: 'line 5', cells: { a: '4', b: '5', c: '6' } },
+      ],
+    ],
+    ['cells are not trimmed; spaces around a quoted field are', 'a,b,c\n 1 , "x" ,"y"  \n', [{ n: 1, where: 'line 2', cells: { a: ' 1 ', b: 'x', c: 'y' } }]],
     ['empty cells', 'a,b,c\n,,\n', [{ n: 1, where: 'line 2', cells: { a: '', b: '', c: '' } }]],
-    ['blank lines are skipped and not counted, lines are', '\n  \na,b\n\n1,2\n \t \n\n3,4\n\n', [
-      { n: 1, where: 'line 5', cells: { a: '1', b: '2' } },
-      { n: 2, where: 'line 8', cells: { a: '3', b: '4' } },
-    ]],
-    ['header cells are trimmed and may be quoted', ' "Client ID" , Minutes \n7,30\n', [
-      { n: 1, where: 'line 2', cells: { 'Client ID': '7', Minutes: '30' } },
-    ]],
+    [
+      'blank lines are skipped and not counted, lines are',
+      '\n  \na,b\n\n1,2\n \t \n\n3,4\n\n',
+      [
+        { n: 1, where: 'line 5', cells: { a: '1', b: '2' } },
+        { n: 2, where: 'line 8', cells: { a: '3', b: '4' } },
+      ],
+    ],
+    ['header cells are trimmed and may be quoted', ' "Client ID" , Minutes \n7,30\n', [{ n: 1, where: 'line 2', cells: { 'Client ID': '7', Minutes: '30' } }]],
     ['a header alone', 'a,b\n', []],
   ])('%s', async (_name, text, expected) => {
     expect(await readSeen(text)).toEqual(expected);
@@ -100,48 +123,105 @@ describe('rows and cells', () => {
 
 describe('rows that cannot be read are rejected, and reading goes on', () => {
   it.each<[string, string, Seen[]]>([
-    ['more cells than the header', 'a,b,c\n1,2,3,x,\n4,5,6\n', [
-      { n: 1, where: 'line 2', raw: '1,2,3,x,', error: 'Row has 5 cells, the header has 3; the extra cells hold "x"' },
-      { n: 2, where: 'line 3', cells: { a: '4', b: '5', c: '6' } },
-    ]],
-    ['a delimiter at the end of a row', 'a,b\n1,2,\n', [
-      { n: 1, where: 'line 2', raw: '1,2,', error: 'Row has 3 cells, the header has 2 (the extra cells are empty: a delimiter at the end of the row?)' },
-    ]],
-    ['fewer cells than the header', 'a,b,c,d\n1,2\n3,4,5,6\n', [
-      { n: 1, where: 'line 2', raw: '1,2', error: 'Row has 2 cells, the header has 4: missing "c", "d"' },
-      { n: 2, where: 'line 3', cells: { a: '3', b: '4', c: '5', d: '6' } },
-    ]],
-    ['a quote in the middle of an unquoted field', 'a,b,c\n1,ab"c,3\n4,5,6\n', [
-      { n: 1, where: 'line 2', raw: '1,ab"c,3', error: expect.stringMatching(/^Quote in the middle of an unquoted field at line 2, column 5/) },
-      { n: 2, where: 'line 3', cells: { a: '4', b: '5', c: '6' } },
-    ]],
-    ['text after a closing quote', 'a,b,c\n1,"ab"c,3\n4,5,6\n', [
-      { n: 1, where: 'line 2', raw: '1,"ab"c,3', error: expect.stringMatching(/^Text after the closing quote: "c" at line 2, column 7/) },
-      { n: 2, where: 'line 3', cells: { a: '4', b: '5', c: '6' } },
-    ]],
-    ['an unterminated quote at the end of the input', 'a,b\n1,2\n3,"open\n4,5\n6,7', [
-      { n: 1, where: 'line 2', cells: { a: '1', b: '2' } },
-      { n: 2, where: 'line 3', raw: '3,"open', error: 'Unterminated quote starting at line 3, column 3: the input ends before its closing quote; reading goes on at line 4' },
-      { n: 3, where: 'line 4', cells: { a: '4', b: '5' } },
-      { n: 4, where: 'line 5', cells: { a: '6', b: '7' } },
-    ]],
-    ['an unterminated quote that meets a later quote', 'a,b,c\n1,"open,x\n2,y,z\n3,"q",w\n', [
-      { n: 1, where: 'line 2', raw: '1,"open,x', error: expect.stringMatching(/^Unterminated quote starting at line 2, column 3: its closing quote at line 4, column 3 is followed by "q"/) },
-      { n: 2, where: 'line 3', cells: { a: '2', b: 'y', c: 'z' } },
-      { n: 3, where: 'line 4', cells: { a: '3', b: 'q', c: 'w' } },
-    ]],
-    ['a quote over lines that leaves the row with the wrong cells', 'a,b,c\n1,"open,x\n2,",y,z\n4,5,6\n', [
-      { n: 1, where: 'line 2', raw: '1,"open,x', error: 'Unterminated quote starting at line 2, column 3: the quoted field runs over 2 lines and leaves the row with 4 cells, the header has 3; reading goes on at line 3' },
-      { n: 2, where: 'line 3', raw: '2,",y,z', error: 'Unterminated quote starting at line 3, column 3: the input ends before its closing quote; reading goes on at line 4' },
-      { n: 3, where: 'line 4', cells: { a: '4', b: '5', c: '6' } },
-    ]],
-    ['a bad row on the last line without a line break', 'a,b\n1,"x"y', [
-      { n: 1, where: 'line 2', raw: '1,"x"y', error: expect.stringMatching(/^Text after the closing quote/) },
-    ]],
-    ['a rejected row after a valid multi-line field keeps its lines', 'a,b,c\n"x\ny",ab"c,3\n4,5,6\n', [
-      { n: 1, where: 'lines 2-3', raw: '"x\ny",ab"c,3', error: expect.stringMatching(/^Quote in the middle of an unquoted field at line 3, column 6/) },
-      { n: 2, where: 'line 4', cells: { a: '4', b: '5', c: '6' } },
-    ]],
+    [
+      'more cells than the header',
+      'a,b,c\n1,2,3,x,\n4,5,6\n',
+      [
+        { n: 1, where: 'line 2', raw: '1,2,3,x,', error: 'Row has 5 cells, the header has 3; the extra cells hold "x"' },
+        { n: 2, where: 'line 3', cells: { a: '4', b: '5', c: '6' } },
+      ],
+    ],
+    [
+      'a delimiter at the end of a row',
+      'a,b\n1,2,\n',
+      [{ n: 1, where: 'line 2', raw: '1,2,', error: 'Row has 3 cells, the header has 2 (the extra cells are empty: a delimiter at the end of the row?)' }],
+    ],
+    [
+      'fewer cells than the header',
+      'a,b,c,d\n1,2\n3,4,5,6\n',
+      [
+        { n: 1, where: 'line 2', raw: '1,2', error: 'Row has 2 cells, the header has 4: missing "c", "d"' },
+        { n: 2, where: 'line 3', cells: { a: '3', b: '4', c: '5', d: '6' } },
+      ],
+    ],
+    [
+      'a quote in the middle of an unquoted field',
+      'a,b,c\n1,ab"c,3\n4,5,6\n',
+      [
+        { n: 1, where: 'line 2', raw: '1,ab"c,3', error: expect.stringMatching(/^Quote in the middle of an unquoted field at line 2, column 5/) },
+        { n: 2, where: 'line 3', cells: { a: '4', b: '5', c: '6' } },
+      ],
+    ],
+    [
+      'text after a closing quote',
+      'a,b,c\n1,"ab"c,3\n4,5,6\n',
+      [
+        { n: 1, where: 'line 2', raw: '1,"ab"c,3', error: expect.stringMatching(/^Text after the closing quote: "c" at line 2, column 7/) },
+        { n: 2, where: 'line 3', cells: { a: '4', b: '5', c: '6' } },
+      ],
+    ],
+    [
+      'an unterminated quote at the end of the input',
+      'a,b\n1,2\n3,"open\n4,5\n6,7',
+      [
+        { n: 1, where: 'line 2', cells: { a: '1', b: '2' } },
+        {
+          n: 2,
+          where: 'line 3',
+          raw: '3,"open',
+          error: 'Unterminated quote starting at line 3, column 3: the input ends before its closing quote; reading goes on at line 4',
+        },
+        { n: 3, where: 'line 4', cells: { a: '4', b: '5' } },
+        { n: 4, where: 'line 5', cells: { a: '6', b: '7' } },
+      ],
+    ],
+    [
+      'an unterminated quote that meets a later quote',
+      'a,b,c\n1,"open,x\n2,y,z\n3,"q",w\n',
+      [
+        {
+          n: 1,
+          where: 'line 2',
+          raw: '1,"open,x',
+          error: expect.stringMatching(/^Unterminated quote starting at line 2, column 3: its closing quote at line 4, column 3 is followed by "q"/),
+        },
+        { n: 2, where: 'line 3', cells: { a: '2', b: 'y', c: 'z' } },
+        { n: 3, where: 'line 4', cells: { a: '3', b: 'q', c: 'w' } },
+      ],
+    ],
+    [
+      'a quote over lines that leaves the row with the wrong cells',
+      'a,b,c\n1,"open,x\n2,",y,z\n4,5,6\n',
+      [
+        {
+          n: 1,
+          where: 'line 2',
+          raw: '1,"open,x',
+          error:
+            'Unterminated quote starting at line 2, column 3: the quoted field runs over 2 lines and leaves the row with 4 cells, the header has 3; reading goes on at line 3',
+        },
+        {
+          n: 2,
+          where: 'line 3',
+          raw: '2,",y,z',
+          error: 'Unterminated quote starting at line 3, column 3: the input ends before its closing quote; reading goes on at line 4',
+        },
+        { n: 3, where: 'line 4', cells: { a: '4', b: '5', c: '6' } },
+      ],
+    ],
+    [
+      'a bad row on the last line without a line break',
+      'a,b\n1,"x"y',
+      [{ n: 1, where: 'line 2', raw: '1,"x"y', error: expect.stringMatching(/^Text after the closing quote/) }],
+    ],
+    [
+      'a rejected row after a valid multi-line field keeps its lines',
+      'a,b,c\n"x\ny",ab"c,3\n4,5,6\n',
+      [
+        { n: 1, where: 'lines 2-3', raw: '"x\ny",ab"c,3', error: expect.stringMatching(/^Quote in the middle of an unquoted field at line 3, column 6/) },
+        { n: 2, where: 'line 4', cells: { a: '4', b: '5', c: '6' } },
+      ],
+    ],
   ])('%s', async (_name, text, expected) => {
     expect(await readSeen(text)).toEqual(expected);
   });
@@ -150,9 +230,16 @@ describe('rows that cannot be read are rejected, and reading goes on', () => {
     const rows = Array.from({ length: 8 }, (_, i) => `${i},v${i}`);
     const text = `a,b\n1,"runaway\n${rows.join('\n')}\n`;
     const seenRows = await readSeen(text, { maxQuotedLines: 5 });
-    expect(seenRows[0]).toEqual({ n: 1, where: 'line 2', raw: '1,"runaway', error: 'Unterminated quote starting at line 2, column 3: no closing quote within 5 lines or 1048576 characters; reading goes on at line 3' });
+    expect(seenRows[0]).toEqual({
+      n: 1,
+      where: 'line 2',
+      raw: '1,"runaway',
+      error: 'Unterminated quote starting at line 2, column 3: no closing quote within 5 lines or 1048576 characters; reading goes on at line 3',
+    });
     expect(seenRows.slice(1)).toEqual(rows.map((_, i) => ({ n: i + 2, where: `line ${i + 3}`, cells: { a: String(i), b: `v${i}` } })));
-    expect((await readSeen(`a,b\n1,"${'x'.repeat(50)}\n2,3\n`, { maxQuotedLength: 20 }))[0]).toMatchObject({ error: expect.stringMatching(/no closing quote within 10000 lines or 20 characters/) });
+    expect((await readSeen(`a,b\n1,"${'x'.repeat(50)}\n2,3\n`, { maxQuotedLength: 20 }))[0]).toMatchObject({
+      error: expect.stringMatching(/no closing quote within 10000 lines or 20 characters/),
+    });
   });
 
   it('a quoted field within the limits is read', async () => {
@@ -190,7 +277,11 @@ describe('rows that cannot be read are rejected, and reading goes on', () => {
     }
     const it = readCsv(endless(), { input: 'big.csv' });
     const first = await it.next();
-    expect(first.value).toMatchObject({ n: 1, where: 'line 2', error: expect.stringMatching(/^Unterminated quote starting at line 2, column 3: no closing quote within 10000 lines or 1048576 characters/) });
+    expect(first.value).toMatchObject({
+      n: 1,
+      where: 'line 2',
+      error: expect.stringMatching(/^Unterminated quote starting at line 2, column 3: no closing quote within 10000 lines or 1048576 characters/),
+    });
     const second = await it.next();
     expect(second.value).toMatchObject({ n: 2, where: 'line 3' });
     expect(pulled).toBeLessThan(13);
@@ -218,7 +309,9 @@ describe('the header', () => {
   });
 
   it('gives the header line after blank lines', async () => {
-    expect((await inputError('\n\nID\n1\n', { columns: ['X'] })).message).toBe('Missing column(s) "X" in the header of contacts.csv (line 3); the file was not read');
+    expect((await inputError('\n\nID\n1\n', { columns: ['X'] })).message).toBe(
+      'Missing column(s) "X" in the header of contacts.csv (line 3); the file was not read',
+    );
   });
 
   it.each<[string, string, string]>([
@@ -227,13 +320,19 @@ describe('the header', () => {
     ['a repeated column name', 'a,b, a\n', 'Column "a" appears twice in the header of contacts.csv (line 1, columns 1 and 3); the file was not read'],
     ['an empty input', '', 'contacts.csv is empty: there is no header line; the file was not read'],
     ['only blank lines', '\n \r\n', 'contacts.csv is empty: there is no header line; the file was not read'],
-    ['broken quoting in the header', 'a,"b\n', 'Cannot read the header of contacts.csv (line 1): Unterminated quote starting at line 1, column 3: the input ends before its closing quote'],
+    [
+      'broken quoting in the header',
+      'a,"b\n',
+      'Cannot read the header of contacts.csv (line 1): Unterminated quote starting at line 1, column 3: the input ends before its closing quote',
+    ],
   ])('%s is an InputError', async (_name, text, message) => {
     expect((await inputError(text)).message).toBe(message);
   });
 
   it('accepts the columns it needs and reads the rest', async () => {
-    expect(await readSeen('ID,Note\n1,x\n', { columns: ['ID', 'Minutes'], optionalColumns: ['Minutes'] })).toEqual([{ n: 1, where: 'line 2', cells: { ID: '1', Note: 'x' } }]);
+    expect(await readSeen('ID,Note\n1,x\n', { columns: ['ID', 'Minutes'], optionalColumns: ['Minutes'] })).toEqual([
+      { n: 1, where: 'line 2', cells: { ID: '1', Note: 'x' } },
+    ]);
   });
 
   it('refuses a delimiter that cannot work', async () => {
@@ -290,16 +389,9 @@ describe('encodings', () => {
 
 describe('chunking', () => {
   // Every feature at once, in UTF-8 with characters of 2, 3 and 4 bytes.
-  const text = [
-    '\ufeffID,Name,Note',
-    '1,José,"multi\r\nline ""quoted"" €"',
-    '',
-    '2,"a,b",😀\r3,x,y',
-    '4,ab"c,bad',
-    '5,"open,x',
-    '6,z,1,2',
-    '7,Zoë,"end"',
-  ].join('\n');
+  const text = ['\ufeffID,Name,Note', '1,José,"multi\r\nline ""quoted"" €"', '', '2,"a,b",😀\r3,x,y', '4,ab"c,bad', '5,"open,x', '6,z,1,2', '7,Zoë,"end"'].join(
+    '\n',
+  );
   const bytes = Buffer.from(text);
 
   let expected: Seen[];
@@ -331,7 +423,7 @@ describe('chunking', () => {
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 50; round++) {
       const chunks: Buffer[] = [];
-      for (let i = 0; i < bytes.length; ) {
+      for (let i = 0; i < bytes.length;) {
         const size = 1 + Math.floor(random() * 20);
         chunks.push(bytes.subarray(i, i + size));
         i += size;

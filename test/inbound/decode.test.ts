@@ -55,7 +55,8 @@ describe('decodeChunks', () => {
 
   it('reads a whole input as Windows-1252 when its start is not UTF-8', async () => {
     const latin = Buffer.from('ok\nJos\xe9\n\x93q\x94', 'latin1');
-    for (const size of [1, 2, latin.length]) expect(await decode(cut(latin, size))).toEqual({ text: 'ok\nJosé\n\u201cq\u201d', events: [{ line: 2, action: 'input-latin1' }] });
+    for (const size of [1, 2, latin.length])
+      expect(await decode(cut(latin, size))).toEqual({ text: 'ok\nJosé\n\u201cq\u201d', events: [{ line: 2, action: 'input-latin1' }] });
     expect(await decode([latin], { encoding: 'latin1' })).toEqual({ text: 'ok\nJosé\n\u201cq\u201d', events: [] });
   });
 
@@ -63,7 +64,10 @@ describe('decodeChunks', () => {
     const bytes2 = Buffer.concat([Buffer.from('é1\né2\n'), Buffer.from('Jos\xe9\r\n', 'latin1'), Buffer.from('é4')]);
     for (const size of [1, 3, bytes2.length]) {
       expect(await decode(cut(bytes2, size), { sampleBytes: 4 })).toEqual({ text: 'é1\né2\nJosé\r\né4', events: [{ line: 3, action: 'line-latin1' }] });
-      expect(await decode(cut(bytes2, size), { encoding: 'utf8' })).toEqual({ text: 'é1\né2\nJos\ufffd\r\né4', events: [{ line: 3, action: 'line-replaced' }] });
+      expect(await decode(cut(bytes2, size), { encoding: 'utf8' })).toEqual({
+        text: 'é1\né2\nJos\ufffd\r\né4',
+        events: [{ line: 3, action: 'line-replaced' }],
+      });
     }
   });
 

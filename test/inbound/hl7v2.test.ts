@@ -98,14 +98,27 @@ describe('paths', () => {
     const reps = record.scope!.list('PID-3[*]');
     expect(reps.map((s) => s.at)).toEqual(['PID-3[1]', 'PID-3[2]']);
     expect(reps.map((s) => [s.get('PID-3.1')[0], s.get('PID-3.4.1')[0], s.get('PID-3.5')[0]])).toEqual([
-      [{ value: '300112', at: 'PID-3[1].1' }, { value: 'RB', at: 'PID-3[1].4.1' }, { value: 'MR', at: 'PID-3[1].5' }],
-      [{ value: '999-99-9999', at: 'PID-3[2].1' }, { value: 'SSA', at: 'PID-3[2].4.1' }, { value: 'SS', at: 'PID-3[2].5' }],
+      [
+        { value: '300112', at: 'PID-3[1].1' },
+        { value: 'RB', at: 'PID-3[1].4.1' },
+        { value: 'MR', at: 'PID-3[1].5' },
+      ],
+      [
+        { value: '999-99-9999', at: 'PID-3[2].1' },
+        { value: 'SSA', at: 'PID-3[2].4.1' },
+        { value: 'SS', at: 'PID-3[2].5' },
+      ],
     ]);
     // another field, or a repetition named, reads as usual
     expect(reps[1].get('PID-5.1')).toEqual([{ value: 'Whitfield', at: 'PID-5.1' }]);
     expect(reps[1].get('PID-3[1].1')).toEqual([{ value: '300112', at: 'PID-3[1].1' }]);
     // inside each: FT1, the repetitions of the current FT1's field
-    expect(record.scope!.list('FT1')[1].list('FT1-7[*]').map((s) => s.get('FT1-7.1')[0])).toEqual([{ value: 'H0038', at: 'FT1[2]-7[1].1' }]);
+    expect(
+      record
+        .scope!.list('FT1')[1]
+        .list('FT1-7[*]')
+        .map((s) => s.get('FT1-7.1')[0]),
+    ).toEqual([{ value: 'H0038', at: 'FT1[2]-7[1].1' }]);
     expect(record.scope!.list('PID-13[*]')).toEqual([]);
   });
 
@@ -169,15 +182,55 @@ describe('messages that cannot be read', () => {
   const MSH = 'MSH|^~\\&|A|B|C|D|20260101||ADT^A04|M1|P|2.5.1';
   it.each<[string, string, string, { messageType?: string; controlId?: string } | undefined]>([
     ['no MSH first', 'PID|1||42\rPV1|1|O\r', 'The message does not start with an MSH segment (it starts with "PID|1||42")', undefined],
-    ['a bad field separator', 'MSHX^~\\&|A\rPID|1\r', 'MSH-1, the field separator, is "X": the message must start with "MSH|" (or another separator character)', undefined],
-    ['bad encoding characters', 'MSH|^^\\&|A|B|C|D|x||ADT^A04|M1|P|2.5.1\rPID|1\r', 'MSH-2, the encoding characters, is "^^\\\\&": expected 4 different separator characters such as "^~\\&"', { messageType: 'ADT^A04', controlId: 'M1' }],
-    ['a garbage segment', `${MSH}\rPID|1||42\rhello world\rPV1|1|O\r`, 'Segment 3 ("hello world") is not an HL7 segment: a segment starts with a 3-character name (upper-case letters and digits) and then "|"', { messageType: 'ADT^A04', controlId: 'M1' }],
-    ['a short segment name in the middle', `${MSH}\rPI\rPV1|1|O\r`, 'Segment 2 ("PI") is not an HL7 segment: a segment starts with a 3-character name (upper-case letters and digits) and then "|"', { messageType: 'ADT^A04', controlId: 'M1' }],
-    ['a lower-case segment name', `${MSH}\rpid|1\r`, 'Segment 2 ("pid|1") is not an HL7 segment: a segment starts with a 3-character name (upper-case letters and digits) and then "|"', { messageType: 'ADT^A04', controlId: 'M1' }],
+    [
+      'a bad field separator',
+      'MSHX^~\\&|A\rPID|1\r',
+      'MSH-1, the field separator, is "X": the message must start with "MSH|" (or another separator character)',
+      undefined,
+    ],
+    [
+      'bad encoding characters',
+      'MSH|^^\\&|A|B|C|D|x||ADT^A04|M1|P|2.5.1\rPID|1\r',
+      'MSH-2, the encoding characters, is "^^\\\\&": expected 4 different separator characters such as "^~\\&"',
+      { messageType: 'ADT^A04', controlId: 'M1' },
+    ],
+    [
+      'a garbage segment',
+      `${MSH}\rPID|1||42\rhello world\rPV1|1|O\r`,
+      'Segment 3 ("hello world") is not an HL7 segment: a segment starts with a 3-character name (upper-case letters and digits) and then "|"',
+      { messageType: 'ADT^A04', controlId: 'M1' },
+    ],
+    [
+      'a short segment name in the middle',
+      `${MSH}\rPI\rPV1|1|O\r`,
+      'Segment 2 ("PI") is not an HL7 segment: a segment starts with a 3-character name (upper-case letters and digits) and then "|"',
+      { messageType: 'ADT^A04', controlId: 'M1' },
+    ],
+    [
+      'a lower-case segment name',
+      `${MSH}\rpid|1\r`,
+      'Segment 2 ("pid|1") is not an HL7 segment: a segment starts with a 3-character name (upper-case letters and digits) and then "|"',
+      { messageType: 'ADT^A04', controlId: 'M1' },
+    ],
     ['only MSH', `${MSH}\r`, 'The message has only an MSH segment', { messageType: 'ADT^A04', controlId: 'M1' }],
-    ['a cut-off segment name at the end', `${MSH}\rPID|1||42||Doe\rPV`, 'Segment 3 ("PV") is cut off: the input ends in the middle of it', { messageType: 'ADT^A04', controlId: 'M1' }],
-    ['a last segment with fewer fields than required and no terminator', `${MSH}\rPID|1||42`, 'Segment 2 (PID) is cut off: the input ends in the middle of it (PID has 3 fields; HL7 v2.5.1 requires PID-5)', { messageType: 'ADT^A04', controlId: 'M1' }],
-    ['a last segment cut inside an escape sequence', `${MSH}\rNTE|1||a \\F`, 'Segment 2 (NTE) is cut off: the input ends inside an escape sequence', { messageType: 'ADT^A04', controlId: 'M1' }],
+    [
+      'a cut-off segment name at the end',
+      `${MSH}\rPID|1||42||Doe\rPV`,
+      'Segment 3 ("PV") is cut off: the input ends in the middle of it',
+      { messageType: 'ADT^A04', controlId: 'M1' },
+    ],
+    [
+      'a last segment with fewer fields than required and no terminator',
+      `${MSH}\rPID|1||42`,
+      'Segment 2 (PID) is cut off: the input ends in the middle of it (PID has 3 fields; HL7 v2.5.1 requires PID-5)',
+      { messageType: 'ADT^A04', controlId: 'M1' },
+    ],
+    [
+      'a last segment cut inside an escape sequence',
+      `${MSH}\rNTE|1||a \\F`,
+      'Segment 2 (NTE) is cut off: the input ends inside an escape sequence',
+      { messageType: 'ADT^A04', controlId: 'M1' },
+    ],
   ])('%s', (_name, text, error, meta) => {
     const r = parse(text);
     expect(r.error).toBe(error);
@@ -193,10 +246,13 @@ describe('messages that cannot be read', () => {
 });
 
 describe('a stream of messages', () => {
-  const message = (id: string, extra = '') => `MSH|^~\\&|A|B|C|D|20260101||SIU^S12|${id}|P|2.5.1\rSCH|1|${id}||||R^Routine\rPID|1||${id}^^^RB^MR||Doe^Jo${extra}\r`;
+  const message = (id: string, extra = '') =>
+    `MSH|^~\\&|A|B|C|D|20260101||SIU^S12|${id}|P|2.5.1\rSCH|1|${id}||||R^Routine\rPID|1||${id}^^^RB^MR||Doe^Jo${extra}\r`;
 
   it('reads every message, rejects bad ones and goes on', async () => {
-    const text = [message('M1'), 'MSH|^~\\&|A|B|C|D|x||ADT^A04|M2|P|2.5.1\rXX\r', message('M3'), 'MSH|^~\\&|A|B|C|D|x||SIU^S12|M4|P|2.5.1\rPID|1||4'].join('\n');
+    const text = [message('M1'), 'MSH|^~\\&|A|B|C|D|x||ADT^A04|M2|P|2.5.1\rXX\r', message('M3'), 'MSH|^~\\&|A|B|C|D|x||SIU^S12|M4|P|2.5.1\rPID|1||4'].join(
+      '\n',
+    );
     const records = await readAll([text]);
     expect(records.map((r) => [r.n, r.where, r.error ?? 'ok'])).toEqual([
       [1, 'message 1 (MSH-10 M1)', 'ok'],
@@ -215,7 +271,10 @@ describe('a stream of messages', () => {
     expect(expected.map((r) => r.name)).toEqual([['Jo & Zoë'], ['Jo'], ['Jo']]);
     for (let cut = 0; cut <= bytes.length; cut++) {
       const records = await readAll([bytes.subarray(0, cut), bytes.subarray(cut)]);
-      expect({ cut, records: records.map((r) => ({ where: r.where, raw: r.raw, error: r.error, name: values(r, 'PID-5.2') })) }).toEqual({ cut, records: expected });
+      expect({ cut, records: records.map((r) => ({ where: r.where, raw: r.raw, error: r.error, name: values(r, 'PID-5.2') })) }).toEqual({
+        cut,
+        records: expected,
+      });
     }
     for (let size = 1; size <= 7; size++) {
       const chunks: string[] = [];
@@ -254,7 +313,10 @@ describe('a stream of messages', () => {
     // an empty batch is no message, and no error
     expect(await readAll(['FHS|^~\\&|EHR\rBHS|^~\\&|EHR\rBTS|0\rFTS|1\r'])).toEqual([]);
     // other text before the first MSH is still a reject, envelope and all
-    expect((await readAll([`FHS|^~\\&|EHR\rjunk\r${message('M1')}`]))[0]).toMatchObject({ where: 'message 1', error: 'Text before the first MSH segment: it is not an HL7 message' });
+    expect((await readAll([`FHS|^~\\&|EHR\rjunk\r${message('M1')}`]))[0]).toMatchObject({
+      where: 'message 1',
+      error: 'Text before the first MSH segment: it is not an HL7 message',
+    });
   });
 
   it('throws InputError for an input with no MSH at all, and reads nothing from an empty one', async () => {
@@ -272,8 +334,23 @@ describe('a stream of messages', () => {
 
   it('drops a UTF-8 byte-order mark before a message: at the start, after an MLLP start block, and before each message of a file of files', async () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
-    const records = await readAll([Buffer.concat([bom, Buffer.from(message('M1', ' Zoë')), bom, Buffer.from(message('M2')), Buffer.from('\x0b'), bom, Buffer.from(message('M3')), Buffer.from('\x1c\r')])]);
-    expect(records.map((r) => [r.error, r.meta?.controlId])).toEqual([[undefined, 'M1'], [undefined, 'M2'], [undefined, 'M3']]);
+    const records = await readAll([
+      Buffer.concat([
+        bom,
+        Buffer.from(message('M1', ' Zoë')),
+        bom,
+        Buffer.from(message('M2')),
+        Buffer.from('\x0b'),
+        bom,
+        Buffer.from(message('M3')),
+        Buffer.from('\x1c\r'),
+      ]),
+    ]);
+    expect(records.map((r) => [r.error, r.meta?.controlId])).toEqual([
+      [undefined, 'M1'],
+      [undefined, 'M2'],
+      [undefined, 'M3'],
+    ]);
     expect(values(records[0], 'PID-5')).toEqual(['Doe^Jo Zoë']);
     expect(records[0].raw.startsWith('MSH|')).toBe(true);
     // as text (a decoded body), and split across chunks
@@ -284,7 +361,8 @@ describe('a stream of messages', () => {
   });
 
   it('decodes bytes as MSH-18 says (table 0211: 8859/n, UNICODE UTF-8, ASCII, common spellings) and rejects a character set it cannot read, naming it', async () => {
-    const msg = (id: string, charset: string, name: string): Buffer => Buffer.from(`MSH|^~\\&|A|B|C|D|x||ADT^A04|${id}|P|2.5.1||||||${charset}\rPID|1||2||${name}\r`, 'latin1');
+    const msg = (id: string, charset: string, name: string): Buffer =>
+      Buffer.from(`MSH|^~\\&|A|B|C|D|x||ADT^A04|${id}|P|2.5.1||||||${charset}\rPID|1||2||${name}\r`, 'latin1');
     const records = await readAll([
       msg('L1', '8859/1', 'Jos\xe9^Ren\xe9e'),
       msg('L2', 'ISO-8859-1', 'M\xfcller'),
@@ -303,11 +381,19 @@ describe('a stream of messages', () => {
       [undefined, 'Plain'],
       [undefined, 'Plain'],
     ]);
-    expect(records[6]).toMatchObject({ meta: { controlId: 'X1' }, error: expect.stringMatching(/^MSH-18 \(character set\) is "EBCDIC": not a character set of HL7 table 0211; the message was not read\. Supported: ASCII, UNICODE UTF-8/) });
+    expect(records[6]).toMatchObject({
+      meta: { controlId: 'X1' },
+      error: expect.stringMatching(
+        /^MSH-18 \(character set\) is "EBCDIC": not a character set of HL7 table 0211; the message was not read\. Supported: ASCII, UNICODE UTF-8/,
+      ),
+    });
     expect(records[6].raw).toContain('José');
     expect(records[7].error).toMatch(/^MSH-18 \(character set\) is "UNICODE UTF-16": a character set PeerBridge does not read/);
     // text needs no decoding, but an unknown character set is refused as text too (a reject retried as text)
-    const asText = await readAll([`MSH|^~\\&|A|B|C|D|x||ADT^A04|T1|P|2.5.1||||||EBCDIC\rPID|1||2||José\r`, `MSH|^~\\&|A|B|C|D|x||ADT^A04|T2|P|2.5.1||||||8859/1\rPID|1||2||José\r`]);
+    const asText = await readAll([
+      `MSH|^~\\&|A|B|C|D|x||ADT^A04|T1|P|2.5.1||||||EBCDIC\rPID|1||2||José\r`,
+      `MSH|^~\\&|A|B|C|D|x||ADT^A04|T2|P|2.5.1||||||8859/1\rPID|1||2||José\r`,
+    ]);
     expect(asText[0].error).toMatch(/^MSH-18 \(character set\) is "EBCDIC"/);
     expect([asText[1].error, values(asText[1], 'PID-5')]).toEqual([undefined, ['José']]);
   });
@@ -340,11 +426,16 @@ describe('buildAck', () => {
   });
 
   it('reports errors (AE) as ERR segments, escaping the text', () => {
-    const ack = buildAck(original, 'AE', [
-      { message: 'Unknown code "X|Y^Z" in table contact-mode & more\nsecond line', where: 'FT1[2]-7.1', code: '103' },
-      { message: 'PID-3.1 is required', where: 'PID-3.1', code: '101' },
-      { message: 'Something failed', where: 'message 1 (MSH-10 MSG00042)' },
-    ], { now, controlId: 'ACK2' });
+    const ack = buildAck(
+      original,
+      'AE',
+      [
+        { message: 'Unknown code "X|Y^Z" in table contact-mode & more\nsecond line', where: 'FT1[2]-7.1', code: '103' },
+        { message: 'PID-3.1 is required', where: 'PID-3.1', code: '101' },
+        { message: 'Something failed', where: 'message 1 (MSH-10 MSG00042)' },
+      ],
+      { now, controlId: 'ACK2' },
+    );
     expect(ack.split('\r')).toEqual([
       'MSH|^~\\&|PEERBRIDGE|PB|EHR^1.2.3^ISO|RIVERBEND|20260112163005+0000||ACK^S12^ACK|ACK2|T|2.5.1',
       'MSA|AE|MSG00042',
@@ -372,7 +463,11 @@ describe('buildAck', () => {
   });
 
   it('works without an original, with options and a whole CWE code', () => {
-    const ack = buildAck(undefined, 'AR', [{ message: 'x', code: '200^Unsupported message type^HL70357' }], { now, sendingApplication: 'PB^X', sendingFacility: 'F' });
+    const ack = buildAck(undefined, 'AR', [{ message: 'x', code: '200^Unsupported message type^HL70357' }], {
+      now,
+      sendingApplication: 'PB^X',
+      sendingFacility: 'F',
+    });
     const [msh, msa, err] = ack.split('\r');
     expect(msh).toMatch(/^MSH\|\^~\\&\|PB\\S\\X\|F\|\|\|20260112163005\+0000\|\|ACK\|\w{20}\|P\|2\.5\.1$/);
     expect(msa).toBe('MSA|AR|');

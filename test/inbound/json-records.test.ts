@@ -29,7 +29,8 @@ function parsedEvents(text: string): Parsed[] {
   );
 }
 
-const withoutLines = (events: TopLevelEvent[]) => events.map((e) => (e.type === 'item' ? { type: e.type, collection: e.collection, index: e.index, value: e.value } : e));
+const withoutLines = (events: TopLevelEvent[]) =>
+  events.map((e) => (e.type === 'item' ? { type: e.type, collection: e.collection, index: e.index, value: e.value } : e));
 
 /** Scans `text` cut every way (each chunk size from 1 to its length) and expects the same events each time. */
 async function expectSameForEveryChunking(text: string, expected: unknown[]): Promise<void> {
@@ -97,7 +98,10 @@ describe('syntax errors: one error event with line and column, and nothing after
       const events = await scan(chunked(text, size));
       const last = events[events.length - 1];
       expect(withoutLines(events.slice(0, -1))).toEqual(parsedEvents(fileText).slice(0, 2));
-      expect(last).toEqual({ type: 'error', message: `line ${lines.length}, column ${lines[lines.length - 1].length}: unexpected end of JSON (the file is cut short)` });
+      expect(last).toEqual({
+        type: 'error',
+        message: `line ${lines.length}, column ${lines[lines.length - 1].length}: unexpected end of JSON (the file is cut short)`,
+      });
     }
   });
 
@@ -123,7 +127,11 @@ describe('syntax errors: one error event with line and column, and nothing after
   });
 
   it.each<[string, string, string]>([
-    ['an element with a doubled comma', '{"source": "x",\n "people": [\n   {"id": "a"},\n   {"id": "b",, "x": 1}\n ]}', '$.people[1] is not valid JSON (line 4, column 15: unexpected ",")'],
+    [
+      'an element with a doubled comma',
+      '{"source": "x",\n "people": [\n   {"id": "a"},\n   {"id": "b",, "x": 1}\n ]}',
+      '$.people[1] is not valid JSON (line 4, column 15: unexpected ",")',
+    ],
     ['an element that is not a value', '{"people": [\n  {"id": "a"}, tru\n]}', '$.people[1] is not valid JSON (line 2, column 16: unexpected "t")'],
     ['two scalars without a comma', '{"n": [1 2]}', '$.n[0] is not valid JSON (line 1, column 10: unexpected "2")'],
     ['a raw line break in a string', '{"n": [{"a": 1}, "x\ny"]}', '$.n[1] is not valid JSON (line 1, column 20: unexpected "\\n")'],

@@ -31,28 +31,53 @@ describe('selectors', () => {
   const deep = '{"meta": {"n": 2}, "data": {"page": 1, "clients": [{"id": "a"}, {"id": "b"}]}}';
 
   it.each<[string, string, string, unknown[]]>([
-    ['$[*] on a top-level array', array, '$[*]', [
-      { n: 1, where: '$[0]', raw: '{"id": "a", "n": 1}', id: 'a' },
-      { n: 2, where: '$[1]', raw: '{"id": "b"}', id: 'b' },
-    ]],
-    ['$ on a top-level array', array, '$', [
-      { n: 1, where: '$[0]', raw: '{"id": "a", "n": 1}', id: 'a' },
-      { n: 2, where: '$[1]', raw: '{"id": "b"}', id: 'b' },
-    ]],
+    [
+      '$[*] on a top-level array',
+      array,
+      '$[*]',
+      [
+        { n: 1, where: '$[0]', raw: '{"id": "a", "n": 1}', id: 'a' },
+        { n: 2, where: '$[1]', raw: '{"id": "b"}', id: 'b' },
+      ],
+    ],
+    [
+      '$ on a top-level array',
+      array,
+      '$',
+      [
+        { n: 1, where: '$[0]', raw: '{"id": "a", "n": 1}', id: 'a' },
+        { n: 2, where: '$[1]', raw: '{"id": "b"}', id: 'b' },
+      ],
+    ],
     ['$ on an object', ' {"id": "only"} \n', '$', [{ n: 1, where: '$', raw: '{"id": "only"}', id: 'only' }]],
-    ['$.prop[*]', object, '$.clients[*]', [
-      { n: 1, where: '$.clients[0]', raw: '{"id": "a"}', id: 'a' },
-      { n: 2, where: '$.clients[1]', raw: '{"id": "b"}', id: 'b' },
-    ]],
-    ['$.prop without [*] on an array', object, '$.clients', [
-      { n: 1, where: '$.clients[0]', raw: '{"id": "a"}', id: 'a' },
-      { n: 2, where: '$.clients[1]', raw: '{"id": "b"}', id: 'b' },
-    ]],
+    [
+      '$.prop[*]',
+      object,
+      '$.clients[*]',
+      [
+        { n: 1, where: '$.clients[0]', raw: '{"id": "a"}', id: 'a' },
+        { n: 2, where: '$.clients[1]', raw: '{"id": "b"}', id: 'b' },
+      ],
+    ],
+    [
+      '$.prop without [*] on an array',
+      object,
+      '$.clients',
+      [
+        { n: 1, where: '$.clients[0]', raw: '{"id": "a"}', id: 'a' },
+        { n: 2, where: '$.clients[1]', raw: '{"id": "b"}', id: 'b' },
+      ],
+    ],
     ['$.prop on an object', '{"client": {"id": "c"}}', '$.client', [{ n: 1, where: '$.client', raw: '{"id":"c"}', id: 'c' }]],
-    ['a deeper selector (raw re-serialised)', deep, '$.data.clients[*]', [
-      { n: 1, where: '$.data.clients[0]', raw: '{"id":"a"}', id: 'a' },
-      { n: 2, where: '$.data.clients[1]', raw: '{"id":"b"}', id: 'b' },
-    ]],
+    [
+      'a deeper selector (raw re-serialised)',
+      deep,
+      '$.data.clients[*]',
+      [
+        { n: 1, where: '$.data.clients[0]', raw: '{"id":"a"}', id: 'a' },
+        { n: 2, where: '$.data.clients[1]', raw: '{"id":"b"}', id: 'b' },
+      ],
+    ],
     ['a missing array gives no records', object, '$.nobody[*]', []],
     ['an empty array gives no records', '{"clients": []}', '$.clients[*]', []],
     ['an empty top-level array', ' [ ] ', '$[*]', []],
@@ -70,7 +95,9 @@ describe('selectors', () => {
   it('reads bytes as UTF-8, with a byte-order mark', async () => {
     const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('[{"id": "Zoë 😀"}]')]);
     const cut = bytes.indexOf(0x98); // inside the emoji
-    expect((await read([bytes.subarray(0, cut), bytes.subarray(cut)], '$[*]')).map(brief)).toEqual([{ n: 1, where: '$[0]', raw: '{"id": "Zoë 😀"}', id: 'Zoë 😀' }]);
+    expect((await read([bytes.subarray(0, cut), bytes.subarray(cut)], '$[*]')).map(brief)).toEqual([
+      { n: 1, where: '$[0]', raw: '{"id": "Zoë 😀"}', id: 'Zoë 😀' },
+    ]);
   });
 });
 
@@ -91,7 +118,12 @@ describe('bad input', () => {
     const text = '{"clients": [\n  {"id": "a"},\n  {"id": "b",, "x": 1},\n  {"id": "c"}\n]}';
     expect((await read(text, '$.clients[*]')).map(brief)).toEqual([
       { n: 1, where: '$.clients[0]', raw: '{"id": "a"}', id: 'a' },
-      { n: 2, where: '$.clients[1]', raw: '{"id": "b",, "x": 1}', error: '$.clients[1] is not valid JSON (line 3, column 14: unexpected ","); the rest of the input was not read' },
+      {
+        n: 2,
+        where: '$.clients[1]',
+        raw: '{"id": "b",, "x": 1}',
+        error: '$.clients[1] is not valid JSON (line 3, column 14: unexpected ","); the rest of the input was not read',
+      },
     ]);
     expect((await read('[{"id": "a"},\n {"id": }]', '$[*]')).map(brief)).toEqual([
       { n: 1, where: '$[0]', raw: '{"id": "a"}', id: 'a' },
@@ -102,7 +134,12 @@ describe('bad input', () => {
   it('a file cut short after records is a record naming where it ends', async () => {
     expect((await read('[{"id": "a"}, {"id"', '$[*]')).map(brief)).toEqual([
       { n: 1, where: '$[0]', raw: '{"id": "a"}', id: 'a' },
-      { n: 2, where: 'line 1, column 19', raw: '', error: 'line 1, column 19: unexpected end of JSON (the file is cut short); the rest of the input was not read' },
+      {
+        n: 2,
+        where: 'line 1, column 19',
+        raw: '',
+        error: 'line 1, column 19: unexpected end of JSON (the file is cut short); the rest of the input was not read',
+      },
     ]);
   });
 
@@ -112,13 +149,20 @@ describe('bad input', () => {
     ['an empty input', '  ', '$', 'clients.json is empty: there is no JSON in it'],
     ['an object where $[*] wants an array', '{"id": 1}', '$[*]', 'clients.json is not a JSON array: $[*] reads the elements of a top-level array'],
     ['an array where $.x[*] wants an object', '[1]', '$.clients[*]', "clients.json is not valid JSON: line 1, column 1: expected a JSON object ('{')"],
-    ['an error before the records', '{"source": tru, "clients": [{"id": "a"}]}', '$.clients[*]', 'clients.json is not valid JSON: $.source is not valid JSON (line 1, column 12: unexpected "t")'],
+    [
+      'an error before the records',
+      '{"source": tru, "clients": [{"id": "a"}]}',
+      '$.clients[*]',
+      'clients.json is not valid JSON: $.source is not valid JSON (line 1, column 12: unexpected "t")',
+    ],
     ['a property that is not an array', '{"clients": {"id": "a"}}', '$.clients[*]', '$.clients in clients.json is an object, not an array of records'],
     ['a first element that is broken in a top-level array', '[tru, {"id": "a"}]', '$[*]', 'never'],
   ])('%s is an InputError', async (name, text, records, message) => {
     if (message === 'never') {
       // Inside the records: a record, not an InputError.
-      expect((await read(text, records)).map((r) => r.error)).toEqual(['$[0] is not valid JSON (line 1, column 2: unexpected "t"); the rest of the input was not read']);
+      expect((await read(text, records)).map((r) => r.error)).toEqual([
+        '$[0] is not valid JSON (line 1, column 2: unexpected "t"); the rest of the input was not read',
+      ]);
       return;
     }
     await expect(read(text, records)).rejects.toThrow(new InputError(message, '$'));
@@ -129,7 +173,11 @@ describe('bad input', () => {
 describe('bytes that are not UTF-8', () => {
   it('are read as Windows-1252 with a warning, never as U+FFFD, in every selector and chunking', async () => {
     const latin1 = Buffer.from('{"clients": [{"id": "Caf\xe9 \x93q\x94"}]}', 'latin1');
-    const later = Buffer.concat([Buffer.from(`{"clients": [{"id": "Zo\u00eb"},\n${' '.repeat(70000)}\n{"id": "`), Buffer.from('Caf\xe9', 'latin1'), Buffer.from('"}]}')]);
+    const later = Buffer.concat([
+      Buffer.from(`{"clients": [{"id": "Zo\u00eb"},\n${' '.repeat(70000)}\n{"id": "`),
+      Buffer.from('Caf\xe9', 'latin1'),
+      Buffer.from('"}]}'),
+    ]);
     for (const [bytes, ids, warning] of [
       [latin1, ['Café “q”'], 'not valid UTF-8 (first at line 1); read as Latin-1 (Windows-1252)'],
       [later, ['Zoë', 'Café'], 'line 3 is not valid UTF-8 (the lines before it were); that line was read as Latin-1 (Windows-1252)'],
@@ -150,7 +198,8 @@ describe('bytes that are not UTF-8', () => {
 });
 
 describe('integers too long for a double', () => {
-  const text = '{"clients": [{"id": 12345678901234567890, "n": 9007199254740993, "ok": 9007199254740991, "neg": -98765432109876543210, "s": "12345678901234567890", "f": 1.2345678901234567890, "e": 12345678901234567e3}], "page": {"cursor": 12345678901234567891}}';
+  const text =
+    '{"clients": [{"id": 12345678901234567890, "n": 9007199254740993, "ok": 9007199254740991, "neg": -98765432109876543210, "s": "12345678901234567890", "f": 1.2345678901234567890, "e": 12345678901234567e3}], "page": {"cursor": 12345678901234567891}}';
 
   it.each<[string, string]>([
     ['$.clients[*]', '$.clients[0]'],
@@ -173,7 +222,11 @@ describe('integers too long for a double', () => {
   });
 
   it('in a top-level array, a whole document, and a deeper selector', async () => {
-    for (const [doc, sel] of [['[{"id": 12345678901234567890}]', '$[*]'], ['{"id": 12345678901234567890}', '$'], ['{"a": {"b": [{"id": 12345678901234567890}]}}', '$.a.b[*]']]) {
+    for (const [doc, sel] of [
+      ['[{"id": 12345678901234567890}]', '$[*]'],
+      ['{"id": 12345678901234567890}', '$'],
+      ['{"a": {"b": [{"id": 12345678901234567890}]}}', '$.a.b[*]'],
+    ]) {
       const [r] = await read(doc, sel);
       expect(r.scope!.get('id')[0].value).toBe('12345678901234567890');
     }
@@ -199,8 +252,20 @@ describe('scopes', () => {
     ['name.family', [{ value: 'Doe', at: '$.clients[3].name.family' }]],
     ['name.given[1]', [{ value: 'Q', at: '$.clients[3].name.given[1]' }]],
     ['name.given[5]', []],
-    ['name.given[*]', [{ value: 'Jo', at: '$.clients[3].name.given[0]' }, { value: 'Q', at: '$.clients[3].name.given[1]' }]],
-    ['sessions[*].minutes', [{ value: 30, at: '$.clients[3].sessions[0].minutes' }, { value: 45, at: '$.clients[3].sessions[1].minutes' }]],
+    [
+      'name.given[*]',
+      [
+        { value: 'Jo', at: '$.clients[3].name.given[0]' },
+        { value: 'Q', at: '$.clients[3].name.given[1]' },
+      ],
+    ],
+    [
+      'sessions[*].minutes',
+      [
+        { value: 30, at: '$.clients[3].sessions[0].minutes' },
+        { value: 45, at: '$.clients[3].sessions[1].minutes' },
+      ],
+    ],
     ['sessions[0].tags[0]', [{ value: 'a', at: '$.clients[3].sessions[0].tags[0]' }]],
     ['empty', [{ value: null, at: '$.clients[3].empty' }]],
     ['missing.deeper', []],
@@ -302,7 +367,12 @@ describe('the top-level array scanner', () => {
 
   it('names a broken element and gives its text', async () => {
     const events = await scan(['[1, {"a": 1,, "b": 2}]']);
-    expect(events[events.length - 1]).toEqual({ type: 'error', message: '$[1] is not valid JSON (line 1, column 13: unexpected ",")', index: 1, text: '{"a": 1,, "b": 2}' });
+    expect(events[events.length - 1]).toEqual({
+      type: 'error',
+      message: '$[1] is not valid JSON (line 1, column 13: unexpected ",")',
+      index: 1,
+      text: '{"a": 1,, "b": 2}',
+    });
   });
 
   it('scanTopLevel gives element text only when asked', async () => {

@@ -56,7 +56,10 @@ describe('MLLP framing', () => {
   it('reports an oversize frame once, as soon as the limit is passed, and stops', () => {
     const decoder = new MllpDecoder(10);
     const events = decoder.push(Buffer.concat([frame('ok'), SB, Buffer.alloc(11, 0x41)]));
-    expect(events).toEqual([{ kind: 'message', message: Buffer.from('ok') }, { kind: 'oversize', bytes: 11 }]);
+    expect(events).toEqual([
+      { kind: 'message', message: Buffer.from('ok') },
+      { kind: 'oversize', bytes: 11 },
+    ]);
     expect(decoder.failed).toBe(true);
     expect(decoder.push(frame('later'))).toEqual([]);
   });

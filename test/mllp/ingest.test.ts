@@ -83,7 +83,9 @@ describe.each(DRIVERS)('MLLP ingest on %s', (driver) => {
     expect(segment(ack, 'MSA')[0].split('|')[1]).toBe('AE');
     expect(segment(ack, 'ERR').join('\n')).toMatch(/PID-3/);
     const kept = await rejects.list({ source: 'hl7v2' });
-    expect(kept.items.some((r) => r.raw.startsWith('MSH|') && r.raw.includes('SIU^S12') && r.errors.some((e) => /PID-3/.test(`${e.source} ${e.reason}`)))).toBe(true);
+    expect(kept.items.some((r) => r.raw.startsWith('MSH|') && r.raw.includes('SIU^S12') && r.errors.some((e) => /PID-3/.test(`${e.source} ${e.reason}`)))).toBe(
+      true,
+    );
   });
 
   test('AR for a message type no feed takes, and for input that is not HL7; both kept', async () => {
@@ -162,7 +164,10 @@ describe.each(DRIVERS)('MLLP ingest on %s', (driver) => {
     const post = (body: Buffer) => request(app).post('/ingest/hl7v2').set('Content-Type', 'x-application/hl7-v2+er7').send(body);
     const bom = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(adt.replace('RB202611020001', 'BOM0002'))]));
     expect(bom.status).toBe(200);
-    const latin1 = adt.replace('RB202611020001', 'LAT0001').replace('UNICODE UTF-8', '8859/1').replace('300241^^^RB^MR||BEGAY^WALTER', '300290^^^RB^MR||PE\xd1A^JOS\xc9');
+    const latin1 = adt
+      .replace('RB202611020001', 'LAT0001')
+      .replace('UNICODE UTF-8', '8859/1')
+      .replace('300241^^^RB^MR||BEGAY^WALTER', '300290^^^RB^MR||PE\xd1A^JOS\xc9');
     expect((await post(Buffer.from(latin1, 'latin1'))).status).toBe(200);
     const found = await request(app).get('/fhir/Patient?identifier=300290');
     expect(found.body.entry?.[0]?.resource?.name?.[0]).toMatchObject({ family: 'PEÑA', given: ['JOSÉ', 'J'] });

@@ -293,9 +293,7 @@ describe('MLLP listener', () => {
 
   it('rejects when the port is taken', async () => {
     const h = await start();
-    await expect(startMllpListener({ port: h.listener.port, host: '127.0.0.1', handler: async () => '', log: () => undefined })).rejects.toThrow(
-      /EADDRINUSE/,
-    );
+    await expect(startMllpListener({ port: h.listener.port, host: '127.0.0.1', handler: async () => '', log: () => undefined })).rejects.toThrow(/EADDRINUSE/);
   });
 });
 

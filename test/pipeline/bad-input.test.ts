@@ -54,9 +54,19 @@ describe('examples/canonical/bad-records.json', () => {
   const BAD: [string, string, string, RegExp][] = [
     ['wrong type (a number for a date)', '$.people[3]', '$.people[3].birthDate', /^Expected a date as YYYY-MM-DD$/],
     ['wrong type (a string for minutes)', '$.episodes[0].contacts[5]', '$.episodes[0].contacts[5].durationMinutes', /expected number, received string/],
-    ['unknown code (intervention "yoga")', '$.episodes[0].contacts[4]', '$.episodes[0].contacts[4].interventions[1]', /^Invalid option: expected one of "self-help"\|/],
+    [
+      'unknown code (intervention "yoga")',
+      '$.episodes[0].contacts[4]',
+      '$.episodes[0].contacts[4].interventions[1]',
+      /^Invalid option: expected one of "self-help"\|/,
+    ],
     ['unknown code (episode status "open")', '$.episodes[1]', '$.episodes[1].status', /^Invalid option: expected one of "planned"\|/],
-    ['a contact ending before it starts', '$.episodes[0].contacts[3]', '$.episodes[0].contacts[3].end', /^The contact ends \(2026-10-20T12:15:00-07:00\) before or when it starts \(2026-10-20T13:00:00-07:00\)$/],
+    [
+      'a contact ending before it starts',
+      '$.episodes[0].contacts[3]',
+      '$.episodes[0].contacts[3].end',
+      /^The contact ends \(2026-10-20T12:15:00-07:00\) before or when it starts \(2026-10-20T13:00:00-07:00\)$/,
+    ],
     ['a 0-minute contact', '$.episodes[0].contacts[1]', '$.episodes[0].contacts[1].durationMinutes', /^A contact lasts at least 1 minute$/],
     ['a 2000-minute contact', '$.episodes[0].contacts[2]', '$.episodes[0].contacts[2].durationMinutes', /^A contact lasts at most 1440 minutes/],
     ['an IRC answer of 0', '$.recoveryCapital[1]', '$.recoveryCapital[1].answers[4]', /^Ratings run from 1 to 5, got 0$/],
@@ -65,18 +75,35 @@ describe('examples/canonical/bad-records.json', () => {
     ['a future start of a finished contact', '$.episodes[0].contacts[6]', '$.episodes[0].contacts[6].start', /^2026-12-01T13:00:00-08:00 is in the future$/],
     ['a future review date', '$.episodes[0].eligibilityReviews[1]', '$.episodes[0].eligibilityReviews[1].date', /^2027-01-10T10:00:00-08:00 is in the future$/],
     ['a duplicate contact id', '$.episodes[0].contacts[7]', '$.episodes[0].contacts[7].id', /^Duplicate contact id "LS-C-1"/],
-    ['a review with no criteria', '$.episodes[0].eligibilityReviews[2]', '$.episodes[0].eligibilityReviews[2].criteria', /^A review needs at least one criterion$/],
+    [
+      'a review with no criteria',
+      '$.episodes[0].eligibilityReviews[2]',
+      '$.episodes[0].eligibilityReviews[2].criteria',
+      /^A review needs at least one criterion$/,
+    ],
     ['an unknown property', '$.people[2]', '$.people[2]', /^Unknown property "nickname": not part of the canonical model/],
-    ['a criterion not part of the review type', '$.episodes[0].eligibilityReviews[3]', '$.episodes[0].eligibilityReviews[3].criteria.discharge-A', /^Criterion discharge-A is not part of a continued-stay review/],
+    [
+      'a criterion not part of the review type',
+      '$.episodes[0].eligibilityReviews[3]',
+      '$.episodes[0].eligibilityReviews[3].criteria.discharge-A',
+      /^Criterion discharge-A is not part of a continued-stay review/,
+    ],
     // The records of an episode whose header is bad are rejected because of it (and only that).
-    ['a review of the bad episode', '$.episodes[1].eligibilityReviews[0]', '$.episodes[1].eligibilityReviews[0]', /^Not translated: its episode \$\.episodes\[1\] was rejected$/],
+    [
+      'a review of the bad episode',
+      '$.episodes[1].eligibilityReviews[0]',
+      '$.episodes[1].eligibilityReviews[0]',
+      /^Not translated: its episode \$\.episodes\[1\] was rejected$/,
+    ],
     ['a contact of the bad episode', '$.episodes[1].contacts[0]', '$.episodes[1].contacts[0]', /^Not translated: its episode \$\.episodes\[1\] was rejected$/],
     ['the plan of the bad episode', '$.episodes[1].recoveryPlan', '$.episodes[1].recoveryPlan', /^Not translated: its episode \$\.episodes\[1\] was rejected$/],
   ];
 
   it.each(BAD)('%s: rejected with one error at its path', (_case, recordPath, issuePath, message) => {
     // Children of a record have their own rows: only count the issues that belong to this record.
-    const own = under(errors(result.report), recordPath).filter((i) => recordPath !== '$.episodes[1]' || !/^\$\.episodes\[1\]\.(eligibilityReviews|contacts|recoveryPlan)/.test(i.expression?.[0] ?? ''));
+    const own = under(errors(result.report), recordPath).filter(
+      (i) => recordPath !== '$.episodes[1]' || !/^\$\.episodes\[1\]\.(eligibilityReviews|contacts|recoveryPlan)/.test(i.expression?.[0] ?? ''),
+    );
     expect(own.map((i) => i.expression?.[0])).toEqual([issuePath]);
     expect(own[0].details?.text).toMatch(message);
     expect(own[0].diagnostics).toMatch(/^stage: (canonical|rules)$/);
@@ -84,24 +111,30 @@ describe('examples/canonical/bad-records.json', () => {
   });
 
   it('reports no other error', () => {
-    expect(errors(result.report).map((i) => i.expression?.[0]).sort()).toEqual(BAD.map(([, , issuePath]) => issuePath).sort());
+    expect(
+      errors(result.report)
+        .map((i) => i.expression?.[0])
+        .sort(),
+    ).toEqual(BAD.map(([, , issuePath]) => issuePath).sort());
   });
 
   it('accepts exactly the good records', () => {
-    expect([...result.accepted.keys()].sort()).toEqual([
-      '$.organizations[0]',
-      '$.practitioners[0]',
-      '$.practitioners[1]',
-      '$.people[0]',
-      '$.episodes[0]',
-      '$.episodes[0].eligibilityReviews[0]',
-      '$.episodes[0].contacts[0]',
-      '$.episodes[0].contacts[8]',
-      '$.episodes[0].recoveryPlan',
-      '$.recoveryCapital[0]',
-      '$.recoveryCapital[3]',
-      '$.supervisorAssessments[0]',
-    ].sort());
+    expect([...result.accepted.keys()].sort()).toEqual(
+      [
+        '$.organizations[0]',
+        '$.practitioners[0]',
+        '$.practitioners[1]',
+        '$.people[0]',
+        '$.episodes[0]',
+        '$.episodes[0].eligibilityReviews[0]',
+        '$.episodes[0].contacts[0]',
+        '$.episodes[0].contacts[8]',
+        '$.episodes[0].recoveryPlan',
+        '$.recoveryCapital[0]',
+        '$.recoveryCapital[3]',
+        '$.supervisorAssessments[0]',
+      ].sort(),
+    );
   });
 
   it('counts what was accepted and rejected per record kind', () => {
@@ -159,7 +192,10 @@ describe('file-level problems', () => {
     expect(report.summary.accepted).toBe(0);
     expect(report.summary.read).toBe(report.summary.rejected);
     // Children of episodes are not read without their episode: one issue per top-level record.
-    const topLevel = (['organizations', 'practitioners', 'people', 'episodes', 'recoveryCapital', 'supervisorAssessments'] as const).reduce((n, k) => n + (doc[k] as unknown[]).length, 0);
+    const topLevel = (['organizations', 'practitioners', 'people', 'episodes', 'recoveryCapital', 'supervisorAssessments'] as const).reduce(
+      (n, k) => n + (doc[k] as unknown[]).length,
+      0,
+    );
     expect(report.summary.read).toBe(topLevel);
     const issues = errors(report);
     const file = issues.filter((i) => i.expression?.[0] === '$.source' && /^Missing "source"/.test(i.details?.text ?? ''));
@@ -196,7 +232,12 @@ describe('file-level problems', () => {
   });
 
   it('a collection that is not an array, and an unknown top-level property: errors at their paths, the rest goes through', async () => {
-    const { report, accepted } = await run({ source: 'http://x.example.org/ehr', organizations: [{ id: 'o1', name: 'Org' }], people: { id: 'p1' }, nickname: 'x' });
+    const { report, accepted } = await run({
+      source: 'http://x.example.org/ehr',
+      organizations: [{ id: 'o1', name: 'Org' }],
+      people: { id: 'p1' },
+      nickname: 'x',
+    });
     expect([...accepted.keys()]).toEqual(['$.organizations[0]']);
     expect(errors(report).map((i) => [i.expression?.[0], i.details?.text])).toEqual([
       ['$.nickname', expect.stringMatching(/^Unknown property "nickname"/)],

@@ -78,7 +78,12 @@ describe.each(DRIVERS)('retrying rejects on %s', (driver) => {
   let deps: RetryDeps;
   const router = fhirRouter();
   const commit = async (bundle: Bundle): Promise<Bundle> =>
-    (await router.handle({ method: 'POST', path: '/', query: {}, headers: {}, body: bundle, baseUrl: 'http://test.local/fhir' }, { repo: store.repo, validator })).body as Bundle;
+    (
+      await router.handle(
+        { method: 'POST', path: '/', query: {}, headers: {}, body: bundle, baseUrl: 'http://test.local/fhir' },
+        { repo: store.repo, validator },
+      )
+    ).body as Bundle;
 
   const load = (extra: string): void => {
     writeFileSync(join(dir, 'tables.yaml'), tables(extra));
@@ -86,7 +91,11 @@ describe.each(DRIVERS)('retrying rejects on %s', (driver) => {
     sources.set(source.name, source);
   };
   const encounters = async (): Promise<Encounter[]> => (await store.repo.search(parseSearchRequest('Encounter', { _count: '100' }))).resources as Encounter[];
-  const contactIds = (list: Encounter[]): string[] => list.flatMap((e) => (e.identifier ?? []).map((i) => i.value ?? '')).filter((v) => v.startsWith('C-')).sort();
+  const contactIds = (list: Encounter[]): string[] =>
+    list
+      .flatMap((e) => (e.identifier ?? []).map((i) => i.value ?? ''))
+      .filter((v) => v.startsWith('C-'))
+      .sort();
 
   beforeAll(async () => {
     store = await openTestStore(driver);
@@ -110,9 +119,19 @@ describe.each(DRIVERS)('retrying rejects on %s', (driver) => {
   async function ingest(): Promise<RejectRecord[]> {
     const found: RejectRecord[] = [];
     const resources: Resource[] = [];
-    await translateSource(sources.get('retry-mini') as LoadedSource, [{ name: 'contacts.csv', chunks: [Buffer.from(CSV)] }], pipeline, (made) => {
-      resources.push(...made);
-    }, { onReject: (r) => { found.push(r); } });
+    await translateSource(
+      sources.get('retry-mini') as LoadedSource,
+      [{ name: 'contacts.csv', chunks: [Buffer.from(CSV)] }],
+      pipeline,
+      (made) => {
+        resources.push(...made);
+      },
+      {
+        onReject: (r) => {
+          found.push(r);
+        },
+      },
+    );
     await commit({ resourceType: 'Bundle', type: 'transaction', entry: resources.map(putEntry) });
     await rejects.add(found);
     return found;
@@ -161,7 +180,10 @@ describe.each(DRIVERS)('retrying rejects on %s', (driver) => {
     const answer = await retryRejects({ source: 'retry-mini', ids: [c3.id, c2.id, 'nope', c2.id] }, deps);
     expect(param(answer.body, 'retried')?.valueInteger).toBe(1);
     const issues = (param(answer.body, 'outcome')?.resource as OperationOutcome).issue;
-    expect(issues.filter((i) => i.severity === 'warning').map((i) => i.details?.text)).toEqual([`Reject ${c3.id} was not retried: it is already resolved`, 'Reject nope was not retried: no such reject']);
+    expect(issues.filter((i) => i.severity === 'warning').map((i) => i.details?.text)).toEqual([
+      `Reject ${c3.id} was not retried: it is already resolved`,
+      'Reject nope was not retried: no such reject',
+    ]);
     expect((await rejects.get([c2.id]))[0].attempts).toBe(3);
 
     // The same rows sent again: C-3 now goes through (an update), C-2 updates its open reject.
@@ -170,14 +192,40 @@ describe.each(DRIVERS)('retrying rejects on %s', (driver) => {
     expect((await encounters()).length).toBe(before);
     expect((await rejects.list({ source: 'retry-mini' })).items.map((r) => [r.recordId, r.attempts])).toEqual([['C-2', 4]]);
     // A reject of C-3 stored again (as if from an older run) resolves to the same resources.
-    const [again] = await rejects.add([{ source: 'retry-mini', feed: 'contacts', record: 3, input: 'contacts.csv', where: 'line 4', kind: 'contact', id: 'C-3', errors: [{ reason: 'old', stage: 'mapping' }], raw: CSV.split('\n')[3], header: HEADER }]);
+    const [again] = await rejects.add([
+      {
+        source: 'retry-mini',
+        feed: 'contacts',
+        record: 3,
+        input: 'contacts.csv',
+        where: 'line 4',
+        kind: 'contact',
+        id: 'C-3',
+        errors: [{ reason: 'old', stage: 'mapping' }],
+        raw: CSV.split('\n')[3],
+        header: HEADER,
+      },
+    ]);
     const rerun = await retryRejects({ source: 'retry-mini', ids: [again.id] }, deps);
     expect(param(rerun.body, 'resolved')?.valueInteger).toBe(1);
     expect((await encounters()).length).toBe(before);
   });
 
-  test('a failed commit keeps the reject open with the store\'s reason', async () => {
-    const [r] = await rejects.add([{ source: 'retry-mini', feed: 'contacts', record: 1, input: 'late.csv', where: 'line 2', kind: 'contact', id: 'C-9', errors: [{ reason: 'old', stage: 'mapping' }], raw: 'C-9,E-1,P-1,09/29/2026,9:00 AM,60,TELE,S-1', header: HEADER }]);
+  test("a failed commit keeps the reject open with the store's reason", async () => {
+    const [r] = await rejects.add([
+      {
+        source: 'retry-mini',
+        feed: 'contacts',
+        record: 1,
+        input: 'late.csv',
+        where: 'line 2',
+        kind: 'contact',
+        id: 'C-9',
+        errors: [{ reason: 'old', stage: 'mapping' }],
+        raw: 'C-9,E-1,P-1,09/29/2026,9:00 AM,60,TELE,S-1',
+        header: HEADER,
+      },
+    ]);
     const failing: RetryDeps = { ...deps, commit: () => Promise.reject(new Error('database is down')) };
     const answer = await retryRejects({ source: 'retry-mini', ids: [r.id] }, failing);
     expect(param(answer.body, 'stillRejected')?.valueInteger).toBe(1);
@@ -199,7 +247,16 @@ describe.each(DRIVERS)('retrying rejects on %s', (driver) => {
 
 test('rerunText: a CSV row under its header, a JSON record where the feed finds records, HL7 as is', async () => {
   const source = (format: LoadedSource['format'], records?: string): LoadedSource =>
-    ({ name: 's', system: 'x', format, timezone: 'UTC', part2Organizations: [], dir: '.', tables: new Map(), feeds: [{ name: 'f', json: records ? { records } : undefined }] }) as unknown as LoadedSource;
+    ({
+      name: 's',
+      system: 'x',
+      format,
+      timezone: 'UTC',
+      part2Organizations: [],
+      dir: '.',
+      tables: new Map(),
+      feeds: [{ name: 'f', json: records ? { records } : undefined }],
+    }) as unknown as LoadedSource;
   expect(rerunText(source('csv'), { raw: 'a,b', header: 'A,B' })).toBe('A,B\na,b');
   expect(rerunText(source('csv'), { raw: 'a,b' })).toBe('a,b');
   expect(JSON.parse(rerunText(source('json', '$.data.clients[*]'), { raw: '{"id":1}', feed: 'f' }))).toEqual({ data: { clients: [{ id: 1 }] } });

@@ -44,7 +44,11 @@ function withoutDatabaseUrl(): NodeJS.ProcessEnv {
 function cliChild(dataDir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const script = `require('./src/cli').main(${JSON.stringify(args)}).then((c) => { process.exitCode = c; }, (e) => { console.error(e.message); process.exitCode = 2; })`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env: { ...withoutDatabaseUrl(), DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: ROOT,
+      env: { ...withoutDatabaseUrl(), DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -49,7 +49,10 @@ describe.each(DRIVERS)('reject owners on %s', (driver) => {
     const [stored] = await rejects.add([reject(2, about('Patient', 'pat-x'))]);
     const [bySource] = await rejects.add([reject(3)], { organization: 'org-src' });
     const [byClient] = await rejects.add([reject(4)], { access: client('c', 'org-c') });
-    const [foreign] = await rejects.add([reject(5, { about: { organization: 'org-a', refs: [{ type: 'Patient', id: 'pat-x' }] } })], { organization: 'org-a', access: client('c', 'org-c') });
+    const [foreign] = await rejects.add([reject(5, { about: { organization: 'org-a', refs: [{ type: 'Patient', id: 'pat-x' }] } })], {
+      organization: 'org-a',
+      access: client('c', 'org-c'),
+    });
     const [nobody] = await rejects.add([reject(6)], { access: client('cd', 'org-c', 'org-d') });
     expect([named, stored, bySource, byClient, foreign, nobody].map((r) => r.owner ?? null)).toEqual(['org-a', 'org-x', 'org-src', 'org-c', 'org-c', null]);
 
@@ -68,8 +71,13 @@ describe.each(DRIVERS)('reject owners on %s', (driver) => {
     const [p2] = await rejects.add([reject(1, { source: 'p2', ...about('Patient', 'pat-p2') })]);
     const [declared] = await rejects.add([reject(2, { source: 'p2' })], { organization: 'org-d', part2Organizations: ['org-d'] });
     const [posted] = await rejects.add([reject(3, { source: 'p2', ...about('Patient', 'pat-p2') })], { access: client('poster', 'org-p2') });
-    expect([p2, declared, posted].map((r) => [r.owner, r.part2])).toEqual([['org-p2', true], ['org-d', true], ['org-p2', true]]);
-    const seen = async (access: RepositoryAccess) => Object.fromEntries((await rejects.list({ source: 'p2', access })).items.map((r) => [r.record, r.released]));
+    expect([p2, declared, posted].map((r) => [r.owner, r.part2])).toEqual([
+      ['org-p2', true],
+      ['org-d', true],
+      ['org-p2', true],
+    ]);
+    const seen = async (access: RepositoryAccess) =>
+      Object.fromEntries((await rejects.list({ source: 'p2', access })).items.map((r) => [r.record, r.released]));
     expect(await seen(client('other', 'org-p2'))).toEqual({ 1: false, 3: false });
     expect(await seen(client('poster', 'org-p2'))).toEqual({ 1: false, 3: true });
     expect(await seen(ALL)).toEqual({ 1: false, 2: false, 3: false });

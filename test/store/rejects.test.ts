@@ -111,7 +111,14 @@ describe.each(DRIVERS)('ingest rejects on %s', (driver) => {
   });
 
   test('bad count, status and cursor are 400s', async () => {
-    for (const q of [{ count: -1 }, { count: 1001 }, { count: 1.5 }, { status: 'closed' as 'open' }, { cursor: 'nonsense' }, { cursor: Buffer.from('["x","y"]').toString('base64url') }]) {
+    for (const q of [
+      { count: -1 },
+      { count: 1001 },
+      { count: 1.5 },
+      { status: 'closed' as 'open' },
+      { cursor: 'nonsense' },
+      { cursor: Buffer.from('["x","y"]').toString('base64url') },
+    ]) {
       await expect(rejects.list(q)).rejects.toMatchObject({ status: 400 });
     }
     await expect(rejects.list({ cursor: 'nonsense' })).rejects.toBeInstanceOf(FhirError);
@@ -172,7 +179,12 @@ describe.each(DRIVERS)('ingest rejects on %s', (driver) => {
     expect((await rejects.list({ source })).total).toBe(2);
 
     // Different raw, feed, kind, record id or owner: a different record.
-    await rejects.add([reject(1, { source, raw: 'other' }), reject(1, { source, feed: 'other' }), reject(1, { source, kind: 'episode' }), reject(1, { source, id: 'X' })]);
+    await rejects.add([
+      reject(1, { source, raw: 'other' }),
+      reject(1, { source, feed: 'other' }),
+      reject(1, { source, kind: 'episode' }),
+      reject(1, { source, id: 'X' }),
+    ]);
     await rejects.add([reject(1, { source })], { organization: 'org-a' });
     expect((await rejects.list({ source })).total).toBe(7);
     // Another input or channel (issue 11 item 16), or other line ends: the same record.

@@ -172,7 +172,9 @@ describe.each(DRIVERS)('repository on %s', (driver) => {
       expect(all.filter((r) => r.resourceType === 'Encounter')).toHaveLength(3);
       const dana = (await collect(repo.stream({ patientIds: ['dana-whitfield'] }, 100))).flat();
       const types = new Set(dana.map((r) => r.resourceType));
-      expect(types).toEqual(new Set(['Patient', 'Encounter', 'EpisodeOfCare', 'Observation', 'QuestionnaireResponse', 'CarePlan', 'Goal', 'ServiceRequest', 'ChargeItem']));
+      expect(types).toEqual(
+        new Set(['Patient', 'Encounter', 'EpisodeOfCare', 'Observation', 'QuestionnaireResponse', 'CarePlan', 'Goal', 'ServiceRequest', 'ChargeItem']),
+      );
       expect(dana.some((r) => r.resourceType === 'Practitioner')).toBe(false);
     });
 

@@ -91,13 +91,21 @@ describe.each(DRIVERS)('search on %s', (driver) => {
     ]);
     const qr = await search('QuestionnaireResponse', { _id: 'dana-whitfield-irc-2026-09-15', _include: ['QuestionnaireResponse:subject'] });
     expect(qr.included.map((r) => r.id)).toEqual(['dana-whitfield']);
-    const iterate = await search('Encounter', { _id: 'dana-whitfield-contact-2026-09-15', _include: 'Encounter:episode-of-care', '_include:iterate': 'EpisodeOfCare:patient' });
+    const iterate = await search('Encounter', {
+      _id: 'dana-whitfield-contact-2026-09-15',
+      _include: 'Encounter:episode-of-care',
+      '_include:iterate': 'EpisodeOfCare:patient',
+    });
     expect(iterate.included.map((r) => r.resourceType).sort()).toEqual(['EpisodeOfCare', 'Patient']);
   });
 
   test('_sort by date, both ways, with offset paging', async () => {
     const asc = await search('Encounter', { _sort: 'date' });
-    expect(asc.resources.map((r) => r.id)).toEqual(['dana-whitfield-contact-2026-09-15', 'dana-whitfield-contact-2026-09-22', 'dana-whitfield-contact-2026-09-29']);
+    expect(asc.resources.map((r) => r.id)).toEqual([
+      'dana-whitfield-contact-2026-09-15',
+      'dana-whitfield-contact-2026-09-22',
+      'dana-whitfield-contact-2026-09-29',
+    ]);
     const desc = await search('Encounter', { _sort: '-date', _count: '2' });
     expect(desc.resources.map((r) => r.id)).toEqual(['dana-whitfield-contact-2026-09-29', 'dana-whitfield-contact-2026-09-22']);
     const page2 = await search('Encounter', { _sort: '-date', _count: '2' }, { cursor: desc.next });
@@ -154,7 +162,13 @@ describe.each(DRIVERS)('search on %s', (driver) => {
   });
 
   test('deleted resources no longer match', async () => {
-    await store.repo.update({ resourceType: 'Goal', id: 'to-go', lifecycleStatus: 'active', subject: { reference: 'Patient/dana-whitfield' }, description: { text: 'x' } });
+    await store.repo.update({
+      resourceType: 'Goal',
+      id: 'to-go',
+      lifecycleStatus: 'active',
+      subject: { reference: 'Patient/dana-whitfield' },
+      description: { text: 'x' },
+    });
     expect(await search('Goal', { _id: 'to-go' })).toMatchObject({ resources: [expect.anything()] });
     await store.repo.delete('Goal', 'to-go');
     expect((await search('Goal', { _id: 'to-go' })).resources).toHaveLength(0);
@@ -190,7 +204,11 @@ describe.each(DRIVERS)('search edges on %s', (driver) => {
         url: CS,
         status: 'active',
         content: 'complete',
-        concept: [{ code: 'a', concept: [{ code: 'a1', concept: [{ code: 'a11' }] }] }, { code: 'b2', property: [{ code: 'parent', valueCode: 'a' }] }, { code: 'c' }],
+        concept: [
+          { code: 'a', concept: [{ code: 'a1', concept: [{ code: 'a11' }] }] },
+          { code: 'b2', property: [{ code: 'parent', valueCode: 'a' }] },
+          { code: 'c' },
+        ],
       },
       { resourceType: 'Questionnaire', id: 'q1', status: 'active', url: 'http://acme.org/fhir/Questionnaire/q1' },
       { resourceType: 'Questionnaire', id: 'q2', status: 'active', url: 'http://other.org/Questionnaire/q2' },
@@ -239,7 +257,12 @@ describe.each(DRIVERS)('search edges on %s', (driver) => {
     ['identifier :of-type, other value', 'Observation', { 'identifier:of-type': `${V2}|MR|999` }, []],
     ['reference :identifier', 'Observation', { 'subject:identifier': 'urn:mrn|M-1' }, ['o-identifier']],
     ['reference :identifier, value only', 'Observation', { 'subject:identifier': 'M-1' }, ['o-identifier']],
-    ['code :below through nested concepts and parent properties', 'Observation', { 'code:below': `${CS}|a` }, ['o-absolute', 'o-foreign', 'o-identifier', 'o-local']],
+    [
+      'code :below through nested concepts and parent properties',
+      'Observation',
+      { 'code:below': `${CS}|a` },
+      ['o-absolute', 'o-foreign', 'o-identifier', 'o-local'],
+    ],
     ['code :below of a leaf', 'Observation', { 'code:below': `${CS}|a1` }, ['o-absolute', 'o-local']],
     ['code :above', 'Observation', { 'code:above': `${CS}|a11` }, ['o-absolute', 'o-identifier', 'o-local']],
     ['uri :below', 'Questionnaire', { 'url:below': 'http://acme.org/fhir' }, ['q1']],

@@ -38,10 +38,46 @@ records:
       note: Note
 `,
   );
-  const header = ['ContactID', 'EpisodeID', 'ClientID', 'ServiceDate', 'StartTime', 'Minutes', 'Mode', 'Group', 'Interventions', 'Support1', 'Support2', 'Support3', 'Staff', 'Note'];
+  const header = [
+    'ContactID',
+    'EpisodeID',
+    'ClientID',
+    'ServiceDate',
+    'StartTime',
+    'Minutes',
+    'Mode',
+    'Group',
+    'Interventions',
+    'Support1',
+    'Support2',
+    'Support3',
+    'Staff',
+    'Note',
+  ];
 
   test('a full row: values, episode targets apart, trace of every target', () => {
-    const [rec] = csvRecords(header, [['C-1', 'E-7', '1001', '09/15/2026', '10:00 AM', '52', 'video', 'Y', 'self-help; pre-crisis-support', 'emotional', '', 'affiliational', 'S-17', '  Met at the clinic  ']], 13);
+    const [rec] = csvRecords(
+      header,
+      [
+        [
+          'C-1',
+          'E-7',
+          '1001',
+          '09/15/2026',
+          '10:00 AM',
+          '52',
+          'video',
+          'Y',
+          'self-help; pre-crisis-support',
+          'emotional',
+          '',
+          'affiliational',
+          'S-17',
+          '  Met at the clinic  ',
+        ],
+      ],
+      13,
+    );
     const [r] = one(source, feed, rec);
     expect(r.kind).toBe('contact');
     expect(r.issues).toEqual([]);
@@ -105,9 +141,14 @@ records:
     expect(mapRecord(source, { ...feed }, rec).results[0].value.id).toBe('C-9');
   });
 
-  test('a row that could not be read is rejected with the reader\'s reason and no results', () => {
+  test("a row that could not be read is rejected with the reader's reason and no results", () => {
     const [rec] = csvRecords(header, [{ error: 'Unclosed quote' }], 20);
-    expect(mapRecord(source, feed, rec)).toEqual({ record: rec, feed: 'feed', results: [], issues: [{ severity: 'error', field: '', source: 'line 20', message: 'Unclosed quote' }] });
+    expect(mapRecord(source, feed, rec)).toEqual({
+      record: rec,
+      feed: 'feed',
+      results: [],
+      issues: [{ severity: 'error', field: '', source: 'line 20', message: 'Unclosed quote' }],
+    });
   });
 });
 
@@ -276,7 +317,17 @@ records:
       { id: 'C-X', at: '2026-09-16T10:00', minutes: 30, cancelled: true },
       { id: 'C-2', at: '2026-09-17T10:00', minutes: 'x' },
     ],
-    reviews: [{ id: 'R-1', on: '2026-09-01T09:00', answers: [{ q: 'A', a: 'y' }, { q: 'B', a: 'N' }, { q: 'X', a: 'n' }] }],
+    reviews: [
+      {
+        id: 'R-1',
+        on: '2026-09-01T09:00',
+        answers: [
+          { q: 'A', a: 'y' },
+          { q: 'B', a: 'N' },
+          { q: 'X', a: 'n' },
+        ],
+      },
+    ],
   };
 
   test('lists of objects, lists of values and objects keyed per item, with item paths in trace and issues', () => {
@@ -292,9 +343,13 @@ records:
         { id: 'C-1', start: '2026-09-15T10:00:00-05:00', durationMinutes: 52, mode: 'in-person', specialistId: 'S-9' },
         { id: 'C-2', start: '2026-09-17T10:00:00-05:00', mode: 'in-person', specialistId: 'S-9' },
       ],
-      eligibilityReviews: [{ id: 'R-1', type: 'admission', date: '2026-09-01T09:00:00-05:00', criteria: { 'service-A': 'met', 'service-B': 'not-met', 'exclusion-A': 'not-met' } }],
+      eligibilityReviews: [
+        { id: 'R-1', type: 'admission', date: '2026-09-01T09:00:00-05:00', criteria: { 'service-A': 'met', 'service-B': 'not-met', 'exclusion-A': 'not-met' } },
+      ],
     });
-    expect(r.issues).toEqual([{ severity: 'error', field: 'contacts[1].durationMinutes', source: '$[0].sessions[2].minutes', message: "Not a whole number: 'x'" }]);
+    expect(r.issues).toEqual([
+      { severity: 'error', field: 'contacts[1].durationMinutes', source: '$[0].sessions[2].minutes', message: "Not a whole number: 'x'" },
+    ]);
     expect(r.trace).toMatchObject({
       'referral.reasons[1]': '$[0].referral.reasons[1].code',
       'contacts[0].start': '$[0].sessions[0].at',
@@ -308,7 +363,12 @@ records:
     const bad = { ...episode, sessions: [], reviews: [{ id: 'R-1', on: '2026-09-01T09:00', answers: [{ q: 'A', a: 'y' }, { q: 'A', a: 'n' }, { a: 'y' }] }] };
     const [r] = one(source, feed, jsonRecord(bad));
     expect(r.issues).toEqual([
-      { severity: 'error', field: 'eligibilityReviews[0].criteria.service-A', source: '$[0].reviews[0].answers[1].a', message: 'service-A is given twice: "met" ($[0].reviews[0].answers[0].a) and "not-met"' },
+      {
+        severity: 'error',
+        field: 'eligibilityReviews[0].criteria.service-A',
+        source: '$[0].reviews[0].answers[1].a',
+        message: 'service-A is given twice: "met" ($[0].reviews[0].answers[0].a) and "not-met"',
+      },
       { severity: 'error', field: 'eligibilityReviews[0].criteria', source: '$[0].reviews[0].answers[2].q', message: 'No key: q has no value' },
     ]);
   });
@@ -334,15 +394,26 @@ records:
   );
 
   test('one record per FT1 segment; other segments read from the message; "" is absent', () => {
-    const rec = hl7Record('DFT^P03', { 'PV1-19.1': 'E-9' }, {
-      FT1: [
-        { 'FT1-2': 'T-1', 'FT1-7.1': 'H0038', 'FT1-4': '202609151000', 'FT1-10': '45', 'FT1-20.1': 'S-1', 'FT1-25[*].1': ['I4', '""', 'IV3'] },
-        { 'FT1-2': 'T-2', 'FT1-7.1': '99213' },
-        { 'FT1-2': 'T-3', 'FT1-7.1': 'h0038', 'FT1-4': '202609161000', 'FT1-10': '""', 'FT1-20.1': 'S-1' },
-      ],
-    });
+    const rec = hl7Record(
+      'DFT^P03',
+      { 'PV1-19.1': 'E-9' },
+      {
+        FT1: [
+          { 'FT1-2': 'T-1', 'FT1-7.1': 'H0038', 'FT1-4': '202609151000', 'FT1-10': '45', 'FT1-20.1': 'S-1', 'FT1-25[*].1': ['I4', '""', 'IV3'] },
+          { 'FT1-2': 'T-2', 'FT1-7.1': '99213' },
+          { 'FT1-2': 'T-3', 'FT1-7.1': 'h0038', 'FT1-4': '202609161000', 'FT1-10': '""', 'FT1-20.1': 'S-1' },
+        ],
+      },
+    );
     const [a, b] = one(source, feed, rec);
-    expect(a.value).toEqual({ id: 'T-1', start: '2026-09-15T10:00:00-05:00', durationMinutes: 45, mode: 'in-person', specialistId: 'S-1', icrcTasks: ['I4', 'IV3'] });
+    expect(a.value).toEqual({
+      id: 'T-1',
+      start: '2026-09-15T10:00:00-05:00',
+      durationMinutes: 45,
+      mode: 'in-person',
+      specialistId: 'S-1',
+      icrcTasks: ['I4', 'IV3'],
+    });
     expect(a.episode).toEqual({ id: 'E-9' });
     expect(a.trace).toMatchObject({ id: 'FT1[1]-2', 'episode.id': 'PV1-19.1', 'icrcTasks[1]': 'FT1[1]-25[3].1' });
     expect(b.value.id).toBe('T-3');
@@ -352,6 +423,8 @@ records:
   test('a message type the feed does not read is rejected', () => {
     const out = mapRecord(source, feed, hl7Record('ADT^A04', {}));
     expect(out.results).toEqual([]);
-    expect(out.issues).toEqual([{ severity: 'error', field: '', source: 'message 1', message: 'Message type ADT^A04 is not read by feed feed (it reads DFT^P03)' }]);
+    expect(out.issues).toEqual([
+      { severity: 'error', field: '', source: 'message 1', message: 'Message type ADT^A04 is not read by feed feed (it reads DFT^P03)' },
+    ]);
   });
 });

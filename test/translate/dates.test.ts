@@ -55,7 +55,7 @@ describe('date formats', () => {
     ['MM/dd/yyyy HH:mm a', 'datetime', "'a' needs 12-hour 'h' or 'hh', not 'HH'"],
     ['MM/dd/yyyy', 'datetime', 'needs an hour (HH, or h with a)'],
     ['MM/yyyy', 'date', 'needs a day (dd)'],
-    ['yyyy-MM-dd\'T', 'date', 'unclosed quote'],
+    ["yyyy-MM-dd'T", 'date', 'unclosed quote'],
     ['yyyy-MM-dd-yyyy', 'date', "has 'yyyy' twice"],
     ['YYYY-MM-DD', 'date', "bad date format token 'YYYY'"],
   ] as const)('format %s (%s) is refused at load', (format, need, message) => {

@@ -37,7 +37,13 @@ async function translateBad(source: string, file: string): Promise<Run> {
   const paths = [...(source === 'riverbend-csv' ? CSV_BASE.map((f) => join(OUTSIDE, source, f)) : []), join(OUTSIDE, source, 'bad', file)];
   const resources: Resource[] = [];
   const rejects: RejectRecord[] = [];
-  const report = await translateSource(loaded, paths.flatMap((p) => inputsFromPath(p, loaded)), deps, (list) => void resources.push(...list), { onReject: (r) => void rejects.push(r) });
+  const report = await translateSource(
+    loaded,
+    paths.flatMap((p) => inputsFromPath(p, loaded)),
+    deps,
+    (list) => void resources.push(...list),
+    { onReject: (r) => void rejects.push(r) },
+  );
   const ids = (type: Resource['resourceType']) =>
     resources
       .filter((r) => r.resourceType === type)
@@ -57,7 +63,13 @@ interface Expected {
   id?: string;
   errors: RejectError[];
 }
-const stated = (r: RejectRecord): Expected => ({ record: r.record, where: r.where, ...(r.kind ? { kind: r.kind } : {}), ...(r.id !== undefined ? { id: r.id } : {}), errors: r.errors });
+const stated = (r: RejectRecord): Expected => ({
+  record: r.record,
+  where: r.where,
+  ...(r.kind ? { kind: r.kind } : {}),
+  ...(r.id !== undefined ? { id: r.id } : {}),
+  errors: r.errors,
+});
 
 interface BadCase {
   source: string;
@@ -97,7 +109,9 @@ const CASES: BadCase[] = [
       {
         record: 2,
         where: 'line 3',
-        errors: [parse('line 3', 'Text after the closing quote: "o" at line 3, column 85 (the quote opened at column 75); a field is either all quoted or not at all')],
+        errors: [
+          parse('line 3', 'Text after the closing quote: "o" at line 3, column 85 (the quote opened at column 75); a field is either all quoted or not at all'),
+        ],
       },
     ],
     read: 3,
@@ -124,7 +138,12 @@ const CASES: BadCase[] = [
     read: 2,
     check(run) {
       const names = run.resources.filter((r): r is Patient => r.resourceType === 'Patient').map((p) => p.name?.[0]);
-      expect(names).toEqual(expect.arrayContaining([expect.objectContaining({ family: 'Beaulieu', given: ['Renée'] }), expect.objectContaining({ family: 'Núñez', given: ['José', 'L'] })]));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ family: 'Beaulieu', given: ['Renée'] }),
+          expect.objectContaining({ family: 'Núñez', given: ['José', 'L'] }),
+        ]),
+      );
       expect(warned(run, /clients-latin1\.csv: not valid UTF-8 .*read as Latin-1/)).toBe(true);
     },
   },
@@ -158,7 +177,14 @@ const CASES: BadCase[] = [
         where: 'line 3',
         kind: 'contact',
         id: 'C-21042',
-        errors: [{ field: 'mode', source: 'line 3, column "Contact Type"', reason: "Code 'VID' is not in table contact-mode (Riverbend Contact Type); known codes: F2F, PH, TELE", stage: 'mapping' }],
+        errors: [
+          {
+            field: 'mode',
+            source: 'line 3, column "Contact Type"',
+            reason: "Code 'VID' is not in table contact-mode (Riverbend Contact Type); known codes: F2F, PH, TELE",
+            stage: 'mapping',
+          },
+        ],
       },
     ],
     read: 3,
@@ -218,7 +244,12 @@ const CASES: BadCase[] = [
       {
         record: 2,
         where: 'message 2 (MSH-10 RB202611130005)',
-        errors: [parse('message 2 (MSH-10 RB202611130005)', 'Segment 5 (FT1) is cut off: the input ends in the middle of it (FT1 has 4 fields; HL7 v2.5.1 requires FT1-7)')],
+        errors: [
+          parse(
+            'message 2 (MSH-10 RB202611130005)',
+            'Segment 5 (FT1) is cut off: the input ends in the middle of it (FT1 has 4 fields; HL7 v2.5.1 requires FT1-7)',
+          ),
+        ],
       },
     ],
     read: 2,
@@ -234,12 +265,26 @@ const CASES: BadCase[] = [
       {
         record: 1,
         where: 'message 1 (MSH-10 RB202611130006)',
-        errors: [{ source: 'MSH-9', reason: 'No feed of source hl7v2 reads ORU^R01 (it reads ADT^A04, ADT^A08, DFT^P03, SIU^S12, SIU^S14, SIU^S15, SIU^S26)', stage: 'mapping', code: '200' }],
+        errors: [
+          {
+            source: 'MSH-9',
+            reason: 'No feed of source hl7v2 reads ORU^R01 (it reads ADT^A04, ADT^A08, DFT^P03, SIU^S12, SIU^S14, SIU^S15, SIU^S26)',
+            stage: 'mapping',
+            code: '200',
+          },
+        ],
       },
       {
         record: 3,
         where: 'message 3 (MSH-10 RB202611130007)',
-        errors: [{ source: 'MSH-9', reason: 'No feed of source hl7v2 reads ADT^A03 (it reads ADT^A04, ADT^A08, DFT^P03, SIU^S12, SIU^S14, SIU^S15, SIU^S26)', stage: 'mapping', code: '201' }],
+        errors: [
+          {
+            source: 'MSH-9',
+            reason: 'No feed of source hl7v2 reads ADT^A03 (it reads ADT^A04, ADT^A08, DFT^P03, SIU^S12, SIU^S14, SIU^S15, SIU^S26)',
+            stage: 'mapping',
+            code: '201',
+          },
+        ],
       },
     ],
     read: 3,
@@ -270,7 +315,14 @@ const CASES: BadCase[] = [
         where: '$.clients[1]',
         kind: 'contact',
         id: 'SES-90298',
-        errors: [{ field: 'contacts[2].durationMinutes', source: '$.clients[1].enrollments[0].sessions[2].durationMinutes', reason: 'expected a value, found an object', stage: 'mapping' }],
+        errors: [
+          {
+            field: 'contacts[2].durationMinutes',
+            source: '$.clients[1].enrollments[0].sessions[2].durationMinutes',
+            reason: 'expected a value, found an object',
+            stage: 'mapping',
+          },
+        ],
       },
       {
         record: 3,

@@ -50,7 +50,9 @@ async function translate(source: string, paths: readonly string[]): Promise<Prod
   // A later record with an earlier one's id updates it: the Bundle holds each resource's last version, as the CLI writes it.
   const latest = new Map<string, Resource>();
   const rejects: RejectRecord[] = [];
-  const report = await translateSource(loaded, inputs, deps, (list) => list.forEach((r) => latest.set(`${r.resourceType}/${r.id}`, r)), { onReject: (r) => void rejects.push(r) });
+  const report = await translateSource(loaded, inputs, deps, (list) => list.forEach((r) => latest.set(`${r.resourceType}/${r.id}`, r)), {
+    onReject: (r) => void rejects.push(r),
+  });
   const resources = [...latest.values()];
   // What the CLI writes: --out (no "entry" when nothing was accepted) and --report with the --rejects lines.
   const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(resources.length ? { entry: resources.map(putEntry) } : {}) };
@@ -108,7 +110,9 @@ describe.each(CASES.map((c) => [`${c.source}/${c.name}`, c] as const))('examples
   it(`gives expected/${c.name}.report.json`, () => {
     expect(existsSync(reportFile)).toBe(true);
     const { records, summary, inputs, outcome, fatal } = produced.report;
-    expect({ records, summary, inputs, outcome, ...(fatal ? { fatal } : {}), rejects: produced.rejects }).toStrictEqual(JSON.parse(readFileSync(reportFile, 'utf8')));
+    expect({ records, summary, inputs, outcome, ...(fatal ? { fatal } : {}), rejects: produced.rejects }).toStrictEqual(
+      JSON.parse(readFileSync(reportFile, 'utf8')),
+    );
   });
 
   it('accounts for every source record: accepted or rejected, each reject reported once', () => {
@@ -183,7 +187,10 @@ describe('riverbend-csv: the nightly export folder', () => {
     const group = made<Encounter>(p, 'Encounter', 'C-20004');
     expect(group.class.code).toBe('FLD');
     expect(ext(group, 'group-contact')[0]?.valueBoolean).toBe(true);
-    expect(ext(group, 'peer-intervention').map((e) => e.valueCodeableConcept?.coding?.[0]?.code)).toEqual(['community-education', 'education-volunteering-employment']);
+    expect(ext(group, 'peer-intervention').map((e) => e.valueCodeableConcept?.coding?.[0]?.code)).toEqual([
+      'community-education',
+      'education-volunteering-employment',
+    ]);
     expect(made<Encounter>(p, 'Encounter', 'C-20005').type?.[1]?.coding?.[0]?.code).toBe('448337001'); // TELE: video
   });
 
@@ -196,13 +203,18 @@ describe('riverbend-csv: the nightly export folder', () => {
     expect(isPart2(made(p, 'QuestionnaireResponse', 'IRC-3003'))).toBe(true);
     expect(isPart2(made(p, 'Patient', '300112'))).toBe(false);
     expect(isPart2(made(p, 'Encounter', 'C-20001'))).toBe(false);
-    const part2Patients = all<Patient>(p, 'Patient').filter(isPart2).map((r) => r.identifier?.[0]?.value).sort();
+    const part2Patients = all<Patient>(p, 'Patient')
+      .filter(isPart2)
+      .map((r) => r.identifier?.[0]?.value)
+      .sort();
     expect(part2Patients).toEqual(['300127', '300156', '300184', '300217']);
   });
 
   it('groups one row per criterion into one review and determines it', () => {
     const result = (id: string) => {
-      const obs = p.resources.find((r): r is Observation => r.resourceType === 'Observation' && r.code.coding?.[0]?.code === 'eligibility-determination' && sourceIds(r).includes(id));
+      const obs = p.resources.find(
+        (r): r is Observation => r.resourceType === 'Observation' && r.code.coding?.[0]?.code === 'eligibility-determination' && sourceIds(r).includes(id),
+      );
       return obs?.valueCodeableConcept?.coding?.[0]?.code;
     };
     expect(result('R-501')).toBe('eligible');
@@ -259,7 +271,10 @@ describe('hl7v2: feed.hl7', () => {
 
   it('makes one finished contact per H0038 FT1 whose ChargeItem quantity is FT1-10, and skips other charges', () => {
     const text = readFileSync(join(ROOT, 'examples', 'outside', 'hl7v2', 'feed.hl7'), 'latin1');
-    const ft1 = text.split('\r').filter((s) => s.startsWith('FT1|')).map((s) => s.split('|'));
+    const ft1 = text
+      .split('\r')
+      .filter((s) => s.startsWith('FT1|'))
+      .map((s) => s.split('|'));
     const peer = ft1.filter((f) => f[7].startsWith('H0038^'));
     expect(peer).toHaveLength(6);
     expect(ft1.length).toBeGreaterThan(peer.length);
@@ -343,7 +358,12 @@ describe('vendor-json: payload.json', () => {
   });
 
   it('labels the clients of the Part 2 program CVW-SUD and their records', () => {
-    expect(all<Patient>(p, 'Patient').filter(isPart2).map((r) => r.identifier?.[0]?.value).sort()).toEqual(['WF-C-10251', 'WF-C-10288']);
+    expect(
+      all<Patient>(p, 'Patient')
+        .filter(isPart2)
+        .map((r) => r.identifier?.[0]?.value)
+        .sort(),
+    ).toEqual(['WF-C-10251', 'WF-C-10288']);
     for (const id of ['SES-90190', 'SES-90233', 'SES-90298', 'SES-89120']) expect(isPart2(made(p, 'Encounter', id))).toBe(true);
     expect(isPart2(made(p, 'QuestionnaireResponse', 'ASM-7610'))).toBe(true);
     expect(isPart2(made(p, 'Encounter', 'SES-90112'))).toBe(false);

@@ -58,10 +58,25 @@ describe('grouping rows into one record', () => {
       ['lines 18, 20', 1, []],
     ]);
     const r1 = out[1];
-    expect(r1.record).toMatchObject({ n: 1, input: 'test.csv', where: 'lines 14-15, 17', raw: 'R-1,E-1,2026-09-01T09:00,A,Y\nR-1,E-1,2026-09-01T09:00,B,N\nR-1,E-1,2026-09-01T09:00,X,N', meta: { header: header.join(',') } });
-    expect(r1.results[0].value).toEqual({ id: 'R-1', type: 'admission', date: '2026-09-01T09:00:00-05:00', criteria: { 'service-A': 'met', 'service-B': 'not-met', 'exclusion-A': 'not-met' } });
+    expect(r1.record).toMatchObject({
+      n: 1,
+      input: 'test.csv',
+      where: 'lines 14-15, 17',
+      raw: 'R-1,E-1,2026-09-01T09:00,A,Y\nR-1,E-1,2026-09-01T09:00,B,N\nR-1,E-1,2026-09-01T09:00,X,N',
+      meta: { header: header.join(',') },
+    });
+    expect(r1.results[0].value).toEqual({
+      id: 'R-1',
+      type: 'admission',
+      date: '2026-09-01T09:00:00-05:00',
+      criteria: { 'service-A': 'met', 'service-B': 'not-met', 'exclusion-A': 'not-met' },
+    });
     expect(r1.results[0].episode).toEqual({ id: 'E-1' });
-    expect(r1.results[0].trace).toMatchObject({ id: 'line 14, column "ReviewID"', 'criteria.service-B': 'line 15, column "Result"', 'criteria.exclusion-A': 'line 17, column "Result"' });
+    expect(r1.results[0].trace).toMatchObject({
+      id: 'line 14, column "ReviewID"',
+      'criteria.service-B': 'line 15, column "Result"',
+      'criteria.exclusion-A': 'line 17, column "Result"',
+    });
     expect(out[2].issues[0]).toEqual({ severity: 'error', field: '', source: 'line 19', message: 'group key ReviewID is empty' });
   });
 
@@ -72,7 +87,13 @@ describe('grouping rows into one record', () => {
     expect(out.map((m) => [m.record.where, m.results.length, m.issues.map((i) => `${i.severity}: ${i.message}`)])).toEqual([
       ['line 14', 1, []],
       ['line 18', 1, []],
-      ['line 15', 0, ['error: Group key R-1 was also at line 14: rows of a group must be next to each other (or set group.sorted: false); these rows are rejected so that they do not replace the record made there']],
+      [
+        'line 15',
+        0,
+        [
+          'error: Group key R-1 was also at line 14: rows of a group must be next to each other (or set group.sorted: false); these rows are rejected so that they do not replace the record made there',
+        ],
+      ],
     ]);
     expect(out[2].record.raw).toBe('R-1,E-1,2026-09-01T09:00,B,N');
   });
@@ -98,7 +119,9 @@ describe('grouping rows into one record', () => {
   });
 
   test('without group, each record is its own', async () => {
-    const source = loadSource(writeMapping({ 'source.yaml': sourceYaml(), 'people.yaml': 'match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: ReviewID\n' }));
+    const source = loadSource(
+      writeMapping({ 'source.yaml': sourceYaml(), 'people.yaml': 'match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: ReviewID\n' }),
+    );
     const out = await collect(mapRecords(source, source.feeds[0], rows()));
     expect(out.map((m) => m.record.where)).toEqual(['line 14', 'line 15', 'line 16', 'line 17', 'line 18', 'line 19', 'line 20']);
   });

@@ -78,7 +78,9 @@ export class JsonScope implements SourceScope {
     for (const part of p.split('.')) {
       const m = /^([^[]+)((?:\[(?:\d+|\*)\])*)$/.exec(part);
       if (!m) return [];
-      cur = cur.map(([v, at]) => [v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[m[1]] : undefined, `${at}.${m[1]}`] as [unknown, string]);
+      cur = cur.map(
+        ([v, at]) => [v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[m[1]] : undefined, `${at}.${m[1]}`] as [unknown, string],
+      );
       for (const idx of m[2].match(/\[(\d+|\*)\]/g) ?? []) {
         const k = idx.slice(1, -1);
         cur = cur.flatMap(([v, at]) => {
@@ -118,7 +120,12 @@ export class MapScope implements SourceScope {
   }
 }
 
-export function hl7Record(messageType: string, values: Record<string, string | string[]>, lists: Record<string, Record<string, string | string[]>[]> = {}, n = 1): SourceRecord {
+export function hl7Record(
+  messageType: string,
+  values: Record<string, string | string[]>,
+  lists: Record<string, Record<string, string | string[]>[]> = {},
+  n = 1,
+): SourceRecord {
   return { n, input: 'feed.hl7', where: `message ${n}`, raw: 'MSH|...', scope: new MapScope(values, `message ${n}`, lists), meta: { messageType } };
 }
 

@@ -19,7 +19,8 @@ import { Validator } from '../../src/validation';
 const MAPPINGS = join(__dirname, '..', '..', 'mappings');
 const NOW = new Date('2026-11-22T12:00:00Z');
 
-const MSH = (id: string, charset = 'UNICODE UTF-8') => `MSH|^~\\&|RBEHR|RBCBH|PEERBRIDGE|RBHIE|20261102080512-0600||ADT^A04^ADT_A01|${id}|P|2.5.1|||AL|NE|USA|${charset}`;
+const MSH = (id: string, charset = 'UNICODE UTF-8') =>
+  `MSH|^~\\&|RBEHR|RBCBH|PEERBRIDGE|RBHIE|20261102080512-0600||ADT^A04^ADT_A01|${id}|P|2.5.1|||AL|NE|USA|${charset}`;
 const PID = [
   'PID|1||300299^^^RB^MR~123-45-6789^^^SSA^SS~X77^^^&2.16.840.1.113883.19.5&ISO^PI||DOE^JANE^Q^^^^L||19800101|F',
   '||2028-9^Asian^HL70005~2106-3^White^HL70005',
@@ -48,8 +49,18 @@ describe('HL7 v2 PID demographics', () => {
     expect(rejects).toEqual([]);
     const [p] = patients;
     expect(p.identifier?.slice(1)).toEqual([
-      { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] }, system: 'https://ehr.riverbend.example.org/peer/assigning-authority/RB', value: '300299', assigner: { display: 'RB' } },
-      { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'SS' }] }, system: 'https://ehr.riverbend.example.org/peer/assigning-authority/SSA', value: '123-45-6789', assigner: { display: 'SSA' } },
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] },
+        system: 'https://ehr.riverbend.example.org/peer/assigning-authority/RB',
+        value: '300299',
+        assigner: { display: 'RB' },
+      },
+      {
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'SS' }] },
+        system: 'https://ehr.riverbend.example.org/peer/assigning-authority/SSA',
+        value: '123-45-6789',
+        assigner: { display: 'SSA' },
+      },
       { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'PI' }] }, system: 'urn:oid:2.16.840.1.113883.19.5', value: 'X77' },
     ]);
     expect(p.address).toEqual([
@@ -115,7 +126,12 @@ describe('HL7 v2 PID demographics', () => {
     const { patients, rejects } = await translate([Buffer.from(ADT.replace(MSH('DEMO1'), MSH('DEMO3', 'KLINGON')))]);
     expect(patients).toEqual([]);
     expect(rejects).toHaveLength(1);
-    expect(rejects[0].errors).toEqual([expect.objectContaining({ stage: 'parse', reason: expect.stringMatching(/^MSH-18 \(character set\) is "KLINGON": not a character set of HL7 table 0211/) })]);
+    expect(rejects[0].errors).toEqual([
+      expect.objectContaining({
+        stage: 'parse',
+        reason: expect.stringMatching(/^MSH-18 \(character set\) is "KLINGON": not a character set of HL7 table 0211/),
+      }),
+    ]);
   });
 
   it('a PID without these fields makes a Patient without them', async () => {

@@ -49,7 +49,14 @@ describe('loadSource: a good folder', () => {
       'README.md': 'not a feed',
     });
     const s = loadSource(dir);
-    expect(s).toMatchObject({ name: 'test-src', title: 'Test EHR', system: 'https://ehr.test.example.org/peer', format: 'csv', timezone: 'America/Chicago', part2Organizations: ['rb-sud'] });
+    expect(s).toMatchObject({
+      name: 'test-src',
+      title: 'Test EHR',
+      system: 'https://ehr.test.example.org/peer',
+      format: 'csv',
+      timezone: 'America/Chicago',
+      part2Organizations: ['rb-sud'],
+    });
     expect(s.feeds.map((f) => f.name)).toEqual(['episodes', 'contacts']);
     const contacts = s.feeds[1];
     expect(contacts.csv).toEqual({ delimiter: ';', encoding: 'auto', optionalColumns: ['Note'] });
@@ -104,11 +111,14 @@ describe('loadSource: a good folder', () => {
   });
 
   test('symbolic links are followed: a linked feed file and a linked source folder load (a ConfigMap mount is all links)', () => {
-    const real = writeMapping({
-      'source.yaml': sourceYaml('csv', 'linked'),
-      'tables.yaml': TABLES,
-      'real-contacts.yaml': contactFeed('      mode: { from: ContactType, table: contact-mode }\n'),
-    }, 'linked');
+    const real = writeMapping(
+      {
+        'source.yaml': sourceYaml('csv', 'linked'),
+        'tables.yaml': TABLES,
+        'real-contacts.yaml': contactFeed('      mode: { from: ContactType, table: contact-mode }\n'),
+      },
+      'linked',
+    );
     const mount = fs.mkdtempSync(path.join(path.dirname(path.dirname(real)), 'mount-'));
     const dir = path.join(mount, 'linked');
     fs.mkdirSync(dir);
@@ -119,14 +129,17 @@ describe('loadSource: a good folder', () => {
     const root = fs.mkdtempSync(path.join(path.dirname(path.dirname(real)), 'root-'));
     fs.symlinkSync(dir, path.join(root, 'linked'));
     expect([...loadSources(root).keys()]).toEqual(['linked']);
-    expect(loadSources(root).get('linked')?.feeds.map((f) => f.name)).toEqual(['contacts']);
+    expect(
+      loadSources(root)
+        .get('linked')
+        ?.feeds.map((f) => f.name),
+    ).toEqual(['contacts']);
   });
 
   test('loadSources stops at the first bad folder, with its file and line', () => {
     const a = writeMapping({ 'source.yaml': sourceYaml('csv', 'alpha').replace('csv', 'xml') }, 'alpha');
     expect(() => loadSources(path.dirname(a))).toThrow(/alpha[/\\]source\.yaml line 4, format: must be one of csv, hl7v2, json; found 'xml'/);
   });
-
 });
 
 describe('loadSource: mistakes stop loading with file, line and field', () => {
@@ -140,7 +153,10 @@ describe('loadSource: mistakes stop loading with file, line and field', () => {
     ],
     [
       'bad date format token',
-      { 'source.yaml': sourceYaml(), 'contacts.yaml': contactFeed('      start:\n        from: Date\n        transform:\n          - datetime: { format: "MM/dd/yyyy HH:mm Q" }\n') },
+      {
+        'source.yaml': sourceYaml(),
+        'contacts.yaml': contactFeed('      start:\n        from: Date\n        transform:\n          - datetime: { format: "MM/dd/yyyy HH:mm Q" }\n'),
+      },
       /bad date format token 'Q' in 'MM\/dd\/yyyy HH:mm Q'/,
       10,
       'records[0].fields.start.transform[0].datetime',
@@ -208,20 +224,8 @@ describe('loadSource: mistakes stop loading with file, line and field', () => {
       5,
       '(file)',
     ],
-    [
-      'missing source.yaml',
-      { 'contacts.yaml': 'match: "*.csv"\n' },
-      /missing source\.yaml/,
-      undefined,
-      '(file)',
-    ],
-    [
-      'name is not the folder name',
-      { 'source.yaml': sourceYaml('csv', 'riverbend') },
-      /name 'riverbend' must be the folder's name 'test-src'/,
-      1,
-      'name',
-    ],
+    ['missing source.yaml', { 'contacts.yaml': 'match: "*.csv"\n' }, /missing source\.yaml/, undefined, '(file)'],
+    ['name is not the folder name', { 'source.yaml': sourceYaml('csv', 'riverbend') }, /name 'riverbend' must be the folder's name 'test-src'/, 1, 'name'],
     [
       'unknown key in a feed',
       { 'source.yaml': sourceYaml(), 'contacts.yaml': `${contactFeed('')}sorted: true\n` },
@@ -236,13 +240,7 @@ describe('loadSource: mistakes stop loading with file, line and field', () => {
       9,
       'records[0].fields.note.transfrom',
     ],
-    [
-      'unknown key in source.yaml',
-      { 'source.yaml': `${sourceYaml()}timeZone: UTC\n` },
-      /unknown key 'timeZone'/,
-      6,
-      'timeZone',
-    ],
+    ['unknown key in source.yaml', { 'source.yaml': `${sourceYaml()}timeZone: UTC\n` }, /unknown key 'timeZone'/, 6, 'timeZone'],
     [
       'unknown key in a table',
       { 'source.yaml': sourceYaml(), 'tables.yaml': TABLES.replace('    codes:', '    ignorecase: true\n    codes:') },
@@ -250,20 +248,8 @@ describe('loadSource: mistakes stop loading with file, line and field', () => {
       5,
       'tables.contact-mode.ignorecase',
     ],
-    [
-      'system ending in /',
-      { 'source.yaml': sourceYaml().replace('peer\n', 'peer/\n') },
-      /must not end with "\/"/,
-      3,
-      'system',
-    ],
-    [
-      'a time zone that is not IANA',
-      { 'source.yaml': sourceYaml('csv', 'test-src', 'America/Chicgo') },
-      /not an IANA time zone/,
-      5,
-      'timezone',
-    ],
+    ['system ending in /', { 'source.yaml': sourceYaml().replace('peer\n', 'peer/\n') }, /must not end with "\/"/, 3, 'system'],
+    ['a time zone that is not IANA', { 'source.yaml': sourceYaml('csv', 'test-src', 'America/Chicgo') }, /not an IANA time zone/, 5, 'timezone'],
     [
       'a feed without match',
       { 'source.yaml': sourceYaml(), 'contacts.yaml': 'records:\n  - record: person\n    fields:\n      id: ID\n' },
@@ -347,21 +333,32 @@ describe('loadSource: mistakes stop loading with file, line and field', () => {
     ],
     [
       'each: rows without group',
-      { 'source.yaml': sourceYaml(), 'reviews.yaml': 'match: "*.csv"\nrecords:\n  - record: eligibility-review\n    fields:\n      id: ID\n      episode.id: E\n      criteria: { each: rows, key: C, value: R }\n' },
+      {
+        'source.yaml': sourceYaml(),
+        'reviews.yaml':
+          'match: "*.csv"\nrecords:\n  - record: eligibility-review\n    fields:\n      id: ID\n      episode.id: E\n      criteria: { each: rows, key: C, value: R }\n',
+      },
       /each: rows reads the rows of a group; this feed has no 'group'/,
       7,
       'records[0].fields.criteria.each',
     ],
     [
       'a record key that is not a criterion',
-      { 'source.yaml': sourceYaml(), 'reviews.yaml': 'match: "*.csv"\nrecords:\n  - record: eligibility-review\n    fields:\n      id: ID\n      episode.id: E\n      criteria.service-Z: R\n' },
+      {
+        'source.yaml': sourceYaml(),
+        'reviews.yaml':
+          'match: "*.csv"\nrecords:\n  - record: eligibility-review\n    fields:\n      id: ID\n      episode.id: E\n      criteria.service-Z: R\n',
+      },
       /'service-Z' is not a key of eligibility-review.criteria/,
       7,
       'records[0].fields.criteria.service-Z',
     ],
     [
       'a target inside another target',
-      { 'source.yaml': sourceYaml(), 'people.yaml': 'match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: ID\n      name: { const: x }\n      name.family: Last\n' },
+      {
+        'source.yaml': sourceYaml(),
+        'people.yaml': 'match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: ID\n      name: { const: x }\n      name.family: Last\n',
+      },
       /'name.family' is inside 'name'/,
       7,
       'records[0].fields.name.family',
@@ -382,7 +379,10 @@ describe('loadSource: mistakes stop loading with file, line and field', () => {
     ],
     [
       'csv options in a json source',
-      { 'source.yaml': sourceYaml('json'), 'clients.yaml': 'match: "*.json"\ncsv: { delimiter: ";" }\nrecords:\n  - record: person\n    fields:\n      id: id\n' },
+      {
+        'source.yaml': sourceYaml('json'),
+        'clients.yaml': 'match: "*.json"\ncsv: { delimiter: ";" }\nrecords:\n  - record: person\n    fields:\n      id: id\n',
+      },
       /csv options are for csv feeds/,
       2,
       'csv',
@@ -407,10 +407,14 @@ describe('loadSource: YAML conveniences', () => {
   test('anchors and aliases reuse a rule; a bad JSON records selector is refused', () => {
     const dir = writeMapping({
       'source.yaml': sourceYaml('json'),
-      'clients.yaml': 'match: "*.json"\njson: { records: "$.clients[*]" }\nrecords:\n  - record: person\n    fields:\n      id: &id { from: id, required: true }\n  - record: recovery-capital\n    fields:\n      id: *id\n      personId: *id\n',
+      'clients.yaml':
+        'match: "*.json"\njson: { records: "$.clients[*]" }\nrecords:\n  - record: person\n    fields:\n      id: &id { from: id, required: true }\n  - record: recovery-capital\n    fields:\n      id: *id\n      personId: *id\n',
     });
     expect(loadSource(dir).feeds[0].json).toEqual({ records: '$.clients[*]' });
-    const e = loadError({ 'source.yaml': sourceYaml('json'), 'clients.yaml': 'match: "*.json"\njson: { records: "clients" }\nrecords:\n  - record: person\n    fields:\n      id: id\n' });
+    const e = loadError({
+      'source.yaml': sourceYaml('json'),
+      'clients.yaml': 'match: "*.json"\njson: { records: "clients" }\nrecords:\n  - record: person\n    fields:\n      id: id\n',
+    });
     expect(e.field).toBe('json.records');
     expect(e.line).toBe(2);
     expect(e.reason).toMatch(/Not a JSON records selector/);
@@ -418,7 +422,10 @@ describe('loadSource: YAML conveniences', () => {
 });
 
 describe('loadSource: values that cannot fit their target', () => {
-  const person = (fields: string) => ({ 'source.yaml': sourceYaml(), 'people.yaml': `match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: ID\n${fields}` });
+  const person = (fields: string) => ({
+    'source.yaml': sourceYaml(),
+    'people.yaml': `match: "*.csv"\nrecords:\n  - record: person\n    fields:\n      id: ID\n${fields}`,
+  });
   test.each([
     ['      name: Name\n', /person.name takes an object: set its parts \(name.<field>\)/],
     ['      identifiers: MRN\n', /person.identifiers takes a list of objects: use each with fields, or targets by index \(identifiers\[0\].<field>\)/],

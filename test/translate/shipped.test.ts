@@ -34,7 +34,11 @@ describe.each(SHIPPED)('mappings/%s', (name) => {
     const inputs = files(samples);
     expect(inputs.length).toBeGreaterThan(0);
     if (source.format === 'hl7v2') {
-      const types = new Set(inputs.flatMap((f) => [...readFileSync(join(samples, f), 'latin1').matchAll(/(?:^|[\r\n])MSH\|(?:[^|\r\n]*\|){7}([A-Z0-9]+\^[A-Z0-9]+)/g)].map((m) => m[1])));
+      const types = new Set(
+        inputs.flatMap((f) =>
+          [...readFileSync(join(samples, f), 'latin1').matchAll(/(?:^|[\r\n])MSH\|(?:[^|\r\n]*\|){7}([A-Z0-9]+\^[A-Z0-9]+)/g)].map((m) => m[1]),
+        ),
+      );
       expect(inputs.every((f) => f.endsWith('.hl7'))).toBe(true);
       for (const feed of source.feeds) for (const type of feed.match) expect([feed.name, type, types.has(type)]).toEqual([feed.name, type, true]);
     } else {
@@ -47,7 +51,11 @@ describe.each(SHIPPED)('mappings/%s', (name) => {
     const bad = join(samples, 'bad');
     const readme = readFileSync(join(bad, 'README.md'), 'utf8');
     const described = [...readme.matchAll(/^- `([^`]+)`:/gm)].map((m) => m[1]).sort();
-    expect(described).toEqual(files(bad).filter((f) => f !== 'README.md').sort());
+    expect(described).toEqual(
+      files(bad)
+        .filter((f) => f !== 'README.md')
+        .sort(),
+    );
   });
 
   it('has golden files for its samples', () => {

@@ -82,7 +82,12 @@ describe('code tables', () => {
   test('reject: an unknown code is an error naming the code, the table and its codes, at the source place', () => {
     const r = map(['C-1', 'E-1', 'XYZ', 'DONE', 'Clinic', 'Y']);
     expect(r.issues).toEqual([
-      { severity: 'error', field: 'mode', source: 'line 5, column "Mode"', message: 'Code \'XYZ\' is not in table contact-mode (Riverbend ContactType codes); known codes: F2F, PH, TH' },
+      {
+        severity: 'error',
+        field: 'mode',
+        source: 'line 5, column "Mode"',
+        message: "Code 'XYZ' is not in table contact-mode (Riverbend ContactType codes); known codes: F2F, PH, TH",
+      },
     ]);
     expect(r.value.mode).toBeUndefined();
   });
@@ -93,7 +98,14 @@ describe('code tables', () => {
 
   test('warn: an unknown code is left out with a warning', () => {
     const r = map(['C-1', 'E-1', 'F2F', 'CXL', 'Clinic', 'Y']);
-    expect(r.issues).toEqual([{ severity: 'warning', field: 'status', source: 'line 5, column "Status"', message: "Code 'CXL' is not in table status; known codes: DONE, NS; left out" }]);
+    expect(r.issues).toEqual([
+      {
+        severity: 'warning',
+        field: 'status',
+        source: 'line 5, column "Status"',
+        message: "Code 'CXL' is not in table status; known codes: DONE, NS; left out",
+      },
+    ]);
     expect('status' in r.value).toBe(false);
   });
 

@@ -17,8 +17,7 @@ function run(name: string, arg: unknown, v: Item | Item[] | undefined, e = env()
   const def = TRANSFORMS[name];
   const arg2 = def.arg && arg !== undefined ? def.arg.parse(arg) : arg;
   const step = def.build(arg2, ctx).step;
-  const g: Got | undefined =
-    v === undefined || v === null ? undefined : Array.isArray(v) ? { v, at: 'A', ats: v.map((_, i) => `A${i}`) } : { v, at: 'A' };
+  const g: Got | undefined = v === undefined || v === null ? undefined : Array.isArray(v) ? { v, at: 'A', ats: v.map((_, i) => `A${i}`) } : { v, at: 'A' };
   try {
     return step(g, e)?.v;
   } catch (err) {
@@ -30,7 +29,28 @@ function run(name: string, arg: unknown, v: Item | Item[] | undefined, e = env()
 
 describe('the registry', () => {
   test('has every step of the README table', () => {
-    expect(TRANSFORM_NAMES).toEqual(['trim', 'upper', 'lower', 'number', 'integer', 'boolean', 'date', 'datetime', 'split', 'join', 'first', 'compact', 'template', 'replace', 'null-if', 'default', 'required', 'person-name', 'hash', 'lookup']);
+    expect(TRANSFORM_NAMES).toEqual([
+      'trim',
+      'upper',
+      'lower',
+      'number',
+      'integer',
+      'boolean',
+      'date',
+      'datetime',
+      'split',
+      'join',
+      'first',
+      'compact',
+      'template',
+      'replace',
+      'null-if',
+      'default',
+      'required',
+      'person-name',
+      'hash',
+      'lookup',
+    ]);
   });
 });
 

@@ -41,35 +41,98 @@ const ROWS: Row[] = [
   { type: 'Encounter', expression: 'contained.contained.empty()', plain: [{ status: 'finished' }] },
   { type: 'Encounter', expression: 'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()', plain: [{ status: 'finished' }] },
   { type: 'Encounter', expression: 'contained.meta.security.empty()', plain: [{}] },
-  { type: 'Encounter', expression: 'text.`div`.exists()', plain: [{}, { text: { status: 'generated', div: '<div>x</div>' } }, { text: { status: 'generated' } }] },
+  {
+    type: 'Encounter',
+    expression: 'text.`div`.exists()',
+    plain: [{}, { text: { status: 'generated', div: '<div>x</div>' } }, { text: { status: 'generated' } }],
+  },
   {
     type: 'Encounter',
     expression: "status = 'finished' implies period.end.exists()",
-    plain: [{ status: 'finished', period: { start: '2024-01-01', end: '2024-01-02' } }, { status: 'finished', period: { start: '2024-01-01' } }, { status: 'planned' }, {}],
+    plain: [
+      { status: 'finished', period: { start: '2024-01-01', end: '2024-01-02' } },
+      { status: 'finished', period: { start: '2024-01-01' } },
+      { status: 'planned' },
+      {},
+    ],
   },
-  { type: 'ChargeItem', expression: 'quantity.value >= 1 and quantity.value <= 96', plain: [{ quantity: { value: 4 } }, { quantity: { value: 97 } }, { quantity: { value: 0 } }, {}] },
-  { type: 'Quantity', expression: 'code.empty() or system.exists()', plain: [{ value: 1, code: 'min' }, { value: 1, code: 'min', system: 'http://unitsofmeasure.org' }, { value: 1 }] },
+  {
+    type: 'ChargeItem',
+    expression: 'quantity.value >= 1 and quantity.value <= 96',
+    plain: [{ quantity: { value: 4 } }, { quantity: { value: 97 } }, { quantity: { value: 0 } }, {}],
+  },
+  {
+    type: 'Quantity',
+    expression: 'code.empty() or system.exists()',
+    plain: [{ value: 1, code: 'min' }, { value: 1, code: 'min', system: 'http://unitsofmeasure.org' }, { value: 1 }],
+  },
   {
     type: 'Duration',
     expression: 'code.exists() implies ((system = %ucum) and value.exists())',
-    plain: [{ value: 5, code: 'min', system: 'http://unitsofmeasure.org' }, { value: 5, code: 'min', system: 'http://example.org' }, { code: 'min', system: 'http://unitsofmeasure.org' }, { value: 5 }],
+    plain: [
+      { value: 5, code: 'min', system: 'http://unitsofmeasure.org' },
+      { value: 5, code: 'min', system: 'http://example.org' },
+      { code: 'min', system: 'http://unitsofmeasure.org' },
+      { value: 5 },
+    ],
   },
   {
     type: 'QuestionnaireResponseItem',
     expression: '(answer.exists() and item.exists()).not()',
     plain: [{ linkId: 'a', answer: [{ valueInteger: 1 }] }, { linkId: 'a', answer: [{ valueInteger: 1 }], item: [{ linkId: 'b' }] }, { linkId: 'a' }],
   },
-  { type: 'GoalTarget', expression: '(detail.exists() and measure.exists()) or detail.exists().not()', plain: [{ measure: { text: 'x' } }, { detailString: 'x' }, { detailString: 'x', measure: { text: 'x' } }] },
-  { type: 'Observation', expression: 'dataAbsentReason.empty() or value.empty()', plain: [{ valueInteger: 3 }, { dataAbsentReason: { text: 'x' } }, { valueInteger: 3, dataAbsentReason: { text: 'x' } }] },
-  { type: 'Observation', expression: 'value.exists() implies (value >= 23 and value <= 115)', plain: [{ valueInteger: 50 }, { valueInteger: 200 }, { valueQuantity: { value: 20 } }, {}] },
-  { type: 'CarePlanActivity', expression: 'detail.empty() or reference.empty()', plain: [{ detail: { status: 'completed' } }, { reference: { reference: 'X/1' }, detail: { status: 'x' } }] },
+  {
+    type: 'GoalTarget',
+    expression: '(detail.exists() and measure.exists()) or detail.exists().not()',
+    plain: [{ measure: { text: 'x' } }, { detailString: 'x' }, { detailString: 'x', measure: { text: 'x' } }],
+  },
+  {
+    type: 'Observation',
+    expression: 'dataAbsentReason.empty() or value.empty()',
+    plain: [{ valueInteger: 3 }, { dataAbsentReason: { text: 'x' } }, { valueInteger: 3, dataAbsentReason: { text: 'x' } }],
+  },
+  {
+    type: 'Observation',
+    expression: 'value.exists() implies (value >= 23 and value <= 115)',
+    plain: [{ valueInteger: 50 }, { valueInteger: 200 }, { valueQuantity: { value: 20 } }, {}],
+  },
+  {
+    type: 'CarePlanActivity',
+    expression: 'detail.empty() or reference.empty()',
+    plain: [{ detail: { status: 'completed' } }, { reference: { reference: 'X/1' }, detail: { status: 'x' } }],
+  },
   { type: 'Organization', expression: '(identifier.count() + name.count()) > 0', plain: [{ name: 'x' }, {}, { identifier: [{ value: '1' }, { value: '2' }] }] },
-  { type: 'Extension', expression: 'extension.exists() != value.exists()', plain: [{ url: 'x', valueString: 'y' }, { url: 'x' }, { url: 'x', extension: [{ url: 'a', valueString: 'b' }], valueString: 'y' }] },
+  {
+    type: 'Extension',
+    expression: 'extension.exists() != value.exists()',
+    plain: [{ url: 'x', valueString: 'y' }, { url: 'x' }, { url: 'x', extension: [{ url: 'a', valueString: 'b' }], valueString: 'y' }],
+  },
 ];
 
 /** Odd variants of a plain value: every property replaced by odd JSON, or shadowed, or removed. */
 function variants(value: unknown, rng: Rng): unknown[] {
-  const odd: unknown[] = [null, '', ' ', 0, 1, 2, true, false, [], {}, [null], [undefined], [{}], ['x'], ['x', 'y'], [true], { value: 3 }, { value: '3' }, 'finished', { toString: 'x' }];
+  const odd: unknown[] = [
+    null,
+    '',
+    ' ',
+    0,
+    1,
+    2,
+    true,
+    false,
+    [],
+    {},
+    [null],
+    [undefined],
+    [{}],
+    ['x'],
+    ['x', 'y'],
+    [true],
+    { value: 3 },
+    { value: '3' },
+    'finished',
+    { toString: 'x' },
+  ];
   const out: unknown[] = [value, {}, null, 'text', [value], []];
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
@@ -115,7 +178,7 @@ test.each(ROWS.map((r) => [r.type, r.expression, r] as const))('%s: %s decides l
 
 test('expressions outside the compiled subset are left to the engine', () => {
   for (const expression of [
-    "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
+    'value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()',
     "name.matches('[A-Z]([A-Za-z0-9_]){0,254}')",
     'type.select(code).isDistinct()',
     '%resource.type',

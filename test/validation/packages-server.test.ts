@@ -21,10 +21,15 @@ describe('with US Core loaded', () => {
 
   test('the CapabilityStatement lists the IG and its profiles', () => {
     const cs = capabilityStatement(validator, 'http://localhost/fhir');
-    expect(cs.implementationGuide).toEqual(['http://peerbridge.org/fhir/ImplementationGuide/org.peerbridge.fhir', 'http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core']);
+    expect(cs.implementationGuide).toEqual([
+      'http://peerbridge.org/fhir/ImplementationGuide/org.peerbridge.fhir',
+      'http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core',
+    ]);
     const patient = cs.rest?.[0].resource?.find((r) => r.type === 'Patient');
     expect(patient?.supportedProfile).toContain('http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient');
-    expect(capabilityStatement(Validator.create(), 'http://localhost/fhir').implementationGuide).toEqual(['http://peerbridge.org/fhir/ImplementationGuide/org.peerbridge.fhir']);
+    expect(capabilityStatement(Validator.create(), 'http://localhost/fhir').implementationGuide).toEqual([
+      'http://peerbridge.org/fhir/ImplementationGuide/org.peerbridge.fhir',
+    ]);
   });
 
   test('validation workers load the same packages', async () => {

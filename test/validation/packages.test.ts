@@ -24,57 +24,105 @@ function writeDiffPackage(dir: string, deps: Record<string, string> = { 'hl7.fhi
   const w = (name: string, r: unknown): void => writeFileSync(join(dir, 'package', name), JSON.stringify(r));
   w('package.json', { name: 'example.diff', version: '0.1.0', canonical: EX, dependencies: deps });
   w('StructureDefinition-eye-color.json', {
-    resourceType: 'StructureDefinition', url: `${EX}/StructureDefinition/eye-color`, name: 'EyeColor', status: 'active', kind: 'complex-type', abstract: false,
-    context: [{ type: 'element', expression: 'Patient' }], type: 'Extension', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Extension', derivation: 'constraint',
-    differential: { element: [
-      { id: 'Extension', path: 'Extension', max: '1' },
-      { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
-      { id: 'Extension.url', path: 'Extension.url', fixedUri: `${EX}/StructureDefinition/eye-color` },
-      { id: 'Extension.value[x]', path: 'Extension.value[x]', min: 1, type: [{ code: 'string' }] },
-    ] },
+    resourceType: 'StructureDefinition',
+    url: `${EX}/StructureDefinition/eye-color`,
+    name: 'EyeColor',
+    status: 'active',
+    kind: 'complex-type',
+    abstract: false,
+    context: [{ type: 'element', expression: 'Patient' }],
+    type: 'Extension',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Extension',
+    derivation: 'constraint',
+    differential: {
+      element: [
+        { id: 'Extension', path: 'Extension', max: '1' },
+        { id: 'Extension.extension', path: 'Extension.extension', max: '0' },
+        { id: 'Extension.url', path: 'Extension.url', fixedUri: `${EX}/StructureDefinition/eye-color` },
+        { id: 'Extension.value[x]', path: 'Extension.value[x]', min: 1, type: [{ code: 'string' }] },
+      ],
+    },
   });
   w('ValueSet-mf.json', {
-    resourceType: 'ValueSet', url: `${EX}/ValueSet/mf`, status: 'active',
+    resourceType: 'ValueSet',
+    url: `${EX}/ValueSet/mf`,
+    status: 'active',
     compose: { include: [{ system: 'http://hl7.org/fhir/administrative-gender', concept: [{ code: 'male' }, { code: 'female' }] }] },
   });
   w('StructureDefinition-diff-patient.json', {
-    resourceType: 'StructureDefinition', url: `${EX}/StructureDefinition/diff-patient`, name: 'DiffPatient', status: 'active', kind: 'resource', abstract: false,
-    type: 'Patient', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient', derivation: 'constraint',
-    differential: { element: [
-      { id: 'Patient.extension', path: 'Patient.extension', slicing: { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' } },
-      { id: 'Patient.extension:eyeColor', path: 'Patient.extension', sliceName: 'eyeColor', min: 1, max: '1', type: [{ code: 'Extension', profile: [`${EX}/StructureDefinition/eye-color`] }] },
-      { id: 'Patient.identifier', path: 'Patient.identifier', min: 1 },
-      { id: 'Patient.identifier.system', path: 'Patient.identifier.system', min: 1 },
-      { id: 'Patient.gender', path: 'Patient.gender', binding: { strength: 'required', valueSet: `${EX}/ValueSet/mf` } },
-    ] },
+    resourceType: 'StructureDefinition',
+    url: `${EX}/StructureDefinition/diff-patient`,
+    name: 'DiffPatient',
+    status: 'active',
+    kind: 'resource',
+    abstract: false,
+    type: 'Patient',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+    derivation: 'constraint',
+    differential: {
+      element: [
+        { id: 'Patient.extension', path: 'Patient.extension', slicing: { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' } },
+        {
+          id: 'Patient.extension:eyeColor',
+          path: 'Patient.extension',
+          sliceName: 'eyeColor',
+          min: 1,
+          max: '1',
+          type: [{ code: 'Extension', profile: [`${EX}/StructureDefinition/eye-color`] }],
+        },
+        { id: 'Patient.identifier', path: 'Patient.identifier', min: 1 },
+        { id: 'Patient.identifier.system', path: 'Patient.identifier.system', min: 1 },
+        { id: 'Patient.gender', path: 'Patient.gender', binding: { strength: 'required', valueSet: `${EX}/ValueSet/mf` } },
+      ],
+    },
   });
   w('StructureDefinition-diff-weight.json', {
-    resourceType: 'StructureDefinition', url: `${EX}/StructureDefinition/diff-weight`, name: 'DiffWeight', status: 'active', kind: 'resource', abstract: false,
-    type: 'Observation', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Observation', derivation: 'constraint',
-    differential: { element: [
-      { id: 'Observation.value[x]:valueQuantity', path: 'Observation.value[x]', sliceName: 'valueQuantity', min: 1 },
-      { id: 'Observation.value[x]:valueQuantity.system', path: 'Observation.value[x].system', min: 1, fixedUri: 'http://unitsofmeasure.org' },
-      { id: 'Observation.effectiveDateTime', path: 'Observation.effectiveDateTime', min: 1 },
-    ] },
+    resourceType: 'StructureDefinition',
+    url: `${EX}/StructureDefinition/diff-weight`,
+    name: 'DiffWeight',
+    status: 'active',
+    kind: 'resource',
+    abstract: false,
+    type: 'Observation',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Observation',
+    derivation: 'constraint',
+    differential: {
+      element: [
+        { id: 'Observation.value[x]:valueQuantity', path: 'Observation.value[x]', sliceName: 'valueQuantity', min: 1 },
+        { id: 'Observation.value[x]:valueQuantity.system', path: 'Observation.value[x].system', min: 1, fixedUri: 'http://unitsofmeasure.org' },
+        { id: 'Observation.effectiveDateTime', path: 'Observation.effectiveDateTime', min: 1 },
+      ],
+    },
   });
   w('StructureDefinition-diff-patient-born.json', {
-    resourceType: 'StructureDefinition', url: `${EX}/StructureDefinition/diff-patient-born`, name: 'DiffPatientBorn', status: 'active', kind: 'resource', abstract: false,
-    type: 'Patient', baseDefinition: `${EX}/StructureDefinition/diff-patient`, derivation: 'constraint',
+    resourceType: 'StructureDefinition',
+    url: `${EX}/StructureDefinition/diff-patient-born`,
+    name: 'DiffPatientBorn',
+    status: 'active',
+    kind: 'resource',
+    abstract: false,
+    type: 'Patient',
+    baseDefinition: `${EX}/StructureDefinition/diff-patient`,
+    derivation: 'constraint',
     differential: { element: [{ id: 'Patient.birthDate', path: 'Patient.birthDate', min: 1 }] },
   });
 }
 
 /** A conforming Patient; `undefined` in `over` leaves an element out. */
 function patient(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return JSON.parse(JSON.stringify({
-    resourceType: 'Patient', id: 'p1', text: narrative,
-    meta: { profile: [`${EX}/StructureDefinition/diff-patient-born`] },
-    extension: [{ url: `${EX}/StructureDefinition/eye-color`, valueString: 'brown' }],
-    identifier: [{ system: 'urn:oid:1.2.3', value: '7' }],
-    gender: 'female',
-    birthDate: '1990-01-02',
-    ...over,
-  })) as Record<string, unknown>;
+  return JSON.parse(
+    JSON.stringify({
+      resourceType: 'Patient',
+      id: 'p1',
+      text: narrative,
+      meta: { profile: [`${EX}/StructureDefinition/diff-patient-born`] },
+      extension: [{ url: `${EX}/StructureDefinition/eye-color`, valueString: 'brown' }],
+      identifier: [{ system: 'urn:oid:1.2.3', value: '7' }],
+      gender: 'female',
+      birthDate: '1990-01-02',
+      ...over,
+    }),
+  ) as Record<string, unknown>;
 }
 
 const errors = (r: ReturnType<Validator['validate']>): string[] =>
@@ -86,7 +134,10 @@ beforeAll(() => {
   mkdirSync(join(tmp, 'fhir-cache'), { recursive: true });
 });
 afterAll(() => {
-  for (const [k, v] of [['PEERBRIDGE_PACKAGE_CACHE', saved.cache], ['PEERBRIDGE_CACHE_DIR', saved.defs]] as const) {
+  for (const [k, v] of [
+    ['PEERBRIDGE_PACKAGE_CACHE', saved.cache],
+    ['PEERBRIDGE_CACHE_DIR', saved.defs],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -179,7 +230,9 @@ describe('loading packages', () => {
     const v = Validator.create({ igPackages: [root] });
     const warnings = v.defs.loadIssues.filter((i) => i.severity === 'warning');
     expect(warnings).toHaveLength(1);
-    expect(warnings[0].details?.text).toMatch(/^Package example\.gone#2\.0\.0 \(a dependency of example\.diff#0\.1\.0\) is not in the package cache .* not checked/);
+    expect(warnings[0].details?.text).toMatch(
+      /^Package example\.gone#2\.0\.0 \(a dependency of example\.diff#0\.1\.0\) is not in the package cache .* not checked/,
+    );
   });
 
   test('another version of hl7.terminology is answered by the hl7.terminology.r4 PeerBridge ships, with one information issue', () => {
@@ -216,30 +269,46 @@ describe('profiles shipped with only a differential', () => {
   });
 
   test('children of a datatype constrained in the differential', () => {
-    expect(errors(v.validate(patient({ identifier: [{ value: '7' }] })))).toEqual([expect.stringMatching(/^Patient\.identifier\[0\]\.system: Missing required element 'system'/)]);
+    expect(errors(v.validate(patient({ identifier: [{ value: '7' }] })))).toEqual([
+      expect.stringMatching(/^Patient\.identifier\[0\]\.system: Missing required element 'system'/),
+    ]);
   });
 
   test('a required binding to the package ValueSet', () => {
-    expect(errors(v.validate(patient({ gender: 'other' })))).toEqual([expect.stringMatching(/^Patient\.gender: Code 'other' is not in the required value set/)]);
+    expect(errors(v.validate(patient({ gender: 'other' })))).toEqual([
+      expect.stringMatching(/^Patient\.gender: Code 'other' is not in the required value set/),
+    ]);
   });
 
   test('choice elements named by type (value[x]:valueQuantity, effectiveDateTime) and their children', () => {
     const obs = {
-      resourceType: 'Observation', id: 'o1', text: narrative, meta: { profile: [`${EX}/StructureDefinition/diff-weight`] }, status: 'final',
-      code: { text: 'weight' }, effectiveDateTime: '2026-01-01', valueQuantity: { value: 70, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+      resourceType: 'Observation',
+      id: 'o1',
+      text: narrative,
+      meta: { profile: [`${EX}/StructureDefinition/diff-weight`] },
+      status: 'final',
+      code: { text: 'weight' },
+      effectiveDateTime: '2026-01-01',
+      valueQuantity: { value: 70, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
     };
     expect(errors(v.validate(obs))).toEqual([]);
     expect(v.defs.brokenDefinitions.size).toBe(0);
     expect(errors(v.validate({ ...obs, valueQuantity: undefined, valueString: 'heavy' }))).toEqual(
       expect.arrayContaining([expect.stringMatching(/^Observation\.valueString: 'valueString' is not allowed here: value\[x\] may only be Quantity/)]),
     );
-    expect(errors(v.validate({ ...obs, valueQuantity: { value: 70, system: 'http://example.org/units' } }))).toEqual([expect.stringMatching(/^Observation\.valueQuantity\.system: Value must be exactly "http:\/\/unitsofmeasure\.org"/)]);
+    expect(errors(v.validate({ ...obs, valueQuantity: { value: 70, system: 'http://example.org/units' } }))).toEqual([
+      expect.stringMatching(/^Observation\.valueQuantity\.system: Value must be exactly "http:\/\/unitsofmeasure\.org"/),
+    ]);
     const { effectiveDateTime: _e, ...noDate } = obs;
-    expect(errors(v.validate({ ...noDate, effectivePeriod: { start: '2026-01-01' } }))).toEqual(expect.arrayContaining([expect.stringMatching(/^Observation\.effectivePeriod: 'effectivePeriod' is not allowed here/)]));
+    expect(errors(v.validate({ ...noDate, effectivePeriod: { start: '2026-01-01' } }))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Observation\.effectivePeriod: 'effectivePeriod' is not allowed here/)]),
+    );
   });
 
   test('a required extension slice, and the extension definition itself', () => {
-    expect(errors(v.validate(patient({ extension: undefined })))).toEqual([expect.stringMatching(/^Patient\.extension: Slice 'eyeColor'|^Patient\.extension: Missing/)]);
+    expect(errors(v.validate(patient({ extension: undefined })))).toEqual([
+      expect.stringMatching(/^Patient\.extension: Slice 'eyeColor'|^Patient\.extension: Missing/),
+    ]);
     const wrongType = errors(v.validate(patient({ extension: [{ url: `${EX}/StructureDefinition/eye-color`, valueInteger: 3 }] })));
     expect(wrongType.some((e) => e.startsWith('Patient.extension[0].valueInteger'))).toBe(true);
   });

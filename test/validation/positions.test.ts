@@ -90,7 +90,17 @@ test("a primitive's extension is found through its _name sibling", () => {
 });
 
 test('contained resources', () => {
-  const text = JSON.stringify({ resourceType: 'Patient', contained: [{ resourceType: 'Organization', id: 'o' }, { resourceType: 'Practitioner', id: 'p', name: [{ family: 'Q' }] }] }, null, 2);
+  const text = JSON.stringify(
+    {
+      resourceType: 'Patient',
+      contained: [
+        { resourceType: 'Organization', id: 'o' },
+        { resourceType: 'Practitioner', id: 'p', name: [{ family: 'Q' }] },
+      ],
+    },
+    null,
+    2,
+  );
   expect(one(text, 'Patient.contained[1].name[0].family')).toEqual(find(text, '"family"'));
   expect(one(text, 'Patient.contained[1]')).toEqual(find(text, '{', text.indexOf('"o"')));
 });
@@ -113,7 +123,17 @@ test('choice types: value[x] matches valueQuantity, valueString, ...', () => {
 });
 
 test('a base path: the resource inside a $validate Parameters body', () => {
-  const text = JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'profile', valueUri: 'x' }, { name: 'resource', resource: { resourceType: 'Patient', id: 'a b' } }] }, null, 2);
+  const text = JSON.stringify(
+    {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'profile', valueUri: 'x' },
+        { name: 'resource', resource: { resourceType: 'Patient', id: 'a b' } },
+      ],
+    },
+    null,
+    2,
+  );
   expect(locate(text, ['Patient.id', undefined], ['parameter', 1, 'resource'])).toEqual([find(text, '"id"'), find(text, '"resource": {')]);
 });
 
@@ -155,10 +175,17 @@ test('every issue the validator reports on the invalid examples is located at th
       expect(pos).toBeDefined();
       const expression = i.expression?.[0];
       // At the name of a property on the issue's path (its own, or a parent's when it is missing), or at an item or the root.
-      const names = (expression ?? '').split('.').slice(1).map((s) => s.replace(/\[\d+\]/g, ''));
+      const names = (expression ?? '')
+        .split('.')
+        .slice(1)
+        .map((s) => s.replace(/\[\d+\]/g, ''));
       const lineText = text.split(/\r?\n/)[(pos?.line ?? 1) - 1];
       const there = lineText.slice((pos?.col ?? 1) - 1);
-      expect({ file: row.file, expression, there: names.some((name) => there.startsWith(`"${name}"`)) || /^[{[]/.test(there) || /\]$/.test(expression ?? "") ? true : there }).toEqual({ file: row.file, expression, there: true });
+      expect({
+        file: row.file,
+        expression,
+        there: names.some((name) => there.startsWith(`"${name}"`)) || /^[{[]/.test(there) || /\]$/.test(expression ?? '') ? true : there,
+      }).toEqual({ file: row.file, expression, there: true });
     }
   }
 });

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { Validator } from '../../src/validation';
 
 const dir = dirname(require.resolve('hl7.fhir.r4.examples/package.json'));
-const known = (JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'r4-examples-known-invalid.json'), 'utf8')) as { files: Record<string, string> }).files;
+const known = (JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'r4-examples-known-invalid.json'), 'utf8')) as { files: Record<string, string> })
+  .files;
 const MAX_BYTES = 32 * 1024 * 1024;
 
 test('the official R4 examples validate, apart from the known defective ones', () => {

@@ -16,7 +16,7 @@ const DIFFER = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'packag
   validWithWarnings: Record<string, { warning: string; reason: string }>;
 };
 
-type Json = Record<string, any>;  
+type Json = Record<string, any>;
 let validator: Validator;
 let exampleDir: string;
 
@@ -27,7 +27,10 @@ beforeAll(() => {
 
 const example = (file: string): Json => JSON.parse(readFileSync(join(exampleDir, file), 'utf8')) as Json;
 const errors = (input: unknown): string[] =>
-  validator.validate(input).issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => `${i.expression?.[0]}: ${i.details?.text}`);
+  validator
+    .validate(input)
+    .issues.filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => `${i.expression?.[0]}: ${i.details?.text}`);
 
 test('US Core, its terminology stand-in, and one warning per dependency that cannot be had offline', () => {
   expect(validator.defs.igPackages.map((p) => `${p.name}#${p.version}`)).toEqual(['hl7.fhir.us.core#6.1.0', 'hl7.terminology.r4#7.0.1']);
@@ -38,14 +41,18 @@ test('US Core, its terminology stand-in, and one warning per dependency that can
 });
 
 test('the 183 examples validate, except the documented list, each with its error', () => {
-  const files = readdirSync(exampleDir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(exampleDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   expect(files).toHaveLength(183);
   const invalid: Record<string, string[]> = {};
   for (const f of files) {
     const e = errors(example(f));
     if (e.length > 0) invalid[f] = e;
   }
-  const defects = Object.entries(DIFFER.examples).filter(([, d]) => d.kind === 'defect').map(([f]) => f);
+  const defects = Object.entries(DIFFER.examples)
+    .filter(([, d]) => d.kind === 'defect')
+    .map(([f]) => f);
   for (const f of defects) {
     expect(invalid[f]).toContain(DIFFER.examples[f].error);
   }
@@ -60,14 +67,21 @@ test('the examples that need a dependency that cannot be had offline are valid, 
   expect(listed.length).toBeGreaterThan(0);
   for (const [f, d] of listed) {
     const r = validator.validate(example(f));
-    const warnings = r.issues.filter((i) => i.severity === 'warning' && !/dom-6/.test(i.details?.text ?? '')).map((i) => `${i.expression?.[0]}: ${i.details?.text}`);
+    const warnings = r.issues
+      .filter((i) => i.severity === 'warning' && !/dom-6/.test(i.details?.text ?? ''))
+      .map((i) => `${i.expression?.[0]}: ${i.details?.text}`);
     expect({ file: f, valid: r.valid, warnings }).toEqual({ file: f, valid: true, warnings: [d.warning] });
   }
 });
 
 test('no sub-extension of a US Core complex extension (race, ethnicity, tribal affiliation) is reported as unknown', () => {
   const files = readdirSync(exampleDir).filter((f) => f.endsWith('.json'));
-  const unknown = files.flatMap((f) => validator.validate(example(f)).issues.filter((i) => /extension/i.test(i.details?.text ?? '') && i.severity !== 'information').map((i) => `${f} ${i.expression?.[0]}: ${i.details?.text}`));
+  const unknown = files.flatMap((f) =>
+    validator
+      .validate(example(f))
+      .issues.filter((i) => /extension/i.test(i.details?.text ?? '') && i.severity !== 'information')
+      .map((i) => `${f} ${i.expression?.[0]}: ${i.details?.text}`),
+  );
   // the one extension left is targetElement, from a package not to be had offline
   expect(unknown).toEqual([expect.stringMatching(/^Provenance-example-targeted-provenance\.json .*targetElement/)]);
 });
@@ -85,7 +99,9 @@ describe('mutants of US Core examples are rejected at the right path', () => {
   test('a required binding to a US Core value set broken', () => {
     const smoker = example('Observation-some-day-smoker.json');
     smoker.status = 'preliminary';
-    expect(errors(smoker)).toEqual([expect.stringMatching(/^Observation\.status: Code 'preliminary' is not in the required value set .*us-core-observation-smoking-status-status/)]);
+    expect(errors(smoker)).toEqual([
+      expect.stringMatching(/^Observation\.status: Code 'preliminary' is not in the required value set .*us-core-observation-smoking-status-status/),
+    ]);
     const plan = example('CarePlan-colonoscopy.json');
     plan.text.status = 'empty';
     expect(errors(plan)).toEqual([expect.stringMatching(/^CarePlan\.text\.status: Code 'empty' is not in the required value set .*us-core-narrative-status/)]);
@@ -109,11 +125,11 @@ describe('mutants of US Core examples are rejected at the right path', () => {
     const obs = example('Observation-some-day-smoker.json');
     obs.extension = [race];
     expect(errors(obs)).toEqual([
-      'Observation.extension[0]: Extension \'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race\' is not allowed on Observation; it may be used on Patient, RelatedPerson, Person, Practitioner, FamilyMemberHistory',
+      "Observation.extension[0]: Extension 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race' is not allowed on Observation; it may be used on Patient, RelatedPerson, Person, Practitioner, FamilyMemberHistory",
     ]);
   });
 
-  test('a profile under US Core\'s canonical URL that US Core does not have', () => {
+  test("a profile under US Core's canonical URL that US Core does not have", () => {
     const p = example('Patient-example.json');
     p.meta.profile = ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patients'];
     expect(errors(p)).toEqual([
@@ -124,7 +140,11 @@ describe('mutants of US Core examples are rejected at the right path', () => {
   test('a US Core extension whose sub-extension url is none of its slices', () => {
     const p = example('Patient-example.json');
     p.extension.find((e: Json) => e.url.endsWith('us-core-race')).extension.push({ url: 'ombcategory', valueString: 'x' });
-    expect(errors(p)).toEqual([expect.stringMatching(/^Patient\.extension\[0\]\.extension\[\d+\]: Sub-extension url 'ombcategory' is not defined by the extension http:\/\/hl7\.org\/fhir\/us\/core\/StructureDefinition\/us-core-race$/)]);
+    expect(errors(p)).toEqual([
+      expect.stringMatching(
+        /^Patient\.extension\[0\]\.extension\[\d+\]: Sub-extension url 'ombcategory' is not defined by the extension http:\/\/hl7\.org\/fhir\/us\/core\/StructureDefinition\/us-core-race$/,
+      ),
+    ]);
   });
 
   test('a QuestionnaireResponse is checked against the Questionnaire US Core ships (as an example)', () => {
@@ -155,13 +175,25 @@ test('a package built on US Core (differential only), with US Core found in the 
     installPackage(US_CORE_TGZ);
     const dir = join(tmp, 'state-ig', 'package');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'example.state', version: '1.0.0', dependencies: { 'hl7.fhir.r4.core': '4.0.1', 'hl7.fhir.us.core': '6.1.0' } }));
-    writeFileSync(join(dir, 'StructureDefinition-state-patient.json'), JSON.stringify({
-      resourceType: 'StructureDefinition', url: 'http://example.org/state/StructureDefinition/state-patient', name: 'StatePatient', status: 'active',
-      kind: 'resource', abstract: false, type: 'Patient', derivation: 'constraint',
-      baseDefinition: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient',
-      differential: { element: [{ id: 'Patient.address', path: 'Patient.address', min: 1 }] },
-    }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'example.state', version: '1.0.0', dependencies: { 'hl7.fhir.r4.core': '4.0.1', 'hl7.fhir.us.core': '6.1.0' } }),
+    );
+    writeFileSync(
+      join(dir, 'StructureDefinition-state-patient.json'),
+      JSON.stringify({
+        resourceType: 'StructureDefinition',
+        url: 'http://example.org/state/StructureDefinition/state-patient',
+        name: 'StatePatient',
+        status: 'active',
+        kind: 'resource',
+        abstract: false,
+        type: 'Patient',
+        derivation: 'constraint',
+        baseDefinition: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient',
+        differential: { element: [{ id: 'Patient.address', path: 'Patient.address', min: 1 }] },
+      }),
+    );
     const v = Validator.create({ igPackages: [join(tmp, 'state-ig')] });
     expect(v.defs.igPackages.map((p) => `${p.name}#${p.version} (${p.source})`)).toEqual([
       `example.state#1.0.0 (${join(tmp, 'state-ig')})`,
@@ -171,9 +203,15 @@ test('a package built on US Core (differential only), with US Core found in the 
     const p: Json = { ...example('Patient-example.json'), meta: { profile: ['http://example.org/state/StructureDefinition/state-patient'] } };
     expect(v.validate(p).valid).toBe(true);
     const { address: _a, name: _n, ...bare } = p;
-    const errs = v.validate(bare).issues.filter((i) => i.severity === 'error').map((i) => `${i.expression?.[0]}: ${i.details?.text}`);
+    const errs = v
+      .validate(bare)
+      .issues.filter((i) => i.severity === 'error')
+      .map((i) => `${i.expression?.[0]}: ${i.details?.text}`);
     // address from the state profile, name from US Core below it
-    expect(errs).toEqual([expect.stringMatching(/^Patient\.name: Missing required element 'name'/), expect.stringMatching(/^Patient\.address: Missing required element 'address'/)]);
+    expect(errs).toEqual([
+      expect.stringMatching(/^Patient\.name: Missing required element 'name'/),
+      expect.stringMatching(/^Patient\.address: Missing required element 'address'/),
+    ]);
   } finally {
     if (saved === undefined) delete process.env.PEERBRIDGE_PACKAGE_CACHE;
     else process.env.PEERBRIDGE_PACKAGE_CACHE = saved;

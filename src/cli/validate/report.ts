@@ -56,7 +56,13 @@ export function shownOutcome(result: FileResult, level: Level, withFile: boolean
   let issues = result.skipped ? all : all.filter((i) => LEVEL_RANK[i.severity] >= LEVEL_RANK[level]);
   if (issues.length === 0) {
     const hidden = all.filter((i) => i.code !== 'informational').length;
-    issues = [issue('information', 'informational', hidden ? `No issues at level '${level}' or above (${plural(hidden, 'lesser issue')} not shown: --level)` : 'No issues found')];
+    issues = [
+      issue(
+        'information',
+        'informational',
+        hidden ? `No issues at level '${level}' or above (${plural(hidden, 'lesser issue')} not shown: --level)` : 'No issues found',
+      ),
+    ];
   }
   const file: OperationOutcome['extension'] = withFile ? [{ url: OO_FILE_URL, valueString: result.file }] : undefined;
   return { resourceType: 'OperationOutcome', ...(file ? { extension: file } : {}), issue: issues };

@@ -73,7 +73,12 @@ export function batches(inputs: Input[], files: number): Input[][] {
 }
 
 /** Reads and validates a batch of files; per file, its result or an Error saying what failed. */
-export async function validateBatch(run: TextRunner, batch: Input[], maxBytes: number, options: { profile?: string; strictProfiles: boolean }): Promise<(FileResult | Error)[]> {
+export async function validateBatch(
+  run: TextRunner,
+  batch: Input[],
+  maxBytes: number,
+  options: { profile?: string; strictProfiles: boolean },
+): Promise<(FileResult | Error)[]> {
   const out = new Array<FileResult | Error>(batch.length);
   const texts: string[] = [];
   const read: number[] = [];

@@ -179,22 +179,27 @@ function checkExtensionContext(
  */
 function contextVerdict(url: string, ctx: NonNullable<StructureDefinition['context']>, rawPath: string, typeName: string | undefined): ContextVerdict {
   // Recursive elements (contentReference) keep their definition's context: Questionnaire.item.item is Questionnaire.item.
-  const elementPath = rawPath?.split('.').filter((seg, i, all) => i === 0 || seg !== all[i - 1]).join('.');
+  const elementPath = rawPath
+    ?.split('.')
+    .filter((seg, i, all) => i === 0 || seg !== all[i - 1])
+    .join('.');
   const extra = EXTRA_CONTEXTS[url] ?? [];
-  const ok = extra.includes(elementPath) || ctx.some((c) => {
-    const e = c.expression ?? '';
-    return (
-      e === 'Element' ||
-      e === 'Resource' ||
-      e === 'DomainResource' ||
-      e === elementPath ||
-      e === typeName ||
-      // A FHIRPath context is not evaluated: it is taken as allowing the extension (no false errors).
-      c.type === 'fhirpath' ||
-      (!!elementPath && elementPath.endsWith('.' + e)) ||
-      (!!elementPath && e.endsWith('.' + elementPath))
-    );
-  });
+  const ok =
+    extra.includes(elementPath) ||
+    ctx.some((c) => {
+      const e = c.expression ?? '';
+      return (
+        e === 'Element' ||
+        e === 'Resource' ||
+        e === 'DomainResource' ||
+        e === elementPath ||
+        e === typeName ||
+        // A FHIRPath context is not evaluated: it is taken as allowing the extension (no false errors).
+        c.type === 'fhirpath' ||
+        (!!elementPath && elementPath.endsWith('.' + e)) ||
+        (!!elementPath && e.endsWith('.' + elementPath))
+      );
+    });
   if (ok) {
     return null;
   }

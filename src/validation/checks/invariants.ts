@@ -108,7 +108,10 @@ export class Invariants {
    * evaluate it), keyed by type and expression: the type, the element and the slice each list the
    * same invariants, so each is evaluated once per value.
    */
-  private readonly verdicts = new WeakMap<object, { type: string; current: Resource | undefined; root: Resource | undefined; byExpression: Map<string, boolean | null> }>();
+  private readonly verdicts = new WeakMap<
+    object,
+    { type: string; current: Resource | undefined; root: Resource | undefined; byExpression: Map<string, boolean | null> }
+  >();
 
   constructor(private readonly ctx: CheckContext) {}
 
@@ -188,10 +191,7 @@ export class Invariants {
   }
 
   /** True / false: the invariant holds or not; null: it cannot be evaluated (not a verdict). */
-  private evaluateInvariant(
-    expression: string,
-    input: () => { typed: TypedValue; vars: Record<string, TypedValue> },
-  ): boolean | null {
+  private evaluateInvariant(expression: string, input: () => { typed: TypedValue; vars: Record<string, TypedValue> }): boolean | null {
     const atom = compile(expression);
     if (!atom) {
       return null;

@@ -81,12 +81,7 @@ export function checkResourceId(ctx: CheckContext, res: Resource, path: string):
   // R4 types Resource.id as System.String in the snapshot, so the id pattern must be applied here.
   const id = (res as unknown as Json).id;
   if (typeof id === 'string' && !RESOURCE_ID.test(id)) {
-    ctx.report(
-      'error',
-      'value',
-      `Invalid resource id '${id}': ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '.'`,
-      `${path}.id`,
-    );
+    ctx.report('error', 'value', `Invalid resource id '${id}': ids are 1-64 characters of A-Z, a-z, 0-9, '-' and '.'`, `${path}.id`);
   }
 }
 

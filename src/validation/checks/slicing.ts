@@ -23,12 +23,7 @@ export function assignSlice(ctx: CheckContext, item: unknown, slicing: SlicingPl
   if (slice >= 0) {
     counts[slicing.nameIndex[slice]]++;
   } else if (slicing.closed) {
-    ctx.report(
-      'error',
-      'structure',
-      `This '${name}' matches none of the allowed slices (${slicing.names}) and the slicing is closed`,
-      itemPath,
-    );
+    ctx.report('error', 'structure', `This '${name}' matches none of the allowed slices (${slicing.names}) and the slicing is closed`, itemPath);
   }
   return slice;
 }
@@ -38,12 +33,7 @@ export function checkSliceCounts(ctx: CheckContext, slicing: SlicingPlan, counts
   slicing.slices.forEach((s, i) => {
     const count = counts[slicing.nameIndex[i]];
     if (count < s.min || count > s.max) {
-      ctx.report(
-        'error',
-        'structure',
-        `Slice '${s.name}' of '${name}' has ${count} value(s); allowed ${s.min}..${Number.isFinite(s.max) ? s.max : '*'}`,
-        path,
-      );
+      ctx.report('error', 'structure', `Slice '${s.name}' of '${name}' has ${count} value(s); allowed ${s.min}..${Number.isFinite(s.max) ? s.max : '*'}`, path);
     }
   });
 }

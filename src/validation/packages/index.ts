@@ -61,7 +61,10 @@ type Env = NodeJS.ProcessEnv;
 
 /** The package caches searched for `name#version`, first one first. */
 export function packageCacheRoots(env: Env = process.env): string[] {
-  const extra = (env.PEERBRIDGE_PACKAGE_CACHE ?? '').split(delimiter).filter(Boolean).map((p) => resolve(p));
+  const extra = (env.PEERBRIDGE_PACKAGE_CACHE ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((p) => resolve(p));
   return [...extra, join(homedir(), '.fhir', 'packages')];
 }
 

@@ -118,7 +118,10 @@ function paxRecord(data: Buffer, key: string): string | undefined {
 
 /** A relative, normalised path, or undefined for anything that would leave the target folder. */
 export function safePath(name: string): string | undefined {
-  const parts = name.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.');
+  const parts = name
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p && p !== '.');
   if (name.startsWith('/') || parts.length === 0 || parts.some((p) => p === '..' || p.includes('\0'))) {
     return undefined;
   }

@@ -276,7 +276,9 @@ const MUTATIONS: Mutation[] = [
         }
         return true;
       case 2:
-        root.contained = [{ resourceType: 'Patient', id: 'p1', contained: [{ resourceType: 'Patient', id: 'p2' }], meta: { versionId: '1', security: [{ code: 'R' }] } }];
+        root.contained = [
+          { resourceType: 'Patient', id: 'p1', contained: [{ resourceType: 'Patient', id: 'p2' }], meta: { versionId: '1', security: [{ code: 'R' }] } },
+        ];
         return true;
       case 3:
         root.meta = { profile: [rng.pick(pool.strings.filter((x) => x.includes('StructureDefinition')).concat(['http://example.org/unknown-profile']))] };
@@ -309,7 +311,10 @@ const MUTATIONS: Mutation[] = [
         root.resourceType = rng.pick(['Patient', 'Encounter', 'Nope', 'Observation', 7]);
         return true;
       default:
-        root.contained = [{ resourceType: 'Organization', id: 'o1', name: 'Org' }, { resourceType: 'Organization', id: 'o1' }];
+        root.contained = [
+          { resourceType: 'Organization', id: 'o1', name: 'Org' },
+          { resourceType: 'Organization', id: 'o1' },
+        ];
         root.extension = [{ url: 'http://example.org/ref', valueReference: { reference: '#o1' } }];
         return true;
     }
