@@ -6,6 +6,11 @@
  *
  * Objects are strict: an unknown property is an error, never silently dropped. Each record carries
  * `id`, its identifier in the source system; FHIR ids are derived from (source, kind, id).
+ *
+ * Why it is one file of over 400 lines: it is the single source of the canonical model, read by
+ * people as one document; the JSON Schema (mappings/canonical/schema.json) and the field tables of
+ * mappings/README.md are generated from it, and the records refer to each other's ids and codes.
+ * Code lists live in src/domain/codes.ts.
  */
 import { z } from 'zod';
 import {

@@ -33,6 +33,11 @@
  *
  * Times are kept to the millisecond, so a `receivedAt` read back into a JS Date is exact and the
  * keyset cursor (`received_at`, `id`) never skips or repeats a row.
+ *
+ * Why it is one file of about 400 lines: it is the one class that reads and writes the
+ * `ingest_reject` table, and more than half of it is this comment and the SQL; the shapes, the
+ * OperationOutcome presentation and the owner placement are already in reject-types.ts,
+ * reject-outcome.ts and reject-placement.ts.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { badRequest } from '../outcomes';

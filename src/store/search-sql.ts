@@ -8,6 +8,12 @@
  * `subject:Patient.identifier`). Any other modifier is ignored with a warning, or a 400 under
  * `handling=strict`. An absolute reference URL is a local reference only on this server's base
  * (src/store/local-refs.ts).
+ *
+ * Why it is one file of about 400 lines: every value condition (token, string, uri, date, number,
+ * reference, chain) writes into the same `SqlParams` and `FilterContext` and returns one SQL
+ * fragment; together they are the one search-to-SQL translation, read top to bottom beside the
+ * spec's search page. The side tables' columns are in search-values.ts, the visibility clause in
+ * access-sql.ts.
  */
 import type { Filter, SortRule } from '@medplum/core';
 import { badRequest } from '../outcomes';
