@@ -31,6 +31,13 @@ const USAGE = `Usage:
   peerbridge --version
 `;
 
+const SERVE_HELP = `Usage: peerbridge serve
+
+Starts the FHIR server (the same as npm start) with the configuration of the environment: PORT,
+BASE_URL, DATABASE_URL (PostgreSQL) or DATA_DIR (embedded PGlite), AUTH_*, IG_PACKAGES, ... (README.md,
+"The FHIR store and REST API": Configuration). It runs until stopped (SIGINT or SIGTERM).
+`;
+
 /** The package version: package.json sits one level above both src/ and dist/. */
 export function version(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
@@ -39,6 +46,17 @@ export function version(): string {
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
+  // A help flag anywhere (`package install --help`, `auth token -h`) asks for the command's help,
+  // never runs it: `serve --help` does not start a server.
+  const wantsHelp = rest.includes('--help') || rest.includes('-h');
+  if (wantsHelp && (command === 'package' || command === 'clients' || command === 'auth')) {
+    const run = command === 'package' ? packageCommand : command === 'clients' ? clientsCommand : authCommand;
+    return run(['--help'], out, err);
+  }
+  if (wantsHelp && command === 'serve') {
+    out.write(SERVE_HELP);
+    return 0;
+  }
   switch (command) {
     case 'validate':
       return validateCommand(rest, out, err);
