@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { CollectionName } from '../domain/model';
-import { readHl7 } from '../inbound/hl7v2';
+import { readHl7 } from '../inbound/hl7v2-stream';
 import { readJson } from '../inbound/json-source';
 import { InputError, type SourceRecord } from '../inbound/source';
 import { feedFor, mapRecords } from '../translate';
