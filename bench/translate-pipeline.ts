@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { readCsv } from '../src/inbound/csv';
-import { readHl7 } from '../src/inbound/hl7v2';
+import { readHl7 } from '../src/inbound/hl7v2-stream';
 import type { SourceScope } from '../src/inbound/source';
 import type { PipelineDeps, RecordResult } from '../src/pipeline/canonical';
 import { inputsFromPath, translateSource, type RejectRecord, type SourceRunReport } from '../src/pipeline/translate-source';

@@ -3,7 +3,8 @@
  * path with escapes decoded and positions, rejected messages (no MSH, garbage or cut-off
  * segments), and original-mode ACKs.
  */
-import { buildAck, hl7Escape, hl7Unescape, parseHl7, parseHl7Path, readHl7 } from '../../src/inbound/hl7v2';
+import { buildAck, hl7Escape, hl7Unescape, parseHl7, parseHl7Path } from '../../src/inbound/hl7v2';
+import { readHl7 } from '../../src/inbound/hl7v2-stream';
 import { InputError, type SourceRecord } from '../../src/inbound/source';
 
 const DFT = [

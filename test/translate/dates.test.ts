@@ -1,5 +1,6 @@
 import { DateString, DateTimeString } from '../../src/domain/datetime';
-import { compileFormat, type DateParts, offsetAt, toDateString, toDateTimeString } from '../../src/translate/dates';
+import { compileFormat, type DateParts, toDateString, toDateTimeString } from '../../src/translate/dates';
+import { offsetAt } from '../../src/translate/time-zones';
 
 function dt(format: string, text: string, zone = 'America/Chicago'): string {
   const p = compileFormat(format, 'datetime')(text);
