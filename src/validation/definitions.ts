@@ -101,6 +101,12 @@ export class Definitions {
     for (const ext of EXTERNAL_EXTENSIONS) {
       this.structures.addLocal(ext.url, externalExtensionDefinition(baseExtension, ext));
     }
+    // Complex extensions of other IGs our own outputs carry (profiles/external/README.md), unless a loaded IG defines them.
+    for (const sd of readExternalDefinitions()) {
+      if (!this.structures.hasDefinition(sd.url)) {
+        this.structures.addLocal(sd.url, sd);
+      }
+    }
   }
 
   /** Loads every resource JSON in a FHIR package folder. */
@@ -305,4 +311,19 @@ export class Definitions {
     }
     return [...out].sort();
   }
+}
+
+/** StructureDefinitions of profiles/external (US Core race and ethnicity), read once per process. */
+let externalDefinitions: StructureDefinition[] | undefined;
+function readExternalDefinitions(): StructureDefinition[] {
+  if (!externalDefinitions) {
+    const dir = join(PROJECT_ROOT, 'profiles', 'external');
+    externalDefinitions = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.startsWith('StructureDefinition-') && f.endsWith('.json'))
+          .sort()
+          .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as StructureDefinition)
+      : [];
+  }
+  return externalDefinitions;
 }
