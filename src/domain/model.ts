@@ -128,7 +128,10 @@ export const Person = z.strictObject({
   /** Phone numbers and email addresses, in order of preference. */
   telecom: z.array(Telecom).default([]),
   /** OMB race categories (US Core race extension). */
-  race: unique(z.enum(RACES), 'race'),
+  race: unique(z.enum(RACES), 'race').refine(
+    (values) => !(values.includes('UNK') || values.includes('ASKU')) || values.length === 1,
+    'race UNK (unknown) or ASKU (asked but no answer) stands alone, without other race codes (US Core: at most 5 OMB categories, or one null flavor)',
+  ),
   /** OMB ethnicity category (US Core ethnicity extension). */
   ethnicity: z.enum(ETHNICITIES).optional(),
   /** Preferred language, a BCP 47 tag (`en`, `es`, `en-US`): Patient.communication.language. */

@@ -22,7 +22,10 @@ type PersonIdentifier = PersonRecord['identifiers'][number];
 type PersonAddress = PersonRecord['addresses'][number];
 type PersonTelecom = PersonRecord['telecom'][number];
 
-const ombCoding = (code: string) => ({ system: code === 'UNK' || code === 'ASKU' ? NULL_FLAVOR : OMB, code, display: RACE_ETHNICITY_DISPLAY[code] });
+// NullFlavor codings carry no display: the versions of v3-NullFlavor disagree on ASKU's ('asked but unknown' in R4,
+// 'Asked but no answer' in THO 5), and a display from the wrong one is an error; the words stay in the extension's `text`.
+const ombCoding = (code: string) =>
+  code === 'UNK' || code === 'ASKU' ? { system: NULL_FLAVOR, code } : { system: OMB, code, display: RACE_ETHNICITY_DISPLAY[code] };
 
 function ombExtension(url: string, codes: readonly string[]): Extension {
   return {

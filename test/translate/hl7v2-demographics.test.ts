@@ -44,6 +44,19 @@ async function translate(chunks: (Buffer | string)[]): Promise<{ patients: Patie
 }
 
 describe('HL7 v2 PID demographics', () => {
+  it('race and ethnicity asked but not answered (ASKU) and unknown (UNK) make a valid Patient (NullFlavor codings without a display)', async () => {
+    const pid = PID.replace('2028-9^Asian^HL70005~2106-3^White^HL70005', 'ASKU^Asked but no answer^NULLFL').replace(
+      'H^Hispanic or Latino^HL70189',
+      'UNK^Unknown^HL70189',
+    );
+    const adt = [MSH('DEMO-ASKU'), 'EVN|A04|20261102080512-0600', pid, 'PV1|1|O|PEER^^^RB-CCBHC'].join('\r') + '\r';
+    const { patients, rejects } = await translate([Buffer.from(adt)]);
+    expect(rejects).toEqual([]);
+    const race = patients[0].extension?.find((e) => e.url === 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race');
+    expect(race?.extension?.[0]).toEqual({ url: 'ombCategory', valueCoding: { system: 'http://terminology.hl7.org/CodeSystem/v3-NullFlavor', code: 'ASKU' } });
+    expect(deps.validator.validate(patients[0]).issues.filter((i) => i.severity === 'error')).toEqual([]);
+  });
+
   it('puts identifiers, addresses, telecom, race, ethnicity, language and marital status into the Patient', async () => {
     const { patients, rejects } = await translate([Buffer.from(ADT)]);
     expect(rejects).toEqual([]);
