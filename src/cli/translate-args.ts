@@ -5,6 +5,7 @@
  */
 import { mappingNames } from '../pipeline/sources';
 import { DEFAULT_BUNDLE_LIMITS } from '../outbound/split';
+import type { SeriesOptions } from './translate-bundles';
 
 export class UsageError extends Error {}
 
@@ -61,24 +62,11 @@ Exit: 0 all accepted, 1 a record rejected or a Bundle not accepted by the server
 mapping or I/O error, a resource over the Bundle limits, or credentials that get no token.
 `;
 
-export interface Args {
+/** The options of `translate`: those of the Bundle series (--out-dir, --post: SeriesOptions) and the rest. */
+export interface Args extends SeriesOptions {
   mapping: string;
-  input: string;
   feed?: string;
   out?: string;
-  outDir?: string;
-  bundleSize?: number;
-  bundleBytes?: number;
-  bundleValues?: number;
-  post?: string;
-  token?: string;
-  clientId?: string;
-  key?: string;
-  tokenUrl?: string;
-  scope?: string;
-  retries?: number;
-  checkpoint?: string;
-  postReport?: string;
   report?: string;
   rejects?: string;
   format: 'text' | 'json';
