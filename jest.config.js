@@ -13,4 +13,7 @@ module.exports = {
   // fhir-kit-client's package.json exports only an `import` entry.
   moduleNameMapper: { '^fhir-kit-client$': '<rootDir>/node_modules/fhir-kit-client/dist/index.js' },
   testTimeout: 30000,
+  // Without PostgreSQL at 127.0.0.1:5432 (and no PEERBRIDGE_TEST_PG), its cases are skipped, saying so.
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
 };
