@@ -76,9 +76,9 @@ export class DefinitionsTerminology {
     if (local) {
       return local;
     }
-    const pkg = this.ig?.entry('CodeSystem', system) ? this.ig.get<CodeSystem>('CodeSystem', system) : undefined;
-    if (pkg) {
-      if (pkg.content !== 'complete') {
+    const pkg = this.packageCodeSystem(system);
+    if (pkg !== undefined) {
+      if (pkg === null) {
         return undefined;
       }
       const set = new Set(codesOf(pkg.concept));
@@ -104,9 +104,9 @@ export class DefinitionsTerminology {
     if (local) {
       return local;
     }
-    const pkg = this.ig?.entry('CodeSystem', system) ? this.ig.get<CodeSystem>('CodeSystem', system) : undefined;
-    if (pkg) {
-      if (pkg.content !== 'complete') {
+    const pkg = this.packageCodeSystem(system);
+    if (pkg !== undefined) {
+      if (pkg === null) {
         return undefined;
       }
       const displays = displaysOf(pkg.concept);
@@ -115,6 +115,15 @@ export class DefinitionsTerminology {
     }
     this.baseDisplays ??= JSON.parse(readFileSync(join(this.cacheDir, this.manifest.displaysFile), 'utf8')) as Record<string, Record<string, string[]>>;
     return this.baseDisplays[system];
+  }
+
+  /** A loaded package's CodeSystem: undefined when no package has it, null when one has it but not in full. */
+  private packageCodeSystem(system: string): CodeSystem | null | undefined {
+    const pkg = this.ig?.entry('CodeSystem', system) ? this.ig.get<CodeSystem>('CodeSystem', system) : undefined;
+    if (!pkg) {
+      return undefined;
+    }
+    return pkg.content === 'complete' ? pkg : null;
   }
 
   /** The indexed expansion of a ValueSet, or undefined when it cannot be expanded offline. */
