@@ -6,12 +6,14 @@
  *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
  *   peerbridge serve                                        same as npm start
+ *   peerbridge migrate                                      create or migrate the store's tables, then exit
  *   peerbridge --version                                    the version (package.json)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
+import { migrateCommand } from './cli/migrate';
 import { packageCommand } from './cli/package';
 import { boundHeapGrowth, translateCommand } from './cli/translate';
 import { validateCommand } from './cli/validate';
@@ -28,6 +30,7 @@ const USAGE = `Usage:
   peerbridge auth keygen [--alg ES384|RS384] --out <dir>
   peerbridge auth token --client-id <id> --key <file> [--token-url <url>] [--scope <s>...] [--assertion-only] [--json]
   peerbridge serve
+  peerbridge migrate   (the store's tables for DATABASE_URL or DATA_DIR, then exit)
   peerbridge --version
 `;
 
@@ -69,6 +72,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return clientsCommand(rest, out, err);
     case 'auth':
       return authCommand(rest, out, err);
+    case 'migrate':
+      return migrateCommand(rest, out, err);
     case 'serve': {
       const { serve } = await import('./server');
       await serve();
