@@ -27,8 +27,8 @@ git clone --quiet "$repo" "$work/src"
 "$work/src/scripts/install-production.sh" build "$work/src" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
 "$work/src/scripts/install-production.sh" install "$work/src" "$work/app" >"$work/install.log" 2>&1 || { tail -40 "$work/install.log"; exit 1; }
 tail -1 "$work/install.log"
-# From here on only the installed tree is used: the clone goes, and the server runs from a folder outside it.
-rm -rf "$work/src"
+# From here on only the installed tree is used: the clone is moved out of the way (a path into it would break), and the server runs from a folder outside both.
+mv "$work/src" "$work/src.moved"
 
 createdb -h "$pghost" -U postgres "$db"
 export DATABASE_URL="postgres://postgres@$pghost:5432/$db"
