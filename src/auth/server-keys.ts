@@ -7,7 +7,7 @@
  * Rotation (`peerbridge auth rotate-key`, `ServerKeys.rotate`): a new key becomes the signing key;
  * the previous ones are marked retired and stay in the JWKS and in verification until every token
  * they signed has expired (RETIRED_KEEP_SECONDS), then the next rotation deletes them. Each process
- * reloads the keys at most every minute (REFRESH_MS, on the next token it signs), so all sign with
+ * reloads the keys at most every minute (REFRESH_MS, on the next token it signs or verifies), so all sign with
  * the new key within about a minute of a rotation, without a restart.
  */
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type JSONWebKeySet, type KeyLike } from 'jose';
@@ -132,18 +132,16 @@ export class ServerKeys {
     return (await driver.query<KeyRow>('SELECT kid, alg, private_jwk, public_jwk FROM auth_key ORDER BY retired_at IS NOT NULL, created_at DESC, kid')).rows;
   }
 
-  /** The key new tokens are signed with; starts a reload of the keys when the last is over a minute old (a rotation elsewhere). */
+  /** The key new tokens are signed with (the keys are reloaded in the background every minute of use). */
   get signing(): { kid: string; alg: string; key: KeyLike | Uint8Array } {
-    if (Date.now() - this.lastRefresh > REFRESH_MS) {
-      this.lastRefresh = Date.now();
-      void this.reload().catch(() => undefined);
-    }
+    this.refreshSoon();
     const k = this.keys[0];
     return { kid: k.kid, alg: k.alg, key: k.privateKey };
   }
 
   /** The public key for `kid`; reloads from the store (at most every 10 s) when it is not known. */
   async publicKey(kid: string | undefined): Promise<{ alg: string; key: KeyLike | Uint8Array } | undefined> {
+    this.refreshSoon();
     let k = this.keys.find((x) => x.kid === kid);
     if (!k && kid && Date.now() - this.lastReload > RELOAD_MS) {
       this.lastReload = Date.now();
@@ -151,6 +149,14 @@ export class ServerKeys {
       k = this.keys.find((x) => x.kid === kid);
     }
     return k ? { alg: k.alg, key: k.publicKey } : undefined;
+  }
+
+  /** Starts a reload in the background when the last is over REFRESH_MS old (a rotation, or a key deleted, elsewhere). */
+  private refreshSoon(): void {
+    if (Date.now() - this.lastRefresh > REFRESH_MS) {
+      this.lastRefresh = Date.now();
+      void this.reload().catch(() => undefined);
+    }
   }
 
   /** Loads the stored keys again (the newest signs); keeps the loaded ones when the store has none. */
