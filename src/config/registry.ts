@@ -151,7 +151,8 @@ function typeOf(s: z.ZodType): string {
 function asEnvText(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (Array.isArray(v)) return v.join(',');
-  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v as string | number | boolean);
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
 }
 
 /** Every variable of every group, in schema order. */
