@@ -5,6 +5,7 @@
  *   peerbridge translate --mapping <canonical|name|path> <input|folder|->   exit 0 all accepted, 1 any rejected, 2 usage/I/O
  *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
+ *   peerbridge config [--json]                              the effective configuration (secrets masked)
  *   peerbridge serve                                        same as npm start
  *   peerbridge migrate                                      create or migrate the store's tables, then exit
  *   peerbridge --version                                    the version (package.json)
@@ -13,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
+import { configCommand } from './cli/config';
 import { migrateCommand } from './cli/migrate';
 import { packageCommand } from './cli/package';
 import { boundHeapGrowth, translateCommand } from './cli/translate';
@@ -29,6 +31,7 @@ const USAGE = `Usage:
       (while a server runs, add to each: --server <url> --client-id <admin client id> --key <its private key file>)
   peerbridge auth keygen [--alg ES384|RS384] --out <dir>
   peerbridge auth token --client-id <id> --key <file> [--token-url <url>] [--scope <s>...] [--assertion-only] [--json]
+  peerbridge config [--json] [--all]   the effective configuration, secrets masked (docs/configuration.md)
   peerbridge serve
   peerbridge migrate   (the store's tables for DATABASE_URL or DATA_DIR, then exit)
   peerbridge --version
@@ -74,6 +77,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return authCommand(rest, out, err);
     case 'migrate':
       return migrateCommand(rest, out, err);
+    case 'config':
+      return configCommand(rest, out, err);
     case 'serve': {
       const { serve } = await import('./server');
       await serve();
