@@ -4,15 +4,16 @@
 #   docker build -t peerbridge .
 #   docker compose up        (compose.yaml: PostgreSQL 15 + PeerBridge)
 
-# --- build: npm ci and npm run build (TypeScript to dist/, and whatever else `npm run build` makes)
-FROM node:20-slim AS build
+# --- build: npm ci and npm run build (TypeScript to dist/, and whatever else `npm run build` makes).
+# The full image has python3, make and g++ for a native module whose prebuilt binary will not load (argon2).
+FROM node:20-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN scripts/install-production.sh build /src \
  && scripts/install-production.sh install /src /app
 
 # --- runtime: the installed tree only (production dependencies, no sources, no compiler), as a non-root user
-FROM node:20-slim
+FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     PORT=8080 \
     HOST=0.0.0.0 \

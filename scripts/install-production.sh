@@ -58,8 +58,12 @@ case "$cmd" in
     cp "$0" "$target/scripts/install-production.sh"
     chmod 755 "$target/scripts/install-production.sh"
     cd "$target"
-    # --ignore-scripts: no prepare (there is no src/ here); argon2 loads its prebuilt binary without an install script.
+    # --ignore-scripts: not the project's own prepare (there is no src/ here to build). Then the
+    # dependencies' install scripts alone: argon2's checks that its prebuilt binary loads and runs on
+    # this Node, and compiles it when not (a distribution's Node may not take the prebuilt one).
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+    npm rebuild --no-audit --no-fund
+    node -e "require('argon2').hash('install check').then(() => undefined, (e) => { console.error('argon2: ' + e.message); process.exit(1); })"
     # The validator's definitions cache (build/definitions) is built now, so a read-only install starts without writing it.
     node -e "new (require('./dist/validation').Definitions)()"
     echo "Installed PeerBridge $(node -p "require('./package.json').version") in $target ($(du -sh . | cut -f1))"
