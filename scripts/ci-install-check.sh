@@ -35,6 +35,7 @@ export DATABASE_URL="postgres://postgres@$pghost:5432/$db"
 export PORT
 PORT="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 export HOST=127.0.0.1
+# The default configuration: auth on (AUTH_DISABLED unset), the default base, no PGlite folder.
 unset AUTH_DISABLED BASE_URL DATA_DIR
 mkdir -p "$work/run"
 cd "$work/run"
@@ -42,6 +43,7 @@ cd "$work/run"
 
 "$work/app/scripts/install-production.sh" start >"$work/server.log" 2>&1 &
 pid=$!
+started=$SECONDS
 status=""
 for _ in $(seq 1 "$ready_seconds"); do
   status="$(curl -s -o "$work/readyz.json" -w '%{http_code}' "http://127.0.0.1:$PORT/readyz" || true)"
@@ -56,7 +58,7 @@ if [ "$status" != 200 ]; then
 fi
 healthz="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")"
 [ "$healthz" = 200 ] || { echo "install check: GET /healthz answered $healthz" >&2; exit 1; }
-echo "install check: GET /readyz 200 on port $PORT: $(cat "$work/readyz.json")"
+echo "install check: GET /readyz 200 on port $PORT after $((SECONDS - started)) s: $(cat "$work/readyz.json")"
 kill -TERM "$pid"
 code=0
 wait "$pid" || code=$?
