@@ -6,7 +6,9 @@
  *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
  *   peerbridge audit archive --older-than-days <n>          AuditEvents older than n days to NDJSON, then deleted
+ *   peerbridge config [--json]                              the effective configuration (secrets masked)
  *   peerbridge serve                                        same as npm start
+ *   peerbridge migrate                                      create or migrate the store's tables, then exit
  *   peerbridge --version                                    the version (package.json)
  */
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,8 @@ import { join } from 'node:path';
 import { auditCommand } from './cli/audit';
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
+import { configCommand } from './cli/config';
+import { migrateCommand } from './cli/migrate';
 import { packageCommand } from './cli/package';
 import { boundHeapGrowth, translateCommand } from './cli/translate';
 import { validateCommand } from './cli/validate';
@@ -30,7 +34,9 @@ const USAGE = `Usage:
   peerbridge auth keygen [--alg ES384|RS384] --out <dir>
   peerbridge auth token --client-id <id> --key <file> [--token-url <url>] [--scope <s>...] [--assertion-only] [--json]
   peerbridge audit archive --older-than-days <n> [--out <dir>]
+  peerbridge config [--json] [--all]   the effective configuration, secrets masked (docs/configuration.md)
   peerbridge serve
+  peerbridge migrate   (the store's tables for DATABASE_URL or DATA_DIR, then exit)
   peerbridge --version
 `;
 
@@ -74,6 +80,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return authCommand(rest, out, err);
     case 'audit':
       return auditCommand(rest, out, err);
+    case 'migrate':
+      return migrateCommand(rest, out, err);
+    case 'config':
+      return configCommand(rest, out, err);
     case 'serve': {
       const { serve } = await import('./server');
       await serve();

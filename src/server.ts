@@ -126,7 +126,7 @@ export async function serve(): Promise<void> {
           .then(() => validationPool?.close())
           .then(
             () => process.exit(0),
-            () => process.exit(1),
+            () => process.exit(2),
           );
       });
       server.closeIdleConnections();
@@ -148,7 +148,8 @@ function loadValidator(igPackages: string[]): Validator {
 
 if (require.main === module) {
   serve().catch((err: unknown) => {
+    // Exit 2, as `peerbridge serve` (docs/cli.md, "Exit codes"): bad configuration, a store or package that cannot be opened.
     console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
+    process.exit(2);
   });
 }

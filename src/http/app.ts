@@ -1,7 +1,8 @@
 /**
  * The Express app, wiring only: `createApp(deps)` puts together the parts of src/http and builds
  * the app without listening, so tests drive it with supertest. Order matters and is the point of
- * this file: audit, security headers, auth (token endpoint, bearer tokens, rate limits), then the
+ * this file: security headers, health and readiness (open, not audited, not rate-limited), audit,
+ * auth (token endpoint, bearer tokens on `/fhir`, `/ingest` and `/admin`, rate limits), then the
  * FHIR API under `/fhir` (format check, body reader, scopes, routes), Bulk Data files, ingest under
  * `/ingest`, and last the 404 and the one error handler (src/http/errors.ts) that answers every
  * failure with an OperationOutcome.
@@ -31,6 +32,8 @@ import { securityHeaders } from './hardening';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
 import { storedRecords } from '../store/stored-records';
+import { SqlRepository } from '../store/sql-repository';
+import { healthRouter } from './health';
 
 export { answerClientErrors } from './hardening';
 
@@ -73,13 +76,16 @@ export function createApp(deps: AppDeps): express.Express {
   const base = publicBaseUrl(deps.config);
   app.set('query parser', 'simple');
 
-  if (deps.audit) app.use(deps.audit.middleware);
   app.use(securityHeaders(base));
+  // /healthz and /readyz (src/http/health.ts): before the audit trail, auth and rate limits.
+  app.use(healthRouter({ driver: deps.store instanceof SqlRepository ? deps.store.driver : undefined, validator: deps.validator, log: deps.log }));
+  if (deps.audit) app.use(deps.audit.middleware);
   app.use('/ig', igSite()); // the FHIR package's static site (docs/ig, issue 16): public, before auth
-  // The token endpoint and SMART configuration are open; everything after needs a bearer token.
+  // The token endpoint and SMART configuration are open; the FHIR API, ingest and the client registry
+  // need a bearer token (other paths are not tokens' business: an unknown one is a 404, not a 401).
   if (deps.auth) {
     app.use(deps.auth.router);
-    app.use(deps.auth.authenticate);
+    app.use(['/fhir', '/ingest', '/admin'], deps.auth.authenticate);
     app.use(deps.auth.rateLimit);
     // The client registry (src/auth/admin-router.ts): clients are registered while the server runs.
     app.use('/admin/clients', deps.auth.admin);
