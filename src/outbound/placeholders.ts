@@ -164,7 +164,7 @@ export function referenceKeys(resource: Resource): string[] {
 }
 
 /** An entry's JSON with its references to placeheld resources pointed at their fullUrls (`urn:uuid:<id>`). */
-export function pointAtPlaceholders(json: string, placeholders: ReadonlyMap<string, unknown>): string {
+export function pointAtPlaceholders(json: string, placeholders: { has(key: string): boolean; readonly size: number }): string {
   if (placeholders.size === 0) return json;
   return json.replace(REFERENCE_RE, (all, key: string) => (placeholders.has(key) ? `"reference":"urn:uuid:${key.slice(key.indexOf('/') + 1)}"` : all));
 }
@@ -181,4 +181,62 @@ export function closedEntries(resources: Resource[], targets: ReferenceTargets):
   const { placeholders, outside } = targets.close(referenced, (k) => present.has(k));
   const entries = [...resources.map(putEntry), ...placeholders.values()];
   return { entries: entries.map((e) => JSON.parse(pointAtPlaceholders(JSON.stringify(e), placeholders)) as BundleEntry), outside };
+}
+
+/** One placeholder as a series of Bundles carries it: its entry's JSON, size and JSON values, and the placeholders it needs in turn. */
+interface SeriesPlaceholder {
+  json: string;
+  bytes: number;
+  values: number;
+  needs: string[];
+}
+
+/**
+ * The placeholders of a series of Bundles (src/outbound/split.ts): a `urn:uuid` resolves only in
+ * its own Bundle, so each Bundle carries a copy of every placeholder its entries refer to (a
+ * conditional create finds what the copy in an earlier Bundle made). `values` counts an entry's
+ * JSON values as the splitter does.
+ */
+export class SeriesPlaceholders {
+  private readonly byKey = new Map<string, SeriesPlaceholder>();
+
+  constructor(closure: Closure, values: (entry: BundleEntry) => number) {
+    for (const [key, entry] of closure.placeholders) {
+      const json = pointAtPlaceholders(JSON.stringify(entry), closure.placeholders);
+      const needs = referenceKeys(entry.resource as Resource).filter((k) => closure.placeholders.has(k));
+      this.byKey.set(key, { json, bytes: Buffer.byteLength(json), values: values(entry), needs });
+    }
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  /** Adds to `into` the placeholders `key` needs: itself and those its placeholder refers to. */
+  need(key: string, into: Set<string>): void {
+    const p = this.byKey.get(key);
+    if (!p || into.has(key)) return;
+    into.add(key);
+    for (const k of p.needs) this.need(k, into);
+  }
+
+  /** Bytes (with `separator` each) and JSON values of these placeholders' entries. */
+  cost(keys: Iterable<string>, separator: number): { entries: number; bytes: number; values: number } {
+    const out = { entries: 0, bytes: 0, values: 0 };
+    for (const k of keys) {
+      const p = this.byKey.get(k) as SeriesPlaceholder;
+      out.entries++;
+      out.bytes += p.bytes + separator;
+      out.values += p.values;
+    }
+    return out;
+  }
+
+  json(key: string): string {
+    return (this.byKey.get(key) as SeriesPlaceholder).json;
+  }
 }
