@@ -206,3 +206,14 @@ describe('a made-up Questionnaire with SDC markup', () => {
     expect(none.body.issue[0].details.text).toMatch(/marks no item for observation-based extraction/);
   });
 });
+
+test('responses name their instrument by versioned canonical; the unversioned URL is still valid, another instrument is not', () => {
+  const validator = Validator.create();
+  const qr = example('valid/QuestionnaireResponse-dana-whitfield-irc-2026-09-15.json') as QuestionnaireResponse;
+  expect(qr.questionnaire).toBe('http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale|0.1.0');
+  expect(validator.validate(qr).valid).toBe(true);
+  expect(validator.validate({ ...qr, questionnaire: 'http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale' }).valid).toBe(true);
+  const other = validator.validate({ ...qr, questionnaire: 'http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale-2' });
+  expect(other.valid).toBe(false);
+  expect(JSON.stringify(other.outcome)).toContain('pb-questionnaire-irc');
+});
