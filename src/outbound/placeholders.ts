@@ -89,8 +89,9 @@ export class ReferenceTargets implements ReferenceLog {
     const outside: string[] = [];
     const seen = new Set<string>();
     const work = [...referenced];
-    while (work.length > 0) {
-      const key = work.shift() as string;
+    // An index, not shift(): a run may refer to hundreds of thousands of records.
+    for (let i = 0; i < work.length; i++) {
+      const key = work[i];
       if (seen.has(key) || present(key)) continue;
       seen.add(key);
       const entry = this.placeholder(key);
