@@ -309,14 +309,18 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
 });
 
 describe.each(DRIVERS)('console behind https and with AUTH_DISABLED on %s', (driver) => {
-  test('the cookie is Secure when the public base is https', async () => {
-    const c = await openConsoleApp(driver, { baseUrl: 'https://peerbridge.example/fhir', records: false });
+  test('the cookie is Secure when the public base is https; sign-ins per IP are rate limited', async () => {
+    const c = await openConsoleApp(driver, { baseUrl: 'https://peerbridge.example/fhir', records: false, auth: { AUTH_TOKEN_RATE_PER_MINUTE: 6 } });
     try {
       await c.console.users.add({ name: 'ana', password: PASSWORD, organizations: [A.org], role: 'viewer' });
       const s = await signIn(c.app, 'ana');
       expect(s.setCookie).toMatch(/; Secure/);
       expect(s.setCookie).toMatch(/HttpOnly/);
       expect(s.setCookie).toMatch(/SameSite=Strict/);
+      // 6 a minute, a burst of 1: the next sign-in from the same address waits, whatever the name.
+      const limited = await login(c.app, 'someone-else', PASSWORD).expect(429);
+      expect(limited.headers['retry-after']).toBeDefined();
+      expect(limited.body.resourceType).toBe('OperationOutcome');
     } finally {
       await c.close();
     }
