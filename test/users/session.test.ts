@@ -299,6 +299,8 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
     expect(read?.entity?.[0]?.what?.reference).toBe(`Patient/${A.patient}`);
     const logins = mine.filter((e) => e.type?.code === '110114');
     expect(logins.map((e) => e.outcomeDesc).sort()).toEqual(['console sign-in', 'console sign-in refused: wrong user name or password', 'console sign-out']);
+    // The sign-in requests themselves are not recorded a second time as anonymous requests.
+    expect(events.filter((e) => e.type?.code === 'rest' && e.action === 'C' && !e.agent?.[0]?.who && !e.entity)).toEqual([]);
     const refused = logins.find((e) => e.outcome === '4');
     expect(refused?.agent?.[0]?.who?.display).toBe('claimed at sign-in, not verified');
     const all = JSON.stringify(events);
