@@ -157,6 +157,38 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
     await request(c.app).get(`/fhir/Patient/${A.patient}`).set('Cookie', all.cookie).expect(200);
   });
 
+  test("$export and $everything with the session hold only the user's organization; another user cannot see the job", async () => {
+    const s = await signIn(c.app, 'ana');
+    const everything = await request(c.app).get(`/fhir/Patient/${A.patient}/$everything`).set('Cookie', s.cookie).expect(200);
+    expect(JSON.stringify(everything.body)).not.toContain(B.patient);
+    await request(c.app).get(`/fhir/Patient/${B.patient}/$everything`).set('Cookie', s.cookie).expect(404);
+    const kickoff = await request(c.app).get('/fhir/$export?_type=Patient,Organization').set('Cookie', s.cookie).set('Prefer', 'respond-async').expect(202);
+    const status = new URL(kickoff.headers['content-location']).pathname;
+    await c.bulk.sweep();
+    await c.bulk.idle();
+    const manifest = await request(c.app).get(status).set('Cookie', s.cookie).expect(200);
+    const files = (manifest.body as { output: { type: string; url: string }[] }).output;
+    const patients = files.find((f) => f.type === 'Patient') as { url: string };
+    const ndjson = await request(c.app)
+      .get(new URL(patients.url).pathname)
+      .set('Cookie', s.cookie)
+      .buffer(true)
+      .parse((res, cb) => {
+        let data = '';
+        res.on('data', (chunk: Buffer) => (data += chunk.toString()));
+        res.on('end', () => cb(null, data));
+      });
+    expect(ndjson.status).toBe(200);
+    const ids = (ndjson.body as string)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(ids).toEqual([A.patient]);
+    // Another organization's user does not see the job.
+    const lee = await signIn(c.app, 'lee');
+    await request(c.app).get(status).set('Cookie', lee.cookie).expect(404);
+  });
+
   test('state-changing requests with the cookie need X-CSRF-Token (POST, PUT, DELETE); with it they go through', async () => {
     const s = await signIn(c.app, 'ben.admin');
     const patient = { resourceType: 'Patient', name: [{ family: 'Csrf' }], managingOrganization: { reference: `Organization/${A.org}` } };
