@@ -7,6 +7,7 @@
 import request from 'supertest';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { USER_SYSTEM } from '../../src/audit';
+import { UserStore } from '../../src/users';
 import { ALL_ORGANIZATIONS } from '../../src/auth';
 import { jwksOf, makeKey, signAssertion, tokenForm } from '../auth/helpers';
 import { A, B, consent } from '../access/fixtures';
@@ -236,6 +237,25 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
       .set('Content-Type', 'text/csv')
       .send(`${CSV_HEADER}\n${RIVER_BAD_ROW}`)
       .expect(403);
+  });
+
+  test('no role manages clients or reads the audit trail', async () => {
+    const s = await signIn(c.app, 'ben.admin');
+    await request(c.app).get('/admin/clients').set('Cookie', s.cookie).expect(403);
+    await request(c.app).get('/fhir/AuditEvent').set('Cookie', s.cookie).expect(403);
+  });
+
+  test('a hash made with weaker argon2 settings is replaced at the next sign-in', async () => {
+    const weak = await UserStore.open(c.store.repo.driver, { hash: { memoryCost: 4096, timeCost: 1, parallelism: 1 } });
+    await weak.add({ name: 'old-hash', password: PASSWORD, organizations: [A.org], role: 'viewer' });
+    const hashOf = async () =>
+      (await c.store.repo.driver.query<{ password_hash: string }>(`SELECT password_hash FROM console_user WHERE name = 'old-hash'`)).rows[0].password_hash;
+    const before = await hashOf();
+    expect(before).toMatch(/m=4096,p=1,t=1/);
+    await signIn(c.app, 'old-hash');
+    const after = await hashOf();
+    expect(after).toMatch(/m=8192,p=1,t=2/);
+    await signIn(c.app, 'old-hash');
   });
 
   test('a bearer token wins over the cookie', async () => {
