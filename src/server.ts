@@ -29,7 +29,7 @@ import { startMetricsListener, type MetricsListener } from './ops/metrics-server
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
-  // JSON lines filtered by LOG_LEVEL (src/ops/logger.ts); request lines from the app (src/ops/request-log.ts).
+  // JSON lines filtered by LOG_LEVEL (src/ops/logger.ts); request lines from the app (src/http/request-log.ts).
   const log = createLogger(config.LOG_LEVEL);
   const baseUrl = publicBaseUrl(config);
   const started = performance.now();

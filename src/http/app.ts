@@ -36,8 +36,8 @@ import { SqlRepository } from '../store/sql-repository';
 import { healthRouter } from './health';
 import type { Logger } from '../ops/logger';
 import { metricsText, setAuditQueueDepthProvider, setExportJobsProvider } from '../ops/metrics';
-import { requestObserver } from '../ops/request-log';
-import { routePatterns } from '../ops/route-pattern';
+import { requestObserver } from './request-log';
+import { routePatterns } from './route-pattern';
 
 export { answerClientErrors } from './hardening';
 
@@ -70,7 +70,7 @@ export interface AppDeps {
   /** The audit trail (src/audit): an AuditEvent for every request, recorded when its response is finished. */
   audit?: Audit;
   log?: Log;
-  /** Request logs (src/ops/request-log.ts): one JSON line per request; without one (tests), none. Metrics are counted either way. */
+  /** Request logs (src/http/request-log.ts): one JSON line per request; without one (tests), none. Metrics are counted either way. */
   logger?: Logger;
 }
 

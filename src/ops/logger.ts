@@ -1,7 +1,7 @@
 /**
  * The server's log: one JSON object per line, `{"time","level","msg",...}`, filtered by
  * LOG_LEVEL (`debug` < `info` < `warn` < `error`): debug and info lines go to stdout, warn and
- * error to stderr, request lines (src/ops/request-log.ts) always to stdout. Only the server
+ * error to stderr, request lines (src/http/request-log.ts) always to stdout. Only the server
  * (src/server.ts) makes one; apps built by tests log nothing unless a test passes its own.
  */
 export type Level = 'debug' | 'info' | 'warn' | 'error';

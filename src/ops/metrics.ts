@@ -3,7 +3,7 @@
  *
  * - `peerbridge_http_requests_total{method,route,status}` and
  *   `peerbridge_http_request_duration_seconds{method,route}`: every request, by route pattern
- *   (`/fhir/:type/:id`, src/ops/route-pattern.ts), never the URL with ids or query values;
+ *   (`/fhir/:type/:id`, src/http/route-pattern.ts), never the URL with ids or query values;
  * - `peerbridge_ingest_records_total{source,kind,outcome}`: records ingested (HTTP and MLLP) by
  *   outcome, `accepted`, `rejected`, or `awaiting` (kept until the record it names is stored);
  * - `peerbridge_audit_queue_depth`: AuditEvents waiting to be written, from the provider set

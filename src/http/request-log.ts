@@ -2,14 +2,14 @@
  * Observes every request once its response is finished (or the client went away: status 499):
  * counts it in the metrics (src/ops/metrics.ts) and, with a logger, writes one JSON line on
  * stdout: `time, level, msg:"request", method, route, status, ms, client`. The route is a
- * pattern (src/ops/route-pattern.ts); the line never holds the path as sent, a query value, a
+ * pattern (src/http/route-pattern.ts); the line never holds the path as sent, a query value, a
  * header, a token or a body. Level: `error` for 5xx, `warn` for 4xx, else `info`; health checks
  * (`/healthz`, `/readyz`) and `/metrics` scrapes log at `debug` only. `debug` adds the body sizes.
  * Mount first.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Level, Logger } from './logger';
-import { recordRequest } from './metrics';
+import type { Level, Logger } from '../ops/logger';
+import { recordRequest } from '../ops/metrics';
 
 export interface RequestObserverOptions {
   routeOf: (req: Request) => string;
