@@ -5,12 +5,14 @@
  *   peerbridge translate --mapping <canonical|name|path> <input|folder|->   exit 0 all accepted, 1 any rejected, 2 usage/I/O
  *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
+ *   peerbridge audit archive --older-than-days <n>          AuditEvents older than n days to NDJSON, then deleted
  *   peerbridge config [--json]                              the effective configuration (secrets masked)
  *   peerbridge serve                                        same as npm start
  *   peerbridge --version                                    the version (package.json)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { auditCommand } from './cli/audit';
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
 import { configCommand } from './cli/config';
@@ -30,6 +32,7 @@ const USAGE = `Usage:
   peerbridge auth keygen [--alg ES384|RS384] --out <dir>
   peerbridge auth token --client-id <id> --key <file> [--token-url <url>] [--scope <s>...] [--assertion-only] [--json]
   peerbridge config [--json] [--all]   the effective configuration, secrets masked (docs/configuration.md)
+  peerbridge audit archive --older-than-days <n> [--out <dir>]
   peerbridge serve
   peerbridge --version
 `;
@@ -53,8 +56,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   // A help flag anywhere (`package install --help`, `auth token -h`) asks for the command's help,
   // never runs it: `serve --help` does not start a server.
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
-  if (wantsHelp && (command === 'package' || command === 'clients' || command === 'auth')) {
-    const run = command === 'package' ? packageCommand : command === 'clients' ? clientsCommand : authCommand;
+  if (wantsHelp && (command === 'package' || command === 'clients' || command === 'auth' || command === 'audit')) {
+    const run = command === 'package' ? packageCommand : command === 'clients' ? clientsCommand : command === 'audit' ? auditCommand : authCommand;
     return run(['--help'], out, err);
   }
   if (wantsHelp && command === 'serve') {
@@ -75,6 +78,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return authCommand(rest, out, err);
     case 'config':
       return configCommand(rest, out, err);
+    case 'audit':
+      return auditCommand(rest, out, err);
     case 'serve': {
       const { serve } = await import('./server');
       await serve();

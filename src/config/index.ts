@@ -100,6 +100,33 @@ export const ConfigSchema = z.object({
     .describe(
       'FHIR packages (implementation guides) the validator loads at start, comma-separated: `.tgz` files, package folders, or `name#version` in the package cache (PEERBRIDGE_PACKAGE_CACHE, ~/.fhir/packages).',
     ),
+  /** Days an AuditEvent is kept in the store; older ones are archived to AUDIT_ARCHIVE_DIR as NDJSON and deleted (hourly). Unset: kept forever. */
+  AUDIT_RETENTION_DAYS: z
+    .preprocess((v) => (v === '' ? undefined : v), z.coerce.number().positive().optional())
+    .describe(
+      'Days an AuditEvent is kept in the store; older ones are archived to AUDIT_ARCHIVE_DIR as NDJSON and deleted (at start and hourly). Unset: kept forever.',
+    ),
+  /** Folder of the archived AuditEvents' NDJSON files (default `<DATA_DIR>/audit-archive`). */
+  AUDIT_ARCHIVE_DIR: z.string().min(1).optional().describe("Folder of the archived AuditEvents' NDJSON files (unset: `<DATA_DIR>/audit-archive`)."),
+  /** `off`: no background ANALYZE after bulk writes (and on PGlite, which never autovacuums, no VACUUM); see docs/architecture.md. */
+  STORE_MAINTENANCE: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe('`off`: no background ANALYZE after bulk writes (and on PGlite, which never autovacuums, no VACUUM); see docs/architecture.md.'),
+  /** AuditEvents waiting to be written beyond which new requests wait for the audit writer (back-pressure). */
+  AUDIT_QUEUE_HIGH_WATER: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5000)
+    .describe('AuditEvents waiting to be written beyond which new requests wait for the audit writer (back-pressure).'),
+  /** Longest a request waits for room in the audit queue before it is answered 503 (ms). */
+  AUDIT_QUEUE_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('Longest a request waits for room in the audit queue before it is answered 503 with Retry-After, in milliseconds.'),
   /** Port of the Prometheus `/metrics` listener; unset: no separate listener (the main port serves `/metrics` to the `system/Metrics.read` scope). */
   METRICS_PORT: optionalPort.describe(
     'Port of a separate listener serving Prometheus `/metrics` without a token (bind it to a private network); unset: none. The main port serves `/metrics` to clients with the `system/Metrics.read` scope either way.',
