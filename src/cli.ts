@@ -47,8 +47,9 @@ const USAGE = `Usage:
 const SERVE_HELP = `Usage: peerbridge serve
 
 Starts the FHIR server (the same as npm start) with the configuration of the environment: PORT,
-BASE_URL, DATABASE_URL (PostgreSQL) or DATA_DIR (embedded PGlite), AUTH_*, IG_PACKAGES, ... (README.md,
-"The FHIR store and REST API": Configuration). It runs until stopped (SIGINT or SIGTERM).
+BASE_URL, DATABASE_URL (PostgreSQL) or DATA_DIR (embedded PGlite), AUTH_*, IG_PACKAGES, LOG_LEVEL,
+METRICS_PORT, ... (every variable: docs/configuration.md; what is in effect: peerbridge config).
+It runs until stopped (SIGINT or SIGTERM).
 `;
 
 /** The package version: package.json sits one level above both src/ and dist/. */

@@ -25,25 +25,26 @@ import { startMllpListener, type MllpListener } from './mllp/listener';
 import { loadRules } from './domain/rules';
 import { loadPackageTerms } from './fhir/context';
 import { openConsole } from './users';
+import { createLogger } from './ops/logger';
+import { collectProcessMetrics } from './ops/metrics';
+import { startMetricsListener, type MetricsListener } from './ops/metrics-server';
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
+  // JSON lines filtered by LOG_LEVEL (src/ops/logger.ts); request lines from the app (src/http/request-log.ts).
+  const log = createLogger(config.LOG_LEVEL);
   const baseUrl = publicBaseUrl(config);
   const started = performance.now();
   // IG_PACKAGES: implementation guides loaded beside base R4 and PeerBridge's profiles; the workers load the same.
   const validator = loadValidator(config.IG_PACKAGES);
   for (const i of validator.defs.loadIssues) {
-    console[i.severity === 'warning' ? 'warn' : 'log'](
-      JSON.stringify({ level: i.severity === 'warning' ? 'warn' : 'info', message: `IG_PACKAGES: ${i.details?.text ?? ''}` }),
-    );
+    log(i.severity === 'warning' ? 'warn' : 'info', `IG_PACKAGES: ${i.details?.text ?? ''}`);
   }
   // Mapping files are checked before anything opens: a bad one stops start-up with file, line and field.
   const sources = loadSources(config.MAPPINGS_DIR ?? MAPPINGS_DIR);
   const store = await openStore(config);
   const rejects = await RejectStore.open(store.driver);
   await publishConceptMaps(store, sources);
-  const log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>): void =>
-    console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
   // Request bodies are validated in worker threads loading the same definitions (VALIDATION_WORKERS=0: in the request thread).
   const validationPool =
     config.VALIDATION_WORKERS === 0
@@ -89,6 +90,7 @@ export async function serve(): Promise<void> {
     bulkExport: bulk,
     config,
     log,
+    logger: log,
     sources,
     rejects,
     pipeline,
@@ -120,6 +122,10 @@ export async function serve(): Promise<void> {
       }),
     });
   }
+  // Prometheus metrics: on the main port to the system/Metrics.read scope, and without a token on METRICS_PORT when set.
+  collectProcessMetrics();
+  let metrics: MetricsListener | undefined;
+  if (config.METRICS_PORT !== undefined) metrics = await startMetricsListener({ port: config.METRICS_PORT, host: config.METRICS_HOST });
   await new Promise<void>((resolve) => {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);
@@ -129,6 +135,7 @@ export async function serve(): Promise<void> {
       );
       bulk.start();
       if (mllp) console.log(`HL7 v2 MLLP listener on port ${mllp.port} (source ${config.MLLP_SOURCE})`);
+      if (metrics) console.log(`Prometheus metrics on http://${config.METRICS_HOST}:${metrics.port}/metrics`);
       resolve();
     });
     answerClientErrors(server);
@@ -136,6 +143,7 @@ export async function serve(): Promise<void> {
       // Stop taking requests, let those in flight finish, then close the store so PGlite flushes its files.
       server.close(() => {
         Promise.resolve(mllp?.close())
+          .then(() => metrics?.close())
           .then(() => bulk.close())
           .then(() => retention?.stop())
           .then(() => audit.close())

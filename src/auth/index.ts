@@ -40,6 +40,7 @@ export {
   allows,
   AUDIT_SCOPE,
   CLIENT_ADMIN_TYPE,
+  METRICS_TYPE,
   grantScopes,
   INTERACTIONS,
   parseScope,

@@ -15,7 +15,7 @@ import { FhirError, unauthorized } from '../outcomes';
 import { FHIR_JSON } from '../outcomes/fhir-json';
 import { InvalidTokenError, type AccessTokenVerifier, type AuthContext, type TokenAudience } from './access-token';
 import { checkPermission, isPublic } from './permissions';
-import { ADMIN_TYPES, CLIENT_ADMIN_TYPE, parseScopes } from './scopes';
+import { ADMIN_TYPES, CLIENT_ADMIN_TYPE, METRICS_TYPE, parseScopes } from './scopes';
 
 export { checkPermission, checkBundleEntries, requiredPermission, type Requirement } from './permissions';
 
@@ -30,7 +30,7 @@ export type AccessEvent =
   | { type: 'access-denied'; clientId: string; method: string; path: string; reason: string };
 
 /** The caller when auth is disabled: every scope (the admin ones and the client registry too) and every organization. */
-const ALL_SCOPES = ['system/*.cruds', ...[...ADMIN_TYPES, CLIENT_ADMIN_TYPE].map((t) => `system/${t}.cruds`)];
+const ALL_SCOPES = ['system/*.cruds', ...[...ADMIN_TYPES, CLIENT_ADMIN_TYPE].map((t) => `system/${t}.cruds`), `system/${METRICS_TYPE}.read`];
 export const DISABLED_AUTH: AuthContext = Object.freeze({
   clientId: 'auth-disabled',
   clientName: 'Authentication disabled (AUTH_DISABLED=true)',

@@ -26,7 +26,7 @@
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import { forbidden } from '../outcomes';
 import { kickoffParameters, typeValues, type KickoffParameters } from '../export/parameters';
-import { ADMIN_TYPES, allows, CLIENT_ADMIN_TYPE, INTERACTIONS, type Interaction, type Need, type Scope } from './scopes';
+import { ADMIN_TYPES, allows, CLIENT_ADMIN_TYPE, INTERACTIONS, METRICS_TYPE, type Interaction, type Need, type Scope } from './scopes';
 
 /** A need with where it comes from (`Bundle.entry[2]`), for the 403 message. */
 export interface NeedAt extends Need {
@@ -127,6 +127,10 @@ export function requiredPermission(method: string, path: string, body?: unknown,
   }
   if (mount === 'admin') {
     return adminPermission(m, segments.slice(1));
+  }
+  if (mount === 'metrics') {
+    // Prometheus metrics (src/ops/metrics.ts): their own scope, never granted by a `*` scope.
+    return scopes(need(METRICS_TYPE, 'r'));
   }
   return FULL;
 }

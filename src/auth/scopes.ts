@@ -36,8 +36,11 @@ export const ADMIN_TYPES: ReadonlySet<string> = new Set(['AuditEvent']);
 /** The registry of clients (not a FHIR type): only a scope naming it grants `/admin/clients`. */
 export const CLIENT_ADMIN_TYPE = 'Client';
 
+/** The Prometheus metrics on the main port (not a FHIR type): only `system/Metrics.read` grants `GET /metrics`. */
+export const METRICS_TYPE = 'Metrics';
+
 /** Types a `*` scope does not cover. */
-const NOT_IN_WILDCARD: ReadonlySet<string> = new Set([...ADMIN_TYPES, CLIENT_ADMIN_TYPE]);
+const NOT_IN_WILDCARD: ReadonlySet<string> = new Set([...ADMIN_TYPES, CLIENT_ADMIN_TYPE, METRICS_TYPE]);
 
 /** The scope that lets an admin search the audit trail. */
 export const AUDIT_SCOPE = 'system/AuditEvent.rs';
@@ -206,7 +209,7 @@ export function scopeErrors(scopes: readonly string[], isResourceType?: (type: s
     const s = parseScope(raw);
     if (!s) {
       errors.push(`'${raw}' is not a SMART system scope (system/<Type|*>.<read|write|*> or system/<Type|*>.<cruds>)`);
-    } else if (s.type !== '*' && s.type !== CLIENT_ADMIN_TYPE && isResourceType && !isResourceType(s.type)) {
+    } else if (s.type !== '*' && s.type !== CLIENT_ADMIN_TYPE && s.type !== METRICS_TYPE && isResourceType && !isResourceType(s.type)) {
       errors.push(`'${raw}': '${s.type}' is not a FHIR R4 resource type`);
     }
   }

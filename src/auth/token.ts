@@ -12,7 +12,7 @@
 import { issueAccessToken, type TokenAudience } from './access-token';
 import { AssertionError, verifyClientAssertion, type AssertionDeps } from './assertion';
 import { ASSERTION_ALGS } from './client-keys';
-import { AUDIT_SCOPE, CLIENT_ADMIN_TYPE, grantScopes } from './scopes';
+import { AUDIT_SCOPE, CLIENT_ADMIN_TYPE, grantScopes, METRICS_TYPE } from './scopes';
 import type { ServerKeys } from './server-keys';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -140,6 +140,7 @@ export const SCOPES_SUPPORTED = [
   'system/*.cruds',
   AUDIT_SCOPE,
   `system/${CLIENT_ADMIN_TYPE}.cruds`,
+  `system/${METRICS_TYPE}.read`,
 ];
 
 /**

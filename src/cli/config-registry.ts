@@ -1,6 +1,6 @@
 /**
  * Every environment variable PeerBridge reads, in one registry (issue 16 item 2): the zod schemas
- * of the server (src/config), auth (src/auth/config.ts), Bulk Data export (src/export/config.ts),
+ * of the server (src/config/index.ts), auth (src/config/auth.ts), Bulk Data export (src/config/export.ts),
  * the definitions and package caches, and the development-only variables of scripts and tests.
  * Each module still parses its own schema where it opens (so its error messages are unchanged);
  * this registry puts them together for `peerbridge config` (the effective configuration, secrets
@@ -8,8 +8,8 @@
  * schemas' `.describe()` text, types and defaults.
  */
 import { z } from 'zod';
-import { AuthConfigSchema } from '../auth/config';
-import { ExportConfigSchema } from '../export/config';
+import { AuthConfigSchema } from '../config/auth';
+import { ExportConfigSchema } from '../config/export';
 import { ConfigSchema, PathsConfigSchema } from '../config';
 
 export interface ConfigGroup {

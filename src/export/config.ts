@@ -1,33 +1,12 @@
 /**
  * Bulk Data export settings from the environment, parsed once with zod when the module opens
- * (a bad value stops start-up naming the variable, like src/config). Kept here rather than in
- * src/config so the export module can be wired in without touching the shared schema.
+ * (a bad value stops start-up naming the variable, like src/config). The schema is
+ * src/config/export.ts, with every other variable's (src/config/registry.ts).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { ExportConfigSchema } from '../config/export';
 
-export const ExportConfigSchema = z.object({
-  /** Hours a job and its files are kept after kick-off (https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status, `Expires`). */
-  EXPORT_TTL_HOURS: z.coerce
-    .number()
-    .positive()
-    .default(24)
-    .describe('Hours a job and its files are kept after kick-off (https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status, `Expires`).'),
-  /** Seconds a worker's claim on a job lasts without renewal; a crashed process's job is taken over after it. */
-  EXPORT_LEASE_SECONDS: z.coerce
-    .number()
-    .positive()
-    .default(60)
-    .describe("Seconds a worker's claim on a job lasts without renewal; a crashed process's job is taken over after it."),
-  /** Most resources in one output file; larger types are split into several files. */
-  EXPORT_FILE_MAX_RESOURCES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(100_000)
-    .describe('Most resources in one output file; larger types are split into several files.'),
-  /** Seconds between sweeps (expired jobs removed, abandoned jobs resumed). */
-  EXPORT_SWEEP_SECONDS: z.coerce.number().positive().default(15).describe('Seconds between sweeps (expired jobs removed, abandoned jobs resumed).'),
-});
+export { ExportConfigSchema };
 
 export type ExportConfig = z.infer<typeof ExportConfigSchema>;
 

@@ -133,6 +133,14 @@ export class JobStore {
     return res.rows.length > 0;
   }
 
+  /** Jobs not yet expired by status (for the metrics, src/ops/metrics.ts). */
+  async countByStatus(): Promise<Partial<Record<JobStatus, number>>> {
+    const res = await this.driver.query<{ status: JobStatus; n: number }>(
+      'SELECT status, count(*)::int AS n FROM bulk_export_job WHERE expires_at > now() GROUP BY status',
+    );
+    return Object.fromEntries(res.rows.map((r) => [r.status, Number(r.n)]));
+  }
+
   /** Removes every expired job and its files; returns how many. */
   async deleteExpired(): Promise<number> {
     const res = await this.driver.query('DELETE FROM bulk_export_job WHERE expires_at <= now() RETURNING id');

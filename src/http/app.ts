@@ -37,6 +37,10 @@ import { SqlRepository } from '../store/sql-repository';
 import { healthRouter } from './health';
 import type { Console } from '../users';
 import { consoleSession } from './console-session';
+import type { Logger } from '../ops/logger';
+import { metricsText, setAuditQueueDepthProvider, setExportJobsProvider } from '../ops/metrics';
+import { requestObserver } from './request-log';
+import { routePatterns } from './route-pattern';
 
 export { answerClientErrors } from './hardening';
 
@@ -74,6 +78,8 @@ export interface AppDeps {
    */
   console?: Console;
   log?: Log;
+  /** Request logs (src/http/request-log.ts): one JSON line per request; without one (tests), none. Metrics are counted either way. */
+  logger?: Logger;
 }
 
 /** Builds the app. */
@@ -84,6 +90,9 @@ export function createApp(deps: AppDeps): express.Express {
   const base = publicBaseUrl(deps.config);
   app.set('query parser', 'simple');
 
+  // Every request is counted in the metrics and logged by route pattern once answered (src/ops).
+  let routeOf = routePatterns();
+  app.use(requestObserver({ routeOf: (req) => routeOf(req), log: deps.logger }));
   app.use(securityHeaders(base));
   // /healthz and /readyz (src/http/health.ts): before the audit trail, auth and rate limits.
   app.use(healthRouter({ driver: deps.store instanceof SqlRepository ? deps.store.driver : undefined, validator: deps.validator, log: deps.log }));
@@ -105,7 +114,7 @@ export function createApp(deps: AppDeps): express.Express {
   // the console's API need a bearer token or a console session (other paths are not tokens' business:
   // an unknown one is a 404, not a 401).
   if (deps.auth) {
-    const guarded = ['/fhir', '/ingest', '/admin', '/console/api'];
+    const guarded = ['/fhir', '/ingest', '/admin', '/metrics', '/console/api'];
     app.use(deps.auth.router);
     if (signIn) app.use(guarded, signIn.cookieAuth);
     app.use(guarded, deps.auth.authenticate);
@@ -128,6 +137,7 @@ export function createApp(deps: AppDeps): express.Express {
   const validation: BodyValidator = deps.validationPool ?? inThreadValidation(deps.validator, { maxElements });
   const serverValidation = deps.validationPool?.withBudget(UNBUDGETED);
   const router = fhirRouter([extractRoute({ ...pipelineDeps, validation }), ...translateRoutes(), ...(deps.routes ?? [])]);
+  routeOf = routePatterns({ router, isType: (t) => deps.validator.defs.isResourceType(t) });
   // The FHIR route table as served, for tools and tests that go over every route (test/http/fuzz.test.ts).
   app.locals.fhirRoutes = router.routes;
 
@@ -168,6 +178,13 @@ export function createApp(deps: AppDeps): express.Express {
       rejectsUrl: `${publicRootUrl(base)}/ingest/rejects`,
     }),
   );
+  // Prometheus metrics (src/ops/metrics.ts): the `system/Metrics.read` scope, which no `*` scope grants (or METRICS_PORT, src/server.ts).
+  const { audit, bulkExport } = deps;
+  if (audit) setAuditQueueDepthProvider(() => audit.writer.stats.queued);
+  if (bulkExport) setExportJobsProvider(() => bulkExport.jobs.countByStatus());
+  app.get('/metrics', ...(deps.auth ? [deps.auth.authorize] : []), (_req, res, next) => {
+    metricsText().then(({ contentType, body }) => res.type(contentType).set('Cache-Control', 'no-store').send(body), next);
+  });
   app.get('/', (_req, res) => {
     res.json({ name: 'PeerBridge', fhir: '/fhir', metadata: '/fhir/metadata' });
   });

@@ -20,6 +20,7 @@ import { sourceOwners } from './reject-owners';
 import { AWAITED_KINDS } from './awaiting';
 import type { AwaitingRetries } from './retry-rejects';
 import type { RejectOwners } from '../store/rejects';
+import { recordIngest, type IngestOutcome } from '../ops/metrics';
 
 export interface IngestDeps extends PipelineDeps {
   /** Commits a transaction Bundle atomically and returns the transaction-response (the store's transaction processor). */
@@ -93,10 +94,37 @@ export async function ingest(source: string, body: unknown, dryRun: boolean, dep
   const entry: BundleEntry[] = resources.map(putEntry);
   const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };
   if (dryRun || entry.length === 0) {
+    if (!dryRun) recordIngest('canonical', kindOutcomes(report.summary, 'from-summary'));
     return ingestAnswer(transaction, report.outcome, canonicalCounts(report));
   }
   if (!deps.commit) throw noStore();
-  return ingestAnswer(await deps.commit(transaction), report.outcome, canonicalCounts(report));
+  const answer = ingestAnswer(await deps.commit(transaction), report.outcome, canonicalCounts(report));
+  recordIngest('canonical', kindOutcomes(report.summary, 'from-summary'));
+  return answer;
+}
+
+/**
+ * Records by canonical kind and outcome, for the metrics: accepted from the run's summary;
+ * rejected and awaiting (kept until the record they name is stored) from the rejects kept, or
+ * from the summary when none are kept (the canonical source). Rejects of records that never got a
+ * kind are `unknown`.
+ */
+function kindOutcomes(
+  summary: TranslateReport['summary'],
+  rejects: readonly RejectRecord[] | 'from-summary',
+): Record<string, Partial<Record<IngestOutcome, number>>> {
+  const out: Record<string, Partial<Record<IngestOutcome, number>>> = {};
+  const add = (kind: string, outcome: IngestOutcome, n: number): void => {
+    const k = (out[kind] ??= {});
+    k[outcome] = (k[outcome] ?? 0) + n;
+  };
+  for (const [kind, c] of Object.entries(summary.byKind)) {
+    if (c?.accepted) add(kind, 'accepted', c.accepted);
+    if (rejects === 'from-summary' && c?.rejected) add(kind, 'rejected', c.rejected);
+  }
+  for (const r of rejects === 'from-summary' ? [] : rejects)
+    add(r.kind ?? 'unknown', r.errors.some((e) => e.reason.startsWith('awaiting ')) ? 'awaiting' : 'rejected', 1);
+  return out;
 }
 
 const canonicalCounts = ({ summary: s }: TranslateReport): AnswerCounts => ({
@@ -152,5 +180,6 @@ export async function ingestSource(
     ...sourceCounts(report, rejects.length),
     ...(awaiting?.retried ? { awaitingRetried: awaiting.retried, awaitingResolved: awaiting.resolved } : {}),
   };
+  recordIngest(source.name, kindOutcomes(report.summary, rejects));
   return { ...ingestAnswer(response, report.outcome, counts), report, rejects };
 }

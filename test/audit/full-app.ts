@@ -15,6 +15,7 @@ import { RejectStore } from '../../src/store/rejects';
 import { loadSources } from '../../src/translate';
 import type { LoadedSource } from '../../src/translate/types';
 import { Validator } from '../../src/validation';
+import type { Logger } from '../../src/ops/logger';
 import type { Route } from '../../src/fhir-api';
 import { FHIR_BASE, jwksOf, makeKey, signAssertion, TEST_CONFIG, tokenForm, type TestKey } from '../auth/helpers';
 import { openTestStore, type DriverName, type TestStore } from '../support/stores';
@@ -42,7 +43,10 @@ export interface FullApp {
 let shared: Validator | undefined;
 
 /** Opens the app on a fresh store of `driver` (audit flushed every `flushMs`; export jobs worked on by `bulk.sweep()` when `exportWorker`). */
-export async function openFullApp(driver: DriverName = 'pglite', options: { flushMs?: number; exportWorker?: boolean } = {}): Promise<FullApp> {
+export async function openFullApp(
+  driver: DriverName = 'pglite',
+  options: { flushMs?: number; exportWorker?: boolean; logger?: Logger } = {},
+): Promise<FullApp> {
   const flushMs = options.flushMs ?? 20;
   const validator = (shared ??= Validator.create());
   const store = await openTestStore(driver);
@@ -68,6 +72,7 @@ export async function openFullApp(driver: DriverName = 'pglite', options: { flus
     auth,
     audit,
     log,
+    logger: options.logger,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
