@@ -189,6 +189,11 @@ export function formatSourceReport(report: SourceRunReport, rejectsFile?: string
   lines.push(
     '',
     `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected${r.skipped ? `, ${r.skipped} made no record` : ''}; ${s.resources} FHIR resources`,
+    ...(r.groups
+      ? [
+          `Groups of rows (feeds with group; rows counted above): ${r.groups.read} read, ${r.groups.accepted} accepted, ${r.groups.rejected} with a rejected row`,
+        ]
+      : []),
     NO_STORE_NOTE,
   );
   for (const input of report.inputs) {
