@@ -11,7 +11,7 @@ import type { CollectionName } from '../domain/model';
 import { readHl7 } from '../inbound/hl7v2-stream';
 import { readJson } from '../inbound/json-source';
 import { InputError, type SourceRecord } from '../inbound/source';
-import { feedFor, groupRecord, mapRecord, mapRecords } from '../translate';
+import { groupRecord, mapRecord, mapRecords } from '../translate';
 import type { Feed, LoadedSource, MappedKind, MappedRecord, MappedSource, MappingIssue } from '../translate/types';
 import { CanonicalRun, type PipelineDeps, type RecordKind, type RecordResult, type RunSummary } from './canonical';
 import { recordIssue } from './issues';
@@ -19,7 +19,7 @@ import { rejectSubject } from './reject-owners';
 import { IssueList } from './issue-list';
 import { blamedRows, fieldOf, LINE, ownPlaces, sourceOf } from './source-places';
 import type { RejectError, RejectRecord } from '../store/rejects';
-import { onlyFeed, readCsvFeed, routeMessage, type SourceInput } from './source-inputs';
+import { counted, collect, feedsOf, readCsvFeed, routeMessage, type SourceInput } from './source-inputs';
 
 export type { RejectError, RejectRecord };
 export { inputsFromPath, type SourceInput } from './source-inputs';
@@ -91,14 +91,6 @@ export const MAX_LISTED_ISSUES = 1000;
 const isError = (i: { severity: string }): boolean => i.severity === 'error' || i.severity === 'fatal';
 
 const stageOf = (issue: OperationOutcomeIssue): string => /stage: (\w+)/.exec(issue.diagnostics ?? '')?.[1] ?? 'canonical';
-
-/** Counts bytes as they are read. */
-async function* counted(chunks: SourceInput['chunks'], onBytes: (n: number) => void): AsyncGenerator<Buffer | Uint8Array | string> {
-  for await (const chunk of chunks as AsyncIterable<Buffer | Uint8Array | string>) {
-    onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength);
-    yield chunk;
-  }
-}
 
 /** Translates the inputs of one source; `sink` receives each accepted record's resources. */
 export async function translateSource(
@@ -326,9 +318,9 @@ export async function translateSource(
   };
 
   for (const input of inputs) {
-    const before = counts.read;
+    let before = counts.read;
     const chunks = counted(input.chunks, (n) => (bytes += n));
-    const report: SourceRunReport['inputs'][number] = { name: input.name, read: 0 };
+    let report: SourceRunReport['inputs'][number] = { name: input.name, read: 0 };
     inputReports.push(report);
     try {
       if (source.format === 'hl7v2') {
@@ -339,8 +331,9 @@ export async function translateSource(
           await handle(routeMessage(source, record, only));
         }
       } else {
-        const feed = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : (feedFor(source, basename(input.name)) ?? onlyFeed(source));
-        if (!feed) {
+        const named = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : undefined;
+        const feeds = named ? [named] : input.feed !== undefined ? [] : feedsOf(source, basename(input.name));
+        if (!feeds.length) {
           const known = source.feeds.map((f) => `${f.name} (${f.match.join(', ')})`).join('; ');
           if (input.feed !== undefined) throw new InputError(`No feed "${input.feed}" in source ${source.name}: feeds are ${known}`, '$');
           // A file of a folder that no feed reads (a README, a stray export): said, not fatal.
@@ -349,13 +342,24 @@ export async function translateSource(
           (input.chunks as { destroy?: () => void }).destroy?.();
           continue;
         }
-        report.feed = feed.name;
         const onWarning = (w: string): void => issues.push(recordIssue('warning', 'informational', '$', `${input.name}: ${w}`, 'parse'));
-        const records =
-          source.format === 'csv'
-            ? readCsvFeed(chunks, input.name, feed, onWarning)
-            : readJson(chunks, { input: input.name, records: feed.json?.records ?? '$', onWarning });
-        for await (const m of mapRecords(source, feed, records)) await handle(m);
+        // A JSON page read by several feeds (a list each: $.data.clients[*], $.data.visits[*]) is
+        // read once into memory, then each feed reads its own list from it, in the feeds' order.
+        const page = feeds.length > 1 ? [await collect(chunks)] : undefined;
+        for (const [i, feed] of feeds.entries()) {
+          if (i > 0) {
+            report.read = counts.read - before;
+            before = counts.read;
+            report = { name: input.name, read: 0 };
+            inputReports.push(report);
+          }
+          report.feed = feed.name;
+          const records =
+            source.format === 'csv'
+              ? readCsvFeed(chunks, input.name, feed, onWarning)
+              : readJson(page ?? chunks, { input: input.name, records: feed.json?.records ?? '$', ...(i === 0 ? { onWarning } : {}) });
+          for await (const m of mapRecords(source, feed, records)) await handle(m);
+        }
       }
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
