@@ -107,6 +107,8 @@ export interface Feed {
 export interface LoadedSource {
   name: string;
   title?: string;
+  /** What the mapping reads (its `description`): the ConceptMaps of its tables say it too. */
+  description?: string;
   /** The canonical `source` URI. */
   system: string;
   format: InputFormat;
