@@ -25,7 +25,7 @@ import { Validator } from '../validation';
 import { MappingLoadError, type LoadedSource } from '../translate/types';
 import { loadSource } from '../translate';
 import { inputsFromPath, translateSource, type RejectRecord, type SourceRunReport } from '../pipeline/translate-source';
-import { resolveMapping } from '../pipeline/sources';
+import { mappingsRoot, resolveMapping } from '../pipeline/sources';
 import { progressBar } from './progress';
 import { deliveryJson, formatDelivery, inputStem, writeSeries, type Delivery } from './translate-bundles';
 import { HELP, parseArgs, UsageError, type Args } from './translate-args';
@@ -211,7 +211,7 @@ export function formatSourceReport(report: SourceRunReport, rejectsFile?: string
 async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   let source: LoadedSource;
   try {
-    source = loadSource(resolveMapping(parsed.mapping));
+    source = loadSource(resolveMapping(parsed.mapping, mappingsRoot(parsed.mappingsDir)));
   } catch (e) {
     if (e instanceof MappingLoadError || (e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof UsageError) {
       err.write(`peerbridge translate: ${(e as Error).message}\n`);
