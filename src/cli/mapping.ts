@@ -5,6 +5,7 @@
  * (src/cli/mapping-test.ts). Exit 0 done / every sample passes, 1 a sample fails, 2 usage, mapping or I/O error.
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { mappingsRoot, resolveMapping } from '../pipeline/sources';
 import { loadSource } from '../translate';
 import { MappingLoadError } from '../translate/types';
@@ -25,7 +26,8 @@ init   writes a starting one-file mapping from an export: every column of a CSV 
          --kind <kind>    what a row is: contacts, clients, episodes, staff, organizations,
                           reviews (or a record kind: contact, person, ...); default: guessed from
                           the file (or JSON list) name
-         --name <name>    the mapping's name (default: the file name without extension)
+         --name <name>    the mapping's name (default: the --out file's name without .yaml, else
+                          the export's)
 
 test   runs the mapping's samples: for a one-file mapping <name>.yaml, the folder <name>.samples/
        beside it; for a mapping folder, its samples/ folder. Every input there (a file, or a folder
@@ -97,7 +99,12 @@ async function init(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
     text = await initMapping({
       from,
       ...(typeof opts['--kind'] === 'string' ? { kind: opts['--kind'] } : {}),
-      ...(typeof opts['--name'] === 'string' ? { name: opts['--name'] } : {}),
+      // The mapping's name: --name, else the --out file's (my-ehr.yaml: my-ehr), else the export's.
+      ...(typeof opts['--name'] === 'string'
+        ? { name: opts['--name'] }
+        : typeof opts['--out'] === 'string' && opts['--out'].endsWith('.yaml')
+          ? { name: basename(opts['--out'], '.yaml') }
+          : {}),
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code) throw e;
@@ -116,8 +123,10 @@ async function init(args: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
   }
   writeFileSync(target, text);
   const todos = (text.match(/TODO/g) ?? []).length;
-  const guesses = (text.match(/# guess/g) ?? []).length;
-  err.write(`Wrote ${target}: ${guesses} guesses to check, ${todos} TODOs to fill in. Then: peerbridge translate --mapping ${target} ${from}\n`);
+  const guesses = (text.match(/# guess from/g) ?? []).length;
+  err.write(
+    `Wrote ${target}: ${guesses} guesses to check, ${todos} TODOs to fill in; then peerbridge mapping test ${target} (mappings/README.md, "Writing a new mapping from scratch")\n`,
+  );
   return 0;
 }
 

@@ -21,7 +21,7 @@ describe('peerbridge mapping init', () => {
     const out = join(tmp(), 'acme-visits.yaml');
     const res = await run('mapping', 'init', '--from', join(ACME, 'visits.csv'), '--out', out);
     expect(res.code).toBe(0);
-    expect(res.err).toMatch(/^Wrote .*acme-visits\.yaml: \d+ guesses to check, \d+ TODOs to fill in/);
+    expect(res.err).toMatch(/^Wrote .*acme-visits\.yaml: 7 guesses to check, 12 TODOs to fill in; then peerbridge mapping test /);
     const yaml = readFileSync(out, 'utf8');
     for (const column of ['ClientNo', 'SvcDate', 'StartTime', 'EndTime', 'Status', 'Staff', 'Type']) expect(yaml).toContain(column);
     expect(yaml).toContain('- record: contact  # guess from the file name');
@@ -148,5 +148,27 @@ describe('--mapping <name> finds a one-file mapping', () => {
     delete process.env.MAPPINGS_DIR;
     const riverbend = await run('mapping', 'test', 'riverbend-csv');
     expect(riverbend.out).toContain('No samples for riverbend-csv');
+  });
+});
+
+describe('mappings/README.md, "Writing a new mapping from scratch", step by step', () => {
+  test('init, edit (the worked example), samples, mapping test --update, mapping test, translate --out-dir', async () => {
+    const dir = tmp();
+    const mapping = join(dir, 'my-ehr.yaml');
+    const init = await run('mapping', 'init', '--from', join(ACME, 'visits.csv'), '--out', mapping);
+    expect(init.err).toContain('Wrote');
+    expect(init.err).toContain('7 guesses to check, 12 TODOs to fill in');
+    cpSync(join(EXAMPLES, 'acme-csv.yaml'), mapping);
+    cpSync(join(ACME, 'clients.csv'), join(dir, 'my-ehr.samples', 'nightly', 'clients.csv'));
+    cpSync(join(ACME, 'visits.csv'), join(dir, 'my-ehr.samples', 'nightly', 'visits.csv'));
+    expect((await run('mapping', 'test', mapping, '--update')).code).toBe(0);
+    const tested = await run('mapping', 'test', mapping);
+    expect(tested.out).toBe('PASS  nightly (13 entries)\n1 of 1 samples of acme-csv pass\n');
+    expect(tested.code).toBe(0);
+    const outDir = join(dir, 'acme-bundles');
+    const translated = await run('translate', '--mapping', mapping, ACME, '--out-dir', outDir, '--no-progress');
+    expect(translated.code).toBe(0);
+    expect(existsSync(join(outDir, '0001.json'))).toBe(true);
+    expect(existsSync(join(outDir, 'manifest.json'))).toBe(true);
   });
 });
