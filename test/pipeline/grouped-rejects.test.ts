@@ -14,6 +14,7 @@ import type { PipelineDeps } from '../../src/pipeline/canonical';
 import { translateSource, type RejectRecord, type SourceRunReport } from '../../src/pipeline/translate-source';
 import { loadSource } from '../../src/translate';
 import { Validator } from '../../src/validation';
+import { formatSourceReport } from '../../src/cli/translate';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 
@@ -146,6 +147,9 @@ describe('grouped feeds: rejects are rows', () => {
     expect(visits[2].errors[0]).toMatchObject({ field: 'contacts[1].mode', source: 'line 12, column "Type"' });
     // 13 rows (1 staff + 12 visits): 3 rejected; 5 groups of visits (the row without ClientNo is in none).
     expect(report.records).toEqual({ read: 13, accepted: 10, rejected: 3, skipped: 0, groups: { read: 5, accepted: 3, rejected: 2 } });
+    const text = formatSourceReport(report);
+    expect(text).toContain('Source records: 13 read, 10 accepted, 3 rejected');
+    expect(text).toContain('Groups of rows (feeds with group; rows counted above): 5 read, 3 accepted, 2 with a rejected row');
     expect(report.inputs.map((i) => [i.name, i.read])).toEqual([
       ['staff.csv', 1],
       ['visits.csv', 12],
