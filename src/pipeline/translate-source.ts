@@ -246,13 +246,18 @@ export async function translateSource(
         return out;
       }
     }
-    for (const f of failed) {
-      const blamed = blamedRows(rows, f.errors);
-      if (!blamed || blamed.size === 0) {
-        await reject(m, f.errors, f.result.kind, idOf(f), f.mapped);
-        return undefined;
-      }
-      for (const [row, errors] of blamed) {
+    const blames = failed.map((f) => blamedRows(rows, f.errors));
+    const named = new Set<SourceRecord>();
+    for (const b of blames) for (const row of b?.keys() ?? []) named.add(row);
+    // An error about the group as a whole, or a record of which nothing was made while some of its
+    // rows are named by no error (they would be neither accepted nor rejected): the group is
+    // rejected as one record, with every error.
+    if (blames.some((b) => !b || b.size === 0) || (accepted === 0 && named.size < rows.length)) {
+      for (const f of failed) await reject(m, f.errors, f.result.kind, idOf(f), f.mapped);
+      return undefined;
+    }
+    for (const [i, f] of failed.entries()) {
+      for (const [row, errors] of blames[i] ?? []) {
         out.add(row);
         await reject(m, errors, f.result.kind, idOf(f), f.mapped, row);
       }

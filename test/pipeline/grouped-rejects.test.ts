@@ -179,6 +179,21 @@ describe('grouped feeds: rejects are rows', () => {
     expect(report.records.groups).toEqual({ read: 6, accepted: 3, rejected: 3 });
   });
 
+  test('a group whose every row fails is rejected to the last row, never counted as accepted', async () => {
+    const reviews = `ReviewID,ClientNo,Date,Criterion,Result
+${['A', 'B', 'X', 'A', 'B'].map((c) => `R-9,1001,not a date,${c},Y`).join('\n')}
+`;
+    const { report, rejects } = await run({ 'staff.csv': STAFF, 'visits.csv': VISITS, 'reviews.csv': reviews });
+    const mine = rejects.filter((r) => r.feed === 'reviews');
+    // Rows 2-4 are each rejected on their own (the record is tried again from the rows after);
+    // after three tries the rows left are rejected together.
+    expect(mine.map((r) => r.where)).toEqual(['line 2', 'line 3', 'line 4', 'lines 5-6']);
+    expect(mine.every((r) => r.errors.every((e) => e.field === 'date'))).toBe(true);
+    expect(report.inputs.find((i) => i.name === 'reviews.csv')?.read).toBe(5);
+    expect(report.records.rejected).toBe(3 + 5);
+    expect(report.summary.byKind['eligibility-review']).toEqual({ read: 1, accepted: 0, rejected: 1 });
+  });
+
   test('one empty column read by several targets is said once (examples/mappings/acme-csv.yaml)', async () => {
     const source = loadSource(join(__dirname, '..', '..', 'examples', 'mappings', 'acme-csv.yaml'));
     const clients = 'ClientNo,Last,First,DOB,Gender,Enrolled,Program\n,Lopez,Ana,01/02/1980,F,09/01/2026,PS\n';
