@@ -104,7 +104,9 @@ function paths(value: Record<string, unknown>, prefix = '', depth = 0): string[]
   for (const [k, v] of Object.entries(value)) {
     const p = `${prefix}${k}`;
     if (Array.isArray(v)) {
+      if (v.length === 0) continue;
       if (v.every((x) => x === null || typeof x !== 'object')) out.push(`${p}[*]`);
+      else out.push(`${p}[]`);
     } else if (v !== null && typeof v === 'object') {
       if (depth < 2) out.push(...paths(v as Record<string, unknown>, `${p}.`, depth + 1));
     } else out.push(p);
@@ -202,7 +204,13 @@ export async function initMapping(options: InitOptions): Promise<string> {
         `          # TODO ${target}: required (${info.takes}${info.list ? `, codes of ${info.list}` : ''}); no column matched: map a column, or { const: ... }`,
       );
     }
-    for (const c of t.columns.filter((c) => !mapped.has(c))) lines.push(`          # ${c}: not mapped (no target guessed)${sampleNote(t, c)}`);
+    for (const c of t.columns.filter((c) => !mapped.has(c))) {
+      lines.push(
+        c.endsWith('[]')
+          ? `          # ${c.slice(0, -2)}: a list of objects: map its items with each (a list target) or as records of their own (records: each)`
+          : `          # ${c}: not mapped (no target guessed)${sampleNote(t, c)}`,
+      );
+    }
     feeds.push(lines.join('\n'));
   }
   const head = [

@@ -67,6 +67,15 @@ describe('peerbridge mapping init', () => {
     expect(yaml).toMatch(/name\.family: name\.family\s+# guess/);
   });
 
+  test('from a nested vendor payload: nested lists are listed as such', async () => {
+    const out = join(tmp(), 'vendor.yaml');
+    expect((await run('mapping', 'init', '--from', join(ROOT, 'examples', 'outside', 'vendor-json', 'payload.json'), '--out', out)).code).toBe(0);
+    const yaml = readFileSync(out, 'utf8');
+    expect(yaml).toContain('json: { records: "$.clients[*]" }');
+    expect(yaml).toContain('# enrollments: a list of objects: map its items with each');
+    expect(yaml).toMatch(/name\.family: demographics\.name\.family\s+# guess/);
+  });
+
   test('bad input: no --from, a missing file, an unknown kind, an existing --out', async () => {
     expect((await run('mapping', 'init')).code).toBe(2);
     const missing = await run('mapping', 'init', '--from', '/nonexistent/x.csv');
