@@ -69,7 +69,8 @@ function options(args: string[], known: Record<string, boolean>): { opts: Record
 export async function mappingCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const [sub, ...rest] = args;
   if (!sub || sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
-    out.write(MAPPING_HELP);
+    // Asked for: the help on stdout; no subcommand at all: on stderr, as a usage error.
+    (sub ? out : err).write(MAPPING_HELP);
     return sub ? 0 : 2;
   }
   try {
