@@ -3,6 +3,7 @@
  *   peerbridge validate <file|dir>... [--format text|json]   exit 0 valid, 1 invalid, 2 usage or I/O error
  *   peerbridge package install <tgz> | list                the local FHIR package cache (IGs for --ig)
  *   peerbridge translate --mapping <canonical|name|path> <input|folder|->   exit 0 all accepted, 1 any rejected, 2 usage/I/O
+ *   peerbridge mapping init --from <export> | test <mapping>   a starting mapping from an export; a mapping's samples
  *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
  *   peerbridge audit archive --older-than-days <n>          AuditEvents older than n days to NDJSON, then deleted
@@ -18,6 +19,7 @@ import { auditCommand } from './cli/audit';
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
 import { configCommand } from './cli/config';
+import { mappingCommand } from './cli/mapping';
 import { migrateCommand } from './cli/migrate';
 import { packageCommand } from './cli/package';
 import { boundHeapGrowth, translateCommand } from './cli/translate';
@@ -30,6 +32,8 @@ const USAGE = `Usage:
   peerbridge package install <file.tgz>... | peerbridge package list [--format text|json]
   peerbridge translate --mapping <canonical|name|path> <input|folder|-> [--feed <name>] [--out <file> | --out-dir <dir> [--post <url>]]
                        [--report <file>] [--rejects <file>] [--format text|json] [--no-progress]   (peerbridge translate --help: every option)
+  peerbridge mapping init --from <export.csv|sample.json> [--out <file.yaml>] [--kind <kind>]
+  peerbridge mapping test <mapping> [--mappings-dir <dir>] [--update]            (peerbridge mapping --help: both)
   peerbridge clients add --name <n> (--jwks <file> | --jwks-url <url>) --scope <scope>... [--org <id>...]
   peerbridge clients list [--format text|json] | peerbridge clients remove <id>
       (while a server runs, add to each: --server <url> --client-id <admin client id> --key <its private key file>)
@@ -63,7 +67,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   // A help flag anywhere (`package install --help`, `auth token -h`) asks for the command's help,
   // never runs it: `serve --help` does not start a server.
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
-  if (wantsHelp && (command === 'package' || command === 'clients' || command === 'auth' || command === 'audit' || command === 'users')) {
+  if (
+    wantsHelp &&
+    (command === 'package' || command === 'clients' || command === 'auth' || command === 'audit' || command === 'users' || command === 'mapping')
+  ) {
     const run =
       command === 'package'
         ? packageCommand
@@ -73,7 +80,9 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
             ? auditCommand
             : command === 'users'
               ? usersCommand
-              : authCommand;
+              : command === 'mapping'
+                ? mappingCommand
+                : authCommand;
     return run(['--help'], out, err);
   }
   if (wantsHelp && command === 'serve') {
@@ -88,6 +97,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     case 'translate':
       boundHeapGrowth();
       return translateCommand(rest, out, err);
+    case 'mapping':
+      return mappingCommand(rest, out, err);
     case 'clients':
       return clientsCommand(rest, out, err);
     case 'auth':

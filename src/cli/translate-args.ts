@@ -3,7 +3,7 @@
  * defaults, and the parsing and checking of the arguments into Args. A bad option is a
  * UsageError, which the command reports with exit code 2.
  */
-import { mappingNames } from '../pipeline/sources';
+import { mappingNames, mappingsRoot } from '../pipeline/sources';
 import { DEFAULT_BUNDLE_LIMITS } from '../outbound/split';
 import type { SeriesOptions } from './translate-bundles';
 
@@ -15,8 +15,11 @@ Translates a canonical file, or an outside export through a mapping, into FHIR t
 (every entry a PUT to a deterministic id, so re-sending updates).
 
 Input and mapping:
-  --mapping <m>         canonical (the native JSON format), a mapping under mappings/, or the path
-                        of your own mapping folder or one-file mapping (.yaml)
+  --mapping <m>         canonical (the native JSON format), a mapping by name (a folder <name>/ or a
+                        one-file mapping <name>.yaml in the mappings folder), or the path of your
+                        own mapping folder or one-file mapping (.yaml)
+  --mappings-dir <dir>  the mappings folder names are looked up in (default: MAPPINGS_DIR of the
+                        environment, else the shipped mappings/)
   <input>               a file, a folder (every file a feed reads, in the feeds' order), or - (stdin)
   --feed <name>         the feed that reads the input (needed for stdin when the mapping has several)
 
@@ -65,6 +68,7 @@ mapping or I/O error, a resource over the Bundle limits, or credentials that get
 /** The options of `translate`: those of the Bundle series (--out-dir, --post: SeriesOptions) and the rest. */
 export interface Args extends SeriesOptions {
   mapping: string;
+  mappingsDir?: string;
   feed?: string;
   out?: string;
   report?: string;
@@ -102,6 +106,7 @@ export function parseArgs(args: string[]): Args {
     };
     const name = a.split('=')[0];
     if (name === '--mapping') opts.mapping = value();
+    else if (name === '--mappings-dir') opts.mappingsDir = value();
     else if (name === '--out') opts.out = value();
     else if (name === '--out-dir') opts.outDir = value();
     else if (name === '--bundle-size') opts.bundleSize = positive(name, value());
@@ -134,7 +139,7 @@ export function parseArgs(args: string[]): Args {
   if (opts.help) return opts as Args;
   if (!opts.mapping)
     throw new UsageError(
-      `--mapping is required: canonical (the native JSON format), a folder under mappings/ (${mappingNames().join(', ')}), the path of a mapping folder, or a one-file mapping (.yaml)`,
+      `--mapping is required: canonical (the native JSON format), a mapping of ${mappingsRoot(opts.mappingsDir)} (${mappingNames(mappingsRoot(opts.mappingsDir)).join(', ')}), the path of a mapping folder, or a one-file mapping (.yaml)`,
     );
   if (opts.mapping === 'canonical' && (opts.feed || opts.rejects))
     throw new UsageError('--feed and --rejects are for outside sources; a canonical file reports its rejected records in the summary');

@@ -25,7 +25,7 @@ import { Validator } from '../validation';
 import { MappingLoadError, type LoadedSource } from '../translate/types';
 import { loadSource } from '../translate';
 import { inputsFromPath, translateSource, type RejectRecord, type SourceRunReport } from '../pipeline/translate-source';
-import { resolveMapping } from '../pipeline/sources';
+import { mappingsRoot, resolveMapping } from '../pipeline/sources';
 import { pointAtPlaceholders, ReferenceTargets } from '../outbound/placeholders';
 import { progressBar } from './progress';
 import { deliveryJson, formatDelivery, inputStem, writeSeries, type Delivery } from './translate-bundles';
@@ -200,6 +200,11 @@ export function formatSourceReport(report: SourceRunReport, rejectsFile?: string
   lines.push(
     '',
     `Source records: ${r.read} read, ${r.accepted} accepted, ${r.rejected} rejected${r.skipped ? `, ${r.skipped} made no record` : ''}; ${s.resources} FHIR resources`,
+    ...(r.groups
+      ? [
+          `Groups of rows (feeds with group; rows counted above): ${r.groups.read} read, ${r.groups.accepted} accepted, ${r.groups.rejected} with a rejected row`,
+        ]
+      : []),
     NO_STORE_NOTE,
   );
   for (const input of report.inputs) {
@@ -217,7 +222,7 @@ export function formatSourceReport(report: SourceRunReport, rejectsFile?: string
 async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   let source: LoadedSource;
   try {
-    source = loadSource(resolveMapping(parsed.mapping));
+    source = loadSource(resolveMapping(parsed.mapping, mappingsRoot(parsed.mappingsDir)));
   } catch (e) {
     if (e instanceof MappingLoadError || (e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof UsageError) {
       err.write(`peerbridge translate: ${(e as Error).message}\n`);

@@ -48,7 +48,11 @@ export const ConfigSchema = z.object({
   /** The rule set (billing units, eligibility, recovery capital); rules/default.json when unset. */
   RULES_FILE: z.string().min(1).optional().describe('The rule set (billing units, eligibility, recovery capital); rules/default.json when unset.'),
   /** Folder of outside-source mapping folders (mappings/README.md); the shipped mappings/ when unset. */
-  MAPPINGS_DIR: z.string().min(1).optional().describe('Folder of outside-source mapping folders (mappings/README.md); the shipped mappings/ when unset.'),
+  MAPPINGS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Folder of outside-source mappings: mapping folders and one-file `<name>.yaml` mappings (mappings/README.md); the shipped mappings/ when unset.'),
   /** Port of the HL7 v2 MLLP listener; the listener runs only when it is set. */
   MLLP_PORT: optionalPort.describe('Port of the HL7 v2 MLLP listener; the listener runs only when it is set.'),
   /** Interface the MLLP listener binds (MLLP has no TLS or auth: bind it to a private network). */

@@ -62,6 +62,11 @@ export interface SourceRecord {
   error?: string;
   /** Format-specific facts the mapping matches on: HL7 `messageType` (`SIU^S12`), `controlId` (MSH-10), CSV `header` line. */
   meta?: { messageType?: string; controlId?: string; header?: string };
+  /**
+   * A record grouped from several rows (a feed's `group`): those rows, each with its own number,
+   * place and raw text, so a reject names the row that failed, not the whole group.
+   */
+  rows?: SourceRecord[];
 }
 
 /** A problem with a whole input (not one record): a missing required column in a CSV header, a file that is not HL7. */

@@ -296,6 +296,17 @@ export class CanonicalRun {
     return { kind, path, ...(rawId !== undefined ? { id: rawId } : {}), accepted: false, resources: [], issues };
   }
 
+  /**
+   * Takes a rejected record out of the counts: an outside source's grouped record that is
+   * translated again without the rows that failed (translate-source.ts), so it counts once.
+   */
+  uncount(r: RecordResult): void {
+    const c = this.counts[r.kind];
+    if (!c || r.accepted || c.rejected === 0) return;
+    c.read--;
+    c.rejected--;
+  }
+
   private count(r: RecordResult): RecordResult {
     const c = (this.counts[r.kind] ??= { read: 0, accepted: 0, rejected: 0 });
     c.read++;

@@ -58,6 +58,10 @@ interface AnswerCounts {
   resources: number;
   skipped?: number;
   rejectsKept?: number;
+  /** Groups of rows of a grouped feed (the rows are counted in read, accepted, rejected). */
+  groupsRead?: number;
+  groupsAccepted?: number;
+  groupsRejected?: number;
   /** Kept rejects that waited for a record this run stored, retried after it, and how many of them went through. */
   awaitingRetried?: number;
   awaitingResolved?: number;
@@ -135,7 +139,16 @@ const canonicalCounts = ({ summary: s }: TranslateReport): AnswerCounts => ({
 });
 
 /** Counts of an outside source are of source records (rows, messages, JSON records). */
-const sourceCounts = ({ records: c, summary }: SourceRunReport, rejectsKept: number): AnswerCounts => ({ ...c, resources: summary.resources, rejectsKept });
+/** The answer's counts: rows of a grouped feed are counted as records, its groups as `groupsRead`, `groupsAccepted`, `groupsRejected`. */
+const sourceCounts = ({ records, summary }: SourceRunReport, rejectsKept: number): AnswerCounts => {
+  const { groups, ...c } = records;
+  return {
+    ...c,
+    resources: summary.resources,
+    rejectsKept,
+    ...(groups ? { groupsRead: groups.read, groupsAccepted: groups.accepted, groupsRejected: groups.rejected } : {}),
+  };
+};
 
 /**
  * Translates (and unless `dryRun`, stores) the inputs of an outside source. Accepted records are

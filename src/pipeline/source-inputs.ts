@@ -120,3 +120,32 @@ export function inputsFromPath(path: string, source: LoadedSource, feed?: string
   const order = (n: string): number => (feed ? 0 : (feedFor(source, n)?.order ?? Number.MAX_SAFE_INTEGER));
   return names.sort((a, b) => order(a) - order(b) || a.localeCompare(b)).map((n) => file(join(path, n)));
 }
+
+/** Counts bytes as they are read. */
+export async function* counted(chunks: SourceInput['chunks'], onBytes: (n: number) => void): AsyncGenerator<Buffer | Uint8Array | string> {
+  for await (const chunk of chunks as AsyncIterable<Buffer | Uint8Array | string>) {
+    onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength);
+    yield chunk;
+  }
+}
+
+/** Every chunk of an input, as one buffer. */
+export async function collect(chunks: AsyncIterable<Buffer | Uint8Array | string>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of chunks) parts.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+/**
+ * The feeds that read an input, in their order: a CSV file is read by one feed (the first whose
+ * `match` takes its name); a JSON page by every feed whose `match` takes it (each reads its own
+ * list of the page, `json.records`). A source of one feed reads any file.
+ */
+export function feedsOf(source: LoadedSource, name: string): Feed[] {
+  if (source.format === 'json') {
+    const all = source.feeds.filter((f) => f.name === name || f.matches(name)).sort((a, b) => a.order - b.order);
+    if (all.length) return all;
+  }
+  const one = feedFor(source, name) ?? onlyFeed(source);
+  return one ? [one] : [];
+}

@@ -11,18 +11,23 @@ import type { CollectionName } from '../domain/model';
 import { readHl7 } from '../inbound/hl7v2-stream';
 import { readJson } from '../inbound/json-source';
 import { InputError, type SourceRecord } from '../inbound/source';
-import { feedFor, mapRecords } from '../translate';
-import type { LoadedSource, MappedKind, MappedRecord, MappedSource, MappingIssue } from '../translate/types';
+import { groupRecord, mapRecord, mapRecords } from '../translate';
+import type { Feed, LoadedSource, MappedKind, MappedRecord, MappedSource, MappingIssue } from '../translate/types';
 import { CanonicalRun, type PipelineDeps, type RecordKind, type RecordResult, type RunSummary } from './canonical';
 import { recordIssue } from './issues';
 import { rejectSubject } from './reject-owners';
+import { IssueList } from './issue-list';
+import { blamedRows, fieldOf, LINE, ownPlaces, sourceOf } from './source-places';
 import type { RejectError, RejectRecord } from '../store/rejects';
-import { onlyFeed, readCsvFeed, routeMessage, type SourceInput } from './source-inputs';
+import { counted, collect, feedsOf, readCsvFeed, routeMessage, type SourceInput } from './source-inputs';
 
 export type { RejectError, RejectRecord };
 export { inputsFromPath, type SourceInput } from './source-inputs';
 
-/** Counts of source records (rows, messages, JSON records). */
+/**
+ * Counts of source records (rows, messages, JSON records). A feed that groups rows (`group`)
+ * counts its rows here, each accepted or rejected on its own, and its groups in `groups`.
+ */
 export interface SourceCounts {
   read: number;
   /** Every canonical record made from it was accepted. */
@@ -31,7 +36,26 @@ export interface SourceCounts {
   rejected: number;
   /** Read, but it made no record (no rule of its feed applies: every `when` was false). */
   skipped: number;
+  /** The groups of rows of grouped feeds (present when the source has one). */
+  groups?: GroupCounts;
 }
+
+/** Groups of rows: accepted when every row of the group was, rejected when at least one row was. */
+export interface GroupCounts {
+  read: number;
+  accepted: number;
+  rejected: number;
+}
+
+/** A canonical record that was not accepted, with its errors located in the source. */
+interface Failed {
+  result: RecordResult;
+  errors: RejectError[];
+  mapped: MappedRecord;
+}
+
+/** How many times a grouped record is made again without the rows that failed. */
+const MAX_GROUP_RETRIES = 3;
 
 export interface SourceRunReport {
   /** Canonical records, per kind. */
@@ -64,69 +88,9 @@ const COLLECTION_OF: Partial<Record<MappedKind, CollectionName>> = {
 /** Issues listed in a report by default; every rejected record still goes to `onReject` (the rejects report). */
 export const MAX_LISTED_ISSUES = 1000;
 
-/**
- * The issues of a run: the first `max` are kept, the others only counted by severity, so a file
- * of millions of bad lines does not hold millions of issues. `list()` ends with a line saying
- * how many were left out.
- */
-class IssueList {
-  private readonly kept: OperationOutcomeIssue[] = [];
-  private readonly omitted = new Map<string, number>();
-  private total = 0;
-
-  constructor(private readonly max: number) {}
-
-  push(...issues: OperationOutcomeIssue[]): void {
-    for (const issue of issues) {
-      this.total++;
-      // A fatal issue (an input abandoned) is always listed: it is the one that says why a run stopped.
-      if (this.kept.length < this.max || issue.severity === 'fatal') this.kept.push(issue);
-      else this.omitted.set(issue.severity, (this.omitted.get(issue.severity) ?? 0) + 1);
-    }
-  }
-
-  get size(): number {
-    return this.total;
-  }
-
-  list(): OperationOutcomeIssue[] {
-    if (this.omitted.size === 0) return this.kept;
-    const counts = [...this.omitted].map(([severity, n]) => `${n} ${severity}${n === 1 || severity === 'information' ? '' : 's'}`).join(', ');
-    const text = `${this.total - this.kept.length} more issues not listed (${counts}); each rejected record's errors go with it to the rejects report (peerbridge translate --rejects) or the reject store (ingest without dryRun)`;
-    return [...this.kept, { severity: 'information', code: 'informational', details: { text } }];
-  }
-}
-
 const isError = (i: { severity: string }): boolean => i.severity === 'error' || i.severity === 'fatal';
 
-/** `durationMinutes` from `$.durationMinutes`; '' for `$`. */
-function fieldOf(expression: string | undefined): string {
-  if (!expression || expression === '$') return '';
-  return expression.startsWith('$.') ? expression.slice(2) : expression.replace(/^\$/, '');
-}
-
-/** The source location of a canonical field: its own trace, or its nearest traced parent's. */
-function sourceOf(field: string, trace: Record<string, string>): string | undefined {
-  let f = field;
-  while (f) {
-    const at = trace[f];
-    if (at !== undefined) return at;
-    const cut = Math.max(f.lastIndexOf('.'), f.lastIndexOf('['));
-    if (cut <= 0) break;
-    f = f.slice(0, cut);
-  }
-  return undefined;
-}
-
 const stageOf = (issue: OperationOutcomeIssue): string => /stage: (\w+)/.exec(issue.diagnostics ?? '')?.[1] ?? 'canonical';
-
-/** Counts bytes as they are read. */
-async function* counted(chunks: SourceInput['chunks'], onBytes: (n: number) => void): AsyncGenerator<Buffer | Uint8Array | string> {
-  for await (const chunk of chunks as AsyncIterable<Buffer | Uint8Array | string>) {
-    onBytes(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength);
-    yield chunk;
-  }
-}
 
 /** Translates the inputs of one source; `sink` receives each accepted record's resources. */
 export async function translateSource(
@@ -141,13 +105,16 @@ export async function translateSource(
   const issues = new IssueList(hooks.maxListedIssues ?? MAX_LISTED_ISSUES);
   issues.push(...run.setSource(source.system));
   const counts: SourceCounts = { read: 0, accepted: 0, rejected: 0, skipped: 0 };
+  // Feeds that group rows into records: their rows are counted, and their groups on their own.
+  const groups: GroupCounts | undefined = source.feeds.some((f) => f.group) ? { read: 0, accepted: 0, rejected: 0 } : undefined;
   const inputReports: SourceRunReport['inputs'] = [];
   let fatal: string | undefined;
   let bytes = 0;
 
   // `mapped`: the canonical record, when the mapping made one (what it is about: who owns the reject).
-  const reject = async (m: MappedSource, errors: RejectError[], kind?: RecordKind, id?: string, mapped?: MappedRecord): Promise<void> => {
-    const r = m.record;
+  // `at`: the row(s) of a group that failed, when it is not the whole source record.
+  const reject = async (m: MappedSource, errors: RejectError[], kind?: RecordKind, id?: string, mapped?: MappedRecord, at?: SourceRecord): Promise<void> => {
+    const r = at ?? m.record;
     await hooks.onReject?.({
       source: source.name,
       ...(m.feed ? { feed: m.feed } : {}),
@@ -158,7 +125,7 @@ export async function translateSource(
       ...(id !== undefined ? { id } : {}),
       errors,
       raw: r.raw,
-      ...(r.meta?.header !== undefined ? { header: r.meta.header } : {}),
+      ...(m.record.meta?.header !== undefined ? { header: m.record.meta.header } : {}),
       ...(mapped ? { about: rejectSubject(source.system, mapped) } : {}),
     });
   };
@@ -175,7 +142,7 @@ export async function translateSource(
   ): OperationOutcomeIssue => ({
     severity,
     code,
-    details: { text: `${r.input} ${at && at.startsWith(r.where) ? at : `${r.where}${at ? `, ${at}` : ''}`}: ${text}` },
+    details: { text: `${r.input} ${at && (at.startsWith(r.where) || (r.rows && LINE.test(at))) ? at : `${r.where}${at ? `, ${at}` : ''}`}: ${text}` },
     diagnostics: `stage: ${stage}; record ${r.n}`,
     expression: [field ? `$.${field}` : '$'],
   });
@@ -183,9 +150,27 @@ export async function translateSource(
   const mappingIssue = (r: SourceRecord, i: MappingIssue): OperationOutcomeIssue =>
     located(r, i.severity, i.severity === 'error' ? 'processing' : 'informational', i.field, i.source, i.message, 'mapping');
 
-  const handleRecord = async (m: MappedSource, mapped: MappedRecord): Promise<boolean> => {
+  /** Issues of one source record, each said once: one empty ClientNo read by four targets is one line, not four. */
+  const sayer = (): ((...list: OperationOutcomeIssue[]) => void) => {
+    const said = new Set<string>();
+    return (...list) => {
+      for (const issue of list) {
+        const key = `${issue.severity}\u0000${issue.details?.text ?? ''}`;
+        if (said.has(key)) continue;
+        said.add(key);
+        issues.push(issue);
+      }
+    };
+  };
+
+  /** Translates one mapped record; sinks what is accepted and returns what is not, with its errors. */
+  const translateMapped = async (
+    m: MappedSource,
+    mapped: MappedRecord,
+    say: (...list: OperationOutcomeIssue[]) => void,
+  ): Promise<{ accepted: number; failed: Failed[] }> => {
     const r = m.record;
-    issues.push(...mapped.issues.filter((i) => !isError(i)).map((i) => mappingIssue(r, i)));
+    say(...mapped.issues.filter((i) => !isError(i)).map((i) => mappingIssue(r, i)));
     // Mapping errors go into the canonical run by path, so an episode's bad contact rejects that contact only.
     const pre = mapped.issues.filter(isError).map((i) => ({
       ...recordIssue('error', 'processing', i.field ? `$.${i.field}` : '$', i.message, 'mapping'),
@@ -202,32 +187,96 @@ export async function translateSource(
     } else {
       results = [run.translateChild(mapped.kind as 'contact' | 'eligibility-review' | 'recovery-plan', '$', mapped.value, mapped.episode ?? {})];
     }
-    let ok = true;
+    let accepted = 0;
+    const failed: Failed[] = [];
     for (const result of results) {
       const errors: RejectError[] = [];
       for (const issue of result.issues) {
         const field = fieldOf(issue.expression?.[0]);
-        const at = /; source: (.*)$/.exec(issue.diagnostics ?? '')?.[1] ?? sourceOf(field, mapped.trace);
+        const at = /; source: (.*)$/.exec(issue.diagnostics ?? '')?.[1] ?? ownPlaces(field, mapped) ?? sourceOf(field, mapped.trace);
         const stage = stageOf(issue);
-        issues.push(located(r, issue.severity, issue.code, field, at, issue.details?.text ?? '', stage));
+        say(located(r, issue.severity, issue.code, field, at, issue.details?.text ?? '', stage));
         if (isError(issue)) errors.push({ ...(field ? { field } : {}), ...(at ? { source: at } : {}), reason: issue.details?.text ?? '', stage });
       }
       if (result.accepted) {
+        accepted++;
         await sink(result.resources, result);
       } else {
-        ok = false;
-        await reject(m, errors, result.kind, result.id ?? (typeof mapped.value.id === 'string' ? mapped.value.id : undefined), mapped);
+        failed.push({ result, errors, mapped });
       }
     }
-    return ok;
+    return { accepted, failed };
+  };
+
+  const idOf = (f: Failed): string | undefined => f.result.id ?? (typeof f.mapped.value.id === 'string' ? f.mapped.value.id : undefined);
+
+  /**
+   * One mapped record of a group of rows (a feed's `group`): a reject is the row that failed, with
+   * its own place and raw text. When nothing of the record was accepted and its errors name some
+   * of its rows only, the record is made again from the other rows, which are accepted (or
+   * rejected) on their own. Resolves to the rows rejected, or undefined when the errors name no
+   * row (the whole group is rejected, as one record).
+   */
+  const settleGrouped = async (
+    m: MappedSource,
+    mapped: MappedRecord,
+    say: (...list: OperationOutcomeIssue[]) => void,
+    depth = 0,
+  ): Promise<Set<SourceRecord> | undefined> => {
+    const rows = m.record.rows as SourceRecord[];
+    const { accepted, failed } = await translateMapped(m, mapped, say);
+    const out = new Set<SourceRecord>();
+    if (failed.length === 0) return out;
+    // The record itself failed (its children then fail with it): its own errors say which rows.
+    const head = accepted === 0 ? blamedRows(rows, failed[0].errors) : undefined;
+    if (head && head.size > 0 && head.size < rows.length && depth < MAX_GROUP_RETRIES) {
+      for (const [row, errors] of head) {
+        out.add(row);
+        await reject(m, errors, failed[0].result.kind, idOf(failed[0]), failed[0].mapped, row);
+      }
+      const feed = source.feeds.find((f) => f.name === m.feed) as Feed;
+      const again = mapRecord(source, feed, groupRecord(rows.filter((row) => !head.has(row))));
+      const same = again.issues.length === 0 ? again.results.find((x) => x.kind === mapped.kind && x.value.id === mapped.value.id) : undefined;
+      if (same) {
+        // The failed try is not counted: the record is read once, as made from the rows that are left.
+        for (const f of failed) run.uncount(f.result);
+        const more = await settleGrouped(again, same, say, depth + 1);
+        if (!more) return undefined;
+        for (const row of more) out.add(row);
+        return out;
+      }
+    }
+    const blames = failed.map((f) => blamedRows(rows, f.errors));
+    const named = new Set<SourceRecord>();
+    for (const b of blames) for (const row of b?.keys() ?? []) named.add(row);
+    // An error about the group as a whole, or a record of which nothing was made while some of its
+    // rows are named by no error (they would be neither accepted nor rejected): the group is
+    // rejected as one record, with every error.
+    if (blames.some((b) => !b || b.size === 0) || (accepted === 0 && named.size < rows.length)) {
+      for (const f of failed) await reject(m, f.errors, f.result.kind, idOf(f), f.mapped);
+      return undefined;
+    }
+    for (const [i, f] of failed.entries()) {
+      for (const [row, errors] of blames[i] ?? []) {
+        out.add(row);
+        await reject(m, errors, f.result.kind, idOf(f), f.mapped, row);
+      }
+    }
+    return out;
   };
 
   const handle = async (m: MappedSource): Promise<void> => {
-    counts.read++;
+    const say = sayer();
+    const rows = m.record.rows;
+    const n = rows?.length ?? 1;
+    counts.read += n;
+    if (groups && rows) groups.read++;
     const recordErrors = m.issues.filter(isError);
-    issues.push(...m.issues.map((i) => mappingIssue(m.record, i)));
-    let ok = recordErrors.length === 0;
-    if (!ok) {
+    say(...m.issues.map((i) => mappingIssue(m.record, i)));
+    let rejectedRows = 0;
+    let none = false;
+    if (recordErrors.length) {
+      rejectedRows = n;
       await reject(
         m,
         recordErrors.map((i) => ({
@@ -238,27 +287,45 @@ export async function translateSource(
           ...(i.code ? { code: i.code } : {}),
         })),
       );
+    } else if (rows) {
+      const rejected = new Set<SourceRecord>();
+      for (const mapped of m.results) {
+        const out = await settleGrouped(m, mapped, say);
+        if (!out) {
+          rows.forEach((row) => rejected.add(row));
+        } else {
+          out.forEach((row) => rejected.add(row));
+        }
+      }
+      rejectedRows = rejected.size;
+      none = m.results.length === 0;
     } else {
       for (const mapped of m.results) {
-        if (!(await handleRecord(m, mapped))) ok = false;
+        const { failed } = await translateMapped(m, mapped, say);
+        for (const f of failed) await reject(m, f.errors, f.result.kind, idOf(f), f.mapped);
+        if (failed.length) rejectedRows = 1;
       }
+      none = m.results.length === 0;
     }
-    if (!ok) counts.rejected++;
-    else if (m.results.length) counts.accepted++;
-    else {
+    if (none) {
       // Read, but no record rule applied (every `when` false: a DFT without H0038 charges): said, not silent.
-      counts.skipped++;
-      issues.push(
-        located(m.record, 'information', 'informational', '', undefined, `made no record: no rule of feed ${m.feed || '(none)'} applies to it`, 'mapping'),
-      );
+      counts.skipped += n;
+      say(located(m.record, 'information', 'informational', '', undefined, `made no record: no rule of feed ${m.feed || '(none)'} applies to it`, 'mapping'));
+    } else {
+      counts.rejected += rejectedRows;
+      counts.accepted += n - rejectedRows;
+    }
+    if (groups && rows && !none) {
+      if (rejectedRows) groups.rejected++;
+      else groups.accepted++;
     }
     hooks.onProgress?.({ bytes, records: counts.read, input: m.record.input });
   };
 
   for (const input of inputs) {
-    const before = counts.read;
+    let before = counts.read;
     const chunks = counted(input.chunks, (n) => (bytes += n));
-    const report: SourceRunReport['inputs'][number] = { name: input.name, read: 0 };
+    let report: SourceRunReport['inputs'][number] = { name: input.name, read: 0 };
     inputReports.push(report);
     try {
       if (source.format === 'hl7v2') {
@@ -269,8 +336,9 @@ export async function translateSource(
           await handle(routeMessage(source, record, only));
         }
       } else {
-        const feed = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : (feedFor(source, basename(input.name)) ?? onlyFeed(source));
-        if (!feed) {
+        const named = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : undefined;
+        const feeds = named ? [named] : input.feed !== undefined ? [] : feedsOf(source, basename(input.name));
+        if (!feeds.length) {
           const known = source.feeds.map((f) => `${f.name} (${f.match.join(', ')})`).join('; ');
           if (input.feed !== undefined) throw new InputError(`No feed "${input.feed}" in source ${source.name}: feeds are ${known}`, '$');
           // A file of a folder that no feed reads (a README, a stray export): said, not fatal.
@@ -279,13 +347,24 @@ export async function translateSource(
           (input.chunks as { destroy?: () => void }).destroy?.();
           continue;
         }
-        report.feed = feed.name;
         const onWarning = (w: string): void => issues.push(recordIssue('warning', 'informational', '$', `${input.name}: ${w}`, 'parse'));
-        const records =
-          source.format === 'csv'
-            ? readCsvFeed(chunks, input.name, feed, onWarning)
-            : readJson(chunks, { input: input.name, records: feed.json?.records ?? '$', onWarning });
-        for await (const m of mapRecords(source, feed, records)) await handle(m);
+        // A JSON page read by several feeds (a list each: $.data.clients[*], $.data.visits[*]) is
+        // read once into memory, then each feed reads its own list from it, in the feeds' order.
+        const page = feeds.length > 1 ? [await collect(chunks)] : undefined;
+        for (const [i, feed] of feeds.entries()) {
+          if (i > 0) {
+            report.read = counts.read - before;
+            before = counts.read;
+            report = { name: input.name, read: 0 };
+            inputReports.push(report);
+          }
+          report.feed = feed.name;
+          const records =
+            source.format === 'csv'
+              ? readCsvFeed(chunks, input.name, feed, onWarning)
+              : readJson(page ?? chunks, { input: input.name, records: feed.json?.records ?? '$', ...(i === 0 ? { onWarning } : {}) });
+          for await (const m of mapRecords(source, feed, records)) await handle(m);
+        }
       }
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
@@ -310,5 +389,6 @@ export async function translateSource(
           },
         ],
   };
+  if (groups) counts.groups = groups;
   return { summary: finished.summary, records: counts, outcome, ...(fatal ? { fatal } : {}), inputs: inputReports };
 }

@@ -66,11 +66,14 @@ export function mapRecord(source: LoadedSource, feed: Feed, record: SourceRecord
         if (rule.when && !rule.when(s)) {
           continue;
         }
-        const env: Env = { format, issues: [], trace: {}, field: '', at: undefined, record: { n: record.n, where: record.where } };
+        const env: Env = { format, issues: [], trace: {}, fed: {}, field: '', at: undefined, record: { n: record.n, where: record.where } };
         const value: Record<string, unknown> = {};
         const episode: Record<string, unknown> | undefined = rule.hasEpisode ? {} : undefined;
         runGroup(rule.group, s, env, '', value, episode);
         const r: MappedRecord = { kind: rule.kind, value, trace: env.trace, issues: env.issues };
+        if (env.fed && Object.keys(env.fed).length > 0) {
+          r.fed = env.fed;
+        }
         if (episode) {
           r.episode = episode;
         }
@@ -192,11 +195,11 @@ export async function* mapRecords(
   }
 }
 
-/** The source record of a group of rows: the first row's number and meta, every row's lines and raw text. */
+/** The source record of a group of rows: the first row's number and meta, every row's lines and raw text, and the rows themselves. */
 export function groupRecord(rows: SourceRecord[]): SourceRecord {
   const first = rows[0];
   if (rows.length === 1) {
-    return { ...first, scope: new GroupScope(rows, first.where) };
+    return { ...first, scope: new GroupScope(rows, first.where), rows };
   }
   const where = groupWhere(rows.map((r) => r.where));
   return {
@@ -206,6 +209,7 @@ export function groupRecord(rows: SourceRecord[]): SourceRecord {
     raw: rows.map((r) => r.raw).join('\n'),
     scope: new GroupScope(rows, where),
     ...(first.meta ? { meta: first.meta } : {}),
+    rows,
   };
 }
 

@@ -90,7 +90,14 @@ export function compileValue(data: unknown, cx: CompileContext, at: YamlPath, ta
       });
       firstPath = paths[0];
       shape = 'list';
-      read = (s) => readEach(s, paths, format);
+      read = (s, env) => {
+        const g = readEach(s, paths, format);
+        // Every path's place, for an error on the target that one of them caused (MappedRecord.fed).
+        if (env.fed !== undefined && g.ats !== undefined) {
+          env.fed[env.field] = g.ats.filter((x): x is string => x !== undefined);
+        }
+        return g;
+      };
     } else {
       throw file.error([...at, 'from'], 'from is a source path, or a list of source paths');
     }

@@ -71,6 +71,12 @@ export function conceptMaps(source: LoadedSource): ConceptMap[] {
   return [...source.tables.values()].filter((t) => !(t.target in VALUE_TARGETS)).map((t) => conceptMap(source, t));
 }
 
+/** Where a source's tables are written: `acme-csv.yaml` (`tables` of a one-file mapping) or `riverbend-csv/tables.yaml`. */
+function tableFile(source: LoadedSource): string {
+  const base = source.dir.split(/[\\/]/).filter(Boolean).pop() ?? source.name;
+  return /\.yaml$/.test(base) ? `${base}, tables` : `${base}/tables.yaml`;
+}
+
 function conceptMap(source: LoadedSource, table: CodeTable): ConceptMap {
   const id = conceptMapId(source.name, table.name);
   const what = table.description ?? `${table.name} codes`;
@@ -81,7 +87,7 @@ function conceptMap(source: LoadedSource, table: CodeTable): ConceptMap {
     name: fhirName(source.name, table.name),
     title: `${source.title ?? source.name}: ${what}`,
     status: 'active',
-    description: `${what} of ${source.title ?? source.name} (${source.system}) mapped to PeerBridge's ${table.target} codes (mappings/${source.name}/tables.yaml, table ${table.name}).${table.ignoreCase ? ' Source codes match without regard to case.' : ''}`,
+    description: `${what} of ${source.title ?? source.name} (${source.system}) mapped to PeerBridge's ${table.target} codes (${tableFile(source)}, table ${table.name}).${table.ignoreCase ? ' Source codes match without regard to case.' : ''}${source.description ? ` The mapping: ${source.description}` : ''}`,
     group: [
       {
         source: table.system,

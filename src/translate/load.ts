@@ -140,6 +140,7 @@ function assemble(
   return {
     name: src.name,
     ...(src.title !== undefined ? { title: src.title } : {}),
+    ...(src.description !== undefined ? { description: src.description } : {}),
     system: src.system,
     format: src.format,
     timezone: src.timezone,

@@ -40,6 +40,12 @@ export interface MappedRecord {
    * missing field names the column it should have come from. `const` targets are not traced.
    */
   trace: Record<string, string>;
+  /**
+   * For a target read from several paths (`from: [SvcDate, EndTime]`): where each of them was (or
+   * was looked for), so an error on the target can name the column that is its own (`EndTime`),
+   * not the first of the join (`SvcDate`), which `trace` holds.
+   */
+  fed?: Record<string, string[]>;
   /** Mapping issues (errors reject this record before the canonical checks; warnings travel with it). */
   issues: MappingIssue[];
 }
@@ -101,6 +107,8 @@ export interface Feed {
 export interface LoadedSource {
   name: string;
   title?: string;
+  /** What the mapping reads (its `description`): the ConceptMaps of its tables say it too. */
+  description?: string;
   /** The canonical `source` URI. */
   system: string;
   format: InputFormat;

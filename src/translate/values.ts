@@ -33,6 +33,8 @@ export interface Env {
   readonly format: InputFormat;
   issues: MappingIssue[];
   trace: Record<string, string>;
+  /** Targets read from several paths: every path's place (MappedRecord.fed). */
+  fed?: Record<string, string[]>;
   /** The target being set (for issues). */
   field: string;
   /** Where the value being worked on was read (for warnings). */

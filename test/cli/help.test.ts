@@ -18,6 +18,9 @@ describe('peerbridge <command> --help', () => {
     [['auth', '--help'], /auth keygen/],
     [['auth', 'token', '--help'], /auth token/],
     [['serve', '--help'], /Starts the FHIR server/],
+    [['mapping', '--help'], /mapping init --from/],
+    [['mapping', 'init', '--help'], /--kind <kind>/],
+    [['mapping', 'test', '-h'], /expected\.json/],
   ])('%j', async (args, usage) => {
     const res = await run(...args);
     expect(res.code).toBe(0);

@@ -150,11 +150,11 @@ describe('riverbend-csv: the nightly export folder', () => {
       ['staff.csv', 'staff', 7],
       ['clients.csv', 'clients', 13],
       ['episodes.csv', 'episodes', 14],
-      ['eligibility.csv', 'eligibility', 7], // 28 rows, 7 reviews
+      ['eligibility.csv', 'eligibility', 28], // 28 rows (counted as rows), 7 reviews (counted as groups)
       ['contacts.csv', 'contacts', 32],
       ['recovery_capital.csv', 'recovery-capital', 7],
     ]);
-    expect(p.report.records).toEqual({ read: 83, accepted: 83, rejected: 0, skipped: 0 });
+    expect(p.report.records).toEqual({ read: 104, accepted: 104, rejected: 0, skipped: 0, groups: { read: 7, accepted: 7, rejected: 0 } });
     expect(p.rejects).toEqual([]);
   });
 
