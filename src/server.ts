@@ -1,7 +1,8 @@
 /**
  * `npm start` / `peerbridge serve`: loads the configuration, the validator and the store
  * (PostgreSQL when DATABASE_URL is set, else embedded PGlite in DATA_DIR), then listens; closes
- * the store on SIGINT/SIGTERM.
+ * the store on SIGINT/SIGTERM. `start()` runs `WORKERS` such processes under a cluster primary
+ * (src/cluster.ts) when there is more than one.
  */
 import { loadConfig, publicBaseUrl } from './config';
 import { openBulkExport } from './export';
@@ -24,6 +25,23 @@ import { buildAck } from './inbound/hl7v2';
 import { startMllpListener, type MllpListener } from './mllp/listener';
 import { loadRules } from './domain/rules';
 import { loadPackageTerms } from './fhir/context';
+import cluster from 'node:cluster';
+import { runPrimary, workerCount } from './cluster';
+
+/** The entry point: the cluster primary when WORKERS > 1 (PostgreSQL), else (and in each worker) the server itself. */
+export async function start(): Promise<void> {
+  if (cluster.isPrimary) {
+    const config = loadConfig();
+    const { count, warning } = workerCount(config);
+    if (warning) console.warn(JSON.stringify({ level: 'warn', message: warning }));
+    if (count > 1) {
+      const log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>): void =>
+        console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
+      process.exit(await runPrimary({ workers: count, log }));
+    }
+  }
+  await serve();
+}
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
@@ -107,14 +125,19 @@ export async function serve(): Promise<void> {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);
       const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.DATA_DIR}`;
+      const worker = cluster.isWorker ? `, worker ${process.pid}` : '';
       console.log(
-        `PeerBridge listening on port ${config.PORT}, FHIR base ${baseUrl} (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`,
+        `PeerBridge listening on port ${config.PORT}, FHIR base ${baseUrl} (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms${worker})`,
       );
       bulk.start();
       if (mllp) console.log(`HL7 v2 MLLP listener on port ${mllp.port} (source ${config.MLLP_SOURCE})`);
       resolve();
     });
     answerClientErrors(server);
+    if (cluster.isWorker && process.env.NODE_ENV === 'test') {
+      // Tests only (test/cluster.test.ts): which worker answered.
+      server.prependListener('request', (_req, res) => res.setHeader('X-Worker-Pid', String(process.pid)));
+    }
     const stop = (): void => {
       // Stop taking requests, let those in flight finish, then close the store so PGlite flushes its files.
       server.close(() => {
@@ -147,7 +170,7 @@ function loadValidator(igPackages: string[]): Validator {
 }
 
 if (require.main === module) {
-  serve().catch((err: unknown) => {
+  start().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : String(err));
     process.exit(1);
   });

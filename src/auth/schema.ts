@@ -10,6 +10,8 @@
  *   every process on the database so tokens verify anywhere and survive restarts. The private key
  *   is stored as a JWK: anyone who can read this table can mint tokens (as anyone who can read
  *   the database can read the records).
+ * - `auth_rate_limit`: the rate limits' buckets shared by the processes on one PostgreSQL, one row
+ *   per limit and key (src/auth/shared-rate-limit.ts).
  */
 import type { SqlDriver } from '../store/repository';
 
@@ -40,6 +42,10 @@ const DDL = [
     private_jwk jsonb NOT NULL,
     public_jwk jsonb NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now())`,
+  `CREATE TABLE IF NOT EXISTS auth_rate_limit (
+    key text PRIMARY KEY,
+    tokens double precision NOT NULL,
+    at timestamptz NOT NULL)`,
 ];
 
 /** Creates the auth tables when missing; safe to run from several processes at once. */

@@ -71,6 +71,8 @@ const ConfigSchema = z.object({
   STORE_MAINTENANCE: z.enum(['on', 'off']).default('on'),
   /** AuditEvents waiting to be written beyond which new requests wait for the audit writer (back-pressure). */
   AUDIT_QUEUE_HIGH_WATER: z.coerce.number().int().positive().default(5000),
+  /** Server processes (node:cluster, src/cluster.ts); default one per core (os.availableParallelism()) on PostgreSQL; always 1 on PGlite. */
+  WORKERS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(1024).optional()),
   /** Longest a request waits for room in the audit queue before it is answered 503 (ms). */
   AUDIT_QUEUE_WAIT_MS: z.coerce.number().int().positive().default(10_000),
 });
