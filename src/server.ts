@@ -26,6 +26,7 @@ import { startMllpListener, type MllpListener } from './mllp/listener';
 import { loadRules } from './domain/rules';
 import { loadPackageTerms } from './fhir/context';
 import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { runPrimary, workerCount } from './cluster';
 
 /** The entry point: the cluster primary when WORKERS > 1 (PostgreSQL), else (and in each worker) the server itself. */
@@ -66,7 +67,8 @@ export async function serve(): Promise<void> {
     config.VALIDATION_WORKERS === 0
       ? undefined
       : new ValidationPool({
-          size: config.VALIDATION_WORKERS,
+          // Under WORKERS processes, the cores are split between them (each process's threads start on demand).
+          size: config.VALIDATION_WORKERS ?? (cluster.isWorker ? Math.max(1, Math.ceil(availableParallelism() / workerCount(config).count)) : undefined),
           maxQueue: config.VALIDATION_QUEUE,
           budget: { maxElements: config.VALIDATION_MAX_ELEMENTS, timeoutMs: config.VALIDATION_TIMEOUT_MS },
           definitions: validator.defs.options,

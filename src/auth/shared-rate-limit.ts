@@ -19,7 +19,7 @@
  * buckets stay local (a warning is logged, at most once a minute).
  */
 import type { SqlDriver } from '../store/repository';
-import { RateLimiter } from './token-bucket';
+import { RateLimiter, type Bucket } from './token-bucket';
 
 export type SharedLog = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 
@@ -61,6 +61,10 @@ export class SharedRateLimiter extends RateLimiter {
     this.prefix = `${scope}:`;
     this.intervalMs = options.intervalMs ?? 150;
     this.log = options.log;
+  }
+
+  protected override pinned(b: Bucket): boolean {
+    return b.used > 0;
   }
 
   /** Reconciles every `intervalMs` in the background (the timer does not keep the process alive). */

@@ -56,9 +56,14 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
+  /** A bucket the sweep must keep although it is full (the shared limiter's: tokens not reported yet). */
+  protected pinned(_b: Bucket): boolean {
+    return false;
+  }
+
   private sweep(now: number): void {
     for (const [key, b] of this.buckets) {
-      if (b.used === 0 && b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) {
+      if (!this.pinned(b) && b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) {
         this.buckets.delete(key);
       }
     }
