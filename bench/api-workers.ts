@@ -31,7 +31,14 @@ function freePort(): Promise<number> {
 /** Starts the server with `workers` processes, runs `measure` against it, stops it with SIGTERM. */
 async function withServer<T>(databaseUrl: string, workers: number, measure: (base: string) => Promise<T>): Promise<{ result: T; readyMs: number }> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', WORKERS: String(workers), AUTH_DISABLED: 'true' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    WORKERS: String(workers),
+    AUTH_DISABLED: 'true',
+  };
   // The per-IP limit stays on (shared through the database, as deployed) but high enough not to refuse the load.
   env.RATE_LIMIT_PER_SECOND = '1000000';
   env.RATE_LIMIT_BURST = '1000000';

@@ -104,8 +104,7 @@ function parseArgs(argv: string[]): Args {
         .split(',')
         .map(Number);
       if (args.workers.length === 0 || args.workers.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--workers takes counts, e.g. 1,2');
-    }
-    else if (a === '--drivers') {
+    } else if (a === '--drivers') {
       args.drivers = String(argv[++i] ?? '')
         .split(',')
         .filter(Boolean) as Driver[];
@@ -512,7 +511,12 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
     const security = key ? await securityCost(server, args, key, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`, log) : undefined;
     const workers =
       driver === 'pg' && args.workers
-        ? await compareWorkers(env.DATABASE_URL, args.workers, (base) => load(base, args, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`), log)
+        ? await compareWorkers(
+            env.DATABASE_URL,
+            args.workers,
+            (base) => load(base, args, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`),
+            log,
+          )
         : undefined;
     return { driver, loadavg: load1, ingest: ing, read, byPatient, byDate, export: exp, security, workers, serverPeakRssMb: rss(pid).peak };
   } finally {
