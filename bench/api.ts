@@ -28,7 +28,8 @@
  * Options: --resources N [100000], --drivers pg,pglite [both], --duration S [10] per load run,
  * --connections C [10], --batch B [100] entries per transaction Bundle, --ingest-concurrency K [4],
  * --seed S [20261122], --no-analyze, --no-restart, --auth-rounds R [5], --no-auth, --cpu-prof DIR (V8 CPU
- * profiles of the server child, one per server start). PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
+ * profiles of the server child, one per server start), --workers 1,2 (PostgreSQL, last: read by id
+ * against src/server.ts itself started with each WORKERS count in turn; bench/api-workers.ts). PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
  * [postgres://postgres@127.0.0.1:5432/postgres].
  */
 import autocannon from 'autocannon';
@@ -41,6 +42,7 @@ import { Client } from 'pg';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import type { Resource } from '@medplum/fhirtypes';
 import { PROJECT_ROOT } from '../src/validation';
+import { compareWorkers } from './api-workers';
 import { writeResults } from './stats';
 import { generateWorkload } from './workload';
 
@@ -62,6 +64,8 @@ interface Args {
   authRounds: number;
   /** Folder for V8 CPU profiles of the server child (--cpu-prof <dir>), for finding where time goes. */
   cpuProf?: string;
+  /** WORKERS counts to compare read by id with (--workers 1,2), PostgreSQL only. */
+  workers?: number[];
 }
 
 function parseArgs(argv: string[]): Args {
@@ -95,7 +99,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--auth-rounds') args.authRounds = Math.floor(num(i++));
     else if (a === '--no-auth') args.authRounds = 0;
     else if (a === '--cpu-prof') args.cpuProf = argv[++i];
-    else if (a === '--drivers') {
+    else if (a === '--workers') {
+      args.workers = String(argv[++i] ?? '')
+        .split(',')
+        .map(Number);
+      if (args.workers.length === 0 || args.workers.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--workers takes counts, e.g. 1,2');
+    } else if (a === '--drivers') {
       args.drivers = String(argv[++i] ?? '')
         .split(',')
         .filter(Boolean) as Driver[];
@@ -500,7 +509,16 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
     if (exp.resources !== ing.resources) log(`WARNING: exported ${exp.resources}, stored ${ing.resources}`);
     // Last, so the AuditEvents it writes are not in the export.
     const security = key ? await securityCost(server, args, key, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`, log) : undefined;
-    return { driver, loadavg: load1, ingest: ing, read, byPatient, byDate, export: exp, security, serverPeakRssMb: rss(pid).peak };
+    const workers =
+      driver === 'pg' && args.workers
+        ? await compareWorkers(
+            env.DATABASE_URL,
+            args.workers,
+            (base) => load(base, args, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`),
+            log,
+          )
+        : undefined;
+    return { driver, loadavg: load1, ingest: ing, read, byPatient, byDate, export: exp, security, workers, serverPeakRssMb: rss(pid).peak };
   } finally {
     await stop(server);
     await cleanup();
@@ -539,6 +557,14 @@ function table(results: R[]): string {
       ['  auth + audit overhead on read p50 (%)', '', s((x) => x.auditOverheadP50Pct.toFixed(1))],
       ['read by id req/s: no auth / auth / auth + audit', '', s((x) => `${x.none.rps.toFixed(0)} / ${x.auth.rps.toFixed(0)} / ${x.audit.rps.toFixed(0)}`)],
     );
+  }
+  for (const n of results.find((r) => r.workers)?.workers?.map((x) => x.workers) ?? []) {
+    const one = (r: R) => r.workers?.find((x) => x.workers === n);
+    rows.push([
+      `read by id, server WORKERS=${n}: req/s, p50 / p99 (ms)`,
+      '',
+      (r) => (one(r) ? `${one(r)!.rps.toFixed(0)}, ${one(r)!.p50} / ${one(r)!.p99}` : '-'),
+    ]);
   }
   const head = ['metric', 'target (PostgreSQL)', 'PostgreSQL', 'PGlite'];
   const body = rows.map(([name, target, f]) => [name, target, by('pg') ? f(by('pg') as R) : '-', by('pglite') ? f(by('pglite') as R) : '-']);

@@ -112,8 +112,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     case 'users':
       return usersCommand(rest, out, err);
     case 'serve': {
-      const { serve } = await import('./server');
-      await serve();
+      const { start } = await import('./server');
+      await start();
       return new Promise<number>(() => undefined);
     }
     case '--version':

@@ -1,7 +1,8 @@
 /**
  * `npm start` / `peerbridge serve`: loads the configuration, the validator and the store
  * (PostgreSQL when DATABASE_URL is set, else embedded PGlite in DATA_DIR), then listens; closes
- * the store on SIGINT/SIGTERM.
+ * the store on SIGINT/SIGTERM. `start()` runs `WORKERS` such processes under a cluster primary
+ * (src/cluster.ts) when there is more than one.
  */
 import { loadConfig, publicBaseUrl } from './config';
 import { openBulkExport } from './export';
@@ -28,6 +29,24 @@ import { openConsole } from './users';
 import { createLogger } from './ops/logger';
 import { collectProcessMetrics } from './ops/metrics';
 import { startMetricsListener, type MetricsListener } from './ops/metrics-server';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { runPrimary, workerCount } from './cluster';
+
+/** The entry point: the cluster primary when WORKERS > 1 (PostgreSQL), else (and in each worker) the server itself. */
+export async function start(): Promise<void> {
+  if (cluster.isPrimary) {
+    const config = loadConfig();
+    const { count, warning } = workerCount(config);
+    if (warning) console.warn(JSON.stringify({ level: 'warn', message: warning }));
+    if (count > 1) {
+      const log = (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>): void =>
+        console[level === 'info' ? 'log' : level](JSON.stringify({ level, message, ...meta }));
+      process.exit(await runPrimary({ workers: count, log }));
+    }
+  }
+  await serve();
+}
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
@@ -50,7 +69,8 @@ export async function serve(): Promise<void> {
     config.VALIDATION_WORKERS === 0
       ? undefined
       : new ValidationPool({
-          size: config.VALIDATION_WORKERS,
+          // Under WORKERS processes, the cores are split between them (each process's threads start on demand).
+          size: config.VALIDATION_WORKERS ?? (cluster.isWorker ? Math.max(1, Math.ceil(availableParallelism() / workerCount(config).count)) : undefined),
           maxQueue: config.VALIDATION_QUEUE,
           budget: { maxElements: config.VALIDATION_MAX_ELEMENTS, timeoutMs: config.VALIDATION_TIMEOUT_MS },
           definitions: validator.defs.options,
@@ -130,8 +150,9 @@ export async function serve(): Promise<void> {
     const server = app.listen(config.PORT, config.HOST, () => {
       const ms = Math.round(performance.now() - started);
       const where = config.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.DATA_DIR}`;
+      const worker = cluster.isWorker ? `, worker ${process.pid}` : '';
       console.log(
-        `PeerBridge listening on port ${config.PORT}, FHIR base ${baseUrl} (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms)`,
+        `PeerBridge listening on port ${config.PORT}, FHIR base ${baseUrl} (${validator.profileUrls().length} profiles, store: ${where}, ready in ${ms} ms${worker})`,
       );
       bulk.start();
       if (mllp) console.log(`HL7 v2 MLLP listener on port ${mllp.port} (source ${config.MLLP_SOURCE})`);
@@ -139,6 +160,10 @@ export async function serve(): Promise<void> {
       resolve();
     });
     answerClientErrors(server);
+    if (cluster.isWorker && process.env.NODE_ENV === 'test') {
+      // Tests only (test/cluster.test.ts): which worker answered.
+      server.prependListener('request', (_req, res) => res.setHeader('X-Worker-Pid', String(process.pid)));
+    }
     const stop = (): void => {
       // Stop taking requests, let those in flight finish, then close the store so PGlite flushes its files.
       server.close(() => {
@@ -172,7 +197,7 @@ function loadValidator(igPackages: string[]): Validator {
 }
 
 if (require.main === module) {
-  serve().catch((err: unknown) => {
+  start().catch((err: unknown) => {
     // Exit 2, as `peerbridge serve` (docs/cli.md, "Exit codes"): bad configuration, a store or package that cannot be opened.
     console.error(err instanceof Error ? err.message : String(err));
     process.exit(2);

@@ -31,7 +31,8 @@ export { ALL_ORGANIZATIONS, ClientStore, ClientValidationError, JtiStore, type C
 export { assertAuthConfig, loadAuthConfig, loopbackAliases, urlsFor, type AuthConfig, type RequestUrls } from './config';
 export { authenticate, authorize, authOf, DISABLED_AUTH, type AccessEvent, type AuthenticateOptions, type Log } from './middleware';
 export { checkBundleEntries, checkPermission, entryPermission, forbidden, requiredPermission, type NeedAt, type Requirement } from './permissions';
-export { clientOrIp, rateLimit, RateLimiter, type RateLimitOptions } from './rate-limit';
+export { clientOrIp, limitWith, rateLimit, RateLimiter, type RateLimitOptions } from './rate-limit';
+export { SharedRateLimiter } from './shared-rate-limit';
 export { adminRouter, clientJson } from './admin-router';
 export { canSee, escalations, type ClientAdmin } from './client-admin';
 export { authRouter } from './router';
@@ -119,12 +120,18 @@ export async function openAuth(options: AuthOptions): Promise<Auth> {
       token: { clients, jti, clientKeys, serverKeys, ttlSeconds: config.AUTH_TOKEN_TTL_SECONDS, clockSkewSeconds: config.AUTH_CLOCK_SKEW_SECONDS, onEvent },
       urls,
       tokenRatePerMinute: config.AUTH_TOKEN_RATE_PER_MINUTE,
+      driver: options.driver,
       log: options.log,
     }),
     authenticate: authenticate({ verifier, expected: () => urls, disabled: config.AUTH_DISABLED, log: options.log, onEvent }),
     authorize: authorize({ onEvent }),
     admin: adminRouter({ clients, authorize: authorize({ onEvent }), onRemoved: (id) => verifier.forgetClient(id) }),
-    rateLimit: rateLimit({ rate: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
+    // Shared through the database on PostgreSQL (every worker and host), per process on PGlite.
+    rateLimit: rateLimit({
+      rate: config.RATE_LIMIT_PER_SECOND,
+      burst: config.RATE_LIMIT_BURST,
+      shared: { driver: options.driver, scope: 'fhir', log: options.log },
+    }),
     urls,
     capabilitySecurity: () => capabilitySecurity(urls.tokenUrl),
   };

@@ -3,9 +3,11 @@
  * address), refilled at `rate` per second up to `burst`. Over the limit: 429 with `Retry-After`
  * (seconds until one request fits) and an OperationOutcome (`throttled`).
  *
- * Buckets live in this process's memory: behind a load balancer with N processes a client gets up
- * to N times the rate. Idle buckets (full again) are dropped when the map grows, so memory stays
- * bounded by the number of recently active keys. The IP is Express' `req.ip`: set Express'
+ * Buckets live in this process's memory; with `shared` (PostgreSQL, several workers or hosts) each
+ * process reconciles its buckets with one row per key in the database every ~150 ms, in the
+ * background (src/auth/shared-rate-limit.ts): no request waits for the database. Idle buckets
+ * (full again) are dropped when the map grows, so memory stays bounded by the number of recently
+ * active keys. The IP is Express' `req.ip`: set Express'
  * `trust proxy` behind a proxy, or every client shares the proxy's bucket.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -13,61 +15,11 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FHIR_JSON } from '../outcomes/fhir-json';
 import type { AuthContext } from './access-token';
 import { DISABLED_AUTH } from './middleware';
+import type { SqlDriver } from '../store/repository';
+import { SharedRateLimiter, type SharedLog } from './shared-rate-limit';
+import { RateLimiter } from './token-bucket';
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-/** How many keys before idle buckets are swept. */
-const SWEEP_AT = 10_000;
-
-/** A token bucket per key. */
-export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
-
-  constructor(
-    /** Tokens added per second. */
-    readonly rate: number,
-    /** Bucket size: requests that may arrive at once. */
-    readonly burst: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Takes one token for `key`: 0 when allowed, else the seconds to wait (at least 1). */
-  take(key: string): number {
-    const now = this.now();
-    let b = this.buckets.get(key);
-    if (!b) {
-      if (this.buckets.size >= SWEEP_AT) {
-        this.sweep(now);
-      }
-      b = { tokens: this.burst, at: now };
-      this.buckets.set(key, b);
-    } else {
-      b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.rate);
-      b.at = now;
-    }
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - b.tokens) / this.rate));
-  }
-
-  /** Number of keys held (tests). */
-  get size(): number {
-    return this.buckets.size;
-  }
-
-  private sweep(now: number): void {
-    for (const [key, b] of this.buckets) {
-      if (b.tokens + ((now - b.at) / 1000) * this.rate >= this.burst) {
-        this.buckets.delete(key);
-      }
-    }
-  }
-}
+export { RateLimiter } from './token-bucket';
 
 export interface RateLimitOptions {
   /** Requests per second; 0 turns the limit off. */
@@ -78,6 +30,11 @@ export interface RateLimitOptions {
   /** Answer format: OperationOutcome (default) or an OAuth error (token endpoint). */
   format?: 'fhir' | 'oauth';
   now?: () => number;
+  /**
+   * Share the buckets through this database (PostgreSQL; ignored on PGlite, one process's store):
+   * `scope` names the limit (`fhir`, `token`) so two limits never share a row.
+   */
+  shared?: { driver: SqlDriver; scope: string; intervalMs?: number; log?: SharedLog };
 }
 
 /** The default key: the authenticated client (one with a token: not the AUTH_DISABLED caller), else the IP address. */
@@ -91,7 +48,19 @@ export function rateLimit(options: RateLimitOptions): RequestHandler {
   if (options.rate <= 0) {
     return (_req, _res, next) => next();
   }
-  const limiter = new RateLimiter(options.rate, options.burst, options.now);
+  const shared = options.shared;
+  const limiter =
+    shared && shared.driver.name === 'pg'
+      ? new SharedRateLimiter(options.rate, options.burst, shared.driver, shared.scope, { intervalMs: shared.intervalMs, log: shared.log, now: options.now })
+      : new RateLimiter(options.rate, options.burst, options.now);
+  if (limiter instanceof SharedRateLimiter) {
+    limiter.start();
+  }
+  return limitWith(limiter, options);
+}
+
+/** The middleware over a given limiter (a `SharedRateLimiter` in tests). */
+export function limitWith(limiter: RateLimiter, options: Pick<RateLimitOptions, 'key' | 'format'> = {}): RequestHandler {
   const key = options.key ?? clientOrIp;
   return (req: Request, res: Response, next: NextFunction): void => {
     const wait = limiter.take(key(req, res));

@@ -9,6 +9,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { RequestUrls } from './config';
 import type { Log } from './middleware';
+import type { SqlDriver } from '../store/repository';
 import { rateLimit } from './rate-limit';
 import { smartConfiguration, tokenRequest, type TokenDeps } from './token';
 
@@ -21,6 +22,8 @@ export interface AuthRouterDeps {
   urls: RequestUrls;
   /** Token requests per minute per IP address; 0 turns the limit off. */
   tokenRatePerMinute: number;
+  /** Shares the token endpoint's limit through this database (PostgreSQL: every worker and host). */
+  driver?: SqlDriver;
   log?: Log;
 }
 
@@ -42,6 +45,7 @@ export function authRouter(deps: AuthRouterDeps): express.Router {
     burst: Math.max(1, Math.ceil(deps.tokenRatePerMinute / 6)),
     key: (req) => `ip:${req.ip ?? 'unknown'}`,
     format: 'oauth',
+    shared: deps.driver ? { driver: deps.driver, scope: 'token', log: deps.log } : undefined,
   });
   router.post(
     '/auth/token',

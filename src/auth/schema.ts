@@ -11,6 +11,8 @@
  *   is stored as a JWK: anyone who can read this table can mint tokens (as anyone who can read
  *   the database can read the records). `retired_at`: set when a rotation replaces the key
  *   (`peerbridge auth rotate-key`); the key still verifies until its tokens have expired.
+ * - `auth_rate_limit`: the rate limits' buckets shared by the processes on one PostgreSQL, one row
+ *   per limit and key (src/auth/shared-rate-limit.ts).
  */
 import type { SqlDriver } from '../store/repository';
 
@@ -43,6 +45,10 @@ const DDL = [
     created_at timestamptz NOT NULL DEFAULT now())`,
   // Key rotation (docs/deploy.md): a retired key verifies the tokens it signed until they have expired, then goes.
   'ALTER TABLE auth_key ADD COLUMN IF NOT EXISTS retired_at timestamptz',
+  `CREATE TABLE IF NOT EXISTS auth_rate_limit (
+    key text PRIMARY KEY,
+    tokens double precision NOT NULL,
+    at timestamptz NOT NULL)`,
 ];
 
 /** Creates the auth tables when missing; safe to run from several processes at once. */

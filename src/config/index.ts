@@ -152,6 +152,11 @@ export const PathsConfigSchema = z.object({
     .string()
     .optional()
     .describe('Extra FHIR package caches searched for `name#version` before ~/.fhir/packages, separated by the path delimiter (`:` on Linux).'),
+  WORKERS: z
+    .preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(1024).optional())
+    .describe(
+      "Server processes (node:cluster, src/cluster.ts) sharing nothing but the database; unset: one per core (os.availableParallelism()) with DATABASE_URL, always 1 on PGlite (one process's store).",
+    ),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -29,6 +29,8 @@ export interface FhirRequest {
 export interface FhirResponse {
   status: number;
   body?: Resource;
+  /** `body` as JSON text, when the handler has it as such (read: the stored text); the HTTP adapter sends it as is. */
+  bodyText?: string;
   headers?: Record<string, string>;
 }
 

@@ -94,7 +94,10 @@ export function fhirAdapter(router: Router, deps: FhirDeps, baseUrl: string): Re
       for (const [k, v] of Object.entries(result.headers ?? {})) {
         res.setHeader(k, v);
       }
-      if (result.body) {
+      if (result.bodyText !== undefined) {
+        // The stored JSON text (read): sent as it is, never parsed here.
+        res.type(FHIR_JSON).send(result.bodyText);
+      } else if (result.body) {
         sendFhir(res, result.status, result.body);
       } else {
         res.end();

@@ -111,6 +111,11 @@ export interface Repository {
   updateMany<T extends Resource>(resources: T[], options?: WriteManyOptions): Promise<UpdateResult<T>[]>;
   /** read: 404 unknown, 410 deleted. */
   read<T extends Resource>(type: T['resourceType'], id: string): Promise<T>;
+  /**
+   * `read` without parsing: the stored JSON text as the database gives it (same 404, 410, tenant
+   * and Part 2 rules, which use columns), with `meta.versionId` and `meta.lastUpdated` for the headers.
+   */
+  readText(type: string, id: string): Promise<StoredText>;
   /** vread */
   readVersion<T extends Resource>(type: T['resourceType'], id: string, versionId: string): Promise<T>;
   /**
@@ -158,6 +163,14 @@ export interface Repository {
   readonly access?: RepositoryAccess;
   /** Closes the driver's connections. */
   close(): Promise<void>;
+}
+
+/** A resource as stored, not parsed (`Repository.readText`). */
+export interface StoredText {
+  /** The resource's JSON text (its `meta` included). */
+  text: string;
+  versionId?: string;
+  lastUpdated?: string;
 }
 
 /** Rows of a query. */

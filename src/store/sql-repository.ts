@@ -17,6 +17,7 @@ import type {
   RepositoryAccess,
   SearchResult,
   SqlDriver,
+  StoredText,
   StreamFilter,
   UpdateResult,
   WriteManyOptions,
@@ -142,6 +143,28 @@ export class SqlRepository implements Repository {
       throw gone(`${type}/${id} was deleted`);
     }
     return row.content;
+  }
+
+  /**
+   * The hot read (`GET /{type}/{id}`, issue 15 item 3): `content::text` is what the server sends,
+   * so the row is never parsed into objects and serialised again. The access checks are the same
+   * as `read`'s (columns only).
+   */
+  async readText(type: string, id: string): Promise<StoredText> {
+    const res = await this.driver.query<{ deleted: boolean; text: string | null; version_id: string | null; last_updated: string | null } & Partial<AccessRow>>(
+      `SELECT r.deleted, r.content::text AS text, r.content->'meta'->>'versionId' AS version_id, r.content->'meta'->>'lastUpdated' AS last_updated${
+        this.access ? accessColumns('r') : ''
+      } FROM fhir_resource r WHERE r.resource_type = $1 AND r.id = $2`,
+      [type, id],
+    );
+    const row = res.rows[0];
+    if (!(await this.visible(type, row))) {
+      throw notFound(`${type}/${id} not found`);
+    }
+    if (row.deleted || row.text === null) {
+      throw gone(`${type}/${id} was deleted`);
+    }
+    return { text: row.text, versionId: row.version_id ?? undefined, lastUpdated: row.last_updated ?? undefined };
   }
 
   async readVersion<T extends Resource>(type: T['resourceType'], id: string, versionId: string): Promise<T> {
