@@ -3,7 +3,7 @@
  * the app without listening, so tests drive it with supertest. Order matters and is the point of
  * this file: audit, security headers, auth (token endpoint, bearer tokens, rate limits), then the
  * FHIR API under `/fhir` (format check, body reader, scopes, routes), Bulk Data files, ingest under
- * `/ingest`, and last the 404 and the one error handler (src/http/errors.ts) that answers every
+ * `/ingest`, the web console (src/http/console.ts: pages before auth, its API after), and last the 404 and the one error handler (src/http/errors.ts) that answers every
  * failure with an OperationOutcome.
  */
 import express, { type Response } from 'express';
@@ -28,6 +28,7 @@ import { exportRouter } from './export-router';
 import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
 import { sendFhir } from '../outcomes/fhir-json';
 import { securityHeaders } from './hardening';
+import { consoleApi, consolePages } from './console';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
 import { storedRecords } from '../store/stored-records';
@@ -63,6 +64,8 @@ export interface AppDeps {
   /** The audit trail (src/audit): an AuditEvent for every request, recorded when its response is finished. */
   audit?: Audit;
   log?: Log;
+  /** The built web console (scripts/build-web.js); dist/web by default. */
+  consoleDir?: string;
 }
 
 /** Builds the app. */
@@ -76,6 +79,8 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.audit) app.use(deps.audit.middleware);
   app.use(securityHeaders(base));
   app.use('/ig', igSite()); // the FHIR package's static site (docs/ig, issue 16): public, before auth
+  // The web console's pages and hashed assets (src/http/console.ts): public shells, before auth; their data comes through the APIs.
+  app.use(consolePages(deps.consoleDir));
   // The token endpoint and SMART configuration are open; everything after needs a bearer token.
   if (deps.auth) {
     app.use(deps.auth.router);
@@ -127,6 +132,16 @@ export function createApp(deps: AppDeps): express.Express {
       stored: deps.store ? storedRecords(view.repo) : undefined,
     };
   };
+  // The console's own API (validate as you type, its config): any authenticated caller.
+  app.use(
+    consoleApi({
+      validator: deps.validator,
+      validationPool: deps.validationPool,
+      maxBodyBytes: deps.config.MAX_BODY_BYTES,
+      authDisabled: !deps.auth || deps.auth.config.AUTH_DISABLED,
+      mappings: [...(deps.sources ?? new Map<string, LoadedSource>()).keys()],
+    }),
+  );
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   app.use(
     '/ingest',
