@@ -47,9 +47,11 @@ async function buildWeb(outDir = DEFAULT_OUT) {
   const main = outputs.find((o) => o.meta.entryPoint && o.file.endsWith('.js'));
   const css = outputs.find((o) => o.file.endsWith('.css'));
   if (!main || !css) throw new Error('build-web: esbuild wrote no main script or stylesheet');
-  const files = outputs.map(({ file }) => {
+  // The editor: the chunks holding CodeMirror, which only /validate loads (after the page is drawn).
+  const files = outputs.map(({ file, meta }) => {
     const bytes = fs.readFileSync(path.join(assets, file));
-    return { file, bytes: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length };
+    const editor = Object.keys(meta.inputs).some((i) => /node_modules\/(@codemirror|codemirror)\//.test(i));
+    return { file, bytes: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length, ...(editor ? { editor } : {}) };
   });
   // Files fetched before the editor: the shell's script and stylesheet and the chunks the script imports statically.
   const eager = new Set([main.file, css.file]);
@@ -68,6 +70,7 @@ function indexHtml(m) {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>PeerBridge console</title>
+    <meta name="pb-style-nonce" content="__PB_STYLE_NONCE__">
     <link rel="stylesheet" href="/console/assets/${m.css}">
 ${preload.join('')}    <script type="module" src="/console/assets/${m.main}"></script>
   </head>

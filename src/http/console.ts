@@ -7,13 +7,14 @@
  *   access rules as any client). `/console/assets/*` are content-hashed: a year's immutable cache;
  *   the pages (`/validate`, `/people`, `/people/:id`, `/ingest`, `/signin`, and `/` when a browser
  *   asks for HTML) are the one `index.html`, `no-cache`. A strict Content-Security-Policy: scripts,
- *   styles, images and requests from this origin only; no inline script, no eval.
+ *   styles, images and requests from this origin only; no inline script, no eval (`consoleCsp`).
  * - `consoleApi()`: after authentication. `POST /console/api/validate` validates the text of its
  *   body (server-side: README "Web console" says why) and answers each issue with its line and
  *   column; nothing of the body is stored or logged. `GET /console/api/config`: the profiles and
  *   IG packages the validator has loaded and the ingest sources.
  */
 import express, { type Request, type Response } from 'express';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcomeIssue, StructureDefinition } from '@medplum/fhirtypes';
@@ -29,17 +30,26 @@ export const CONSOLE_DIR = join(PROJECT_ROOT, 'dist', 'web');
 /** The console's pages: the paths the client routes (web/src/main.ts). */
 export const CONSOLE_PAGES = ['/validate', '/people', '/people/:id', '/ingest', '/signin'];
 
-/** The console's Content-Security-Policy: this origin only, no inline script or style, no eval, no framing. */
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The console's Content-Security-Policy: this origin only, no inline script, no eval, no framing.
+ * Styles come from this origin too, plus, on a page, the `<style>` elements CodeMirror writes its
+ * theme into, allowed by a nonce made for that one response (never for scripts).
+ */
+export function consoleCsp(styleNonce?: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    `style-src 'self'${styleNonce ? ` 'nonce-${styleNonce}'` : ''}`,
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** Where index.html (scripts/build-web.js) takes the page's style nonce. */
+export const STYLE_NONCE_PLACEHOLDER = '__PB_STYLE_NONCE__';
 
 const YEAR_SECONDS = 365 * 24 * 3600;
 
@@ -53,20 +63,21 @@ export function consolePages(dir = CONSOLE_DIR): express.Router {
   router.use(
     '/console/assets',
     (_req, res, next) => {
-      res.set({ 'Content-Security-Policy': CONSOLE_CSP, 'Cache-Control': `public, max-age=${YEAR_SECONDS}, immutable` });
+      res.set({ 'Content-Security-Policy': consoleCsp(), 'Cache-Control': `public, max-age=${YEAR_SECONDS}, immutable` });
       next();
     },
     express.static(join(dir, 'assets'), { index: false, dotfiles: 'ignore', fallthrough: true, cacheControl: false, etag: true }),
     (req, _res, next) => next(notFound(`Not found: ${req.method} /console/assets${req.path}`)),
   );
-  const page = (req: Request, res: Response): void => {
-    res.set({ 'Content-Security-Policy': CONSOLE_CSP, 'Cache-Control': 'no-cache' });
+  const page = (_req: Request, res: Response): void => {
+    const nonce = randomBytes(16).toString('base64');
+    res.set({ 'Content-Security-Policy': consoleCsp(nonce), 'Cache-Control': 'no-cache' });
     if (!existsSync(indexFile)) {
       res.status(503).type('text/plain').send('The web console is not built: run npm run build');
       return;
     }
     // Read each time (no-cache): a rebuild is served without a restart; the file is a few hundred bytes.
-    res.type('html').send(readFileSync(indexFile, 'utf8'));
+    res.type('html').send(readFileSync(indexFile, 'utf8').replaceAll(STYLE_NONCE_PLACEHOLDER, nonce));
   };
   router.get(CONSOLE_PAGES, page);
   // `/` stays the JSON service description for API clients; a browser asking for HTML gets the console.

@@ -8,7 +8,7 @@ import { h, s, when } from './dom';
 
 const W = 640;
 const H = 260;
-const PAD = { left: 44, right: 20, top: 20, bottom: 40 };
+const PAD = { left: 44, right: 44, top: 24, bottom: 40 };
 export const MIN_TOTAL = 23;
 export const MAX_TOTAL = 115;
 

@@ -41,6 +41,8 @@ export function createEditor(parent: HTMLElement, doc: string, onChange: () => v
       doc,
       extensions: [
         basicSetup,
+        // CodeMirror writes its theme into <style> elements: the page's CSP allows them by this response's nonce (src/http/console.ts).
+        EditorView.cspNonce.of(document.querySelector<HTMLMetaElement>('meta[name="pb-style-nonce"]')?.content ?? ''),
         json(),
         lintGutter(),
         EditorView.lineWrapping,
