@@ -23,6 +23,7 @@ import { buildAck } from './inbound/hl7v2';
 import { startMllpListener, type MllpListener } from './mllp/listener';
 import { loadRules } from './domain/rules';
 import { loadPackageTerms } from './fhir/context';
+import { openConsole } from './users';
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
@@ -60,7 +61,23 @@ export async function serve(): Promise<void> {
   // Audit trail (src/audit): AuditEvents queued and written to the store in batches; token events come from openAuth.
   const audit = openAudit({ repo: store, isResourceType: (t) => validator.defs.isResourceType(t), baseUrl, log });
   const auth = await openAuth({ driver: store.driver, baseUrl, log, isResourceType: (t) => validator.defs.isResourceType(t), onEvent: audit.onAuthEvent });
-  const app = createApp({ validator, validationPool, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline, auth, audit });
+  // Sign-in for people (src/users): console users and sessions in the store (peerbridge users add ...).
+  const consoleUsers = await openConsole({ driver: store.driver });
+  const app = createApp({
+    validator,
+    validationPool,
+    store,
+    routes: bulk.routes,
+    bulkExport: bulk,
+    config,
+    log,
+    sources,
+    rejects,
+    pipeline,
+    auth,
+    audit,
+    console: consoleUsers,
+  });
   let mllp: MllpListener | undefined;
   if (config.MLLP_PORT !== undefined) {
     const hl7 = sources.get(config.MLLP_SOURCE);

@@ -31,7 +31,10 @@ export {
   requestEvent,
   TOKEN_ID_SYSTEM,
   tokenEvent,
+  USER_SYSTEM,
+  userLoginEvent,
   type AgentInfo,
+  type UserLoginOutcome,
   type SourceInfo,
   type TokenOutcome,
 } from './event';
@@ -56,6 +59,8 @@ export interface Audit {
   /** For `openAuth({ onEvent })`: token issued and refused become AuditEvents (access events are recorded by the middleware). */
   onAuthEvent: (event: TokenEvent | AccessEvent) => void;
   writer: AuditWriter;
+  /** This server as `AuditEvent.source`, for events built elsewhere (console sign-in). */
+  source: SourceInfo;
   /** Queues an event built elsewhere (`actor`: the organization of the client it records, when it has exactly one). */
   record(event: AuditEvent, actor?: string): void;
   /** Writes what is queued. */
@@ -95,6 +100,7 @@ export function openAudit(options: AuditOptions): Audit {
       // invalid-token and access-denied: the middleware records the 401/403 response with its path and client.
     },
     writer,
+    source,
     record,
     flush: () => writer.flush(),
     close: () => writer.close(),

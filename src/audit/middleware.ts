@@ -95,7 +95,13 @@ export function auditMiddleware(deps: AuditMiddlewareDeps): RequestHandler {
         );
         if (!classified) return;
         const auth = res.locals.auth as AuthContext | undefined;
-        const agent = { clientId: auth?.clientId, clientName: auth?.clientName, address, purposeOfUse: purposeOf(req.headers[PURPOSE_HEADER]) };
+        const agent = {
+          clientId: auth?.clientId,
+          clientName: auth?.clientName,
+          userName: auth?.userName,
+          address,
+          purposeOfUse: purposeOf(req.headers[PURPOSE_HEADER]),
+        };
         deps.record(requestEvent(classified, agent, deps.source, status, start, new Date()), actorOrganization(auth));
       } catch (err) {
         deps.log?.('error', 'audit: could not build the AuditEvent of a request', { method: req.method, error: err instanceof Error ? err.name : 'unknown' });

@@ -1,10 +1,11 @@
 /**
  * The Express app, wiring only: `createApp(deps)` puts together the parts of src/http and builds
  * the app without listening, so tests drive it with supertest. Order matters and is the point of
- * this file: audit, security headers, auth (token endpoint, bearer tokens, rate limits), then the
- * FHIR API under `/fhir` (format check, body reader, scopes, routes), Bulk Data files, ingest under
- * `/ingest`, the web console (src/http/console.ts: pages before auth, its API after), and last the 404 and the one error handler (src/http/errors.ts) that answers every
- * failure with an OperationOutcome.
+ * this file: audit, security headers, the web console's pages (src/http/console.ts), the console's
+ * sign-in, auth (token endpoint, console session cookie, bearer tokens, rate limits), then the FHIR
+ * API under `/fhir` (format check, body reader, scopes, routes), Bulk Data files, the console's API,
+ * ingest under `/ingest`, and last the 404 and the one error handler (src/http/errors.ts) that
+ * answers every failure with an OperationOutcome.
  */
 import express, { type Response } from 'express';
 import { publicBaseUrl, publicRootUrl, type Config } from '../config';
@@ -32,6 +33,8 @@ import { consoleApi, consolePages } from './console';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
 import { storedRecords } from '../store/stored-records';
+import type { Console } from '../users';
+import { consoleSession } from './console-session';
 
 export { answerClientErrors } from './hardening';
 
@@ -63,6 +66,11 @@ export interface AppDeps {
   auth?: Auth;
   /** The audit trail (src/audit): an AuditEvent for every request, recorded when its response is finished. */
   audit?: Audit;
+  /**
+   * Sign-in for people (src/users): `/console/session`, `/console/api/config`, and the session
+   * cookie as the caller of every route (src/http/console-session.ts). Without it, no console sign-in.
+   */
+  console?: Console;
   log?: Log;
   /** The built web console (scripts/build-web.js); dist/web by default. */
   consoleDir?: string;
@@ -81,9 +89,22 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/ig', igSite()); // the FHIR package's static site (docs/ig, issue 16): public, before auth
   // The web console's pages and hashed assets (src/http/console.ts): public shells, before auth; their data comes through the APIs.
   app.use(consolePages(deps.consoleDir));
-  // The token endpoint and SMART configuration are open; everything after needs a bearer token.
+  const signIn = deps.console
+    ? consoleSession({
+        console: deps.console,
+        auth: deps.auth,
+        audit: deps.audit,
+        validator: deps.validator,
+        sources: deps.sources ?? new Map(),
+        baseUrl: base,
+      })
+    : undefined;
+  // Sign-in, sign-out and the console's configuration answer for themselves (open, or by their session).
+  if (signIn) app.use(signIn.router);
+  // The token endpoint and SMART configuration are open; everything after needs a bearer token or a console session.
   if (deps.auth) {
     app.use(deps.auth.router);
+    if (signIn) app.use(signIn.cookieAuth);
     app.use(deps.auth.authenticate);
     app.use(deps.auth.rateLimit);
     // The client registry (src/auth/admin-router.ts): clients are registered while the server runs.

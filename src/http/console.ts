@@ -10,19 +10,21 @@
  *   styles, images and requests from this origin only; no inline script, no eval (`consoleCsp`).
  * - `consoleApi()`: after authentication. `POST /console/api/validate` validates the text of its
  *   body (server-side: README "Web console" says why) and answers each issue with its line and
- *   column; nothing of the body is stored or logged. `GET /console/api/config`: the profiles and
- *   IG packages the validator has loaded and the ingest sources.
+ *   column; nothing of the body is stored or logged. `GET /console/api/config` (src/users
+ *   console-config.ts), for an app without sign-in: the profiles and IG packages the validator has
+ *   loaded and the ingest sources.
  */
 import express, { type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OperationOutcomeIssue, StructureDefinition } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { badRequest, notFound, unsupportedMediaType } from '../outcomes';
 import { PROJECT_ROOT, type ValidationPool, type Validator } from '../validation';
 import { validateJsonText, type TextValidationResult } from '../validation/json-text';
 import { issuePosition } from '../validation/positions';
 import { contentType } from '../outcomes/fhir-json';
+import { consoleConfig } from '../users/console-config';
 import { readBody } from './body';
 
 export const CONSOLE_DIR = join(PROJECT_ROOT, 'dist', 'web');
@@ -135,8 +137,9 @@ export function consoleApi(deps: ConsoleApiDeps): express.Router {
     res.json({ valid: result.valid, issues, ms: Math.round((performance.now() - started) * 10) / 10 });
   });
 
+  // With sign-in (src/users) its router answers this first; this one serves apps without it.
   router.get('/console/api/config', (_req, res) => {
-    res.json(consoleConfig(deps));
+    res.json(consoleConfig(deps.validator, deps.mappings, deps.authDisabled));
   });
   return router;
 }
@@ -152,22 +155,4 @@ function consoleIssue(i: OperationOutcomeIssue, resource: string): ConsoleIssue 
     ...(at ? { line: at.line, col: at.col } : {}),
     resource,
   };
-}
-
-/** `GET /console/api/config`: what the console may choose from. */
-export function consoleConfig(deps: Pick<ConsoleApiDeps, 'validator' | 'authDisabled' | 'mappings'>) {
-  const defs = deps.validator.defs;
-  const own = defs.packageResourceList
-    .filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition')
-    .filter((r) => r.kind === 'resource' && r.derivation === 'constraint');
-  const profiles = [
-    ...own.map((r) => ({ url: r.url, name: r.name, title: r.title ?? r.name, type: r.type })),
-    ...defs.packageProfiles().map((p) => ({ url: p.url, name: p.url.split('/').pop() ?? p.url, title: p.url.split('/').pop() ?? p.url, type: p.type })),
-  ].sort((a, b) => a.type.localeCompare(b.type) || a.title.localeCompare(b.title));
-  const ownPackage = own.length > 0 ? defs.loadedPackageFor(own[0].url) : undefined;
-  const packages = [
-    ...(ownPackage ? [{ name: ownPackage.split('#')[0], version: ownPackage.split('#')[1] ?? '' }] : []),
-    ...defs.igPackages.map((p) => ({ name: p.name, version: p.version })),
-  ];
-  return { authDisabled: deps.authDisabled, profiles, packages, mappings: [...deps.mappings].sort() };
 }

@@ -198,6 +198,12 @@ export class Definitions {
       .map((e) => ({ url: e.url, type: e.type as string }));
   }
 
+  /** The FHIR packages loaded: PeerBridge's own, then the IG_PACKAGES and their dependencies. */
+  loadedPackages(): { name: string; version: string }[] {
+    const own = this.ownPackages.map((p) => ({ name: p.id.slice(0, p.id.lastIndexOf('#')), version: p.id.slice(p.id.lastIndexOf('#') + 1) }));
+    return [...own, ...this.igPackages.map((p) => ({ name: p.name, version: p.version }))];
+  }
+
   /** Canonical URLs of the ImplementationGuides of the packages asked for (not of their dependencies). */
   implementationGuides(): string[] {
     const asked = new Set(this.igPackages.filter((p) => !p.source.startsWith('dependency of ')).map((p) => p.dir));
