@@ -14,6 +14,12 @@ import { loadSource, loadSources } from '../../src/translate';
 import type { LoadedSource } from '../../src/translate/types';
 import { Validator } from '../../src/validation';
 import { openTestStore, type DriverName, type TestStore } from '../support/stores';
+import { openAuth } from '../../src/auth';
+import { resourceId } from '../../src/fhir/ids';
+import { openConsole } from '../../src/users';
+import { TEST_CONFIG } from '../auth/helpers';
+import { A, B, caller, canonicalBundle, consent, lakesideBundle } from '../access/fixtures';
+import { PASSWORD, TEST_HASH } from '../users/helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { buildWeb } = require('../../scripts/build-web.js') as { buildWeb: (dir: string) => Promise<WebManifest> };
@@ -27,8 +33,18 @@ export interface WebManifest {
 
 /** A one-feed CSV mapping whose contact-mode table lacks TELE (added by `fixMapping`). */
 export const MINI_SOURCE = 'console-mini';
+const MINI_SYSTEM = 'https://ehr.console.example.org/peer';
+/** The organization the mini mapping's records belong to. */
+export const MINI_ORG = resourceId(MINI_SYSTEM, 'Organization', 'riverbend-ccbhc');
+
+/** The users of a server with sign-in: `ana` of organization A (Riverbend), `lee` of B (Lakeside, Part 2) and the mini mapping's. */
+export const USERS = {
+  ana: { name: 'ana', password: PASSWORD, organizations: [A.org], role: 'analyst' },
+  lee: { name: 'lee', password: PASSWORD, organizations: [B.org, MINI_ORG], role: 'analyst' },
+};
+export { A, B };
 const MINI_FILES = (withTele: boolean): Record<string, string> => ({
-  'source.yaml': `name: ${MINI_SOURCE}\nsystem: https://ehr.console.example.org/peer\nformat: csv\ntimezone: America/Chicago\n`,
+  'source.yaml': `name: ${MINI_SOURCE}\nsystem: ${MINI_SYSTEM}\nformat: csv\ntimezone: America/Chicago\n`,
   'tables.yaml': `tables:\n  contact-mode:\n    target: contact-mode\n    codes:\n      F2F: in-person\n${withTele ? '      TELE: telephone\n' : ''}`,
   'contacts.yaml': `match: "contacts*.csv"
 records:
@@ -63,6 +79,7 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
+let shared: Validator | undefined;
 let built: Promise<{ dir: string; manifest: WebManifest }> | undefined;
 
 /** Builds the console once per test file. */
@@ -74,7 +91,12 @@ export function buildConsole(): Promise<{ dir: string; manifest: WebManifest }> 
   return built;
 }
 
-export async function startConsoleServer(driver: DriverName, extra: Partial<AppDeps> = {}): Promise<ConsoleServer> {
+/**
+ * With `signIn`, auth is on and people sign in (src/users): the users of USERS, and the two
+ * tenants' records of test/access/fixtures.ts (A: Riverbend's Dana Whitfield, B: Lakeside, Part 2,
+ * with the patient's Consent releasing them to B).
+ */
+export async function startConsoleServer(driver: DriverName, options: { signIn?: boolean } = {}): Promise<ConsoleServer> {
   const { dir: webDir, manifest } = await buildConsole();
   const store = await openTestStore(driver);
   const root = mkdtempSync(join(tmpdir(), 'pb-web-maps-'));
@@ -86,8 +108,28 @@ export async function startConsoleServer(driver: DriverName, extra: Partial<AppD
   };
   const sources = loadSources();
   sources.set(MINI_SOURCE, writeMini(false));
+  const validator = (shared ??= Validator.create());
+  let extra: Partial<AppDeps> = {};
+  if (options.signIn) {
+    const auth = await openAuth({
+      driver: store.repo.driver,
+      env: {},
+      config: { ...TEST_CONFIG, AUTH_TOKEN_URL: undefined },
+      baseUrl: 'http://127.0.0.1/fhir',
+    });
+    const people = await openConsole({ driver: store.repo.driver, env: {}, hash: TEST_HASH });
+    for (const u of Object.values(USERS)) await people.users.add(u);
+    const call = caller(validator, store.repo);
+    for (const bundle of [canonicalBundle(), lakesideBundle()]) {
+      const res = await call(undefined, 'POST', '/', bundle);
+      if (res.status !== 200) throw new Error(`fixture not loaded: ${res.status}`);
+    }
+    // B is a Part 2 program: its patient's records are released to B by the patient's Consent.
+    await store.repo.update(consent('console-consent', B.org));
+    extra = { auth, console: people };
+  }
   const app = createApp({
-    validator: Validator.create(),
+    validator,
     store: store.repo,
     config: { MAX_BODY_BYTES: 10 * 1024 * 1024 },
     sources,

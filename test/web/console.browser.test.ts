@@ -5,33 +5,22 @@
  * test-output/screenshots/ (git-ignored); the measured figures (validate-as-you-type latency,
  * first-load sizes) to test-output/console-figures.json and the log.
  *
- * Skipped, saying so, when /usr/bin/chromium is absent (.ci/run installs it).
+ * Skipped, saying so, when /usr/bin/chromium is absent (.ci/run installs it). Signed in:
+ * console-signin.browser.test.ts.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { axeViolations, describeBrowser, launch, paste, shot } from './browser';
 import { BAD_CSV, MINI_SOURCE, startConsoleServer, type ConsoleServer } from './console-server';
 import { DRIVERS } from '../support/stores';
 
 // Functions passed to page.evaluate run in the page: its globals, typed loosely here (the test program has no DOM lib).
 declare const document: any;
-declare const DataTransfer: any;
-declare const ClipboardEvent: any;
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const ROOT = join(__dirname, '..', '..');
-const SHOTS = join(ROOT, 'test-output', 'screenshots');
 const FIGURES = join(ROOT, 'test-output', 'console-figures.json');
 const EXAMPLES = join(ROOT, 'examples', 'valid');
-
-if (!HAVE_CHROMIUM) {
-  console.warn(`Browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`);
-}
-const describeBrowser = HAVE_CHROMIUM ? describe : describe.skip;
-
-// The axe-core source, evaluated in the page over the DevTools protocol (not subject to the page's CSP).
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 export const INVALID_PATIENT = `{
   "resourceType": "Patient",
@@ -42,43 +31,12 @@ export const INVALID_PATIENT = `{
 
 const figures: Record<string, unknown> = {};
 
-async function axeViolations(page: Page): Promise<{ id: string; impact: string; help: string; nodes: number }[]> {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as {
-        axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: { id: string; impact: string; help: string; nodes: unknown[] }[] }> };
-      }
-    ).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
-  });
-  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-/** Pastes text into the editor as the clipboard would (a paste event CodeMirror reads), replacing all of it when `replace`. */
-async function paste(page: Page, text: string, replace = false): Promise<void> {
-  await page.click('.cm-content');
-  if (replace) await page.keyboard.press('Control+A');
-  await page.evaluate((t) => {
-    const data = new DataTransfer();
-    data.setData('text/plain', t);
-    document.querySelector('.cm-content')?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-  }, text);
-}
-
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 describeBrowser('web console in Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launch();
   }, 60000);
   afterAll(async () => {
     await browser?.close();

@@ -40,6 +40,11 @@ export function setCsrfToken(token: string | undefined): void {
   csrfToken = token;
 }
 
+/** The header a state-changing request carries when signed in (the server checks it on cookie-authenticated requests). */
+export function csrfHeaders(): Record<string, string> {
+  return csrfToken ? { 'X-CSRF-Token': csrfToken } : {};
+}
+
 /** The text of an OperationOutcome's issues, else the status. */
 export function outcomeText(body: unknown, status: number): string {
   const issues = (body as { issue?: { details?: { text?: string }; diagnostics?: string }[] } | undefined)?.issue;

@@ -3,7 +3,7 @@
  * (`POST /console/api/validate`, which stores and logs nothing of the text), each issue listed and
  * marked in the editor at its line and column. Several files: one tab each.
  */
-import { loadConfig, type Session } from './api';
+import { csrfHeaders, loadConfig, type Session } from './api';
 import { fill, h } from './dom';
 import type { Editor, Mark } from './editor';
 
@@ -112,7 +112,7 @@ export async function validatePage(main: HTMLElement, _session: Session): Promis
     const q = profile.value ? `?profile=${encodeURIComponent(profile.value)}` : '';
     const res = await fetch(`/console/api/validate${q}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...csrfHeaders() },
       body: text,
       signal,
       credentials: 'same-origin',
