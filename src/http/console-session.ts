@@ -30,6 +30,8 @@ export function consoleSession(deps: ConsoleSessionDeps): { router: Router; cook
     router: deps.console.router({
       authDisabled,
       secureCookie: /^https:/i.test(deps.baseUrl),
+      // Sign-ins per IP are limited as token requests are (AUTH_TOKEN_RATE_PER_MINUTE).
+      signInRatePerMinute: deps.auth?.config.AUTH_TOKEN_RATE_PER_MINUTE ?? 0,
       onLogin: audit ? (event, actor) => audit.record(userLoginEvent(event, audit.source, new Date()), actor) : undefined,
       // Built once, on first use: the loaded profiles and sources do not change while the server runs.
       consoleConfig: () => (body ??= consoleConfig(deps.validator, deps.sources.keys(), authDisabled)),

@@ -42,6 +42,8 @@ export interface ConsoleRouterOptions {
   secureCookie: boolean;
   onLogin?: (event: UserLoginOutcome, actor?: string) => void;
   consoleConfig: () => unknown;
+  /** Sign-in requests per minute per IP address (0: no limit). */
+  signInRatePerMinute?: number;
 }
 
 export interface Console {

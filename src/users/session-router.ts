@@ -5,8 +5,9 @@
  * - `POST /console/session` `{"username","password"}`: 200 `{user, csrfToken}` and the
  *   `pb_session` cookie; 401 (the same answer for an unknown name and a wrong password); 429 with
  *   `Retry-After` while the name is locked out (CONSOLE_LOCKOUT_FAILURES failures within
- *   CONSOLE_LOCKOUT_MINUTES; a success forgets them). JSON only, so a cross-site form cannot sign
- *   anyone in (login CSRF).
+ *   CONSOLE_LOCKOUT_MINUTES; a success forgets them); per IP address at most
+ *   AUTH_TOKEN_RATE_PER_MINUTE sign-ins a minute, like the token endpoint (429). JSON only, so a
+ *   cross-site form cannot sign anyone in (login CSRF).
  * - `GET /console/session`: the signed-in user and the session's CSRF token; 401 when not signed
  *   in; `{"user":null,"authDisabled":true,"csrfToken"}` with AUTH_DISABLED=true.
  * - `DELETE /console/session` (with `X-CSRF-Token`): 204, the session deleted and the cookie cleared.
@@ -18,6 +19,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { badRequest, FhirError, forbidden, operationOutcome, unauthorized, unsupportedMediaType } from '../outcomes';
 import { contentType } from '../outcomes/fhir-json';
 import { actorOrganization } from '../audit/writer';
+import { rateLimit } from '../auth/rate-limit';
 import type { UserLoginOutcome } from '../audit/event';
 import { cookieOptions, csrfMatches, readCookie, SESSION_COOKIE, sessionUser } from './session-auth';
 import type { Session, SessionStore } from './sessions';
@@ -34,6 +36,8 @@ export interface SessionRouterDeps {
   onLogin?: (event: UserLoginOutcome, actor?: string) => void;
   /** `GET /console/api/config`'s body. */
   consoleConfig: () => unknown;
+  /** Sign-in requests per minute per IP address, whatever the name (0: no limit); the lock-out is per name. */
+  signInRatePerMinute?: number;
 }
 
 const BAD_CREDENTIALS = 'Wrong user name or password';
@@ -55,8 +59,14 @@ export function sessionRouter(deps: SessionRouterDeps): Router {
   const body = (session: Session): Record<string, unknown> => ({ user: sessionUser(session), authDisabled: false, csrfToken: session.csrfToken });
   const current = (req: Request): Promise<Session | undefined> => deps.sessions.get(readCookie(req, SESSION_COOKIE));
 
+  const perIp = rateLimit({
+    rate: (deps.signInRatePerMinute ?? 0) / 60,
+    burst: Math.max(1, Math.ceil((deps.signInRatePerMinute ?? 0) / 6)),
+    key: (req) => `console-sign-in:${req.ip ?? 'unknown'}`,
+  });
   router.post(
     '/console/session',
+    perIp,
     (req, _res, next) => {
       // Checked before the body is read: a form or text/plain body (what a cross-site page can send without asking) is never parsed.
       next(

@@ -164,7 +164,17 @@ export class UserStore {
       return undefined;
     }
     const ok = await argon2.verify(row.password_hash, pw).catch(() => false);
-    return ok ? toUser(row) : undefined;
+    if (!ok) return undefined;
+    // A hash made with weaker settings than today's is replaced while the password is at hand.
+    const { timeCost, memoryCost, parallelism } = this.hashOptions;
+    if (argon2.needsRehash(row.password_hash, { timeCost, memoryCost, parallelism })) {
+      await this.driver.query('UPDATE console_user SET password_hash = $2 WHERE name = $1 AND password_hash = $3', [
+        row.name,
+        await this.hash(pw),
+        row.password_hash,
+      ]);
+    }
+    return toUser(row);
   }
 }
 

@@ -10,6 +10,7 @@ import request from 'supertest';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { openAudit, type Audit } from '../../src/audit';
 import { openAuth, type Auth, type AuthConfig } from '../../src/auth';
+import { openBulkExport, type BulkExport } from '../../src/export';
 import { resourceId } from '../../src/fhir/ids';
 import { createApp } from '../../src/http/app';
 import { MAPPINGS_DIR } from '../../src/pipeline/sources';
@@ -58,6 +59,7 @@ export interface ConsoleApp {
   auth: Auth;
   audit: Audit;
   console: Console;
+  bulk: BulkExport;
   /** Every AuditEvent written so far (after flushing the queue). */
   auditEvents(): Promise<AuditEvent[]>;
   close(): Promise<void>;
@@ -91,9 +93,12 @@ export async function openConsoleApp(
     onEvent: audit.onAuthEvent,
   });
   const consoleUsers = await openConsole({ driver: store.repo.driver, env: {}, hash: TEST_HASH });
+  const bulk = await openBulkExport({ store: store.repo, env: {} });
   const app = createApp({
     validator,
     store: store.repo,
+    routes: bulk.routes,
+    bulkExport: bulk,
     config: { MAX_BODY_BYTES: 4 * 1024 * 1024, BASE_URL: baseUrl },
     sources,
     rejects: await RejectStore.open(store.repo.driver),
@@ -114,6 +119,7 @@ export async function openConsoleApp(
     auth,
     audit,
     console: consoleUsers,
+    bulk,
     auditEvents: async () => {
       await audit.flush();
       const res = await store.repo.driver.query<{ content: AuditEvent | string }>(
@@ -122,6 +128,7 @@ export async function openConsoleApp(
       return res.rows.map((r) => (typeof r.content === 'string' ? (JSON.parse(r.content) as AuditEvent) : r.content));
     },
     close: async () => {
+      await bulk.close();
       await audit.close();
       await store.close();
       rmSync(root, { recursive: true, force: true });

@@ -7,6 +7,7 @@
 import request from 'supertest';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import { USER_SYSTEM } from '../../src/audit';
+import { UserStore } from '../../src/users';
 import { ALL_ORGANIZATIONS } from '../../src/auth';
 import { jwksOf, makeKey, signAssertion, tokenForm } from '../auth/helpers';
 import { A, B, consent } from '../access/fixtures';
@@ -157,6 +158,38 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
     await request(c.app).get(`/fhir/Patient/${A.patient}`).set('Cookie', all.cookie).expect(200);
   });
 
+  test("$export and $everything with the session hold only the user's organization; another user cannot see the job", async () => {
+    const s = await signIn(c.app, 'ana');
+    const everything = await request(c.app).get(`/fhir/Patient/${A.patient}/$everything`).set('Cookie', s.cookie).expect(200);
+    expect(JSON.stringify(everything.body)).not.toContain(B.patient);
+    await request(c.app).get(`/fhir/Patient/${B.patient}/$everything`).set('Cookie', s.cookie).expect(404);
+    const kickoff = await request(c.app).get('/fhir/$export?_type=Patient,Organization').set('Cookie', s.cookie).set('Prefer', 'respond-async').expect(202);
+    const status = new URL(kickoff.headers['content-location']).pathname;
+    await c.bulk.sweep();
+    await c.bulk.idle();
+    const manifest = await request(c.app).get(status).set('Cookie', s.cookie).expect(200);
+    const files = (manifest.body as { output: { type: string; url: string }[] }).output;
+    const patients = files.find((f) => f.type === 'Patient') as { url: string };
+    const ndjson = await request(c.app)
+      .get(new URL(patients.url).pathname)
+      .set('Cookie', s.cookie)
+      .buffer(true)
+      .parse((res, cb) => {
+        let data = '';
+        res.on('data', (chunk: Buffer) => (data += chunk.toString()));
+        res.on('end', () => cb(null, data));
+      });
+    expect(ndjson.status).toBe(200);
+    const ids = (ndjson.body as string)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(ids).toEqual([A.patient]);
+    // Another organization's user does not see the job.
+    const lee = await signIn(c.app, 'lee');
+    await request(c.app).get(status).set('Cookie', lee.cookie).expect(404);
+  });
+
   test('state-changing requests with the cookie need X-CSRF-Token (POST, PUT, DELETE); with it they go through', async () => {
     const s = await signIn(c.app, 'ben.admin');
     const patient = { resourceType: 'Patient', name: [{ family: 'Csrf' }], managingOrganization: { reference: `Organization/${A.org}` } };
@@ -204,6 +237,25 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
       .set('Content-Type', 'text/csv')
       .send(`${CSV_HEADER}\n${RIVER_BAD_ROW}`)
       .expect(403);
+  });
+
+  test('no role manages clients or reads the audit trail', async () => {
+    const s = await signIn(c.app, 'ben.admin');
+    await request(c.app).get('/admin/clients').set('Cookie', s.cookie).expect(403);
+    await request(c.app).get('/fhir/AuditEvent').set('Cookie', s.cookie).expect(403);
+  });
+
+  test('a hash made with weaker argon2 settings is replaced at the next sign-in', async () => {
+    const weak = await UserStore.open(c.store.repo.driver, { hash: { memoryCost: 4096, timeCost: 1, parallelism: 1 } });
+    await weak.add({ name: 'old-hash', password: PASSWORD, organizations: [A.org], role: 'viewer' });
+    const hashOf = async () =>
+      (await c.store.repo.driver.query<{ password_hash: string }>(`SELECT password_hash FROM console_user WHERE name = 'old-hash'`)).rows[0].password_hash;
+    const before = await hashOf();
+    expect(before).toMatch(/m=4096,p=1,t=1/);
+    await signIn(c.app, 'old-hash');
+    const after = await hashOf();
+    expect(after).toMatch(/m=8192,p=1,t=2/);
+    await signIn(c.app, 'old-hash');
   });
 
   test('a bearer token wins over the cookie', async () => {
@@ -299,6 +351,8 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
     expect(read?.entity?.[0]?.what?.reference).toBe(`Patient/${A.patient}`);
     const logins = mine.filter((e) => e.type?.code === '110114');
     expect(logins.map((e) => e.outcomeDesc).sort()).toEqual(['console sign-in', 'console sign-in refused: wrong user name or password', 'console sign-out']);
+    // The sign-in requests themselves are not recorded a second time as anonymous requests.
+    expect(events.filter((e) => e.type?.code === 'rest' && e.action === 'C' && !e.agent?.[0]?.who && !e.entity)).toEqual([]);
     const refused = logins.find((e) => e.outcome === '4');
     expect(refused?.agent?.[0]?.who?.display).toBe('claimed at sign-in, not verified');
     const all = JSON.stringify(events);
@@ -309,14 +363,18 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
 });
 
 describe.each(DRIVERS)('console behind https and with AUTH_DISABLED on %s', (driver) => {
-  test('the cookie is Secure when the public base is https', async () => {
-    const c = await openConsoleApp(driver, { baseUrl: 'https://peerbridge.example/fhir', records: false });
+  test('the cookie is Secure when the public base is https; sign-ins per IP are rate limited', async () => {
+    const c = await openConsoleApp(driver, { baseUrl: 'https://peerbridge.example/fhir', records: false, auth: { AUTH_TOKEN_RATE_PER_MINUTE: 6 } });
     try {
       await c.console.users.add({ name: 'ana', password: PASSWORD, organizations: [A.org], role: 'viewer' });
       const s = await signIn(c.app, 'ana');
       expect(s.setCookie).toMatch(/; Secure/);
       expect(s.setCookie).toMatch(/HttpOnly/);
       expect(s.setCookie).toMatch(/SameSite=Strict/);
+      // 6 a minute, a burst of 1: the next sign-in from the same address waits, whatever the name.
+      const limited = await login(c.app, 'someone-else', PASSWORD).expect(429);
+      expect(limited.headers['retry-after']).toBeDefined();
+      expect(limited.body.resourceType).toBe('OperationOutcome');
     } finally {
       await c.close();
     }
