@@ -1,7 +1,7 @@
 /**
  * Helpers of the browser tests (test/web): Chromium (Debian's /usr/bin/chromium, or CHROMIUM_PATH)
  * through playwright-core, skipped with a notice when it is absent; screenshots to
- * test-output/screenshots/; axe-core's serious and critical violations; pasting into the editor.
+ * test-output/screenshots/ (and the README's to docs/images/ with PEERBRIDGE_DOC_IMAGES=1); axe-core's serious and critical violations; pasting into the editor.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,9 +45,20 @@ export async function axeViolations(page: Page): Promise<{ id: string; impact: s
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-export async function shot(page: Page, name: string): Promise<void> {
+const DOC_IMAGES = join(__dirname, '..', '..', 'docs', 'images');
+
+/**
+ * A full-page screenshot to test-output/screenshots/<name>.png; with PEERBRIDGE_DOC_IMAGES=1, also
+ * the README's picture of the page (docs/images/console-<name>.png: the first 1280x800, or `part`).
+ */
+export async function shot(page: Page, name: string, part?: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  if (process.env.PEERBRIDGE_DOC_IMAGES === '1') {
+    const path = join(DOC_IMAGES, `console-${name}.png`);
+    if (part) await page.locator(part).first().screenshot({ path });
+    else await page.screenshot({ path, clip: { x: 0, y: 0, width: 1280, height: 800 } });
+  }
 }
 
 /** Pastes text into the editor as the clipboard would (a paste event CodeMirror reads), replacing all of it when `replace`. */

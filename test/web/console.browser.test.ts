@@ -179,6 +179,7 @@ describeBrowser('web console in Chromium', () => {
       await expect(page.locator('[data-testid=part2-banner]').count()).resolves.toBe(0);
       if (driver === 'pglite') {
         await shot(page, 'person');
+        await shot(page, 'person-capital', 'section:has(#capital-title)');
         expect(await axeViolations(page)).toEqual([]);
         // A tablet.
         await page.setViewportSize({ width: 820, height: 1180 });
