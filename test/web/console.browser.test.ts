@@ -101,6 +101,36 @@ describeBrowser('web console in Chromium', () => {
       expect(await page.locator('ol.issues li.error').count()).toBe(0);
     });
 
+    test('/validate: several files opened or dropped are each validated, one tab each', async () => {
+      await page.goto(`${server.url}/validate`);
+      await page.waitForSelector('.cm-content');
+      const patient = readFileSync(join(EXAMPLES, 'Patient-dana-whitfield.json'));
+      await page.setInputFiles('#files', [
+        { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(INVALID_PATIENT) },
+        { name: 'Patient-dana-whitfield.json', mimeType: 'application/json', buffer: patient },
+      ]);
+      await page.waitForFunction(() => document.querySelectorAll('.tabs .tab').length === 3);
+      const tabs = await page.locator('.tabs .tab').allTextContents();
+      expect(tabs).toEqual(['Pasted', 'bad.json1 errors', 'Patient-dana-whitfield.jsonvalid']);
+      // The first file opened is shown, its issue listed.
+      await page.waitForSelector('ol.issues li.error button[data-line="4"]');
+      // Dropped on the editor: opened as documents, not inserted into the text.
+      await page.evaluate(
+        (text) => {
+          const data = new (globalThis as any).DataTransfer();
+          data.items.add(new (globalThis as any).File([text], 'dropped.json', { type: 'application/json' }));
+          const target = document.querySelector('.cm-content');
+          const DragEvent = (globalThis as any).DragEvent;
+          target.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+          target.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+        },
+        INVALID_PATIENT.replace('"femal"', '"female"'),
+      );
+      await page.waitForFunction(() => document.querySelectorAll('.tabs .tab').length === 4);
+      expect(await page.locator('.tabs .tab[aria-pressed=true]').textContent()).toBe('dropped.jsonvalid');
+      expect(await page.evaluate(() => document.querySelector('.cm-content').textContent)).toContain('"female"');
+    });
+
     test('/validate: the 26-entry example Bundle is validated as you type within the target', async () => {
       await page.goto(`${server.url}/validate`);
       await page.waitForSelector('.cm-content');

@@ -86,8 +86,9 @@ export async function validatePage(main: HTMLElement, _session: Session): Promis
       { className: 'toolbar' },
       h('label', { for: 'profile' }, 'Profile '),
       profile,
-      h('label', { for: 'files', className: 'button' }, 'Open files…'),
+      // The input is hidden visually but keeps the keyboard focus; its label is the button seen (style.css).
       files,
+      h('label', { for: 'files', className: 'button' }, 'Open files…'),
     ),
     tabs,
     h(
