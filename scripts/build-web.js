@@ -89,8 +89,12 @@ if (require.main === module) {
   const out = at > 0 ? path.resolve(process.argv[at + 1]) : DEFAULT_OUT;
   buildWeb(out).then(
     (m) => {
-      const eager = m.files.filter((f) => m.eager.includes(f.file)).reduce((n, f) => n + f.gzip, 0);
-      console.log(`web console built in ${path.relative(ROOT, out) || '.'}: first load ${(eager / 1024).toFixed(1)} kB gzip (${m.eager.join(', ')})`);
+      const kb = (files) => (files.reduce((n, f) => n + f.gzip, 0) / 1024).toFixed(1);
+      const shell = kb(m.files.filter((f) => m.eager.includes(f.file)));
+      const editor = kb(m.files.filter((f) => f.editor));
+      console.log(
+        `web console built in ${path.relative(ROOT, out) || '.'}: shell ${shell} kB gzip (each page adds its chunk), editor ${editor} kB gzip (/validate only)`,
+      );
     },
     (e) => {
       console.error(e instanceof Error ? e.message : String(e));
