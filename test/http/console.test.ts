@@ -211,6 +211,22 @@ describe.each(DRIVERS)('what the console added to existing routes, on %s', (driv
     expect(res.body.link[0].url).toMatch(/kind=contact&reason=whole&status=open/);
   });
 
+  test("the reason filter never matches a Part 2 reject's withheld reasons (only the poster's own)", async () => {
+    const owners = { organization: 'org-d', part2Organizations: ['org-d'] };
+    const secret = (n: number) => reject(n, { source: 'p2-src', errors: [{ reason: 'secret code 7', stage: 'mapping' }] });
+    await rejects.add([secret(1)], owners);
+    const reader = { clientId: 'reader', organizations: ['org-d'], allOrganizations: false };
+    const poster = { clientId: 'poster', organizations: ['org-d'], allOrganizations: false };
+    await rejects.add([secret(2)], { ...owners, access: poster });
+    // The reader of org D lists both, reasons withheld, but cannot find them by their reasons.
+    const listed = await rejects.list({ source: 'p2-src', access: reader });
+    expect(listed.items.map((r) => r.released)).toEqual([false, false]);
+    expect((await rejects.list({ source: 'p2-src', reason: 'secret', access: reader })).total).toBe(0);
+    // Its poster finds its own; the server's view finds both.
+    expect((await rejects.list({ source: 'p2-src', reason: 'secret', access: poster })).items.map((r) => r.record)).toEqual([2]);
+    expect((await rejects.list({ source: 'p2-src', reason: 'secret' })).total).toBe(2);
+  });
+
   test('GET /ingest/rejects: a bad since or until is a 400 naming it', async () => {
     for (const bad of ['since=yesterday', 'until=2026-13-45', 'since=2026-09-15T10:00']) {
       const res = await request(app).get(`/ingest/rejects?source=riverbend-csv&${bad}`).expect(400);
