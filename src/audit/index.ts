@@ -40,6 +40,7 @@ export {
 } from './event';
 export { auditMiddleware, PURPOSE_HEADER, purposeOf, splitTarget } from './middleware';
 export { actorOrganization, AuditWriter, type AuditStats, type AuditWriterOptions } from './writer';
+export { archiveAuditEvents, scheduleRetention, type ArchiveOptions, type ArchiveResult } from './retention';
 
 export interface AuditOptions {
   /** Where events are written (`updateMany`). */
@@ -51,6 +52,8 @@ export interface AuditOptions {
   /** `source.site` (default: BASE_URL's host, else `PeerBridge`). */
   site?: string;
   writer?: AuditWriterOptions;
+  /** Longest a request waits for room in the audit queue before it is answered 503 (ms; default 10 s). */
+  queueWaitMs?: number;
   log?: Log;
 }
 
@@ -83,7 +86,13 @@ export function openAudit(options: AuditOptions): Audit {
   const source: SourceInfo = { site: options.site ?? siteOf(options.baseUrl), uri: options.baseUrl ?? 'urn:peerbridge:server' };
   const record = (event: AuditEvent, actor?: string): void => writer.record(event, actor);
   return {
-    middleware: auditMiddleware({ record, isResourceType: options.isResourceType, source, log: options.log }),
+    middleware: auditMiddleware({
+      record,
+      isResourceType: options.isResourceType,
+      source,
+      log: options.log,
+      room: () => writer.room(options.queueWaitMs ?? 10_000),
+    }),
     onAuthEvent: (event) => {
       if (event.type === 'token-issued') {
         record(

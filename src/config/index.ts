@@ -63,6 +63,16 @@ const ConfigSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+  /** Days an AuditEvent is kept in the store; older ones are archived to AUDIT_ARCHIVE_DIR as NDJSON and deleted (hourly). Unset: kept forever. */
+  AUDIT_RETENTION_DAYS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().positive().optional()),
+  /** Folder of the archived AuditEvents' NDJSON files (default `<DATA_DIR>/audit-archive`). */
+  AUDIT_ARCHIVE_DIR: z.string().min(1).optional(),
+  /** `off`: no background ANALYZE after bulk writes (and on PGlite, which never autovacuums, no VACUUM); see docs/architecture.md. */
+  STORE_MAINTENANCE: z.enum(['on', 'off']).default('on'),
+  /** AuditEvents waiting to be written beyond which new requests wait for the audit writer (back-pressure). */
+  AUDIT_QUEUE_HIGH_WATER: z.coerce.number().int().positive().default(5000),
+  /** Longest a request waits for room in the audit queue before it is answered 503 (ms). */
+  AUDIT_QUEUE_WAIT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

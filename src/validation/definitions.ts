@@ -28,6 +28,7 @@ import { DefinitionsTerminology } from './definitions-terminology';
 import { EXTERNAL_EXTENSIONS, externalExtensionDefinition } from './external-extensions';
 import { canonicalBases, type FhirPackage, loadPackageSet, type MissingDependency, missingDependencyIssue } from './packages';
 import { canonicalUrl, type CodeIndex } from './terminology';
+import { registerSchemaLoader } from './schema-loader';
 
 export type { LoadedProfile } from './definitions-profiles';
 
@@ -79,6 +80,7 @@ export class Definitions {
     this.resourceTypes = new Set(this.manifest.resourceTypes);
     const types = JSON.parse(readFileSync(join(this.cacheDir, this.manifest.typesFile), 'utf8')) as StructureDefinition[];
     this.structures = new DefinitionsProfiles(this.cacheDir, this.manifest, this.resourceTypes, types, () => this.ig);
+    registerSchemaLoader((type) => this.structures.ensureType(type));
     this.brokenDefinitions = this.structures.brokenDefinitions;
     this.terminology = new DefinitionsTerminology(this.cacheDir, this.manifest, () => this.ig);
     for (const dir of options.packageDirs ?? [DEFAULT_PACKAGE_DIR]) {
