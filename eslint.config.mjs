@@ -1,5 +1,5 @@
 // ESLint flat config: typescript-eslint's type-aware recommended rules (floating and misused
-// promises, unsafe `any`) over src, test, bench and scripts. Formatting is Prettier's job
+// promises, unsafe `any`) over src, test, bench, scripts and web (the console, its own tsconfig). Formatting is Prettier's job
 // (.prettierrc.json), so no stylistic rules here.
 // https://typescript-eslint.io/getting-started/typed-linting
 import js from '@eslint/js';
@@ -65,6 +65,14 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    // The web console (web/src) runs in the browser: its own program (web/tsconfig.json, DOM types).
+    files: ['web/**/*.ts'],
+    languageOptions: {
+      parserOptions: { project: './web/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.browser },
     },
   },
   {

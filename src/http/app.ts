@@ -1,12 +1,13 @@
 /**
  * The Express app, wiring only: `createApp(deps)` puts together the parts of src/http and builds
  * the app without listening, so tests drive it with supertest. Order matters and is the point of
- * this file: security headers, health and readiness (open, not audited, not rate-limited), audit,
- * the console's sign-in, auth (token endpoint, console session cookie, bearer tokens on `/fhir`,
- * `/ingest`, `/admin` and `/console/api`, rate limits), then the
- * FHIR API under `/fhir` (format check, body reader, scopes, routes), Bulk Data files, ingest under
- * `/ingest`, and last the 404 and the one error handler (src/http/errors.ts) that answers every
- * failure with an OperationOutcome.
+ * this file: request logs and metrics, security headers, health and readiness (open, not audited,
+ * not rate-limited), audit, the web console's pages (src/http/console.ts), the console's sign-in,
+ * auth (token endpoint, console session cookie, bearer tokens on `/fhir`, `/ingest`, `/admin`,
+ * `/metrics` and `/console/api`, rate limits), then the FHIR API under `/fhir` (format check, body
+ * reader, scopes, routes), Bulk Data files, the console's API, ingest under `/ingest`, and last the
+ * 404 and the one error handler (src/http/errors.ts) that answers every failure with an
+ * OperationOutcome.
  */
 import express, { type Response } from 'express';
 import { publicBaseUrl, publicRootUrl, type Config } from '../config';
@@ -30,6 +31,7 @@ import { exportRouter } from './export-router';
 import { depsFor, fhirAdapter, formatCheck, noStore } from './fhir-adapter';
 import { sendFhir } from '../outcomes/fhir-json';
 import { securityHeaders } from './hardening';
+import { consoleApi, consolePages } from './console';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
 import { storedRecords } from '../store/stored-records';
@@ -80,6 +82,8 @@ export interface AppDeps {
   log?: Log;
   /** Request logs (src/http/request-log.ts): one JSON line per request; without one (tests), none. Metrics are counted either way. */
   logger?: Logger;
+  /** The built web console (scripts/build-web.js); dist/web by default. */
+  consoleDir?: string;
 }
 
 /** Builds the app. */
@@ -98,6 +102,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRouter({ driver: deps.store instanceof SqlRepository ? deps.store.driver : undefined, validator: deps.validator, log: deps.log }));
   if (deps.audit) app.use(deps.audit.middleware);
   app.use('/ig', igSite()); // the FHIR package's static site (docs/ig, issue 16): public, before auth
+  // The web console's pages and hashed assets (src/http/console.ts): public shells, before auth; their data comes through the APIs.
+  app.use(consolePages(deps.consoleDir));
   const signIn = deps.console
     ? consoleSession({
         console: deps.console,
@@ -166,6 +172,16 @@ export function createApp(deps: AppDeps): express.Express {
       stored: deps.store ? storedRecords(view.repo) : undefined,
     };
   };
+  // The console's own API (validate as you type, its config): any authenticated caller.
+  app.use(
+    consoleApi({
+      validator: deps.validator,
+      validationPool: deps.validationPool,
+      maxBodyBytes: deps.config.MAX_BODY_BYTES,
+      authDisabled: !deps.auth || deps.auth.config.AUTH_DISABLED,
+      mappings: [...(deps.sources ?? new Map<string, LoadedSource>()).keys()],
+    }),
+  );
   if (deps.auth) app.use('/ingest', deps.auth.authorize);
   app.use(
     '/ingest',

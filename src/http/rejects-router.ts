@@ -2,7 +2,9 @@
  * The Express side of ingest rejects (mounted at `/ingest/rejects`, after the app's JSON body
  * reader): the store is src/store/rejects.ts, the retry src/pipeline/retry-rejects.ts.
  *
- * - `GET /?source=<name>[&status=open|resolved|all][&feed=][&_count=][&cursor=]`: a `searchset`
+ * - `GET /?source=<name>[&status=open|resolved|all][&feed=][&kind=][&reason=][&since=][&until=][&_count=][&cursor=]`:
+ *   `kind` the record kind, `reason` text one of the reasons contains (case-insensitive), `since` /
+ *   `until` a date or date-time the reject was received at or after / before; a `searchset`
  *   Bundle, newest first, `total` and `self`/`next` links; one `Parameters` entry per reject
  *   (id, source, feed, record, input, where, kind, recordId, status, receivedAt, attempts,
  *   lastTriedAt, resolvedAt, raw, header, and `outcome`: an OperationOutcome, one issue per error).
@@ -33,7 +35,18 @@ export interface RejectsRouterDeps {
 }
 
 const STATUSES = ['open', 'resolved', 'all'] as const;
-const QUERY_PARAMS = new Set(['source', 'feed', 'status', '_count', 'cursor', '_format', '_pretty']);
+const QUERY_PARAMS = new Set(['source', 'feed', 'kind', 'reason', 'since', 'until', 'status', '_count', 'cursor', '_format', '_pretty']);
+const DATE_OR_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** A `since` / `until` parameter: a date (midnight UTC) or a date-time with its offset; 400 otherwise. */
+function instantOf(req: Request, name: string): string | undefined {
+  const v = single(req, name);
+  if (v === undefined || v === '') return undefined;
+  if (!DATE_OR_TIME.test(v) || Number.isNaN(Date.parse(v))) {
+    throw badRequest(`${name} must be a date (2026-09-15) or a date-time with its offset (2026-09-15T10:00:00Z), not '${v}'`, name);
+  }
+  return new Date(v).toISOString();
+}
 
 /** One query parameter: absent, or given once. */
 function single(req: Request, name: string): string | undefined {
@@ -112,7 +125,7 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
 
   router.get('/', async (req, res) => {
     for (const name of Object.keys(req.query)) {
-      if (!QUERY_PARAMS.has(name)) throw badRequest(`Unknown parameter '${name}': use source, feed, status, _count, cursor`, name);
+      if (!QUERY_PARAMS.has(name)) throw badRequest(`Unknown parameter '${name}': use source, feed, kind, reason, since, until, status, _count, cursor`, name);
     }
     const source = single(req, 'source');
     if (source === undefined || source === '') throw badRequest('source is required: GET /ingest/rejects?source=<name>', 'source');
@@ -124,11 +137,18 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
     if (!Number.isInteger(count) || count > MAX_REJECT_COUNT)
       throw badRequest(`_count must be a whole number from 0 to ${MAX_REJECT_COUNT} (got '${countText}')`, '_count');
     const cursor = single(req, 'cursor');
+    // Filters (issue 14, the console's rejects queue): empty means absent.
+    const kind = single(req, 'kind') || undefined;
+    const reason = single(req, 'reason') || undefined;
+    const since = instantOf(req, 'since');
+    const until = instantOf(req, 'until');
+    const filters = { ...(kind ? { kind } : {}), ...(reason ? { reason } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}) };
 
     const access = accessOf(res.locals.auth as CallerLike | undefined);
     const page = await deps.rejects.list({
       source,
       ...(feed !== undefined ? { feed } : {}),
+      ...filters,
       status: status as (typeof STATUSES)[number],
       count,
       ...(cursor !== undefined ? { cursor } : {}),
@@ -138,6 +158,7 @@ export function rejectsRouter(deps: RejectsRouterDeps): express.Router {
       const q = new URLSearchParams({
         source,
         ...(feed !== undefined ? { feed } : {}),
+        ...filters,
         status,
         _count: String(count),
         ...(c !== undefined ? { cursor: c } : {}),

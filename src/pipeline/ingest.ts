@@ -6,13 +6,14 @@
  *
  * The answer is a `Parameters` resource: `bundle` (the transaction, or the transaction-response),
  * `outcome` (every per-record issue, with JSON paths), and counts `read` / `accepted` / `rejected`
- * / `resources`. Status: 200 when at least one record was accepted (or the file held none),
+ * / `resources`, and per canonical record kind a `byKind` part (`kind`, `read`, `accepted`,
+ * `rejected`: the web console's dry-run report). Status: 200 when at least one record was accepted (or the file held none),
  * 422 when records were read and none was accepted.
  */
 import type { Bundle, BundleEntry, OperationOutcome, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { putEntry } from '../fhir/bundle';
 import { badRequest, FhirError, notFound, notImplemented } from '../outcomes';
-import type { PipelineDeps } from './canonical';
+import type { KindCounts, PipelineDeps } from './canonical';
 import { documentEvents, translateCanonical, type TranslateReport } from './translate-canonical';
 import type { LoadedSource } from '../translate/types';
 import { translateSource, type RejectRecord, type SourceInput, type SourceRunReport } from './translate-source';
@@ -68,11 +69,20 @@ interface AnswerCounts {
 }
 
 /** Builds the answer: 200 when something was accepted or nothing was rejected, 422 when everything read was rejected. */
-export function ingestAnswer(bundle: Bundle, outcome: OperationOutcome, counts: AnswerCounts): IngestResult {
+export function ingestAnswer(bundle: Bundle, outcome: OperationOutcome, counts: AnswerCounts, byKind: Partial<Record<string, KindCounts>> = {}): IngestResult {
   const parameter: ParametersParameter[] = [
     { name: 'bundle', resource: bundle },
     { name: 'outcome', resource: outcome },
     ...Object.entries(counts).map(([name, value]) => ({ name, valueInteger: value as number })),
+    ...Object.entries(byKind).map(([kind, c]): ParametersParameter => ({
+      name: 'byKind',
+      part: [
+        { name: 'kind', valueCode: kind },
+        { name: 'read', valueInteger: c?.read ?? 0 },
+        { name: 'accepted', valueInteger: c?.accepted ?? 0 },
+        { name: 'rejected', valueInteger: c?.rejected ?? 0 },
+      ],
+    })),
   ];
   const status = counts.rejected > 0 && counts.accepted === 0 ? 422 : 200;
   return { status, body: { resourceType: 'Parameters', parameter } };
@@ -99,10 +109,10 @@ export async function ingest(source: string, body: unknown, dryRun: boolean, dep
   const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };
   if (dryRun || entry.length === 0) {
     if (!dryRun) recordIngest('canonical', kindOutcomes(report.summary, 'from-summary'));
-    return ingestAnswer(transaction, report.outcome, canonicalCounts(report));
+    return ingestAnswer(transaction, report.outcome, canonicalCounts(report), report.summary.byKind);
   }
   if (!deps.commit) throw noStore();
-  const answer = ingestAnswer(await deps.commit(transaction), report.outcome, canonicalCounts(report));
+  const answer = ingestAnswer(await deps.commit(transaction), report.outcome, canonicalCounts(report), report.summary.byKind);
   recordIngest('canonical', kindOutcomes(report.summary, 'from-summary'));
   return answer;
 }
@@ -183,7 +193,7 @@ export async function ingestSource(
   const entry: BundleEntry[] = resources.map(putEntry);
   const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entry.length ? { entry } : {}) };
   if (dryRun) {
-    return { ...ingestAnswer(transaction, report.outcome, sourceCounts(report, 0)), report, rejects };
+    return { ...ingestAnswer(transaction, report.outcome, sourceCounts(report, 0), report.summary.byKind), report, rejects };
   }
   if (!deps.commit || (rejects.length > 0 && !deps.saveRejects)) throw noStore();
   const response = entry.length ? await deps.commit(transaction) : transaction;
@@ -194,5 +204,5 @@ export async function ingestSource(
     ...(awaiting?.retried ? { awaitingRetried: awaiting.retried, awaitingResolved: awaiting.resolved } : {}),
   };
   recordIngest(source.name, kindOutcomes(report.summary, rejects));
-  return { ...ingestAnswer(response, report.outcome, counts), report, rejects };
+  return { ...ingestAnswer(response, report.outcome, counts, report.summary.byKind), report, rejects };
 }

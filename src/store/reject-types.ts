@@ -90,6 +90,17 @@ export type StoredReject = Omit<RejectRecord, 'id' | 'about'> & {
 export interface RejectQuery {
   source?: string;
   feed?: string;
+  /** The record kind (`contact`, `person`, ...). */
+  kind?: string;
+  /**
+   * Text one of the reasons contains (case-insensitive). With `access`, a 42 CFR Part 2 reject
+   * matches only when the caller posted it: reasons withheld from a caller cannot be probed.
+   */
+  reason?: string;
+  /** Received at or after this instant (ISO 8601). */
+  since?: string;
+  /** Received before this instant (ISO 8601). */
+  until?: string;
   /** Default `open`. */
   status?: RejectStatus | 'all';
   /** Page size, 0..MAX_REJECT_COUNT (default DEFAULT_REJECT_COUNT); 0 gives the total only. */

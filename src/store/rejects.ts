@@ -309,6 +309,14 @@ export class RejectStore {
     if (q.source !== undefined) add((p) => `source = ${p}`, q.source);
     if (q.feed !== undefined) add((p) => `feed = ${p}`, q.feed);
     if (status !== 'all') add((p) => `status = ${p}`, status);
+    if (q.kind !== undefined) add((p) => `kind = ${p}`, q.kind);
+    if (q.since !== undefined) add((p) => `received_at >= ${p}::timestamptz`, q.since);
+    if (q.until !== undefined) add((p) => `received_at < ${p}::timestamptz`, q.until);
+    if (q.reason !== undefined) {
+      const like = `%${q.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      add((p) => `EXISTS (SELECT 1 FROM jsonb_array_elements(errors) AS e WHERE e->>'reason' ILIKE ${p})`, like);
+      if (q.access && !q.access.allOrganizations) add((p) => `(NOT part2 OR client_id = ${p})`, q.access.clientId);
+    }
     const visible = visibleTo(q.access, (value) => {
       params.push(value);
       return `$${params.length}`;
