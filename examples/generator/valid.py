@@ -113,7 +113,7 @@ def patient():
 def organization():
     r = {'resourceType': 'Organization', 'id': ORG_ID}
     r['text'] = narrative('Riverbend CCBHC, a Certified Community Behavioral Health Clinic in Millbrook, Ohio, offering peer support services.')
-    r['identifier'] = [{'system': NPI, 'value': '1467583920'}]
+    r['identifier'] = [{'system': NPI, 'value': '1467583922'}]
     r['active'] = True
     r['type'] = [cc({'system': 'http://terminology.hl7.org/CodeSystem/organization-type', 'code': 'prov', 'display': 'Healthcare Provider'})]
     r['name'] = 'Riverbend CCBHC'
@@ -152,7 +152,7 @@ def peer_specialist():
     r = profiled('Practitioner', PSS_ID, 'peer-specialist')
     r['text'] = narrative('Marcus Lee, Certified Peer Specialist (Ohio, since 2021-03-15). Completed peer specialist training on 2021-01-29.')
     r['extension'] = [{'url': SD + 'training-completion', 'valueDate': '2021-01-29'}]
-    r['identifier'] = [{'system': NPI, 'value': '1093817465'}]
+    r['identifier'] = [{'system': NPI, 'value': '1093817462'}]
     r['active'] = True
     r['name'] = [{'use': 'official', 'family': 'Lee', 'given': ['Marcus'], 'suffix': ['CPS']}]
     r['telecom'] = [{'system': 'phone', 'value': '555-0117', 'use': 'work'}]
@@ -183,7 +183,7 @@ def peer_specialist_role():
 def supervisor():
     r = {'resourceType': 'Practitioner', 'id': SUP_ID}
     r['text'] = narrative('Ana Ortiz, LCSW, licensed clinical social worker who supervises the peer specialists at Riverbend CCBHC.')
-    r['identifier'] = [{'system': NPI, 'value': '1528406713'}]
+    r['identifier'] = [{'system': NPI, 'value': '1528406717'}]
     r['active'] = True
     r['name'] = [{'use': 'official', 'family': 'Ortiz', 'given': ['Ana'], 'suffix': ['LCSW']}]
     r['gender'] = 'female'

@@ -51,6 +51,12 @@ const ConfigSchema = z.object({
   /** Milliseconds one validation may run in a worker before it is stopped (422). */
   VALIDATION_TIMEOUT_MS: z.coerce.number().int().positive().default(20_000),
   /**
+   * `all`: every resource the pipeline emits gets a narrative generated from its content (text.status
+   * generated), so dom-6 holds; `required` (default): only those whose profile requires one (CarePlan).
+   * Read by the pipeline (src/fhir/narrative.ts narrativeModeFromEnv); checked here.
+   */
+  NARRATIVE: z.enum(['required', 'all']).default('required'),
+  /**
    * FHIR packages (implementation guides) the validator loads at start, comma-separated: `.tgz`
    * files, package folders, or `name#version` in the package cache (PEERBRIDGE_PACKAGE_CACHE, ~/.fhir/packages).
    */

@@ -1,8 +1,8 @@
 /** Contact <-> Encounter (peer-support-encounter profile; docs/domain.md#a-contact). */
-import type { Encounter, Extension } from '@medplum/fhirtypes';
+import type { Encounter, Extension, Location } from '@medplum/fhirtypes';
 import type { ContactRecord, EpisodeLink } from '../domain/model';
 import { CONTACT_MODES } from '../domain/codes';
-import { cs, EXTENSIONS, MODE_CODES, PROFILES, SYSTEMS } from './codes';
+import { cs, EXTENSIONS, MODE_CODES, PROFILES, REFERRAL_REASON_SNOMED, SYSTEMS } from './codes';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
 import { metaFor, put, type ResolveRef } from './common';
 
@@ -17,6 +17,23 @@ const POS_DISPLAY: Record<string, string> = {
   '53': 'Community Mental Health Center',
   '99': 'Other Place of Service',
 };
+
+/** The id of the contained Location (mode `kind`) that says what kind of place a contact took place at. */
+const PLACE_ID = 'place';
+
+/** The Encounter with a contained Location of the place of service's kind (contained comes before extension). */
+function withPlace(e: Encounter, pos: string): Encounter {
+  const { resourceType, id, meta, ...rest } = e;
+  const place: Location = {
+    resourceType: 'Location',
+    id: PLACE_ID,
+    status: 'active',
+    name: POS_DISPLAY[pos],
+    mode: 'kind',
+    type: [{ coding: [{ system: SYSTEMS.pos, code: pos, display: POS_DISPLAY[pos] }] }],
+  };
+  return { resourceType, id, ...(meta ? { meta } : {}), contained: [place], ...rest };
+}
 
 const STATUS = { finished: 'finished', planned: 'planned', cancelled: 'cancelled', 'no-show': 'cancelled' } as const;
 
@@ -63,8 +80,19 @@ export function toEncounter(c: ContactRecord, episode: EpisodeLink, ctx: MapCont
     period: { start: c.start, ...(c.end ? { end: c.end } : {}) },
   };
   if (episode.referral) out.basedOn = [refTo(ctx, 'ServiceRequest', episode.id)];
+  // US Core Encounter: why (the referral's reasons, when the episode is in the run) and where (the kind of place).
+  if (episode.referralReasons?.length) {
+    out.reasonCode = episode.referralReasons.map((r) => {
+      const snomed = REFERRAL_REASON_SNOMED[r];
+      return { coding: [pbCoding(ctx, 'peer-referral-reason', r), ...(snomed ? [{ system: SYSTEMS.snomed, ...snomed }] : [])] };
+    });
+  }
   if (c.durationMinutes !== undefined) out.length = { value: c.durationMinutes, unit: 'min', system: SYSTEMS.ucum, code: 'min' };
+  if (c.placeOfService) {
+    out.location = [{ location: { reference: `#${PLACE_ID}`, display: POS_DISPLAY[c.placeOfService] } }];
+  }
   out.serviceProvider = refTo(ctx, 'Organization', episode.organizationId);
+  if (c.placeOfService) return withPlace(out, c.placeOfService);
   return out;
 }
 

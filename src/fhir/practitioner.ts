@@ -9,6 +9,7 @@ import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo }
 import { codeOf, metaFor, put, type ResolveRef } from './common';
 import { fromHumanName, otherIdentifiers, toHumanName } from './patient';
 import { cs } from './codes';
+import { fromTelecomList, toTelecomList } from './patient-demographics';
 
 const SUPERVISOR_ROLE_TEXT = 'Supervisor of peer workers';
 
@@ -17,7 +18,7 @@ export function toPractitioner(p: PractitionerRecord, ctx: MapContext): Practiti
   const out: Practitioner = {
     resourceType: 'Practitioner',
     id: idFor(ctx, 'Practitioner', p.id),
-    ...metaFor(peer ? PROFILES.specialist : undefined, false),
+    ...metaFor(peer ? PROFILES.specialist : PROFILES.practitioner, false),
   };
   if (p.trainingCompleted) out.extension = [{ url: EXTENSIONS.trainingCompletion, valueDate: p.trainingCompleted }];
   out.identifier = [recordIdentifier(ctx, 'practitioner', p.id), ...p.identifiers];
@@ -36,12 +37,17 @@ export function toPractitioner(p: PractitionerRecord, ctx: MapContext): Practiti
   return out;
 }
 
-export function toPractitionerRole(p: PractitionerRecord, ctx: MapContext): PractitionerRole {
+/**
+ * The role of a practitioner at their organization. `organizationTelecom`: the organization's
+ * telecom (the program's phone), written on the role when the practitioner has none of their own,
+ * so that US Core's pd-1 (a role has a telecom or an endpoint) holds.
+ */
+export function toPractitionerRole(p: PractitionerRecord, ctx: MapContext, organizationTelecom: PractitionerRecord['telecom'] = []): PractitionerRole {
   const peer = p.role === 'peer-specialist';
   const out: PractitionerRole = {
     resourceType: 'PractitionerRole',
     id: idFor(ctx, 'PractitionerRole', p.id),
-    ...metaFor(peer ? PROFILES.specialistRole : undefined, false),
+    ...metaFor(peer ? PROFILES.specialistRole : PROFILES.practitionerRole, false),
   };
   if (p.supervisorId) out.extension = [{ url: EXTENSIONS.supervisor, valueReference: refTo(ctx, 'PractitionerRole', p.supervisorId) }];
   out.identifier = [recordIdentifier(ctx, 'practitioner', p.id)];
@@ -50,6 +56,8 @@ export function toPractitionerRole(p: PractitionerRecord, ctx: MapContext): Prac
   out.practitioner = refTo(ctx, 'Practitioner', p.id);
   out.organization = refTo(ctx, 'Organization', p.organizationId);
   out.code = peer ? [{ coding: [{ system: SYSTEMS.nucc, code: '175T00000X', display: 'Peer Specialist' }] }] : [{ text: SUPERVISOR_ROLE_TEXT }];
+  const telecom = p.telecom.length ? p.telecom : organizationTelecom;
+  if (telecom.length) out.telecom = toTelecomList(telecom);
   return out;
 }
 
@@ -61,6 +69,7 @@ export function fromPractitioner(pr: Practitioner, role: PractitionerRole | unde
     name: fromHumanName(pr.name?.[0]),
     identifiers: otherIdentifiers(pr.identifier),
     organizationId: resolve(role?.organization) as string,
+    telecom: fromTelecomList(role?.telecom),
   };
   put(out, 'sex', pr.gender);
   const q = pr.qualification?.[0];

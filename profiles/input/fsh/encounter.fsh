@@ -6,7 +6,7 @@ Expression: "status = 'finished' implies period.end.exists()"
 Severity: #error
 
 Profile: PeerSupportEncounter
-Parent: Encounter
+Parent: $us-core-encounter
 Id: peer-support-encounter
 Title: "Peer Support Encounter"
 Description: "One peer support contact (service event) delivered by a peer support specialist: HCPCS H0038, the contact mode, the episode it belongs to, who delivered it, when and for how long, and what it addressed. Peer support is non-clinical: the encounter carries no diagnosis."
@@ -34,12 +34,10 @@ Description: "One peer support contact (service event) delivered by a peer suppo
 * type[mode] from PeerContactMode (required)
 * type[mode] ^short = "How the contact was made (SNOMED CT)"
 * subject 1..1 MS
-* subject only Reference(Patient)
 * episodeOfCare 1..* MS
 * episodeOfCare only Reference(EpisodeOfCare)
 * participant 1..* MS
 * participant.individual 1..1 MS
-* participant.individual only Reference(Practitioner or PractitionerRole)
 * period 1..1 MS
 * length 0..1 MS
 * length ^short = "Contact length in minutes (UCUM min)"
@@ -51,6 +49,9 @@ Description: "One peer support contact (service event) delivered by a peer suppo
 * diagnosis 0..0
 * diagnosis ^short = "Not used: peer support does not assess, diagnose or treat"
 * location MS
+* location ^short = "Where the contact took place, when known (a contained Location of the place of service)"
+* reasonCode MS
+* reasonCode ^short = "Why the person receives peer support (the referral's reasons), when known"
 
 
 Invariant: pb-chg-1
