@@ -73,9 +73,10 @@ function render(value: unknown, depth: number): string {
     return typeof o.display === 'string' ? o.display : o.code;
   }
   if (typeof o.reference === 'string' || typeof o.display === 'string') return typeof o.display === 'string' ? o.display : String(o.reference);
-  if (typeof o.value === 'number' && (typeof o.unit === 'string' || typeof o.code === 'string')) return `${o.value} ${String(o.unit ?? o.code)}`;
+  if (typeof o.value === 'number' && (typeof o.unit === 'string' || typeof o.code === 'string'))
+    return `${o.value} ${typeof o.unit === 'string' ? o.unit : String(o.code)}`;
   if (('start' in o || 'end' in o) && Object.keys(o).every((k) => k === 'start' || k === 'end'))
-    return `${String(o.start ?? '?')} to ${String(o.end ?? 'ongoing')}`;
+    return `${typeof o.start === 'string' ? o.start : '?'} to ${typeof o.end === 'string' ? o.end : 'ongoing'}`;
   if ('family' in o || 'given' in o) {
     return [...((o.given as string[] | undefined) ?? []), o.family, ...((o.suffix as string[] | undefined) ?? [])].filter(Boolean).join(' ');
   }

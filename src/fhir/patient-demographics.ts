@@ -18,8 +18,8 @@ export function fromTelecomList(list: readonly ContactPoint[] | undefined): Pers
   return (list ?? [])
     .filter((t) => typeof t.value === 'string')
     .map((t) => {
-      const out: PersonTelecom = { system: (t.system ?? 'phone') as PersonTelecom['system'], value: t.value as string };
-      put(out, 'use', t.use as PersonTelecom['use']);
+      const out: PersonTelecom = { system: t.system ?? 'phone', value: t.value as string };
+      put(out, 'use', t.use);
       return out;
     });
 }
