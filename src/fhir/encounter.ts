@@ -10,8 +10,8 @@ const CLASS_DISPLAY = { AMB: 'ambulatory', HH: 'home health', FLD: 'field', VR: 
 
 /** CMS place of service names (PlaceOfService ValueSet; the code system is external, so no CodeSystem of ours holds them). */
 const POS_DISPLAY: Record<string, string> = {
-  '02': "Telehealth Provided Other than in Patient's Home",
-  '10': "Telehealth Provided in Patient's Home",
+  '02': 'Telehealth Provided Other than in Patient’s Home',
+  '10': 'Telehealth Provided in Patient’s Home',
   '11': 'Office',
   '12': 'Home',
   '53': 'Community Mental Health Center',
