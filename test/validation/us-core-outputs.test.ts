@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { Validator } from '../../src/validation';
 
 const ROOT = join(__dirname, '..', '..');
@@ -92,7 +92,7 @@ describe.each(files.map((f) => [f.slice(ROOT.length + 1), f]))('%s', (_name, fil
         wrong.push(`${r.resourceType}/${r.id}: claims ${JSON.stringify(claimed)}`);
         continue;
       }
-      const sd = validator.defs.profile(claimed[0])?.sd as StructureDefinition | undefined;
+      const sd = validator.defs.profile(claimed[0])?.sd;
       const expected = US_CORE_BASE[r.resourceType];
       const base = sd?.baseDefinition;
       const ok = expected ? base === US_CORE + expected : base === `http://hl7.org/fhir/StructureDefinition/${r.resourceType}`;
