@@ -157,7 +157,9 @@ export const Organization = z.strictObject({
   identifiers: z.array(Identifier).default([]),
   part2Program: z.boolean().default(false),
   /** The program's phone (and other contacts): Organization.telecom, and the telecom of its practitioners' roles (US Core pd-1). */
-  telecom: z.array(Telecom).default([]),
+  telecom: z
+    .array(Telecom.refine((t) => t.use !== 'home', { message: "An organization's telecom cannot be of use 'home' (FHIR org-3)", path: ['use'] }))
+    .default([]),
 });
 
 /** A credential, training or licence of a practitioner. */
@@ -197,6 +199,10 @@ export const Practitioner = z
   .refine((p) => p.role !== 'peer-specialist' || p.credential?.code !== undefined, {
     message: 'A peer specialist needs a credential with a peer-credential code',
     path: ['credential'],
+  })
+  .refine((p) => p.name.family !== undefined, {
+    message: 'A practitioner needs a family name (US Core Practitioner requires name.family)',
+    path: ['name', 'family'],
   });
 
 /** The referral that starts an episode. */

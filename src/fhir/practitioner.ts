@@ -2,7 +2,7 @@
  * Practitioner record <-> Practitioner + PractitionerRole (docs/domain.md#who-delivers-peer-support): a peer
  * specialist's role carries NUCC 175T00000X; a supervisor's role is a plain PractitionerRole.
  */
-import type { Practitioner, PractitionerQualification, PractitionerRole } from '@medplum/fhirtypes';
+import type { Organization, Practitioner, PractitionerQualification, PractitionerRole } from '@medplum/fhirtypes';
 import type { PractitionerRecord } from '../domain/model';
 import { EXTENSIONS, PROFILES, SYSTEMS } from './codes';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
@@ -61,7 +61,13 @@ export function toPractitionerRole(p: PractitionerRecord, ctx: MapContext, organ
   return out;
 }
 
-export function fromPractitioner(pr: Practitioner, role: PractitionerRole | undefined, resolve: ResolveRef): PractitionerRecord {
+/**
+ * `organization`: the role's organization when at hand; a role telecom equal to the organization's is
+ * the one toPractitionerRole copied from it, not the practitioner's own.
+ */
+export function fromPractitioner(pr: Practitioner, role: PractitionerRole | undefined, resolve: ResolveRef, organization?: Organization): PractitionerRecord {
+  const roleTelecom = fromTelecomList(role?.telecom);
+  const inherited = organization !== undefined && JSON.stringify(roleTelecom) === JSON.stringify(fromTelecomList(organization.telecom));
   const isPeer = (role?.code ?? []).some((c) => codeOf(c.coding, SYSTEMS.nucc) === '175T00000X');
   const out: PractitionerRecord = {
     id: recordIdOf(pr.identifier, 'practitioner')?.value ?? (pr.id as string),
@@ -69,7 +75,7 @@ export function fromPractitioner(pr: Practitioner, role: PractitionerRole | unde
     name: fromHumanName(pr.name?.[0]),
     identifiers: otherIdentifiers(pr.identifier),
     organizationId: resolve(role?.organization) as string,
-    telecom: fromTelecomList(role?.telecom),
+    telecom: inherited ? [] : roleTelecom,
   };
   put(out, 'sex', pr.gender);
   const q = pr.qualification?.[0];

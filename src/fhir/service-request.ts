@@ -24,11 +24,8 @@ export function toServiceRequest(referral: ReferralRecord, episode: EpisodeHeade
       ],
     },
     subject: refTo(ctx, 'Patient', episode.personId),
-    // When peer support is asked for: from the episode's start (the referral's date when the episode starts before it).
-    occurrencePeriod: {
-      start: episode.start > referral.date.slice(0, 10) ? episode.start : referral.date.slice(0, 10),
-      ...(episode.end ? { end: episode.end } : {}),
-    },
+    // When the requested peer support takes place: the episode's period.
+    occurrencePeriod: { start: episode.start, ...(episode.end ? { end: episode.end } : {}) },
     authoredOn: referral.date,
     performerType: { coding: [{ system: SYSTEMS.nucc, code: '175T00000X', display: 'Peer Specialist' }] },
     performer: [refTo(ctx, 'Organization', episode.organizationId)],

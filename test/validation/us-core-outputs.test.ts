@@ -106,7 +106,7 @@ describe.each(files.map((f) => [f.slice(ROOT.length + 1), f]))('%s', (_name, fil
 });
 
 test('US Core rules the outputs now meet, checked on the canonical golden', () => {
-  const resources = resourcesOf(join(ROOT, 'examples', 'canonical', 'riverbend-dana-whitfield.expected.json')) as (Resource & Record<string, any>)[];
+  const resources = resourcesOf(join(ROOT, 'examples', 'canonical', 'riverbend-dana-whitfield.expected.json')) as unknown as Record<string, any>[];
   const of = (type: string) => resources.filter((r) => r.resourceType === type);
   for (const plan of of('CarePlan')) {
     expect(plan.text.status).toBe('generated');
@@ -135,8 +135,8 @@ test('US Core rules the outputs now meet, checked on the canonical golden', () =
 });
 
 test('a mutant is caught: a CarePlan without its narrative, a PractitionerRole without telecom, a bad NPI', () => {
-  const resources = resourcesOf(join(ROOT, 'examples', 'canonical', 'riverbend-dana-whitfield.expected.json')) as (Resource & Record<string, any>)[];
-  const errs = (r: Resource) =>
+  const resources = resourcesOf(join(ROOT, 'examples', 'canonical', 'riverbend-dana-whitfield.expected.json')) as unknown as Record<string, any>[];
+  const errs = (r: unknown) =>
     validator
       .validate(r)
       .issues.filter((i) => i.severity === 'error')

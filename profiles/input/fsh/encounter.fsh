@@ -34,6 +34,7 @@ Description: "One peer support contact (service event) delivered by a peer suppo
 * type[mode] from PeerContactMode (required)
 * type[mode] ^short = "How the contact was made (SNOMED CT)"
 * subject 1..1 MS
+* subject only Reference(PeerBridgePatient)
 * episodeOfCare 1..* MS
 * episodeOfCare only Reference(EpisodeOfCare)
 * participant 1..* MS

@@ -49,6 +49,7 @@ Description: "A referral of a person to peer support services (SNOMED CT 4614810
 * category[us-core] = $SCT#410606002
 * category[us-core] ^short = "SNOMED CT 410606002 \"Social service procedure\" (US Core ServiceRequest category)"
 * subject 1..1 MS
+* subject only Reference(PeerBridgePatient)
 * occurrence[x] MS
 * occurrence[x] ^short = "When the referral asks peer support to start (from the referral date)"
 * authoredOn 1..1 MS

@@ -18,6 +18,7 @@ Description: "A person-centered recovery / service plan made with a peer support
 * category[peerRecoveryPlan] = PeerBridgeCodes#peer-recovery-plan
 * category[peerRecoveryPlan] ^short = "peerbridge-codes#peer-recovery-plan"
 * subject 1..1 MS
+* subject only Reference(PeerBridgePatient)
 * period MS
 * author MS
 * goal MS
@@ -35,6 +36,7 @@ Description: "A goal of the person, in their own words (for example an area of r
 * description MS
 * description.text 1..1 MS
 * subject 1..1 MS
+* subject only Reference(PeerBridgePatient)
 * target MS
 * target.due[x] MS
 * expressedBy 0..1 MS

@@ -13,6 +13,7 @@ Description: "One administration of the Idaho Recovery Capital Scale to a person
 * questionnaire = "http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale"
 * status MS
 * subject 1..1 MS
+* subject only Reference(PeerBridgePatient)
 * authored 1..1 MS
 * item MS
 
@@ -26,6 +27,7 @@ Description: "One admission, continued-stay or discharge review of a person agai
 * questionnaire = "http://peerbridge.org/fhir/Questionnaire/peer-support-eligibility-review"
 * status MS
 * subject 1..1 MS
+* subject only Reference(PeerBridgePatient)
 * authored 1..1 MS
 * author 0..1 MS
 * item MS
@@ -74,6 +76,7 @@ Description: "The Idaho Recovery Capital Scale total score (sum of the 23 rating
 * code = PeerBridgeCodes#recovery-capital-total
 * code ^short = "peerbridge-codes#recovery-capital-total \"Idaho Recovery Capital Scale total score\""
 * subject 1..1 MS
+* subject only Reference(PeerBridgePatient)
 * effective[x] 1..1 MS
 * effective[x] only dateTime
 * value[x] 1..1 MS
@@ -93,6 +96,7 @@ Description: "The outcome of one peer support eligibility review (admission, con
 * code MS
 * code = PeerBridgeCodes#eligibility-determination
 * subject 1..1 MS
+* subject only Reference(PeerBridgePatient)
 * effective[x] 1..1 MS
 * effective[x] only dateTime
 * value[x] 1..1 MS
