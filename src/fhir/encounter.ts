@@ -5,6 +5,7 @@ import { CONTACT_MODES } from '../domain/codes';
 import { cs, EXTENSIONS, MODE_CODES, PROFILES, REFERRAL_REASON_SNOMED, SYSTEMS } from './codes';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
 import { metaFor, put, type ResolveRef } from './common';
+import { escapeXml } from './narrative';
 
 const CLASS_DISPLAY = { AMB: 'ambulatory', HH: 'home health', FLD: 'field', VR: 'virtual' } as const;
 
@@ -27,6 +28,7 @@ function withPlace(e: Encounter, pos: string): Encounter {
   const place: Location = {
     resourceType: 'Location',
     id: PLACE_ID,
+    text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml"><p>Place of service ${pos}: ${escapeXml(POS_DISPLAY[pos])}</p></div>` },
     status: 'active',
     name: POS_DISPLAY[pos],
     mode: 'kind',

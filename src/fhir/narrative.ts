@@ -67,7 +67,7 @@ function render(value: unknown, depth: number): string {
   if (typeof value !== 'object') return '';
   const o = value as Json;
   // Datatypes by shape: Coding, CodeableConcept, Reference, Quantity, Period, HumanName, Identifier, Extension.
-  if (typeof o.text === 'string' && Array.isArray(o.coding)) return o.text;
+  if (typeof o.text === 'string' && Object.keys(o).every((k) => k === 'text' || k === 'coding')) return o.text;
   if (Array.isArray(o.coding)) return render(o.coding, depth);
   if (typeof o.code === 'string' && (typeof o.system === 'string' || typeof o.display === 'string') && !('value' in o)) {
     return typeof o.display === 'string' ? o.display : o.code;

@@ -1,5 +1,17 @@
 // One peer support contact (docs/domain.md#a-contact) and the billing units it yields (docs/domain.md#billing-units-hcpcs-h0038).
 
+// HCPCS has two spellings of its system URI: THO 7.0.1's http:// (what PeerBridge writes where no US Core
+// profile binds HCPCS) and US Core 6.1.0's https://. The H0038 slices match the code under either.
+Invariant: pb-hcpcs-1
+Description: "H0038 is a HCPCS code: its system is http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets or https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets."
+Expression: "coding.where(code = 'H0038').all(system = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets' or system = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets')"
+Severity: #error
+
+Invariant: pb-hcpcs-2
+Description: "H0038 is a HCPCS code: its system is http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets or https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets."
+Expression: "code = 'H0038' implies (system = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets' or system = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets')"
+Severity: #error
+
 Invariant: pb-enc-1
 Description: "A finished peer support encounter has an end time."
 Expression: "status = 'finished' implies period.end.exists()"
@@ -29,8 +41,9 @@ Description: "One peer support contact (service event) delivered by a peer suppo
 * type contains
     h0038 1..1 MS and
     mode 0..1 MS
-* type[h0038] = $HCPCS#H0038
-* type[h0038] ^short = "HCPCS H0038 \"Self-help/peer services, per 15 minutes\""
+* type[h0038] = #H0038
+* type[h0038] obeys pb-hcpcs-1
+* type[h0038] ^short = "HCPCS H0038 \"Self-help/peer services, per 15 minutes\" (system http:// or https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets)"
 * type[mode] from PeerContactMode (required)
 * type[mode] ^short = "How the contact was made (SNOMED CT)"
 * subject 1..1 MS
@@ -72,8 +85,9 @@ Description: "Billing units of one peer support contact: HCPCS H0038 (per 15 min
 * code.coding 1..* MS
 * insert SliceByPattern(code.coding)
 * code.coding contains h0038 1..1 MS
-* code.coding[h0038] = $HCPCS#H0038
-* code.coding[h0038] ^short = "HCPCS H0038 \"Self-help/peer services, per 15 minutes\""
+* code.coding[h0038] = #H0038
+* code.coding[h0038] obeys pb-hcpcs-2
+* code.coding[h0038] ^short = "HCPCS H0038 \"Self-help/peer services, per 15 minutes\" (system http:// or https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets)"
 * subject 1..1 MS
 * subject only Reference(Patient)
 * context 1..1 MS
