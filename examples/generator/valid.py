@@ -314,7 +314,7 @@ CONTACTS = [
          interventions=['self-help', 'pre-crisis-support'], supports=['emotional', 'informational'], tasks=['I4', 'IV3'],
          summary='In-person peer support contact at the Main Street Clinic (52 minutes): started a WRAP plan and talked through local recovery groups.'),
     dict(id='dana-whitfield-contact-2026-09-22', start='2026-09-22T14:00:00', end='2026-09-22T14:23:00', minutes=23,
-         cls=('VR', 'virtual'), mode=('185317003', 'Telephone encounter'), pos=('10', "Telehealth Provided in Patient's Home"),
+         cls=('VR', 'virtual'), mode=('185317003', 'Telephone encounter'), pos=('10', "Telehealth Provided in Patient’s Home"),
          location=None, group=False,
          interventions=['individual-advocacy'], supports=['instrumental'], tasks=['I5'],
          summary='Telephone check-in (23 minutes): Dana practised what to say at her prescriber appointment and Marcus helped her book it.'),

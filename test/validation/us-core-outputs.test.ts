@@ -7,6 +7,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { loadRules } from '../../src/domain/rules';
+import { loadPackageTerms } from '../../src/fhir/context';
+import { documentEvents, translateCanonical } from '../../src/pipeline/translate-canonical';
 import { Validator } from '../../src/validation';
 
 const ROOT = join(__dirname, '..', '..');
@@ -150,4 +153,32 @@ test('a mutant is caught: a CarePlan without its narrative, a PractitionerRole w
   const org = structuredClone(resources.find((r) => r.resourceType === 'Organization')!);
   org.identifier.find((i: any) => i.system === 'http://hl7.org/fhir/sid/us-npi').value = '1467583920';
   expect(errs(org).join('\n')).toMatch(/us-core-17/);
+});
+
+test('the valid examples (examples/valid) validate with US Core 6.1.0 loaded too: 0 errors', () => {
+  const dir = join(ROOT, 'examples', 'valid');
+  const errors = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .flatMap((f) =>
+      validator
+        .validate(JSON.parse(readFileSync(join(dir, f), 'utf8')))
+        .issues.filter((i) => i.severity === 'error' || i.severity === 'fatal')
+        .map((i) => `${f} ${i.expression?.[0] ?? ''}: ${i.details?.text ?? ''}`),
+    );
+  expect(errors).toEqual([]);
+});
+
+test('with NARRATIVE=all, the canonical example validates with US Core 6.1.0 loaded: 0 errors, no dom-6 warning', async () => {
+  const doc = JSON.parse(readFileSync(join(ROOT, 'examples', 'canonical', 'riverbend-dana-whitfield.json'), 'utf8')) as unknown;
+  const made: Resource[] = [];
+  const deps = { validator, rules: loadRules(), terms: loadPackageTerms(), now: () => new Date('2026-11-22T12:00:00Z'), narrative: 'all' as const };
+  const report = await translateCanonical(documentEvents(doc), deps, (list) => void made.push(...list));
+  expect(report.summary.rejected).toBe(0);
+  const issues = made.flatMap((r) =>
+    validator
+      .validate(r)
+      .issues.filter((i) => i.severity === 'error' || i.severity === 'fatal' || /dom-6/.test(i.details?.text ?? ''))
+      .map((i) => `${r.resourceType}/${r.id} ${i.expression?.[0] ?? ''}: ${i.details?.text ?? ''}`),
+  );
+  expect(issues).toEqual([]);
 });
