@@ -2,7 +2,7 @@
  * Practitioner record <-> Practitioner + PractitionerRole (docs/domain.md#who-delivers-peer-support): a peer
  * specialist's role carries NUCC 175T00000X; a supervisor's role is a plain PractitionerRole.
  */
-import type { Organization, Practitioner, PractitionerQualification, PractitionerRole } from '@medplum/fhirtypes';
+import type { ContactPoint, Organization, Practitioner, PractitionerQualification, PractitionerRole } from '@medplum/fhirtypes';
 import type { PractitionerRecord } from '../domain/model';
 import { EXTENSIONS, PROFILES, SYSTEMS } from './codes';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
@@ -12,6 +12,10 @@ import { cs } from './codes';
 import { fromTelecomList, toTelecomList } from './patient-demographics';
 
 const SUPERVISOR_ROLE_TEXT = 'Supervisor of peer workers';
+
+const UNKNOWN = { extension: [{ url: EXTENSIONS.dataAbsentReason, valueCode: 'unknown' }] };
+/** A role's telecom when neither the practitioner nor the organization has one (US Core missing data: data-absent-reason). */
+const UNKNOWN_TELECOM = { _system: UNKNOWN, _value: UNKNOWN };
 
 export function toPractitioner(p: PractitionerRecord, ctx: MapContext): Practitioner {
   const peer = p.role === 'peer-specialist';
@@ -57,7 +61,8 @@ export function toPractitionerRole(p: PractitionerRecord, ctx: MapContext, organ
   out.organization = refTo(ctx, 'Organization', p.organizationId);
   out.code = peer ? [{ coding: [{ system: SYSTEMS.nucc, code: '175T00000X', display: 'Peer Specialist' }] }] : [{ text: SUPERVISOR_ROLE_TEXT }];
   const telecom = p.telecom.length ? p.telecom : organizationTelecom;
-  if (telecom.length) out.telecom = toTelecomList(telecom);
+  // No phone known: US Core's missing-data rule, a ContactPoint whose system and value are data-absent (pd-1 holds).
+  out.telecom = telecom.length ? toTelecomList(telecom) : [UNKNOWN_TELECOM as ContactPoint];
   return out;
 }
 

@@ -111,10 +111,10 @@ export const RECORD_HANDLERS: { readonly [C in CollectionName]: RecordHandler<z.
       if (!p.telecom.length && !organizationTelecom.length) {
         issues.push(
           recordIssue(
-            'error',
-            'required',
+            'warning',
+            'incomplete',
             `${path}.telecom`,
-            `The practitioner's role needs a telecom (US Core pd-1): give the practitioner a telecom, or organization ${p.organizationId} a telecom earlier in the run`,
+            `No telecom for the practitioner's role (US Core pd-1): written as unknown (data-absent-reason); give the practitioner a telecom, or organization ${p.organizationId} one earlier in the run`,
             'rules',
           ),
         );

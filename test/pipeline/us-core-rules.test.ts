@@ -80,15 +80,18 @@ describe('PractitionerRole telecom (US Core pd-1)', () => {
     ]);
   });
 
-  test('a practitioner whose role would have no telecom is rejected, and says how to fix it', async () => {
+  test('with no telecom known, the role says so (data-absent-reason, US Core missing data) and the record is accepted with a warning', async () => {
     const doc = structuredClone(EXAMPLE);
     delete doc.organizations[0].telecom;
-    const { report } = await run(doc);
-    expect(
-      errorsOf(report)
-        .filter((i) => /pd-1/.test(i.details?.text ?? ''))
-        .map((i) => i.expression?.[0]),
-    ).toEqual(['$.practitioners[0].telecom', '$.practitioners[1].telecom']);
+    const { report, resources } = await run(doc);
+    expect(report.summary.rejected).toBe(0);
+    const warnings = report.outcome.issue.filter((i) => i.severity === 'warning' && /pd-1/.test(i.details?.text ?? ''));
+    expect(warnings.map((i) => i.expression?.[0])).toEqual(['$.practitioners[0].telecom', '$.practitioners[1].telecom']);
+    const unknown = { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] };
+    const roles = resources.filter((r) => r.resourceType === 'PractitionerRole') as Record<string, any>[];
+    expect(roles.map((r) => r.telecom)).toEqual([[{ _system: unknown, _value: unknown }], [{ _system: unknown, _value: unknown }]]);
+    const usCore = Validator.create({ igPackages: [join(ROOT, 'test', 'fixtures', 'packages', 'hl7.fhir.us.core-6.1.0.tgz')] });
+    for (const role of roles) expect(usCore.validate(role).issues.filter((i) => i.severity === 'error')).toEqual([]);
   });
 });
 
