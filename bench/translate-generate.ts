@@ -26,6 +26,10 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from './workload';
+import { npiCheckDigit } from '../src/domain/npi';
+
+/** A valid NPI (check digit per src/domain/npi.ts) from 9 digits. */
+const npi = (first9: number): string => String(first9) + npiCheckDigit(String(first9));
 
 /** Buffered writes to one file descriptor. */
 class Out {
@@ -334,7 +338,7 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
         rng.pick(MIDDLE),
         cred === 'PARA' ? '' : cred,
         rng.pick(['F', 'M', 'F', 'M', 'X']),
-        String(1093817462 + i * 7919),
+        npi(109381746 + i * 7919),
         'PSS',
         p.id,
         cred,
