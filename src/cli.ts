@@ -5,15 +5,23 @@
  *   peerbridge translate --mapping <canonical|name|path> <input|folder|->   exit 0 all accepted, 1 any rejected, 2 usage/I/O
  *   peerbridge clients add|list|remove [--server <url> ...]  registered SMART Backend Services clients (here, or on a running server)
  *   peerbridge auth keygen|token                            a key pair, a signed client assertion, an access token
+ *   peerbridge audit archive --older-than-days <n>          AuditEvents older than n days to NDJSON, then deleted
+ *   peerbridge config [--json]                              the effective configuration (secrets masked)
+ *   peerbridge users add|list|remove|passwd                 people who sign in to the web console
  *   peerbridge serve                                        same as npm start
+ *   peerbridge migrate                                      create or migrate the store's tables, then exit
  *   peerbridge --version                                    the version (package.json)
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { auditCommand } from './cli/audit';
 import { authCommand } from './cli/auth-token';
 import { clientsCommand } from './cli/clients';
+import { configCommand } from './cli/config';
+import { migrateCommand } from './cli/migrate';
 import { packageCommand } from './cli/package';
 import { boundHeapGrowth, translateCommand } from './cli/translate';
+import { usersCommand } from './cli/users';
 import { validateCommand } from './cli/validate';
 
 const USAGE = `Usage:
@@ -27,7 +35,12 @@ const USAGE = `Usage:
       (while a server runs, add to each: --server <url> --client-id <admin client id> --key <its private key file>)
   peerbridge auth keygen [--alg ES384|RS384] --out <dir>
   peerbridge auth token --client-id <id> --key <file> [--token-url <url>] [--scope <s>...] [--assertion-only] [--json]
+  peerbridge audit archive --older-than-days <n> [--out <dir>]
+  peerbridge config [--json] [--all]   the effective configuration, secrets masked (docs/configuration.md)
+  peerbridge users add <name> --org <id|'*'>... --role <viewer|analyst|admin> [--password-stdin]
+  peerbridge users list [--format text|json] | users remove <name> | users passwd <name> [--password-stdin]
   peerbridge serve
+  peerbridge migrate   (the store's tables for DATABASE_URL or DATA_DIR, then exit)
   peerbridge --version
 `;
 
@@ -49,8 +62,17 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   // A help flag anywhere (`package install --help`, `auth token -h`) asks for the command's help,
   // never runs it: `serve --help` does not start a server.
   const wantsHelp = rest.includes('--help') || rest.includes('-h');
-  if (wantsHelp && (command === 'package' || command === 'clients' || command === 'auth')) {
-    const run = command === 'package' ? packageCommand : command === 'clients' ? clientsCommand : authCommand;
+  if (wantsHelp && (command === 'package' || command === 'clients' || command === 'auth' || command === 'audit' || command === 'users')) {
+    const run =
+      command === 'package'
+        ? packageCommand
+        : command === 'clients'
+          ? clientsCommand
+          : command === 'audit'
+            ? auditCommand
+            : command === 'users'
+              ? usersCommand
+              : authCommand;
     return run(['--help'], out, err);
   }
   if (wantsHelp && command === 'serve') {
@@ -69,6 +91,14 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       return clientsCommand(rest, out, err);
     case 'auth':
       return authCommand(rest, out, err);
+    case 'audit':
+      return auditCommand(rest, out, err);
+    case 'migrate':
+      return migrateCommand(rest, out, err);
+    case 'config':
+      return configCommand(rest, out, err);
+    case 'users':
+      return usersCommand(rest, out, err);
     case 'serve': {
       const { serve } = await import('./server');
       await serve();

@@ -6,7 +6,8 @@
 import { loadConfig, publicBaseUrl } from './config';
 import { openBulkExport } from './export';
 import { answerClientErrors, createApp } from './http/app';
-import { openAudit } from './audit';
+import { join } from 'node:path';
+import { openAudit, scheduleRetention } from './audit';
 import { openStore } from './store';
 import { UNBUDGETED, ValidationPool, Validator } from './validation';
 import { PackageError } from './validation/packages';
@@ -23,6 +24,7 @@ import { buildAck } from './inbound/hl7v2';
 import { startMllpListener, type MllpListener } from './mllp/listener';
 import { loadRules } from './domain/rules';
 import { loadPackageTerms } from './fhir/context';
+import { openConsole } from './users';
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
@@ -58,9 +60,42 @@ export async function serve(): Promise<void> {
   const pipeline = { rules: loadRules(config.RULES_FILE), terms: loadPackageTerms() };
   // Auth is on unless AUTH_DISABLED=true (refused when NODE_ENV=production; openAuth warns when off).
   // Audit trail (src/audit): AuditEvents queued and written to the store in batches; token events come from openAuth.
-  const audit = openAudit({ repo: store, isResourceType: (t) => validator.defs.isResourceType(t), baseUrl, log });
+  const audit = openAudit({
+    repo: store,
+    isResourceType: (t) => validator.defs.isResourceType(t),
+    baseUrl,
+    log,
+    writer: { highWater: config.AUDIT_QUEUE_HIGH_WATER, maxQueued: Math.max(10_000, config.AUDIT_QUEUE_HIGH_WATER * 2) },
+    queueWaitMs: config.AUDIT_QUEUE_WAIT_MS,
+  });
+  // AUDIT_RETENTION_DAYS: older AuditEvents archived to NDJSON and deleted, at start and hourly (src/audit/retention.ts).
+  const retention =
+    config.AUDIT_RETENTION_DAYS === undefined
+      ? undefined
+      : scheduleRetention({
+          driver: store.driver,
+          days: config.AUDIT_RETENTION_DAYS,
+          dir: config.AUDIT_ARCHIVE_DIR ?? join(config.DATA_DIR, 'audit-archive'),
+          log,
+        });
   const auth = await openAuth({ driver: store.driver, baseUrl, log, isResourceType: (t) => validator.defs.isResourceType(t), onEvent: audit.onAuthEvent });
-  const app = createApp({ validator, validationPool, store, routes: bulk.routes, bulkExport: bulk, config, log, sources, rejects, pipeline, auth, audit });
+  // Sign-in for people (src/users): console users and sessions in the store (peerbridge users add ...).
+  const consoleUsers = await openConsole({ driver: store.driver });
+  const app = createApp({
+    validator,
+    validationPool,
+    store,
+    routes: bulk.routes,
+    bulkExport: bulk,
+    config,
+    log,
+    sources,
+    rejects,
+    pipeline,
+    auth,
+    audit,
+    console: consoleUsers,
+  });
   let mllp: MllpListener | undefined;
   if (config.MLLP_PORT !== undefined) {
     const hl7 = sources.get(config.MLLP_SOURCE);
@@ -102,12 +137,13 @@ export async function serve(): Promise<void> {
       server.close(() => {
         Promise.resolve(mllp?.close())
           .then(() => bulk.close())
+          .then(() => retention?.stop())
           .then(() => audit.close())
           .then(() => store.close())
           .then(() => validationPool?.close())
           .then(
             () => process.exit(0),
-            () => process.exit(1),
+            () => process.exit(2),
           );
       });
       server.closeIdleConnections();
@@ -129,7 +165,8 @@ function loadValidator(igPackages: string[]): Validator {
 
 if (require.main === module) {
   serve().catch((err: unknown) => {
+    // Exit 2, as `peerbridge serve` (docs/cli.md, "Exit codes"): bad configuration, a store or package that cannot be opened.
     console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
+    process.exit(2);
   });
 }

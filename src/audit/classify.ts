@@ -86,6 +86,8 @@ const MAX_BUNDLE_ENTITIES = 100;
 const MAX_PARAM_NAMES = 30;
 const PUBLIC = new Set(['/', '/fhir/metadata', '/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration']);
 
+const CONSOLE_OWN = new Set(['/console/session', '/console/api/config']);
+
 function segmentsOf(path: string): string[] {
   return path
     .split('/')
@@ -116,6 +118,9 @@ export function classify(input: ClassifyInput, isType: (t: string) => boolean): 
   const method = input.method.toUpperCase() === 'HEAD' ? 'GET' : input.method.toUpperCase();
   const lower = (input.path.replace(/\/+$/, '') || '/').toLowerCase();
   if (method === 'GET' && PUBLIC.has(lower)) return undefined;
+  // The console's sign-in, refusals, lock-outs and sign-out are recorded by the console itself
+  // (src/users, as User Authentication events naming the user); its session and config answers hold no records.
+  if (CONSOLE_OWN.has(lower)) return undefined;
   const segments = segmentsOf(input.path);
   const mount = segments[0]?.toLowerCase();
   const names = safeNames(input.paramNames);

@@ -18,10 +18,13 @@ const INTERACTION = 'http://hl7.org/fhir/restful-interaction';
 const RESOURCE_TYPES = 'http://hl7.org/fhir/resource-types';
 const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
 const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+const SECURITY_ROLE_TYPE = 'http://terminology.hl7.org/CodeSystem/extra-security-role-type';
 const SOURCE_TYPE = 'http://terminology.hl7.org/CodeSystem/security-source-type';
 export const PURPOSE_OF_USE = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 /** System of the client ids in `agent.who.identifier` (registered Backend Services clients). */
 export const CLIENT_SYSTEM = 'http://peerbridge.org/fhir/sid/client-id';
+/** System of console users' names in `agent.who.identifier` (people signed in to the console, src/users). */
+export const USER_SYSTEM = 'http://peerbridge.org/fhir/user';
 /** System of an access token's `jti` (token issued events). */
 export const TOKEN_ID_SYSTEM = 'urn:ietf:params:oauth:jti';
 /** System of the operation names in a second `subtype` coding. */
@@ -36,10 +39,12 @@ const TYPES: Record<Classified['kind'] | 'login', Coding> = {
 const CLAIMED_ID_RE = /^[A-Za-z0-9_\-.]{1,64}$/;
 const ROLES: Record<EntityPart['role'], string> = { '3': 'Report', '4': 'Domain Resource', '13': 'Security Resource', '20': 'Job', '24': 'Query' };
 
-/** Who made the request (an authenticated client, or nobody known). */
+/** Who made the request (an authenticated client, a person signed in to the console, or nobody known). */
 export interface AgentInfo {
   clientId?: string;
   clientName?: string;
+  /** A console user (src/users): named as a user (`USER_SYSTEM`), in place of the client. */
+  userName?: string;
   /** The caller's network address (IP). */
   address?: string;
   /** A purpose of use code (v3 PurposeOfUse) the client stated. */
@@ -90,7 +95,11 @@ function agentOf(info: AgentInfo): AuditEventAgent {
     type: { coding: [{ system: DCM, code: '110153', display: 'Source Role ID' }] },
     requestor: true,
   };
-  if (info.clientId) {
+  if (info.userName) {
+    agent.type = { coding: [{ system: SECURITY_ROLE_TYPE, code: 'humanuser', display: 'human user' }] };
+    agent.who = { identifier: { system: USER_SYSTEM, value: info.userName }, display: info.userName };
+    agent.altId = info.userName;
+  } else if (info.clientId) {
     agent.who = { identifier: { system: CLIENT_SYSTEM, value: info.clientId }, ...(info.clientName ? { display: info.clientName } : {}) };
   } else {
     agent.name = 'unauthenticated caller';
@@ -185,5 +194,42 @@ export function tokenEvent(t: TokenOutcome, source: SourceInfo, at: Date): Audit
     agent: [agent],
     source: sourceOf(source),
     ...(entity.length ? { entity } : {}),
+  };
+}
+
+/** A console sign-in, refusal or sign-out (src/users), as the console reported it: never a password or a session id. */
+export interface UserLoginOutcome {
+  kind: 'login' | 'refused' | 'locked' | 'logout';
+  /** The user name: signed in or out, or (refused, locked) as given at sign-in, when it looks like a name. */
+  userName?: string;
+  address?: string;
+}
+
+const LOGIN_WORDS: Record<UserLoginOutcome['kind'], string> = {
+  login: 'console sign-in',
+  refused: 'console sign-in refused: wrong user name or password',
+  locked: 'console sign-in refused: the user name is locked out after repeated failures',
+  logout: 'console sign-out',
+};
+
+/** The AuditEvent of a console sign-in or sign-out (DICOM User Authentication / Login or Logout). */
+export function userLoginEvent(t: UserLoginOutcome, source: SourceInfo, at: Date): AuditEvent {
+  const ok = t.kind === 'login' || t.kind === 'logout';
+  const agent = agentOf({ address: t.address, ...(ok ? { userName: t.userName } : {}) });
+  if (!ok && t.userName) {
+    // A refused name is only what was typed: kept to show attacks on an account, and marked.
+    agent.who = { identifier: { system: USER_SYSTEM, value: t.userName }, display: 'claimed at sign-in, not verified' };
+  }
+  return {
+    resourceType: 'AuditEvent',
+    id: randomUUID(),
+    type: TYPES.login,
+    subtype: [t.kind === 'logout' ? { system: DCM, code: '110123', display: 'Logout' } : { system: DCM, code: '110122', display: 'Login' }],
+    action: 'E',
+    recorded: at.toISOString(),
+    outcome: ok ? '0' : '4',
+    outcomeDesc: LOGIN_WORDS[t.kind],
+    agent: [agent],
+    source: sourceOf(source),
   };
 }

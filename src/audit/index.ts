@@ -31,12 +31,16 @@ export {
   requestEvent,
   TOKEN_ID_SYSTEM,
   tokenEvent,
+  USER_SYSTEM,
+  userLoginEvent,
   type AgentInfo,
+  type UserLoginOutcome,
   type SourceInfo,
   type TokenOutcome,
 } from './event';
 export { auditMiddleware, PURPOSE_HEADER, purposeOf, splitTarget } from './middleware';
 export { actorOrganization, AuditWriter, type AuditStats, type AuditWriterOptions } from './writer';
+export { archiveAuditEvents, scheduleRetention, type ArchiveOptions, type ArchiveResult } from './retention';
 
 export interface AuditOptions {
   /** Where events are written (`updateMany`). */
@@ -48,6 +52,8 @@ export interface AuditOptions {
   /** `source.site` (default: BASE_URL's host, else `PeerBridge`). */
   site?: string;
   writer?: AuditWriterOptions;
+  /** Longest a request waits for room in the audit queue before it is answered 503 (ms; default 10 s). */
+  queueWaitMs?: number;
   log?: Log;
 }
 
@@ -56,6 +62,8 @@ export interface Audit {
   /** For `openAuth({ onEvent })`: token issued and refused become AuditEvents (access events are recorded by the middleware). */
   onAuthEvent: (event: TokenEvent | AccessEvent) => void;
   writer: AuditWriter;
+  /** This server as `AuditEvent.source`, for events built elsewhere (console sign-in). */
+  source: SourceInfo;
   /** Queues an event built elsewhere (`actor`: the organization of the client it records, when it has exactly one). */
   record(event: AuditEvent, actor?: string): void;
   /** Writes what is queued. */
@@ -78,7 +86,13 @@ export function openAudit(options: AuditOptions): Audit {
   const source: SourceInfo = { site: options.site ?? siteOf(options.baseUrl), uri: options.baseUrl ?? 'urn:peerbridge:server' };
   const record = (event: AuditEvent, actor?: string): void => writer.record(event, actor);
   return {
-    middleware: auditMiddleware({ record, isResourceType: options.isResourceType, source, log: options.log }),
+    middleware: auditMiddleware({
+      record,
+      isResourceType: options.isResourceType,
+      source,
+      log: options.log,
+      room: () => writer.room(options.queueWaitMs ?? 10_000),
+    }),
     onAuthEvent: (event) => {
       if (event.type === 'token-issued') {
         record(
@@ -95,6 +109,7 @@ export function openAudit(options: AuditOptions): Audit {
       // invalid-token and access-denied: the middleware records the 401/403 response with its path and client.
     },
     writer,
+    source,
     record,
     flush: () => writer.flush(),
     close: () => writer.close(),

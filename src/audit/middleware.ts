@@ -14,6 +14,7 @@ import type { AuthContext } from '../auth/access-token';
 import { classify } from './classify';
 import { requestEvent, tokenEvent, type SourceInfo } from './event';
 import { actorOrganization } from './writer';
+import { serviceUnavailable } from '../outcomes';
 
 /** The request header a client may state its purpose of use in (one v3 PurposeOfUse code). */
 export const PURPOSE_HEADER = 'x-purpose-of-use';
@@ -56,6 +57,11 @@ export interface AuditMiddlewareDeps {
   isResourceType: (type: string) => boolean;
   source: SourceInfo;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
+  /**
+   * Back-pressure (AuditWriter.room): undefined when the audit queue has room, else a promise of
+   * room (true) or of the wait running out (false: the request is answered 503, unserved).
+   */
+  room?: () => Promise<boolean> | undefined;
 }
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -95,7 +101,13 @@ export function auditMiddleware(deps: AuditMiddlewareDeps): RequestHandler {
         );
         if (!classified) return;
         const auth = res.locals.auth as AuthContext | undefined;
-        const agent = { clientId: auth?.clientId, clientName: auth?.clientName, address, purposeOfUse: purposeOf(req.headers[PURPOSE_HEADER]) };
+        const agent = {
+          clientId: auth?.clientId,
+          clientName: auth?.clientName,
+          userName: auth?.userName,
+          address,
+          purposeOfUse: purposeOf(req.headers[PURPOSE_HEADER]),
+        };
         deps.record(requestEvent(classified, agent, deps.source, status, start, new Date()), actorOrganization(auth));
       } catch (err) {
         deps.log?.('error', 'audit: could not build the AuditEvent of a request', { method: req.method, error: err instanceof Error ? err.name : 'unknown' });
@@ -104,6 +116,18 @@ export function auditMiddleware(deps: AuditMiddlewareDeps): RequestHandler {
     res.once('finish', () => finish(true));
     // `close` without `finish`: the client went away before the whole response was sent.
     res.once('close', () => finish(res.writableFinished));
-    next();
+    const wait = deps.room?.();
+    if (!wait) {
+      next();
+      return;
+    }
+    // The audit trail is behind (the store is slow or down): the request waits rather than the queue growing without bound.
+    void wait.then((ok) => {
+      if (ok) {
+        next();
+        return;
+      }
+      next(serviceUnavailable('The audit trail is behind (the store is slow or unreachable); the request was not served: retry later', 5));
+    });
   };
 }

@@ -4,8 +4,17 @@
  * `flushMs` or as soon as `batchSize` are waiting, so a request never waits for its audit write.
  *
  * Bounded: when the store cannot take them, failed batches go back to the head of the queue and
- * are retried with a growing delay; beyond `maxQueued` new events are dropped and counted, and
- * the count (never an event's content) is logged. `close()` writes what is left.
+ * are retried with a growing delay. From `highWater` queued events on, `room()` makes new
+ * requests wait until the writer has caught up (back-pressure, src/audit/middleware.ts), so the
+ * queue stays near the bound however fast requests come; beyond `maxQueued` (reached only by
+ * requests already in flight) new events are dropped and counted, and the count (never an
+ * event's content) is logged. `close()` writes what is left.
+ *
+ * What a crash can lose: a request's event is queued when its response has been sent, and written
+ * within `flushMs` (200 ms) or as soon as a batch is full. A `kill -9` or power loss loses the
+ * events queued and not yet committed: those of the responses sent in the last `flushMs` plus the
+ * one batch being written (test/audit/crash.test.ts measures it). A clean stop (SIGTERM, SIGINT)
+ * writes them all.
  *
  * Each event goes with the organization of the client it records (when it has exactly one): the
  * store makes it the event's owner when the event is about no record an organization owns
@@ -32,6 +41,8 @@ export interface AuditWriterOptions {
   maxQueued?: number;
   /** Longest delay between retries while the store is failing (ms). */
   maxRetryMs?: number;
+  /** Queued events from which `room()` asks new requests to wait (default half of maxQueued). */
+  highWater?: number;
   log?: Log;
 }
 
@@ -61,6 +72,8 @@ export class AuditWriter {
   private readonly batchSize: number;
   private readonly maxQueued: number;
   private readonly maxRetryMs: number;
+  private readonly highWater: number;
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly repo: Pick<Repository, 'updateMany'>,
@@ -70,6 +83,33 @@ export class AuditWriter {
     this.batchSize = options.batchSize ?? 100;
     this.maxQueued = options.maxQueued ?? 10_000;
     this.maxRetryMs = options.maxRetryMs ?? 5_000;
+    this.highWater = Math.min(options.highWater ?? Math.floor(this.maxQueued / 2), this.maxQueued);
+  }
+
+  /**
+   * Back-pressure: undefined while the queue is under `highWater`, else a promise that resolves
+   * when it is back under it (after a write), or with false after `timeoutMs`.
+   */
+  room(timeoutMs: number): Promise<boolean> | undefined {
+    if (this.queue.length < this.highWater || this.closed) {
+      return undefined;
+    }
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        resolve(ok);
+      };
+      const wake = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.waiters.push(wake);
+    });
+  }
+
+  private wakeWaiters(): void {
+    if (this.waiters.length > 0 && this.queue.length < this.highWater) {
+      for (const w of [...this.waiters]) w();
+    }
   }
 
   get stats(): AuditStats {
@@ -128,6 +168,7 @@ export class AuditWriter {
         );
         this.stats_.written += batch.length;
         this.retryMs = 0;
+        this.wakeWaiters();
       } catch (err) {
         this.stats_.failedWrites++;
         // Back to the head, oldest first; what does not fit under the bound is dropped.
@@ -167,6 +208,7 @@ export class AuditWriter {
   /** Stops the timer and writes what is queued (one attempt per batch; failures are logged and counted). */
   async close(): Promise<void> {
     this.closed = true;
+    for (const w of [...this.waiters]) w();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.inFlight) await this.inFlight;

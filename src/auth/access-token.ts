@@ -49,6 +49,11 @@ export interface AuthContext {
   assignIds?: boolean;
   /** The types the scopes let the client read, when not every type (`readableTypes`); `$export` without `_type` exports these. */
   readTypes?: readonly string[];
+  /**
+   * A person signed in to the console (src/users) rather than a client: their user name
+   * (`clientId` is then `user:<name>`). The audit trail names them as a user.
+   */
+  userName?: string;
   /** The token's `jti` (for audit), absent when auth is disabled. */
   tokenId?: string;
   /** When the token expires. */

@@ -96,6 +96,11 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
       return;
     }
     const header = req.headers.authorization;
+    if (!header && res.locals.auth) {
+      // Signed in to the console (src/users): the session cookie was checked before; a bearer token wins over it.
+      next();
+      return;
+    }
     if (!header) {
       sendUnauthorized(
         res,

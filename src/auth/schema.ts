@@ -9,7 +9,8 @@
  * - `auth_key`: the server's signing key for access tokens (generated at first start), shared by
  *   every process on the database so tokens verify anywhere and survive restarts. The private key
  *   is stored as a JWK: anyone who can read this table can mint tokens (as anyone who can read
- *   the database can read the records).
+ *   the database can read the records). `retired_at`: set when a rotation replaces the key
+ *   (`peerbridge auth rotate-key`); the key still verifies until its tokens have expired.
  */
 import type { SqlDriver } from '../store/repository';
 
@@ -40,6 +41,8 @@ const DDL = [
     private_jwk jsonb NOT NULL,
     public_jwk jsonb NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now())`,
+  // Key rotation (docs/deploy.md): a retired key verifies the tokens it signed until they have expired, then goes.
+  'ALTER TABLE auth_key ADD COLUMN IF NOT EXISTS retired_at timestamptz',
 ];
 
 /** Creates the auth tables when missing; safe to run from several processes at once. */

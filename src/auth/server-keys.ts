@@ -3,6 +3,12 @@
  * process that starts on a database (under an advisory lock, so two starting at once agree on
  * one key), then loaded by every process, so a token issued by one verifies in all of them and
  * survives restarts. ES256: small tokens, fast to sign and verify.
+ *
+ * Rotation (`peerbridge auth rotate-key`, `ServerKeys.rotate`): a new key becomes the signing key;
+ * the previous ones are marked retired and stay in the JWKS and in verification until every token
+ * they signed has expired (RETIRED_KEEP_SECONDS), then the next rotation deletes them. Each process
+ * reloads the keys at most every minute (REFRESH_MS, on the next token it signs or verifies), so all sign with
+ * the new key within about a minute of a rotation, without a restart.
  */
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type JWK, type JSONWebKeySet, type KeyLike } from 'jose';
 import type { SqlDriver } from '../store/repository';
@@ -14,6 +20,39 @@ export const ACCESS_TOKEN_ALG = 'ES256';
 const KEY_LOCK = 0x5042415554484b59n;
 /** Fewest milliseconds between two reloads for an unknown `kid`. */
 const RELOAD_MS = 10_000;
+/** Milliseconds between two reloads of the keys to pick up a rotation (triggered by signing). */
+const REFRESH_MS = 60_000;
+/**
+ * Seconds a retired key is kept: the longest token lifetime (AUTH_TOKEN_TTL_SECONDS at most 3600),
+ * the largest clock skew allowed (300), a process's refresh interval, and room to spare.
+ */
+export const RETIRED_KEEP_SECONDS = 7200;
+
+/** Generates an ES256 key pair and stores it (the newest key: the signing key); returns its kid. */
+async function insertKey(tx: SqlDriver): Promise<string> {
+  const pair = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
+  const publicJwk = { ...(await exportJWK(pair.publicKey)), alg: ACCESS_TOKEN_ALG, use: 'sig' };
+  const kid = await calculateJwkThumbprint(publicJwk);
+  publicJwk.kid = kid;
+  const privateJwk = { ...(await exportJWK(pair.privateKey)), alg: ACCESS_TOKEN_ALG, use: 'sig', kid };
+  await tx.query('INSERT INTO auth_key (kid, alg, private_jwk, public_jwk) VALUES ($1, $2, $3::jsonb, $4::jsonb)', [
+    kid,
+    ACCESS_TOKEN_ALG,
+    JSON.stringify(privateJwk),
+    JSON.stringify(publicJwk),
+  ]);
+  return kid;
+}
+
+/** What a rotation did. */
+export interface Rotation {
+  /** The new signing key. */
+  kid: string;
+  /** Keys retired now: still published and accepted until RETIRED_KEEP_SECONDS have passed. */
+  retired: string[];
+  /** Keys retired more than RETIRED_KEEP_SECONDS ago, deleted now. */
+  removed: string[];
+}
 
 interface KeyRow {
   kid: string;
@@ -46,6 +85,7 @@ async function load(row: KeyRow): Promise<LoadedKey> {
 /** The signing key (newest) and every stored key for verification. */
 export class ServerKeys {
   private lastReload = Date.now();
+  private lastRefresh = Date.now();
 
   private constructor(
     private readonly driver: SqlDriver,
@@ -63,42 +103,66 @@ export class ServerKeys {
         if (existing.length > 0) {
           return existing;
         }
-        const pair = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
-        const publicJwk = { ...(await exportJWK(pair.publicKey)), alg: ACCESS_TOKEN_ALG, use: 'sig' };
-        const kid = await calculateJwkThumbprint(publicJwk);
-        publicJwk.kid = kid;
-        const privateJwk = { ...(await exportJWK(pair.privateKey)), alg: ACCESS_TOKEN_ALG, use: 'sig', kid };
-        await tx.query('INSERT INTO auth_key (kid, alg, private_jwk, public_jwk) VALUES ($1, $2, $3::jsonb, $4::jsonb)', [
-          kid,
-          ACCESS_TOKEN_ALG,
-          JSON.stringify(privateJwk),
-          JSON.stringify(publicJwk),
-        ]);
+        await insertKey(tx);
         return ServerKeys.rows(tx);
       });
     }
     return new ServerKeys(driver, await Promise.all(rows.map(load)));
   }
 
-  private static async rows(driver: SqlDriver): Promise<KeyRow[]> {
-    return (await driver.query<KeyRow>('SELECT kid, alg, private_jwk, public_jwk FROM auth_key ORDER BY created_at DESC, kid')).rows;
+  /**
+   * Makes a new signing key, retires the current ones and deletes those retired more than
+   * RETIRED_KEEP_SECONDS ago; under the key lock, so two rotations at once make two keys in turn.
+   */
+  static async rotate(driver: SqlDriver): Promise<Rotation> {
+    await migrateAuth(driver);
+    return driver.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK.toString()]);
+      const removed = await tx.query<{ kid: string }>(
+        `DELETE FROM auth_key WHERE retired_at IS NOT NULL AND retired_at < now() - make_interval(secs => $1) RETURNING kid`,
+        [RETIRED_KEEP_SECONDS],
+      );
+      const retired = await tx.query<{ kid: string }>('UPDATE auth_key SET retired_at = now() WHERE retired_at IS NULL RETURNING kid');
+      const kid = await insertKey(tx);
+      return { kid, retired: retired.rows.map((r) => r.kid).sort(), removed: removed.rows.map((r) => r.kid).sort() };
+    });
   }
 
-  /** The key new tokens are signed with. */
+  private static async rows(driver: SqlDriver): Promise<KeyRow[]> {
+    return (await driver.query<KeyRow>('SELECT kid, alg, private_jwk, public_jwk FROM auth_key ORDER BY retired_at IS NOT NULL, created_at DESC, kid')).rows;
+  }
+
+  /** The key new tokens are signed with (the keys are reloaded in the background every minute of use). */
   get signing(): { kid: string; alg: string; key: KeyLike | Uint8Array } {
+    this.refreshSoon();
     const k = this.keys[0];
     return { kid: k.kid, alg: k.alg, key: k.privateKey };
   }
 
   /** The public key for `kid`; reloads from the store (at most every 10 s) when it is not known. */
   async publicKey(kid: string | undefined): Promise<{ alg: string; key: KeyLike | Uint8Array } | undefined> {
+    this.refreshSoon();
     let k = this.keys.find((x) => x.kid === kid);
     if (!k && kid && Date.now() - this.lastReload > RELOAD_MS) {
       this.lastReload = Date.now();
-      this.keys = await Promise.all((await ServerKeys.rows(this.driver)).map(load));
+      await this.reload();
       k = this.keys.find((x) => x.kid === kid);
     }
     return k ? { alg: k.alg, key: k.publicKey } : undefined;
+  }
+
+  /** Starts a reload in the background when the last is over REFRESH_MS old (a rotation, or a key deleted, elsewhere). */
+  private refreshSoon(): void {
+    if (Date.now() - this.lastRefresh > REFRESH_MS) {
+      this.lastRefresh = Date.now();
+      void this.reload().catch(() => undefined);
+    }
+  }
+
+  /** Loads the stored keys again (the newest signs); keeps the loaded ones when the store has none. */
+  async reload(): Promise<void> {
+    const keys = await Promise.all((await ServerKeys.rows(this.driver)).map(load));
+    if (keys.length > 0) this.keys = keys;
   }
 
   /** The public keys as a JWKS (for resource servers that verify tokens themselves). */

@@ -14,6 +14,9 @@
  *
  * The token URL defaults to the server's own: AUTH_TOKEN_URL, else the root of the public FHIR base
  * (BASE_URL, else http://localhost:$PORT/fhir) + /auth/token.
+ *   peerbridge auth rotate-key
+ *       a new signing key for the server's access tokens (src/cli/auth-rotate.ts)
+ *
  * Exit 0 done, 1 refused by the server, 2 usage or I/O error.
  */
 import { createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
@@ -23,11 +26,12 @@ import { calculateJwkThumbprint, decodeJwt, exportJWK, exportPKCS8, generateKeyP
 import { configuredTokenUrl } from '../auth/config';
 import { JWT_BEARER } from '../auth/token';
 import { loadConfig, publicBaseUrl } from '../config';
+import { ROTATE_USAGE, rotateKey } from './auth-rotate';
 
 const USAGE = `Usage:
   peerbridge auth keygen [--alg ES384|RS384] --out <dir> [--force]
   peerbridge auth token --client-id <id> --key <private key file (JWK or PEM)> [--token-url <url>] [--scope <scope>...] [--assertion-only] [--json]
-`;
+${ROTATE_USAGE}`;
 
 /** Seconds an assertion lives: under SMART's five-minute limit with room for clock skew. */
 const ASSERTION_SECONDS = 240;
@@ -245,7 +249,11 @@ export async function authCommand(
     if (sub === 'token') {
       return await token(options, flags, out, err, env);
     }
-    throw new UsageError(sub ? `Unknown subcommand '${sub}'` : 'Give a subcommand: keygen or token');
+    if (sub === 'rotate-key') {
+      if (options.size > 0 || flags.size > 0) throw new UsageError('rotate-key takes no options: it reads DATABASE_URL or DATA_DIR');
+      return await rotateKey(out, env);
+    }
+    throw new UsageError(sub ? `Unknown subcommand '${sub}'` : 'Give a subcommand: keygen, token or rotate-key');
   } catch (e) {
     err.write(e instanceof UsageError ? `${e.message}\n${USAGE}` : `${(e as Error).message}\n`);
     return 2;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { BundleSizeError, BundleSplitter, DEFAULT_BUNDLE_LIMITS, type Manifest } from '../outbound/split';
+import type { ReferenceTargets } from '../outbound/placeholders';
 import { postBundles, type BundleResult, type PostReport, type TokenSource } from '../outbound/post';
 import { requestAccessToken } from './auth-token';
 
@@ -52,6 +53,7 @@ export function deliveryJson(d: Delivery): Record<string, unknown> {
       entries: d.manifest.totals.entries,
       bytes: d.manifest.totals.bytes,
       outsideReferences: d.manifest.outsideReferences.count,
+      placeholders: d.manifest.placeholders,
     },
     ...(d.post ? { post: { base: d.post.base, totals: d.post.totals, report: d.postReport, checkpoint: d.checkpoint } } : {}),
   };
@@ -64,6 +66,11 @@ export function formatDelivery(d: Delivery): string {
   const lines = [
     `Bundles: ${m.totals.bundles} in ${d.dir} (${m.totals.entries} entries, ${m.totals.bytes} bytes; at most ${m.limits.entries} entries, ${m.limits.bytes} bytes and ${m.limits.values} JSON values each; ${join(d.dir, 'manifest.json')} lists them)`,
   ];
+  if (m.placeholders > 0) {
+    lines.push(
+      `  ${m.placeholders} referenced records are not in the output: the Bundles that refer to them carry a placeholder (a conditional create by source-record identifier), so they resolve on any server`,
+    );
+  }
   if (m.outsideReferences.count > 0) {
     lines.push(
       `  ${m.outsideReferences.count} referenced resources are in no Bundle (they must already be on the server), e.g. ${m.outsideReferences.first.slice(0, 3).join(', ')}`,
@@ -97,14 +104,19 @@ export async function writeSeries<R>(
   err: NodeJS.WritableStream,
   translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>,
   delivery: Delivery,
+  targets?: ReferenceTargets,
 ): Promise<R | undefined> {
   const dir = parsed.outDir ?? join(dirname(resolve(parsed.input)), `${inputStem(parsed.input)}.bundles`);
   const scratch = mkdtempSync(join(tmpdir(), 'pb-bundles-'));
-  const splitter = new BundleSplitter(join(scratch, 'entries.json'), {
-    entries: parsed.bundleSize ?? DEFAULT_BUNDLE_LIMITS.entries,
-    bytes: parsed.bundleBytes ?? DEFAULT_BUNDLE_LIMITS.bytes,
-    values: parsed.bundleValues ?? DEFAULT_BUNDLE_LIMITS.values,
-  });
+  const splitter = new BundleSplitter(
+    join(scratch, 'entries.json'),
+    {
+      entries: parsed.bundleSize ?? DEFAULT_BUNDLE_LIMITS.entries,
+      bytes: parsed.bundleBytes ?? DEFAULT_BUNDLE_LIMITS.bytes,
+      values: parsed.bundleValues ?? DEFAULT_BUNDLE_LIMITS.values,
+    },
+    targets,
+  );
   const token = parsed.post ? tokenSource(parsed) : undefined;
   try {
     // A token first: credentials that do not work stop the run before a long translation.

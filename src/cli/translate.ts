@@ -26,6 +26,7 @@ import { MappingLoadError, type LoadedSource } from '../translate/types';
 import { loadSource } from '../translate';
 import { inputsFromPath, translateSource, type RejectRecord, type SourceRunReport } from '../pipeline/translate-source';
 import { resolveMapping } from '../pipeline/sources';
+import { pointAtPlaceholders, ReferenceTargets } from '../outbound/placeholders';
 import { progressBar } from './progress';
 import { deliveryJson, formatDelivery, inputStem, writeSeries, type Delivery } from './translate-bundles';
 import { HELP, parseArgs, UsageError, type Args } from './translate-args';
@@ -84,10 +85,11 @@ export async function translateCommand(args: string[], out: NodeJS.WritableStrea
     return 2;
   }
   if (parsed.mapping !== 'canonical') return translateOutside(parsed, out, err);
-  const deps = { validator: Validator.create(), rules: loadRules(process.env.RULES_FILE || undefined), terms: loadPackageTerms() };
+  const targets = new ReferenceTargets();
+  const deps = { validator: Validator.create(), rules: loadRules(process.env.RULES_FILE || undefined), terms: loadPackageTerms(), references: targets };
   const input = parsed.input === '-' ? process.stdin.setEncoding('utf8') : createReadStream(parsed.input, { encoding: 'utf8', highWaterMark: 1 << 16 });
   const delivery: Delivery = {};
-  const report = await emit(parsed, out, err, (sink) => translateCanonical(scanTopLevel(input as AsyncIterable<string>), deps, sink), false, delivery);
+  const report = await emit(parsed, out, err, (sink) => translateCanonical(scanTopLevel(input as AsyncIterable<string>), deps, sink), false, delivery, targets);
   if (!report) return 2;
   if (parsed.report) {
     await writeFile(parsed.report, `${JSON.stringify({ summary: report.summary, outcome: report.outcome, ...deliveryJson(delivery) }, null, 2)}\n`);
@@ -108,27 +110,32 @@ function emit<R>(
   translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>,
   latestOnly: boolean,
   delivery: Delivery,
+  targets: ReferenceTargets,
 ): Promise<R | undefined> {
-  return parsed.outDir || parsed.post ? writeSeries(parsed, err, translate, delivery) : writeBundle(parsed, out, err, translate, latestOnly);
+  return parsed.outDir || parsed.post ? writeSeries(parsed, err, translate, delivery, targets) : writeBundle(parsed, out, err, translate, latestOnly, targets);
 }
 
 /**
- * Streams a transaction Bundle to --out or stdout while `translate` runs, one entry per accepted
- * resource; undefined (after saying why) on an I/O error, and then --out is never left half-written.
- * With `latestOnly` (outside sources, where a later record updates an earlier one) entries go to a
- * temporary file first and only the last version of each resource is written: a transaction may
- * not hold one resource twice. Memory holds one number per resource key, never the resources.
+ * Writes a transaction Bundle to --out or stdout, one entry per accepted resource; undefined
+ * (after saying why) on an I/O error, and then --out is never left half-written. Entries go to a
+ * temporary file while `translate` runs: with `latestOnly` (outside sources, where a later record
+ * updates an earlier one) only the last version of each resource is written (a transaction may
+ * not hold one resource twice), and records referred to but not in the output get placeholders
+ * (src/outbound/placeholders.ts) that only the whole run can tell. Memory holds one number per
+ * resource key and the keys referred to, never the resources.
  */
 async function writeBundle<R>(
   parsed: Args,
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
   translate: (sink: (resources: Resource[]) => Promise<void>) => Promise<R>,
-  latestOnly = false,
+  latestOnly: boolean,
+  targets: ReferenceTargets,
 ): Promise<R | undefined> {
   const target = parsed.out ? createWriteStream(parsed.out) : out;
-  const spool = latestOnly ? join(mkdtempSync(join(tmpdir(), 'pb-translate-')), 'entries.ndjson') : undefined;
-  const staging = spool ? createWriteStream(spool) : undefined;
+  const spool = join(mkdtempSync(join(tmpdir(), 'pb-translate-')), 'entries.ndjson');
+  const staging = createWriteStream(spool);
+  const referenced = new Set<string>();
   const write = async (stream: NodeJS.WritableStream, text: string) => {
     if (!stream.write(text)) await once(stream, 'drain');
   };
@@ -144,23 +151,26 @@ async function writeBundle<R>(
     await write(target, '{"resourceType":"Bundle","type":"transaction"');
     const result = await translate(async (resources: Resource[]) => {
       for (const r of resources) {
-        const json = JSON.stringify(putEntry(r));
-        if (staging) {
-          last.set(`${r.resourceType}/${r.id}`, seq++);
-          await write(staging, `${json}\n`);
-        } else {
-          await entry(json);
-        }
+        for (const key of targets.observe(r)) referenced.add(key);
+        last.set(`${r.resourceType}/${r.id}`, seq++);
+        await write(staging, `${JSON.stringify(putEntry(r))}\n`);
       }
     });
-    if (staging && spool) {
-      staging.end();
-      await once(staging, 'finish');
-      let n = 0;
-      const keep = new Set(last.values());
-      for await (const line of createInterface({ input: createReadStream(spool), crlfDelay: Infinity })) {
-        if (keep.has(n++)) await entry(line);
-      }
+    staging.end();
+    await once(staging, 'finish');
+    const { placeholders, outside } = targets.close(referenced, (key) => last.has(key));
+    referenced.clear();
+    let n = 0;
+    const keep = latestOnly ? new Set(last.values()) : undefined;
+    for await (const line of createInterface({ input: createReadStream(spool), crlfDelay: Infinity })) {
+      if (!keep || keep.has(n)) await entry(pointAtPlaceholders(line, placeholders));
+      n++;
+    }
+    for (const e of placeholders.values()) await entry(pointAtPlaceholders(JSON.stringify(e), placeholders));
+    if (parsed.format !== 'json' && (placeholders.size > 0 || outside.length > 0)) {
+      err.write(
+        `References: ${placeholders.size} records referred to but not in the output are carried as placeholders (conditional creates by source-record identifier)${outside.length ? `; ${outside.length} resolve only on a server that has them, e.g. ${outside.slice(0, 3).join(', ')}` : ''}\n`,
+      );
     }
     await write(target, first ? '}\n' : '\n]}\n');
     if (parsed.out) {
@@ -177,7 +187,8 @@ async function writeBundle<R>(
     err.write(`peerbridge translate: ${(e as Error).message}\n`);
     return undefined;
   } finally {
-    if (spool) await rm(dirname(spool), { recursive: true, force: true });
+    staging.end();
+    await rm(dirname(spool), { recursive: true, force: true });
   }
 }
 
@@ -214,7 +225,8 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
     }
     throw e;
   }
-  const deps = { validator: Validator.create(), rules: loadRules(process.env.RULES_FILE || undefined), terms: loadPackageTerms() };
+  const targets = new ReferenceTargets();
+  const deps = { validator: Validator.create(), rules: loadRules(process.env.RULES_FILE || undefined), terms: loadPackageTerms(), references: targets };
   const inputs = inputsFromPath(parsed.input, source, parsed.feed);
   const total = inputs.reduce((n, i) => n + (i.size ?? 0), 0);
   const tty = parsed.progress && (err as NodeJS.WriteStream).isTTY === true;
@@ -234,7 +246,15 @@ async function translateOutside(parsed: Args, out: NodeJS.WritableStream, err: N
     if (!rejectsOut.write(`${JSON.stringify(line)}\n`)) await once(rejectsOut, 'drain');
   };
   const delivery: Delivery = {};
-  const report = await emit(parsed, out, err, (sink) => translateSource(source, inputs, deps, sink, { onReject, onProgress: bar?.update }), true, delivery);
+  const report = await emit(
+    parsed,
+    out,
+    err,
+    (sink) => translateSource(source, inputs, deps, sink, { onReject, onProgress: bar?.update }),
+    true,
+    delivery,
+    targets,
+  );
   bar?.done();
   if (rejectsOut) {
     rejectsOut.end();

@@ -129,6 +129,20 @@ export const RACE_ETHNICITY_DISPLAY: Readonly<Record<string, string>> = {
   UNK: 'Unknown',
   ASKU: 'Asked but no answer',
 };
+/**
+ * Gender identity (US Core 6.1 genderIdentity extension, bound extensibly to VSAC 2.16.840.1.113762.1.4.1021.32):
+ * SNOMED CT "identifies as" findings, and the null flavors OTH (other), UNK (unknown) and ASKU (asked but no answer).
+ */
+export const GENDER_IDENTITIES = ['446141000124107', '446151000124109', '33791000087105', 'OTH', 'UNK', 'ASKU'] as const;
+/** Displays of the gender identity codes (SNOMED CT preferred terms; the null flavors as text). */
+export const GENDER_IDENTITY_DISPLAY: Readonly<Record<string, string>> = {
+  '446141000124107': 'Identifies as female gender',
+  '446151000124109': 'Identifies as male gender',
+  '33791000087105': 'Identifies as nonbinary gender',
+  OTH: 'Other',
+  UNK: 'Unknown',
+  ASKU: 'Asked but no answer',
+};
 /** Patient.maritalStatus (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus; UNK from v3-NullFlavor). */
 export const MARITAL_STATUSES = ['A', 'D', 'I', 'L', 'M', 'P', 'T', 'U', 'S', 'W', 'UNK'] as const;
 /** Address.use */

@@ -17,6 +17,7 @@ import {
   ACTIVITY_STATUSES,
   ADDRESS_USES,
   ETHNICITIES,
+  GENDER_IDENTITIES,
   MARITAL_STATUSES,
   RACES,
   TELECOM_SYSTEMS,
@@ -128,6 +129,11 @@ export const Person = z.strictObject({
   name: HumanName,
   birthDate: DateString.optional(),
   sex: z.enum(SEXES).optional(),
+  /**
+   * Gender identity, apart from the administrative sex (`sex`): a SNOMED CT "identifies as" code or a null flavor
+   * (OTH, UNK, ASKU); Patient's US Core genderIdentity extension.
+   */
+  genderIdentity: z.enum(GENDER_IDENTITIES).optional(),
   /** Where the person lives or can be reached (peer outreach). */
   addresses: z.array(Address).default([]),
   /** Phone numbers and email addresses, in order of preference. */

@@ -5,15 +5,28 @@
  */
 import { z } from 'zod';
 
-const ExportConfigSchema = z.object({
+export const ExportConfigSchema = z.object({
   /** Hours a job and its files are kept after kick-off (https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status, `Expires`). */
-  EXPORT_TTL_HOURS: z.coerce.number().positive().default(24),
+  EXPORT_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .default(24)
+    .describe('Hours a job and its files are kept after kick-off (https://hl7.org/fhir/uv/bulkdata/export.html#response---complete-status, `Expires`).'),
   /** Seconds a worker's claim on a job lasts without renewal; a crashed process's job is taken over after it. */
-  EXPORT_LEASE_SECONDS: z.coerce.number().positive().default(60),
+  EXPORT_LEASE_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(60)
+    .describe("Seconds a worker's claim on a job lasts without renewal; a crashed process's job is taken over after it."),
   /** Most resources in one output file; larger types are split into several files. */
-  EXPORT_FILE_MAX_RESOURCES: z.coerce.number().int().positive().default(100_000),
+  EXPORT_FILE_MAX_RESOURCES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(100_000)
+    .describe('Most resources in one output file; larger types are split into several files.'),
   /** Seconds between sweeps (expired jobs removed, abandoned jobs resumed). */
-  EXPORT_SWEEP_SECONDS: z.coerce.number().positive().default(15),
+  EXPORT_SWEEP_SECONDS: z.coerce.number().positive().default(15).describe('Seconds between sweeps (expired jobs removed, abandoned jobs resumed).'),
 });
 
 export type ExportConfig = z.infer<typeof ExportConfigSchema>;

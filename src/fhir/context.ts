@@ -58,12 +58,36 @@ export function loadPackageTerms(dir: string = PACKAGE_DIR): PackageTerms {
   };
 }
 
+/**
+ * Hears every reference a mapper makes to a resource another record may make (a person's Patient, an
+ * organization, a practitioner and their role, an episode): its `Type/id` and the source-record
+ * identifier the target carries, so a Bundle for another server can name a target it does not hold by
+ * that identifier (src/outbound/placeholders.ts).
+ */
+export interface ReferenceLog {
+  note(type: string, id: string, identifier: { system: string; value: string }): void;
+}
+
+/**
+ * The `recordIdentifier` kind of the resource types other records refer to. Encounter and Goal are
+ * left out: only the records that make them refer to them (a contact's ChargeItem, a plan's CarePlan).
+ */
+export const REFERRED_RECORD_KINDS: Readonly<Record<string, string>> = {
+  Patient: 'person',
+  Organization: 'organization',
+  Practitioner: 'practitioner',
+  PractitionerRole: 'practitioner',
+  EpisodeOfCare: 'episode',
+};
+
 /** The mapping context of one run. */
 export interface MapContext {
   /** The source system URI of the records. */
   source: string;
   rules: RuleSet;
   terms: PackageTerms;
+  /** Told of references to records (a translation whose output leaves for another server). */
+  refs?: ReferenceLog;
 }
 
 /** FHIR id for a record of `kind` (a resource type, or `Type/role`). */
@@ -73,7 +97,10 @@ export function idFor(ctx: MapContext, kind: string, recordId: string): string {
 
 /** `Type/id` reference to the resource made from a record. */
 export function refTo(ctx: MapContext, type: string, recordId: string, kind: string = type): { reference: string } {
-  return { reference: `${type}/${idFor(ctx, kind, recordId)}` };
+  const id = idFor(ctx, kind, recordId);
+  if (ctx.refs && kind === type && REFERRED_RECORD_KINDS[type])
+    ctx.refs.note(type, id, { system: recordSystem(ctx.source, REFERRED_RECORD_KINDS[type]), value: recordId });
+  return { reference: `${type}/${id}` };
 }
 
 /** The identifier that names the source record a resource was made from. */

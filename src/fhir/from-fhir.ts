@@ -81,7 +81,8 @@ export function fromFhir(input: Bundle | Resource[]): CanonicalDocumentRecord {
     r.extension?.find((e) => e.url === EXTENSIONS.episodeOfCare)?.valueReference;
 
   const responses = of<QuestionnaireResponse>('QuestionnaireResponse');
-  const answering = (url: string) => responses.filter((q) => q.questionnaire === url);
+  // Versioned (`url|version`) or not.
+  const answering = (url: string) => responses.filter((q) => q.questionnaire?.split('|')[0] === url);
   const roles = of<PractitionerRole>('PractitionerRole');
   const goals = new Map(of<Goal>('Goal').map((g) => [g.id as string, g]));
   const referrals = new Map(of<ServiceRequest>('ServiceRequest').map((s) => [recordIdOf(s.identifier, 'episode')?.value, s]));

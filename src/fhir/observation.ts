@@ -4,7 +4,7 @@
  * total and the eligibility determination with the criteria that decided it. Both are derived, so
  * they have no way back to canonical: the response is the record.
  */
-import type { Observation, ObservationComponent, QuestionnaireResponse, Reference } from '@medplum/fhirtypes';
+import type { Coding, Observation, ObservationComponent, QuestionnaireResponse, Reference } from '@medplum/fhirtypes';
 import type { Determination } from '../domain/rules';
 import { EXTENSIONS, PROFILES, SYSTEMS } from './codes';
 import { type MapContext, pbCoding } from './context';
@@ -15,7 +15,7 @@ import { resourceId } from './ids';
  * The id of the Observation derived from a response: the same whether it is made by the canonical
  * pipeline or by `$extract`, so extracting a stored response updates its Observation.
  */
-export function derivedObservationId(responseId: string, kind: 'recovery-capital-total' | 'eligibility-determination'): string {
+export function derivedObservationId(responseId: string, kind: string): string {
   return resourceId('urn:peerbridge:derived', `Observation/${kind}`, responseId);
 }
 
@@ -39,7 +39,7 @@ export interface DerivedFrom {
   part2: boolean;
 }
 
-function base(d: DerivedFrom, profile: string, category: Observation['category']): Observation {
+function base(d: DerivedFrom, profile: string | undefined, category: Observation['category']): Observation {
   const qr = d.response;
   const out: Observation = {
     resourceType: 'Observation',
@@ -57,6 +57,22 @@ function base(d: DerivedFrom, profile: string, category: Observation['category']
   if (qr.author) out.performer = [qr.author as NonNullable<Observation['performer']>[number]];
   out.derivedFrom = [d.responseRef as NonNullable<Observation['derivedFrom']>[number]];
   return out;
+}
+
+/** The value elements an Observation takes from an answer (SDC: a Coding becomes a CodeableConcept, a decimal a Quantity without unit). */
+export type ObservationValue = Pick<
+  Observation,
+  'valueCodeableConcept' | 'valueQuantity' | 'valueString' | 'valueBoolean' | 'valueInteger' | 'valueDateTime' | 'valueTime' | 'valuePeriod'
+>;
+
+/**
+ * An Observation extracted from an item of a Questionnaire that is marked for it but has no
+ * profile of PeerBridge's (SDC observation-based extraction: the item's code, the answer's value).
+ */
+export function toExtractedObservation(code: Coding[], value: ObservationValue, d: DerivedFrom): Observation {
+  const out = base(d, undefined, [SURVEY]);
+  out.code = { coding: code.map((c) => ({ ...c })) };
+  return { ...out, ...value };
 }
 
 /** The recovery capital total (23-115) of a complete administration. */

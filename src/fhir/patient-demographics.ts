@@ -3,10 +3,13 @@
  * addresses, telecom, preferred language, marital status
  * (https://hl7.org/fhir/R4/patient.html), and race and ethnicity as the US Core extensions
  * (https://hl7.org/fhir/us/core/StructureDefinition-us-core-race.html, us-core-ethnicity: an
- * `ombCategory` Coding per OMB code of urn:oid:2.16.840.1.113883.6.238, and the required `text`).
+ * `ombCategory` Coding per OMB code of urn:oid:2.16.840.1.113883.6.238, and the required `text`), and gender
+ * identity as US Core 6.1's genderIdentity extension
+ * (https://hl7.org/fhir/us/core/STU6.1/StructureDefinition-us-core-genderIdentity.html: a valueCodeableConcept, SNOMED CT
+ * or v3-NullFlavor).
  */
 import type { Address, CodeableConcept, ContactPoint, Extension, Identifier, Patient } from '@medplum/fhirtypes';
-import { ETHNICITIES, MARITAL_STATUSES, RACES, RACE_ETHNICITY_DISPLAY } from '../domain/codes';
+import { ETHNICITIES, GENDER_IDENTITIES, GENDER_IDENTITY_DISPLAY, MARITAL_STATUSES, RACES, RACE_ETHNICITY_DISPLAY } from '../domain/codes';
 import type { PersonRecord } from '../domain/model';
 import { put } from './common';
 
@@ -26,6 +29,8 @@ export function fromTelecomList(list: readonly ContactPoint[] | undefined): Pers
 
 export const US_CORE_RACE = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race';
 export const US_CORE_ETHNICITY = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity';
+export const US_CORE_GENDER_IDENTITY = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-genderIdentity';
+const SNOMED = 'http://snomed.info/sct';
 const OMB = 'urn:oid:2.16.840.1.113883.6.238';
 const NULL_FLAVOR = 'http://terminology.hl7.org/CodeSystem/v3-NullFlavor';
 const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
@@ -49,6 +54,12 @@ function ombExtension(url: string, codes: readonly string[]): Extension {
       { url: 'text', valueString: codes.map((c) => RACE_ETHNICITY_DISPLAY[c]).join(', ') },
     ],
   };
+}
+
+/** The genderIdentity extension: SNOMED CT codes with their display; null flavors without one (see ombCoding), the words in `text`. */
+function genderIdentityExtension(code: string): Extension {
+  const coding = /^[0-9]+$/.test(code) ? { system: SNOMED, code, display: GENDER_IDENTITY_DISPLAY[code] } : { system: NULL_FLAVOR, code };
+  return { url: US_CORE_GENDER_IDENTITY, valueCodeableConcept: { coding: [coding], text: GENDER_IDENTITY_DISPLAY[code] } };
 }
 
 export function toIdentifier(i: PersonIdentifier): Identifier {
@@ -85,6 +96,7 @@ export function putDemographics(patient: Patient, person: PersonRecord): void {
   const extensions: Extension[] = [];
   if (person.race.length) extensions.push(ombExtension(US_CORE_RACE, person.race));
   if (person.ethnicity) extensions.push(ombExtension(US_CORE_ETHNICITY, [person.ethnicity]));
+  if (person.genderIdentity) extensions.push(genderIdentityExtension(person.genderIdentity));
   if (extensions.length) patient.extension = [...extensions, ...(patient.extension ?? [])];
   if (person.telecom.length) patient.telecom = person.telecom.map((t, i) => toTelecom(t, i + 1));
   if (person.addresses.length) patient.address = person.addresses.map(toAddress);
@@ -107,7 +119,7 @@ function ombCodes(patient: Patient, url: string, allowed: readonly string[]): st
 /** The demographic fields of a person from a Patient (the reverse of putDemographics). */
 export function demographicsOf(
   p: Patient,
-): Pick<PersonRecord, 'addresses' | 'telecom' | 'race'> & Partial<Pick<PersonRecord, 'ethnicity' | 'language' | 'maritalStatus'>> {
+): Pick<PersonRecord, 'addresses' | 'telecom' | 'race'> & Partial<Pick<PersonRecord, 'ethnicity' | 'genderIdentity' | 'language' | 'maritalStatus'>> {
   const out: ReturnType<typeof demographicsOf> = {
     addresses: (p.address ?? []).map((a) => {
       const address: PersonAddress = { lines: a.line ?? [] };
@@ -130,6 +142,8 @@ export function demographicsOf(
     race: ombCodes(p, US_CORE_RACE, RACES) as PersonRecord['race'],
   };
   put(out, 'ethnicity', ombCodes(p, US_CORE_ETHNICITY, ETHNICITIES)[0] as PersonRecord['ethnicity']);
+  const identity = codeOf(p.extension?.find((e) => e.url === US_CORE_GENDER_IDENTITY)?.valueCodeableConcept, [SNOMED, NULL_FLAVOR]);
+  if (identity && (GENDER_IDENTITIES as readonly string[]).includes(identity)) out.genderIdentity = identity as PersonRecord['genderIdentity'];
   const marital = codeOf(p.maritalStatus, [MARITAL, NULL_FLAVOR]);
   if (marital && (MARITAL_STATUSES as readonly string[]).includes(marital)) out.maritalStatus = marital as PersonRecord['maritalStatus'];
   const language = p.communication?.find((c) => c.preferred) ?? p.communication?.[0];

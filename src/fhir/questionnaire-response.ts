@@ -20,6 +20,16 @@ function item(ctx: MapContext, url: string, linkId: string, answer?: Questionnai
   return out;
 }
 
+/**
+ * The response's `questionnaire`: the versioned canonical `url|version` of the Questionnaire in
+ * PeerBridge's package (https://hl7.org/fhir/R4/references.html#canonical), so a reader knows
+ * which edition of the instrument was answered; SDC extraction resolves it the same way.
+ */
+export function versioned(ctx: MapContext, url: string): string {
+  const version = ctx.terms.questionnaire(url).version;
+  return version ? `${url}|${version}` : url;
+}
+
 // --- Eligibility review ----------------------------------------------------------------------
 
 export function toEligibilityResponse(r: EligibilityReviewRecord, episode: EpisodeLink, ctx: MapContext, part2: boolean): QuestionnaireResponse {
@@ -50,7 +60,7 @@ export function toEligibilityResponse(r: EligibilityReviewRecord, episode: Episo
     ...metaFor(PROFILES.eligibilityResponse, part2),
     extension: [{ url: EXTENSIONS.episodeOfCare, valueReference: refTo(ctx, 'EpisodeOfCare', episode.id) }],
     identifier: recordIdentifier(ctx, 'review', r.id),
-    questionnaire: url,
+    questionnaire: versioned(ctx, url),
     status: 'completed',
     subject: refTo(ctx, 'Patient', episode.personId),
     authored: r.date,
@@ -130,7 +140,7 @@ export function toRecoveryCapitalResponse(a: RecoveryCapitalRecord, ctx: MapCont
     id: idFor(ctx, 'QuestionnaireResponse', `administration/${a.id}`),
     ...metaFor(PROFILES.recoveryCapitalResponse, part2),
     identifier: recordIdentifier(ctx, 'administration', a.id),
-    questionnaire: url,
+    questionnaire: versioned(ctx, url),
     // An administration with an item not answered is not complete (every item is required).
     status: total === undefined ? 'in-progress' : 'completed',
     subject: person,
@@ -173,7 +183,7 @@ export function toSupervisorResponse(s: SupervisorAssessmentRecord, ctx: MapCont
     id: idFor(ctx, 'QuestionnaireResponse', `assessment/${s.id}`),
     ...metaFor(PROFILES.supervisorResponse, false),
     identifier: recordIdentifier(ctx, 'assessment', s.id),
-    questionnaire: url,
+    questionnaire: versioned(ctx, url),
     status: s.ratings.includes(null) ? 'in-progress' : 'completed',
     subject: supervisor,
     authored: s.date,

@@ -1,7 +1,9 @@
 /**
  * The Express app, wiring only: `createApp(deps)` puts together the parts of src/http and builds
  * the app without listening, so tests drive it with supertest. Order matters and is the point of
- * this file: audit, security headers, auth (token endpoint, bearer tokens, rate limits), then the
+ * this file: security headers, health and readiness (open, not audited, not rate-limited), audit,
+ * the console's sign-in, auth (token endpoint, console session cookie, bearer tokens on `/fhir`,
+ * `/ingest`, `/admin` and `/console/api`, rate limits), then the
  * FHIR API under `/fhir` (format check, body reader, scopes, routes), Bulk Data files, ingest under
  * `/ingest`, and last the 404 and the one error handler (src/http/errors.ts) that answers every
  * failure with an OperationOutcome.
@@ -31,6 +33,10 @@ import { securityHeaders } from './hardening';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
 import { storedRecords } from '../store/stored-records';
+import { SqlRepository } from '../store/sql-repository';
+import { healthRouter } from './health';
+import type { Console } from '../users';
+import { consoleSession } from './console-session';
 
 export { answerClientErrors } from './hardening';
 
@@ -62,6 +68,11 @@ export interface AppDeps {
   auth?: Auth;
   /** The audit trail (src/audit): an AuditEvent for every request, recorded when its response is finished. */
   audit?: Audit;
+  /**
+   * Sign-in for people (src/users): `/console/session`, `/console/api/config`, and the session
+   * cookie as the caller of every route (src/http/console-session.ts). Without it, no console sign-in.
+   */
+  console?: Console;
   log?: Log;
 }
 
@@ -73,13 +84,31 @@ export function createApp(deps: AppDeps): express.Express {
   const base = publicBaseUrl(deps.config);
   app.set('query parser', 'simple');
 
-  if (deps.audit) app.use(deps.audit.middleware);
   app.use(securityHeaders(base));
+  // /healthz and /readyz (src/http/health.ts): before the audit trail, auth and rate limits.
+  app.use(healthRouter({ driver: deps.store instanceof SqlRepository ? deps.store.driver : undefined, validator: deps.validator, log: deps.log }));
+  if (deps.audit) app.use(deps.audit.middleware);
   app.use('/ig', igSite()); // the FHIR package's static site (docs/ig, issue 16): public, before auth
-  // The token endpoint and SMART configuration are open; everything after needs a bearer token.
+  const signIn = deps.console
+    ? consoleSession({
+        console: deps.console,
+        auth: deps.auth,
+        audit: deps.audit,
+        validator: deps.validator,
+        sources: deps.sources ?? new Map(),
+        baseUrl: base,
+      })
+    : undefined;
+  // Sign-in, sign-out and the console's configuration answer for themselves (open, or by their session).
+  if (signIn) app.use(signIn.router);
+  // The token endpoint and SMART configuration are open; the FHIR API, ingest, the client registry and
+  // the console's API need a bearer token or a console session (other paths are not tokens' business:
+  // an unknown one is a 404, not a 401).
   if (deps.auth) {
+    const guarded = ['/fhir', '/ingest', '/admin', '/console/api'];
     app.use(deps.auth.router);
-    app.use(deps.auth.authenticate);
+    if (signIn) app.use(guarded, signIn.cookieAuth);
+    app.use(guarded, deps.auth.authenticate);
     app.use(deps.auth.rateLimit);
     // The client registry (src/auth/admin-router.ts): clients are registered while the server runs.
     app.use('/admin/clients', deps.auth.admin);

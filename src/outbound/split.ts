@@ -14,6 +14,13 @@
  *
  * Memory holds per resource its key, where its entry sits in a spool file and the keys it refers
  * to, never the resources: a 50,000-row export is split in flat memory.
+ *
+ * A record referred to but not in the output (no `Type/id` to PUT) travels as a placeholder
+ * (src/outbound/placeholders.ts): every Bundle whose entries refer to it carries a copy, counted
+ * in its limits, and those references point at the copy's `urn:uuid`.
+ *
+ * Why one file of over 400 lines: the planner and the writer share the per-node arrays of one
+ * class; splitting them would pass those arrays between files.
  */
 import { closeSync, createWriteStream, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -21,6 +28,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { putEntry } from '../fhir/bundle';
+import { pointAtPlaceholders, SeriesPlaceholders, type ReferenceTargets } from './placeholders';
 
 /** Both hold for every Bundle. */
 export interface BundleLimits {
@@ -56,9 +64,10 @@ const OVERHEAD_VALUES = 4;
 /** An entry object, its fullUrl, request object, method and url. */
 const ENTRY_VALUES = 5;
 
-/** One planned Bundle: its entries' keys, in order. */
+/** One planned Bundle: its entries' keys, in order, and the placeholders it carries (src/outbound/placeholders.ts). */
 export interface PlannedBundle {
   keys: string[];
+  placeholders: Set<string>;
   bytes: number;
   values: number;
 }
@@ -86,6 +95,8 @@ export interface Manifest {
    * them. Counted, with the first few.
    */
   outsideReferences: { count: number; first: string[] };
+  /** Records referred to but not in the output, carried as placeholders (conditional creates) by the Bundles that refer to them. */
+  placeholders: number;
 }
 
 const REFERENCE_RE = /"reference":"urn:uuid:([^"]+)"/g;
@@ -116,10 +127,13 @@ export class BundleSplitter {
   /** Nodes in the output, in the order first added. */
   private readonly added: number[] = [];
   private spooled = 0;
+  private placeholders: SeriesPlaceholders | undefined;
 
+  /** `targets`: the run's ReferenceTargets, to carry placeholders for the records referred to but not in the output. */
   constructor(
     private readonly spoolFile: string,
     readonly limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
+    private readonly targets?: ReferenceTargets,
   ) {
     this.spool = createWriteStream(spoolFile);
   }
@@ -146,6 +160,7 @@ export class BundleSplitter {
 
   /** Adds one resource (its references may be rewritten in place). */
   async add(resource: Resource): Promise<void> {
+    this.targets?.observe(resource);
     const node = this.node(`${resource.resourceType}/${resource.id}`);
     this.nodeOfId.set(resource.id as string, node);
     const refs: string[] = [];
@@ -184,13 +199,18 @@ export class BundleSplitter {
    */
   plan(): PlannedBundle[] {
     this.resolveForwardReferences();
+    this.planPlaceholders();
     const bundles: PlannedBundle[] = [];
-    let current: PlannedBundle = { keys: [], bytes: OVERHEAD, values: OVERHEAD_VALUES };
+    const empty = (): PlannedBundle => ({ keys: [], placeholders: new Set(), bytes: OVERHEAD, values: OVERHEAD_VALUES });
+    let current = empty();
     for (const component of this.components()) {
-      const bytes = component.reduce((n, k) => n + this.bytes[k] + SEPARATOR.length, 0);
-      const values = component.reduce((n, k) => n + this.values[k], 0);
+      const needed = this.placeholdersOf(component);
+      const all = this.placeholders?.cost(needed, SEPARATOR.length) ?? { entries: 0, bytes: 0, values: 0 };
+      const bytes = component.reduce((n, k) => n + this.bytes[k] + SEPARATOR.length, 0) + all.bytes;
+      const values = component.reduce((n, k) => n + this.values[k], 0) + all.values;
       const alone = OVERHEAD + bytes - SEPARATOR.length;
-      if (component.length > this.limits.entries || alone > this.limits.bytes || OVERHEAD_VALUES + values > this.limits.values) {
+      const entries = component.length + all.entries;
+      if (entries > this.limits.entries || alone > this.limits.bytes || OVERHEAD_VALUES + values > this.limits.values) {
         const keys = component.map((k) => this.keys[k]);
         const names =
           keys.length === 1 ? keys[0] : `the reference cycle of ${keys.length} resources ${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''}`;
@@ -198,16 +218,24 @@ export class BundleSplitter {
           `${names} ${keys.length === 1 ? 'is' : 'are'} ${alone} bytes and ${OVERHEAD_VALUES + values} JSON values as a Bundle, over the limit of ${this.limits.bytes} bytes, ${this.limits.values} values or ${this.limits.entries} entries: raise --bundle-bytes, --bundle-values or --bundle-size, the target server permitting`,
         );
       }
-      const size = current.keys.length === 0 ? alone : current.bytes + bytes;
+      // Placeholders the current Bundle already carries are not carried twice.
+      const extra = [...needed].filter((k) => !current.placeholders.has(k));
+      const more = this.placeholders?.cost(extra, SEPARATOR.length) ?? { entries: 0, bytes: 0, values: 0 };
+      const added = { entries: component.length + more.entries, bytes: bytes - all.bytes + more.bytes, values: values - all.values + more.values };
+      const size = current.keys.length === 0 ? alone : current.bytes + added.bytes;
       if (
         current.keys.length > 0 &&
-        (current.keys.length + component.length > this.limits.entries || size > this.limits.bytes || current.values + values > this.limits.values)
+        (current.keys.length + current.placeholders.size + added.entries > this.limits.entries ||
+          size > this.limits.bytes ||
+          current.values + added.values > this.limits.values)
       ) {
         bundles.push(current);
-        current = { keys: [], bytes: OVERHEAD, values: OVERHEAD_VALUES };
+        current = empty();
       }
-      current.bytes = current.keys.length === 0 ? alone : current.bytes + bytes;
-      current.values += values;
+      const first = current.keys.length === 0;
+      current.bytes = first ? alone : current.bytes + added.bytes;
+      current.values += first ? values : added.values;
+      for (const k of first ? needed : extra) current.placeholders.add(k);
       for (const k of component) current.keys.push(this.keys[k]);
     }
     if (current.keys.length > 0) bundles.push(current);
@@ -228,32 +256,40 @@ export class BundleSplitter {
       bundles: [],
       totals: { bundles: plan.length, entries: 0, bytes: 0 },
       outsideReferences: this.outsideReferences(),
+      placeholders: this.placeholders?.size ?? 0,
     };
     try {
       plan.forEach((bundle, n) => {
         const resources: Record<string, number> = {};
-        const parts = bundle.keys.map((key) => {
-          const node = this.nodeOf.get(key)!;
+        const count = (key: string) => {
           const type = key.slice(0, key.indexOf('/'));
           resources[type] = (resources[type] ?? 0) + 1;
+        };
+        const parts = bundle.keys.map((key) => {
+          const node = this.nodeOf.get(key)!;
+          count(key);
           const buf = Buffer.allocUnsafe(this.length[node]);
           readSync(fd, buf, 0, buf.length, this.offset[node]);
           const json = buf.toString('utf8');
-          return this.forward.has(node) ? this.rewriteForward(json) : json;
+          return pointAtPlaceholders(this.forward.has(node) ? this.rewriteForward(json) : json, bundle.placeholders);
         });
+        for (const key of bundle.placeholders) {
+          count(key);
+          parts.push(this.placeholders!.json(key));
+        }
         const text = HEADER + parts.join(SEPARATOR) + FOOTER;
         const file = `${String(n + 1).padStart(width, '0')}.json`;
         writeFileSync(join(dir, file), text);
         const bytes = Buffer.byteLength(text);
         manifest.bundles.push({
           file,
-          entries: bundle.keys.length,
+          entries: parts.length,
           bytes,
           values: bundle.values,
           sha256: createHash('sha256').update(text).digest('hex'),
           resources,
         });
-        manifest.totals.entries += bundle.keys.length;
+        manifest.totals.entries += parts.length;
         manifest.totals.bytes += bytes;
       });
     } finally {
@@ -288,9 +324,32 @@ export class BundleSplitter {
     });
   }
 
-  /** References to resources that are not in the output. */
-  private outsideReferences(): Manifest['outsideReferences'] {
+  /** Placeholders for the records referred to but not in the output (none without ReferenceTargets). */
+  private planPlaceholders(): void {
+    if (!this.targets) return;
     const outside = this.keys.filter((_, n) => this.length[n] < 0);
+    const present = (key: string) => {
+      const n = this.nodeOf.get(key);
+      return n !== undefined && this.length[n] >= 0;
+    };
+    // An entry's values as `add` counts them, and the request's ifNoneExist.
+    this.placeholders = new SeriesPlaceholders(
+      this.targets.close(outside, present),
+      (e) => collectReferences(e.resource, [], new Map(), []) + ENTRY_VALUES + 1,
+    );
+  }
+
+  /** The placeholders the resources of a component refer to (with those they need in turn). */
+  private placeholdersOf(component: number[]): Set<string> {
+    const needed = new Set<string>();
+    if (!this.placeholders?.size) return needed;
+    for (const n of component) for (const t of this.refs[n]) if (this.length[t] < 0) this.placeholders.need(this.keys[t], needed);
+    return needed;
+  }
+
+  /** References to resources that are not in the output, nor carried as placeholders. */
+  private outsideReferences(): Manifest['outsideReferences'] {
+    const outside = this.keys.filter((k, n) => this.length[n] < 0 && !this.placeholders?.has(k));
     for (const urns of this.forward.values()) outside.push(...urns);
     return { count: outside.length, first: outside.slice(0, 20) };
   }

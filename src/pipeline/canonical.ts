@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { Uri, type CollectionName, type EpisodeHeaderRecord, type RecordKind } from '../domain/model';
 import { recoveryCapitalChanges, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
 import type { StoredRecords } from '../domain/stored-records';
-import type { MapContext, PackageTerms } from '../fhir/context';
+import type { MapContext, PackageTerms, ReferenceLog } from '../fhir/context';
 import { narrativeModeFromEnv, withNarrative, type NarrativeMode } from '../fhir/narrative';
 import type { Validator } from '../validation';
 import { resolveEpisode, type EpisodeRef } from './episode-ref';
@@ -81,6 +81,8 @@ export interface PipelineDeps {
    * <id>`); without it (the CLI without a store) a run knows only its own records.
    */
   stored?: StoredRecords;
+  /** Told of every reference to a record the mappers make (the CLI's Bundles for another server: src/outbound/placeholders.ts). */
+  references?: ReferenceLog;
 }
 
 export type { ChildKind, EpisodeRef };
@@ -119,7 +121,7 @@ export class CanonicalRun {
     if (!parsed.success) {
       return zodIssues(parsed.error, '$.source', 'canonical');
     }
-    this.ctx = { source: parsed.data, rules: this.deps.rules, terms: this.deps.terms };
+    this.ctx = { source: parsed.data, rules: this.deps.rules, terms: this.deps.terms, ...(this.deps.references ? { refs: this.deps.references } : {}) };
     this.storedContext = this.deps.stored ? new StoredContext(this.deps.stored, parsed.data, this.state) : undefined;
     return [];
   }

@@ -11,6 +11,7 @@ import { migrate } from './schema';
 import { serverBase } from './local-refs';
 import { loadSearchParameters } from './search-params';
 import { SqlRepository } from './sql-repository';
+import { withMaintenance } from './maintenance';
 
 export type * from './repository';
 export { SqlRepository } from './sql-repository';
@@ -33,6 +34,8 @@ export interface StoreOptions {
   BASE_URL?: string;
   /** The port the server listens on, for the default base. */
   PORT?: number;
+  /** `off`: no ANALYZE (and, on PGlite, VACUUM) after bulk writes (src/store/maintenance.ts). */
+  STORE_MAINTENANCE?: 'on' | 'off';
 }
 
 /** Opens the driver the options name, without touching the schema. */
@@ -46,12 +49,16 @@ export function openDriver(options: StoreOptions): Promise<SqlDriver> {
 /** Opens the driver, creates or migrates the schema, and returns the repository. */
 export async function openStore(options: StoreOptions): Promise<SqlRepository> {
   loadSearchParameters();
-  const driver = await openDriver(options);
+  const opened = await openDriver(options);
   const base = fhirBase(options);
+  let driver: SqlDriver = opened;
   try {
-    await migrate(driver, base);
+    await migrate(opened, base);
+    if (options.STORE_MAINTENANCE !== 'off') {
+      driver = await withMaintenance(opened);
+    }
   } catch (err) {
-    await driver.close().catch(() => undefined);
+    await opened.close().catch(() => undefined);
     throw err;
   }
   return new SqlRepository(driver, false, undefined, serverBase(base));

@@ -116,6 +116,12 @@ export async function migrate(driver: SqlDriver, baseUrl?: string): Promise<void
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
     await tx.query('CREATE TABLE IF NOT EXISTS fhir_schema (version integer NOT NULL)');
     const current = (await tx.query<{ version: number }>('SELECT max(version)::int AS version FROM fhir_schema')).rows[0]?.version ?? 0;
+    if (current > STEPS.length) {
+      // A newer release migrated this database: this one would write rows without what the newer schema expects.
+      throw new Error(
+        `The store's schema is at version ${current}, newer than this release knows (${STEPS.length}): run the newer release, or restore the backup taken before the upgrade (docs/deploy.md)`,
+      );
+    }
     for (let v = current; v < STEPS.length; v++) {
       for (const sql of STEPS[v]) {
         await tx.query(sql);

@@ -23,6 +23,7 @@ import type { RepositoryAccess } from './repository';
 import { subsumed, type CodeHierarchy } from './code-hierarchy';
 import { isAbsolute, localTarget, type ServerBase } from './local-refs';
 import { dateRange, MAX_INDEXED, modifierCode, normalizeString } from './search-values';
+import { dateRangeGroups } from './search-date-ranges';
 
 /** Collects `$n` parameters for one statement. */
 export class SqlParams {
@@ -72,8 +73,13 @@ export function unsupported(ctx: FilterContext, text: string): undefined {
 /** SQL conditions (AND-ed) for the filters of a search on `resourceType`, against alias `a`. */
 export function filterConditions(resourceType: string, filters: Filter[], a: string, ctx: FilterContext): string[] {
   const out: string[] = [];
+  const ranges = dateRangeGroups(resourceType, filters, paramsOf(resourceType));
   for (const f of filters) {
-    const cond = filterCondition(resourceType, f, a, ctx);
+    if (ranges.merged.has(f)) {
+      continue;
+    }
+    const group = ranges.groups.get(f);
+    const cond = group ? dateRangeCondition(group, a, ctx) : filterCondition(resourceType, f, a, ctx);
     if (cond) {
       out.push(cond);
     }
@@ -109,6 +115,14 @@ function filterCondition(type: string, f: Filter, a: string, ctx: FilterContext)
     ctx.params.rollback(mark);
   }
   return cond;
+}
+
+/** Date filters on one single-valued parameter (search-date-ranges.ts): all of their bounds on one row. */
+function dateRangeCondition(group: Filter[], a: string, ctx: FilterContext): string {
+  const code = group[0].code;
+  const owner = `x.resource_type = ${a}.resource_type AND x.id = ${a}.id AND x.code = ${ctx.params.add(code)}`;
+  const bounds = group.map((f) => `(${dateCondition('x.low', 'x.high', f.operator, f.value, code, ctx)})`);
+  return `EXISTS (SELECT 1 FROM fhir_date x WHERE ${owner} AND ${bounds.join(' AND ')})`;
 }
 
 /** The side table and code a modifier searches: its own rows for `:text`, `:of-type`, `:identifier`. */

@@ -37,6 +37,7 @@ export const LIST_SYSTEMS: Readonly<Record<string, string>> = {
   sex: 'http://hl7.org/fhir/administrative-gender',
   race: 'urn:oid:2.16.840.1.113883.6.238',
   ethnicity: 'urn:oid:2.16.840.1.113883.6.238',
+  'gender-identity': 'http://snomed.info/sct',
   'marital-status': 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus',
   'address-use': 'http://hl7.org/fhir/address-use',
   'telecom-system': 'http://hl7.org/fhir/contact-point-system',

@@ -28,6 +28,7 @@ import { DefinitionsTerminology } from './definitions-terminology';
 import { EXTERNAL_EXTENSIONS, externalExtensionDefinition } from './external-extensions';
 import { canonicalBases, type FhirPackage, loadPackageSet, type MissingDependency, missingDependencyIssue } from './packages';
 import { canonicalUrl, type CodeIndex } from './terminology';
+import { registerSchemaLoader } from './schema-loader';
 
 export type { LoadedProfile } from './definitions-profiles';
 
@@ -79,6 +80,7 @@ export class Definitions {
     this.resourceTypes = new Set(this.manifest.resourceTypes);
     const types = JSON.parse(readFileSync(join(this.cacheDir, this.manifest.typesFile), 'utf8')) as StructureDefinition[];
     this.structures = new DefinitionsProfiles(this.cacheDir, this.manifest, this.resourceTypes, types, () => this.ig);
+    registerSchemaLoader((type) => this.structures.ensureType(type));
     this.brokenDefinitions = this.structures.brokenDefinitions;
     this.terminology = new DefinitionsTerminology(this.cacheDir, this.manifest, () => this.ig);
     for (const dir of options.packageDirs ?? [DEFAULT_PACKAGE_DIR]) {
@@ -196,6 +198,12 @@ export class Definitions {
     return (this.ig?.list('StructureDefinition') ?? [])
       .filter((e) => e.kind === 'resource' && e.type && this.resourceTypes.has(e.type) && e.url !== `http://hl7.org/fhir/StructureDefinition/${e.type}`)
       .map((e) => ({ url: e.url, type: e.type as string }));
+  }
+
+  /** The FHIR packages loaded: PeerBridge's own, then the IG_PACKAGES and their dependencies. */
+  loadedPackages(): { name: string; version: string }[] {
+    const own = this.ownPackages.map((p) => ({ name: p.id.slice(0, p.id.lastIndexOf('#')), version: p.id.slice(p.id.lastIndexOf('#') + 1) }));
+    return [...own, ...this.igPackages.map((p) => ({ name: p.name, version: p.version }))];
   }
 
   /** Canonical URLs of the ImplementationGuides of the packages asked for (not of their dependencies). */

@@ -21,6 +21,7 @@
 import {
   AndAtom,
   ArithemticOperatorAtom,
+  AsAtom,
   type Atom,
   DotAtom,
   EqualsAtom,
@@ -28,10 +29,12 @@ import {
   FunctionAtom,
   getElementDefinition,
   ImpliesAtom,
+  IsAtom,
   LiteralAtom,
   NotEqualsAtom,
   OrAtom,
   SymbolAtom,
+  UnionAtom,
 } from '@medplum/core';
 
 /** The compiled expression could not decide: evaluate with the engine. */
@@ -99,6 +102,29 @@ export function compileNative(atom: FhirPathAtom, type: string): NativeInvariant
   };
 }
 
+/** A compiled expression that yields its collection (search values), or FALLBACK. */
+export type NativeValues = (value: unknown) => unknown[] | Fallback;
+
+/**
+ * Compiles `atom` to a function returning the expression's collection of plain values (what the
+ * engine's TypedValues hold in `value`), or undefined when the expression uses anything not
+ * mirrored. Search parameters' expressions (src/store/search-values.ts) use the path subset:
+ * member paths, `|`, `as T`, `where(...)` and `resolve() is T`.
+ */
+export function compileNativeValues(atom: FhirPathAtom, type: string): NativeValues | undefined {
+  let node: Node | undefined;
+  try {
+    node = compileAtom(atom.child, type);
+  } catch {
+    node = undefined;
+  }
+  if (!node) {
+    return undefined;
+  }
+  const run = node.run;
+  return (value: unknown) => run([value]);
+}
+
 /** Compiles one atom whose input collection has static type `inputType` (null: run-time type). */
 function compileAtom(atom: Atom, inputType: string | null): Node | undefined {
   if (atom instanceof SymbolAtom) {
@@ -143,6 +169,15 @@ function compileAtom(atom: Atom, inputType: string | null): Node | undefined {
   if (atom instanceof ArithemticOperatorAtom) {
     return compileArithmetic(atom, inputType);
   }
+  if (atom instanceof UnionAtom) {
+    return compileUnion(atom, inputType);
+  }
+  if (atom instanceof AsAtom) {
+    return compileAs(atom, inputType);
+  }
+  if (atom instanceof IsAtom) {
+    return compileResolveIs(atom, inputType);
+  }
   return undefined;
 }
 
@@ -150,7 +185,7 @@ function compileAtom(atom: Atom, inputType: string | null): Node | undefined {
  * SymbolAtom: `$this`, `%ucum`, or a child element. The engine's getTypedPropertyValueWithSchema
  * tries the element's candidate property names in type order and takes the first present one.
  */
-function compileSymbol(name: string, inputType: string | null): Node | undefined {
+function compileSymbol(name: string, inputType: string | null, asType?: string): Node | undefined {
   if (name === '$this') {
     return { type: inputType, run: (input) => input };
   }
@@ -160,6 +195,20 @@ function compileSymbol(name: string, inputType: string | null): Node | undefined
   }
   if (name.startsWith('%') || name.startsWith('$')) {
     return undefined;
+  }
+  if (name === inputType && /^[A-Z]/.test(name)) {
+    // A resource's own type name (`Patient.name`): SymbolAtom.evalValue returns a resource of that type itself.
+    return {
+      type: inputType,
+      run: (input) => {
+        for (const item of input) {
+          if (!item || typeof item !== 'object' || (item as { resourceType?: unknown }).resourceType !== name) {
+            return FALLBACK;
+          }
+        }
+        return input;
+      },
+    };
   }
   if (inputType === null) {
     // The element depends on the run-time type: only an empty input is decided here.
@@ -175,8 +224,11 @@ function compileSymbol(name: string, inputType: string | null): Node | undefined
   const single = new Set(codes).size === 1 && codes[0] !== 'Resource' ? codes[0] : null;
   const shadows = keys.map((k) => '_' + k);
   const n = keys.length;
+  if (asType !== undefined && (codes.includes('Resource') || !codes.includes(asType))) {
+    return undefined;
+  }
   return {
-    type: single,
+    type: asType ?? single,
     run: (input) => {
       let out: Collection | undefined;
       for (const item of input) {
@@ -189,15 +241,20 @@ function compileSymbol(name: string, inputType: string | null): Node | undefined
         const obj = item as Record<string, unknown>;
         let value: unknown;
         let shadow: unknown;
+        let found = -1;
         for (let i = 0; i < n; i++) {
           value = obj[keys[i]];
           shadow = obj[shadows[i]];
           if (value !== undefined || shadow !== undefined) {
+            found = i;
             break;
           }
         }
         if (shadow !== undefined) {
           return FALLBACK; // primitive extensions are merged into the value by the engine
+        }
+        if (asType !== undefined && found >= 0 && codes[found] !== asType) {
+          continue; // `as T` (ofType): the value the engine found is of another type
         }
         if (isEmptyValue(value)) {
           continue;
@@ -218,11 +275,16 @@ function compileSymbol(name: string, inputType: string | null): Node | undefined
   };
 }
 
-function compileFunction(atom: FunctionAtom, _inputType: string | null): Node | undefined {
+function compileFunction(atom: FunctionAtom, inputType: string | null): Node | undefined {
+  if (atom.name === 'where' && atom.args.length === 1) {
+    return compileWhere(atom.args[0], inputType);
+  }
   if (atom.args.length > 0) {
     return undefined;
   }
   switch (atom.name) {
+    case 'resolve':
+      return { type: null, run: (input) => input.map(resolved).filter((v) => v !== undefined) };
     case 'exists':
       return {
         type: 'boolean',
@@ -442,6 +504,143 @@ function compileArithmetic(atom: ArithemticOperatorAtom, inputType: string | nul
         return FALLBACK;
       }
       return [result];
+    },
+  };
+}
+
+/** `where(criteria)`: the items for which the criteria's first value is truthy (toJsBoolean). */
+function compileWhere(criteria: Atom, inputType: string | null): Node | undefined {
+  const c = compileAtom(criteria, inputType);
+  if (!c) {
+    return undefined;
+  }
+  const run = c.run;
+  return {
+    type: inputType,
+    run: (input) => {
+      const out: Collection = [];
+      for (const item of input) {
+        const r = run([item]);
+        if (r === FALLBACK) {
+          return FALLBACK;
+        }
+        if (r.length > 0 && !!r[0]) {
+          out.push(item);
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** The engine's `resolve()` without a server: a contained `resource`, else a stub `{ resourceType, id }` read off the reference. */
+function resolved(v: unknown): unknown {
+  let ref: string | undefined;
+  if (typeof v === 'string') {
+    ref = v;
+  } else if (v && typeof v === 'object') {
+    const r = v as { resource?: unknown; reference?: string; type?: string; identifier?: { system?: string; value?: string } };
+    if (r.resource) {
+      return r.resource;
+    }
+    if (r.reference) {
+      ref = r.reference;
+    } else if (r.type && r.identifier) {
+      ref = `${r.type}?identifier=${r.identifier.system}|${r.identifier.value}`;
+    }
+  }
+  if (ref?.includes('?')) {
+    return { resourceType: ref.split('?')[0] };
+  }
+  if (ref?.includes('/')) {
+    const [resourceType, id] = ref.split('/');
+    return { resourceType, id };
+  }
+  return undefined;
+}
+
+/** fhirPathIs names with a rule of their own (the rest compare the type or resourceType). */
+const IS_SPECIAL = new Set(['Boolean', 'Decimal', 'Integer', 'Date', 'DateTime', 'Time', 'Period', 'Quantity']);
+
+/** `resolve() is T` (search parameters' target filter): true when the one resolved value is a T resource. */
+function compileResolveIs(atom: IsAtom, inputType: string | null): Node | undefined {
+  if (!(atom.left instanceof FunctionAtom) || atom.left.name !== 'resolve' || !(atom.right instanceof SymbolAtom)) {
+    return undefined;
+  }
+  const name = atom.right.name.replace(/^(System|FHIR)\./, '');
+  if (IS_SPECIAL.has(name)) {
+    return undefined;
+  }
+  const left = compileAtom(atom.left, inputType);
+  if (!left) {
+    return undefined;
+  }
+  const run = left.run;
+  return {
+    type: 'boolean',
+    run: (input) => {
+      const r = run(input);
+      if (r === FALLBACK) {
+        return FALLBACK;
+      }
+      if (r.length !== 1) {
+        return [];
+      }
+      const v = r[0] as { resourceType?: unknown } | null | undefined;
+      return [!!v && typeof v === 'object' && v.resourceType === name];
+    },
+  };
+}
+
+/** `a | b`: both collections (duplicates are left in: search values are de-duplicated as rows). */
+function compileUnion(atom: UnionAtom, inputType: string | null): Node | undefined {
+  const left = compileAtom(atom.left, inputType);
+  const right = compileAtom(atom.right, inputType);
+  if (!left || !right) {
+    return undefined;
+  }
+  const l = left.run;
+  const r = right.run;
+  return {
+    type: left.type === right.type ? left.type : null,
+    run: (input) => {
+      const x = l(input);
+      if (x === FALLBACK) {
+        return FALLBACK;
+      }
+      const y = r(input);
+      return y === FALLBACK ? FALLBACK : [...x, ...y];
+    },
+  };
+}
+
+/** `path as T` on a member (ofType): the member's value when the engine would type it T. */
+function compileAs(atom: AsAtom, inputType: string | null): Node | undefined {
+  if (!(atom.right instanceof SymbolAtom)) {
+    return undefined;
+  }
+  const type = atom.right.name;
+  if (atom.left instanceof SymbolAtom) {
+    return compileSymbol(atom.left.name, inputType, type);
+  }
+  if (!(atom.left instanceof DotAtom) || !(atom.left.right instanceof SymbolAtom)) {
+    return undefined;
+  }
+  const prefix = compileAtom(atom.left.left, inputType);
+  if (!prefix) {
+    return undefined;
+  }
+  const member = compileSymbol(atom.left.right.name, prefix.type, type);
+  if (!member) {
+    return undefined;
+  }
+  const p = prefix.run;
+  const m = member.run;
+  return {
+    type,
+    run: (input) => {
+      const x = p(input);
+      return x === FALLBACK ? FALLBACK : m(x);
     },
   };
 }

@@ -85,3 +85,48 @@ test('close with the store down: what cannot be written is counted as dropped', 
   expect(writer.stats).toMatchObject({ dropped: 3, queued: 0 });
   expect(logs.some((m) => /dropped/.test(m))).toBe(true);
 });
+
+test('back-pressure: from highWater queued events on, room() waits for a write, or times out while the store is down', async () => {
+  const repo = new FakeRepo();
+  const writer = new AuditWriter(repo, { flushMs: 30, batchSize: 100, highWater: 5, maxQueued: 10 });
+  for (let i = 0; i < 4; i++) writer.record(event(i));
+  expect(writer.room(1000)).toBeUndefined();
+  writer.record(event(4));
+  const waited = writer.room(1000);
+  expect(waited).toBeInstanceOf(Promise);
+  await expect(waited).resolves.toBe(true); // the timer's write made room
+  expect(writer.stats.queued).toBe(0);
+  repo.failing = true;
+  for (let i = 0; i < 6; i++) writer.record(event(10 + i));
+  const started = Date.now();
+  await expect(writer.room(80)).resolves.toBe(false);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(70);
+  repo.failing = false;
+  await writer.close();
+  expect(writer.stats).toMatchObject({ dropped: 0, queued: 0, written: 11 });
+});
+
+test('back-pressure over HTTP: a request waits for room, or is answered 503 with Retry-After and an OperationOutcome', async () => {
+  const express = (await import('express')).default;
+  const request = (await import('supertest')).default;
+  const { auditMiddleware } = await import('../../src/audit');
+  const { errorHandler } = await import('../../src/http/errors');
+  let room: Promise<boolean> | undefined;
+  const recorded: AuditEvent[] = [];
+  const app = express();
+  app.use(auditMiddleware({ record: (e) => recorded.push(e), isResourceType: () => true, source: { site: 'x', uri: 'urn:x' }, room: () => room }));
+  app.get('/fhir/Patient/:id', (_req, res) => {
+    res.json({ resourceType: 'Patient' });
+  });
+  app.use(errorHandler(undefined));
+  room = Promise.resolve(true);
+  expect((await request(app).get('/fhir/Patient/p1')).status).toBe(200);
+  room = Promise.resolve(false);
+  const refused = await request(app).get('/fhir/Patient/p1');
+  expect(refused.status).toBe(503);
+  expect(refused.headers['retry-after']).toBe('5');
+  expect(refused.body.resourceType).toBe('OperationOutcome');
+  expect(refused.body.issue[0].diagnostics ?? refused.body.issue[0].details?.text).toMatch(/audit trail is behind/);
+  // The refusal is audited too.
+  expect(recorded).toHaveLength(2);
+});

@@ -18,7 +18,9 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const keysOf = (b: Bundle): string[] => (b.entry ?? []).map((e) => `${e.resource!.resourceType}/${e.resource!.id}`);
+/** `Type/id` of a Bundle's entries: its PUTs (the resources), or its placeholders (conditional creates). */
+const keysOf = (b: Bundle, placeholders = false): string[] =>
+  (b.entry ?? []).filter((e) => (e.request?.method === 'POST') === placeholders).map((e) => `${e.resource!.resourceType}/${e.resource!.id}`);
 
 // The goldens: each input and the one Bundle it translates to.
 const GOLDENS: [string, string, string][] = [
@@ -50,8 +52,12 @@ test.each(GOLDENS)('%s %s: small Bundles, references resolvable, the golden reso
   expect(seriesProblems(dir)).toEqual([]);
   const golden = JSON.parse(readFileSync(join(EXAMPLES, expected), 'utf8')) as Bundle;
   expect([...series.keys].sort()).toEqual(keysOf(golden).sort());
+  // The records referred to but not in the output: the same placeholders as the one Bundle, carried by each Bundle that refers to them.
+  expect([...series.placeholders].sort()).toEqual(keysOf(golden, true).sort());
+  expect(series.manifest.placeholders).toBe(series.placeholders.length);
+  expect(series.manifest.outsideReferences.count).toBe(0);
   expect(series.manifest.bundles.length).toBeGreaterThanOrEqual(Math.ceil(series.keys.length / 7));
-  expect(series.manifest.totals.entries).toBe(series.keys.length);
+  expect(series.manifest.totals.entries).toBe(series.keys.length + series.placeholderEntries);
   expect(series.manifest.bundles.map((b) => b.file)).toEqual(series.manifest.bundles.map((_, i) => `${String(i + 1).padStart(4, '0')}.json`));
   expect(r.err).toMatch(new RegExp(`Bundles: ${series.manifest.bundles.length} in `));
 });
@@ -178,3 +184,15 @@ test('the rejects file goes next to the input when --rejects is not given', asyn
   expect(whole.code).toBe(1);
   expect(existsSync(join(tmp, 'mapping-mini.rejects.ndjson'))).toBe(true);
 });
+
+test.each(GOLDENS.filter(([mapping]) => mapping !== 'canonical'))(
+  '%s %s --out: the one Bundle is the golden, placeholders included',
+  async (mapping, input, expected) => {
+    const out = join(tmp, `${input.replace(/\W/g, '_')}.one.json`);
+    const r = await run('translate', '--mapping', mapping, join(EXAMPLES, input), '--out', out, '--no-progress');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(JSON.parse(readFileSync(join(EXAMPLES, expected), 'utf8')));
+    const placeholders = keysOf(JSON.parse(readFileSync(out, 'utf8')) as Bundle, true).length;
+    if (placeholders) expect(r.err).toContain(`References: ${placeholders} records referred to but not in the output are carried as placeholders`);
+  },
+);

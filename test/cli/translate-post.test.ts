@@ -68,6 +68,22 @@ describe.each(DRIVERS)('to this server on %s', (driver) => {
     const again = await run('translate', '--mapping', 'riverbend-csv', RIVERBEND, '--post', base, '--out-dir', dir, '--bundle-size', '25', '--no-progress');
     expect(again.err).toMatch(/0 accepted, 6 already accepted/);
   }, 60_000);
+  test('the HL7 v2 feed: each Bundle carries the placeholders it refers to, all accepted, one resource per placeheld record', async () => {
+    const dir = join(tmp, `hl7-${driver}`);
+    const feed = join(RIVERBEND, '..', 'hl7v2', 'feed.hl7');
+    const r = await run('translate', '--mapping', 'hl7v2', feed, '--post', base, '--out-dir', dir, '--bundle-size', '10', '--no-progress');
+    expect(r.code).toBe(0);
+    const { manifest, bundles, placeholders, placeholderEntries } = readSeries(dir);
+    expect(manifest.placeholders).toBe(placeholders.length);
+    // Some placeholder travels in more than one Bundle: the later copies find what the first made.
+    expect(placeholderEntries).toBeGreaterThan(placeholders.length);
+    const posts = bundles.flatMap((b) => (b.entry ?? []).filter((e) => e.request?.method === 'POST'));
+    for (const key of placeholders) {
+      const e = posts.find((p) => `${p.resource?.resourceType}/${p.resource?.id}` === key)!;
+      const res = await request(app).get(`/fhir/${e.request!.url}?${e.request!.ifNoneExist!}`);
+      expect([key, (res.body as Bundle).entry?.map((x) => x.resource?.id)]).toEqual([key, [e.resource!.id]]);
+    }
+  }, 60_000);
 });
 
 /** A stub FHIR server: `answer(n, body)` decides the n-th POST's status, headers and body. */

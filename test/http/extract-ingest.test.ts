@@ -77,7 +77,7 @@ describe('POST /fhir/QuestionnaireResponse/$extract', () => {
     wrong.item.find((i: { linkId: string }) => i.linkId === 'total').answer[0].valueInteger = 99;
     const res2 = await post('/fhir/QuestionnaireResponse/$extract', wrong);
     expect(res2.status).toBe(422);
-    expect(res2.body.issue[0].details.text).toMatch(/says 99, but its 23 answers sum to 52/);
+    expect(res2.body.issue[0].details.text).toMatch(/item 'total' says 99, but its calculatedExpression gives 52/);
   });
 
   test('response status: entered-in-error is refused, in-progress gives a preliminary result', async () => {
@@ -111,7 +111,7 @@ describe('POST /fhir/QuestionnaireResponse/$extract', () => {
   test('other questionnaires, other resources, invalid responses: 4xx OperationOutcomes', async () => {
     const sup = await post('/fhir/QuestionnaireResponse/$extract', example('valid/QuestionnaireResponse-ana-ortiz-supervisor-self-assessment-2026-10.json'));
     expect(sup.status).toBe(422);
-    expect(sup.body.issue[0].details.text).toMatch(/supports responses to/);
+    expect(sup.body.issue[0].details.text).toMatch(/marks no item for observation-based extraction/);
     const patient = await post('/fhir/QuestionnaireResponse/$extract', example('valid/Patient-dana-whitfield.json'));
     expect(patient.status).toBe(400);
     const broken = example('valid/QuestionnaireResponse-dana-whitfield-admission-review.json');

@@ -1,26 +1,37 @@
 /**
  * Checks a folder written by `translate --out-dir`: every Bundle within the manifest's limits,
  * no resource twice, and every reference to a resource of the output resolvable in its own
- * Bundle or an earlier one (a `urn:uuid` only in its own).
+ * Bundle or an earlier one (a `urn:uuid` only in its own). Placeholders (conditional creates of
+ * records referred to but not in the output, src/outbound/placeholders.ts) may be in several
+ * Bundles: each carries those its entries refer to.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type { Manifest } from '../../src/outbound/split';
 import { countElements } from '../../src/validation/budget';
 
 export interface Series {
   manifest: Manifest;
   bundles: Bundle[];
-  /** `Type/id` of every entry, in order. */
+  /** `Type/id` of every PUT entry (the output's resources), in order. */
   keys: string[];
+  /** `Type/id` of the placeholders (POST entries with ifNoneExist), each once. */
+  placeholders: string[];
+  /** Placeholder entries in all the Bundles (copies counted). */
+  placeholderEntries: number;
 }
+
+const isPlaceholder = (e: BundleEntry) => e.request?.method === 'POST' && e.request.ifNoneExist !== undefined;
 
 export function readSeries(dir: string): Series {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   const bundles = manifest.bundles.map((b) => JSON.parse(readFileSync(join(dir, b.file), 'utf8')) as Bundle);
-  const keys = bundles.flatMap((b) => (b.entry ?? []).map((e) => `${e.resource!.resourceType}/${e.resource!.id}`));
-  return { manifest, bundles, keys };
+  const key = (e: BundleEntry) => `${e.resource!.resourceType}/${e.resource!.id}`;
+  const entries = bundles.flatMap((b) => b.entry ?? []);
+  const keys = entries.filter((e) => !isPlaceholder(e)).map(key);
+  const copies = entries.filter(isPlaceholder).map(key);
+  return { manifest, bundles, keys, placeholders: [...new Set(copies)], placeholderEntries: copies.length };
 }
 
 function references(value: unknown, out: string[] = []): string[] {
@@ -36,10 +47,11 @@ function references(value: unknown, out: string[] = []): string[] {
 
 /** The problems found (empty when the series is sound). */
 export function seriesProblems(dir: string): string[] {
-  const { manifest, bundles, keys } = readSeries(dir);
+  const { manifest, bundles, keys, placeholders } = readSeries(dir);
   const problems: string[] = [];
   const all = new Set(keys);
   if (all.size !== keys.length) problems.push(`${keys.length - all.size} resources appear twice`);
+  for (const p of placeholders) if (all.has(p)) problems.push(`${p} is both a resource of the output and a placeholder`);
   const written = new Set<string>();
   bundles.forEach((bundle, n) => {
     const file = manifest.bundles[n].file;
@@ -53,6 +65,10 @@ export function seriesProblems(dir: string): string[] {
     const fullUrls = new Set((bundle.entry ?? []).map((e) => e.fullUrl));
     for (const e of bundle.entry ?? []) {
       const r = e.resource as Resource;
+      if (isPlaceholder(e)) {
+        if (e.fullUrl !== `urn:uuid:${r.id}`) problems.push(`${file}: placeholder ${r.resourceType}/${r.id} has fullUrl ${e.fullUrl}`);
+        continue;
+      }
       written.add(`${r.resourceType}/${r.id}`);
       if (e.request?.method !== 'PUT' || e.request.url !== `${r.resourceType}/${r.id}`)
         problems.push(`${file}: ${r.resourceType}/${r.id} is not a PUT to its id`);
@@ -61,6 +77,8 @@ export function seriesProblems(dir: string): string[] {
       for (const ref of references(e.resource)) {
         if (ref.startsWith('urn:uuid:')) {
           if (!fullUrls.has(ref)) problems.push(`${file}: ${ref} names no entry of its Bundle`);
+        } else if (placeholders.includes(ref)) {
+          problems.push(`${file}: ${e.resource!.resourceType}/${e.resource!.id} refers to the placeholder ${ref} by Type/id, not by its fullUrl`);
         } else if (all.has(ref) && !written.has(ref)) {
           problems.push(`${file}: ${e.resource!.resourceType}/${e.resource!.id} refers to ${ref}, written only later`);
         }

@@ -17,6 +17,7 @@ import { putEntry } from '../../src/fhir/bundle';
 import { loadPackageTerms } from '../../src/fhir/context';
 import type { PipelineDeps } from '../../src/pipeline/canonical';
 import { inputsFromPath, translateSource, type RejectRecord, type SourceRunReport } from '../../src/pipeline/translate-source';
+import { closedEntries, ReferenceTargets } from '../../src/outbound/placeholders';
 import { loadSource } from '../../src/translate';
 import { Validator } from '../../src/validation';
 
@@ -50,12 +51,20 @@ async function translate(source: string, paths: readonly string[]): Promise<Prod
   // A later record with an earlier one's id updates it: the Bundle holds each resource's last version, as the CLI writes it.
   const latest = new Map<string, Resource>();
   const rejects: RejectRecord[] = [];
-  const report = await translateSource(loaded, inputs, deps, (list) => list.forEach((r) => latest.set(`${r.resourceType}/${r.id}`, r)), {
-    onReject: (r) => void rejects.push(r),
-  });
+  const targets = new ReferenceTargets();
+  const report = await translateSource(
+    loaded,
+    inputs,
+    { ...deps, references: targets },
+    (list) => list.forEach((r) => latest.set(`${r.resourceType}/${r.id}`, r)),
+    {
+      onReject: (r) => void rejects.push(r),
+    },
+  );
   const resources = [...latest.values()];
-  // What the CLI writes: --out (no "entry" when nothing was accepted) and --report with the --rejects lines.
-  const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(resources.length ? { entry: resources.map(putEntry) } : {}) };
+  // What the CLI writes: --out (no "entry" when nothing was accepted; placeholders for what the run refers to but did not make) and --report with the --rejects lines.
+  const { entries } = closedEntries(resources, targets);
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', ...(entries.length ? { entry: entries } : {}) };
   return { bundle, report, rejects, resources };
 }
 

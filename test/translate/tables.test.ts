@@ -25,6 +25,7 @@ const CODE_LISTS_FOR_TEST = {
   sex: codes.SEXES,
   race: codes.RACES,
   ethnicity: codes.ETHNICITIES,
+  'gender-identity': codes.GENDER_IDENTITIES,
   'marital-status': codes.MARITAL_STATUSES,
   'address-use': codes.ADDRESS_USES,
   'telecom-system': codes.TELECOM_SYSTEMS,

@@ -90,6 +90,9 @@ describe.each(files.map((f) => [f.slice(ROOT.length + 1), f]))('%s', (_name, fil
   test('every resource claims one PeerBridge profile, derived from US Core where US Core has one', () => {
     const wrong: string[] = [];
     for (const r of resources) {
+      // A placeholder for a record the run did not carry (src/outbound/placeholders.ts: a conditional create holding only the
+      // target's identifier, tagged SUBSETTED) claims no profile: the real record, sent before or later, does.
+      if (r.meta?.tag?.some((t) => t.code === 'SUBSETTED')) continue;
       const claimed = r.meta?.profile ?? [];
       if (claimed.length !== 1 || !claimed[0].startsWith('http://peerbridge.org/fhir/StructureDefinition/')) {
         wrong.push(`${r.resourceType}/${r.id}: claims ${JSON.stringify(claimed)}`);

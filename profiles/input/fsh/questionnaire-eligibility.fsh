@@ -1,6 +1,10 @@
 // Peer support eligibility review (seed 003 sections IV-VII; docs/domain.md#eligibility-criteria): one
 // Questionnaire for admission, continued-stay and discharge reviews. Each criterion is answered
 // met / not-met / unknown; its item.code is the criterion's code in eligibility-criterion.
+// SDC observation-based extraction: the read-only `determination` item carries item.code and
+// observationExtract; its value is not a person's answer but the program's eligibility rule set
+// (rules/, docs/domain.md#eligibility-criteria) applied to the criteria answered, which $extract
+// evaluates for that code (src/pipeline/extract.ts).
 
 // A criterion item inside the current group.
 RuleSet: EligibilityCriterionItem(code, text)
@@ -53,3 +57,11 @@ Description: "Admission (service and exclusion criteria), continued-stay and dis
 * insert EligibilityCriteriaGroup(discharge-criteria, discharge, [[Discharge criteria: any one of the following]])
 * insert EligibilityCriterionItem(discharge-A, [[No longer wishes to receive peer support services]])
 * insert EligibilityCriterionItem(discharge-B, [[Goals of the client's service plan and program have been substantially met.]])
+* item[+].extension[0].url = $sdc-observationExtract
+* item[=].extension[0].valueBoolean = true
+* item[=].linkId = "determination"
+* item[=].code = PeerBridgeCodes#eligibility-determination "Peer support eligibility determination"
+* item[=].text = "Determination (the program's eligibility rules applied to the criteria above)"
+* item[=].type = #choice
+* item[=].readOnly = true
+* item[=].answerValueSet = Canonical(EligibilityResultVS)

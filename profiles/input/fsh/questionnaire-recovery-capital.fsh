@@ -1,5 +1,44 @@
 // Idaho Recovery Capital Scale (seed 002; docs/domain.md#recovery-capital-idaho-recovery-capital-scale). Statement wording is kept
 // exactly as in the source form. No LOINC code exists: Questionnaire.code is a local code.
+// SDC observation-based extraction (http://hl7.org/fhir/uv/sdc/extraction.html#observation-based-extraction):
+// each statement has an item.code (recovery-capital-item) and the total carries item.code and
+// observationExtract, so $extract makes the total Observation from this markup.
+
+Alias: $sdc-observationExtract = http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-observationExtract
+
+CodeSystem: RecoveryCapitalItem
+Id: recovery-capital-item
+Title: "Idaho Recovery Capital Scale items"
+Description: "The 23 statements of the Idaho Recovery Capital Scale, as item codes (Questionnaire.item.code) of its Questionnaire."
+* ^url = "http://peerbridge.org/fhir/CodeSystem/recovery-capital-item"
+* ^version = "0.1.0"
+* ^status = #active
+* ^experimental = false
+* ^caseSensitive = true
+* ^content = #complete
+* #irc-1 "I live in an environment that is free from alcohol and other drugs"
+* #irc-2 "I have an intimate partner that is supportive of my recovery"
+* #irc-3 "I have family members who are supportive of my recovery"
+* #irc-4 "I have friends who are supportive of my recovery"
+* #irc-5 "I have people close to me (intimate partner, family, friends) who are also in recovery"
+* #irc-6 "I have a job that provides for my basic needs"
+* #irc-7 "I have a written plan for my recovery"
+* #irc-8 "I am in reasonably good physical health"
+* #irc-9 "I am in reasonably good mental health"
+* #irc-10 "I have a plan to manage my mental health"
+* #irc-11 "I am taking prescribed medication to support my mental health"
+* #irc-12 "I am taking prescribed medication to help my cravings for alcohol or other drugs"
+* #irc-13 "I have access to regular healthy meals"
+* #irc-14 "I have clothes that are comfortable and clean and do not represent drug using"
+* #irc-15 "I have access to recovery support groups in my community"
+* #irc-16 "I am regularly involved with a local recovery support group"
+* #irc-17 "I have a sponsor or other mentor for my recovery"
+* #irc-18 "I have people who look to me as a mentor for their recovery"
+* #irc-19 "I have completed or am complying with all legal requirements related to my past"
+* #irc-20 "I have recovery rituals that are part of my daily life"
+* #irc-21 "I have goals for my future"
+* #irc-22 "I feel I am a part of my community"
+* #irc-23 "Services to others is an important part of my life today"
 
 // A rating option: valueCoding from recovery-capital-agreement plus its ordinal value.
 RuleSet: AgreementOption(code, display)
@@ -10,6 +49,7 @@ RuleSet: AgreementOption(code, display)
 // One statement of the scale, rated 1 (completely disagree) to 5 (completely agree).
 RuleSet: RecoveryCapitalStatement(linkId, text)
 * item[+].linkId = "{linkId}"
+* item[=].code = RecoveryCapitalItem#{linkId} "{text}"
 * item[=].text = "{text}"
 * item[=].type = #choice
 * item[=].required = true
@@ -69,8 +109,11 @@ Description: "Idaho Recovery Capital Scale (adapted from William White, for the 
 * item[+].extension[0].url = $sdc-calculatedExpression
 * item[=].extension[0].valueExpression.description = "Sum of the 23 ratings (each rating code equals its ordinal value)"
 * item[=].extension[0].valueExpression.language = #text/fhirpath
-* item[=].extension[0].valueExpression.expression = "%resource.item.where(linkId.startsWith('irc-')).answer.value.code.toInteger().aggregate($this + $total, 0)"
+* item[=].extension[0].valueExpression.expression = "%resource.item.where(linkId.startsWith('irc-')).answer.value.select(code.toInteger()).aggregate($this + $total, 0)"
+* item[=].extension[1].url = $sdc-observationExtract
+* item[=].extension[1].valueBoolean = true
 * item[=].linkId = "total"
+* item[=].code = PeerBridgeCodes#recovery-capital-total "Idaho Recovery Capital Scale total score"
 * item[=].text = "My Score"
 * item[=].type = #integer
 * item[=].readOnly = true

@@ -2,6 +2,22 @@
 // from them (docs/domain.md: eligibility criteria, recovery capital, supervision).
 
 // --- QuestionnaireResponses ------------------------------------------------------------------
+// `questionnaire` names the instrument, versioned (`url|version`, what PeerBridge writes) or not.
+
+Invariant: pb-questionnaire-irc
+Description: "The response answers the Idaho Recovery Capital Scale (its canonical URL, with or without |version)."
+Expression: "$this = 'http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale' or $this.startsWith('http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale|')"
+Severity: #error
+
+Invariant: pb-questionnaire-eligibility
+Description: "The response answers the peer support eligibility review (its canonical URL, with or without |version)."
+Expression: "$this = 'http://peerbridge.org/fhir/Questionnaire/peer-support-eligibility-review' or $this.startsWith('http://peerbridge.org/fhir/Questionnaire/peer-support-eligibility-review|')"
+Severity: #error
+
+Invariant: pb-questionnaire-supervisor
+Description: "The response answers the Supervisor of Peer Workers Self-Assessment (its canonical URL, with or without |version)."
+Expression: "$this = 'http://peerbridge.org/fhir/Questionnaire/supervisor-peer-workers-self-assessment' or $this.startsWith('http://peerbridge.org/fhir/Questionnaire/supervisor-peer-workers-self-assessment|')"
+Severity: #error
 
 Profile: RecoveryCapitalResponse
 Parent: $us-core-questionnaireresponse
@@ -10,7 +26,7 @@ Title: "Recovery Capital Response"
 Description: "One administration of the Idaho Recovery Capital Scale to a person (a self-report, not a clinical assessment)."
 * insert PBMetadata
 * questionnaire 1..1 MS
-* questionnaire = "http://peerbridge.org/fhir/Questionnaire/idaho-recovery-capital-scale"
+* questionnaire obeys pb-questionnaire-irc
 * status MS
 * subject 1..1 MS
 * subject only Reference(PeerBridgePatient)
@@ -24,7 +40,7 @@ Title: "Eligibility Review Response"
 Description: "One admission, continued-stay or discharge review of a person against the peer support criteria."
 * insert PBMetadata
 * questionnaire 1..1 MS
-* questionnaire = "http://peerbridge.org/fhir/Questionnaire/peer-support-eligibility-review"
+* questionnaire obeys pb-questionnaire-eligibility
 * status MS
 * subject 1..1 MS
 * subject only Reference(PeerBridgePatient)
@@ -39,7 +55,7 @@ Title: "Supervisor Self-Assessment Response"
 Description: "One Supervisor of Peer Workers Self-Assessment, about the supervisor who answers it. Not a patient record: its subject is the supervisor, so it stays on R4 QuestionnaireResponse (US Core's requires a Patient subject)."
 * insert PBMetadata
 * questionnaire 1..1 MS
-* questionnaire = "http://peerbridge.org/fhir/Questionnaire/supervisor-peer-workers-self-assessment"
+* questionnaire obeys pb-questionnaire-supervisor
 * status MS
 * subject 1..1 MS
 * subject only Reference(Practitioner or PractitionerRole)
