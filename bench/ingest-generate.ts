@@ -20,6 +20,13 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { EligibilityReviewRecord } from '../src/domain/model';
 import { ICRC_TASKS, INTERVENTIONS, REFERRAL_REASONS, SUPPORT_TYPES } from '../src/domain/codes';
 import { Rng } from './workload';
+import { npiCheckDigit } from '../src/domain/npi';
+
+/** A valid NPI (check digit per src/domain/npi.ts) from the first 9 digits of n. */
+const npi = (n: number): string => {
+  const first9 = String(n).slice(0, 9);
+  return first9 + npiCheckDigit(first9);
+};
 
 export const BENCH_SOURCE = 'http://bench.peerbridge.example.org/peer-ehr';
 
@@ -188,8 +195,9 @@ export function generateCanonicalFile(file: string, options: GenerateOptions): G
     record({
       id: orgId(i),
       name: `${FAMILY[i % FAMILY.length]} County CCBHC ${i + 1}`,
-      identifiers: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: String(1000000000 + i * 7919) }],
+      identifiers: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(1000000000 + i * 7919) }],
       part2Program: i === 0,
+      telecom: [{ system: 'phone', value: `555-01${String(i % 100).padStart(2, '0')}`, use: 'work' }],
     });
     stats.organizations++;
   }
@@ -205,7 +213,7 @@ export function generateCanonicalFile(file: string, options: GenerateOptions): G
       role: 'supervisor',
       name: { family: rng.pick(FAMILY), given: [rng.pick(GIVEN)], suffix: ['LCSW'] },
       sex: rng.pick(['female', 'male'] as const),
-      identifiers: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: String(1500000000 + o * 104729) }],
+      identifiers: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(1500000000 + o * 104729) }],
       organizationId: orgId(o),
       credential: { text: 'Licensed Independent Social Worker (LISW)', issuer: 'State Counselor and Social Worker Board' },
     });
@@ -218,7 +226,7 @@ export function generateCanonicalFile(file: string, options: GenerateOptions): G
       role: 'peer-specialist',
       name: { family: rng.pick(FAMILY), given: [rng.pick(GIVEN)], suffix: ['CPS'] },
       sex: rng.pick(['female', 'male', 'other'] as const),
-      identifiers: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: String(1200000000 + i * 3571) }],
+      identifiers: [{ system: 'http://hl7.org/fhir/sid/us-npi', value: npi(1200000000 + i * 3571) }],
       organizationId: orgId(specialistOrg(i)),
       credential: {
         code: rng.pick(['certified-peer-specialist', 'certified-peer-counselor', 'family-peer-specialist', 'paraprofessional-peer'] as const),

@@ -26,6 +26,10 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from './workload';
+import { npiCheckDigit } from '../src/domain/npi';
+
+/** A valid NPI (check digit per src/domain/npi.ts) from 9 digits. */
+const npi = (first9: number): string => String(first9) + npiCheckDigit(String(first9));
 
 /** Buffered writes to one file descriptor. */
 class Out {
@@ -165,7 +169,7 @@ const PROGRAMS: Program[] = [
   {
     id: 'RB-CCBHC',
     name: 'Riverbend Community Behavioral Health',
-    npi: '1548203967',
+    npi: '1548203961',
     part2: false,
     supervisor: {
       id: 'S-2001',
@@ -173,14 +177,14 @@ const PROGRAMS: Program[] = [
       first: 'Denise',
       suffix: 'LCSW',
       sex: 'F',
-      npi: '1730518264',
+      npi: '1730518267',
       license: 'Licensed Clinical Social Worker (LCSW)',
     },
   },
   {
     id: 'RB-SUD',
     name: 'Riverbend Recovery Services (SUD Outpatient)',
-    npi: '1952384710',
+    npi: '1952384711',
     part2: true,
     supervisor: {
       id: 'S-2002',
@@ -188,14 +192,14 @@ const PROGRAMS: Program[] = [
       first: 'Paul',
       suffix: 'LCPC',
       sex: 'M',
-      npi: '1285739104',
+      npi: '1285739102',
       license: 'Licensed Clinical Professional Counselor (LCPC)',
     },
   },
   {
     id: 'RB-FAM',
     name: 'Riverbend Family Peer Network',
-    npi: '1376540298',
+    npi: '1376540294',
     part2: false,
     supervisor: {
       id: 'S-2003',
@@ -203,7 +207,7 @@ const PROGRAMS: Program[] = [
       first: 'Rosa',
       suffix: 'LCSW',
       sex: 'F',
-      npi: '1619027354',
+      npi: '1619027356',
       license: 'Licensed Clinical Social Worker (LCSW)',
     },
   },
@@ -307,8 +311,8 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
   const contactsByStatus: Record<string, number> = {};
   let quotedNotes = 0;
 
-  orgs.line('ORG_ID,ORG_NAME,NPI,PART2_PROGRAM');
-  for (const p of PROGRAMS) orgs.line([p.id, p.name, p.npi, p.part2 ? 'Y' : 'N'].map(cell).join(','));
+  orgs.line('ORG_ID,ORG_NAME,NPI,PART2_PROGRAM,PHONE');
+  PROGRAMS.forEach((p, i) => orgs.line([p.id, p.name, p.npi, p.part2 ? 'Y' : 'N', `(217) 555-01${String(i * 20).padStart(2, '0')}`].map(cell).join(',')));
 
   staff.line(
     'STAFF_ID,LAST_NAME,FIRST_NAME,MIDDLE_NAME,CRED_SUFFIX,SEX,NPI,JOB_ROLE,ORG_ID,CRED_CODE,CERT_NUMBER,CERT_ISSUER,CERT_EFF_DATE,CERT_EXP_DATE,LICENSE,TRAINING_COMPLETED,SUPERVISOR_ID,HIRE_DATE',
@@ -334,7 +338,7 @@ export function generateRiverbendCsv(dir: string, options: CsvGenerateOptions): 
         rng.pick(MIDDLE),
         cred === 'PARA' ? '' : cred,
         rng.pick(['F', 'M', 'F', 'M', 'X']),
-        String(1093817465 + i * 7919),
+        npi(109381746 + i * 7919),
         'PSS',
         p.id,
         cred,

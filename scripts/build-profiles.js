@@ -55,6 +55,13 @@ const DEFINITIONS_DIR = path.join(ROOT, 'node_modules', '@medplum', 'definitions
 const SUSHI_BIN = path.join(ROOT, 'node_modules', 'fsh-sushi', 'dist', 'app.js');
 
 const CORE_PACKAGE = { name: 'hl7.fhir.r4.core', version: '4.0.1' };
+/**
+ * Configured dependencies whose real content SUSHI needs (the profiles derive from them), read from
+ * a package tarball in the repository and unpacked into the offline cache.
+ */
+const BUNDLED_DEPENDENCIES = [
+  { name: 'hl7.fhir.us.core', version: '6.1.0', tgz: path.join(ROOT, 'test', 'fixtures', 'packages', 'hl7.fhir.us.core-6.1.0.tgz') },
+];
 const CORE_BUNDLES = [
   'profiles-types.json',
   'profiles-resources.json',
@@ -199,6 +206,67 @@ function ensureCorePackage() {
   } catch (e) {
     fs.rmSync(tempDir, { recursive: true, force: true });
     if (!upToDate()) throw e; // another run put an up-to-date package in place first
+  }
+}
+
+/** The entries of a .tgz (ustar, with GNU long names and pax paths): [{ name, data }] for regular files. */
+function readTgz(file) {
+  const buf = require('zlib').gunzipSync(fs.readFileSync(file));
+  const out = [];
+  let offset = 0;
+  let longName = null;
+  const field = (start, length) => buf.toString('utf8', start, start + length).replace(/\0.*$/s, '');
+  while (offset + 512 <= buf.length) {
+    const header = buf.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) break;
+    const size = parseInt(field(offset + 124, 12).trim() || '0', 8);
+    const type = String.fromCharCode(header[156] || 48);
+    const prefix = field(offset + 345, 155);
+    let name = longName || (prefix ? `${prefix}/${field(offset, 100)}` : field(offset, 100));
+    longName = null;
+    const data = buf.subarray(offset + 512, offset + 512 + size);
+    if (type === 'L') {
+      longName = data.toString('utf8').replace(/\0.*$/s, '');
+    } else if (type === 'x') {
+      const m = /\d+ path=([^\n]*)\n/.exec(data.toString('utf8'));
+      if (m) longName = m[1];
+    } else if (type === '0' || type === '\0') {
+      out.push({ name, data });
+    }
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
+
+/** Unpacks each bundled dependency's package/ folder into the offline cache (once per tarball content). */
+function ensureBundledDependencies() {
+  for (const dep of BUNDLED_DEPENDENCIES) {
+    const finalDir = path.join(CACHE_PACKAGES_DIR, `${dep.name}#${dep.version}`);
+    const stampFile = path.join(finalDir, 'package', '.peerbridge-stamp');
+    const stat = fs.statSync(dep.tgz);
+    const stamp = `${path.relative(ROOT, dep.tgz)} ${stat.size}\n`;
+    if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp) continue;
+    const tempDir = fs.mkdtempSync(path.join(CACHE_PACKAGES_DIR, '.dep-'));
+    fs.chmodSync(tempDir, 0o755);
+    for (const entry of readTgz(dep.tgz)) {
+      const name = entry.name.replace(/^\.\//, '');
+      // Only the package's own definitions (not its examples or other folders): what SUSHI loads.
+      if (!/^package\/[^/]+$/.test(name)) continue;
+      fs.mkdirSync(path.join(tempDir, 'package'), { recursive: true });
+      fs.writeFileSync(path.join(tempDir, name), entry.data);
+    }
+    const manifest = readJson(path.join(tempDir, 'package', 'package.json'));
+    if (manifest.name !== dep.name || manifest.version !== dep.version) {
+      throw new Error(`${dep.tgz} holds ${manifest.name}#${manifest.version}, not ${dep.name}#${dep.version}`);
+    }
+    fs.writeFileSync(path.join(tempDir, 'package', '.peerbridge-stamp'), stamp);
+    fs.rmSync(finalDir, { recursive: true, force: true });
+    try {
+      fs.renameSync(tempDir, finalDir);
+    } catch (e) {
+      fs.rmSync(tempDir, { recursive: true, force: true });
+      if (!fs.existsSync(stampFile)) throw e;
+    }
   }
 }
 
@@ -493,6 +561,7 @@ function main(argv) {
   fs.mkdirSync(CACHE_PACKAGES_DIR, { recursive: true });
   ensureCorePackage();
   ensureStubPackages();
+  ensureBundledDependencies();
   ensureConfiguredDependencyStubs();
   ensureFhirHome();
 

@@ -96,7 +96,7 @@ ADDRESS_ORG = {'use': 'work', 'line': ['410 River Road'], 'city': 'Millbrook', '
 
 
 def patient():
-    r = {'resourceType': 'Patient', 'id': PATIENT_ID}
+    r = profiled('Patient', PATIENT_ID, 'peerbridge-patient')
     r['text'] = narrative('Dana Whitfield, female, born 1986-09-03. Receives peer support services at Riverbend CCBHC.')
     r['identifier'] = [{'use': 'usual', 'system': MRN, 'value': 'RB-204117'}]
     r['active'] = True
@@ -111,9 +111,9 @@ def patient():
 
 
 def organization():
-    r = {'resourceType': 'Organization', 'id': ORG_ID}
+    r = profiled('Organization', ORG_ID, 'peerbridge-organization')
     r['text'] = narrative('Riverbend CCBHC, a Certified Community Behavioral Health Clinic in Millbrook, Ohio, offering peer support services.')
-    r['identifier'] = [{'system': NPI, 'value': '1467583920'}]
+    r['identifier'] = [{'system': NPI, 'value': '1467583922'}]
     r['active'] = True
     r['type'] = [cc({'system': 'http://terminology.hl7.org/CodeSystem/organization-type', 'code': 'prov', 'display': 'Healthcare Provider'})]
     r['name'] = 'Riverbend CCBHC'
@@ -152,7 +152,7 @@ def peer_specialist():
     r = profiled('Practitioner', PSS_ID, 'peer-specialist')
     r['text'] = narrative('Marcus Lee, Certified Peer Specialist (Ohio, since 2021-03-15). Completed peer specialist training on 2021-01-29.')
     r['extension'] = [{'url': SD + 'training-completion', 'valueDate': '2021-01-29'}]
-    r['identifier'] = [{'system': NPI, 'value': '1093817465'}]
+    r['identifier'] = [{'system': NPI, 'value': '1093817462'}]
     r['active'] = True
     r['name'] = [{'use': 'official', 'family': 'Lee', 'given': ['Marcus'], 'suffix': ['CPS']}]
     r['telecom'] = [{'system': 'phone', 'value': '555-0117', 'use': 'work'}]
@@ -181,9 +181,9 @@ def peer_specialist_role():
 
 
 def supervisor():
-    r = {'resourceType': 'Practitioner', 'id': SUP_ID}
+    r = profiled('Practitioner', SUP_ID, 'peerbridge-practitioner')
     r['text'] = narrative('Ana Ortiz, LCSW, licensed clinical social worker who supervises the peer specialists at Riverbend CCBHC.')
-    r['identifier'] = [{'system': NPI, 'value': '1528406713'}]
+    r['identifier'] = [{'system': NPI, 'value': '1528406717'}]
     r['active'] = True
     r['name'] = [{'use': 'official', 'family': 'Ortiz', 'given': ['Ana'], 'suffix': ['LCSW']}]
     r['gender'] = 'female'
@@ -195,12 +195,13 @@ def supervisor():
 
 
 def supervisor_role():
-    r = {'resourceType': 'PractitionerRole', 'id': SUP_ROLE_ID}
+    r = profiled('PractitionerRole', SUP_ROLE_ID, 'peerbridge-practitioner-role')
     r['text'] = narrative('Ana Ortiz, LCSW: clinical supervisor of the peer support team at Riverbend CCBHC.')
     r['active'] = True
     r['practitioner'] = SUPV
     r['organization'] = ORG
     r['code'] = [cc({'system': NUCC, 'code': '1041C0700X', 'display': 'Clinical Social Worker'}, 'Clinical supervisor of peer workers')]
+    r['telecom'] = [{'system': 'phone', 'value': '555-0100', 'use': 'work'}]
     return r
 
 
@@ -219,14 +220,18 @@ def referral():
                           'new to the mental health system and socially isolated since moving to Millbrook.')
     r['status'] = 'completed'
     r['intent'] = 'order'
-    r['category'] = [cc({'system': SCT, 'code': '3457005', 'display': 'Patient referral'})]
-    r['code'] = cc({'system': SCT, 'code': '461481000124109', 'display': 'Referral to peer support'})
+    r['category'] = [cc({'system': SCT, 'code': '410606002', 'display': 'Social service procedure'})]
+    r['code'] = {'coding': [{'system': SCT, 'code': '461481000124109', 'display': 'Referral to peer support'},
+                            {'system': 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', 'code': 'H0038',
+                             'display': 'Self-help/peer services, per 15 minutes'}]}
     r['subject'] = PAT
+    r['occurrencePeriod'] = {'start': '2026-09-08'}
     r['authoredOn'] = '2026-09-01T11:20:00' + TZ
     r['requester'] = SUP_ROLE
     r['performerType'] = cc({'system': NUCC, 'code': '175T00000X', 'display': 'Peer Specialist'})
     r['performer'] = [ORG]
-    r['reasonCode'] = [cc(local('peer-referral-reason', 'new-to-system')), cc(local('peer-referral-reason', 'socially-isolated')),
+    r['reasonCode'] = [cc(local('peer-referral-reason', 'new-to-system')),
+                       {'coding': [local('peer-referral-reason', 'socially-isolated'), {'system': SCT, 'code': '422650009', 'display': 'Social isolation'}]},
                        cc(local('peer-referral-reason', 'expresses-interest'))]
     r['note'] = [{'text': 'Dana asked to talk with someone who has been through recovery herself.'}]
     return r
@@ -283,10 +288,11 @@ def eligibility_determination():
     r['performer'] = [PSS_ROLE]
     r['valueCodeableConcept'] = cc(local('eligibility-result', 'eligible'))
     comps = [{'code': cc(local('peerbridge-codes', 'review-type')), 'valueCodeableConcept': cc(local('eligibility-review-type', 'admission'))}]
-    # Every deciding criterion with its status as the interpretation (POS met, NEG not met), as src/fhir/observation.ts writes it.
+    # One component per deciding criterion: the criterion as code, its status as value and as interpretation (POS met, NEG not met),
+    # as src/fhir/observation.ts writes it.
     interpretation = {'met': {'code': 'POS', 'display': 'Positive'}, 'not-met': {'code': 'NEG', 'display': 'Negative'}}
     for c, status in [('service-B', 'met'), ('service-C', 'met'), ('service-F', 'met'), ('exclusion-A', 'not-met'), ('exclusion-B', 'not-met')]:
-        comps.append({'code': cc(local('peerbridge-codes', 'deciding-criterion')), 'valueCodeableConcept': cc(local('eligibility-criterion', c)),
+        comps.append({'code': cc(local('eligibility-criterion', c)), 'valueCodeableConcept': cc(local('criterion-status', status)),
                       'interpretation': [cc({'system': 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', **interpretation[status]})]})
     r['component'] = comps
     r['derivedFrom'] = [ref('QuestionnaireResponse', ELIG_QR_ID)]
@@ -308,7 +314,7 @@ CONTACTS = [
          interventions=['self-help', 'pre-crisis-support'], supports=['emotional', 'informational'], tasks=['I4', 'IV3'],
          summary='In-person peer support contact at the Main Street Clinic (52 minutes): started a WRAP plan and talked through local recovery groups.'),
     dict(id='dana-whitfield-contact-2026-09-22', start='2026-09-22T14:00:00', end='2026-09-22T14:23:00', minutes=23,
-         cls=('VR', 'virtual'), mode=('185317003', 'Telephone encounter'), pos=('10', "Telehealth Provided in Patient's Home"),
+         cls=('VR', 'virtual'), mode=('185317003', 'Telephone encounter'), pos=('10', "Telehealth Provided in Patient’s Home"),
          location=None, group=False,
          interventions=['individual-advocacy'], supports=['instrumental'], tasks=['I5'],
          summary='Telephone check-in (23 minutes): Dana practised what to say at her prescriber appointment and Marcus helped her book it.'),
@@ -402,7 +408,8 @@ def plan():
                       {'url': SD + 'next-review-date', 'valueDate': '2026-12-08'}]
     r['status'] = 'active'
     r['intent'] = 'plan'
-    r['category'] = [cc(local('peerbridge-codes', 'peer-recovery-plan'))]
+    r['category'] = [cc({'system': 'http://hl7.org/fhir/us/core/CodeSystem/careplan-category', 'code': 'assess-plan',
+                         'display': 'Assessment and Plan of Treatment'}), cc(local('peerbridge-codes', 'peer-recovery-plan'))]
     r['title'] = "Dana's recovery plan"
     r['subject'] = PAT
     r['period'] = {'start': '2026-09-15', 'end': '2027-03-15'}
@@ -480,7 +487,8 @@ def rc_total(a):
     r = profiled('Observation', a['obs'], 'recovery-capital-total')
     r['text'] = narrative(f"Idaho Recovery Capital Scale total for Dana Whitfield on {a['when'][:10]}: {total} (range 23-115).")
     r['status'] = 'final'
-    r['category'] = [cc({'system': 'http://terminology.hl7.org/CodeSystem/observation-category', 'code': 'survey', 'display': 'Survey'})]
+    r['category'] = [cc({'system': 'http://terminology.hl7.org/CodeSystem/observation-category', 'code': 'survey', 'display': 'Survey'}),
+                     cc({'system': 'http://hl7.org/fhir/us/core/CodeSystem/us-core-category', 'code': 'sdoh', 'display': 'SDOH'})]
     r['code'] = cc(local('peerbridge-codes', 'recovery-capital-total'))
     r['subject'] = PAT
     if a['encounter']:

@@ -89,6 +89,12 @@ export const ConfigSchema = z.object({
     .default(20_000)
     .describe('Milliseconds one validation may run in a worker before it is stopped (422).'),
   /**
+   * `all`: every resource the pipeline emits gets a narrative generated from its content (text.status
+   * generated), so dom-6 holds; `required` (default): only those whose profile requires one (CarePlan).
+   * Read by the pipeline (src/fhir/narrative.ts narrativeModeFromEnv); checked here.
+   */
+  NARRATIVE: z.enum(['required', 'all']).default('required'),
+  /**
    * FHIR packages (implementation guides) the validator loads at start, comma-separated: `.tgz`
    * files, package folders, or `name#version` in the package cache (PEERBRIDGE_PACKAGE_CACHE, ~/.fhir/packages).
    */

@@ -42,6 +42,7 @@ import {
   SUPPORT_TYPES,
 } from './codes';
 import { addMinutes, DateString, DateTimeString, minutesBetween } from './datetime';
+import { NPI_SYSTEM, npiProblem } from './npi';
 
 /** A record's identifier in its source system: printable, no surrounding spaces. */
 export const RecordId = z
@@ -60,7 +61,11 @@ export const Uri = z
   .min(1)
   .refine((s) => /^[a-z][a-z0-9+.-]*:\S+$/i.test(s), 'Must be an absolute URI (e.g. http://example.org/ids or urn:oid:1.2.3)');
 
-export const Identifier = z.strictObject({ system: Uri, value: ShortText });
+/** An identifier; an NPI (system http://hl7.org/fhir/sid/us-npi) must have a valid check digit (src/domain/npi.ts). */
+export const Identifier = z.strictObject({ system: Uri, value: ShortText }).superRefine((id, ctx) => {
+  const problem = id.system === NPI_SYSTEM ? npiProblem(id.value) : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['value'], input: id.value });
+});
 
 export const HumanName = z
   .strictObject({
@@ -157,6 +162,10 @@ export const Organization = z.strictObject({
   name: ShortText,
   identifiers: z.array(Identifier).default([]),
   part2Program: z.boolean().default(false),
+  /** The program's phone (and other contacts): Organization.telecom, and the telecom of its practitioners' roles (US Core pd-1). */
+  telecom: z
+    .array(Telecom.refine((t) => t.use !== 'home', { message: "An organization's telecom cannot be of use 'home' (FHIR org-3)", path: ['use'] }))
+    .default([]),
 });
 
 /** A credential, training or licence of a practitioner. */
@@ -190,10 +199,16 @@ export const Practitioner = z
     supervisorId: RecordId.optional(),
     /** Start of the role at the organization. */
     roleStart: DateString.optional(),
+    /** How to reach the practitioner in this role (PractitionerRole.telecom); when empty, the organization's telecom. */
+    telecom: z.array(Telecom).default([]),
   })
   .refine((p) => p.role !== 'peer-specialist' || p.credential?.code !== undefined, {
     message: 'A peer specialist needs a credential with a peer-credential code',
     path: ['credential'],
+  })
+  .refine((p) => p.name.family !== undefined, {
+    message: 'A practitioner needs a family name (US Core Practitioner requires name.family)',
+    path: ['name', 'family'],
   });
 
 /** The referral that starts an episode. */
@@ -441,8 +456,14 @@ export type RecoveryPlanRecord = z.infer<typeof RecoveryPlan>;
 export type EpisodeHeaderRecord = z.infer<typeof EpisodeHeader>;
 export type EpisodeRecord = z.infer<typeof Episode>;
 /** What an episode's contacts, reviews and plan need of it: a header, or a reference sent with a child on its own. */
-/** What a contact, review or plan needs of its episode (`referral`: only whether there is one). */
-export type EpisodeLink = Pick<EpisodeHeaderRecord, 'id' | 'personId' | 'organizationId'> & { referral?: unknown };
+/**
+ * What a contact, review or plan needs of its episode (`referral`: only whether there is one;
+ * `referralReasons`: its reasons when known, written as the contacts' Encounter.reasonCode).
+ */
+export type EpisodeLink = Pick<EpisodeHeaderRecord, 'id' | 'personId' | 'organizationId'> & {
+  referral?: unknown;
+  referralReasons?: readonly ReferralRecord['reasons'][number][];
+};
 export type RecoveryCapitalRecord = z.infer<typeof RecoveryCapitalAdministration>;
 export type SupervisorAssessmentRecord = z.infer<typeof SupervisorAssessment>;
 export type CanonicalDocumentRecord = z.infer<typeof CanonicalDocument>;

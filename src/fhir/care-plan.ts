@@ -1,10 +1,12 @@
 /**
  * Recovery plan <-> CarePlan (recovery-plan profile; docs/domain.md#plans-and-goals). R4 CarePlan has no
  * episodeOfCare element: the plan points at its episode with the core workflow-episodeOfCare extension.
+ * On US Core CarePlan: category assess-plan, and a narrative generated from the plan (src/fhir/narrative.ts).
  */
 import type { CarePlan, CarePlanActivity, Extension } from '@medplum/fhirtypes';
 import type { EpisodeLink, RecoveryPlanRecord } from '../domain/model';
-import { EXTENSIONS, PROFILES } from './codes';
+import { EXTENSIONS, PROFILES, SYSTEMS } from './codes';
+import { carePlanNarrative } from './narrative';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
 import { metaFor, put, type ResolveRef } from './common';
 import { goalIdOf, goalKey } from './goal';
@@ -18,11 +20,16 @@ export function toCarePlan(p: RecoveryPlanRecord, episode: EpisodeLink, ctx: Map
     resourceType: 'CarePlan',
     id: idFor(ctx, 'CarePlan', p.id),
     ...metaFor(PROFILES.plan, part2),
+    // US Core CarePlan: a narrative (generated from the plan's content) and the assess-plan category.
+    text: carePlanNarrative(p),
     extension,
     identifier: [recordIdentifier(ctx, 'plan', p.id)],
     status: p.status,
     intent: 'plan',
-    category: [{ coding: [pbCoding(ctx, 'peerbridge-codes', 'peer-recovery-plan')] }],
+    category: [
+      { coding: [{ system: SYSTEMS.carePlanCategory, code: 'assess-plan', display: 'Assessment and Plan of Treatment' }] },
+      { coding: [pbCoding(ctx, 'peerbridge-codes', 'peer-recovery-plan')] },
+    ],
     subject: person,
   };
   put(out, 'title', p.title);

@@ -7,7 +7,10 @@ export const sd = (id: string): string => `${PB}/StructureDefinition/${id}`;
 export const questionnaireUrl = (id: string): string => `${PB}/Questionnaire/${id}`;
 
 export const SYSTEMS = {
+  /** HCPCS as THO 7.0.1 (and R4's identifier registry) spell it: what PeerBridge writes where no US Core profile binds HCPCS. */
   hcpcs: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
+  /** The same system as US Core 6.1.0's value sets spell it (us-core-procedure-code): written where a US Core profile binds HCPCS. */
+  hcpcsUsCore: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets',
   snomed: 'http://snomed.info/sct',
   nucc: 'http://nucc.org/provider-taxonomy',
   pos: 'https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set',
@@ -15,6 +18,9 @@ export const SYSTEMS = {
   confidentiality: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality',
   participationType: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
   observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
+  usCoreCategory: 'http://hl7.org/fhir/us/core/CodeSystem/us-core-category',
+  carePlanCategory: 'http://hl7.org/fhir/us/core/CodeSystem/careplan-category',
+  dataAbsentReason: 'http://terminology.hl7.org/CodeSystem/data-absent-reason',
   observationInterpretation: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation',
   goalAchievement: 'http://terminology.hl7.org/CodeSystem/goal-achievement',
   organizationType: 'http://terminology.hl7.org/CodeSystem/organization-type',
@@ -27,7 +33,14 @@ export const QUESTIONNAIRES = {
   supervisor: questionnaireUrl('supervisor-peer-workers-self-assessment'),
 } as const;
 
+/** Both spellings of the HCPCS system name the same code system: either is accepted on input. */
+export const HCPCS_SYSTEMS: readonly string[] = [SYSTEMS.hcpcs, SYSTEMS.hcpcsUsCore];
+
 export const PROFILES = {
+  patient: sd('peerbridge-patient'),
+  organization: sd('peerbridge-organization'),
+  practitioner: sd('peerbridge-practitioner'),
+  practitionerRole: sd('peerbridge-practitioner-role'),
   encounter: sd('peer-support-encounter'),
   episode: sd('peer-support-episode'),
   referral: sd('peer-support-referral'),
@@ -55,9 +68,22 @@ export const EXTENSIONS = {
   nextReviewDate: sd('next-review-date'),
   trainingCompletion: sd('training-completion'),
   supervisor: sd('supervisor'),
+  /** Core R4 extension for an element whose value is missing, and why. */
+  dataAbsentReason: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason',
   /** Core R4 extension linking workflow resources to their EpisodeOfCare. */
   episodeOfCare: 'http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare',
 } as const;
+
+/**
+ * Referral reasons (peer-referral-reason) -> SNOMED CT, written as a second coding of
+ * ServiceRequest.reasonCode for HIEs that read SNOMED CT only (US Core binds reasonCode, extensible, to
+ * its condition codes: SNOMED CT findings and situations). Only reasons with an equivalent concept;
+ * the others (interest, engagement, a family member...) are about the service, not a finding, and keep
+ * the PeerBridge code alone.
+ */
+export const REFERRAL_REASON_SNOMED: Readonly<Partial<Record<string, { code: string; display: string }>>> = {
+  'socially-isolated': { code: '422650009', display: 'Social isolation' },
+};
 
 /** Contact mode -> SNOMED CT (PeerContactMode ValueSet). */
 export const MODE_CODES = {

@@ -1,22 +1,41 @@
 /** Contact <-> Encounter (peer-support-encounter profile; docs/domain.md#a-contact). */
-import type { Encounter, Extension } from '@medplum/fhirtypes';
+import type { Encounter, Extension, Location } from '@medplum/fhirtypes';
 import type { ContactRecord, EpisodeLink } from '../domain/model';
 import { CONTACT_MODES } from '../domain/codes';
-import { cs, EXTENSIONS, MODE_CODES, PROFILES, SYSTEMS } from './codes';
+import { cs, EXTENSIONS, MODE_CODES, PROFILES, REFERRAL_REASON_SNOMED, SYSTEMS } from './codes';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
 import { metaFor, put, type ResolveRef } from './common';
+import { escapeXml } from './narrative';
 
 const CLASS_DISPLAY = { AMB: 'ambulatory', HH: 'home health', FLD: 'field', VR: 'virtual' } as const;
 
 /** CMS place of service names (PlaceOfService ValueSet; the code system is external, so no CodeSystem of ours holds them). */
 const POS_DISPLAY: Record<string, string> = {
-  '02': "Telehealth Provided Other than in Patient's Home",
-  '10': "Telehealth Provided in Patient's Home",
+  '02': 'Telehealth Provided Other than in Patient’s Home',
+  '10': 'Telehealth Provided in Patient’s Home',
   '11': 'Office',
   '12': 'Home',
   '53': 'Community Mental Health Center',
   '99': 'Other Place of Service',
 };
+
+/** The id of the contained Location (mode `kind`) that says what kind of place a contact took place at. */
+const PLACE_ID = 'place';
+
+/** The Encounter with a contained Location of the place of service's kind (contained comes before extension). */
+function withPlace(e: Encounter, pos: string): Encounter {
+  const { resourceType, id, meta, ...rest } = e;
+  const place: Location = {
+    resourceType: 'Location',
+    id: PLACE_ID,
+    text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml"><p>Place of service ${pos}: ${escapeXml(POS_DISPLAY[pos])}</p></div>` },
+    status: 'active',
+    name: POS_DISPLAY[pos],
+    mode: 'kind',
+    type: [{ coding: [{ system: SYSTEMS.pos, code: pos, display: POS_DISPLAY[pos] }] }],
+  };
+  return { resourceType, id, ...(meta ? { meta } : {}), contained: [place], ...rest };
+}
 
 const STATUS = { finished: 'finished', planned: 'planned', cancelled: 'cancelled', 'no-show': 'cancelled' } as const;
 
@@ -63,8 +82,19 @@ export function toEncounter(c: ContactRecord, episode: EpisodeLink, ctx: MapCont
     period: { start: c.start, ...(c.end ? { end: c.end } : {}) },
   };
   if (episode.referral) out.basedOn = [refTo(ctx, 'ServiceRequest', episode.id)];
+  // US Core Encounter: why (the referral's reasons, when the episode is in the run) and where (the kind of place).
+  if (episode.referralReasons?.length) {
+    out.reasonCode = episode.referralReasons.map((r) => {
+      const snomed = REFERRAL_REASON_SNOMED[r];
+      return { coding: [pbCoding(ctx, 'peer-referral-reason', r), ...(snomed ? [{ system: SYSTEMS.snomed, ...snomed }] : [])] };
+    });
+  }
   if (c.durationMinutes !== undefined) out.length = { value: c.durationMinutes, unit: 'min', system: SYSTEMS.ucum, code: 'min' };
+  if (c.placeOfService) {
+    out.location = [{ location: { reference: `#${PLACE_ID}`, display: POS_DISPLAY[c.placeOfService] } }];
+  }
   out.serviceProvider = refTo(ctx, 'Organization', episode.organizationId);
+  if (c.placeOfService) return withPlace(out, c.placeOfService);
   return out;
 }
 

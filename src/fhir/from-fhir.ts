@@ -114,13 +114,11 @@ export function fromFhir(input: Bundle | Resource[]): CanonicalDocumentRecord {
   return {
     source,
     organizations: of<Organization>('Organization').map(fromOrganization),
-    practitioners: of<Practitioner>('Practitioner').map((p) =>
-      fromPractitioner(
-        p,
-        roles.find((r) => referencedId(r.practitioner) === p.id),
-        resolve,
-      ),
-    ),
+    practitioners: of<Practitioner>('Practitioner').map((p) => {
+      const role = roles.find((r) => referencedId(r.practitioner) === p.id);
+      const organization = of<Organization>('Organization').find((o) => o.id === referencedId(role?.organization));
+      return fromPractitioner(p, role, resolve, organization);
+    }),
     people: of<Patient>('Patient').map((p) => fromPatient(p, resolve)),
     episodes,
     recoveryCapital: answering(QUESTIONNAIRES.recoveryCapital).map((q) => fromRecoveryCapitalResponse(q, resolve)),

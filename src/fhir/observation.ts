@@ -19,7 +19,10 @@ export function derivedObservationId(responseId: string, kind: string): string {
   return resourceId('urn:peerbridge:derived', `Observation/${kind}`, responseId);
 }
 
-const SURVEY = [{ coding: [{ system: SYSTEMS.observationCategory, code: 'survey', display: 'Survey' }] }];
+/** US Core screening-assessment: category survey, and (where one of US Core's four applies) a us-core-category code. */
+const SURVEY = { coding: [{ system: SYSTEMS.observationCategory, code: 'survey', display: 'Survey' }] };
+/** The recovery capital scale's items are social determinants (housing, money, work, transport, support): sdoh. */
+const SDOH = { coding: [{ system: SYSTEMS.usCoreCategory, code: 'sdoh', display: 'SDOH' }] };
 
 const INTERPRETATION = {
   met: { code: 'POS', display: 'Positive' },
@@ -36,7 +39,7 @@ export interface DerivedFrom {
   part2: boolean;
 }
 
-function base(d: DerivedFrom, profile: string | undefined): Observation {
+function base(d: DerivedFrom, profile: string | undefined, category: Observation['category']): Observation {
   const qr = d.response;
   const out: Observation = {
     resourceType: 'Observation',
@@ -44,7 +47,7 @@ function base(d: DerivedFrom, profile: string | undefined): Observation {
     ...metaFor(profile, d.part2),
     // A response still in progress yields a preliminary result; an amended one an amended result.
     status: qr.status === 'in-progress' ? 'preliminary' : qr.status === 'amended' ? 'amended' : 'final',
-    category: SURVEY,
+    category,
     code: { coding: [] },
   };
   if (qr.identifier) out.identifier = [qr.identifier];
@@ -67,34 +70,38 @@ export type ObservationValue = Pick<
  * profile of PeerBridge's (SDC observation-based extraction: the item's code, the answer's value).
  */
 export function toExtractedObservation(code: Coding[], value: ObservationValue, d: DerivedFrom): Observation {
-  const out = base(d, undefined);
+  const out = base(d, undefined, [SURVEY]);
   out.code = { coding: code.map((c) => ({ ...c })) };
   return { ...out, ...value };
 }
 
 /** The recovery capital total (23-115) of a complete administration. */
 export function toRecoveryCapitalTotal(total: number, d: DerivedFrom, ctx: MapContext): Observation {
-  const out = base(d, PROFILES.recoveryCapitalTotal);
+  const out = base(d, PROFILES.recoveryCapitalTotal, [SURVEY, SDOH]);
   out.code = { coding: [pbCoding(ctx, 'peerbridge-codes', 'recovery-capital-total')] };
   out.valueInteger = total;
   return out;
 }
 
-/** The determination of an eligibility review; each deciding criterion is a component, its status the interpretation. */
+/**
+ * The determination of an eligibility review: the review type as a component, then one component per
+ * criterion that decided it, its code the criterion and its value the status (met / not met / unknown,
+ * criterion-status), with the status as v3 interpretation too (POS / NEG / IND).
+ */
 export function toEligibilityDetermination(det: Determination, d: DerivedFrom, ctx: MapContext): Observation {
-  const out = base(d, PROFILES.determination);
+  const out = base(d, PROFILES.determination, [SURVEY]);
   const episode = d.response.extension?.find((e) => e.url === EXTENSIONS.episodeOfCare);
   if (episode) out.extension = [episode];
   out.code = { coding: [pbCoding(ctx, 'peerbridge-codes', 'eligibility-determination')] };
   out.valueCodeableConcept = { coding: [pbCoding(ctx, 'eligibility-result', det.result)] };
-  const component = (code: string, value: ReturnType<typeof pbCoding>): ObservationComponent => ({
-    code: { coding: [pbCoding(ctx, 'peerbridge-codes', code)] },
+  const component = (code: ReturnType<typeof pbCoding>, value: ReturnType<typeof pbCoding>): ObservationComponent => ({
+    code: { coding: [code] },
     valueCodeableConcept: { coding: [value] },
   });
   out.component = [
-    component('review-type', pbCoding(ctx, 'eligibility-review-type', det.reviewType)),
+    component(pbCoding(ctx, 'peerbridge-codes', 'review-type'), pbCoding(ctx, 'eligibility-review-type', det.reviewType)),
     ...det.deciding.map((c) => ({
-      ...component('deciding-criterion', pbCoding(ctx, 'eligibility-criterion', c.criterion)),
+      ...component(pbCoding(ctx, 'eligibility-criterion', c.criterion), pbCoding(ctx, 'criterion-status', c.status)),
       interpretation: [{ coding: [{ system: SYSTEMS.observationInterpretation, ...INTERPRETATION[c.status] }] }],
     })),
   ];

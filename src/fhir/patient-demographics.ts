@@ -13,6 +13,20 @@ import { ETHNICITIES, GENDER_IDENTITIES, GENDER_IDENTITY_DISPLAY, MARITAL_STATUS
 import type { PersonRecord } from '../domain/model';
 import { put } from './common';
 
+/** Canonical telecom (person, organization, practitioner role) -> ContactPoint list, in order of preference. */
+export const toTelecomList = (list: readonly PersonTelecom[]): ContactPoint[] => list.map((t, i) => toTelecom(t, i + 1));
+
+/** ContactPoint list -> canonical telecom (system defaults to phone). */
+export function fromTelecomList(list: readonly ContactPoint[] | undefined): PersonTelecom[] {
+  return (list ?? [])
+    .filter((t) => typeof t.value === 'string')
+    .map((t) => {
+      const out: PersonTelecom = { system: t.system ?? 'phone', value: t.value as string };
+      put(out, 'use', t.use);
+      return out;
+    });
+}
+
 export const US_CORE_RACE = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race';
 export const US_CORE_ETHNICITY = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity';
 export const US_CORE_GENDER_IDENTITY = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-genderIdentity';
@@ -69,7 +83,8 @@ function toAddress(a: PersonAddress): Address {
   return out;
 }
 
-function toTelecom(t: PersonTelecom, rank: number): ContactPoint {
+/** A ContactPoint of a canonical telecom, ranked by its place in the list (1 = preferred). */
+export function toTelecom(t: PersonTelecom, rank: number): ContactPoint {
   const out: ContactPoint = { system: t.system, value: t.value };
   put(out, 'use', t.use);
   out.rank = rank;

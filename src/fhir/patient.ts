@@ -1,6 +1,7 @@
 /** Person <-> Patient (https://hl7.org/fhir/R4/patient.html). */
-import type { HumanName as FhirName, Identifier, Patient } from '@medplum/fhirtypes';
+import type { Element, HumanName as FhirName, Identifier, Patient } from '@medplum/fhirtypes';
 import type { PersonRecord } from '../domain/model';
+import { EXTENSIONS, PROFILES } from './codes';
 import { idFor, type MapContext, recordIdentifier, recordIdOf, refTo } from './context';
 import { metaFor, put, type ResolveRef } from './common';
 import { demographicsOf, fromIdentifier, putDemographics, toIdentifier } from './patient-demographics';
@@ -28,12 +29,14 @@ export function toPatient(person: PersonRecord, ctx: MapContext, part2: boolean)
   const patient: Patient = {
     resourceType: 'Patient',
     id: idFor(ctx, 'Patient', person.id),
-    ...metaFor(undefined, part2),
+    ...metaFor(PROFILES.patient, part2),
     identifier: [recordIdentifier(ctx, 'person', person.id), ...person.identifiers.map(toIdentifier)],
     active: true,
     name: [toHumanName(person.name)],
   };
-  put(patient, 'gender', person.sex);
+  if (person.sex) patient.gender = person.sex;
+  // US Core Patient requires gender: a source without the person's sex says so (data-absent-reason unknown).
+  else (patient as Patient & { _gender?: Element })._gender = { extension: [{ url: EXTENSIONS.dataAbsentReason, valueCode: 'unknown' }] };
   put(patient, 'birthDate', person.birthDate);
   putDemographics(patient, person);
   if (person.organizationId) patient.managingOrganization = refTo(ctx, 'Organization', person.organizationId);

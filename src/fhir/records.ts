@@ -31,7 +31,11 @@ import { toServiceRequest } from './service-request';
 
 export const organizationResources = (o: OrganizationRecord, ctx: MapContext): Resource[] => [toOrganization(o, ctx)];
 
-export const practitionerResources = (p: PractitionerRecord, ctx: MapContext): Resource[] => [toPractitioner(p, ctx), toPractitionerRole(p, ctx)];
+/** `organizationTelecom`: the telecom of the practitioner's organization, for a role whose practitioner has none (US Core pd-1). */
+export const practitionerResources = (p: PractitionerRecord, ctx: MapContext, organizationTelecom: PractitionerRecord['telecom'] = []): Resource[] => [
+  toPractitioner(p, ctx),
+  toPractitionerRole(p, ctx, organizationTelecom),
+];
 
 export const personResources = (p: PersonRecord, ctx: MapContext, part2: boolean): Resource[] => [toPatient(p, ctx, part2)];
 

@@ -14,6 +14,7 @@ import { Uri, type CollectionName, type EpisodeHeaderRecord, type RecordKind } f
 import { recoveryCapitalChanges, type RecoveryCapitalChange, type RuleSet } from '../domain/rules';
 import type { StoredRecords } from '../domain/stored-records';
 import type { MapContext, PackageTerms, ReferenceLog } from '../fhir/context';
+import { narrativeModeFromEnv, withNarrative, type NarrativeMode } from '../fhir/narrative';
 import type { Validator } from '../validation';
 import { resolveEpisode, type EpisodeRef } from './episode-ref';
 import { splitEpisode } from './episode-split';
@@ -65,6 +66,12 @@ export interface PipelineDeps {
    * contact). Its resources replace the earlier ones; units billed are counted once.
    */
   laterRecordsUpdate?: boolean;
+  /**
+   * Which resources get a generated narrative (src/fhir/narrative.ts): `required` (those whose
+   * profile needs one: CarePlan), or `all` (every resource, so dom-6 holds). Default: the
+   * NARRATIVE environment variable (`all`), else `required`.
+   */
+  narrative?: NarrativeMode;
   /** Contacts the daily-cap ledger holds before it releases the person-days used least recently (DailyUnitsLedger; default 100,000). */
   ledgerMaxContacts?: number;
   /**
@@ -99,9 +106,11 @@ export class CanonicalRun {
   private readonly counts: Partial<Record<RecordKind, KindCounts>> = {};
   private resourceCount = 0;
   private readonly now: () => Date;
+  private readonly narrative: NarrativeMode;
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.narrative = deps.narrative ?? narrativeModeFromEnv();
     this.mode = deps.laterRecordsUpdate ? new FeedMode() : new FileMode();
     this.state = new RunState(deps.rules, deps.part2Organizations, deps.ledgerMaxContacts);
   }
@@ -262,6 +271,7 @@ export class CanonicalRun {
     if (!issues.some((i) => i.severity === 'error')) {
       const scope: RecordScope = { path, ctx, rules: this.deps.rules, state: this.state, mode: this.mode, issues, onAccept };
       resources = handler.map(value, scope, arg);
+      if (this.narrative === 'all') resources = resources.map(withNarrative);
     }
     if (issues.some((i) => i.severity === 'error')) {
       return { result: this.count(this.reject(kind, path, raw, issues, id)) };

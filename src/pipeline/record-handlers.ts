@@ -69,7 +69,13 @@ export const EPISODE_HEADER: RecordHandler<typeof EpisodeHeader> = {
     const part2 = state.isPart2(e);
     // Only the link is kept (not the whole header), so a run's memory grows little with its episodes.
     onAccept.push(() =>
-      state.episodes.set(e.id, { id: e.id, personId: e.personId, organizationId: e.organizationId, ...(e.referral ? { referral: true } : {}) }),
+      state.episodes.set(e.id, {
+        id: e.id,
+        personId: e.personId,
+        organizationId: e.organizationId,
+        ...(e.referral ? { referral: true } : {}),
+        ...(e.referral?.reasons.length ? { referralReasons: e.referral.reasons } : {}),
+      }),
     );
     if (part2) onAccept.push(() => state.part2People.add(e.personId));
     mode.refer('person', e.personId, `${path}.personId`);
@@ -89,6 +95,7 @@ export const RECORD_HANDLERS: { readonly [C in CollectionName]: RecordHandler<z.
       onAccept.push(() => {
         mode.declare('organization', o.id);
         if (o.part2Program) state.part2Orgs.add(o.id);
+        if (o.telecom.length) state.organizationTelecom.set(o.id, o.telecom);
       });
       return records.organizationResources(o, ctx);
     },
@@ -96,11 +103,23 @@ export const RECORD_HANDLERS: { readonly [C in CollectionName]: RecordHandler<z.
   practitioners: handler({
     kind: 'practitioner',
     schema: Practitioner,
-    map(p, { path, ctx, mode, onAccept }) {
+    map(p, { path, ctx, state, mode, issues, onAccept }) {
       onAccept.push(() => mode.declare('practitioner', p.id));
       mode.refer('organization', p.organizationId, `${path}.organizationId`);
       if (p.supervisorId) mode.refer('practitioner', p.supervisorId, `${path}.supervisorId`);
-      return records.practitionerResources(p, ctx);
+      const organizationTelecom = state.organizationTelecom.get(p.organizationId) ?? [];
+      if (!p.telecom.length && !organizationTelecom.length) {
+        issues.push(
+          recordIssue(
+            'warning',
+            'incomplete',
+            `${path}.telecom`,
+            `No telecom for the practitioner's role (US Core pd-1): written as unknown (data-absent-reason); give the practitioner a telecom, or organization ${p.organizationId} one earlier in the run`,
+            'rules',
+          ),
+        );
+      }
+      return records.practitionerResources(p, ctx, organizationTelecom);
     },
   }),
   people: handler({

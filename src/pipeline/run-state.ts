@@ -3,7 +3,7 @@
  * Part 2 programs and people, units billed per person and day, recovery capital totals, and the
  * links of accepted episodes. Handlers change it only from their `onAccept` effects.
  */
-import type { EpisodeLink } from '../domain/model';
+import type { EpisodeLink, OrganizationRecord } from '../domain/model';
 import { DailyUnitsLedger } from '../domain/daily-units';
 import type { RuleSet } from '../domain/rules';
 
@@ -17,6 +17,8 @@ export interface Scored {
 
 export class RunState {
   readonly part2Orgs = new Set<string>();
+  /** The telecom of the organizations accepted in the run (their practitioners' roles carry it: US Core pd-1). */
+  readonly organizationTelecom = new Map<string, OrganizationRecord['telecom']>();
   /** People whose records come from a Part 2 program (managed by one, or in an episode of one). */
   readonly part2People = new Set<string>();
   /** Units billed per person and day (the daily cap) and per contact (a later version replaces them); bounded. */

@@ -35,6 +35,7 @@ import {
   type Criterion,
 } from '../../src/domain/codes';
 import { loadRules } from '../../src/domain/rules';
+import { npiCheckDigit } from '../../src/domain/npi';
 
 /** The fixed clock of the tests: every generated past date is before it. */
 export const NOW = new Date('2026-11-22T12:00:00Z');
@@ -91,7 +92,12 @@ const uri = fc.constantFrom(
   'urn:ietf:rfc:3986',
 );
 const identifierValue = fc.stringMatching(/^[A-Z]{0,3}[0-9]{1,8}$/).filter((s) => s.length > 0);
-const identifier = fc.record({ system: uri, value: identifierValue });
+/** An identifier; an NPI gets a valid check digit (the canonical model rejects others: src/domain/npi.ts). */
+const identifier = fc.record({ system: uri, value: identifierValue }).map((i) => {
+  if (i.system !== 'http://hl7.org/fhir/sid/us-npi') return i;
+  const first9 = `1${i.value.replace(/\D/g, '')}`.padEnd(9, '0').slice(0, 9);
+  return { system: i.system, value: first9 + npiCheckDigit(first9) };
+});
 const identifiers = fc.array(identifier, { maxLength: 2 });
 
 const name = fc
@@ -104,6 +110,8 @@ const name = fc
     { requiredKeys: ['given'] },
   )
   .filter((n) => n.family !== undefined || n.given.length > 0);
+/** A practitioner's name: US Core Practitioner requires the family name. */
+const practitionerName = name.filter((n) => n.family !== undefined);
 
 const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 /** A past calendar date. */
@@ -139,25 +147,35 @@ function some<T extends Record<string, unknown>, K extends keyof T & string>(mod
   return fc.record(model, { requiredKeys: required });
 }
 
-const organization = some({ name: text, identifiers, part2Program: fc.boolean() }, ['name']);
+const contactPoint = some({ system: fc.constantFrom(...TELECOM_SYSTEMS), value: text, use: fc.constantFrom(...TELECOM_USES) }, ['system', 'value']);
+/** An organization with its telecom (its practitioners' roles carry it: US Core pd-1). */
+const orgContactPoint = some({ system: fc.constantFrom(...TELECOM_SYSTEMS), value: text, use: fc.constantFrom(...TELECOM_USES.filter((u) => u !== 'home')) }, [
+  'system',
+  'value',
+]);
+const organization = some({ name: text, identifiers, part2Program: fc.boolean(), telecom: fc.array(orgContactPoint, { minLength: 1, maxLength: 2 }) }, [
+  'name',
+  'telecom',
+]);
 
 const credentialCore = { text, number: identifier, issuer: text, period: datePair };
 const peerSpecialist = some(
   {
     credential: some({ code: fc.constantFrom(...CREDENTIALS), ...credentialCore, endOpen: fc.boolean() }, ['code']),
-    name,
+    name: practitionerName,
     sex: fc.constantFrom(...SEXES),
     identifiers,
     trainingCompleted: pastDate,
     supervisor: pick,
     roleStart: pastDate,
+    telecom: fc.array(contactPoint, { maxLength: 2 }),
   },
   ['credential', 'name'],
 );
 const supervisor = some(
   {
     credential: fc.oneof(some({ code: fc.constantFrom(...CREDENTIALS), ...credentialCore }, ['code']), some({ ...credentialCore }, ['text'])),
-    name,
+    name: practitionerName,
     sex: fc.constantFrom(...SEXES),
     identifiers,
     roleStart: pastDate,
@@ -371,7 +389,7 @@ function build(r: Raw): Json {
   let reviewNo = 0;
   const contactIds: string[] = [];
 
-  const organizations = r.organizations.map(([, o], i) => defined({ id: orgIds[i], ...o }));
+  const organizations = r.organizations.map(([, o], i) => defined({ id: orgIds[i], ...o, telecom: o.telecom?.map((t) => defined(t)) }));
   const peers = r.peers.map(([, p], i) =>
     defined({
       id: peerIds[i],
@@ -384,6 +402,7 @@ function build(r: Raw): Json {
       trainingCompleted: p.trainingCompleted,
       supervisorId: p.supervisor === undefined ? undefined : of(supervisorIds, p.supervisor),
       roleStart: p.roleStart,
+      telecom: p.telecom?.map((t) => defined(t)),
     }),
   );
   const supervisors = r.supervisors.map(([, s], i) =>

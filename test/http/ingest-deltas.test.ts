@@ -63,7 +63,7 @@ describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
     ((await request(app).get('/ingest/rejects?source=riverbend-csv').expect(200)).body as Bundle).entry?.map((e) => e.resource as Parameters) ?? [];
 
   test('day 1: clients, then episodes, each in a post of its own', async () => {
-    await post('organizations', csv(ORGANIZATIONS, 'RB-CCBHC,Riverbend Community Behavioral Health,1548203967,N'));
+    await post('organizations', csv(ORGANIZATIONS, 'RB-CCBHC,Riverbend Community Behavioral Health,1548203961,N'));
     await post(
       'clients',
       csv(CLIENTS, '300112,RB0300112,Alvarez,Marisol,J,,02/11/1984,F,RB-CCBHC', '300127,RB0300127,Kowalczyk,Peter,A,,07/30/1979,M,RB-CCBHC'),
@@ -205,7 +205,7 @@ describe.each(DRIVERS)("lookups through the posting client's access on %s", (dri
     request(app).post(`/ingest/riverbend-csv?feed=${feed}`).set('Authorization', `Bearer ${tokens[who]}`).set('Content-Type', 'text/csv').send(body);
 
   test("another tenant's client cannot resolve a hidden episode: the same awaiting reject as a missing one, nothing of it in the answer", async () => {
-    expect((await post('riverbend', 'organizations', csv(ORGANIZATIONS, 'RB-CCBHC,Riverbend Community Behavioral Health,1548203967,N'))).status).toBe(200);
+    expect((await post('riverbend', 'organizations', csv(ORGANIZATIONS, 'RB-CCBHC,Riverbend Community Behavioral Health,1548203961,N'))).status).toBe(200);
     expect((await post('riverbend', 'clients', csv(CLIENTS, '300112,RB0300112,Alvarez,Marisol,J,,02/11/1984,F,RB-CCBHC'))).status).toBe(200);
     expect((await post('riverbend', 'episodes', csv(EPISODES, episode('E-7014', '300112')))).status).toBe(200);
     // The owner resolves it.

@@ -71,7 +71,7 @@ describe('npm run build:package', () => {
     const index = JSON.parse(files[1].data.toString('utf8')) as { 'index-version': number; files: { filename: string }[] };
     expect(index['index-version']).toBe(1);
     expect(index.files.map((f) => f.filename).sort()).toEqual(onDisk.filter((n) => n !== 'package.json' && n !== '.index.json'));
-    expect(manifest.dependencies).toEqual({ 'hl7.fhir.r4.core': '4.0.1', 'hl7.fhir.uv.sdc': '3.0.0' });
+    expect(manifest.dependencies).toEqual({ 'hl7.fhir.r4.core': '4.0.1', 'hl7.fhir.us.core': '6.1.0', 'hl7.fhir.uv.sdc': '3.0.0' });
 
     buildPackage(PACKAGE_DIR, out);
     expect(readFileSync(file).equals(bytes)).toBe(true);

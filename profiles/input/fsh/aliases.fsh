@@ -3,11 +3,26 @@
 // External code systems
 Alias: $SCT = http://snomed.info/sct
 Alias: $HCPCS = http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets
+// The same system as US Core 6.1.0's value sets spell it (us-core-procedure-code).
+Alias: $HCPCS-USCore = https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets
 Alias: $NUCC = http://nucc.org/provider-taxonomy
 Alias: $POS = https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set
 Alias: $UCUM = http://unitsofmeasure.org
 Alias: $v3-ActCode = http://terminology.hl7.org/CodeSystem/v3-ActCode
 Alias: $observation-category = http://terminology.hl7.org/CodeSystem/observation-category
+
+// US Core 6.1.0 (hl7.fhir.us.core, a dependency): the profiles ours derive from, and its code systems
+Alias: $us-core-patient = http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient
+Alias: $us-core-organization = http://hl7.org/fhir/us/core/StructureDefinition/us-core-organization
+Alias: $us-core-practitioner = http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitioner
+Alias: $us-core-practitionerrole = http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitionerrole
+Alias: $us-core-encounter = http://hl7.org/fhir/us/core/StructureDefinition/us-core-encounter
+Alias: $us-core-servicerequest = http://hl7.org/fhir/us/core/StructureDefinition/us-core-servicerequest
+Alias: $us-core-careplan = http://hl7.org/fhir/us/core/StructureDefinition/us-core-careplan
+Alias: $us-core-goal = http://hl7.org/fhir/us/core/StructureDefinition/us-core-goal
+Alias: $us-core-questionnaireresponse = http://hl7.org/fhir/us/core/StructureDefinition/us-core-questionnaireresponse
+Alias: $us-core-observation-screening-assessment = http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-screening-assessment
+Alias: $us-core-category = http://hl7.org/fhir/us/core/CodeSystem/us-core-category
 
 // Extensions from the R4 core package
 Alias: $ordinalValue = http://hl7.org/fhir/StructureDefinition/ordinalValue

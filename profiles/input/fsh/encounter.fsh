@@ -1,12 +1,24 @@
 // One peer support contact (docs/domain.md#a-contact) and the billing units it yields (docs/domain.md#billing-units-hcpcs-h0038).
 
+// HCPCS has two spellings of its system URI: THO 7.0.1's http:// (what PeerBridge writes where no US Core
+// profile binds HCPCS) and US Core 6.1.0's https://. The H0038 slices match the code under either.
+Invariant: pb-hcpcs-1
+Description: "H0038 is a HCPCS code: its system is http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets or https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets."
+Expression: "coding.where(code = 'H0038').all(system = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets' or system = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets')"
+Severity: #error
+
+Invariant: pb-hcpcs-2
+Description: "H0038 is a HCPCS code: its system is http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets or https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets."
+Expression: "code = 'H0038' implies (system = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets' or system = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets')"
+Severity: #error
+
 Invariant: pb-enc-1
 Description: "A finished peer support encounter has an end time."
 Expression: "status = 'finished' implies period.end.exists()"
 Severity: #error
 
 Profile: PeerSupportEncounter
-Parent: Encounter
+Parent: $us-core-encounter
 Id: peer-support-encounter
 Title: "Peer Support Encounter"
 Description: "One peer support contact (service event) delivered by a peer support specialist: HCPCS H0038, the contact mode, the episode it belongs to, who delivered it, when and for how long, and what it addressed. Peer support is non-clinical: the encounter carries no diagnosis."
@@ -29,17 +41,17 @@ Description: "One peer support contact (service event) delivered by a peer suppo
 * type contains
     h0038 1..1 MS and
     mode 0..1 MS
-* type[h0038] = $HCPCS#H0038
-* type[h0038] ^short = "HCPCS H0038 \"Self-help/peer services, per 15 minutes\""
+* type[h0038] = #H0038
+* type[h0038] obeys pb-hcpcs-1
+* type[h0038] ^short = "HCPCS H0038 \"Self-help/peer services, per 15 minutes\" (system http:// or https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets)"
 * type[mode] from PeerContactMode (required)
 * type[mode] ^short = "How the contact was made (SNOMED CT)"
 * subject 1..1 MS
-* subject only Reference(Patient)
+* subject only Reference(PeerBridgePatient)
 * episodeOfCare 1..* MS
 * episodeOfCare only Reference(EpisodeOfCare)
 * participant 1..* MS
 * participant.individual 1..1 MS
-* participant.individual only Reference(Practitioner or PractitionerRole)
 * period 1..1 MS
 * length 0..1 MS
 * length ^short = "Contact length in minutes (UCUM min)"
@@ -51,6 +63,9 @@ Description: "One peer support contact (service event) delivered by a peer suppo
 * diagnosis 0..0
 * diagnosis ^short = "Not used: peer support does not assess, diagnose or treat"
 * location MS
+* location ^short = "Where the contact took place, when known (a contained Location of the place of service)"
+* reasonCode MS
+* reasonCode ^short = "Why the person receives peer support (the referral's reasons), when known"
 
 
 Invariant: pb-chg-1
@@ -70,8 +85,9 @@ Description: "Billing units of one peer support contact: HCPCS H0038 (per 15 min
 * code.coding 1..* MS
 * insert SliceByPattern(code.coding)
 * code.coding contains h0038 1..1 MS
-* code.coding[h0038] = $HCPCS#H0038
-* code.coding[h0038] ^short = "HCPCS H0038 \"Self-help/peer services, per 15 minutes\""
+* code.coding[h0038] = #H0038
+* code.coding[h0038] obeys pb-hcpcs-2
+* code.coding[h0038] ^short = "HCPCS H0038 \"Self-help/peer services, per 15 minutes\" (system http:// or https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets)"
 * subject 1..1 MS
 * subject only Reference(Patient)
 * context 1..1 MS

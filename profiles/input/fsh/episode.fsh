@@ -30,7 +30,7 @@ Description: "An episode of peer support services for one person, from admission
 
 
 Profile: PeerSupportReferral
-Parent: ServiceRequest
+Parent: $us-core-servicerequest
 Id: peer-support-referral
 Title: "Peer Support Referral"
 Description: "A referral of a person to peer support services (SNOMED CT 461481000124109), with the reasons the person may benefit (seed 004 section 4)."
@@ -44,9 +44,16 @@ Description: "A referral of a person to peer support services (SNOMED CT 4614810
 * code.coding contains peerSupportReferral 1..1 MS
 * code.coding[peerSupportReferral] = $SCT#461481000124109
 * code.coding[peerSupportReferral] ^short = "SNOMED CT 461481000124109 \"Referral to peer support\""
+* category 1..* MS
+* category[us-core] 1..*
+* category[us-core] = $SCT#410606002
+* category[us-core] ^short = "SNOMED CT 410606002 \"Social service procedure\" (US Core ServiceRequest category)"
 * subject 1..1 MS
-* subject only Reference(Patient)
+* subject only Reference(PeerBridgePatient)
+* occurrence[x] MS
+* occurrence[x] ^short = "When the referral asks peer support to start (from the referral date)"
 * authoredOn 1..1 MS
 * requester MS
 * reasonCode MS
 * reasonCode from PeerReferralReasonVS (extensible)
+* reasonCode ^short = "Why the person may benefit (peer-referral-reason; a second SNOMED CT coding where the concept map has one)"

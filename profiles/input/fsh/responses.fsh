@@ -20,7 +20,7 @@ Expression: "$this = 'http://peerbridge.org/fhir/Questionnaire/supervisor-peer-w
 Severity: #error
 
 Profile: RecoveryCapitalResponse
-Parent: QuestionnaireResponse
+Parent: $us-core-questionnaireresponse
 Id: recovery-capital-response
 Title: "Recovery Capital Response"
 Description: "One administration of the Idaho Recovery Capital Scale to a person (a self-report, not a clinical assessment)."
@@ -29,12 +29,12 @@ Description: "One administration of the Idaho Recovery Capital Scale to a person
 * questionnaire obeys pb-questionnaire-irc
 * status MS
 * subject 1..1 MS
-* subject only Reference(Patient)
+* subject only Reference(PeerBridgePatient)
 * authored 1..1 MS
 * item MS
 
 Profile: EligibilityReviewResponse
-Parent: QuestionnaireResponse
+Parent: $us-core-questionnaireresponse
 Id: eligibility-review-response
 Title: "Eligibility Review Response"
 Description: "One admission, continued-stay or discharge review of a person against the peer support criteria."
@@ -43,7 +43,7 @@ Description: "One admission, continued-stay or discharge review of a person agai
 * questionnaire obeys pb-questionnaire-eligibility
 * status MS
 * subject 1..1 MS
-* subject only Reference(Patient)
+* subject only Reference(PeerBridgePatient)
 * authored 1..1 MS
 * author 0..1 MS
 * item MS
@@ -52,7 +52,7 @@ Profile: SupervisorSelfAssessmentResponse
 Parent: QuestionnaireResponse
 Id: supervisor-self-assessment-response
 Title: "Supervisor Self-Assessment Response"
-Description: "One Supervisor of Peer Workers Self-Assessment, about the supervisor who answers it."
+Description: "One Supervisor of Peer Workers Self-Assessment, about the supervisor who answers it. Not a patient record: its subject is the supervisor, so it stays on R4 QuestionnaireResponse (US Core's requires a Patient subject)."
 * insert PBMetadata
 * questionnaire 1..1 MS
 * questionnaire obeys pb-questionnaire-supervisor
@@ -64,11 +64,13 @@ Description: "One Supervisor of Peer Workers Self-Assessment, about the supervis
 
 // --- Observations ----------------------------------------------------------------------------
 
+// US Core screening-assessment Observations slice category by pattern: survey (1..1, inherited)
+// and screening-assessment (0..*, us-core-category: sdoh, functional-status, disability-status,
+// cognitive-status). The recovery capital total is an SDOH assessment (housing, finances, work,
+// transport, social support); the eligibility determination is none of the four, so survey only.
 RuleSet: SurveyCategory
 * category 1..* MS
-* insert SliceByPattern(category)
-* category contains survey 1..1 MS
-* category[survey] = $observation-category#survey
+* category[survey] MS
 
 Invariant: pb-rct-1
 Description: "An Idaho Recovery Capital Scale total is between 23 and 115."
@@ -76,7 +78,7 @@ Expression: "value.exists() implies (value >= 23 and value <= 115)"
 Severity: #error
 
 Profile: RecoveryCapitalTotal
-Parent: Observation
+Parent: $us-core-observation-screening-assessment
 Id: recovery-capital-total
 Title: "Recovery Capital Total"
 Description: "The Idaho Recovery Capital Scale total score (sum of the 23 ratings, 23-115), derived from one Recovery Capital Response."
@@ -84,21 +86,23 @@ Description: "The Idaho Recovery Capital Scale total score (sum of the 23 rating
 * obeys pb-rct-1
 * status MS
 * insert SurveyCategory
+* category[screening-assessment] 1..1
+* category[screening-assessment] = $us-core-category#sdoh
 * code MS
 * code = PeerBridgeCodes#recovery-capital-total
 * code ^short = "peerbridge-codes#recovery-capital-total \"Idaho Recovery Capital Scale total score\""
 * subject 1..1 MS
-* subject only Reference(Patient)
+* subject only Reference(PeerBridgePatient)
 * effective[x] 1..1 MS
 * effective[x] only dateTime
 * value[x] 1..1 MS
 * value[x] only integer
 * derivedFrom 1..1 MS
-* derivedFrom only Reference(QuestionnaireResponse)
+* derivedFrom only Reference($us-core-questionnaireresponse)
 * derivedFrom ^short = "The Recovery Capital Response the total was computed from"
 
 Profile: EligibilityDetermination
-Parent: Observation
+Parent: $us-core-observation-screening-assessment
 Id: eligibility-determination
 Title: "Eligibility Determination"
 Description: "The outcome of one peer support eligibility review (admission, continued stay or discharge) and the criteria that decided it, derived from one Eligibility Review Response."
@@ -108,7 +112,7 @@ Description: "The outcome of one peer support eligibility review (admission, con
 * code MS
 * code = PeerBridgeCodes#eligibility-determination
 * subject 1..1 MS
-* subject only Reference(Patient)
+* subject only Reference(PeerBridgePatient)
 * effective[x] 1..1 MS
 * effective[x] only dateTime
 * value[x] 1..1 MS
@@ -118,18 +122,20 @@ Description: "The outcome of one peer support eligibility review (admission, con
 * component ^slicing.discriminator.type = #pattern
 * component ^slicing.discriminator.path = "code"
 * component ^slicing.rules = #open
-* component ^slicing.description = "Slices by component code: the review type and the deciding criteria."
+* component ^slicing.description = "Slices by component code: the review type, and one component per criterion that decided the result (code: the criterion; value: met / not met / unknown)."
 * component contains
     reviewType 1..1 MS and
-    decidingCriterion 0..* MS
+    criterion 0..* MS
 * component[reviewType].code = PeerBridgeCodes#review-type
 * component[reviewType].value[x] 1..1
 * component[reviewType].value[x] only CodeableConcept
 * component[reviewType].value[x] from EligibilityReviewTypeVS (required)
-* component[decidingCriterion].code = PeerBridgeCodes#deciding-criterion
-* component[decidingCriterion].value[x] 1..1
-* component[decidingCriterion].value[x] only CodeableConcept
-* component[decidingCriterion].value[x] from EligibilityCriterionVS (required)
+* component[criterion].code from EligibilityCriterionVS (required)
+* component[criterion].code ^short = "The criterion (eligibility-criterion)"
+* component[criterion].value[x] 1..1
+* component[criterion].value[x] only CodeableConcept
+* component[criterion].value[x] from CriterionStatusVS (required)
+* component[criterion].value[x] ^short = "met | not-met | unknown (criterion-status)"
 * derivedFrom 1..1 MS
-* derivedFrom only Reference(QuestionnaireResponse)
+* derivedFrom only Reference($us-core-questionnaireresponse)
 * derivedFrom ^short = "The Eligibility Review Response the determination was made from"

@@ -24,8 +24,8 @@ Id: place-of-service
 Title: "Peer Support Place of Service"
 Description: "CMS place of service codes used for peer support claims."
 * insert PBMetadata
-* $POS#02 "Telehealth Provided Other than in Patient's Home"
-* $POS#10 "Telehealth Provided in Patient's Home"
+* $POS#02 "Telehealth Provided Other than in Patient’s Home"
+* $POS#10 "Telehealth Provided in Patient’s Home"
 * $POS#11 "Office"
 * $POS#12 "Home"
 * $POS#53 "Community Mental Health Center"
