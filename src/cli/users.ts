@@ -20,7 +20,7 @@ import type { SqlDriver } from '../store/repository';
 import { MIN_PASSWORD_CHARS, ROLE_SCOPES, ROLES, UserStore, UserValidationError, type User } from '../users';
 
 const USAGE = `Usage:
-  peerbridge users add <name> --org <Organization id|'*'>... --role <viewer|analyst|admin> [--password-stdin]
+  peerbridge users add <name> --org <Organization id|'*'>... --role <viewer|analyst|admin> [--assign-ids] [--password-stdin]
   peerbridge users list [--format text|json]
   peerbridge users remove <name>
   peerbridge users passwd <name> [--password-stdin]
@@ -31,6 +31,9 @@ it is never given on the command line. At least ${MIN_PASSWORD_CHARS} characters
 Roles: ${ROLES.map((r) => `${r} (${ROLE_SCOPES[r]})`).join(', ')}.
   viewer reads and searches records; analyst also ingests, reads and retries rejects; admin also deletes.
   No role reads the audit trail or manages clients.
+--assign-ids lets the user create records under ids of their own, as a client registered with it: what
+  ingesting an organization's own export from the console needs (ingest writes deterministic ids). Such a
+  user can tell that an id it cannot read is taken (409), and nothing else.
 Names are not case-sensitive: 1 to 64 letters, digits or . _ @ -. passwd and remove end the user's sessions.
 With the embedded store (PGlite) the server must be stopped first; with PostgreSQL (DATABASE_URL) it may run.
 `;
@@ -47,7 +50,7 @@ interface Parsed {
 }
 
 const VALUE_OPTIONS = new Set(['--org', '--role', '--format']);
-const FLAG_OPTIONS = new Set(['--password-stdin']);
+const FLAG_OPTIONS = new Set(['--password-stdin', '--assign-ids']);
 
 function parseArgs(args: string[]): Parsed {
   const parsed: Parsed = { positional: [], options: new Map(), flags: new Set() };
@@ -137,6 +140,7 @@ function formatUser(u: User): string {
     `${u.name}`,
     `  role:          ${u.role} (${ROLE_SCOPES[u.role]})`,
     `  organizations: ${u.organizations.join(', ')}`,
+    `  assigns ids:   ${u.assignIds ? 'yes (creates records under ids of its own: ingest)' : 'no'}`,
     `  added:         ${u.createdAt.toISOString()}`,
     `  password set:  ${u.passwordChangedAt.toISOString()}`,
   ].join('\n');
@@ -190,8 +194,14 @@ export async function usersCommand(
     switch (sub) {
       case 'add': {
         const organizations = (p.options.get('--org') ?? []).flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
-        const user = await users.add({ name, password: password as string, organizations, role: one(p, '--role') as string });
-        out.write(`Added ${user.name} (${user.role}, organizations ${user.organizations.join(', ')})\n`);
+        const user = await users.add({
+          name,
+          password: password as string,
+          organizations,
+          role: one(p, '--role') as string,
+          assignIds: p.flags.has('--assign-ids'),
+        });
+        out.write(`Added ${user.name} (${user.role}, organizations ${user.organizations.join(', ')}${user.assignIds ? ', assigns ids' : ''})\n`);
         return 0;
       }
       case 'list': {

@@ -5,7 +5,9 @@
  * Kept apart from the FHIR schema (like src/auth/schema.ts) so the store's steps stay its own.
  *
  * - `console_user`: people who sign in to the console: name (lower case), argon2id hash of the
- *   password (never the password), organizations (tenants, `*` for every one), role.
+ *   password (never the password), organizations (tenants, `*` for every one), role, and
+ *   `assign_ids` (may create records under ids of their own, as a client registered with
+ *   `--assign-ids`: what ingesting an organization's own export needs).
  * - `console_session`: server-side sessions. The cookie holds a random 256-bit id; only its
  *   SHA-256 is stored, so a copy of the table opens no session. Each has its CSRF token, its
  *   start (absolute timeout) and last use (idle timeout).
@@ -38,6 +40,8 @@ const STEPS: string[][] = [
       at timestamptz NOT NULL DEFAULT now())`,
     'CREATE INDEX IF NOT EXISTS console_login_failure_name ON console_login_failure (user_name, at)',
   ],
+  // Ingest from the console (an organization's own export, deterministic ids): as a client with --assign-ids.
+  ['ALTER TABLE console_user ADD COLUMN IF NOT EXISTS assign_ids boolean NOT NULL DEFAULT false'],
 ];
 
 /** Creates or migrates the console's tables; safe to call from several processes at the same time. */

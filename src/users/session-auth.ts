@@ -48,7 +48,7 @@ export function csrfMatches(req: Request, expected: string): boolean {
 }
 
 /** The caller a session makes a request: the user's role's scopes and organizations, as a client's would be. */
-export function sessionAuth(session: Pick<Session, 'userName' | 'organizations' | 'role'>): AuthContext {
+export function sessionAuth(session: Pick<Session, 'userName' | 'organizations' | 'role'> & Partial<Pick<Session, 'assignIds'>>): AuthContext {
   const scopes = roleScopes(session.role);
   const readTypes = readableTypes(scopes);
   return {
@@ -61,6 +61,7 @@ export function sessionAuth(session: Pick<Session, 'userName' | 'organizations' 
     allOrganizations: session.organizations.includes(ALL_ORGANIZATIONS),
     hiddenTypes: Object.freeze(hiddenAdminTypes(scopes)),
     ...(readTypes ? { readTypes: Object.freeze(readTypes) } : {}),
+    ...(session.assignIds ? { assignIds: true } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface Session {
   userName: string;
   organizations: string[];
   role: Role;
+  /** The user may create records under ids of its own (console_user.assign_ids). */
+  assignIds: boolean;
   csrfToken: string;
   createdAt: Date;
 }
@@ -42,6 +44,7 @@ interface SessionRow {
   user_name: string;
   organizations: string[];
   role: string;
+  assign_ids: boolean;
   csrf_token: string;
   created_at: Date | string;
 }
@@ -73,7 +76,7 @@ export class SessionStore {
   async get(id: string | undefined, touch = true): Promise<Session | undefined> {
     if (typeof id !== 'string' || !ID_RE.test(id)) return undefined;
     const res = await this.driver.query<SessionRow>(
-      `SELECT s.id_hash, s.user_name, u.organizations, u.role, s.csrf_token, s.created_at
+      `SELECT s.id_hash, s.user_name, u.organizations, u.role, u.assign_ids, s.csrf_token, s.created_at
          FROM console_session s JOIN console_user u ON u.name = s.user_name
         WHERE s.id_hash = $1
           AND s.last_seen > now() - make_interval(secs => $2::float8)
@@ -88,6 +91,7 @@ export class SessionStore {
       userName: row.user_name,
       organizations: [...row.organizations],
       role: row.role,
+      assignIds: row.assign_ids === true,
       csrfToken: row.csrf_token,
       createdAt: new Date(row.created_at),
     };

@@ -17,6 +17,8 @@ export interface User {
   name: string;
   organizations: string[];
   role: Role;
+  /** May create records under ids of its own (update-as-create), as a client with --assign-ids: ingest needs it. */
+  assignIds: boolean;
   createdAt: Date;
   passwordChangedAt: Date;
 }
@@ -26,6 +28,7 @@ export interface NewUser {
   password: string;
   organizations: string[];
   role: string;
+  assignIds?: boolean;
 }
 
 /** A user not added or changed, for the listed reasons. */
@@ -61,17 +64,19 @@ interface UserRow {
   password_hash: string;
   organizations: string[];
   role: string;
+  assign_ids: boolean;
   created_at: Date | string;
   password_changed_at: Date | string;
 }
 
-const COLUMNS = 'name, password_hash, organizations, role, created_at, password_changed_at';
+const COLUMNS = 'name, password_hash, organizations, role, assign_ids, created_at, password_changed_at';
 
 function toUser(row: UserRow): User {
   return {
     name: row.name,
     organizations: [...row.organizations],
     role: isRole(row.role) ? row.role : 'viewer',
+    assignIds: row.assign_ids === true,
     createdAt: new Date(row.created_at),
     passwordChangedAt: new Date(row.password_changed_at),
   };
@@ -109,9 +114,9 @@ export class UserStore {
       problems.push(`a user named '${name}' exists (peerbridge users passwd ${name} to change the password)`);
     if (problems.length > 0) throw new UserValidationError(problems);
     const res = await this.driver.query<UserRow>(
-      `INSERT INTO console_user (name, password_hash, organizations, role) VALUES ($1, $2, $3::text[], $4)
+      `INSERT INTO console_user (name, password_hash, organizations, role, assign_ids) VALUES ($1, $2, $3::text[], $4, $5)
        ON CONFLICT (name) DO NOTHING RETURNING ${COLUMNS}`,
-      [name, await this.hash(input.password), [...new Set(input.organizations)], input.role],
+      [name, await this.hash(input.password), [...new Set(input.organizations)], input.role, input.assignIds === true],
     );
     if (!res.rows[0]) throw new UserValidationError([`a user named '${name}' exists`]);
     return toUser(res.rows[0]);

@@ -31,6 +31,7 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
     await c.console.users.add({ name: 'lee', password: PASSWORD, organizations: [B.org], role: 'viewer' });
     await c.console.users.add({ name: 'river', password: PASSWORD, organizations: [RIVER], role: 'analyst' });
     await c.console.users.add({ name: 'lake', password: PASSWORD, organizations: [LAKE], role: 'analyst' });
+    await c.console.users.add({ name: 'river-feed', password: PASSWORD, organizations: [RIVER], role: 'analyst', assignIds: true });
     await c.console.users.add({ name: 'everyone', password: PASSWORD, organizations: [ALL_ORGANIZATIONS], role: 'viewer' });
   }, 120_000);
   afterAll(() => c?.close());
@@ -303,6 +304,22 @@ describe.each(DRIVERS)('console sign-in on %s', (driver) => {
       .set('Content-Type', 'application/fhir+json')
       .send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'source', valueString: 'tenant-mini' }] }))
       .expect(403);
+  });
+
+  test('creating under ids of its own (what ingest writes) needs a user added with --assign-ids, as a client', async () => {
+    const org = JSON.stringify({ resourceType: 'Organization', id: RIVER, name: 'River CCBHC' });
+    const put = (who: { cookie: string; csrf: string }) =>
+      request(c.app)
+        .put(`/fhir/Organization/${RIVER}`)
+        .set('Cookie', who.cookie)
+        .set('X-CSRF-Token', who.csrf)
+        .set('Content-Type', 'application/fhir+json')
+        .send(org);
+    // Without it, a new id is answered as an unknown one, as for any client without --assign-ids.
+    await put(await signIn(c.app, 'river')).expect(404);
+    await put(await signIn(c.app, 'river-feed')).expect(201);
+    expect((await c.console.users.get('river-feed'))?.assignIds).toBe(true);
+    expect((await c.console.users.get('river'))?.assignIds).toBe(false);
   });
 
   test('sign-out needs the CSRF token, deletes the session and clears the cookie', async () => {
