@@ -19,7 +19,7 @@ import { resolveEpisode, type EpisodeRef } from './episode-ref';
 import { splitEpisode } from './episode-split';
 import { futureDateIssues, recordIssue, zodIssues, type Stage } from './issues';
 import { CHILD_HANDLERS, EPISODE_HEADER, RECORD_HANDLERS, type ChildKind, type RecordHandler, type RecordScope } from './record-handlers';
-import { FeedMode, FileMode, type RunMode } from './run-mode';
+import { AwaitingFeedMode, FeedMode, FileMode, type ReferredKind, type RunMode } from './run-mode';
 import { RunState } from './run-state';
 import { StoredContext } from './stored-context';
 
@@ -74,6 +74,12 @@ export interface PipelineDeps {
    * <id>`); without it (the CLI without a store) a run knows only its own records.
    */
   stored?: StoredRecords;
+  /**
+   * With `stored` and `laterRecordsUpdate`: the kinds the source sends (awaiting.ts `sentKinds`).
+   * A reference to one of them found neither in the run nor in the store makes its record wait
+   * (`awaiting person <id>`: run-mode.ts AwaitingFeedMode).
+   */
+  awaitedKinds?: readonly ReferredKind[];
 }
 
 export type { ChildKind, EpisodeRef };
@@ -100,7 +106,11 @@ export class CanonicalRun {
 
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? (() => new Date());
-    this.mode = deps.laterRecordsUpdate ? new FeedMode() : new FileMode();
+    this.mode = !deps.laterRecordsUpdate
+      ? new FileMode()
+      : deps.stored && deps.awaitedKinds?.length
+        ? new AwaitingFeedMode(new Set(deps.awaitedKinds), (kind, id) => this.storedContext?.known(kind, id))
+        : new FeedMode();
     this.state = new RunState(deps.rules, deps.part2Organizations, deps.ledgerMaxContacts);
   }
 
@@ -218,14 +228,19 @@ export class CanonicalRun {
       return this.rejectRecord(kind, path, raw, [recordIssue('error', 'required', '$.source', 'No valid source system before the records', 'canonical')]);
     }
     const stored = this.storedContext;
+    const waits: OperationOutcomeIssue[] = [];
     const { episode, issues } = resolveEpisode(
       kind,
       path,
       ref,
       this.state.episodes,
-      (k, id, where) => this.mode.refer(k, id, where),
+      (k, id, where) => {
+        const wait = this.mode.refer(k, id, where);
+        if (wait) waits.push(wait);
+      },
       stored && ((id) => stored.episode(id)),
     );
+    issues.push(...waits);
     if (!episode || issues.some((i) => i.severity === 'error')) {
       return this.rejectRecord(kind, path, raw, issues);
     }
@@ -258,7 +273,11 @@ export class CanonicalRun {
     // State that spans records (daily units, totals, Part 2 people, ids declared) changes only once the record is accepted.
     const onAccept: (() => void)[] = [];
     if (!issues.some((i) => i.severity === 'error')) {
-      const scope: RecordScope = { path, ctx, rules: this.deps.rules, state: this.state, mode: this.mode, issues, onAccept };
+      const refer = (k: ReferredKind, referred: string, where: string): void => {
+        const wait = this.mode.refer(k, referred, where);
+        if (wait) issues.push(wait);
+      };
+      const scope: RecordScope = { path, ctx, rules: this.deps.rules, state: this.state, mode: this.mode, refer, issues, onAccept };
       resources = handler.map(value, scope, arg);
     }
     if (issues.some((i) => i.severity === 'error')) {

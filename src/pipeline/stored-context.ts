@@ -27,6 +27,8 @@ const DAY = /^\d{4}-\d{2}-\d{2}/;
 export class StoredContext {
   private readonly episodes = new Map<string, StoredEpisode | null>();
   private readonly looked = new Set<string>();
+  /** Whether a looked-up person, organization or practitioner is stored (`kind|id`). */
+  private readonly found = new Map<string, boolean>();
   private readonly days = new Set<string>();
   private readonly billedPeople = new Map<string, boolean>();
   /** Lookups made (for the cost report of bench:translate). */
@@ -44,6 +46,15 @@ export class StoredContext {
   }
 
   /**
+   * Whether the person, organization or practitioner `id` is stored, once `prepare` looked it up;
+   * undefined when it was not looked up (a Part 2 program the mapping declares, a person known
+   * from an episode of the run) or its answer left the bounded cache.
+   */
+  known(kind: 'person' | 'organization' | 'practitioner', id: string): boolean | undefined {
+    return this.found.get(`${kind}|${id}`);
+  }
+
+  /**
    * Looks up what a record of `kind` refers to outside the run. `value`: the record as mapped
    * (not yet checked: anything unusable is left for the canonical checks to reject); `ref`: a
    * child record's episode (`episode.*`).
@@ -53,12 +64,26 @@ export class StoredContext {
       case 'episode': {
         await this.organization(value.organizationId);
         await this.person(value.personId);
+        await this.practitioner(value.specialistId);
+        if (value.referral && typeof value.referral === 'object') await this.practitioner((value.referral as Record<string, unknown>).requesterId);
         if (Array.isArray(value.contacts)) {
-          for (const c of value.contacts as Record<string, unknown>[])
-            if (c && typeof c === 'object' && c.status === 'finished' && c.durationMinutes !== undefined) await this.units(value.personId, c.start);
+          for (const c of value.contacts as Record<string, unknown>[]) {
+            if (!c || typeof c !== 'object') continue;
+            await this.practitioner(c.specialistId);
+            if (c.status === 'finished' && c.durationMinutes !== undefined) await this.units(value.personId, c.start);
+          }
         }
+        if (Array.isArray(value.eligibilityReviews))
+          for (const r of value.eligibilityReviews as Record<string, unknown>[]) if (r && typeof r === 'object') await this.practitioner(r.reviewerId);
         return;
       }
+      case 'organization':
+        return;
+      case 'practitioner':
+        await this.organization(value.organizationId);
+        return this.practitioner(value.supervisorId);
+      case 'supervisor-assessment':
+        return this.practitioner(value.supervisorId);
       case 'person':
         // Its own stored version: a Patient labelled Part 2 (from an episode at a Part 2 program) keeps the label when re-sent.
         await this.person(value.id);
@@ -70,6 +95,12 @@ export class StoredContext {
       case 'recovery-plan': {
         const id = text(ref?.id);
         const episode = id === undefined ? undefined : (this.state.episodes.get(id) ?? (await this.storedEpisode(id, ref)));
+        await this.practitioner(kind === 'contact' ? value.specialistId : kind === 'eligibility-review' ? value.reviewerId : undefined);
+        // An episode named by the record (not in the run, not stored) refers to its person and organization.
+        if (!episode) {
+          await this.person(ref?.personId);
+          await this.organization(ref?.organizationId);
+        }
         // Only a contact that bills (finished, with a duration) needs the units stored for its day.
         if (kind === 'contact' && value.status === 'finished' && value.durationMinutes !== undefined)
           await this.units(episode?.personId ?? ref?.personId, value.start);
@@ -106,7 +137,9 @@ export class StoredContext {
     const id = text(value);
     if (id === undefined || this.state.part2Orgs.has(id) || !this.first(`organization|${id}`)) return;
     this.lookups++;
-    if ((await this.port.find(this.source, 'organization', id))?.part2) this.state.part2Orgs.add(id);
+    const found = await this.port.find(this.source, 'organization', id);
+    this.remember('organization', id, found !== undefined);
+    if (found?.part2) this.state.part2Orgs.add(id);
   }
 
   /** A stored person labelled Part 2 keeps the run's new records about them Part 2 records. */
@@ -114,7 +147,22 @@ export class StoredContext {
     const id = text(value);
     if (id === undefined || this.state.part2People.has(id) || !this.first(`person|${id}`)) return;
     this.lookups++;
-    if ((await this.port.find(this.source, 'person', id))?.part2) this.state.part2People.add(id);
+    const found = await this.port.find(this.source, 'person', id);
+    this.remember('person', id, found !== undefined);
+    if (found?.part2) this.state.part2People.add(id);
+  }
+
+  /** Whether a practitioner is stored (a record referring to one of a source that sends practitioners waits for it). */
+  private async practitioner(value: unknown): Promise<void> {
+    const id = text(value);
+    if (id === undefined || !this.first(`practitioner|${id}`)) return;
+    this.lookups++;
+    this.remember('practitioner', id, (await this.port.find(this.source, 'practitioner', id)) !== undefined);
+  }
+
+  private remember(kind: 'person' | 'organization' | 'practitioner', id: string, stored: boolean): void {
+    if (this.found.size >= CACHE_MAX) this.found.clear();
+    this.found.set(`${kind}|${id}`, stored);
   }
 
   /** The units stored for a person-day go into the ledger once, before the run's first contact of that day is checked. */

@@ -17,6 +17,7 @@ import { CanonicalRun, type PipelineDeps, type RecordKind, type RecordResult, ty
 import { recordIssue } from './issues';
 import { rejectSubject } from './reject-owners';
 import type { RejectError, RejectRecord } from '../store/rejects';
+import { sentKinds } from './awaiting';
 import { onlyFeed, readCsvFeed, routeMessage, type SourceInput } from './source-inputs';
 
 export type { RejectError, RejectRecord };
@@ -137,7 +138,12 @@ export async function translateSource(
   hooks: SourceHooks = {},
 ): Promise<SourceRunReport> {
   // Records of an outside source are events: a later one with an earlier one's id updates it.
-  const run = new CanonicalRun({ ...deps, part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations], laterRecordsUpdate: true });
+  const run = new CanonicalRun({
+    ...deps,
+    part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations],
+    laterRecordsUpdate: true,
+    awaitedKinds: sentKinds(source.feeds),
+  });
   const issues = new IssueList(hooks.maxListedIssues ?? MAX_LISTED_ISSUES);
   issues.push(...run.setSource(source.system));
   const counts: SourceCounts = { read: 0, accepted: 0, rejected: 0, skipped: 0 };
