@@ -192,6 +192,9 @@ function countingPort(port: StoredRecords): { port: StoredRecords; calls: number
     episode: timed(port.episode.bind(port)),
     anyUnitsBilled: timed(port.anyUnitsBilled.bind(port)),
     unitsBilled: timed(port.unitsBilled.bind(port)),
+    findMany: timed(port.findMany.bind(port)),
+    episodes: timed(port.episodes.bind(port)),
+    billedAmong: timed(port.billedAmong.bind(port)),
   };
   return c;
 }

@@ -143,6 +143,16 @@ export class CanonicalRun {
     if (this.storedContext && value !== null && typeof value === 'object') await this.storedContext.prepare(kind, value as Record<string, unknown>, ref);
   }
 
+  /**
+   * Looks up, before a batch of records is translated, what they refer to outside the run: one
+   * question per kind for the batch (stored-context.ts `prefetch`); a no-op without a store.
+   */
+  async prefetch(records: readonly { kind: RecordKind; value: unknown; ref?: EpisodeRef }[]): Promise<void> {
+    if (!this.storedContext) return;
+    const pending = records.flatMap((r) => (r.value !== null && typeof r.value === 'object' ? [{ ...r, value: r.value as Record<string, unknown> }] : []));
+    if (pending.length) await this.storedContext.prefetch(pending);
+  }
+
   get hasSource(): boolean {
     return this.ctx !== undefined;
   }

@@ -62,6 +62,12 @@ const COLLECTION_OF: Partial<Record<MappedKind, CollectionName>> = {
   'supervisor-assessment': 'supervisorAssessments',
 };
 
+/**
+ * Source records read ahead with a store: what they refer to is asked for all of them at once
+ * (one question per kind: stored-context.ts `prefetch`), then each is translated in order.
+ */
+export const LOOKUP_BATCH = 256;
+
 /** Issues listed in a report by default; every rejected record still goes to `onReject` (the rejects report). */
 export const MAX_LISTED_ISSUES = 1000;
 
@@ -261,6 +267,24 @@ export async function translateSource(
     hooks.onProgress?.({ bytes, records: counts.read, input: m.record.input });
   };
 
+  // With a store, records wait in `pending` until a batch is full (or the input ends), then their lookups are made together.
+  const pending: MappedSource[] = [];
+  const flush = async (): Promise<void> => {
+    const batch = pending.splice(0);
+    if (batch.length === 0) return;
+    await run.prefetch(
+      batch.flatMap((m) =>
+        m.issues.some(isError) ? [] : m.results.filter((r) => !r.issues.some(isError)).map((r) => ({ kind: r.kind, value: r.value, ref: r.episode })),
+      ),
+    );
+    for (const m of batch) await handle(m);
+  };
+  const queue = async (m: MappedSource): Promise<void> => {
+    if (!run.looksUp) return handle(m);
+    pending.push(m);
+    if (pending.length >= LOOKUP_BATCH) await flush();
+  };
+
   for (const input of inputs) {
     const before = counts.read;
     const chunks = counted(input.chunks, (n) => (bytes += n));
@@ -272,7 +296,7 @@ export async function translateSource(
         if (input.feed !== undefined && !only)
           throw new InputError(`No feed "${input.feed}" in source ${source.name} (feeds: ${source.feeds.map((f) => f.name).join(', ')})`, '$');
         for await (const record of readHl7(chunks, { input: input.name })) {
-          await handle(routeMessage(source, record, only));
+          await queue(routeMessage(source, record, only));
         }
       } else {
         const feed = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : (feedFor(source, basename(input.name)) ?? onlyFeed(source));
@@ -291,9 +315,12 @@ export async function translateSource(
           source.format === 'csv'
             ? readCsvFeed(chunks, input.name, feed, onWarning)
             : readJson(chunks, { input: input.name, records: feed.json?.records ?? '$', onWarning });
-        for await (const m of mapRecords(source, feed, records)) await handle(m);
+        for await (const m of mapRecords(source, feed, records)) await queue(m);
       }
+      await flush();
     } catch (err) {
+      // The records read before the input stopped are translated all the same.
+      await flush();
       if (!(err instanceof InputError)) throw err;
       report.skipped = err.message;
       fatal ??= err.message;
