@@ -195,6 +195,7 @@ function countingPort(port: StoredRecords): { port: StoredRecords; calls: number
     findMany: timed(port.findMany.bind(port)),
     episodes: timed(port.episodes.bind(port)),
     billedAmong: timed(port.billedAmong.bind(port)),
+    openEpisodes: timed(port.openEpisodes.bind(port)),
   };
   return c;
 }

@@ -56,6 +56,12 @@ export interface StoredRecords {
   findMany(source: string, kind: Exclude<StoredKind, 'episode'>, ids: readonly string[]): Promise<Map<string, StoredRecord>>;
   /** The stored episodes among `asks` (each with its record's claims), by source id; the missing and unreadable ones left out. */
   episodes(source: string, asks: readonly { id: string; claims?: EpisodeClaims }[]): Promise<Map<string, StoredEpisode>>;
+  /**
+   * The open peer support episode of each of `personIds` (an HL7 v2 SIU without PV1-19 names only
+   * its person): a stored episode of `source` with status active whose patient is that person; of
+   * several, the one that started last. By person source id; people without one left out.
+   */
+  openEpisodes(source: string, personIds: readonly string[]): Promise<Map<string, StoredEpisode>>;
   /** The people among `personIds` with any units billed (anyUnitsBilled for each). */
   billedAmong(source: string, personIds: readonly string[]): Promise<Set<string>>;
 }

@@ -9,6 +9,12 @@ import type { StoredKind } from '../domain/stored-records';
 export const awaitingReason = (kind: StoredKind, id: string): string => `awaiting ${kind} ${id}`;
 
 /**
+ * The reason of a record that names no episode, only its person (an HL7 v2 SIU without PV1-19),
+ * when the store holds no open episode of that person: retried when an episode of the person is stored.
+ */
+export const awaitingOpenEpisode = (personId: string): string => `awaiting episode for person ${personId}`;
+
+/**
  * Kinds a record waits for. A contact, review or plan waits for its episode whatever its source
  * sends; a person, organization or practitioner is waited for only when the record's own source
  * sends records of that kind (a feed of its mapping makes them: `sentKinds`), since a reference to

@@ -34,6 +34,8 @@ export interface RecordResult {
   /** Resources made from the record (empty when rejected). */
   resources: Resource[];
   issues: OperationOutcomeIssue[];
+  /** An accepted episode's person (records waiting for that person's open episode are retried when it is stored: awaiting.ts). */
+  personId?: string;
 }
 
 export interface KindCounts {
@@ -249,6 +251,7 @@ export class CanonicalRun {
         if (wait) waits.push(wait);
       },
       stored && ((id) => stored.episode(id)),
+      stored && ((personId) => stored.openEpisode(personId)),
     );
     issues.push(...waits);
     if (!episode || issues.some((i) => i.severity === 'error')) {
@@ -315,7 +318,19 @@ export class CanonicalRun {
     for (const effect of onAccept) effect();
     this.mode.link(resources);
     this.resourceCount += resources.length;
-    return { result: this.count({ kind, path, ...(id !== undefined ? { id } : {}), accepted: true, resources, issues }), value };
+    const personId = kind === 'episode' ? (value as { personId?: unknown }).personId : undefined;
+    return {
+      result: this.count({
+        kind,
+        path,
+        ...(id !== undefined ? { id } : {}),
+        ...(typeof personId === 'string' ? { personId } : {}),
+        accepted: true,
+        resources,
+        issues,
+      }),
+      value,
+    };
   }
 
   private reject(kind: RecordKind, path: string, raw: unknown, issues: OperationOutcomeIssue[], id?: string): RecordResult {

@@ -45,6 +45,8 @@ export interface PendingRecord {
 /** What a batch of records refers to. */
 class Wanted {
   readonly ids = { person: new Set<string>(), organization: new Set<string>(), practitioner: new Set<string>() };
+  /** People whose open episode is asked for (a child naming no episode, only its person). */
+  readonly openFor = new Set<string>();
   /** Episodes not in the run, with the claims of the first record naming each. */
   readonly episodes = new Map<string, EpisodeRef | undefined>();
   /** Billing contacts: their person (or, for a child, undefined until its episode is known), episode id and start. */
@@ -60,6 +62,8 @@ const bills = (c: Record<string, unknown>): boolean => c.status === 'finished' &
 
 export class StoredContext {
   private readonly episodes = new Map<string, StoredEpisode | null>();
+  /** The open episode of a person (by person source id), once asked. */
+  private readonly open = new Map<string, StoredEpisode | null>();
   /** Whether a person, organization or practitioner is stored (`kind|id`), once asked. */
   private readonly found = new Map<string, boolean>();
   private readonly days = new Set<string>();
@@ -76,6 +80,11 @@ export class StoredContext {
   /** The stored episode `id`, once looked up; undefined when not stored (or not readable). */
   episode(id: string): StoredEpisode | undefined {
     return this.episodes.get(id) ?? undefined;
+  }
+
+  /** The open peer support episode of person `personId` in the store, once looked up (StoredRecords.openEpisodes). */
+  openEpisode(personId: string): StoredEpisode | undefined {
+    return this.open.get(personId) ?? undefined;
   }
 
   /**
@@ -101,9 +110,10 @@ export class StoredContext {
     const want = new Wanted();
     for (const r of records) this.collect(r, want);
     // Episodes first: a stored episode names the person whose units a contact counts, and an organization.
-    await Promise.all([this.askEpisodes(want.episodes), this.askFound(want)]);
+    await Promise.all([this.askEpisodes(want.episodes), this.askOpen(want.openFor), this.askFound(want)]);
     const episodeOrgs = new Wanted();
     for (const id of want.episodes.keys()) episodeOrgs.add('organization', this.episodes.get(id)?.organizationId);
+    for (const p of want.openFor) episodeOrgs.add('organization', this.open.get(p)?.organizationId);
     await this.askFound(episodeOrgs);
     await this.askUnits(want.units);
   }
@@ -145,6 +155,8 @@ export class StoredContext {
       case 'recovery-plan': {
         const id = text(ref?.id);
         want.add('practitioner', kind === 'contact' ? value.specialistId : kind === 'eligibility-review' ? value.reviewerId : undefined);
+        // No episode named, only its person (an HL7 v2 SIU without PV1-19): the person's open episode in the store.
+        if (ref?.id === undefined && text(ref?.personId) !== undefined) want.openFor.add(text(ref?.personId) as string);
         if (id !== undefined && !this.state.episodes.has(id)) {
           if (!want.episodes.has(id)) want.episodes.set(id, ref);
           // An episode the record names (found neither in the run nor stored) refers to its person and organization.
@@ -208,6 +220,20 @@ export class StoredContext {
       this.episodes.set(id, e ?? null);
       // A stored Part 2 episode makes its person's records Part 2 records, as an accepted one in the run does.
       if (e?.part2 && e.personId !== undefined) this.state.part2People.add(e.personId);
+    }
+  }
+
+  /** The open episodes of people not asked before: one question for the batch. */
+  private async askOpen(people: ReadonlySet<string>): Promise<void> {
+    const ask = [...people].filter((p) => !this.open.has(p));
+    if (ask.length === 0) return;
+    this.lookups++;
+    const found = await this.port.openEpisodes(this.source, ask);
+    if (this.open.size + ask.length > CACHE_MAX) this.open.clear();
+    for (const p of ask) {
+      const e = found.get(p);
+      this.open.set(p, e ?? null);
+      if (e?.part2) this.state.part2People.add(p);
     }
   }
 

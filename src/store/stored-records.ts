@@ -155,6 +155,46 @@ export function storedRecords(repo: Repository): StoredRecords {
       return out;
     },
 
+    async openEpisodes(source, personIds): Promise<Map<string, StoredEpisode>> {
+      const byRef = new Map(personIds.map((p) => [`Patient/${resourceId(source, 'Patient', p)}`, p]));
+      const latest = new Map<string, EpisodeOfCare>();
+      for (const part of chunks([...byRef.keys()], IDS_PER_QUERY)) {
+        let cursor: string | undefined;
+        do {
+          const page = await repo.search(
+            parseSearchRequest('EpisodeOfCare', { patient: part.join(','), status: 'active', _count: '1000' }),
+            cursor ? { cursor } : {},
+          );
+          for (const e of page.resources as EpisodeOfCare[]) {
+            const p = e.patient?.reference !== undefined ? byRef.get(e.patient.reference) : undefined;
+            // Only this source's episodes (its own source-record identifier): its id is what a contact names.
+            if (p === undefined || recordIdOf(e.identifier, 'episode') === undefined) continue;
+            const had = latest.get(p);
+            if (!had || (e.period?.start ?? '') > (had.period?.start ?? '')) latest.set(p, e);
+          }
+          cursor = page.next;
+        } while (cursor !== undefined);
+      }
+      const out = new Map<string, StoredEpisode>();
+      if (latest.size === 0) return out;
+      const orgs = await readMany<Organization>(
+        repo,
+        'Organization',
+        [...latest.values()].map((e) => referencedId(e.managingOrganization)).filter((x): x is string => x !== undefined),
+      );
+      for (const [personId, e] of latest) {
+        const organizationId = sourceIdAmong(source, 'Organization', 'organization', referencedId(e.managingOrganization), orgs, []);
+        out.set(personId, {
+          id: recordIdOf(e.identifier, 'episode')?.value as string,
+          personId,
+          ...(organizationId !== undefined ? { organizationId } : {}),
+          ...(e.referralRequest?.length ? { referral: true } : {}),
+          part2: labelledPart2(e.meta),
+        });
+      }
+      return out;
+    },
+
     async billedAmong(source, personIds): Promise<Set<string>> {
       const byRef = new Map(personIds.map((p) => [`Patient/${resourceId(source, 'Patient', p)}`, p]));
       const out = new Set<string>();

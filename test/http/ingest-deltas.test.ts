@@ -295,3 +295,100 @@ describe.each(DRIVERS)("lookups through the posting client's access on %s", (dri
       .expect(404);
   });
 });
+
+/**
+ * An HL7 v2 SIU without PV1-19 (issue 13 item 5) names only its person: it goes to that person's
+ * open peer support episode in the store (status active; of several, the latest start), stored by
+ * the nightly CSV export of the same system, or waits as `awaiting episode for person <id>` until
+ * an episode of the person is stored, by either source.
+ */
+describe.each(DRIVERS)('an SIU without PV1-19 on %s', (driver) => {
+  const HL7 = loadSource(join(__dirname, '..', '..', 'mappings', 'hl7v2'));
+  let store: TestStore;
+  let app: ReturnType<typeof createApp>;
+  beforeAll(async () => {
+    store = await openTestStore(driver);
+    const rejects = await RejectStore.open(store.repo.driver);
+    const sources = new Map<string, LoadedSource>([
+      [SOURCE.name, SOURCE],
+      [HL7.name, HL7],
+    ]);
+    app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources, rejects });
+  });
+  afterAll(() => store?.close());
+
+  const postCsv = async (feed: string, body: string, status = 200): Promise<Parameters> => {
+    const res = await request(app).post(`/ingest/riverbend-csv?feed=${feed}`).set('Content-Type', 'text/csv').send(body);
+    expect({ status: res.status, issues: res.status === status ? [] : texts(res.body as Parameters) }).toEqual({ status, issues: [] });
+    return res.body as Parameters;
+  };
+  const postHl7 = async (body: string, status = 200): Promise<Parameters> => {
+    const res = await request(app).post('/ingest/hl7v2').set('Content-Type', 'x-application/hl7-v2+er7').send(body);
+    expect({ status: res.status, issues: res.status === status ? [] : texts(res.body as Parameters) }).toEqual({ status, issues: [] });
+    return res.body as Parameters;
+  };
+  /** A booked appointment of `client` without PV1-19 (after examples/outside/hl7v2/siu.hl7). */
+  const siu = (appointment: string, client: string, visit = ''): string =>
+    [
+      `MSH|^~\\&|RBEHR|RBCBH|PEERBRIDGE|RBHIE|20261102111205-0600||SIU^S12^SIU_S12|MSG-${appointment}|P|2.5.1|||AL|NE|USA|UNICODE UTF-8`,
+      `SCH|${appointment}^RBEHR|${appointment}^RBEHR|||||PEER^Peer support^L|PEER^Peer support^L|60|min^minutes^ANS+|^^60^20261109100000^20261109110000|||||S-1001^OKAFOR^JASMINE^^^^^^RBEHR||||S-1001^OKAFOR^JASMINE^^^^^^RBEHR|||||Booked`,
+      `PID|1||${client}^^^RB^MR||ALVAREZ^MARISOL^J^^^^L||19840211|F`,
+      `PV1|1|O|PEER^^^RB-CCBHC||||S-1001^OKAFOR^JASMINE^^^^^^RBEHR||||||||||||${visit}`,
+      'RGS|1|A',
+      'AIS|1|A|PSF2F^Peer support visit, in person^L|20261109100000|0|min|60|min||Booked',
+      'AIP|1|A|S-1001^OKAFOR^JASMINE^^^^^^RBEHR|PSS^Peer Support Specialist^L||20261109100000|0|min|60|min||Booked',
+    ].join('\r') + '\r';
+  const episodeRow = (episodeId: string, client: string, status: string, admit: string, discharge = ''): string =>
+    `${episodeId},${client},RB-CCBHC,${status},${admit},${discharge},S-1001,,,,,`;
+
+  test('goes to the open episode of its person that started last (a closed one is not open)', async () => {
+    await postCsv('organizations', csv(ORGANIZATIONS, 'RB-CCBHC,Riverbend Community Behavioral Health,1548203967,N'));
+    await postCsv('staff', csv(STAFF, SUPERVISOR, specialist('S-1001')));
+    await postCsv('clients', csv(CLIENTS, '300112,RB0300112,Alvarez,Marisol,J,,02/11/1984,F,RB-CCBHC'));
+    await postCsv(
+      'episodes',
+      csv(
+        EPISODES,
+        episodeRow('E-8001', '300112', 'OPEN', '01/05/2026'),
+        episodeRow('E-8002', '300112', 'OPEN', '03/01/2026'),
+        episodeRow('E-8003', '300112', 'CLOSED', '04/01/2026', '05/01/2026'),
+      ),
+    );
+    const res = await postHl7(siu('A90001', '300112'));
+    expect(param(res, 'accepted')?.valueInteger).toBe(1);
+    const enc = (
+      await request(app)
+        .get(`/fhir/Encounter/${id('Encounter', 'A90001')}`)
+        .expect(200)
+    ).body as Encounter;
+    expect(enc.episodeOfCare?.[0].reference).toBe(`EpisodeOfCare/${id('EpisodeOfCare', 'E-8002')}`);
+    expect(enc.subject?.reference).toBe(`Patient/${id('Patient', '300112')}`);
+    // With PV1-19 the named episode is taken, open or not.
+    await postHl7(siu('A90002', '300112', 'E-8001^^^RBEHR^VN'));
+    const named = (
+      await request(app)
+        .get(`/fhir/Encounter/${id('Encounter', 'A90002')}`)
+        .expect(200)
+    ).body as Encounter;
+    expect(named.episodeOfCare?.[0].reference).toBe(`EpisodeOfCare/${id('EpisodeOfCare', 'E-8001')}`);
+  });
+
+  test('a person without an open episode: the SIU waits, and goes through when the CSV export brings one (another source of the same system)', async () => {
+    await postCsv('clients', csv(CLIENTS, '300127,RB0300127,Kowalczyk,Peter,A,,07/30/1979,M,RB-CCBHC'));
+    const early = await postHl7(siu('A90003', '300127'), 422);
+    expect(texts(early)).toEqual([expect.stringMatching(/PV1-19.*: awaiting episode for person 300127$/)]);
+    await request(app)
+      .get(`/fhir/Encounter/${id('Encounter', 'A90003')}`)
+      .expect(404);
+    const later = await postCsv('episodes', csv(EPISODES, episodeRow('E-8010', '300127', 'OPEN', '06/01/2026')));
+    expect([param(later, 'awaitingRetried')?.valueInteger, param(later, 'awaitingResolved')?.valueInteger]).toEqual([1, 1]);
+    const enc = (
+      await request(app)
+        .get(`/fhir/Encounter/${id('Encounter', 'A90003')}`)
+        .expect(200)
+    ).body as Encounter;
+    expect(enc.episodeOfCare?.[0].reference).toBe(`EpisodeOfCare/${id('EpisodeOfCare', 'E-8010')}`);
+    const open = ((await request(app).get('/ingest/rejects?source=hl7v2').expect(200)).body as Bundle).total;
+    expect(open).toBe(0);
+  });
+});
