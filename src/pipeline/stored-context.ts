@@ -111,10 +111,19 @@ export class StoredContext {
     for (const r of records) this.collect(r, want);
     // Episodes first: a stored episode names the person whose units a contact counts, and an organization.
     await Promise.all([this.askEpisodes(want.episodes), this.askOpen(want.openFor), this.askFound(want)]);
-    const episodeOrgs = new Wanted();
-    for (const id of want.episodes.keys()) episodeOrgs.add('organization', this.episodes.get(id)?.organizationId);
-    for (const p of want.openFor) episodeOrgs.add('organization', this.open.get(p)?.organizationId);
-    await this.askFound(episodeOrgs);
+    const then = new Wanted();
+    for (const [id, ref] of want.episodes) {
+      const stored = this.episodes.get(id);
+      // A stored episode's organization (its Part 2 status); an episode stored nowhere that the record names with its
+      // person and organization refers to them (resolveEpisode takes it from the record).
+      if (stored) then.add('organization', stored.organizationId);
+      else {
+        then.add('person', ref?.personId);
+        then.add('organization', ref?.organizationId);
+      }
+    }
+    for (const p of want.openFor) then.add('organization', this.open.get(p)?.organizationId);
+    await this.askFound(then);
     await this.askUnits(want.units);
   }
 
@@ -157,12 +166,7 @@ export class StoredContext {
         want.add('practitioner', kind === 'contact' ? value.specialistId : kind === 'eligibility-review' ? value.reviewerId : undefined);
         // No episode named, only its person (an HL7 v2 SIU without PV1-19): the person's open episode in the store.
         if (ref?.id === undefined && text(ref?.personId) !== undefined) want.openFor.add(text(ref?.personId) as string);
-        if (id !== undefined && !this.state.episodes.has(id)) {
-          if (!want.episodes.has(id)) want.episodes.set(id, ref);
-          // An episode the record names (found neither in the run nor stored) refers to its person and organization.
-          want.add('person', ref?.personId);
-          want.add('organization', ref?.organizationId);
-        }
+        if (id !== undefined && !this.state.episodes.has(id) && !want.episodes.has(id)) want.episodes.set(id, ref);
         // Only a contact that bills (finished, with a duration) needs the units stored for its day.
         if (kind === 'contact' && bills(value))
           want.units.push({ ...(id !== undefined ? { episodeId: id } : {}), personId: text(ref?.personId), start: value.start });
