@@ -255,11 +255,17 @@ export class StoredContext {
     if (days.size === 0) return;
     // Whether each person has units billed at all: one question for the batch (most people of a first load have none).
     const people = [...new Set([...days.values()].map((d) => d.personId))].filter((p) => !this.billedPeople.has(p));
-    if (people.length) {
+    if (this.billedPeople.size + people.length > CACHE_MAX) this.billedPeople.clear();
+    // A person the store did not hold when the run asked has no units stored (a first load's new clients): no question.
+    const ask = people.filter((p) => {
+      if (this.found.get(`person|${p}`) !== false) return true;
+      this.billedPeople.set(p, false);
+      return false;
+    });
+    if (ask.length) {
       this.lookups++;
-      const billed = await this.port.billedAmong(this.source, people);
-      if (this.billedPeople.size + people.length > CACHE_MAX) this.billedPeople.clear();
-      for (const p of people) this.billedPeople.set(p, billed.has(p));
+      const billed = await this.port.billedAmong(this.source, ask);
+      for (const p of ask) this.billedPeople.set(p, billed.has(p));
     }
     if (this.days.size + days.size > CACHE_MAX) this.days.clear();
     for (const [key, { personId, day }] of days) {
