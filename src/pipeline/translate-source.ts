@@ -204,8 +204,7 @@ export async function translateSource(
       ...(i.source ? { diagnostics: `stage: mapping; source: ${i.source}` } : {}),
     }));
     const collection = COLLECTION_OF[mapped.kind];
-    // With a store, what the record refers to outside the run is looked up first (stored-context.ts).
-    if (run.looksUp && !pre.length) await run.prepare(mapped.kind, mapped.value, mapped.episode);
+    // With a store, what the record refers to outside the run was looked up for its batch (`flush`: stored-context.ts `prefetch`).
     let results: RecordResult[];
     if (collection) {
       results = run.translateAt(collection, '$', mapped.value, pre);
