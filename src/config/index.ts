@@ -93,7 +93,12 @@ export const ConfigSchema = z.object({
    * generated), so dom-6 holds; `required` (default): only those whose profile requires one (CarePlan).
    * Read by the pipeline (src/fhir/narrative.ts narrativeModeFromEnv); checked here.
    */
-  NARRATIVE: z.enum(['required', 'all']).default('required'),
+  NARRATIVE: z
+    .enum(['required', 'all'])
+    .default('required')
+    .describe(
+      '`required`: a generated narrative only where a profile requires one (CarePlan, US Core); `all`: on every resource the pipeline emits, so dom-6 no longer warns (about +45% JSON size; bench/narrative.ts).',
+    ),
   /**
    * FHIR packages (implementation guides) the validator loads at start, comma-separated: `.tgz`
    * files, package folders, or `name#version` in the package cache (PEERBRIDGE_PACKAGE_CACHE, ~/.fhir/packages).

@@ -48,4 +48,20 @@ export interface StoredRecords {
   anyUnitsBilled(source: string, personId: string): Promise<boolean>;
   /** Units billed to person `personId` on `day` (local date of the contacts' start, YYYY-MM-DD), per contact. */
   unitsBilled(source: string, personId: string, day: string): Promise<StoredUnits[]>;
+
+  // Batch forms: one question for many ids (a run asks them for a batch of records before it
+  // translates them, src/pipeline/stored-context.ts `prefetch`), each answering as the single form would.
+
+  /** The stored records of `kind` among `ids`, by source id; the missing and unreadable ones left out. */
+  findMany(source: string, kind: Exclude<StoredKind, 'episode'>, ids: readonly string[]): Promise<Map<string, StoredRecord>>;
+  /** The stored episodes among `asks` (each with its record's claims), by source id; the missing and unreadable ones left out. */
+  episodes(source: string, asks: readonly { id: string; claims?: EpisodeClaims }[]): Promise<Map<string, StoredEpisode>>;
+  /**
+   * The open peer support episode of each of `personIds` (an HL7 v2 SIU without PV1-19 names only
+   * its person): a stored episode of `source` with status active whose patient is that person; of
+   * several, the one that started last. By person source id; people without one left out.
+   */
+  openEpisodes(source: string, personIds: readonly string[]): Promise<Map<string, StoredEpisode>>;
+  /** The people among `personIds` with any units billed (anyUnitsBilled for each). */
+  billedAmong(source: string, personIds: readonly string[]): Promise<Set<string>>;
 }

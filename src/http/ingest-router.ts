@@ -19,7 +19,7 @@ import { repeatedTopLevelKey } from '../inbound/json-records';
 import { badRequest, notFound, unsupportedMediaType } from '../outcomes';
 import type { PipelineDeps } from '../pipeline/canonical';
 import { ingest, ingestSource } from '../pipeline/ingest';
-import { retryAwaiting, retryRejects, type RetryRequest } from '../pipeline/retry-rejects';
+import { retryAwaiting, retryRejects, type AwaitingRetries, type RetryRequest } from '../pipeline/retry-rejects';
 import type { StoredRecords } from '../domain/stored-records';
 import type { RejectOwners, RejectRecord, RejectStore } from '../store/rejects';
 import type { RepositoryAccess } from '../store/repository';
@@ -81,17 +81,26 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
     rejects
       ? (list: RejectRecord[], owners: RejectOwners) => rejects.add(list, { ...owners, access: accessOf(res.locals.auth as CallerLike | undefined) })
       : undefined;
-  // Once an ingest is stored, the caller's rejects awaiting what it stored are retried (src/pipeline/retry-rejects.ts `retryAwaiting`).
-  const awaiting = (caller: CallerStore, source: string) =>
+  // Once an ingest is stored, the caller's rejects awaiting what it stored are retried (src/pipeline/retry-rejects.ts `retryAwaiting`):
+  // those of every source of the same system (the HL7 feeds' SIUs wait for the episodes of the CSV export: one system, two sources).
+  const awaiting = (caller: CallerStore, source: LoadedSource) =>
     rejects && caller.commit && caller.stored
-      ? (written: { kind: string; id: string }[]) =>
-          retryAwaiting(source, written, {
-            rejects,
-            sources,
-            pipeline: pipelineOf(caller),
-            commit: caller.commit,
-            ...(caller.access ? { access: caller.access } : {}),
-          })
+      ? async (written: { kind: string; id: string; personId?: string }[]): Promise<AwaitingRetries> => {
+          const done: AwaitingRetries = { retried: 0, resolved: 0 };
+          const sameSystem = [source, ...[...sources.values()].filter((s) => s !== source && s.system === source.system)];
+          for (const s of sameSystem) {
+            const r = await retryAwaiting(s.name, written, {
+              rejects,
+              sources,
+              pipeline: pipelineOf(caller),
+              commit: caller.commit,
+              ...(caller.access ? { access: caller.access } : {}),
+            });
+            done.retried += r.retried;
+            done.resolved += r.resolved;
+          }
+          return done;
+        }
       : undefined;
 
   router.post('/canonical', readFhirJsonBody(maxBodyBytes), async (req, res) => {
@@ -126,7 +135,7 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
       ...pipelineOf(caller),
       commit: caller.commit,
       saveRejects: saveRejects(res),
-      retryAwaiting: awaiting(caller, source.name),
+      retryAwaiting: awaiting(caller, source),
     });
     sendFhir(res, result.status, result.body);
   });

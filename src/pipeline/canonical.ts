@@ -20,7 +20,7 @@ import { resolveEpisode, type EpisodeRef } from './episode-ref';
 import { splitEpisode } from './episode-split';
 import { futureDateIssues, recordIssue, zodIssues, type Stage } from './issues';
 import { CHILD_HANDLERS, EPISODE_HEADER, RECORD_HANDLERS, type ChildKind, type RecordHandler, type RecordScope } from './record-handlers';
-import { FeedMode, FileMode, type RunMode } from './run-mode';
+import { AwaitingFeedMode, FeedMode, FileMode, type ReferredKind, type RunMode } from './run-mode';
 import { RunState } from './run-state';
 import { StoredContext } from './stored-context';
 
@@ -35,6 +35,8 @@ export interface RecordResult {
   /** Resources made from the record (empty when rejected). */
   resources: Resource[];
   issues: OperationOutcomeIssue[];
+  /** An accepted episode's person (records waiting for that person's open episode are retried when it is stored: awaiting.ts). */
+  personId?: string;
 }
 
 export interface KindCounts {
@@ -83,6 +85,12 @@ export interface PipelineDeps {
   stored?: StoredRecords;
   /** Told of every reference to a record the mappers make (the CLI's Bundles for another server: src/outbound/placeholders.ts). */
   references?: ReferenceLog;
+  /**
+   * With `stored` and `laterRecordsUpdate`: the kinds the source sends (awaiting.ts `sentKinds`).
+   * A reference to one of them found neither in the run nor in the store makes its record wait
+   * (`awaiting person <id>`: run-mode.ts AwaitingFeedMode).
+   */
+  awaitedKinds?: readonly ReferredKind[];
 }
 
 export type { ChildKind, EpisodeRef };
@@ -111,7 +119,11 @@ export class CanonicalRun {
   constructor(private readonly deps: PipelineDeps) {
     this.now = deps.now ?? (() => new Date());
     this.narrative = deps.narrative ?? narrativeModeFromEnv();
-    this.mode = deps.laterRecordsUpdate ? new FeedMode() : new FileMode();
+    this.mode = !deps.laterRecordsUpdate
+      ? new FileMode()
+      : deps.stored && deps.awaitedKinds?.length
+        ? new AwaitingFeedMode(new Set(deps.awaitedKinds), (kind, id) => this.storedContext?.known(kind, id))
+        : new FeedMode();
     this.state = new RunState(deps.rules, deps.part2Organizations, deps.ledgerMaxContacts);
   }
 
@@ -142,6 +154,16 @@ export class CanonicalRun {
    */
   async prepare(kind: RecordKind, value: unknown, ref?: EpisodeRef): Promise<void> {
     if (this.storedContext && value !== null && typeof value === 'object') await this.storedContext.prepare(kind, value as Record<string, unknown>, ref);
+  }
+
+  /**
+   * Looks up, before a batch of records is translated, what they refer to outside the run: one
+   * question per kind for the batch (stored-context.ts `prefetch`); a no-op without a store.
+   */
+  async prefetch(records: readonly { kind: RecordKind; value: unknown; ref?: EpisodeRef }[]): Promise<void> {
+    if (!this.storedContext) return;
+    const pending = records.flatMap((r) => (r.value !== null && typeof r.value === 'object' ? [{ ...r, value: r.value as Record<string, unknown> }] : []));
+    if (pending.length) await this.storedContext.prefetch(pending);
   }
 
   get hasSource(): boolean {
@@ -229,14 +251,20 @@ export class CanonicalRun {
       return this.rejectRecord(kind, path, raw, [recordIssue('error', 'required', '$.source', 'No valid source system before the records', 'canonical')]);
     }
     const stored = this.storedContext;
+    const waits: OperationOutcomeIssue[] = [];
     const { episode, issues } = resolveEpisode(
       kind,
       path,
       ref,
       this.state.episodes,
-      (k, id, where) => this.mode.refer(k, id, where),
+      (k, id, where) => {
+        const wait = this.mode.refer(k, id, where);
+        if (wait) waits.push(wait);
+      },
       stored && ((id) => stored.episode(id)),
+      stored && ((personId) => stored.openEpisode(personId)),
     );
+    issues.push(...waits);
     if (!episode || issues.some((i) => i.severity === 'error')) {
       return this.rejectRecord(kind, path, raw, issues);
     }
@@ -269,7 +297,11 @@ export class CanonicalRun {
     // State that spans records (daily units, totals, Part 2 people, ids declared) changes only once the record is accepted.
     const onAccept: (() => void)[] = [];
     if (!issues.some((i) => i.severity === 'error')) {
-      const scope: RecordScope = { path, ctx, rules: this.deps.rules, state: this.state, mode: this.mode, issues, onAccept };
+      const refer = (k: ReferredKind, referred: string, where: string): void => {
+        const wait = this.mode.refer(k, referred, where);
+        if (wait) issues.push(wait);
+      };
+      const scope: RecordScope = { path, ctx, rules: this.deps.rules, state: this.state, mode: this.mode, refer, issues, onAccept };
       resources = handler.map(value, scope, arg);
       if (this.narrative === 'all') resources = resources.map(withNarrative);
     }
@@ -298,7 +330,19 @@ export class CanonicalRun {
     for (const effect of onAccept) effect();
     this.mode.link(resources);
     this.resourceCount += resources.length;
-    return { result: this.count({ kind, path, ...(id !== undefined ? { id } : {}), accepted: true, resources, issues }), value };
+    const personId = kind === 'episode' ? (value as { personId?: unknown }).personId : undefined;
+    return {
+      result: this.count({
+        kind,
+        path,
+        ...(id !== undefined ? { id } : {}),
+        ...(typeof personId === 'string' ? { personId } : {}),
+        accepted: true,
+        resources,
+        issues,
+      }),
+      value,
+    };
   }
 
   private reject(kind: RecordKind, path: string, raw: unknown, issues: OperationOutcomeIssue[], id?: string): RecordResult {

@@ -11,7 +11,7 @@ import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { RecordId, type EpisodeLink } from '../domain/model';
 import type { StoredEpisode } from '../domain/stored-records';
 import { recordIssue, zodIssues } from './issues';
-import { awaitingReason } from './awaiting';
+import { awaitingOpenEpisode, awaitingReason } from './awaiting';
 import type { ChildKind } from './record-handlers';
 import type { ReferredKind } from './run-mode';
 
@@ -34,6 +34,7 @@ export function resolveEpisode(
   episodes: ReadonlyMap<string, EpisodeLink>,
   refer: (kind: ReferredKind, id: string, where: string) => void,
   stored?: (id: string) => StoredEpisode | undefined,
+  open?: (personId: string) => StoredEpisode | undefined,
 ): { episode?: EpisodeLink; issues: OperationOutcomeIssue[] } {
   const issues: OperationOutcomeIssue[] = [];
   const field = (name: keyof EpisodeRef): string | undefined => {
@@ -50,12 +51,26 @@ export function resolveEpisode(
   const personId = field('personId');
   const organizationId = field('organizationId');
   let episode: EpisodeLink | undefined;
-  if (id === undefined) {
-    if (ref.id === undefined)
-      issues.push(recordIssue('error', 'required', `${path}.episode.id`, `A ${kind} on its own needs the id of its episode (episode.id)`, 'canonical'));
+  // No episode id, only the person (an HL7 v2 SIU without PV1-19): with a store, the person's open episode there.
+  const openOne = id === undefined && ref.id === undefined && personId !== undefined && open ? open(personId) : undefined;
+  if (id === undefined && openOne === undefined) {
+    if (ref.id === undefined && personId !== undefined && open)
+      issues.push(recordIssue('error', 'not-found', `${path}.episode.id`, awaitingOpenEpisode(personId), 'canonical'));
+    else if (ref.id === undefined)
+      issues.push(
+        recordIssue(
+          'error',
+          'required',
+          `${path}.episode.id`,
+          `A ${kind} on its own needs the id of its episode (episode.id)${open ? '' : personId !== undefined ? ': without a store, the open episode of its person cannot be looked up' : ''}`,
+          'canonical',
+        ),
+      );
   } else {
-    const inRun = episodes.get(id);
-    const known = inRun ?? stored?.(id);
+    const inRun = id !== undefined ? episodes.get(id) : undefined;
+    const known = inRun ?? openOne ?? (id !== undefined ? stored?.(id) : undefined);
+    // Here the record named the episode, or its person's open one was found.
+    const named = known?.id ?? id ?? '';
     if (known) {
       for (const [name, value] of [
         ['personId', personId],
@@ -70,10 +85,10 @@ export function resolveEpisode(
                   'error',
                   'required',
                   `${path}.episode.${name}`,
-                  `Episode ${id} is stored, but its ${name === 'personId' ? 'person' : 'organization'} is not (or not readable here): give episode.${name}`,
+                  `Episode ${named} is stored, but its ${name === 'personId' ? 'person' : 'organization'} is not (or not readable here): give episode.${name}`,
                   'canonical',
                 )
-              : recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${id} in the store has another ${name} than "${value}"`, 'canonical'),
+              : recordIssue('error', 'conflict', `${path}.episode.${name}`, `Episode ${named} in the store has another ${name} than "${value}"`, 'canonical'),
           );
         } else if (value !== undefined && value !== has) {
           issues.push(
@@ -81,7 +96,7 @@ export function resolveEpisode(
               'error',
               'conflict',
               `${path}.episode.${name}`,
-              `Episode ${id} has ${name} "${has}" ${inRun ? 'in this run' : 'in the store'}, not "${value}"`,
+              `Episode ${named} has ${name} "${has}" ${inRun ? 'in this run' : 'in the store'}, not "${value}"`,
               'canonical',
             ),
           );
@@ -90,18 +105,20 @@ export function resolveEpisode(
       if (known.personId !== undefined && known.organizationId !== undefined)
         episode = { ...known, personId: known.personId, organizationId: known.organizationId };
     } else if (stored && (personId === undefined || organizationId === undefined)) {
-      issues.push(recordIssue('error', 'not-found', `${path}.episode.id`, awaitingReason('episode', id), 'canonical'));
+      issues.push(recordIssue('error', 'not-found', `${path}.episode.id`, awaitingReason('episode', named), 'canonical'));
     } else {
       for (const [name, value] of [
         ['personId', personId],
         ['organizationId', organizationId],
       ] as const) {
         if (value === undefined && ref[name] === undefined) {
-          issues.push(recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${id} is not in this run: give episode.${name} too`, 'canonical'));
+          issues.push(
+            recordIssue('error', 'required', `${path}.episode.${name}`, `Episode ${named} is not in this run: give episode.${name} too`, 'canonical'),
+          );
         }
       }
       if (personId !== undefined && organizationId !== undefined) {
-        episode = { id, personId, organizationId };
+        episode = { id: named, personId, organizationId };
         refer('person', personId, `${path}.episode.personId`);
         refer('organization', organizationId, `${path}.episode.organizationId`);
       }

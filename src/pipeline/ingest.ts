@@ -40,7 +40,7 @@ export interface SourceIngestDeps extends IngestDeps {
    * (retry-rejects.ts `retryAwaiting`), the run's own included, so the order of files and messages
    * does not matter.
    */
-  retryAwaiting?: (written: { kind: string; id: string }[]) => Promise<AwaitingRetries>;
+  retryAwaiting?: (written: { kind: string; id: string; personId?: string }[]) => Promise<AwaitingRetries>;
 }
 
 /** The native source; outside sources are the mapping folders under mappings/. */
@@ -174,7 +174,7 @@ export async function ingestSource(
   // A later record with an earlier one's id (an A08 after an A04) replaces its resources: one entry per resource.
   const byKey = new Map<string, Resource>();
   const rejects: RejectRecord[] = [];
-  const written = new Map<string, { kind: string; id: string }>();
+  const written = new Map<string, { kind: string; id: string; personId?: string }>();
   const report = await translateSource(
     source,
     inputs,
@@ -182,7 +182,11 @@ export async function ingestSource(
     (made, result) => {
       for (const r of made) byKey.set(`${r.resourceType}/${r.id}`, r);
       if (result.id !== undefined && (AWAITED_KINDS as readonly string[]).includes(result.kind))
-        written.set(`${result.kind}|${result.id}`, { kind: result.kind, id: result.id });
+        written.set(`${result.kind}|${result.id}`, {
+          kind: result.kind,
+          id: result.id,
+          ...(result.personId !== undefined ? { personId: result.personId } : {}),
+        });
     },
     { onReject: (r) => void rejects.push(r) },
   );

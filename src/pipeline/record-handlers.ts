@@ -29,7 +29,7 @@ import { localDate } from '../domain/datetime';
 import type { MapContext } from '../fhir/context';
 import * as records from '../fhir/records';
 import { recordIssue } from './issues';
-import type { RunMode } from './run-mode';
+import type { ReferredKind, RunMode } from './run-mode';
 import type { RunState } from './run-state';
 
 /** What a mapper sees of the run while it maps one parsed record. */
@@ -40,6 +40,8 @@ export interface RecordScope {
   readonly rules: RuleSet;
   readonly state: RunState;
   readonly mode: RunMode;
+  /** The record refers to a `kind` with `id` at `where` (RunMode.refer): an error it gives (the record must wait for it) goes into `issues`. */
+  readonly refer: (kind: ReferredKind, id: string, where: string) => void;
   /** The record's issues so far; an error added here rejects the record. */
   readonly issues: OperationOutcomeIssue[];
   /** Effects run only once the record is accepted. */
@@ -65,7 +67,7 @@ export type ChildKind = 'contact' | 'eligibility-review' | 'recovery-plan';
 export const EPISODE_HEADER: RecordHandler<typeof EpisodeHeader> = {
   kind: 'episode',
   schema: EpisodeHeader,
-  map(e, { path, ctx, state, mode, onAccept }) {
+  map(e, { path, ctx, state, refer, onAccept }) {
     const part2 = state.isPart2(e);
     // Only the link is kept (not the whole header), so a run's memory grows little with its episodes.
     onAccept.push(() =>
@@ -78,10 +80,10 @@ export const EPISODE_HEADER: RecordHandler<typeof EpisodeHeader> = {
       }),
     );
     if (part2) onAccept.push(() => state.part2People.add(e.personId));
-    mode.refer('person', e.personId, `${path}.personId`);
-    mode.refer('organization', e.organizationId, `${path}.organizationId`);
-    if (e.specialistId) mode.refer('practitioner', e.specialistId, `${path}.specialistId`);
-    if (e.referral?.requesterId) mode.refer('practitioner', e.referral.requesterId, `${path}.referral.requesterId`);
+    refer('person', e.personId, `${path}.personId`);
+    refer('organization', e.organizationId, `${path}.organizationId`);
+    if (e.specialistId) refer('practitioner', e.specialistId, `${path}.specialistId`);
+    if (e.referral?.requesterId) refer('practitioner', e.referral.requesterId, `${path}.referral.requesterId`);
     return records.episodeResources(e, ctx, part2);
   },
 };
@@ -103,10 +105,10 @@ export const RECORD_HANDLERS: { readonly [C in CollectionName]: RecordHandler<z.
   practitioners: handler({
     kind: 'practitioner',
     schema: Practitioner,
-    map(p, { path, ctx, state, mode, issues, onAccept }) {
+    map(p, { path, ctx, state, mode, refer, issues, onAccept }) {
       onAccept.push(() => mode.declare('practitioner', p.id));
-      mode.refer('organization', p.organizationId, `${path}.organizationId`);
-      if (p.supervisorId) mode.refer('practitioner', p.supervisorId, `${path}.supervisorId`);
+      refer('organization', p.organizationId, `${path}.organizationId`);
+      if (p.supervisorId) refer('practitioner', p.supervisorId, `${path}.supervisorId`);
       const organizationTelecom = state.organizationTelecom.get(p.organizationId) ?? [];
       if (!p.telecom.length && !organizationTelecom.length) {
         issues.push(
@@ -125,8 +127,8 @@ export const RECORD_HANDLERS: { readonly [C in CollectionName]: RecordHandler<z.
   people: handler({
     kind: 'person',
     schema: Person,
-    map(p, { path, ctx, state, mode, onAccept }) {
-      if (p.organizationId) mode.refer('organization', p.organizationId, `${path}.organizationId`);
+    map(p, { path, ctx, state, mode, refer, onAccept }) {
+      if (p.organizationId) refer('organization', p.organizationId, `${path}.organizationId`);
       const part2 = state.part2People.has(p.id) || (p.organizationId !== undefined && state.part2Orgs.has(p.organizationId));
       onAccept.push(() => {
         mode.declare('person', p.id);
@@ -139,8 +141,8 @@ export const RECORD_HANDLERS: { readonly [C in CollectionName]: RecordHandler<z.
   recoveryCapital: handler({
     kind: 'recovery-capital',
     schema: RecoveryCapitalAdministration,
-    map(a, { path, ctx, state, mode, issues, onAccept }) {
-      mode.refer('person', a.personId, `${path}.personId`);
+    map(a, { path, ctx, state, refer, issues, onAccept }) {
+      refer('person', a.personId, `${path}.personId`);
       const result = recoveryCapitalTotal(a.answers);
       if (result.total === undefined) {
         const items = result.missing.map((n) => `${n} (irc-${n})`).join(', ');
@@ -163,8 +165,8 @@ export const RECORD_HANDLERS: { readonly [C in CollectionName]: RecordHandler<z.
   supervisorAssessments: handler({
     kind: 'supervisor-assessment',
     schema: SupervisorAssessment,
-    map(s, { path, ctx, mode }) {
-      mode.refer('practitioner', s.supervisorId, `${path}.supervisorId`);
+    map(s, { path, ctx, refer }) {
+      refer('practitioner', s.supervisorId, `${path}.supervisorId`);
       return records.assessmentResources(s, ctx);
     },
   }),
@@ -175,7 +177,7 @@ export const CHILD_HANDLERS: { readonly [K in ChildKind]: RecordHandler<z.ZodTyp
   'eligibility-review': handler({
     kind: 'eligibility-review',
     schema: EligibilityReview,
-    map(rev, { path, ctx, rules, mode, issues }, { episode, part2 }: EpisodeOf) {
+    map(rev, { path, ctx, rules, refer, issues }, { episode, part2 }: EpisodeOf) {
       const allowed = new Set<string>(rules.eligibility[rev.type].criteria);
       for (const c of Object.keys(rev.criteria)) {
         if (!allowed.has(c))
@@ -189,15 +191,15 @@ export const CHILD_HANDLERS: { readonly [K in ChildKind]: RecordHandler<z.ZodTyp
             ),
           );
       }
-      if (rev.reviewerId) mode.refer('practitioner', rev.reviewerId, `${path}.reviewerId`);
+      if (rev.reviewerId) refer('practitioner', rev.reviewerId, `${path}.reviewerId`);
       return records.reviewResources(rev, episode, ctx, part2);
     },
   }),
   contact: handler({
     kind: 'contact',
     schema: Contact,
-    map(contact, { path, ctx, rules, state, mode, issues, onAccept }, { episode: e, part2 }: EpisodeOf) {
-      mode.refer('practitioner', contact.specialistId, `${path}.specialistId`);
+    map(contact, { path, ctx, rules, state, refer, issues, onAccept }, { episode: e, part2 }: EpisodeOf) {
+      refer('practitioner', contact.specialistId, `${path}.specialistId`);
       let units = 0;
       if (contact.status === 'finished' && contact.durationMinutes !== undefined && !issues.some((x) => x.severity === 'error')) {
         const raw = billingUnits(contact.durationMinutes, rules.billing);

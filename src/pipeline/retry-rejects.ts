@@ -25,7 +25,7 @@ import type { RepositoryAccess } from '../store/repository';
 import type { LoadedSource } from '../translate/types';
 import type { PipelineDeps } from './canonical';
 import { translateSource } from './translate-source';
-import { AWAITED_KINDS, awaitingReason } from './awaiting';
+import { AWAITED_KINDS, awaitingOpenEpisode, awaitingReason } from './awaiting';
 import type { StoredKind } from '../domain/stored-records';
 
 export interface RetryRequest {
@@ -255,7 +255,11 @@ export interface AwaitingRetries {
  * order in which files and messages arrive does not matter. The records a retry stores may be
  * awaited too: up to AWAITING_ROUNDS rounds.
  */
-export async function retryAwaiting(source: string, written: Iterable<{ kind?: string; id?: string }>, deps: RetryDeps): Promise<AwaitingRetries> {
+export async function retryAwaiting(
+  source: string,
+  written: Iterable<{ kind?: string; id?: string; personId?: string }>,
+  deps: RetryDeps,
+): Promise<AwaitingRetries> {
   const done: AwaitingRetries = { retried: 0, resolved: 0 };
   let reasons = awaitedReasons(written);
   for (let round = 0; round < AWAITING_ROUNDS && reasons.length > 0; round++) {
@@ -271,10 +275,12 @@ export async function retryAwaiting(source: string, written: Iterable<{ kind?: s
 }
 
 /** The reasons of rejects waiting for these records (only kinds a record can wait for). */
-function awaitedReasons(written: Iterable<{ kind?: string; id?: string }>): string[] {
+function awaitedReasons(written: Iterable<{ kind?: string; id?: string; personId?: string }>): string[] {
   const out = new Set<string>();
   for (const w of written) {
     if (w.id !== undefined && (AWAITED_KINDS as readonly (string | undefined)[]).includes(w.kind)) out.add(awaitingReason(w.kind as StoredKind, w.id));
+    // An episode stored for a person: the records that named only that person (an SIU without PV1-19) try again.
+    if (w.kind === 'episode' && w.personId !== undefined) out.add(awaitingOpenEpisode(w.personId));
   }
   return [...out];
 }

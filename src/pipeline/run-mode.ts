@@ -13,6 +13,7 @@ import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { RecordKind } from '../domain/model';
 import { rewriteReferences } from '../fhir/bundle';
 import { recordIssue } from './issues';
+import { awaitingReason } from './awaiting';
 
 /** Record kinds other records refer to by id. */
 export type ReferredKind = 'organization' | 'practitioner' | 'person';
@@ -23,8 +24,8 @@ export interface RunMode {
   duplicate(kind: RecordKind, id: string, path: string): OperationOutcomeIssue | undefined;
   /** A record of `kind` with `id` was accepted. */
   declare(kind: ReferredKind, id: string): void;
-  /** A record refers to a `kind` with `id`, at `where` (the first place is kept). */
-  refer(kind: ReferredKind, id: string, where: string): void;
+  /** A record refers to a `kind` with `id`, at `where` (the first place is kept); an error when the record must wait for it (AwaitingFeedMode). */
+  refer(kind: ReferredKind, id: string, where: string): OperationOutcomeIssue | undefined;
   /** The resources of an accepted record: references among the run's resources are rewritten. */
   link(resources: Resource[]): void;
   /** Warnings that need the whole run: references to records not in it. */
@@ -51,8 +52,9 @@ export class FileMode implements RunMode {
     this.declared[kind].add(id);
   }
 
-  refer(kind: ReferredKind, id: string, where: string): void {
+  refer(kind: ReferredKind, id: string, where: string): undefined {
     if (!this.referenced[kind].has(id)) this.referenced[kind].set(id, where);
+    return undefined;
   }
 
   link(resources: Resource[]): void {
@@ -79,13 +81,43 @@ export class FeedMode implements RunMode {
     return undefined;
   }
 
-  declare(): void {}
+  declare(_kind: ReferredKind, _id: string): void {}
 
-  refer(): void {}
+  refer(_kind: ReferredKind, _id: string, _where: string): OperationOutcomeIssue | undefined {
+    return undefined;
+  }
 
   link(): void {}
 
   unresolved(): OperationOutcomeIssue[] {
     return [];
+  }
+}
+
+/**
+ * An outside source's feed with a store (issue 13 item 1): a record referring to a person,
+ * organization or practitioner of a kind the source sends (`awaited`), that is neither accepted
+ * earlier in the run nor stored (`stored`: what the run's lookups found; undefined when not looked
+ * up, then it is not waited for), is rejected as `awaiting <kind> <id>` and retried when that
+ * record is stored (retry-rejects.ts `retryAwaiting`). It keeps the ids accepted in the run, one
+ * set per kind (as RunState keeps the run's episodes).
+ */
+export class AwaitingFeedMode extends FeedMode {
+  private readonly declared = { organization: new Set<string>(), practitioner: new Set<string>(), person: new Set<string>() };
+
+  constructor(
+    private readonly awaited: ReadonlySet<ReferredKind>,
+    private readonly stored: (kind: ReferredKind, id: string) => boolean | undefined,
+  ) {
+    super();
+  }
+
+  override declare(kind: ReferredKind, id: string): void {
+    if (this.awaited.has(kind)) this.declared[kind].add(id);
+  }
+
+  override refer(kind: ReferredKind, id: string, where: string): OperationOutcomeIssue | undefined {
+    if (!this.awaited.has(kind) || this.declared[kind].has(id) || this.stored(kind, id) !== false) return undefined;
+    return recordIssue('error', 'not-found', where, awaitingReason(kind, id), 'canonical');
   }
 }

@@ -19,6 +19,7 @@ import { rejectSubject } from './reject-owners';
 import { IssueList } from './issue-list';
 import { blamedRows, fieldOf, LINE, ownPlaces, sourceOf } from './source-places';
 import type { RejectError, RejectRecord } from '../store/rejects';
+import { sentKinds } from './awaiting';
 import { counted, collect, feedsOf, readCsvFeed, routeMessage, type SourceInput } from './source-inputs';
 
 export type { RejectError, RejectRecord };
@@ -85,6 +86,12 @@ const COLLECTION_OF: Partial<Record<MappedKind, CollectionName>> = {
   'supervisor-assessment': 'supervisorAssessments',
 };
 
+/**
+ * Source records read ahead with a store: what they refer to is asked for all of them at once
+ * (one question per kind: stored-context.ts `prefetch`), then each is translated in order.
+ */
+export const LOOKUP_BATCH = 256;
+
 /** Issues listed in a report by default; every rejected record still goes to `onReject` (the rejects report). */
 export const MAX_LISTED_ISSUES = 1000;
 
@@ -101,7 +108,12 @@ export async function translateSource(
   hooks: SourceHooks = {},
 ): Promise<SourceRunReport> {
   // Records of an outside source are events: a later one with an earlier one's id updates it.
-  const run = new CanonicalRun({ ...deps, part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations], laterRecordsUpdate: true });
+  const run = new CanonicalRun({
+    ...deps,
+    part2Organizations: [...(deps.part2Organizations ?? []), ...source.part2Organizations],
+    laterRecordsUpdate: true,
+    awaitedKinds: sentKinds(source.feeds),
+  });
   const issues = new IssueList(hooks.maxListedIssues ?? MAX_LISTED_ISSUES);
   issues.push(...run.setSource(source.system));
   const counts: SourceCounts = { read: 0, accepted: 0, rejected: 0, skipped: 0 };
@@ -177,8 +189,7 @@ export async function translateSource(
       ...(i.source ? { diagnostics: `stage: mapping; source: ${i.source}` } : {}),
     }));
     const collection = COLLECTION_OF[mapped.kind];
-    // With a store, what the record refers to outside the run is looked up first (stored-context.ts).
-    if (run.looksUp && !pre.length) await run.prepare(mapped.kind, mapped.value, mapped.episode);
+    // With a store, what the record refers to outside the run was looked up for its batch (`flush`: stored-context.ts `prefetch`).
     let results: RecordResult[];
     if (collection) {
       results = run.translateAt(collection, '$', mapped.value, pre);
@@ -322,6 +333,24 @@ export async function translateSource(
     hooks.onProgress?.({ bytes, records: counts.read, input: m.record.input });
   };
 
+  // With a store, records wait in `pending` until a batch is full (or the input ends), then their lookups are made together.
+  const pending: MappedSource[] = [];
+  const flush = async (): Promise<void> => {
+    const batch = pending.splice(0);
+    if (batch.length === 0) return;
+    await run.prefetch(
+      batch.flatMap((m) =>
+        m.issues.some(isError) ? [] : m.results.filter((r) => !r.issues.some(isError)).map((r) => ({ kind: r.kind, value: r.value, ref: r.episode })),
+      ),
+    );
+    for (const m of batch) await handle(m);
+  };
+  const queue = async (m: MappedSource): Promise<void> => {
+    if (!run.looksUp) return handle(m);
+    pending.push(m);
+    if (pending.length >= LOOKUP_BATCH) await flush();
+  };
+
   for (const input of inputs) {
     let before = counts.read;
     const chunks = counted(input.chunks, (n) => (bytes += n));
@@ -333,7 +362,7 @@ export async function translateSource(
         if (input.feed !== undefined && !only)
           throw new InputError(`No feed "${input.feed}" in source ${source.name} (feeds: ${source.feeds.map((f) => f.name).join(', ')})`, '$');
         for await (const record of readHl7(chunks, { input: input.name })) {
-          await handle(routeMessage(source, record, only));
+          await queue(routeMessage(source, record, only));
         }
       } else {
         const named = input.feed !== undefined ? source.feeds.find((f) => f.name === input.feed) : undefined;
@@ -353,6 +382,7 @@ export async function translateSource(
         const page = feeds.length > 1 ? [await collect(chunks)] : undefined;
         for (const [i, feed] of feeds.entries()) {
           if (i > 0) {
+            await flush(); // the previous feed's records counted under its own report
             report.read = counts.read - before;
             before = counts.read;
             report = { name: input.name, read: 0 };
@@ -363,10 +393,13 @@ export async function translateSource(
             source.format === 'csv'
               ? readCsvFeed(chunks, input.name, feed, onWarning)
               : readJson(page ?? chunks, { input: input.name, records: feed.json?.records ?? '$', ...(i === 0 ? { onWarning } : {}) });
-          for await (const m of mapRecords(source, feed, records)) await handle(m);
+          for await (const m of mapRecords(source, feed, records)) await queue(m);
         }
       }
+      await flush();
     } catch (err) {
+      // The records read before the input stopped are translated all the same.
+      await flush();
       if (!(err instanceof InputError)) throw err;
       report.skipped = err.message;
       fatal ??= err.message;

@@ -279,10 +279,20 @@ export function compileField(target: string, data: unknown, cx: CompileContext, 
     }
   }
   const set = makeSetter(episode ? segs.slice(1) : segs);
-  const rule =
-    data !== null && typeof data === 'object' && !Array.isArray(data) && 'each' in data
-      ? compileEach(data, cx, at, info, targetWhere)
-      : compileValue(data, cx, at, { info, where: targetWhere });
+  const isEach = (d: unknown): d is RuleData => d !== null && typeof d === 'object' && !Array.isArray(d) && 'each' in d;
+  let rule: ValueRule | EachRule;
+  if (Array.isArray(data) && data.length > 0 && data.some(isEach)) {
+    // A list of each rules: one list of objects, the items of each rule after the previous one's.
+    const rules = data.map((d, i) => {
+      if (!isEach(d)) throw file.error([...at, i], 'a list of rules is a list of each rules (each with fields), one after the other');
+      const r = compileEach(d, cx, [...at, i], info, targetWhere);
+      if (!r.fields) throw file.error([...at, i], 'in a list of each rules, each one has fields (they make one list of objects)');
+      return r;
+    });
+    rule = { ...rules[0], also: rules.slice(1) };
+  } else {
+    rule = isEach(data) ? compileEach(data, cx, at, info, targetWhere) : compileValue(data, cx, at, { info, where: targetWhere });
+  }
   return { target, segs, set, episode, info, rule, element: indexedElement(segs) };
 }
 

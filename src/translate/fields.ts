@@ -132,18 +132,21 @@ function runEach(rule: EachRule, f: FieldRun, scope: SourceScope, env: Env, path
   let made = false;
   if (rule.fields) {
     const list: Record<string, unknown>[] = [];
-    for (const item of items) {
-      if (!passes(rule, item, env, path)) {
-        continue;
-      }
-      const obj: Record<string, unknown> = {};
-      const p = `${path}[${list.length}]`;
-      const got = runGroup(rule.fields, item, env, p, obj);
-      if (Object.keys(obj).length > 0) {
-        list.push(obj);
-        any ||= got;
-      } else {
-        clearTrace(env.trace, p);
+    // This rule's items, then those of the rules after it (`also`), into one list.
+    for (const r of [rule, ...(rule.also ?? [])]) {
+      for (const item of r === rule ? items : scope.list(r.each)) {
+        if (!passes(r, item, env, path) || !r.fields) {
+          continue;
+        }
+        const obj: Record<string, unknown> = {};
+        const p = `${path}[${list.length}]`;
+        const got = runGroup(r.fields, item, env, p, obj);
+        if (Object.keys(obj).length > 0) {
+          list.push(obj);
+          any ||= got;
+        } else {
+          clearTrace(env.trace, p);
+        }
       }
     }
     if (list.length > 0) {

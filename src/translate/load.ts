@@ -291,6 +291,7 @@ function loadFeed(
     ...(data.json ? { json: data.json } : {}),
     ...(data.group ? { group: { by: data.group.by, sorted: data.group.sorted } } : {}),
     columns,
+    kinds: [...new Set(rules.map((r) => r.kind))],
     matches(x: string): boolean {
       const subject = format === 'hl7v2' ? x.split('^').slice(0, 2).join('^') : path.basename(x.replace(/\\/g, '/'));
       return patterns.some((re) => re.test(subject));

@@ -28,6 +28,8 @@ export interface EachRule {
   key?: ValueRule;
   value?: ValueRule;
   item?: ValueRule;
+  /** More `each` rules with fields whose objects follow this one's in the same list (a list of each rules: PID-13 home and PID-14 business phones). */
+  also?: EachRule[];
 }
 
 /** One compiled target of a `fields` map. */

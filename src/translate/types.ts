@@ -99,6 +99,8 @@ export interface Feed {
   group?: { by: string[]; sorted: boolean };
   /** The CSV columns the feed names (every `from`, `each`, `when` and `group.by` path), for the header check. */
   columns: string[];
+  /** The record kinds the feed makes (its `records[].record`, contacts and reviews of an episode left out): what the source sends. */
+  kinds?: readonly MappedKind[];
   /** Does this feed read an input of this file name (csv/json) or message type (hl7v2)? */
   matches(nameOrMessageType: string): boolean;
 }

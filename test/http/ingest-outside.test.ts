@@ -33,6 +33,9 @@ describe.each(DRIVERS)('outside-source ingest on %s', (driver) => {
     await publishConceptMaps(store.repo, sources);
     const rejects = await RejectStore.open(store.repo.driver);
     app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources, rejects });
+    // The source sends people: its contacts' clients come first, else the contacts wait for them (`awaiting person`, ingest-deltas.test.ts).
+    const clients = `${readFileSync(join(MINI, 'clients.csv'), 'utf8').trimEnd()}\nP-9,Okafor,Jasmine,01/02/1990\n`;
+    expect((await request(app).post('/ingest/mapping-mini?feed=people').set('Content-Type', 'text/csv').send(clients)).status).toBe(200);
   });
   afterAll(() => store?.close());
 

@@ -1,7 +1,7 @@
 /**
  * HL7 v2 PID demographics into Patient with the shipped hl7v2 mapping (issue 13 item 5): every
  * PID-3 identifier with its assigning authority and type, addresses (PID-11), phones and email
- * (PID-13), race (PID-10) and ethnicity (PID-22) as the US Core extensions, language (PID-15)
+ * (PID-13, home; PID-14, business: use work), race (PID-10) and ethnicity (PID-22) as the US Core extensions, language (PID-15)
  * and marital status (PID-16); the Patient reads back to the same person (from-fhir); an 8859/1
  * message's accented name and a message behind a byte-order mark come through.
  */
@@ -26,7 +26,7 @@ const PID = [
   '||2028-9^Asian^HL70005~2106-3^White^HL70005',
   '|1 Main St^Apt 2^Riverbend^IL^62701^USA^H~PO Box 9^^Riverbend^IL^62702^USA^M',
   '||^PRN^PH^^1^217^5550100~^WPN^CP^^1^217^5550101~^NET^Internet^jane@example.org',
-  '||SPA|M||||||H^Hispanic or Latino^HL70189',
+  '|^WPN^PH^^1^217^5550199~^^FX^^1^217^5550198|SPA|M||||||H^Hispanic or Latino^HL70189',
 ].join('');
 const ADT = [MSH('DEMO1'), 'EVN|A04|20261102080512-0600', PID, 'PV1|1|O|PEER^^^RB-CCBHC'].join('\r') + '\r';
 
@@ -84,6 +84,9 @@ describe('HL7 v2 PID demographics', () => {
       { system: 'phone', value: '(217) 555-0100', use: 'home', rank: 1 },
       { system: 'phone', value: '(217) 555-0101', use: 'work', rank: 2 },
       { system: 'email', value: 'jane@example.org', use: 'home', rank: 3 },
+      // PID-14, business phones: after the home ones, use work whatever XTN.2 says.
+      { system: 'phone', value: '(217) 555-0199', use: 'work', rank: 4 },
+      { system: 'fax', value: '(217) 555-0198', use: 'work', rank: 5 },
     ]);
     const race = p.extension?.find((e) => e.url === 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race');
     expect(race?.extension).toEqual([
@@ -117,6 +120,8 @@ describe('HL7 v2 PID demographics', () => {
         { system: 'phone', value: '(217) 555-0100', use: 'home' },
         { system: 'phone', value: '(217) 555-0101', use: 'work' },
         { system: 'email', value: 'jane@example.org', use: 'home' },
+        { system: 'phone', value: '(217) 555-0199', use: 'work' },
+        { system: 'fax', value: '(217) 555-0198', use: 'work' },
       ],
       race: ['2028-9', '2106-3'],
       ethnicity: '2135-2',
@@ -145,6 +150,17 @@ describe('HL7 v2 PID demographics', () => {
         reason: expect.stringMatching(/^MSH-18 \(character set\) is "KLINGON": not a character set of HL7 table 0211/),
       }),
     ]);
+  });
+
+  it('a business phone alone (PID-14, no PID-13) is a work phone', async () => {
+    const pid = PID.replace(
+      '||^PRN^PH^^1^217^5550100~^WPN^CP^^1^217^5550101~^NET^Internet^jane@example.org|^WPN^PH^^1^217^5550199~^^FX^^1^217^5550198|',
+      '|||217-555-0142|',
+    );
+    expect(pid).not.toBe(PID);
+    const { patients, rejects } = await translate([Buffer.from(ADT.replace(PID, pid))]);
+    expect(rejects).toEqual([]);
+    expect(patients[0].telecom).toEqual([{ system: 'phone', value: '217-555-0142', use: 'work', rank: 1 }]);
   });
 
   it('a PID without these fields makes a Patient without them', async () => {
