@@ -100,7 +100,7 @@ describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
       .get(`/fhir/EpisodeOfCare/${id('EpisodeOfCare', 'E-7040')}`)
       .expect(404);
     // The organization arrives: its episode is retried and stored, then (a second round) the contact waiting for that episode.
-    const later = await post('organizations', csv(ORGANIZATIONS, 'RB-EAST,Riverbend East Clinic,1548203975,N'));
+    const later = await post('organizations', csv(ORGANIZATIONS, 'RB-EAST,Riverbend East Clinic,1548203979,N'));
     expect([param(later, 'awaitingRetried')?.valueInteger, param(later, 'awaitingResolved')?.valueInteger]).toEqual([2, 2]);
     expect((await read<EpisodeOfCare>('EpisodeOfCare', id('EpisodeOfCare', 'E-7040'))).managingOrganization?.reference).toBe(
       `Organization/${id('Organization', 'RB-EAST')}`,

@@ -175,14 +175,16 @@ export function personRecord(resources: AnyResource[]): PersonRecord {
     .map((o) => {
       const components = (o.component as { code?: Concept; valueCodeableConcept?: Concept; interpretation?: Concept[] }[] | undefined) ?? [];
       const type = components.find((c) => codeIs(c.code, 'review-type'));
+      // One component per deciding criterion: its code the criterion, its value the status (met / not-met / unknown), as interpretation too.
       const criteria = components
-        .filter((c) => codeIs(c.code, 'deciding-criterion'))
+        .filter((c) => !codeIs(c.code, 'review-type'))
         .map((c): Criterion => {
+          const status = codingOf(c.valueCodeableConcept)?.code;
           const i = codingOf(c.interpretation?.[0])?.code;
           return {
-            code: codingOf(c.valueCodeableConcept)?.code ?? '',
-            display: label(c.valueCodeableConcept),
-            status: i === 'POS' ? 'met' : i === 'NEG' ? 'not met' : 'unknown',
+            code: codingOf(c.code)?.code ?? '',
+            display: label(c.code),
+            status: status === 'met' || (!status && i === 'POS') ? 'met' : status === 'not-met' || (!status && i === 'NEG') ? 'not met' : 'unknown',
           };
         });
       return {
