@@ -438,6 +438,42 @@ async function bulkExport(
 
 // --- one driver --------------------------------------------------------------------------------
 
+/** Reads through the floor server (bench/floor-server.ts) on the same database. */
+async function floorRead(databaseUrl: string, measure: (base: string) => Promise<LoadResult>): Promise<LoadResult> {
+  const child = fork(join(PROJECT_ROOT, 'bench', 'floor-server.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+    child.on('message', (m: { ready?: number }) => m.ready && resolve(m.ready));
+  });
+  try {
+    return await measure(`http://127.0.0.1:${port}`);
+  } finally {
+    child.removeAllListeners('exit');
+    child.send({ cmd: 'stop' });
+    await new Promise((r) => setTimeout(r, 500));
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** One request's time, five times (the median), for searches measured one at a time. */
+async function timed(base: string, path: string): Promise<{ median: number; runs: number; status: number }> {
+  const times: number[] = [];
+  let status = 0;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const res = await fetch(`${base}${path}`);
+    await res.arrayBuffer();
+    status = res.status;
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[2], runs: times.length, status };
+}
+
 async function admin(sql: string): Promise<void> {
   const c = new Client({ connectionString: ADMIN_URL });
   await c.connect();
@@ -492,6 +528,17 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
     };
     const read = await load(server.base, args, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`);
     log(`read by id: ${read.rps.toFixed(0)} req/s, p50 ${read.p50} ms, p99 ${read.p99} ms, ${read.non2xx} non-2xx`);
+    // The floor (bench/floor-server.ts): the same reads from a bare node:http + pg server, same autocannon settings.
+    const floor =
+      driver === 'pg'
+        ? await floorRead(env.DATABASE_URL, (base) => load(base, args, () => `/fhir/Encounter/${w.encounterIds[rand(w.encounterIds.length)]}`))
+        : undefined;
+    if (floor)
+      log(
+        `floor (node:http + one SELECT through pg): ${floor.rps.toFixed(0)} req/s, p50 ${floor.p50} ms, p99 ${floor.p99} ms; PeerBridge's read is ${((100 * read.rps) / floor.rps).toFixed(0)}% of it`,
+      );
+    const missing = await timed(server.base, '/fhir/Encounter?subject:missing=true');
+    log(`Encounter?subject:missing=true: median ${missing.median.toFixed(1)} ms of ${missing.runs} (${missing.status})`);
     const byPatient = await load(server.base, args, () => `/fhir/Encounter?patient=Patient/${w.patientIds[rand(w.patientIds.length)]}`);
     log(`search by patient: ${byPatient.rps.toFixed(0)} req/s, p50 ${byPatient.p50} ms, p99 ${byPatient.p99} ms, ${byPatient.non2xx} non-2xx`);
     const [min, max] = w.dates;
@@ -518,7 +565,7 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
             log,
           )
         : undefined;
-    return { driver, loadavg: load1, ingest: ing, read, byPatient, byDate, export: exp, security, workers, serverPeakRssMb: rss(pid).peak };
+    return { driver, loadavg: load1, ingest: ing, read, floor, missing, byPatient, byDate, export: exp, security, workers, serverPeakRssMb: rss(pid).peak };
   } finally {
     await stop(server);
     await cleanup();
@@ -537,6 +584,9 @@ function table(results: R[]): string {
     ['transaction ingest (resources/s)', `>= ${TARGETS.ingestRps}`, (r) => r.ingest.rps.toFixed(0)],
     ['read by id (req/s)', `>= ${TARGETS.readRps}`, (r) => r.read.rps.toFixed(0)],
     ['read by id p50 / p99 (ms)', `p99 < ${TARGETS.readP99}`, (r) => `${r.read.p50} / ${r.read.p99}`],
+    ['floor: node:http + one SELECT (req/s)', '', (r) => (r.floor ? r.floor.rps.toFixed(0) : '-')],
+    ['read by id as a share of the floor', '', (r) => (r.floor ? `${((100 * r.read.rps) / r.floor.rps).toFixed(0)}%` : '-')],
+    ['Encounter?subject:missing=true, median (ms)', '< 100', (r) => r.missing.median.toFixed(1)],
     ['search by patient (req/s)', '', (r) => r.byPatient.rps.toFixed(0)],
     ['search by patient p50 / p99 (ms)', `p99 < ${TARGETS.patientP99}`, (r) => `${r.byPatient.p50} / ${r.byPatient.p99}`],
     ['search by date range (req/s)', '', (r) => r.byDate.rps.toFixed(0)],
