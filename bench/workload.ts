@@ -324,7 +324,11 @@ export function generateWorkload(seed: number, persons: number, packageDir: stri
       extension: planExt,
       status: finished ? 'completed' : rng.pick(['active', 'active', 'draft'] as const),
       intent: 'plan',
-      category: [{ coding: [pbCode(codes, 'peer-recovery-plan')] }],
+      // US Core CarePlan: the assess-plan category beside PeerBridge's own.
+      category: [
+        { coding: [{ system: 'http://hl7.org/fhir/us/core/CodeSystem/careplan-category', code: 'assess-plan', display: 'Assessment and Plan of Treatment' }] },
+        { coding: [pbCode(codes, 'peer-recovery-plan')] },
+      ],
       title: 'Recovery plan',
       subject: patientRef,
       period: { start: date(epStart) },
@@ -437,7 +441,11 @@ export function generateWorkload(seed: number, persons: number, packageDir: stri
         resourceType: 'Observation',
         id: `obs-${rng.hex(10)}`,
         status: 'final',
-        category: [{ coding: [{ system: OBS_CATEGORY, code: 'survey', display: 'Survey' }] }],
+        // us-core-observation-screening-assessment: survey, and a US Core screening category (sdoh, as the pipeline's).
+        category: [
+          { coding: [{ system: OBS_CATEGORY, code: 'survey', display: 'Survey' }] },
+          { coding: [{ system: 'http://hl7.org/fhir/us/core/CodeSystem/us-core-category', code: 'sdoh', display: 'SDOH' }] },
+        ],
         code: { coding: [pbCode(codes, 'recovery-capital-total')] },
         subject: patientRef,
         effectiveDateTime: qr.authored,
