@@ -21,6 +21,7 @@ import type { JSONWebKeySet } from 'jose';
 import { ClientStore, ClientValidationError, type Client } from '../auth/clients';
 import { RefusedError, RemoteClients } from './clients-remote';
 import { loadConfig } from '../config';
+import { one, parseOptions, UsageError, type Parsed } from './options';
 import { openDriver } from '../store';
 import { StoreLockedError } from '../store/dir-lock';
 import type { SqlDriver } from '../store/repository';
@@ -41,51 +42,10 @@ With the embedded store held by a running server, manage clients through it (any
   organizations and scopes it holds itself ('*' organizations: any).
 `;
 
-class UsageError extends Error {}
-
-interface Parsed {
-  positional: string[];
-  options: Map<string, string[]>;
-  flags: Set<string>;
-}
-
 const VALUE_OPTIONS = new Set(['--name', '--jwks', '--jwks-url', '--scope', '--org', '--format', '--server', '--client-id', '--key', '--token-url']);
 const FLAG_OPTIONS = new Set(['--assign-ids']);
 
-function parseArgs(args: string[]): Parsed {
-  const parsed: Parsed = { positional: [], options: new Map(), flags: new Set() };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const name = a.split('=')[0];
-    if (a === '--') {
-      // Everything after '--' is positional (a client id registered before ids avoided a leading '-').
-      parsed.positional.push(...args.slice(i + 1));
-      break;
-    }
-    if (VALUE_OPTIONS.has(name)) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (v === undefined) {
-        throw new UsageError(`${name} needs a value`);
-      }
-      parsed.options.set(name, [...(parsed.options.get(name) ?? []), v]);
-    } else if (FLAG_OPTIONS.has(a)) {
-      parsed.flags.add(a);
-    } else if (a.startsWith('-')) {
-      throw new UsageError(`Unknown option '${a}'`);
-    } else {
-      parsed.positional.push(a);
-    }
-  }
-  return parsed;
-}
-
-function one(p: Parsed, name: string): string | undefined {
-  const v = p.options.get(name);
-  if (v && v.length > 1) {
-    throw new UsageError(`${name} may be given once`);
-  }
-  return v?.[0];
-}
+const parseArgs = (args: string[]): Parsed => parseOptions(args, VALUE_OPTIONS, FLAG_OPTIONS);
 
 /** Values of a repeatable option, each also split on spaces or commas. */
 function many(p: Parsed, name: string, split: RegExp): string[] {

@@ -17,6 +17,7 @@ import { loadConfig } from '../config';
 import { openDriver } from '../store';
 import { StoreLockedError } from '../store/dir-lock';
 import type { SqlDriver } from '../store/repository';
+import { one, parseOptions, UsageError, type Parsed } from './options';
 import { MIN_PASSWORD_CHARS, ROLE_SCOPES, ROLES, UserStore, UserValidationError, type User } from '../users';
 
 const USAGE = `Usage:
@@ -38,52 +39,18 @@ Names are not case-sensitive: 1 to 64 letters, digits or . _ @ -. passwd and rem
 With the embedded store (PGlite) the server must be stopped first; with PostgreSQL (DATABASE_URL) it may run.
 `;
 
-class UsageError extends Error {}
-
 /** Standard input as the command reads it (a terminal, or a pipe). */
 export type Input = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: ReadStream['setRawMode'] };
-
-interface Parsed {
-  positional: string[];
-  options: Map<string, string[]>;
-  flags: Set<string>;
-}
 
 const VALUE_OPTIONS = new Set(['--org', '--role', '--format']);
 const FLAG_OPTIONS = new Set(['--password-stdin', '--assign-ids']);
 
-function parseArgs(args: string[]): Parsed {
-  const parsed: Parsed = { positional: [], options: new Map(), flags: new Set() };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const name = a.split('=')[0];
-    if (a === '--') {
-      parsed.positional.push(...args.slice(i + 1));
-      break;
-    }
+const parseArgs = (args: string[]): Parsed =>
+  parseOptions(args, VALUE_OPTIONS, FLAG_OPTIONS, (name) => {
     if (name === '--password' || name === '-p') {
       throw new UsageError('A password is never given on the command line: leave it out to be asked, or pipe it with --password-stdin');
     }
-    if (VALUE_OPTIONS.has(name)) {
-      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-      if (v === undefined) throw new UsageError(`${name} needs a value`);
-      parsed.options.set(name, [...(parsed.options.get(name) ?? []), v]);
-    } else if (FLAG_OPTIONS.has(a)) {
-      parsed.flags.add(a);
-    } else if (a.startsWith('-')) {
-      throw new UsageError(`Unknown option '${a}'`);
-    } else {
-      parsed.positional.push(a);
-    }
-  }
-  return parsed;
-}
-
-function one(p: Parsed, name: string): string | undefined {
-  const v = p.options.get(name);
-  if (v && v.length > 1) throw new UsageError(`${name} may be given once`);
-  return v?.[0];
-}
+  });
 
 /** Everything on standard input, without one trailing line break. */
 async function readAll(input: Input): Promise<string> {

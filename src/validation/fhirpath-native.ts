@@ -81,16 +81,10 @@ function capitalize(s: string): string {
  * expression uses anything this compiler does not mirror (the engine then evaluates it).
  */
 export function compileNative(atom: FhirPathAtom, type: string): NativeInvariant | undefined {
-  let node: Node | undefined;
-  try {
-    node = compileAtom(atom.child, type);
-  } catch {
-    node = undefined;
-  }
-  if (!node) {
+  const run = compileRoot(atom, type);
+  if (!run) {
     return undefined;
   }
-  const run = node.run;
   return (value: unknown): boolean | Fallback => {
     // FhirPathAtom.eval: the child runs once per input item; ours is always the one value.
     const r = run([value]);
@@ -112,17 +106,17 @@ export type NativeValues = (value: unknown) => unknown[] | Fallback;
  * member paths, `|`, `as T`, `where(...)` and `resolve() is T`.
  */
 export function compileNativeValues(atom: FhirPathAtom, type: string): NativeValues | undefined {
-  let node: Node | undefined;
+  const run = compileRoot(atom, type);
+  return run && ((value: unknown) => run([value]));
+}
+
+/** The whole expression compiled for values of `type` (FhirPathAtom.eval runs its child once per input item), or undefined. */
+function compileRoot(atom: FhirPathAtom, type: string): Step | undefined {
   try {
-    node = compileAtom(atom.child, type);
+    return compileAtom(atom.child, type)?.run;
   } catch {
-    node = undefined;
-  }
-  if (!node) {
     return undefined;
   }
-  const run = node.run;
-  return (value: unknown) => run([value]);
 }
 
 /** Compiles one atom whose input collection has static type `inputType` (null: run-time type). */
