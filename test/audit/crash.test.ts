@@ -7,7 +7,7 @@
  * meant to survive a SIGKILL mid-write, and PGlite is one process's store anyway.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port';
 import { Client } from 'pg';
 import { PROJECT_ROOT } from '../../src/validation';
 import { createTestDatabase, DRIVERS } from '../support/stores';
@@ -15,17 +15,6 @@ import { createTestDatabase, DRIVERS } from '../support/stores';
 const FLUSH_MS = 200;
 /** A loaded 2-core CI machine: a batch may take this long to commit after its window. */
 const SLACK_MS = 800;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const describePg = DRIVERS.includes('pg') ? describe : describe.skip;
 

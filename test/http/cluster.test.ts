@@ -6,23 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port';
 import { join } from 'node:path';
 import { workerCount } from '../../src/cluster';
 import { createTestDatabase, DRIVERS } from '../support/stores';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One GET on a new connection (no keep-alive: the primary hands each connection to a worker in turn). */
 function get(port: number, path: string): Promise<{ status: number; pid?: string }> {

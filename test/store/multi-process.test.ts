@@ -9,7 +9,7 @@
 import type { Bundle, BundleEntry, Patient } from '@medplum/fhirtypes';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port';
 import { PROJECT_ROOT } from '../../src/validation';
 import { createTestDatabase, DRIVERS } from '../support/stores';
 
@@ -21,18 +21,6 @@ interface Server {
   child: ChildProcess;
   base: string;
   output: string;
-}
-
-/** A port free right now on 127.0.0.1 (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function startServer(databaseUrl: string): Promise<Server> {
