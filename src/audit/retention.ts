@@ -12,9 +12,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqlDriver } from '../store/repository';
-
-/** The side tables holding a resource's search values (src/store/schema.ts). */
-const SEARCH_TABLES = ['fhir_token', 'fhir_string', 'fhir_date', 'fhir_reference', 'fhir_number'];
+import { SEARCH_VALUE_TABLES } from '../store/schema';
 
 export interface ArchiveOptions {
   /** Events last updated before this instant are archived. */
@@ -65,7 +63,7 @@ export async function archiveAuditEvents(driver: SqlDriver, options: ArchiveOpti
         writeSync(fd, rows.map((r) => r.content).join('\n') + '\n');
         fsyncSync(fd);
         const ids = rows.map((r) => r.id);
-        for (const table of ['fhir_resource', 'fhir_history', ...SEARCH_TABLES]) {
+        for (const table of ['fhir_resource', 'fhir_history', ...SEARCH_VALUE_TABLES]) {
           await tx.query(`DELETE FROM ${table} WHERE resource_type = 'AuditEvent' AND id = ANY($1)`, [ids]);
         }
         return rows.length;

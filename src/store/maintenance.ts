@@ -14,8 +14,9 @@
  * per 100k rows); `STORE_MAINTENANCE=off` turns all of it off.
  */
 import type { QueryResult, SqlDriver } from './repository';
+import { SEARCH_VALUE_TABLES } from './schema';
 
-const TABLES = ['fhir_resource', 'fhir_history', 'fhir_token', 'fhir_string', 'fhir_date', 'fhir_reference', 'fhir_number'];
+const TABLES = ['fhir_resource', 'fhir_history', ...SEARCH_VALUE_TABLES];
 /** Statements writing resource rows: inserts, and updates (which leave a dead row behind). */
 const WRITES = /^\s*(?:INSERT\s+INTO|UPDATE|WITH\s+u\s+AS\s+\(UPDATE)\s+fhir_resource\b/i;
 

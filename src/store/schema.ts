@@ -29,6 +29,9 @@ import { reindexAll } from './reindex';
 /** Bumped when the DDL below changes; each step runs once. */
 export const SCHEMA_VERSION = 4;
 
+/** The side tables holding resources' search values (one row per value, keyed by resource type and id). */
+export const SEARCH_VALUE_TABLES = ['fhir_token', 'fhir_string', 'fhir_date', 'fhir_reference', 'fhir_number'] as const;
+
 /** Arbitrary, fixed key for `pg_advisory_xact_lock`: "PBSCHEMA" read as ASCII. */
 const MIGRATION_LOCK = 0x5042534348454d41n;
 
