@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
  * same few resources over and over, and a SHA-1 per reference was a visible share of translation
  * time. Bounded (emptied when full) so memory stays flat however many records a run reads.
  */
-const recent = new Map<string, string>();
+const recent = new Map<string, Map<string, string>>();
+let recentSize = 0;
 const RECENT_MAX = 10_000;
 
 const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
@@ -36,17 +37,26 @@ function formatUuid(bytes: Buffer): string {
 
 /** The id of the resource of `kind` (a resource type, or `Type/role` when one record makes two of a type) made from `recordId`. */
 export function resourceId(source: string, kind: string, recordId: string): string {
-  const name = `${source}\u0000${kind}\u0000${recordId}`;
-  let id = recent.get(name);
+  // Looked up by (source + kind, record id) without building the hashed name: most calls are hits.
+  const scope = `${source}\u0000${kind}`;
+  let ids = recent.get(scope);
+  let id = ids?.get(recordId);
   if (id === undefined) {
-    const h = createHash('sha1').update(name).digest();
+    const h = createHash('sha1').update(`${scope}\u0000${recordId}`).digest();
     h[6] = (h[6] & 0x0f) | 0x50;
     h[8] = (h[8] & 0x3f) | 0x80;
     id = formatUuid(h);
-    if (recent.size >= RECENT_MAX) {
+    if (recentSize >= RECENT_MAX) {
       recent.clear();
+      recentSize = 0;
+      ids = undefined;
     }
-    recent.set(name, id);
+    if (!ids) {
+      ids = new Map();
+      recent.set(scope, ids);
+    }
+    ids.set(recordId, id);
+    recentSize++;
   }
   return id;
 }

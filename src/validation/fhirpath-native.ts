@@ -205,8 +205,7 @@ function compileSymbol(name: string, inputType: string | null, asType?: string):
     };
   }
   if (inputType === null) {
-    // The element depends on the run-time type: only an empty input is decided here.
-    return { type: null, run: (input) => (input.length === 0 ? input : FALLBACK) };
+    return compileRuntimeSymbol(name);
   }
   const el = getElementDefinition(inputType, name);
   if (!el || !el.type?.length) {
@@ -269,9 +268,78 @@ function compileSymbol(name: string, inputType: string | null, asType?: string):
   };
 }
 
+/**
+ * Members every resource (Resource) or every domain resource (DomainResource) has, with their one
+ * type: the static type after a run-time member, checked again against each type's own element.
+ */
+const SHARED_MEMBER_TYPES: Record<string, string> = {
+  meta: 'Meta',
+  implicitRules: 'uri',
+  language: 'code',
+  text: 'Narrative',
+  extension: 'Extension',
+  modifierExtension: 'Extension',
+};
+
+/** Resource types the run-time dispatch compiles a member for, at most (types come from the data). */
+const MAX_RUNTIME_TYPES = 256;
+
+/**
+ * A member of values whose type is known only at run time (`contained.meta`): the engine types a
+ * resource by its `resourceType` (toTypedValueWithType), so each item that is a resource of a
+ * known type is looked up with that type's member, compiled once per type. Anything else (no
+ * resourceType, an unknown one, a non-object) falls back. The result's static type is the member's
+ * type on DomainResource (`meta`: Meta) when it has one, else run-time again.
+ */
+function compileRuntimeSymbol(name: string): Node {
+  const byType = new Map<string, Node | undefined>();
+  const memberOf = (resourceType: string): Node | undefined => {
+    if (byType.has(resourceType)) {
+      return byType.get(resourceType);
+    }
+    // A type not (yet) known to the engine is not remembered: it may be loaded later.
+    if (!getElementDefinition(resourceType, 'id')) {
+      return undefined;
+    }
+    const node = compileSymbol(name, resourceType);
+    if (byType.size < MAX_RUNTIME_TYPES) {
+      byType.set(resourceType, node);
+    }
+    return node;
+  };
+  const type = SHARED_MEMBER_TYPES[name] ?? null;
+  return {
+    type,
+    run: (input) => {
+      let out: Collection | undefined;
+      for (const item of input) {
+        if (!item || typeof item !== 'object' || Array.isArray(item)) {
+          return FALLBACK;
+        }
+        const rt = (item as { resourceType?: unknown }).resourceType;
+        const member = typeof rt === 'string' ? memberOf(rt) : undefined;
+        if (!member || (type !== null && member.type !== type)) {
+          return FALLBACK;
+        }
+        const r = member.run([item]);
+        if (r === FALLBACK) {
+          return FALLBACK;
+        }
+        if (r.length > 0) {
+          (out ??= []).push(...r);
+        }
+      }
+      return out ?? [];
+    },
+  };
+}
+
 function compileFunction(atom: FunctionAtom, inputType: string | null): Node | undefined {
   if (atom.name === 'where' && atom.args.length === 1) {
     return compileWhere(atom.args[0], inputType);
+  }
+  if (atom.name === 'all' && atom.args.length === 1) {
+    return compileAll(atom.args[0], inputType);
   }
   if (atom.args.length > 0) {
     return undefined;
@@ -523,6 +591,31 @@ function compileWhere(criteria: Atom, inputType: string | null): Node | undefine
         }
       }
       return out;
+    },
+  };
+}
+
+/** `all(criteria)`: true when the criteria's first value is truthy for every item (toJsBoolean), true on an empty input. */
+function compileAll(criteria: Atom, inputType: string | null): Node | undefined {
+  const c = compileAtom(criteria, inputType);
+  if (!c) {
+    return undefined;
+  }
+  const run = c.run;
+  return {
+    type: 'boolean',
+    run: (input) => {
+      // Array.every in the engine stops at the first item that fails; so does this.
+      for (const item of input) {
+        const r = run([item]);
+        if (r === FALLBACK) {
+          return FALLBACK;
+        }
+        if (!(r.length > 0 && !!r[0])) {
+          return [false];
+        }
+      }
+      return [true];
     },
   };
 }

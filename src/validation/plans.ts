@@ -105,6 +105,8 @@ export interface ChildTarget {
   scope: ScopePlan;
   /** The scope for values that fell in a slice with child rules of its own. */
   sliced?: Map<SliceDefinition, ScopePlan>;
+  /** The type's own invariants, planned once (null: none). */
+  typeConstraints?: ConstraintPlan[] | null;
 }
 
 export class ElementPlan {

@@ -182,14 +182,16 @@ function collectLocalRefs(value: unknown, out: Set<string>, top: boolean, depth 
       collectLocalRefs(v, out, top, depth + 1);
     }
   } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value as Json)) {
-      if (k === 'contained' && !top) {
+    const obj = value as Json;
+    for (const k in obj) {
+      if ((k === 'contained' && !top) || k === 'div' || !Object.prototype.hasOwnProperty.call(obj, k)) {
         continue;
       }
-      if (k === 'div') {
-        continue;
+      const v = obj[k];
+      // Only strings and containers can hold a '#...' reference.
+      if (typeof v === 'string' ? v.charCodeAt(0) === 0x23 : v !== null && typeof v === 'object') {
+        collectLocalRefs(v, out, top, depth + 1);
       }
-      collectLocalRefs(v, out, top, depth + 1);
     }
   }
 }

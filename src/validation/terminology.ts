@@ -133,20 +133,30 @@ export function expandValueSet(url: string, source: TerminologySource, seen = ne
 /** An expansion indexed for look-ups. */
 export class CodeIndex {
   readonly complete: boolean;
-  private readonly pairs: Set<string>;
+  /** Codes by system: a look-up builds no `system|code` string (it ran for every Coding validated). */
+  private readonly bySystem = new Map<string, Set<string>>();
   private readonly bareCodes: Set<string>;
   readonly systems: Set<string>;
+  private readonly count: number;
 
   constructor(exp: Expansion) {
     this.complete = exp.complete;
-    this.pairs = new Set(exp.codes);
     this.bareCodes = new Set();
     this.systems = new Set();
     for (const c of exp.codes) {
       const bar = c.lastIndexOf('|');
-      this.bareCodes.add(c.slice(bar + 1));
-      this.systems.add(c.slice(0, bar));
+      const system = c.slice(0, bar);
+      const code = c.slice(bar + 1);
+      this.bareCodes.add(code);
+      this.systems.add(system);
+      let codes = this.bySystem.get(system);
+      if (!codes) {
+        codes = new Set();
+        this.bySystem.set(system, codes);
+      }
+      codes.add(code);
     }
+    this.count = new Set(exp.codes).size;
   }
 
   /** For `code` elements, which carry no system. */
@@ -155,10 +165,16 @@ export class CodeIndex {
   }
 
   hasCoding(system: string | undefined, code: string | undefined): boolean {
-    return !!system && !!code && this.pairs.has(`${system}|${code}`);
+    if (!system || !code) {
+      return false;
+    }
+    // Malformed JSON (an array for a system, a number for a code) is looked up by its text, as `system|code` was.
+    const s = typeof system === 'string' ? system : String(system);
+    const c = typeof code === 'string' ? code : String(code);
+    return this.bySystem.get(s)?.has(c) === true;
   }
 
   get size(): number {
-    return this.pairs.size;
+    return this.count;
   }
 }

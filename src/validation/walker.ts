@@ -421,7 +421,10 @@ export class Walker implements CheckContext {
       }
       scope = sliced;
     }
-    this.walkObject(obj, scope, target.profile, type, path, element.el.path, type, this.plans.constraints(target.typeSchema.constraints));
+    if (target.typeConstraints === undefined) {
+      target.typeConstraints = this.plans.constraints(target.typeSchema.constraints) ?? null;
+    }
+    this.walkObject(obj, scope, target.profile, type, path, element.el.path, type, target.typeConstraints ?? undefined);
     this.checkElementRules(element.rules, slice, sliceRules, obj, type, path);
     if (type === 'Reference') {
       checkReferenceTarget(this, obj, element, path);

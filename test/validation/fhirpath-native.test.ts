@@ -12,7 +12,7 @@ import { Rng } from './support/mutate';
 beforeAll(() => {
   // Registers the base types with @medplum/core, as validating resources of these types does.
   const { defs } = Validator.create();
-  for (const type of ['Encounter', 'ChargeItem', 'QuestionnaireResponse', 'Goal', 'Observation', 'CarePlan', 'Organization']) {
+  for (const type of ['Encounter', 'Location', 'Patient', 'Organization', 'ChargeItem', 'QuestionnaireResponse', 'Goal', 'Observation', 'CarePlan']) {
     defs.ensureType(type);
   }
 });
@@ -30,6 +30,10 @@ function engineVerdict(expression: string, type: string, value: unknown): boolea
   }
 }
 
+/** A contained Location, and one that itself contains a resource (dom-2's case). */
+const LOCATION = { resourceType: 'Location', id: 'place', status: 'active', name: 'Clinic' };
+const NESTED = { resourceType: 'Patient', id: 'p', contained: [{ resourceType: 'Organization', id: 'o', name: 'x' }] };
+
 interface Row {
   type: string;
   expression: string;
@@ -38,9 +42,38 @@ interface Row {
 }
 
 const ROWS: Row[] = [
-  { type: 'Encounter', expression: 'contained.contained.empty()', plain: [{ status: 'finished' }] },
-  { type: 'Encounter', expression: 'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()', plain: [{ status: 'finished' }] },
-  { type: 'Encounter', expression: 'contained.meta.security.empty()', plain: [{}] },
+  {
+    type: 'Encounter',
+    expression: 'contained.contained.empty()',
+    plain: [{ status: 'finished' }, { contained: [LOCATION] }, { contained: [LOCATION, NESTED] }],
+  },
+  {
+    type: 'Encounter',
+    expression: 'contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()',
+    plain: [{ status: 'finished' }, { contained: [LOCATION] }, { contained: [LOCATION, { ...LOCATION, meta: { versionId: '2' } }] }],
+  },
+  {
+    type: 'Encounter',
+    expression: 'contained.meta.security.empty()',
+    plain: [{}, { contained: [LOCATION, { ...LOCATION, meta: { security: [{ code: 'R' }] } }] }],
+  },
+  {
+    type: 'CodeableConcept',
+    expression:
+      "coding.where(code = 'H0038').all(system = 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets' or system = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets')",
+    plain: [
+      { coding: [{ system: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'H0038' }] },
+      { coding: [{ system: 'http://example.org', code: 'H0038' }] },
+      {
+        coding: [
+          { system: 'http://example.org', code: 'X' },
+          { system: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'H0038' },
+        ],
+      },
+      { coding: [] },
+      {},
+    ],
+  },
   {
     type: 'Encounter',
     expression: 'text.`div`.exists()',

@@ -28,13 +28,54 @@ export function checkPrimitive(sink: IssueSink, value: unknown, facts: TypeFacts
   return true;
 }
 
+/**
+ * Values of these types that passed the format checks, per type: code systems, URLs and codes
+ * repeat on every record, and a Set look-up is cheaper than the format's regex. Only types that
+ * name things, never free text or dates (no person's data is kept); short values only, and the set
+ * is emptied when full, so memory stays bounded.
+ */
+const REMEMBERED_TYPES = new Set(['uri', 'url', 'canonical', 'code', 'id', 'oid', 'uuid']);
+const REMEMBERED_MAX = 2048;
+const REMEMBERED_LENGTH = 160;
+const formatPassed = new Map<string, Set<string>>();
+
 function checkString(sink: IssueSink, s: string, facts: TypeFacts, path: string, el: InternalSchemaElement): boolean {
+  const type = facts.effective;
+  const passed = formatPassed.get(type);
+  if (passed?.has(s)) {
+    // The format checks below depend on the value and type only; the element's length limit does not.
+    const max = (el as InternalSchemaElement & { maxLength?: number }).maxLength;
+    if (max && s.length > max) {
+      sink.report('error', 'too-long', `Value longer than the maximum of ${max} characters`, path);
+    }
+    return true;
+  }
+  if (!checkStringFormat(sink, s, facts, path, el)) {
+    return false;
+  }
+  if (REMEMBERED_TYPES.has(type) && s.length <= REMEMBERED_LENGTH && facts.regex) {
+    let set = passed;
+    if (!set) {
+      set = new Set();
+      formatPassed.set(type, set);
+    } else if (set.size >= REMEMBERED_MAX) {
+      set.clear();
+    }
+    set.add(s);
+  }
+  return true;
+}
+
+function checkStringFormat(sink: IssueSink, s: string, facts: TypeFacts, path: string, el: InternalSchemaElement): boolean {
   const type = facts.effective;
   if (s.length === 0) {
     sink.report('error', 'value', 'Empty string: leave the element out instead', path);
     return false;
   }
-  if (type !== 'xhtml' && !s.trim()) {
+  // A first character that is not whitespace settles it without trim()'s copy (JS whitespace is
+  // <= U+0020, U+00A0, U+1680 and up).
+  const c0 = s.charCodeAt(0);
+  if (type !== 'xhtml' && (c0 <= 0x20 || c0 === 0xa0 || c0 >= 0x1680) && !s.trim()) {
     sink.report('error', 'value', 'Value has only whitespace', path);
     return false;
   }
