@@ -31,23 +31,22 @@
  * profiles of the server child, one per server start), --workers 1,2 (PostgreSQL, last: read by id
  * against src/server.ts itself started with each WORKERS count in turn; bench/api-workers.ts). PostgreSQL admin URL: PEERBRIDGE_BENCH_PG
  * [postgres://postgres@127.0.0.1:5432/postgres].
+ *
+ * `--grow [--grow-sizes 10000,100000,1000000]`: the growth curve instead (bench/api-grow.ts):
+ * one store loaded in steps, measured at each size; PostgreSQL and 5 s load runs unless
+ * --drivers or --duration say otherwise.
  */
-import autocannon from 'autocannon';
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
-import type { Resource } from '@medplum/fhirtypes';
 import { PROJECT_ROOT } from '../src/validation';
+import { runGrow } from './api-grow';
+import { bulkExport, freshStore, load, rss, startServer, stopServer, timed, type Driver, type LoadResult, type ServerChild } from './api-measure';
+import { buildWorkload, ingest, type Workload } from './api-workload';
 import { compareWorkers } from './api-workers';
 import { writeResults } from './stats';
-import { generateWorkload } from './workload';
-
-type Driver = 'pg' | 'pglite';
-const ADMIN_URL = process.env.PEERBRIDGE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const TARGETS = { readRps: 2000, readP99: 20, patientP99: 50, exportRps: 20_000, exportRssMb: 300, ingestRps: 2000, authOverheadPct: 10 };
 
@@ -66,7 +65,12 @@ interface Args {
   cpuProf?: string;
   /** WORKERS counts to compare read by id with (--workers 1,2), PostgreSQL only. */
   workers?: number[];
+  /** Store sizes of the growth curve (--grow, --grow-sizes); bench/api-grow.ts. */
+  grow?: number[];
 }
+
+/** The growth curve's sizes when --grow is given without --grow-sizes. */
+const GROW_SIZES = [10_000, 100_000, 1_000_000];
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
@@ -86,8 +90,10 @@ function parseArgs(argv: string[]): Args {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${argv[i]} needs a positive number`);
     return v;
   };
+  const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    given.add(a);
     if (a === '--resources') args.resources = Math.floor(num(i++));
     else if (a === '--duration') args.duration = num(i++);
     else if (a === '--connections') args.connections = Math.floor(num(i++));
@@ -99,7 +105,15 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--auth-rounds') args.authRounds = Math.floor(num(i++));
     else if (a === '--no-auth') args.authRounds = 0;
     else if (a === '--cpu-prof') args.cpuProf = argv[++i];
-    else if (a === '--workers') {
+    else if (a === '--grow') args.grow ??= GROW_SIZES;
+    else if (a === '--grow-sizes') {
+      args.grow = String(argv[++i] ?? '')
+        .split(',')
+        .map(Number)
+        .sort((x, y) => x - y);
+      if (args.grow.length === 0 || args.grow.some((n) => !Number.isInteger(n) || n < 1))
+        throw new Error('--grow-sizes takes resource counts, e.g. 10000,100000');
+    } else if (a === '--workers') {
       args.workers = String(argv[++i] ?? '')
         .split(',')
         .map(Number);
@@ -111,200 +125,13 @@ function parseArgs(argv: string[]): Args {
       if (args.drivers.length === 0 || args.drivers.some((d) => d !== 'pg' && d !== 'pglite')) throw new Error('--drivers takes pg, pglite or pg,pglite');
     } else throw new Error(`Unknown option ${a}`);
   }
+  // The growth curve: PostgreSQL (a million resources) and short load runs, unless asked otherwise.
+  if (args.grow && !given.has('--drivers')) args.drivers = ['pg'];
+  if (args.grow && !given.has('--duration')) args.duration = 5;
   return args;
 }
 
-// --- workload -----------------------------------------------------------------------------------
-
-interface Workload {
-  /** Transaction Bundles, serialised, with their entry counts. */
-  bundles: { body: string; count: number }[];
-  byType: Record<string, number>;
-  encounterIds: string[];
-  patientIds: string[];
-  /** Organizations named by the workload (EpisodeOfCare, Encounter): the tenants the bench client is registered for. */
-  organizations: string[];
-  /** Encounter start dates, ms since the epoch: [min, max]. */
-  dates: [number, number];
-}
-
-function buildWorkload(args: Args): Workload {
-  const perPerson = 18;
-  const items = generateWorkload(args.seed, Math.ceil(args.resources / perPerson) + 2, join(PROJECT_ROOT, 'profiles', 'package'));
-  const resources: Resource[] = items.slice(0, args.resources).map((i) => i.resource);
-  if (resources.length < args.resources) throw new Error(`The generator made only ${resources.length} resources`);
-  const keys = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
-  if (keys.size !== resources.length) throw new Error('The generator repeated an id');
-  const byType: Record<string, number> = {};
-  const encounterIds: string[] = [];
-  const patientIds: string[] = [];
-  const organizations = new Set<string>();
-  let min = Infinity;
-  let max = -Infinity;
-  for (const r of resources) {
-    byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;
-    if (r.resourceType === 'Patient') patientIds.push(r.id as string);
-    const owner = r as { managingOrganization?: { reference?: string }; serviceProvider?: { reference?: string } };
-    const org = /^Organization\/(.+)$/.exec(owner.managingOrganization?.reference ?? owner.serviceProvider?.reference ?? '')?.[1];
-    if (org) organizations.add(org);
-    if (r.resourceType === 'Encounter') {
-      encounterIds.push(r.id as string);
-      const t = Date.parse(r.period?.start ?? '');
-      if (Number.isFinite(t)) [min, max] = [Math.min(min, t), Math.max(max, t)];
-    }
-  }
-  const bundles: Workload['bundles'] = [];
-  for (let i = 0; i < resources.length; i += args.batch) {
-    const slice = resources.slice(i, i + args.batch);
-    const entry = slice.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } }));
-    bundles.push({ body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }), count: slice.length });
-  }
-  return { bundles, byType, encounterIds, patientIds, organizations: [...organizations], dates: [min, max] };
-}
-
-// --- server child ------------------------------------------------------------------------------
-
-interface ServerChild {
-  child: ChildProcess;
-  base: string;
-  /** The same store behind SMART auth, and behind auth + audit (when the bench client's key was given). */
-  authBase?: string;
-  auditBase?: string;
-  clientId?: string;
-  /** The token URL the auth apps expect in assertions (`aud`). */
-  tokenUrl?: string;
-  command(cmd: string, name?: string): Promise<void>;
-}
-
-function startServer(env: Record<string, string>, cpuProf?: string): Promise<ServerChild> {
-  const child = fork(join(PROJECT_ROOT, 'bench', 'api-server.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...env, ...(cpuProf ? { BENCH_CPU_PROF: cpuProf } : {}) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const command = (cmd: string, name?: string): Promise<void> =>
-    new Promise((resolve) => {
-      const on = (m: { done?: string }): void => {
-        if (m.done === cmd) {
-          child.off('message', on);
-          resolve();
-        }
-      };
-      child.on('message', on);
-      child.send({ cmd, name });
-    });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    child.on('message', (m: { ready?: number; authPort?: number; auditPort?: number; clientId?: string; tokenUrl?: string }) => {
-      const url = (port?: number): string | undefined => (port ? `http://127.0.0.1:${port}` : undefined);
-      if (m.ready)
-        resolve({
-          child,
-          base: `http://127.0.0.1:${m.ready}`,
-          authBase: url(m.authPort),
-          auditBase: url(m.auditPort),
-          clientId: m.clientId,
-          tokenUrl: m.tokenUrl,
-          command,
-        });
-    });
-  });
-}
-
-/** Peak and current RSS of a process in MB (Linux /proc). */
-function rss(pid: number): { peak: number; now: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-  return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024 };
-}
-
-/** Resets a process's peak RSS (VmHWM) to its current RSS; false when the kernel refuses. */
-function resetPeak(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // --- measurements --------------------------------------------------------------------------------
-
-async function ingest(
-  base: string,
-  w: Workload,
-  concurrency: number,
-): Promise<{ resources: number; seconds: number; rps: number; failures: number; firstError?: string }> {
-  let next = 0;
-  let resources = 0;
-  let failures = 0;
-  let firstError: string | undefined;
-  const t0 = performance.now();
-  const worker = async (): Promise<void> => {
-    while (next < w.bundles.length) {
-      const b = w.bundles[next++];
-      const res = await fetch(`${base}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: b.body });
-      const text = await res.text();
-      if (res.status === 200) resources += b.count;
-      else {
-        failures++;
-        firstError ??= `${res.status} ${text.slice(0, 300)}`;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  return { resources, seconds, rps: resources / seconds, failures, firstError };
-}
-
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  non2xx: number;
-  errors: number;
-}
-
-/** The q-quantile of sorted values. */
-const quantile = (sorted: number[], q: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
-
-/**
- * A load run after a 2 s warm-up. p50/p99 come from autocannon's histogram (1 ms steps) unless
- * `exact`, which takes them from every response's own time (to 0.01 ms).
- */
-async function load(base: string, args: Args, path: () => string, headers: Record<string, string> = {}, exact = false): Promise<LoadResult> {
-  const run = (duration: number, times?: number[]) =>
-    new Promise<autocannon.Result>((resolve, reject) => {
-      const tracker = autocannon(
-        {
-          url: base,
-          connections: args.connections,
-          duration,
-          headers,
-          requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: path() }) }],
-        },
-        (err, result) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
-      );
-      if (times) tracker.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => status < 300 && times.push(ms));
-    });
-  await run(2);
-  const times: number[] | undefined = exact ? [] : undefined;
-  const r = await run(args.duration, times);
-  if (times) {
-    times.sort((a, b) => a - b);
-    const round = (x: number): number => Math.round(x * 100) / 100;
-    return {
-      rps: r.requests.average,
-      p50: round(quantile(times, 0.5)),
-      p99: round(quantile(times, 0.99)),
-      requests: r.requests.total,
-      non2xx: r.non2xx,
-      errors: r.errors,
-    };
-  }
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
-}
 
 /** The bench client's key pair (ES384), registered by the server child for the workload's organizations. */
 interface BenchKey {
@@ -388,54 +215,6 @@ async function securityCost(server: ServerChild, args: Args, key: BenchKey, path
   return { rounds, none, auth, audit, authOverheadP50Pct: pct(auth.p50), auditOverheadP50Pct: pct(audit.p50) };
 }
 
-/** Counts the lines of a streamed download without keeping it. */
-async function countLines(url: string): Promise<number> {
-  const res = await fetch(url, { headers: { accept: 'application/fhir+ndjson' } });
-  if (res.status !== 200 || !res.body) throw new Error(`download ${url}: ${res.status}`);
-  let lines = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
-  }
-  return lines;
-}
-
-async function bulkExport(
-  base: string,
-  pid: number,
-): Promise<{ resources: number; files: number; seconds: number; rps: number; peakRssMb: number; rssBeforeMb: number; peakReset: boolean }> {
-  const peakReset = resetPeak(pid);
-  const rssBeforeMb = rss(pid).now;
-  let sampled = rssBeforeMb;
-  const sampler = setInterval(() => (sampled = Math.max(sampled, rss(pid).now)), 20);
-  const t0 = performance.now();
-  const kick = await fetch(`${base}/fhir/$export`, { headers: { prefer: 'respond-async', accept: 'application/fhir+json' } });
-  await kick.text();
-  const status = kick.headers.get('content-location');
-  if (kick.status !== 202 || !status) throw new Error(`kick-off: ${kick.status}`);
-  let manifest: { output: { url: string; count: number }[] } | undefined;
-  while (!manifest) {
-    const res = await fetch(status);
-    if (res.status === 200) manifest = (await res.json()) as typeof manifest;
-    else if (res.status === 202) await new Promise((r) => setTimeout(r, 50));
-    else throw new Error(`status: ${res.status} ${await res.text()}`);
-  }
-  const files = [...(manifest?.output ?? [])];
-  let resources = 0;
-  const worker = async (): Promise<void> => {
-    for (let f = files.shift(); f; f = files.shift()) {
-      const n = await countLines(f.url);
-      if (n !== f.count) throw new Error(`${f.url}: ${n} lines, manifest says ${f.count}`);
-      resources += n;
-    }
-  };
-  await Promise.all([worker(), worker()]);
-  const seconds = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
-  const peak = peakReset ? rss(pid).peak : Math.max(sampled, rss(pid).now);
-  await fetch(status, { method: 'DELETE' });
-  return { resources, files: manifest?.output.length ?? 0, seconds, rps: resources / seconds, peakRssMb: peak, rssBeforeMb, peakReset };
-}
-
 // --- one driver --------------------------------------------------------------------------------
 
 /** Reads through the floor server (bench/floor-server.ts) on the same database. */
@@ -459,58 +238,19 @@ async function floorRead(databaseUrl: string, measure: (base: string) => Promise
   }
 }
 
-/** One request's time, five times (the median), for searches measured one at a time. */
-async function timed(base: string, path: string): Promise<{ median: number; runs: number; status: number }> {
-  const times: number[] = [];
-  let status = 0;
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    const res = await fetch(`${base}${path}`);
-    await res.arrayBuffer();
-    status = res.status;
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  return { median: times[2], runs: times.length, status };
-}
-
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey) {
-  let env: Record<string, string>;
-  let cleanup: () => Promise<void>;
-  if (driver === 'pg') {
-    const name = `peerbridge_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
-    await admin(`CREATE DATABASE ${name}`);
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${name}`;
-    env = { DATABASE_URL: url.toString() };
-    cleanup = () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } else {
-    const dir = mkdtempSync(join(tmpdir(), 'peerbridge-bench-'));
-    env = { DATA_DIR: dir, DATABASE_URL: '' };
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  }
+  const store = await freshStore(driver);
+  let env = store.env;
+  const cleanup = store.cleanup;
   if (key) env = { ...env, BENCH_AUTH_JWK: key.publicJwk, BENCH_ORGS: w.organizations.join(',') };
   const log = (s: string): void => console.log(`[${driver}] ${s}`);
   const load1 = loadavg();
   const t0 = performance.now();
   let server = await startServer(env, args.cpuProf);
-  const stop = async (s: ServerChild): Promise<void> => {
-    await Promise.race([s.command('stop'), new Promise((r) => setTimeout(r, 10_000))]);
-    if (s.child.exitCode === null) s.child.kill('SIGKILL');
-  };
+  const stop = stopServer;
   try {
     log(`server up in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${server.child.pid}); ingesting ${args.resources} resources`);
-    const ing = await ingest(server.base, w, args.ingestConcurrency);
+    const ing = await ingest(server.base, w.bundles, args.ingestConcurrency);
     log(
       `ingest: ${ing.resources} resources in ${ing.seconds.toFixed(1)} s = ${ing.rps.toFixed(0)}/s, ${ing.failures} failed Bundles${ing.firstError ? ` (first: ${ing.firstError})` : ''}`,
     );
@@ -625,6 +365,7 @@ function table(results: R[]): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.grow) return runGrow({ ...args, sizes: args.grow });
   const started = new Date();
   const t0 = performance.now();
   const w = buildWorkload(args);
