@@ -13,6 +13,8 @@
  * mappings and deps (and what the validator loaded lazily) still referenced. These GCs come before
  * the run and at its very end, so they do not lower the peak RSS reached in it.
  */
+// First: compiled dist/ unless BENCH_CODE=src, as the parent (bench/translate.ts).
+import './compiled';
 import type { PipelineDeps } from '../src/pipeline/canonical';
 import type { LoadedSource } from '../src/translate';
 import { boundHeapGrowth, TRANSLATE_HEAP_GROWING_PERCENT } from '../src/cli/translate';
