@@ -123,7 +123,10 @@ export async function serve(): Promise<void> {
     const hl7 = sources.get(config.MLLP_SOURCE);
     if (!hl7 || hl7.format !== 'hl7v2')
       throw new Error(`MLLP_SOURCE: '${config.MLLP_SOURCE}' is not an hl7v2 mapping folder (sources: ${[...sources.keys()].join(', ')})`);
-    const commit = transactionCommitter(fhirRouter(), { repo: store, validator, validation: validationPool?.withBudget(UNBUDGETED), log }, baseUrl);
+    // MLLP commits pipeline output, validated as it was made: not validated twice.
+    const commit = transactionCommitter(fhirRouter(), { repo: store, validator, validation: validationPool?.withBudget(UNBUDGETED), log }, baseUrl, {
+      entriesValidated: true,
+    });
     mllp = await startMllpListener({
       port: config.MLLP_PORT,
       host: config.MLLP_HOST,

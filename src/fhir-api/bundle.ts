@@ -133,8 +133,11 @@ async function batch(req: FhirRequest, deps: FhirDeps, router: Router, bundle: B
 }
 
 async function transaction(req: FhirRequest, deps: FhirDeps, router: Router, bundle: Bundle): Promise<Bundle> {
-  // Validate everything first: one invalid entry and nothing is written (422).
-  await validateForWrite(deps, bundle);
+  // Validate everything first: one invalid entry and nothing is written (422). Pipeline output
+  // committed in-process was validated resource by resource as it was made (transactionCommitter).
+  if (!req.entriesValidated) {
+    await validateForWrite(deps, bundle);
+  }
   const parsed = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, req.baseUrl, deps));
   const kickoff = parsed.find((p) => p.path.endsWith('/$export'));
   if (kickoff) {

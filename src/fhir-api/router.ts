@@ -85,12 +85,25 @@ export function createRouter(routes: readonly Route[]): Router {
 
 /**
  * Commits a transaction Bundle through a router's transaction processor (`POST /`): what ingest,
- * retries and the MLLP listener store with, so they go through the same validation and atomicity
- * as a client's `POST /fhir`. Resolves to the transaction-response; throws when it failed.
+ * retries and the MLLP listener store with, so they go through the same atomicity, access and
+ * write rules as a client's `POST /fhir`. Resolves to the transaction-response; throws when it failed.
+ *
+ * `entriesValidated`: every entry's resource was just validated by the pipeline that made it (the
+ * same validator, one resource at a time), so the transaction does not validate the Bundle again
+ * (issue 15: it doubled the validation cost of every ingest). Only in-process callers can say so:
+ * the HTTP layer builds its requests without this field.
  */
-export function transactionCommitter(router: Router, deps: FhirDeps, baseUrl: string): (bundle: Bundle) => Promise<Bundle> {
+export function transactionCommitter(
+  router: Router,
+  deps: FhirDeps,
+  baseUrl: string,
+  options: { entriesValidated?: boolean } = {},
+): (bundle: Bundle) => Promise<Bundle> {
   return async (bundle) => {
-    const res = await router.handle({ method: 'POST', path: '/', query: {}, headers: {}, body: bundle, baseUrl }, deps);
+    const res = await router.handle(
+      { method: 'POST', path: '/', query: {}, headers: {}, body: bundle, baseUrl, ...(options.entriesValidated ? { entriesValidated: true } : {}) },
+      deps,
+    );
     if (res.status >= 400)
       throw new FhirError(
         (res.body as OperationOutcome | undefined) ?? { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception' }] },

@@ -24,6 +24,11 @@ export interface FhirRequest {
   bodyText?: string;
   /** The FHIR base URL (`http://host/fhir`), for fullUrl, Location and paging links. */
   baseUrl: string;
+  /**
+   * A transaction whose entries an in-process pipeline has just validated (transactionCommitter's
+   * `entriesValidated`): not validated again. Never set from an HTTP request.
+   */
+  entriesValidated?: boolean;
 }
 
 export interface FhirResponse {

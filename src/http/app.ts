@@ -167,7 +167,8 @@ export function createApp(deps: AppDeps): express.Express {
   const callerStore = (res: Response): CallerStore => {
     const view: FhirDeps = depsFor(commitDeps, res);
     return {
-      commit: deps.store ? transactionCommitter(router, view, base) : undefined,
+      // Ingest and retries commit pipeline output, validated as it was made: not validated twice.
+      commit: deps.store ? transactionCommitter(router, view, base, { entriesValidated: true }) : undefined,
       access: view.access,
       stored: deps.store ? storedRecords(view.repo) : undefined,
     };

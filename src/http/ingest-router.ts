@@ -9,7 +9,8 @@
  *   rejects store is given.
  *
  * `?dryRun=true` translates without storing. Otherwise the Bundle is stored through the same
- * transaction processor as `POST /fhir` (atomic, validated on write) and as the caller: a client
+ * transaction processor as `POST /fhir` (atomic; its resources were validated as the pipeline made
+ * them, so not again: transactionCommitter's `entriesValidated`) and as the caller: a client
  * ingests only into its organizations, as over REST.
  */
 import express, { type Request, type Response } from 'express';
