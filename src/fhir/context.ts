@@ -22,7 +22,8 @@ export interface PackageTerms {
 /** Loads displays and questionnaires from the package directory. */
 export function loadPackageTerms(dir: string = PACKAGE_DIR): PackageTerms {
   const index = JSON.parse(readFileSync(join(dir, '.index.json'), 'utf8')) as { files: { filename: string; resourceType: string }[] };
-  const displays = new Map<string, string>();
+  // By system, then code: a look-up (one per Coding made) builds no `system|code` string.
+  const displays = new Map<string, Map<string, string>>();
   const questionnaires = new Map<string, Questionnaire>();
   const items = new Map<string, { item: QuestionnaireItem; groups: QuestionnaireItem[] }>();
   for (const f of index.files) {
@@ -30,7 +31,12 @@ export function loadPackageTerms(dir: string = PACKAGE_DIR): PackageTerms {
       const system = JSON.parse(readFileSync(join(dir, f.filename), 'utf8')) as CodeSystem;
       const add = (concepts: CodeSystemConcept[] | undefined) =>
         concepts?.forEach((c) => {
-          displays.set(`${system.url}|${c.code}`, c.display ?? c.code);
+          let codes = displays.get(String(system.url));
+          if (!codes) {
+            codes = new Map();
+            displays.set(String(system.url), codes);
+          }
+          codes.set(c.code, c.display ?? c.code);
           add(c.concept);
         });
       add(system.concept);
@@ -46,7 +52,7 @@ export function loadPackageTerms(dir: string = PACKAGE_DIR): PackageTerms {
     }
   }
   return {
-    display: (system, code) => displays.get(`${system}|${code}`),
+    display: (system, code) => displays.get(system)?.get(code),
     item: (url, linkId) => items.get(`${url}#${linkId}`),
     questionnaire: (url) => {
       const q = questionnaires.get(url);
