@@ -13,10 +13,9 @@
  *   - the server's RSS after the restart, after the searches, and at the export's peak.
  * One table with a row per size; results in bench/results/api-grow-<timestamp>.json.
  */
-import { cpus, loadavg, totalmem } from 'node:os';
 import { bulkExport, freshStore, load, rss, startServer, stopServer, type Driver, type LoadResult } from './api-measure';
 import { ingest, ResourceStream, type IngestResult } from './api-workload';
-import { fmt, fmtInt, table, writeResults } from './stats';
+import { fmt, fmtInt, machineInfo, table, writeResults } from './stats';
 import { Rng } from './workload';
 
 export interface GrowArgs {
@@ -142,7 +141,7 @@ export async function runGrow(args: GrowArgs): Promise<void> {
   for (const driver of args.drivers) results.push(await growDriver(driver, args));
   const report = growTable(results);
   console.log(`\n${report}\n`);
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg() };
+  const machine = machineInfo();
   const file = writeResults('api-grow', started, {
     started: started.toISOString(),
     seconds: (performance.now() - t0) / 1000,

@@ -38,7 +38,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { PROJECT_ROOT } from '../src/validation';
@@ -46,7 +46,7 @@ import { runGrow } from './api-grow';
 import { bulkExport, freshStore, load, rss, startServer, stopServer, timed, type Driver, type LoadResult, type ServerChild } from './api-measure';
 import { buildWorkload, ingest, type Workload } from './api-workload';
 import { compareWorkers } from './api-workers';
-import { writeResults } from './stats';
+import { machineInfo, writeResults } from './stats';
 
 const TARGETS = { readRps: 2000, readP99: 20, patientP99: 50, exportRps: 20_000, exportRssMb: 300, ingestRps: 2000, authOverheadPct: 10 };
 
@@ -381,7 +381,7 @@ async function main(): Promise<void> {
   }
   const report = table(results);
   console.log(`\n${report}\n`);
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg() };
+  const machine = machineInfo();
   const file = writeResults('api', started, {
     started: started.toISOString(),
     seconds: (performance.now() - t0) / 1000,

@@ -29,7 +29,7 @@
  * --workers N (PostgreSQL: WORKERS; default the server's own, one per core), --seed S [20261122].
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
@@ -37,7 +37,7 @@ import { openStore } from '../src/store';
 import { freshStore, quantile, treeRss, type Driver } from './api-measure';
 import { startRealServer } from './api-workers';
 import { buildWorkload, ingest, type Workload } from './api-workload';
-import { fmt, fmtInt, round, table, writeResults } from './stats';
+import { fmt, fmtInt, machineInfo, round, table, writeResults } from './stats';
 import { generateHl7File } from './translate-generate';
 import { Rng } from './workload';
 
@@ -375,7 +375,7 @@ async function main(): Promise<void> {
         `; lowest ${lowest.fromS}-${lowest.toS} s, ${fmt(lowest.rps)} req/s = ${fmt((100 * lowest.rps) / first.rps, 0)}% of the first` +
         (ratio > 1 + HOLD ? ' (the first interval was the slow one: warm-up, or the store maintenance after the load)' : '');
   console.log(`\n${summary}\n\n${verdict}`);
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg() };
+  const machine = machineInfo();
   const file = writeResults('soak', started, {
     started: started.toISOString(),
     seconds: (performance.now() - t0) / 1000,

@@ -1,7 +1,13 @@
 /** Small number, table and results-file helpers shared by the benchmarks. */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/validation';
+
+/** The machine a benchmark ran on, for its results file: cores, CPU model, memory, Node and the load average now. */
+export function machineInfo(): { cpus: number; cpu: string | undefined; memGb: number; node: string; loadavg: number[] } {
+  return { cpus: cpus().length, cpu: cpus()[0]?.model, memGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadavg: loadavg() };
+}
 
 /** Writes `bench/results/<name>-<start time>.json`; returns its path. */
 export function writeResults(name: string, startedAt: Date, result: unknown): string {
