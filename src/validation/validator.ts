@@ -84,32 +84,24 @@ function depthOf(v: unknown, d: number, limit: number): number {
   }
   let max = d;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      if (x !== null && typeof x === 'object') {
-        const m = depthOf(x, d + 1, limit);
-        if (m > max) {
-          max = m;
-          if (max >= limit) {
-            return max;
-          }
-        }
-      }
+    for (let i = 0; i < v.length && max < limit; i++) {
+      max = Math.max(max, childDepth(v[i], d, limit));
     }
     return max;
   }
   const obj = v as Record<string, unknown>;
   for (const k in obj) {
-    const x = obj[k];
-    if (x !== null && typeof x === 'object' && Object.prototype.hasOwnProperty.call(obj, k)) {
-      const m = depthOf(x, d + 1, limit);
-      if (m > max) {
-        max = m;
-        if (max >= limit) {
-          return max;
-        }
-      }
+    if (max >= limit) {
+      break;
+    }
+    if (Object.prototype.hasOwnProperty.call(obj, k)) {
+      max = Math.max(max, childDepth(obj[k], d, limit));
     }
   }
   return max;
+}
+
+/** Depth of a child of a value at depth `d`: one more when it is an object or array, else `d`. */
+function childDepth(x: unknown, d: number, limit: number): number {
+  return x !== null && typeof x === 'object' ? depthOf(x, d + 1, limit) : d;
 }
