@@ -38,6 +38,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
@@ -104,8 +105,11 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-restart') args.restart = false;
     else if (a === '--auth-rounds') args.authRounds = Math.floor(num(i++));
     else if (a === '--no-auth') args.authRounds = 0;
-    else if (a === '--cpu-prof') args.cpuProf = argv[++i];
-    else if (a === '--grow') args.grow ??= GROW_SIZES;
+    else if (a === '--cpu-prof') {
+      args.cpuProf = argv[++i];
+      // The server writes one profile per measured load into it: it must exist.
+      mkdirSync(args.cpuProf, { recursive: true });
+    } else if (a === '--grow') args.grow ??= GROW_SIZES;
     else if (a === '--grow-sizes') {
       args.grow = String(argv[++i] ?? '')
         .split(',')
