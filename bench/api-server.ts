@@ -12,6 +12,8 @@
  * IPC: sends `{ ready: port, authPort?, auditPort?, clientId? }` when listening; answers
  * `{ cmd: 'analyze' }` (refresh planner statistics) and `{ cmd: 'stop' }` with `{ done: cmd }`.
  */
+// First: the app below runs compiled (dist/), as `npm start` runs it, unless BENCH_CODE=src.
+import './compiled';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { PROJECT_ROOT } from '../src/validation';
+import { BENCH_CODE, buildIfStale } from './code';
 
 export interface WorkersResult {
   workers: number;
@@ -42,7 +43,7 @@ export interface RealServer {
 }
 
 /**
- * Starts `src/server.ts` as `npm start` runs it (audit on; auth off through AUTH_DISABLED) with
+ * Starts the server as `npm start` runs it (`node dist/server.js`) (audit on; auth off through AUTH_DISABLED) with
  * `env` over this process's environment (a store: DATABASE_URL, or DATA_DIR with DATABASE_URL
  * empty), on a free port of 127.0.0.1, and waits for `workers` "PeerBridge listening" lines.
  */
@@ -57,7 +58,10 @@ export async function startRealServer(env: Record<string, string>, workers = 1):
   delete full.MLLP_PORT;
   if (!full.DATABASE_URL) delete full.DATABASE_URL;
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: PROJECT_ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `node dist/server.js` as `npm start` runs it (dist/ built when stale); BENCH_CODE=src: the sources through tsx.
+  const entry = BENCH_CODE === 'src' ? ['--import', 'tsx', 'src/server.ts'] : ['dist/server.js'];
+  if (BENCH_CODE !== 'src') buildIfStale();
+  const child = spawn(process.execPath, entry, { cwd: PROJECT_ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   // Only the tail is kept: at LOG_LEVEL=info the server logs a line per request, for as long as it runs.
   let output = '';
   let listening = 0;

@@ -254,7 +254,17 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
   const stop = stopServer;
   try {
     log(`server up in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${server.child.pid}); ingesting ${args.resources} resources`);
-    const ing = await ingest(server.base, w.bundles, args.ingestConcurrency);
+    // With --cpu-prof: one server profile per measured load (ingest, reads, searches), named after it.
+    const profiled = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+      if (!args.cpuProf) return f();
+      await server.command('profile-start');
+      try {
+        return await f();
+      } finally {
+        await server.command('profile-stop', `${name}-${driver}-${process.pid}`);
+      }
+    };
+    const ing = await profiled('ingest', () => ingest(server.base, w.bundles, args.ingestConcurrency));
     log(
       `ingest: ${ing.resources} resources in ${ing.seconds.toFixed(1)} s = ${ing.rps.toFixed(0)}/s, ${ing.failures} failed Bundles${ing.firstError ? ` (first: ${ing.firstError})` : ''}`,
     );
@@ -283,15 +293,19 @@ async function runDriver(driver: Driver, args: Args, w: Workload, key?: BenchKey
       );
     const missing = await timed(server.base, '/fhir/Encounter?subject:missing=true');
     log(`Encounter?subject:missing=true: median ${missing.median.toFixed(1)} ms of ${missing.runs} (${missing.status})`);
-    const byPatient = await load(server.base, args, () => `/fhir/Encounter?patient=Patient/${w.patientIds[rand(w.patientIds.length)]}`);
+    const byPatient = await profiled('search-patient', () =>
+      load(server.base, args, () => `/fhir/Encounter?patient=Patient/${w.patientIds[rand(w.patientIds.length)]}`),
+    );
     log(`search by patient: ${byPatient.rps.toFixed(0)} req/s, p50 ${byPatient.p50} ms, p99 ${byPatient.p99} ms, ${byPatient.non2xx} non-2xx`);
     const [min, max] = w.dates;
     const week = 7 * 86_400_000;
     const day = (t: number): string => new Date(t).toISOString().slice(0, 10);
-    const byDate = await load(server.base, args, () => {
-      const from = min + rand(Math.max(1, Math.floor((max - min) / 86_400_000))) * 86_400_000;
-      return `/fhir/Encounter?date=ge${day(from)}&date=lt${day(from + week)}`;
-    });
+    const byDate = await profiled('search-date', () =>
+      load(server.base, args, () => {
+        const from = min + rand(Math.max(1, Math.floor((max - min) / 86_400_000))) * 86_400_000;
+        return `/fhir/Encounter?date=ge${day(from)}&date=lt${day(from + week)}`;
+      }),
+    );
     log(`search by date range: ${byDate.rps.toFixed(0)} req/s, p50 ${byDate.p50} ms, p99 ${byDate.p99} ms, ${byDate.non2xx} non-2xx`);
     const exp = await bulkExport(server.base, pid);
     log(

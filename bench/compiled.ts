@@ -11,26 +11,22 @@
  * does) and resolves every module under src/ to its compiled twin under dist/, so the benchmark's
  * own TypeScript drives the compiled pipeline. `BENCH_CODE=src` measures the sources through tsx.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import Module from 'node:module';
 import { join, sep } from 'node:path';
+import { BENCH_CODE, buildIfStale } from './code';
+
+export { BENCH_CODE } from './code';
 
 const ROOT = join(__dirname, '..');
 const SRC = join(ROOT, 'src') + sep;
 const DIST = join(ROOT, 'dist') + sep;
 
-/** Which code the benchmark runs: `dist` (compiled, as the CLI) or `src` (TypeScript through tsx). */
-export const BENCH_CODE: 'dist' | 'src' = process.env.BENCH_CODE === 'src' ? 'src' : 'dist';
-
 type Resolve = (request: string, parent: unknown, isMain: boolean, options: unknown) => string;
 
 if (BENCH_CODE === 'dist' && !(globalThis as { __benchCompiled?: boolean }).__benchCompiled) {
   (globalThis as { __benchCompiled?: boolean }).__benchCompiled = true;
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.js')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (build.status !== 0) {
-    throw new Error('bench: building dist/ failed (scripts/build-if-stale.js); BENCH_CODE=src runs the sources instead');
-  }
+  buildIfStale();
   const M = Module as unknown as { _resolveFilename: Resolve };
   const resolve = M._resolveFilename;
   M._resolveFilename = function (this: unknown, request, parent, isMain, options) {
