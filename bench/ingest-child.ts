@@ -3,7 +3,9 @@
  * process and prints one JSON line with the process's peak RSS, so each file size is measured
  * without the parent's heap.
  *
- * Usage: node --import tsx bench/ingest-child.ts <file> <stream|whole> <bundle-out>
+ * Usage: node --// First: compiled dist/ unless BENCH_CODE=src, as the parent (bench/ingest.ts).
+import './compiled';
+import tsx bench/ingest-child.ts <file> <stream|whole> <bundle-out>
  *   stream: fs read stream -> scanTopLevel (records parsed one at a time)
  *   whole:  readFileSync + JSON.parse of the whole file -> documentEvents
  */

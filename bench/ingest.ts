@@ -28,6 +28,8 @@
  * BENCH_BIG_CONTACTS [100000], BENCH_WARMUP_CONTACTS [400], BENCH_RUNS [3], BENCH_RSS [1]
  * (0 skips step 4), BENCH_KEEP [0] (1 keeps the temp dir with the generated files and Bundles).
  */
+// First: the pipeline below runs compiled (dist/), as the CLI and the server run it, unless BENCH_CODE=src.
+import { BENCH_CODE } from './compiled';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
@@ -124,6 +126,7 @@ async function main(): Promise<void> {
   console.log('PeerBridge ingest benchmark (canonical -> validated FHIR transaction Bundle)');
   console.log(`  date      ${startedAt.toISOString()}`);
   console.log(`  node      ${process.version} (${process.platform}/${process.arch}), single thread`);
+  console.log(`  code      ${BENCH_CODE === 'dist' ? 'compiled dist/ (tsc), as the CLI and the server run it' : 'src/ through tsx (BENCH_CODE=src)'}`);
   console.log(`  cpu       ${cpu} (${cpus().length} logical cores visible), ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM`);
   console.log(`  load avg  ${loadBefore.join(' ')} (1/5/15 min) at start`);
   console.log(
