@@ -146,6 +146,11 @@ export const ConfigSchema = z.object({
     'Port of a separate listener serving Prometheus `/metrics` without a token (bind it to a private network); unset: none. The main port serves `/metrics` to clients with the `system/Metrics.read` scope either way.',
   ),
   METRICS_HOST: z.string().min(1).default('127.0.0.1').describe('Interface the METRICS_PORT listener binds.'),
+  WORKERS: z
+    .preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(1024).optional())
+    .describe(
+      "Server processes (node:cluster, src/cluster.ts) sharing nothing but the database; unset: one per core (os.availableParallelism()) with DATABASE_URL, always 1 on PGlite (one process's store).",
+    ),
 });
 
 /**
@@ -163,11 +168,6 @@ export const PathsConfigSchema = z.object({
     .string()
     .optional()
     .describe('Extra FHIR package caches searched for `name#version` before ~/.fhir/packages, separated by the path delimiter (`:` on Linux).'),
-  WORKERS: z
-    .preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).max(1024).optional())
-    .describe(
-      "Server processes (node:cluster, src/cluster.ts) sharing nothing but the database; unset: one per core (os.availableParallelism()) with DATABASE_URL, always 1 on PGlite (one process's store).",
-    ),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -69,6 +69,8 @@ describe('the configuration registry', () => {
   test("the modules' own parsing and messages are unchanged", () => {
     expect(loadConfig({ PORT: '9000', IG_PACKAGES: 'a.tgz, b#1' })).toMatchObject({ PORT: 9000, IG_PACKAGES: ['a.tgz', 'b#1'], HOST: '0.0.0.0' });
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/^Invalid configuration:\n {2}PORT: /);
+    // The server reads WORKERS through loadConfig (src/server.ts, src/cluster.ts workerCount): it must be in ConfigSchema.
+    expect(loadConfig({ WORKERS: '1', DATABASE_URL: 'postgres://db/pb' }).WORKERS).toBe(1);
     expect(() => loadAuthConfig({ AUTH_TOKEN_TTL_SECONDS: '5' })).toThrow(/^Invalid auth configuration:\n {2}AUTH_TOKEN_TTL_SECONDS: /);
     expect(() => loadExportConfig({ EXPORT_TTL_HOURS: '-1' })).toThrow(/^Invalid Bulk Data export configuration:\n {2}EXPORT_TTL_HOURS: /);
     expect(loadAuthConfig({ AUTH_DISABLED: '1' }).AUTH_DISABLED).toBe(true);
