@@ -1,0 +1,299 @@
+/**
+ * Idle server benchmark: `npm run bench:idle` (tsx bench/idle.ts). Issue 15, item 4.
+ *
+ * Starts the server as `npm start` does (`node dist/server.js`, after the same
+ * `scripts/build-if-stale.js` that `prestart` runs) in a fresh process, with nothing but the
+ * store's settings, a free port and `WORKERS=1` (one process on both drivers, so the figures are
+ * one process's), and measures:
+ *   - ready: milliseconds from spawn to the first `GET /readyz` answered 200 (polled every 20 ms),
+ *     and the server's own "ready in N ms" (from the start of `serve()` to listening);
+ *   - idle RSS: VmRSS from /proc/<pid>/status after `--idle-ms` of idling (no request but the
+ *     readiness polls), and VmHWM (the peak during start-up);
+ *   - the breakdown, from bench/idle-hook.js preloaded into the server (`--require`, with
+ *     `--expose-gc`; it changes nothing the server does): V8 heap used, external memory, the size of
+ *     every WebAssembly memory still alive (PGlite's heap) and VmRSS again after a forced full GC.
+ * Each run starts each driver twice on a fresh empty store: `first` (a new PGlite data directory,
+ *  a new PostgreSQL database: initdb and migrations included) then `restart` (the same store,
+ * already initialised). With `--pool-variant`, a third start of PGlite with `VALIDATION_WORKERS=0`
+ * shows what the warm validation worker thread holds. Medians over `--runs`; results to
+ * bench/results/idle-<timestamp>.json.
+ *
+ * Options: --runs N [3], --drivers pglite,pg [both], --idle-ms MS [3000], --pool-variant,
+ * --env KEY=VALUE (repeatable: added to every server start, e.g. to try a setting).
+ * PostgreSQL admin URL: PEERBRIDGE_BENCH_PG [postgres://postgres@127.0.0.1:5432/postgres]; each run
+ * creates and drops its own database (pglite_mem_idle_*).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { PROJECT_ROOT } from '../src/validation';
+import { fmtInt, median, round, writeResults } from './stats';
+
+const ADMIN_URL = process.env.PEERBRIDGE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ENTRY = join(PROJECT_ROOT, 'dist', 'server.js');
+const HOOK = join(PROJECT_ROOT, 'bench', 'idle-hook.js');
+const READY_TIMEOUT_MS = 120_000;
+
+type Driver = 'pglite' | 'pg';
+type Start = 'first' | 'restart' | 'restart-no-pool';
+
+interface Args {
+  runs: number;
+  drivers: Driver[];
+  idleMs: number;
+  poolVariant: boolean;
+  env: Record<string, string>;
+}
+
+/** What bench/idle-hook.js answers. */
+interface MemorySnapshot {
+  vmRss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  mallocedMemory: number;
+  wasmMemories: number[];
+}
+
+interface Sample {
+  driver: Driver;
+  start: Start;
+  run: number;
+  readyMs: number;
+  serverReadyMs?: number;
+  idleRssMiB: number;
+  peakRssMiB: number;
+  rssAfterGcMiB: number;
+  heapUsedMiB: number;
+  externalMiB: number;
+  wasmMiB: number;
+  wasmMemories: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { runs: 3, drivers: ['pglite', 'pg'], idleMs: 3000, poolVariant: false, env: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--runs') args.runs = Math.max(1, Number(next()));
+    else if (a === '--drivers') args.drivers = next().split(',') as Driver[];
+    else if (a === '--idle-ms') args.idleMs = Number(next());
+    else if (a === '--pool-variant') args.poolVariant = true;
+    else if (a === '--env') {
+      const [k, ...v] = next().split('=');
+      args.env[k] = v.join('=');
+    } else throw new Error(`unknown option ${a}`);
+  }
+  for (const d of args.drivers) if (d !== 'pglite' && d !== 'pg') throw new Error(`--drivers: unknown driver ${d}`);
+  return args;
+}
+
+const mibOf = (bytes: number): number => round(bytes / 1048576, 1);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** VmRSS and VmHWM of a process, in KiB. */
+function procMemory(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+async function waitReady(port: number, child: ChildProcess, t0: number): Promise<number> {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before it was ready`);
+    if (performance.now() - t0 > READY_TIMEOUT_MS) throw new Error(`not ready within ${READY_TIMEOUT_MS} ms`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now() - t0;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(20);
+  }
+}
+
+function probe(child: ChildProcess): Promise<{ before: MemorySnapshot; afterGc: MemorySnapshot; gcExposed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no answer from bench/idle-hook.js')), 10_000);
+    child.once('message', (msg: { probe: { before: MemorySnapshot; afterGc: MemorySnapshot; gcExposed: boolean } }) => {
+      clearTimeout(timer);
+      resolve(msg.probe);
+    });
+    child.send({ probe: true });
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** One server start on `store`: spawn, wait for /readyz, idle, measure, stop. */
+async function startOnce(driver: Driver, start: Start, run: number, store: Record<string, string>, args: Args): Promise<Sample> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...store, ...args.env, PORT: String(port), HOST: '127.0.0.1', WORKERS: '1', LOG_LEVEL: 'warn' };
+  if (!store.DATABASE_URL) delete env.DATABASE_URL;
+  if (start === 'restart-no-pool') env.VALIDATION_WORKERS = '0';
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--expose-gc', '--require', HOOK, ENTRY], { env, cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    const readyMs = await waitReady(port, child, t0);
+    await sleep(args.idleMs);
+    const mem = procMemory(child.pid!);
+    const p = await probe(child);
+    const serverReady = /ready in (\d+) ms/.exec(out);
+    const wasm = p.afterGc.wasmMemories.reduce((a, b) => a + b, 0);
+    return {
+      driver,
+      start,
+      run,
+      readyMs: Math.round(readyMs),
+      serverReadyMs: serverReady ? Number(serverReady[1]) : undefined,
+      idleRssMiB: round(mem.rss / 1024, 1),
+      peakRssMiB: round(mem.hwm / 1024, 1),
+      rssAfterGcMiB: mibOf(p.afterGc.vmRss),
+      heapUsedMiB: mibOf(p.afterGc.heapUsed),
+      externalMiB: mibOf(p.afterGc.external),
+      wasmMiB: mibOf(wasm),
+      wasmMemories: p.afterGc.wasmMemories.length,
+    };
+  } catch (e) {
+    throw new Error(`${driver} ${start} (run ${run}): ${e instanceof Error ? e.message : String(e)}\n${out.slice(-2000)}`);
+  } finally {
+    await stop(child);
+  }
+}
+
+async function admin(sql: string): Promise<void> {
+  const c = new Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A fresh empty store for `driver`, and how to remove it. */
+async function freshStore(driver: Driver): Promise<{ env: Record<string, string>; remove: () => Promise<void> }> {
+  if (driver === 'pg') {
+    const name = `pglite_mem_idle_${process.pid}_${randomBytes(3).toString('hex')}`;
+    await admin(`CREATE DATABASE ${name}`);
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${name}`;
+    return { env: { DATABASE_URL: url.toString() }, remove: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'peerbridge-idle-'));
+  return { env: { DATA_DIR: join(dir, 'data') }, remove: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+type Summary = { driver: Driver; start: Start; runs: number } & Record<string, number | string | undefined>;
+
+function summarise(samples: Sample[]): Summary[] {
+  const keys: (keyof Sample)[] = ['readyMs', 'serverReadyMs', 'idleRssMiB', 'peakRssMiB', 'rssAfterGcMiB', 'heapUsedMiB', 'externalMiB', 'wasmMiB', 'wasmMemories'];
+  const groups = new Map<string, Sample[]>();
+  for (const s of samples) groups.set(`${s.driver}/${s.start}`, [...(groups.get(`${s.driver}/${s.start}`) ?? []), s]);
+  return [...groups.values()].map((g) => {
+    const row: Summary = { driver: g[0].driver, start: g[0].start, runs: g.length };
+    for (const k of keys) {
+      const xs = g.map((s) => s[k]).filter((x): x is number => typeof x === 'number');
+      row[k] = xs.length > 0 ? round(median(xs), 1) : undefined;
+    }
+    return row;
+  });
+}
+
+function table(rows: Summary[]): string {
+  const cols: [string, string][] = [
+    ['driver', 'driver'],
+    ['start', 'start'],
+    ['readyMs', 'to /readyz ms'],
+    ['serverReadyMs', 'server ms'],
+    ['idleRssMiB', 'idle RSS MiB'],
+    ['peakRssMiB', 'peak RSS MiB'],
+    ['rssAfterGcMiB', 'RSS after GC'],
+    ['heapUsedMiB', 'V8 heap used'],
+    ['externalMiB', 'external'],
+    ['wasmMiB', 'WASM MiB'],
+    ['wasmMemories', 'WASM mems'],
+  ];
+  const cell = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? fmtInt(v) : v.toFixed(1)) : String(v ?? '-'));
+  const lines = [cols.map(([, h]) => h), ...rows.map((r) => cols.map(([k]) => cell(r[k])))];
+  const widths = cols.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l) => l.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  // What `npm start` runs first (prestart): build dist/ when it is older than its sources.
+  const build = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build-if-stale.js')], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('scripts/build-if-stale.js failed');
+  const samples: Sample[] = [];
+  for (let run = 1; run <= args.runs; run++) {
+    for (const driver of args.drivers) {
+      const store = await freshStore(driver);
+      try {
+        const starts: Start[] = args.poolVariant ? ['first', 'restart', 'restart-no-pool'] : ['first', 'restart'];
+        for (const start of starts) {
+          const s = await startOnce(driver, start, run, store.env, args);
+          samples.push(s);
+          console.log(
+            `run ${run} ${driver} ${start}: ready ${s.readyMs} ms (server ${s.serverReadyMs ?? '-'} ms), idle RSS ${s.idleRssMiB} MiB, after GC ${s.rssAfterGcMiB} MiB, WASM ${s.wasmMiB} MiB`,
+          );
+        }
+      } finally {
+        await store.remove();
+      }
+    }
+  }
+  const summary = summarise(samples);
+  const report = table(summary);
+  console.log(`\nmedians over ${args.runs} run(s), ${args.idleMs} ms idle, entry node dist/server.js:\n${report}`);
+  const file = writeResults('idle', startedAt, {
+    startedAt: startedAt.toISOString(),
+    command: `npm run bench:idle -- ${process.argv.slice(2).join(' ')}`.trim(),
+    entry: 'node --expose-gc --require bench/idle-hook.js dist/server.js',
+    machine: { cpus: cpus().length, totalMemMiB: Math.round(totalmem() / 1048576), loadavg: loadavg(), node: process.version },
+    args,
+    summary,
+    samples,
+  });
+  console.log(`results in ${file}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});
