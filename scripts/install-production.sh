@@ -66,6 +66,8 @@ case "$cmd" in
     node -e "require('argon2').hash('install check').then(() => undefined, (e) => { console.error('argon2: ' + e.message); process.exit(1); })"
     # The validator's definitions cache (build/definitions) is built now, so a read-only install starts without writing it.
     node -e "new (require('./dist/validation').Definitions)()"
+    # And the PGlite data-directory template (build/pglite-template), so a new embedded store is a copy, not an initdb in the server.
+    node -e "require('./dist/store/pglite-template').ensurePgliteTemplate().then((d) => { if (!d) process.exit(1); })"
     echo "Installed PeerBridge $(node -p "require('./package.json').version") in $target ($(du -sh . | cut -f1))"
     ;;
 

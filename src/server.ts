@@ -74,6 +74,8 @@ export async function serve(): Promise<void> {
           maxQueue: config.VALIDATION_QUEUE,
           budget: { maxElements: config.VALIDATION_MAX_ELEMENTS, timeoutMs: config.VALIDATION_TIMEOUT_MS },
           definitions: validator.defs.options,
+          // The first worker loads with the first request that validates (~0.3 s once), not at start: an idle server holds one validator, not two.
+          warmAtStart: false,
           log,
         });
   // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.

@@ -21,6 +21,13 @@ export const ConfigSchema = z.object({
     .url()
     .optional()
     .describe('PostgreSQL connection URL (`postgres://user:password@host:5432/db`); when unset the embedded PGlite store in DATA_DIR is used.'),
+  PGLITE_SHARED_BUFFERS: z
+    .string()
+    .regex(/^\d+(kB|MB|GB)$/, 'a size such as 16MB or 256MB')
+    .default('16MB')
+    .describe(
+      "PostgreSQL's `shared_buffers` in the embedded PGlite store (ignored with DATABASE_URL): resident in the server from the start; raise it for a store whose hot pages do not fit.",
+    ),
   /** Largest request body accepted, in bytes (413 beyond). */
   MAX_BODY_BYTES: z.coerce
     .number()

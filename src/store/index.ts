@@ -34,6 +34,8 @@ export interface StoreOptions {
   BASE_URL?: string;
   /** The port the server listens on, for the default base. */
   PORT?: number;
+  /** PGlite's `shared_buffers` (src/store/pglite-driver.ts); default 16MB. */
+  PGLITE_SHARED_BUFFERS?: string;
   /** `off`: no ANALYZE (and, on PGlite, VACUUM) after bulk writes (src/store/maintenance.ts). */
   STORE_MAINTENANCE?: 'on' | 'off';
 }
@@ -43,7 +45,7 @@ export function openDriver(options: StoreOptions): Promise<SqlDriver> {
   if (options.DATABASE_URL) {
     return openPgDriver(options.DATABASE_URL);
   }
-  return openPgliteDriver(options.memory ? undefined : (options.DATA_DIR ?? './data'));
+  return openPgliteDriver(options.memory ? undefined : (options.DATA_DIR ?? './data'), { sharedBuffers: options.PGLITE_SHARED_BUFFERS });
 }
 
 /** Opens the driver, creates or migrates the schema, and returns the repository. */

@@ -7,21 +7,39 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import { cursorName, fetchBatches, JoinedTransactionDriver } from './cursor';
 import { lockDataDir, type DirLock } from './dir-lock';
+import { seedFromTemplate } from './pglite-template';
 import type { QueryResult, SqlDriver } from './repository';
+
+/** PostgreSQL's buffer pool in PGlite unless PGLITE_SHARED_BUFFERS says otherwise. */
+export const DEFAULT_PGLITE_SHARED_BUFFERS = '16MB';
+
+export interface PgliteOptions {
+  /**
+   * PostgreSQL's `shared_buffers` (e.g. `16MB`, `256MB`). initdb writes 128MB, sized for a server;
+   * in PGlite the buffer pool lives in the WebAssembly heap, which never shrinks and whose pages
+   * PostgreSQL touches at start, so it is resident from the first second (about 150 MB of the
+   * idle server's RSS). A page not in the pool is one `read()` from the operating system's page
+   * cache away, so a smaller pool costs little; see README, Benchmarks (`npm run bench:idle`).
+   */
+  sharedBuffers?: string;
+}
 
 /**
  * Opens PGlite in `dataDir` (created when missing), or in memory when `dataDir` is undefined.
  * A data directory is locked for this process until `close()` (dir-lock.ts): throws
- * StoreLockedError, naming the holder, when another process (or opener) has it.
+ * StoreLockedError, naming the holder, when another process (or opener) has it. A directory
+ * without a cluster is first filled from the initdb template (pglite-template.ts).
  */
-export async function openPgliteDriver(dataDir?: string): Promise<SqlDriver> {
+export async function openPgliteDriver(dataDir?: string, options: PgliteOptions = {}): Promise<SqlDriver> {
+  const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.sharedBuffers ?? DEFAULT_PGLITE_SHARED_BUFFERS}`];
   if (!dataDir) {
-    return new PgliteDriver(await PGlite.create());
+    return new PgliteDriver(await PGlite.create({ startParams }));
   }
   mkdirSync(dataDir, { recursive: true });
   const lock = lockDataDir(dataDir);
   try {
-    return new PgliteDriver(await PGlite.create(dataDir), lock);
+    await seedFromTemplate(dataDir);
+    return new PgliteDriver(await PGlite.create(dataDir, { startParams }), lock);
   } catch (err) {
     lock.release();
     throw err;

@@ -27,6 +27,12 @@ export interface ValidationPoolOptions {
   budget?: Partial<ValidationBudget>;
   /** What the workers' validators load: pass the main thread validator's `defs.options`. */
   definitions?: DefinitionsOptions;
+  /**
+   * Start the first worker now (default) or with the first request (`false`: the server, so an
+   * idle process does not hold a second loaded validator, ~45 MB; the first validated request
+   * waits for that worker to load instead, ~0.3 s). Either way one worker stays loaded after that.
+   */
+  warmAtStart?: boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 
@@ -61,7 +67,7 @@ export class ValidationPool implements BodyValidator {
     this.size = Math.max(1, options.size ?? availableParallelism());
     this.maxQueue = Math.max(0, options.maxQueue ?? this.size * 16);
     this.budget = { ...DEFAULT_VALIDATION_BUDGET, ...options.budget };
-    this.spawn();
+    if (options.warmAtStart !== false) this.spawn();
   }
 
   /** Validates with the pool's budget. */

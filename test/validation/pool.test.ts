@@ -38,6 +38,14 @@ describe('ValidationPool', () => {
     expect(await pool.validate(encounter, { profile })).toEqual(validator.validate(encounter, { profile }));
   }, 60_000);
 
+  test('warmAtStart false: no worker until the first request, then one stays loaded', async () => {
+    pool = new ValidationPool({ size: 2, warmAtStart: false, definitions: validator.defs.options });
+    expect(pool.stats()).toEqual({ workers: 0, busy: 0, queued: 0 });
+    const patient = example('Patient-dana-whitfield.json');
+    expect(await pool.validate(patient)).toEqual(validator.validate(patient));
+    expect(pool.stats()).toEqual({ workers: 1, busy: 0, queued: 0 });
+  }, 60_000);
+
   test('more elements than the budget: 413 before any worker sees it', async () => {
     pool = new ValidationPool({ size: 1, budget: { maxElements: 1000 }, definitions: validator.defs.options });
     const err = await refusal(pool.validate(manyNames(1_000_000)));
