@@ -6,12 +6,15 @@
  * store's settings, a free port and `WORKERS=1` (one process on both drivers, so the figures are
  * one process's), and measures:
  *   - ready: milliseconds from spawn to the first `GET /readyz` answered 200 (polled every 20 ms),
- *     and the server's own "ready in N ms" (from the start of `serve()` to listening);
+ *     the server's own "ready in N ms" (from the start of `serve()` to listening), and the CPU time
+ *     the process had used by then (user + system, all threads: the figure the machine's load
+ *     does not stretch);
  *   - idle RSS: VmRSS from /proc/<pid>/status after `--idle-ms` of idling (no request but the
  *     readiness polls), and VmHWM (the peak during start-up);
  *   - the breakdown, from bench/idle-hook.js preloaded into the server (`--require`, with
  *     `--expose-gc`; it changes nothing the server does): V8 heap used, external memory, the size of
- *     every WebAssembly memory still alive (PGlite's heap) and VmRSS again after a forced full GC.
+ *     every WebAssembly memory still alive (PGlite's heap) and how much of it is resident (its
+ *     mapping's Rss in /proc/<pid>/smaps, at idle), and VmRSS again after a forced full GC.
  * Each run starts each driver twice on a fresh empty store: `first` (a new PGlite data directory,
  *  a new PostgreSQL database: initdb and migrations included) then `restart` (the same store,
  * already initialised). With `--pool-variant`, a third start of PGlite with `VALIDATION_WORKERS=0`
@@ -66,12 +69,14 @@ interface Sample {
   run: number;
   readyMs: number;
   serverReadyMs?: number;
+  cpuMsToReady: number;
   idleRssMiB: number;
   peakRssMiB: number;
   rssAfterGcMiB: number;
   heapUsedMiB: number;
   externalMiB: number;
   wasmMiB: number;
+  wasmResidentMiB: number;
   wasmMemories: number;
 }
 
@@ -93,7 +98,8 @@ function parseArgs(argv: string[]): Args {
       args.env[k] = v.join('=');
     } else throw new Error(`unknown option ${a}`);
   }
-  for (const d of args.drivers) if (d !== 'pglite' && d !== 'pg') throw new Error(`--drivers: unknown driver ${d}`);
+  const unknown = (args.drivers as string[]).filter((d) => d !== 'pglite' && d !== 'pg');
+  if (unknown.length > 0) throw new Error(`--drivers: unknown driver ${unknown.join(', ')}`);
   return args;
 }
 
@@ -111,11 +117,34 @@ function freePort(): Promise<number> {
   });
 }
 
+/** CPU time (user + system, every thread) a process has used, in ms (/proc/<pid>/stat, 100 ticks a second). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** VmRSS and VmHWM of a process, in KiB. */
 function procMemory(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+/**
+ * Resident KiB of the mappings whose size is one of `sizes` (bytes): a WebAssembly memory is one
+ * anonymous mapping of exactly its size, so this is how much of PGlite's heap is in RAM.
+ */
+function residentOf(smaps: string, sizes: number[]): number {
+  const kib = new Set(sizes.map((b) => b / 1024));
+  let total = 0;
+  let size = 0;
+  for (const line of smaps.split('\n')) {
+    const m = /^(Size|Rss):\s+(\d+) kB/.exec(line);
+    if (m?.[1] === 'Size') size = Number(m[2]);
+    else if (m?.[1] === 'Rss' && kib.has(size)) total += Number(m[2]);
+  }
+  return total;
 }
 
 async function waitReady(port: number, child: ChildProcess, t0: number): Promise<number> {
@@ -169,8 +198,10 @@ async function startOnce(driver: Driver, start: Start, run: number, store: Recor
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   try {
     const readyMs = await waitReady(port, child, t0);
+    const cpuMsToReady = cpuMs(child.pid!);
     await sleep(args.idleMs);
     const mem = procMemory(child.pid!);
+    const smaps = readFileSync(`/proc/${child.pid}/smaps`, 'utf8');
     const p = await probe(child);
     const serverReady = /ready in (\d+) ms/.exec(out);
     const wasm = p.afterGc.wasmMemories.reduce((a, b) => a + b, 0);
@@ -180,12 +211,14 @@ async function startOnce(driver: Driver, start: Start, run: number, store: Recor
       run,
       readyMs: Math.round(readyMs),
       serverReadyMs: serverReady ? Number(serverReady[1]) : undefined,
+      cpuMsToReady,
       idleRssMiB: round(mem.rss / 1024, 1),
       peakRssMiB: round(mem.hwm / 1024, 1),
       rssAfterGcMiB: mibOf(p.afterGc.vmRss),
       heapUsedMiB: mibOf(p.afterGc.heapUsed),
       externalMiB: mibOf(p.afterGc.external),
       wasmMiB: mibOf(wasm),
+      wasmResidentMiB: round(residentOf(smaps, p.before.wasmMemories) / 1024, 1),
       wasmMemories: p.afterGc.wasmMemories.length,
     };
   } catch (e) {
@@ -221,16 +254,28 @@ async function freshStore(driver: Driver): Promise<{ env: Record<string, string>
 type Summary = { driver: Driver; start: Start; runs: number } & Record<string, number | string | undefined>;
 
 function summarise(samples: Sample[]): Summary[] {
-  const keys: (keyof Sample)[] = ['readyMs', 'serverReadyMs', 'idleRssMiB', 'peakRssMiB', 'rssAfterGcMiB', 'heapUsedMiB', 'externalMiB', 'wasmMiB', 'wasmMemories'];
+  const keys: (keyof Sample)[] = [
+    'readyMs',
+    'serverReadyMs',
+    'cpuMsToReady',
+    'idleRssMiB',
+    'peakRssMiB',
+    'rssAfterGcMiB',
+    'heapUsedMiB',
+    'externalMiB',
+    'wasmMiB',
+    'wasmResidentMiB',
+    'wasmMemories',
+  ];
   const groups = new Map<string, Sample[]>();
   for (const s of samples) groups.set(`${s.driver}/${s.start}`, [...(groups.get(`${s.driver}/${s.start}`) ?? []), s]);
   return [...groups.values()].map((g) => {
-    const row: Summary = { driver: g[0].driver, start: g[0].start, runs: g.length };
+    const medians: Record<string, number | undefined> = {};
     for (const k of keys) {
       const xs = g.map((s) => s[k]).filter((x): x is number => typeof x === 'number');
-      row[k] = xs.length > 0 ? round(median(xs), 1) : undefined;
+      medians[k] = xs.length > 0 ? round(median(xs), 1) : undefined;
     }
-    return row;
+    return { driver: g[0].driver, start: g[0].start, runs: g.length, ...medians };
   });
 }
 
@@ -240,15 +285,17 @@ function table(rows: Summary[]): string {
     ['start', 'start'],
     ['readyMs', 'to /readyz ms'],
     ['serverReadyMs', 'server ms'],
+    ['cpuMsToReady', 'CPU ms'],
     ['idleRssMiB', 'idle RSS MiB'],
     ['peakRssMiB', 'peak RSS MiB'],
     ['rssAfterGcMiB', 'RSS after GC'],
     ['heapUsedMiB', 'V8 heap used'],
     ['externalMiB', 'external'],
     ['wasmMiB', 'WASM MiB'],
+    ['wasmResidentMiB', 'WASM resident'],
     ['wasmMemories', 'WASM mems'],
   ];
-  const cell = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? fmtInt(v) : v.toFixed(1)) : String(v ?? '-'));
+  const cell = (v: number | string | undefined): string => (typeof v === 'number' ? (Number.isInteger(v) ? fmtInt(v) : v.toFixed(1)) : (v ?? '-'));
   const lines = [cols.map(([, h]) => h), ...rows.map((r) => cols.map(([k]) => cell(r[k])))];
   const widths = cols.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   return lines.map((l) => l.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')).join('\n');
@@ -270,7 +317,7 @@ async function main(): Promise<void> {
           const s = await startOnce(driver, start, run, store.env, args);
           samples.push(s);
           console.log(
-            `run ${run} ${driver} ${start}: ready ${s.readyMs} ms (server ${s.serverReadyMs ?? '-'} ms), idle RSS ${s.idleRssMiB} MiB, after GC ${s.rssAfterGcMiB} MiB, WASM ${s.wasmMiB} MiB`,
+            `run ${run} ${driver} ${start}: ready ${s.readyMs} ms (server ${s.serverReadyMs ?? '-'} ms, CPU ${s.cpuMsToReady} ms), idle RSS ${s.idleRssMiB} MiB, after GC ${s.rssAfterGcMiB} MiB, WASM ${s.wasmMiB} MiB (${s.wasmResidentMiB} resident)`,
           );
         }
       } finally {
