@@ -50,7 +50,7 @@ describe.each(DRIVERS)('commits of validated pipeline output on %s', (driver) =>
     const response = await commit(bundleOf(patient('pv-1'), patient('pv-2')));
     expect(response.entry?.map((e) => e.response?.status)).toEqual(['201 Created', '201 Created']);
     expect(validation.calls).toBe(0);
-    expect(((await store.repo.read('Patient', 'pv-2')) as Patient).name?.[0].family).toBe('Rivera');
+    expect((await store.repo.read<Patient>('Patient', 'pv-2')).name?.[0].family).toBe('Rivera');
   });
 
   test('without it the Bundle is validated first, and an invalid entry writes nothing', async () => {
