@@ -24,9 +24,9 @@ export const ConfigSchema = z.object({
   PGLITE_SHARED_BUFFERS: z
     .string()
     .regex(/^\d+(kB|MB|GB)$/, 'a size such as 16MB or 256MB')
-    .default('16MB')
+    .default('128MB')
     .describe(
-      "PostgreSQL's `shared_buffers` in the embedded PGlite store (ignored with DATABASE_URL): resident in the server from the start; raise it for a store whose hot pages do not fit.",
+      "PostgreSQL's `shared_buffers` in the embedded PGlite store (ignored with DATABASE_URL), resident in the server from the start. 16MB idles ~100 MB lower but, once the hot pages outgrow it, every page is a read() from the page cache: on the 10-minute soak it fell to 30% of its first minute against 61% at 5 minutes with 128MB.",
     ),
   /** Largest request body accepted, in bytes (413 beyond). */
   MAX_BODY_BYTES: z.coerce

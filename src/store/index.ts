@@ -34,7 +34,7 @@ export interface StoreOptions {
   BASE_URL?: string;
   /** The port the server listens on, for the default base. */
   PORT?: number;
-  /** PGlite's `shared_buffers` (src/store/pglite-driver.ts); default 16MB. */
+  /** PGlite's `shared_buffers` (src/store/pglite-driver.ts); default 128MB. */
   PGLITE_SHARED_BUFFERS?: string;
   /** `off`: no ANALYZE (and, on PGlite, VACUUM) after bulk writes (src/store/maintenance.ts). */
   STORE_MAINTENANCE?: 'on' | 'off';

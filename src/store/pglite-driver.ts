@@ -11,15 +11,17 @@ import { seedFromTemplate } from './pglite-template';
 import type { QueryResult, SqlDriver } from './repository';
 
 /** PostgreSQL's buffer pool in PGlite unless PGLITE_SHARED_BUFFERS says otherwise. */
-export const DEFAULT_PGLITE_SHARED_BUFFERS = '16MB';
+export const DEFAULT_PGLITE_SHARED_BUFFERS = '128MB';
 
 export interface PgliteOptions {
   /**
    * PostgreSQL's `shared_buffers` (e.g. `16MB`, `256MB`). initdb writes 128MB, sized for a server;
    * in PGlite the buffer pool lives in the WebAssembly heap, which never shrinks and whose pages
-   * PostgreSQL touches at start, so it is resident from the first second (about 150 MB of the
-   * idle server's RSS). A page not in the pool is one `read()` from the operating system's page
-   * cache away, so a smaller pool costs little; see README, Benchmarks (`npm run bench:idle`).
+   * PostgreSQL touches at start, so it is resident from the first second (about 100 MB more of the
+   * idle server's RSS than 16MB). A page not in the pool is one synchronous `read()` from the
+   * operating system's page cache: cheap per page, but on a store that outgrows a small pool it
+   * dominated the server (53% of its CPU in `read` on the 10-minute soak with 16MB), so the default
+   * stays PostgreSQL's 128MB; see README, Benchmarks (`npm run bench:idle`, `npm run bench:soak`).
    */
   sharedBuffers?: string;
 }
