@@ -82,8 +82,7 @@ function depthOf(v: unknown, d: number, limit: number): number {
   if (d >= limit || v === null || typeof v !== 'object') {
     return d;
   }
-  // Only containers are looked at further; the own-property test runs for them alone (it ran for
-  // every key once and cost a third of a resource's validation time).
+  // Only containers are looked at further, and only they need the own-property test.
   let max = d;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length && max < limit; i++) {
