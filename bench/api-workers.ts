@@ -19,7 +19,8 @@ export interface WorkersResult {
   readyMs: number;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free right now on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -113,7 +114,7 @@ export async function compareWorkers(
   for (const workers of counts) {
     const { result, readyMs } = await withServer(databaseUrl, workers, read);
     log(
-      `read by id, ${BENCH_CODE === "src" ? "src/server.ts" : "dist/server.js"} with WORKERS=${workers} (audit on, auth off): ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.non2xx} non-2xx (ready in ${(readyMs / 1000).toFixed(1)} s)`,
+      `read by id, ${BENCH_CODE === 'src' ? 'src/server.ts' : 'dist/server.js'} with WORKERS=${workers} (audit on, auth off): ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.non2xx} non-2xx (ready in ${(readyMs / 1000).toFixed(1)} s)`,
     );
     out.push({ workers, ...result, readyMs });
   }

@@ -29,14 +29,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { PROJECT_ROOT } from '../src/validation';
+import { admin, ADMIN_URL } from './api-measure';
+import { freePort } from './api-workers';
 import { fmtInt, median, round, writeResults } from './stats';
 
-const ADMIN_URL = process.env.PEERBRIDGE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ENTRY = join(PROJECT_ROOT, 'dist', 'server.js');
 const HOOK = join(PROJECT_ROOT, 'bench', 'idle-hook.js');
 const READY_TIMEOUT_MS = 120_000;
@@ -105,17 +104,6 @@ function parseArgs(argv: string[]): Args {
 
 const mibOf = (bytes: number): number => round(bytes / 1048576, 1);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU time (user + system, every thread) a process has used, in ms (/proc/<pid>/stat, 100 ticks a second). */
 function cpuMs(pid: number): number {
@@ -225,16 +213,6 @@ async function startOnce(driver: Driver, start: Start, run: number, store: Recor
     throw new Error(`${driver} ${start} (run ${run}): ${e instanceof Error ? e.message : String(e)}\n${out.slice(-2000)}`);
   } finally {
     await stop(child);
-  }
-}
-
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
   }
 }
 
