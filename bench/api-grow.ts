@@ -13,24 +13,17 @@
  *   - the server's RSS after the restart, after the searches, and at the export's peak.
  * One table with a row per size; results in bench/results/api-grow-<timestamp>.json.
  */
+import type { Args as ApiArgs } from './api';
 import { bulkExport, freshStore, load, rss, startServer, stopServer, type Driver, type LoadResult } from './api-measure';
 import { ingest, ResourceStream, type IngestResult } from './api-workload';
 import { fmt, fmtInt, machineInfo, table, writeResults } from './stats';
 import { Rng } from './workload';
 
-export interface GrowArgs {
+/** bench:api's options that the growth curve uses (it is `npm run bench:api -- --grow`), and the store sizes. */
+export type GrowArgs = Pick<ApiArgs, 'drivers' | 'duration' | 'connections' | 'batch' | 'ingestConcurrency' | 'seed' | 'analyze' | 'restart' | 'cpuProf'> & {
   /** Store sizes, ascending. */
   sizes: number[];
-  drivers: Driver[];
-  duration: number;
-  connections: number;
-  batch: number;
-  ingestConcurrency: number;
-  seed: number;
-  analyze: boolean;
-  restart: boolean;
-  cpuProf?: string;
-}
+};
 
 interface GrowRow {
   size: number;

@@ -51,7 +51,7 @@ import { machineInfo, writeResults } from './stats';
 
 const TARGETS = { readRps: 2000, readP99: 20, patientP99: 50, exportRps: 20_000, exportRssMb: 300, ingestRps: 2000, authOverheadPct: 10 };
 
-interface Args {
+export interface Args {
   resources: number;
   drivers: Driver[];
   duration: number;
