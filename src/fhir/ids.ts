@@ -4,14 +4,14 @@
  * yields the same id and a PUT updates instead of duplicating. FHIR ids allow 64 characters of
  * [A-Za-z0-9-.]; a UUID fits and leaks nothing of the source id.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Recently made ids: a record's references (patient, episode, specialist, organization) name the
  * same few resources over and over, and a SHA-1 per reference was a visible share of translation
  * time. Bounded (emptied when full) so memory stays flat however many records a run reads.
  */
-const recent = new Map<string, Map<string, string>>();
+const recent = new Map<string, Map<string, Map<string, string>>>();
 let recentSize = 0;
 const RECENT_MAX = 10_000;
 
@@ -37,23 +37,28 @@ function formatUuid(bytes: Buffer): string {
 
 /** The id of the resource of `kind` (a resource type, or `Type/role` when one record makes two of a type) made from `recordId`. */
 export function resourceId(source: string, kind: string, recordId: string): string {
-  // Looked up by (source + kind, record id) without building the hashed name: most calls are hits.
-  const scope = `${source}\u0000${kind}`;
-  let ids = recent.get(scope);
+  // Looked up by source, kind and record id without building the hashed name: most calls are hits.
+  let byKind = recent.get(source);
+  let ids = byKind?.get(kind);
   let id = ids?.get(recordId);
   if (id === undefined) {
-    const h = createHash('sha1').update(`${scope}\u0000${recordId}`).digest();
+    const h = hash('sha1', `${source}\u0000${kind}\u0000${recordId}`, 'buffer');
     h[6] = (h[6] & 0x0f) | 0x50;
     h[8] = (h[8] & 0x3f) | 0x80;
     id = formatUuid(h);
     if (recentSize >= RECENT_MAX) {
       recent.clear();
       recentSize = 0;
+      byKind = undefined;
       ids = undefined;
+    }
+    if (!byKind) {
+      byKind = new Map();
+      recent.set(source, byKind);
     }
     if (!ids) {
       ids = new Map();
-      recent.set(scope, ids);
+      byKind.set(kind, ids);
     }
     ids.set(recordId, id);
     recentSize++;

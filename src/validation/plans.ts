@@ -107,7 +107,12 @@ export interface ChildTarget {
   sliced?: Map<SliceDefinition, ScopePlan>;
   /** The type's own invariants, planned once (null: none). */
   typeConstraints?: ConstraintPlan[] | null;
+  /** JSON texts of values found valid here, by the slice they fell in (-1: none): walker.ts, validateObject. */
+  valid?: Map<number, Set<string>>;
 }
+
+/** Bound of PlanCache's memo of values found valid, in values (each at most walker.ts's MEMO_MAX_CHARS of JSON). */
+const VALID_MEMO_MAX = 50_000;
 
 export class ElementPlan {
   readonly isArray: boolean;
@@ -208,8 +213,38 @@ export class PlanCache {
   private readonly constraintPlans = new WeakMap<Constraint[], ConstraintPlan[]>();
   private readonly slicingPlans = new WeakMap<object, SlicingPlan>();
   private readonly types = new Map<string, TypeFacts>();
+  /** The sets of ChildTarget.valid, and how many values they hold together. */
+  private readonly validSets: Set<string>[] = [];
+  private validCount = 0;
 
   constructor(readonly defs: Definitions) {}
+
+  /**
+   * The set of values found valid at a target for values in slice `sliceIndex` (-1: none). All
+   * the sets are emptied when they hold VALID_MEMO_MAX values together, so memory stays bounded
+   * however many resources are checked.
+   */
+  validSet(target: ChildTarget, sliceIndex: number): Set<string> {
+    target.valid ??= new Map();
+    let set = target.valid.get(sliceIndex);
+    if (!set) {
+      set = new Set();
+      target.valid.set(sliceIndex, set);
+      this.validSets.push(set);
+    }
+    return set;
+  }
+
+  rememberValid(set: Set<string>, json: string): void {
+    if (this.validCount >= VALID_MEMO_MAX) {
+      for (const s of this.validSets) {
+        s.clear();
+      }
+      this.validCount = 0;
+    }
+    set.add(json);
+    this.validCount++;
+  }
 
   scope(scope: Scope): ScopePlan {
     let plan = this.scopes.get(scope);

@@ -74,12 +74,42 @@ export type ResourceValidatorHook = (resource: Resource, path: string, ctx: Chec
 const planCaches = new WeakMap<Definitions, PlanCache>();
 const EMPTY_SCOPE: Scope = {};
 
+/**
+ * Types whose values repeat from resource to resource (coded values, and the extensions holding
+ * them): validateObject remembers, per child target (element, type, and profile in force or
+ * extension definition) and slice, the JSON text of each value it found valid, and skips a value
+ * with the same text the next time.
+ */
+const MEMO_TYPES = new Set(['Extension', 'CodeableConcept', 'Coding']);
+/** Longer values are rarely repeated, and their text would cost more than it saves. */
+const MEMO_MAX_CHARS = 1000;
+
+/**
+ * A value's memo key, its JSON text, or undefined when it is not kept (too long, or not JSON: a
+ * cycle or a BigInt, checked and reported the long way). A value is remembered only when its
+ * check reported nothing and read nothing outside it (`contextReads`: the resources being walked,
+ * which the engine's invariants and `#id` references read), so its verdict is the same wherever
+ * it appears. An in-process value holding an `undefined` property is judged as its JSON text
+ * (without that property) would be, once a value with that text has been found valid.
+ */
+function memoJson(obj: Json): string | undefined {
+  let json: string;
+  try {
+    json = JSON.stringify(obj);
+  } catch {
+    return undefined;
+  }
+  return json.length <= MEMO_MAX_CHARS ? json : undefined;
+}
+
 /** One validation run: collects issues over a resource and everything nested in it. */
 export class Walker implements CheckContext {
   readonly issues: OperationOutcomeIssue[] = [];
   private readonly frames: ResourceFrame[] = [];
   private readonly plans: PlanCache;
   private readonly invariants = new Invariants(this);
+  /** Calls that read the resources being walked (what makes a value's verdict depend on where it is: memoJson). */
+  private contextReads = 0;
 
   constructor(
     readonly defs: Definitions,
@@ -157,16 +187,19 @@ export class Walker implements CheckContext {
 
   /** The resources being walked, outermost first (a Bundle, then its entry, ...). */
   enclosingResources(): Resource[] {
+    this.contextReads++;
     return this.frames.map((f) => f.resource);
   }
 
   /** The resource being walked (innermost). */
   currentResource(): Resource | undefined {
+    this.contextReads++;
     return this.frames[this.frames.length - 1]?.resource;
   }
 
   /** FHIRPath's %rootResource: the innermost resource that is not itself contained. */
   rootResource(): Resource | undefined {
+    this.contextReads++;
     for (let i = this.frames.length - 1; i >= 0; i--) {
       if (!this.frames[i].contained) {
         return this.frames[i].resource;
@@ -399,6 +432,24 @@ export class Walker implements CheckContext {
       this.report('error', 'structure', 'Empty object: an element must have a value or children', path);
       return;
     }
+    this.validateObject(obj, element, type, path, profile, sliceIndex, holder);
+  }
+
+  /** validateValue's part for a non-empty object of a complex type (not a resource). */
+  private validateObject(
+    obj: Json,
+    element: ElementPlan,
+    type: string,
+    path: string,
+    profile: LoadedProfile | undefined,
+    sliceIndex: number,
+    holder: Json,
+  ): void {
+    const slicing = element.slicing;
+    const slice = sliceIndex >= 0 && slicing ? slicing.slices[sliceIndex] : undefined;
+    const sliceRules = sliceIndex >= 0 && slicing ? slicing.rules[sliceIndex] : undefined;
+    const issuesBefore = this.issues.length;
+    const readsBefore = this.contextReads;
     // Which definition governs the children?
     let target: ChildTarget | undefined;
     if (type === 'Extension') {
@@ -424,10 +475,19 @@ export class Walker implements CheckContext {
     if (target.typeConstraints === undefined) {
       target.typeConstraints = this.plans.constraints(target.typeSchema.constraints) ?? null;
     }
+    // A value found valid here before is valid again (memoJson says why).
+    const memo = MEMO_TYPES.has(type) && !this.policy.strictProfiles ? this.plans.validSet(target, sliceIndex) : undefined;
+    const json = memo && memoJson(obj);
+    if (json !== undefined && memo?.has(json)) {
+      return;
+    }
     this.walkObject(obj, scope, target.profile, type, path, element.el.path, type, target.typeConstraints ?? undefined);
     this.checkElementRules(element.rules, slice, sliceRules, obj, type, path);
     if (type === 'Reference') {
       checkReferenceTarget(this, obj, element, path);
+    }
+    if (json !== undefined && memo && this.issues.length === issuesBefore && this.contextReads === readsBefore) {
+      this.plans.rememberValid(memo, json);
     }
   }
 

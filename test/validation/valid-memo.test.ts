@@ -1,0 +1,75 @@
+/**
+ * The walker's memo of values found valid (walker.ts, memoJson): a coded value or extension that
+ * was valid once is skipped the next time it appears at the same definition. These pin what it
+ * must not do: carry a verdict to a different definition, or to a place where the value's verdict
+ * depends on the resource around it. One validator serves every test, in order, so each later
+ * check meets what the earlier ones remembered.
+ */
+import { Validator } from '../../src/validation';
+
+const PB = 'http://peerbridge.org/fhir';
+const POS_SYSTEM = 'https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set';
+const text = { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">x</div>' };
+
+let validator: Validator;
+beforeAll(() => {
+  validator = Validator.create();
+});
+
+function errors(resource: unknown): string[] {
+  return validator
+    .validate(resource)
+    .issues.filter((i) => i.severity === 'error')
+    .map((i) => `${i.expression?.[0]}: ${i.details?.text}`);
+}
+
+describe('values remembered as valid', () => {
+  it('a reference to a contained resource is judged in each resource, not remembered from the last', () => {
+    const ext = { url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal', valueReference: { reference: '#g1' } };
+    const goal = {
+      resourceType: 'Goal',
+      id: 'g1',
+      text,
+      lifecycleStatus: 'active',
+      description: { text: 'Stay housed' },
+      subject: { reference: 'Patient/p1' },
+    };
+    const holder = { resourceType: 'Patient', id: 'p1', text, contained: [goal], extension: [ext] };
+    const without = { resourceType: 'Patient', id: 'p2', text, extension: [structuredClone(ext)] };
+    for (let round = 0; round < 2; round++) {
+      expect(errors(holder)).toEqual([]);
+      expect(errors(without)).toEqual(["Patient.extension[0].valueReference.reference: Reference '#g1' points to no contained resource with id 'g1'"]);
+    }
+  });
+
+  it('a coded value valid under one extension is checked again under another', () => {
+    const pos = { coding: [{ system: POS_SYSTEM, code: '10' }] };
+    const organization = (url: string): unknown => ({
+      resourceType: 'Organization',
+      id: 'o1',
+      text,
+      extension: [{ url, valueCodeableConcept: structuredClone(pos) }],
+      name: 'Riverbend',
+    });
+    // Valid where the code belongs, twice (the second time from the memo) ...
+    expect(errors(organization(`${PB}/StructureDefinition/place-of-service`)).filter((e) => e.includes('valueCodeableConcept'))).toEqual([]);
+    expect(errors(organization(`${PB}/StructureDefinition/place-of-service`)).filter((e) => e.includes('valueCodeableConcept'))).toEqual([]);
+    // ... and still refused under a definition whose required binding it is not in.
+    expect(
+      errors(organization(`${PB}/StructureDefinition/peer-intervention`)).some((e) => e.startsWith('Organization.extension[0].valueCodeableConcept')),
+    ).toBe(true);
+  });
+
+  it('a value found invalid is reported every time it appears', () => {
+    const bad = {
+      url: `${PB}/StructureDefinition/peer-intervention`,
+      valueCodeableConcept: { coding: [{ system: `${PB}/CodeSystem/peer-intervention`, code: 'not-a-code' }] },
+    };
+    const organization = { resourceType: 'Organization', id: 'o2', text, name: 'Riverbend', extension: [bad, structuredClone(bad)] };
+    for (let round = 0; round < 2; round++) {
+      const found = errors(organization);
+      expect(found.filter((e) => e.startsWith('Organization.extension[0].valueCodeableConcept')).length).toBeGreaterThan(0);
+      expect(found.filter((e) => e.startsWith('Organization.extension[1].valueCodeableConcept')).length).toBeGreaterThan(0);
+    }
+  });
+});
