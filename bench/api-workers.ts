@@ -47,8 +47,9 @@ export interface RealServer {
  * Starts the server as `npm start` runs it (`node dist/server.js`) (audit on; auth off through AUTH_DISABLED) with
  * `env` over this process's environment (a store: DATABASE_URL, or DATA_DIR with DATABASE_URL
  * empty), on a free port of 127.0.0.1, and waits for `workers` "PeerBridge listening" lines.
+ * `nodeArgs` go to node before the entry (`--cpu-prof`, ...).
  */
-export async function startRealServer(env: Record<string, string>, workers = 1): Promise<RealServer> {
+export async function startRealServer(env: Record<string, string>, workers = 1, nodeArgs: string[] = []): Promise<RealServer> {
   const port = await freePort();
   const full: NodeJS.ProcessEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', AUTH_DISABLED: 'true' };
   // The per-IP limit stays on (shared through the database, as deployed) but high enough not to refuse the load.
@@ -62,7 +63,7 @@ export async function startRealServer(env: Record<string, string>, workers = 1):
   // `node dist/server.js` as `npm start` runs it (dist/ built when stale); BENCH_CODE=src: the sources through tsx.
   const entry = BENCH_CODE === 'src' ? ['--import', 'tsx', 'src/server.ts'] : ['dist/server.js'];
   if (BENCH_CODE !== 'src') buildIfStale();
-  const child = spawn(process.execPath, entry, { cwd: PROJECT_ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], { cwd: PROJECT_ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   // Only the tail is kept: at LOG_LEVEL=info the server logs a line per request, for as long as it runs.
   let output = '';
   let listening = 0;

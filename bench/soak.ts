@@ -26,9 +26,11 @@
  * Options: --driver pglite|pg [pglite], --minutes N [10], --seconds S (instead of minutes, for
  * smoke runs), --interval S [60], --resources N [20000], --connections C [8],
  * --mix read=40,patient=20,date=15,put=20,hl7=5 (weights), --hl7-batch M [20 messages],
- * --workers N (PostgreSQL: WORKERS; default the server's own, one per core), --seed S [20261122].
+ * --workers N (PostgreSQL: WORKERS; default the server's own, one per core), --seed S [20261122],
+ * --cpu-prof DIR (the server runs with node --cpu-prof; its profile is written to DIR when it
+ * stops: whole run, samples timestamped, so intervals can be compared).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -56,6 +58,8 @@ interface Args {
   hl7Batch: number;
   workers?: number;
   seed: number;
+  /** Folder for the server's V8 CPU profile (--cpu-prof <dir>), written when it stops. */
+  cpuProf?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -84,7 +88,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--hl7-batch') args.hl7Batch = Math.floor(num(i++));
     else if (a === '--workers') args.workers = Math.floor(num(i++));
     else if (a === '--seed') args.seed = Math.floor(num(i++));
-    else if (a === '--driver') {
+    else if (a === '--cpu-prof') {
+      args.cpuProf = argv[++i];
+      if (!args.cpuProf) throw new Error('--cpu-prof takes a folder');
+    } else if (a === '--driver') {
       const d = argv[++i];
       if (d !== 'pg' && d !== 'pglite') throw new Error('--driver takes pg or pglite');
       args.driver = d;
@@ -260,7 +267,8 @@ async function main(): Promise<void> {
   const store = await freshStore(args.driver, 'peerbridge_bench_soak');
   const workers = args.driver === 'pg' ? (args.workers ?? availableParallelism()) : 1;
   const env = { ...store.env, ...(args.driver === 'pg' && args.workers ? { WORKERS: String(args.workers) } : {}) };
-  const server = await startRealServer(env, workers);
+  if (args.cpuProf) mkdirSync(args.cpuProf, { recursive: true });
+  const server = await startRealServer(env, workers, args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', args.cpuProf] : []);
   const pg = store.env.DATABASE_URL ? new Client({ connectionString: store.env.DATABASE_URL }) : undefined;
   await pg?.connect();
   const intervals: IntervalResult[] = [];

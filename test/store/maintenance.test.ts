@@ -43,6 +43,13 @@ describe.each(DRIVERS)('store maintenance on %s', (driver) => {
     const missing = await store.repo.search(parseSearchRequest('Observation?subject:missing=true&_count=100'));
     expect(missing.resources.map((r) => r.id).sort()).toEqual(Array.from({ length: 15 }, (_, i) => `m${i * 100}`).sort());
   });
+
+  test('schema 5: no GIN index over whole resources (no query used it; every write and VACUUM paid for it)', async () => {
+    const indexes = await store.repo.driver.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'fhir_resource'`);
+    const names = indexes.rows.map((r) => r.indexname);
+    expect(names).toContain('fhir_resource_pkey');
+    expect(names).not.toContain('fhir_resource_content');
+  });
 });
 
 test('STORE_MAINTENANCE=off: nothing runs (PGlite)', async () => {
