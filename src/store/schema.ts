@@ -23,6 +23,8 @@
  *   whole JSON that no query used (every `@>` on fhir_resource also names the ids, which the
  *   primary key finds) but every write paid for: inserts into fhir_resource took ~20% less time
  *   without it on the soak (PGlite's execution time per statement, a scratch preload).
+ * - step 6 (issue 15): `fhir_date_id_range`, dates by type, parameter and id with both bounds,
+ *   from which a page of a date-range search in id order is read (sql-search.ts, `drivenByDates`).
  */
 import type { Consent } from '@medplum/fhirtypes';
 import type { SqlDriver } from './repository';
@@ -31,7 +33,7 @@ import { serverBase } from './local-refs';
 import { reindexAll } from './reindex';
 
 /** Bumped when the DDL below changes; each step runs once. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** The side tables holding resources' search values (one row per value, keyed by resource type and id). */
 export const SEARCH_VALUE_TABLES = ['fhir_token', 'fhir_string', 'fhir_date', 'fhir_reference', 'fhir_number'] as const;
@@ -112,6 +114,7 @@ const STEPS: string[][] = [
   ],
   ['CREATE TABLE IF NOT EXISTS fhir_index_base (base text NOT NULL)'],
   ['DROP INDEX IF EXISTS fhir_resource_content'],
+  ['CREATE INDEX IF NOT EXISTS fhir_date_id_range ON fhir_date (resource_type, code, id) INCLUDE (low, high)'],
 ];
 
 /**

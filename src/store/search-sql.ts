@@ -49,6 +49,12 @@ export interface FilterContext {
   base?: ServerBase;
   /** Hierarchies of the CodeSystems `:above`/`:below` filters name, loaded beforehand (by url). */
   hierarchies?: Map<string, CodeHierarchy>;
+  /**
+   * The first merged date range on the searched resources themselves (alias `r`): its filters,
+   * and the SQL of its code and bounds on `fhir_date x`, for a page in id order to be read from
+   * the dates (sql-search.ts, `drivenByDates`).
+   */
+  dateRange?: { type: string; filters: Filter[]; code: string; bounds: string; condition: string };
 }
 
 const TABLES: Record<ParamDef['type'], string> = {
@@ -79,7 +85,7 @@ export function filterConditions(resourceType: string, filters: Filter[], a: str
       continue;
     }
     const group = ranges.groups.get(f);
-    const cond = group ? dateRangeCondition(group, a, ctx) : filterCondition(resourceType, f, a, ctx);
+    const cond = group ? dateRangeCondition(resourceType, group, a, ctx) : filterCondition(resourceType, f, a, ctx);
     if (cond) {
       out.push(cond);
     }
@@ -118,11 +124,15 @@ function filterCondition(type: string, f: Filter, a: string, ctx: FilterContext)
 }
 
 /** Date filters on one single-valued parameter (search-date-ranges.ts): all of their bounds on one row. */
-function dateRangeCondition(group: Filter[], a: string, ctx: FilterContext): string {
-  const code = group[0].code;
-  const owner = `x.resource_type = ${a}.resource_type AND x.id = ${a}.id AND x.code = ${ctx.params.add(code)}`;
-  const bounds = group.map((f) => `(${dateCondition('x.low', 'x.high', f.operator, f.value, code, ctx)})`);
-  return `EXISTS (SELECT 1 FROM fhir_date x WHERE ${owner} AND ${bounds.join(' AND ')})`;
+function dateRangeCondition(type: string, group: Filter[], a: string, ctx: FilterContext): string {
+  const code = ctx.params.add(group[0].code);
+  const owner = `x.resource_type = ${a}.resource_type AND x.id = ${a}.id AND x.code = ${code}`;
+  const bounds = group.map((f) => `(${dateCondition('x.low', 'x.high', f.operator, f.value, group[0].code, ctx)})`).join(' AND ');
+  const condition = `EXISTS (SELECT 1 FROM fhir_date x WHERE ${owner} AND ${bounds})`;
+  if (a === 'r' && !ctx.dateRange) {
+    ctx.dateRange = { type, filters: group, code, bounds, condition };
+  }
+  return condition;
 }
 
 /** The side table and code a modifier searches: its own rows for `:text`, `:of-type`, `:identifier`. */
