@@ -21,7 +21,7 @@
  *
  * Caches: `planCaches`, one PlanCache per Definitions (weak: it dies with the Definitions).
  */
-import type { InternalSchemaElement, SliceDefinition } from '@medplum/core';
+import type { InternalSchemaElement } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Definitions, LoadedProfile } from './definitions';
 import { childTarget, extensionTarget } from './child-targets';
@@ -35,17 +35,7 @@ import { checkPrimitive } from './checks/primitives';
 import { checkReferenceTarget } from './checks/references';
 import { checkResourceId, resourceTargets } from './checks/resources';
 import { assignSlice, checkSliceCounts, sliceChildScope } from './checks/slicing';
-import {
-  type ChildTarget,
-  type ConstraintPlan,
-  type ElementPlan,
-  type KeyPlan,
-  PlanCache,
-  type RulePlan,
-  type Scope,
-  type ScopePlan,
-  type TypeFacts,
-} from './plans';
+import { type ChildTarget, type ConstraintPlan, type ElementPlan, type KeyPlan, PlanCache, type Scope, type ScopePlan, type TypeFacts } from './plans';
 
 /** Object.keys(obj).length === 0, without building the array. */
 function hasNoOwnKeys(obj: object): boolean {
@@ -409,12 +399,9 @@ export class Walker implements CheckContext {
     sliceIndex: number,
     holder: Json,
   ): void {
-    const slicing = element.slicing;
-    const slice = sliceIndex >= 0 && slicing ? slicing.slices[sliceIndex] : undefined;
-    const sliceRules = sliceIndex >= 0 && slicing ? slicing.rules[sliceIndex] : undefined;
     if (facts.primitive) {
       if (checkPrimitive(this, item, facts, path, element.el)) {
-        this.checkElementRules(element.rules, slice, sliceRules, item, facts.effective, path);
+        this.checkElementRules(element, sliceIndex, item, facts.effective, path);
       }
       return;
     }
@@ -447,7 +434,6 @@ export class Walker implements CheckContext {
   ): void {
     const slicing = element.slicing;
     const slice = sliceIndex >= 0 && slicing ? slicing.slices[sliceIndex] : undefined;
-    const sliceRules = sliceIndex >= 0 && slicing ? slicing.rules[sliceIndex] : undefined;
     const issuesBefore = this.issues.length;
     const readsBefore = this.contextReads;
     // Which definition governs the children?
@@ -482,7 +468,7 @@ export class Walker implements CheckContext {
       return;
     }
     this.walkObject(obj, scope, target.profile, type, path, element.el.path, type, target.typeConstraints ?? undefined);
-    this.checkElementRules(element.rules, slice, sliceRules, obj, type, path);
+    this.checkElementRules(element, sliceIndex, obj, type, path);
     if (type === 'Reference') {
       checkReferenceTarget(this, obj, element, path);
     }
@@ -510,18 +496,14 @@ export class Walker implements CheckContext {
     return { parent, inSlice: sliceIndex >= 0 };
   }
 
-  /** fixed/pattern, required binding and invariants of an element (and of the slice the value fell in). */
-  private checkElementRules(
-    rules: RulePlan | undefined,
-    slice: SliceDefinition | undefined,
-    sliceRules: RulePlan | undefined,
-    value: unknown,
-    type: string,
-    path: string,
-  ): void {
-    if (rules) {
-      applyRules(this, this.invariants, rules, value, type, path);
+  /** fixed/pattern, required binding and invariants of an element (and of the slice the value fell in, `sliceIndex` >= 0). */
+  private checkElementRules(element: ElementPlan, sliceIndex: number, value: unknown, type: string, path: string): void {
+    if (element.rules) {
+      applyRules(this, this.invariants, element.rules, value, type, path);
     }
+    const slicing = element.slicing;
+    const slice = sliceIndex >= 0 && slicing ? slicing.slices[sliceIndex] : undefined;
+    const sliceRules = sliceIndex >= 0 && slicing ? slicing.rules[sliceIndex] : undefined;
     if (slice && sliceRules) {
       const before = this.issues.length;
       applyRules(this, this.invariants, sliceRules, value, type, path);
