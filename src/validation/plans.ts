@@ -216,8 +216,12 @@ export class PlanCache {
   /** The sets of ChildTarget.valid, and how many values they hold together. */
   private readonly validSets: Set<string>[] = [];
   private validCount = 0;
+  /** JSON texts of contained resources found valid (walker.ts, validateContained); one of validSets. */
+  readonly validContained = new Set<string>();
 
-  constructor(readonly defs: Definitions) {}
+  constructor(readonly defs: Definitions) {
+    this.validSets.push(this.validContained);
+  }
 
   /**
    * The set of values found valid at a target for values in slice `sliceIndex` (-1: none). All
@@ -235,7 +239,8 @@ export class PlanCache {
     return set;
   }
 
-  rememberValid(set: Set<string>, json: string): void {
+  /** Adds `json` to `set`; `weight`: how many values of MEMO_MAX_CHARS it counts as in the bound (a contained resource may be longer). */
+  rememberValid(set: Set<string>, json: string, weight = 1): void {
     if (this.validCount >= VALID_MEMO_MAX) {
       for (const s of this.validSets) {
         s.clear();
@@ -243,7 +248,7 @@ export class PlanCache {
       this.validCount = 0;
     }
     set.add(json);
-    this.validCount++;
+    this.validCount += weight;
   }
 
   scope(scope: Scope): ScopePlan {

@@ -73,6 +73,11 @@ const EMPTY_SCOPE: Scope = {};
 const MEMO_TYPES = new Set(['Extension', 'CodeableConcept', 'Coding']);
 /** Longer values are rarely repeated, and their text would cost more than it saves. */
 const MEMO_MAX_CHARS = 1000;
+/**
+ * A contained resource is remembered up to this length (a pipeline Encounter's Location, with its
+ * narrative, is ~600 characters); it counts as one value per MEMO_MAX_CHARS in the memo's bound.
+ */
+const CONTAINED_MEMO_MAX_CHARS = 4000;
 
 /**
  * A value's memo key, its JSON text, or undefined when it is not kept (too long, or not JSON: a
@@ -82,14 +87,14 @@ const MEMO_MAX_CHARS = 1000;
  * it appears. An in-process value holding an `undefined` property is judged as its JSON text
  * (without that property) would be, once a value with that text has been found valid.
  */
-function memoJson(obj: Json): string | undefined {
+function memoJson(obj: Json, maxChars = MEMO_MAX_CHARS): string | undefined {
   let json: string;
   try {
     json = JSON.stringify(obj);
   } catch {
     return undefined;
   }
-  return json.length <= MEMO_MAX_CHARS ? json : undefined;
+  return json.length <= maxChars ? json : undefined;
 }
 
 /** One validation run: collects issues over a resource and everything nested in it. */
@@ -407,7 +412,11 @@ export class Walker implements CheckContext {
     }
     const type = facts.code;
     if (facts.isResource) {
-      this.validateResource(item, path, [], element.name === 'contained');
+      if (element.name === 'contained') {
+        this.validateContained(item, path);
+      } else {
+        this.validateResource(item, path, [], false);
+      }
       return;
     }
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
@@ -420,6 +429,27 @@ export class Walker implements CheckContext {
       return;
     }
     this.validateObject(obj, element, type, path, profile, sliceIndex, holder);
+  }
+
+  /**
+   * A resource in `contained`. Its verdict depends on its own JSON and, through the counted reads
+   * (`contextReads`: `#id` references, invariants the engine evaluates with %resource or
+   * %rootResource), on the resources around it; never on the container's profile or the path,
+   * which only name where issues go. So one found valid without such reads, as memoJson says, is
+   * valid again wherever the same text is contained (each contact's Location, from a few places).
+   */
+  private validateContained(item: unknown, path: string): void {
+    const memo = this.policy.strictProfiles || item === null || typeof item !== 'object' ? undefined : this.plans.validContained;
+    const json = memo && memoJson(item as Json, CONTAINED_MEMO_MAX_CHARS);
+    if (json !== undefined && memo?.has(json)) {
+      return;
+    }
+    const issuesBefore = this.issues.length;
+    const readsBefore = this.contextReads;
+    this.validateResource(item, path, [], true);
+    if (json !== undefined && memo && this.issues.length === issuesBefore && this.contextReads === readsBefore) {
+      this.plans.rememberValid(memo, json, Math.ceil(json.length / MEMO_MAX_CHARS));
+    }
   }
 
   /** validateValue's part for a non-empty object of a complex type (not a resource). */

@@ -72,4 +72,42 @@ describe('values remembered as valid', () => {
       expect(found.filter((e) => e.startsWith('Organization.extension[1].valueCodeableConcept')).length).toBeGreaterThan(0);
     }
   });
+
+  it('a contained resource that refers to another is judged in each container, not remembered from the last', () => {
+    // The Location's partOf '#site' resolves in the first container only: same text, two verdicts.
+    const location = { resourceType: 'Location', id: 'place', text, name: 'Home', partOf: { reference: '#site' } };
+    const site = { resourceType: 'Location', id: 'site', text, name: 'Riverbend' };
+    const encounter = (contained: unknown[], id: string): unknown => ({
+      resourceType: 'Encounter',
+      id,
+      text,
+      contained,
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' },
+      location: [{ location: { reference: '#place' } }],
+    });
+    for (let round = 0; round < 2; round++) {
+      expect(errors(encounter([structuredClone(location), structuredClone(site)], 'e1'))).toEqual([]);
+      expect(errors(encounter([structuredClone(location)], 'e2'))).toEqual([
+        "Encounter.contained[0].partOf.reference: Reference '#site' points to no contained resource with id 'site'",
+      ]);
+    }
+  });
+
+  it('a contained resource found valid is valid again, and an invalid one is reported every time', () => {
+    const place = { resourceType: 'Location', id: 'place', text, status: 'active', name: 'Home', mode: 'kind' };
+    const encounter = (location: unknown): unknown => ({
+      resourceType: 'Encounter',
+      id: 'e3',
+      text,
+      contained: [location],
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' },
+      location: [{ location: { reference: '#place' } }],
+    });
+    for (let round = 0; round < 3; round++) {
+      expect(errors(encounter(structuredClone(place)))).toEqual([]);
+      expect(errors(encounter({ ...place, mode: 'nowhere' })).some((e) => e.startsWith('Encounter.contained[0].mode'))).toBe(true);
+    }
+  });
 });
