@@ -30,9 +30,8 @@
  * --cpu-prof DIR (the server runs with node --cpu-prof; its profile is written to DIR when it
  * stops: whole run, samples timestamped, so intervals can be compared).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Client } from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { openStore } from '../src/store';
@@ -40,7 +39,7 @@ import { freshStore, quantile, treeRss, type Driver } from './api-measure';
 import { startRealServer } from './api-workers';
 import { buildWorkload, ingest, type Workload } from './api-workload';
 import { fmt, fmtInt, machineInfo, round, table, writeResults } from './stats';
-import { generateHl7File } from './translate-generate';
+import { hl7Batches } from './translate-generate';
 import { Rng } from './workload';
 
 const KINDS = ['read', 'patient', 'date', 'put', 'hl7'] as const;
@@ -107,28 +106,6 @@ function parseArgs(argv: string[]): Args {
     } else throw new Error(`Unknown option ${a}`);
   }
   return args;
-}
-
-/** `batch`-message HL7 v2 bodies from the translation benchmark's generator, in feed order. */
-function hl7Batches(seed: number, batch: number, messages: number): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'peerbridge-soak-hl7-'));
-  try {
-    const file = join(dir, 'feed.hl7');
-    generateHl7File(file, { seed, messages });
-    // Each message ends with `\r`; the next starts with MSH.
-    const all = readFileSync(file, 'utf8').split(/\r(?=MSH\|)/);
-    const out: string[] = [];
-    for (let i = 0; i < all.length; i += batch)
-      out.push(
-        `${all
-          .slice(i, i + batch)
-          .join('\r')
-          .replace(/\r?$/, '\r')}`,
-      );
-    return out;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** One request of each kind, made from the workload and a seeded generator. */

@@ -23,7 +23,8 @@
  * CLI: tsx bench/translate-generate.ts csv <contacts> <dir> [seed]
  *      tsx bench/translate-generate.ts hl7 <messages> <file> [seed]
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from './workload';
 import { npiCheckDigit } from '../src/domain/npi';
@@ -669,4 +670,26 @@ if (require.main === module) {
   const stats =
     kind === 'csv' ? generateRiverbendCsv(target, { seed: s, contacts: Number(count) }) : generateHl7File(target, { seed: s, messages: Number(count) });
   console.log(JSON.stringify(stats, null, 2));
+}
+
+/** `batch`-message HL7 v2 bodies from the translation benchmark's generator, in feed order. */
+export function hl7Batches(seed: number, batch: number, messages: number): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'peerbridge-hl7-batches-'));
+  try {
+    const file = join(dir, 'feed.hl7');
+    generateHl7File(file, { seed, messages });
+    // Each message ends with `\r`; the next starts with MSH.
+    const all = readFileSync(file, 'utf8').split(/\r(?=MSH\|)/);
+    const out: string[] = [];
+    for (let i = 0; i < all.length; i += batch)
+      out.push(
+        `${all
+          .slice(i, i + batch)
+          .join('\r')
+          .replace(/\r?$/, '\r')}`,
+      );
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -10,7 +10,8 @@ import { answerClientErrors, createApp } from './http/app';
 import { join } from 'node:path';
 import { openAudit, scheduleRetention } from './audit';
 import { openStore } from './store';
-import { UNBUDGETED, ValidationPool, Validator } from './validation';
+import { UNBUDGETED, Validator } from './validation';
+import { pipelinePool, pooledPipeline } from './pipeline/pool';
 import { PackageError } from './validation/packages';
 import { loadSources } from './translate';
 import { openAuth } from './auth';
@@ -64,11 +65,16 @@ export async function serve(): Promise<void> {
   const store = await openStore(config);
   const rejects = await RejectStore.open(store.driver);
   await publishConceptMaps(store, sources);
-  // Request bodies are validated in worker threads loading the same definitions (VALIDATION_WORKERS=0: in the request thread).
+  // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.
+  const bulk = await openBulkExport({ store, log });
+  const pipeline = { rules: loadRules(config.RULES_FILE), terms: loadPackageTerms() };
+  // Request bodies are validated, and outside sources translated (src/pipeline/pool.ts), in worker threads loading the same
+  // definitions, mappings and rules (VALIDATION_WORKERS=0: in the request thread).
   const validationPool =
     config.VALIDATION_WORKERS === 0
       ? undefined
-      : new ValidationPool({
+      : pipelinePool({
+          rules: pipeline.rules,
           // Under WORKERS processes, the cores are split between them (each process's threads start on demand).
           size: config.VALIDATION_WORKERS ?? (cluster.isWorker ? Math.max(1, Math.ceil(availableParallelism() / workerCount(config).count)) : undefined),
           maxQueue: config.VALIDATION_QUEUE,
@@ -78,9 +84,6 @@ export async function serve(): Promise<void> {
           warmAtStart: false,
           log,
         });
-  // Bulk Data $export (src/export): kick-off routes in the FHIR route table, status and files beside it.
-  const bulk = await openBulkExport({ store, log });
-  const pipeline = { rules: loadRules(config.RULES_FILE), terms: loadPackageTerms() };
   // Auth is on unless AUTH_DISABLED=true (refused when NODE_ENV=production; openAuth warns when off).
   // Audit trail (src/audit): AuditEvents queued and written to the store in batches; token events come from openAuth.
   const audit = openAudit({
@@ -104,9 +107,12 @@ export async function serve(): Promise<void> {
   const auth = await openAuth({ driver: store.driver, baseUrl, log, isResourceType: (t) => validator.defs.isResourceType(t), onEvent: audit.onAuthEvent });
   // Sign-in for people (src/users): console users and sessions in the store (peerbridge users add ...).
   const consoleUsers = await openConsole({ driver: store.driver });
+  // Pipeline runs go to the pool's workers too (src/pipeline/pool.ts); reruns of kept rejects run here when they are all busy.
+  const pipelineRunner = validationPool ? pooledPipeline(validationPool) : undefined;
   const app = createApp({
     validator,
     validationPool,
+    pipelineRunner,
     store,
     routes: bulk.routes,
     bulkExport: bulk,
@@ -142,8 +148,15 @@ export async function serve(): Promise<void> {
         stored: storedRecords(store),
         commit,
         saveRejects: (list, owners) => rejects.add(list, owners),
+        ...(pipelineRunner ? { translate: pipelineRunner.source } : {}),
         retryAwaiting: (written) =>
-          retryAwaiting(hl7.name, written, { rejects, sources, pipeline: { validator, ...pipeline, stored: storedRecords(store) }, commit }),
+          retryAwaiting(hl7.name, written, {
+            rejects,
+            sources,
+            pipeline: { validator, ...pipeline, stored: storedRecords(store) },
+            commit,
+            ...(pipelineRunner ? { translate: pipelineRunner.retry } : {}),
+          }),
       }),
     });
   }

@@ -34,6 +34,7 @@ import { securityHeaders } from './hardening';
 import { consoleApi, consolePages } from './console';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
+import type { PipelineRunner } from '../pipeline/ingest';
 import { storedRecords } from '../store/stored-records';
 import { SqlRepository } from '../store/sql-repository';
 import { healthRouter } from './health';
@@ -54,6 +55,11 @@ export interface AppDeps {
    * validated in the request thread, still within `VALIDATION_MAX_ELEMENTS`. The caller closes it.
    */
   validationPool?: ValidationPool;
+  /**
+   * Where `/ingest` runs the pipeline (its posts, and reruns of kept rejects): the server passes
+   * the pool's workers (src/pipeline/pool.ts `pooledPipeline`); default the request thread.
+   */
+  pipelineRunner?: PipelineRunner;
   /** The FHIR store; without one the REST interactions answer 501 (validation still works). */
   store?: Repository;
   /** Routes matched before the standard FHIR ones (operations such as `$export`). */
@@ -191,6 +197,7 @@ export function createApp(deps: AppDeps): express.Express {
       sources: deps.sources ?? new Map<string, LoadedSource>(),
       rejects: deps.rejects,
       callerStore,
+      ...(deps.pipelineRunner ? { runner: deps.pipelineRunner } : {}),
       maxBodyBytes: deps.config.MAX_BODY_BYTES,
       rejectsUrl: `${publicRootUrl(base)}/ingest/rejects`,
     }),

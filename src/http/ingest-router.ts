@@ -19,7 +19,7 @@ import { accessOf, type CallerLike } from '../access';
 import { repeatedTopLevelKey } from '../inbound/json-records';
 import { badRequest, notFound, unsupportedMediaType } from '../outcomes';
 import type { PipelineDeps } from '../pipeline/canonical';
-import { ingest, ingestSource } from '../pipeline/ingest';
+import { ingest, ingestSource, type PipelineRunner } from '../pipeline/ingest';
 import { retryAwaiting, retryRejects, type AwaitingRetries, type RetryRequest } from '../pipeline/retry-rejects';
 import type { StoredRecords } from '../domain/stored-records';
 import type { RejectOwners, RejectRecord, RejectStore } from '../store/rejects';
@@ -50,6 +50,8 @@ export interface IngestRouterDeps {
   rejects?: RejectStore;
   /** The caller's way to the store, from the response (`res.locals.auth`). */
   callerStore: (res: Response) => CallerStore;
+  /** Where the pipeline runs (src/pipeline/pool.ts): default the request thread; the server: its worker threads. */
+  runner?: PipelineRunner;
   /** Largest body, in bytes (`MAX_BODY_BYTES`). */
   maxBodyBytes: number;
   /** Public URL of `/ingest/rejects` (from src/config `publicBaseUrl`), for its links. */
@@ -73,7 +75,14 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
     // A client retries its own rejects, and stores the retried records through its own view of the store.
     const retry = (r: RetryRequest, res: Response) => {
       const caller = callerStore(res);
-      return retryRejects(r, { rejects, sources, pipeline: pipelineOf(caller), commit: caller.commit, ...(caller.access ? { access: caller.access } : {}) });
+      return retryRejects(r, {
+        rejects,
+        sources,
+        pipeline: pipelineOf(caller),
+        commit: caller.commit,
+        ...(caller.access ? { access: caller.access } : {}),
+        ...(deps.runner ? { translate: deps.runner.retry } : {}),
+      });
     };
     router.use('/rejects', readFhirJsonBody(maxBodyBytes), rejectsRouter({ rejects, retry, baseUrl: deps.rejectsUrl }));
   }
@@ -96,6 +105,7 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
               pipeline: pipelineOf(caller),
               commit: caller.commit,
               ...(caller.access ? { access: caller.access } : {}),
+              ...(deps.runner ? { translate: deps.runner.retry } : {}),
             });
             done.retried += r.retried;
             done.resolved += r.resolved;
@@ -111,7 +121,11 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
       throw badRequest(`"${repeated}" appears twice at the top level of the body: only one would be read, so nothing was`, `$.${repeated}`);
     }
     const caller = callerStore(res);
-    const result = await ingest('canonical', req.body, dryRun, { ...pipelineOf(caller), commit: caller.commit });
+    const result = await ingest('canonical', req.body, dryRun, {
+      ...pipelineOf(caller),
+      commit: caller.commit,
+      ...(deps.runner ? { translateCanonical: deps.runner.canonical } : {}),
+    });
     sendFhir(res, result.status, result.body);
   });
 
@@ -137,6 +151,7 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
       commit: caller.commit,
       saveRejects: saveRejects(res),
       retryAwaiting: awaiting(caller, source),
+      ...(deps.runner ? { translate: deps.runner.source } : {}),
     });
     sendFhir(res, result.status, result.body);
   });

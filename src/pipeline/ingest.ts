@@ -26,6 +26,23 @@ import { recordIngest, type IngestOutcome } from '../ops/metrics';
 export interface IngestDeps extends PipelineDeps {
   /** Commits a transaction Bundle atomically and returns the transaction-response (the store's transaction processor). */
   commit?: (bundle: Bundle) => Promise<Bundle>;
+  /** Where a canonical document's run happens: default this thread; the server's worker threads (src/pipeline/pool.ts). */
+  translateCanonical?: (body: unknown, deps: PipelineDeps) => Promise<CanonicalTranslation>;
+}
+
+/** What a canonical document's run made, before anything is stored. */
+export interface CanonicalTranslation {
+  resources: Resource[];
+  report: TranslateReport;
+}
+
+/** Runs a canonical document (parsed JSON) through the pipeline in this thread. */
+export async function translateCanonicalBody(body: unknown, deps: PipelineDeps): Promise<CanonicalTranslation> {
+  const resources: Resource[] = [];
+  const report = await translateCanonical(documentEvents(body), deps, (made) => {
+    resources.push(...made);
+  });
+  return { resources, report };
 }
 
 export interface SourceIngestDeps extends IngestDeps {
@@ -41,6 +58,8 @@ export interface SourceIngestDeps extends IngestDeps {
    * does not matter.
    */
   retryAwaiting?: (written: { kind: string; id: string; personId?: string }[]) => Promise<AwaitingRetries>;
+  /** Where the run happens: default this thread; the server's worker threads (src/pipeline/pool.ts `pooledTranslator`). */
+  translate?: SourceTranslator;
 }
 
 /** The native source; outside sources are the mapping folders under mappings/. */
@@ -98,10 +117,7 @@ export async function ingest(source: string, body: unknown, dryRun: boolean, dep
   if (body === undefined) {
     throw badRequest('The request has no body: send the source file as JSON');
   }
-  const resources: Resource[] = [];
-  const report = await translateCanonical(documentEvents(body), deps, (made) => {
-    resources.push(...made);
-  });
+  const { resources, report } = await (deps.translateCanonical ?? translateCanonicalBody)(body, deps);
   if (report.fatal && report.summary.read === 0) {
     throw badRequest(report.outcome);
   }
@@ -160,17 +176,34 @@ const sourceCounts = ({ records, summary }: SourceRunReport, rejectsKept: number
   };
 };
 
+/** What a run of an outside source made, before anything is stored. */
+export interface SourceTranslation {
+  /** One per resource: a later record's version of a resource replaces the earlier one's. */
+  resources: Resource[];
+  rejects: RejectRecord[];
+  /** The records others may wait for (episodes, by source id) that the run made. */
+  written: { kind: string; id: string; personId?: string }[];
+  report: SourceRunReport;
+}
+
 /**
- * Translates (and unless `dryRun`, stores) the inputs of an outside source. Accepted records are
- * committed as one transaction first; then the rejected ones are kept in the rejects store, so a
- * failure in between leaves nothing half-said: re-sending updates, never duplicates.
+ * Runs an outside source's inputs through the pipeline (in this thread: `translateForIngest`; in
+ * a worker thread: src/pipeline/pool.ts), for `ingestSource` to store.
  */
-export async function ingestSource(
-  source: LoadedSource,
-  inputs: SourceInput[],
-  dryRun: boolean,
-  deps: SourceIngestDeps,
-): Promise<IngestResult & { report: SourceRunReport; rejects: RejectRecord[] }> {
+export type SourceTranslator = (source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps) => Promise<SourceTranslation>;
+
+/**
+ * Where the pipeline runs (src/pipeline/pool.ts): `inThreadPipeline`, or the server's worker
+ * threads (`pooledPipeline`). `retry`: reruns of kept rejects, which must not be refused.
+ */
+export interface PipelineRunner {
+  source: SourceTranslator;
+  retry: SourceTranslator;
+  canonical: NonNullable<IngestDeps['translateCanonical']>;
+}
+
+/** Translates an outside source's inputs in this thread, collecting what `ingestSource` stores. */
+export async function translateForIngest(source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps): Promise<SourceTranslation> {
   // A later record with an earlier one's id (an A08 after an A04) replaces its resources: one entry per resource.
   const byKey = new Map<string, Resource>();
   const rejects: RejectRecord[] = [];
@@ -190,7 +223,21 @@ export async function ingestSource(
     },
     { onReject: (r) => void rejects.push(r) },
   );
-  const resources = [...byKey.values()];
+  return { resources: [...byKey.values()], rejects, written: [...written.values()], report };
+}
+
+/**
+ * Translates (and unless `dryRun`, stores) the inputs of an outside source. Accepted records are
+ * committed as one transaction first; then the rejected ones are kept in the rejects store, so a
+ * failure in between leaves nothing half-said: re-sending updates, never duplicates.
+ */
+export async function ingestSource(
+  source: LoadedSource,
+  inputs: SourceInput[],
+  dryRun: boolean,
+  deps: SourceIngestDeps,
+): Promise<IngestResult & { report: SourceRunReport; rejects: RejectRecord[] }> {
+  const { resources, rejects, written, report } = await (deps.translate ?? translateForIngest)(source, inputs, deps);
   if (report.fatal && report.records.read === 0) {
     throw badRequest(report.outcome);
   }
@@ -202,7 +249,7 @@ export async function ingestSource(
   if (!deps.commit || (rejects.length > 0 && !deps.saveRejects)) throw noStore();
   const response = entry.length ? await deps.commit(transaction) : transaction;
   if (rejects.length) await deps.saveRejects?.(rejects, sourceOwners(source));
-  const awaiting = written.size && deps.retryAwaiting ? await deps.retryAwaiting([...written.values()]) : undefined;
+  const awaiting = written.length && deps.retryAwaiting ? await deps.retryAwaiting(written) : undefined;
   const counts = {
     ...sourceCounts(report, rejects.length),
     ...(awaiting?.retried ? { awaitingRetried: awaiting.retried, awaitingResolved: awaiting.resolved } : {}),

@@ -20,11 +20,11 @@ import type { Bundle, OperationOutcomeIssue, Parameters, ParametersParameter, Re
 import { putEntry } from '../fhir/bundle';
 import { parseJsonSelector, type JsonSelector } from '../inbound/json-source';
 import { notFound, notImplemented, OperationOutcomeError } from '../outcomes';
-import { rejectIssues, withheldIssue, type RejectError, type RejectRecord, type RejectStore, type StoredReject } from '../store/rejects';
+import { rejectIssues, withheldIssue, type RejectError, type RejectStore, type StoredReject } from '../store/rejects';
 import type { RepositoryAccess } from '../store/repository';
 import type { LoadedSource } from '../translate/types';
 import type { PipelineDeps } from './canonical';
-import { translateSource } from './translate-source';
+import { translateForIngest, type SourceTranslator } from './ingest';
 import { AWAITED_KINDS, awaitingOpenEpisode, awaitingReason } from './awaiting';
 import type { StoredKind } from '../domain/stored-records';
 
@@ -43,6 +43,8 @@ export interface RetryDeps {
   commit?: (bundle: Bundle) => Promise<Bundle>;
   /** The caller; undefined for the server's unfiltered view. */
   access?: RepositoryAccess;
+  /** Where the reruns happen: default this thread; the server's worker threads (src/pipeline/pool.ts). */
+  translate?: SourceTranslator;
 }
 
 export interface RetryAnswer {
@@ -94,31 +96,22 @@ interface Rerun {
 }
 
 /** Runs one reject's raw input through the source's current mapping. */
-async function rerun(source: LoadedSource, reject: StoredReject, deps: PipelineDeps): Promise<Rerun> {
-  const resources: Resource[] = [];
-  const found: RejectRecord[] = [];
+async function rerun(source: LoadedSource, reject: StoredReject, deps: PipelineDeps, translate: SourceTranslator = translateForIngest): Promise<Rerun> {
   const text = rerunText(source, reject);
   // HL7 messages go to the feed listing their type (a fix may move a type to another feed).
   const feed = source.format !== 'hl7v2' && reject.feed !== undefined ? { feed: reject.feed } : {};
-  let report;
+  let run;
   try {
-    report = await translateSource(
+    run = await translate(
       source,
       // HL7 as text: its raw input is already decoded, so its MSH-18 (8859/1...) must not decode it again.
       [{ name: reject.input, chunks: [source.format === 'hl7v2' ? text : Buffer.from(text, 'utf8')], ...feed }],
       deps,
-      (made) => {
-        resources.push(...made);
-      },
-      {
-        onReject: (r) => {
-          found.push(r);
-        },
-      },
     );
   } catch (err) {
     return { errors: [{ reason: `The retry failed: ${reasonOf(err)}`, stage: 'retry' }], resources: [] };
   }
+  const { resources, rejects: found, report } = run;
   if (found.length > 0) {
     const same = found.filter((r) => r.kind === reject.kind && r.id === reject.recordId);
     return { errors: (same.length ? same : found).flatMap((r) => relocate(r.errors, r.where, reject.where)), resources: [] };
@@ -151,7 +144,7 @@ export async function retryRejects(req: RetryRequest, deps: RetryDeps): Promise<
 
   const retryOne = async (reject: StoredReject): Promise<void> => {
     retried++;
-    const rerunResult = await rerun(source, reject, deps.pipeline);
+    const rerunResult = await rerun(source, reject, deps.pipeline, deps.translate);
     const { resources } = rerunResult;
     let { errors } = rerunResult;
     if (errors.length === 0 && resources.length > 0) {

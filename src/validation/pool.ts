@@ -15,7 +15,7 @@ import { FhirError, serviceUnavailable } from '../outcomes';
 import { type BodyValidator, checkElementBudget, DEFAULT_VALIDATION_BUDGET, timeBudgetExceeded, type ValidationBudget } from './budget';
 import type { DefinitionsOptions } from './definitions';
 import type { TextValidationOptions, TextValidationResult } from './json-text';
-import type { WorkerJob, WorkerMessage } from './pool-worker';
+import type { WorkerCall, WorkerJob, WorkerMessage, WorkerReply } from './pool-worker';
 import type { ValidateOptions, ValidationResult } from './validator';
 
 export interface ValidationPoolOptions {
@@ -33,14 +33,24 @@ export interface ValidationPoolOptions {
    * waits for that worker to load instead, ~0.3 s). Either way one worker stays loaded after that.
    */
   warmAtStart?: boolean;
+  /**
+   * The workers' script, when it is not this folder's pool-worker: a module that serves more kinds
+   * of job with `serveJobs` (src/pipeline/pool-worker.ts: pipeline runs too), without extension
+   * (`.js` compiled, `.ts` under tsx), and what it is told at start beside the definitions.
+   */
+  worker?: { entry: string; data?: Record<string, unknown> };
   log?: (level: 'info' | 'warn' | 'error', message: string, meta?: Record<string, unknown>) => void;
 }
 
 /** Seconds a client is told to wait when the queue is full. */
 const RETRY_AFTER_SECONDS = 2;
 
-type Job = WorkerJob & {
+type Job = {
+  /** What is posted to the worker. */
+  post: WorkerJob | object;
   timeoutMs: number;
+  /** Answers the worker's calls back to this thread while the job runs (a pipeline run's store lookups). */
+  onCall?: (method: string, args: unknown[]) => Promise<unknown>;
   // The result's type follows the job's (a texts job resolves TextValidationResult[]).
   resolve: (result: never) => void;
   reject: (err: Error) => void;
@@ -83,7 +93,30 @@ export class ValidationPool implements BodyValidator {
   validateTexts(texts: string[], options: TextValidationOptions = {}, budget: ValidationBudget = this.budget): Promise<TextValidationResult[]> {
     if (this.closed) return Promise.reject(unavailable('The pool is closed'));
     return new Promise<TextValidationResult[]>((resolve, reject) => {
-      this.queue.push({ texts, options, timeoutMs: budget.timeoutMs, resolve, reject });
+      this.queue.push({ post: { texts, options }, timeoutMs: budget.timeoutMs, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /**
+   * Runs another kind of job on the pool's workers (one their script serves: `worker.entry`),
+   * queued with the validations, within `timeoutMs` (default none: a pipeline run is bounded by
+   * the body it reads). `onCall` answers what the worker asks back while it runs.
+   */
+  task<T>(post: object, options: { timeoutMs?: number; onCall?: (method: string, args: unknown[]) => Promise<unknown> } = {}): Promise<T> {
+    if (this.closed) return Promise.reject(unavailable('The server is shutting down'));
+    const idle = this.slots.filter((s) => s.ready && !s.job).length;
+    if (this.queue.length >= this.maxQueue + idle) {
+      return Promise.reject(unavailable(`Too many jobs are waiting for a worker (${this.queue.length}, VALIDATION_QUEUE); try again shortly`));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        post,
+        timeoutMs: options.timeoutMs ?? Number.POSITIVE_INFINITY,
+        ...(options.onCall ? { onCall: options.onCall } : {}),
+        resolve,
+        reject,
+      });
       this.pump();
     });
   }
@@ -113,7 +146,7 @@ export class ValidationPool implements BodyValidator {
       throw unavailable(`Too many validations are waiting (${this.queue.length}, VALIDATION_QUEUE); try again shortly`);
     }
     return new Promise<ValidationResult>((resolve, reject) => {
-      this.queue.push({ input, options, timeoutMs: budget.timeoutMs, resolve, reject });
+      this.queue.push({ post: { input, options }, timeoutMs: budget.timeoutMs, resolve, reject });
       this.pump();
     });
   }
@@ -140,7 +173,7 @@ export class ValidationPool implements BodyValidator {
       }, job.timeoutMs);
     }
     try {
-      slot.worker.postMessage(('texts' in job ? { texts: job.texts, options: job.options } : { input: job.input, options: job.options }) satisfies WorkerJob);
+      slot.worker.postMessage(job.post);
     } catch (err) {
       // Not cloneable (never so for parsed JSON): this job fails, the worker stays free.
       slot.job = undefined;
@@ -150,10 +183,14 @@ export class ValidationPool implements BodyValidator {
   }
 
   private spawn(): void {
-    const slot: Slot = { worker: startWorker(this.options.definitions), ready: false };
+    const slot: Slot = { worker: startWorker(this.options.definitions, this.options.worker), ready: false };
     this.slots.push(slot);
     slot.worker.unref();
     slot.worker.on('message', (message: WorkerMessage) => {
+      if ('call' in message) {
+        this.answerCall(slot, message.call);
+        return;
+      }
       if ('ready' in message) {
         slot.ready = true;
         this.startFailed = false;
@@ -163,7 +200,7 @@ export class ValidationPool implements BodyValidator {
         if (job) {
           clearTimeout(job.timer);
           if ('result' in message) (job.resolve as (r: unknown) => void)(message.result);
-          else job.reject(new Error(`Validation failed in a worker: ${message.error}`));
+          else job.reject(new Error(`${'texts' in job.post || 'input' in job.post ? 'Validation' : 'A job'} failed in a worker: ${message.error}`));
         }
       }
       this.pump();
@@ -180,6 +217,23 @@ export class ValidationPool implements BodyValidator {
     slot.worker.on('exit', () => {
       if (this.slots.includes(slot)) this.retire(slot, new Error('Validation worker exited'));
     });
+  }
+
+  /** Answers a call the worker makes while its job runs; a call without a running job that takes calls is refused. */
+  private answerCall(slot: Slot, call: WorkerCall): void {
+    const job = slot.job;
+    const reply = (answer: { value?: unknown; error?: string }): void => {
+      // The job may have ended meanwhile (terminated over its time budget): nobody waits for the answer.
+      if (slot.job === job && this.slots.includes(slot)) slot.worker.postMessage({ reply: { id: call.id, ...answer } } satisfies WorkerReply);
+    };
+    if (!job?.onCall) {
+      reply({ error: `This job takes no call (${call.method})` });
+      return;
+    }
+    job.onCall(call.method, call.args).then(
+      (value) => reply({ value }),
+      (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
+    );
   }
 
   /** Takes a worker out of the pool (failing its job with `err`) and lets the pool replace it. */
@@ -210,10 +264,10 @@ function unavailable(text: string): FhirError {
  * (jest, tsx), on pool-worker.ts through tsx's require hook: a worker thread does not inherit the
  * main thread's TypeScript loader.
  */
-function startWorker(definitions: DefinitionsOptions | undefined): Worker {
+function startWorker(definitions: DefinitionsOptions | undefined, script: ValidationPoolOptions['worker']): Worker {
   const ext = extname(__filename);
-  const entry = join(__dirname, `pool-worker${ext}`);
-  const workerData = { definitions };
+  const entry = `${script?.entry ?? join(__dirname, 'pool-worker')}${ext}`;
+  const workerData = { ...script?.data, definitions, serve: script ? 'custom' : 'validation' };
   if (ext === '.ts') {
     return new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(entry)});`, { eval: true, workerData });
   }

@@ -6,7 +6,9 @@
  * once the episode arrives); records waiting for a person, organization or practitioner sent
  * later (`awaiting person|organization|practitioner <id>`), retried in rounds when it arrives; the
  * daily billing cap across two posts; Part 2 from a stored organization; and a client of another
- * tenant, for whom a hidden episode is a missing one.
+ * tenant, for whom a hidden episode is a missing one. Each runs with the pipeline in the request
+ * thread and in the server's worker threads (src/pipeline/pool.ts: the store lookups are asked
+ * back to the request's thread and answered through the caller's access).
  */
 import { join } from 'node:path';
 import request from 'supertest';
@@ -17,7 +19,10 @@ import { resourceId } from '../../src/fhir/ids';
 import { RejectStore } from '../../src/store/rejects';
 import { loadSource } from '../../src/translate';
 import type { LoadedSource } from '../../src/translate/types';
-import { Validator } from '../../src/validation';
+import { Validator, type ValidationPool } from '../../src/validation';
+import { loadRules } from '../../src/domain/rules';
+import type { PipelineRunner } from '../../src/pipeline/ingest';
+import { pipelinePool, pooledPipeline } from '../../src/pipeline/pool';
 import { FHIR_BASE, jwksOf, makeKey, openTestAuth, signAssertion, tokenForm } from '../auth/helpers';
 import { DRIVERS, openTestStore, type TestStore } from '../support/stores';
 
@@ -48,17 +53,35 @@ const param = (p: Parameters, name: string) => p.parameter?.find((x) => x.name =
 const texts = (p: Parameters): string[] => ((param(p, 'outcome')?.resource as OperationOutcome | undefined)?.issue ?? []).map((i) => i.details?.text ?? '');
 
 let validator: Validator;
+let pool: ValidationPool | undefined;
 beforeAll(() => {
   validator = Validator.create();
 });
+afterAll(() => pool?.close());
 
-describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
+/** Where the pipeline runs: each scenario runs both ways. */
+const WHERE = ['request thread', 'worker threads'] as const;
+const CASES = DRIVERS.flatMap((d) => WHERE.map((w) => [d, w] as const));
+const translateIn = (where: (typeof WHERE)[number]): { pipelineRunner?: PipelineRunner } => {
+  if (where === 'request thread') return {};
+  pool ??= pipelinePool({ rules: loadRules(), size: 1, definitions: validator.defs.options });
+  return { pipelineRunner: pooledPipeline(pool) };
+};
+
+describe.each(CASES)('nightly deltas on %s, the pipeline in the %s', (driver, where) => {
   let store: TestStore;
   let app: ReturnType<typeof createApp>;
   beforeAll(async () => {
     store = await openTestStore(driver);
     const rejects = await RejectStore.open(store.repo.driver);
-    app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources: new Map([[SOURCE.name, SOURCE]]), rejects });
+    app = createApp({
+      validator,
+      store: store.repo,
+      config: { MAX_BODY_BYTES: 1024 * 1024 },
+      sources: new Map([[SOURCE.name, SOURCE]]),
+      rejects,
+      ...translateIn(where),
+    });
   });
   afterAll(() => store?.close());
 
@@ -225,7 +248,7 @@ describe.each(DRIVERS)('nightly deltas on %s', (driver) => {
   });
 });
 
-describe.each(DRIVERS)("lookups through the posting client's access on %s", (driver) => {
+describe.each(CASES)("lookups through the posting client's access on %s, the pipeline in the %s", (driver, where) => {
   let store: TestStore;
   let auth: Auth;
   let app: ReturnType<typeof createApp>;
@@ -241,6 +264,7 @@ describe.each(DRIVERS)("lookups through the posting client's access on %s", (dri
       sources,
       rejects: await RejectStore.open(store.repo.driver),
       config: { MAX_BODY_BYTES: 1024 * 1024, BASE_URL: FHIR_BASE },
+      ...translateIn(where),
     });
     for (const [k, orgs] of [
       ['riverbend', [id('Organization', 'RB-CCBHC')]],
@@ -302,7 +326,7 @@ describe.each(DRIVERS)("lookups through the posting client's access on %s", (dri
  * the nightly CSV export of the same system, or waits as `awaiting episode for person <id>` until
  * an episode of the person is stored, by either source.
  */
-describe.each(DRIVERS)('an SIU without PV1-19 on %s', (driver) => {
+describe.each(CASES)('an SIU without PV1-19 on %s, the pipeline in the %s', (driver, where) => {
   const HL7 = loadSource(join(__dirname, '..', '..', 'mappings', 'hl7v2'));
   let store: TestStore;
   let app: ReturnType<typeof createApp>;
@@ -313,7 +337,7 @@ describe.each(DRIVERS)('an SIU without PV1-19 on %s', (driver) => {
       [SOURCE.name, SOURCE],
       [HL7.name, HL7],
     ]);
-    app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources, rejects });
+    app = createApp({ validator, store: store.repo, config: { MAX_BODY_BYTES: 1024 * 1024 }, sources, rejects, ...translateIn(where) });
   });
   afterAll(() => store?.close());
 
