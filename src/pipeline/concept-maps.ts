@@ -19,19 +19,21 @@ function content(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${content(v)}`).join(',')}}`;
 }
 
-/** Writes each source's ConceptMaps that are new or changed; resolves to the number written. */
+/** Writes each source's ConceptMaps that are new or changed, in one write; resolves to the number written. */
 export async function publishConceptMaps(repo: Repository, sources: Map<string, LoadedSource>): Promise<number> {
-  let written = 0;
-  for (const source of sources.values()) {
-    for (const cm of conceptMaps(source)) {
-      const current = await repo.read<ConceptMap>('ConceptMap', cm.id as string).catch((err: unknown) => {
+  const maps = [...sources.values()].flatMap((source) => conceptMaps(source));
+  const current = await Promise.all(
+    maps.map((cm) =>
+      repo.read<ConceptMap>('ConceptMap', cm.id as string).catch((err: unknown) => {
         if (err instanceof FhirError && (err.status === 404 || err.status === 410)) return undefined;
         throw err;
-      });
-      if (current && content(current) === content(cm)) continue;
-      await repo.update(cm);
-      written++;
-    }
-  }
-  return written;
+      }),
+    ),
+  );
+  const changed = maps.filter((cm, i) => {
+    const stored = current[i];
+    return !stored || content(stored) !== content(cm);
+  });
+  if (changed.length) await repo.updateMany(changed);
+  return changed.length;
 }

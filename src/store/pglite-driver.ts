@@ -48,6 +48,11 @@ export async function openPgliteDriver(dataDir?: string, options: PgliteOptions 
   }
 }
 
+/** A driver over a PGlite the caller opened and closes (the template's worker: src/store/pglite-template.ts). */
+export function pgliteSqlDriver(db: PGlite): SqlDriver {
+  return new PgliteDriver(db);
+}
+
 type Queryable = Pick<Transaction, 'query'>;
 
 async function run<R>(q: Queryable, sql: string, params?: unknown[]): Promise<QueryResult<R>> {

@@ -10,13 +10,17 @@
  * `build/pglite-template/<version>` (beside the definitions cache: `PEERBRIDGE_CACHE_DIR/..`);
  * `npm run build` makes it, so `npm install && npm start` never runs initdb in the server. A new
  * store is then a file copy (~40 MB, mostly the first WAL segment) and opens like a restart.
+ * The template holds the store's schema too (`migrate`, without a FHIR base: the server's first
+ * start only records its own), so a first start runs no migration either; it is made per PGlite
+ * version and schema version (`<pglite>-schema<N>`), and a release with a new schema makes a new one.
  *
  * The copy is crash-safe: PGlite takes a directory for an initialised cluster when it holds
  * `PG_VERSION`, which is copied last; a copy cut short is redone on the next start.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { SCHEMA_VERSION } from './schema';
 
 /** The installed PGlite's version: a template is only ever used by the version that made it. */
 function pgliteVersion(): string {
@@ -26,10 +30,10 @@ function pgliteVersion(): string {
   return pkg.version;
 }
 
-/** Where the template of the installed PGlite version lives. */
+/** Where the template of the installed PGlite version and this release's schema lives. */
 export function pgliteTemplateDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.PEERBRIDGE_CACHE_DIR ? resolve(env.PEERBRIDGE_CACHE_DIR, '..') : resolve(__dirname, '..', '..', 'build');
-  return join(base, 'pglite-template', pgliteVersion());
+  return join(base, 'pglite-template', `${pgliteVersion()}-schema${SCHEMA_VERSION}`);
 }
 
 /**
@@ -71,15 +75,33 @@ export async function seedFromTemplate(dataDir: string, templateDir = pgliteTemp
   return true;
 }
 
-/** PGlite's initdb into `dir`, in a worker thread so that none of its memory stays in this process. */
+/**
+ * PGlite's initdb into `dir`, then the schema (schema.ts `migrate`), in a worker thread so that
+ * none of its memory stays in this process. From TypeScript sources (jest, tsx) the worker loads
+ * tsx's require hook first, as the validation pool's workers do.
+ */
 function initdbInWorker(dir: string): Promise<void> {
   const source = `
     const { workerData } = require('node:worker_threads');
+    if (workerData.tsx) require(workerData.tsx);
     const { PGlite } = require(workerData.pglite);
-    PGlite.create(workerData.dir).then((db) => db.close());
+    const { migrate } = require(workerData.schema);
+    const { pgliteSqlDriver } = require(workerData.driver);
+    PGlite.create(workerData.dir).then(async (db) => {
+      await migrate(pgliteSqlDriver(db));
+      await db.close();
+    });
   `;
+  const ext = extname(__filename);
+  const workerData = {
+    dir,
+    pglite: require.resolve('@electric-sql/pglite'),
+    schema: join(__dirname, `schema${ext}`),
+    driver: join(__dirname, `pglite-driver${ext}`),
+    ...(ext === '.ts' ? { tsx: require.resolve('tsx/cjs') } : {}),
+  };
   return new Promise((resolvePromise, reject) => {
-    const worker = new Worker(source, { eval: true, workerData: { dir, pglite: require.resolve('@electric-sql/pglite') } });
+    const worker = new Worker(source, { eval: true, workerData });
     worker.once('error', reject);
     worker.once('exit', (code) => {
       if (code === 0 && existsSync(join(dir, 'PG_VERSION'))) resolvePromise();

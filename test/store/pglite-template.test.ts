@@ -1,12 +1,13 @@
 /**
  * A new PGlite data directory is a copy of the initdb template (src/store/pglite-template.ts,
  * issue 15 item 4), made once in a worker thread: the copy opens as a cluster, is only made where
- * there is none, is redone after a copy cut short, and keeps what is written to it.
+ * there is none, is redone after a copy cut short, and keeps what is written to it; it holds the
+ * release's schema, so a first start migrates nothing.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDriver } from '../../src/store';
+import { openDriver, SCHEMA_VERSION } from '../../src/store';
 import { DEFAULT_PGLITE_SHARED_BUFFERS } from '../../src/store/pglite-driver';
 import { ensurePgliteTemplate, seedFromTemplate } from '../../src/store/pglite-template';
 
@@ -27,6 +28,21 @@ test('the template is an initdb output, made under a temporary name and renamed'
   expect(existsSync(join(template, 'PG_VERSION'))).toBe(true);
   expect(readdirSync(join(root, 'template'))).toEqual(['1']);
 });
+
+test("the template holds this release's schema: a store seeded from it starts with nothing to migrate", async () => {
+  const dir = join(root, 'data-schema');
+  mkdirSync(dir);
+  expect(await seedFromTemplate(dir, template)).toBe(true);
+  const driver = await openDriver({ DATA_DIR: dir });
+  try {
+    expect((await driver.query<{ version: number }>('SELECT max(version)::int AS version FROM fhir_schema')).rows[0].version).toBe(SCHEMA_VERSION);
+    expect((await driver.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'fhir_date_id_range'")).rows[0].n).toBe(1);
+    // No FHIR base yet: the server's first start records its own (and reindexes an empty store).
+    expect((await driver.query<{ base: string }>('SELECT base FROM fhir_index_base')).rows).toEqual([{ base: '' }]);
+  } finally {
+    await driver.close();
+  }
+}, 120_000);
 
 test('an empty directory is seeded and opens as a cluster; the settings apply; writes persist', async () => {
   const dir = join(root, 'data-1');
