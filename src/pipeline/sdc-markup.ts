@@ -14,10 +14,20 @@ import type {
   QuestionnaireResponseItem,
   QuestionnaireResponseItemAnswer,
 } from '@medplum/fhirtypes';
-import fhirpath from 'fhirpath';
-import r4 from 'fhirpath/fhir-context/r4';
+import type FhirPath from 'fhirpath';
+import type { Model } from 'fhirpath';
 import type { ObservationValue } from '../fhir/observation';
 import { unprocessable } from '../outcomes';
+
+let loaded: { fhirpath: typeof FhirPath; r4: Model } | undefined;
+
+/** fhirpath.js and its R4 model, loaded on first use: only a calculatedExpression needs them (~150 ms and its parser's memory at start otherwise). */
+function fhirpathJs(): { fhirpath: typeof FhirPath; r4: Model } {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use */
+  loaded ??= { fhirpath: require('fhirpath') as typeof FhirPath, r4: require('fhirpath/fhir-context/r4') as Model };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return loaded;
+}
 
 const SDC = 'http://hl7.org/fhir/uv/sdc/StructureDefinition/';
 export const OBSERVATION_EXTRACT = `${SDC}sdc-questionnaire-observationExtract`;
@@ -98,6 +108,7 @@ export function calculatedAnswer(q: Questionnaire, qr: QuestionnaireResponse, it
   }
   let result: unknown[];
   try {
+    const { fhirpath, r4 } = fhirpathJs();
     result = fhirpath.evaluate(qr, expression.expression, { resource: qr, questionnaire: q }, r4) as unknown[];
   } catch (e) {
     throw unprocessable(`The calculatedExpression of item '${item.linkId}' fails on this response: ${(e as Error).message}`, 'QuestionnaireResponse');

@@ -4,8 +4,6 @@
  * repository; `repo.driver` is the `SqlDriver` for modules that keep tables of their own.
  */
 import type { SqlDriver } from './repository';
-import { openPgDriver } from './pg-driver';
-import { openPgliteDriver } from './pglite-driver';
 import { publicBaseUrl } from '../config';
 import { migrate } from './schema';
 import { serverBase } from './local-refs';
@@ -40,11 +38,16 @@ export interface StoreOptions {
   STORE_MAINTENANCE?: 'on' | 'off';
 }
 
-/** Opens the driver the options name, without touching the schema. */
-export function openDriver(options: StoreOptions): Promise<SqlDriver> {
+/**
+ * Opens the driver the options name, without touching the schema. Each driver's module (and its
+ * client library: `pg`, or PGlite) loads only when it is the one opened.
+ */
+export async function openDriver(options: StoreOptions): Promise<SqlDriver> {
   if (options.DATABASE_URL) {
+    const { openPgDriver } = await import('./pg-driver');
     return openPgDriver(options.DATABASE_URL);
   }
+  const { openPgliteDriver } = await import('./pglite-driver');
   return openPgliteDriver(options.memory ? undefined : (options.DATA_DIR ?? './data'), { sharedBuffers: options.PGLITE_SHARED_BUFFERS });
 }
 
