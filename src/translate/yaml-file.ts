@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { MappingLoadError } from './types';
+import { readParsedYaml, writeParsedYaml } from './parsed-yaml-cache';
 
 export type YamlPath = readonly (string | number)[];
 
@@ -23,11 +24,22 @@ export function formatPath(path: YamlPath): string {
   return out;
 }
 
+/** A file's text and, once needed, its parsed tree with line positions (shared by its parts). */
+interface Source {
+  text: string;
+  tree?: { doc: Document.Parsed; lines: LineCounter };
+}
+
+function parseTree(text: string): { doc: Document.Parsed; lines: LineCounter } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  return { doc, lines };
+}
+
 export class YamlFile {
   private constructor(
     readonly file: string,
-    private readonly doc: Document.Parsed,
-    private readonly lines: LineCounter,
+    private readonly source: Source,
     /** The file's content as plain data (see the reading rules above); of the part at `base` for a part. */
     readonly data: unknown,
     /** Where this part is in the file: [] for the whole file, `['feeds', 'contacts']` for a feed of a one-file mapping. */
@@ -36,7 +48,12 @@ export class YamlFile {
 
   /** The part of the file at `path` (a feed of a one-file mapping): its errors name the full path and the file's line. */
   part(path: YamlPath): YamlFile {
-    return new YamlFile(this.file, this.doc, this.lines, valueAt(this.data, path as (string | number)[]), [...this.base, ...path]);
+    return new YamlFile(this.file, this.source, valueAt(this.data, path as (string | number)[]), [...this.base, ...path]);
+  }
+
+  /** The parsed tree, for line numbers: parsed again from the text when the data came from the cache. */
+  private get tree(): { doc: Document.Parsed; lines: LineCounter } {
+    return (this.source.tree ??= parseTree(this.source.text));
   }
 
   /** Reads and parses a file; a YAML syntax error throws MappingLoadError with its line. */
@@ -50,21 +67,29 @@ export class YamlFile {
     return YamlFile.parse(text, displayName);
   }
 
+  /**
+   * Parses a file's text. Its plain data is kept in a cache by the text's hash (parsed-yaml-cache.ts):
+   * a file read before is not parsed again (start-up loads every mapping; parsing YAML with line
+   * positions was most of it), and its tree is parsed only if a load error needs a line.
+   */
   static parse(text: string, file: string): YamlFile {
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const err = doc.errors[0];
+    const cached = readParsedYaml(text);
+    if (cached !== undefined) return new YamlFile(file, { text }, cached);
+    const tree = parseTree(text);
+    const err = tree.doc.errors[0];
     if (err) {
-      const line = lines.linePos(err.pos[0]).line;
+      const line = tree.lines.linePos(err.pos[0]).line;
       throw new MappingLoadError(file, line, '', `YAML syntax error: ${err.message.split('\n')[0]}`);
     }
-    return new YamlFile(file, doc, lines, toPlain(doc.contents, doc));
+    const data = toPlain(tree.doc.contents, tree.doc);
+    writeParsedYaml(text, data);
+    return new YamlFile(file, { text, tree }, data);
   }
 
   /** The line of the node at `path` (of its key when `key` is set), or of the nearest existing parent. */
   lineOf(relative: YamlPath, key = false): number | undefined {
     const path = [...this.base, ...relative];
-    let node: unknown = this.doc.contents;
+    let node: unknown = this.tree.doc.contents;
     let line = node ? this.line(node) : 1;
     for (let i = 0; i < path.length; i++) {
       const p = path[i];
@@ -111,7 +136,7 @@ export class YamlFile {
 
   private line(node: unknown): number | undefined {
     const range = (node as Node | null)?.range;
-    return range ? this.lines.linePos(range[0]).line : undefined;
+    return range ? this.tree.lines.linePos(range[0]).line : undefined;
   }
 }
 
