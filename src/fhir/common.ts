@@ -1,12 +1,16 @@
 /** Small pieces shared by the mappers. */
 import type { Coding, Meta, Reference } from '@medplum/fhirtypes';
 import { PART2_LABELS } from './codes';
+import { deepFreeze } from './shared';
+
+/** The Part 2 labels as frozen values every resource's own `meta.security` list shares (src/fhir/shared.ts says why). */
+const PART2_SECURITY: readonly Coding[] = deepFreeze(PART2_LABELS.map((c) => ({ ...c })));
 
 /** `meta` with the profile and, for records of a 42 CFR Part 2 program, its security labels. */
 export function metaFor(profile: string | undefined, part2: boolean): { meta?: Meta } {
   const meta: Meta = {};
   if (profile) meta.profile = [profile];
-  if (part2) meta.security = PART2_LABELS.map((c) => ({ ...c }));
+  if (part2) meta.security = PART2_SECURITY.slice();
   return Object.keys(meta).length ? { meta } : {};
 }
 

@@ -8,6 +8,7 @@ import type { CodeSystem, CodeSystemConcept, Coding, Questionnaire, Questionnair
 import type { RuleSet } from '../domain/rules';
 import { cs, PB } from './codes';
 import { recordSystem, resourceId } from './ids';
+import { deepFreeze } from './shared';
 
 export const PACKAGE_DIR = join(__dirname, '..', '..', 'profiles', 'package');
 
@@ -109,10 +110,13 @@ export function refTo(ctx: MapContext, type: string, recordId: string, kind: str
   return { reference: `${type}/${id}` };
 }
 
+/** The type of every identifier made by `recordIdentifier` (frozen and shared: src/fhir/shared.ts). */
+const SOURCE_RECORD_TYPE = deepFreeze({ coding: [{ system: cs('peerbridge-codes'), code: 'source-record', display: 'Source record identifier' }] });
+
 /** The identifier that names the source record a resource was made from. */
 export function recordIdentifier(ctx: MapContext, kind: string, recordId: string) {
   return {
-    type: { coding: [{ system: cs('peerbridge-codes'), code: 'source-record', display: 'Source record identifier' }] },
+    type: SOURCE_RECORD_TYPE,
     system: recordSystem(ctx.source, kind),
     value: recordId,
   };

@@ -1,11 +1,12 @@
 /** Contact <-> Encounter (peer-support-encounter profile; docs/domain.md#a-contact). */
-import type { Encounter, Extension, Location } from '@medplum/fhirtypes';
+import type { CodeableConcept, Coding, Encounter, Extension, Location } from '@medplum/fhirtypes';
 import type { ContactRecord, EpisodeLink } from '../domain/model';
 import { CONTACT_MODES } from '../domain/codes';
 import { cs, EXTENSIONS, MODE_CODES, PROFILES, REFERRAL_REASON_SNOMED, SYSTEMS } from './codes';
 import { idFor, type MapContext, pbCoding, recordIdentifier, recordIdOf, refTo } from './context';
 import { metaFor, put, type ResolveRef } from './common';
 import { escapeXml } from './narrative';
+import { deepFreeze, SharedValues } from './shared';
 
 const CLASS_DISPLAY = { AMB: 'ambulatory', HH: 'home health', FLD: 'field', VR: 'virtual' } as const;
 
@@ -19,13 +20,30 @@ const POS_DISPLAY: Record<string, string> = {
   '99': 'Other Place of Service',
 };
 
+/** Frozen values shared by every Encounter, one table per kind (src/fhir/shared.ts says why). */
+const PLACES = new SharedValues<Location>();
+const PLACE_EXTENSIONS = new SharedValues<Extension>();
+const CLASSES = new SharedValues<Coding>();
+const REASONS = new SharedValues<CodeableConcept>();
+const INTERVENTIONS = new SharedValues<Extension>();
+const SUPPORT_TYPES = new SharedValues<Extension>();
+const ICRC_TASKS = new SharedValues<Extension>();
+/** The first type, by HCPCS code; the second, by contact mode. */
+const SERVICE_TYPES = new SharedValues<CodeableConcept>();
+const MODE_TYPES = new SharedValues<CodeableConcept>();
+const PRIMARY_PERFORMER: CodeableConcept = deepFreeze({ coding: [{ system: SYSTEMS.participationType, code: 'PPRF', display: 'primary performer' }] });
+
 /** The id of the contained Location (mode `kind`) that says what kind of place a contact took place at. */
 const PLACE_ID = 'place';
 
-/** The Encounter with a contained Location of the place of service's kind (contained comes before extension). */
+/**
+ * The Encounter with a contained Location of the place of service's kind (contained comes before
+ * extension). The Location, like the coded values below, is one frozen value per code shared by
+ * every Encounter (src/fhir/shared.ts says why).
+ */
 function withPlace(e: Encounter, pos: string): Encounter {
   const { resourceType, id, meta, ...rest } = e;
-  const place: Location = {
+  const place = PLACES.get(pos, (): Location => ({
     resourceType: 'Location',
     id: PLACE_ID,
     text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml"><p>Place of service ${pos}: ${escapeXml(POS_DISPLAY[pos])}</p></div>` },
@@ -33,32 +51,37 @@ function withPlace(e: Encounter, pos: string): Encounter {
     name: POS_DISPLAY[pos],
     mode: 'kind',
     type: [{ coding: [{ system: SYSTEMS.pos, code: pos, display: POS_DISPLAY[pos] }] }],
-  };
+  }));
   return { resourceType, id, ...(meta ? { meta } : {}), contained: [place], ...rest };
 }
 
 const STATUS = { finished: 'finished', planned: 'planned', cancelled: 'cancelled', 'no-show': 'cancelled' } as const;
 
-function coded(url: string, ctx: MapContext, codeSystemId: string, codes: readonly string[]): Extension[] {
-  return codes.map((code) => ({ url, valueCodeableConcept: { coding: [pbCoding(ctx, codeSystemId, code)] } }));
+/** One extension per code, from `values` (one table per extension: its URL and code system are the table's). */
+function coded(values: SharedValues<Extension>, url: string, ctx: MapContext, codeSystemId: string, codes: readonly string[]): Extension[] {
+  return codes.map((code) => values.get(code, () => ({ url, valueCodeableConcept: { coding: [pbCoding(ctx, codeSystemId, code)] } }), ctx.terms));
 }
 
 export function toEncounter(c: ContactRecord, episode: EpisodeLink, ctx: MapContext, part2: boolean): Encounter {
   const extension: Extension[] = [
-    ...coded(EXTENSIONS.intervention, ctx, 'peer-intervention', c.interventions),
-    ...coded(EXTENSIONS.supportType, ctx, 'social-support-type', c.supportTypes),
-    ...coded(EXTENSIONS.icrcTask, ctx, 'icrc-task', c.icrcTasks),
+    ...coded(INTERVENTIONS, EXTENSIONS.intervention, ctx, 'peer-intervention', c.interventions),
+    ...coded(SUPPORT_TYPES, EXTENSIONS.supportType, ctx, 'social-support-type', c.supportTypes),
+    ...coded(ICRC_TASKS, EXTENSIONS.icrcTask, ctx, 'icrc-task', c.icrcTasks),
   ];
-  if (c.placeOfService) {
-    extension.push({
-      url: EXTENSIONS.placeOfService,
-      valueCodeableConcept: { coding: [{ system: SYSTEMS.pos, code: c.placeOfService, display: POS_DISPLAY[c.placeOfService] }] },
-    });
+  const pos = c.placeOfService;
+  if (pos) {
+    extension.push(
+      PLACE_EXTENSIONS.get(pos, () => ({
+        url: EXTENSIONS.placeOfService,
+        valueCodeableConcept: { coding: [{ system: SYSTEMS.pos, code: pos, display: POS_DISPLAY[pos] }] },
+      })),
+    );
   }
   if (c.group) extension.push({ url: EXTENSIONS.groupContact, valueBoolean: true });
   if (c.status === 'no-show') extension.push({ url: EXTENSIONS.noShow, valueBoolean: true });
   if (c.note) extension.push({ url: EXTENSIONS.contactNote, valueString: c.note });
   const mode = MODE_CODES[c.mode];
+  const billing = ctx.rules.billing.code;
   const out: Encounter = {
     resourceType: 'Encounter',
     id: idFor(ctx, 'Encounter', c.id),
@@ -66,16 +89,16 @@ export function toEncounter(c: ContactRecord, episode: EpisodeLink, ctx: MapCont
     ...(extension.length ? { extension } : {}),
     identifier: [recordIdentifier(ctx, 'contact', c.id)],
     status: STATUS[c.status],
-    class: { system: SYSTEMS.actCode, code: c.setting, display: CLASS_DISPLAY[c.setting] },
+    class: CLASSES.get(c.setting, () => ({ system: SYSTEMS.actCode, code: c.setting, display: CLASS_DISPLAY[c.setting] })),
     type: [
-      { coding: [{ system: SYSTEMS.hcpcs, code: ctx.rules.billing.code, display: 'Self-help/peer services, per 15 minutes' }] },
-      { coding: [{ system: SYSTEMS.snomed, code: mode.code, display: mode.display }] },
+      SERVICE_TYPES.get(billing, () => ({ coding: [{ system: SYSTEMS.hcpcs, code: billing, display: 'Self-help/peer services, per 15 minutes' }] })),
+      MODE_TYPES.get(c.mode, () => ({ coding: [{ system: SYSTEMS.snomed, code: mode.code, display: mode.display }] })),
     ],
     subject: refTo(ctx, 'Patient', episode.personId),
     episodeOfCare: [refTo(ctx, 'EpisodeOfCare', episode.id)],
     participant: [
       {
-        type: [{ coding: [{ system: SYSTEMS.participationType, code: 'PPRF', display: 'primary performer' }] }],
+        type: [PRIMARY_PERFORMER],
         individual: refTo(ctx, 'PractitionerRole', c.specialistId),
       },
     ],
@@ -84,10 +107,16 @@ export function toEncounter(c: ContactRecord, episode: EpisodeLink, ctx: MapCont
   if (episode.referral) out.basedOn = [refTo(ctx, 'ServiceRequest', episode.id)];
   // US Core Encounter: why (the referral's reasons, when the episode is in the run) and where (the kind of place).
   if (episode.referralReasons?.length) {
-    out.reasonCode = episode.referralReasons.map((r) => {
-      const snomed = REFERRAL_REASON_SNOMED[r];
-      return { coding: [pbCoding(ctx, 'peer-referral-reason', r), ...(snomed ? [{ system: SYSTEMS.snomed, ...snomed }] : [])] };
-    });
+    out.reasonCode = episode.referralReasons.map((r) =>
+      REASONS.get(
+        r,
+        () => {
+          const snomed = REFERRAL_REASON_SNOMED[r];
+          return { coding: [pbCoding(ctx, 'peer-referral-reason', r), ...(snomed ? [{ system: SYSTEMS.snomed, ...snomed }] : [])] };
+        },
+        ctx.terms,
+      ),
+    );
   }
   if (c.durationMinutes !== undefined) out.length = { value: c.durationMinutes, unit: 'min', system: SYSTEMS.ucum, code: 'min' };
   if (c.placeOfService) {

@@ -109,6 +109,8 @@ export interface ChildTarget {
   typeConstraints?: ConstraintPlan[] | null;
   /** JSON texts of values found valid here, by the slice they fell in (-1: none): walker.ts, validateObject. */
   valid?: Map<number, Set<string>>;
+  /** Deep-frozen values found valid here, by slice, remembered by identity (walker.ts, validateObject). */
+  validFrozen?: Map<number, WeakSet<object>>;
 }
 
 /** Bound of PlanCache's memo of values found valid, in values (each at most walker.ts's MEMO_MAX_CHARS of JSON). */
@@ -218,6 +220,8 @@ export class PlanCache {
   private validCount = 0;
   /** JSON texts of contained resources found valid (walker.ts, validateContained); one of validSets. */
   readonly validContained = new Set<string>();
+  /** Deep-frozen contained resources found valid, by identity (walker.ts, deepFrozen). */
+  readonly frozenValidContained = new WeakSet<object>();
 
   constructor(readonly defs: Definitions) {
     this.validSets.push(this.validContained);
@@ -235,6 +239,20 @@ export class PlanCache {
       set = new Set();
       target.valid.set(sliceIndex, set);
       this.validSets.push(set);
+    }
+    return set;
+  }
+
+  /**
+   * The deep-frozen values found valid at a target for values in slice `sliceIndex`, by identity:
+   * a frozen value cannot change, so nothing bounds this set but the values' own lives (weak).
+   */
+  frozenValidSet(target: ChildTarget, sliceIndex: number): WeakSet<object> {
+    target.validFrozen ??= new Map();
+    let set = target.validFrozen.get(sliceIndex);
+    if (!set) {
+      set = new WeakSet();
+      target.validFrozen.set(sliceIndex, set);
     }
     return set;
   }

@@ -19,7 +19,8 @@
  * into each other over one run's state (issues, resource frames, plans, invariant verdicts);
  * splitting them would hand that state around or make an import circle.
  *
- * Caches: `planCaches`, one PlanCache per Definitions (weak: it dies with the Definitions).
+ * Caches: `planCaches`, one PlanCache per Definitions (weak: it dies with the Definitions), which
+ * also holds the values found valid (memoJson: by JSON text; deepFrozen: frozen values by identity).
  */
 import type { InternalSchemaElement } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
@@ -95,6 +96,36 @@ function memoJson(obj: Json, maxChars = MEMO_MAX_CHARS): string | undefined {
     return undefined;
   }
   return json.length <= maxChars ? json : undefined;
+}
+
+/** Deepest value deepFrozen looks into. */
+const FROZEN_MAX_DEPTH = 32;
+
+/**
+ * Whether `v` can never change: primitives, and frozen plain objects and arrays whose own
+ * properties are all data properties (a getter could answer differently each time) holding such
+ * values. Freezing cannot be undone, so a value found so once stays so: a builder that shares
+ * frozen constants (src/fhir) lets the walker remember them by identity instead of by JSON text.
+ */
+function deepFrozen(v: unknown, depth = 0): boolean {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) {
+    return true;
+  }
+  if (typeof v === 'function' || depth > FROZEN_MAX_DEPTH || !Object.isFrozen(v)) {
+    return false;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (Array.isArray(v) ? proto !== Array.prototype : proto !== Object.prototype && proto !== null) {
+    return false;
+  }
+  const descriptors = Object.getOwnPropertyDescriptors(v);
+  for (const key of Reflect.ownKeys(descriptors)) {
+    const d = descriptors[key as string];
+    if (d.get || d.set || !deepFrozen(d.value, depth + 1)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** One validation run: collects issues over a resource and everything nested in it. */
@@ -440,15 +471,27 @@ export class Walker implements CheckContext {
    */
   private validateContained(item: unknown, path: string): void {
     const memo = this.policy.strictProfiles || item === null || typeof item !== 'object' ? undefined : this.plans.validContained;
+    const frozen = memo && Object.isFrozen(item) ? this.plans.frozenValidContained : undefined;
+    if (frozen?.has(item as object)) {
+      return;
+    }
     const json = memo && memoJson(item as Json, CONTAINED_MEMO_MAX_CHARS);
     if (json !== undefined && memo?.has(json)) {
+      if (frozen && deepFrozen(item)) {
+        frozen.add(item as object);
+      }
       return;
     }
     const issuesBefore = this.issues.length;
     const readsBefore = this.contextReads;
     this.validateResource(item, path, [], true);
-    if (json !== undefined && memo && this.issues.length === issuesBefore && this.contextReads === readsBefore) {
-      this.plans.rememberValid(memo, json, Math.ceil(json.length / MEMO_MAX_CHARS));
+    if (memo && this.issues.length === issuesBefore && this.contextReads === readsBefore) {
+      if (json !== undefined) {
+        this.plans.rememberValid(memo, json, Math.ceil(json.length / MEMO_MAX_CHARS));
+      }
+      if (frozen && deepFrozen(item)) {
+        frozen.add(item as object);
+      }
     }
   }
 
@@ -491,10 +534,19 @@ export class Walker implements CheckContext {
     if (target.typeConstraints === undefined) {
       target.typeConstraints = this.plans.constraints(target.typeSchema.constraints) ?? null;
     }
-    // A value found valid here before is valid again (memoJson says why).
-    const memo = MEMO_TYPES.has(type) && !this.policy.strictProfiles ? this.plans.validSet(target, sliceIndex) : undefined;
+    // A value found valid here before is valid again (memoJson says why); the same frozen value
+    // (deepFrozen) is known by identity, without its text.
+    const memoOn = MEMO_TYPES.has(type) && !this.policy.strictProfiles;
+    const frozen = memoOn && Object.isFrozen(obj) ? this.plans.frozenValidSet(target, sliceIndex) : undefined;
+    if (frozen?.has(obj)) {
+      return;
+    }
+    const memo = memoOn ? this.plans.validSet(target, sliceIndex) : undefined;
     const json = memo && memoJson(obj);
     if (json !== undefined && memo?.has(json)) {
+      if (frozen && deepFrozen(obj)) {
+        frozen.add(obj);
+      }
       return;
     }
     this.walkObject(obj, scope, target.profile, type, path, element.el.path, type, target.typeConstraints ?? undefined);
@@ -502,8 +554,13 @@ export class Walker implements CheckContext {
     if (type === 'Reference') {
       checkReferenceTarget(this, obj, element, path);
     }
-    if (json !== undefined && memo && this.issues.length === issuesBefore && this.contextReads === readsBefore) {
-      this.plans.rememberValid(memo, json);
+    if (memo && this.issues.length === issuesBefore && this.contextReads === readsBefore) {
+      if (json !== undefined) {
+        this.plans.rememberValid(memo, json);
+      }
+      if (frozen && deepFrozen(obj)) {
+        frozen.add(obj);
+      }
     }
   }
 

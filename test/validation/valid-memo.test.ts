@@ -110,4 +110,93 @@ describe('values remembered as valid', () => {
       expect(errors(encounter({ ...place, mode: 'nowhere' })).some((e) => e.startsWith('Encounter.contained[0].mode'))).toBe(true);
     }
   });
+
+  describe('frozen values, remembered by identity', () => {
+    const deepFreeze = <T>(v: T): T => {
+      if (v !== null && typeof v === 'object') {
+        Object.values(v).forEach(deepFreeze);
+        Object.freeze(v);
+      }
+      return v;
+    };
+    const organization = (extension: unknown[]): unknown => ({ resourceType: 'Organization', id: 'o3', text, name: 'Riverbend', extension });
+    const interventionErrors = (extension: unknown[]): string[] =>
+      errors(organization(extension)).filter((e) => e.startsWith('Organization.extension[0].valueCodeableConcept'));
+
+    it('a frozen value valid under one extension is checked again under another', () => {
+      const pos = deepFreeze({ coding: [{ system: POS_SYSTEM, code: '10' }] });
+      for (let round = 0; round < 2; round++) {
+        expect(interventionErrors([{ url: `${PB}/StructureDefinition/place-of-service`, valueCodeableConcept: pos }])).toEqual([]);
+        expect(interventionErrors([{ url: `${PB}/StructureDefinition/peer-intervention`, valueCodeableConcept: pos }]).length).toBeGreaterThan(0);
+      }
+    });
+
+    it('a frozen value whose check reads the resource around it is judged in each resource', () => {
+      const ext = deepFreeze({ url: 'http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal', valueReference: { reference: '#g1' } });
+      const goal = {
+        resourceType: 'Goal',
+        id: 'g1',
+        text,
+        lifecycleStatus: 'active',
+        description: { text: 'Stay housed' },
+        subject: { reference: 'Patient/p1' },
+      };
+      for (let round = 0; round < 2; round++) {
+        expect(errors({ resourceType: 'Patient', id: 'p1', text, contained: [goal], extension: [ext] })).toEqual([]);
+        expect(errors({ resourceType: 'Patient', id: 'p2', text, extension: [ext] })).toEqual([
+          "Patient.extension[0].valueReference.reference: Reference '#g1' points to no contained resource with id 'g1'",
+        ]);
+      }
+    });
+
+    it('a frozen value that can still change (a getter, an unfrozen part) is checked each time', () => {
+      const system = `${PB}/CodeSystem/peer-intervention`;
+      let code = 'self-help';
+      const byGetter = Object.freeze({
+        url: `${PB}/StructureDefinition/peer-intervention`,
+        valueCodeableConcept: Object.freeze({
+          coding: Object.freeze([
+            Object.freeze({
+              system,
+              get code(): string {
+                return code;
+              },
+            }),
+          ]),
+        }),
+      });
+      const coding = { system, code: 'self-help' };
+      const shallow = Object.freeze({ url: `${PB}/StructureDefinition/peer-intervention`, valueCodeableConcept: Object.freeze({ coding: [coding] }) });
+      for (let round = 0; round < 2; round++) {
+        code = 'self-help';
+        coding.code = 'self-help';
+        expect(interventionErrors([byGetter])).toEqual([]);
+        expect(interventionErrors([shallow])).toEqual([]);
+        code = 'not-a-code';
+        coding.code = 'not-a-code';
+        expect(interventionErrors([byGetter]).length).toBeGreaterThan(0);
+        expect(interventionErrors([shallow]).length).toBeGreaterThan(0);
+      }
+    });
+
+    it('a frozen contained resource valid in one container is judged again where it refers to nothing', () => {
+      const location = deepFreeze({ resourceType: 'Location', id: 'place', text, name: 'Home', partOf: { reference: '#site' } });
+      const site = { resourceType: 'Location', id: 'site', text, name: 'Riverbend' };
+      const encounter = (contained: unknown[]): unknown => ({
+        resourceType: 'Encounter',
+        id: 'e4',
+        text,
+        contained,
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' },
+        location: [{ location: { reference: '#place' } }],
+      });
+      for (let round = 0; round < 2; round++) {
+        expect(errors(encounter([location, site]))).toEqual([]);
+        expect(errors(encounter([location]))).toEqual([
+          "Encounter.contained[0].partOf.reference: Reference '#site' points to no contained resource with id 'site'",
+        ]);
+      }
+    });
+  });
 });
