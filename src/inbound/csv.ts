@@ -41,6 +41,8 @@ const MAX_QUOTED_LINES = 10000;
 class CsvRowScope implements SourceScope {
   constructor(
     private readonly columns: ReadonlyMap<string, number>,
+    /** Each column's name as a JSON string, for `at` (made once per header, not per value read). */
+    private readonly quotedNames: readonly string[],
     private readonly cells: string[],
     private readonly line: number,
     private readonly cellLines: number[] | undefined,
@@ -53,7 +55,7 @@ class CsvRowScope implements SourceScope {
   get(column: string): SourceValue[] {
     const i = this.columns.get(column);
     if (i === undefined) return [];
-    return [{ value: this.cells[i], at: `line ${this.cellLines?.[i] ?? this.line}, column ${JSON.stringify(column)}` }];
+    return [{ value: this.cells[i], at: `line ${this.cellLines?.[i] ?? this.line}, column ${this.quotedNames[i]}` }];
   }
 
   list(): SourceScope[] {
@@ -70,7 +72,7 @@ function quoted(names: string[]): string {
 }
 
 /** The header: column names by position, checked, and the columns the feed needs. */
-function readHeader(row: Row, options: CsvReadOptions): { names: string[]; index: Map<string, number>; raw: string } {
+function readHeader(row: Row, options: CsvReadOptions): { names: string[]; quotedNames: string[]; index: Map<string, number>; raw: string } {
   const at = `line ${row.first}`;
   if (row.kind === 'bad') throw new InputError(`Cannot read the header of ${options.input} (${at}): ${row.error}`, 'header');
   const names = row.cells.map((c) => c.trim());
@@ -91,7 +93,7 @@ function readHeader(row: Row, options: CsvReadOptions): { names: string[]; index
   const missing = (options.columns ?? []).filter((c, k, all) => !index.has(c) && !optional.has(c) && all.indexOf(c) === k);
   if (missing.length > 0)
     throw new InputError(`Missing column(s) ${quoted(missing)} in the header of ${options.input} (${at}); the file was not read`, 'header');
-  return { names, index, raw: row.raw };
+  return { names, quotedNames: names.map((n) => JSON.stringify(n)), index, raw: row.raw };
 }
 
 function cellCountError(cells: string[], names: string[]): string {
@@ -140,7 +142,7 @@ export async function* readCsv(
       } else if (row.cells.length !== header.names.length) {
         yield { ...base, error: cellCountError(row.cells, header.names) };
       } else {
-        yield { ...base, scope: new CsvRowScope(header.index, row.cells, row.first, row.cellLines) };
+        yield { ...base, scope: new CsvRowScope(header.index, header.quotedNames, row.cells, row.first, row.cellLines) };
       }
     }
   }
