@@ -140,8 +140,8 @@ class Hl7Scope implements SourceScope {
     let reps: string[];
     if (p.repetition === '*') reps = text.split(seps.repetition);
     else if (p.repetition !== undefined) {
-      const all = text.split(seps.repetition);
-      reps = all[p.repetition - 1] === undefined ? [] : [all[p.repetition - 1]];
+      const one = nthPart(text, seps.repetition, p.repetition);
+      reps = one === undefined ? [] : [one];
     } else {
       const cut = text.indexOf(seps.repetition);
       reps = [cut < 0 ? text : text.slice(0, cut)];
@@ -149,8 +149,8 @@ class Hl7Scope implements SourceScope {
     const suffix = (p.component === undefined ? '' : `.${p.component}`) + (p.subcomponent === undefined ? '' : `.${p.subcomponent}`);
     for (let r = 0; r < reps.length; r++) {
       let v: string | undefined = reps[r];
-      if (p.component !== undefined) v = v.split(seps.component)[p.component - 1];
-      if (v !== undefined && p.subcomponent !== undefined) v = v.split(seps.subcomponent)[p.subcomponent - 1];
+      if (p.component !== undefined) v = nthPart(v, seps.component, p.component);
+      if (v !== undefined && p.subcomponent !== undefined) v = nthPart(v, seps.subcomponent, p.subcomponent);
       if (v === undefined || v === '' || v === '""') continue;
       const rep = p.repetition === '*' ? r + 1 : p.repetition;
       out.push({ value: hl7Unescape(v, seps), at: `${segAt}-${p.field}${rep === undefined ? '' : `[${rep}]`}${suffix}` });
@@ -165,6 +165,22 @@ class Hl7Scope implements SourceScope {
     if (!m) return [];
     return this.message.all(m[1]).map((segment, i) => new Hl7Scope(this.message, `${m[1]}[${i + 1}]`, { segment, k: i + 1, listed: true }));
   }
+}
+
+/**
+ * `text.split(sep)[n - 1]`, without building the array for a one-character separator (every value
+ * a mapping reads went through a split of its field or component).
+ */
+export function nthPart(text: string, sep: string, n: number): string | undefined {
+  if (sep.length !== 1 || !Number.isInteger(n) || n < 1) return text.split(sep)[n - 1];
+  let start = 0;
+  for (let i = 1; i < n; i++) {
+    const at = text.indexOf(sep, start);
+    if (at < 0) return undefined;
+    start = at + 1;
+  }
+  const end = text.indexOf(sep, start);
+  return end < 0 ? text.slice(start) : text.slice(start, end);
 }
 
 /** Segments of a message text: split on CR, LF or CRLF (and MLLP framing bytes); blank ones dropped. */

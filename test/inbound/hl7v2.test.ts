@@ -3,7 +3,7 @@
  * path with escapes decoded and positions, rejected messages (no MSH, garbage or cut-off
  * segments), and original-mode ACKs.
  */
-import { buildAck, hl7Escape, hl7Unescape, parseHl7, parseHl7Path } from '../../src/inbound/hl7v2';
+import { buildAck, hl7Escape, hl7Unescape, nthPart, parseHl7, parseHl7Path } from '../../src/inbound/hl7v2';
 import { readHl7 } from '../../src/inbound/hl7v2-stream';
 import { InputError, type SourceRecord } from '../../src/inbound/source';
 
@@ -478,5 +478,18 @@ describe('buildAck', () => {
   it('re-encodes the fields of a message with other separators', () => {
     const other = parse('MSH#*!/$#APP*1.2#FAC#RCV#RF#x##ADT*A04#ID9#P#2.3\rPID#1\r');
     expect(buildAck(other, 'AA', [], { now, controlId: 'A' }).split('\r')[0]).toBe('MSH|^~\\&|RCV|RF|APP^1.2|FAC|20260112163005+0000||ACK^A04^ACK|A|P|2.3');
+  });
+});
+
+describe('nthPart', () => {
+  it('is split(sep)[n - 1], for every n around the parts of a text', () => {
+    const texts = ['', 'a', 'a^b', '^', '^^', 'a^', '^b', 'a^^c', 'ab^cd^ef', '😀^x'];
+    for (const sep of ['^', '&', '😀', '']) {
+      for (const text of texts) {
+        for (const n of [-1, 0, 1, 2, 3, 4, 1.5, NaN]) {
+          expect([text, sep, n, nthPart(text, sep, n)]).toEqual([text, sep, n, text.split(sep)[n - 1]]);
+        }
+      }
+    }
   });
 });
