@@ -73,10 +73,12 @@ export const ConfigSchema = z.object({
     .describe('Largest HL7 v2 message taken over MLLP, in bytes.'),
   /** The hl7v2 mapping folder that reads MLLP messages. */
   MLLP_SOURCE: z.string().min(1).default('hl7v2').describe('The hl7v2 mapping folder that reads MLLP messages.'),
-  /** Worker threads validating request bodies (default: one per core, os.availableParallelism()); 0 validates in the request thread. */
+  /** Worker threads validating request bodies and running the pipeline of /ingest and MLLP (default: one per core, os.availableParallelism()); 0 does both in the request thread. */
   VALIDATION_WORKERS: z
     .preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional())
-    .describe('Worker threads validating request bodies (unset: one per core); 0 validates in the request thread.'),
+    .describe(
+      'Worker threads validating request bodies and running the pipeline for `/ingest` and MLLP (unset: one per core); 0 does both in the request thread.',
+    ),
   /** Requests waiting for a validation worker at most (default 16 per worker); beyond: 503 with Retry-After. */
   VALIDATION_QUEUE: z
     .preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).optional())

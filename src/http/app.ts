@@ -34,7 +34,7 @@ import { securityHeaders } from './hardening';
 import { consoleApi, consolePages } from './console';
 import { igSite } from './ig-site';
 import { ingestRouter, type CallerStore } from './ingest-router';
-import type { PipelineRunner } from '../pipeline/ingest';
+import type { PipelineRunner } from '../pipeline/runs';
 import { storedRecords } from '../store/stored-records';
 import { SqlRepository } from '../store/sql-repository';
 import { healthRouter } from './health';

@@ -10,15 +10,15 @@
  * `rejected`: the web console's dry-run report). Status: 200 when at least one record was accepted (or the file held none),
  * 422 when records were read and none was accepted.
  */
-import type { Bundle, BundleEntry, OperationOutcome, Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcome, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { putEntry } from '../fhir/bundle';
 import { badRequest, FhirError, notFound, notImplemented } from '../outcomes';
 import type { KindCounts, PipelineDeps } from './canonical';
-import { documentEvents, translateCanonical, type TranslateReport } from './translate-canonical';
+import type { TranslateReport } from './translate-canonical';
+import { translateCanonicalBody, translateForIngest, type PipelineRunner, type SourceTranslator } from './runs';
 import type { LoadedSource } from '../translate/types';
-import { translateSource, type RejectRecord, type SourceInput, type SourceRunReport } from './translate-source';
+import type { RejectRecord, SourceInput, SourceRunReport } from './translate-source';
 import { sourceOwners } from './reject-owners';
-import { AWAITED_KINDS } from './awaiting';
 import type { AwaitingRetries } from './retry-rejects';
 import type { RejectOwners } from '../store/rejects';
 import { recordIngest, type IngestOutcome } from '../ops/metrics';
@@ -27,22 +27,7 @@ export interface IngestDeps extends PipelineDeps {
   /** Commits a transaction Bundle atomically and returns the transaction-response (the store's transaction processor). */
   commit?: (bundle: Bundle) => Promise<Bundle>;
   /** Where a canonical document's run happens: default this thread; the server's worker threads (src/pipeline/pool.ts). */
-  translateCanonical?: (body: unknown, deps: PipelineDeps) => Promise<CanonicalTranslation>;
-}
-
-/** What a canonical document's run made, before anything is stored. */
-export interface CanonicalTranslation {
-  resources: Resource[];
-  report: TranslateReport;
-}
-
-/** Runs a canonical document (parsed JSON) through the pipeline in this thread. */
-export async function translateCanonicalBody(body: unknown, deps: PipelineDeps): Promise<CanonicalTranslation> {
-  const resources: Resource[] = [];
-  const report = await translateCanonical(documentEvents(body), deps, (made) => {
-    resources.push(...made);
-  });
-  return { resources, report };
+  translateCanonical?: PipelineRunner['canonical'];
 }
 
 export interface SourceIngestDeps extends IngestDeps {
@@ -175,56 +160,6 @@ const sourceCounts = ({ records, summary }: SourceRunReport, rejectsKept: number
     ...(groups ? { groupsRead: groups.read, groupsAccepted: groups.accepted, groupsRejected: groups.rejected } : {}),
   };
 };
-
-/** What a run of an outside source made, before anything is stored. */
-export interface SourceTranslation {
-  /** One per resource: a later record's version of a resource replaces the earlier one's. */
-  resources: Resource[];
-  rejects: RejectRecord[];
-  /** The records others may wait for (episodes, by source id) that the run made. */
-  written: { kind: string; id: string; personId?: string }[];
-  report: SourceRunReport;
-}
-
-/**
- * Runs an outside source's inputs through the pipeline (in this thread: `translateForIngest`; in
- * a worker thread: src/pipeline/pool.ts), for `ingestSource` to store.
- */
-export type SourceTranslator = (source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps) => Promise<SourceTranslation>;
-
-/**
- * Where the pipeline runs (src/pipeline/pool.ts): `inThreadPipeline`, or the server's worker
- * threads (`pooledPipeline`). `retry`: reruns of kept rejects, which must not be refused.
- */
-export interface PipelineRunner {
-  source: SourceTranslator;
-  retry: SourceTranslator;
-  canonical: NonNullable<IngestDeps['translateCanonical']>;
-}
-
-/** Translates an outside source's inputs in this thread, collecting what `ingestSource` stores. */
-export async function translateForIngest(source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps): Promise<SourceTranslation> {
-  // A later record with an earlier one's id (an A08 after an A04) replaces its resources: one entry per resource.
-  const byKey = new Map<string, Resource>();
-  const rejects: RejectRecord[] = [];
-  const written = new Map<string, { kind: string; id: string; personId?: string }>();
-  const report = await translateSource(
-    source,
-    inputs,
-    deps,
-    (made, result) => {
-      for (const r of made) byKey.set(`${r.resourceType}/${r.id}`, r);
-      if (result.id !== undefined && (AWAITED_KINDS as readonly string[]).includes(result.kind))
-        written.set(`${result.kind}|${result.id}`, {
-          kind: result.kind,
-          id: result.id,
-          ...(result.personId !== undefined ? { personId: result.personId } : {}),
-        });
-    },
-    { onReject: (r) => void rejects.push(r) },
-  );
-  return { resources: [...byKey.values()], rejects, written: [...written.values()], report };
-}
 
 /**
  * Translates (and unless `dryRun`, stores) the inputs of an outside source. Accepted records are

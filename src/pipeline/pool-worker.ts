@@ -13,7 +13,7 @@ import type { LoadedSource } from '../translate/types';
 import { serveJobs, workerValidator } from '../validation/pool-worker';
 import type { Validator } from '../validation';
 import type { PipelineDeps } from './canonical';
-import { translateCanonicalBody, translateForIngest } from './ingest';
+import { translateCanonicalBody, translateForIngest } from './runs';
 import { MAPPING_CHANGED, sourceSignature, STORED_METHODS, type PipelineJob, type RunSettings } from './pool';
 
 type Call = (method: string, args: unknown[]) => Promise<unknown>;

@@ -18,7 +18,7 @@ import { FhirError } from '../outcomes';
 import type { LoadedSource } from '../translate/types';
 import { ValidationPool, type ValidationPoolOptions } from '../validation';
 import type { PipelineDeps } from './canonical';
-import { translateForIngest, type CanonicalTranslation, type PipelineRunner, type SourceTranslator } from './ingest';
+import { translateForIngest, type CanonicalTranslation, type PipelineRunner, type SourceTranslator } from './runs';
 import type { SourceInput } from './source-inputs';
 
 /** The lookup port's methods a worker may call (every one of StoredRecords). */

@@ -24,7 +24,7 @@ import { rejectIssues, withheldIssue, type RejectError, type RejectStore, type S
 import type { RepositoryAccess } from '../store/repository';
 import type { LoadedSource } from '../translate/types';
 import type { PipelineDeps } from './canonical';
-import { translateForIngest, type SourceTranslator } from './ingest';
+import { translateForIngest, type SourceTranslator } from './runs';
 import { AWAITED_KINDS, awaitingOpenEpisode, awaitingReason } from './awaiting';
 import type { StoredKind } from '../domain/stored-records';
 

@@ -21,7 +21,7 @@ import { loadSource } from '../../src/translate';
 import type { LoadedSource } from '../../src/translate/types';
 import { Validator, type ValidationPool } from '../../src/validation';
 import { loadRules } from '../../src/domain/rules';
-import type { PipelineRunner } from '../../src/pipeline/ingest';
+import type { PipelineRunner } from '../../src/pipeline/runs';
 import { pipelinePool, pooledPipeline } from '../../src/pipeline/pool';
 import { FHIR_BASE, jwksOf, makeKey, openTestAuth, signAssertion, tokenForm } from '../auth/helpers';
 import { DRIVERS, openTestStore, type TestStore } from '../support/stores';

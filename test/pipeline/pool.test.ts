@@ -12,7 +12,7 @@ import { loadRules } from '../../src/domain/rules';
 import type { StoredEpisode, StoredRecords } from '../../src/domain/stored-records';
 import { loadPackageTerms } from '../../src/fhir/context';
 import type { PipelineDeps } from '../../src/pipeline/canonical';
-import { translateCanonicalBody, translateForIngest, type SourceTranslation } from '../../src/pipeline/ingest';
+import { translateCanonicalBody, translateForIngest, type SourceTranslation } from '../../src/pipeline/runs';
 import { pipelinePool, pooledPipeline, pooledTranslator, sourceSignature } from '../../src/pipeline/pool';
 import type { SourceInput } from '../../src/pipeline/source-inputs';
 import { loadSource, loadSources } from '../../src/translate';
