@@ -12,6 +12,7 @@ import { loadRules } from '../../src/domain/rules';
 import type { StoredEpisode, StoredRecords } from '../../src/domain/stored-records';
 import { loadPackageTerms } from '../../src/fhir/context';
 import type { PipelineDeps } from '../../src/pipeline/canonical';
+import * as runs from '../../src/pipeline/runs';
 import { translateCanonicalBody, translateForIngest, type SourceTranslation } from '../../src/pipeline/runs';
 import { pipelinePool, pooledPipeline, pooledTranslator, sourceSignature } from '../../src/pipeline/pool';
 import type { SourceInput } from '../../src/pipeline/source-inputs';
@@ -65,7 +66,11 @@ describe.each(Object.entries(EXAMPLES))('%s sample export', (name, dir) => {
     const source = SOURCES.get(name);
     if (!source) throw new Error(`no mapping ${name}`);
     const here = await translateForIngest(source, sampleInputs(dir), deps);
+    // The run happens in the worker: this thread's translateForIngest is not called (no fallback).
+    const inThisThread = jest.spyOn(runs, 'translateForIngest');
     const there = await pooledTranslator(pool)(source, sampleInputs(dir), deps);
+    expect(inThisThread).not.toHaveBeenCalled();
+    inThisThread.mockRestore();
     expect(here.report.records.read).toBeGreaterThan(0);
     expect(here.resources.length).toBeGreaterThan(0);
     expect(there).toEqual(here);
@@ -126,7 +131,10 @@ test('a mapping changed on disk since it was loaded runs in this thread, with th
     const sourceFile = join(dir, 'source.yaml');
     writeFileSync(sourceFile, readFileSync(sourceFile, 'utf8').replace(/^timezone: .*$/m, 'timezone: Pacific/Auckland'));
     expect(sourceSignature(loadSource(dir))).not.toBe(sourceSignature(loaded));
+    const inThisThread = jest.spyOn(runs, 'translateForIngest');
     const there = await pooledTranslator(pool)(loaded, inputs(), deps);
+    expect(inThisThread).toHaveBeenCalledTimes(1);
+    inThisThread.mockRestore();
     expect(there).toEqual(before);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
