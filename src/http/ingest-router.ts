@@ -21,7 +21,7 @@ import { badRequest, notFound, unsupportedMediaType } from '../outcomes';
 import type { PipelineDeps } from '../pipeline/canonical';
 import { ingest, ingestSource } from '../pipeline/ingest';
 import type { PipelineRunner } from '../pipeline/runs';
-import { retryAwaiting, retryRejects, type AwaitingRetries, type RetryRequest } from '../pipeline/retry-rejects';
+import { retryAwaiting, retryRejects, type AwaitingRetries, type RetryDeps, type RetryRequest } from '../pipeline/retry-rejects';
 import type { StoredRecords } from '../domain/stored-records';
 import type { RejectOwners, RejectRecord, RejectStore } from '../store/rejects';
 import type { RepositoryAccess } from '../store/repository';
@@ -72,19 +72,18 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
   const router = express.Router();
   // References to records not in the run resolve against the store as the caller sees it (src/store/stored-records.ts).
   const pipelineOf = ({ stored }: CallerStore): PipelineDeps => (stored ? { ...pipeline, stored } : pipeline);
+  // Reruns of kept rejects: the caller's view of the store, and the caller's access.
+  const retryDeps = (store: RejectStore, caller: CallerStore): RetryDeps => ({
+    rejects: store,
+    sources,
+    pipeline: pipelineOf(caller),
+    commit: caller.commit,
+    ...(caller.access ? { access: caller.access } : {}),
+    ...(deps.runner ? { translate: deps.runner.retry } : {}),
+  });
   if (rejects) {
     // A client retries its own rejects, and stores the retried records through its own view of the store.
-    const retry = (r: RetryRequest, res: Response) => {
-      const caller = callerStore(res);
-      return retryRejects(r, {
-        rejects,
-        sources,
-        pipeline: pipelineOf(caller),
-        commit: caller.commit,
-        ...(caller.access ? { access: caller.access } : {}),
-        ...(deps.runner ? { translate: deps.runner.retry } : {}),
-      });
-    };
+    const retry = (r: RetryRequest, res: Response) => retryRejects(r, retryDeps(rejects, callerStore(res)));
     router.use('/rejects', readFhirJsonBody(maxBodyBytes), rejectsRouter({ rejects, retry, baseUrl: deps.rejectsUrl }));
   }
   // Rejects belong to their record's organization, else the source's, else the posting client's (src/store/rejects.ts).
@@ -100,14 +99,7 @@ export function ingestRouter(deps: IngestRouterDeps): express.Router {
           const done: AwaitingRetries = { retried: 0, resolved: 0 };
           const sameSystem = [source, ...[...sources.values()].filter((s) => s !== source && s.system === source.system)];
           for (const s of sameSystem) {
-            const r = await retryAwaiting(s.name, written, {
-              rejects,
-              sources,
-              pipeline: pipelineOf(caller),
-              commit: caller.commit,
-              ...(caller.access ? { access: caller.access } : {}),
-              ...(deps.runner ? { translate: deps.runner.retry } : {}),
-            });
+            const r = await retryAwaiting(s.name, written, retryDeps(rejects, caller));
             done.retried += r.retried;
             done.resolved += r.resolved;
           }
