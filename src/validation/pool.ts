@@ -224,16 +224,28 @@ export class ValidationPool implements BodyValidator {
     const job = slot.job;
     const reply = (answer: { value?: unknown; error?: string }): void => {
       // The job may have ended meanwhile (terminated over its time budget): nobody waits for the answer.
-      if (slot.job === job && this.slots.includes(slot)) slot.worker.postMessage({ reply: { id: call.id, ...answer } } satisfies WorkerReply);
+      if (slot.job !== job || !this.slots.includes(slot)) return;
+      try {
+        slot.worker.postMessage({ reply: { id: call.id, ...answer } } satisfies WorkerReply);
+      } catch (err) {
+        // An answer that cannot be cloned fails the call, not the process.
+        slot.worker.postMessage({
+          reply: { id: call.id, error: `The answer to ${call.method} cannot be sent: ${(err as Error).message}` },
+        } satisfies WorkerReply);
+      }
     };
-    if (!job?.onCall) {
+    const onCall = job?.onCall;
+    if (!onCall) {
       reply({ error: `This job takes no call (${call.method})` });
       return;
     }
-    job.onCall(call.method, call.args).then(
-      (value) => reply({ value }),
-      (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
-    );
+    // A handler that throws (instead of rejecting) fails the call too.
+    Promise.resolve()
+      .then(() => onCall(call.method, call.args))
+      .then(
+        (value) => reply({ value }),
+        (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
+      );
   }
 
   /** Takes a worker out of the pool (failing its job with `err`) and lets the pool replace it. */

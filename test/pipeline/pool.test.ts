@@ -164,3 +164,20 @@ describe.each(['riverbend-dana-whitfield.json', 'bad-records.json'])('canonical 
     expect(herePort.asked.length).toBeGreaterThan(0);
   });
 });
+
+test('a lookup that throws, or answers what cannot be sent, fails the run with a reason; the worker serves the next run', async () => {
+  const source = SOURCES.get('riverbend-csv');
+  if (!source) throw new Error('no riverbend-csv');
+  const { port } = countingPort();
+  const inputs = (): SourceInput[] => [{ name: 'contacts.csv', chunks: [readFileSync(join(ROOT, 'examples', 'outside', 'riverbend-csv', 'contacts.csv'))] }];
+  const throwing: StoredRecords = {
+    ...port,
+    episodes: () => {
+      throw new Error('thrown, not rejected');
+    },
+  };
+  await expect(pooledTranslator(pool)(source, inputs(), { ...deps, stored: throwing })).rejects.toThrow(/thrown, not rejected/);
+  const unsendable = { ...port, episodes: () => Promise.resolve(new Map([['E-7001', { part2: false, f: () => 1 }]])) } as unknown as StoredRecords;
+  await expect(pooledTranslator(pool)(source, inputs(), { ...deps, stored: unsendable })).rejects.toThrow(/cannot be sent/);
+  expect((await pooledTranslator(pool)(source, inputs(), { ...deps, stored: port })).report.records.read).toBeGreaterThan(0);
+});
