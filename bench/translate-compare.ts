@@ -13,6 +13,11 @@
  * input: records/s (wall clock) and records per CPU second (process.cpuUsage: what one idle core
  * would do), resources made and JSON characters written per record (what each side produces), and
  * this checkout's rate as a share of the baseline's. Results: bench/results/translate-compare-*.json.
+ *
+ * Issue 13 asks for the baseline's rates kept "with store lookups on": a third side, this checkout
+ * with the lookup port over an empty in-memory PGlite store (PipelineDeps `stored`, as a first load
+ * meets it), runs interleaved with the other two, so one run gives the rate with lookups on against
+ * the baseline, and the lookup cost (lookups on against off, same code). `--no-lookups` leaves it out.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -30,10 +35,11 @@ interface Args {
   rounds: number;
   runs: number;
   seed: number;
+  lookups: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { baseline: '', csvRows: 20_000, hl7Messages: 20_000, rounds: 3, runs: 3, seed: 20261122 };
+  const args: Args = { baseline: '', csvRows: 20_000, hl7Messages: 20_000, rounds: 3, runs: 3, seed: 20261122, lookups: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -52,7 +58,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--rounds') args.rounds = count();
     else if (a === '--runs') args.runs = Math.max(2, count());
     else if (a === '--seed') args.seed = count();
-    else throw new Error(`unknown option ${a} (--baseline REF [--csv-rows N] [--hl7-messages N] [--rounds N] [--runs N] [--seed N])`);
+    else if (a === '--no-lookups') args.lookups = false;
+    else throw new Error(`unknown option ${a} (--baseline REF [--csv-rows N] [--hl7-messages N] [--rounds N] [--runs N] [--seed N] [--no-lookups])`);
   }
   if (!args.baseline) throw new Error('--baseline <git ref> is required (the commit to compare against, e.g. 9ac237d)');
   return args;
@@ -71,12 +78,16 @@ interface ChildRun {
   rejected: number;
   resources: number;
   chars: number;
+  /** Questions asked of the lookup port in the run (the side with lookups on). */
+  lookups?: number;
 }
 
 interface Side {
   label: string;
   commit: string;
   root: string;
+  /** Runs with the lookup port over an empty in-memory PGlite store. */
+  lookups?: boolean;
   csv: ChildRun[];
   hl7: ChildRun[];
 }
@@ -106,12 +117,13 @@ async function main(): Promise<void> {
 
     const sides: Side[] = [
       { label: 'this checkout', commit: head, root: PROJECT_ROOT, csv: [], hl7: [] },
+      ...(args.lookups ? [{ label: 'this checkout, lookups on', commit: head, root: PROJECT_ROOT, lookups: true, csv: [], hl7: [] }] : []),
       { label: 'baseline', commit: baseCommit, root: baseRoot, csv: [], hl7: [] },
     ];
     const child = join(PROJECT_ROOT, 'bench', 'translate-compare-child.js');
     for (let round = 0; round < args.rounds; round++) {
-      // Alternate which side goes first, so a drift in the machine's load is shared.
-      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      // Rotate which side goes first, so a drift in the machine's load is shared.
+      const order = sides.map((_, i) => sides[(i + round) % sides.length]);
       for (const side of order) {
         for (const [input, mapping, path] of [
           ['csv', 'riverbend-csv', csv.dir],
@@ -119,7 +131,7 @@ async function main(): Promise<void> {
         ] as const) {
           const { result: runs } = await runJsonChild<ChildRun[]>(
             `${side.label} ${input}`,
-            [child, side.root, mapping, path, String(args.runs)],
+            [child, side.root, mapping, path, String(args.runs), ...(side.lookups ? ['lookups'] : [])],
             join(tmp, 'none'),
           );
           for (const r of runs)
@@ -127,14 +139,15 @@ async function main(): Promise<void> {
           side[input].push(...runs.slice(1));
           const last = runs[runs.length - 1];
           console.log(
-            `  round ${round + 1}, ${side.label} ${side.commit}, ${input}: ${fmtInt((1000 * last.read) / last.ms)} records/s, ${fmtInt((1000 * last.read) / last.cpuMs)} per CPU s`,
+            `  round ${round + 1}, ${side.label} ${side.commit}, ${input}: ${fmtInt((1000 * last.read) / last.ms)} records/s, ${fmtInt((1000 * last.read) / last.cpuMs)} per CPU s${side.lookups ? `, ${fmtInt(last.lookups ?? 0)} lookups` : ''}`,
           );
         }
       }
     }
     const rate = (runs: ChildRun[], key: 'ms' | 'cpuMs'): number => median(runs.map((r) => (1000 * r.read) / r[key]));
     const perRecord = (runs: ChildRun[], key: 'resources' | 'chars'): number => runs[0][key] / runs[0].read;
-    const [cur, base] = sides;
+    const cur = sides[0];
+    const base = sides[sides.length - 1];
     const rows = (['csv', 'hl7'] as const).flatMap((input) =>
       sides.map((s) => [
         `${input === 'csv' ? 'CSV rows' : 'HL7 messages'}: ${s.label} ${s.commit}`,
@@ -142,9 +155,9 @@ async function main(): Promise<void> {
         fmtInt(rate(s[input], 'cpuMs')),
         fmt(perRecord(s[input], 'resources'), 2),
         fmtInt(perRecord(s[input], 'chars')),
-        s === cur
-          ? `${fmt((100 * rate(cur[input], 'ms')) / rate(base[input], 'ms'), 0)}% / ${fmt((100 * rate(cur[input], 'cpuMs')) / rate(base[input], 'cpuMs'), 0)}%`
-          : '',
+        s === base
+          ? ''
+          : `${fmt((100 * rate(s[input], 'ms')) / rate(base[input], 'ms'), 0)}% / ${fmt((100 * rate(s[input], 'cpuMs')) / rate(base[input], 'cpuMs'), 0)}%`,
       ]),
     );
     const report = table(['input: side', 'records/s', 'records/CPU s', 'resources/record', 'JSON chars/record', 'this / baseline (wall / CPU)'], rows, [
@@ -156,6 +169,12 @@ async function main(): Promise<void> {
       'r',
     ]);
     console.log(`\nMedians of ${args.rounds} rounds x ${args.runs - 1} counted runs (compiled dist/ of each side, fresh child per round):\n${report}`);
+    const on = sides.find((s) => s.lookups);
+    if (on)
+      for (const input of ['csv', 'hl7'] as const)
+        console.log(
+          `${input === 'csv' ? 'CSV' : 'HL7'} lookup cost: ${fmt(median(on[input].map((r) => r.lookups ?? 0)), 0)} lookups a run; with them ${fmt((100 * rate(on[input], 'ms')) / rate(cur[input], 'ms'), 1)}% of the rate without (${fmt((100 * rate(on[input], 'cpuMs')) / rate(cur[input], 'cpuMs'), 1)}% per CPU second)`,
+        );
     const file = writeResults('translate-compare', started, { args, head, dirty, baseCommit, machine: machineInfo(), sides, table: report });
     console.log(`\nresults in ${file}`);
   } finally {
