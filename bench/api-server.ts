@@ -9,6 +9,10 @@
  * and registers a client for the key (scopes `system/*.read`, the workload's organizations from
  * BENCH_ORGS), so the one run measures with and without.
  *
+ * Request bodies are validated in worker threads (src/pipeline/pool.ts `pipelinePool`, one per
+ * core), as `src/server.ts` does; BENCH_VALIDATION_WORKERS=0 validates in the request thread, N sets
+ * the count.
+ *
  * IPC: sends `{ ready: port, authPort?, auditPort?, clientId? }` when listening; answers
  * `{ cmd: 'analyze' }` (refresh planner statistics) and `{ cmd: 'stop' }` with `{ done: cmd }`.
  */
@@ -27,6 +31,7 @@ import { loadRules } from '../src/domain/rules';
 import { openBulkExport } from '../src/export';
 import { loadPackageTerms } from '../src/fhir/context';
 import { createApp } from '../src/http/app';
+import { pipelinePool } from '../src/pipeline/pool';
 import { openStore } from '../src/store';
 import { Validator } from '../src/validation';
 
@@ -77,10 +82,23 @@ async function main(): Promise<void> {
   const bulk = await openBulkExport({ store, env: process.env, log });
   const pipeline = { rules: loadRules(), terms: loadPackageTerms() };
   const config = { MAX_BODY_BYTES: 64 * 1024 * 1024 };
+  // As src/server.ts: request bodies validated in worker threads (BENCH_VALIDATION_WORKERS=0: in this thread).
+  const workers = process.env.BENCH_VALIDATION_WORKERS === undefined ? undefined : Number(process.env.BENCH_VALIDATION_WORKERS);
+  const validationPool =
+    workers === 0 ? undefined : pipelinePool({ rules: pipeline.rules, size: workers, definitions: validator.defs.options, warmAtStart: true, log });
   // Export status and file URLs come from the public base: this server's own port.
   const servers = [
     await listenFor((port) =>
-      createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config: { ...config, BASE_URL: `http://127.0.0.1:${port}/fhir` }, log, pipeline }),
+      createApp({
+        validator,
+        store,
+        routes: bulk.routes,
+        bulkExport: bulk,
+        config: { ...config, BASE_URL: `http://127.0.0.1:${port}/fhir` },
+        log,
+        pipeline,
+        validationPool,
+      }),
     ),
   ];
   const ready: { ready: number; authPort?: number; auditPort?: number; clientId?: string; tokenUrl?: string } = { ready: portOf(servers[0]) };
@@ -107,8 +125,8 @@ async function main(): Promise<void> {
     });
     ready.clientId = client.id;
     ready.tokenUrl = TOKEN_URL;
-    const authApp = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, pipeline, auth });
-    const auditApp = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, pipeline, auth, audit });
+    const authApp = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, pipeline, validationPool, auth });
+    const auditApp = createApp({ validator, store, routes: bulk.routes, bulkExport: bulk, config, log, pipeline, validationPool, auth, audit });
     const [a, b] = [await listen(authApp), await listen(auditApp)];
     servers.push(a, b);
     ready.authPort = portOf(a);
@@ -145,6 +163,7 @@ async function main(): Promise<void> {
       void bulk
         .close()
         .then(() => audit?.close())
+        .then(() => validationPool?.close())
         .then(() => store.close())
         .finally(() => {
           done();
