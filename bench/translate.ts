@@ -22,8 +22,9 @@
  *      d-f. the same three for the HL7 file (readHl7; each message's feed's paths read once, FT1
  *         paths in every FT1; mapRecord with the message's feed);
  *   3b. the CSV and HL7 end-to-end runs again with store lookups on (issue 13 item 1: PipelineDeps
- *      `stored`, the lookup port over an empty in-memory PGlite store, as a first load sees it):
- *      their rates, the lookups made and their mean latency, and the cost per lookup (the
+ *      `stored`, the lookup port over an empty in-memory PGlite store, as a first load sees it),
+ *      each run beside one of 3a/3d in alternating order, so a drift in the machine's speed falls on
+ *      both: their rates, the lookups made and their mean latency, and the cost per lookup (the
  *      difference of the medians over the lookups); BENCH_LOOKUPS [1] (0 skips it);
  *   4. peak RSS (process.resourceUsage().maxRSS) of the end-to-end translation in fresh child
  *      processes (bench/translate-child.ts), one after the other, after the timings: the CSV export
@@ -118,6 +119,34 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>, warmups = 0): 
     cpuMs.push((d.user + d.system) / 1000);
   }
   return { runsMs: runsMs.map((x) => round(x, 1)), medianMs: round(median(runsMs), 1), cpuMs: cpuMs.map((x) => round(x, 1)) };
+}
+
+/**
+ * Two measurements interleaved run by run (the first of each pair alternating), so a drift in the
+ * machine's speed falls on both: `b` is undefined when only `a` is measured.
+ */
+async function timePaired(runs: number, a: () => Promise<unknown>, b?: () => Promise<unknown>): Promise<[Timed, Timed | undefined]> {
+  const one = (): Timed => ({ runsMs: [], medianMs: 0, cpuMs: [] });
+  const [ta, tb] = [one(), one()];
+  const time = async (fn: () => Promise<unknown>, into: Timed): Promise<void> => {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    await fn();
+    into.runsMs.push(round(performance.now() - t, 1));
+    const d = process.cpuUsage(c);
+    into.cpuMs.push(round((d.user + d.system) / 1000, 1));
+  };
+  for (let i = 0; i < runs; i++) {
+    const pair: [() => Promise<unknown>, Timed][] = b
+      ? [
+          [a, ta],
+          [b, tb],
+        ]
+      : [[a, ta]];
+    for (const [fn, into] of i % 2 === 0 ? pair : pair.reverse()) await time(fn, into);
+  }
+  for (const t of [ta, tb]) t.medianMs = round(median(t.runsMs), 1);
+  return [ta, b ? tb : undefined];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,13 +299,35 @@ async function main(): Promise<void> {
     };
 
     // 3. Timings -------------------------------------------------------------------------------
-    console.log(`[3/5] CSV end to end, ${RUNS} runs ...`);
+    // With lookups (3b), each end-to-end run without them is paired with one with them, interleaved.
+    const repo = LOOKUPS ? await openStore({ memory: true }) : undefined;
+    const counting = repo ? countingPort(storedRecords(repo)) : undefined;
+    const withLookups: PipelineDeps | undefined = counting ? { ...deps, stored: counting.port } : undefined;
+    if (withLookups) {
+      checkAllAccepted(
+        'CSV warm-up export, lookups on',
+        await runSource(csvSource, warmCsv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }),
+        warmCsv.rows,
+      );
+      checkAllAccepted('HL7 warm-up file, lookups on', await runSource(hl7Source, warmHl7.file, out, withLookups), warmHl7.messages);
+      counting?.reset();
+    }
+    const on = LOOKUPS ? ' and with store lookups on (empty PGlite store), interleaved' : '';
+    console.log(`[3/5] CSV end to end${on}, ${RUNS} runs ...`);
     const csvPhases: number[] = [];
-    const csvE2e = await timeRuns(RUNS, async () => {
-      const r = await csvRun(csv);
-      checkAllAccepted('CSV run', r, csv.rows);
-      csvPhases.push(r.ms - r.phaseStartMs);
-    });
+    const [csvE2e, csvOn] = await timePaired(
+      RUNS,
+      async () => {
+        const r = await csvRun(csv);
+        checkAllAccepted('CSV run', r, csv.rows);
+        csvPhases.push(r.ms - r.phaseStartMs);
+      },
+      withLookups &&
+        (async () => checkAllAccepted('CSV run, lookups on', await runSource(csvSource, csv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }), csv.rows)),
+    );
+    const csvCalls = (counting?.calls ?? 0) / RUNS;
+    const csvCallMs = (counting?.ms ?? 0) / RUNS;
+    counting?.reset();
     console.log(`[3/5] CSV parse only and parse + map, ${RUNS} runs each ...`);
     const csvParse = await timeRuns(
       RUNS,
@@ -297,8 +348,15 @@ async function main(): Promise<void> {
       },
       1,
     );
-    console.log(`[3/5] HL7 end to end, parse only and parse + map, ${RUNS} runs each ...`);
-    const hl7E2e = await timeRuns(RUNS, async () => checkAllAccepted('HL7 run', await hl7Run(hl7), hl7.messages));
+    console.log(`[3/5] HL7 end to end${on}, parse only and parse + map, ${RUNS} runs each ...`);
+    const [hl7E2e, hl7On] = await timePaired(
+      RUNS,
+      async () => checkAllAccepted('HL7 run', await hl7Run(hl7), hl7.messages),
+      withLookups && (async () => checkAllAccepted('HL7 run, lookups on', await runSource(hl7Source, hl7.file, out, withLookups), hl7.messages)),
+    );
+    const hl7Calls = (counting?.calls ?? 0) / RUNS;
+    const hl7CallMs = (counting?.ms ?? 0) / RUNS;
+    await repo?.close();
     const hl7Parse = await timeRuns(
       RUNS,
       async () => {
@@ -318,35 +376,9 @@ async function main(): Promise<void> {
       1,
     );
 
-    // 3b. Lookups on ----------------------------------------------------------------------------
-    let lookups: { csv: Timed; hl7: Timed; csvCalls: number; csvCallMs: number; hl7Calls: number; hl7CallMs: number } | undefined;
-    if (LOOKUPS) {
-      console.log(`[3/5] CSV and HL7 end to end with store lookups on (empty PGlite store), ${RUNS} runs each ...`);
-      const repo = await openStore({ memory: true });
-      try {
-        const counting = countingPort(storedRecords(repo));
-        const withLookups: PipelineDeps = { ...deps, stored: counting.port };
-        checkAllAccepted(
-          'CSV warm-up export, lookups on',
-          await runSource(csvSource, warmCsv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }),
-          warmCsv.rows,
-        );
-        checkAllAccepted('HL7 warm-up file, lookups on', await runSource(hl7Source, warmHl7.file, out, withLookups), warmHl7.messages);
-        counting.reset();
-        const csvOn = await timeRuns(RUNS, async () =>
-          checkAllAccepted('CSV run, lookups on', await runSource(csvSource, csv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }), csv.rows),
-        );
-        const csvCalls = counting.calls / RUNS;
-        const csvCallMs = counting.ms / RUNS;
-        counting.reset();
-        const hl7On = await timeRuns(RUNS, async () =>
-          checkAllAccepted('HL7 run, lookups on', await runSource(hl7Source, hl7.file, out, withLookups), hl7.messages),
-        );
-        lookups = { csv: csvOn, hl7: hl7On, csvCalls, csvCallMs, hl7Calls: counting.calls / RUNS, hl7CallMs: counting.ms / RUNS };
-      } finally {
-        await repo.close();
-      }
-    }
+    // 3b. Lookups on (measured above, each run beside one without) -------------------------------
+    const lookups: { csv: Timed; hl7: Timed; csvCalls: number; csvCallMs: number; hl7Calls: number; hl7CallMs: number } | undefined =
+      csvOn && hl7On ? { csv: csvOn, hl7: hl7On, csvCalls, csvCallMs, hl7Calls, hl7CallMs } : undefined;
     const loadAfterTimings = load();
 
     // 4. Peak RSS in child processes -----------------------------------------------------------
