@@ -104,36 +104,18 @@ function lookups(stored: StoredRecords | undefined): (method: string, args: unkn
 const busy = (err: unknown): boolean => err instanceof FhirError && err.status === 503;
 
 /**
- * Inputs up to this many bytes are translated in this thread (a 20-message HL7 v2 batch is about
- * 7 KB, an MLLP message under 1 KB): a few milliseconds of work, less than a worker's round trip
- * with its lookups asked back through this thread's queue, which under load waits behind every
- * request queued here (bench:soak: HL7 batches at 3.6-5.4/s, p99 up to 1.8 s, in workers).
+ * Runs outside sources on `pool`'s workers; falls back to this thread for a mapping changed on
+ * disk since start. When every worker is busy and the queue is full the pool refuses (503 with
+ * Retry-After: a client's post is told to come back), unless `whenBusy` is `here`: reruns of
+ * kept rejects after a commit run in this thread then, so a busy pool never changes why a
+ * record waits.
  */
-export const RUN_HERE_MAX_BYTES = 8 * 1024;
-
-export interface PooledOptions {
-  /**
-   * When every worker is busy and the queue is full: `refuse` (503 with Retry-After: a client's
-   * post is told to come back) or `here` (run in this thread: reruns of kept rejects after a
-   * commit, so a busy pool never changes why a record waits). Default `refuse`.
-   */
-  whenBusy?: 'refuse' | 'here';
-  /** Inputs of at most this many bytes in all run in this thread [RUN_HERE_MAX_BYTES]; 0: every run goes to a worker. */
-  hereMaxBytes?: number;
-}
-
-/** Runs outside sources on `pool`'s workers; falls back to this thread for a small input and for a mapping changed on disk since start. */
-export function pooledTranslator(pool: ValidationPool, options: PooledOptions = {}): SourceTranslator {
-  const { whenBusy = 'refuse', hereMaxBytes = RUN_HERE_MAX_BYTES } = options;
+export function pooledTranslator(pool: ValidationPool, whenBusy: 'refuse' | 'here' = 'refuse'): SourceTranslator {
   return async (source: LoadedSource, inputs: SourceInput[], deps: PipelineDeps) => {
     const materialized: SourceJob['inputs'] = [];
-    let bytes = 0;
     for (const input of inputs) {
       const chunks: (Uint8Array | string)[] = [];
-      for await (const c of input.chunks) {
-        chunks.push(c);
-        bytes += typeof c === 'string' ? Buffer.byteLength(c) : c.byteLength;
-      }
+      for await (const c of input.chunks) chunks.push(c);
       materialized.push({
         name: input.name,
         chunks,
@@ -141,7 +123,6 @@ export function pooledTranslator(pool: ValidationPool, options: PooledOptions = 
         ...(input.size !== undefined ? { size: input.size } : {}),
       });
     }
-    if (bytes <= hereMaxBytes) return translateForIngest(source, materialized, deps);
     const job: PipelineJob = {
       translate: { ...settingsOf(deps), dir: source.dir, name: source.name, signature: sourceSignature(source), inputs: materialized },
     };
@@ -155,14 +136,11 @@ export function pooledTranslator(pool: ValidationPool, options: PooledOptions = 
   };
 }
 
-/**
- * The pipeline on `pool`'s workers: outside sources (small inputs here, `hereMaxBytes`) and
- * canonical documents; reruns of kept rejects here when the pool is full.
- */
-export function pooledPipeline(pool: ValidationPool, options: Pick<PooledOptions, 'hereMaxBytes'> = {}): PipelineRunner {
+/** The pipeline on `pool`'s workers: outside sources and canonical documents; reruns of kept rejects here when the pool is full. */
+export function pooledPipeline(pool: ValidationPool): PipelineRunner {
   return {
-    source: pooledTranslator(pool, options),
-    retry: pooledTranslator(pool, { ...options, whenBusy: 'here' }),
+    source: pooledTranslator(pool),
+    retry: pooledTranslator(pool, 'here'),
     canonical: (body: unknown, deps: PipelineDeps): Promise<CanonicalTranslation> =>
       pool.task<CanonicalTranslation>({ canonical: { ...settingsOf(deps), body } } satisfies PipelineJob, { onCall: lookups(deps.stored) }),
   };

@@ -65,7 +65,7 @@ const CASES = DRIVERS.flatMap((d) => WHERE.map((w) => [d, w] as const));
 const translateIn = (where: (typeof WHERE)[number]): { pipelineRunner?: PipelineRunner } => {
   if (where === 'request thread') return {};
   pool ??= pipelinePool({ rules: loadRules(), size: 1, definitions: validator.defs.options });
-  return { pipelineRunner: pooledPipeline(pool, { hereMaxBytes: 0 }) };
+  return { pipelineRunner: pooledPipeline(pool) };
 };
 
 describe.each(CASES)('nightly deltas on %s, the pipeline in the %s', (driver, where) => {

@@ -14,7 +14,7 @@ import { loadPackageTerms } from '../../src/fhir/context';
 import type { PipelineDeps } from '../../src/pipeline/canonical';
 import * as runs from '../../src/pipeline/runs';
 import { translateCanonicalBody, translateForIngest, type SourceTranslation } from '../../src/pipeline/runs';
-import { pipelinePool, pooledPipeline, pooledTranslator, RUN_HERE_MAX_BYTES, sourceSignature } from '../../src/pipeline/pool';
+import { pipelinePool, pooledPipeline, pooledTranslator, sourceSignature } from '../../src/pipeline/pool';
 import type { SourceInput } from '../../src/pipeline/source-inputs';
 import { loadSource, loadSources } from '../../src/translate';
 import { Validator, type ValidationPool } from '../../src/validation';
@@ -22,9 +22,6 @@ import { Validator, type ValidationPool } from '../../src/validation';
 const ROOT = join(__dirname, '..', '..');
 const SOURCES = loadSources(join(ROOT, 'mappings'));
 const EXAMPLES: Record<string, string> = { 'riverbend-csv': 'riverbend-csv', hl7v2: 'hl7v2', 'vendor-json': 'vendor-json' };
-
-/** Every run in a worker, however small its input (the server runs inputs up to RUN_HERE_MAX_BYTES in this thread). */
-const IN_WORKERS = { hereMaxBytes: 0 };
 
 let deps: PipelineDeps;
 let pool: ValidationPool;
@@ -71,7 +68,7 @@ describe.each(Object.entries(EXAMPLES))('%s sample export', (name, dir) => {
     const here = await translateForIngest(source, sampleInputs(dir), deps);
     // The run happens in the worker: this thread's translateForIngest is not called (no fallback).
     const inThisThread = jest.spyOn(runs, 'translateForIngest');
-    const there = await pooledTranslator(pool, IN_WORKERS)(source, sampleInputs(dir), deps);
+    const there = await pooledTranslator(pool)(source, sampleInputs(dir), deps);
     expect(inThisThread).not.toHaveBeenCalled();
     inThisThread.mockRestore();
     expect(here.report.records.read).toBeGreaterThan(0);
@@ -85,7 +82,7 @@ describe.each(Object.entries(EXAMPLES))('%s sample export', (name, dir) => {
     const herePort = countingPort();
     const here = await translateForIngest(source, sampleInputs(dir), { ...deps, stored: herePort.port });
     const therePort = countingPort();
-    const there = await pooledTranslator(pool, IN_WORKERS)(source, sampleInputs(dir), { ...deps, stored: therePort.port });
+    const there = await pooledTranslator(pool)(source, sampleInputs(dir), { ...deps, stored: therePort.port });
     expect(there).toEqual(here);
     expect(therePort.asked).toEqual(herePort.asked);
   });
@@ -101,7 +98,7 @@ test('contacts alone against a stored episode: attached to it through the lookup
   ].join('\n');
   const { port, asked } = countingPort();
   const inputs = (): SourceInput[] => [{ name: 'contacts.csv', chunks: [Buffer.from(contacts)] }];
-  const there: SourceTranslation = await pooledTranslator(pool, IN_WORKERS)(source, inputs(), { ...deps, stored: port });
+  const there: SourceTranslation = await pooledTranslator(pool)(source, inputs(), { ...deps, stored: port });
   expect(asked).toContain('episodes');
   expect(there.resources.some((r) => r.resourceType === 'Encounter')).toBe(true);
   // E-9999 is nowhere: the contact waits for it, as it does in this thread.
@@ -114,9 +111,9 @@ test('a lookup that fails fails the run: nothing is made without the answer', as
   const { port } = countingPort();
   const broken: StoredRecords = { ...port, episodes: () => Promise.reject(new Error('the store is down')) };
   const inputs: SourceInput[] = [{ name: 'contacts.csv', chunks: [readFileSync(join(ROOT, 'examples', 'outside', 'riverbend-csv', 'contacts.csv'))] }];
-  await expect(pooledTranslator(pool, IN_WORKERS)(source, inputs, { ...deps, stored: broken })).rejects.toThrow(/the store is down/);
+  await expect(pooledTranslator(pool)(source, inputs, { ...deps, stored: broken })).rejects.toThrow(/the store is down/);
   // The worker is free again for the next run.
-  const again = await pooledTranslator(pool, IN_WORKERS)(source, inputs, { ...deps, stored: port });
+  const again = await pooledTranslator(pool)(source, inputs, { ...deps, stored: port });
   expect(again.report.records.read).toBeGreaterThan(0);
 });
 
@@ -135,44 +132,12 @@ test('a mapping changed on disk since it was loaded runs in this thread, with th
     writeFileSync(sourceFile, readFileSync(sourceFile, 'utf8').replace(/^timezone: .*$/m, 'timezone: Pacific/Auckland'));
     expect(sourceSignature(loadSource(dir))).not.toBe(sourceSignature(loaded));
     const inThisThread = jest.spyOn(runs, 'translateForIngest');
-    const there = await pooledTranslator(pool, IN_WORKERS)(loaded, inputs(), deps);
+    const there = await pooledTranslator(pool)(loaded, inputs(), deps);
     expect(inThisThread).toHaveBeenCalledTimes(1);
     inThisThread.mockRestore();
     expect(there).toEqual(before);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
-  }
-});
-
-test('by default an input up to RUN_HERE_MAX_BYTES runs in this thread, a larger one in a worker: the same result either way', async () => {
-  const source = SOURCES.get('riverbend-csv');
-  if (!source) throw new Error('no riverbend-csv');
-  const header =
-    'CONTACT_ID,EPISODE_ID,CLIENT_ID,Svc Date,Start Time,Duration (min),Contact Type,Appt Status,Location,Group Session,Staff ID,Interventions,Support Types,ICRC Tasks,Progress Note';
-  const rows = (n: number): string =>
-    [
-      header,
-      ...Array.from(
-        { length: n },
-        (_, i) => `C-${i + 1},E-7001,300112,01/${String((i % 28) + 1).padStart(2, '0')}/2026,10:00 AM,15,F2F,KEPT,CLINIC,N,S-1001,SH,EMO,I4,`,
-      ),
-    ].join('\n');
-  const small = rows(3);
-  const large = rows(200);
-  expect(Buffer.byteLength(small)).toBeLessThanOrEqual(RUN_HERE_MAX_BYTES);
-  expect(Buffer.byteLength(large)).toBeGreaterThan(RUN_HERE_MAX_BYTES);
-  for (const [text, here] of [
-    [small, true],
-    [large, false],
-  ] as const) {
-    const inputs = (): SourceInput[] => [{ name: 'contacts.csv', chunks: [Buffer.from(text)] }];
-    const expected = await translateForIngest(source, inputs(), { ...deps, stored: countingPort().port });
-    const inThisThread = jest.spyOn(runs, 'translateForIngest');
-    const result = await pooledPipeline(pool).source(source, inputs(), { ...deps, stored: countingPort().port });
-    expect(inThisThread).toHaveBeenCalledTimes(here ? 1 : 0);
-    inThisThread.mockRestore();
-    expect(result.report.records.accepted).toBeGreaterThan(0);
-    expect(result).toEqual(expected);
   }
 });
 
@@ -182,8 +147,8 @@ test('a pool that refuses (503): a post is refused with it; a rerun of kept reje
   const closed = pipelinePool({ rules: deps.rules, size: 1, warmAtStart: false, definitions: deps.validator.defs.options });
   await closed.close();
   const inputs = (): SourceInput[] => sampleInputs('riverbend-csv');
-  await expect(pooledTranslator(closed, IN_WORKERS)(source, inputs(), deps)).rejects.toMatchObject({ status: 503 });
-  expect(await pooledTranslator(closed, { ...IN_WORKERS, whenBusy: 'here' })(source, inputs(), deps)).toEqual(await translateForIngest(source, inputs(), deps));
+  await expect(pooledTranslator(closed)(source, inputs(), deps)).rejects.toMatchObject({ status: 503 });
+  expect(await pooledTranslator(closed, 'here')(source, inputs(), deps)).toEqual(await translateForIngest(source, inputs(), deps));
 });
 
 describe.each(['riverbend-dana-whitfield.json', 'bad-records.json'])('canonical %s', (file) => {
@@ -192,7 +157,7 @@ describe.each(['riverbend-dana-whitfield.json', 'bad-records.json'])('canonical 
     const herePort = countingPort();
     const here = await translateCanonicalBody(body, { ...deps, stored: herePort.port });
     const therePort = countingPort();
-    const there = await pooledPipeline(pool, IN_WORKERS).canonical(body, { ...deps, stored: therePort.port });
+    const there = await pooledPipeline(pool).canonical(body, { ...deps, stored: therePort.port });
     expect(here.report.summary.read).toBeGreaterThan(0);
     expect(there).toEqual(here);
     expect(therePort.asked).toEqual(herePort.asked);
@@ -211,8 +176,8 @@ test('a lookup that throws, or answers what cannot be sent, fails the run with a
       throw new Error('thrown, not rejected');
     },
   };
-  await expect(pooledTranslator(pool, IN_WORKERS)(source, inputs(), { ...deps, stored: throwing })).rejects.toThrow(/thrown, not rejected/);
+  await expect(pooledTranslator(pool)(source, inputs(), { ...deps, stored: throwing })).rejects.toThrow(/thrown, not rejected/);
   const unsendable = { ...port, episodes: () => Promise.resolve(new Map([['E-7001', { part2: false, f: () => 1 }]])) } as unknown as StoredRecords;
-  await expect(pooledTranslator(pool, IN_WORKERS)(source, inputs(), { ...deps, stored: unsendable })).rejects.toThrow(/cannot be sent/);
-  expect((await pooledTranslator(pool, IN_WORKERS)(source, inputs(), { ...deps, stored: port })).report.records.read).toBeGreaterThan(0);
+  await expect(pooledTranslator(pool)(source, inputs(), { ...deps, stored: unsendable })).rejects.toThrow(/cannot be sent/);
+  expect((await pooledTranslator(pool)(source, inputs(), { ...deps, stored: port })).report.records.read).toBeGreaterThan(0);
 });
