@@ -108,17 +108,7 @@ interface Timed {
 
 async function timeRuns(runs: number, fn: () => Promise<unknown>, warmups = 0): Promise<Timed> {
   for (let i = 0; i < warmups; i++) await fn();
-  const runsMs: number[] = [];
-  const cpuMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const c = process.cpuUsage();
-    const t = performance.now();
-    await fn();
-    runsMs.push(performance.now() - t);
-    const d = process.cpuUsage(c);
-    cpuMs.push((d.user + d.system) / 1000);
-  }
-  return { runsMs: runsMs.map((x) => round(x, 1)), medianMs: round(median(runsMs), 1), cpuMs: cpuMs.map((x) => round(x, 1)) };
+  return (await timePaired(runs, fn))[0];
 }
 
 /**
@@ -126,27 +116,23 @@ async function timeRuns(runs: number, fn: () => Promise<unknown>, warmups = 0): 
  * machine's speed falls on both: `b` is undefined when only `a` is measured.
  */
 async function timePaired(runs: number, a: () => Promise<unknown>, b?: () => Promise<unknown>): Promise<[Timed, Timed | undefined]> {
-  const one = (): Timed => ({ runsMs: [], medianMs: 0, cpuMs: [] });
-  const [ta, tb] = [one(), one()];
-  const time = async (fn: () => Promise<unknown>, into: Timed): Promise<void> => {
-    const c = process.cpuUsage();
-    const t = performance.now();
-    await fn();
-    into.runsMs.push(round(performance.now() - t, 1));
-    const d = process.cpuUsage(c);
-    into.cpuMs.push(round((d.user + d.system) / 1000, 1));
-  };
+  const measured = [a, b].map((fn) => ({ fn, runsMs: [] as number[], cpuMs: [] as number[] })).filter((m) => m.fn !== undefined);
   for (let i = 0; i < runs; i++) {
-    const pair: [() => Promise<unknown>, Timed][] = b
-      ? [
-          [a, ta],
-          [b, tb],
-        ]
-      : [[a, ta]];
-    for (const [fn, into] of i % 2 === 0 ? pair : pair.reverse()) await time(fn, into);
+    for (const m of i % 2 === 0 ? measured : [...measured].reverse()) {
+      const c = process.cpuUsage();
+      const t = performance.now();
+      await (m.fn as () => Promise<unknown>)();
+      m.runsMs.push(performance.now() - t);
+      const d = process.cpuUsage(c);
+      m.cpuMs.push((d.user + d.system) / 1000);
+    }
   }
-  for (const t of [ta, tb]) t.medianMs = round(median(t.runsMs), 1);
-  return [ta, b ? tb : undefined];
+  const [ta, tb] = measured.map((m): Timed => ({
+    runsMs: m.runsMs.map((x) => round(x, 1)),
+    medianMs: round(median(m.runsMs), 1),
+    cpuMs: m.cpuMs.map((x) => round(x, 1)),
+  }));
+  return [ta, tb];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,8 +266,8 @@ async function main(): Promise<void> {
     const contactsFeed = csvSource.feeds.find((f) => f.name === 'contacts') as Feed;
     const deps: PipelineDeps = loadDeps();
     const depsMs = performance.now() - t;
-    const csvRun = (g: GeneratedCsv): Promise<SourceRun> => runSource(csvSource, g.dir, out, deps, { phaseInput: CONTACTS_FILE });
-    const hl7Run = (g: GeneratedHl7): Promise<SourceRun> => runSource(hl7Source, g.file, out, deps);
+    const csvRun = (g: GeneratedCsv, d = deps): Promise<SourceRun> => runSource(csvSource, g.dir, out, d, { phaseInput: CONTACTS_FILE });
+    const hl7Run = (g: GeneratedHl7, d = deps): Promise<SourceRun> => runSource(hl7Source, g.file, out, d);
     checkAllAccepted('CSV warm-up export', await csvRun(warmCsv), warmCsv.rows);
     checkAllAccepted('HL7 warm-up file', await hl7Run(warmHl7), warmHl7.messages);
     const mix = { csv: new Map<string, number>(), hl7: new Map<string, number>() };
@@ -304,12 +290,8 @@ async function main(): Promise<void> {
     const counting = repo ? countingPort(storedRecords(repo)) : undefined;
     const withLookups: PipelineDeps | undefined = counting ? { ...deps, stored: counting.port } : undefined;
     if (withLookups) {
-      checkAllAccepted(
-        'CSV warm-up export, lookups on',
-        await runSource(csvSource, warmCsv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }),
-        warmCsv.rows,
-      );
-      checkAllAccepted('HL7 warm-up file, lookups on', await runSource(hl7Source, warmHl7.file, out, withLookups), warmHl7.messages);
+      checkAllAccepted('CSV warm-up export, lookups on', await csvRun(warmCsv, withLookups), warmCsv.rows);
+      checkAllAccepted('HL7 warm-up file, lookups on', await hl7Run(warmHl7, withLookups), warmHl7.messages);
       counting?.reset();
     }
     const on = LOOKUPS ? ' and with store lookups on (empty PGlite store), interleaved' : '';
@@ -322,8 +304,7 @@ async function main(): Promise<void> {
         checkAllAccepted('CSV run', r, csv.rows);
         csvPhases.push(r.ms - r.phaseStartMs);
       },
-      withLookups &&
-        (async () => checkAllAccepted('CSV run, lookups on', await runSource(csvSource, csv.dir, out, withLookups, { phaseInput: CONTACTS_FILE }), csv.rows)),
+      withLookups && (async () => checkAllAccepted('CSV run, lookups on', await csvRun(csv, withLookups), csv.rows)),
     );
     const csvCalls = (counting?.calls ?? 0) / RUNS;
     const csvCallMs = (counting?.ms ?? 0) / RUNS;
@@ -352,7 +333,7 @@ async function main(): Promise<void> {
     const [hl7E2e, hl7On] = await timePaired(
       RUNS,
       async () => checkAllAccepted('HL7 run', await hl7Run(hl7), hl7.messages),
-      withLookups && (async () => checkAllAccepted('HL7 run, lookups on', await runSource(hl7Source, hl7.file, out, withLookups), hl7.messages)),
+      withLookups && (async () => checkAllAccepted('HL7 run, lookups on', await hl7Run(hl7, withLookups), hl7.messages)),
     );
     const hl7Calls = (counting?.calls ?? 0) / RUNS;
     const hl7CallMs = (counting?.ms ?? 0) / RUNS;
